@@ -1,0 +1,97 @@
+#include "common/config.h"
+
+#include <cstdlib>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace livecall {
+
+EnvReader::EnvReader() : lookup_([](const char* name) { return std::getenv(name); }) {}
+
+EnvReader::EnvReader(std::function<const char*(const char*)> lookup) : lookup_(std::move(lookup)) {}
+
+const char* EnvReader::Lookup(const char* name) const {
+  const char* value = lookup_(name);
+  return (value != nullptr && *value != '\0') ? value : nullptr;
+}
+
+std::string EnvReader::String(const char* name, absl::string_view default_value) {
+  const char* value = Lookup(name);
+  return value ? std::string(value) : std::string(default_value);
+}
+
+std::string EnvReader::OptionalString(const char* name) { return String(name, ""); }
+
+int64_t EnvReader::Int(const char* name, int64_t default_value, int64_t min, int64_t max) {
+  const char* value = Lookup(name);
+  if (value == nullptr) return default_value;
+  int64_t parsed = 0;
+  if (!absl::SimpleAtoi(value, &parsed)) {
+    AddError(name, absl::StrCat("\"", value, "\" is not an integer"));
+    return default_value;
+  }
+  if (parsed < min || parsed > max) {
+    AddError(name, absl::StrCat(parsed, " is outside ", min, "..", max));
+    return default_value;
+  }
+  return parsed;
+}
+
+absl::Duration EnvReader::Millis(const char* name, absl::Duration default_value,
+                                 absl::Duration min, absl::Duration max) {
+  int64_t ms = Int(name, absl::ToInt64Milliseconds(default_value), absl::ToInt64Milliseconds(min),
+                   absl::ToInt64Milliseconds(max));
+  return absl::Milliseconds(ms);
+}
+
+std::string EnvReader::Address(const char* name, absl::string_view default_value) {
+  std::string address = String(name, default_value);
+  std::string host;
+  uint16_t port = 0;
+  if (!SplitHostPort(address, &host, &port)) {
+    AddError(name, absl::StrCat("\"", address, "\" is not host:port"));
+    return std::string(default_value);
+  }
+  return address;
+}
+
+void EnvReader::AddError(const char* name, absl::string_view problem) {
+  errors_.push_back(absl::StrCat(name, ": ", problem));
+}
+
+absl::Status EnvReader::status() const {
+  if (errors_.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid configuration: ", absl::StrJoin(errors_, "; ")));
+}
+
+ServiceAddresses ReadServiceAddresses(EnvReader& env) {
+  ServiceAddresses addresses;
+  addresses.call_control = env.Address("LIVECALL_CALL_CONTROL_ADDR", "127.0.0.1:50051");
+  addresses.ai_session = env.Address("LIVECALL_AI_SESSION_ADDR", "127.0.0.1:50052");
+  addresses.context = env.Address("LIVECALL_CONTEXT_ADDR", "127.0.0.1:50053");
+  return addresses;
+}
+
+bool SplitHostPort(absl::string_view address, std::string* host, uint16_t* port) {
+  size_t colon = address.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0) return false;
+  absl::string_view host_part = address.substr(0, colon);
+  if (host_part.front() == '[') {
+    if (host_part.back() != ']' || host_part.size() < 3) return false;
+    host_part = host_part.substr(1, host_part.size() - 2);
+  } else if (host_part.find(':') != absl::string_view::npos) {
+    return false;
+  }
+  uint32_t parsed = 0;
+  if (!absl::SimpleAtoi(address.substr(colon + 1), &parsed) || parsed == 0 || parsed > 65535) {
+    return false;
+  }
+  *host = std::string(host_part);
+  *port = static_cast<uint16_t>(parsed);
+  return true;
+}
+
+}  // namespace livecall

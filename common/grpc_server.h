@@ -1,0 +1,43 @@
+#ifndef LIVECALL_COMMON_GRPC_SERVER_H_
+#define LIVECALL_COMMON_GRPC_SERVER_H_
+
+// The part of every gRPC service's main() that is the same everywhere: build the server with the
+// grpc.health.v1 health service and server reflection, serve until SIGTERM or SIGINT, then drain:
+// report NOT_SERVING, stop accepting, let in-flight RPCs finish within the grace period, exit.
+
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace livecall {
+
+// Blocks SIGTERM and SIGINT in the calling thread and every thread it starts later, so that
+// WaitForShutdownSignal() can take them synchronously. Call first thing in main().
+void BlockShutdownSignals();
+
+// Waits for SIGTERM or SIGINT; returns the signal number.
+int WaitForShutdownSignal();
+
+struct GrpcServerOptions {
+  std::string address;
+  std::vector<grpc::Service*> services;
+  absl::Duration drain_timeout = absl::Seconds(10);
+  // Runs after the signal, before the server stops accepting (e.g. stop background loops).
+  std::function<void()> on_drain;
+};
+
+// Serves until a shutdown signal; OK after a clean drain. BlockShutdownSignals() must have run.
+absl::Status ServeGrpcUntilSignal(const GrpcServerOptions& options);
+
+// A channel to a peer service with keepalive; "dns:///name:port" targets balance per call
+// (round_robin over a headless Service's addresses).
+std::shared_ptr<grpc::Channel> MakePeerChannel(const std::string& address);
+
+}  // namespace livecall
+
+#endif  // LIVECALL_COMMON_GRPC_SERVER_H_

@@ -1,0 +1,23 @@
+#include "common/ids.h"
+
+#include <openssl/rand.h>
+
+#include <cstdlib>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+
+namespace livecall {
+
+std::string NewId(absl::string_view prefix, int bytes) {
+  std::vector<unsigned char> buffer(bytes);
+  if (RAND_bytes(buffer.data(), bytes) != 1) {
+    // No entropy means no safe ids; continuing would hand out guessable URLs.
+    std::abort();
+  }
+  return absl::StrCat(prefix, absl::BytesToHexString(absl::string_view(
+                                  reinterpret_cast<const char*>(buffer.data()), buffer.size())));
+}
+
+}  // namespace livecall

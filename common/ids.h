@@ -1,0 +1,16 @@
+#ifndef LIVECALL_COMMON_IDS_H_
+#define LIVECALL_COMMON_IDS_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace livecall {
+
+// `prefix` followed by 2*bytes lowercase hex digits from a cryptographic source, e.g.
+// NewId("CA", 16) is a Twilio-shaped call SID. Ids are unguessable because URLs carry them.
+std::string NewId(absl::string_view prefix, int bytes = 16);
+
+}  // namespace livecall
+
+#endif  // LIVECALL_COMMON_IDS_H_

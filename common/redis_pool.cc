@@ -1,0 +1,183 @@
+#include "common/redis_pool.h"
+
+#include <sys/time.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace livecall {
+namespace {
+
+absl::Status ContextError(const redisContext& context, absl::string_view what) {
+  return absl::UnavailableError(absl::StrCat("redis ", what, ": ", context.errstr));
+}
+
+}  // namespace
+
+absl::StatusOr<RedisUrl> ParseRedisUrl(absl::string_view url) {
+  absl::string_view rest = url;
+  if (!absl::ConsumePrefix(&rest, "redis://")) {
+    return absl::InvalidArgumentError(absl::StrCat("redis URL \"", url, "\" must start with redis://"));
+  }
+  RedisUrl parsed;
+  if (size_t at = rest.rfind('@'); at != absl::string_view::npos) {
+    absl::string_view credentials = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    // "user:password" or ":password"; Redis 6 users are not used by this suite.
+    size_t colon = credentials.find(':');
+    parsed.password = std::string(colon == absl::string_view::npos ? credentials
+                                                                    : credentials.substr(colon + 1));
+  }
+  absl::string_view host_port = rest;
+  if (size_t slash = rest.find('/'); slash != absl::string_view::npos) {
+    host_port = rest.substr(0, slash);
+    absl::string_view db = rest.substr(slash + 1);
+    if (!db.empty() && (!absl::SimpleAtoi(db, &parsed.db) || parsed.db < 0)) {
+      return absl::InvalidArgumentError(absl::StrCat("redis URL \"", url, "\" has a bad db number"));
+    }
+  }
+  if (size_t colon = host_port.rfind(':'); colon != absl::string_view::npos) {
+    if (!absl::SimpleAtoi(host_port.substr(colon + 1), &parsed.port) || parsed.port <= 0 ||
+        parsed.port > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat("redis URL \"", url, "\" has a bad port"));
+    }
+    host_port = host_port.substr(0, colon);
+  }
+  if (!host_port.empty()) parsed.host = std::string(host_port);
+  return parsed;
+}
+
+RedisPool::RedisPool(Options options) : options_(std::move(options)) {}
+
+RedisPool::~RedisPool() = default;
+
+absl::StatusOr<RedisPool::Connection> RedisPool::Connect() {
+  timeval connect_timeout = absl::ToTimeval(options_.connect_timeout);
+  Connection connection(
+      redisConnectWithTimeout(options_.url.host.c_str(), options_.url.port, connect_timeout));
+  if (connection == nullptr) return absl::UnavailableError("redis connect: out of memory");
+  if (connection->err) return ContextError(*connection, "connect");
+  timeval command_timeout = absl::ToTimeval(options_.command_timeout);
+  if (redisSetTimeout(connection.get(), command_timeout) != REDIS_OK) {
+    return ContextError(*connection, "set timeout");
+  }
+  redisEnableKeepAlive(connection.get());
+  if (!options_.url.password.empty()) {
+    RedisReply reply(static_cast<redisReply*>(
+        redisCommand(connection.get(), "AUTH %b", options_.url.password.data(),
+                     options_.url.password.size())));
+    if (reply == nullptr) return ContextError(*connection, "auth");
+    if (reply->type == REDIS_REPLY_ERROR) {
+      return absl::PermissionDeniedError(absl::StrCat("redis auth: ", reply->str));
+    }
+  }
+  if (options_.url.db != 0) {
+    RedisReply reply(static_cast<redisReply*>(
+        redisCommand(connection.get(), "SELECT %d", options_.url.db)));
+    if (reply == nullptr) return ContextError(*connection, "select");
+    if (reply->type == REDIS_REPLY_ERROR) {
+      return absl::InvalidArgumentError(absl::StrCat("redis select: ", reply->str));
+    }
+  }
+  return connection;
+}
+
+absl::StatusOr<RedisPool::Connection> RedisPool::Acquire() {
+  {
+    absl::MutexLock lock(&mu_);
+    auto can_proceed = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !idle_.empty() || open_ < options_.max_connections;
+    };
+    if (!mu_.AwaitWithTimeout(absl::Condition(&can_proceed), options_.lease_timeout)) {
+      return absl::UnavailableError("redis: no free connection in the pool");
+    }
+    if (!idle_.empty()) {
+      Connection connection = std::move(idle_.back());
+      idle_.pop_back();
+      return connection;
+    }
+    ++open_;  // Reserve a slot; connect outside the lock.
+  }
+  absl::StatusOr<Connection> connection = Connect();
+  if (!connection.ok()) {
+    absl::MutexLock lock(&mu_);
+    --open_;
+  }
+  return connection;
+}
+
+void RedisPool::Release(Connection connection, bool healthy) {
+  absl::MutexLock lock(&mu_);
+  if (healthy && connection != nullptr && connection->err == 0) {
+    idle_.push_back(std::move(connection));
+  } else {
+    --open_;
+  }
+}
+
+absl::StatusOr<RedisReply> RedisPool::Command(const std::vector<std::string>& argv) {
+  absl::StatusOr<std::vector<RedisReply>> replies = Pipeline({argv});
+  if (!replies.ok()) return replies.status();
+  RedisReply reply = std::move(replies->front());
+  if (reply->type == REDIS_REPLY_ERROR) {
+    return absl::InternalError(absl::StrCat("redis ", argv.empty() ? "" : argv[0], ": ",
+                                            absl::string_view(reply->str, reply->len)));
+  }
+  return reply;
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisPool::Pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
+  absl::StatusOr<Connection> connection = Acquire();
+  if (!connection.ok()) return connection.status();
+  redisContext* context = connection->get();
+  for (const std::vector<std::string>& argv : commands) {
+    std::vector<const char*> args;
+    std::vector<size_t> lengths;
+    args.reserve(argv.size());
+    lengths.reserve(argv.size());
+    for (const std::string& arg : argv) {
+      args.push_back(arg.data());
+      lengths.push_back(arg.size());
+    }
+    if (redisAppendCommandArgv(context, static_cast<int>(args.size()), args.data(),
+                               lengths.data()) != REDIS_OK) {
+      absl::Status error = ContextError(*context, "append");
+      Release(*std::move(connection), false);
+      return error;
+    }
+  }
+  std::vector<RedisReply> replies;
+  replies.reserve(commands.size());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(context, &raw) != REDIS_OK || raw == nullptr) {
+      absl::Status error = ContextError(*context, "reply");
+      Release(*std::move(connection), false);
+      return error;
+    }
+    replies.emplace_back(static_cast<redisReply*>(raw));
+  }
+  Release(*std::move(connection), true);
+  return replies;
+}
+
+absl::Status RedisPool::Ping() {
+  absl::StatusOr<RedisReply> reply = Command({"PING"});
+  return reply.status();
+}
+
+bool IsNil(const redisReply& reply) { return reply.type == REDIS_REPLY_NIL; }
+
+std::string ReplyString(const redisReply& reply) {
+  if (reply.type == REDIS_REPLY_STRING || reply.type == REDIS_REPLY_STATUS ||
+      reply.type == REDIS_REPLY_ERROR) {
+    return std::string(reply.str, reply.len);
+  }
+  if (reply.type == REDIS_REPLY_INTEGER) return absl::StrCat(reply.integer);
+  return "";
+}
+
+}  // namespace livecall

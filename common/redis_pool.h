@@ -1,0 +1,87 @@
+#ifndef LIVECALL_COMMON_REDIS_POOL_H_
+#define LIVECALL_COMMON_REDIS_POOL_H_
+
+// A bounded pool of synchronous hiredis connections. hiredis 0.14 contexts are not thread-safe and
+// die after any I/O error, so each command leases one connection for the duration of the call and a
+// connection that failed is closed instead of returned. Calls block: run them on a worker pool,
+// never on a gRPC or Asio I/O thread.
+
+#include <hiredis/hiredis.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace livecall {
+
+struct RedisUrl {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  int db = 0;
+  std::string password;  // Empty: no AUTH.
+};
+
+// Parses "redis://[:password@]host[:port][/db]".
+absl::StatusOr<RedisUrl> ParseRedisUrl(absl::string_view url);
+
+struct RedisReplyDeleter {
+  void operator()(redisReply* reply) const { freeReplyObject(reply); }
+};
+using RedisReply = std::unique_ptr<redisReply, RedisReplyDeleter>;
+
+class RedisPool {
+ public:
+  struct Options {
+    RedisUrl url;
+    int max_connections = 8;
+    absl::Duration connect_timeout = absl::Seconds(1);
+    absl::Duration command_timeout = absl::Seconds(2);
+    // How long a caller waits for a free connection before UNAVAILABLE.
+    absl::Duration lease_timeout = absl::Seconds(2);
+  };
+
+  explicit RedisPool(Options options);
+  ~RedisPool();
+  RedisPool(const RedisPool&) = delete;
+  RedisPool& operator=(const RedisPool&) = delete;
+
+  // Runs one command (binary-safe arguments). UNAVAILABLE when Redis cannot be reached or times
+  // out; INTERNAL when Redis answers with an error reply.
+  absl::StatusOr<RedisReply> Command(const std::vector<std::string>& argv);
+
+  // Sends the commands as one pipeline on one connection and returns one reply each, in order.
+  // Used for MULTI ... EXEC blocks. Error replies inside the pipeline are returned, not converted.
+  absl::StatusOr<std::vector<RedisReply>> Pipeline(
+      const std::vector<std::vector<std::string>>& commands);
+
+  absl::Status Ping();
+
+ private:
+  struct ContextDeleter {
+    void operator()(redisContext* context) const { redisFree(context); }
+  };
+  using Connection = std::unique_ptr<redisContext, ContextDeleter>;
+
+  absl::StatusOr<Connection> Acquire();
+  void Release(Connection connection, bool healthy);
+  absl::StatusOr<Connection> Connect();
+
+  const Options options_;
+  absl::Mutex mu_;
+  std::vector<Connection> idle_ ABSL_GUARDED_BY(mu_);
+  int open_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// Convenience readers for replies.
+bool IsNil(const redisReply& reply);
+std::string ReplyString(const redisReply& reply);
+
+}  // namespace livecall
+
+#endif  // LIVECALL_COMMON_REDIS_POOL_H_
