@@ -39,8 +39,8 @@ int64_t EnvReader::Int(const char* name, int64_t default_value, int64_t min, int
   return parsed;
 }
 
-absl::Duration EnvReader::Millis(const char* name, absl::Duration default_value,
-                                 absl::Duration min, absl::Duration max) {
+absl::Duration EnvReader::Millis(const char* name, absl::Duration default_value, absl::Duration min,
+                                 absl::Duration max) {
   int64_t ms = Int(name, absl::ToInt64Milliseconds(default_value), absl::ToInt64Milliseconds(min),
                    absl::ToInt64Milliseconds(max));
   return absl::Milliseconds(ms);

@@ -23,10 +23,18 @@ void InitLogging(absl::string_view service_name, LogLevel min_level = LogLevel::
 absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view name);
 
 void Log(LogLevel level, absl::string_view message, std::initializer_list<LogField> fields = {});
-inline void LogInfo(absl::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kInfo, m, f); }
-inline void LogWarning(absl::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kWarning, m, f); }
-inline void LogError(absl::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kError, m, f); }
-inline void LogDebug(absl::string_view m, std::initializer_list<LogField> f = {}) { Log(LogLevel::kDebug, m, f); }
+inline void LogInfo(absl::string_view m, std::initializer_list<LogField> f = {}) {
+  Log(LogLevel::kInfo, m, f);
+}
+inline void LogWarning(absl::string_view m, std::initializer_list<LogField> f = {}) {
+  Log(LogLevel::kWarning, m, f);
+}
+inline void LogError(absl::string_view m, std::initializer_list<LogField> f = {}) {
+  Log(LogLevel::kError, m, f);
+}
+inline void LogDebug(absl::string_view m, std::initializer_list<LogField> f = {}) {
+  Log(LogLevel::kDebug, m, f);
+}
 
 // Escapes text for a JSON string literal (without the quotes).
 std::string JsonEscape(absl::string_view text);

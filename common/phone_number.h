@@ -15,8 +15,8 @@ inline constexpr absl::string_view kDefaultPhoneRegion = "UZ";
 
 // E.164 for a valid number; INVALID_ARGUMENT naming the input otherwise. A number without a
 // country code is read in `default_region` (ISO 3166 code).
-absl::StatusOr<std::string> NormalizePhoneNumber(absl::string_view input,
-                                                 absl::string_view default_region = kDefaultPhoneRegion);
+absl::StatusOr<std::string> NormalizePhoneNumber(
+    absl::string_view input, absl::string_view default_region = kDefaultPhoneRegion);
 
 // The ISO 3166 region of an E.164 number ("UZ", "RU", ...), or "ZZ" when unknown.
 std::string PhoneRegion(absl::string_view e164);

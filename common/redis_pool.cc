@@ -2,6 +2,10 @@
 
 #include <sys/time.h>
 
+#include <cerrno>
+#include <csignal>
+#include <mutex>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -19,7 +23,8 @@ absl::Status ContextError(const redisContext& context, absl::string_view what) {
 absl::StatusOr<RedisUrl> ParseRedisUrl(absl::string_view url) {
   absl::string_view rest = url;
   if (!absl::ConsumePrefix(&rest, "redis://")) {
-    return absl::InvalidArgumentError(absl::StrCat("redis URL \"", url, "\" must start with redis://"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("redis URL \"", url, "\" must start with redis://"));
   }
   RedisUrl parsed;
   if (size_t at = rest.rfind('@'); at != absl::string_view::npos) {
@@ -27,15 +32,16 @@ absl::StatusOr<RedisUrl> ParseRedisUrl(absl::string_view url) {
     rest = rest.substr(at + 1);
     // "user:password" or ":password"; Redis 6 users are not used by this suite.
     size_t colon = credentials.find(':');
-    parsed.password = std::string(colon == absl::string_view::npos ? credentials
-                                                                    : credentials.substr(colon + 1));
+    parsed.password =
+        std::string(colon == absl::string_view::npos ? credentials : credentials.substr(colon + 1));
   }
   absl::string_view host_port = rest;
   if (size_t slash = rest.find('/'); slash != absl::string_view::npos) {
     host_port = rest.substr(0, slash);
     absl::string_view db = rest.substr(slash + 1);
     if (!db.empty() && (!absl::SimpleAtoi(db, &parsed.db) || parsed.db < 0)) {
-      return absl::InvalidArgumentError(absl::StrCat("redis URL \"", url, "\" has a bad db number"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("redis URL \"", url, "\" has a bad db number"));
     }
   }
   if (size_t colon = host_port.rfind(':'); colon != absl::string_view::npos) {
@@ -49,7 +55,12 @@ absl::StatusOr<RedisUrl> ParseRedisUrl(absl::string_view url) {
   return parsed;
 }
 
-RedisPool::RedisPool(Options options) : options_(std::move(options)) {}
+RedisPool::RedisPool(Options options) : options_(std::move(options)) {
+  // hiredis writes with write(2): a peer that closed the socket would raise SIGPIPE and kill the
+  // process instead of returning EPIPE.
+  static std::once_flag ignore_sigpipe;
+  std::call_once(ignore_sigpipe, [] { std::signal(SIGPIPE, SIG_IGN); });
+}
 
 RedisPool::~RedisPool() = default;
 
@@ -65,17 +76,16 @@ absl::StatusOr<RedisPool::Connection> RedisPool::Connect() {
   }
   redisEnableKeepAlive(connection.get());
   if (!options_.url.password.empty()) {
-    RedisReply reply(static_cast<redisReply*>(
-        redisCommand(connection.get(), "AUTH %b", options_.url.password.data(),
-                     options_.url.password.size())));
+    RedisReply reply(static_cast<redisReply*>(redisCommand(
+        connection.get(), "AUTH %b", options_.url.password.data(), options_.url.password.size())));
     if (reply == nullptr) return ContextError(*connection, "auth");
     if (reply->type == REDIS_REPLY_ERROR) {
       return absl::PermissionDeniedError(absl::StrCat("redis auth: ", reply->str));
     }
   }
   if (options_.url.db != 0) {
-    RedisReply reply(static_cast<redisReply*>(
-        redisCommand(connection.get(), "SELECT %d", options_.url.db)));
+    RedisReply reply(
+        static_cast<redisReply*>(redisCommand(connection.get(), "SELECT %d", options_.url.db)));
     if (reply == nullptr) return ContextError(*connection, "select");
     if (reply->type == REDIS_REPLY_ERROR) {
       return absl::InvalidArgumentError(absl::StrCat("redis select: ", reply->str));
@@ -84,7 +94,8 @@ absl::StatusOr<RedisPool::Connection> RedisPool::Connect() {
   return connection;
 }
 
-absl::StatusOr<RedisPool::Connection> RedisPool::Acquire() {
+absl::StatusOr<RedisPool::Connection> RedisPool::Acquire(bool* reused) {
+  *reused = false;
   {
     absl::MutexLock lock(&mu_);
     auto can_proceed = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -96,6 +107,7 @@ absl::StatusOr<RedisPool::Connection> RedisPool::Acquire() {
     if (!idle_.empty()) {
       Connection connection = std::move(idle_.back());
       idle_.pop_back();
+      *reused = true;
       return connection;
     }
     ++open_;  // Reserve a slot; connect outside the lock.
@@ -130,7 +142,17 @@ absl::StatusOr<RedisReply> RedisPool::Command(const std::vector<std::string>& ar
 
 absl::StatusOr<std::vector<RedisReply>> RedisPool::Pipeline(
     const std::vector<std::vector<std::string>>& commands) {
-  absl::StatusOr<Connection> connection = Acquire();
+  bool stale_connection = false;
+  absl::StatusOr<std::vector<RedisReply>> replies = RunPipeline(commands, &stale_connection);
+  if (!replies.ok() && stale_connection) replies = RunPipeline(commands, &stale_connection);
+  return replies;
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisPool::RunPipeline(
+    const std::vector<std::vector<std::string>>& commands, bool* stale_connection) {
+  bool reused = false;
+  *stale_connection = false;
+  absl::StatusOr<Connection> connection = Acquire(&reused);
   if (!connection.ok()) return connection.status();
   redisContext* context = connection->get();
   for (const std::vector<std::string>& argv : commands) {
@@ -144,6 +166,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisPool::Pipeline(
     }
     if (redisAppendCommandArgv(context, static_cast<int>(args.size()), args.data(),
                                lengths.data()) != REDIS_OK) {
+      *stale_connection = reused;
       absl::Status error = ContextError(*context, "append");
       Release(*std::move(connection), false);
       return error;
@@ -154,6 +177,13 @@ absl::StatusOr<std::vector<RedisReply>> RedisPool::Pipeline(
   for (size_t i = 0; i < commands.size(); ++i) {
     void* raw = nullptr;
     if (redisGetReply(context, &raw) != REDIS_OK || raw == nullptr) {
+      // A reused connection that fails before its first reply was most likely closed by the
+      // server while idle; the caller may try once more on a fresh connection.
+      const int error_number = errno;
+      *stale_connection =
+          reused && i == 0 &&
+          (context->err == REDIS_ERR_EOF ||
+           (context->err == REDIS_ERR_IO && (error_number == ECONNRESET || error_number == EPIPE)));
       absl::Status error = ContextError(*context, "reply");
       Release(*std::move(connection), false);
       return error;

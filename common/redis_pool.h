@@ -52,7 +52,9 @@ class RedisPool {
   RedisPool& operator=(const RedisPool&) = delete;
 
   // Runs one command (binary-safe arguments). UNAVAILABLE when Redis cannot be reached or times
-  // out; INTERNAL when Redis answers with an error reply.
+  // out; INTERNAL when Redis answers with an error reply. A pooled connection that turns out to be
+  // dead (Redis restarted, idle timeout) is replaced and the command sent once more on a fresh
+  // one, so commands should be safe to repeat (the suite's are: SET, ZADD, EXPIRE, MULTI blocks).
   absl::StatusOr<RedisReply> Command(const std::vector<std::string>& argv);
 
   // Sends the commands as one pipeline on one connection and returns one reply each, in order.
@@ -68,7 +70,10 @@ class RedisPool {
   };
   using Connection = std::unique_ptr<redisContext, ContextDeleter>;
 
-  absl::StatusOr<Connection> Acquire();
+  // `reused` tells whether the connection came from the idle list (and so may be stale).
+  absl::StatusOr<Connection> Acquire(bool* reused);
+  absl::StatusOr<std::vector<RedisReply>> RunPipeline(
+      const std::vector<std::vector<std::string>>& commands, bool* stale_connection);
   void Release(Connection connection, bool healthy);
   absl::StatusOr<Connection> Connect();
 

@@ -20,9 +20,9 @@ absl::Status ToAbslStatus(const grpc::Status& status);
 #define LIVECALL_STATUS_CONCAT_INNER_(a, b) a##b
 #define LIVECALL_STATUS_CONCAT_(a, b) LIVECALL_STATUS_CONCAT_INNER_(a, b)
 
-#define LIVECALL_RETURN_IF_ERROR(expr)              \
-  do {                                              \
-    ::absl::Status livecall_status_ = (expr);       \
+#define LIVECALL_RETURN_IF_ERROR(expr)                   \
+  do {                                                   \
+    ::absl::Status livecall_status_ = (expr);            \
     if (!livecall_status_.ok()) return livecall_status_; \
   } while (false)
 

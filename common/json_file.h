@@ -1,0 +1,25 @@
+#ifndef LIVECALL_COMMON_JSON_FILE_H_
+#define LIVECALL_COMMON_JSON_FILE_H_
+
+// Reads a data file that is a JSON array into a repeated field of a wrapper message, with
+// protobuf's strict JSON parser (an unknown field is an error that names the file).
+
+#include <google/protobuf/message.h>
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace livecall {
+
+absl::StatusOr<std::string> ReadFileToString(const std::string& path);
+
+// `list` must be a message whose only field is the repeated field `field_name`.
+absl::Status ParseJsonArrayFile(const std::string& path, absl::string_view field_name,
+                                google::protobuf::Message* list);
+
+}  // namespace livecall
+
+#endif  // LIVECALL_COMMON_JSON_FILE_H_

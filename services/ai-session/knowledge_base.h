@@ -1,0 +1,55 @@
+#ifndef LIVECALL_SERVICES_AI_SESSION_KNOWLEDGE_BASE_H_
+#define LIVECALL_SERVICES_AI_SESSION_KNOWLEDGE_BASE_H_
+
+// The embedded engine's knowledge base (LIVECALL_KB_FILE), ranked with Okapi BM25 over normalised
+// tokens of each entry's triggers and answer. Loaded once; immutable, so Rank() needs no lock.
+
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "livecall/v1/data_files.pb.h"
+
+namespace livecall::ai_session {
+
+// Lower-cased (ASCII and Cyrillic), apostrophes of Uzbek Latin (o' g' and their typographic
+// variants) folded into the letter, split on anything that is not a letter or digit, each token
+// cut to its first six letters so that inflected forms meet ("internetim" / "internet").
+std::vector<std::string> NormalizedTokens(absl::string_view text);
+
+struct RankedEntry {
+  const livecall::v1::KnowledgeEntry* entry;
+  double score;
+};
+
+class KnowledgeBase {
+ public:
+  static absl::StatusOr<KnowledgeBase> FromEntries(livecall::v1::KnowledgeEntryList entries);
+  static absl::StatusOr<KnowledgeBase> Load(const std::string& path);
+
+  // Entries in `language` whose BM25 score for `query` is positive, best first, at most `limit`.
+  std::vector<RankedEntry> Rank(absl::string_view query, const std::string& language,
+                                size_t limit) const;
+
+  // The entry with this id, or nullptr.
+  const livecall::v1::KnowledgeEntry* Find(absl::string_view id) const;
+
+  size_t size() const { return entries_.entries_size(); }
+
+ private:
+  struct Document {
+    absl::flat_hash_map<std::string, int> term_counts;
+    int length = 0;
+  };
+
+  livecall::v1::KnowledgeEntryList entries_;
+  std::vector<Document> documents_;  // Parallel to entries_.
+  absl::flat_hash_map<std::string, int> document_frequency_;
+  double average_length_ = 0;
+};
+
+}  // namespace livecall::ai_session
+
+#endif  // LIVECALL_SERVICES_AI_SESSION_KNOWLEDGE_BASE_H_

@@ -1,0 +1,40 @@
+// livecall-ai-session: the AI session beside every call (greeting, suggestions, conversation).
+
+#include "common/grpc_server.h"
+#include "common/log.h"
+#include "services/ai-session/ai_session_config.h"
+#include "services/ai-session/ai_session_service.h"
+
+int main() {
+  livecall::BlockShutdownSignals();
+  livecall::InitLogging("ai-session");
+  livecall::EnvReader env;
+  absl::StatusOr<livecall::ai_session::AiSessionConfig> config =
+      livecall::ai_session::ReadAiSessionConfig(env);
+  if (!config.ok()) {
+    livecall::LogError("bad configuration", {{"error", std::string(config.status().message())}});
+    return 2;
+  }
+  absl::StatusOr<livecall::ai_session::KnowledgeBase> kb =
+      livecall::ai_session::KnowledgeBase::Load(config->kb_file);
+  if (!kb.ok()) {
+    livecall::LogError("cannot load knowledge base",
+                       {{"error", std::string(kb.status().message())}});
+    return 2;
+  }
+  livecall::LogInfo("knowledge base loaded",
+                    {{"file", config->kb_file}, {"entries", std::to_string(kb->size())}});
+
+  std::unique_ptr<livecall::v1::Context::Stub> context =
+      livecall::v1::Context::NewStub(livecall::MakePeerChannel(config->context_address));
+  livecall::Executor executor(config->worker_threads);
+  livecall::ai_session::AiSessionService service(*context, *kb, executor, config->peer_deadline);
+
+  absl::Status served = livecall::ServeGrpcUntilSignal(
+      {.address = config->listen_address, .services = {&service}, .on_drain = nullptr});
+  if (!served.ok()) {
+    livecall::LogError("server failed", {{"error", std::string(served.message())}});
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,54 @@
+#include "services/call-control/call_state_machine.h"
+
+#include <array>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace livecall::call_control {
+namespace {
+
+constexpr std::array<absl::string_view, 8> kStatuses = {
+    "queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"};
+
+constexpr std::array<std::pair<absl::string_view, absl::string_view>, 11> kTransitions = {{
+    {"queued", "ringing"},
+    {"queued", "canceled"},
+    {"queued", "failed"},
+    {"ringing", "in-progress"},
+    {"ringing", "busy"},
+    {"ringing", "no-answer"},
+    {"ringing", "canceled"},
+    {"ringing", "failed"},
+    {"in-progress", "completed"},
+    {"in-progress", "failed"},
+    // Twilio may report an answered call straight from queued when ringing is not observed.
+    {"queued", "in-progress"},
+}};
+
+}  // namespace
+
+bool IsKnownCallStatus(absl::string_view status) {
+  for (absl::string_view known : kStatuses) {
+    if (status == known) return true;
+  }
+  return false;
+}
+
+bool IsTerminalCallStatus(absl::string_view status) {
+  return status == "completed" || status == "busy" || status == "failed" || status == "no-answer" ||
+         status == "canceled";
+}
+
+absl::Status CheckCallTransition(absl::string_view from, absl::string_view to) {
+  if (!IsKnownCallStatus(from) || !IsKnownCallStatus(to)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown call status in \"", from, "\" -> \"", to, "\""));
+  }
+  for (const auto& [allowed_from, allowed_to] : kTransitions) {
+    if (from == allowed_from && to == allowed_to) return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(absl::StrCat("a call cannot go from ", from, " to ", to));
+}
+
+}  // namespace livecall::call_control

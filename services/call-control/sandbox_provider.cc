@@ -1,0 +1,99 @@
+#include "services/call-control/sandbox_provider.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/proto_time.h"
+#include "services/call-control/call_state_machine.h"
+
+namespace livecall::call_control {
+namespace {
+
+// A replica that claimed a step and died leaves it to the others after this long.
+constexpr absl::Duration kStepLease = absl::Seconds(10);
+
+void RecordStatus(livecall::v1::Call& call, const std::string& status, absl::Time now) {
+  call.set_status(status);
+  *call.mutable_updated_at() = ToProtoTimestamp(now);
+  livecall::v1::CallEvent* event = call.add_history();
+  event->set_status(status);
+  *event->mutable_at() = ToProtoTimestamp(now);
+}
+
+}  // namespace
+
+SandboxProvider::~SandboxProvider() { Stop(); }
+
+absl::StatusOr<livecall::v1::Call> SandboxProvider::Place(livecall::v1::Call call) {
+  const absl::Time now = absl::Now();
+  call.set_call_sid(NewId("CA"));
+  call.set_direction("outbound-api");
+  call.set_provider("sandbox");
+  *call.mutable_created_at() = ToProtoTimestamp(now);
+  RecordStatus(call, "queued", now);
+  if (absl::Status status = store_.Put(call, now + timings_.ring); !status.ok()) return status;
+  return call;
+}
+
+absl::Status SandboxProvider::Advance(const std::string& call_sid, absl::Time now) {
+  absl::StatusOr<livecall::v1::Call> call = store_.Get(call_sid);
+  if (absl::IsNotFound(call.status())) return store_.Unschedule(call_sid);  // Expired.
+  if (!call.ok()) return call.status();
+  std::string next;
+  std::optional<absl::Time> next_step_at;
+  if (call->status() == "queued") {
+    next = "ringing";
+    next_step_at = now + timings_.answer;
+  } else if (call->status() == "ringing") {
+    next = "in-progress";
+    next_step_at = now + timings_.talk;
+  } else if (call->status() == "in-progress") {
+    next = "completed";
+  } else {
+    return store_.Unschedule(call_sid);  // Terminal (e.g. hung up meanwhile).
+  }
+  if (absl::Status legal = CheckCallTransition(call->status(), next); !legal.ok()) return legal;
+  RecordStatus(*call, next, now);
+  return store_.Put(*call, next_step_at);
+}
+
+absl::StatusOr<int> SandboxProvider::RunDueSteps(absl::Time now) {
+  absl::StatusOr<std::vector<std::string>> due = store_.DueSteps(now, 100);
+  if (!due.ok()) return due.status();
+  int moved = 0;
+  for (const std::string& sid : *due) {
+    absl::StatusOr<bool> claimed = store_.ClaimStep(sid, now, kStepLease);
+    if (!claimed.ok()) return claimed.status();
+    if (!*claimed) continue;  // Another replica took it.
+    if (absl::Status status = Advance(sid, now); !status.ok()) {
+      LogError("sandbox step failed", {{"callSid", sid}, {"error", status.ToString()}});
+      continue;
+    }
+    ++moved;
+  }
+  return moved;
+}
+
+void SandboxProvider::Start() {
+  loop_ = std::thread([this] {
+    absl::MutexLock lock(&mu_);
+    while (!stopping_) {
+      mu_.Unlock();
+      absl::StatusOr<int> moved = RunDueSteps(absl::Now());
+      if (!moved.ok()) LogWarning("sandbox poll failed", {{"error", moved.status().ToString()}});
+      mu_.Lock();
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_), timings_.poll);
+    }
+  });
+}
+
+void SandboxProvider::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (loop_.joinable()) loop_.join();
+}
+
+}  // namespace livecall::call_control

@@ -1,0 +1,40 @@
+#ifndef LIVECALL_SERVICES_CONTEXT_CONTEXT_SERVICE_H_
+#define LIVECALL_SERVICES_CONTEXT_CONTEXT_SERVICE_H_
+
+#include "common/executor.h"
+#include "livecall/v1/context.grpc.pb.h"
+#include "services/context/customer_directory.h"
+#include "services/context/session_store.h"
+
+namespace livecall::context {
+
+// livecall.v1.Context: customer lookups by phone and the conversation state in Redis.
+class ContextService final : public livecall::v1::Context::CallbackService {
+ public:
+  ContextService(const CustomerDirectory& directory, SessionStore& sessions, Executor& executor)
+      : directory_(directory), sessions_(sessions), executor_(executor) {}
+
+  // The customer for any spelling of a phone number; an unknown caller is a customer with
+  // known=false, never an error. INVALID_ARGUMENT for a number that is not valid.
+  absl::StatusOr<livecall::v1::Customer> Lookup(const std::string& phone_number) const;
+
+  // livecall::v1::Context::CallbackService
+  grpc::ServerUnaryReactor* LookupCustomer(grpc::CallbackServerContext* context,
+                                           const livecall::v1::LookupCustomerRequest* request,
+                                           livecall::v1::Customer* response) override;
+  grpc::ServerUnaryReactor* CreateSession(grpc::CallbackServerContext* context,
+                                          const livecall::v1::CreateSessionRequest* request,
+                                          livecall::v1::Session* response) override;
+  grpc::ServerUnaryReactor* GetSession(grpc::CallbackServerContext* context,
+                                       const livecall::v1::GetSessionRequest* request,
+                                       livecall::v1::Session* response) override;
+
+ private:
+  const CustomerDirectory& directory_;
+  SessionStore& sessions_;
+  Executor& executor_;
+};
+
+}  // namespace livecall::context
+
+#endif  // LIVECALL_SERVICES_CONTEXT_CONTEXT_SERVICE_H_

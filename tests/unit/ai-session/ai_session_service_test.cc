@@ -1,0 +1,145 @@
+#include "services/ai-session/ai_session_service.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/context/context_service.h"
+#include "tests/support/proto_matchers.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/status_matchers.h"
+
+namespace livecall::ai_session {
+namespace {
+
+using ::livecall::testing::EqualsProto;
+using ::livecall::testing::IsOk;
+using ::livecall::testing::StatusIs;
+using ::testing::Contains;
+using ::testing::HasSubstr;
+using ::testing::Property;
+using ::testing::StartsWith;
+
+// ai-session against a real context service (in-process gRPC) backed by a real Redis.
+class AiSessionServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_THAT(redis_server_.Start(), IsOk());
+    RedisPool::Options options;
+    options.url = *ParseRedisUrl(redis_server_.url());
+    redis_ = std::make_unique<RedisPool>(options);
+    absl::StatusOr<context::CustomerDirectory> directory =
+        context::CustomerDirectory::Load(LIVECALL_DEFAULT_DATA_DIR "/customers.json");
+    ASSERT_THAT(directory.status(), IsOk());
+    directory_ = std::make_unique<context::CustomerDirectory>(*std::move(directory));
+    sessions_ = std::make_unique<context::SessionStore>(*redis_, absl::Hours(1));
+    context_service_ =
+        std::make_unique<context::ContextService>(*directory_, *sessions_, context_executor_);
+    grpc::ServerBuilder builder;
+    builder.RegisterService(context_service_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    stub_ = livecall::v1::Context::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
+    absl::StatusOr<KnowledgeBase> kb = KnowledgeBase::Load(LIVECALL_DEFAULT_DATA_DIR "/kb.json");
+    ASSERT_THAT(kb.status(), IsOk());
+    kb_ = std::make_unique<KnowledgeBase>(*std::move(kb));
+    service_ = std::make_unique<AiSessionService>(*stub_, *kb_, executor_, absl::Seconds(5));
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+  }
+
+  livecall::v1::StartSessionRequest Request(const std::string& phone) {
+    livecall::v1::StartSessionRequest request;
+    request.set_phone_number(phone);
+    return request;
+  }
+
+  livecall::testing::RedisServer redis_server_;
+  std::unique_ptr<RedisPool> redis_;
+  std::unique_ptr<context::CustomerDirectory> directory_;
+  std::unique_ptr<context::SessionStore> sessions_;
+  Executor context_executor_{2};
+  Executor executor_{2};
+  std::unique_ptr<context::ContextService> context_service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<livecall::v1::Context::Stub> stub_;
+  std::unique_ptr<KnowledgeBase> kb_;
+  std::unique_ptr<AiSessionService> service_;
+};
+
+TEST_F(AiSessionServiceTest, KnownCustomerGetsAPersonalGreetingAndIssueSuggestions) {
+  livecall::v1::StartSessionRequest request = Request("90 111 22 33");
+  request.set_call_sid("CA0123456789abcdef0123456789abcdef");
+  request.set_agent_id("agent_7");
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(request);
+  ASSERT_THAT(session.status(), IsOk());
+  EXPECT_EQ(session->phone_number(), "+998901112233");
+  EXPECT_EQ(session->language(), "uz");
+  EXPECT_EQ(session->customer().name(), "Dilshod Karimov");
+  EXPECT_THAT(session->greeting(), StartsWith("Assalomu alaykum, Dilshod!"));
+  EXPECT_EQ(session->call_sid(), "CA0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(session->agent_id(), "agent_7");
+  EXPECT_EQ(session->direction(), "outbound");
+  EXPECT_THAT(session->suggestions(),
+              Contains(Property(&livecall::v1::Suggestion::source, "internet-outage-uz")));
+  EXPECT_THAT(session->suggestions(),
+              Contains(Property(&livecall::v1::Suggestion::kind, "next-step")));
+  ASSERT_EQ(session->conversation_size(), 1);
+  EXPECT_EQ(session->conversation(0).speaker(), "ai");
+  EXPECT_EQ(session->conversation(0).text(), session->greeting());
+}
+
+TEST_F(AiSessionServiceTest, StartedSessionReadsBackThroughContext) {
+  absl::StatusOr<livecall::v1::Session> started = service_->Start(Request("+998935550101"));
+  ASSERT_THAT(started.status(), IsOk());
+  EXPECT_EQ(started->language(), "ru");
+  absl::StatusOr<livecall::v1::Session> read = service_->Get(started->session_id());
+  ASSERT_THAT(read.status(), IsOk());
+  EXPECT_THAT(*read, EqualsProto(*started));
+}
+
+TEST_F(AiSessionServiceTest, RequestedLanguageOverridesTheCustomers) {
+  livecall::v1::StartSessionRequest request = Request("+998901112233");
+  request.set_language("en");
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(request);
+  ASSERT_THAT(session.status(), IsOk());
+  EXPECT_THAT(session->greeting(), StartsWith("Hello, Dilshod!"));
+}
+
+TEST_F(AiSessionServiceTest, UnknownCallerGetsAGenericUzbekGreeting) {
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998712345678"));
+  ASSERT_THAT(session.status(), IsOk());
+  EXPECT_FALSE(session->customer().known());
+  EXPECT_THAT(session->greeting(), StartsWith("Assalomu alaykum!"));
+}
+
+TEST_F(AiSessionServiceTest, BadRequestsAreInvalidArgumentAndStoreNothing) {
+  livecall::v1::StartSessionRequest bad_language = Request("+998901112233");
+  bad_language.set_language("de");
+  livecall::v1::StartSessionRequest bad_direction = Request("+998901112233");
+  bad_direction.set_direction("sideways");
+  EXPECT_THAT(service_->Start(Request("")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("phoneNumber")));
+  EXPECT_THAT(service_->Start(Request("12345")), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(service_->Start(bad_language),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("language")));
+  EXPECT_THAT(service_->Start(bad_direction), StatusIs(absl::StatusCode::kInvalidArgument));
+  absl::StatusOr<RedisReply> keys = redis_->Command({"KEYS", "livecall:*"});
+  ASSERT_THAT(keys.status(), IsOk());
+  EXPECT_EQ((*keys)->elements, 0u);
+}
+
+TEST_F(AiSessionServiceTest, UnknownSessionIsNotFound) {
+  EXPECT_THAT(service_->Get("ses_00000000000000000000000000000000"),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(AiSessionServiceTest, RedisDownIsUnavailableNotACrash) {
+  ASSERT_THAT(redis_server_.Stop(), IsOk());
+  EXPECT_THAT(service_->Start(Request("+998901112233")), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+}  // namespace
+}  // namespace livecall::ai_session

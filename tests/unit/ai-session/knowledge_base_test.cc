@@ -1,0 +1,97 @@
+#include "services/ai-session/knowledge_base.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
+
+namespace livecall::ai_session {
+namespace {
+
+using ::livecall::testing::IsOk;
+using ::livecall::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(NormalizedTokensTest, LowercasesLatinAndCyrillicAndCutsToSixLetters) {
+  EXPECT_THAT(NormalizedTokens("Internetim ISHLAMAYAPTI!"), ElementsAre("intern", "ishlam"));
+  EXPECT_THAT(NormalizedTokens("Интернет НЕ работает"), ElementsAre("интерн", "не", "работа"));
+}
+
+TEST(NormalizedTokensTest, FoldsEveryUzbekApostropheSpelling) {
+  const std::vector<std::string> expected = {"ozgart"};
+  EXPECT_EQ(NormalizedTokens("o'zgartirish"), expected);
+  EXPECT_EQ(NormalizedTokens("oʻzgartirish"), expected);
+  EXPECT_EQ(NormalizedTokens("o’zgartirish"), expected);
+  EXPECT_EQ(NormalizedTokens("o`zgartirish"), expected);
+}
+
+TEST(NormalizedTokensTest, InvalidUtf8SplitsTokensInsteadOfCrashing) {
+  EXPECT_THAT(NormalizedTokens(std::string("abc\xff\xfe"
+                                           "def")),
+              ElementsAre("abc", "def"));
+}
+
+class ShippedKnowledgeBaseTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    absl::StatusOr<KnowledgeBase> kb = KnowledgeBase::Load(LIVECALL_DEFAULT_DATA_DIR "/kb.json");
+    ASSERT_THAT(kb.status(), IsOk());
+    kb_ = new KnowledgeBase(*std::move(kb));
+  }
+  static void TearDownTestSuite() { delete kb_; }
+  static KnowledgeBase* kb_;
+};
+KnowledgeBase* ShippedKnowledgeBaseTest::kb_ = nullptr;
+
+TEST_F(ShippedKnowledgeBaseTest, HasAtLeastThirtyEntriesAcrossThreeLanguages) {
+  EXPECT_GE(kb_->size(), 30u);
+  for (const char* id : {"internet-outage-uz", "internet-outage-ru", "internet-outage-en"}) {
+    EXPECT_NE(kb_->Find(id), nullptr) << id;
+  }
+}
+
+TEST_F(ShippedKnowledgeBaseTest, OutageComplaintFindsTheOutageEntryInEachLanguage) {
+  struct Case {
+    const char* query;
+    const char* language;
+    const char* expected;
+  };
+  for (const Case& c : {Case{"internetim ishlamayapti", "uz", "internet-outage-uz"},
+                        Case{"интернет не работает", "ru", "internet-outage-ru"},
+                        Case{"my internet is down", "en", "internet-outage-en"}}) {
+    std::vector<RankedEntry> ranked = kb_->Rank(c.query, c.language, 3);
+    ASSERT_FALSE(ranked.empty()) << c.query;
+    EXPECT_EQ(ranked.front().entry->id(), c.expected) << c.query;
+  }
+}
+
+TEST_F(ShippedKnowledgeBaseTest, RankingStaysInTheRequestedLanguage) {
+  for (const RankedEntry& ranked : kb_->Rank("internet интернет", "ru", 10)) {
+    EXPECT_EQ(ranked.entry->language(), "ru");
+  }
+}
+
+TEST_F(ShippedKnowledgeBaseTest, UnrelatedTextFindsNothing) {
+  EXPECT_TRUE(kb_->Rank("zzzz qqqq", "en", 3).empty());
+}
+
+TEST(KnowledgeBaseTest, BadEntriesAreRejectedWithTheirId) {
+  livecall::v1::KnowledgeEntryList list;
+  auto* entry = list.add_entries();
+  entry->set_id("x");
+  entry->set_language("de");
+  entry->set_answer("a");
+  EXPECT_THAT(KnowledgeBase::FromEntries(list),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"x\"")));
+  entry->set_language("en");
+  entry->set_kind("shout");
+  EXPECT_THAT(KnowledgeBase::FromEntries(list),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("kind")));
+  entry->set_kind("");
+  *list.add_entries() = *entry;
+  EXPECT_THAT(KnowledgeBase::FromEntries(list),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("twice")));
+}
+
+}  // namespace
+}  // namespace livecall::ai_session

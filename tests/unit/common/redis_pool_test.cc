@@ -1,0 +1,115 @@
+#include "common/redis_pool.h"
+
+#include <thread>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/status_matchers.h"
+
+namespace livecall {
+namespace {
+
+using ::livecall::testing::IsOk;
+using ::livecall::testing::StatusIs;
+
+TEST(ParseRedisUrlTest, ReadsHostPortDbAndPassword) {
+  absl::StatusOr<RedisUrl> url = ParseRedisUrl("redis://:s3cret@redis.livecall:6380/2");
+  ASSERT_THAT(url.status(), IsOk());
+  EXPECT_EQ(url->host, "redis.livecall");
+  EXPECT_EQ(url->port, 6380);
+  EXPECT_EQ(url->db, 2);
+  EXPECT_EQ(url->password, "s3cret");
+}
+
+TEST(ParseRedisUrlTest, DefaultsPortAndDb) {
+  absl::StatusOr<RedisUrl> url = ParseRedisUrl("redis://localhost");
+  ASSERT_THAT(url.status(), IsOk());
+  EXPECT_EQ(url->port, 6379);
+  EXPECT_EQ(url->db, 0);
+}
+
+TEST(ParseRedisUrlTest, RejectsOtherSchemesAndBadNumbers) {
+  EXPECT_THAT(ParseRedisUrl("http://x:1"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseRedisUrl("redis://x:port"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseRedisUrl("redis://x:1/db"), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+class RedisPoolTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_THAT(redis_.Start(), IsOk()); }
+
+  RedisPool::Options Options() {
+    RedisPool::Options options;
+    options.url = *ParseRedisUrl(redis_.url());
+    options.max_connections = 2;
+    options.command_timeout = absl::Seconds(2);
+    return options;
+  }
+
+  testing::RedisServer redis_;
+};
+
+TEST_F(RedisPoolTest, CommandsAreBinarySafe) {
+  RedisPool pool(Options());
+  const std::string value("a\0b\r\n%s", 8);
+  ASSERT_THAT(pool.Command({"SET", "k", value}).status(), IsOk());
+  absl::StatusOr<RedisReply> reply = pool.Command({"GET", "k"});
+  ASSERT_THAT(reply.status(), IsOk());
+  EXPECT_EQ(ReplyString(**reply), value);
+}
+
+TEST_F(RedisPoolTest, ErrorReplyIsInternalAndTheConnectionStaysUsable) {
+  RedisPool pool(Options());
+  ASSERT_THAT(pool.Command({"SET", "k", "v"}).status(), IsOk());
+  EXPECT_THAT(pool.Command({"LPUSH", "k", "x"}).status(), StatusIs(absl::StatusCode::kInternal));
+  EXPECT_THAT(pool.Ping(), IsOk());
+}
+
+TEST_F(RedisPoolTest, PipelineReturnsOneReplyPerCommandInOrder) {
+  RedisPool pool(Options());
+  absl::StatusOr<std::vector<RedisReply>> replies =
+      pool.Pipeline({{"MULTI"}, {"INCR", "n"}, {"INCR", "n"}, {"EXEC"}});
+  ASSERT_THAT(replies.status(), IsOk());
+  ASSERT_EQ(replies->size(), 4u);
+  const redisReply& exec = *replies->back();
+  ASSERT_EQ(exec.type, REDIS_REPLY_ARRAY);
+  ASSERT_EQ(exec.elements, 2u);
+  EXPECT_EQ(exec.element[1]->integer, 2);
+}
+
+TEST_F(RedisPoolTest, ManyThreadsShareABoundedPool) {
+  RedisPool pool(Options());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&pool] {
+      for (int i = 0; i < 50; ++i) ASSERT_THAT(pool.Command({"INCR", "counter"}).status(), IsOk());
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ((*pool.Command({"GET", "counter"}))->str, std::string("400"));
+}
+
+TEST_F(RedisPoolTest, UnreachableRedisIsUnavailableAndRecoveryNeedsNoRestart) {
+  RedisPool pool(Options());
+  ASSERT_THAT(pool.Command({"SET", "survives", "yes"}).status(), IsOk());
+  ASSERT_THAT(redis_.Stop(), IsOk());
+  EXPECT_THAT(pool.Command({"GET", "survives"}).status(), StatusIs(absl::StatusCode::kUnavailable));
+  ASSERT_THAT(redis_.Start(), IsOk());
+  absl::StatusOr<RedisReply> reply = pool.Command({"GET", "survives"});
+  ASSERT_THAT(reply.status(), IsOk());
+  EXPECT_EQ(ReplyString(**reply), "yes");  // Append-only file brought it back.
+}
+
+TEST_F(RedisPoolTest, FirstCommandAfterARedisRestartSucceedsOnAFreshConnection) {
+  RedisPool pool(Options());
+  ASSERT_THAT(pool.Command({"SET", "k", "v"}).status(), IsOk());  // Leaves an idle connection.
+  ASSERT_THAT(redis_.Restart(), IsOk());
+  absl::StatusOr<RedisReply> reply = pool.Command({"GET", "k"});
+  ASSERT_THAT(reply.status(), IsOk());
+  EXPECT_EQ(ReplyString(**reply), "v");
+}
+
+}  // namespace
+}  // namespace livecall
