@@ -1,0 +1,63 @@
+#ifndef LIVECALL_COMMON_HTTP_CLIENT_H_
+#define LIVECALL_COMMON_HTTP_CLIENT_H_
+
+// Outbound HTTP (LLM, CRM, Twilio REST) behind an interface, with libcurl as the one real
+// implementation. Calls block: run them on a worker pool, never on an I/O thread.
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace livecall {
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  // The whole exchange, connect included, must finish within this.
+  absl::Duration timeout = absl::Seconds(2);
+  absl::Duration connect_timeout = absl::Seconds(1);
+  // When set, the body is handed over as it arrives (streamed responses such as SSE) instead of
+  // being collected; returning false aborts the transfer (CANCELLED).
+  std::function<bool(absl::string_view chunk)> on_body_chunk;
+  // "user:password" for HTTP Basic authentication; empty for none.
+  std::string basic_auth;
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::string body;
+  // Lower-case names.
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  // The first header with this (lower-case) name, or empty.
+  std::string Header(absl::string_view name) const;
+};
+
+class HttpClient {
+ public:
+  virtual ~HttpClient() = default;
+  // Any HTTP status is a response, not an error. Errors: DEADLINE_EXCEEDED when `timeout` ran out,
+  // UNAVAILABLE when the server cannot be reached, CANCELLED when on_body_chunk stopped it,
+  // INVALID_ARGUMENT for a malformed URL.
+  virtual absl::StatusOr<HttpResponse> Send(const HttpRequest& request) = 0;
+};
+
+// libcurl, one easy handle per calling thread, kept for connection reuse.
+// CurlGlobalInit() must run once in main() before any thread starts.
+class CurlHttpClient final : public HttpClient {
+ public:
+  absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override;
+};
+
+void CurlGlobalInit();
+
+}  // namespace livecall
+
+#endif  // LIVECALL_COMMON_HTTP_CLIENT_H_
