@@ -1,0 +1,43 @@
+#ifndef LIVECALL_SERVICES_GATEWAY_ERROR_RESPONSE_H_
+#define LIVECALL_SERVICES_GATEWAY_ERROR_RESPONSE_H_
+
+// The one place where gRPC status codes become HTTP statuses, and the one shape of error body:
+//   {"error":{"code":"INVALID_ARGUMENT","message":"..."}}
+// `code` is the gRPC canonical code name, or for errors that exist only at the HTTP level
+// (405, 413, 431) an upper-case name of the HTTP status.
+
+#include <grpcpp/support/status.h>
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "services/gateway/http_response.h"
+
+namespace livecall::gateway {
+
+// The table Envoy's grpcToHttpStatus and grpc-gateway agree on (cloud.google.com/apis/design/
+// errors); FAILED_PRECONDITION is 400, not 412. Unknown or out-of-range codes are 500.
+int HttpStatusFromGrpc(grpc::StatusCode code);
+
+// "INVALID_ARGUMENT", "NOT_FOUND", ...; "UNKNOWN" for a value outside the enum.
+std::string GrpcCodeName(grpc::StatusCode code);
+
+// The error body. The message is JSON-escaped and any invalid UTF-8 in it (it may quote client
+// input) is replaced by U+FFFD so the body is always valid JSON.
+std::string ErrorBody(absl::string_view code, absl::string_view message);
+
+// A response for a failed backend call or a failed step inside the gateway. `status` must not be
+// OK (an OK status is treated as UNKNOWN: it is a bug to call this with one).
+HttpResponse ErrorResponse(const grpc::Status& status);
+HttpResponse ErrorResponse(const absl::Status& status);
+
+// A response for an HTTP-level error that has no gRPC counterpart (404 route, 405, 413, 431).
+HttpResponse HttpErrorResponse(int http_status, absl::string_view code, absl::string_view message);
+
+// `text` with every invalid UTF-8 sequence replaced by U+FFFD.
+std::string ToValidUtf8(absl::string_view text);
+
+}  // namespace livecall::gateway
+
+#endif  // LIVECALL_SERVICES_GATEWAY_ERROR_RESPONSE_H_

@@ -1,0 +1,123 @@
+#include "services/gateway/gateway_handler.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "services/gateway/error_response.h"
+#include "services/gateway/transcoder.h"
+#include "services/gateway/url.h"
+
+namespace livecall::gateway {
+namespace {
+
+HttpResponse MethodNotAllowed(const std::vector<std::string>& allowed) {
+  const std::string allow = absl::StrJoin(allowed, ", ");
+  HttpResponse response = HttpErrorResponse(
+      405, "METHOD_NOT_ALLOWED", absl::StrCat("method not allowed; this path accepts ", allow));
+  response.headers.emplace_back("Allow", allow);
+  return response;
+}
+
+// gRPC metadata values must be printable ASCII; refusing others here gives the client a clear
+// 400 instead of a call that fails inside gRPC.
+bool IsMetadataSafe(absl::string_view value) {
+  for (char c : value) {
+    if (c < 0x20 || c >= 0x7f) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+GatewayHandler::GatewayHandler(const RouteTable* routes, BackendClient* backend,
+                               const ReadinessChecker* readiness, std::string openapi_json,
+                               Options options)
+    : routes_(routes),
+      backend_(backend),
+      readiness_(readiness),
+      openapi_json_(std::move(openapi_json)),
+      options_(options) {}
+
+void GatewayHandler::Handle(const HttpRequest& request, const std::string& request_id,
+                            HttpResponder respond) {
+  const absl::string_view target(request.target().data(), request.target().size());
+  if (target.empty() || target[0] != '/') {
+    return respond(HttpErrorResponse(400, "INVALID_ARGUMENT",
+                                     "request target must be a path starting with '/'"));
+  }
+  const RequestTarget parts = SplitTarget(target);
+  const absl::string_view method(request.method_string().data(), request.method_string().size());
+
+  if (parts.path == "/healthz" || parts.path == "/readyz" || parts.path == "/openapi.json") {
+    if (method != "GET") return respond(MethodNotAllowed({"GET"}));
+    if (parts.path == "/healthz") return respond(JsonResponse(200, "{\"status\":\"ok\"}"));
+    if (parts.path == "/openapi.json") return respond(JsonResponse(200, openapi_json_));
+    if (readiness_ == nullptr) {
+      return respond(JsonResponse(200, "{\"status\":\"ready\",\"checks\":{}}"));
+    }
+    return readiness_->Check(std::move(respond));
+  }
+
+  const RouteMatch match = routes_->Match(method, parts.path);
+  switch (match.result) {
+    case RouteMatch::Result::kNotFound:
+      return respond(HttpErrorResponse(404, "NOT_FOUND",
+                                       absl::StrCat("no route for ", method, " ", parts.path)));
+    case RouteMatch::Result::kMethodNotAllowed:
+      return respond(MethodNotAllowed(match.allowed_methods));
+    case RouteMatch::Result::kBadRequest:
+      return respond(ErrorResponse(match.error));
+    case RouteMatch::Result::kMatched:
+      return HandleRoute(match, request, request_id, parts.query, std::move(respond));
+  }
+}
+
+void GatewayHandler::HandleRoute(const RouteMatch& match, const HttpRequest& request,
+                                 const std::string& request_id, absl::string_view query,
+                                 HttpResponder respond) {
+  BackendRequest call;
+  call.service = match.route->method->service()->full_name();
+  call.method_path = match.route->grpc_path;
+  call.deadline = options_.backend_deadline;
+
+  if (auto id = request.find("x-request-id");
+      id != request.end() &&
+      !IsValidRequestId(absl::string_view(id->value().data(), id->value().size()))) {
+    return respond(HttpErrorResponse(
+        400, "INVALID_ARGUMENT", "malformed X-Request-Id header (1-128 visible ASCII characters)"));
+  }
+  call.metadata.emplace_back("x-request-id", request_id);
+  if (auto auth = request.find(boost::beast::http::field::authorization); auth != request.end()) {
+    const absl::string_view value(auth->value().data(), auth->value().size());
+    if (!IsMetadataSafe(value)) {
+      return respond(HttpErrorResponse(400, "INVALID_ARGUMENT", "malformed Authorization header"));
+    }
+    call.metadata.emplace_back("authorization", std::string(value));
+  }
+
+  absl::StatusOr<std::unique_ptr<google::protobuf::Message>> message =
+      BuildRequestMessage(match, request.body(), query);
+  if (!message.ok()) return respond(ErrorResponse(message.status()));
+  if (!(*message)->SerializeToString(&call.payload)) {
+    return respond(ErrorResponse(absl::InternalError("cannot serialize the request")));
+  }
+
+  const google::protobuf::Descriptor* output_type = match.route->method->output_type();
+  backend_->Call(std::move(call), [output_type, respond = std::move(respond)](
+                                      const grpc::Status& status, std::string payload) {
+    // Runs on a gRPC thread, where an escaping exception would end the process.
+    try {
+      if (!status.ok()) return respond(ErrorResponse(status));
+      std::unique_ptr<google::protobuf::Message> reply = NewMessage(output_type);
+      if (!reply->ParseFromString(payload)) {
+        return respond(ErrorResponse(absl::InternalError("the backend's answer cannot be parsed")));
+      }
+      absl::StatusOr<std::string> json = MessageToJson(*reply);
+      if (!json.ok()) return respond(ErrorResponse(json.status()));
+      respond(JsonResponse(200, *std::move(json)));
+    } catch (...) {
+      respond(HttpErrorResponse(500, "INTERNAL", "internal error"));
+    }
+  });
+}
+
+}  // namespace livecall::gateway

@@ -1,0 +1,45 @@
+#ifndef LIVECALL_SERVICES_GATEWAY_GATEWAY_HANDLER_H_
+#define LIVECALL_SERVICES_GATEWAY_GATEWAY_HANDLER_H_
+
+// The gateway's request handling: the fixed operational routes (/healthz, /readyz,
+// /openapi.json), then the proto-declared routes — match, transcode JSON to the request message,
+// call the backend with the client's x-request-id and authorization as metadata, transcode the
+// answer back. Every failure becomes the one error shape of error_response.h.
+
+#include <string>
+
+#include "absl/time/time.h"
+#include "services/gateway/backend_client.h"
+#include "services/gateway/http_server.h"
+#include "services/gateway/readiness.h"
+#include "services/gateway/route_table.h"
+
+namespace livecall::gateway {
+
+class GatewayHandler : public HttpHandler {
+ public:
+  struct Options {
+    absl::Duration backend_deadline = absl::Seconds(5);
+  };
+
+  // All pointers must outlive the handler. `readiness` may be null (then /readyz is always ready).
+  GatewayHandler(const RouteTable* routes, BackendClient* backend,
+                 const ReadinessChecker* readiness, std::string openapi_json, Options options);
+
+  void Handle(const HttpRequest& request, const std::string& request_id,
+              HttpResponder respond) override;
+
+ private:
+  void HandleRoute(const RouteMatch& match, const HttpRequest& request,
+                   const std::string& request_id, absl::string_view query, HttpResponder respond);
+
+  const RouteTable* routes_;
+  BackendClient* backend_;
+  const ReadinessChecker* readiness_;
+  const std::string openapi_json_;
+  const Options options_;
+};
+
+}  // namespace livecall::gateway
+
+#endif  // LIVECALL_SERVICES_GATEWAY_GATEWAY_HANDLER_H_

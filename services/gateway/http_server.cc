@@ -1,0 +1,570 @@
+#include "services/gateway/http_server.h"
+
+#include <array>
+#include <atomic>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <deque>
+#include <optional>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "common/config.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "services/gateway/error_response.h"
+#include "services/gateway/url.h"
+
+namespace livecall::gateway {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+class Session;
+
+// Every live connection, so Shutdown() can ask each to finish and wait until all are gone.
+class SessionRegistry {
+ public:
+  void Add(Session* session, std::weak_ptr<Session> weak) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    sessions_.emplace(session, std::move(weak));
+  }
+  void Remove(Session* session) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    sessions_.erase(session);
+  }
+  std::vector<std::shared_ptr<Session>> Snapshot() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    std::vector<std::shared_ptr<Session>> live;
+    for (auto& [raw, weak] : sessions_) {
+      if (std::shared_ptr<Session> session = weak.lock()) live.push_back(std::move(session));
+    }
+    return live;
+  }
+  // True when the last connection went away within `timeout`.
+  bool WaitEmpty(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    auto empty = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return sessions_.empty(); };
+    return mu_.AwaitWithTimeout(absl::Condition(&empty), timeout);
+  }
+
+ private:
+  absl::Mutex mu_;
+  absl::flat_hash_map<Session*, std::weak_ptr<Session>> sessions_ ABSL_GUARDED_BY(mu_);
+};
+
+std::chrono::steady_clock::duration ToChrono(absl::Duration d) {
+  return absl::ToChronoNanoseconds(d);
+}
+
+absl::string_view View(beast::string_view text) { return {text.data(), text.size()}; }
+
+bool IsHttpParseError(const beast::error_code& ec) {
+  return &ec.category() == &http::make_error_code(http::error::bad_method).category();
+}
+
+}  // namespace
+
+// What the listener and every connection share. Connections hold it, and with it the
+// io_context, so a late gRPC completion never touches a destroyed io_context.
+struct HttpServer::State {
+  HttpServerOptions options;
+  HttpHandler* handler = nullptr;
+  std::shared_ptr<net::io_context> io_context = std::make_shared<net::io_context>();
+  SessionRegistry registry;
+  std::atomic<bool> draining{false};
+};
+
+namespace {
+
+// One HTTP/1.1 connection. Everything below runs on the connection's strand.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, std::shared_ptr<HttpServer::State> state)
+      : state_(std::move(state)), stream_(std::move(socket)), timer_(stream_.get_executor()) {}
+
+  ~Session() { state_->registry.Remove(this); }
+
+  void Start() {
+    state_->registry.Add(this, weak_from_this());
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
+  }
+
+  // Answer what has been read, then close.
+  void Drain() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->closing_ = true;
+      self->MaybeFinish();
+    });
+  }
+
+  void ForceClose() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->CloseSocket(); });
+  }
+
+ private:
+  // One request and, once the handler answers, its response; kept until written.
+  struct Exchange {
+    HttpRequest request;
+    std::string method = "-";
+    std::string path = "-";
+    unsigned version = 11;
+    bool keep_alive = false;
+    bool is_head = false;
+    std::string request_id;
+    absl::Time start = absl::Now();
+    std::optional<http::response<http::string_body>> response;
+  };
+
+  const HttpServerOptions& options() const { return state_->options; }
+
+  void DoRead() {
+    if (closed_ || closing_ || reading_ || queue_.size() >= options().max_pipelined) return;
+    if (state_->draining) {
+      closing_ = true;
+      MaybeFinish();
+      return;
+    }
+    parser_.emplace();
+    parser_->body_limit(options().body_limit);
+    parser_->header_limit(options().header_limit);
+    reading_ = true;
+    UpdateReadTimer();
+    // Reads are bounded by our own timer (which pauses while a request is being answered), not
+    // by the stream's, so a slow backend does not look like a slow client.
+    stream_.expires_never();
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::OnReadHeader, shared_from_this()));
+  }
+
+  void OnReadHeader(beast::error_code ec, std::size_t) {
+    if (ec) return OnReadError(ec);
+    const HttpRequest& header = parser_->get();
+    // curl and other clients wait for "100 Continue" before sending a larger body. Answer it
+    // only when nothing else is queued for writing, so it cannot interleave with a response.
+    if (absl::EqualsIgnoreCase(View(header[http::field::expect]), "100-continue") &&
+        queue_.empty() && !writing_) {
+      writing_ = true;
+      continue_.emplace(http::status::continue_, header.version());
+      stream_.expires_after(ToChrono(options().write_timeout));
+      http::async_write(stream_, *continue_,
+                        [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                          self->writing_ = false;
+                          if (ec) return self->CloseSocket();
+                          self->ReadBody();
+                        });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    stream_.expires_never();
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnReadBody, shared_from_this()));
+  }
+
+  void OnReadBody(beast::error_code ec, std::size_t) {
+    if (ec) return OnReadError(ec);
+    reading_ = false;
+    auto exchange = std::make_shared<Exchange>();
+    exchange->request = parser_->release();
+    parser_.reset();
+    DescribeRequest(exchange->request, exchange.get());
+    const auto id_header = exchange->request.find("x-request-id");
+    exchange->request_id =
+        id_header != exchange->request.end() && IsValidRequestId(View(id_header->value()))
+            ? std::string(id_header->value())
+            : NewId("", 16);
+    if (!exchange->keep_alive) closing_ = true;
+    queue_.push_back(exchange);
+    UpdateReadTimer();
+    Dispatch(exchange);
+    DoRead();
+  }
+
+  void OnReadError(beast::error_code ec) {
+    reading_ = false;
+    if (closed_ || ec == net::error::operation_aborted) return CloseSocket();
+    if (ec == http::error::end_of_stream) {
+      // The client is done sending; answer what it asked, then close.
+      closing_ = true;
+      return MaybeFinish();
+    }
+    if (!IsHttpParseError(ec) || ec == http::error::partial_message) return CloseSocket();
+
+    // The request cannot be framed, so the connection cannot continue: answer and close.
+    auto exchange = std::make_shared<Exchange>();
+    if (parser_ && parser_->is_header_done()) DescribeRequest(parser_->get(), exchange.get());
+    exchange->request_id = NewId("", 16);
+    closing_ = true;
+    queue_.push_back(exchange);
+    if (ec == http::error::body_limit) {
+      SetResponse(exchange.get(),
+                  HttpErrorResponse(
+                      413, "PAYLOAD_TOO_LARGE",
+                      absl::StrCat("request body is larger than ", options().body_limit, " bytes")),
+                  /*close=*/true);
+    } else if (ec == http::error::header_limit) {
+      SetResponse(exchange.get(),
+                  HttpErrorResponse(431, "REQUEST_HEADER_FIELDS_TOO_LARGE",
+                                    absl::StrCat("request header is larger than ",
+                                                 options().header_limit, " bytes")),
+                  /*close=*/true);
+    } else {
+      SetResponse(exchange.get(),
+                  HttpErrorResponse(400, "INVALID_ARGUMENT",
+                                    absl::StrCat("malformed HTTP request: ", ec.message())),
+                  /*close=*/true);
+    }
+    MaybeWrite();
+  }
+
+  static void DescribeRequest(const HttpRequest& request, Exchange* exchange) {
+    exchange->method = std::string(request.method_string());
+    exchange->path = std::string(SplitTarget(View(request.target())).path);
+    exchange->version = request.version();
+    exchange->keep_alive = request.keep_alive();
+    exchange->is_head = request.method() == http::verb::head;
+  }
+
+  void Dispatch(const std::shared_ptr<Exchange>& exchange) {
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    HttpResponder respond = [self = shared_from_this(), exchange, answered](HttpResponse response) {
+      if (answered->exchange(true)) return;  // A second answer is a handler bug; keep the first.
+      net::post(self->stream_.get_executor(),
+                [self, exchange, response = std::move(response)]() mutable {
+                  self->OnAnswer(exchange, std::move(response));
+                });
+    };
+    try {
+      state_->handler->Handle(exchange->request, exchange->request_id, std::move(respond));
+    } catch (const std::exception& e) {
+      LogError("handler threw", {{"error", e.what()}, {"request_id", exchange->request_id}});
+      if (!answered->exchange(true)) FailExchange(exchange.get());
+    } catch (...) {
+      LogError("handler threw", {{"request_id", exchange->request_id}});
+      if (!answered->exchange(true)) FailExchange(exchange.get());
+    }
+  }
+
+  void OnAnswer(const std::shared_ptr<Exchange>& exchange, HttpResponse response) {
+    if (closed_) return;
+    try {
+      SetResponse(exchange.get(), std::move(response), /*close=*/false);
+    } catch (const std::exception& e) {
+      LogError("building the response threw", {{"error", e.what()}});
+      FailExchange(exchange.get());
+    }
+    MaybeWrite();
+  }
+
+  // 500 for an exchange whose handling threw; the connection closes after it.
+  void FailExchange(Exchange* exchange) {
+    exchange->response.reset();
+    SetResponse(exchange, HttpErrorResponse(500, "INTERNAL", "internal error"), /*close=*/true);
+    MaybeWrite();
+  }
+
+  void SetResponse(Exchange* exchange, HttpResponse answer, bool close) {
+    http::response<http::string_body> response;
+    response.version(exchange->version);
+    response.result(static_cast<unsigned>(answer.status));
+    // Beast knows no reason phrase for nginx's 499 (client closed request).
+    if (answer.status == 499) response.reason("Client Closed Request");
+    response.set(http::field::content_type, answer.content_type);
+    response.set(http::field::cache_control, "no-store");
+    response.set("X-Request-Id", exchange->request_id);
+    for (const auto& [name, value] : answer.headers) response.set(name, value);
+    response.keep_alive(exchange->keep_alive && !close);
+    response.body() = std::move(answer.body);
+    response.prepare_payload();
+    // An answer to HEAD announces its length but carries no body, or the client would read the
+    // body as the start of the next response.
+    if (exchange->is_head) response.body().clear();
+    exchange->response = std::move(response);
+    if (close) closing_ = true;
+  }
+
+  void MaybeWrite() {
+    if (closed_ || writing_ || queue_.empty() || !queue_.front()->response) return;
+    writing_ = true;
+    stream_.expires_after(ToChrono(options().write_timeout));
+    http::async_write(stream_, *queue_.front()->response,
+                      beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
+  }
+
+  void OnWrite(beast::error_code ec, std::size_t) {
+    writing_ = false;
+    std::shared_ptr<Exchange> exchange = queue_.front();
+    queue_.pop_front();
+    LogAccess(*exchange);
+    if (ec) return CloseSocket();
+    if (exchange->response->need_eof()) {
+      closing_ = true;
+      queue_.clear();
+      return Shutdown();
+    }
+    UpdateReadTimer();
+    MaybeWrite();
+    DoRead();
+    MaybeFinish();
+  }
+
+  void LogAccess(const Exchange& exchange) {
+    const int status = exchange.response ? exchange.response->result_int() : 0;
+    LogInfo("request",
+            {{"method", ToValidUtf8(exchange.method)},
+             {"path", ToValidUtf8(exchange.path)},
+             {"status", absl::StrCat(status)},
+             {"duration_ms", absl::StrCat(absl::ToInt64Milliseconds(absl::Now() - exchange.start))},
+             {"request_id", exchange.request_id}});
+  }
+
+  // The read timer runs only while a read is outstanding and no request awaits its answer.
+  void UpdateReadTimer() {
+    if (closed_) return;
+    if (reading_ && queue_.empty()) {
+      timer_.expires_after(ToChrono(options().read_timeout));
+      timer_.async_wait(beast::bind_front_handler(&Session::OnReadTimer, shared_from_this()));
+    } else {
+      timer_.cancel();
+    }
+  }
+
+  void OnReadTimer(beast::error_code ec) {
+    if (ec == net::error::operation_aborted || closed_) return;
+    // Re-armed after this completion was queued: a newer wait owns the deadline.
+    if (timer_.expiry() > std::chrono::steady_clock::now()) return;
+    if (reading_ && queue_.empty()) CloseSocket();
+  }
+
+  void MaybeFinish() {
+    if (!closed_ && closing_ && queue_.empty() && !writing_) Shutdown();
+  }
+
+  // Graceful close after the last response: send FIN, then read and discard what the client is
+  // still sending for a moment, so an unread request body does not turn our close into a reset
+  // that destroys the response before the client reads it.
+  void Shutdown() {
+    if (closed_ || lingering_) return;
+    if (reading_) return CloseSocket();
+    lingering_ = true;
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_never();
+    timer_.expires_after(std::chrono::seconds(2));
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec != net::error::operation_aborted) self->CloseSocket();
+    });
+    Discard();
+  }
+
+  void Discard() {
+    stream_.async_read_some(net::buffer(discard_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->CloseSocket();
+                              self->Discard();
+                            });
+  }
+
+  void CloseSocket() {
+    if (closed_) return;
+    closed_ = true;
+    timer_.cancel();
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  // First member: destroyed last, it keeps the io_context alive for the socket and timer.
+  const std::shared_ptr<HttpServer::State> state_;
+  beast::tcp_stream stream_;
+  net::steady_timer timer_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::empty_body>> continue_;
+  std::deque<std::shared_ptr<Exchange>> queue_;
+  std::array<char, 4096> discard_;
+  bool reading_ = false;    // A header or body read is in progress.
+  bool writing_ = false;    // An async_write is in progress.
+  bool closing_ = false;    // Read no more requests; close once the queue is written.
+  bool lingering_ = false;  // FIN sent; discarding input until the client closes.
+  bool closed_ = false;
+};
+
+}  // namespace
+
+class HttpServer::Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  explicit Listener(std::shared_ptr<State> state)
+      : state_(std::move(state)),
+        acceptor_(net::make_strand(*state_->io_context)),
+        retry_timer_(acceptor_.get_executor()) {}
+
+  absl::Status Listen(const tcp::endpoint& endpoint) {
+    beast::error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on ",
+                                                 endpoint.address().to_string(), ":",
+                                                 endpoint.port(), ": ", ec.message()));
+    }
+    return absl::OkStatus();
+  }
+
+  int port() const { return acceptor_.local_endpoint().port(); }
+
+  void Run() {
+    net::dispatch(acceptor_.get_executor(), [self = shared_from_this()] { self->DoAccept(); });
+  }
+
+  // Closes the acceptor on its strand and returns once it is closed.
+  void Stop() {
+    absl::Notification closed;
+    net::post(acceptor_.get_executor(), [this, &closed] {
+      beast::error_code ignored;
+      retry_timer_.cancel();
+      acceptor_.close(ignored);
+      closed.Notify();
+    });
+    closed.WaitForNotification();
+  }
+
+ private:
+  void DoAccept() {
+    acceptor_.async_accept(net::make_strand(*state_->io_context),
+                           beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
+  }
+
+  void OnAccept(beast::error_code ec, tcp::socket socket) {
+    if (!acceptor_.is_open()) return;
+    if (ec) {
+      // Typically EMFILE: pause instead of spinning on the error.
+      LogWarning("accept failed", {{"error", ec.message()}});
+      retry_timer_.expires_after(std::chrono::milliseconds(100));
+      retry_timer_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+        if (!wait_ec && self->acceptor_.is_open()) self->DoAccept();
+      });
+      return;
+    }
+    if (!state_->draining) std::make_shared<Session>(std::move(socket), state_)->Start();
+    DoAccept();
+  }
+
+  std::shared_ptr<State> state_;
+  tcp::acceptor acceptor_;
+  net::steady_timer retry_timer_;
+};
+
+bool IsValidRequestId(absl::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return true;
+}
+
+HttpServer::HttpServer(HttpServerOptions options, HttpHandler* handler)
+    : options_(std::move(options)), state_(std::make_shared<State>()) {
+  state_->options = options_;
+  state_->handler = handler;
+}
+
+HttpServer::~HttpServer() {
+  if (running_) Shutdown(absl::ZeroDuration());
+}
+
+absl::Status HttpServer::Start() {
+  std::string host;
+  uint16_t port = 0;
+  // SplitHostPort rejects port 0, which tests use to get a free port.
+  const bool any_port = absl::EndsWith(options_.address, ":0");
+  if (!SplitHostPort(
+          any_port ? absl::StrCat(options_.address.substr(0, options_.address.size() - 2), ":1")
+                   : options_.address,
+          &host, &port)) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", options_.address, "\" is not host:port"));
+  }
+  if (any_port) port = 0;
+  beast::error_code ec;
+  tcp::resolver resolver(*state_->io_context);
+  auto endpoints = resolver.resolve(host, std::to_string(port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || endpoints.empty()) {
+    return absl::UnavailableError(absl::StrCat("cannot resolve \"", host, "\": ", ec.message()));
+  }
+  listener_ = std::make_shared<Listener>(state_);
+  if (absl::Status listening = listener_->Listen(endpoints.begin()->endpoint()); !listening.ok()) {
+    listener_.reset();
+    return listening;
+  }
+  port_ = listener_->port();
+  work_ = std::make_unique<net::executor_work_guard<net::io_context::executor_type>>(
+      state_->io_context->get_executor());
+  listener_->Run();
+  const int thread_count = std::max(1, options_.threads);
+  for (int i = 0; i < thread_count; ++i) {
+    threads_.emplace_back([io_context = state_->io_context] {
+      // A handler that throws unwinds out of run(); the connection it belonged to is gone with
+      // its handlers, and this thread goes back to serving the others.
+      for (;;) {
+        try {
+          io_context->run();
+          return;
+        } catch (const std::exception& e) {
+          LogError("uncaught exception on an I/O thread", {{"error", e.what()}});
+        } catch (...) {
+          LogError("uncaught exception on an I/O thread");
+        }
+      }
+    });
+  }
+  running_ = true;
+  return absl::OkStatus();
+}
+
+void HttpServer::Shutdown(absl::Duration grace) {
+  if (!running_) return;
+  running_ = false;
+  state_->draining = true;
+  listener_->Stop();
+  for (const std::shared_ptr<Session>& session : state_->registry.Snapshot()) session->Drain();
+  if (!state_->registry.WaitEmpty(grace)) {
+    LogWarning("closing connections still open after the drain period");
+    for (const std::shared_ptr<Session>& session : state_->registry.Snapshot()) {
+      session->ForceClose();
+    }
+    state_->registry.WaitEmpty(absl::Seconds(1));
+  }
+  work_.reset();
+  state_->io_context->stop();
+  for (std::thread& thread : threads_) thread.join();
+  threads_.clear();
+  // The closed acceptor's and sockets' last completions hold references to the listener and the
+  // connections, which hold the io_context: run what is ready so that cycle is released.
+  state_->io_context->restart();
+  state_->io_context->poll();
+  listener_.reset();
+}
+
+}  // namespace livecall::gateway

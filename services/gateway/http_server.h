@@ -1,0 +1,92 @@
+#ifndef LIVECALL_SERVICES_GATEWAY_HTTP_SERVER_H_
+#define LIVECALL_SERVICES_GATEWAY_HTTP_SERVER_H_
+
+// The HTTP/1.1 listener and its connections, on Boost.Beast's async API (cpp-style §4):
+//  - every connection runs on its own strand; a handler's answer, which arrives on a gRPC thread,
+//    is posted back to that strand before the connection is touched;
+//  - keep-alive and pipelining: requests are read ahead (up to a small limit) and their answers
+//    written strictly in request order from a queue, one async_write at a time;
+//  - each request gets a fresh parser with a deliberate body limit (413) and header limit (431);
+//    an idle or slow client is cut off by a read timeout; need_eof()/keep_alive() are honoured;
+//  - an exception from a handler answers 500 and closes that connection only.
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "services/gateway/http_response.h"
+
+namespace livecall::gateway {
+
+using HttpRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using HttpResponder = std::function<void(HttpResponse)>;
+
+class HttpHandler {
+ public:
+  virtual ~HttpHandler() = default;
+  // Runs on the connection's strand and must not block. `request` is valid only during the call.
+  // `respond` must be called exactly once, from any thread, now or later.
+  virtual void Handle(const HttpRequest& request, const std::string& request_id,
+                      HttpResponder respond) = 0;
+};
+
+struct HttpServerOptions {
+  std::string address = "0.0.0.0:8080";  // host:port; port 0 picks a free one.
+  int threads = 2;
+  uint64_t body_limit = 65536;
+  uint32_t header_limit = 16 * 1024;
+  // How long a connection may sit reading one request (or idle between requests) while none of
+  // its requests is being answered.
+  absl::Duration read_timeout = absl::Seconds(30);
+  absl::Duration write_timeout = absl::Seconds(30);
+  // Requests read ahead of their answers on one connection.
+  size_t max_pipelined = 8;
+};
+
+// 1-128 printable ASCII characters without spaces: safe to echo and to send as gRPC metadata.
+bool IsValidRequestId(absl::string_view id);
+
+class HttpServer {
+ public:
+  // `handler` must outlive the server.
+  HttpServer(HttpServerOptions options, HttpHandler* handler);
+  // Shuts down (without grace) if Shutdown() was not called.
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds, listens and starts the I/O threads. UNAVAILABLE when the address cannot be bound.
+  absl::Status Start();
+  // The bound port (useful with port 0); 0 before Start().
+  int port() const { return port_; }
+
+  // Stops accepting, lets open connections answer what they have read for up to `grace`, closes
+  // them, and joins the I/O threads.
+  void Shutdown(absl::Duration grace);
+
+  struct State;
+  class Listener;
+
+ private:
+  const HttpServerOptions options_;
+  std::shared_ptr<State> state_;
+  std::shared_ptr<Listener> listener_;
+  std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::vector<std::thread> threads_;
+  int port_ = 0;
+  bool running_ = false;
+};
+
+}  // namespace livecall::gateway
+
+#endif  // LIVECALL_SERVICES_GATEWAY_HTTP_SERVER_H_

@@ -1,0 +1,84 @@
+// The Livecall edge gateway: REST/JSON on HTTP/1.1 → gRPC to call-control, ai-session, context.
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "common/config.h"
+#include "common/executor.h"
+#include "common/grpc_server.h"
+#include "common/log.h"
+#include "common/redis_pool.h"
+#include "services/gateway/backend_client.h"
+#include "services/gateway/gateway_config.h"
+#include "services/gateway/gateway_handler.h"
+#include "services/gateway/http_server.h"
+#include "services/gateway/openapi.h"
+#include "services/gateway/readiness.h"
+#include "services/gateway/route_table.h"
+
+namespace gw = livecall::gateway;
+
+int main() {
+  livecall::InitLogging("gateway");
+  livecall::BlockShutdownSignals();
+
+  livecall::EnvReader env;
+  absl::StatusOr<gw::GatewayConfig> config = gw::ReadGatewayConfig(env);
+  if (!config.ok()) {
+    std::fprintf(stderr, "gateway: %s\n", std::string(config.status().message()).c_str());
+    return 2;
+  }
+  livecall::InitLogging("gateway", config->log_level);
+
+  absl::StatusOr<gw::RouteTable> routes = gw::RouteTable::BuildServed();
+  absl::StatusOr<std::string> openapi =
+      routes.ok() ? gw::GenerateOpenApi(*routes) : absl::StatusOr<std::string>(routes.status());
+  if (!openapi.ok()) {
+    livecall::LogError("cannot build the route table", {{"error", openapi.status().ToString()}});
+    return 1;
+  }
+
+  const auto call_control = livecall::MakePeerChannel(config->backends.call_control);
+  const auto ai_session = livecall::MakePeerChannel(config->backends.ai_session);
+  const auto context = livecall::MakePeerChannel(config->backends.context);
+  gw::GrpcBackendClient backend({{"livecall.v1.CallControl", call_control},
+                                 {"livecall.v1.AiSession", ai_session},
+                                 {"livecall.v1.Context", context}});
+
+  livecall::RedisPool redis({.url = config->redis,
+                             .max_connections = 2,
+                             .connect_timeout = absl::Seconds(1),
+                             .command_timeout = absl::Seconds(1),
+                             .lease_timeout = absl::Seconds(1)});
+  livecall::Executor redis_executor(1);
+  const absl::Duration health_timeout = absl::Seconds(1);
+  gw::ReadinessChecker readiness({
+      {"callControl", gw::GrpcHealthCheck(call_control, health_timeout)},
+      {"aiSession", gw::GrpcHealthCheck(ai_session, health_timeout)},
+      {"context", gw::GrpcHealthCheck(context, health_timeout)},
+      {"redis", gw::RedisPingCheck(&redis, &redis_executor)},
+  });
+
+  gw::GatewayHandler handler(&*routes, &backend, &readiness, *std::move(openapi),
+                             {.backend_deadline = config->grpc_deadline});
+  gw::HttpServer server({.address = config->http_addr,
+                         .threads = config->http_threads,
+                         .body_limit = config->body_limit_bytes,
+                         .read_timeout = config->read_timeout},
+                        &handler);
+  if (absl::Status started = server.Start(); !started.ok()) {
+    livecall::LogError("cannot start", {{"error", started.ToString()}});
+    return 1;
+  }
+  livecall::LogInfo("listening", {{"addr", config->http_addr},
+                                  {"port", absl::StrCat(server.port())},
+                                  {"routes", absl::StrCat(routes->routes().size())}});
+
+  const int signal_number = livecall::WaitForShutdownSignal();
+  livecall::LogInfo("draining", {{"signal", absl::StrCat(signal_number)}});
+  server.Shutdown(absl::Seconds(10));
+  livecall::LogInfo("stopped");
+  return 0;
+}

@@ -1,0 +1,356 @@
+#include "services/gateway/openapi.h"
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <deque>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace livecall::gateway {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::ListValue;
+using google::protobuf::Struct;
+using google::protobuf::Value;
+
+constexpr absl::string_view kSchemaPrefix = "#/components/schemas/";
+constexpr absl::string_view kErrorSchema = "Error";
+
+Value& At(Struct* object, absl::string_view key) {
+  return (*object->mutable_fields())[std::string(key)];
+}
+Struct* Object(Struct* parent, absl::string_view key) {
+  return At(parent, key).mutable_struct_value();
+}
+void Set(Struct* object, absl::string_view key, absl::string_view text) {
+  At(object, key).set_string_value(std::string(text));
+}
+void SetBool(Struct* object, absl::string_view key, bool value) {
+  At(object, key).set_bool_value(value);
+}
+ListValue* List(Struct* parent, absl::string_view key) {
+  return At(parent, key).mutable_list_value();
+}
+void Append(ListValue* list, absl::string_view text) {
+  list->add_values()->set_string_value(std::string(text));
+}
+void Ref(Struct* schema, absl::string_view name) {
+  Set(schema, "$ref", absl::StrCat(kSchemaPrefix, name));
+}
+
+// Walks the messages the routes use and writes one component schema per message reached.
+class SchemaWriter {
+ public:
+  explicit SchemaWriter(Struct* schemas) : schemas_(schemas) {}
+
+  // A reference to `type` (queued for a component) or, for a well-known type, its inline schema.
+  void TypeSchema(const Descriptor* type, Struct* out) {
+    if (WellKnown(type, out)) return;
+    Ref(out, type->full_name());
+    if (queued_.insert(type).second) pending_.push_back(type);
+  }
+
+  void FieldSchema(const FieldDescriptor* field, Struct* out) {
+    if (field->is_map()) {
+      Set(out, "type", "object");
+      SingularSchema(field->message_type()->map_value(), Object(out, "additionalProperties"));
+    } else if (field->is_repeated()) {
+      Set(out, "type", "array");
+      SingularSchema(field, Object(out, "items"));
+    } else {
+      SingularSchema(field, out);
+    }
+  }
+
+  // Writes every queued message's component, and those they reach in turn.
+  void Flush() {
+    while (!pending_.empty()) {
+      const Descriptor* type = pending_.front();
+      pending_.pop_front();
+      Struct* schema = Object(schemas_, type->full_name());
+      Set(schema, "type", "object");
+      Struct* properties = Object(schema, "properties");
+      for (int i = 0; i < type->field_count(); ++i) {
+        const FieldDescriptor* field = type->field(i);
+        FieldSchema(field, Object(properties, field->json_name()));
+      }
+    }
+  }
+
+ private:
+  void SingularSchema(const FieldDescriptor* field, Struct* out) {
+    switch (field->type()) {
+      case FieldDescriptor::TYPE_STRING:
+        Set(out, "type", "string");
+        break;
+      case FieldDescriptor::TYPE_BYTES:
+        Set(out, "type", "string");
+        Set(out, "format", "byte");
+        break;
+      case FieldDescriptor::TYPE_BOOL:
+        Set(out, "type", "boolean");
+        break;
+      case FieldDescriptor::TYPE_INT32:
+      case FieldDescriptor::TYPE_SINT32:
+      case FieldDescriptor::TYPE_SFIXED32:
+        Set(out, "type", "integer");
+        Set(out, "format", "int32");
+        break;
+      case FieldDescriptor::TYPE_UINT32:
+      case FieldDescriptor::TYPE_FIXED32:
+        Set(out, "type", "integer");
+        Set(out, "format", "int64");
+        At(out, "minimum").set_number_value(0);
+        break;
+      // proto3 JSON prints 64-bit integers as strings: JavaScript numbers cannot hold them.
+      case FieldDescriptor::TYPE_INT64:
+      case FieldDescriptor::TYPE_SINT64:
+      case FieldDescriptor::TYPE_SFIXED64:
+        Set(out, "type", "string");
+        Set(out, "format", "int64");
+        break;
+      case FieldDescriptor::TYPE_UINT64:
+      case FieldDescriptor::TYPE_FIXED64:
+        Set(out, "type", "string");
+        Set(out, "format", "uint64");
+        break;
+      case FieldDescriptor::TYPE_FLOAT:
+        Set(out, "type", "number");
+        Set(out, "format", "float");
+        break;
+      case FieldDescriptor::TYPE_DOUBLE:
+        Set(out, "type", "number");
+        Set(out, "format", "double");
+        break;
+      case FieldDescriptor::TYPE_ENUM: {
+        Set(out, "type", "string");
+        ListValue* values = List(out, "enum");
+        for (int i = 0; i < field->enum_type()->value_count(); ++i) {
+          Append(values, field->enum_type()->value(i)->name());
+        }
+        break;
+      }
+      case FieldDescriptor::TYPE_MESSAGE:
+      case FieldDescriptor::TYPE_GROUP:
+        TypeSchema(field->message_type(), out);
+        break;
+    }
+  }
+
+  // The proto3 JSON forms of the well-known types; false for any other message.
+  static bool WellKnown(const Descriptor* type, Struct* out) {
+    const std::string& name = type->full_name();
+    if (name == "google.protobuf.Timestamp") {
+      Set(out, "type", "string");
+      Set(out, "format", "date-time");
+    } else if (name == "google.protobuf.Duration") {
+      Set(out, "type", "string");
+      Set(out, "pattern", "^-?[0-9]+(\\.[0-9]{1,9})?s$");
+    } else if (name == "google.protobuf.FieldMask") {
+      Set(out, "type", "string");
+    } else if (name == "google.protobuf.Struct" || name == "google.protobuf.Any") {
+      Set(out, "type", "object");
+      SetBool(out, "additionalProperties", true);
+    } else if (name == "google.protobuf.Empty") {
+      Set(out, "type", "object");
+    } else if (name == "google.protobuf.Value") {
+      // Any JSON value: the empty schema.
+      out->mutable_fields();
+    } else if (name == "google.protobuf.ListValue") {
+      Set(out, "type", "array");
+      Object(out, "items")->mutable_fields();
+    } else if (absl::StartsWith(name, "google.protobuf.") && absl::EndsWith(name, "Value")) {
+      // Wrappers: the wrapped primitive, or null.
+      const FieldDescriptor* value = type->FindFieldByName("value");
+      if (value == nullptr) return false;
+      SchemaWriter inner(nullptr);
+      inner.SingularSchema(value, out);
+      SetBool(out, "nullable", true);
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  Struct* schemas_;
+  absl::flat_hash_set<const Descriptor*> queued_;
+  std::deque<const Descriptor*> pending_;
+};
+
+void JsonContent(Struct* parent, absl::string_view schema_ref_or_empty, Struct** schema_out) {
+  Struct* schema = Object(Object(Object(parent, "content"), "application/json"), "schema");
+  if (!schema_ref_or_empty.empty()) Ref(schema, schema_ref_or_empty);
+  if (schema_out != nullptr) *schema_out = schema;
+}
+
+void ErrorResponses(Struct* responses, bool has_body) {
+  std::vector<absl::string_view> codes = {"400", "401", "403", "404", "409",
+                                          "429", "500", "501", "503", "504"};
+  if (has_body) codes.push_back("413");
+  for (absl::string_view code : codes) {
+    Set(Object(responses, code), "$ref", "#/components/responses/Error");
+  }
+  Set(Object(responses, "default"), "$ref", "#/components/responses/Error");
+}
+
+void WriteErrorComponents(Struct* components) {
+  Struct* error = Object(Object(components, "schemas"), kErrorSchema);
+  Set(error, "type", "object");
+  Append(List(error, "required"), "error");
+  Struct* inner = Object(Object(error, "properties"), "error");
+  Set(inner, "type", "object");
+  ListValue* required = List(inner, "required");
+  Append(required, "code");
+  Append(required, "message");
+  Struct* properties = Object(inner, "properties");
+  Struct* code = Object(properties, "code");
+  Set(code, "type", "string");
+  Set(code, "description",
+      "The gRPC canonical code name (INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, ...), or for "
+      "HTTP-only errors METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE or "
+      "REQUEST_HEADER_FIELDS_TOO_LARGE.");
+  Set(Object(properties, "message"), "type", "string");
+
+  Struct* response = Object(Object(components, "responses"), "Error");
+  Set(response, "description", "An error; the body names the gRPC status code.");
+  JsonContent(response, kErrorSchema, nullptr);
+}
+
+// /healthz, /readyz and /openapi.json are served by the gateway itself, not by a backend.
+void WriteFixedPaths(Struct* paths) {
+  auto operation = [&](absl::string_view path, absl::string_view id, absl::string_view summary) {
+    Struct* get = Object(Object(paths, path), "get");
+    Set(get, "operationId", id);
+    Set(get, "summary", summary);
+    Append(List(get, "tags"), "Operations");
+    return Object(get, "responses");
+  };
+  Struct* schema = nullptr;
+  Struct* health = operation("/healthz", "Healthz", "The process is up.");
+  Set(Object(health, "200"), "description", "OK");
+  JsonContent(Object(health, "200"), "", &schema);
+  Set(schema, "type", "object");
+  Set(Object(Object(schema, "properties"), "status"), "type", "string");
+
+  Struct* ready = operation("/readyz", "Readyz",
+                            "Every backend answers its gRPC health check and Redis answers PING.");
+  for (absl::string_view code : {"200", "503"}) {
+    Struct* response = Object(ready, code);
+    Set(response, "description", code == "200" ? "Ready" : "Not ready; the failing checks say why");
+    JsonContent(response, "", &schema);
+    Set(schema, "type", "object");
+    Struct* properties = Object(schema, "properties");
+    Set(Object(properties, "status"), "type", "string");
+    Struct* checks = Object(properties, "checks");
+    Set(checks, "type", "object");
+    Set(Object(checks, "additionalProperties"), "type", "string");
+  }
+
+  Struct* document = operation("/openapi.json", "OpenApi", "This document.");
+  Set(Object(document, "200"), "description", "OpenAPI 3.0.3 document");
+  JsonContent(Object(document, "200"), "", &schema);
+  Set(schema, "type", "object");
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> GenerateOpenApi(const RouteTable& routes) {
+  Struct document;
+  Set(&document, "openapi", "3.0.3");
+  Struct* info = Object(&document, "info");
+  Set(info, "title", "Livecall REST API");
+  Set(info, "version", "v1");
+  Set(info, "description",
+      "Generated from the (livecall.v1.http) options of the livecall.v1 protos. JSON is the "
+      "proto3 JSON mapping: lowerCamelCase names (proto names are accepted on input), 64-bit "
+      "integers as strings, timestamps as RFC 3339 strings. Unknown fields are rejected.");
+  Struct* paths = Object(&document, "paths");
+  Struct* components = Object(&document, "components");
+  SchemaWriter schemas(Object(components, "schemas"));
+
+  absl::flat_hash_map<const google::protobuf::MethodDescriptor*, int> bindings_seen;
+  for (const Route& route : routes.routes()) {
+    const int index = bindings_seen[route.method]++;
+    Struct* operation =
+        Object(Object(paths, route.path.pattern()), absl::AsciiStrToLower(route.http_method));
+    const std::string service = route.method->service()->name();
+    Set(operation, "operationId",
+        index == 0 ? absl::StrCat(service, "_", route.method->name())
+                   : absl::StrCat(service, "_", route.method->name(), "_", index + 1));
+    Append(List(operation, "tags"), service);
+    if (!route.summary.empty()) Set(operation, "summary", route.summary);
+    Set(operation, "description",
+        absl::StrCat("gRPC ", route.grpc_path, route.is_alias ? " (alias path)." : "."));
+
+    ListValue* parameters = List(operation, "parameters");
+    absl::flat_hash_set<const FieldDescriptor*> bound;
+    for (const PathTemplate::Segment& segment : route.path.segments()) {
+      if (!segment.is_variable) continue;
+      bound.insert(segment.field);
+      Struct* parameter = parameters->add_values()->mutable_struct_value();
+      Set(parameter, "name", segment.field->name());
+      Set(parameter, "in", "path");
+      SetBool(parameter, "required", true);
+      Set(Object(parameter, "schema"), "type", "string");
+    }
+    const Descriptor* input = route.method->input_type();
+    if (route.body_is_request) {
+      Struct* body = Object(operation, "requestBody");
+      SetBool(body, "required", false);
+      Set(body, "description",
+          bound.empty() ? "The request; an empty body is {}."
+                        : "The request; fields bound by the path are taken from the path.");
+      Struct* schema = nullptr;
+      JsonContent(body, "", &schema);
+      schemas.TypeSchema(input, schema);
+    } else {
+      for (int i = 0; i < input->field_count(); ++i) {
+        const FieldDescriptor* field = input->field(i);
+        if (bound.contains(field) || field->is_map() ||
+            field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+          continue;
+        }
+        Struct* parameter = parameters->add_values()->mutable_struct_value();
+        Set(parameter, "name", field->json_name());
+        Set(parameter, "in", "query");
+        SetBool(parameter, "required", false);
+        schemas.FieldSchema(field, Object(parameter, "schema"));
+        if (field->is_repeated()) {
+          Set(parameter, "style", "form");
+          SetBool(parameter, "explode", true);
+        }
+      }
+    }
+    if (parameters->values_size() == 0) operation->mutable_fields()->erase("parameters");
+
+    Struct* responses = Object(operation, "responses");
+    Struct* ok = Object(responses, "200");
+    Set(ok, "description", "OK");
+    Struct* schema = nullptr;
+    JsonContent(ok, "", &schema);
+    schemas.TypeSchema(route.method->output_type(), schema);
+    ErrorResponses(responses, route.body_is_request);
+  }
+  schemas.Flush();
+  WriteErrorComponents(components);
+  WriteFixedPaths(paths);
+
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  std::string json;
+  google::protobuf::util::Status status =
+      google::protobuf::util::MessageToJsonString(document, &json, options);
+  if (!status.ok()) {
+    return absl::InternalError(absl::StrCat("openapi: ", std::string(status.message())));
+  }
+  return json;
+}
+
+}  // namespace livecall::gateway

@@ -1,0 +1,104 @@
+#ifndef LIVECALL_SERVICES_GATEWAY_ROUTE_TABLE_H_
+#define LIVECALL_SERVICES_GATEWAY_ROUTE_TABLE_H_
+
+// The REST routes, built only from the `(livecall.v1.http)` options of the RPCs in the generated
+// descriptor pool, so the gateway cannot serve a route the contract does not declare. Path
+// templates are literal segments and single-segment `{field}` variables binding a string field of
+// the request message (the subset of google.api.http our protos use; anything else in an
+// annotation is a start-up error, not a silently ignored route).
+
+#include <google/protobuf/descriptor.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace livecall::gateway {
+
+// The services whose annotated RPCs the gateway serves.
+inline constexpr absl::string_view kServedServices[] = {
+    "livecall.v1.CallControl", "livecall.v1.AiSession", "livecall.v1.Context"};
+
+class PathTemplate {
+ public:
+  struct Segment {
+    bool is_variable = false;
+    std::string literal;                                       // When !is_variable.
+    const google::protobuf::FieldDescriptor* field = nullptr;  // When is_variable.
+  };
+
+  // Parses "/api/calls/{call_sid}"; each variable must name a singular string field of `request`.
+  static absl::StatusOr<PathTemplate> Parse(absl::string_view pattern,
+                                            const google::protobuf::Descriptor* request);
+
+  // True when `segments` (the request path split on '/') fit; `raw_values` gets the still
+  // percent-encoded text of each variable, in template order.
+  bool Match(const std::vector<absl::string_view>& segments,
+             std::vector<absl::string_view>* raw_values) const;
+
+  const std::string& pattern() const { return pattern_; }
+  const std::vector<Segment>& segments() const { return segments_; }
+
+  // True when both templates match exactly the same paths (same literals, variables in the same
+  // places), which would make two routes ambiguous.
+  bool SameShape(const PathTemplate& other) const;
+
+ private:
+  std::string pattern_;
+  std::vector<Segment> segments_;
+};
+
+struct Route {
+  std::string http_method;  // "GET", "POST", "PUT", "DELETE" or "PATCH".
+  PathTemplate path;
+  const google::protobuf::MethodDescriptor* method = nullptr;
+  // body: "*" — the JSON body is the request message. Otherwise no body, query parameters allowed.
+  bool body_is_request = false;
+  // From additional_bindings (the web page's older paths) rather than the primary binding.
+  bool is_alias = false;
+  std::string grpc_path;  // "/livecall.v1.AiSession/StartSession"
+  std::string summary;    // (livecall.v1.summary)
+};
+
+struct RouteMatch {
+  enum class Result { kMatched, kNotFound, kMethodNotAllowed, kBadRequest };
+  Result result = Result::kNotFound;
+  const Route* route = nullptr;
+  // Path variables, percent-decoded, in template order (kMatched only).
+  std::vector<std::pair<const google::protobuf::FieldDescriptor*, std::string>> bindings;
+  // The methods the path does accept, sorted (kMethodNotAllowed only).
+  std::vector<std::string> allowed_methods;
+  // Why the path could not be decoded (kBadRequest only).
+  absl::Status error;
+};
+
+class RouteTable {
+ public:
+  // Routes of every annotated RPC of `service_names`, looked up in the generated pool.
+  // INVALID_ARGUMENT naming the RPC when an annotation uses what the gateway does not implement;
+  // NOT_FOUND when a service is not linked into the binary.
+  static absl::StatusOr<RouteTable> Build(const std::vector<std::string>& service_names);
+  // Build() over kServedServices.
+  static absl::StatusOr<RouteTable> BuildServed();
+
+  RouteMatch Match(absl::string_view http_method, absl::string_view path) const;
+
+  const std::vector<Route>& routes() const { return routes_; }
+  const std::vector<const google::protobuf::ServiceDescriptor*>& services() const {
+    return services_;
+  }
+
+ private:
+  absl::Status AddRoute(Route route);
+
+  std::vector<Route> routes_;
+  std::vector<const google::protobuf::ServiceDescriptor*> services_;
+};
+
+}  // namespace livecall::gateway
+
+#endif  // LIVECALL_SERVICES_GATEWAY_ROUTE_TABLE_H_

@@ -1,0 +1,206 @@
+#include "services/gateway/transcoder.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "services/gateway/url.h"
+
+namespace livecall::gateway {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+const FieldDescriptor* FindFieldByEitherName(const Descriptor* type, const std::string& name) {
+  if (const FieldDescriptor* field = type->FindFieldByName(name); field != nullptr) return field;
+  for (int i = 0; i < type->field_count(); ++i) {
+    if (type->field(i)->json_name() == name) return type->field(i);
+  }
+  return nullptr;
+}
+
+// Sets (or, for a repeated field, appends) one query parameter's value.
+absl::Status SetPrimitive(Message* message, const FieldDescriptor* field, const std::string& text) {
+  const Reflection* reflection = message->GetReflection();
+  const bool repeated = field->is_repeated();
+  auto bad = [&](absl::string_view expected) {
+    return absl::InvalidArgumentError(absl::StrCat("query parameter \"", field->json_name(),
+                                                   "\": \"", text, "\" is not ", expected));
+  };
+  switch (field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_STRING: {
+      std::string value = text;
+      if (field->type() == FieldDescriptor::TYPE_BYTES) {
+        if (!absl::Base64Unescape(text, &value) && !absl::WebSafeBase64Unescape(text, &value)) {
+          return bad("base64");
+        }
+      }
+      repeated ? reflection->AddString(message, field, std::move(value))
+               : reflection->SetString(message, field, std::move(value));
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_BOOL: {
+      bool value = false;
+      if (text == "true") {
+        value = true;
+      } else if (text != "false") {
+        return bad("true or false");
+      }
+      repeated ? reflection->AddBool(message, field, value)
+               : reflection->SetBool(message, field, value);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_INT32: {
+      int32_t value = 0;
+      if (!absl::SimpleAtoi(text, &value)) return bad("a 32-bit integer");
+      repeated ? reflection->AddInt32(message, field, value)
+               : reflection->SetInt32(message, field, value);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_INT64: {
+      int64_t value = 0;
+      if (!absl::SimpleAtoi(text, &value)) return bad("a 64-bit integer");
+      repeated ? reflection->AddInt64(message, field, value)
+               : reflection->SetInt64(message, field, value);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_UINT32: {
+      uint32_t value = 0;
+      if (!absl::SimpleAtoi(text, &value)) return bad("an unsigned 32-bit integer");
+      repeated ? reflection->AddUInt32(message, field, value)
+               : reflection->SetUInt32(message, field, value);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_UINT64: {
+      uint64_t value = 0;
+      if (!absl::SimpleAtoi(text, &value)) return bad("an unsigned 64-bit integer");
+      repeated ? reflection->AddUInt64(message, field, value)
+               : reflection->SetUInt64(message, field, value);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_FLOAT: {
+      float value = 0;
+      if (!absl::SimpleAtof(text, &value)) return bad("a number");
+      repeated ? reflection->AddFloat(message, field, value)
+               : reflection->SetFloat(message, field, value);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_DOUBLE: {
+      double value = 0;
+      if (!absl::SimpleAtod(text, &value)) return bad("a number");
+      repeated ? reflection->AddDouble(message, field, value)
+               : reflection->SetDouble(message, field, value);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      const google::protobuf::EnumValueDescriptor* value =
+          field->enum_type()->FindValueByName(text);
+      if (value == nullptr) return bad(absl::StrCat("a value of ", field->enum_type()->name()));
+      repeated ? reflection->AddEnum(message, field, value)
+               : reflection->SetEnum(message, field, value);
+      return absl::OkStatus();
+    }
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      break;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("query parameter \"", field->json_name(),
+                                                 "\" names a message field; send a JSON body"));
+}
+
+absl::Status ApplyQuery(const RouteMatch& match, absl::string_view query, Message* message) {
+  if (query.empty()) return absl::OkStatus();
+  if (match.route->body_is_request) {
+    return absl::InvalidArgumentError(
+        "this route takes its input as a JSON body, not as query parameters");
+  }
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> params = ParseQuery(query);
+  if (!params.ok()) return params.status();
+  absl::flat_hash_set<const FieldDescriptor*> seen;
+  for (const auto& [name, value] : *params) {
+    const FieldDescriptor* field = FindFieldByEitherName(message->GetDescriptor(), name);
+    if (field == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown query parameter \"", name, "\""));
+    }
+    for (const auto& [bound, unused] : match.bindings) {
+      if (bound == field) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("query parameter \"", name, "\" is already given by the path"));
+      }
+    }
+    if (!seen.insert(field).second && !field->is_repeated()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("query parameter \"", name, "\" is given more than once"));
+    }
+    if (field->is_map()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("query parameter \"", name, "\" names a map field; send a JSON body"));
+    }
+    if (absl::Status set = SetPrimitive(message, field, value); !set.ok()) return set;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::unique_ptr<Message> NewMessage(const Descriptor* type) {
+  const Message* prototype =
+      google::protobuf::MessageFactory::generated_factory()->GetPrototype(type);
+  return std::unique_ptr<Message>(prototype->New());
+}
+
+absl::Status JsonToMessage(absl::string_view json, Message* message) {
+  // An empty POST body means "no fields", as `{}` would.
+  if (absl::StripAsciiWhitespace(json).empty()) json = "{}";
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  options.case_insensitive_enum_parsing = false;
+  google::protobuf::util::Status status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(json.data(), json.size()), message, options);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid JSON body: ", std::string(status.message())));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> MessageToJson(const Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = false;
+  options.always_print_enums_as_ints = false;
+  std::string json;
+  google::protobuf::util::Status status =
+      google::protobuf::util::MessageToJsonString(message, &json, options);
+  if (!status.ok()) {
+    return absl::InternalError(absl::StrCat("cannot print ", message.GetTypeName(),
+                                            " as JSON: ", std::string(status.message())));
+  }
+  return json;
+}
+
+absl::StatusOr<std::unique_ptr<Message>> BuildRequestMessage(const RouteMatch& match,
+                                                             absl::string_view body,
+                                                             absl::string_view query) {
+  std::unique_ptr<Message> request = NewMessage(match.route->method->input_type());
+  if (match.route->body_is_request) {
+    if (absl::Status parsed = JsonToMessage(body, request.get()); !parsed.ok()) return parsed;
+  } else if (!absl::StripAsciiWhitespace(body).empty()) {
+    return absl::InvalidArgumentError("this route takes no request body");
+  }
+  if (absl::Status applied = ApplyQuery(match, query, request.get()); !applied.ok()) {
+    return applied;
+  }
+  const Reflection* reflection = request->GetReflection();
+  for (const auto& [field, value] : match.bindings) {
+    reflection->SetString(request.get(), field, value);
+  }
+  return request;
+}
+
+}  // namespace livecall::gateway

@@ -1,0 +1,42 @@
+#ifndef LIVECALL_SERVICES_GATEWAY_TRANSCODER_H_
+#define LIVECALL_SERVICES_GATEWAY_TRANSCODER_H_
+
+// JSON ⇄ protobuf for the REST routes, with protobuf's own proto3 JSON mapping (json_util):
+//  - request: the body (body "*") or the query parameters (no body) fill the request message,
+//    then path variables are set, overriding either. Unknown JSON fields and unknown query
+//    parameters are INVALID_ARGUMENT: silently dropping them hides client bugs (cpp-style §2).
+//    lowerCamelCase and proto field names are both accepted.
+//  - response: lowerCamelCase, every primitive field printed even when it holds its default, so
+//    the web page sees a stable shape.
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "services/gateway/route_table.h"
+
+namespace livecall::gateway {
+
+// A new, empty message of `type` from the generated factory.
+std::unique_ptr<google::protobuf::Message> NewMessage(const google::protobuf::Descriptor* type);
+
+// The request message for a matched route from the request body and the query string.
+// INVALID_ARGUMENT for malformed or unknown input, with a message fit for the client.
+absl::StatusOr<std::unique_ptr<google::protobuf::Message>> BuildRequestMessage(
+    const RouteMatch& match, absl::string_view body, absl::string_view query);
+
+// Parses a JSON object into `message` (strict: unknown fields are errors). An empty `json` is
+// the empty object.
+absl::Status JsonToMessage(absl::string_view json, google::protobuf::Message* message);
+
+// lowerCamelCase JSON with every primitive field present.
+absl::StatusOr<std::string> MessageToJson(const google::protobuf::Message& message);
+
+}  // namespace livecall::gateway
+
+#endif  // LIVECALL_SERVICES_GATEWAY_TRANSCODER_H_

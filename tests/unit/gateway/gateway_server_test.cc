@@ -1,0 +1,293 @@
+// The gateway as it runs in production — route table, transcoder, gRPC backend client, HTTP
+// server — against an in-process fake AiSession gRPC service, over real sockets.
+
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include "absl/synchronization/mutex.h"
+#include "livecall/v1/ai_session.grpc.pb.h"
+#include "services/gateway/backend_client.h"
+#include "services/gateway/gateway_handler.h"
+#include "services/gateway/http_server.h"
+#include "services/gateway/openapi.h"
+#include "services/gateway/readiness.h"
+#include "services/gateway/route_table.h"
+#include "tests/unit/gateway/test_http_client.h"
+
+namespace livecall::gateway {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::RawRequest;
+using testing::TestConnection;
+
+class FakeAiSession final : public livecall::v1::AiSession::CallbackService {
+ public:
+  grpc::ServerUnaryReactor* StartSession(grpc::CallbackServerContext* context,
+                                         const livecall::v1::StartSessionRequest* request,
+                                         livecall::v1::Session* response) override {
+    Record(*context);
+    {
+      absl::MutexLock lock(&mu_);
+      last_start_ = *request;
+    }
+    response->set_session_id("S1");
+    response->set_phone_number(request->phone_number());
+    response->set_language("uz");
+    response->set_status("active");
+    response->add_suggestions()->set_text("Assalomu alaykum");
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+
+  grpc::ServerUnaryReactor* GetSession(grpc::CallbackServerContext* context,
+                                       const livecall::v1::GetAiSessionRequest* request,
+                                       livecall::v1::Session* response) override {
+    Record(*context);
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    if (request->session_id() == "missing") {
+      reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "session \"missing\" not found"));
+    } else if (request->session_id() == "denied") {
+      reactor->Finish(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "not your call"));
+    } else {
+      response->set_session_id(request->session_id());
+      reactor->Finish(grpc::Status::OK);
+    }
+    return reactor;
+  }
+
+  std::string Metadata(const std::string& key) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    auto it = metadata_.find(key);
+    return it == metadata_.end() ? "<absent>" : it->second;
+  }
+  livecall::v1::StartSessionRequest last_start() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    return last_start_;
+  }
+
+ private:
+  void Record(const grpc::CallbackServerContext& context) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    metadata_.clear();
+    for (const auto& [key, value] : context.client_metadata()) {
+      metadata_[std::string(key.data(), key.size())] = std::string(value.data(), value.size());
+    }
+  }
+
+  absl::Mutex mu_;
+  std::map<std::string, std::string> metadata_ ABSL_GUARDED_BY(mu_);
+  livecall::v1::StartSessionRequest last_start_ ABSL_GUARDED_BY(mu_);
+};
+
+// A channel to a port nobody listens on, with its own subchannel so that no other channel's
+// reconnect backoff makes its calls wait instead of failing at once with UNAVAILABLE.
+std::shared_ptr<grpc::Channel> UnreachableChannel() {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel("127.0.0.1:1", grpc::InsecureChannelCredentials(), args);
+}
+
+class GatewayServerTest : public ::testing::Test {
+ protected:
+  // One fake backend for the suite: starting and stopping a gRPC server per test only slows the
+  // suite down.
+  static void SetUpTestSuite() {
+    fake_ = new FakeAiSession();
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &grpc_port_);
+    builder.RegisterService(fake_);
+    grpc_server_ = builder.BuildAndStart().release();
+  }
+
+  static void TearDownTestSuite() {
+    grpc_server_->Shutdown();
+    delete grpc_server_;
+    delete fake_;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(grpc_server_, nullptr);
+    ASSERT_GT(grpc_port_, 0);
+    const int grpc_port = grpc_port_;
+
+    absl::StatusOr<RouteTable> routes = RouteTable::BuildServed();
+    ASSERT_TRUE(routes.ok()) << routes.status();
+    routes_ = std::make_unique<RouteTable>(*std::move(routes));
+    absl::StatusOr<std::string> openapi = GenerateOpenApi(*routes_);
+    ASSERT_TRUE(openapi.ok());
+
+    // Context points at a port nobody listens on: its routes see UNAVAILABLE.
+    backend_ = std::make_unique<GrpcBackendClient>(
+        absl::flat_hash_map<std::string, std::shared_ptr<grpc::Channel>>{
+            {"livecall.v1.AiSession", grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port),
+                                                          grpc::InsecureChannelCredentials())},
+            {"livecall.v1.Context", UnreachableChannel()}});
+    readiness_ =
+        std::make_unique<ReadinessChecker>(std::vector<std::pair<std::string, ReadinessCheck>>{
+            {"aiSession", [](std::function<void(absl::Status)> done) { done(absl::OkStatus()); }},
+        });
+    handler_ =
+        std::make_unique<GatewayHandler>(routes_.get(), backend_.get(), readiness_.get(), *openapi,
+                                         GatewayHandler::Options{absl::Seconds(5)});
+    server_ = std::make_unique<HttpServer>(
+        HttpServerOptions{.address = "127.0.0.1:0", .threads = 2, .body_limit = 1024},
+        handler_.get());
+    ASSERT_TRUE(server_->Start().ok());
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown(absl::Seconds(5));
+  }
+
+  static inline FakeAiSession* fake_ = nullptr;
+  static inline grpc::Server* grpc_server_ = nullptr;
+  static inline int grpc_port_ = 0;
+  std::unique_ptr<RouteTable> routes_;
+  std::unique_ptr<GrpcBackendClient> backend_;
+  std::unique_ptr<ReadinessChecker> readiness_;
+  std::unique_ptr<GatewayHandler> handler_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(GatewayServerTest, StartThenGetSessionOnOneKeepAliveConnection) {
+  TestConnection connection(server_->port());
+  auto started = connection.RoundTrip(
+      RawRequest("POST", "/ai/call/start", R"({"phoneNumber":"+998901112233","callSid":"CA1"})",
+                 "X-Request-Id: req-123\r\nAuthorization: Bearer agent-token\r\n"));
+  EXPECT_EQ(started.result_int(), 200);
+  EXPECT_EQ(started["Content-Type"], "application/json; charset=utf-8");
+  EXPECT_EQ(started["X-Request-Id"], "req-123");
+  EXPECT_TRUE(started.keep_alive());
+  EXPECT_THAT(started.body(), HasSubstr(R"("sessionId":"S1")"));
+  EXPECT_THAT(started.body(), HasSubstr(R"("phoneNumber":"+998901112233")"));
+  EXPECT_THAT(started.body(), HasSubstr(R"("agentId":"")"));  // Primitives always printed.
+  EXPECT_THAT(started.body(), HasSubstr(R"("text":"Assalomu alaykum")"));
+  EXPECT_EQ(fake_->last_start().call_sid(), "CA1");
+  EXPECT_EQ(fake_->Metadata("x-request-id"), "req-123");
+  EXPECT_EQ(fake_->Metadata("authorization"), "Bearer agent-token");
+
+  auto fetched = connection.RoundTrip(RawRequest("GET", "/api/ai/sessions/S%201"));
+  EXPECT_EQ(fetched.result_int(), 200);
+  EXPECT_THAT(fetched.body(), HasSubstr(R"("sessionId":"S 1")"));
+  EXPECT_EQ(fake_->Metadata("authorization"), "<absent>");
+  // A request id was generated, echoed and forwarded.
+  EXPECT_EQ(fetched["X-Request-Id"].size(), 32u);
+  EXPECT_EQ(fake_->Metadata("x-request-id"), std::string(fetched["X-Request-Id"]));
+}
+
+TEST_F(GatewayServerTest, SnakeCaseBodyOnTheAliasPath) {
+  TestConnection connection(server_->port());
+  auto response = connection.RoundTrip(
+      RawRequest("POST", "/api/ai/call/start", R"({"phone_number":"+998901112233"})"));
+  EXPECT_EQ(response.result_int(), 200);
+  EXPECT_EQ(fake_->last_start().phone_number(), "+998901112233");
+}
+
+TEST_F(GatewayServerTest, EmptyBodyIsTheEmptyRequest) {
+  TestConnection connection(server_->port());
+  auto response = connection.RoundTrip(
+      "POST /ai/call/start HTTP/1.1\r\nHost: t\r\n"
+      "Content-Length: 0\r\n\r\n");
+  EXPECT_EQ(response.result_int(), 200);
+  EXPECT_EQ(fake_->last_start().phone_number(), "");
+}
+
+TEST_F(GatewayServerTest, MalformedJsonIs400AndTheConnectionStaysUsable) {
+  TestConnection connection(server_->port());
+  auto response = connection.RoundTrip(RawRequest("POST", "/ai/call/start", R"({"phoneNumber":)"));
+  EXPECT_EQ(response.result_int(), 400);
+  EXPECT_EQ(response["Content-Type"], "application/json; charset=utf-8");
+  EXPECT_THAT(response.body(), HasSubstr(R"({"error":{"code":"INVALID_ARGUMENT","message":")"));
+  EXPECT_TRUE(response.keep_alive());
+  EXPECT_EQ(connection.RoundTrip(RawRequest("GET", "/healthz")).result_int(), 200);
+}
+
+TEST_F(GatewayServerTest, UnknownJsonFieldIs400) {
+  TestConnection connection(server_->port());
+  auto response =
+      connection.RoundTrip(RawRequest("POST", "/ai/call/start", R"({"phone":"+998901112233"})"));
+  EXPECT_EQ(response.result_int(), 400);
+  EXPECT_THAT(response.body(), HasSubstr("phone"));
+}
+
+TEST_F(GatewayServerTest, BodyOverTheLimitIs413) {
+  TestConnection connection(server_->port());
+  auto response = connection.RoundTrip(
+      RawRequest("POST", "/ai/call/start",
+                 absl::StrCat(R"({"phoneNumber":")", std::string(2000, '9'), "\"}")));
+  EXPECT_EQ(response.result_int(), 413);
+  EXPECT_THAT(response.body(), HasSubstr(R"("code":"PAYLOAD_TOO_LARGE")"));
+}
+
+TEST_F(GatewayServerTest, BackendStatusesMapToHttp) {
+  TestConnection connection(server_->port());
+  auto missing = connection.RoundTrip(RawRequest("GET", "/ai/sessions/missing"));
+  EXPECT_EQ(missing.result_int(), 404);
+  EXPECT_EQ(missing.body(),
+            R"({"error":{"code":"NOT_FOUND","message":"session \"missing\" not found"}})");
+  auto denied = connection.RoundTrip(RawRequest("GET", "/ai/sessions/denied"));
+  EXPECT_EQ(denied.result_int(), 403);
+  EXPECT_THAT(denied.body(), HasSubstr("PERMISSION_DENIED"));
+}
+
+TEST_F(GatewayServerTest, UnreachableBackendIs503) {
+  TestConnection connection(server_->port());
+  auto response = connection.RoundTrip(RawRequest("GET", "/api/customers/%2B998901112233"));
+  EXPECT_EQ(response.result_int(), 503);
+  EXPECT_THAT(response.body(), HasSubstr(R"("code":"UNAVAILABLE")"));
+}
+
+TEST_F(GatewayServerTest, BackendWithoutAChannelIs501) {
+  TestConnection connection(server_->port());
+  auto response = connection.RoundTrip(RawRequest("GET", "/api/calls/CA1"));
+  EXPECT_EQ(response.result_int(), 501);
+  EXPECT_THAT(response.body(), HasSubstr("UNIMPLEMENTED"));
+}
+
+TEST_F(GatewayServerTest, UnknownPathIs404AndWrongMethodIs405WithAllow) {
+  TestConnection connection(server_->port());
+  auto unknown = connection.RoundTrip(RawRequest("GET", "/ai/nothing"));
+  EXPECT_EQ(unknown.result_int(), 404);
+  EXPECT_THAT(unknown.body(), HasSubstr(R"("code":"NOT_FOUND")"));
+  auto wrong = connection.RoundTrip(RawRequest("GET", "/ai/call/start"));
+  EXPECT_EQ(wrong.result_int(), 405);
+  EXPECT_EQ(wrong["Allow"], "POST");
+  EXPECT_THAT(wrong.body(), HasSubstr(R"("code":"METHOD_NOT_ALLOWED")"));
+  auto fixed = connection.RoundTrip(RawRequest("POST", "/healthz", "{}"));
+  EXPECT_EQ(fixed.result_int(), 405);
+  EXPECT_EQ(fixed["Allow"], "GET");
+}
+
+TEST_F(GatewayServerTest, BadPercentEncodingAndUnknownQueryAre400) {
+  TestConnection connection(server_->port());
+  EXPECT_EQ(connection.RoundTrip(RawRequest("GET", "/ai/sessions/%E0%A4")).result_int(), 400);
+  auto query = connection.RoundTrip(RawRequest("GET", "/ai/sessions/S1?verbose=1"));
+  EXPECT_EQ(query.result_int(), 400);
+  EXPECT_THAT(query.body(), HasSubstr("verbose"));
+}
+
+TEST_F(GatewayServerTest, MalformedAuthorizationIs400) {
+  TestConnection connection(server_->port());
+  auto response = connection.RoundTrip(
+      RawRequest("GET", "/ai/sessions/S1", "", "Authorization: Bearer \xC3\xA9\r\n"));
+  EXPECT_EQ(response.result_int(), 400);
+}
+
+TEST_F(GatewayServerTest, OperationalRoutes) {
+  TestConnection connection(server_->port());
+  auto health = connection.RoundTrip(RawRequest("GET", "/healthz"));
+  EXPECT_EQ(health.result_int(), 200);
+  EXPECT_EQ(health.body(), R"({"status":"ok"})");
+  auto ready = connection.RoundTrip(RawRequest("GET", "/readyz"));
+  EXPECT_EQ(ready.result_int(), 200);
+  EXPECT_EQ(ready.body(), R"({"status":"ready","checks":{"aiSession":"ok"}})");
+  auto openapi = connection.RoundTrip(RawRequest("GET", "/openapi.json"));
+  EXPECT_EQ(openapi.result_int(), 200);
+  EXPECT_THAT(openapi.body(), HasSubstr("\"/ai/call/start\""));
+}
+
+}  // namespace
+}  // namespace livecall::gateway

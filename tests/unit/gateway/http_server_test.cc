@@ -1,0 +1,243 @@
+#include "services/gateway/http_server.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "tests/unit/gateway/test_http_client.h"
+
+namespace livecall::gateway {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::RawRequest;
+using testing::TestConnection;
+
+// /echo answers at once; /throw throws; /later keeps its responder for the test to call.
+class ScriptedHandler : public HttpHandler {
+ public:
+  void Handle(const HttpRequest& request, const std::string& request_id,
+              HttpResponder respond) override {
+    const std::string target(request.target());
+    if (target == "/throw") throw std::runtime_error("boom");
+    if (target == "/later") {
+      absl::MutexLock lock(&mu_);
+      later_ = std::move(respond);
+      later_arrived_.Notify();
+      return;
+    }
+    respond(JsonResponse(200, absl::StrCat("{\"echo\":\"", std::string(request.method_string()),
+                                           " ", target, " ", request.body(), "\"}")));
+  }
+
+  // Waits for /later to arrive, then answers it.
+  void AnswerLater(HttpResponse response) {
+    ASSERT_TRUE(later_arrived_.WaitForNotificationWithTimeout(absl::Seconds(10)));
+    HttpResponder respond;
+    {
+      absl::MutexLock lock(&mu_);
+      respond = std::move(later_);
+    }
+    respond(std::move(response));
+  }
+
+  void WaitForLater() {
+    ASSERT_TRUE(later_arrived_.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  }
+
+ private:
+  absl::Mutex mu_;
+  HttpResponder later_ ABSL_GUARDED_BY(mu_);
+  absl::Notification later_arrived_;
+};
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void StartServer(HttpServerOptions options = {}) {
+    options.address = "127.0.0.1:0";
+    options.body_limit = 64;
+    server_ = std::make_unique<HttpServer>(options, &handler_);
+    ASSERT_TRUE(server_->Start().ok());
+    ASSERT_GT(server_->port(), 0);
+  }
+  void SetUp() override { StartServer(); }
+  void TearDown() override {
+    if (server_) server_->Shutdown(absl::Seconds(5));
+  }
+
+  ScriptedHandler handler_;
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  TestConnection connection(server_->port());
+  auto first = connection.RoundTrip(RawRequest("POST", "/echo", "{}"));
+  EXPECT_EQ(first.result_int(), 200);
+  EXPECT_EQ(first.body(), R"({"echo":"POST /echo {}"})");
+  EXPECT_EQ(first[boost::beast::http::field::content_type], "application/json; charset=utf-8");
+  EXPECT_TRUE(first.keep_alive());
+  auto second = connection.RoundTrip(RawRequest("GET", "/echo?x=1"));
+  EXPECT_EQ(second.result_int(), 200);
+  EXPECT_EQ(second.body(), R"({"echo":"GET /echo?x=1 "})");
+}
+
+TEST_F(HttpServerTest, EchoesAValidRequestIdAndGeneratesOneOtherwise) {
+  TestConnection connection(server_->port());
+  auto given = connection.RoundTrip(RawRequest("GET", "/echo", "", "X-Request-Id: abc-123\r\n"));
+  EXPECT_EQ(given["X-Request-Id"], "abc-123");
+  auto generated = connection.RoundTrip(RawRequest("GET", "/echo"));
+  EXPECT_EQ(generated["X-Request-Id"].size(), 32u);
+  auto replaced = connection.RoundTrip(RawRequest("GET", "/echo", "", "X-Request-Id: a b\r\n"));
+  EXPECT_EQ(replaced["X-Request-Id"].size(), 32u);
+}
+
+TEST_F(HttpServerTest, PipelinedAnswersAreWrittenInRequestOrder) {
+  TestConnection connection(server_->port());
+  // /echo is answered first by the handler but must be written second.
+  connection.Send(RawRequest("GET", "/later") + RawRequest("GET", "/echo"));
+  handler_.WaitForLater();
+  handler_.AnswerLater(JsonResponse(201, "{\"later\":true}"));
+  auto first = connection.Read();
+  auto second = connection.Read();
+  EXPECT_EQ(first.result_int(), 201);
+  EXPECT_EQ(first.body(), "{\"later\":true}");
+  EXPECT_EQ(second.result_int(), 200);
+  EXPECT_THAT(second.body(), HasSubstr("GET /echo"));
+}
+
+TEST_F(HttpServerTest, AnswerToHeadHasNoBody) {
+  TestConnection connection(server_->port());
+  connection.Send("HEAD /echo HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto head = connection.ReadHeadAnswer();
+  EXPECT_EQ(head.result_int(), 200);
+  EXPECT_EQ(head[boost::beast::http::field::content_length], "22");
+  // Had a body been sent, it would be read here as the next response and fail to parse.
+  auto next = connection.RoundTrip(RawRequest("GET", "/echo"));
+  EXPECT_EQ(next.result_int(), 200);
+  EXPECT_EQ(next.body(), R"({"echo":"GET /echo "})");
+}
+
+TEST_F(HttpServerTest, ConnectionCloseIsHonoured) {
+  TestConnection connection(server_->port());
+  auto response = connection.RoundTrip(RawRequest("GET", "/echo", "", "Connection: close\r\n"));
+  EXPECT_EQ(response.result_int(), 200);
+  EXPECT_FALSE(response.keep_alive());
+  EXPECT_TRUE(connection.ClosedByServer());
+}
+
+TEST_F(HttpServerTest, Http10WithoutKeepAliveIsClosedAfterTheAnswer) {
+  TestConnection connection(server_->port());
+  auto response = connection.RoundTrip("GET /echo HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(response.result_int(), 200);
+  EXPECT_EQ(response.version(), 10u);
+  EXPECT_TRUE(connection.ClosedByServer());
+}
+
+TEST_F(HttpServerTest, HandlerExceptionIs500AndClosesOnlyThatConnection) {
+  TestConnection other(server_->port());
+  TestConnection connection(server_->port());
+  auto response = connection.RoundTrip(RawRequest("GET", "/throw"));
+  EXPECT_EQ(response.result_int(), 500);
+  EXPECT_EQ(response.body(), R"({"error":{"code":"INTERNAL","message":"internal error"}})");
+  EXPECT_TRUE(connection.ClosedByServer());
+  // The process and the other connections carry on.
+  EXPECT_EQ(other.RoundTrip(RawRequest("GET", "/echo")).result_int(), 200);
+  TestConnection fresh(server_->port());
+  EXPECT_EQ(fresh.RoundTrip(RawRequest("GET", "/echo")).result_int(), 200);
+}
+
+TEST_F(HttpServerTest, BodyOverTheLimitIs413) {
+  TestConnection connection(server_->port());
+  auto response = connection.RoundTrip(RawRequest("POST", "/echo", std::string(100, 'x')));
+  EXPECT_EQ(response.result_int(), 413);
+  EXPECT_EQ(
+      response.body(),
+      R"({"error":{"code":"PAYLOAD_TOO_LARGE","message":"request body is larger than 64 bytes"}})");
+  EXPECT_FALSE(response.keep_alive());
+  EXPECT_TRUE(connection.ClosedByServer());
+}
+
+TEST_F(HttpServerTest, ChunkedBodyOverTheLimitIs413) {
+  TestConnection connection(server_->port());
+  const std::string chunk(80, 'y');
+  auto response = connection.RoundTrip(
+      absl::StrCat("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n50\r\n",
+                   chunk, "\r\n0\r\n\r\n"));
+  EXPECT_EQ(response.result_int(), 413);
+}
+
+TEST_F(HttpServerTest, OversizedHeaderIs431) {
+  TestConnection connection(server_->port());
+  auto response = connection.RoundTrip(
+      RawRequest("GET", "/echo", "", absl::StrCat("X-Big: ", std::string(20000, 'h'), "\r\n")));
+  EXPECT_EQ(response.result_int(), 431);
+  EXPECT_THAT(response.body(), HasSubstr("REQUEST_HEADER_FIELDS_TOO_LARGE"));
+}
+
+TEST_F(HttpServerTest, MalformedRequestIs400) {
+  TestConnection connection(server_->port());
+  auto response = connection.RoundTrip("GET /echo HTTP/1.1\r\nBad Header\r\n\r\n");
+  EXPECT_EQ(response.result_int(), 400);
+  EXPECT_THAT(response.body(), HasSubstr("\"code\":\"INVALID_ARGUMENT\""));
+  EXPECT_TRUE(connection.ClosedByServer());
+}
+
+TEST_F(HttpServerTest, ExpectContinueGetsA100BeforeTheBody) {
+  TestConnection connection(server_->port());
+  connection.Send(
+      "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
+  auto interim = connection.Read();
+  EXPECT_EQ(interim.result_int(), 100);
+  connection.Send("{}");
+  auto response = connection.Read();
+  EXPECT_EQ(response.result_int(), 200);
+  EXPECT_EQ(response.body(), R"({"echo":"POST /echo {}"})");
+}
+
+TEST_F(HttpServerTest, ShutdownLetsAnInFlightRequestFinish) {
+  TestConnection connection(server_->port());
+  connection.Send(RawRequest("GET", "/later"));
+  handler_.WaitForLater();
+  std::thread shutdown([this] { server_->Shutdown(absl::Seconds(10)); });
+  handler_.AnswerLater(JsonResponse(200, "{\"done\":true}"));
+  auto response = connection.Read();
+  EXPECT_EQ(response.result_int(), 200);
+  EXPECT_EQ(response.body(), "{\"done\":true}");
+  shutdown.join();
+  EXPECT_TRUE(connection.ClosedByServer());
+  server_.reset();
+}
+
+TEST(HttpServerTimeoutTest, IdleConnectionIsClosedAfterTheReadTimeout) {
+  ScriptedHandler handler;
+  HttpServer server({.address = "127.0.0.1:0", .read_timeout = absl::Milliseconds(100)}, &handler);
+  ASSERT_TRUE(server.Start().ok());
+  TestConnection connection(server.port());
+  connection.Send("GET /echo HTTP/1.1\r\n");  // Never finished.
+  EXPECT_TRUE(connection.ClosedByServer());
+  server.Shutdown(absl::Seconds(1));
+}
+
+TEST(HttpServerStartTest, UnbindableAddressIsAnError) {
+  ScriptedHandler handler;
+  HttpServer server({.address = "203.0.113.1:80"}, &handler);
+  EXPECT_FALSE(server.Start().ok());
+  HttpServer bad({.address = "no-port"}, &handler);
+  EXPECT_EQ(bad.Start().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(IsValidRequestIdTest, AcceptsVisibleAsciiUpTo128) {
+  EXPECT_TRUE(IsValidRequestId("abc-123_DEF.456"));
+  EXPECT_FALSE(IsValidRequestId(""));
+  EXPECT_FALSE(IsValidRequestId("a b"));
+  EXPECT_FALSE(IsValidRequestId("caf\xC3\xA9"));
+  EXPECT_FALSE(IsValidRequestId(std::string(129, 'a')));
+  EXPECT_TRUE(IsValidRequestId(std::string(128, 'a')));
+}
+
+}  // namespace
+}  // namespace livecall::gateway

@@ -1,0 +1,100 @@
+#include "services/gateway/readiness.h"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+
+#include "absl/synchronization/notification.h"
+
+namespace livecall::gateway {
+namespace {
+
+ReadinessCheck Answer(absl::Status status) {
+  return [status](std::function<void(absl::Status)> done) { done(status); };
+}
+
+// A check whose answer the test gives later, as a real backend would.
+struct DeferredCheck {
+  std::function<void(absl::Status)> done;
+  ReadinessCheck check() {
+    return [this](std::function<void(absl::Status)> d) { done = std::move(d); };
+  }
+};
+
+TEST(ReadinessCheckerTest, AllChecksOkIsReady) {
+  ReadinessChecker checker(
+      {{"callControl", Answer(absl::OkStatus())}, {"redis", Answer(absl::OkStatus())}});
+  std::optional<HttpResponse> response;
+  checker.Check([&](HttpResponse r) { response = std::move(r); });
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(response->body, R"({"status":"ready","checks":{"callControl":"ok","redis":"ok"}})");
+}
+
+TEST(ReadinessCheckerTest, AFailingCheckIs503WithItsMessage) {
+  ReadinessChecker checker({{"callControl", Answer(absl::OkStatus())},
+                            {"redis", Answer(absl::UnavailableError("redis \"down\""))}});
+  std::optional<HttpResponse> response;
+  checker.Check([&](HttpResponse r) { response = std::move(r); });
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->status, 503);
+  EXPECT_EQ(
+      response->body,
+      R"({"status":"not ready","checks":{"callControl":"ok","redis":"UNAVAILABLE: redis \"down\""}})");
+}
+
+TEST(ReadinessCheckerTest, AnswersOnlyWhenTheLastCheckFinishesInAnyOrder) {
+  DeferredCheck first;
+  DeferredCheck second;
+  ReadinessChecker checker({{"aiSession", first.check()}, {"context", second.check()}});
+  int answers = 0;
+  HttpResponse response;
+  checker.Check([&](HttpResponse r) {
+    ++answers;
+    response = std::move(r);
+  });
+  ASSERT_TRUE(first.done && second.done);
+  second.done(absl::OkStatus());
+  EXPECT_EQ(answers, 0);
+  first.done(absl::DeadlineExceededError("late"));
+  EXPECT_EQ(answers, 1);
+  EXPECT_EQ(response.status, 503);
+  EXPECT_EQ(
+      response.body,
+      R"({"status":"not ready","checks":{"aiSession":"DEADLINE_EXCEEDED: late","context":"ok"}})");
+}
+
+TEST(GrpcHealthCheckTest, UnreachableBackendFailsWithinTheTimeout) {
+  auto channel = grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials());
+  ReadinessCheck check = GrpcHealthCheck(channel, absl::Milliseconds(500));
+  absl::Notification done;
+  absl::Status result;
+  check([&](absl::Status status) {
+    result = status;
+    done.Notify();
+  });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_FALSE(result.ok());
+}
+
+TEST(RedisPingCheckTest, RunsOnTheExecutorAndReportsAnUnreachableRedis) {
+  RedisUrl unreachable;
+  unreachable.port = 1;
+  RedisPool pool({.url = unreachable,
+                  .max_connections = 1,
+                  .connect_timeout = absl::Milliseconds(500),
+                  .command_timeout = absl::Milliseconds(500),
+                  .lease_timeout = absl::Milliseconds(500)});
+  Executor executor(1);
+  absl::Notification done;
+  absl::Status result;
+  RedisPingCheck(&pool, &executor)([&](absl::Status status) {
+    result = status;
+    done.Notify();
+  });
+  ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(result.code(), absl::StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace livecall::gateway

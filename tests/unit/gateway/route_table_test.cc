@@ -1,0 +1,159 @@
+#include "services/gateway/route_table.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "livecall/v1/ai_session.pb.h"
+#include "livecall/v1/call_control.pb.h"
+
+namespace livecall::gateway {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAreArray;
+
+class RouteTableTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<RouteTable> built = RouteTable::BuildServed();
+    ASSERT_TRUE(built.ok()) << built.status();
+    table_ = *std::move(built);
+  }
+
+  std::string MatchedRpc(absl::string_view method, absl::string_view path) {
+    RouteMatch match = table_.Match(method, path);
+    if (match.result != RouteMatch::Result::kMatched) return "";
+    return match.route->method->full_name();
+  }
+
+  RouteTable table_;
+};
+
+TEST_F(RouteTableTest, HasEveryAnnotatedRpcAndAliasAndNothingElse) {
+  std::vector<std::string> routes;
+  for (const Route& route : table_.routes()) {
+    routes.push_back(absl::StrCat(route.http_method, " ", route.path.pattern(), " ",
+                                  route.grpc_path, route.is_alias ? " alias" : ""));
+  }
+  EXPECT_THAT(routes,
+              UnorderedElementsAreArray({
+                  "POST /api/voip/call /livecall.v1.CallControl/PlaceCall",
+                  "POST /voip/call /livecall.v1.CallControl/PlaceCall alias",
+                  "GET /api/calls/{call_sid} /livecall.v1.CallControl/GetCall",
+                  "POST /ai/call/start /livecall.v1.AiSession/StartSession",
+                  "POST /api/ai/call/start /livecall.v1.AiSession/StartSession alias",
+                  "GET /ai/sessions/{session_id} /livecall.v1.AiSession/GetSession",
+                  "GET /api/ai/sessions/{session_id} /livecall.v1.AiSession/GetSession alias",
+                  "GET /api/customers/{phone_number} /livecall.v1.Context/LookupCustomer",
+              }));
+}
+
+TEST_F(RouteTableTest, ServesTheThreeServices) {
+  std::vector<std::string> names;
+  for (const auto* service : table_.services()) names.push_back(service->full_name());
+  EXPECT_THAT(names, ElementsAre("livecall.v1.CallControl", "livecall.v1.AiSession",
+                                 "livecall.v1.Context"));
+}
+
+TEST_F(RouteTableTest, StartSessionAndItsAliasRouteToTheSameRpc) {
+  EXPECT_EQ(MatchedRpc("POST", "/ai/call/start"), "livecall.v1.AiSession.StartSession");
+  EXPECT_EQ(MatchedRpc("POST", "/api/ai/call/start"), "livecall.v1.AiSession.StartSession");
+  RouteMatch match = table_.Match("POST", "/ai/call/start");
+  EXPECT_TRUE(match.route->body_is_request);
+  EXPECT_EQ(match.route->grpc_path, "/livecall.v1.AiSession/StartSession");
+  EXPECT_FALSE(match.route->summary.empty());
+}
+
+TEST_F(RouteTableTest, PlaceCallAndItsAlias) {
+  EXPECT_EQ(MatchedRpc("POST", "/api/voip/call"), "livecall.v1.CallControl.PlaceCall");
+  EXPECT_EQ(MatchedRpc("POST", "/voip/call"), "livecall.v1.CallControl.PlaceCall");
+}
+
+TEST_F(RouteTableTest, PathVariableBindsItsField) {
+  RouteMatch match = table_.Match("GET", "/api/calls/CA0123");
+  ASSERT_EQ(match.result, RouteMatch::Result::kMatched);
+  EXPECT_EQ(match.route->method->full_name(), "livecall.v1.CallControl.GetCall");
+  ASSERT_EQ(match.bindings.size(), 1u);
+  EXPECT_EQ(match.bindings[0].first,
+            livecall::v1::GetCallRequest::descriptor()->FindFieldByName("call_sid"));
+  EXPECT_EQ(match.bindings[0].second, "CA0123");
+  EXPECT_FALSE(match.route->body_is_request);
+}
+
+TEST_F(RouteTableTest, PathVariableIsPercentDecoded) {
+  RouteMatch match = table_.Match("GET", "/api/customers/%2B998%2090%20111");
+  ASSERT_EQ(match.result, RouteMatch::Result::kMatched);
+  EXPECT_EQ(match.bindings[0].second, "+998 90 111");
+  // An encoded slash stays inside the one segment.
+  match = table_.Match("GET", "/api/calls/a%2Fb");
+  ASSERT_EQ(match.result, RouteMatch::Result::kMatched);
+  EXPECT_EQ(match.bindings[0].second, "a/b");
+}
+
+TEST_F(RouteTableTest, BadPercentEncodingIsABadRequest) {
+  RouteMatch match = table_.Match("GET", "/api/calls/CA%zz");
+  EXPECT_EQ(match.result, RouteMatch::Result::kBadRequest);
+  EXPECT_EQ(match.error.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(match.error.message()), ::testing::HasSubstr("call_sid"));
+}
+
+TEST_F(RouteTableTest, WrongMethodListsTheAllowedMethods) {
+  RouteMatch match = table_.Match("DELETE", "/api/calls/CA1");
+  EXPECT_EQ(match.result, RouteMatch::Result::kMethodNotAllowed);
+  EXPECT_THAT(match.allowed_methods, ElementsAre("GET"));
+  match = table_.Match("GET", "/ai/call/start");
+  EXPECT_EQ(match.result, RouteMatch::Result::kMethodNotAllowed);
+  EXPECT_THAT(match.allowed_methods, ElementsAre("POST"));
+}
+
+TEST_F(RouteTableTest, UnknownPathsAreNotFound) {
+  EXPECT_EQ(table_.Match("GET", "/nope").result, RouteMatch::Result::kNotFound);
+  EXPECT_EQ(table_.Match("GET", "/").result, RouteMatch::Result::kNotFound);
+  EXPECT_EQ(table_.Match("GET", "").result, RouteMatch::Result::kNotFound);
+  EXPECT_EQ(table_.Match("GET", "/api/calls").result, RouteMatch::Result::kNotFound);
+  EXPECT_EQ(table_.Match("GET", "/api/calls/").result, RouteMatch::Result::kNotFound);
+  EXPECT_EQ(table_.Match("GET", "/api/calls/CA1/extra").result, RouteMatch::Result::kNotFound);
+  EXPECT_EQ(table_.Match("POST", "/ai/call/start/").result, RouteMatch::Result::kNotFound);
+  EXPECT_EQ(table_.Match("POST", "//ai/call/start").result, RouteMatch::Result::kNotFound);
+  // Literals are case-sensitive, as paths are.
+  EXPECT_EQ(table_.Match("POST", "/AI/call/start").result, RouteMatch::Result::kNotFound);
+}
+
+TEST_F(RouteTableTest, RpcsWithoutAnHttpOptionAreNotRouted) {
+  for (const Route& route : table_.routes()) {
+    EXPECT_NE(route.method->name(), "CreateSession");
+  }
+}
+
+TEST(PathTemplateTest, RejectsVariablesThatAreNotSingularStringFields) {
+  const auto* request = livecall::v1::StartSessionRequest::descriptor();
+  EXPECT_FALSE(PathTemplate::Parse("/x/{nope}", request).ok());
+  EXPECT_FALSE(PathTemplate::Parse("/x/{call_sid=*}", request).ok());
+  EXPECT_FALSE(PathTemplate::Parse("/x/*", request).ok());
+  EXPECT_FALSE(PathTemplate::Parse("/x/{call_sid}/{call_sid}", request).ok());
+  EXPECT_FALSE(PathTemplate::Parse("x/{call_sid}", request).ok());
+  EXPECT_FALSE(PathTemplate::Parse("/x//y", request).ok());
+  EXPECT_FALSE(PathTemplate::Parse("/x:verb", request).ok());
+  const auto* session = livecall::v1::Session::descriptor();
+  EXPECT_FALSE(PathTemplate::Parse("/x/{customer}", session).ok());     // A message.
+  EXPECT_FALSE(PathTemplate::Parse("/x/{suggestions}", session).ok());  // Repeated.
+  EXPECT_TRUE(PathTemplate::Parse("/x/{call_sid}/y", request).ok());
+}
+
+TEST(PathTemplateTest, MatchesLiteralsAndCollectsRawVariables) {
+  auto path =
+      PathTemplate::Parse("/calls/{call_sid}/hold", livecall::v1::GetCallRequest::descriptor());
+  ASSERT_TRUE(path.ok());
+  std::vector<absl::string_view> values;
+  EXPECT_TRUE(path->Match({"calls", "CA%31", "hold"}, &values));
+  EXPECT_THAT(values, ElementsAre("CA%31"));
+  EXPECT_FALSE(path->Match({"calls", "CA1", "mute"}, &values));
+  EXPECT_FALSE(path->Match({"calls", "", "hold"}, &values));
+}
+
+TEST(RouteTableBuildTest, UnknownServiceIsNotFound) {
+  EXPECT_EQ(RouteTable::Build({"livecall.v1.Nope"}).status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace livecall::gateway

@@ -1,0 +1,186 @@
+#include "services/gateway/transcoder.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "livecall/v1/ai_session.pb.h"
+#include "livecall/v1/call_control.pb.h"
+#include "livecall/v1/context.pb.h"
+
+namespace livecall::gateway {
+namespace {
+
+using ::testing::HasSubstr;
+
+class TranscoderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<RouteTable> built = RouteTable::BuildServed();
+    ASSERT_TRUE(built.ok()) << built.status();
+    table_ = *std::move(built);
+  }
+
+  // The route of `method path` as the table matches it.
+  RouteMatch Matched(absl::string_view method, absl::string_view path) {
+    RouteMatch match = table_.Match(method, path);
+    EXPECT_EQ(match.result, RouteMatch::Result::kMatched);
+    return match;
+  }
+
+  // A no-body route over StartSessionRequest (none is declared in the protos, so it is built by
+  // hand) to exercise query parameters on a message with several fields.
+  RouteMatch QueryRoute() {
+    query_route_.http_method = "GET";
+    query_route_.method = google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
+        "livecall.v1.AiSession.StartSession");
+    query_route_.body_is_request = false;
+    RouteMatch match;
+    match.result = RouteMatch::Result::kMatched;
+    match.route = &query_route_;
+    return match;
+  }
+
+  RouteTable table_;
+  Route query_route_;
+};
+
+TEST_F(TranscoderTest, AcceptsLowerCamelCaseFieldNames) {
+  auto request = BuildRequestMessage(Matched("POST", "/ai/call/start"),
+                                     R"({"phoneNumber":"+998901112233","callSid":"CA1"})", "");
+  ASSERT_TRUE(request.ok()) << request.status();
+  const auto& typed = dynamic_cast<const livecall::v1::StartSessionRequest&>(**request);
+  EXPECT_EQ(typed.phone_number(), "+998901112233");
+  EXPECT_EQ(typed.call_sid(), "CA1");
+}
+
+TEST_F(TranscoderTest, AcceptsProtoFieldNames) {
+  auto request = BuildRequestMessage(Matched("POST", "/api/voip/call"),
+                                     R"({"to":"901112233","text":"Salom","language":"uz"})", "");
+  ASSERT_TRUE(request.ok()) << request.status();
+  const auto& typed = dynamic_cast<const livecall::v1::PlaceCallRequest&>(**request);
+  EXPECT_EQ(typed.to(), "901112233");
+  EXPECT_EQ(typed.text(), "Salom");
+  auto snake = BuildRequestMessage(Matched("POST", "/ai/call/start"),
+                                   R"({"phone_number":"+998901112233","agent_id":"a7"})", "");
+  ASSERT_TRUE(snake.ok()) << snake.status();
+  EXPECT_EQ(dynamic_cast<const livecall::v1::StartSessionRequest&>(**snake).agent_id(), "a7");
+}
+
+TEST_F(TranscoderTest, UnknownJsonFieldIsInvalidArgument) {
+  auto request =
+      BuildRequestMessage(Matched("POST", "/ai/call/start"), R"({"phoneNumbr":"1"})", "");
+  EXPECT_EQ(request.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(request.status().message()), HasSubstr("phoneNumbr"));
+}
+
+TEST_F(TranscoderTest, MalformedJsonIsInvalidArgument) {
+  for (absl::string_view body :
+       {R"({"phoneNumber":)", "[1,2]", "not json", R"({"to":5)", R"({"phoneNumber":12})"}) {
+    auto request = BuildRequestMessage(Matched("POST", "/ai/call/start"), body, "");
+    EXPECT_EQ(request.status().code(), absl::StatusCode::kInvalidArgument) << body;
+  }
+}
+
+TEST_F(TranscoderTest, EmptyBodyIsTheEmptyObject) {
+  auto request = BuildRequestMessage(Matched("POST", "/ai/call/start"), "", "");
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ((*request)->ByteSizeLong(), 0u);
+  EXPECT_TRUE(BuildRequestMessage(Matched("POST", "/ai/call/start"), " \r\n", "").ok());
+}
+
+TEST_F(TranscoderTest, PathVariableFillsTheRequest) {
+  auto request = BuildRequestMessage(Matched("GET", "/api/calls/CA%20x"), "", "");
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(dynamic_cast<const livecall::v1::GetCallRequest&>(**request).call_sid(), "CA x");
+}
+
+TEST_F(TranscoderTest, PathVariableOverridesTheBody) {
+  RouteMatch match = Matched("POST", "/ai/call/start");
+  match.bindings.emplace_back(
+      livecall::v1::StartSessionRequest::descriptor()->FindFieldByName("call_sid"), "CA-path");
+  auto request = BuildRequestMessage(match, R"({"callSid":"CA-body"})", "");
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(dynamic_cast<const livecall::v1::StartSessionRequest&>(**request).call_sid(),
+            "CA-path");
+}
+
+TEST_F(TranscoderTest, BodyOnARouteWithoutBodyIsRejected) {
+  auto request = BuildRequestMessage(Matched("GET", "/api/calls/CA1"), R"({"callSid":"x"})", "");
+  EXPECT_EQ(request.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(TranscoderTest, QueryParametersOnABodyRouteAreRejected) {
+  auto request = BuildRequestMessage(Matched("POST", "/ai/call/start"), "{}", "language=uz");
+  EXPECT_EQ(request.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(TranscoderTest, QueryParametersFillPrimitiveFieldsByEitherName) {
+  auto request =
+      BuildRequestMessage(QueryRoute(), "", "phoneNumber=%2B998901112233&call_sid=CA1&language=ru");
+  ASSERT_TRUE(request.ok()) << request.status();
+  const auto& typed = dynamic_cast<const livecall::v1::StartSessionRequest&>(**request);
+  EXPECT_EQ(typed.phone_number(), "+998901112233");
+  EXPECT_EQ(typed.call_sid(), "CA1");
+  EXPECT_EQ(typed.language(), "ru");
+}
+
+TEST_F(TranscoderTest, UnknownQueryParameterIsInvalidArgument) {
+  auto request = BuildRequestMessage(QueryRoute(), "", "language=ru&debug=1");
+  EXPECT_EQ(request.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(request.status().message()), HasSubstr("\"debug\""));
+}
+
+TEST_F(TranscoderTest, RepeatedSingularQueryParameterIsInvalidArgument) {
+  auto request = BuildRequestMessage(QueryRoute(), "", "language=ru&language=uz");
+  EXPECT_EQ(request.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(TranscoderTest, QueryParameterBoundByThePathIsInvalidArgument) {
+  auto request = BuildRequestMessage(Matched("GET", "/api/calls/CA1"), "", "callSid=CA2");
+  EXPECT_EQ(request.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(TranscoderTest, QueryParameterWithBadEncodingIsInvalidArgument) {
+  auto request = BuildRequestMessage(QueryRoute(), "", "language=%Z1");
+  EXPECT_EQ(request.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(MessageToJsonTest, PrintsLowerCamelCaseWithEveryPrimitive) {
+  livecall::v1::Session session;
+  session.set_session_id("S1");
+  session.set_phone_number("+998901112233");
+  absl::StatusOr<std::string> json = MessageToJson(session);
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_THAT(*json, HasSubstr(R"("sessionId":"S1")"));
+  EXPECT_THAT(*json, HasSubstr(R"("phoneNumber":"+998901112233")"));
+  // Defaults are printed, so the page always sees the same keys.
+  EXPECT_THAT(*json, HasSubstr(R"("callSid":"")"));
+  EXPECT_THAT(*json, HasSubstr(R"("suggestions":[])"));
+  EXPECT_THAT(*json, ::testing::Not(HasSubstr("session_id")));
+}
+
+TEST(MessageToJsonTest, TimestampsAreRfc3339AndFloatsAreNumbers) {
+  livecall::v1::Session session;
+  session.mutable_created_at()->set_seconds(1764147600);
+  livecall::v1::Suggestion* suggestion = session.add_suggestions();
+  suggestion->set_confidence(0.5f);
+  absl::StatusOr<std::string> json = MessageToJson(session);
+  ASSERT_TRUE(json.ok());
+  EXPECT_THAT(*json, HasSubstr(R"("createdAt":"2025-11-26T09:00:00Z")"));
+  EXPECT_THAT(*json, HasSubstr(R"("confidence":0.5)"));
+}
+
+TEST(JsonToMessageTest, RoundTripsThroughTheSameMapping) {
+  livecall::v1::Customer customer;
+  customer.set_name("Dilnoza");
+  (*customer.mutable_attributes())["tier"] = "gold";
+  customer.add_notes("prefers Uzbek");
+  absl::StatusOr<std::string> json = MessageToJson(customer);
+  ASSERT_TRUE(json.ok());
+  livecall::v1::Customer parsed;
+  ASSERT_TRUE(JsonToMessage(*json, &parsed).ok());
+  EXPECT_EQ(parsed.SerializeAsString(), customer.SerializeAsString());
+}
+
+}  // namespace
+}  // namespace livecall::gateway
