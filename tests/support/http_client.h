@@ -1,0 +1,37 @@
+#ifndef LIVECALL_TESTS_SUPPORT_HTTP_CLIENT_H_
+#define LIVECALL_TESTS_SUPPORT_HTTP_CLIENT_H_
+
+#include <map>
+#include <ostream>
+#include <string>
+
+#include "absl/time/time.h"
+
+namespace livecall::testing {
+
+struct HttpResponse {
+  // 0 when no HTTP response arrived (connection refused, timeout); `error` then says why.
+  long status = 0;
+  std::string body;
+  // Lower-case names; a repeated header keeps its last value.
+  std::map<std::string, std::string> headers;
+  std::string error;
+};
+
+// The status, the error if any, and the body: what a failed EXPECT should show.
+std::ostream& operator<<(std::ostream& out, const HttpResponse& response);
+
+// One blocking HTTP/1.1 request through libcurl. `method` is sent as is ("GET", "POST", "PATCH").
+// A non-empty body is sent with Content-Type: application/json unless `headers` names another.
+// No "Expect: 100-continue" is sent, so large bodies go out at once.
+HttpResponse HttpRequest(const std::string& method, const std::string& url,
+                         const std::string& body = "",
+                         const std::map<std::string, std::string>& headers = {},
+                         absl::Duration timeout = absl::Seconds(10));
+
+// Percent-encodes everything except RFC 3986 unreserved characters ("+" becomes "%2B").
+std::string UrlEncode(const std::string& text);
+
+}  // namespace livecall::testing
+
+#endif  // LIVECALL_TESTS_SUPPORT_HTTP_CLIENT_H_

@@ -1,0 +1,46 @@
+#ifndef LIVECALL_TESTS_SUPPORT_REDIS_SERVER_H_
+#define LIVECALL_TESTS_SUPPORT_REDIS_SERVER_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "tests/support/child_process.h"
+
+namespace livecall::testing {
+
+// A private redis-server for one test (or test suite): its own free port on 127.0.0.1 and its own
+// temporary data directory, append-only persistence on, so Restart() brings back every write
+// that was acknowledged before Stop() -- as production Redis does.
+class RedisServer {
+ public:
+  RedisServer() = default;
+  ~RedisServer();
+  RedisServer(const RedisServer&) = delete;
+  RedisServer& operator=(const RedisServer&) = delete;
+
+  // Starts the server and returns once it answers PING. The first Start() picks the port and the
+  // data directory; later ones reuse both.
+  absl::Status Start(absl::Duration timeout = absl::Seconds(10));
+  // SIGTERM (Redis flushes the append-only file) and wait for exit code 0.
+  absl::Status Stop(absl::Duration timeout = absl::Seconds(10));
+  absl::Status Restart();
+
+  // True when the server answers PING with PONG (not while it is still loading its data).
+  bool Ping() const;
+
+  int port() const { return port_; }
+  // "redis://127.0.0.1:<port>/0".
+  std::string url() const;
+  const std::string& data_dir() const { return data_dir_; }
+  ChildProcess& process() { return process_; }
+
+ private:
+  int port_ = 0;
+  std::string data_dir_;
+  ChildProcess process_;
+};
+
+}  // namespace livecall::testing
+
+#endif  // LIVECALL_TESTS_SUPPORT_REDIS_SERVER_H_

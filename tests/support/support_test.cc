@@ -1,0 +1,189 @@
+// The test helpers' own tests: the integration suite trusts them to wait, to report exit codes,
+// to keep Redis data across a restart and to match statuses correctly.
+
+#include <hiredis/hiredis.h>
+#include <sys/time.h>
+
+#include <csignal>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "grpcpp/support/status.h"
+#include "gtest/gtest.h"
+#include "tests/support/child_process.h"
+#include "tests/support/files.h"
+#include "tests/support/free_port.h"
+#include "tests/support/http_client.h"
+#include "tests/support/json.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/wait_for.h"
+
+namespace livecall::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+TEST(StatusMatchersTest, MatchAbslStatusStatusOrAndGrpcStatus) {
+  EXPECT_THAT(absl::OkStatus(), IsOk());
+  EXPECT_THAT(absl::NotFoundError("no session"), Not(IsOk()));
+  EXPECT_THAT(absl::NotFoundError("no session"), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(absl::NotFoundError("no session"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("session")));
+  EXPECT_THAT(absl::NotFoundError("no session"),
+              Not(StatusIs(absl::StatusCode::kNotFound, HasSubstr("call"))));
+  EXPECT_THAT(absl::NotFoundError("x"), Not(StatusIs(absl::StatusCode::kInvalidArgument)));
+
+  absl::StatusOr<int> value = 7;
+  EXPECT_THAT(value, IsOk());
+  absl::StatusOr<int> error = absl::InvalidArgumentError("bad");
+  EXPECT_THAT(error, StatusIs(absl::StatusCode::kInvalidArgument));
+
+  EXPECT_THAT(grpc::Status::OK, IsOk());
+  EXPECT_THAT(grpc::Status(grpc::StatusCode::UNAVAILABLE, "down"),
+              StatusIs(absl::StatusCode::kUnavailable, "down"));
+}
+
+TEST(StatusMatchersTest, AssertOkAndAssignMovesTheValue) {
+  LIVECALL_ASSERT_OK_AND_ASSIGN(std::string text, absl::StatusOr<std::string>("hello"));
+  EXPECT_EQ(text, "hello");
+}
+
+TEST(WaitForTest, ReturnsTrueAsSoonAsTheConditionHolds) {
+  int calls = 0;
+  EXPECT_TRUE(WaitFor([&] { return ++calls == 3; }, absl::Seconds(5)));
+  EXPECT_EQ(calls, 3);
+}
+
+TEST(WaitForTest, ReturnsFalseAfterTheTimeout) {
+  absl::Time start = absl::Now();
+  EXPECT_FALSE(WaitFor([] { return false; }, absl::Milliseconds(50)));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(50));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+}
+
+TEST(FreeTcpPortTest, NeverHandsOutTheSamePortTwice) {
+  int first = FreeTcpPort();
+  int second = FreeTcpPort();
+  EXPECT_GT(first, 0);
+  EXPECT_GT(second, 0);
+  EXPECT_NE(first, second);
+}
+
+class ChildProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::string> dir = MakeTempDir("livecall-support-test-");
+    ASSERT_THAT(dir, IsOk());
+    dir_ = *dir;
+    log_path_ = dir_ + "/child.log";
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
+  }
+  std::string dir_;
+  std::string log_path_;
+};
+
+TEST_F(ChildProcessTest, ReportsTheExitCodeAndCapturesOutput) {
+  ChildProcess child;
+  ASSERT_THAT(
+      child.Start("/bin/sh", {"-c", "echo to-stdout; echo to-stderr >&2; exit 3"}, {}, log_path_),
+      IsOk());
+  absl::StatusOr<int> code = child.WaitForExit(absl::Seconds(10));
+  ASSERT_THAT(code, IsOk());
+  EXPECT_EQ(*code, 3);
+  EXPECT_FALSE(child.Running());
+  EXPECT_THAT(child.LogTail(), HasSubstr("to-stdout"));
+  EXPECT_THAT(child.LogTail(), HasSubstr("to-stderr"));
+  EXPECT_EQ(child.LogTail(1), "to-stderr");
+}
+
+TEST_F(ChildProcessTest, PassesEnvironmentOverridesAndScrubsLivecallVariables) {
+  setenv("LIVECALL_SUPPORT_TEST_LEAK", "leaked", 1);
+  ChildProcess child;
+  ASSERT_THAT(
+      child.Start("/bin/sh", {"-c", "echo \"[$GREETING][${LIVECALL_SUPPORT_TEST_LEAK:-unset}]\""},
+                  {{"GREETING", "salom"}}, log_path_),
+      IsOk());
+  ASSERT_THAT(child.WaitForExit(absl::Seconds(10)), IsOk());
+  EXPECT_EQ(child.LogTail(1), "[salom][unset]");
+  unsetenv("LIVECALL_SUPPORT_TEST_LEAK");
+}
+
+TEST_F(ChildProcessTest, SignalStopsTheProcessAndWaitReportsIt) {
+  ChildProcess child;
+  ASSERT_THAT(child.Start("/bin/sh", {"-c", "exec sleep 30"}, {}, log_path_), IsOk());
+  EXPECT_TRUE(child.Running());
+  EXPECT_THAT(child.WaitForExit(absl::Milliseconds(20)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  ASSERT_THAT(child.Signal(SIGTERM), IsOk());
+  EXPECT_THAT(child.WaitForExit(absl::Seconds(10)),
+              StatusIs(absl::StatusCode::kAborted, HasSubstr("signal 15")));
+}
+
+TEST_F(ChildProcessTest, MissingBinaryIsAnError) {
+  ChildProcess child;
+  EXPECT_THAT(child.Start("/nonexistent/livecall-nothing", {}, {}, log_path_), Not(IsOk()));
+  EXPECT_FALSE(child.Running());
+}
+
+// SET or GET through hiredis; the reply as text ("" for nil).
+std::string RedisCommand(int port, const std::string& a, const std::string& b,
+                         const std::string& c = "") {
+  timeval timeout = {2, 0};
+  std::unique_ptr<redisContext, decltype(&redisFree)> context(
+      redisConnectWithTimeout("127.0.0.1", port, timeout), redisFree);
+  if (context == nullptr || context->err != 0) return "<no connection>";
+  auto* reply = static_cast<redisReply*>(
+      c.empty() ? redisCommand(context.get(), "%s %s", a.c_str(), b.c_str())
+                : redisCommand(context.get(), "%s %s %s", a.c_str(), b.c_str(), c.c_str()));
+  if (reply == nullptr) return "<no reply>";
+  std::string text = reply->str != nullptr ? std::string(reply->str, reply->len) : "";
+  freeReplyObject(reply);
+  return text;
+}
+
+TEST(RedisServerTest, RestartKeepsAcknowledgedWrites) {
+  RedisServer redis;
+  ASSERT_THAT(redis.Start(), IsOk());
+  EXPECT_TRUE(redis.Ping());
+  EXPECT_EQ(redis.url(), "redis://127.0.0.1:" + std::to_string(redis.port()) + "/0");
+  EXPECT_EQ(RedisCommand(redis.port(), "SET", "livecall:test", "kept"), "OK");
+  ASSERT_THAT(redis.Stop(), IsOk());
+  EXPECT_FALSE(redis.Ping());
+  ASSERT_THAT(redis.Start(), IsOk());
+  EXPECT_EQ(RedisCommand(redis.port(), "GET", "livecall:test"), "kept");
+}
+
+TEST(HttpRequestTest, ConnectionRefusedIsStatusZeroWithAnError) {
+  HttpResponse response = HttpRequest(
+      "GET", "http://127.0.0.1:" + std::to_string(FreeTcpPort()) + "/", "", {}, absl::Seconds(2));
+  EXPECT_EQ(response.status, 0);
+  EXPECT_THAT(response.error, Not(::testing::IsEmpty()));
+}
+
+TEST(UrlEncodeTest, EncodesPlusAndSpaces) {
+  EXPECT_EQ(UrlEncode("+998 90"), "%2B998%2090");
+  EXPECT_EQ(UrlEncode("a-b_c.d~"), "a-b_c.d~");
+}
+
+TEST(JsonTest, ParsesValuesAndRejectsUnknownFields) {
+  absl::StatusOr<google::protobuf::Value> value = ParseJson(R"({"error":{"code":"NOT_FOUND"}})");
+  ASSERT_THAT(value, IsOk());
+  EXPECT_EQ(JsonString(*value, {"error", "code"}), "NOT_FOUND");
+  EXPECT_EQ(JsonString(*value, {"error", "missing"}), "");
+  EXPECT_THAT(ParseJson("{not json"), StatusIs(absl::StatusCode::kInvalidArgument));
+  google::protobuf::Struct message;
+  EXPECT_THAT(ParseJsonMessage(R"({"fields":{}})", &message), IsOk());
+}
+
+}  // namespace
+}  // namespace livecall::testing
