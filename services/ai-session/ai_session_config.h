@@ -4,17 +4,22 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
 #include "common/config.h"
+#include "services/ai-session/ai_session_service.h"
+#include "services/ai-session/llm_client.h"
 
 namespace livecall::ai_session {
 
 struct AiSessionConfig {
-  std::string listen_address;    // LIVECALL_AI_SESSION_ADDR
-  std::string context_address;   // LIVECALL_CONTEXT_ADDR
-  std::string kb_file;           // LIVECALL_KB_FILE
-  absl::Duration peer_deadline;  // LIVECALL_PEER_DEADLINE_MS: each call to context
-  int worker_threads;            // LIVECALL_WORKER_THREADS
+  std::string listen_address;   // LIVECALL_AI_SESSION_ADDR
+  std::string context_address;  // LIVECALL_CONTEXT_ADDR
+  std::string kb_file;          // LIVECALL_KB_FILE
+  // LIVECALL_LLM_BASE_URL, LIVECALL_LLM_API_KEY, LIVECALL_LLM_MODEL; empty base_url: no LLM.
+  LlmEndpoint llm;
+  // LIVECALL_PEER_DEADLINE_MS, LIVECALL_LLM_{SUGGESTION,GREETING,SUMMARY}_DEADLINE_MS,
+  // LIVECALL_LLM_MAX_PROMPT_TOKENS.
+  AiEngineOptions engine;
+  int worker_threads;  // LIVECALL_WORKER_THREADS
 };
 
 absl::StatusOr<AiSessionConfig> ReadAiSessionConfig(EnvReader& env);

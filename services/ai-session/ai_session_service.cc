@@ -1,21 +1,45 @@
 #include "services/ai-session/ai_session_service.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/language.h"
+#include "common/log.h"
 #include "common/proto_time.h"
 #include "common/status.h"
 #include "common/unary_reactor.h"
 #include "services/ai-session/greeting.h"
+#include "services/ai-session/llm_prompts.h"
 #include "services/ai-session/suggestion_engine.h"
 
 namespace livecall::ai_session {
+namespace {
+
+bool IsKnownDisposition(const std::string& disposition) {
+  return disposition == "resolved" || disposition == "follow-up" || disposition == "escalated" ||
+         disposition == "no-answer" || disposition == "abandoned" || disposition == "completed";
+}
+
+}  // namespace
 
 using livecall::v1::Customer;
 using livecall::v1::Session;
 
 void AiSessionService::PrepareContext(grpc::ClientContext* context) const {
-  context->set_deadline(absl::ToChronoTime(absl::Now() + peer_deadline_));
+  context->set_deadline(absl::ToChronoTime(absl::Now() + options_.peer_deadline));
+}
+
+absl::StatusOr<std::string> AiSessionService::AskLlm(const std::vector<ChatMessage>& messages,
+                                                     absl::Duration deadline,
+                                                     absl::string_view purpose) {
+  if (llm_ == nullptr) return absl::UnavailableError("no LLM configured");
+  absl::StatusOr<std::string> reply = llm_->Complete(messages, deadline);
+  if (!reply.ok()) {
+    ++llm_fallbacks_;
+    LogWarning("llm failed; embedded engine answers",
+               {{"purpose", std::string(purpose)}, {"error", reply.status().ToString()}});
+  }
+  return reply;
 }
 
 absl::StatusOr<Session> AiSessionService::Start(const livecall::v1::StartSessionRequest& request) {
@@ -54,6 +78,18 @@ absl::StatusOr<Session> AiSessionService::Start(const livecall::v1::StartSession
   session.set_language(language);
   *session.mutable_customer() = customer;
   session.set_greeting(BuildGreeting(customer, language, direction));
+  if (llm_ != nullptr) {
+    absl::StatusOr<std::string> reply = AskLlm(GreetingPrompt(session, session.greeting()),
+                                               options_.llm_greeting_deadline, "greeting");
+    absl::StatusOr<std::string> greeting =
+        reply.ok() ? ParseGreeting(*reply) : absl::StatusOr<std::string>(reply.status());
+    if (greeting.ok()) {
+      session.set_greeting(*greeting);
+    } else if (reply.ok()) {
+      ++llm_fallbacks_;
+      LogWarning("llm greeting unusable", {{"error", greeting.status().ToString()}});
+    }
+  }
   for (livecall::v1::Suggestion& suggestion : InitialSuggestions(kb_, customer, language)) {
     *session.add_suggestions() = std::move(suggestion);
   }
@@ -80,6 +116,106 @@ absl::StatusOr<Session> AiSessionService::Get(const std::string& session_id) {
   return session;
 }
 
+absl::StatusOr<livecall::v1::AddTurnResponse> AiSessionService::AddTurn(
+    const livecall::v1::AddTurnRequest& request) {
+  if (request.speaker() != "customer" && request.speaker() != "agent") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("speaker \"", request.speaker(), "\" is not customer or agent"));
+  }
+  const std::string text(absl::StripAsciiWhitespace(request.text()));
+  if (text.empty()) return absl::InvalidArgumentError("text is required");
+  if (text.size() > kMaxTurnTextLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("text is longer than ", kMaxTurnTextLength, " bytes"));
+  }
+  LIVECALL_ASSIGN_OR_RETURN(Session session, Get(request.session_id()));
+  if (session.status() != "active") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("session \"", request.session_id(), "\" has ended; it takes no more turns"));
+  }
+  livecall::v1::AddTurnResponse response;
+  livecall::v1::Turn& turn = *response.mutable_turn();
+  turn.set_speaker(request.speaker());
+  turn.set_text(text);
+  *turn.mutable_at() = ToProtoTimestamp(absl::Now());
+  *session.add_conversation() = turn;
+
+  std::vector<livecall::v1::Suggestion> suggestions;
+  response.set_engine("embedded");
+  if (llm_ != nullptr) {
+    absl::StatusOr<std::string> reply =
+        AskLlm(SuggestionPrompt(session, options_.llm_max_prompt_tokens),
+               options_.llm_suggestion_deadline, "suggestions");
+    if (reply.ok()) {
+      absl::StatusOr<std::vector<livecall::v1::Suggestion>> parsed =
+          ParseSuggestions(*reply, kMaxSuggestions);
+      if (parsed.ok()) {
+        suggestions = *std::move(parsed);
+        response.set_engine("llm");
+      } else {
+        ++llm_fallbacks_;
+        LogWarning("llm suggestions unusable", {{"error", parsed.status().ToString()}});
+      }
+    }
+  }
+  if (suggestions.empty()) suggestions = TurnSuggestions(kb_, session);
+
+  livecall::v1::AppendTurnRequest append;
+  append.set_session_id(session.session_id());
+  *append.mutable_turn() = turn;
+  for (const livecall::v1::Suggestion& suggestion : suggestions) {
+    *append.add_suggestions() = suggestion;
+  }
+  livecall::v1::AppendTurnResponse appended;
+  grpc::ClientContext rpc;
+  PrepareContext(&rpc);
+  LIVECALL_RETURN_IF_ERROR(ToAbslStatus(context_.AppendTurn(&rpc, append, &appended)));
+  for (livecall::v1::Suggestion& suggestion : suggestions) {
+    *response.add_suggestions() = std::move(suggestion);
+  }
+  return response;
+}
+
+absl::StatusOr<Session> AiSessionService::End(const livecall::v1::EndAiSessionRequest& request) {
+  const std::string disposition =
+      request.disposition().empty() ? "completed" : request.disposition();
+  if (!IsKnownDisposition(disposition)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "disposition \"", disposition,
+        "\" is not resolved, follow-up, escalated, no-answer, abandoned or completed"));
+  }
+  LIVECALL_ASSIGN_OR_RETURN(Session session, Get(request.session_id()));
+  if (session.status() != "active") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("session \"", request.session_id(), "\" has already ended"));
+  }
+  livecall::v1::EndSessionRequest end;
+  end.set_session_id(session.session_id());
+  end.set_disposition(disposition);
+  bool summarised = false;
+  if (llm_ != nullptr) {
+    absl::StatusOr<std::string> reply =
+        AskLlm(SummaryPrompt(session, options_.llm_max_prompt_tokens),
+               options_.llm_summary_deadline, "summary");
+    if (reply.ok()) {
+      absl::StatusOr<livecall::v1::Summary> summary = ParseSummary(*reply);
+      if (summary.ok()) {
+        *end.mutable_summary() = *std::move(summary);
+        summarised = true;
+      } else {
+        ++llm_fallbacks_;
+        LogWarning("llm summary unusable", {{"error", summary.status().ToString()}});
+      }
+    }
+  }
+  if (!summarised) *end.mutable_summary() = EmbeddedSummary(kb_, session);
+  Session ended;
+  grpc::ClientContext rpc;
+  PrepareContext(&rpc);
+  LIVECALL_RETURN_IF_ERROR(ToAbslStatus(context_.EndSession(&rpc, end, &ended)));
+  return ended;
+}
+
 grpc::ServerUnaryReactor* AiSessionService::StartSession(
     grpc::CallbackServerContext* context, const livecall::v1::StartSessionRequest* request,
     Session* response) {
@@ -94,6 +230,24 @@ grpc::ServerUnaryReactor* AiSessionService::GetSession(
     Session* response) {
   return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
     LIVECALL_ASSIGN_OR_RETURN(*response, Get(request->session_id()));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AiSessionService::AddTurn(grpc::CallbackServerContext* context,
+                                                    const livecall::v1::AddTurnRequest* request,
+                                                    livecall::v1::AddTurnResponse* response) {
+  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
+    LIVECALL_ASSIGN_OR_RETURN(*response, AddTurn(*request));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AiSessionService::EndSession(
+    grpc::CallbackServerContext* context, const livecall::v1::EndAiSessionRequest* request,
+    Session* response) {
+  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
+    LIVECALL_ASSIGN_OR_RETURN(*response, End(*request));
     return absl::OkStatus();
   });
 }

@@ -1,26 +1,51 @@
 #ifndef LIVECALL_SERVICES_AI_SESSION_AI_SESSION_SERVICE_H_
 #define LIVECALL_SERVICES_AI_SESSION_AI_SESSION_SERVICE_H_
 
+#include <atomic>
+#include <string>
+#include <vector>
+
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/executor.h"
 #include "livecall/v1/ai_session.grpc.pb.h"
 #include "livecall/v1/context.grpc.pb.h"
 #include "services/ai-session/knowledge_base.h"
+#include "services/ai-session/llm_client.h"
 
 namespace livecall::ai_session {
 
-// livecall.v1.AiSession: starts the AI session beside a call (context, greeting, suggestions)
-// and reads it back. Holds no state of its own: sessions live in Redis through context.
+// Longest turn text accepted (a few minutes of speech).
+inline constexpr size_t kMaxTurnTextLength = 2000;
+
+struct AiEngineOptions {
+  absl::Duration peer_deadline = absl::Seconds(2);  // Each call to context.
+  absl::Duration llm_suggestion_deadline = absl::Milliseconds(1500);
+  absl::Duration llm_greeting_deadline = absl::Milliseconds(1000);
+  absl::Duration llm_summary_deadline = absl::Seconds(5);
+  int llm_max_prompt_tokens = 2000;
+};
+
+// livecall.v1.AiSession: the AI session beside a call. Greeting, suggestions and the summary come
+// from the LLM when one is configured and answers in time, else from the embedded engine; an LLM
+// failure never fails the request. Holds no state of its own: sessions live in Redis through
+// context.
 class AiSessionService final : public livecall::v1::AiSession::CallbackService {
  public:
+  // `llm` may be null (embedded engine only).
   AiSessionService(livecall::v1::Context::StubInterface& context, const KnowledgeBase& kb,
-                   Executor& executor, absl::Duration peer_deadline)
-      : context_(context), kb_(kb), executor_(executor), peer_deadline_(peer_deadline) {}
+                   LlmClient* llm, Executor& executor, AiEngineOptions options)
+      : context_(context), kb_(kb), llm_(llm), executor_(executor), options_(options) {}
 
-  // The work behind the RPCs; blocking (calls context), so run on the executor.
+  // The work behind the RPCs; blocking (context, LLM), so run on the executor.
   absl::StatusOr<livecall::v1::Session> Start(const livecall::v1::StartSessionRequest& request);
   absl::StatusOr<livecall::v1::Session> Get(const std::string& session_id);
+  absl::StatusOr<livecall::v1::AddTurnResponse> AddTurn(
+      const livecall::v1::AddTurnRequest& request);
+  absl::StatusOr<livecall::v1::Session> End(const livecall::v1::EndAiSessionRequest& request);
+
+  // How often the LLM failed or was late and the embedded engine answered instead.
+  int64_t llm_fallbacks() const { return llm_fallbacks_.load(); }
 
   // livecall::v1::AiSession::CallbackService
   grpc::ServerUnaryReactor* StartSession(grpc::CallbackServerContext* context,
@@ -29,14 +54,25 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
   grpc::ServerUnaryReactor* GetSession(grpc::CallbackServerContext* context,
                                        const livecall::v1::GetAiSessionRequest* request,
                                        livecall::v1::Session* response) override;
+  grpc::ServerUnaryReactor* AddTurn(grpc::CallbackServerContext* context,
+                                    const livecall::v1::AddTurnRequest* request,
+                                    livecall::v1::AddTurnResponse* response) override;
+  grpc::ServerUnaryReactor* EndSession(grpc::CallbackServerContext* context,
+                                       const livecall::v1::EndAiSessionRequest* request,
+                                       livecall::v1::Session* response) override;
 
  private:
   void PrepareContext(grpc::ClientContext* context) const;
+  // The LLM's reply, or an error after which the caller uses the embedded engine (counted).
+  absl::StatusOr<std::string> AskLlm(const std::vector<ChatMessage>& messages,
+                                     absl::Duration deadline, absl::string_view purpose);
 
   livecall::v1::Context::StubInterface& context_;
   const KnowledgeBase& kb_;
+  LlmClient* const llm_;
   Executor& executor_;
-  const absl::Duration peer_deadline_;
+  const AiEngineOptions options_;
+  std::atomic<int64_t> llm_fallbacks_{0};
 };
 
 }  // namespace livecall::ai_session

@@ -36,24 +36,6 @@ char32_t NextCodePoint(absl::string_view text, size_t* i) {
   return cp;
 }
 
-void AppendUtf8(char32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
 char32_t ToLower(char32_t cp) {
   if (cp >= 'A' && cp <= 'Z') return cp + 32;
   if (cp >= 0x410 && cp <= 0x42F) return cp + 32;                // А-Я
@@ -62,9 +44,32 @@ char32_t ToLower(char32_t cp) {
   return cp;
 }
 
-bool IsWordCharacter(char32_t cp) {
-  return (cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9') || (cp >= 0x430 && cp <= 0x45F) ||
-         cp == 0x493 || cp == 0x49B || cp == 0x4B3;
+// Lower-case Cyrillic to Latin, in the Uzbek Latin alphabet's spelling (x for х, j for ж, q for
+// қ, o' and g' folded to o and g), so Uzbek written in either script meets itself, and Russian
+// text is spelt consistently on both sides of a comparison. nullptr: not Cyrillic.
+const char* CyrillicToLatin(char32_t cp) {
+  static constexpr const char* kBasic[] = {
+      "a", "b", "v", "g", "d", "e", "j",  "z",  "i",  "y",  "k", "l", "m", "n", "o",  "p",  // а-п
+      "r", "s", "t", "u", "f", "x", "ts", "ch", "sh", "sh", "",  "i", "",  "e", "yu", "ya"};  // р-я
+  if (cp >= 0x430 && cp <= 0x44F) return kBasic[cp - 0x430];
+  switch (cp) {
+    case 0x451:
+      return "yo";  // ё
+    case 0x45E:
+      return "o";  // ў
+    case 0x493:
+      return "g";  // ғ
+    case 0x49B:
+      return "q";  // қ
+    case 0x4B3:
+      return "h";  // ҳ
+    default:
+      return nullptr;
+  }
+}
+
+bool IsLatinWordCharacter(char32_t cp) {
+  return (cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9');
 }
 
 // The apostrophe of Uzbek Latin o' and g' in all the spellings people type.
@@ -83,13 +88,17 @@ std::vector<std::string> NormalizedTokens(absl::string_view text) {
     current.clear();
     current_length = 0;
   };
+  auto append = [&](char c) {
+    if (current_length < kStemLength) current.push_back(c);
+    ++current_length;
+  };
   size_t i = 0;
   while (i < text.size()) {
     char32_t cp = ToLower(NextCodePoint(text, &i));
-    if (cp == 0x451) cp = 0x435;  // ё -> е
-    if (IsWordCharacter(cp)) {
-      if (current_length < kStemLength) AppendUtf8(cp, &current);
-      ++current_length;
+    if (IsLatinWordCharacter(cp)) {
+      append(static_cast<char>(cp));
+    } else if (const char* latin = CyrillicToLatin(cp)) {
+      for (const char* c = latin; *c != '\0'; ++c) append(*c);
     } else if (IsUzbekApostrophe(cp) && !current.empty()) {
       // o'zbek -> ozbek: the apostrophe belongs to the word.
     } else {
@@ -158,9 +167,20 @@ absl::StatusOr<KnowledgeBase> KnowledgeBase::Load(const std::string& path) {
 
 std::vector<RankedEntry> KnowledgeBase::Rank(absl::string_view query, const std::string& language,
                                              size_t limit) const {
-  std::vector<std::string> terms = NormalizedTokens(query);
-  std::sort(terms.begin(), terms.end());
-  terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
+  return RankWeighted({{std::string(query), 1.0}}, language, limit);
+}
+
+std::vector<RankedEntry> KnowledgeBase::RankWeighted(const std::vector<WeightedText>& query,
+                                                     const std::string& language,
+                                                     size_t limit) const {
+  // Each distinct term once, weighted by the texts it occurs in.
+  absl::flat_hash_map<std::string, double> term_weights;
+  for (const WeightedText& part : query) {
+    absl::flat_hash_set<std::string> seen;
+    for (std::string& term : NormalizedTokens(part.text)) {
+      if (seen.insert(term).second) term_weights[term] += part.weight;
+    }
+  }
   const double n = static_cast<double>(documents_.size());
   std::vector<RankedEntry> ranked;
   for (size_t d = 0; d < documents_.size(); ++d) {
@@ -168,13 +188,13 @@ std::vector<RankedEntry> KnowledgeBase::Rank(absl::string_view query, const std:
     if (entry.language() != language) continue;
     const Document& document = documents_[d];
     double score = 0;
-    for (const std::string& term : terms) {
+    for (const auto& [term, weight] : term_weights) {
       auto tf_it = document.term_counts.find(term);
       if (tf_it == document.term_counts.end()) continue;
       const double df = document_frequency_.at(term);
       const double idf = std::log(1.0 + (n - df + 0.5) / (df + 0.5));
       const double tf = tf_it->second;
-      score += idf * tf * (kK1 + 1) /
+      score += weight * idf * tf * (kK1 + 1) /
                (tf + kK1 * (1 - kB + kB * document.length / std::max(average_length_, 1.0)));
     }
     if (score > 0) ranked.push_back({&entry, score});

@@ -14,9 +14,10 @@
 
 namespace livecall::ai_session {
 
-// Lower-cased (ASCII and Cyrillic), apostrophes of Uzbek Latin (o' g' and their typographic
-// variants) folded into the letter, split on anything that is not a letter or digit, each token
-// cut to its first six letters so that inflected forms meet ("internetim" / "internet").
+// Lower-cased, Cyrillic transliterated to Uzbek Latin spelling, apostrophes of Uzbek Latin (o' g'
+// and their typographic variants) folded into the letter, split on anything that is not a letter
+// or digit, each token cut to its first six letters so that inflected forms meet ("internetim" /
+// "internet", "интернетим" / "internetim").
 std::vector<std::string> NormalizedTokens(absl::string_view text);
 
 struct RankedEntry {
@@ -32,6 +33,16 @@ class KnowledgeBase {
   // Entries in `language` whose BM25 score for `query` is positive, best first, at most `limit`.
   std::vector<RankedEntry> Rank(absl::string_view query, const std::string& language,
                                 size_t limit) const;
+
+  // The same with several texts, each with a weight: a term's BM25 contribution is multiplied by
+  // the sum of the weights of the texts it occurs in (the customer's latest words count more than
+  // the conversation before them).
+  struct WeightedText {
+    std::string text;
+    double weight;
+  };
+  std::vector<RankedEntry> RankWeighted(const std::vector<WeightedText>& query,
+                                        const std::string& language, size_t limit) const;
 
   // The entry with this id, or nullptr.
   const livecall::v1::KnowledgeEntry* Find(absl::string_view id) const;

@@ -1,12 +1,15 @@
-// livecall-ai-session: the AI session beside every call (greeting, suggestions, conversation).
+// livecall-ai-session: the AI session beside every call (greeting, suggestions, conversation,
+// summary), with an OpenAI-compatible LLM when configured and the embedded engine always.
 
 #include "common/grpc_server.h"
+#include "common/http_client.h"
 #include "common/log.h"
 #include "services/ai-session/ai_session_config.h"
 #include "services/ai-session/ai_session_service.h"
 
 int main() {
   livecall::BlockShutdownSignals();
+  livecall::CurlGlobalInit();
   livecall::InitLogging("ai-session");
   livecall::EnvReader env;
   absl::StatusOr<livecall::ai_session::AiSessionConfig> config =
@@ -25,10 +28,22 @@ int main() {
   livecall::LogInfo("knowledge base loaded",
                     {{"file", config->kb_file}, {"entries", std::to_string(kb->size())}});
 
+  livecall::CurlHttpClient http;
+  std::unique_ptr<livecall::ai_session::LlmClient> llm;
+  if (!config->llm.base_url.empty()) {
+    llm = std::make_unique<livecall::ai_session::OpenAiLlmClient>(http, config->llm);
+    livecall::LogInfo("llm configured",
+                      {{"url", livecall::ai_session::ChatCompletionsUrl(config->llm.base_url)},
+                       {"model", config->llm.model}});
+  } else {
+    livecall::LogInfo("no LLM configured; the embedded engine answers");
+  }
+
   std::unique_ptr<livecall::v1::Context::Stub> context =
       livecall::v1::Context::NewStub(livecall::MakePeerChannel(config->context_address));
   livecall::Executor executor(config->worker_threads);
-  livecall::ai_session::AiSessionService service(*context, *kb, executor, config->peer_deadline);
+  livecall::ai_session::AiSessionService service(*context, *kb, llm.get(), executor,
+                                                 config->engine);
 
   absl::Status served = livecall::ServeGrpcUntilSignal(
       {.address = config->listen_address, .services = {&service}, .on_drain = nullptr});

@@ -1,9 +1,15 @@
 #include "services/ai-session/suggestion_engine.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "services/ai-session/knowledge_base.h"
 
 namespace livecall::ai_session {
 namespace {
+
+// How many earlier turns, besides the latest customer turn, give context to the ranking.
+constexpr int kContextTurns = 3;
+constexpr size_t kMaxQuotedLength = 200;
 
 livecall::v1::Suggestion FromEntry(const livecall::v1::KnowledgeEntry& entry, double confidence) {
   livecall::v1::Suggestion suggestion;
@@ -15,17 +21,68 @@ livecall::v1::Suggestion FromEntry(const livecall::v1::KnowledgeEntry& entry, do
   return suggestion;
 }
 
+// BM25 is unbounded; s/(s+2) maps it to (0,1) with ~0.5 for a typical single-term match.
+double Confidence(double score) { return score / (score + 2.0); }
+
+std::string OpenIssue(const livecall::v1::Customer& customer) {
+  auto issue = customer.attributes().find("open_issue");
+  return issue == customer.attributes().end() ? "" : issue->second;
+}
+
+std::string Quote(const std::string& text) {
+  if (text.size() <= kMaxQuotedLength) return text;
+  // Cut on a UTF-8 boundary.
+  size_t cut = kMaxQuotedLength;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return absl::StrCat(text.substr(0, cut), "…");
+}
+
+livecall::v1::Suggestion ClarifyingQuestion(const std::string& language) {
+  livecall::v1::Suggestion suggestion;
+  suggestion.set_id(absl::StrCat("clarify-", language));
+  suggestion.set_kind("next-step");
+  suggestion.set_source("embedded");
+  suggestion.set_confidence(0.3f);
+  if (language == "ru") {
+    suggestion.set_text("Уточните, пожалуйста: в чём именно проблема и когда она началась?");
+  } else if (language == "en") {
+    suggestion.set_text("Ask what exactly is wrong and when it started.");
+  } else {
+    suggestion.set_text("Aniqlashtiring: muammo aynan nimada va qachondan boshlandi?");
+  }
+  return suggestion;
+}
+
+struct SummaryTemplates {
+  const char* customer;
+  const char* intent;
+  const char* agreed;
+  const char* turns;
+  const char* unknown_customer;
+};
+
+const SummaryTemplates& SummaryTemplatesFor(const std::string& language) {
+  static const SummaryTemplates kUzbek = {"Mijoz", "Murojaat", "Kelishilgan",
+                                          "Suhbatdagi replikalar soni", "noma'lum mijoz"};
+  static const SummaryTemplates kRussian = {"Клиент", "Обращение", "Договорились",
+                                            "Реплик в разговоре", "неизвестный клиент"};
+  static const SummaryTemplates kEnglish = {"Customer", "Request", "Agreed", "Turns in the call",
+                                            "unknown customer"};
+  if (language == "ru") return kRussian;
+  if (language == "en") return kEnglish;
+  return kUzbek;
+}
+
 }  // namespace
 
 std::vector<livecall::v1::Suggestion> InitialSuggestions(const KnowledgeBase& kb,
                                                          const livecall::v1::Customer& customer,
                                                          const std::string& language) {
   std::vector<livecall::v1::Suggestion> suggestions;
-  auto issue = customer.attributes().find("open_issue");
-  if (issue != customer.attributes().end() && !issue->second.empty()) {
-    for (const RankedEntry& ranked : kb.Rank(issue->second, language, kMaxSuggestions - 1)) {
-      // BM25 is unbounded; s/(s+2) maps it to (0,1) with ~0.5 for a typical single-term match.
-      suggestions.push_back(FromEntry(*ranked.entry, ranked.score / (ranked.score + 2.0)));
+  const std::string issue = OpenIssue(customer);
+  if (!issue.empty()) {
+    for (const RankedEntry& ranked : kb.Rank(issue, language, kMaxSuggestions - 1)) {
+      suggestions.push_back(FromEntry(*ranked.entry, Confidence(ranked.score)));
     }
   }
   if (const livecall::v1::KnowledgeEntry* verify =
@@ -34,6 +91,76 @@ std::vector<livecall::v1::Suggestion> InitialSuggestions(const KnowledgeBase& kb
   }
   if (suggestions.size() > kMaxSuggestions) suggestions.resize(kMaxSuggestions);
   return suggestions;
+}
+
+std::vector<livecall::v1::Suggestion> TurnSuggestions(const KnowledgeBase& kb,
+                                                      const livecall::v1::Session& session) {
+  std::vector<KnowledgeBase::WeightedText> query;
+  const auto& turns = session.conversation();
+  int latest_customer = -1;
+  for (int i = turns.size() - 1; i >= 0; --i) {
+    if (turns[i].speaker() == "customer") {
+      latest_customer = i;
+      break;
+    }
+  }
+  // The customer's latest words decide; earlier turns and the open issue only break ties and
+  // fill in when the latest words match nothing.
+  if (latest_customer >= 0) query.push_back({turns[latest_customer].text(), 1.0});
+  int context_taken = 0;
+  for (int i = turns.size() - 1; i >= 0 && context_taken < kContextTurns; --i) {
+    if (i == latest_customer || turns[i].speaker() == "ai") continue;
+    query.push_back({turns[i].text(), 0.25});
+    ++context_taken;
+  }
+  query.push_back({OpenIssue(session.customer()), 0.15});
+  std::vector<livecall::v1::Suggestion> suggestions;
+  for (const RankedEntry& ranked : kb.RankWeighted(query, session.language(), kMaxSuggestions)) {
+    suggestions.push_back(FromEntry(*ranked.entry, Confidence(ranked.score)));
+  }
+  if (suggestions.empty()) suggestions.push_back(ClarifyingQuestion(session.language()));
+  return suggestions;
+}
+
+livecall::v1::Summary EmbeddedSummary(const KnowledgeBase& kb,
+                                      const livecall::v1::Session& session) {
+  livecall::v1::Summary summary;
+  summary.set_source("embedded");
+  std::vector<std::string> customer_words;
+  std::string first_customer_turn;
+  std::string last_agent_turn;
+  for (const livecall::v1::Turn& turn : session.conversation()) {
+    if (turn.speaker() == "customer") {
+      customer_words.push_back(turn.text());
+      if (first_customer_turn.empty()) first_customer_turn = turn.text();
+    } else if (turn.speaker() == "agent") {
+      last_agent_turn = turn.text();
+    }
+  }
+  std::vector<RankedEntry> topics =
+      kb.Rank(absl::StrJoin(customer_words, " "), session.language(), kMaxSuggestions);
+  if (!topics.empty() && topics.front().entry->triggers_size() > 0) {
+    summary.set_customer_intent(topics.front().entry->triggers(0));
+  } else if (!first_customer_turn.empty()) {
+    summary.set_customer_intent(Quote(first_customer_turn));
+  } else {
+    summary.set_customer_intent(OpenIssue(session.customer()));
+  }
+  summary.set_agreed(Quote(last_agent_turn));
+  for (const RankedEntry& topic : topics) {
+    if (topic.entry->kind() == "next-step") summary.add_follow_ups(topic.entry->answer());
+  }
+  const SummaryTemplates& t = SummaryTemplatesFor(session.language());
+  const std::string name =
+      session.customer().name().empty() ? t.unknown_customer : session.customer().name();
+  std::string text = absl::StrCat(t.customer, ": ", name, " (", session.phone_number(), ").");
+  if (!summary.customer_intent().empty()) {
+    absl::StrAppend(&text, " ", t.intent, ": ", summary.customer_intent(), ".");
+  }
+  if (!summary.agreed().empty()) absl::StrAppend(&text, " ", t.agreed, ": ", summary.agreed());
+  absl::StrAppend(&text, " ", t.turns, ": ", session.conversation_size(), ".");
+  summary.set_text(text);
+  return summary;
 }
 
 }  // namespace livecall::ai_session

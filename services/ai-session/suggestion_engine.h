@@ -1,8 +1,9 @@
 #ifndef LIVECALL_SERVICES_AI_SESSION_SUGGESTION_ENGINE_H_
 #define LIVECALL_SERVICES_AI_SESSION_SUGGESTION_ENGINE_H_
 
-// The embedded engine's suggestions for the human agent, from the knowledge base and the
-// customer's context.
+// The embedded engine: suggestions for the human agent and the end-of-call summary, from the
+// knowledge base, the conversation and the customer's context. Deterministic and fast; it is the
+// answer whenever no LLM is configured or the LLM fails or is late.
 
 #include <string>
 #include <vector>
@@ -15,10 +16,19 @@ namespace livecall::ai_session {
 inline constexpr size_t kMaxSuggestions = 3;
 
 // At call start: the entries that match the customer's open issue, then identity verification
-// as the next step. Ids are "<kb id>" so the page can de-duplicate across updates.
+// as the next step.
 std::vector<livecall::v1::Suggestion> InitialSuggestions(const KnowledgeBase& kb,
                                                          const livecall::v1::Customer& customer,
                                                          const std::string& language);
+
+// After a turn: entries ranked against the latest customer words (weighted most), the turns just
+// before them and the customer's open issue. When nothing matches, a clarifying question.
+std::vector<livecall::v1::Suggestion> TurnSuggestions(const KnowledgeBase& kb,
+                                                      const livecall::v1::Session& session);
+
+// The end-of-call summary in the session's language.
+livecall::v1::Summary EmbeddedSummary(const KnowledgeBase& kb,
+                                      const livecall::v1::Session& session);
 
 }  // namespace livecall::ai_session
 

@@ -1,5 +1,6 @@
 #include "services/context/context_service.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/language.h"
 #include "common/phone_number.h"
@@ -9,6 +10,11 @@ namespace livecall::context {
 
 using livecall::v1::Customer;
 using livecall::v1::Session;
+
+namespace {
+constexpr int kDefaultListedSessions = 20;
+constexpr int kMaxListedSessions = 100;
+}  // namespace
 
 absl::StatusOr<Customer> ContextService::Lookup(const std::string& phone_number) const {
   absl::StatusOr<std::string> e164 = NormalizePhoneNumber(phone_number);
@@ -58,6 +64,55 @@ grpc::ServerUnaryReactor* ContextService::GetSession(grpc::CallbackServerContext
     absl::StatusOr<Session> session = sessions_.Get(request->session_id());
     if (!session.ok()) return session.status();
     *response = *std::move(session);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* ContextService::AppendTurn(grpc::CallbackServerContext* context,
+                                                     const livecall::v1::AppendTurnRequest* request,
+                                                     livecall::v1::AppendTurnResponse* response) {
+  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
+    const livecall::v1::Turn& turn = request->turn();
+    if (turn.speaker() != "customer" && turn.speaker() != "agent" && turn.speaker() != "ai") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("turn.speaker \"", turn.speaker(), "\" is not customer, agent or ai"));
+    }
+    if (turn.text().empty()) return absl::InvalidArgumentError("turn.text is required");
+    std::vector<livecall::v1::Suggestion> suggestions(request->suggestions().begin(),
+                                                      request->suggestions().end());
+    absl::StatusOr<int> count = sessions_.AppendTurn(request->session_id(), turn, suggestions);
+    if (!count.ok()) return count.status();
+    response->set_turn_count(*count);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* ContextService::EndSession(grpc::CallbackServerContext* context,
+                                                     const livecall::v1::EndSessionRequest* request,
+                                                     Session* response) {
+  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
+    absl::StatusOr<Session> ended = sessions_.End(request->session_id(), request->summary(),
+                                                  request->disposition(), absl::Now());
+    if (!ended.ok()) return ended.status();
+    *response = *std::move(ended);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* ContextService::ListSessions(
+    grpc::CallbackServerContext* context, const livecall::v1::ListSessionsRequest* request,
+    livecall::v1::ListSessionsResponse* response) {
+  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
+    absl::StatusOr<std::string> e164 = NormalizePhoneNumber(request->phone_number());
+    if (!e164.ok()) return e164.status();
+    if (request->limit() < 0 || request->limit() > kMaxListedSessions) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("limit must be between 1 and ", kMaxListedSessions));
+    }
+    const int limit = request->limit() == 0 ? kDefaultListedSessions : request->limit();
+    absl::StatusOr<std::vector<Session>> sessions = sessions_.ListByPhone(*e164, limit);
+    if (!sessions.ok()) return sessions.status();
+    for (Session& session : *sessions) *response->add_sessions() = std::move(session);
     return absl::OkStatus();
   });
 }

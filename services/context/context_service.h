@@ -28,6 +28,15 @@ class ContextService final : public livecall::v1::Context::CallbackService {
   grpc::ServerUnaryReactor* GetSession(grpc::CallbackServerContext* context,
                                        const livecall::v1::GetSessionRequest* request,
                                        livecall::v1::Session* response) override;
+  grpc::ServerUnaryReactor* AppendTurn(grpc::CallbackServerContext* context,
+                                       const livecall::v1::AppendTurnRequest* request,
+                                       livecall::v1::AppendTurnResponse* response) override;
+  grpc::ServerUnaryReactor* EndSession(grpc::CallbackServerContext* context,
+                                       const livecall::v1::EndSessionRequest* request,
+                                       livecall::v1::Session* response) override;
+  grpc::ServerUnaryReactor* ListSessions(grpc::CallbackServerContext* context,
+                                         const livecall::v1::ListSessionsRequest* request,
+                                         livecall::v1::ListSessionsResponse* response) override;
 
  private:
   const CustomerDirectory& directory_;

@@ -5,9 +5,11 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/context/context_service.h"
+#include "tests/fakes/fake_http_server.h"
 #include "tests/support/proto_matchers.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
+#include "tests/unit/ai-session/llm_test_util.h"
 
 namespace livecall::ai_session {
 namespace {
@@ -43,7 +45,26 @@ class AiSessionServiceTest : public ::testing::Test {
     absl::StatusOr<KnowledgeBase> kb = KnowledgeBase::Load(LIVECALL_DEFAULT_DATA_DIR "/kb.json");
     ASSERT_THAT(kb.status(), IsOk());
     kb_ = std::make_unique<KnowledgeBase>(*std::move(kb));
-    service_ = std::make_unique<AiSessionService>(*stub_, *kb_, executor_, absl::Seconds(5));
+    service_ = std::make_unique<AiSessionService>(*stub_, *kb_, /*llm=*/nullptr, executor_,
+                                                  AiEngineOptions{});
+  }
+
+  // A service that asks `llm` first, with short deadlines.
+  std::unique_ptr<AiSessionService> ServiceWithLlm(LlmClient* llm) {
+    AiEngineOptions options;
+    options.llm_suggestion_deadline = absl::Milliseconds(300);
+    options.llm_greeting_deadline = absl::Milliseconds(300);
+    options.llm_summary_deadline = absl::Milliseconds(300);
+    return std::make_unique<AiSessionService>(*stub_, *kb_, llm, executor_, options);
+  }
+
+  livecall::v1::AddTurnRequest Turn(const std::string& session_id, const std::string& speaker,
+                                    const std::string& text) {
+    livecall::v1::AddTurnRequest request;
+    request.set_session_id(session_id);
+    request.set_speaker(speaker);
+    request.set_text(text);
+    return request;
   }
 
   void TearDown() override {
@@ -139,6 +160,145 @@ TEST_F(AiSessionServiceTest, UnknownSessionIsNotFound) {
 TEST_F(AiSessionServiceTest, RedisDownIsUnavailableNotACrash) {
   ASSERT_THAT(redis_server_.Stop(), IsOk());
   EXPECT_THAT(service_->Start(Request("+998901112233")), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+TEST_F(AiSessionServiceTest, ACustomerTurnIsStoredAndAnsweredWithSuggestions) {
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998977770707"));
+  ASSERT_THAT(session.status(), IsOk());
+  absl::StatusOr<livecall::v1::AddTurnResponse> answer =
+      service_->AddTurn(Turn(session->session_id(), "customer", "My internet is down again"));
+  ASSERT_THAT(answer.status(), IsOk());
+  EXPECT_EQ(answer->engine(), "embedded");
+  EXPECT_EQ(answer->turn().speaker(), "customer");
+  ASSERT_FALSE(answer->suggestions().empty());
+  EXPECT_EQ(answer->suggestions(0).source(), "internet-outage-en");
+
+  absl::StatusOr<livecall::v1::Session> read = service_->Get(session->session_id());
+  ASSERT_THAT(read.status(), IsOk());
+  ASSERT_EQ(read->conversation_size(), 2);
+  EXPECT_EQ(read->conversation(1).text(), "My internet is down again");
+  EXPECT_EQ(read->suggestions(0).source(), "internet-outage-en");
+}
+
+TEST_F(AiSessionServiceTest, BadTurnsAreRejectedAndStoreNothing) {
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998977770707"));
+  ASSERT_THAT(session.status(), IsOk());
+  EXPECT_THAT(service_->AddTurn(Turn(session->session_id(), "robot", "hi")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("speaker")));
+  EXPECT_THAT(service_->AddTurn(Turn(session->session_id(), "customer", "   ")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("text")));
+  EXPECT_THAT(service_->AddTurn(Turn(session->session_id(), "customer", std::string(3000, 'a'))),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("longer")));
+  EXPECT_THAT(service_->AddTurn(Turn("ses_00000000000000000000000000000000", "customer", "x")),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_EQ(service_->Get(session->session_id())->conversation_size(), 1);
+}
+
+TEST_F(AiSessionServiceTest, EndingSavesASummaryAndClosesTheSession) {
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998901112233"));
+  ASSERT_THAT(session.status(), IsOk());
+  ASSERT_THAT(service_->AddTurn(Turn(session->session_id(), "customer", "internetim ishlamayapti"))
+                  .status(),
+              IsOk());
+  ASSERT_THAT(
+      service_->AddTurn(Turn(session->session_id(), "agent", "Ertaga usta keladi")).status(),
+      IsOk());
+  livecall::v1::EndAiSessionRequest end;
+  end.set_session_id(session->session_id());
+  end.set_disposition("resolved");
+  absl::StatusOr<livecall::v1::Session> ended = service_->End(end);
+  ASSERT_THAT(ended.status(), IsOk());
+  EXPECT_EQ(ended->status(), "ended");
+  EXPECT_EQ(ended->disposition(), "resolved");
+  EXPECT_EQ(ended->summary().agreed(), "Ertaga usta keladi");
+  EXPECT_EQ(ended->summary().source(), "embedded");
+  EXPECT_EQ(service_->Get(session->session_id())->summary().text(), ended->summary().text());
+  EXPECT_THAT(service_->AddTurn(Turn(session->session_id(), "customer", "rahmat")),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(service_->End(end), StatusIs(absl::StatusCode::kFailedPrecondition));
+  end.set_disposition("exploded");
+  EXPECT_THAT(service_->End(end), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// An LLM that answers from a script, for the engine-choice tests.
+class ScriptedLlm final : public LlmClient {
+ public:
+  explicit ScriptedLlm(std::function<absl::StatusOr<std::string>(const std::string&)> answer)
+      : answer_(std::move(answer)) {}
+  absl::StatusOr<std::string> Complete(const std::vector<ChatMessage>& messages,
+                                       absl::Duration) override {
+    return answer_(messages.front().content);
+  }
+
+ private:
+  std::function<absl::StatusOr<std::string>(const std::string&)> answer_;
+};
+
+TEST_F(AiSessionServiceTest, AWorkingLlmWritesGreetingSuggestionsAndSummary) {
+  ScriptedLlm llm([](const std::string& system) -> absl::StatusOr<std::string> {
+    if (system.find("opening line") != std::string::npos) return "Hello John, welcome back!";
+    if (system.find("Summarise") != std::string::npos) {
+      return R"({"text":"John called about fibre.","agreed":"upgrade"})";
+    }
+    return R"({"suggestions":[{"text":"Offer the fibre upgrade","kind":"next-step"}]})";
+  });
+  std::unique_ptr<AiSessionService> service = ServiceWithLlm(&llm);
+  absl::StatusOr<livecall::v1::Session> session = service->Start(Request("+998977770707"));
+  ASSERT_THAT(session.status(), IsOk());
+  EXPECT_EQ(session->greeting(), "Hello John, welcome back!");
+  absl::StatusOr<livecall::v1::AddTurnResponse> answer =
+      service->AddTurn(Turn(session->session_id(), "customer", "I want faster internet"));
+  ASSERT_THAT(answer.status(), IsOk());
+  EXPECT_EQ(answer->engine(), "llm");
+  ASSERT_EQ(answer->suggestions_size(), 1);
+  EXPECT_EQ(answer->suggestions(0).source(), "llm");
+  livecall::v1::EndAiSessionRequest end;
+  end.set_session_id(session->session_id());
+  EXPECT_EQ(service->End(end)->summary().source(), "llm");
+  EXPECT_EQ(service->llm_fallbacks(), 0);
+}
+
+TEST_F(AiSessionServiceTest, AFailingLlmFallsBackToTheEmbeddedEngineEveryTime) {
+  int calls = 0;
+  ScriptedLlm llm([&calls](const std::string&) -> absl::StatusOr<std::string> {
+    ++calls;
+    if (calls % 2) return absl::DeadlineExceededError("late");
+    return std::string("this is not JSON");
+  });
+  std::unique_ptr<AiSessionService> service = ServiceWithLlm(&llm);
+  absl::StatusOr<livecall::v1::Session> session = service->Start(Request("+998977770707"));
+  ASSERT_THAT(session.status(), IsOk());
+  EXPECT_THAT(session->greeting(), StartsWith("Hello, John!"));  // The template, not the LLM.
+  absl::StatusOr<livecall::v1::AddTurnResponse> answer =
+      service->AddTurn(Turn(session->session_id(), "customer", "my internet is down"));
+  ASSERT_THAT(answer.status(), IsOk());
+  EXPECT_EQ(answer->engine(), "embedded");
+  EXPECT_EQ(answer->suggestions(0).source(), "internet-outage-en");
+  livecall::v1::EndAiSessionRequest end;
+  end.set_session_id(session->session_id());
+  absl::StatusOr<livecall::v1::Session> ended = service->End(end);
+  ASSERT_THAT(ended.status(), IsOk());
+  EXPECT_EQ(ended->summary().source(), "embedded");
+  EXPECT_EQ(service->llm_fallbacks(), 3);
+}
+
+TEST_F(AiSessionServiceTest, ARealSlowLlmServerIsCutAtTheDeadlineAndTheEmbeddedEngineAnswers) {
+  CurlGlobalInit();
+  livecall::fakes::FakeHttpServer server([](const livecall::fakes::FakeRequest&) {
+    return StreamedReply("{\"suggestions\":[{\"text\":\"too late\"}]}", 4, absl::Milliseconds(400));
+  });
+  ASSERT_THAT(server.Start(), IsOk());
+  CurlHttpClient http;
+  OpenAiLlmClient llm(http, {server.base_url(), "", "m"});
+  std::unique_ptr<AiSessionService> service = ServiceWithLlm(&llm);
+  absl::StatusOr<livecall::v1::Session> session = service->Start(Request("+998935550101"));
+  ASSERT_THAT(session.status(), IsOk());
+  absl::StatusOr<livecall::v1::AddTurnResponse> answer =
+      service->AddTurn(Turn(session->session_id(), "customer", "интернет не работает"));
+  ASSERT_THAT(answer.status(), IsOk());
+  EXPECT_EQ(answer->engine(), "embedded");
+  EXPECT_EQ(answer->suggestions(0).source(), "internet-outage-ru");
+  EXPECT_GE(service->llm_fallbacks(), 2);  // The greeting and the suggestions.
 }
 
 }  // namespace

@@ -12,9 +12,16 @@ using ::livecall::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-TEST(NormalizedTokensTest, LowercasesLatinAndCyrillicAndCutsToSixLetters) {
+TEST(NormalizedTokensTest, LowercasesAndCutsToSixLetters) {
   EXPECT_THAT(NormalizedTokens("Internetim ISHLAMAYAPTI!"), ElementsAre("intern", "ishlam"));
-  EXPECT_THAT(NormalizedTokens("Интернет НЕ работает"), ElementsAre("интерн", "не", "работа"));
+}
+
+TEST(NormalizedTokensTest, CyrillicIsSpeltInUzbekLatin) {
+  EXPECT_THAT(NormalizedTokens("Интернет НЕ работает"), ElementsAre("intern", "ne", "rabota"));
+  // Uzbek in Cyrillic meets Uzbek in Latin, o' and g' included.
+  EXPECT_EQ(NormalizedTokens("Интернетим ишламаяпти"), NormalizedTokens("internetim ishlamayapti"));
+  EXPECT_EQ(NormalizedTokens("Ўзгартириш ғоя"), NormalizedTokens("O'zgartirish g'oya"));
+  EXPECT_EQ(NormalizedTokens("қўнғироқ"), NormalizedTokens("qo'ng'iroq"));
 }
 
 TEST(NormalizedTokensTest, FoldsEveryUzbekApostropheSpelling) {
@@ -59,6 +66,30 @@ TEST_F(ShippedKnowledgeBaseTest, OutageComplaintFindsTheOutageEntryInEachLanguag
   for (const Case& c : {Case{"internetim ishlamayapti", "uz", "internet-outage-uz"},
                         Case{"интернет не работает", "ru", "internet-outage-ru"},
                         Case{"my internet is down", "en", "internet-outage-en"}}) {
+    std::vector<RankedEntry> ranked = kb_->Rank(c.query, c.language, 3);
+    ASSERT_FALSE(ranked.empty()) << c.query;
+    EXPECT_EQ(ranked.front().entry->id(), c.expected) << c.query;
+  }
+}
+
+TEST_F(ShippedKnowledgeBaseTest, UzbekInCyrillicFindsTheUzbekEntry) {
+  std::vector<RankedEntry> ranked = kb_->Rank("интернетим ишламаяпти", "uz", 3);
+  ASSERT_FALSE(ranked.empty());
+  EXPECT_EQ(ranked.front().entry->id(), "internet-outage-uz");
+}
+
+TEST_F(ShippedKnowledgeBaseTest, EachTopicIsFoundFromACustomersWords) {
+  struct Case {
+    const char* query;
+    const char* language;
+    const char* expected;
+  };
+  for (const Case& c : {Case{"pulim ikki marta yechildi", "uz", "double-charge-uz"},
+                        Case{"с меня дважды списали деньги", "ru", "double-charge-ru"},
+                        Case{"I forgot my wifi password", "en", "wifi-password-en"},
+                        Case{"telefonim yo'qoldi, simkartani bloklang", "uz", "lost-phone-uz"},
+                        Case{"хочу расторгнуть договор", "ru", "cancel-contract-ru"},
+                        Case{"the tv channels are not showing", "en", "tv-channels-en"}}) {
     std::vector<RankedEntry> ranked = kb_->Rank(c.query, c.language, 3);
     ASSERT_FALSE(ranked.empty()) << c.query;
     EXPECT_EQ(ranked.front().entry->id(), c.expected) << c.query;

@@ -1,5 +1,7 @@
 #include "services/context/session_store.h"
 
+#include <thread>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/proto_matchers.h"
@@ -28,7 +30,27 @@ class SessionStoreTest : public ::testing::Test {
     session.set_phone_number("+998901112233");
     session.set_greeting("Assalomu alaykum!");
     session.set_language("uz");
+    livecall::v1::Turn* greeting = session.add_conversation();
+    greeting->set_speaker("ai");
+    greeting->set_text("Assalomu alaykum!");
+    livecall::v1::Suggestion* suggestion = session.add_suggestions();
+    suggestion->set_id("verify-identity-uz");
+    suggestion->set_text("Shaxsni tasdiqlang");
     return session;
+  }
+
+  static livecall::v1::Turn Turn(const std::string& speaker, const std::string& text) {
+    livecall::v1::Turn turn;
+    turn.set_speaker(speaker);
+    turn.set_text(text);
+    return turn;
+  }
+
+  static livecall::v1::Suggestion Suggestion(const std::string& id) {
+    livecall::v1::Suggestion suggestion;
+    suggestion.set_id(id);
+    suggestion.set_text(id);
+    return suggestion;
   }
 
   livecall::testing::RedisServer redis_server_;
@@ -54,7 +76,8 @@ TEST_F(SessionStoreTest, EveryKeyHasATtlAndThePhoneIndexNamesTheSession) {
   absl::StatusOr<livecall::v1::Session> created = store.Create(NewSession(), absl::Now());
   ASSERT_THAT(created.status(), IsOk());
   for (const std::string& key :
-       {SessionKey(created->session_id()), PhoneSessionsKey("+998901112233")}) {
+       {SessionKey(created->session_id()), TurnsKey(created->session_id()),
+        SuggestionsKey(created->session_id()), PhoneSessionsKey("+998901112233")}) {
     absl::StatusOr<RedisReply> ttl = redis_->Command({"TTL", key});
     ASSERT_THAT(ttl.status(), IsOk());
     EXPECT_GT((*ttl)->integer, 3500) << key;
@@ -67,12 +90,108 @@ TEST_F(SessionStoreTest, EveryKeyHasATtlAndThePhoneIndexNamesTheSession) {
   EXPECT_EQ(ReplyString(*(*members)->element[0]), created->session_id());
 }
 
+TEST_F(SessionStoreTest, AppendedTurnsAndLatestSuggestionsReadBackInOrder) {
+  SessionStore store(*redis_, absl::Hours(1));
+  absl::StatusOr<livecall::v1::Session> created = store.Create(NewSession(), absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  EXPECT_EQ(*store.AppendTurn(created->session_id(), Turn("customer", "internetim ishlamayapti"),
+                              {Suggestion("internet-outage-uz")}),
+            2);
+  EXPECT_EQ(*store.AppendTurn(created->session_id(), Turn("agent", "tekshiraman"),
+                              {Suggestion("technician-visit-uz"), Suggestion("x")}),
+            3);
+  absl::StatusOr<livecall::v1::Session> read = store.Get(created->session_id());
+  ASSERT_THAT(read.status(), IsOk());
+  ASSERT_EQ(read->conversation_size(), 3);
+  EXPECT_EQ(read->conversation(1).text(), "internetim ishlamayapti");
+  EXPECT_EQ(read->conversation(2).speaker(), "agent");
+  ASSERT_EQ(read->suggestions_size(), 2);
+  EXPECT_EQ(read->suggestions(0).id(), "technician-visit-uz");
+}
+
+TEST_F(SessionStoreTest, ConcurrentAppendsFromTwoReplicasLoseNoTurn) {
+  SessionStore replica_a(*redis_, absl::Hours(1));
+  RedisPool::Options options;
+  options.url = *ParseRedisUrl(redis_server_.url());
+  RedisPool other_pool(options);
+  SessionStore replica_b(other_pool, absl::Hours(1));
+  absl::StatusOr<livecall::v1::Session> created = replica_a.Create(NewSession(), absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  auto append_many = [&](SessionStore& store, const std::string& who) {
+    for (int i = 0; i < 50; ++i) {
+      ASSERT_THAT(store
+                      .AppendTurn(created->session_id(), Turn("customer", who + std::to_string(i)),
+                                  {Suggestion(who)})
+                      .status(),
+                  IsOk());
+    }
+  };
+  std::thread a([&] { append_many(replica_a, "a"); });
+  std::thread b([&] { append_many(replica_b, "b"); });
+  a.join();
+  b.join();
+  absl::StatusOr<livecall::v1::Session> read = replica_a.Get(created->session_id());
+  ASSERT_THAT(read.status(), IsOk());
+  EXPECT_EQ(read->conversation_size(), 101);
+  // Each replica's turns keep their own order.
+  int last_a = -1;
+  for (const livecall::v1::Turn& turn : read->conversation()) {
+    if (turn.text()[0] != 'a') continue;
+    int n = std::stoi(turn.text().substr(1));
+    EXPECT_EQ(n, last_a + 1);
+    last_a = n;
+  }
+  EXPECT_EQ(last_a, 49);
+}
+
+TEST_F(SessionStoreTest, EndedSessionKeepsItsSummaryAndTakesNoMoreTurns) {
+  SessionStore store(*redis_, absl::Hours(1));
+  absl::StatusOr<livecall::v1::Session> created = store.Create(NewSession(), absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  livecall::v1::Summary summary;
+  summary.set_text("Mijoz: Dilshod.");
+  summary.set_source("embedded");
+  absl::StatusOr<livecall::v1::Session> ended =
+      store.End(created->session_id(), summary, "resolved", absl::Now());
+  ASSERT_THAT(ended.status(), IsOk());
+  EXPECT_EQ(ended->status(), "ended");
+  EXPECT_EQ(ended->summary().text(), "Mijoz: Dilshod.");
+  EXPECT_EQ(ended->disposition(), "resolved");
+  EXPECT_GT(ended->ended_at().seconds(), 0);
+  EXPECT_EQ(ended->conversation_size(), 1);
+  EXPECT_THAT(store.AppendTurn(created->session_id(), Turn("customer", "salom"), {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(store.End(created->session_id(), summary, "resolved", absl::Now()),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST_F(SessionStoreTest, ListByPhoneIsNewestFirst) {
+  SessionStore store(*redis_, absl::Hours(1));
+  const absl::Time now = absl::Now();
+  absl::StatusOr<livecall::v1::Session> older = store.Create(NewSession(), now - absl::Minutes(5));
+  absl::StatusOr<livecall::v1::Session> newer = store.Create(NewSession(), now);
+  ASSERT_THAT(older.status(), IsOk());
+  ASSERT_THAT(newer.status(), IsOk());
+  absl::StatusOr<std::vector<livecall::v1::Session>> listed =
+      store.ListByPhone("+998901112233", 10);
+  ASSERT_THAT(listed.status(), IsOk());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].session_id(), newer->session_id());
+  EXPECT_EQ((*listed)[1].session_id(), older->session_id());
+  EXPECT_EQ(store.ListByPhone("+998901112233", 1)->size(), 1u);
+  EXPECT_TRUE(store.ListByPhone("+998935550101", 10)->empty());
+}
+
 TEST_F(SessionStoreTest, UnknownAndMalformedIdsAreNotFound) {
   SessionStore store(*redis_, absl::Hours(1));
   EXPECT_THAT(store.Get("ses_00000000000000000000000000000000"),
               StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(store.Get("../../etc/passwd"), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(store.Get(""), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store.AppendTurn("ses_00000000000000000000000000000000", Turn("agent", "x"), {}),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store.End("ses_00000000000000000000000000000000", {}, "completed", absl::Now()),
+              StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(SessionStoreTest, SessionsSurviveARedisRestart) {

@@ -1,0 +1,180 @@
+#include "services/ai-session/llm_prompts.h"
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <deque>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace livecall::ai_session {
+namespace {
+
+using google::protobuf::Struct;
+
+constexpr size_t kMaxSuggestionLength = 500;
+constexpr size_t kMaxGreetingLength = 600;
+
+const char* LanguageName(const std::string& language) {
+  if (language == "ru") return "Russian";
+  if (language == "en") return "English";
+  return "Uzbek (Latin script)";
+}
+
+std::string CustomerContext(const livecall::v1::Customer& customer) {
+  std::string text =
+      absl::StrCat("Customer: ", customer.name().empty() ? "unknown" : customer.name(), ", phone ",
+                   customer.phone_number(), ".");
+  for (const auto& [key, value] : customer.attributes()) {
+    absl::StrAppend(&text, "\n", key, ": ", value);
+  }
+  for (const std::string& note : customer.notes()) absl::StrAppend(&text, "\nnote: ", note);
+  return text;
+}
+
+// The newest turns that fit `budget` tokens, oldest first.
+std::string RecentTurns(const livecall::v1::Session& session, int budget) {
+  std::deque<std::string> lines;
+  int used = 0;
+  for (int i = session.conversation_size() - 1; i >= 0; --i) {
+    const livecall::v1::Turn& turn = session.conversation(i);
+    std::string line = absl::StrCat(turn.speaker(), ": ", turn.text());
+    const int cost = EstimateTokens(line) + 1;
+    if (used + cost > budget) break;
+    used += cost;
+    lines.push_front(std::move(line));
+  }
+  return absl::StrJoin(lines, "\n");
+}
+
+std::string UserPrompt(const livecall::v1::Session& session, int token_budget,
+                       const std::string& system) {
+  const std::string context = CustomerContext(session.customer());
+  const int remaining = token_budget - EstimateTokens(system) - EstimateTokens(context) - 16;
+  return absl::StrCat(context, "\n\nConversation so far:\n",
+                      RecentTurns(session, std::max(remaining, 0)));
+}
+
+// The JSON object in a reply that may carry prose or ``` fences around it.
+absl::StatusOr<Struct> ExtractJsonObject(absl::string_view reply) {
+  size_t open = reply.find('{');
+  size_t close = reply.rfind('}');
+  if (open == absl::string_view::npos || close == absl::string_view::npos || close < open) {
+    return absl::InternalError("llm reply has no JSON object");
+  }
+  Struct object;
+  google::protobuf::util::JsonParseOptions options;
+  if (!google::protobuf::util::JsonStringToMessage(
+           std::string(reply.substr(open, close - open + 1)), &object, options)
+           .ok()) {
+    return absl::InternalError("llm reply is not valid JSON");
+  }
+  return object;
+}
+
+std::string StringField(const Struct& object, const char* name) {
+  auto it = object.fields().find(name);
+  if (it == object.fields().end()) return "";
+  return std::string(absl::StripAsciiWhitespace(it->second.string_value()));
+}
+
+}  // namespace
+
+int EstimateTokens(absl::string_view text) { return static_cast<int>((text.size() + 3) / 4); }
+
+std::vector<ChatMessage> SuggestionPrompt(const livecall::v1::Session& session, int token_budget) {
+  std::string system = absl::StrCat(
+      "You help a human call-centre agent of a telecom and internet provider during a live phone "
+      "call. Suggest at most 3 short things the agent can say or do next, in ",
+      LanguageName(session.language()),
+      ". Answer with JSON only: {\"suggestions\":[{\"text\":\"...\",\"kind\":\"answer\"}]} where "
+      "kind is answer, next-step or warning.");
+  std::string user = UserPrompt(session, token_budget, system);
+  return {{"system", std::move(system)}, {"user", std::move(user)}};
+}
+
+std::vector<ChatMessage> SummaryPrompt(const livecall::v1::Session& session, int token_budget) {
+  std::string system = absl::StrCat(
+      "Summarise this finished call-centre conversation for the CRM, in ",
+      LanguageName(session.language()),
+      ". Answer with JSON only: {\"text\":\"one paragraph\",\"customer_intent\":\"...\","
+      "\"agreed\":\"...\",\"follow_ups\":[\"...\"]}.");
+  std::string user = UserPrompt(session, token_budget, system);
+  return {{"system", std::move(system)}, {"user", std::move(user)}};
+}
+
+std::vector<ChatMessage> GreetingPrompt(const livecall::v1::Session& session,
+                                        const std::string& embedded_greeting) {
+  std::string system = absl::StrCat(
+      "Write the opening line a call-centre agent says to the customer, in ",
+      LanguageName(session.language()),
+      ": greet by first name when known, mention an open request when there is one, offer help. "
+      "Two sentences at most, plain text, no quotes.");
+  std::string user =
+      absl::StrCat(CustomerContext(session.customer()), "\nDirection: ", session.direction(),
+                   "\nA template greeting for reference: ", embedded_greeting);
+  return {{"system", std::move(system)}, {"user", std::move(user)}};
+}
+
+absl::StatusOr<std::vector<livecall::v1::Suggestion>> ParseSuggestions(absl::string_view reply,
+                                                                       size_t limit) {
+  absl::StatusOr<Struct> object = ExtractJsonObject(reply);
+  if (!object.ok()) return object.status();
+  auto list = object->fields().find("suggestions");
+  if (list == object->fields().end() || !list->second.has_list_value()) {
+    return absl::InternalError("llm reply has no suggestions array");
+  }
+  std::vector<livecall::v1::Suggestion> suggestions;
+  for (const google::protobuf::Value& item : list->second.list_value().values()) {
+    if (suggestions.size() >= limit) break;
+    const Struct& fields = item.struct_value();
+    std::string text = StringField(fields, "text");
+    if (text.empty() || text.size() > kMaxSuggestionLength) continue;
+    std::string kind = StringField(fields, "kind");
+    if (kind != "answer" && kind != "next-step" && kind != "warning") kind = "answer";
+    livecall::v1::Suggestion suggestion;
+    suggestion.set_id(absl::StrCat("llm-", suggestions.size() + 1));
+    suggestion.set_text(std::move(text));
+    suggestion.set_kind(kind);
+    suggestion.set_source("llm");
+    suggestion.set_confidence(0.7f);
+    suggestions.push_back(std::move(suggestion));
+  }
+  if (suggestions.empty()) return absl::InternalError("llm reply has no usable suggestion");
+  return suggestions;
+}
+
+absl::StatusOr<livecall::v1::Summary> ParseSummary(absl::string_view reply) {
+  absl::StatusOr<Struct> object = ExtractJsonObject(reply);
+  if (!object.ok()) return object.status();
+  livecall::v1::Summary summary;
+  summary.set_text(StringField(*object, "text"));
+  if (summary.text().empty()) return absl::InternalError("llm summary has no text");
+  summary.set_customer_intent(StringField(*object, "customer_intent"));
+  summary.set_agreed(StringField(*object, "agreed"));
+  auto follow_ups = object->fields().find("follow_ups");
+  if (follow_ups != object->fields().end()) {
+    for (const google::protobuf::Value& item : follow_ups->second.list_value().values()) {
+      if (!item.string_value().empty()) summary.add_follow_ups(item.string_value());
+    }
+  }
+  summary.set_source("llm");
+  return summary;
+}
+
+absl::StatusOr<std::string> ParseGreeting(absl::string_view reply) {
+  std::string greeting(absl::StripAsciiWhitespace(reply));
+  if (greeting.size() >= 2 && greeting.front() == '"' && greeting.back() == '"') {
+    greeting = greeting.substr(1, greeting.size() - 2);
+  }
+  if (greeting.empty()) return absl::InternalError("llm greeting is empty");
+  if (greeting.size() > kMaxGreetingLength) return absl::InternalError("llm greeting is too long");
+  if (greeting.find('{') != std::string::npos) {
+    return absl::InternalError("llm greeting looks like markup, not speech");
+  }
+  return greeting;
+}
+
+}  // namespace livecall::ai_session
