@@ -27,6 +27,9 @@ using livecall::v1::Session;
 
 void AiSessionService::PrepareContext(grpc::ClientContext* context) const {
   context->set_deadline(absl::ToChronoTime(absl::Now() + options_.peer_deadline));
+  // Context restarting (a rolling update) is waited out within the deadline instead of failing
+  // the agent's request while the channel reconnects.
+  context->set_wait_for_ready(true);
 }
 
 absl::StatusOr<std::string> AiSessionService::AskLlm(const std::vector<ChatMessage>& messages,

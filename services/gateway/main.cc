@@ -27,7 +27,7 @@ int main() {
   livecall::EnvReader env;
   absl::StatusOr<gw::GatewayConfig> config = gw::ReadGatewayConfig(env);
   if (!config.ok()) {
-    std::fprintf(stderr, "gateway: %s\n", std::string(config.status().message()).c_str());
+    livecall::LogError("bad configuration", {{"error", std::string(config.status().message())}});
     return 2;
   }
   livecall::InitLogging("gateway", config->log_level);

@@ -111,7 +111,7 @@ TEST_F(RestApiTest, ResponseJsonUsesLowerCamelCase) {
   ASSERT_THAT(json, IsOk());
   std::set<std::string> keys;
   CollectKeys(*json, &keys);
-  for (const std::string& key : {"sessionId", "phoneNumber", "customer", "greeting", "createdAt"}) {
+  for (const char* key : {"sessionId", "phoneNumber", "customer", "greeting", "createdAt"}) {
     EXPECT_TRUE(keys.count(key)) << "no \"" << key << "\" in " << response.body;
   }
   for (const std::string& key : keys) {

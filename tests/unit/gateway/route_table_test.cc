@@ -44,7 +44,13 @@ TEST_F(RouteTableTest, HasEveryAnnotatedRpcAndAliasAndNothingElse) {
                   "POST /api/ai/call/start /livecall.v1.AiSession/StartSession alias",
                   "GET /ai/sessions/{session_id} /livecall.v1.AiSession/GetSession",
                   "GET /api/ai/sessions/{session_id} /livecall.v1.AiSession/GetSession alias",
+                  "POST /ai/sessions/{session_id}/turns /livecall.v1.AiSession/AddTurn",
+                  "POST /api/ai/sessions/{session_id}/turns /livecall.v1.AiSession/AddTurn alias",
+                  "POST /ai/sessions/{session_id}/end /livecall.v1.AiSession/EndSession",
+                  "POST /api/ai/sessions/{session_id}/end /livecall.v1.AiSession/EndSession alias",
                   "GET /api/customers/{phone_number} /livecall.v1.Context/LookupCustomer",
+                  "GET /api/customers/{phone_number}/conversations "
+                  "/livecall.v1.Context/ListSessions",
               }));
 }
 
