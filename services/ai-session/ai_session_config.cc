@@ -9,6 +9,7 @@ absl::StatusOr<AiSessionConfig> ReadAiSessionConfig(EnvReader& env) {
   ServiceAddresses addresses = ReadServiceAddresses(env);
   config.listen_address = addresses.ai_session;
   config.context_address = addresses.context;
+  config.call_control_address = addresses.call_control;
   config.kb_file = env.String("LIVECALL_KB_FILE", LIVECALL_DEFAULT_DATA_DIR "/kb.json");
   config.llm.base_url = env.OptionalString("LIVECALL_LLM_BASE_URL");
   config.llm.api_key = env.OptionalString("LIVECALL_LLM_API_KEY");

@@ -11,9 +11,10 @@
 namespace livecall::ai_session {
 
 struct AiSessionConfig {
-  std::string listen_address;   // LIVECALL_AI_SESSION_ADDR
-  std::string context_address;  // LIVECALL_CONTEXT_ADDR
-  std::string kb_file;          // LIVECALL_KB_FILE
+  std::string listen_address;        // LIVECALL_AI_SESSION_ADDR
+  std::string context_address;       // LIVECALL_CONTEXT_ADDR
+  std::string call_control_address;  // LIVECALL_CALL_CONTROL_ADDR
+  std::string kb_file;               // LIVECALL_KB_FILE
   // LIVECALL_LLM_BASE_URL, LIVECALL_LLM_API_KEY, LIVECALL_LLM_MODEL; empty base_url: no LLM.
   LlmEndpoint llm;
   // LIVECALL_PEER_DEADLINE_MS, LIVECALL_LLM_{SUGGESTION,GREETING,SUMMARY}_DEADLINE_MS,

@@ -212,6 +212,20 @@ absl::StatusOr<Session> AiSessionService::End(const livecall::v1::EndAiSessionRe
     }
   }
   if (!summarised) *end.mutable_summary() = EmbeddedSummary(kb_, session);
+  if (calls_ != nullptr && !session.call_sid().empty()) {
+    // The call record goes to the CRM with the conversation; without it the conversation still
+    // ends (the CRM gets the call SID inside the session).
+    livecall::v1::GetCallRequest get_call;
+    get_call.set_call_sid(session.call_sid());
+    grpc::ClientContext rpc;
+    PrepareContext(&rpc);
+    grpc::Status got = calls_->GetCall(&rpc, get_call, end.mutable_call());
+    if (!got.ok()) {
+      end.clear_call();
+      LogWarning("call record unavailable for the finished conversation",
+                 {{"callSid", session.call_sid()}, {"error", got.error_message()}});
+    }
+  }
   Session ended;
   grpc::ClientContext rpc;
   PrepareContext(&rpc);

@@ -9,6 +9,7 @@
 #include "absl/time/time.h"
 #include "common/executor.h"
 #include "livecall/v1/ai_session.grpc.pb.h"
+#include "livecall/v1/call_control.grpc.pb.h"
 #include "livecall/v1/context.grpc.pb.h"
 #include "services/ai-session/knowledge_base.h"
 #include "services/ai-session/llm_client.h"
@@ -32,10 +33,17 @@ struct AiEngineOptions {
 // context.
 class AiSessionService final : public livecall::v1::AiSession::CallbackService {
  public:
-  // `llm` may be null (embedded engine only).
+  // `llm` may be null (embedded engine only); `calls` may be null (no call record is attached to
+  // a finished conversation).
   AiSessionService(livecall::v1::Context::StubInterface& context, const KnowledgeBase& kb,
-                   LlmClient* llm, Executor& executor, AiEngineOptions options)
-      : context_(context), kb_(kb), llm_(llm), executor_(executor), options_(options) {}
+                   LlmClient* llm, Executor& executor, AiEngineOptions options,
+                   livecall::v1::CallControl::StubInterface* calls = nullptr)
+      : context_(context),
+        kb_(kb),
+        llm_(llm),
+        executor_(executor),
+        options_(options),
+        calls_(calls) {}
 
   // The work behind the RPCs; blocking (context, LLM), so run on the executor.
   absl::StatusOr<livecall::v1::Session> Start(const livecall::v1::StartSessionRequest& request);
@@ -72,6 +80,7 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
   LlmClient* const llm_;
   Executor& executor_;
   const AiEngineOptions options_;
+  livecall::v1::CallControl::StubInterface* const calls_;
   std::atomic<int64_t> llm_fallbacks_{0};
 };
 

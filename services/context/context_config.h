@@ -7,6 +7,8 @@
 #include "absl/time/time.h"
 #include "common/config.h"
 #include "common/redis_pool.h"
+#include "services/context/customer_source.h"
+#include "services/context/outbox.h"
 
 namespace livecall::context {
 
@@ -16,6 +18,13 @@ struct ContextConfig {
   std::string customers_file;  // LIVECALL_CUSTOMERS_FILE
   absl::Duration session_ttl;  // LIVECALL_SESSION_TTL_S
   int worker_threads;          // LIVECALL_WORKER_THREADS
+  // LIVECALL_CRM_LOOKUP_URL (empty: the customers file), LIVECALL_CRM_API_KEY,
+  // LIVECALL_CRM_TIMEOUT_MS, LIVECALL_CRM_CACHE_FRESH_S, LIVECALL_CRM_CACHE_KEEP_S.
+  CrmOptions crm;
+  // LIVECALL_CRM_WEBHOOK_URL (empty: conversations stay in Redis, queryable),
+  // LIVECALL_CRM_API_KEY, LIVECALL_CRM_WEBHOOK_TIMEOUT_MS, LIVECALL_OUTBOX_INITIAL_BACKOFF_MS,
+  // LIVECALL_OUTBOX_MAX_BACKOFF_MS.
+  OutboxOptions outbox;
 };
 
 absl::StatusOr<ContextConfig> ReadContextConfig(EnvReader& env);

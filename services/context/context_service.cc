@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/language.h"
+#include "common/log.h"
 #include "common/phone_number.h"
 #include "common/unary_reactor.h"
 
@@ -19,7 +20,12 @@ constexpr int kMaxListedSessions = 100;
 absl::StatusOr<Customer> ContextService::Lookup(const std::string& phone_number) const {
   absl::StatusOr<std::string> e164 = NormalizePhoneNumber(phone_number);
   if (!e164.ok()) return e164.status();
-  if (std::optional<Customer> customer = directory_.Find(*e164)) return *customer;
+  absl::StatusOr<std::optional<Customer>> found = customers_.Find(*e164);
+  if (found.ok() && found->has_value()) return **found;
+  if (!found.ok()) {
+    LogWarning("customer source unavailable; empty context",
+               {{"phone", *e164}, {"error", found.status().ToString()}});
+  }
   Customer unknown;
   unknown.set_phone_number(*e164);
   unknown.set_language(DefaultLanguageForNumber(*e164));
@@ -31,12 +37,10 @@ absl::StatusOr<Customer> ContextService::Lookup(const std::string& phone_number)
 grpc::ServerUnaryReactor* ContextService::LookupCustomer(
     grpc::CallbackServerContext* context, const livecall::v1::LookupCustomerRequest* request,
     Customer* response) {
-  // The directory is in memory: no need to leave the callback thread.
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<Customer> customer = Lookup(request->phone_number());
-  if (customer.ok()) *response = *std::move(customer);
-  reactor->Finish(ToGrpcStatus(customer.status()));
-  return reactor;
+  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
+    LIVECALL_ASSIGN_OR_RETURN(*response, Lookup(request->phone_number()));
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* ContextService::CreateSession(
@@ -91,8 +95,9 @@ grpc::ServerUnaryReactor* ContextService::EndSession(grpc::CallbackServerContext
                                                      const livecall::v1::EndSessionRequest* request,
                                                      Session* response) {
   return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
-    absl::StatusOr<Session> ended = sessions_.End(request->session_id(), request->summary(),
-                                                  request->disposition(), absl::Now());
+    absl::StatusOr<Session> ended =
+        sessions_.End(request->session_id(), request->summary(), request->disposition(),
+                      request->has_call() ? &request->call() : nullptr, absl::Now());
     if (!ended.ok()) return ended.status();
     *response = *std::move(ended);
     return absl::OkStatus();

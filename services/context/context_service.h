@@ -3,7 +3,7 @@
 
 #include "common/executor.h"
 #include "livecall/v1/context.grpc.pb.h"
-#include "services/context/customer_directory.h"
+#include "services/context/customer_source.h"
 #include "services/context/session_store.h"
 
 namespace livecall::context {
@@ -11,11 +11,12 @@ namespace livecall::context {
 // livecall.v1.Context: customer lookups by phone and the conversation state in Redis.
 class ContextService final : public livecall::v1::Context::CallbackService {
  public:
-  ContextService(const CustomerDirectory& directory, SessionStore& sessions, Executor& executor)
-      : directory_(directory), sessions_(sessions), executor_(executor) {}
+  ContextService(CustomerSource& customers, SessionStore& sessions, Executor& executor)
+      : customers_(customers), sessions_(sessions), executor_(executor) {}
 
-  // The customer for any spelling of a phone number; an unknown caller is a customer with
-  // known=false, never an error. INVALID_ARGUMENT for a number that is not valid.
+  // The customer for any spelling of a phone number; an unknown caller, or a customer source
+  // that cannot answer, gives a customer with known=false, never an error. INVALID_ARGUMENT for
+  // a number that is not valid. Blocking (CRM, Redis): run on the executor.
   absl::StatusOr<livecall::v1::Customer> Lookup(const std::string& phone_number) const;
 
   // livecall::v1::Context::CallbackService
@@ -39,7 +40,7 @@ class ContextService final : public livecall::v1::Context::CallbackService {
                                          livecall::v1::ListSessionsResponse* response) override;
 
  private:
-  const CustomerDirectory& directory_;
+  CustomerSource& customers_;
   SessionStore& sessions_;
   Executor& executor_;
 };

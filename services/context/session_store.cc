@@ -1,13 +1,18 @@
 #include "services/context/session_store.h"
 
+#include <google/protobuf/util/json_util.h>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
+#include "common/live_events.h"
 #include "common/proto_time.h"
 
 namespace livecall::context {
 namespace {
+
+using livecall::v1::LiveEvent;
 
 // Ids are "ses_" + 32 lowercase hex digits; anything else cannot name a session.
 bool IsWellFormedSessionId(const std::string& id) {
@@ -45,29 +50,79 @@ std::string SerializeSuggestions(
   return list.SerializeAsString();
 }
 
-// KEYS: header, turns, suggestions. ARGV: turn, suggestions, ttl seconds.
+std::string ToJson(const google::protobuf::Message& message) {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  // Serialising our own well-formed messages cannot fail.
+  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  return json;
+}
+
+LiveEvent NewEvent(const std::string& type, const std::string& session_id,
+                   const std::string& call_sid, absl::Time now) {
+  LiveEvent event;
+  event.set_type(type);
+  event.set_session_id(session_id);
+  event.set_call_sid(call_sid);
+  *event.mutable_at() = ToProtoTimestamp(now);
+  return event;
+}
+
+// The call's event stream key, or "" when the session runs beside no call.
+std::string CallEventsKeyOrEmpty(const std::string& call_sid) {
+  return call_sid.empty() ? "" : CallEventsKey(call_sid);
+}
+
+// Lua helper shared by the scripts: publish one event to the session's stream and, when the
+// session has a call, to the call's stream. KEYS/ARGV positions are given by the caller.
+#define LIVECALL_PUBLISH_LUA                                          \
+  "local function publish(stream, call_stream, type, data, ttl)\n"    \
+  "  redis.call('XADD', stream, 'MAXLEN', '~', " LIVECALL_KEPT        \
+  ", '*', 'type', type, "                                             \
+  "'data', data)\n"                                                   \
+  "  redis.call('EXPIRE', stream, ttl)\n"                             \
+  "  if call_stream ~= '' then\n"                                     \
+  "    redis.call('XADD', call_stream, 'MAXLEN', '~', " LIVECALL_KEPT \
+  ", '*', 'type', type, 'data', data)\n"                              \
+  "    redis.call('EXPIRE', call_stream, ttl)\n"                      \
+  "  end\n"                                                           \
+  "end\n"
+#define LIVECALL_KEPT "1000"
+static_assert(kLiveEventsKept == 1000, "keep LIVECALL_KEPT in step");
+
+// KEYS: header, turns, suggestions, session events, call events ("" for none).
+// ARGV: turn, suggestions, ttl, transcript event JSON, suggestions event JSON.
 // Returns the new number of turns, -1 when the session does not exist, -2 when it has ended.
-constexpr char kAppendTurnScript[] = R"lua(
+constexpr char kAppendTurnScript[] = LIVECALL_PUBLISH_LUA R"lua(
   local status = redis.call('HGET', KEYS[1], 'status')
   if not status then return -1 end
   if status ~= 'active' then return -2 end
   local count = redis.call('RPUSH', KEYS[2], ARGV[1])
   redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[3])
+  redis.call('HINCRBY', KEYS[1], 'version', 1)
   redis.call('EXPIRE', KEYS[1], ARGV[3])
   redis.call('EXPIRE', KEYS[2], ARGV[3])
+  publish(KEYS[4], KEYS[5], 'transcript', ARGV[4], ARGV[3])
+  publish(KEYS[4], KEYS[5], 'suggestions', ARGV[5], ARGV[3])
   return count)lua";
 
-// KEYS: header. ARGV: expected version, new header, new status, ttl seconds.
-// Returns 1 when written, 0 when the version moved on (retry), -1 when the session is gone.
-constexpr char kRewriteHeaderScript[] = R"lua(
+// KEYS: header, session events, call events ("" for none), outbox.
+// ARGV: expected version, new header, ttl, summary event JSON, outbox record JSON,
+//       idempotency key, session id.
+// Returns 1 when written, 0 when the session changed since the snapshot (retry), -1 when gone.
+constexpr char kEndScript[] = LIVECALL_PUBLISH_LUA R"lua(
   local version = redis.call('HGET', KEYS[1], 'version')
   if not version then return -1 end
   if version ~= ARGV[1] then return 0 end
-  redis.call('HSET', KEYS[1], 'proto', ARGV[2], 'status', ARGV[3], 'version', tonumber(version) + 1)
-  redis.call('EXPIRE', KEYS[1], ARGV[4])
+  redis.call('HSET', KEYS[1], 'proto', ARGV[2], 'status', 'ended', 'version', tonumber(version) + 1)
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  publish(KEYS[2], KEYS[3], 'summary', ARGV[4], ARGV[3])
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', '100000', '*', 'session_id', ARGV[7],
+             'idempotency_key', ARGV[6], 'record', ARGV[5])
   return 1)lua";
 
-constexpr int kMaxRewriteAttempts = 5;
+constexpr int kMaxEndAttempts = 5;
 
 }  // namespace
 
@@ -95,10 +150,13 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Create(livecall::v1::Session
   header.clear_suggestions();
   const std::string ttl = absl::StrCat(absl::ToInt64Seconds(ttl_));
   const std::string& id = session.session_id();
+  LiveEvent started = NewEvent("session.started", id, session.call_sid(), now);
+  *started.mutable_session() = session;
+  const std::string started_json = ToJson(started);
   std::vector<std::vector<std::string>> commands = {
       {"MULTI"},
-      {"HSET", SessionKey(id), "proto", header.SerializeAsString(), "status", "active", "version",
-       "1"},
+      {"HSET", SessionKey(id), "proto", header.SerializeAsString(), "status", "active", "call_sid",
+       session.call_sid(), "version", "1"},
       {"EXPIRE", SessionKey(id), ttl},
       {"SET", SuggestionsKey(id), SerializeSuggestions(session.suggestions()), "EX", ttl},
   };
@@ -110,6 +168,14 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Create(livecall::v1::Session
     commands.push_back(std::move(push));
     commands.push_back({"EXPIRE", TurnsKey(id), ttl});
   }
+  const std::string kept = absl::StrCat(kLiveEventsKept);
+  for (const std::string& stream :
+       {SessionEventsKey(id), CallEventsKeyOrEmpty(session.call_sid())}) {
+    if (stream.empty()) continue;
+    commands.push_back({"XADD", stream, "MAXLEN", "~", kept, "*", "type", "session.started", "data",
+                        started_json});
+    commands.push_back({"EXPIRE", stream, ttl});
+  }
   const std::string index = PhoneSessionsKey(session.phone_number());
   commands.push_back({"ZADD", index, absl::StrCat(absl::ToUnixMillis(now)), id});
   commands.push_back({"EXPIRE", index, ttl});
@@ -120,20 +186,33 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Create(livecall::v1::Session
   return session;
 }
 
-absl::StatusOr<livecall::v1::Session> SessionStore::ParseSession(const std::string& session_id,
-                                                                 const redisReply& header,
-                                                                 const redisReply& turns,
-                                                                 const redisReply& suggestions) {
-  // header: HMGET proto status.
-  if (header.type != REDIS_REPLY_ARRAY || header.elements != 2 || IsNil(*header.element[0])) {
+absl::StatusOr<SessionStore::Snapshot> SessionStore::Read(const std::string& session_id) {
+  if (!IsWellFormedSessionId(session_id)) return NoSession(session_id);
+  // One MULTI block: a consistent snapshot even while another replica appends.
+  absl::StatusOr<std::vector<RedisReply>> replies = redis_.Pipeline({
+      {"MULTI"},
+      {"HMGET", SessionKey(session_id), "proto", "status", "version"},
+      {"LRANGE", TurnsKey(session_id), "0", "-1"},
+      {"GET", SuggestionsKey(session_id)},
+      {"EXEC"},
+  });
+  if (!replies.ok()) return replies.status();
+  if (absl::Status status = CheckExec(*replies); !status.ok()) return status;
+  const redisReply& exec = *replies->back();
+  const redisReply& header = *exec.element[0];
+  const redisReply& turns = *exec.element[1];
+  const redisReply& suggestions = *exec.element[2];
+  if (header.type != REDIS_REPLY_ARRAY || header.elements != 3 || IsNil(*header.element[0])) {
     return NoSession(session_id);
   }
-  livecall::v1::Session session;
+  Snapshot snapshot;
+  livecall::v1::Session& session = snapshot.session;
   const redisReply& proto = *header.element[0];
   if (!session.ParseFromArray(proto.str, static_cast<int>(proto.len))) {
     return absl::DataLossError(absl::StrCat("session \"", session_id, "\" is corrupt in redis"));
   }
   session.set_status(ReplyString(*header.element[1]));
+  snapshot.version = ReplyString(*header.element[2]);
   for (size_t i = 0; i < turns.elements; ++i) {
     const redisReply& item = *turns.element[i];
     if (!session.add_conversation()->ParseFromArray(item.str, static_cast<int>(item.len))) {
@@ -147,36 +226,37 @@ absl::StatusOr<livecall::v1::Session> SessionStore::ParseSession(const std::stri
     }
     *session.mutable_suggestions() = std::move(*list.mutable_suggestions());
   }
-  return session;
+  return snapshot;
 }
 
 absl::StatusOr<livecall::v1::Session> SessionStore::Get(const std::string& session_id) {
-  if (!IsWellFormedSessionId(session_id)) return NoSession(session_id);
-  // One MULTI block: a consistent snapshot even while another replica appends.
-  absl::StatusOr<std::vector<RedisReply>> replies = redis_.Pipeline({
-      {"MULTI"},
-      {"HMGET", SessionKey(session_id), "proto", "status"},
-      {"LRANGE", TurnsKey(session_id), "0", "-1"},
-      {"GET", SuggestionsKey(session_id)},
-      {"EXEC"},
-  });
-  if (!replies.ok()) return replies.status();
-  if (absl::Status status = CheckExec(*replies); !status.ok()) return status;
-  const redisReply& exec = *replies->back();
-  return ParseSession(session_id, *exec.element[0], *exec.element[1], *exec.element[2]);
+  absl::StatusOr<Snapshot> snapshot = Read(session_id);
+  if (!snapshot.ok()) return snapshot.status();
+  return std::move(snapshot->session);
 }
 
 absl::StatusOr<int> SessionStore::AppendTurn(
     const std::string& session_id, const livecall::v1::Turn& turn,
     const std::vector<livecall::v1::Suggestion>& suggestions) {
   if (!IsWellFormedSessionId(session_id)) return NoSession(session_id);
+  absl::StatusOr<RedisReply> call_sid =
+      redis_.Command({"HGET", SessionKey(session_id), "call_sid"});
+  if (!call_sid.ok()) return call_sid.status();
+  if (IsNil(**call_sid)) return NoSession(session_id);
+  const std::string sid = ReplyString(**call_sid);
+  const absl::Time now = absl::Now();
   livecall::v1::SuggestionList list;
   for (const livecall::v1::Suggestion& suggestion : suggestions)
     *list.add_suggestions() = suggestion;
-  absl::StatusOr<RedisReply> reply =
-      redis_.Command({"EVAL", kAppendTurnScript, "3", SessionKey(session_id), TurnsKey(session_id),
-                      SuggestionsKey(session_id), turn.SerializeAsString(),
-                      list.SerializeAsString(), absl::StrCat(absl::ToInt64Seconds(ttl_))});
+  LiveEvent transcript = NewEvent("transcript", session_id, sid, now);
+  *transcript.mutable_turn() = turn;
+  LiveEvent suggested = NewEvent("suggestions", session_id, sid, now);
+  *suggested.mutable_suggestions() = list;
+  absl::StatusOr<RedisReply> reply = redis_.Command(
+      {"EVAL", kAppendTurnScript, "5", SessionKey(session_id), TurnsKey(session_id),
+       SuggestionsKey(session_id), SessionEventsKey(session_id), CallEventsKeyOrEmpty(sid),
+       turn.SerializeAsString(), list.SerializeAsString(), absl::StrCat(absl::ToInt64Seconds(ttl_)),
+       ToJson(transcript), ToJson(suggested)});
   if (!reply.ok()) return reply.status();
   const long long result = (*reply)->integer;
   if (result == -1) return NoSession(session_id);
@@ -190,33 +270,41 @@ absl::StatusOr<int> SessionStore::AppendTurn(
 absl::StatusOr<livecall::v1::Session> SessionStore::End(const std::string& session_id,
                                                         const livecall::v1::Summary& summary,
                                                         const std::string& disposition,
+                                                        const livecall::v1::Call* call,
                                                         absl::Time now) {
-  if (!IsWellFormedSessionId(session_id)) return NoSession(session_id);
-  for (int attempt = 0; attempt < kMaxRewriteAttempts; ++attempt) {
-    absl::StatusOr<RedisReply> header =
-        redis_.Command({"HMGET", SessionKey(session_id), "proto", "status", "version"});
-    if (!header.ok()) return header.status();
-    const redisReply& fields = **header;
-    if (fields.elements != 3 || IsNil(*fields.element[0])) return NoSession(session_id);
-    if (ReplyString(*fields.element[1]) != "active") {
+  for (int attempt = 0; attempt < kMaxEndAttempts; ++attempt) {
+    absl::StatusOr<Snapshot> snapshot = Read(session_id);
+    if (!snapshot.ok()) return snapshot.status();
+    livecall::v1::Session& session = snapshot->session;
+    if (session.status() != "active") {
       return absl::FailedPreconditionError(
           absl::StrCat("session \"", session_id, "\" has already ended"));
-    }
-    livecall::v1::Session session;
-    if (!session.ParseFromArray(fields.element[0]->str, static_cast<int>(fields.element[0]->len))) {
-      return absl::DataLossError(absl::StrCat("session \"", session_id, "\" is corrupt in redis"));
     }
     session.set_status("ended");
     *session.mutable_summary() = summary;
     session.set_disposition(disposition);
     *session.mutable_ended_at() = ToProtoTimestamp(now);
     *session.mutable_updated_at() = ToProtoTimestamp(now);
+
+    livecall::v1::Session header = session;
+    header.clear_conversation();
+    header.clear_suggestions();
+    LiveEvent ended = NewEvent("summary", session_id, session.call_sid(), now);
+    *ended.mutable_summary() = summary;
+    livecall::v1::ConversationRecord record;
+    record.set_idempotency_key(absl::StrCat("conversation:", session_id));
+    *record.mutable_session() = session;
+    if (call != nullptr) *record.mutable_call() = *call;
+    *record.mutable_finished_at() = ToProtoTimestamp(now);
+
     absl::StatusOr<RedisReply> written = redis_.Command(
-        {"EVAL", kRewriteHeaderScript, "1", SessionKey(session_id), ReplyString(*fields.element[2]),
-         session.SerializeAsString(), "ended", absl::StrCat(absl::ToInt64Seconds(ttl_))});
+        {"EVAL", kEndScript, "4", SessionKey(session_id), SessionEventsKey(session_id),
+         CallEventsKeyOrEmpty(session.call_sid()), kOutboxKey, snapshot->version,
+         header.SerializeAsString(), absl::StrCat(absl::ToInt64Seconds(ttl_)), ToJson(ended),
+         ToJson(record), record.idempotency_key(), session_id});
     if (!written.ok()) return written.status();
     if ((*written)->integer == -1) return NoSession(session_id);
-    if ((*written)->integer == 1) return Get(session_id);
+    if ((*written)->integer == 1) return session;
   }
   return absl::AbortedError(
       absl::StrCat("session \"", session_id, "\" kept changing; try ending it again"));

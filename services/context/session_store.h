@@ -6,13 +6,22 @@
 //   livecall:session:{<id>}               HASH    proto: serialized Session without conversation
 //                                                         and suggestions
 //                                                 status: "active" | "ended"
-//                                                 version: bumped by every header rewrite
+//                                                 call_sid: the call it runs beside, or ""
+//                                                 version: bumped by every write
 //   livecall:session:{<id>}:turns         LIST    serialized livecall.v1.Turn, oldest first
 //   livecall:session:{<id>}:suggestions   STRING  serialized livecall.v1.SuggestionList (latest)
+//   livecall:session:{<id>}:events        STREAM  live events (common/live_events.h)
+//   livecall:call:<sid>:events            STREAM  the same events for the session's call
 //   livecall:phone:<e164>:sessions        ZSET    session ids scored by creation time (unix ms)
-// Appending a turn is one Lua script (check active, RPUSH, replace suggestions, refresh TTLs), so
-// two replicas appending to the same session interleave whole turns, never half-writes. Ending
-// rewrites the header with an optimistic version check, retried on conflict.
+//   livecall:outbox                       STREAM  finished conversations for the CRM (no TTL;
+//                                                 trimmed at ~100,000 entries; see outbox.h)
+// Appending a turn is one Lua script (check active, RPUSH, replace suggestions, publish the
+// events, refresh TTLs), so two replicas appending to the same session interleave whole turns,
+// never half-writes. Ending is one Lua script too, guarded by the version read with the snapshot
+// it summarises: it writes the header, publishes the summary and enqueues the conversation for
+// the CRM together, or not at all (and retries on a conflicting write).
+// Everything here assumes one Redis primary (a session's keys and its call's stream are written
+// in one script); Redis Cluster is not supported.
 
 #include <string>
 #include <vector>
@@ -28,6 +37,7 @@ std::string SessionKey(const std::string& session_id);
 std::string TurnsKey(const std::string& session_id);
 std::string SuggestionsKey(const std::string& session_id);
 std::string PhoneSessionsKey(const std::string& e164);
+inline constexpr char kOutboxKey[] = "livecall:outbox";
 
 class SessionStore {
  public:
@@ -45,20 +55,24 @@ class SessionStore {
   absl::StatusOr<int> AppendTurn(const std::string& session_id, const livecall::v1::Turn& turn,
                                  const std::vector<livecall::v1::Suggestion>& suggestions);
 
-  // Marks the session ended with its summary and disposition.
+  // Marks the session ended with its summary and disposition, and enqueues the finished
+  // conversation (with `call`, when given) in the CRM outbox.
   absl::StatusOr<livecall::v1::Session> End(const std::string& session_id,
                                             const livecall::v1::Summary& summary,
-                                            const std::string& disposition, absl::Time now);
+                                            const std::string& disposition,
+                                            const livecall::v1::Call* call, absl::Time now);
 
   // The customer's sessions, newest first.
   absl::StatusOr<std::vector<livecall::v1::Session>> ListByPhone(const std::string& e164,
                                                                  int limit);
 
  private:
-  absl::StatusOr<livecall::v1::Session> ParseSession(const std::string& session_id,
-                                                     const redisReply& header,
-                                                     const redisReply& turns,
-                                                     const redisReply& suggestions);
+  // The session with its version, read in one MULTI block.
+  struct Snapshot {
+    livecall::v1::Session session;
+    std::string version;
+  };
+  absl::StatusOr<Snapshot> Read(const std::string& session_id);
 
   RedisPool& redis_;
   const absl::Duration ttl_;

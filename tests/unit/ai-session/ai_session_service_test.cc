@@ -35,8 +35,9 @@ class AiSessionServiceTest : public ::testing::Test {
     ASSERT_THAT(directory.status(), IsOk());
     directory_ = std::make_unique<context::CustomerDirectory>(*std::move(directory));
     sessions_ = std::make_unique<context::SessionStore>(*redis_, absl::Hours(1));
+    source_ = std::make_unique<context::DirectorySource>(*directory_);
     context_service_ =
-        std::make_unique<context::ContextService>(*directory_, *sessions_, context_executor_);
+        std::make_unique<context::ContextService>(*source_, *sessions_, context_executor_);
     grpc::ServerBuilder builder;
     builder.RegisterService(context_service_.get());
     server_ = builder.BuildAndStart();
@@ -81,6 +82,7 @@ class AiSessionServiceTest : public ::testing::Test {
   std::unique_ptr<RedisPool> redis_;
   std::unique_ptr<context::CustomerDirectory> directory_;
   std::unique_ptr<context::SessionStore> sessions_;
+  std::unique_ptr<context::DirectorySource> source_;
   Executor context_executor_{2};
   Executor executor_{2};
   std::unique_ptr<context::ContextService> context_service_;

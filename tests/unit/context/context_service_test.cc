@@ -22,11 +22,12 @@ class ContextLookupTest : public ::testing::Test {
   }
 
   CustomerDirectory directory_;
+  DirectorySource source_{directory_};
   // Lookups never touch Redis or the executor; the pool is never connected.
   RedisPool redis_{RedisPool::Options{}};
   SessionStore sessions_{redis_, absl::Hours(1)};
   Executor executor_{1};
-  ContextService service_{directory_, sessions_, executor_};
+  ContextService service_{source_, sessions_, executor_};
 };
 
 TEST_F(ContextLookupTest, KnownCustomerIsFoundFromAnySpelling) {

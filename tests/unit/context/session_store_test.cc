@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "common/live_events.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/proto_matchers.h"
@@ -14,6 +15,7 @@ namespace {
 using ::livecall::testing::EqualsProto;
 using ::livecall::testing::IsOk;
 using ::livecall::testing::StatusIs;
+using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 
 class SessionStoreTest : public ::testing::Test {
@@ -152,7 +154,7 @@ TEST_F(SessionStoreTest, EndedSessionKeepsItsSummaryAndTakesNoMoreTurns) {
   summary.set_text("Mijoz: Dilshod.");
   summary.set_source("embedded");
   absl::StatusOr<livecall::v1::Session> ended =
-      store.End(created->session_id(), summary, "resolved", absl::Now());
+      store.End(created->session_id(), summary, "resolved", nullptr, absl::Now());
   ASSERT_THAT(ended.status(), IsOk());
   EXPECT_EQ(ended->status(), "ended");
   EXPECT_EQ(ended->summary().text(), "Mijoz: Dilshod.");
@@ -161,8 +163,79 @@ TEST_F(SessionStoreTest, EndedSessionKeepsItsSummaryAndTakesNoMoreTurns) {
   EXPECT_EQ(ended->conversation_size(), 1);
   EXPECT_THAT(store.AppendTurn(created->session_id(), Turn("customer", "salom"), {}),
               StatusIs(absl::StatusCode::kFailedPrecondition));
-  EXPECT_THAT(store.End(created->session_id(), summary, "resolved", absl::Now()),
+  EXPECT_THAT(store.End(created->session_id(), summary, "resolved", nullptr, absl::Now()),
               StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+// The types of the events in a stream, oldest first, and each event's JSON.
+std::vector<std::string> EventTypes(RedisPool& redis, const std::string& stream,
+                                    std::vector<std::string>* data = nullptr) {
+  std::vector<std::string> types;
+  absl::StatusOr<RedisReply> entries = redis.Command({"XRANGE", stream, "-", "+"});
+  EXPECT_THAT(entries.status(), IsOk());
+  for (size_t i = 0; i < (*entries)->elements; ++i) {
+    const redisReply& fields = *(*entries)->element[i]->element[1];
+    for (size_t f = 0; f + 1 < fields.elements; f += 2) {
+      if (ReplyString(*fields.element[f]) == "type") {
+        types.push_back(ReplyString(*fields.element[f + 1]));
+      }
+      if (ReplyString(*fields.element[f]) == "data" && data != nullptr) {
+        data->push_back(ReplyString(*fields.element[f + 1]));
+      }
+    }
+  }
+  return types;
+}
+
+TEST_F(SessionStoreTest, EveryChangeIsPublishedToTheSessionsAndTheCallsEventStream) {
+  SessionStore store(*redis_, absl::Hours(1));
+  livecall::v1::Session session = NewSession();
+  session.set_call_sid("CA0123456789abcdef0123456789abcdef");
+  absl::StatusOr<livecall::v1::Session> created = store.Create(session, absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  ASSERT_THAT(store
+                  .AppendTurn(created->session_id(), Turn("customer", "internet yo'q"),
+                              {Suggestion("internet-outage-uz")})
+                  .status(),
+              IsOk());
+  livecall::v1::Summary summary;
+  summary.set_text("done");
+  ASSERT_THAT(store.End(created->session_id(), summary, "resolved", nullptr, absl::Now()).status(),
+              IsOk());
+  const std::vector<std::string> expected = {"session.started", "transcript", "suggestions",
+                                             "summary"};
+  std::vector<std::string> data;
+  EXPECT_EQ(EventTypes(*redis_, SessionEventsKey(created->session_id()), &data), expected);
+  EXPECT_EQ(EventTypes(*redis_, CallEventsKey(session.call_sid())), expected);
+  ASSERT_EQ(data.size(), 4u);
+  EXPECT_THAT(data[1], HasSubstr("\"text\":\"internet yo'q\""));
+  EXPECT_THAT(data[2], HasSubstr("internet-outage-uz"));
+  EXPECT_THAT(data[3], HasSubstr("\"type\":\"summary\""));
+  absl::StatusOr<RedisReply> ttl =
+      redis_->Command({"TTL", SessionEventsKey(created->session_id())});
+  EXPECT_GT((*ttl)->integer, 0);
+}
+
+TEST_F(SessionStoreTest, EndingEnqueuesTheWholeConversationForTheCrmExactlyOnce) {
+  SessionStore store(*redis_, absl::Hours(1));
+  absl::StatusOr<livecall::v1::Session> created = store.Create(NewSession(), absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  ASSERT_THAT(store.AppendTurn(created->session_id(), Turn("customer", "rahmat"), {}).status(),
+              IsOk());
+  ASSERT_THAT(store.End(created->session_id(), {}, "completed", nullptr, absl::Now()).status(),
+              IsOk());
+  EXPECT_THAT(store.End(created->session_id(), {}, "completed", nullptr, absl::Now()),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  absl::StatusOr<RedisReply> length = redis_->Command({"XLEN", kOutboxKey});
+  EXPECT_EQ((*length)->integer, 1);
+  absl::StatusOr<RedisReply> entries = redis_->Command({"XRANGE", kOutboxKey, "-", "+"});
+  const redisReply& fields = *(*entries)->element[0]->element[1];
+  std::string record;
+  for (size_t f = 0; f + 1 < fields.elements; f += 2) {
+    if (ReplyString(*fields.element[f]) == "record") record = ReplyString(*fields.element[f + 1]);
+  }
+  EXPECT_THAT(record, HasSubstr("rahmat"));
+  EXPECT_THAT(record, HasSubstr("conversation:" + created->session_id()));
 }
 
 TEST_F(SessionStoreTest, ListByPhoneIsNewestFirst) {
@@ -190,8 +263,9 @@ TEST_F(SessionStoreTest, UnknownAndMalformedIdsAreNotFound) {
   EXPECT_THAT(store.Get(""), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(store.AppendTurn("ses_00000000000000000000000000000000", Turn("agent", "x"), {}),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store.End("ses_00000000000000000000000000000000", {}, "completed", absl::Now()),
-              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(
+      store.End("ses_00000000000000000000000000000000", {}, "completed", nullptr, absl::Now()),
+      StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(SessionStoreTest, SessionsSurviveARedisRestart) {
