@@ -1,0 +1,275 @@
+#include "common/event_hub.h"
+
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/ids.h"
+#include "common/log.h"
+
+namespace livecall {
+namespace {
+
+// "<ms>-<seq>" as a comparable pair; {0,0} for anything else.
+std::pair<uint64_t, uint64_t> ParseStreamId(absl::string_view id) {
+  size_t dash = id.find('-');
+  uint64_t ms = 0;
+  uint64_t seq = 0;
+  if (dash == absl::string_view::npos || !absl::SimpleAtoi(id.substr(0, dash), &ms) ||
+      !absl::SimpleAtoi(id.substr(dash + 1), &seq)) {
+    return {0, 0};
+  }
+  return {ms, seq};
+}
+
+bool IdAfter(absl::string_view a, absl::string_view b) {
+  return ParseStreamId(a) > ParseStreamId(b);
+}
+
+// [[id, [field, value, ...]], ...] -> entries.
+std::vector<StreamEntry> ParseEntries(const redisReply& list) {
+  std::vector<StreamEntry> entries;
+  for (size_t i = 0; i < list.elements; ++i) {
+    const redisReply& item = *list.element[i];
+    if (item.type != REDIS_REPLY_ARRAY || item.elements != 2) continue;
+    StreamEntry entry;
+    entry.id = ReplyString(*item.element[0]);
+    const redisReply& fields = *item.element[1];
+    for (size_t f = 0; f + 1 < fields.elements; f += 2) {
+      const std::string name = ReplyString(*fields.element[f]);
+      if (name == "type") entry.type = ReplyString(*fields.element[f + 1]);
+      if (name == "data") entry.data = ReplyString(*fields.element[f + 1]);
+    }
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+RedisPool::Options PoolOptions(const EventHub::Options& options) {
+  RedisPool::Options pool;
+  pool.url = options.redis;
+  pool.max_connections = 2;  // The blocking reader and the wake-ups.
+  pool.command_timeout = options.block + absl::Seconds(2);
+  return pool;
+}
+
+}  // namespace
+
+bool IsStreamId(absl::string_view id) {
+  size_t dash = id.find('-');
+  uint64_t part = 0;
+  return dash != absl::string_view::npos && dash > 0 &&
+         absl::SimpleAtoi(id.substr(0, dash), &part) &&
+         absl::SimpleAtoi(id.substr(dash + 1), &part);
+}
+
+EventHub::EventHub(Options options)
+    : options_(std::move(options)),
+      redis_(PoolOptions(options_)),
+      wake_stream_(NewId("livecall:hub:wake:", 8)) {}
+
+EventHub::~EventHub() { Stop(); }
+
+void EventHub::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void EventHub::Stop() {
+  if (stopping_.exchange(true)) return;
+  Wake();
+  if (thread_.joinable()) thread_.join();
+}
+
+uint64_t EventHub::Subscribe(const std::string& stream, const std::string& after_id,
+                             Callback callback) {
+  uint64_t handle;
+  {
+    absl::MutexLock lock(&mu_);
+    handle = next_handle_++;
+    subscribers_[handle] = Subscriber{stream, after_id, std::move(callback), false, absl::Now()};
+  }
+  Wake();
+  return handle;
+}
+
+void EventHub::Unsubscribe(uint64_t handle) {
+  {
+    absl::MutexLock lock(&mu_);
+    subscribers_.erase(handle);
+  }
+  // Wait for a callback that may be running right now.
+  absl::MutexLock barrier(&delivery_mu_);
+}
+
+size_t EventHub::subscriber_count() const {
+  absl::MutexLock lock(&mu_);
+  return subscribers_.size();
+}
+
+void EventHub::Wake() {
+  // Ends the reader's blocking XREAD early (new subscriber, stop).
+  absl::StatusOr<RedisReply> added =
+      redis_.Command({"XADD", wake_stream_, "MAXLEN", "~", "10", "*", "w", "1"});
+  if (added.ok()) (void)redis_.Command({"EXPIRE", wake_stream_, "3600"});
+}
+
+void EventHub::Deliver(uint64_t handle, const std::vector<StreamEntry>& entries) {
+  absl::MutexLock delivering(&delivery_mu_);
+  Callback callback;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = subscribers_.find(handle);
+    if (it == subscribers_.end()) return;
+    if (!entries.empty()) it->second.last_id = entries.back().id;
+    it->second.last_sent = absl::Now();
+    callback = it->second.callback;
+  }
+  callback(entries);
+}
+
+absl::Status EventHub::CatchUp(const std::vector<uint64_t>& handles) {
+  for (uint64_t handle : handles) {
+    std::string stream;
+    std::string after_id;
+    std::string cursor;
+    bool tracked = false;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = subscribers_.find(handle);
+      if (it == subscribers_.end()) continue;
+      stream = it->second.stream;
+      after_id = it->second.last_id;
+      auto c = cursors_.find(stream);
+      if (c != cursors_.end()) {
+        tracked = true;
+        cursor = c->second;
+      }
+    }
+    if (!tracked) {
+      // Live reading of this stream starts after its current last entry.
+      absl::StatusOr<RedisReply> last =
+          redis_.Command({"XREVRANGE", stream, "+", "-", "COUNT", "1"});
+      if (!last.ok()) return last.status();
+      std::vector<StreamEntry> newest = ParseEntries(**last);
+      cursor = newest.empty() ? "0-0" : newest.front().id;
+      absl::MutexLock lock(&mu_);
+      cursors_.emplace(stream, cursor);
+      cursor = cursors_[stream];
+    }
+    // Replay (after_id, cursor] in pages.
+    std::string from = after_id.empty() ? "-" : absl::StrCat("(", after_id);
+    while (after_id.empty() || IdAfter(cursor, after_id)) {
+      absl::StatusOr<RedisReply> page =
+          redis_.Command({"XRANGE", stream, from, cursor, "COUNT", absl::StrCat(options_.batch)});
+      if (!page.ok()) return page.status();
+      std::vector<StreamEntry> entries = ParseEntries(**page);
+      if (entries.empty()) break;
+      Deliver(handle, entries);
+      after_id = entries.back().id;
+      from = absl::StrCat("(", after_id);
+      if (static_cast<int>(entries.size()) < options_.batch) break;
+    }
+    absl::MutexLock lock(&mu_);
+    auto it = subscribers_.find(handle);
+    if (it == subscribers_.end()) continue;
+    if (it->second.last_id.empty() || IdAfter(cursor, it->second.last_id)) {
+      it->second.last_id = cursor;
+    }
+    it->second.caught_up = true;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status EventHub::Pass() {
+  std::vector<uint64_t> joining;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [handle, subscriber] : subscribers_) {
+      if (!subscriber.caught_up) joining.push_back(handle);
+    }
+  }
+  if (absl::Status status = CatchUp(joining); !status.ok()) return status;
+
+  std::vector<std::string> command = {"XREAD",
+                                      "COUNT",
+                                      absl::StrCat(options_.batch),
+                                      "BLOCK",
+                                      absl::StrCat(absl::ToInt64Milliseconds(options_.block)),
+                                      "STREAMS"};
+  std::vector<std::string> ids;
+  {
+    absl::MutexLock lock(&mu_);
+    // Streams nobody watches any more are dropped.
+    absl::flat_hash_map<std::string, std::string> watched;
+    for (const auto& [handle, subscriber] : subscribers_) {
+      auto cursor = cursors_.find(subscriber.stream);
+      if (subscriber.caught_up && cursor != cursors_.end()) watched.insert(*cursor);
+    }
+    cursors_.swap(watched);
+    for (const auto& [stream, cursor] : cursors_) {
+      command.push_back(stream);
+      ids.push_back(cursor);
+    }
+  }
+  command.push_back(wake_stream_);
+  ids.push_back("$");
+  command.insert(command.end(), ids.begin(), ids.end());
+  absl::StatusOr<RedisReply> reply = redis_.Command(command);
+  if (!reply.ok()) return reply.status();
+
+  if ((*reply)->type == REDIS_REPLY_ARRAY) {
+    for (size_t s = 0; s < (*reply)->elements; ++s) {
+      const redisReply& stream_reply = *(*reply)->element[s];
+      const std::string stream = ReplyString(*stream_reply.element[0]);
+      if (stream == wake_stream_) continue;
+      std::vector<StreamEntry> entries = ParseEntries(*stream_reply.element[1]);
+      if (entries.empty()) continue;
+      std::vector<std::pair<uint64_t, std::vector<StreamEntry>>> deliveries;
+      {
+        absl::MutexLock lock(&mu_);
+        cursors_[stream] = entries.back().id;
+        for (const auto& [handle, subscriber] : subscribers_) {
+          if (subscriber.stream != stream || !subscriber.caught_up) continue;
+          std::vector<StreamEntry> unseen;
+          for (const StreamEntry& entry : entries) {
+            if (IdAfter(entry.id, subscriber.last_id)) unseen.push_back(entry);
+          }
+          if (!unseen.empty()) deliveries.emplace_back(handle, std::move(unseen));
+        }
+      }
+      for (const auto& [handle, unseen] : deliveries) Deliver(handle, unseen);
+    }
+  }
+
+  std::vector<uint64_t> quiet;
+  {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = absl::Now();
+    for (const auto& [handle, subscriber] : subscribers_) {
+      if (subscriber.caught_up && now - subscriber.last_sent >= options_.heartbeat) {
+        quiet.push_back(handle);
+      }
+    }
+  }
+  for (uint64_t handle : quiet) Deliver(handle, {});
+  return absl::OkStatus();
+}
+
+void EventHub::Run() {
+  absl::Duration backoff = absl::Milliseconds(100);
+  while (!stopping_) {
+    absl::Status status = Pass();
+    if (status.ok()) {
+      backoff = absl::Milliseconds(100);
+      continue;
+    }
+    LogWarning("event hub pass failed; retrying", {{"error", status.ToString()}});
+    // Sleep in short steps so Stop() is not held up by the backoff.
+    const absl::Time until = absl::Now() + backoff;
+    while (!stopping_ && absl::Now() < until) absl::SleepFor(absl::Milliseconds(20));
+    backoff = std::min(backoff * 2, absl::Seconds(2));
+  }
+}
+
+}  // namespace livecall

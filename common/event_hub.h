@@ -1,0 +1,106 @@
+#ifndef LIVECALL_COMMON_EVENT_HUB_H_
+#define LIVECALL_COMMON_EVENT_HUB_H_
+
+// Fans live events out of Redis Streams (common/live_events.h) to in-process subscribers: the
+// gateway's Server-Sent Events connections and context's gRPC event watchers. One thread and one
+// Redis connection per process read every subscribed stream with a single blocking XREAD, so ten
+// thousand browsers watching a few hundred calls cost a few hundred cursors, not ten thousand
+// connections.
+//
+// Delivery is in stream order, without gaps and without repeats, from the entry after the id a
+// subscriber names (its SSE Last-Event-ID) or from the oldest entry kept when it names none.
+// Entries trimmed from a stream (more than kLiveEventsKept behind) cannot be replayed. A Redis
+// outage pauses delivery; it resumes from the same cursors when Redis is back.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/redis_pool.h"
+
+namespace livecall {
+
+struct StreamEntry {
+  std::string id;  // Redis stream id, "<ms>-<seq>".
+  std::string type;
+  std::string data;
+};
+
+// True for a Redis stream id ("1700000000000-0").
+bool IsStreamId(absl::string_view id);
+
+class EventHub {
+ public:
+  struct Options {
+    RedisUrl redis;
+    // How long one XREAD waits for new entries; also bounds how late a Stop() is noticed.
+    absl::Duration block = absl::Seconds(1);
+    // A subscriber that received nothing for this long is called with no entries, so it can send
+    // a keep-alive (SSE comment) through proxies.
+    absl::Duration heartbeat = absl::Seconds(15);
+    int batch = 200;
+  };
+  // Called on the hub's thread, in order; must not block. An empty vector is a heartbeat.
+  using Callback = std::function<void(const std::vector<StreamEntry>& entries)>;
+
+  explicit EventHub(Options options);
+  ~EventHub();
+  EventHub(const EventHub&) = delete;
+  EventHub& operator=(const EventHub&) = delete;
+
+  void Start();
+  void Stop();
+
+  // Returns the subscription's handle for Unsubscribe. `after_id` empty: from the oldest entry.
+  uint64_t Subscribe(const std::string& stream, const std::string& after_id, Callback callback)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // After it returns, the callback is not running and will not be called again.
+  void Unsubscribe(uint64_t handle) ABSL_LOCKS_EXCLUDED(mu_);
+
+  size_t subscriber_count() const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  struct Subscriber {
+    std::string stream;
+    std::string last_id;  // Delivered up to here.
+    Callback callback;
+    bool caught_up = false;
+    absl::Time last_sent;
+  };
+
+  void Run();
+  // One pass of the loop; errors pause the loop briefly.
+  absl::Status Pass();
+  absl::Status CatchUp(const std::vector<uint64_t>& handles);
+  void Deliver(uint64_t handle, const std::vector<StreamEntry>& entries);
+  void Wake();
+
+  const Options options_;
+  // The hub's own connection for the blocking XREAD; the pool's second slot serves wake-ups.
+  RedisPool redis_;
+  const std::string wake_stream_;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+
+  mutable absl::Mutex mu_;
+  uint64_t next_handle_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<uint64_t, Subscriber> subscribers_ ABSL_GUARDED_BY(mu_);
+  // Per stream: the id up to which the hub has read.
+  absl::flat_hash_map<std::string, std::string> cursors_ ABSL_GUARDED_BY(mu_);
+  // Held while callbacks run, so Unsubscribe can wait for a running callback to finish.
+  absl::Mutex delivery_mu_;
+};
+
+}  // namespace livecall
+
+#endif  // LIVECALL_COMMON_EVENT_HUB_H_
