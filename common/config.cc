@@ -2,9 +2,11 @@
 
 #include <cstdlib>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 
 namespace livecall {
 
@@ -57,6 +59,19 @@ std::string EnvReader::Address(const char* name, absl::string_view default_value
   return address;
 }
 
+std::string EnvReader::Target(const char* name, absl::string_view default_value) {
+  std::string target = String(name, default_value);
+  absl::string_view host_port = target;
+  absl::ConsumePrefix(&host_port, "dns:///");
+  std::string host;
+  uint16_t port = 0;
+  if (!SplitHostPort(host_port, &host, &port)) {
+    AddError(name, absl::StrCat("\"", target, "\" is not host:port or dns:///host:port"));
+    return std::string(default_value);
+  }
+  return target;
+}
+
 void EnvReader::AddError(const char* name, absl::string_view problem) {
   errors_.push_back(absl::StrCat(name, ": ", problem));
 }
@@ -69,10 +84,27 @@ absl::Status EnvReader::status() const {
 
 ServiceAddresses ReadServiceAddresses(EnvReader& env) {
   ServiceAddresses addresses;
-  addresses.call_control = env.Address("LIVECALL_CALL_CONTROL_ADDR", "127.0.0.1:50051");
-  addresses.ai_session = env.Address("LIVECALL_AI_SESSION_ADDR", "127.0.0.1:50052");
-  addresses.context = env.Address("LIVECALL_CONTEXT_ADDR", "127.0.0.1:50053");
+  addresses.call_control = env.Target("LIVECALL_CALL_CONTROL_ADDR", "127.0.0.1:50051");
+  addresses.ai_session = env.Target("LIVECALL_AI_SESSION_ADDR", "127.0.0.1:50052");
+  addresses.context = env.Target("LIVECALL_CONTEXT_ADDR", "127.0.0.1:50053");
   return addresses;
+}
+
+std::string ReadGrpcListenAddress(EnvReader& env, const char* own_variable,
+                                  absl::string_view own_value) {
+  // Literal names, not a local array: the manifest tests find the variables a binary reads among
+  // its string constants.
+  if (!env.OptionalString("LIVECALL_GRPC_LISTEN_ADDR").empty()) {
+    return env.Address("LIVECALL_GRPC_LISTEN_ADDR", "0.0.0.0:0");
+  }
+  std::string host;
+  uint16_t port = 0;
+  if (!SplitHostPort(own_value, &host, &port)) {
+    env.AddError(own_variable, absl::StrCat("\"", own_value,
+                                            "\" is a dial target, not an address to listen on; "
+                                            "set LIVECALL_GRPC_LISTEN_ADDR (e.g. 0.0.0.0:50051)"));
+  }
+  return std::string(own_value);
 }
 
 bool SplitHostPort(absl::string_view address, std::string* host, uint16_t* port) {

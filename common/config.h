@@ -35,6 +35,9 @@ class EnvReader {
                         absl::Duration max);
   // "host:port" (host may be a name, an IPv4 address or [IPv6]).
   std::string Address(const char* name, absl::string_view default_value);
+  // A gRPC target to dial: "host:port", or "dns:///host:port" (gRPC's DNS resolver, which returns
+  // every address of a headless Service so that round_robin spreads calls over the pods).
+  std::string Target(const char* name, absl::string_view default_value);
 
   // Records a problem found by the caller's own validation.
   void AddError(const char* name, absl::string_view problem);
@@ -49,13 +52,22 @@ class EnvReader {
   std::vector<std::string> errors_;
 };
 
-// Where each service listens, and where the others dial it. Shared by every process.
+// Where the others dial each service (gRPC targets, see EnvReader::Target), and, unless
+// LIVECALL_GRPC_LISTEN_ADDR says otherwise, where the service itself listens. Shared by every
+// process.
 struct ServiceAddresses {
   std::string call_control;  // LIVECALL_CALL_CONTROL_ADDR
   std::string ai_session;    // LIVECALL_AI_SESSION_ADDR
   std::string context;       // LIVECALL_CONTEXT_ADDR
 };
 ServiceAddresses ReadServiceAddresses(EnvReader& env);
+
+// Where a gRPC service listens: LIVECALL_GRPC_LISTEN_ADDR ("host:port") when set, else its own
+// address `own_value` as read from `own_variable` (LIVECALL_CONTEXT_ADDR, ...), which must then be
+// a plain "host:port". In Kubernetes the two differ: a pod listens on 0.0.0.0:50053 while the
+// others dial dns:///context:50053.
+std::string ReadGrpcListenAddress(EnvReader& env, const char* own_variable,
+                                  absl::string_view own_value);
 
 // Splits "host:port"; false when either part is missing or the port is not 1-65535.
 bool SplitHostPort(absl::string_view address, std::string* host, uint16_t* port);

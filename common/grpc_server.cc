@@ -6,7 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/grpc_observability.h"
 #include "common/log.h"
+#include "common/metrics.h"
 
 namespace livecall {
 
@@ -30,6 +32,16 @@ int WaitForShutdownSignal() {
 }
 
 absl::Status ServeGrpcUntilSignal(const GrpcServerOptions& options) {
+  std::unique_ptr<MetricsExposer> metrics;
+  if (!options.metrics_address.empty()) {
+    absl::StatusOr<std::unique_ptr<MetricsExposer>> started =
+        MetricsExposer::Start(options.metrics_address);
+    if (!started.ok()) return started.status();
+    metrics = *std::move(started);
+    LogInfo("metrics", {{"addr", options.metrics_address},
+                        {"port", absl::StrCat(metrics->port())},
+                        {"path", "/metrics"}});
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -39,6 +51,9 @@ absl::Status ServeGrpcUntilSignal(const GrpcServerOptions& options) {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   for (grpc::Service* service : options.services) builder.RegisterService(service);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(NewObservabilityInterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || selected_port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.address));

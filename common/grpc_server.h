@@ -2,7 +2,9 @@
 #define LIVECALL_COMMON_GRPC_SERVER_H_
 
 // The part of every gRPC service's main() that is the same everywhere: build the server with the
-// grpc.health.v1 health service and server reflection, serve until SIGTERM or SIGINT, then drain:
+// grpc.health.v1 health service, server reflection and the observability interceptor (metrics and
+// one log line per RPC, common/grpc_observability.h), serve /metrics on its own port, serve until
+// SIGTERM or SIGINT, then drain:
 // report NOT_SERVING, stop accepting, let in-flight RPCs finish within the grace period, exit.
 
 #include <grpcpp/grpcpp.h>
@@ -26,6 +28,8 @@ int WaitForShutdownSignal();
 struct GrpcServerOptions {
   std::string address;
   std::vector<grpc::Service*> services;
+  // Where GET /metrics is served (common/metrics.h); empty: not served.
+  std::string metrics_address;
   absl::Duration drain_timeout = absl::Seconds(10);
   // Runs after the signal, before the server stops accepting (e.g. stop background loops).
   std::function<void()> on_drain;

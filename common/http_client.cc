@@ -7,6 +7,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "common/metrics.h"
 
 namespace livecall {
 namespace {
@@ -75,6 +77,22 @@ std::string HttpResponse::Header(absl::string_view name) const {
 }
 
 absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
+  const absl::Time start = absl::Now();
+  absl::StatusOr<HttpResponse> response = Perform(request);
+  std::string outcome;
+  if (response.ok()) {
+    outcome = response->status >= 100 && response->status < 600
+                  ? absl::StrCat(response->status / 100, "xx")
+                  : "other";
+  } else {
+    outcome = absl::StatusCodeToString(response.status().code());
+  }
+  RecordHttpClientRequest(request.metrics_target.empty() ? default_target_ : request.metrics_target,
+                          absl::Now() - start, outcome);
+  return response;
+}
+
+absl::StatusOr<HttpResponse> CurlHttpClient::Perform(const HttpRequest& request) {
   CURL* curl = ThreadHandle();
   if (curl == nullptr) return absl::ResourceExhaustedError("curl_easy_init failed");
   HttpResponse response;

@@ -28,6 +28,9 @@ struct HttpRequest {
   std::function<bool(absl::string_view chunk)> on_body_chunk;
   // "user:password" for HTTP Basic authentication; empty for none.
   std::string basic_auth;
+  // The remote system, as the metrics label `target` ("llm", "twilio", "crm"); empty: the client's
+  // default (CurlHttpClient's constructor). A small fixed set of names, never a URL.
+  std::string metrics_target;
 };
 
 struct HttpResponse {
@@ -51,9 +54,19 @@ class HttpClient {
 
 // libcurl, one easy handle per calling thread, kept for connection reuse.
 // CurlGlobalInit() must run once in main() before any thread starts.
+// Every request is timed and counted by target and outcome (common/metrics.h).
 class CurlHttpClient final : public HttpClient {
  public:
+  // `default_target` labels the metrics of requests that name no metrics_target.
+  explicit CurlHttpClient(std::string default_target = "other")
+      : default_target_(std::move(default_target)) {}
+
   absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override;
+
+ private:
+  absl::StatusOr<HttpResponse> Perform(const HttpRequest& request);
+
+  const std::string default_target_;
 };
 
 void CurlGlobalInit();

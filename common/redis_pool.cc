@@ -6,16 +6,26 @@
 #include <csignal>
 #include <mutex>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "common/metrics.h"
 
 namespace livecall {
 namespace {
 
 absl::Status ContextError(const redisContext& context, absl::string_view what) {
   return absl::UnavailableError(absl::StrCat("redis ", what, ": ", context.errstr));
+}
+
+// The metrics label of a command or pipeline: its first command's name, upper-case. The names are
+// written in the code, so the label's values are a small fixed set.
+std::string CommandLabel(const std::vector<std::vector<std::string>>& commands) {
+  if (commands.empty() || commands.front().empty()) return "NONE";
+  return absl::AsciiStrToUpper(commands.front().front());
 }
 
 }  // namespace
@@ -130,17 +140,32 @@ void RedisPool::Release(Connection connection, bool healthy) {
 }
 
 absl::StatusOr<RedisReply> RedisPool::Command(const std::vector<std::string>& argv) {
-  absl::StatusOr<std::vector<RedisReply>> replies = Pipeline({argv});
-  if (!replies.ok()) return replies.status();
-  RedisReply reply = std::move(replies->front());
-  if (reply->type == REDIS_REPLY_ERROR) {
-    return absl::InternalError(absl::StrCat("redis ", argv.empty() ? "" : argv[0], ": ",
-                                            absl::string_view(reply->str, reply->len)));
-  }
-  return reply;
+  const absl::Time start = absl::Now();
+  absl::StatusOr<RedisReply> result = [&]() -> absl::StatusOr<RedisReply> {
+    absl::StatusOr<std::vector<RedisReply>> replies = RunWithRetry({argv});
+    if (!replies.ok()) return replies.status();
+    RedisReply reply = std::move(replies->front());
+    if (reply->type == REDIS_REPLY_ERROR) {
+      return absl::InternalError(absl::StrCat("redis ", argv.empty() ? "" : argv[0], ": ",
+                                              absl::string_view(reply->str, reply->len)));
+    }
+    return reply;
+  }();
+  RecordRedisCommand(CommandLabel({argv}), absl::Now() - start,
+                     result.ok() ? "" : absl::StatusCodeToString(result.status().code()));
+  return result;
 }
 
 absl::StatusOr<std::vector<RedisReply>> RedisPool::Pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::vector<RedisReply>> replies = RunWithRetry(commands);
+  RecordRedisCommand(CommandLabel(commands), absl::Now() - start,
+                     replies.ok() ? "" : absl::StatusCodeToString(replies.status().code()));
+  return replies;
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisPool::RunWithRetry(
     const std::vector<std::vector<std::string>>& commands) {
   bool stale_connection = false;
   absl::StatusOr<std::vector<RedisReply>> replies = RunPipeline(commands, &stale_connection);
@@ -197,6 +222,24 @@ absl::StatusOr<std::vector<RedisReply>> RedisPool::RunPipeline(
 absl::Status RedisPool::Ping() {
   absl::StatusOr<RedisReply> reply = Command({"PING"});
   return reply.status();
+}
+
+absl::StatusOr<int64_t> RedisPool::CountKeys(absl::string_view pattern) {
+  int64_t count = 0;
+  std::string cursor = "0";
+  do {
+    absl::StatusOr<RedisReply> reply =
+        Command({"SCAN", cursor, "MATCH", std::string(pattern), "COUNT", "1000"});
+    if (!reply.ok()) return reply.status();
+    const redisReply& scan = **reply;
+    if (scan.type != REDIS_REPLY_ARRAY || scan.elements != 2 ||
+        scan.element[1]->type != REDIS_REPLY_ARRAY) {
+      return absl::InternalError("redis SCAN: unexpected reply");
+    }
+    cursor = ReplyString(*scan.element[0]);
+    count += static_cast<int64_t>(scan.element[1]->elements);
+  } while (cursor != "0");
+  return count;
 }
 
 bool IsNil(const redisReply& reply) { return reply.type == REDIS_REPLY_NIL; }

@@ -8,6 +8,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,12 +65,19 @@ class RedisPool {
 
   absl::Status Ping();
 
+  // The number of keys matching a glob `pattern`, by SCAN (never KEYS, which blocks Redis): for
+  // gauges sampled every few seconds, not for request paths.
+  absl::StatusOr<int64_t> CountKeys(absl::string_view pattern);
+
  private:
   struct ContextDeleter {
     void operator()(redisContext* context) const { redisFree(context); }
   };
   using Connection = std::unique_ptr<redisContext, ContextDeleter>;
 
+  // Pipeline() without metrics: once, and once more on a fresh connection if the first was stale.
+  absl::StatusOr<std::vector<RedisReply>> RunWithRetry(
+      const std::vector<std::vector<std::string>>& commands);
   // `reused` tells whether the connection came from the idle list (and so may be stale).
   absl::StatusOr<Connection> Acquire(bool* reused);
   absl::StatusOr<std::vector<RedisReply>> RunPipeline(

@@ -4,6 +4,7 @@
 #include "common/grpc_server.h"
 #include "common/http_client.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "services/ai-session/ai_session_config.h"
 #include "services/ai-session/ai_session_service.h"
 
@@ -12,8 +13,15 @@ int main() {
   livecall::CurlGlobalInit();
   livecall::InitLogging("ai-session");
   livecall::EnvReader env;
+  const std::string metrics_address =
+      livecall::ReadMetricsAddress(env, "LIVECALL_AI_SESSION_METRICS_ADDR", "127.0.0.1:9452");
   absl::StatusOr<livecall::ai_session::AiSessionConfig> config =
       livecall::ai_session::ReadAiSessionConfig(env);
+  if (config.ok()) {
+    config->listen_address =
+        livecall::ReadGrpcListenAddress(env, "LIVECALL_AI_SESSION_ADDR", config->listen_address);
+    if (absl::Status status = env.status(); !status.ok()) config = status;
+  }
   if (!config.ok()) {
     livecall::LogError("bad configuration", {{"error", std::string(config.status().message())}});
     return 2;
@@ -28,7 +36,8 @@ int main() {
   livecall::LogInfo("knowledge base loaded",
                     {{"file", config->kb_file}, {"entries", std::to_string(kb->size())}});
 
-  livecall::CurlHttpClient http;
+  livecall::RegisterProcessMetrics("ai-session");
+  livecall::CurlHttpClient http("llm");
   std::unique_ptr<livecall::ai_session::LlmClient> llm;
   if (!config->llm.base_url.empty()) {
     llm = std::make_unique<livecall::ai_session::OpenAiLlmClient>(http, config->llm);
@@ -41,12 +50,16 @@ int main() {
 
   std::unique_ptr<livecall::v1::Context::Stub> context =
       livecall::v1::Context::NewStub(livecall::MakePeerChannel(config->context_address));
+  std::unique_ptr<livecall::v1::CallControl::Stub> calls =
+      livecall::v1::CallControl::NewStub(livecall::MakePeerChannel(config->call_control_address));
   livecall::Executor executor(config->worker_threads);
-  livecall::ai_session::AiSessionService service(*context, *kb, llm.get(), executor,
-                                                 config->engine);
+  livecall::ai_session::AiSessionService service(*context, *kb, llm.get(), executor, config->engine,
+                                                 calls.get());
 
-  absl::Status served = livecall::ServeGrpcUntilSignal(
-      {.address = config->listen_address, .services = {&service}, .on_drain = nullptr});
+  absl::Status served = livecall::ServeGrpcUntilSignal({.address = config->listen_address,
+                                                        .services = {&service},
+                                                        .metrics_address = metrics_address,
+                                                        .on_drain = nullptr});
   if (!served.ok()) {
     livecall::LogError("server failed", {{"error", std::string(served.message())}});
     return 1;

@@ -1,18 +1,31 @@
-// livecall-context: customer context by phone number and conversation state in Redis.
+// livecall-context: customer context by phone number (CRM or directory), conversation state in
+// Redis, live events, and delivery of finished conversations to the CRM.
 
 #include <cstdio>
 
 #include "common/grpc_server.h"
+#include "common/http_client.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "services/context/context_config.h"
 #include "services/context/context_service.h"
+#include "services/context/customer_source.h"
+#include "services/context/outbox.h"
 
 int main() {
   livecall::BlockShutdownSignals();
+  livecall::CurlGlobalInit();
   livecall::InitLogging("context");
   livecall::EnvReader env;
+  const std::string metrics_address =
+      livecall::ReadMetricsAddress(env, "LIVECALL_CONTEXT_METRICS_ADDR", "127.0.0.1:9453");
   absl::StatusOr<livecall::context::ContextConfig> config =
       livecall::context::ReadContextConfig(env);
+  if (config.ok()) {
+    config->listen_address =
+        livecall::ReadGrpcListenAddress(env, "LIVECALL_CONTEXT_ADDR", config->listen_address);
+    if (absl::Status status = env.status(); !status.ok()) config = status;
+  }
   if (!config.ok()) {
     livecall::LogError("bad configuration", {{"error", std::string(config.status().message())}});
     return 2;
@@ -27,13 +40,54 @@ int main() {
   livecall::LogInfo("customers loaded", {{"file", config->customers_file},
                                          {"count", std::to_string(directory->size())}});
 
+  livecall::RegisterProcessMetrics("context");
   livecall::RedisPool redis(config->redis);
+  livecall::CurlHttpClient http("crm");
+  livecall::context::DirectorySource directory_source(*directory);
+  livecall::context::CrmSource crm(http, config->crm);
+  livecall::context::CachedSource cached_crm(crm, redis, config->crm.fresh_for,
+                                             config->crm.keep_for);
+  livecall::context::CustomerSource& customers =
+      config->crm.lookup_url_template.empty()
+          ? static_cast<livecall::context::CustomerSource&>(directory_source)
+          : cached_crm;
+  livecall::LogInfo("customer source",
+                    {{"source", config->crm.lookup_url_template.empty() ? "directory" : "crm"}});
+
   livecall::context::SessionStore sessions(redis, config->session_ttl);
   livecall::Executor executor(config->worker_threads);
-  livecall::context::ContextService service(*directory, sessions, executor);
+  livecall::context::ContextService service(customers, sessions, executor);
+  livecall::PeriodicSampler stored_sessions(absl::Seconds(15), [&redis] {
+    absl::StatusOr<int64_t> count = redis.CountKeys("livecall:session:{*}");
+    if (count.ok()) livecall::StoredSessionsGauge().Set(static_cast<double>(*count));
+  });
 
-  absl::Status served = livecall::ServeGrpcUntilSignal(
-      {.address = config->listen_address, .services = {&service}, .on_drain = nullptr});
+  std::unique_ptr<livecall::context::OutboxDeliverer> outbox;
+  if (!config->outbox.webhook_url.empty()) {
+    outbox = std::make_unique<livecall::context::OutboxDeliverer>(redis, http, config->outbox);
+    // Redis may still be starting; the delivery loop creates the group when it can.
+    if (absl::Status group = outbox->EnsureGroup(); !group.ok()) {
+      livecall::LogWarning("outbox group not created yet", {{"error", group.ToString()}});
+    }
+    outbox->Start();
+    livecall::LogInfo("crm webhook delivery on", {{"url", config->outbox.webhook_url}});
+  }
+  // The backlog is worth watching with or without a webhook: without one it only grows.
+  livecall::PeriodicSampler outbox_backlog(absl::Seconds(15), [&redis] {
+    absl::StatusOr<livecall::RedisReply> length =
+        redis.Command({"XLEN", livecall::context::kOutboxKey});
+    if (length.ok()) livecall::OutboxBacklogGauge().Set(static_cast<double>((*length)->integer));
+  });
+  if (outbox == nullptr) {
+    livecall::LogInfo("no crm webhook; finished conversations stay queryable in redis");
+  }
+
+  absl::Status served = livecall::ServeGrpcUntilSignal({.address = config->listen_address,
+                                                        .services = {&service},
+                                                        .metrics_address = metrics_address,
+                                                        .on_drain = [&outbox] {
+                                                          if (outbox) outbox->Stop();
+                                                        }});
   if (!served.ok()) {
     livecall::LogError("server failed", {{"error", std::string(served.message())}});
     return 1;

@@ -2,6 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "common/metrics.h"
 #include "services/gateway/error_response.h"
 #include "services/gateway/transcoder.h"
 #include "services/gateway/url.h"
@@ -26,6 +28,49 @@ bool IsMetadataSafe(absl::string_view value) {
   return true;
 }
 
+// The metrics label of an HTTP method: the standard ones, else OTHER (a client may send any token).
+std::string MethodLabel(absl::string_view method) {
+  for (absl::string_view known : {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}) {
+    if (method == known) return std::string(known);
+  }
+  return "OTHER";
+}
+
+// Wraps `respond` so that the answer is counted and timed (common/metrics.h) under `*route`, which
+// the handler fills in once it knows the route template.
+// The agent's identity as metadata when a valid bearer token came (verified only when a secret is
+// configured). UNAUTHENTICATED when a token does not verify, or the route requires an agent and
+// none is authenticated.
+absl::Status AddAgentMetadata(const HttpRequest& request, const Route& route,
+                              const std::string& secret,
+                              std::vector<std::pair<std::string, std::string>>* metadata) {
+  auto auth = request.find(boost::beast::http::field::authorization);
+  if (auth == request.end() || secret.empty()) {
+    if (!route.requires_agent) return absl::OkStatus();
+    return absl::UnauthenticatedError(
+        secret.empty() ? "this route needs an agent, and agent authentication is not configured "
+                         "(LIVECALL_JWT_SECRET)"
+                       : "this route needs an agent's bearer token");
+  }
+  absl::StatusOr<AuthenticatedAgent> agent = AuthenticateAgent(
+      absl::string_view(auth->value().data(), auth->value().size()), secret);
+  if (!agent.ok()) return agent.status();
+  metadata->emplace_back(kAgentMetadata, agent->agent_id);
+  metadata->emplace_back(kRoleMetadata, agent->role);
+  return absl::OkStatus();
+}
+
+HttpResponder Observed(absl::string_view method, std::shared_ptr<std::string> route,
+                       HttpResponder respond) {
+  HttpInFlightRequests().Increment();
+  return [method = MethodLabel(method), route = std::move(route), start = absl::Now(),
+          respond = std::move(respond)](HttpResponse response) {
+    HttpInFlightRequests().Decrement();
+    RecordHttpRequest(*route, method, response.status, absl::Now() - start);
+    respond(std::move(response));
+  };
+}
+
 }  // namespace
 
 GatewayHandler::GatewayHandler(const RouteTable* routes, BackendClient* backend,
@@ -39,6 +84,10 @@ GatewayHandler::GatewayHandler(const RouteTable* routes, BackendClient* backend,
 
 void GatewayHandler::Handle(const HttpRequest& request, const std::string& request_id,
                             HttpResponder respond) {
+  auto route = std::make_shared<std::string>("unmatched");
+  respond =
+      Observed(absl::string_view(request.method_string().data(), request.method_string().size()),
+               route, std::move(respond));
   const absl::string_view target(request.target().data(), request.target().size());
   if (target.empty() || target[0] != '/') {
     return respond(HttpErrorResponse(400, "INVALID_ARGUMENT",
@@ -47,8 +96,15 @@ void GatewayHandler::Handle(const HttpRequest& request, const std::string& reque
   const RequestTarget parts = SplitTarget(target);
   const absl::string_view method(request.method_string().data(), request.method_string().size());
 
-  if (parts.path == "/healthz" || parts.path == "/readyz" || parts.path == "/openapi.json") {
+  if (parts.path == "/healthz" || parts.path == "/readyz" || parts.path == "/openapi.json" ||
+      parts.path == "/metrics") {
+    *route = std::string(parts.path);
     if (method != "GET") return respond(MethodNotAllowed({"GET"}));
+    if (parts.path == "/metrics") {
+      HttpResponse metrics = JsonResponse(200, SerializeMetrics());
+      metrics.content_type = std::string(kMetricsContentType);
+      return respond(std::move(metrics));
+    }
     if (parts.path == "/healthz") return respond(JsonResponse(200, "{\"status\":\"ok\"}"));
     if (parts.path == "/openapi.json") return respond(JsonResponse(200, openapi_json_));
     if (readiness_ == nullptr) {
@@ -67,6 +123,7 @@ void GatewayHandler::Handle(const HttpRequest& request, const std::string& reque
     case RouteMatch::Result::kBadRequest:
       return respond(ErrorResponse(match.error));
     case RouteMatch::Result::kMatched:
+      *route = match.route->path.pattern();
       return HandleRoute(match, request, request_id, parts.query, std::move(respond));
   }
 }

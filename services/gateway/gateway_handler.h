@@ -2,9 +2,10 @@
 #define LIVECALL_SERVICES_GATEWAY_GATEWAY_HANDLER_H_
 
 // The gateway's request handling: the fixed operational routes (/healthz, /readyz,
-// /openapi.json), then the proto-declared routes — match, transcode JSON to the request message,
-// call the backend with the client's x-request-id and authorization as metadata, transcode the
-// answer back. Every failure becomes the one error shape of error_response.h.
+// /openapi.json, /metrics), then the proto-declared routes — match, transcode JSON to the request
+// message, call the backend with the client's x-request-id and authorization as metadata,
+// transcode the answer back. Every failure becomes the one error shape of error_response.h. Every
+// answer is counted and timed by route template, method and status (common/metrics.h).
 
 #include <string>
 

@@ -9,6 +9,7 @@
 #include "common/executor.h"
 #include "common/grpc_server.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/redis_pool.h"
 #include "services/gateway/backend_client.h"
 #include "services/gateway/gateway_config.h"
@@ -31,6 +32,7 @@ int main() {
     return 2;
   }
   livecall::InitLogging("gateway", config->log_level);
+  livecall::RegisterProcessMetrics("gateway");
 
   absl::StatusOr<gw::RouteTable> routes = gw::RouteTable::BuildServed();
   absl::StatusOr<std::string> openapi =

@@ -44,6 +44,7 @@ SuiteProcesses::SuiteProcesses(SuiteOptions options) : options_(std::move(option
     ports_[service] = FreeTcpPort();
     processes_[service] = std::make_unique<ChildProcess>();
   }
+  for (Service service : kGrpcServices) metrics_ports_[service] = FreeTcpPort();
 }
 
 SuiteProcesses::~SuiteProcesses() {
@@ -67,6 +68,12 @@ std::map<std::string, std::string> SuiteProcesses::Environment() const {
       {"LIVECALL_CALL_CONTROL_ADDR", grpc_address(Service::kCallControl)},
       {"LIVECALL_AI_SESSION_ADDR", grpc_address(Service::kAiSession)},
       {"LIVECALL_CONTEXT_ADDR", grpc_address(Service::kContext)},
+      {"LIVECALL_CALL_CONTROL_METRICS_ADDR",
+       absl::StrCat("127.0.0.1:", metrics_ports_.at(Service::kCallControl))},
+      {"LIVECALL_AI_SESSION_METRICS_ADDR",
+       absl::StrCat("127.0.0.1:", metrics_ports_.at(Service::kAiSession))},
+      {"LIVECALL_CONTEXT_METRICS_ADDR",
+       absl::StrCat("127.0.0.1:", metrics_ports_.at(Service::kContext))},
       {"LIVECALL_REDIS_URL", redis_.url()},
       {"LIVECALL_CUSTOMERS_FILE", options_.customers_file},
       {"LIVECALL_KB_FILE", options_.kb_file},

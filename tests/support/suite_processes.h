@@ -96,6 +96,8 @@ class SuiteProcesses {
   int port(Service service) const { return ports_.at(service); }
   // "127.0.0.1:<port>" of a gRPC service.
   std::string grpc_address(Service service) const;
+  // The port of a gRPC service's /metrics.
+  int metrics_port(Service service) const { return metrics_ports_.at(service); }
   RedisServer& redis() { return redis_; }
   ChildProcess& process(Service service) { return *processes_.at(service); }
   const std::string& log_dir() const { return log_dir_; }
@@ -112,6 +114,9 @@ class SuiteProcesses {
   std::string log_dir_;
   RedisServer redis_;
   std::map<Service, int> ports_;
+  // Where each gRPC service serves /metrics (LIVECALL_<SERVICE>_METRICS_ADDR), so that suites
+  // running side by side do not collide on the services' default metrics ports.
+  std::map<Service, int> metrics_ports_;
   std::map<Service, std::unique_ptr<ChildProcess>> processes_;
 };
 

@@ -1,0 +1,124 @@
+#include "common/grpc_observability.h"
+
+#include <google/protobuf/descriptor.h>
+#include <grpcpp/grpcpp.h>
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
+#include "common/metrics.h"
+
+namespace livecall {
+namespace {
+
+using grpc::experimental::InterceptionHookPoints;
+
+std::string MetadataValue(const grpc::ServerContextBase& context, absl::string_view key) {
+  const auto& metadata = context.client_metadata();
+  auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
+  if (it == metadata.end()) return "";
+  return std::string(it->second.data(), it->second.size());
+}
+
+// Lives as long as the RPC. Records the call once: when its status is sent, or at destruction for
+// a call that ended without one (cancelled by the client, server shut down).
+class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit ObservabilityInterceptor(grpc::experimental::ServerRpcInfo* info)
+      : info_(info), name_(ParseRpcName(info->method())), start_(absl::Now()) {
+    GrpcServerInFlight().Increment();
+  }
+
+  ~ObservabilityInterceptor() override {
+    if (!recorded_) Record(grpc::Status(grpc::StatusCode::CANCELLED, "ended without a status"));
+    GrpcServerInFlight().Decrement();
+  }
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS) &&
+        !recorded_) {
+      Record(methods->GetSendStatus());
+    }
+    methods->Proceed();
+  }
+
+ private:
+  void Record(const grpc::Status& status) {
+    recorded_ = true;
+    const absl::Duration elapsed = absl::Now() - start_;
+    const std::string code =
+        absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()));
+    RecordGrpcServerRpc(name_.service, name_.method, code, elapsed);
+    const bool routine = absl::StartsWith(name_.service, "grpc.");
+    std::string request_id;
+    if (info_->server_context() != nullptr) {
+      request_id = MetadataValue(*info_->server_context(), "x-request-id");
+    }
+    if (request_id.empty()) request_id = "-";
+    const std::string method = absl::StrCat(name_.service, "/", name_.method);
+    const std::string duration_ms = absl::StrCat(absl::ToInt64Milliseconds(elapsed));
+    if (status.ok()) {
+      Log(routine ? LogLevel::kDebug : LogLevel::kInfo, "rpc",
+          {{"method", method},
+           {"code", code},
+           {"duration_ms", duration_ms},
+           {"request_id", request_id}});
+    } else {
+      Log(LogLevel::kInfo, "rpc",
+          {{"method", method},
+           {"code", code},
+           {"duration_ms", duration_ms},
+           {"request_id", request_id},
+           {"error", status.error_message()}});
+    }
+  }
+
+  grpc::experimental::ServerRpcInfo* const info_;
+  const RpcName name_;
+  const absl::Time start_;
+  bool recorded_ = false;
+};
+
+class ObservabilityInterceptorFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new ObservabilityInterceptor(info);
+  }
+};
+
+}  // namespace
+
+RpcName ParseRpcName(absl::string_view path) {
+  absl::string_view rest = path;
+  if (absl::ConsumePrefix(&rest, "/")) {
+    const size_t slash = rest.find('/');
+    if (slash != absl::string_view::npos) {
+      const std::string service(rest.substr(0, slash));
+      const std::string method(rest.substr(slash + 1));
+      // gRPC's own health service is not built from a protobuf descriptor in this pool.
+      if (service == "grpc.health.v1.Health" && (method == "Check" || method == "Watch")) {
+        return {service, method};
+      }
+      const google::protobuf::ServiceDescriptor* descriptor =
+          google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service);
+      if (descriptor != nullptr && descriptor->FindMethodByName(method) != nullptr) {
+        return {service, method};
+      }
+    }
+  }
+  return {"unknown", "unknown"};
+}
+
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
+NewObservabilityInterceptorFactory() {
+  return std::make_unique<ObservabilityInterceptorFactory>();
+}
+
+}  // namespace livecall
