@@ -1,9 +1,58 @@
 #include "services/call-control/call_control_config.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 #include "common/phone_number.h"
 #include "common/redis_config.h"
 
 namespace livecall::call_control {
+namespace {
+
+// "AC" + 32 hex digits and the like.
+bool IsTwilioSid(absl::string_view sid, absl::string_view prefix) {
+  if (sid.size() != 34 || !absl::StartsWith(sid, prefix)) return false;
+  for (char c : sid.substr(2)) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+bool IsHttpUrl(absl::string_view url) {
+  return absl::StartsWith(url, "http://") || absl::StartsWith(url, "https://");
+}
+
+void ValidateTwilio(EnvReader& env, const TwilioCredentials& twilio) {
+  if (!twilio.configured()) return;
+  if (!IsTwilioSid(twilio.account_sid, "AC")) {
+    env.AddError("TWILIO_ACCOUNT_SID", "not an account SID (AC + 32 hex digits)");
+  }
+  if (twilio.api_key_sid.empty() && twilio.auth_token.empty()) {
+    env.AddError("TWILIO_AUTH_TOKEN",
+                 "required with TWILIO_ACCOUNT_SID unless TWILIO_API_KEY_SID/SECRET are set");
+  }
+  if (!twilio.api_key_sid.empty() && !IsTwilioSid(twilio.api_key_sid, "SK")) {
+    env.AddError("TWILIO_API_KEY_SID", "not an API key SID (SK + 32 hex digits)");
+  }
+  if (twilio.api_key_sid.empty() != twilio.api_key_secret.empty()) {
+    env.AddError(twilio.api_key_sid.empty() ? "TWILIO_API_KEY_SID" : "TWILIO_API_KEY_SECRET",
+                 "TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET go together");
+  }
+  if (!twilio.twiml_app_sid.empty() && !IsTwilioSid(twilio.twiml_app_sid, "AP")) {
+    env.AddError("TWILIO_TWIML_APP_SID", "not a TwiML App SID (AP + 32 hex digits)");
+  }
+  if (twilio.caller_id.empty()) {
+    env.AddError("TWILIO_CALLER_ID",
+                 "required with TWILIO_ACCOUNT_SID: the number calls come from");
+  } else if (!NormalizePhoneNumber(twilio.caller_id).ok()) {
+    env.AddError("TWILIO_CALLER_ID", "not a valid phone number");
+  }
+  if (!IsHttpUrl(twilio.api_base_url)) {
+    env.AddError("TWILIO_API_BASE_URL", "not an http:// or https:// URL");
+  }
+}
+
+}  // namespace
 
 absl::StatusOr<CallControlConfig> ReadCallControlConfig(EnvReader& env) {
   CallControlConfig config;
@@ -30,7 +79,23 @@ absl::StatusOr<CallControlConfig> ReadCallControlConfig(EnvReader& env) {
   config.twilio.twiml_app_sid = env.OptionalString("TWILIO_TWIML_APP_SID");
   config.twilio.caller_id = env.OptionalString("TWILIO_CALLER_ID");
   config.twilio.api_base_url = env.String("TWILIO_API_BASE_URL", "https://api.twilio.com");
+  config.twilio.api_base_url = std::string(absl::StripSuffix(config.twilio.api_base_url, "/"));
+  config.twilio.hold_music_url =
+      env.String("TWILIO_HOLD_MUSIC_URL",
+                 "http://com.twilio.sounds.music.s3.amazonaws.com/MARKOVICHAMP-Borghestral.mp3");
+  ValidateTwilio(env, config.twilio);
   config.worker_threads = static_cast<int>(env.Int("LIVECALL_WORKER_THREADS", 8, 1, 256));
+  config.public_url = env.String("LIVECALL_PUBLIC_URL", "http://localhost:8080");
+  while (absl::EndsWith(config.public_url, "/")) config.public_url.pop_back();
+  if (!IsHttpUrl(config.public_url)) {
+    env.AddError("LIVECALL_PUBLIC_URL", "not an http:// or https:// URL");
+  }
+  config.ai_session_address = ReadServiceAddresses(env).ai_session;
+  config.ai_session_deadline = env.Millis("LIVECALL_AI_SESSION_DEADLINE_MS", absl::Seconds(5),
+                                          absl::Milliseconds(10), absl::Minutes(1));
+  config.transcription_language = env.OptionalString("LIVECALL_TRANSCRIPTION_LANGUAGE");
+  config.idempotency_ttl =
+      absl::Seconds(env.Int("LIVECALL_IDEMPOTENCY_TTL_S", 24 * 3600, 60, 30 * 24 * 3600));
   if (absl::Status status = env.status(); !status.ok()) return status;
   return config;
 }

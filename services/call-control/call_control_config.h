@@ -19,8 +19,13 @@ struct TwilioCredentials {
   std::string twiml_app_sid;   // TWILIO_TWIML_APP_SID
   std::string caller_id;       // TWILIO_CALLER_ID
   std::string api_base_url;    // TWILIO_API_BASE_URL
-  // All of account SID and auth token set: talk to Twilio. None: sandbox.
+  std::string hold_music_url;  // TWILIO_HOLD_MUSIC_URL
+  // TWILIO_ACCOUNT_SID set: talk to Twilio (then the auth token or the API key pair, and the
+  // caller ID, are required). Unset: the sandbox.
   bool configured() const { return !account_sid.empty(); }
+  // Basic auth for the REST API: the API key when there is one, else the account's auth token.
+  std::string rest_username() const { return api_key_sid.empty() ? account_sid : api_key_sid; }
+  std::string rest_password() const { return api_key_sid.empty() ? auth_token : api_key_secret; }
 };
 
 struct CallControlConfig {
@@ -31,6 +36,14 @@ struct CallControlConfig {
   std::string sandbox_caller_id;  // LIVECALL_SANDBOX_CALLER_ID
   TwilioCredentials twilio;
   int worker_threads;  // LIVECALL_WORKER_THREADS
+  // The gateway's public base URL, where Twilio sends webhooks (no trailing '/').
+  std::string public_url;  // LIVECALL_PUBLIC_URL
+  // ai-session, for the session beside each Twilio call and its transcript turns.
+  std::string ai_session_address;      // LIVECALL_AI_SESSION_ADDR
+  absl::Duration ai_session_deadline;  // LIVECALL_AI_SESSION_DEADLINE_MS
+  // BCP-47 code for real-time transcription; empty: from the session's language.
+  std::string transcription_language;  // LIVECALL_TRANSCRIPTION_LANGUAGE
+  absl::Duration idempotency_ttl;      // LIVECALL_IDEMPOTENCY_TTL_S
 };
 
 absl::StatusOr<CallControlConfig> ReadCallControlConfig(EnvReader& env);

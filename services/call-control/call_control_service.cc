@@ -2,9 +2,14 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/language.h"
+#include "common/log.h"
 #include "common/phone_number.h"
+#include "common/proto_time.h"
 #include "common/unary_reactor.h"
+#include "services/call-control/call_state_machine.h"
+#include "services/call-control/voice_token.h"
 
 namespace livecall::call_control {
 
@@ -38,20 +43,252 @@ absl::StatusOr<livecall::v1::Call> CallControlService::Place(
   return provider_.Place(std::move(call));
 }
 
+namespace {
+
+std::string MetadataValue(const grpc::CallbackServerContext* context, const char* key) {
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find(key);
+  if (it == metadata.end()) return "";
+  return std::string(it->second.data(), it->second.size());
+}
+
+// Whether a failed placement surely dialled nobody, so its idempotency key may be tried again.
+bool SurelyNotPlaced(const absl::Status& status) {
+  return !absl::IsDeadlineExceeded(status) && !absl::IsUnavailable(status) &&
+         !absl::IsUnknown(status);
+}
+
+absl::Status ValidateDigits(const std::string& digits) {
+  if (digits.empty() || digits.size() > 32) {
+    return absl::InvalidArgumentError("digits: 1 to 32 DTMF characters are required");
+  }
+  for (char c : digits) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c)) && c != '*' && c != '#' && c != 'w' &&
+        c != 'W') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("digits: '", std::string(1, c), "' is not one of 0-9, *, #, w"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::string_view ActionName(CallAction action) {
+  switch (action) {
+    case CallAction::kHold:
+      return "hold";
+    case CallAction::kResume:
+      return "resume";
+    case CallAction::kMute:
+      return "mute";
+    case CallAction::kUnmute:
+      return "unmute";
+    case CallAction::kHangup:
+      return "hang up";
+    case CallAction::kSendDigits:
+      return "send digits to";
+  }
+  return "change";
+}
+
+}  // namespace
+
+absl::StatusOr<livecall::v1::Call> CallControlService::PlaceOnce(
+    const livecall::v1::PlaceCallRequest& request, const std::string& idempotency_key) {
+  if (idempotency_key.empty()) return Place(request);
+  if (idempotency_key.size() > 255) {
+    return absl::InvalidArgumentError("Idempotency-Key is longer than 255 characters");
+  }
+  const std::string scoped = absl::StrCat("place-call:", idempotency_key);
+  const absl::Time give_up = absl::Now() + options_.idempotency_wait;
+  while (true) {
+    absl::StatusOr<bool> first = calls_.ReserveIdempotencyKey(scoped, options_.idempotency_ttl);
+    if (!first.ok()) return first.status();
+    if (*first) {
+      absl::StatusOr<livecall::v1::Call> call = Place(request);
+      if (call.ok()) {
+        LIVECALL_RETURN_IF_ERROR(
+            calls_.CompleteIdempotencyKey(scoped, call->call_sid(), options_.idempotency_ttl));
+      } else if (SurelyNotPlaced(call.status())) {
+        LIVECALL_RETURN_IF_ERROR(calls_.ReleaseIdempotencyKey(scoped));
+      }
+      return call;
+    }
+    absl::StatusOr<std::optional<std::string>> answered = calls_.LookupIdempotencyKey(scoped);
+    if (!answered.ok()) return answered.status();
+    if (answered->has_value() && !(*answered)->empty()) return calls_.Get(**answered);
+    if (!answered->has_value()) continue;  // The first request failed and let the key go.
+    if (absl::Now() >= give_up) {
+      return absl::AbortedError(
+          "a request with this Idempotency-Key is still being processed (or its outcome is "
+          "unknown); look the call up before placing it again");
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+}
+
+absl::StatusOr<livecall::v1::Call> CallControlService::Act(const std::string& call_sid,
+                                                           CallAction action,
+                                                           const std::string& digits) {
+  if (action == CallAction::kSendDigits) LIVECALL_RETURN_IF_ERROR(ValidateDigits(digits));
+  LIVECALL_ASSIGN_OR_RETURN(livecall::v1::Call call, calls_.GetByAnyLeg(call_sid));
+  if (call.status() != "in-progress") {
+    return absl::FailedPreconditionError(absl::StrCat("cannot ", ActionName(action), " call ",
+                                                      call.call_sid(), ": it is ", call.status(),
+                                                      ", not in-progress"));
+  }
+  switch (action) {
+    case CallAction::kHold:
+    case CallAction::kResume:
+      LIVECALL_RETURN_IF_ERROR(provider_.Hold(call, action == CallAction::kHold));
+      break;
+    case CallAction::kMute:
+    case CallAction::kUnmute:
+      LIVECALL_RETURN_IF_ERROR(provider_.Mute(call, action == CallAction::kMute));
+      break;
+    case CallAction::kHangup:
+      LIVECALL_RETURN_IF_ERROR(provider_.Hangup(call));
+      break;
+    case CallAction::kSendDigits:
+      LIVECALL_RETURN_IF_ERROR(provider_.SendDigits(call, digits));
+      break;
+  }
+  return calls_.Update(call.call_sid(), [&](livecall::v1::Call& stored) -> absl::StatusOr<bool> {
+    const absl::Time now = absl::Now();
+    switch (action) {
+      case CallAction::kHold:
+      case CallAction::kResume:
+        stored.set_on_hold(action == CallAction::kHold);
+        break;
+      case CallAction::kMute:
+      case CallAction::kUnmute:
+        stored.set_muted(action == CallAction::kMute);
+        break;
+      case CallAction::kHangup:
+        if (IsTerminalCallStatus(stored.status())) return false;
+        stored.set_on_hold(false);
+        RecordCallStatus(stored, "completed", now);
+        return true;
+      case CallAction::kSendDigits:
+        stored.set_digits_sent(stored.digits_sent() + digits);
+        break;
+    }
+    *stored.mutable_updated_at() = ToProtoTimestamp(now);
+    return true;
+  });
+}
+
+absl::StatusOr<livecall::v1::VoiceToken> CallControlService::MintToken(
+    const std::string& agent_id, const livecall::v1::CreateVoiceTokenRequest& request) {
+  if (agent_id.empty()) {
+    return absl::UnauthenticatedError("a voice token needs an authenticated agent (bearer token)");
+  }
+  const VoiceTokenSettings& settings = options_.voice_token;
+  if (settings.account_sid.empty() || settings.api_key_sid.empty() ||
+      settings.api_key_secret.empty() || settings.twiml_app_sid.empty()) {
+    return absl::FailedPreconditionError(
+        "voice tokens need Twilio configured: TWILIO_ACCOUNT_SID, TWILIO_API_KEY_SID, "
+        "TWILIO_API_KEY_SECRET and TWILIO_TWIML_APP_SID");
+  }
+  if (request.ttl_seconds() < 0 || request.ttl_seconds() > 86400) {
+    return absl::InvalidArgumentError("ttlSeconds must be between 1 and 86400 (24 hours)");
+  }
+  LIVECALL_ASSIGN_OR_RETURN(std::string identity, AgentIdentity(agent_id));
+  VoiceTokenRequest token;
+  token.account_sid = settings.account_sid;
+  token.api_key_sid = settings.api_key_sid;
+  token.api_key_secret = settings.api_key_secret;
+  token.identity = identity;
+  token.outgoing_application_sid = settings.twiml_app_sid;
+  token.now = absl::Now();
+  token.ttl =
+      request.ttl_seconds() == 0 ? kDefaultVoiceTokenTtl : absl::Seconds(request.ttl_seconds());
+  LIVECALL_ASSIGN_OR_RETURN(std::string jwt, MintVoiceToken(token));
+  const absl::Time expires_at = absl::FromUnixSeconds(absl::ToUnixSeconds(token.now)) + token.ttl;
+  // The agent can take calls while the token lives: inbound calls ring the agents listed here.
+  LIVECALL_RETURN_IF_ERROR(calls_.MarkAgentAvailable(identity, expires_at));
+  livecall::v1::VoiceToken answer;
+  answer.set_token(std::move(jwt));
+  answer.set_identity(identity);
+  *answer.mutable_expires_at() = ToProtoTimestamp(expires_at);
+  return answer;
+}
+
 grpc::ServerUnaryReactor* CallControlService::PlaceCall(
     grpc::CallbackServerContext* context, const livecall::v1::PlaceCallRequest* request,
     livecall::v1::Call* response) {
-  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
-    LIVECALL_ASSIGN_OR_RETURN(*response, Place(*request));
-    return absl::OkStatus();
-  });
+  std::string key = MetadataValue(context, kIdempotencyKeyMetadata);
+  return FinishOnExecutor(context, executor_,
+                          [this, request, response, key = std::move(key)]() -> absl::Status {
+                            LIVECALL_ASSIGN_OR_RETURN(*response, PlaceOnce(*request, key));
+                            return absl::OkStatus();
+                          });
+}
+
+grpc::ServerUnaryReactor* CallControlService::ActOnExecutor(grpc::CallbackServerContext* context,
+                                                            const std::string& call_sid,
+                                                            CallAction action, std::string digits,
+                                                            livecall::v1::Call* response) {
+  return FinishOnExecutor(
+      context, executor_,
+      [this, call_sid, action, digits = std::move(digits), response]() -> absl::Status {
+        LIVECALL_ASSIGN_OR_RETURN(*response, Act(call_sid, action, digits));
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* CallControlService::HoldCall(
+    grpc::CallbackServerContext* context, const livecall::v1::CallActionRequest* request,
+    livecall::v1::Call* response) {
+  return ActOnExecutor(context, request->call_sid(), CallAction::kHold, "", response);
+}
+
+grpc::ServerUnaryReactor* CallControlService::ResumeCall(
+    grpc::CallbackServerContext* context, const livecall::v1::CallActionRequest* request,
+    livecall::v1::Call* response) {
+  return ActOnExecutor(context, request->call_sid(), CallAction::kResume, "", response);
+}
+
+grpc::ServerUnaryReactor* CallControlService::MuteCall(
+    grpc::CallbackServerContext* context, const livecall::v1::CallActionRequest* request,
+    livecall::v1::Call* response) {
+  return ActOnExecutor(context, request->call_sid(), CallAction::kMute, "", response);
+}
+
+grpc::ServerUnaryReactor* CallControlService::UnmuteCall(
+    grpc::CallbackServerContext* context, const livecall::v1::CallActionRequest* request,
+    livecall::v1::Call* response) {
+  return ActOnExecutor(context, request->call_sid(), CallAction::kUnmute, "", response);
+}
+
+grpc::ServerUnaryReactor* CallControlService::HangupCall(
+    grpc::CallbackServerContext* context, const livecall::v1::CallActionRequest* request,
+    livecall::v1::Call* response) {
+  return ActOnExecutor(context, request->call_sid(), CallAction::kHangup, "", response);
+}
+
+grpc::ServerUnaryReactor* CallControlService::SendDigits(
+    grpc::CallbackServerContext* context, const livecall::v1::SendDigitsRequest* request,
+    livecall::v1::Call* response) {
+  return ActOnExecutor(context, request->call_sid(), CallAction::kSendDigits, request->digits(),
+                       response);
+}
+
+grpc::ServerUnaryReactor* CallControlService::CreateVoiceToken(
+    grpc::CallbackServerContext* context, const livecall::v1::CreateVoiceTokenRequest* request,
+    livecall::v1::VoiceToken* response) {
+  std::string agent = MetadataValue(context, kAgentMetadata);
+  return FinishOnExecutor(context, executor_,
+                          [this, request, response, agent = std::move(agent)]() -> absl::Status {
+                            LIVECALL_ASSIGN_OR_RETURN(*response, MintToken(agent, *request));
+                            return absl::OkStatus();
+                          });
 }
 
 grpc::ServerUnaryReactor* CallControlService::GetCall(grpc::CallbackServerContext* context,
                                                       const livecall::v1::GetCallRequest* request,
                                                       livecall::v1::Call* response) {
   return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
-    LIVECALL_ASSIGN_OR_RETURN(*response, calls_.Get(request->call_sid()));
+    LIVECALL_ASSIGN_OR_RETURN(*response, calls_.GetByAnyLeg(request->call_sid()));
     return absl::OkStatus();
   });
 }

@@ -14,18 +14,51 @@ namespace livecall::call_control {
 // Longest text a call may speak; Twilio's <Say> takes up to 4,096 characters.
 inline constexpr size_t kMaxSpokenTextLength = 4096;
 
-// livecall.v1.CallControl: places calls through the configured provider and reads them back.
+// What the gateway forwards as gRPC metadata.
+inline constexpr char kIdempotencyKeyMetadata[] = "idempotency-key";
+inline constexpr char kAgentMetadata[] = "x-livecall-agent";
+
+enum class CallAction { kHold, kResume, kMute, kUnmute, kHangup, kSendDigits };
+
+// Minting Voice Access Tokens; without an API key and TwiML App the token RPC is refused.
+struct VoiceTokenSettings {
+  std::string account_sid;
+  std::string api_key_sid;
+  std::string api_key_secret;
+  std::string twiml_app_sid;
+};
+
+struct CallControlOptions {
+  VoiceTokenSettings voice_token;
+  // How long an Idempotency-Key answers the same call.
+  absl::Duration idempotency_ttl = absl::Hours(24);
+  // How long a retry waits for the first request with its key to finish.
+  absl::Duration idempotency_wait = absl::Seconds(10);
+};
+
+// livecall.v1.CallControl: places calls through the configured provider, controls them (hold,
+// mute, hangup, DTMF) and reads them back; mints agents' Voice Access Tokens.
 class CallControlService final : public livecall::v1::CallControl::CallbackService {
  public:
   CallControlService(TelephonyProvider& provider, CallStore& calls, Executor& executor,
-                     std::string default_caller_id)
+                     std::string default_caller_id, CallControlOptions options = {})
       : provider_(provider),
         calls_(calls),
         executor_(executor),
-        default_caller_id_(std::move(default_caller_id)) {}
+        default_caller_id_(std::move(default_caller_id)),
+        options_(std::move(options)) {}
 
-  // The work behind the RPCs; blocking (Redis), so run on the executor.
+  // The work behind the RPCs; blocking (Redis, Twilio), so run on the executor.
   absl::StatusOr<livecall::v1::Call> Place(const livecall::v1::PlaceCallRequest& request);
+  // Place() at most once per `idempotency_key` (empty: no key): a retry with the same key answers
+  // the first request's call, and of concurrent duplicates only one dials.
+  absl::StatusOr<livecall::v1::Call> PlaceOnce(const livecall::v1::PlaceCallRequest& request,
+                                               const std::string& idempotency_key);
+  // `call_sid` may be either leg's. FAILED_PRECONDITION unless the call is in progress.
+  absl::StatusOr<livecall::v1::Call> Act(const std::string& call_sid, CallAction action,
+                                         const std::string& digits = "");
+  absl::StatusOr<livecall::v1::VoiceToken> MintToken(
+      const std::string& agent_id, const livecall::v1::CreateVoiceTokenRequest& request);
 
   // livecall::v1::CallControl::CallbackService
   grpc::ServerUnaryReactor* PlaceCall(grpc::CallbackServerContext* context,
@@ -34,12 +67,38 @@ class CallControlService final : public livecall::v1::CallControl::CallbackServi
   grpc::ServerUnaryReactor* GetCall(grpc::CallbackServerContext* context,
                                     const livecall::v1::GetCallRequest* request,
                                     livecall::v1::Call* response) override;
+  grpc::ServerUnaryReactor* HoldCall(grpc::CallbackServerContext* context,
+                                     const livecall::v1::CallActionRequest* request,
+                                     livecall::v1::Call* response) override;
+  grpc::ServerUnaryReactor* ResumeCall(grpc::CallbackServerContext* context,
+                                       const livecall::v1::CallActionRequest* request,
+                                       livecall::v1::Call* response) override;
+  grpc::ServerUnaryReactor* MuteCall(grpc::CallbackServerContext* context,
+                                     const livecall::v1::CallActionRequest* request,
+                                     livecall::v1::Call* response) override;
+  grpc::ServerUnaryReactor* UnmuteCall(grpc::CallbackServerContext* context,
+                                       const livecall::v1::CallActionRequest* request,
+                                       livecall::v1::Call* response) override;
+  grpc::ServerUnaryReactor* HangupCall(grpc::CallbackServerContext* context,
+                                       const livecall::v1::CallActionRequest* request,
+                                       livecall::v1::Call* response) override;
+  grpc::ServerUnaryReactor* SendDigits(grpc::CallbackServerContext* context,
+                                       const livecall::v1::SendDigitsRequest* request,
+                                       livecall::v1::Call* response) override;
+  grpc::ServerUnaryReactor* CreateVoiceToken(grpc::CallbackServerContext* context,
+                                             const livecall::v1::CreateVoiceTokenRequest* request,
+                                             livecall::v1::VoiceToken* response) override;
 
  private:
+  grpc::ServerUnaryReactor* ActOnExecutor(grpc::CallbackServerContext* context,
+                                          const std::string& call_sid, CallAction action,
+                                          std::string digits, livecall::v1::Call* response);
+
   TelephonyProvider& provider_;
   CallStore& calls_;
   Executor& executor_;
   const std::string default_caller_id_;
+  const CallControlOptions options_;
 };
 
 }  // namespace livecall::call_control

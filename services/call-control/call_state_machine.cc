@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/proto_time.h"
 
 namespace livecall::call_control {
 namespace {
@@ -49,6 +50,30 @@ absl::Status CheckCallTransition(absl::string_view from, absl::string_view to) {
     if (from == allowed_from && to == allowed_to) return absl::OkStatus();
   }
   return absl::FailedPreconditionError(absl::StrCat("a call cannot go from ", from, " to ", to));
+}
+
+namespace {
+
+int StatusRank(absl::string_view status) {
+  if (status == "queued" || status == "initiated") return 0;
+  if (status == "ringing") return 1;
+  if (status == "in-progress") return 2;
+  return 3;
+}
+
+}  // namespace
+
+bool IsForwardReport(absl::string_view current, absl::string_view reported) {
+  if (!IsKnownCallStatus(reported) || IsTerminalCallStatus(current)) return false;
+  return StatusRank(reported) > StatusRank(current);
+}
+
+void RecordCallStatus(livecall::v1::Call& call, const std::string& status, absl::Time at) {
+  call.set_status(status);
+  *call.mutable_updated_at() = ToProtoTimestamp(at);
+  livecall::v1::CallEvent* event = call.add_history();
+  event->set_status(status);
+  *event->mutable_at() = ToProtoTimestamp(at);
 }
 
 }  // namespace livecall::call_control

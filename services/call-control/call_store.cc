@@ -95,4 +95,147 @@ absl::StatusOr<bool> CallStore::ClaimStep(const std::string& call_sid, absl::Tim
   return (*reply)->integer == 1;
 }
 
+namespace {
+
+std::string AliasKey(const std::string& sid) { return absl::StrCat("livecall:call-alias:", sid); }
+std::string LegsKey(const std::string& sid) { return absl::StrCat("livecall:call-legs:", sid); }
+std::string SequenceKey(const std::string& sid) { return absl::StrCat("livecall:call-seq:", sid); }
+std::string IdempotencyKey(const std::string& scoped) {
+  return absl::StrCat("livecall:idem:", scoped);
+}
+constexpr char kAvailableAgentsKey[] = "livecall:agents:available";
+
+}  // namespace
+
+absl::StatusOr<livecall::v1::Call> CallStore::Update(const std::string& call_sid,
+                                                     const Mutation& mutate) {
+  // Compare-and-set in one script: the write happens only if the stored bytes are still the ones
+  // this caller read, so no concurrent update is lost.
+  static constexpr char kCasScript[] = R"lua(
+    local current = redis.call('GET', KEYS[1])
+    if not current then return -1 end
+    if current ~= ARGV[1] then return 0 end
+    redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+    return 1)lua";
+  constexpr int kMaxAttempts = 20;
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    absl::StatusOr<livecall::v1::Call> call = Get(call_sid);
+    if (!call.ok()) return call.status();
+    const std::string before = call->SerializeAsString();
+    absl::StatusOr<bool> changed = mutate(*call);
+    if (!changed.ok()) return changed.status();
+    if (!*changed) return call;
+    absl::StatusOr<RedisReply> reply =
+        redis_.Command({"EVAL", kCasScript, "1", CallKey(call_sid), before,
+                        call->SerializeAsString(), absl::StrCat(absl::ToInt64Seconds(ttl_))});
+    if (!reply.ok()) return reply.status();
+    if ((*reply)->type != REDIS_REPLY_INTEGER) {
+      return absl::InternalError(absl::StrCat("redis: ", ReplyString(**reply)));
+    }
+    if ((*reply)->integer == 1) return call;
+    if ((*reply)->integer == -1) {
+      return absl::NotFoundError(absl::StrCat("no call \"", call_sid, "\""));
+    }
+  }
+  return absl::AbortedError(absl::StrCat("call ", call_sid, " is being changed too often; retry"));
+}
+
+absl::Status CallStore::PutAlias(const std::string& alias, const std::string& call_sid) {
+  return redis_
+      .Command({"SET", AliasKey(alias), call_sid, "EX", absl::StrCat(absl::ToInt64Seconds(ttl_))})
+      .status();
+}
+
+absl::StatusOr<std::string> CallStore::Resolve(const std::string& sid) {
+  if (!IsWellFormedCallSid(sid)) return absl::NotFoundError(absl::StrCat("no call \"", sid, "\""));
+  absl::StatusOr<RedisReply> reply = redis_.Command({"GET", AliasKey(sid)});
+  if (!reply.ok()) return reply.status();
+  if (IsNil(**reply)) return sid;
+  return ReplyString(**reply);
+}
+
+absl::StatusOr<livecall::v1::Call> CallStore::GetByAnyLeg(const std::string& sid) {
+  absl::StatusOr<std::string> own = Resolve(sid);
+  if (!own.ok()) return own.status();
+  return Get(*own);
+}
+
+absl::Status CallStore::AddAgentLeg(const std::string& call_sid, const std::string& leg_sid) {
+  absl::StatusOr<std::vector<RedisReply>> replies =
+      redis_.Pipeline({{"SADD", LegsKey(call_sid), leg_sid},
+                       {"EXPIRE", LegsKey(call_sid), absl::StrCat(absl::ToInt64Seconds(ttl_))}});
+  if (!replies.ok()) return replies.status();
+  return PutAlias(leg_sid, call_sid);
+}
+
+absl::StatusOr<std::vector<std::string>> CallStore::AgentLegs(const std::string& call_sid) {
+  absl::StatusOr<RedisReply> reply = redis_.Command({"SMEMBERS", LegsKey(call_sid)});
+  if (!reply.ok()) return reply.status();
+  std::vector<std::string> legs;
+  for (size_t i = 0; i < (*reply)->elements; ++i) {
+    legs.push_back(ReplyString(*(*reply)->element[i]));
+  }
+  return legs;
+}
+
+absl::StatusOr<bool> CallStore::AdvanceSequence(const std::string& call_sid,
+                                                const std::string& kind, int64_t sequence) {
+  static constexpr char kAdvanceScript[] = R"lua(
+    local last = redis.call('HGET', KEYS[1], ARGV[1])
+    if last and tonumber(last) >= tonumber(ARGV[2]) then return 0 end
+    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+    redis.call('EXPIRE', KEYS[1], ARGV[3])
+    return 1)lua";
+  absl::StatusOr<RedisReply> reply =
+      redis_.Command({"EVAL", kAdvanceScript, "1", SequenceKey(call_sid), kind,
+                      absl::StrCat(sequence), absl::StrCat(absl::ToInt64Seconds(ttl_))});
+  if (!reply.ok()) return reply.status();
+  return (*reply)->integer == 1;
+}
+
+absl::StatusOr<bool> CallStore::ReserveIdempotencyKey(const std::string& scoped_key,
+                                                      absl::Duration ttl) {
+  absl::StatusOr<RedisReply> reply = redis_.Command(
+      {"SET", IdempotencyKey(scoped_key), "", "NX", "EX", absl::StrCat(absl::ToInt64Seconds(ttl))});
+  if (!reply.ok()) return reply.status();
+  return !IsNil(**reply);
+}
+
+absl::StatusOr<std::optional<std::string>> CallStore::LookupIdempotencyKey(
+    const std::string& scoped_key) {
+  absl::StatusOr<RedisReply> reply = redis_.Command({"GET", IdempotencyKey(scoped_key)});
+  if (!reply.ok()) return reply.status();
+  if (IsNil(**reply)) return std::optional<std::string>();
+  return std::optional<std::string>(ReplyString(**reply));
+}
+
+absl::Status CallStore::CompleteIdempotencyKey(const std::string& scoped_key,
+                                               const std::string& call_sid, absl::Duration ttl) {
+  return redis_
+      .Command({"SET", IdempotencyKey(scoped_key), call_sid, "EX",
+                absl::StrCat(absl::ToInt64Seconds(ttl))})
+      .status();
+}
+
+absl::Status CallStore::ReleaseIdempotencyKey(const std::string& scoped_key) {
+  return redis_.Command({"DEL", IdempotencyKey(scoped_key)}).status();
+}
+
+absl::Status CallStore::MarkAgentAvailable(const std::string& identity, absl::Time until) {
+  return redis_
+      .Command({"ZADD", kAvailableAgentsKey, absl::StrCat(absl::ToUnixMillis(until)), identity})
+      .status();
+}
+
+absl::StatusOr<std::vector<std::string>> CallStore::AvailableAgents(absl::Time now, int limit) {
+  absl::StatusOr<std::vector<RedisReply>> replies = redis_.Pipeline(
+      {{"ZREMRANGEBYSCORE", kAvailableAgentsKey, "-inf", absl::StrCat(absl::ToUnixMillis(now))},
+       {"ZREVRANGE", kAvailableAgentsKey, "0", absl::StrCat(limit - 1)}});
+  if (!replies.ok()) return replies.status();
+  const redisReply& range = *replies->back();
+  std::vector<std::string> agents;
+  for (size_t i = 0; i < range.elements; ++i) agents.push_back(ReplyString(*range.element[i]));
+  return agents;
+}
+
 }  // namespace livecall::call_control

@@ -8,7 +8,16 @@
 // A call and its next due step (or its removal from the due set) are written in one MULTI/EXEC
 // block. A replica claims a due step by pushing its score a lease into the future, so a replica
 // that dies mid-step leaves the step to be retried when the lease runs out, never lost.
+//   livecall:call-alias:{sid}    STRING  the call's own sid for its other leg (the agent's
+//                                        browser leg, a ringing agent), TTL as the call
+//   livecall:call-legs:{sid}     SET     agent legs rung for an inbound call, TTL as the call
+//   livecall:call-seq:{sid}      HASH    event kind -> highest SequenceNumber applied (hold, mute)
+//   livecall:idem:{scope}:{key}  STRING  "" while the first request runs, then its call sid; TTL
+//   livecall:agents:available    ZSET    Twilio identities scored by their token's expiry (unix ms)
+// Concurrent writers of one call (status callbacks, conference events, API actions, replicas)
+// use Update(): an optimistic compare-and-set on the serialized call, retried on conflict.
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +51,40 @@ class CallStore {
   // Claims a due step for `lease`: true when this caller got it (its score was still due), so
   // exactly one replica takes each step.
   absl::StatusOr<bool> ClaimStep(const std::string& call_sid, absl::Time now, absl::Duration lease);
+
+  // Read-modify-write of one call: `mutate` edits the call and returns true to write it (false:
+  // nothing to change). Re-run on a fresh copy when another writer got in between. Answers the
+  // call as stored afterwards. NOT_FOUND when there is no such call.
+  using Mutation = std::function<absl::StatusOr<bool>(livecall::v1::Call& call)>;
+  absl::StatusOr<livecall::v1::Call> Update(const std::string& call_sid, const Mutation& mutate);
+
+  // Makes `alias` (another leg's sid) name the call `call_sid`.
+  absl::Status PutAlias(const std::string& alias, const std::string& call_sid);
+  // The call's own sid for `sid`: itself unless it is an alias.
+  absl::StatusOr<std::string> Resolve(const std::string& sid);
+  // Get(Resolve(sid)).
+  absl::StatusOr<livecall::v1::Call> GetByAnyLeg(const std::string& sid);
+
+  absl::Status AddAgentLeg(const std::string& call_sid, const std::string& leg_sid);
+  absl::StatusOr<std::vector<std::string>> AgentLegs(const std::string& call_sid);
+
+  // True when `sequence` is higher than every one recorded for (call, kind), and records it; so
+  // of two events of one kind (hold/unhold) the later one in Twilio's order wins.
+  absl::StatusOr<bool> AdvanceSequence(const std::string& call_sid, const std::string& kind,
+                                       int64_t sequence);
+
+  // Idempotency keys. Reserve: true when this caller is the first with the key (it then must
+  // Complete or Release it). Lookup: the call sid a completed key answered, "" while the first
+  // request still runs, nullopt when the key is unknown.
+  absl::StatusOr<bool> ReserveIdempotencyKey(const std::string& scoped_key, absl::Duration ttl);
+  absl::StatusOr<std::optional<std::string>> LookupIdempotencyKey(const std::string& scoped_key);
+  absl::Status CompleteIdempotencyKey(const std::string& scoped_key, const std::string& call_sid,
+                                      absl::Duration ttl);
+  absl::Status ReleaseIdempotencyKey(const std::string& scoped_key);
+
+  // Agents that hold a valid Voice token, so an inbound call can ring them.
+  absl::Status MarkAgentAvailable(const std::string& identity, absl::Time until);
+  absl::StatusOr<std::vector<std::string>> AvailableAgents(absl::Time now, int limit);
 
  private:
   RedisPool& redis_;

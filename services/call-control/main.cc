@@ -6,6 +6,8 @@
 #include "services/call-control/call_control_config.h"
 #include "services/call-control/call_control_service.h"
 #include "services/call-control/sandbox_provider.h"
+#include "services/call-control/twilio_provider.h"
+#include "services/call-control/twilio_webhook_service.h"
 
 int main() {
   livecall::BlockShutdownSignals();
@@ -24,33 +26,60 @@ int main() {
     livecall::LogError("bad configuration", {{"error", std::string(config.status().message())}});
     return 2;
   }
-  if (config->twilio.configured()) {
-    // Refuse rather than silently simulate calls an operator expects to reach real phones.
-    livecall::LogError(
-        "TWILIO_* is set but this build has only the sandbox provider; "
-        "unset TWILIO_ACCOUNT_SID to run the sandbox");
-    return 2;
-  }
+  livecall::CurlGlobalInit();
 
   livecall::RegisterProcessMetrics("call-control");
   livecall::RedisPool redis(config->redis);
   livecall::call_control::CallStore calls(redis, config->call_ttl);
-  livecall::call_control::SandboxProvider sandbox(calls, config->sandbox);
   livecall::Executor executor(config->worker_threads);
-  livecall::call_control::CallControlService service(sandbox, calls, executor,
-                                                     config->sandbox_caller_id);
-  sandbox.Start();
-  livecall::LogInfo("telephony provider", {{"provider", std::string(sandbox.name())}});
+  // The one place that chooses the telephone network: Twilio when TWILIO_ACCOUNT_SID is set.
+  const livecall::call_control::TwilioCredentials& twilio = config->twilio;
+  livecall::CurlHttpClient http("twilio");
+  livecall::call_control::TwilioClient twilio_client(http, {.base_url = twilio.api_base_url,
+                                                            .account_sid = twilio.account_sid,
+                                                            .username = twilio.rest_username(),
+                                                            .password = twilio.rest_password()});
+  std::unique_ptr<livecall::call_control::TwilioProvider> twilio_provider;
+  std::unique_ptr<livecall::call_control::SandboxProvider> sandbox;
+  livecall::call_control::TelephonyProvider* provider = nullptr;
+  if (twilio.configured()) {
+    twilio_provider = std::make_unique<livecall::call_control::TwilioProvider>(
+        twilio_client, calls,
+        livecall::call_control::TwilioProviderOptions{.public_url = config->public_url,
+                                                      .hold_music_url = twilio.hold_music_url});
+    provider = twilio_provider.get();
+  } else {
+    sandbox = std::make_unique<livecall::call_control::SandboxProvider>(calls, config->sandbox);
+    sandbox->Start();
+    provider = sandbox.get();
+  }
+  livecall::call_control::CallControlService service(
+      *provider, calls, executor,
+      twilio.configured() ? twilio.caller_id : config->sandbox_caller_id,
+      {.voice_token = {.account_sid = twilio.account_sid,
+                       .api_key_sid = twilio.api_key_sid,
+                       .api_key_secret = twilio.api_key_secret,
+                       .twiml_app_sid = twilio.twiml_app_sid},
+       .idempotency_ttl = config->idempotency_ttl});
+  livecall::call_control::GrpcAiSessionClient ai_session(
+      livecall::MakePeerChannel(config->ai_session_address), config->ai_session_deadline);
+  livecall::call_control::TwilioWebhookService webhooks(
+      twilio_provider.get(), calls, ai_session, executor,
+      {.public_url = config->public_url,
+       .caller_id = twilio.caller_id,
+       .transcription_language = config->transcription_language});
+  livecall::LogInfo("telephony provider", {{"provider", std::string(provider->name())}});
   livecall::PeriodicSampler stored_calls(absl::Seconds(15), [&redis] {
     absl::StatusOr<int64_t> count = redis.CountKeys("livecall:call:*");
     if (count.ok()) livecall::StoredCallsGauge().Set(static_cast<double>(*count));
   });
 
-  absl::Status served = livecall::ServeGrpcUntilSignal(
-      {.address = config->listen_address,
-       .services = {&service},
-       .metrics_address = metrics_address,
-       .on_drain = [&sandbox] { sandbox.Stop(); }});
+  absl::Status served = livecall::ServeGrpcUntilSignal({.address = config->listen_address,
+                                                        .services = {&service, &webhooks},
+                                                        .metrics_address = metrics_address,
+                                                        .on_drain = [&sandbox] {
+                                                          if (sandbox) sandbox->Stop();
+                                                        }});
   if (!served.ok()) {
     livecall::LogError("server failed", {{"error", std::string(served.message())}});
     return 1;

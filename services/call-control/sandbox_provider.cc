@@ -13,14 +13,6 @@ namespace {
 // A replica that claimed a step and died leaves it to the others after this long.
 constexpr absl::Duration kStepLease = absl::Seconds(10);
 
-void RecordStatus(livecall::v1::Call& call, const std::string& status, absl::Time now) {
-  call.set_status(status);
-  *call.mutable_updated_at() = ToProtoTimestamp(now);
-  livecall::v1::CallEvent* event = call.add_history();
-  event->set_status(status);
-  *event->mutable_at() = ToProtoTimestamp(now);
-}
-
 }  // namespace
 
 SandboxProvider::~SandboxProvider() { Stop(); }
@@ -31,7 +23,7 @@ absl::StatusOr<livecall::v1::Call> SandboxProvider::Place(livecall::v1::Call cal
   call.set_direction("outbound-api");
   call.set_provider("sandbox");
   *call.mutable_created_at() = ToProtoTimestamp(now);
-  RecordStatus(call, "queued", now);
+  RecordCallStatus(call, "queued", now);
   if (absl::Status status = store_.Put(call, now + timings_.ring); !status.ok()) return status;
   return call;
 }
@@ -54,7 +46,7 @@ absl::Status SandboxProvider::Advance(const std::string& call_sid, absl::Time no
     return store_.Unschedule(call_sid);  // Terminal (e.g. hung up meanwhile).
   }
   if (absl::Status legal = CheckCallTransition(call->status(), next); !legal.ok()) return legal;
-  RecordStatus(*call, next, now);
+  RecordCallStatus(*call, next, now);
   return store_.Put(*call, next_step_at);
 }
 

@@ -30,6 +30,20 @@ class SandboxProvider final : public TelephonyProvider {
   // TelephonyProvider
   absl::string_view name() const override { return "sandbox"; }
   absl::StatusOr<livecall::v1::Call> Place(livecall::v1::Call call) override;
+  // Simulated: nothing to tell a network; the call store records hold/mute/digits. Hangup takes
+  // the call off the schedule, so it ends where it is.
+  absl::Status Hold(const livecall::v1::Call& call, bool on_hold) override {
+    return absl::OkStatus();
+  }
+  absl::Status Mute(const livecall::v1::Call& call, bool muted) override {
+    return absl::OkStatus();
+  }
+  absl::Status Hangup(const livecall::v1::Call& call) override {
+    return store_.Unschedule(call.call_sid());
+  }
+  absl::Status SendDigits(const livecall::v1::Call& call, absl::string_view digits) override {
+    return absl::OkStatus();
+  }
 
   // Takes every step due at `now`; returns how many calls moved. Called by the background loop,
   // and directly by tests.

@@ -30,6 +30,18 @@ absl::StatusOr<GatewayConfig> ReadGatewayConfig(EnvReader& env) {
     env.AddError("LIVECALL_LOG_LEVEL", level.status().message());
   }
 
+  config.twilio_auth_token = env.OptionalString("TWILIO_AUTH_TOKEN");
+  config.public_url = env.String("LIVECALL_PUBLIC_URL", config.public_url);
+  while (!config.public_url.empty() && config.public_url.back() == '/')
+    config.public_url.pop_back();
+  if (config.public_url.rfind("http://", 0) != 0 && config.public_url.rfind("https://", 0) != 0) {
+    env.AddError("LIVECALL_PUBLIC_URL", "not an http:// or https:// URL");
+  }
+  config.jwt_secret = env.OptionalString("LIVECALL_JWT_SECRET");
+  if (!config.jwt_secret.empty() && config.jwt_secret.size() < 32) {
+    env.AddError("LIVECALL_JWT_SECRET", "shorter than 32 bytes; an HS256 secret needs at least 32");
+  }
+
   if (absl::Status status = env.status(); !status.ok()) return status;
   return config;
 }

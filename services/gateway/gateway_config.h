@@ -23,6 +23,12 @@ struct GatewayConfig {
   absl::Duration grpc_deadline = absl::Milliseconds(5000);  // LIVECALL_GRPC_DEADLINE_MS
   absl::Duration read_timeout = absl::Seconds(30);          // LIVECALL_HTTP_READ_TIMEOUT_MS
   LogLevel log_level = LogLevel::kInfo;                     // LIVECALL_LOG_LEVEL
+  // Twilio webhooks are verified with this token against this URL; with no token they are all
+  // refused (403).
+  std::string twilio_auth_token;                     // TWILIO_AUTH_TOKEN
+  std::string public_url = "http://localhost:8080";  // LIVECALL_PUBLIC_URL, no trailing '/'
+  // Agents' bearer tokens (HS256); empty: routes that require an agent answer 401.
+  std::string jwt_secret;  // LIVECALL_JWT_SECRET
 };
 
 // INVALID_ARGUMENT naming every variable that is wrong.

@@ -1,12 +1,16 @@
 #include "services/gateway/gateway_handler.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/metrics.h"
+#include "livecall/v1/twilio_webhooks.pb.h"
+#include "services/gateway/agent_auth.h"
 #include "services/gateway/error_response.h"
 #include "services/gateway/transcoder.h"
 #include "services/gateway/url.h"
+#include "services/gateway/twilio_signature.h"
 
 namespace livecall::gateway {
 namespace {
@@ -132,6 +136,9 @@ void GatewayHandler::HandleRoute(const RouteMatch& match, const HttpRequest& req
                                  const std::string& request_id, absl::string_view query,
                                  HttpResponder respond) {
   BackendRequest call;
+  if (match.route->twilio_webhook) {
+    return HandleTwilioWebhook(match, request, request_id, query, std::move(respond));
+  }
   call.service = match.route->method->service()->full_name();
   call.method_path = match.route->grpc_path;
   call.deadline = options_.backend_deadline;
@@ -154,6 +161,21 @@ void GatewayHandler::HandleRoute(const RouteMatch& match, const HttpRequest& req
   absl::StatusOr<std::unique_ptr<google::protobuf::Message>> message =
       BuildRequestMessage(match, request.body(), query);
   if (!message.ok()) return respond(ErrorResponse(message.status()));
+  if (absl::Status authenticated = AddAgentMetadata(request, *match.route, options_.jwt_secret,
+                                                    &call.metadata);
+      !authenticated.ok()) {
+    return respond(UnauthorizedResponse(authenticated.message(),
+                                        request.find(boost::beast::http::field::authorization) !=
+                                            request.end()));
+  }
+  if (auto key = request.find("idempotency-key"); key != request.end()) {
+    const absl::string_view value(key->value().data(), key->value().size());
+    if (value.empty() || value.size() > 255 || !IsMetadataSafe(value)) {
+      return respond(HttpErrorResponse(
+          400, "INVALID_ARGUMENT", "malformed Idempotency-Key header (1-255 visible characters)"));
+    }
+    call.metadata.emplace_back("idempotency-key", std::string(value));
+  }
   if (!(*message)->SerializeToString(&call.payload)) {
     return respond(ErrorResponse(absl::InternalError("cannot serialize the request")));
   }
@@ -178,3 +200,85 @@ void GatewayHandler::HandleRoute(const RouteMatch& match, const HttpRequest& req
 }
 
 }  // namespace livecall::gateway
+void GatewayHandler::HandleTwilioWebhook(const RouteMatch& match, const HttpRequest& request,
+                                         const std::string& request_id, absl::string_view query,
+                                         HttpResponder respond) {
+  // Nothing reaches a backend, and nothing about the request is trusted, before the signature
+  // verifies.
+  if (options_.twilio_auth_token.empty()) {
+    return respond(HttpErrorResponse(
+        403, "PERMISSION_DENIED",
+        "Twilio webhooks are refused: no TWILIO_AUTH_TOKEN is configured to verify them"));
+  }
+  auto signature = request.find("x-twilio-signature");
+  if (signature == request.end() || signature->value().empty()) {
+    return respond(
+        HttpErrorResponse(403, "PERMISSION_DENIED", "missing X-Twilio-Signature header"));
+  }
+  auto content_type = request.find(boost::beast::http::field::content_type);
+  const absl::string_view type =
+      content_type == request.end()
+          ? absl::string_view()
+          : absl::string_view(content_type->value().data(), content_type->value().size());
+  if (!request.body().empty() &&
+      !absl::StartsWithIgnoreCase(type, "application/x-www-form-urlencoded")) {
+    return respond(HttpErrorResponse(415, "UNSUPPORTED_MEDIA_TYPE",
+                                     "a Twilio webhook body is application/x-www-form-urlencoded"));
+  }
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> form =
+      ParseQuery(request.body());
+  if (!form.ok()) {
+    return respond(HttpErrorResponse(403, "PERMISSION_DENIED",
+                                     "the form body cannot be decoded, so the signature cannot "
+                                     "be verified"));
+  }
+  const std::string url = absl::StrCat(
+      options_.public_url, absl::string_view(request.target().data(), request.target().size()));
+  if (!ValidateTwilioSignature(
+          options_.twilio_auth_token, url, *form,
+          absl::string_view(signature->value().data(), signature->value().size()))) {
+    return respond(HttpErrorResponse(403, "PERMISSION_DENIED",
+                                     "X-Twilio-Signature does not verify for this URL and body"));
+  }
+
+  livecall::v1::TwilioWebhookRequest webhook;
+  for (const auto& [name, value] : *form) webhook.mutable_params()->insert({name, value});
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> query_params =
+      ParseQuery(query);
+  if (!query_params.ok()) return respond(ErrorResponse(query_params.status()));
+  for (const auto& [name, value] : *query_params) webhook.mutable_query()->insert({name, value});
+
+  BackendRequest call;
+  call.service = match.route->method->service()->full_name();
+  call.method_path = match.route->grpc_path;
+  call.deadline = options_.backend_deadline;
+  call.metadata.emplace_back("x-request-id", request_id);
+  if (!webhook.SerializeToString(&call.payload)) {
+    return respond(ErrorResponse(absl::InternalError("cannot serialize the request")));
+  }
+  const bool answers_twiml =
+      match.route->method->output_type() == livecall::v1::TwimlResponse::descriptor();
+  backend_->Call(std::move(call), [answers_twiml, respond = std::move(respond)](
+                                      const grpc::Status& status, std::string payload) {
+    try {
+      if (!status.ok()) return respond(ErrorResponse(status));
+      HttpResponse response;
+      if (!answers_twiml) {
+        response.status = 204;
+        response.content_type = "text/plain";
+        return respond(std::move(response));
+      }
+      livecall::v1::TwimlResponse twiml;
+      if (!twiml.ParseFromString(payload)) {
+        return respond(ErrorResponse(absl::InternalError("the backend's answer cannot be parsed")));
+      }
+      response.status = 200;
+      response.content_type = "text/xml; charset=utf-8";
+      response.body = std::move(*twiml.mutable_twiml());
+      respond(std::move(response));
+    } catch (...) {
+      respond(HttpErrorResponse(500, "INTERNAL", "internal error"));
+    }
+  });
+}
+

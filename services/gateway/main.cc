@@ -47,6 +47,7 @@ int main() {
   const auto context = livecall::MakePeerChannel(config->backends.context);
   gw::GrpcBackendClient backend({{"livecall.v1.CallControl", call_control},
                                  {"livecall.v1.AiSession", ai_session},
+                                 {"livecall.v1.TwilioWebhooks", call_control},
                                  {"livecall.v1.Context", context}});
 
   livecall::RedisPool redis({.url = config->redis,
@@ -64,7 +65,10 @@ int main() {
   });
 
   gw::GatewayHandler handler(&*routes, &backend, &readiness, *std::move(openapi),
-                             {.backend_deadline = config->grpc_deadline});
+                             {.backend_deadline = config->grpc_deadline,
+                              .jwt_secret = config->jwt_secret,
+                              .twilio_auth_token = config->twilio_auth_token,
+                              .public_url = config->public_url});
   gw::HttpServer server({.address = config->http_addr,
                          .threads = config->http_threads,
                          .body_limit = config->body_limit_bytes,

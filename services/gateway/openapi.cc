@@ -259,6 +259,34 @@ void WriteFixedPaths(Struct* paths) {
   Set(schema, "type", "object");
 }
 
+// A Twilio webhook: form fields in, signature header required, TwiML (200) or nothing (204) out.
+void WriteTwilioWebhook(const Route& route, Struct* operation, ListValue* parameters) {
+  Struct* signature = parameters->add_values()->mutable_struct_value();
+  Set(signature, "name", "X-Twilio-Signature");
+  Set(signature, "in", "header");
+  SetBool(signature, "required", true);
+  Set(signature, "description",
+      "base64 HMAC-SHA1 with TWILIO_AUTH_TOKEN over LIVECALL_PUBLIC_URL + path + query + the "
+      "form fields sorted by name; 403 when missing or wrong (and always when no token is "
+      "configured).");
+  Set(Object(signature, "schema"), "type", "string");
+  Struct* body = Object(operation, "requestBody");
+  SetBool(body, "required", true);
+  Struct* schema =
+      Object(Object(Object(body, "content"), "application/x-www-form-urlencoded"), "schema");
+  Set(schema, "type", "object");
+  Set(Object(schema, "additionalProperties"), "type", "string");
+  Struct* responses = Object(operation, "responses");
+  if (route.method->output_type()->full_name() == "livecall.v1.TwimlResponse") {
+    Struct* ok = Object(responses, "200");
+    Set(ok, "description", "TwiML");
+    Set(Object(Object(Object(ok, "content"), "text/xml"), "schema"), "type", "string");
+  } else {
+    Set(Object(responses, "204"), "description", "Accepted; no content");
+  }
+  ErrorResponses(responses, /*has_body=*/true);
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> GenerateOpenApi(const RouteTable& routes) {
@@ -301,6 +329,14 @@ absl::StatusOr<std::string> GenerateOpenApi(const RouteTable& routes) {
       Set(Object(parameter, "schema"), "type", "string");
     }
     const Descriptor* input = route.method->input_type();
+    if (route.twilio_webhook) {
+      WriteTwilioWebhook(route, operation, parameters);
+      continue;
+    }
+    if (route.requires_agent) {
+      // An agent's bearer token, no scopes.
+      List(List(operation, "security")->add_values()->mutable_struct_value(), "bearerAuth");
+    }
     if (route.body_is_request) {
       Struct* body = Object(operation, "requestBody");
       SetBool(body, "required", false);
@@ -354,3 +390,8 @@ absl::StatusOr<std::string> GenerateOpenApi(const RouteTable& routes) {
 }
 
 }  // namespace livecall::gateway
+  Struct* bearer = Object(Object(components, "securitySchemes"), "bearerAuth");
+  Set(bearer, "type", "http");
+  Set(bearer, "scheme", "bearer");
+  Set(bearer, "bearerFormat", "JWT");
+  Set(bearer, "description", "An agent's HS256 token (LIVECALL_JWT_SECRET); sub is the agent.");

@@ -9,6 +9,7 @@
 #include "livecall/v1/call_control.pb.h"
 #include "livecall/v1/context.pb.h"
 #include "livecall/v1/http.pb.h"
+#include "livecall/v1/twilio_webhooks.pb.h"
 #include "services/gateway/url.h"
 
 namespace livecall::gateway {
@@ -27,6 +28,7 @@ void LinkContract() {
       livecall::v1::PlaceCallRequest::descriptor(),
       livecall::v1::StartSessionRequest::descriptor(),
       livecall::v1::LookupCustomerRequest::descriptor(),
+      livecall::v1::TwilioWebhookRequest::descriptor(),
   };
   (void)kLinked;
 }
@@ -220,6 +222,17 @@ absl::StatusOr<RouteTable> RouteTable::Build(const std::vector<std::string>& ser
         }
       }
     }
+        route.twilio_webhook = method->options().GetExtension(livecall::v1::twilio_webhook);
+        route.requires_agent = method->options().GetExtension(livecall::v1::requires_agent);
+        if (route.twilio_webhook &&
+            (method->input_type() != livecall::v1::TwilioWebhookRequest::descriptor() ||
+             (method->output_type() != livecall::v1::TwimlResponse::descriptor() &&
+              method->output_type() != livecall::v1::WebhookAck::descriptor()) ||
+             !route.body_is_request || route.http_method != "POST")) {
+          return rpc_error(absl::InvalidArgumentError(
+              "a twilio_webhook is POST with body \"*\", takes TwilioWebhookRequest and answers "
+              "TwimlResponse or WebhookAck"));
+        }
   }
   return table;
 }

@@ -21,7 +21,8 @@ namespace livecall::gateway {
 
 // The services whose annotated RPCs the gateway serves.
 inline constexpr absl::string_view kServedServices[] = {
-    "livecall.v1.CallControl", "livecall.v1.AiSession", "livecall.v1.Context"};
+    "livecall.v1.CallControl", "livecall.v1.AiSession", "livecall.v1.Context",
+    "livecall.v1.TwilioWebhooks"};
 
 class PathTemplate {
  public:
@@ -62,6 +63,11 @@ struct Route {
   bool is_alias = false;
   std::string grpc_path;  // "/livecall.v1.AiSession/StartSession"
   std::string summary;    // (livecall.v1.summary)
+  // (livecall.v1.twilio_webhook): signature-checked, form-encoded in, TwiML or 204 out. Such an
+  // RPC takes livecall.v1.TwilioWebhookRequest and answers TwimlResponse or WebhookAck.
+  bool twilio_webhook = false;
+  // (livecall.v1.requires_agent): a valid agent bearer token is required.
+  bool requires_agent = false;
 };
 
 struct RouteMatch {

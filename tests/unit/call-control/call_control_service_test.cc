@@ -21,6 +21,12 @@ class RecordingProvider final : public TelephonyProvider {
     call.set_status("queued");
     return call;
   }
+  absl::Status Hold(const livecall::v1::Call&, bool) override { return absl::OkStatus(); }
+  absl::Status Mute(const livecall::v1::Call&, bool) override { return absl::OkStatus(); }
+  absl::Status Hangup(const livecall::v1::Call&) override { return absl::OkStatus(); }
+  absl::Status SendDigits(const livecall::v1::Call&, absl::string_view) override {
+    return absl::OkStatus();
+  }
   std::vector<livecall::v1::Call> placed;
 };
 

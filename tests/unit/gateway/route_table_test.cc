@@ -40,6 +40,18 @@ TEST_F(RouteTableTest, HasEveryAnnotatedRpcAndAliasAndNothingElse) {
                   "POST /api/voip/call /livecall.v1.CallControl/PlaceCall",
                   "POST /voip/call /livecall.v1.CallControl/PlaceCall alias",
                   "GET /api/calls/{call_sid} /livecall.v1.CallControl/GetCall",
+                  "POST /api/calls/{call_sid}/hold /livecall.v1.CallControl/HoldCall",
+                  "POST /api/calls/{call_sid}/resume /livecall.v1.CallControl/ResumeCall",
+                  "POST /api/calls/{call_sid}/mute /livecall.v1.CallControl/MuteCall",
+                  "POST /api/calls/{call_sid}/unmute /livecall.v1.CallControl/UnmuteCall",
+                  "POST /api/calls/{call_sid}/hangup /livecall.v1.CallControl/HangupCall",
+                  "POST /api/calls/{call_sid}/dtmf /livecall.v1.CallControl/SendDigits",
+                  "POST /api/voice/token /livecall.v1.CallControl/CreateVoiceToken",
+                  "POST /twilio/voice /livecall.v1.TwilioWebhooks/Voice",
+                  "POST /twilio/status /livecall.v1.TwilioWebhooks/CallStatus",
+                  "POST /twilio/conference /livecall.v1.TwilioWebhooks/ConferenceStatus",
+                  "POST /twilio/transcription /livecall.v1.TwilioWebhooks/Transcription",
+                  "POST /twilio/dtmf /livecall.v1.TwilioWebhooks/DtmfAnnouncement",
                   "POST /ai/call/start /livecall.v1.AiSession/StartSession",
                   "POST /api/ai/call/start /livecall.v1.AiSession/StartSession alias",
                   "GET /ai/sessions/{session_id} /livecall.v1.AiSession/GetSession",
@@ -54,11 +66,25 @@ TEST_F(RouteTableTest, HasEveryAnnotatedRpcAndAliasAndNothingElse) {
               }));
 }
 
-TEST_F(RouteTableTest, ServesTheThreeServices) {
+TEST_F(RouteTableTest, ServesTheThreeServicesAndTwiliosWebhooks) {
   std::vector<std::string> names;
   for (const auto* service : table_.services()) names.push_back(service->full_name());
   EXPECT_THAT(names, ElementsAre("livecall.v1.CallControl", "livecall.v1.AiSession",
-                                 "livecall.v1.Context"));
+                                 "livecall.v1.Context", "livecall.v1.TwilioWebhooks"));
+}
+
+TEST_F(RouteTableTest, WebhooksAndTheTokenRouteCarryTheirMarkers) {
+  RouteMatch voice = table_.Match("POST", "/twilio/voice");
+  ASSERT_EQ(voice.result, RouteMatch::Result::kMatched);
+  EXPECT_TRUE(voice.route->twilio_webhook);
+  EXPECT_FALSE(voice.route->requires_agent);
+  RouteMatch token = table_.Match("POST", "/api/voice/token");
+  ASSERT_EQ(token.result, RouteMatch::Result::kMatched);
+  EXPECT_TRUE(token.route->requires_agent);
+  EXPECT_FALSE(token.route->twilio_webhook);
+  RouteMatch place = table_.Match("POST", "/api/voip/call");
+  EXPECT_FALSE(place.route->requires_agent);
+  EXPECT_FALSE(place.route->twilio_webhook);
 }
 
 TEST_F(RouteTableTest, StartSessionAndItsAliasRouteToTheSameRpc) {

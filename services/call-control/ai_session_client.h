@@ -1,0 +1,44 @@
+#ifndef LIVECALL_SERVICES_CALL_CONTROL_AI_SESSION_CLIENT_H_
+#define LIVECALL_SERVICES_CALL_CONTROL_AI_SESSION_CLIENT_H_
+
+// call-control's edge to ai-session: start the AI session beside a call, and feed it what was
+// said (real-time transcription). An interface so unit tests use a fake; the real one is a
+// synchronous gRPC stub with a deadline, called from the worker pool only.
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "livecall/v1/ai_session.grpc.pb.h"
+
+namespace livecall::call_control {
+
+class AiSessionClient {
+ public:
+  virtual ~AiSessionClient() = default;
+  virtual absl::StatusOr<livecall::v1::Session> StartSession(
+      const livecall::v1::StartSessionRequest& request) = 0;
+  virtual absl::StatusOr<livecall::v1::AddTurnResponse> AddTurn(
+      const livecall::v1::AddTurnRequest& request) = 0;
+};
+
+class GrpcAiSessionClient final : public AiSessionClient {
+ public:
+  GrpcAiSessionClient(std::shared_ptr<grpc::Channel> channel, absl::Duration deadline)
+      : stub_(livecall::v1::AiSession::NewStub(std::move(channel))), deadline_(deadline) {}
+
+  absl::StatusOr<livecall::v1::Session> StartSession(
+      const livecall::v1::StartSessionRequest& request) override;
+  absl::StatusOr<livecall::v1::AddTurnResponse> AddTurn(
+      const livecall::v1::AddTurnRequest& request) override;
+
+ private:
+  std::unique_ptr<livecall::v1::AiSession::Stub> stub_;
+  const absl::Duration deadline_;
+};
+
+}  // namespace livecall::call_control
+
+#endif  // LIVECALL_SERVICES_CALL_CONTROL_AI_SESSION_CLIENT_H_

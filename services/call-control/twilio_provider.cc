@@ -1,0 +1,146 @@
+#include "services/call-control/twilio_provider.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/proto_time.h"
+#include "services/call-control/call_state_machine.h"
+#include "services/call-control/twiml.h"
+
+namespace livecall::call_control {
+namespace {
+
+absl::Status NotAConference(const livecall::v1::Call& call, absl::string_view what) {
+  return absl::FailedPreconditionError(absl::StrCat("call ", call.call_sid(),
+                                                    " is not a conference call with an agent; ",
+                                                    what, " works only on those"));
+}
+
+void AddStatusCallback(FormFields& fields, const std::string& public_url) {
+  fields.emplace_back("StatusCallback", absl::StrCat(public_url, "/twilio/status"));
+  fields.emplace_back("StatusCallbackMethod", "POST");
+  for (const char* event : {"initiated", "ringing", "answered", "completed"}) {
+    fields.emplace_back("StatusCallbackEvent", event);
+  }
+}
+
+}  // namespace
+
+std::string SayLanguage(absl::string_view language) {
+  if (language == "ru") return "ru-RU";
+  if (language == "en") return "en-US";
+  return "";
+}
+
+absl::StatusOr<livecall::v1::Call> TwilioProvider::Place(livecall::v1::Call call) {
+  TwimlElement say = Verb("Say", call.text());
+  if (!call.voice().empty()) say.Attr("voice", call.voice());
+  if (const std::string language = SayLanguage(call.language()); !language.empty()) {
+    say.Attr("language", language);
+  }
+  FormFields fields = {{"To", call.to()}, {"From", call.from()}, {"Twiml", RenderTwiml({say})}};
+  AddStatusCallback(fields, options_.public_url);
+  absl::StatusOr<TwilioCall> created = client_.CreateCall(fields);
+  if (!created.ok()) return created.status();
+
+  const absl::Time now = absl::Now();
+  call.set_call_sid(created->sid);
+  call.set_direction("outbound-api");
+  call.set_provider("twilio");
+  *call.mutable_created_at() = ToProtoTimestamp(now);
+  RecordCallStatus(call, IsKnownCallStatus(created->status) ? created->status : "queued", now);
+  if (absl::Status stored = store_.Put(call, std::nullopt); !stored.ok()) return stored;
+  return call;
+}
+
+absl::StatusOr<std::string> TwilioProvider::ConferenceSid(const livecall::v1::Call& call) {
+  if (!call.conference_sid().empty()) return call.conference_sid();
+  if (call.conference_name().empty()) return NotAConference(call, "this");
+  absl::StatusOr<std::optional<std::string>> found = client_.FindConference(call.conference_name());
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the conference of call ", call.call_sid(), " is not in progress"));
+  }
+  return **found;
+}
+
+absl::Status TwilioProvider::Hold(const livecall::v1::Call& call, bool on_hold) {
+  if (call.conference_name().empty()) return NotAConference(call, "hold");
+  absl::StatusOr<std::string> conference = ConferenceSid(call);
+  if (!conference.ok()) return conference.status();
+  FormFields fields = {{"Hold", on_hold ? "true" : "false"}};
+  if (on_hold && !options_.hold_music_url.empty()) {
+    fields.emplace_back("HoldUrl", options_.hold_music_url);
+    fields.emplace_back("HoldMethod", "GET");
+  }
+  return client_.UpdateParticipant(*conference, call.call_sid(), fields).status();
+}
+
+absl::Status TwilioProvider::Mute(const livecall::v1::Call& call, bool muted) {
+  if (call.conference_name().empty()) return NotAConference(call, "mute");
+  absl::StatusOr<std::string> conference = ConferenceSid(call);
+  if (!conference.ok()) return conference.status();
+  return client_
+      .UpdateParticipant(*conference, call.call_sid(), {{"Muted", muted ? "true" : "false"}})
+      .status();
+}
+
+absl::Status TwilioProvider::Hangup(const livecall::v1::Call& call) {
+  if (!call.conference_name().empty()) {
+    absl::StatusOr<std::string> conference = ConferenceSid(call);
+    if (conference.ok()) {
+      // Ending the conference ends every leg in it (each has endConferenceOnExit).
+      absl::Status ended = client_.UpdateConference(*conference, {{"Status", "completed"}});
+      if (!absl::IsNotFound(ended)) return ended;
+    } else if (!absl::IsFailedPrecondition(conference.status())) {
+      return conference.status();
+    }
+  }
+  return client_.UpdateCall(call.call_sid(), {{"Status", "completed"}}).status();
+}
+
+absl::Status TwilioProvider::SendDigits(const livecall::v1::Call& call, absl::string_view digits) {
+  if (call.conference_name().empty()) return NotAConference(call, "DTMF");
+  absl::StatusOr<std::string> conference = ConferenceSid(call);
+  if (!conference.ok()) return conference.status();
+  // A participant announcement plays TwiML to that participant only, and the call stays in the
+  // conference; /twilio/dtmf answers <Play digits="…"/>.
+  return client_
+      .UpdateParticipant(
+          *conference, call.call_sid(),
+          {{"AnnounceUrl",
+            absl::StrCat(options_.public_url, "/twilio/dtmf?digits=", PercentEncode(digits))},
+           {"AnnounceMethod", "POST"}})
+      .status();
+}
+
+absl::StatusOr<TwilioParticipant> TwilioProvider::DialIntoConference(
+    const std::string& conference_name, const std::string& to, const std::string& from,
+    const std::string& label, bool end_conference_on_exit) {
+  FormFields fields = {
+      {"From", from},
+      {"To", to},
+      {"Label", label},
+      {"EarlyMedia", "true"},
+      {"Beep", "false"},
+      {"StartConferenceOnEnter", "true"},
+      {"EndConferenceOnExit", end_conference_on_exit ? "true" : "false"},
+      {"ConferenceStatusCallback", absl::StrCat(options_.public_url, "/twilio/conference")},
+      {"ConferenceStatusCallbackMethod", "POST"}};
+  for (const char* event : {"start", "end", "join", "leave", "hold", "mute"}) {
+    fields.emplace_back("ConferenceStatusCallbackEvent", event);
+  }
+  AddStatusCallback(fields, options_.public_url);
+  return client_.CreateParticipant(conference_name, fields);
+}
+
+absl::Status TwilioProvider::Cancel(const std::string& call_sid) {
+  return client_.UpdateCall(call_sid, {{"Status", "canceled"}}).status();
+}
+
+absl::Status TwilioProvider::RemoveParticipant(const std::string& conference_sid,
+                                               const std::string& call_sid) {
+  return client_.DeleteParticipant(conference_sid, call_sid);
+}
+
+}  // namespace livecall::call_control

@@ -1,0 +1,65 @@
+#ifndef LIVECALL_SERVICES_CALL_CONTROL_TWILIO_PROVIDER_H_
+#define LIVECALL_SERVICES_CALL_CONTROL_TWILIO_PROVIDER_H_
+
+// The real telephone network through Twilio's REST API. Calls with an agent are conferences (the
+// Flex pattern, DIGEST.md §5): the agent's browser and the customer are participants of the
+// conference "call-<first leg's sid>", so hold is a real participant hold with music, mute a
+// server-side participant mute, and hangup ends the conference. configureTTS calls are plain
+// calls with inline <Say> TwiML. Twilio reports progress to LIVECALL_PUBLIC_URL/twilio/status.
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "services/call-control/call_store.h"
+#include "services/call-control/telephony_provider.h"
+#include "services/call-control/twilio_client.h"
+
+namespace livecall::call_control {
+
+struct TwilioProviderOptions {
+  std::string public_url;      // LIVECALL_PUBLIC_URL, without a trailing '/'.
+  std::string hold_music_url;  // TWILIO_HOLD_MUSIC_URL
+};
+
+// Twilio's <Say> language for ours; empty for Uzbek, which has no Twilio voice (NOTES §8).
+std::string SayLanguage(absl::string_view language);
+
+class TwilioProvider final : public TelephonyProvider {
+ public:
+  // `client` and `store` must outlive the provider.
+  TwilioProvider(TwilioClient& client, CallStore& store, TwilioProviderOptions options)
+      : client_(client), store_(store), options_(std::move(options)) {}
+
+  // TelephonyProvider
+  absl::string_view name() const override { return "twilio"; }
+  absl::StatusOr<livecall::v1::Call> Place(livecall::v1::Call call) override;
+  absl::Status Hold(const livecall::v1::Call& call, bool on_hold) override;
+  absl::Status Mute(const livecall::v1::Call& call, bool muted) override;
+  absl::Status Hangup(const livecall::v1::Call& call) override;
+  absl::Status SendDigits(const livecall::v1::Call& call, absl::string_view digits) override;
+
+  // Dials `to` into the conference `conference_name` (created by its first participant) as the
+  // participant labelled `label`; status callbacks go to /twilio/status.
+  absl::StatusOr<TwilioParticipant> DialIntoConference(const std::string& conference_name,
+                                                       const std::string& to,
+                                                       const std::string& from,
+                                                       const std::string& label,
+                                                       bool end_conference_on_exit);
+  // Ends a call that has not been answered (a second agent still ringing).
+  absl::Status Cancel(const std::string& call_sid);
+  absl::Status RemoveParticipant(const std::string& conference_sid, const std::string& call_sid);
+
+  const std::string& public_url() const { return options_.public_url; }
+
+ private:
+  // The call's CF sid: from the call, else looked up by its conference name.
+  absl::StatusOr<std::string> ConferenceSid(const livecall::v1::Call& call);
+
+  TwilioClient& client_;
+  CallStore& store_;
+  const TwilioProviderOptions options_;
+};
+
+}  // namespace livecall::call_control
+
+#endif  // LIVECALL_SERVICES_CALL_CONTROL_TWILIO_PROVIDER_H_

@@ -1,0 +1,477 @@
+#include "services/call-control/twilio_webhook_service.h"
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
+#include "common/phone_number.h"
+#include "common/proto_time.h"
+#include "common/status.h"
+#include "common/unary_reactor.h"
+#include "services/call-control/call_state_machine.h"
+#include "services/call-control/twiml.h"
+#include "services/call-control/voice_token.h"
+
+namespace livecall::call_control {
+namespace {
+
+constexpr absl::string_view kConferencePrefix = "call-";
+constexpr absl::string_view kAgentLabelPrefix = "agent-";
+// A retried /twilio/voice within this time answers the first TwiML again.
+constexpr absl::Duration kVoiceDedupTtl = absl::Hours(1);
+// ai-session's limit on one turn.
+constexpr size_t kMaxTurnLength = 2000;
+
+std::string Param(const Params& params, const char* name) {
+  auto it = params.find(name);
+  return it == params.end() ? "" : it->second;
+}
+
+bool IsCallSid(absl::string_view sid) {
+  if (sid.size() != 34 || !absl::StartsWith(sid, "CA")) return false;
+  for (char c : sid.substr(2)) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+// Twilio's Timestamp (RFC 2822, "Tue, 31 Aug 2010 20:36:28 +0000"), or now.
+absl::Time EventTime(const Params& params) {
+  absl::Time at;
+  std::string error;
+  if (absl::ParseTime("%a, %d %b %Y %H:%M:%S %z", Param(params, "Timestamp"), &at, &error)) {
+    return at;
+  }
+  return absl::Now();
+}
+
+std::string SayAndHangUp(absl::string_view text) {
+  return RenderTwiml({Verb("Say", text), Verb("Hangup")});
+}
+
+// At most `limit` bytes of `text`, never splitting a UTF-8 sequence.
+std::string TruncateUtf8(const std::string& text, size_t limit) {
+  if (text.size() <= limit) return text;
+  size_t end = limit;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end);
+}
+
+absl::string_view LanguageTag(absl::string_view language) {
+  if (language == "ru") return "ru-RU";
+  if (language == "en") return "en-US";
+  return "uz-UZ";
+}
+
+}  // namespace
+
+std::string TwilioWebhookService::TranscriptionLanguage(const std::string& session_language) const {
+  if (!options_.transcription_language.empty()) return options_.transcription_language;
+  return std::string(LanguageTag(session_language));
+}
+
+std::string TwilioWebhookService::StartSession(const livecall::v1::Call& call,
+                                               const std::string& agent_id) {
+  livecall::v1::StartSessionRequest request;
+  const bool inbound = call.direction() == "inbound";
+  request.set_phone_number(inbound ? call.from() : call.to());
+  request.set_call_sid(call.call_sid());
+  request.set_direction(inbound ? "inbound" : "outbound");
+  request.set_agent_id(agent_id);
+  absl::StatusOr<livecall::v1::Session> session = ai_.StartSession(request);
+  if (!session.ok()) {
+    // The call matters more than its assistant: it goes on without one.
+    LogError("cannot start the AI session; the call goes on without it",
+             {{"callSid", call.call_sid()}, {"error", session.status().ToString()}});
+    return "";
+  }
+  absl::StatusOr<livecall::v1::Call> updated =
+      calls_.Update(call.call_sid(), [&](livecall::v1::Call& stored) -> absl::StatusOr<bool> {
+        stored.set_session_id(session->session_id());
+        stored.set_language(session->language());
+        return true;
+      });
+  if (!updated.ok()) {
+    LogError("cannot record the call's AI session",
+             {{"callSid", call.call_sid()}, {"error", updated.status().ToString()}});
+  }
+  return session->language();
+}
+
+absl::StatusOr<std::string> TwilioWebhookService::HandleVoice(const Params& params) {
+  const std::string call_sid = Param(params, "CallSid");
+  if (!IsCallSid(call_sid)) return absl::InvalidArgumentError("CallSid is missing or malformed");
+  if (twilio_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "Twilio is not configured (TWILIO_ACCOUNT_SID); this call-control runs the sandbox");
+  }
+  // Twilio delivers at least once: a retry gets the first answer and dials no one again.
+  const std::string dedup_key = absl::StrCat("voice:", call_sid);
+  LIVECALL_ASSIGN_OR_RETURN(bool first, calls_.ReserveIdempotencyKey(dedup_key, kVoiceDedupTtl));
+  if (!first) {
+    LIVECALL_ASSIGN_OR_RETURN(std::optional<std::string> answered,
+                              calls_.LookupIdempotencyKey(dedup_key));
+    if (answered.has_value() && !answered->empty()) return *answered;
+    return absl::UnavailableError("this call's first webhook is still being answered");
+  }
+  const std::string from = Param(params, "From");
+  absl::StatusOr<std::string> twiml = absl::StartsWith(from, "client:")
+                                          ? AgentCall(call_sid, from.substr(7), Param(params, "To"))
+                                          : CustomerCall(call_sid, params);
+  if (!twiml.ok()) {
+    LIVECALL_RETURN_IF_ERROR(calls_.ReleaseIdempotencyKey(dedup_key));
+    return twiml.status();
+  }
+  LIVECALL_RETURN_IF_ERROR(calls_.CompleteIdempotencyKey(dedup_key, *twiml, kVoiceDedupTtl));
+  return twiml;
+}
+
+absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& call_sid,
+                                                            const std::string& identity,
+                                                            const std::string& raw_to) {
+  absl::StatusOr<std::string> to = NormalizePhoneNumber(raw_to);
+  if (!to.ok()) {
+    LogWarning("agent dialled an invalid number", {{"callSid", call_sid}, {"to", raw_to}});
+    return SayAndHangUp("The number you dialled is not a valid phone number.");
+  }
+  const std::string conference = absl::StrCat(kConferencePrefix, call_sid);
+  absl::StatusOr<TwilioParticipant> customer = twilio_->DialIntoConference(
+      conference, *to, options_.caller_id, "customer", /*end_conference_on_exit=*/true);
+  if (!customer.ok()) {
+    LogError("cannot dial the customer into the conference",
+             {{"callSid", call_sid}, {"error", customer.status().ToString()}});
+    return SayAndHangUp("The call could not be placed. Please try again.");
+  }
+
+  const absl::Time now = absl::Now();
+  livecall::v1::Call call;
+  call.set_call_sid(customer->call_sid);
+  call.set_agent_call_sid(call_sid);
+  call.set_agent_identity(identity);
+  call.set_conference_name(conference);
+  call.set_conference_sid(customer->conference_sid);
+  call.set_to(*to);
+  call.set_from(options_.caller_id);
+  call.set_direction("outbound-api");
+  call.set_provider("twilio");
+  *call.mutable_created_at() = ToProtoTimestamp(now);
+  RecordCallStatus(call, "queued", now);
+  LIVECALL_RETURN_IF_ERROR(calls_.PutAlias(call_sid, call.call_sid()));
+  LIVECALL_RETURN_IF_ERROR(calls_.Put(call, std::nullopt));
+
+  absl::StatusOr<std::string> agent_id = AgentIdFromIdentity(identity);
+  const std::string language = StartSession(call, agent_id.ok() ? *agent_id : identity);
+
+  // This TwiML runs on the browser's leg: its inbound track is the agent speaking.
+  TwimlElement start = Verb("Start");
+  start.Add(Verb("Transcription"))
+      .Attr("statusCallbackUrl", absl::StrCat(options_.public_url, "/twilio/transcription"))
+      .Attr("languageCode", TranscriptionLanguage(language))
+      .Attr("track", "both_tracks")
+      .Attr("partialResults", "false")
+      .Attr("name", "live")
+      .Attr("inboundTrackLabel", "agent")
+      .Attr("outboundTrackLabel", "customer");
+  TwimlElement dial = Verb("Dial");
+  dial.Attr("callerId", options_.caller_id);
+  dial.Add(Verb("Conference", conference))
+      .Attr("participantLabel", "agent")
+      .Attr("startConferenceOnEnter", "true")
+      .Attr("endConferenceOnExit", "true")
+      .Attr("beep", "false")
+      .Attr("statusCallback", absl::StrCat(options_.public_url, "/twilio/conference"))
+      .Attr("statusCallbackEvent", "start end join leave hold mute")
+      .Attr("waitUrl", "");
+  LogInfo("agent call", {{"callSid", call.call_sid()}, {"agentCallSid", call_sid}});
+  return RenderTwiml({start, dial});
+}
+
+absl::StatusOr<std::string> TwilioWebhookService::CustomerCall(const std::string& call_sid,
+                                                               const Params& params) {
+  const std::string raw_from = Param(params, "From");
+  absl::StatusOr<std::string> from = NormalizePhoneNumber(raw_from);
+  const std::string conference = absl::StrCat(kConferencePrefix, call_sid);
+  const absl::Time now = absl::Now();
+  livecall::v1::Call call;
+  call.set_call_sid(call_sid);
+  call.set_from(from.ok() ? *from : raw_from);
+  call.set_to(Param(params, "To"));
+  call.set_conference_name(conference);
+  call.set_direction("inbound");
+  call.set_provider("twilio");
+  *call.mutable_created_at() = ToProtoTimestamp(now);
+  const std::string reported = Param(params, "CallStatus");
+  RecordCallStatus(call, IsKnownCallStatus(reported) ? reported : "ringing", now);
+  LIVECALL_RETURN_IF_ERROR(calls_.Put(call, std::nullopt));
+
+  std::string language;
+  if (from.ok()) {
+    language = StartSession(call, "");
+  } else {
+    LogWarning("caller has no usable number; no AI session",
+               {{"callSid", call_sid}, {"from", raw_from}});
+  }
+  LIVECALL_ASSIGN_OR_RETURN(std::vector<std::string> agents,
+                            calls_.AvailableAgents(now, options_.max_agents_rung));
+  if (agents.empty()) {
+    LogWarning("inbound call but no agent is available", {{"callSid", call_sid}});
+    return SayAndHangUp("All our agents are busy. Please call again later.");
+  }
+  executor_.Submit([this, call_sid, conference, caller = call.from(), agents] {
+    for (const std::string& identity : agents) {
+      absl::StatusOr<TwilioParticipant> leg = twilio_->DialIntoConference(
+          conference, absl::StrCat("client:", identity),
+          absl::StartsWith(caller, "+") ? caller : options_.caller_id,
+          absl::StrCat(kAgentLabelPrefix, identity), /*end_conference_on_exit=*/true);
+      absl::Status recorded = leg.ok() ? calls_.AddAgentLeg(call_sid, leg->call_sid) : leg.status();
+      if (!recorded.ok()) {
+        LogError("cannot ring an agent",
+                 {{"callSid", call_sid}, {"agent", identity}, {"error", recorded.ToString()}});
+      }
+    }
+  });
+
+  // This TwiML runs on the customer's leg: its inbound track is the customer speaking.
+  TwimlElement start = Verb("Start");
+  start.Add(Verb("Transcription"))
+      .Attr("statusCallbackUrl", absl::StrCat(options_.public_url, "/twilio/transcription"))
+      .Attr("languageCode", TranscriptionLanguage(language))
+      .Attr("track", "both_tracks")
+      .Attr("partialResults", "false")
+      .Attr("name", "live")
+      .Attr("inboundTrackLabel", "customer")
+      .Attr("outboundTrackLabel", "agent");
+  TwimlElement dial = Verb("Dial");
+  dial.Add(Verb("Conference", conference))
+      .Attr("participantLabel", "customer")
+      .Attr("startConferenceOnEnter", "false")
+      .Attr("endConferenceOnExit", "true")
+      .Attr("beep", "false")
+      .Attr("statusCallback", absl::StrCat(options_.public_url, "/twilio/conference"))
+      .Attr("statusCallbackEvent", "start end join leave hold mute");
+  LogInfo("inbound call", {{"callSid", call_sid}, {"agentsRung", absl::StrCat(agents.size())}});
+  return RenderTwiml({start, dial});
+}
+
+absl::Status TwilioWebhookService::HandleCallStatus(const Params& params) {
+  const std::string sid = Param(params, "CallSid");
+  const std::string status = Param(params, "CallStatus");
+  if (!IsCallSid(sid)) return absl::InvalidArgumentError("CallSid is missing or malformed");
+  if (status != "initiated" && !IsKnownCallStatus(status)) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown CallStatus \"", status, "\""));
+  }
+  absl::StatusOr<std::string> own = calls_.Resolve(sid);
+  if (!own.ok()) return own.status();
+  // Only the customer's leg is the call's state; an agent leg ends with the conference.
+  if (*own != sid) return absl::OkStatus();
+  const absl::Time at = EventTime(params);
+  absl::StatusOr<livecall::v1::Call> call =
+      calls_.Update(sid, [&](livecall::v1::Call& stored) -> absl::StatusOr<bool> {
+        if (!IsForwardReport(stored.status(), status)) return false;
+        RecordCallStatus(stored, status, at);
+        if (IsTerminalCallStatus(status)) stored.set_on_hold(false);
+        return true;
+      });
+  if (absl::IsNotFound(call.status())) {
+    LogInfo("status callback for a call we do not track", {{"callSid", sid}, {"status", status}});
+    return absl::OkStatus();
+  }
+  return call.status();
+}
+
+absl::Status TwilioWebhookService::HandleConferenceStatus(const Params& params) {
+  const std::string name = Param(params, "FriendlyName");
+  if (!absl::StartsWith(name, kConferencePrefix)) return absl::OkStatus();  // Not one of ours.
+  const std::string event = Param(params, "StatusCallbackEvent");
+  const std::string conference_sid = Param(params, "ConferenceSid");
+  const std::string participant = Param(params, "CallSid");
+  int64_t sequence = 0;
+  if (!absl::SimpleAtoi(Param(params, "SequenceNumber"), &sequence)) sequence = 0;
+
+  absl::StatusOr<std::string> own = calls_.Resolve(name.substr(kConferencePrefix.size()));
+  if (!own.ok()) return absl::IsNotFound(own.status()) ? absl::OkStatus() : own.status();
+  const bool is_customer = participant == *own;
+  const bool is_agent_join = event == "participant-join" && !participant.empty() && !is_customer;
+
+  std::optional<bool> hold;
+  std::optional<bool> mute;
+  if (is_customer && (event == "participant-hold" || event == "participant-unhold")) {
+    LIVECALL_ASSIGN_OR_RETURN(bool newer, calls_.AdvanceSequence(*own, "hold", sequence));
+    if (newer) hold = event == "participant-hold";
+  }
+  if (is_customer && (event == "participant-mute" || event == "participant-unmute")) {
+    LIVECALL_ASSIGN_OR_RETURN(bool newer, calls_.AdvanceSequence(*own, "mute", sequence));
+    if (newer) mute = event == "participant-mute";
+  }
+  const std::string label = Param(params, "ParticipantLabel");
+  bool agent_won = false;
+  std::string other_agent;
+  absl::StatusOr<livecall::v1::Call> call =
+      calls_.Update(*own, [&](livecall::v1::Call& stored) -> absl::StatusOr<bool> {
+        bool changed = false;
+        agent_won = false;
+        other_agent.clear();
+        if (!conference_sid.empty() && stored.conference_sid().empty()) {
+          stored.set_conference_sid(conference_sid);
+          changed = true;
+        }
+        if (event == "participant-join" && is_customer &&
+            IsForwardReport(stored.status(), "in-progress")) {
+          RecordCallStatus(stored, "in-progress", EventTime(params));
+          changed = true;
+        }
+        if (is_agent_join) {
+          if (stored.agent_call_sid().empty()) {
+            stored.set_agent_call_sid(participant);
+            if (absl::StartsWith(label, kAgentLabelPrefix)) {
+              stored.set_agent_identity(label.substr(kAgentLabelPrefix.size()));
+            }
+            agent_won = true;
+            changed = true;
+          } else if (stored.agent_call_sid() != participant) {
+            other_agent = participant;
+          }
+        }
+        if (hold.has_value() && stored.on_hold() != *hold) {
+          stored.set_on_hold(*hold);
+          changed = true;
+        }
+        if (mute.has_value() && stored.muted() != *mute) {
+          stored.set_muted(*mute);
+          changed = true;
+        }
+        if (changed) *stored.mutable_updated_at() = ToProtoTimestamp(absl::Now());
+        return changed;
+      });
+  if (absl::IsNotFound(call.status())) return absl::OkStatus();
+  if (!call.ok()) return call.status();
+  if (twilio_ == nullptr) return absl::OkStatus();
+  if (agent_won) {
+    // The first agent to answer takes the call; the others stop ringing.
+    LIVECALL_RETURN_IF_ERROR(calls_.PutAlias(participant, *own));
+    LIVECALL_ASSIGN_OR_RETURN(std::vector<std::string> legs, calls_.AgentLegs(*own));
+    for (const std::string& leg : legs) {
+      if (leg == participant) continue;
+      absl::Status canceled = twilio_->Cancel(leg);
+      if (!canceled.ok()) {
+        LogWarning("cannot stop ringing an agent",
+                   {{"callSid", leg}, {"error", canceled.ToString()}});
+      }
+    }
+  }
+  if (!other_agent.empty() && !conference_sid.empty()) {
+    return twilio_->RemoveParticipant(conference_sid, other_agent);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TwilioWebhookService::HandleTranscription(const Params& params) {
+  const std::string event = Param(params, "TranscriptionEvent");
+  const std::string sid = Param(params, "CallSid");
+  if (event == "transcription-error") {
+    LogWarning("real-time transcription failed", {{"callSid", sid},
+                                                  {"code", Param(params, "TranscriptionErrorCode")},
+                                                  {"error", Param(params, "TranscriptionError")}});
+    return absl::OkStatus();
+  }
+  // Partial results are not turns (yet): only a final utterance is.
+  if (event != "transcription-content" || Param(params, "Final") != "true") return absl::OkStatus();
+  google::protobuf::Struct data;
+  const std::string raw = Param(params, "TranscriptionData");
+  if (!google::protobuf::util::JsonStringToMessage(raw, &data).ok()) {
+    return absl::InvalidArgumentError("TranscriptionData is not a JSON object");
+  }
+  auto transcript = data.fields().find("transcript");
+  if (transcript == data.fields().end() ||
+      transcript->second.kind_case() != google::protobuf::Value::kStringValue ||
+      absl::StripAsciiWhitespace(transcript->second.string_value()).empty()) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<livecall::v1::Call> call = calls_.GetByAnyLeg(sid);
+  if (absl::IsNotFound(call.status())) {
+    LogInfo("transcription for a call we do not track", {{"callSid", sid}});
+    return absl::OkStatus();
+  }
+  if (!call.ok()) return call.status();
+  if (call->session_id().empty()) {
+    LogWarning("transcription for a call without an AI session", {{"callSid", sid}});
+    return absl::OkStatus();
+  }
+  // The inbound track is the party on the leg that runs the <Start><Transcription>.
+  const bool leg_is_customer = sid == call->call_sid();
+  const bool inbound = Param(params, "Track") == "inbound_track";
+  const std::string speaker = leg_is_customer == inbound ? "customer" : "agent";
+
+  const std::string dedup_key = absl::StrCat("transcript:", Param(params, "TranscriptionSid"), ":",
+                                             Param(params, "SequenceId"));
+  LIVECALL_ASSIGN_OR_RETURN(bool first, calls_.ReserveIdempotencyKey(dedup_key, kVoiceDedupTtl));
+  if (!first) return absl::OkStatus();  // A retried delivery of a turn already added.
+  livecall::v1::AddTurnRequest turn;
+  turn.set_session_id(call->session_id());
+  turn.set_speaker(speaker);
+  turn.set_text(TruncateUtf8(transcript->second.string_value(), kMaxTurnLength));
+  absl::StatusOr<livecall::v1::AddTurnResponse> added = ai_.AddTurn(turn);
+  if (!added.ok()) {
+    LIVECALL_RETURN_IF_ERROR(calls_.ReleaseIdempotencyKey(dedup_key));
+    return absl::Status(added.status().code(),
+                        absl::StrCat("ai-session AddTurn: ", added.status().message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> TwilioWebhookService::HandleDtmf(const Params& query) {
+  const std::string digits = Param(query, "digits");
+  if (digits.empty() || digits.size() > 32 ||
+      digits.find_first_not_of("0123456789*#wW") != std::string::npos) {
+    return absl::InvalidArgumentError("digits: 1 to 32 of 0-9, *, #, w");
+  }
+  TwimlElement play = Verb("Play");
+  play.Attr("digits", digits);
+  return RenderTwiml({play});
+}
+
+grpc::ServerUnaryReactor* TwilioWebhookService::Voice(
+    grpc::CallbackServerContext* context, const livecall::v1::TwilioWebhookRequest* request,
+    livecall::v1::TwimlResponse* response) {
+  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
+    LIVECALL_ASSIGN_OR_RETURN(*response->mutable_twiml(), HandleVoice(request->params()));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* TwilioWebhookService::CallStatus(
+    grpc::CallbackServerContext* context, const livecall::v1::TwilioWebhookRequest* request,
+    livecall::v1::WebhookAck* response) {
+  return FinishOnExecutor(context, executor_,
+                          [this, request] { return HandleCallStatus(request->params()); });
+}
+
+grpc::ServerUnaryReactor* TwilioWebhookService::ConferenceStatus(
+    grpc::CallbackServerContext* context, const livecall::v1::TwilioWebhookRequest* request,
+    livecall::v1::WebhookAck* response) {
+  return FinishOnExecutor(context, executor_,
+                          [this, request] { return HandleConferenceStatus(request->params()); });
+}
+
+grpc::ServerUnaryReactor* TwilioWebhookService::Transcription(
+    grpc::CallbackServerContext* context, const livecall::v1::TwilioWebhookRequest* request,
+    livecall::v1::WebhookAck* response) {
+  return FinishOnExecutor(context, executor_,
+                          [this, request] { return HandleTranscription(request->params()); });
+}
+
+grpc::ServerUnaryReactor* TwilioWebhookService::DtmfAnnouncement(
+    grpc::CallbackServerContext* context, const livecall::v1::TwilioWebhookRequest* request,
+    livecall::v1::TwimlResponse* response) {
+  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
+    LIVECALL_ASSIGN_OR_RETURN(*response->mutable_twiml(), HandleDtmf(request->query()));
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace livecall::call_control

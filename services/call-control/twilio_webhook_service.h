@@ -1,0 +1,99 @@
+#ifndef LIVECALL_SERVICES_CALL_CONTROL_TWILIO_WEBHOOK_SERVICE_H_
+#define LIVECALL_SERVICES_CALL_CONTROL_TWILIO_WEBHOOK_SERVICE_H_
+
+// livecall.v1.TwilioWebhooks: what call-control answers Twilio. The gateway has verified each
+// request's X-Twilio-Signature before it gets here.
+//
+//  /twilio/voice   From=client:<identity> (an agent's browser, TwiML App): dial the customer into
+//                  the conference "call-<browser leg>" (REST Participants), start the AI session
+//                  for the customer's number, answer TwiML that starts real-time transcription
+//                  and joins the agent to the conference.
+//                  From=<phone> (a customer calling our number): start the AI session (it looks up
+//                  the caller's context), answer TwiML that joins the customer to the conference
+//                  "call-<customer leg>" (with wait music) and ring every available agent into it.
+//  /twilio/status      call status callbacks: forward-only moves of the call's state machine.
+//  /twilio/conference  conference events: the conference SID, who joined, hold and mute.
+//  /twilio/transcription  final utterances become turns of the call's AI session.
+//  /twilio/dtmf        the announcement TwiML that plays DTMF to the customer.
+//
+// A retried webhook (Twilio delivers at least once) changes nothing twice: /twilio/voice is
+// deduplicated by its CallSid, status and conference events only move state forward.
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/executor.h"
+#include "livecall/v1/twilio_webhooks.grpc.pb.h"
+#include "services/call-control/ai_session_client.h"
+#include "services/call-control/call_store.h"
+#include "services/call-control/twilio_provider.h"
+
+namespace livecall::call_control {
+
+struct TwilioWebhookOptions {
+  std::string public_url;  // LIVECALL_PUBLIC_URL, no trailing '/'.
+  std::string caller_id;   // TWILIO_CALLER_ID (E.164)
+  // BCP-47 transcription language; empty: from the AI session's language.
+  std::string transcription_language;
+  // How many available agents an inbound call rings at once.
+  int max_agents_rung = 5;
+};
+
+using Params = google::protobuf::Map<std::string, std::string>;
+
+class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::CallbackService {
+ public:
+  // `twilio` is null when Twilio is not configured (sandbox): then /twilio/voice is refused and
+  // the event webhooks still update the calls they name.
+  TwilioWebhookService(TwilioProvider* twilio, CallStore& calls, AiSessionClient& ai,
+                       Executor& executor, TwilioWebhookOptions options)
+      : twilio_(twilio),
+        calls_(calls),
+        ai_(ai),
+        executor_(executor),
+        options_(std::move(options)) {}
+
+  // The work behind the RPCs; blocking, run on the executor.
+  absl::StatusOr<std::string> HandleVoice(const Params& params);
+  absl::Status HandleCallStatus(const Params& params);
+  absl::Status HandleConferenceStatus(const Params& params);
+  absl::Status HandleTranscription(const Params& params);
+  absl::StatusOr<std::string> HandleDtmf(const Params& query);
+
+  // livecall::v1::TwilioWebhooks::CallbackService
+  grpc::ServerUnaryReactor* Voice(grpc::CallbackServerContext* context,
+                                  const livecall::v1::TwilioWebhookRequest* request,
+                                  livecall::v1::TwimlResponse* response) override;
+  grpc::ServerUnaryReactor* CallStatus(grpc::CallbackServerContext* context,
+                                       const livecall::v1::TwilioWebhookRequest* request,
+                                       livecall::v1::WebhookAck* response) override;
+  grpc::ServerUnaryReactor* ConferenceStatus(grpc::CallbackServerContext* context,
+                                             const livecall::v1::TwilioWebhookRequest* request,
+                                             livecall::v1::WebhookAck* response) override;
+  grpc::ServerUnaryReactor* Transcription(grpc::CallbackServerContext* context,
+                                          const livecall::v1::TwilioWebhookRequest* request,
+                                          livecall::v1::WebhookAck* response) override;
+  grpc::ServerUnaryReactor* DtmfAnnouncement(grpc::CallbackServerContext* context,
+                                             const livecall::v1::TwilioWebhookRequest* request,
+                                             livecall::v1::TwimlResponse* response) override;
+
+ private:
+  absl::StatusOr<std::string> AgentCall(const std::string& call_sid, const std::string& identity,
+                                        const std::string& to);
+  absl::StatusOr<std::string> CustomerCall(const std::string& call_sid, const Params& params);
+  // Starts the AI session and records it with the call; answers the session's language, or empty
+  // when ai-session failed (logged: the call goes on without it).
+  std::string StartSession(const livecall::v1::Call& call, const std::string& agent_id);
+  // The BCP-47 code transcription listens for.
+  std::string TranscriptionLanguage(const std::string& session_language) const;
+
+  TwilioProvider* twilio_;
+  CallStore& calls_;
+  AiSessionClient& ai_;
+  Executor& executor_;
+  const TwilioWebhookOptions options_;
+};
+
+}  // namespace livecall::call_control
+
+#endif  // LIVECALL_SERVICES_CALL_CONTROL_TWILIO_WEBHOOK_SERVICE_H_

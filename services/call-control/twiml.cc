@@ -1,0 +1,93 @@
+#include "services/call-control/twiml.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace livecall::call_control {
+namespace {
+
+// XML 1.0 allows tab, LF, CR and everything from 0x20 up; drop the rest of the C0 controls.
+bool IsXmlChar(unsigned char c) { return c >= 0x20 || c == '\t' || c == '\n' || c == '\r'; }
+
+void Render(const TwimlElement& element, std::string* out) {
+  absl::StrAppend(out, "<", element.name);
+  for (const auto& [key, value] : element.attributes) {
+    absl::StrAppend(out, " ", key, "=\"", XmlEscapeAttribute(value), "\"");
+  }
+  if (element.text.empty() && element.children.empty()) {
+    absl::StrAppend(out, "/>");
+    return;
+  }
+  absl::StrAppend(out, ">", XmlEscapeText(element.text));
+  for (const TwimlElement& child : element.children) Render(child, out);
+  absl::StrAppend(out, "</", element.name, ">");
+}
+
+}  // namespace
+
+std::string XmlEscapeText(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      default:
+        if (IsXmlChar(c)) out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
+std::string XmlEscapeAttribute(absl::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (unsigned char c : value) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      // Attribute-value normalisation would turn these into spaces; keep them.
+      case '\t':
+        out += "&#9;";
+        break;
+      case '\n':
+        out += "&#10;";
+        break;
+      case '\r':
+        out += "&#13;";
+        break;
+      default:
+        if (IsXmlChar(c)) out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
+std::string RenderTwiml(const std::vector<TwimlElement>& verbs) {
+  TwimlElement response{.name = "Response", .children = verbs};
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
+  if (verbs.empty()) {
+    absl::StrAppend(&out, "<Response/>");
+    return out;
+  }
+  Render(response, &out);
+  return out;
+}
+
+}  // namespace livecall::call_control

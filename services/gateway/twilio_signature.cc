@@ -1,0 +1,78 @@
+#include "services/gateway/twilio_signature.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace livecall::gateway {
+
+std::string ComputeTwilioSignature(absl::string_view auth_token, absl::string_view url,
+                                   const FormParams& params) {
+  // std::map / std::set order std::string by bytes, as the helper libraries sort.
+  std::map<std::string, std::set<std::string>> sorted;
+  for (const auto& [name, value] : params) sorted[name].insert(value);
+  std::string data(url);
+  for (const auto& [name, values] : sorted) {
+    for (const std::string& value : values) absl::StrAppend(&data, name, value);
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha1(), auth_token.data(), static_cast<int>(auth_token.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest, &length);
+  return absl::Base64Escape(
+      absl::string_view(reinterpret_cast<const char*>(digest), static_cast<size_t>(length)));
+}
+
+std::vector<std::string> TwilioUrlVariants(absl::string_view url) {
+  std::vector<std::string> variants;
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == absl::string_view::npos) return variants;
+  const absl::string_view scheme = url.substr(0, scheme_end);
+  const size_t authority_start = scheme_end + 3;
+  size_t authority_end = url.find_first_of("/?#", authority_start);
+  if (authority_end == absl::string_view::npos) authority_end = url.size();
+  const absl::string_view authority = url.substr(authority_start, authority_end - authority_start);
+  const absl::string_view rest = url.substr(authority_end);
+  const absl::string_view prefix = url.substr(0, authority_start);
+  // The port follows the last ':' after any userinfo and outside an IPv6 literal.
+  const size_t host_start =
+      authority.rfind('@') == absl::string_view::npos ? 0 : authority.rfind('@') + 1;
+  const size_t colon = authority.rfind(':');
+  const size_t bracket = authority.rfind(']');
+  const bool has_port = colon != absl::string_view::npos && colon >= host_start &&
+                        (bracket == absl::string_view::npos || colon > bracket);
+  const std::string default_port = absl::EqualsIgnoreCase(scheme, "https") ? "443" : "80";
+  if (has_port) {
+    variants.push_back(absl::StrCat(prefix, authority.substr(0, colon), rest));
+  } else {
+    variants.push_back(absl::StrCat(prefix, authority, ":", default_port, rest));
+  }
+  return variants;
+}
+
+bool ValidateTwilioSignature(absl::string_view auth_token, absl::string_view url,
+                             const FormParams& params, absl::string_view signature) {
+  if (auth_token.empty() || signature.empty()) return false;
+  std::vector<std::string> candidates = {std::string(url)};
+  for (std::string& variant : TwilioUrlVariants(url)) candidates.push_back(std::move(variant));
+  bool valid = false;
+  for (const std::string& candidate : candidates) {
+    const std::string expected = ComputeTwilioSignature(auth_token, candidate, params);
+    // Every candidate is compared, in constant time, so timing says nothing about which matched.
+    if (expected.size() == signature.size() &&
+        CRYPTO_memcmp(expected.data(), signature.data(), expected.size()) == 0) {
+      valid = true;
+    }
+  }
+  return valid;
+}
+
+}  // namespace livecall::gateway

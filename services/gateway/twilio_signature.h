@@ -1,0 +1,39 @@
+#ifndef LIVECALL_SERVICES_GATEWAY_TWILIO_SIGNATURE_H_
+#define LIVECALL_SERVICES_GATEWAY_TWILIO_SIGNATURE_H_
+
+// X-Twilio-Signature, as Twilio's helper libraries compute and check it (DIGEST.md §2): the full
+// URL Twilio requested (scheme, host, port, path, query), then every POST parameter sorted by
+// name (byte order; a repeated name contributes each value, de-duplicated and sorted) as
+// name+value, HMAC-SHA1 with the account's auth token, standard base64.
+//
+// Behind an ingress the gateway does not see the URL Twilio used, so the URL is rebuilt from the
+// configured public base URL (LIVECALL_PUBLIC_URL) and the request target. Like the helper
+// libraries, validation accepts the URL as given, without its port, and with the scheme's
+// default port added, since Twilio is inconsistent about default ports.
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace livecall::gateway {
+
+using FormParams = std::vector<std::pair<std::string, std::string>>;
+
+// base64(HMAC-SHA1(auth_token, url + sorted name/value pairs)).
+std::string ComputeTwilioSignature(absl::string_view auth_token, absl::string_view url,
+                                   const FormParams& params);
+
+// True when `signature` matches `url` (or its port variants) and `params`; constant-time compare.
+// False for an empty token or signature.
+bool ValidateTwilioSignature(absl::string_view auth_token, absl::string_view url,
+                             const FormParams& params, absl::string_view signature);
+
+// `url` with an explicit default port removed ("https://h:443/p" -> "https://h/p") and with the
+// default port added when none is given; the forms validation accepts besides `url` itself.
+std::vector<std::string> TwilioUrlVariants(absl::string_view url);
+
+}  // namespace livecall::gateway
+
+#endif  // LIVECALL_SERVICES_GATEWAY_TWILIO_SIGNATURE_H_

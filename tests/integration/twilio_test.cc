@@ -1,0 +1,303 @@
+// Issue 3 end to end: the four real binaries with TWILIO_* pointed at FakeTwilio (a real HTTP
+// server in this process that checks every request against Twilio's OpenAPI description). Twilio's
+// side of each webhook is played by signing requests exactly as Twilio does.
+
+#include "absl/strings/str_cat.h"
+#include "common/jwt.h"
+#include "gmock/gmock.h"
+#include "livecall/v1/call_control.pb.h"
+#include "livecall/v1/context.pb.h"
+#include "tests/fakes/fake_twilio.h"
+#include "tests/integration/suite_test.h"
+#include "tests/support/json.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/wait_for.h"
+#include "tests/support/xml.h"
+
+namespace livecall::testing {
+namespace {
+
+using ::livecall::fakes::FakeTwilio;
+using ::livecall::fakes::TwilioApiRequest;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+using ::testing::SizeIs;
+
+constexpr char kAuthToken[] = "integration-auth-token";
+constexpr char kPublicUrl[] = "https://livecall.example.com";
+constexpr char kJwtSecret[] = "integration-jwt-secret-0123456789abcdef";
+constexpr char kApiKeySecret[] = "fake-api-key-secret";
+
+using Form = std::vector<std::pair<std::string, std::string>>;
+
+class TwilioTest : public SuiteTest {
+ protected:
+  static void SetUpTestSuite() {
+    twilio_ = new FakeTwilio();
+    const absl::Status started = twilio_->Start();
+    SuiteOptions options = IntegrationSuiteOptions();
+    options.extra_env = {
+        {"TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000"},
+        {"TWILIO_AUTH_TOKEN", kAuthToken},
+        {"TWILIO_API_KEY_SID", "SK00000000000000000000000000000000"},
+        {"TWILIO_API_KEY_SECRET", kApiKeySecret},
+        {"TWILIO_TWIML_APP_SID", "AP00000000000000000000000000000000"},
+        {"TWILIO_CALLER_ID", "+998712000000"},
+        {"TWILIO_API_BASE_URL", started.ok() ? twilio_->base_url() : "http://127.0.0.1:1"},
+        {"LIVECALL_PUBLIC_URL", kPublicUrl},
+        {"LIVECALL_JWT_SECRET", kJwtSecret},
+    };
+    StartSuite(std::move(options));
+  }
+  static void TearDownTestSuite() {
+    StopSuite();
+    delete twilio_;
+    twilio_ = nullptr;
+  }
+  void TearDown() override {
+    EXPECT_THAT(twilio_->Violations(), IsEmpty());
+    SuiteTest::TearDown();
+  }
+
+  // A webhook as Twilio sends it: form-encoded and signed for LIVECALL_PUBLIC_URL + target.
+  static HttpResponse Webhook(const std::string& target, const Form& form,
+                              const std::string& signature_override = "") {
+    std::string body;
+    for (const auto& [name, value] : form) {
+      absl::StrAppend(&body, body.empty() ? "" : "&", UrlEncode(name), "=", UrlEncode(value));
+    }
+    std::map<std::string, std::string> headers = {
+        {"Content-Type", "application/x-www-form-urlencoded"}};
+    const std::string signature =
+        fakes::TwilioTestSignature(kAuthToken, absl::StrCat(kPublicUrl, target), form);
+    if (signature_override != "-") {
+      headers["X-Twilio-Signature"] = signature_override.empty() ? signature : signature_override;
+    }
+    return HttpRequest("POST", suite().base_url() + target, body, headers);
+  }
+
+  static std::string AgentBearer(const std::string& agent) {
+    return absl::StrCat(
+        "Bearer ", SignJwtHs256(R"({"alg":"HS256","typ":"JWT"})",
+                                absl::StrCat(R"({"sub":")", agent, R"(","exp":)",
+                                             absl::ToUnixSeconds(absl::Now() + absl::Hours(1)), "}"),
+                                kJwtSecret));
+  }
+
+  static HttpResponse PostJson(const std::string& path, const std::string& body,
+                               std::map<std::string, std::string> headers = {}) {
+    return HttpRequest("POST", suite().base_url() + path, body, headers);
+  }
+
+  static livecall::v1::Call GetCall(const std::string& sid) {
+    livecall::v1::Call call;
+    HttpResponse response = Get("/api/calls/" + sid);
+    EXPECT_EQ(response.status, 200) << response;
+    EXPECT_THAT(ParseJsonMessage(response.body, &call), IsOk()) << response;
+    return call;
+  }
+
+  // The browser agent `identity` calls +998901112233 from its leg `agent_leg`; answers the
+  // customer's leg as call-control recorded it.
+  static std::string BrowserCall(const std::string& agent_leg, const std::string& identity) {
+    HttpResponse answer = Webhook("/twilio/voice", {{"AccountSid", "AC00000000000000000000000000000000"},
+                                                    {"ApplicationSid", "AP00000000000000000000000000000000"},
+                                                    {"CallSid", agent_leg},
+                                                    {"CallStatus", "ringing"},
+                                                    {"Direction", "inbound"},
+                                                    {"From", "client:" + identity},
+                                                    {"Caller", "client:" + identity},
+                                                    {"To", "+998901112233"}});
+    EXPECT_EQ(answer.status, 200) << answer;
+    EXPECT_THAT(answer.headers["content-type"], HasSubstr("text/xml"));
+    absl::StatusOr<XmlNode> twiml = ParseXml(answer.body);
+    EXPECT_THAT(twiml, IsOk()) << answer.body;
+    if (twiml.ok()) {
+      EXPECT_THAT(twiml->ChildNames(), ElementsAre("Start", "Dial"));
+      const XmlNode* conference = twiml->children[1].Child("Conference");
+      EXPECT_NE(conference, nullptr);
+      if (conference != nullptr) EXPECT_EQ(conference->text, "call-" + agent_leg);
+    }
+    return GetCall(agent_leg).call_sid();
+  }
+
+  static inline FakeTwilio* twilio_ = nullptr;
+};
+
+TEST_F(TwilioTest, AnAgentGetsAVoiceTokenThatVerifiesByTwiliosRules) {
+  HttpResponse anonymous = PostJson("/api/voice/token", "{}");
+  ExpectErrorResponse(anonymous, 401, "UNAUTHENTICATED");
+  EXPECT_THAT(anonymous.headers["www-authenticate"], HasSubstr("Bearer"));
+
+  HttpResponse response =
+      PostJson("/api/voice/token", R"({"ttlSeconds":600})", {{"Authorization", AgentBearer("agent-7")}});
+  ASSERT_EQ(response.status, 200) << response;
+  livecall::v1::VoiceToken token;
+  ASSERT_THAT(ParseJsonMessage(response.body, &token), IsOk());
+  EXPECT_EQ(token.identity(), "agent_2D7");
+  absl::StatusOr<VerifiedJwt> jwt = VerifyJwtHs256(token.token(), kApiKeySecret);
+  ASSERT_THAT(jwt, IsOk());
+  EXPECT_EQ(jwt->header.fields().at("cty").string_value(), "twilio-fpa;v=1");
+  EXPECT_EQ(jwt->StringClaim("iss"), "SK00000000000000000000000000000000");
+  EXPECT_EQ(jwt->StringClaim("sub"), "AC00000000000000000000000000000000");
+  const double lifetime = jwt->payload.fields().at("exp").number_value() -
+                          jwt->payload.fields().at("iat").number_value();
+  EXPECT_EQ(lifetime, 600);
+  const auto& grants = jwt->payload.fields().at("grants").struct_value().fields();
+  EXPECT_EQ(grants.at("identity").string_value(), "agent_2D7");
+}
+
+TEST_F(TwilioTest, BrowserCallIsAConferenceThatHoldMuteAndHangupReallyControl) {
+  const std::string agent_leg = "CA10000000000000000000000000000001";
+  const size_t dialled_before = twilio_->Requests("CreateParticipant").size();
+  const std::string customer = BrowserCall(agent_leg, "agent_2D7");
+  std::vector<TwilioApiRequest> dialled = twilio_->Requests("CreateParticipant");
+  ASSERT_THAT(dialled, SizeIs(dialled_before + 1));
+  EXPECT_EQ(dialled.back().path_params.at("ConferenceSid"), "call-" + agent_leg);
+  EXPECT_EQ(dialled.back().Field("To"), "+998901112233");
+  EXPECT_EQ(dialled.back().Field("StatusCallback"), "https://livecall.example.com/twilio/status");
+
+  livecall::v1::Call call = GetCall(customer);
+  EXPECT_EQ(call.agent_call_sid(), agent_leg);
+  EXPECT_EQ(call.provider(), "twilio");
+  ASSERT_THAT(call.session_id(), Not(IsEmpty()));  // ai-session started for the customer.
+  HttpResponse session = Get("/ai/sessions/" + call.session_id());
+  ASSERT_EQ(session.status, 200) << session;
+
+  // Not answered yet: call control is a conflict.
+  ExpectErrorResponse(Post("/api/calls/" + agent_leg + "/hold", ""), 409, "FAILED_PRECONDITION");
+  ASSERT_EQ(Webhook("/twilio/status", {{"CallSid", customer},
+                                       {"CallStatus", "in-progress"},
+                                       {"SequenceNumber", "2"}})
+                .status,
+            204);
+  EXPECT_EQ(GetCall(agent_leg).status(), "in-progress");
+
+  const size_t updates_before = twilio_->Requests("UpdateParticipant").size();
+  livecall::v1::Call held;
+  HttpResponse hold = Post("/api/calls/" + agent_leg + "/hold", "");
+  ASSERT_EQ(hold.status, 200) << hold;
+  ASSERT_THAT(ParseJsonMessage(hold.body, &held), IsOk());
+  EXPECT_TRUE(held.on_hold());
+  ASSERT_EQ(Post("/api/calls/" + customer + "/resume", "").status, 200);
+  ASSERT_EQ(Post("/api/calls/" + agent_leg + "/mute", "").status, 200);
+  ASSERT_EQ(Post("/api/calls/" + agent_leg + "/unmute", "").status, 200);
+  HttpResponse dtmf = Post("/api/calls/" + agent_leg + "/dtmf", R"({"digits":"1#"})");
+  ASSERT_EQ(dtmf.status, 200) << dtmf;
+  ExpectErrorResponse(Post("/api/calls/" + agent_leg + "/dtmf", R"({"digits":"<x>"})"), 400,
+                      "INVALID_ARGUMENT");
+  std::vector<TwilioApiRequest> updates = twilio_->Requests("UpdateParticipant");
+  ASSERT_THAT(updates, SizeIs(updates_before + 5));
+  EXPECT_EQ(updates[updates_before].path_params.at("CallSid"), customer);
+  EXPECT_EQ(updates[updates_before].Field("Hold"), "true");
+  EXPECT_THAT(updates[updates_before].Field("HoldUrl"), Not(IsEmpty()));
+  EXPECT_EQ(updates[updates_before + 1].Field("Hold"), "false");
+  EXPECT_EQ(updates[updates_before + 2].Field("Muted"), "true");
+  EXPECT_EQ(updates[updates_before + 3].Field("Muted"), "false");
+  EXPECT_THAT(updates[updates_before + 4].Field("AnnounceUrl"), HasSubstr("/twilio/dtmf?digits=1%23"));
+
+  // What the customer says reaches the AI session as a customer turn.
+  ASSERT_EQ(Webhook("/twilio/transcription",
+                    {{"TranscriptionEvent", "transcription-content"},
+                     {"CallSid", agent_leg},
+                     {"TranscriptionSid", "GT00000000000000000000000000000001"},
+                     {"SequenceId", "2"},
+                     {"Track", "outbound_track"},
+                     {"Final", "true"},
+                     {"TranscriptionData",
+                      R"({"transcript":"Salom, internetim ishlamayapti","confidence":0.93})"}})
+                .status,
+            204);
+  livecall::v1::Session with_turn;
+  ASSERT_THAT(ParseJsonMessage(Get("/ai/sessions/" + call.session_id()).body, &with_turn), IsOk());
+  ASSERT_THAT(with_turn.conversation(), Not(IsEmpty()));
+  EXPECT_EQ(with_turn.conversation().rbegin()->speaker(), "customer");
+  EXPECT_EQ(with_turn.conversation().rbegin()->text(), "Salom, internetim ishlamayapti");
+
+  const size_t ends_before = twilio_->Requests("UpdateConference").size();
+  livecall::v1::Call ended;
+  HttpResponse hangup = Post("/api/calls/" + agent_leg + "/hangup", "");
+  ASSERT_EQ(hangup.status, 200) << hangup;
+  ASSERT_THAT(ParseJsonMessage(hangup.body, &ended), IsOk());
+  EXPECT_EQ(ended.status(), "completed");
+  std::vector<TwilioApiRequest> ends = twilio_->Requests("UpdateConference");
+  ASSERT_THAT(ends, SizeIs(ends_before + 1));
+  EXPECT_EQ(ends.back().path_params.at("Sid"), call.conference_sid());
+  EXPECT_EQ(ends.back().Field("Status"), "completed");
+  ExpectErrorResponse(Post("/api/calls/" + agent_leg + "/hold", ""), 409, "FAILED_PRECONDITION");
+}
+
+TEST_F(TwilioTest, UnsignedWebhooksAreRefusedAndChangeNothing) {
+  const std::string customer = BrowserCall("CA10000000000000000000000000000002", "agent_2D8");
+  const int requests_before = twilio_->total_requests();
+  const Form completed = {{"CallSid", customer}, {"CallStatus", "completed"}};
+  ExpectErrorResponse(Webhook("/twilio/status", completed, "-"), 403, "PERMISSION_DENIED");
+  ExpectErrorResponse(Webhook("/twilio/status", completed, "RSOYDt4T1cUTdK1PDd93/VVr8B8="), 403,
+                      "PERMISSION_DENIED");
+  ExpectErrorResponse(Webhook("/twilio/voice",
+                              {{"CallSid", "CA10000000000000000000000000000003"},
+                               {"From", "client:mallory"},
+                               {"To", "+998901112233"}},
+                              "-"),
+                      403, "PERMISSION_DENIED");
+  EXPECT_EQ(GetCall(customer).status(), "queued");
+  EXPECT_EQ(twilio_->total_requests(), requests_before);
+  EXPECT_EQ(Get("/api/calls/CA10000000000000000000000000000003").status, 404);
+}
+
+TEST_F(TwilioTest, StatusCallbacksOutOfOrderAndRepeatedLeaveTheFinalState) {
+  livecall::v1::Call call;
+  PlaceCall("+998901112233", "Salom", &call);
+  for (const auto& [status, sequence] : std::vector<std::pair<std::string, std::string>>{
+           {"ringing", "1"}, {"completed", "3"}, {"in-progress", "2"}, {"completed", "3"},
+           {"ringing", "1"}}) {
+    ASSERT_EQ(Webhook("/twilio/status", {{"CallSid", call.call_sid()},
+                                         {"CallStatus", status},
+                                         {"SequenceNumber", sequence}})
+                  .status,
+              204);
+  }
+  EXPECT_THAT(HistoryStatuses(GetCall(call.call_sid())),
+              ElementsAre("queued", "ringing", "completed"));
+}
+
+TEST_F(TwilioTest, ConfigureTtsPlacesOneCallPerIdempotencyKey) {
+  const size_t before = twilio_->Requests("CreateCall").size();
+  const std::string body = R"({"to":"+998901112233","text":"Salom & <xush> kelibsiz","language":"ru"})";
+  HttpResponse first = PostJson("/api/voip/call", body, {{"Idempotency-Key", "tts-1"}});
+  HttpResponse retry = PostJson("/api/voip/call", body, {{"Idempotency-Key", "tts-1"}});
+  ASSERT_EQ(first.status, 200) << first;
+  ASSERT_EQ(retry.status, 200) << retry;
+  livecall::v1::Call a;
+  livecall::v1::Call b;
+  ASSERT_THAT(ParseJsonMessage(first.body, &a), IsOk());
+  ASSERT_THAT(ParseJsonMessage(retry.body, &b), IsOk());
+  EXPECT_EQ(a.call_sid(), b.call_sid());
+  EXPECT_EQ(a.provider(), "twilio");
+  std::vector<TwilioApiRequest> created = twilio_->Requests("CreateCall");
+  ASSERT_THAT(created, SizeIs(before + 1));
+  absl::StatusOr<XmlNode> twiml = ParseXml(created.back().Field("Twiml"));
+  ASSERT_THAT(twiml, IsOk());
+  ASSERT_THAT(twiml->ChildNames(), ElementsAre("Say"));
+  EXPECT_EQ(twiml->children[0].text, "Salom & <xush> kelibsiz");
+  // Another key, another call.
+  ASSERT_EQ(PostJson("/api/voip/call", body, {{"Idempotency-Key", "tts-2"}}).status, 200);
+  EXPECT_THAT(twilio_->Requests("CreateCall"), SizeIs(before + 2));
+}
+
+TEST_F(TwilioTest, TwilioErrorsAndRateLimitsSurfaceAsTheirHttpStatus) {
+  twilio_->FailNext("CreateCall", 400, 21211, "The 'To' number +998901112233 is not valid.");
+  HttpResponse invalid = PostJson("/api/voip/call", R"({"to":"+998901112233","text":"Salom"})");
+  ExpectErrorResponse(invalid, 400, "INVALID_ARGUMENT");
+  EXPECT_THAT(invalid.body, HasSubstr("21211"));
+  // Every attempt is rate-limited: the first and call-control's three retries.
+  twilio_->FailNext("CreateCall", 429, 20429, "Too Many Requests", /*times=*/4);
+  HttpResponse limited = PostJson("/api/voip/call", R"({"to":"+998901112233","text":"Salom"})");
+  ExpectErrorResponse(limited, 429, "RESOURCE_EXHAUSTED");
+  EXPECT_THAT(limited.body, HasSubstr("20429"));
+}
+
+}  // namespace
+}  // namespace livecall::testing

@@ -1,0 +1,538 @@
+// Call-control against Twilio: the webhooks, call control and configureTTS through the real
+// TwilioProvider and TwilioClient, talking HTTP to FakeTwilio (which checks every request against
+// Twilio's OpenAPI description), with a real Redis and a fake ai-session.
+
+#include <set>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "common/jwt.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/call-control/call_control_service.h"
+#include "services/call-control/sandbox_provider.h"
+#include "services/call-control/twilio_provider.h"
+#include "services/call-control/twilio_webhook_service.h"
+#include "tests/fakes/fake_twilio.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/wait_for.h"
+#include "tests/support/xml.h"
+
+namespace livecall::call_control {
+namespace {
+
+using ::livecall::fakes::FakeTwilio;
+using ::livecall::fakes::TwilioApiRequest;
+using ::livecall::testing::IsOk;
+using ::livecall::testing::ParseXml;
+using ::livecall::testing::StatusIs;
+using ::livecall::testing::WaitFor;
+using ::livecall::testing::XmlNode;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+constexpr char kPublicUrl[] = "https://livecall.example.com";
+constexpr char kCallerId[] = "+998712000000";
+constexpr char kAgentLeg[] = "CAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+constexpr char kHoldMusic[] = "https://music.example.com/hold.mp3";
+
+class FakeAiSession final : public AiSessionClient {
+ public:
+  absl::StatusOr<livecall::v1::Session> StartSession(
+      const livecall::v1::StartSessionRequest& request) override {
+    absl::MutexLock lock(&mu_);
+    starts.push_back(request);
+    if (fail) return absl::UnavailableError("ai-session is down");
+    livecall::v1::Session session;
+    session.set_session_id(absl::StrCat("S", starts.size()));
+    session.set_language("ru");
+    return session;
+  }
+  absl::StatusOr<livecall::v1::AddTurnResponse> AddTurn(
+      const livecall::v1::AddTurnRequest& request) override {
+    absl::MutexLock lock(&mu_);
+    turns.push_back(request);
+    return livecall::v1::AddTurnResponse();
+  }
+  std::vector<livecall::v1::AddTurnRequest> Turns() {
+    absl::MutexLock lock(&mu_);
+    return turns;
+  }
+
+  absl::Mutex mu_;
+  bool fail = false;
+  std::vector<livecall::v1::StartSessionRequest> starts;
+  std::vector<livecall::v1::AddTurnRequest> turns;
+};
+
+Params MakeParams(std::initializer_list<std::pair<const std::string, std::string>> fields) {
+  Params params;
+  for (const auto& [key, value] : fields) params[key] = value;
+  return params;
+}
+
+std::vector<std::string> Statuses(const livecall::v1::Call& call) {
+  std::vector<std::string> statuses;
+  for (const livecall::v1::CallEvent& event : call.history()) statuses.push_back(event.status());
+  return statuses;
+}
+
+class TwilioCallsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_THAT(redis_server_.Start(), IsOk());
+    RedisPool::Options options;
+    options.url = *ParseRedisUrl(redis_server_.url());
+    redis_ = std::make_unique<RedisPool>(options);
+    store_ = std::make_unique<CallStore>(*redis_, absl::Hours(1));
+    ASSERT_THAT(twilio_.Start(), IsOk());
+    client_ = std::make_unique<TwilioClient>(
+        http_, TwilioClientOptions{.base_url = twilio_.base_url(),
+                                   .account_sid = "AC00000000000000000000000000000000",
+                                   .username = "SK00000000000000000000000000000000",
+                                   .password = "fake-api-key-secret",
+                                   .max_retries = 1,
+                                   .initial_backoff = absl::Milliseconds(1)});
+    provider_ = std::make_unique<TwilioProvider>(
+        *client_, *store_,
+        TwilioProviderOptions{.public_url = kPublicUrl, .hold_music_url = kHoldMusic});
+    webhooks_ = std::make_unique<TwilioWebhookService>(
+        provider_.get(), *store_, ai_, executor_,
+        TwilioWebhookOptions{.public_url = kPublicUrl, .caller_id = kCallerId});
+    service_ = std::make_unique<CallControlService>(
+        *provider_, *store_, executor_, kCallerId,
+        CallControlOptions{.voice_token = {.account_sid = "AC00000000000000000000000000000000",
+                                           .api_key_sid = "SK00000000000000000000000000000000",
+                                           .api_key_secret = "fake-api-key-secret",
+                                           .twiml_app_sid = "AP00000000000000000000000000000000"}});
+  }
+
+  void TearDown() override { EXPECT_THAT(twilio_.Violations(), IsEmpty()); }
+
+  // An agent's browser calls the customer; answers the customer's leg sid.
+  std::string AgentCalls(std::string* twiml = nullptr) {
+    absl::StatusOr<std::string> answer =
+        webhooks_->HandleVoice(MakeParams({{"CallSid", kAgentLeg},
+                                           {"From", "client:agent_2Dalice"},
+                                           {"To", "+998 90 111 22 33"},
+                                           {"CallStatus", "ringing"},
+                                           {"Direction", "inbound"}}));
+    EXPECT_THAT(answer.status(), IsOk());
+    if (twiml != nullptr && answer.ok()) *twiml = *answer;
+    absl::StatusOr<livecall::v1::Call> call = store_->GetByAnyLeg(kAgentLeg);
+    EXPECT_THAT(call.status(), IsOk());
+    return call.ok() ? call->call_sid() : "";
+  }
+
+  absl::Status Status(const std::string& sid, const std::string& status, int sequence) {
+    return webhooks_->HandleCallStatus(
+        MakeParams({{"CallSid", sid},
+                    {"CallStatus", status},
+                    {"SequenceNumber", absl::StrCat(sequence)},
+                    {"Timestamp", "Tue, 31 Aug 2027 20:36:28 +0000"}}));
+  }
+
+  livecall::testing::RedisServer redis_server_;
+  std::unique_ptr<RedisPool> redis_;
+  std::unique_ptr<CallStore> store_;
+  FakeTwilio twilio_;
+  CurlHttpClient http_;
+  std::unique_ptr<TwilioClient> client_;
+  std::unique_ptr<TwilioProvider> provider_;
+  FakeAiSession ai_;
+  Executor executor_{2};
+  std::unique_ptr<TwilioWebhookService> webhooks_;
+  std::unique_ptr<CallControlService> service_;
+};
+
+TEST_F(TwilioCallsTest, AgentCallJoinsAConferenceAndDialsTheCustomerIntoIt) {
+  std::string twiml;
+  const std::string customer = AgentCalls(&twiml);
+
+  absl::StatusOr<XmlNode> response = ParseXml(twiml);
+  ASSERT_THAT(response.status(), IsOk()) << twiml;
+  EXPECT_EQ(response->name, "Response");
+  ASSERT_THAT(response->ChildNames(), ElementsAre("Start", "Dial"));
+  const XmlNode* transcription = response->children[0].Child("Transcription");
+  ASSERT_NE(transcription, nullptr);
+  EXPECT_EQ(transcription->Attr("statusCallbackUrl"),
+            "https://livecall.example.com/twilio/transcription");
+  EXPECT_EQ(transcription->Attr("track"), "both_tracks");
+  EXPECT_EQ(transcription->Attr("languageCode"), "ru-RU");  // The session's language.
+  EXPECT_EQ(transcription->Attr("inboundTrackLabel"), "agent");
+  const XmlNode& dial = response->children[1];
+  EXPECT_EQ(dial.Attr("callerId"), kCallerId);
+  const XmlNode* conference = dial.Child("Conference");
+  ASSERT_NE(conference, nullptr);
+  EXPECT_EQ(conference->text, absl::StrCat("call-", kAgentLeg));
+  EXPECT_EQ(conference->Attr("endConferenceOnExit"), "true");
+  EXPECT_EQ(conference->Attr("beep"), "false");
+  EXPECT_EQ(conference->Attr("statusCallback"), "https://livecall.example.com/twilio/conference");
+
+  std::vector<TwilioApiRequest> dialled = twilio_.Requests("CreateParticipant");
+  ASSERT_THAT(dialled, SizeIs(1));
+  EXPECT_EQ(dialled[0].path_params.at("ConferenceSid"), absl::StrCat("call-", kAgentLeg));
+  EXPECT_EQ(dialled[0].Field("To"), "+998901112233");
+  EXPECT_EQ(dialled[0].Field("From"), kCallerId);
+  EXPECT_EQ(dialled[0].Field("Label"), "customer");
+  EXPECT_EQ(dialled[0].Field("EndConferenceOnExit"), "true");
+  EXPECT_EQ(dialled[0].Field("StatusCallback"), "https://livecall.example.com/twilio/status");
+  EXPECT_THAT(dialled[0].Fields("StatusCallbackEvent"),
+              ElementsAre("initiated", "ringing", "answered", "completed"));
+
+  ASSERT_THAT(ai_.starts, SizeIs(1));
+  EXPECT_EQ(ai_.starts[0].phone_number(), "+998901112233");
+  EXPECT_EQ(ai_.starts[0].call_sid(), customer);
+  EXPECT_EQ(ai_.starts[0].direction(), "outbound");
+  EXPECT_EQ(ai_.starts[0].agent_id(), "agent-alice");
+
+  // Either leg's sid names the call.
+  absl::StatusOr<livecall::v1::Call> by_agent = store_->GetByAnyLeg(kAgentLeg);
+  absl::StatusOr<livecall::v1::Call> by_customer = store_->GetByAnyLeg(customer);
+  ASSERT_THAT(by_agent.status(), IsOk());
+  ASSERT_THAT(by_customer.status(), IsOk());
+  EXPECT_EQ(by_agent->call_sid(), customer);
+  EXPECT_EQ(by_customer->agent_call_sid(), kAgentLeg);
+  EXPECT_EQ(by_customer->session_id(), "S1");
+  EXPECT_EQ(by_customer->status(), "queued");
+  EXPECT_FALSE(by_customer->conference_sid().empty());
+}
+
+TEST_F(TwilioCallsTest, ARetriedVoiceWebhookDialsOnce) {
+  std::string first;
+  std::string second;
+  AgentCalls(&first);
+  AgentCalls(&second);
+  EXPECT_EQ(first, second);
+  EXPECT_THAT(twilio_.Requests("CreateParticipant"), SizeIs(1));
+  EXPECT_THAT(ai_.starts, SizeIs(1));
+}
+
+TEST_F(TwilioCallsTest, InvalidNumberIsToldNotDialled) {
+  absl::StatusOr<std::string> twiml = webhooks_->HandleVoice(
+      MakeParams({{"CallSid", kAgentLeg}, {"From", "client:agent_2Dalice"}, {"To", "<Dial>12"}}));
+  ASSERT_THAT(twiml.status(), IsOk());
+  absl::StatusOr<XmlNode> response = ParseXml(*twiml);
+  ASSERT_THAT(response.status(), IsOk());
+  EXPECT_THAT(response->ChildNames(), ElementsAre("Say", "Hangup"));
+  EXPECT_EQ(twilio_.total_requests(), 0);
+}
+
+TEST_F(TwilioCallsTest, TheCallGoesOnWhenAiSessionFails) {
+  ai_.fail = true;
+  std::string twiml;
+  const std::string customer = AgentCalls(&twiml);
+  absl::StatusOr<XmlNode> response = ParseXml(twiml);
+  ASSERT_THAT(response.status(), IsOk());
+  EXPECT_THAT(response->ChildNames(), ElementsAre("Start", "Dial"));
+  EXPECT_EQ(store_->Get(customer)->session_id(), "");
+}
+
+TEST_F(TwilioCallsTest, HoldResumeMuteDtmfAndHangupReachTheCustomersParticipant) {
+  const std::string customer = AgentCalls();
+  ASSERT_THAT(Status(customer, "in-progress", 2), IsOk());
+  const std::string conference = store_->Get(customer)->conference_sid();
+
+  absl::StatusOr<livecall::v1::Call> call = service_->Act(kAgentLeg, CallAction::kHold);
+  ASSERT_THAT(call.status(), IsOk());
+  EXPECT_TRUE(call->on_hold());
+  ASSERT_THAT(service_->Act(customer, CallAction::kResume).status(), IsOk());
+  ASSERT_THAT(service_->Act(kAgentLeg, CallAction::kMute).status(), IsOk());
+  call = service_->Act(kAgentLeg, CallAction::kUnmute);
+  ASSERT_THAT(call.status(), IsOk());
+  EXPECT_FALSE(call->on_hold());
+  EXPECT_FALSE(call->muted());
+  call = service_->Act(kAgentLeg, CallAction::kSendDigits, "12#");
+  ASSERT_THAT(call.status(), IsOk());
+  EXPECT_EQ(call->digits_sent(), "12#");
+
+  std::vector<TwilioApiRequest> updates = twilio_.Requests("UpdateParticipant");
+  ASSERT_THAT(updates, SizeIs(5));
+  for (const TwilioApiRequest& update : updates) {
+    EXPECT_EQ(update.path_params.at("ConferenceSid"), conference);
+    EXPECT_EQ(update.path_params.at("CallSid"), customer);
+  }
+  EXPECT_EQ(updates[0].Field("Hold"), "true");
+  EXPECT_EQ(updates[0].Field("HoldUrl"), kHoldMusic);
+  EXPECT_EQ(updates[1].Field("Hold"), "false");
+  EXPECT_EQ(updates[2].Field("Muted"), "true");
+  EXPECT_EQ(updates[3].Field("Muted"), "false");
+  EXPECT_EQ(updates[4].Field("AnnounceUrl"),
+            "https://livecall.example.com/twilio/dtmf?digits=12%23");
+  absl::StatusOr<std::string> play = webhooks_->HandleDtmf(MakeParams({{"digits", "12#"}}));
+  ASSERT_THAT(play.status(), IsOk());
+  EXPECT_EQ(ParseXml(*play)->Child("Play")->Attr("digits"), "12#");
+
+  call = service_->Act(kAgentLeg, CallAction::kHangup);
+  ASSERT_THAT(call.status(), IsOk());
+  EXPECT_EQ(call->status(), "completed");
+  std::vector<TwilioApiRequest> ended = twilio_.Requests("UpdateConference");
+  ASSERT_THAT(ended, SizeIs(1));
+  EXPECT_EQ(ended[0].path_params.at("Sid"), conference);
+  EXPECT_EQ(ended[0].Field("Status"), "completed");
+  // Twilio's own "completed" callback changes nothing more.
+  ASSERT_THAT(Status(customer, "completed", 3), IsOk());
+  EXPECT_THAT(Statuses(*store_->Get(customer)), ElementsAre("queued", "in-progress", "completed"));
+}
+
+TEST_F(TwilioCallsTest, ControlOfACallThatIsNotInProgressIsAConflict) {
+  const std::string customer = AgentCalls();
+  EXPECT_THAT(service_->Act(kAgentLeg, CallAction::kHold).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("queued")));
+  ASSERT_THAT(Status(customer, "completed", 4), IsOk());
+  EXPECT_THAT(service_->Act(customer, CallAction::kHangup).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("completed")));
+  EXPECT_THAT(service_->Act(customer, CallAction::kSendDigits, "x").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(service_->Act("CAffffffffffffffffffffffffffffffff", CallAction::kHold).status(),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(twilio_.Requests("UpdateParticipant"), IsEmpty());
+  EXPECT_THAT(twilio_.Requests("UpdateConference"), IsEmpty());
+}
+
+TEST_F(TwilioCallsTest, TwilioErrorsOnControlSurfaceWithTheirCode) {
+  const std::string customer = AgentCalls();
+  ASSERT_THAT(Status(customer, "in-progress", 2), IsOk());
+  twilio_.FailNext("UpdateParticipant", 429, 20429, "Too Many Requests", /*times=*/5);
+  EXPECT_THAT(service_->Act(customer, CallAction::kHold).status(),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("20429")));
+  EXPECT_FALSE(store_->Get(customer)->on_hold());
+}
+
+TEST_F(TwilioCallsTest, DuplicateAndOutOfOrderStatusCallbacksLeaveTheRightState) {
+  const std::string customer = AgentCalls();
+  ASSERT_THAT(Status(customer, "initiated", 0), IsOk());
+  ASSERT_THAT(Status(customer, "in-progress", 2), IsOk());
+  ASSERT_THAT(Status(customer, "ringing", 1), IsOk());      // Late.
+  ASSERT_THAT(Status(customer, "in-progress", 2), IsOk());  // Retried.
+  ASSERT_THAT(Status(customer, "completed", 3), IsOk());
+  ASSERT_THAT(Status(customer, "in-progress", 2), IsOk());  // Late retry.
+  ASSERT_THAT(Status(customer, "busy", 3), IsOk());
+  absl::StatusOr<livecall::v1::Call> call = store_->Get(customer);
+  ASSERT_THAT(call.status(), IsOk());
+  EXPECT_EQ(call->status(), "completed");
+  EXPECT_THAT(Statuses(*call), ElementsAre("queued", "in-progress", "completed"));
+  // The agent's own leg does not drive the call.
+  ASSERT_THAT(Status(kAgentLeg, "completed", 5), IsOk());
+  EXPECT_THAT(Statuses(*store_->Get(customer)), SizeIs(3));
+  // Unknown calls are acknowledged, malformed callbacks refused.
+  EXPECT_THAT(Status("CAffffffffffffffffffffffffffffffff", "ringing", 1), IsOk());
+  EXPECT_THAT(Status(customer, "exploded", 9), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(TwilioCallsTest, ConferenceEventsTrackHoldInTwiliosOrder) {
+  const std::string customer = AgentCalls();
+  const std::string conference = store_->Get(customer)->conference_sid();
+  auto event = [&](const std::string& name, int sequence) {
+    return webhooks_->HandleConferenceStatus(
+        MakeParams({{"FriendlyName", absl::StrCat("call-", kAgentLeg)},
+                    {"ConferenceSid", conference},
+                    {"StatusCallbackEvent", name},
+                    {"CallSid", customer},
+                    {"SequenceNumber", absl::StrCat(sequence)}}));
+  };
+  ASSERT_THAT(event("participant-join", 1), IsOk());
+  EXPECT_EQ(store_->Get(customer)->status(), "in-progress");
+  ASSERT_THAT(event("participant-unhold", 4), IsOk());
+  ASSERT_THAT(event("participant-hold", 3), IsOk());  // Older than the unhold: ignored.
+  EXPECT_FALSE(store_->Get(customer)->on_hold());
+  ASSERT_THAT(event("participant-mute", 5), IsOk());
+  EXPECT_TRUE(store_->Get(customer)->muted());
+}
+
+TEST_F(TwilioCallsTest, FinalTranscriptsBecomeTurnsOfTheRightSpeaker) {
+  const std::string customer = AgentCalls();
+  auto transcript = [&](const std::string& track, const std::string& text, const std::string& final,
+                        int sequence) {
+    return webhooks_->HandleTranscription(
+        MakeParams({{"TranscriptionEvent", "transcription-content"},
+                    {"CallSid", kAgentLeg},
+                    {"TranscriptionSid", "GT00000000000000000000000000000001"},
+                    {"SequenceId", absl::StrCat(sequence)},
+                    {"Track", track},
+                    {"Final", final},
+                    {"TranscriptionData",
+                     absl::StrCat("{\"transcript\":\"", text, "\",\"confidence\":0.9}")}}));
+  };
+  // The TwiML ran on the agent's leg: its inbound track is the agent.
+  ASSERT_THAT(transcript("outbound_track", "Salom, internetim ishlamayapti", "true", 2), IsOk());
+  ASSERT_THAT(transcript("inbound_track", "Assalomu alaykum", "true", 3), IsOk());
+  ASSERT_THAT(transcript("inbound_track", "Assalo", "false", 4), IsOk());           // Partial.
+  ASSERT_THAT(transcript("inbound_track", "Assalomu alaykum", "true", 3), IsOk());  // Retried.
+  std::vector<livecall::v1::AddTurnRequest> turns = ai_.Turns();
+  ASSERT_THAT(turns, SizeIs(2));
+  EXPECT_EQ(turns[0].session_id(), "S1");
+  EXPECT_EQ(turns[0].speaker(), "customer");
+  EXPECT_EQ(turns[0].text(), "Salom, internetim ishlamayapti");
+  EXPECT_EQ(turns[1].speaker(), "agent");
+  EXPECT_THAT(
+      webhooks_->HandleTranscription(MakeParams({{"TranscriptionEvent", "transcription-error"},
+                                                 {"CallSid", customer},
+                                                 {"TranscriptionErrorCode", "32651"}})),
+      IsOk());
+}
+
+TEST_F(TwilioCallsTest, InboundCallRingsTheAvailableAgentsIntoItsConference) {
+  ASSERT_THAT(service_->MintToken("alice", {}).status(), IsOk());
+  ASSERT_THAT(service_->MintToken("bob", {}).status(), IsOk());
+  const std::string customer = "CAcccccccccccccccccccccccccccccccc";
+  absl::StatusOr<std::string> twiml =
+      webhooks_->HandleVoice(MakeParams({{"CallSid", customer},
+                                         {"From", "+998901112233"},
+                                         {"To", kCallerId},
+                                         {"CallStatus", "ringing"}}));
+  ASSERT_THAT(twiml.status(), IsOk());
+  absl::StatusOr<XmlNode> response = ParseXml(*twiml);
+  ASSERT_THAT(response.status(), IsOk());
+  ASSERT_THAT(response->ChildNames(), ElementsAre("Start", "Dial"));
+  EXPECT_EQ(response->children[0].Child("Transcription")->Attr("inboundTrackLabel"), "customer");
+  const XmlNode* conference = response->children[1].Child("Conference");
+  ASSERT_NE(conference, nullptr);
+  EXPECT_EQ(conference->text, absl::StrCat("call-", customer));
+  EXPECT_EQ(conference->Attr("startConferenceOnEnter"), "false");
+  ASSERT_THAT(ai_.starts, SizeIs(1));
+  EXPECT_EQ(ai_.starts[0].direction(), "inbound");
+  EXPECT_EQ(ai_.starts[0].phone_number(), "+998901112233");
+
+  ASSERT_TRUE(WaitFor([&] { return twilio_.Requests("CreateParticipant").size() == 2; },
+                      absl::Seconds(10)));
+  std::vector<TwilioApiRequest> rung = twilio_.Requests("CreateParticipant");
+  std::set<std::string> destinations = {rung[0].Field("To"), rung[1].Field("To")};
+  EXPECT_EQ(destinations, (std::set<std::string>{"client:alice", "client:bob"}));
+  std::vector<std::string> legs;
+  ASSERT_TRUE(WaitFor([&] { return store_->AgentLegs(customer)->size() == 2; }, absl::Seconds(10)));
+  legs = *store_->AgentLegs(customer);
+
+  // The first agent to answer takes the call; the other stops ringing.
+  ASSERT_THAT(webhooks_->HandleConferenceStatus(
+                  MakeParams({{"FriendlyName", absl::StrCat("call-", customer)},
+                              {"ConferenceSid", "CF00000000000000000000000000000009"},
+                              {"StatusCallbackEvent", "participant-join"},
+                              {"CallSid", legs[0]},
+                              {"ParticipantLabel", "agent-alice"},
+                              {"SequenceNumber", "2"}})),
+              IsOk());
+  absl::StatusOr<livecall::v1::Call> call = store_->GetByAnyLeg(legs[0]);
+  ASSERT_THAT(call.status(), IsOk());
+  EXPECT_EQ(call->call_sid(), customer);
+  EXPECT_EQ(call->agent_call_sid(), legs[0]);
+  EXPECT_EQ(call->agent_identity(), "alice");
+  std::vector<TwilioApiRequest> canceled = twilio_.Requests("UpdateCall");
+  ASSERT_THAT(canceled, SizeIs(1));
+  EXPECT_EQ(canceled[0].path_params.at("Sid"), legs[1]);
+  EXPECT_EQ(canceled[0].Field("Status"), "canceled");
+}
+
+TEST_F(TwilioCallsTest, InboundCallWithNoAgentIsToldSo) {
+  absl::StatusOr<std::string> twiml =
+      webhooks_->HandleVoice(MakeParams({{"CallSid", "CAdddddddddddddddddddddddddddddddd"},
+                                         {"From", "+998901112233"},
+                                         {"To", kCallerId}}));
+  ASSERT_THAT(twiml.status(), IsOk());
+  EXPECT_THAT(ParseXml(*twiml)->ChildNames(), ElementsAre("Say", "Hangup"));
+}
+
+TEST_F(TwilioCallsTest, ConfigureTtsPlacesOneCallPerIdempotencyKey) {
+  livecall::v1::PlaceCallRequest request;
+  request.set_to("+998901112233");
+  request.set_text("Salom <Dial>&");
+  request.set_language("ru");
+  twilio_.DelayNext("CreateCall", absl::Milliseconds(300));
+  std::vector<std::string> sids(4);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      absl::StatusOr<livecall::v1::Call> call = service_->PlaceOnce(request, "key-1");
+      if (call.ok()) sids[i] = call->call_sid();
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_THAT(twilio_.Requests("CreateCall"), SizeIs(1));
+  for (const std::string& sid : sids) EXPECT_EQ(sid, sids[0]);
+  EXPECT_FALSE(sids[0].empty());
+
+  std::vector<TwilioApiRequest> created = twilio_.Requests("CreateCall");
+  absl::StatusOr<XmlNode> twiml = ParseXml(created[0].Field("Twiml"));
+  ASSERT_THAT(twiml.status(), IsOk());
+  ASSERT_THAT(twiml->ChildNames(), ElementsAre("Say"));
+  EXPECT_EQ(twiml->children[0].text, "Salom <Dial>&");
+  EXPECT_EQ(twiml->children[0].Attr("language"), "ru-RU");
+  EXPECT_EQ(created[0].Field("StatusCallback"), "https://livecall.example.com/twilio/status");
+  absl::StatusOr<livecall::v1::Call> stored = store_->Get(sids[0]);
+  ASSERT_THAT(stored.status(), IsOk());
+  EXPECT_EQ(stored->provider(), "twilio");
+
+  // Another key places another call; a failed placement lets its key be used again.
+  twilio_.FailNext("CreateCall", 400, 21211, "The 'To' number is not valid");
+  EXPECT_THAT(service_->PlaceOnce(request, "key-2").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("21211")));
+  EXPECT_THAT(service_->PlaceOnce(request, "key-2").status(), IsOk());
+  EXPECT_THAT(twilio_.Requests("CreateCall"), SizeIs(3));
+}
+
+TEST_F(TwilioCallsTest, VoiceTokensNeedAnAgent) {
+  EXPECT_THAT(service_->MintToken("", {}).status(), StatusIs(absl::StatusCode::kUnauthenticated));
+  livecall::v1::CreateVoiceTokenRequest too_long;
+  too_long.set_ttl_seconds(86401);
+  EXPECT_THAT(service_->MintToken("alice", too_long).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  absl::StatusOr<livecall::v1::VoiceToken> token = service_->MintToken("agent-alice", {});
+  ASSERT_THAT(token.status(), IsOk());
+  EXPECT_EQ(token->identity(), "agent_2Dalice");
+  absl::StatusOr<VerifiedJwt> jwt = VerifyJwtHs256(token->token(), "fake-api-key-secret");
+  ASSERT_THAT(jwt.status(), IsOk());
+  EXPECT_EQ(jwt->payload.fields().at("exp").number_value(), token->expires_at().seconds());
+}
+
+// The sandbox keeps its behaviour and gains simulated call control.
+class SandboxControlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_THAT(redis_server_.Start(), IsOk());
+    RedisPool::Options options;
+    options.url = *ParseRedisUrl(redis_server_.url());
+    redis_ = std::make_unique<RedisPool>(options);
+    store_ = std::make_unique<CallStore>(*redis_, absl::Hours(1));
+    sandbox_ =
+        std::make_unique<SandboxProvider>(*store_, SandboxTimings{.ring = absl::Seconds(1),
+                                                                  .answer = absl::Seconds(1),
+                                                                  .talk = absl::Seconds(100)});
+    service_ = std::make_unique<CallControlService>(*sandbox_, *store_, executor_, kCallerId);
+  }
+  livecall::testing::RedisServer redis_server_;
+  std::unique_ptr<RedisPool> redis_;
+  std::unique_ptr<CallStore> store_;
+  std::unique_ptr<SandboxProvider> sandbox_;
+  Executor executor_{1};
+  std::unique_ptr<CallControlService> service_;
+};
+
+TEST_F(SandboxControlTest, HoldMuteDigitsAndHangupAreSimulated) {
+  livecall::v1::PlaceCallRequest request;
+  request.set_to("+998901112233");
+  request.set_text("Salom");
+  absl::StatusOr<livecall::v1::Call> call = service_->Place(request);
+  ASSERT_THAT(call.status(), IsOk());
+  EXPECT_THAT(service_->Act(call->call_sid(), CallAction::kHold).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  const absl::Time start = absl::Now();
+  ASSERT_THAT(sandbox_->RunDueSteps(start + absl::Seconds(1)).status(), IsOk());
+  ASSERT_THAT(sandbox_->RunDueSteps(start + absl::Seconds(2)).status(), IsOk());
+  ASSERT_EQ(store_->Get(call->call_sid())->status(), "in-progress");
+
+  EXPECT_TRUE(service_->Act(call->call_sid(), CallAction::kHold)->on_hold());
+  EXPECT_TRUE(service_->Act(call->call_sid(), CallAction::kMute)->muted());
+  EXPECT_EQ(service_->Act(call->call_sid(), CallAction::kSendDigits, "5")->digits_sent(), "5");
+  absl::StatusOr<livecall::v1::Call> ended = service_->Act(call->call_sid(), CallAction::kHangup);
+  ASSERT_THAT(ended.status(), IsOk());
+  EXPECT_EQ(ended->status(), "completed");
+  EXPECT_THAT(Statuses(*ended), ElementsAre("queued", "ringing", "in-progress", "completed"));
+  // Hung up: the sandbox's schedule has nothing left for it.
+  EXPECT_THAT(*store_->DueSteps(start + absl::Hours(1), 10), IsEmpty());
+}
+
+}  // namespace
+}  // namespace livecall::call_control

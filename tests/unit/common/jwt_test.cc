@@ -1,0 +1,101 @@
+#include "common/jwt.h"
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/status_matchers.h"
+
+namespace livecall {
+namespace {
+
+using ::livecall::testing::IsOk;
+using ::livecall::testing::StatusIs;
+using ::testing::HasSubstr;
+
+constexpr char kSecret[] = "aTBl1PhJnykIjWll4TOiXKtD1ugxiz6f";
+const absl::Time kNow = absl::FromUnixSeconds(1700000000);
+
+std::string Token(absl::string_view header, absl::string_view payload,
+                  absl::string_view secret = kSecret) {
+  return SignJwtHs256(header, payload, secret);
+}
+
+TEST(JwtTest, Base64UrlHasNoPaddingAndTheUrlAlphabet) {
+  EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
+  EXPECT_EQ(*Base64UrlDecode("-_8"), "\xfb\xff");
+  EXPECT_FALSE(Base64UrlDecode("+/8=").ok());
+  EXPECT_FALSE(Base64UrlDecode("a").ok());
+}
+
+// RFC 7515 appendix A.1's HS256 example, with its key and its exact bytes.
+TEST(JwtTest, SignsRfc7515sExample) {
+  absl::StatusOr<std::string> key = Base64UrlDecode(
+      "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow");
+  ASSERT_THAT(key.status(), IsOk());
+  EXPECT_EQ(SignJwtHs256("{\"typ\":\"JWT\",\r\n \"alg\":\"HS256\"}",
+                         "{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n "
+                         "\"http://example.com/is_root\":true}",
+                         *key),
+            "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzOD"
+            "AsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_"
+            "wW1gFWFOEjXk");
+}
+
+TEST(JwtTest, VerifiesAndReadsClaims) {
+  const std::string token = Token(R"({"alg":"HS256","typ":"JWT"})",
+                                  R"({"sub":"alice","exp":1700000600,"nbf":1699999990})");
+  absl::StatusOr<VerifiedJwt> jwt = VerifyJwtHs256(token, kSecret, {.now = kNow});
+  ASSERT_THAT(jwt.status(), IsOk());
+  EXPECT_EQ(jwt->StringClaim("sub"), "alice");
+  EXPECT_EQ(jwt->StringClaim("exp"), "");
+}
+
+TEST(JwtTest, RefusesOtherAlgorithmsWhateverTheSignature) {
+  const std::string payload = R"({"sub":"alice","exp":1700000600})";
+  // alg "none" with an empty signature: the classic downgrade.
+  const std::string none =
+      absl::StrCat(Base64UrlEncode(R"({"alg":"none"})"), ".", Base64UrlEncode(payload), ".");
+  EXPECT_THAT(VerifyJwtHs256(none, kSecret, {.now = kNow}).status(),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("HS256")));
+  EXPECT_THAT(VerifyJwtHs256(Token(R"({"alg":"HS512"})", payload), kSecret, {.now = kNow}).status(),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("HS256")));
+  EXPECT_THAT(VerifyJwtHs256(Token(R"({"typ":"JWT"})", payload), kSecret, {.now = kNow}).status(),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+}
+
+TEST(JwtTest, RefusesBadSignaturesAndMalformedTokens) {
+  const std::string token = Token(R"({"alg":"HS256"})", R"({"sub":"alice","exp":1700000600})");
+  EXPECT_THAT(VerifyJwtHs256(token, "another secret", {.now = kNow}).status(),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("signature")));
+  std::string flipped = token;
+  flipped[flipped.size() - 2] = flipped[flipped.size() - 2] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(VerifyJwtHs256(flipped, kSecret, {.now = kNow}).ok());
+  for (const std::string bad : {"", "a.b", "a.b.c.d", "!!.??.**", "e30.e30.e30"}) {
+    EXPECT_THAT(VerifyJwtHs256(bad, kSecret, {.now = kNow}).status(),
+                StatusIs(absl::StatusCode::kUnauthenticated))
+        << bad;
+  }
+  EXPECT_FALSE(VerifyJwtHs256(Token(R"({"alg":"HS256"})", "[1]"), kSecret, {.now = kNow}).ok());
+}
+
+TEST(JwtTest, ChecksExpiryAndNotBeforeWithLeeway) {
+  const std::string token = Token(R"({"alg":"HS256"})", R"({"exp":1700000000,"nbf":1699999000})");
+  JwtVerifyOptions options{.now = kNow, .leeway = absl::Seconds(30)};
+  EXPECT_THAT(VerifyJwtHs256(token, kSecret, options).status(), IsOk());  // Within the leeway.
+  options.now = kNow + absl::Seconds(30);
+  EXPECT_THAT(VerifyJwtHs256(token, kSecret, options).status(),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("expired")));
+  options.now = absl::FromUnixSeconds(1699998900);
+  EXPECT_THAT(VerifyJwtHs256(token, kSecret, options).status(),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("not valid yet")));
+  const std::string forever = Token(R"({"alg":"HS256"})", R"({"sub":"a"})");
+  EXPECT_FALSE(VerifyJwtHs256(forever, kSecret, {.now = kNow}).ok());
+  EXPECT_THAT(VerifyJwtHs256(forever, kSecret, {.now = kNow, .require_exp = false}).status(),
+              IsOk());
+  EXPECT_FALSE(
+      VerifyJwtHs256(Token(R"({"alg":"HS256"})", R"({"exp":"soon"})"), kSecret, {.now = kNow})
+          .ok());
+}
+
+}  // namespace
+}  // namespace livecall

@@ -1,0 +1,100 @@
+#include "services/gateway/twilio_signature.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace livecall::gateway {
+namespace {
+
+using ::testing::ElementsAre;
+
+// Twilio's published vectors (twilio-node spec/validation.spec.js, twilio-python's tests and
+// vectors.json): auth token 12345.
+const FormParams kDocsParams = {{"CallSid", "CA1234567890ABCDE"},
+                                {"Caller", "+14158675309"},
+                                {"Digits", "1234"},
+                                {"From", "+14158675309"},
+                                {"To", "+18005551212"}};
+constexpr char kDocsUrl[] = "https://mycompany.com/myapp.php?foo=1&bar=2";
+
+TEST(TwilioSignatureTest, ComputesThePublishedVectors) {
+  EXPECT_EQ(ComputeTwilioSignature("12345", kDocsUrl, kDocsParams), "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
+  EXPECT_EQ(ComputeTwilioSignature("12345", "https://mycompany.com:443/myapp.php?foo=1&bar=2",
+                                   kDocsParams),
+            "kvajT1Ptam85bY51eRf/AJRuM3w=");
+  EXPECT_EQ(ComputeTwilioSignature("12345", "http://mycompany.com:1234/myapp.php?foo=1&bar=2",
+                                   kDocsParams),
+            "Zmvh+3yNM1Phv2jhDCwEM3q5ebU=");
+  // Repeated names: each value, sorted, once.
+  EXPECT_EQ(ComputeTwilioSignature("12345", kDocsUrl,
+                                   {{"Sid", "CA123"},
+                                    {"SidAccount", "AC123"},
+                                    {"Digits", "5678"},
+                                    {"Digits", "1234"},
+                                    {"Digits", "1234"}}),
+            "IK+Dwps556ElfBT0I3Rgjkr1wJU=");
+  // JSON-bodied webhooks sign the URL (with bodySHA256) and no parameters.
+  EXPECT_EQ(
+      ComputeTwilioSignature("12345",
+                             "https://mycompany.com/myapp.php?foo=1&bar=2&bodySHA256="
+                             "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620",
+                             {}),
+      "a9nBmqA0ju/hNViExpshrM61xv4=");
+}
+
+TEST(TwilioSignatureTest, ComputesLivecallsOwnVectors) {
+  EXPECT_EQ(ComputeTwilioSignature("12345", "https://example.com/twilio/voice",
+                                   {{"AccountSid", "AC00000000000000000000000000000000"},
+                                    {"CallSid", "CA00000000000000000000000000000001"},
+                                    {"From", "client:agent-alice"},
+                                    {"To", "+998901112233"},
+                                    {"Caller", "client:agent-alice"}}),
+            "zhUZAl+BYfNo1tSe5dqF42s8fPU=");
+  EXPECT_EQ(ComputeTwilioSignature("12345", "https://example.com/twilio/status",
+                                   {{"CallSid", "CA00000000000000000000000000000001"},
+                                    {"CallStatus", "completed"},
+                                    {"StatusCallbackEvent", "completed"},
+                                    {"Multi", "b"},
+                                    {"Multi", "a"}}),
+            "b8I2KG4Dge+IX9qMmgVc76X77YY=");
+  EXPECT_EQ(ComputeTwilioSignature(
+                "12345", "https://example.com/twilio/transcription",
+                {{"TranscriptionEvent", "transcription-content"},
+                 {"TranscriptionData",
+                  "{\"transcript\":\"Salom, internetim ishlamayapti\",\"confidence\":0.93}"},
+                 {"Final", "true"},
+                 {"Track", "inbound_track"}}),
+            "/wJl+VL3wcLYKwLSFSdXb7t99DY=");
+}
+
+TEST(TwilioSignatureTest, AcceptsTheDefaultPortEitherWay) {
+  EXPECT_TRUE(
+      ValidateTwilioSignature("12345", kDocsUrl, kDocsParams, "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+  // Signed with :443, checked without, and the other way round.
+  EXPECT_TRUE(
+      ValidateTwilioSignature("12345", kDocsUrl, kDocsParams, "kvajT1Ptam85bY51eRf/AJRuM3w="));
+  EXPECT_TRUE(ValidateTwilioSignature("12345", "https://mycompany.com:443/myapp.php?foo=1&bar=2",
+                                      kDocsParams, "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+  EXPECT_TRUE(ValidateTwilioSignature("12345", "http://mycompany.com/myapp.php?foo=1&bar=2",
+                                      kDocsParams, "0ZXoZLH/DfblKGATFgpif+LLRf4="));
+  EXPECT_THAT(TwilioUrlVariants("https://user:pass@h.example:8443/p?q=1"),
+              ElementsAre("https://user:pass@h.example/p?q=1"));
+  EXPECT_THAT(TwilioUrlVariants("http://h.example/p"), ElementsAre("http://h.example:80/p"));
+}
+
+TEST(TwilioSignatureTest, RejectsAnythingElse) {
+  EXPECT_FALSE(ValidateTwilioSignature("12345", kDocsUrl, kDocsParams, ""));
+  EXPECT_FALSE(ValidateTwilioSignature("", kDocsUrl, kDocsParams, "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+  EXPECT_FALSE(
+      ValidateTwilioSignature("12346", kDocsUrl, kDocsParams, "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+  FormParams changed = kDocsParams;
+  changed[2].second = "1235";
+  EXPECT_FALSE(ValidateTwilioSignature("12345", kDocsUrl, changed, "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+  EXPECT_FALSE(ValidateTwilioSignature("12345", "https://mycompany.com/other.php?foo=1&bar=2",
+                                       kDocsParams, "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
+  EXPECT_FALSE(
+      ValidateTwilioSignature("12345", kDocsUrl, kDocsParams, "RSOYDt4T1cUTdK1PDd93/VVr8B8"));
+}
+
+}  // namespace
+}  // namespace livecall::gateway
