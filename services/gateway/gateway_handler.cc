@@ -9,8 +9,8 @@
 #include "services/gateway/agent_auth.h"
 #include "services/gateway/error_response.h"
 #include "services/gateway/transcoder.h"
-#include "services/gateway/url.h"
 #include "services/gateway/twilio_signature.h"
+#include "services/gateway/url.h"
 
 namespace livecall::gateway {
 namespace {
@@ -135,10 +135,10 @@ void GatewayHandler::Handle(const HttpRequest& request, const std::string& reque
 void GatewayHandler::HandleRoute(const RouteMatch& match, const HttpRequest& request,
                                  const std::string& request_id, absl::string_view query,
                                  HttpResponder respond) {
-  BackendRequest call;
   if (match.route->twilio_webhook) {
     return HandleTwilioWebhook(match, request, request_id, query, std::move(respond));
   }
+  BackendRequest call;
   call.service = match.route->method->service()->full_name();
   call.method_path = match.route->grpc_path;
   call.deadline = options_.backend_deadline;
@@ -157,10 +157,6 @@ void GatewayHandler::HandleRoute(const RouteMatch& match, const HttpRequest& req
     }
     call.metadata.emplace_back("authorization", std::string(value));
   }
-
-  absl::StatusOr<std::unique_ptr<google::protobuf::Message>> message =
-      BuildRequestMessage(match, request.body(), query);
-  if (!message.ok()) return respond(ErrorResponse(message.status()));
   if (absl::Status authenticated = AddAgentMetadata(request, *match.route, options_.jwt_secret,
                                                     &call.metadata);
       !authenticated.ok()) {
@@ -176,6 +172,10 @@ void GatewayHandler::HandleRoute(const RouteMatch& match, const HttpRequest& req
     }
     call.metadata.emplace_back("idempotency-key", std::string(value));
   }
+
+  absl::StatusOr<std::unique_ptr<google::protobuf::Message>> message =
+      BuildRequestMessage(match, request.body(), query);
+  if (!message.ok()) return respond(ErrorResponse(message.status()));
   if (!(*message)->SerializeToString(&call.payload)) {
     return respond(ErrorResponse(absl::InternalError("cannot serialize the request")));
   }
@@ -199,7 +199,6 @@ void GatewayHandler::HandleRoute(const RouteMatch& match, const HttpRequest& req
   });
 }
 
-}  // namespace livecall::gateway
 void GatewayHandler::HandleTwilioWebhook(const RouteMatch& match, const HttpRequest& request,
                                          const std::string& request_id, absl::string_view query,
                                          HttpResponder respond) {
@@ -282,3 +281,4 @@ void GatewayHandler::HandleTwilioWebhook(const RouteMatch& match, const HttpRequ
   });
 }
 
+}  // namespace livecall::gateway

@@ -21,13 +21,13 @@ class GatewayHandler : public HttpHandler {
  public:
   struct Options {
     absl::Duration backend_deadline = absl::Seconds(5);
-  };
     // Agents' bearer tokens are verified with this (HS256) when set; see agent_auth.h.
     std::string jwt_secret;
     // Twilio webhooks: X-Twilio-Signature is checked with this token against public_url + the
     // request target. With no token every webhook is refused (403).
     std::string twilio_auth_token;
     std::string public_url;
+  };
 
   // All pointers must outlive the handler. `readiness` may be null (then /readyz is always ready).
   GatewayHandler(const RouteTable* routes, BackendClient* backend,
@@ -39,13 +39,13 @@ class GatewayHandler : public HttpHandler {
  private:
   void HandleRoute(const RouteMatch& match, const HttpRequest& request,
                    const std::string& request_id, absl::string_view query, HttpResponder respond);
-
-  const RouteTable* routes_;
-  BackendClient* backend_;
   // A (livecall.v1.twilio_webhook) route: signature first, then form in, TwiML or 204 out.
   void HandleTwilioWebhook(const RouteMatch& match, const HttpRequest& request,
                            const std::string& request_id, absl::string_view query,
                            HttpResponder respond);
+
+  const RouteTable* routes_;
+  BackendClient* backend_;
   const ReadinessChecker* readiness_;
   const std::string openapi_json_;
   const Options options_;

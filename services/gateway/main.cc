@@ -46,8 +46,8 @@ int main() {
   const auto ai_session = livecall::MakePeerChannel(config->backends.ai_session);
   const auto context = livecall::MakePeerChannel(config->backends.context);
   gw::GrpcBackendClient backend({{"livecall.v1.CallControl", call_control},
-                                 {"livecall.v1.AiSession", ai_session},
                                  {"livecall.v1.TwilioWebhooks", call_control},
+                                 {"livecall.v1.AiSession", ai_session},
                                  {"livecall.v1.Context", context}});
 
   livecall::RedisPool redis({.url = config->redis,

@@ -376,6 +376,11 @@ absl::StatusOr<std::string> GenerateOpenApi(const RouteTable& routes) {
   }
   schemas.Flush();
   WriteErrorComponents(components);
+  Struct* bearer = Object(Object(components, "securitySchemes"), "bearerAuth");
+  Set(bearer, "type", "http");
+  Set(bearer, "scheme", "bearer");
+  Set(bearer, "bearerFormat", "JWT");
+  Set(bearer, "description", "An agent's HS256 token (LIVECALL_JWT_SECRET); sub is the agent.");
   WriteFixedPaths(paths);
 
   google::protobuf::util::JsonPrintOptions options;
@@ -390,8 +395,3 @@ absl::StatusOr<std::string> GenerateOpenApi(const RouteTable& routes) {
 }
 
 }  // namespace livecall::gateway
-  Struct* bearer = Object(Object(components, "securitySchemes"), "bearerAuth");
-  Set(bearer, "type", "http");
-  Set(bearer, "scheme", "bearer");
-  Set(bearer, "bearerFormat", "JWT");
-  Set(bearer, "description", "An agent's HS256 token (LIVECALL_JWT_SECRET); sub is the agent.");

@@ -217,11 +217,6 @@ absl::StatusOr<RouteTable> RouteTable::Build(const std::vector<std::string>& ser
         route.is_alias = is_alias;
         route.grpc_path = absl::StrCat("/", service->full_name(), "/", method->name());
         route.summary = method->options().GetExtension(livecall::v1::summary);
-        if (absl::Status added = table.AddRoute(std::move(route)); !added.ok()) {
-          return rpc_error(added);
-        }
-      }
-    }
         route.twilio_webhook = method->options().GetExtension(livecall::v1::twilio_webhook);
         route.requires_agent = method->options().GetExtension(livecall::v1::requires_agent);
         if (route.twilio_webhook &&
@@ -233,6 +228,11 @@ absl::StatusOr<RouteTable> RouteTable::Build(const std::vector<std::string>& ser
               "a twilio_webhook is POST with body \"*\", takes TwilioWebhookRequest and answers "
               "TwimlResponse or WebhookAck"));
         }
+        if (absl::Status added = table.AddRoute(std::move(route)); !added.ok()) {
+          return rpc_error(added);
+        }
+      }
+    }
   }
   return table;
 }
