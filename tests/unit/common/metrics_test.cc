@@ -1,0 +1,133 @@
+// The process-wide metrics (common/metrics.h) as Prometheus reads them: text exposition from the
+// registry, served on a port of its own, and recorded by the Redis pool and the HTTP client.
+
+#include "common/metrics.h"
+
+#include <atomic>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/http_client.h"
+#include "common/redis_pool.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/fakes/fake_http_server.h"
+#include "tests/support/free_port.h"
+#include "tests/support/http_client.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/wait_for.h"
+
+namespace livecall {
+namespace {
+
+using ::livecall::testing::IsOk;
+using ::livecall::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+TEST(MetricsTest, HttpRequestsAreCountedByRouteTemplateMethodAndStatus) {
+  RecordHttpRequest("/api/calls/{call_sid}", "GET", 404, absl::Milliseconds(3));
+  RecordHttpRequest("/api/calls/{call_sid}", "GET", 404, absl::Milliseconds(30));
+  const std::string text = SerializeMetrics();
+  EXPECT_THAT(text, HasSubstr("livecall_http_requests_total{method=\"GET\",route=\"/api/calls/"
+                              "{call_sid}\",status=\"404\"} 2"));
+  EXPECT_THAT(text, HasSubstr("livecall_http_request_duration_seconds_bucket{method=\"GET\","
+                              "route=\"/api/calls/{call_sid}\",le=\"0.005\"} 1"));
+  EXPECT_THAT(text, HasSubstr("livecall_http_request_duration_seconds_count{method=\"GET\","
+                              "route=\"/api/calls/{call_sid}\"} 2"));
+}
+
+TEST(MetricsTest, ExposerServesTheRegistryOnItsOwnPort) {
+  RegisterProcessMetrics("metrics-test");
+  absl::StatusOr<std::unique_ptr<MetricsExposer>> exposer = MetricsExposer::Start("127.0.0.1:0");
+  ASSERT_THAT(exposer.status(), IsOk());
+  ASSERT_GT((*exposer)->port(), 0);
+  testing::HttpResponse response = testing::HttpRequest(
+      "GET", absl::StrCat("http://127.0.0.1:", (*exposer)->port(), "/metrics"));
+  EXPECT_EQ(response.status, 200) << response;
+  EXPECT_THAT(response.body, HasSubstr("livecall_build_info{service=\"metrics-test\"} 1"));
+}
+
+TEST(MetricsTest, ExposerOnAPortInUseIsUnavailable) {
+  absl::StatusOr<std::unique_ptr<MetricsExposer>> first = MetricsExposer::Start("127.0.0.1:0");
+  ASSERT_THAT(first.status(), IsOk());
+  absl::StatusOr<std::unique_ptr<MetricsExposer>> second =
+      MetricsExposer::Start(absl::StrCat("127.0.0.1:", (*first)->port()));
+  EXPECT_THAT(second.status(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("metrics")));
+}
+
+TEST(MetricsTest, HttpClientRequestsAreLabelledByTargetAndOutcome) {
+  fakes::FakeHttpServer server([](const fakes::FakeRequest&) {
+    fakes::FakeResponse response;
+    response.status = 503;
+    response.chunks = {"{}"};
+    return response;
+  });
+  ASSERT_THAT(server.Start(), IsOk());
+  CurlHttpClient client("crm-test");
+  ASSERT_THAT(client.Send({.url = server.base_url() + "/lookup"}).status(), IsOk());
+  HttpRequest named{.url = server.base_url() + "/chat"};
+  named.metrics_target = "llm-test";
+  ASSERT_THAT(client.Send(named).status(), IsOk());
+  // Nothing listens on a fresh free port: no response at all.
+  EXPECT_THAT(
+      client.Send({.url = absl::StrCat("http://127.0.0.1:", testing::FreeTcpPort(), "/")}).status(),
+      StatusIs(absl::StatusCode::kUnavailable));
+  const std::string text = SerializeMetrics();
+  EXPECT_THAT(
+      text,
+      HasSubstr("livecall_http_client_requests_total{outcome=\"5xx\",target=\"crm-test\"} 1"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("livecall_http_client_requests_total{outcome=\"5xx\",target=\"llm-test\"} 1"));
+  EXPECT_THAT(text, HasSubstr("livecall_http_client_requests_total{outcome=\"UNAVAILABLE\","
+                              "target=\"crm-test\"} 1"));
+  EXPECT_THAT(
+      text,
+      HasSubstr("livecall_http_client_request_duration_seconds_count{target=\"crm-test\"} 2"));
+}
+
+TEST(MetricsTest, RedisCommandsAreTimedAndErrorsCountedByCommand) {
+  testing::RedisServer redis;
+  ASSERT_THAT(redis.Start(), IsOk());
+  RedisPool pool({.url = *ParseRedisUrl(redis.url())});
+  ASSERT_THAT(pool.Command({"set", "metrics-test", "1"}).status(), IsOk());
+  ASSERT_THAT(pool.Command({"echo", "metrics-test"}).status(), IsOk());
+  EXPECT_THAT(pool.Command({"INCRBY", "metrics-test", "not-a-number"}).status(),
+              StatusIs(absl::StatusCode::kInternal));
+  const std::string text = SerializeMetrics();
+  // Upper-cased, whatever the caller wrote.
+  EXPECT_THAT(text, HasSubstr("livecall_redis_command_duration_seconds_count{command=\"ECHO\"} 1"));
+  EXPECT_THAT(text, HasSubstr("livecall_redis_command_errors_total{code=\"INTERNAL\","
+                              "command=\"INCRBY\"} 1"));
+  EXPECT_THAT(text, Not(HasSubstr("livecall_redis_command_errors_total{code=\"INTERNAL\","
+                                  "command=\"SET\"}")));
+}
+
+TEST(MetricsTest, CountKeysCountsOnlyMatchingKeysAcrossScanPages) {
+  testing::RedisServer redis;
+  ASSERT_THAT(redis.Start(), IsOk());
+  RedisPool pool({.url = *ParseRedisUrl(redis.url())});
+  for (int i = 0; i < 1500; ++i) {
+    ASSERT_THAT(pool.Command({"SET", absl::StrCat("livecall:session:{s", i, "}"), "x"}).status(),
+                IsOk());
+  }
+  ASSERT_THAT(pool.Command({"SET", "livecall:session:{s1}:turns", "x"}).status(), IsOk());
+  ASSERT_THAT(pool.Command({"SET", "livecall:call:c1", "x"}).status(), IsOk());
+  absl::StatusOr<int64_t> sessions = pool.CountKeys("livecall:session:{*}");
+  ASSERT_THAT(sessions.status(), IsOk());
+  EXPECT_EQ(*sessions, 1500);
+}
+
+TEST(MetricsTest, PeriodicSamplerRunsAtOnceAndStopsWhenDestroyed) {
+  std::atomic<int> runs{0};
+  {
+    PeriodicSampler sampler(absl::Hours(1), [&runs] { ++runs; });
+    EXPECT_TRUE(testing::WaitFor([&runs] { return runs.load() == 1; }, absl::Seconds(5)));
+  }  // Joins without waiting for the hour.
+  EXPECT_EQ(runs.load(), 1);
+}
+
+}  // namespace
+}  // namespace livecall
