@@ -40,8 +40,6 @@ std::string MethodLabel(absl::string_view method) {
   return "OTHER";
 }
 
-// Wraps `respond` so that the answer is counted and timed (common/metrics.h) under `*route`, which
-// the handler fills in once it knows the route template.
 // The agent's identity as metadata when a valid bearer token came (verified only when a secret is
 // configured). UNAUTHENTICATED when a token does not verify, or the route requires an agent and
 // none is authenticated.
@@ -64,6 +62,8 @@ absl::Status AddAgentMetadata(const HttpRequest& request, const Route& route,
   return absl::OkStatus();
 }
 
+// Wraps `respond` so that the answer is counted and timed (common/metrics.h) under `*route`, which
+// the handler fills in once it knows the route template.
 HttpResponder Observed(absl::string_view method, std::shared_ptr<std::string> route,
                        HttpResponder respond) {
   HttpInFlightRequests().Increment();
