@@ -72,6 +72,7 @@ EventHub::EventHub(Options options)
 EventHub::~EventHub() { Stop(); }
 
 void EventHub::Start() {
+  waker_ = std::thread([this] { RunWaker(); });
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -79,6 +80,7 @@ void EventHub::Stop() {
   if (stopping_.exchange(true)) return;
   Wake();
   if (thread_.joinable()) thread_.join();
+  if (waker_.joinable()) waker_.join();
 }
 
 uint64_t EventHub::Subscribe(const std::string& stream, const std::string& after_id,
@@ -108,10 +110,28 @@ size_t EventHub::subscriber_count() const {
 }
 
 void EventHub::Wake() {
-  // Ends the reader's blocking XREAD early (new subscriber, stop).
-  absl::StatusOr<RedisReply> added =
-      redis_.Command({"XADD", wake_stream_, "MAXLEN", "~", "10", "*", "w", "1"});
-  if (added.ok()) (void)redis_.Command({"EXPIRE", wake_stream_, "3600"});
+  absl::MutexLock lock(&wake_mu_);
+  wake_requested_ = true;
+}
+
+void EventHub::RunWaker() {
+  while (true) {
+    {
+      absl::MutexLock lock(&wake_mu_);
+      // The timeout lets a stop that raced with the last wake-up be noticed.
+      wake_mu_.AwaitWithTimeout(absl::Condition(&wake_requested_), absl::Milliseconds(200));
+      if (!wake_requested_) {
+        if (stopping_) return;
+        continue;
+      }
+      wake_requested_ = false;
+    }
+    // An entry on the private wake stream ends the reader's blocking XREAD early.
+    absl::StatusOr<RedisReply> added =
+        redis_.Command({"XADD", wake_stream_, "MAXLEN", "~", "10", "*", "w", "1"});
+    if (added.ok()) (void)redis_.Command({"EXPIRE", wake_stream_, "3600"});
+    if (stopping_) return;
+  }
 }
 
 void EventHub::Deliver(uint64_t handle, const std::vector<StreamEntry>& entries) {

@@ -83,14 +83,20 @@ class EventHub {
   absl::Status Pass();
   absl::Status CatchUp(const std::vector<uint64_t>& handles);
   void Deliver(uint64_t handle, const std::vector<StreamEntry>& entries);
-  void Wake();
+  // Asks the waker thread to end the reader's blocking XREAD early. Never blocks: Subscribe runs
+  // on I/O threads.
+  void Wake() ABSL_LOCKS_EXCLUDED(wake_mu_);
+  void RunWaker() ABSL_LOCKS_EXCLUDED(wake_mu_);
 
   const Options options_;
   // The hub's own connection for the blocking XREAD; the pool's second slot serves wake-ups.
   RedisPool redis_;
   const std::string wake_stream_;
   std::thread thread_;
+  std::thread waker_;
   std::atomic<bool> stopping_{false};
+  absl::Mutex wake_mu_;
+  bool wake_requested_ ABSL_GUARDED_BY(wake_mu_) = false;
 
   mutable absl::Mutex mu_;
   uint64_t next_handle_ ABSL_GUARDED_BY(mu_) = 1;

@@ -8,7 +8,9 @@
 
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "livecall/v1/context.pb.h"
 
 namespace livecall {
 
@@ -22,6 +24,10 @@ inline std::string SessionEventsKey(const std::string& session_id) {
 inline std::string CallEventsKey(const std::string& call_sid) {
   return absl::StrCat("livecall:call:", call_sid, ":events");
 }
+
+// The stream a watch names (a session's or a call's). INVALID_ARGUMENT for a malformed resume id
+// or for naming both or neither; NOT_FOUND for an id that cannot name a session or call.
+absl::StatusOr<std::string> WatchedStreamKey(const livecall::v1::WatchEventsRequest& request);
 
 }  // namespace livecall
 

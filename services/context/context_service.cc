@@ -3,9 +3,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/language.h"
+#include "common/live_events.h"
 #include "common/log.h"
 #include "common/phone_number.h"
 #include "common/unary_reactor.h"
+#include "services/context/event_watch.h"
 
 namespace livecall::context {
 
@@ -15,7 +17,39 @@ using livecall::v1::Session;
 namespace {
 constexpr int kDefaultListedSessions = 20;
 constexpr int kMaxListedSessions = 100;
+
+// A streaming RPC refused before it started.
+class RefusedWatch final : public grpc::ServerWriteReactor<livecall::v1::LiveEventEnvelope> {
+ public:
+  explicit RefusedWatch(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
+  void OnDone() override { delete this; }
+};
+
+grpc::ServerWriteReactor<livecall::v1::LiveEventEnvelope>* Watch(
+    EventHub* hub, const livecall::v1::WatchEventsRequest& request) {
+  if (hub == nullptr) return new RefusedWatch(absl::UnavailableError("live events are off"));
+  absl::StatusOr<std::string> stream = WatchedStreamKey(request);
+  if (!stream.ok()) return new RefusedWatch(stream.status());
+  return new EventWatchReactor(*hub, *stream, request.after_event_id());
+}
+
 }  // namespace
+
+grpc::ServerWriteReactor<livecall::v1::LiveEventEnvelope>* ContextService::WatchSessionEvents(
+    grpc::CallbackServerContext* context, const livecall::v1::WatchEventsRequest* request) {
+  if (request->session_id().empty()) {
+    return new RefusedWatch(absl::InvalidArgumentError("sessionId is required"));
+  }
+  return Watch(hub_, *request);
+}
+
+grpc::ServerWriteReactor<livecall::v1::LiveEventEnvelope>* ContextService::WatchCallEvents(
+    grpc::CallbackServerContext* context, const livecall::v1::WatchEventsRequest* request) {
+  if (request->call_sid().empty()) {
+    return new RefusedWatch(absl::InvalidArgumentError("callSid is required"));
+  }
+  return Watch(hub_, *request);
+}
 
 absl::StatusOr<Customer> ContextService::Lookup(const std::string& phone_number) const {
   absl::StatusOr<std::string> e164 = NormalizePhoneNumber(phone_number);

@@ -1,6 +1,7 @@
 #ifndef LIVECALL_SERVICES_CONTEXT_CONTEXT_SERVICE_H_
 #define LIVECALL_SERVICES_CONTEXT_CONTEXT_SERVICE_H_
 
+#include "common/event_hub.h"
 #include "common/executor.h"
 #include "livecall/v1/context.grpc.pb.h"
 #include "services/context/customer_source.h"
@@ -11,8 +12,10 @@ namespace livecall::context {
 // livecall.v1.Context: customer lookups by phone and the conversation state in Redis.
 class ContextService final : public livecall::v1::Context::CallbackService {
  public:
-  ContextService(CustomerSource& customers, SessionStore& sessions, Executor& executor)
-      : customers_(customers), sessions_(sessions), executor_(executor) {}
+  // `hub` may be null: then the event watches answer UNAVAILABLE.
+  ContextService(CustomerSource& customers, SessionStore& sessions, Executor& executor,
+                 EventHub* hub = nullptr)
+      : customers_(customers), sessions_(sessions), executor_(executor), hub_(hub) {}
 
   // The customer for any spelling of a phone number; an unknown caller, or a customer source
   // that cannot answer, gives a customer with known=false, never an error. INVALID_ARGUMENT for
@@ -35,6 +38,12 @@ class ContextService final : public livecall::v1::Context::CallbackService {
   grpc::ServerUnaryReactor* EndSession(grpc::CallbackServerContext* context,
                                        const livecall::v1::EndSessionRequest* request,
                                        livecall::v1::Session* response) override;
+  grpc::ServerWriteReactor<livecall::v1::LiveEventEnvelope>* WatchSessionEvents(
+      grpc::CallbackServerContext* context,
+      const livecall::v1::WatchEventsRequest* request) override;
+  grpc::ServerWriteReactor<livecall::v1::LiveEventEnvelope>* WatchCallEvents(
+      grpc::CallbackServerContext* context,
+      const livecall::v1::WatchEventsRequest* request) override;
   grpc::ServerUnaryReactor* ListSessions(grpc::CallbackServerContext* context,
                                          const livecall::v1::ListSessionsRequest* request,
                                          livecall::v1::ListSessionsResponse* response) override;
@@ -43,6 +52,7 @@ class ContextService final : public livecall::v1::Context::CallbackService {
   CustomerSource& customers_;
   SessionStore& sessions_;
   Executor& executor_;
+  EventHub* const hub_;
 };
 
 }  // namespace livecall::context

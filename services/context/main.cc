@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "common/event_hub.h"
 #include "common/grpc_server.h"
 #include "common/http_client.h"
 #include "common/log.h"
@@ -56,7 +57,9 @@ int main() {
 
   livecall::context::SessionStore sessions(redis, config->session_ttl);
   livecall::Executor executor(config->worker_threads);
-  livecall::context::ContextService service(customers, sessions, executor);
+  livecall::EventHub events({.redis = config->redis.url});
+  events.Start();
+  livecall::context::ContextService service(customers, sessions, executor, &events);
   livecall::PeriodicSampler stored_sessions(absl::Seconds(15), [&redis] {
     absl::StatusOr<int64_t> count = redis.CountKeys("livecall:session:{*}");
     if (count.ok()) livecall::StoredSessionsGauge().Set(static_cast<double>(*count));

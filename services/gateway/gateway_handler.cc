@@ -8,6 +8,7 @@
 #include "livecall/v1/twilio_webhooks.pb.h"
 #include "services/gateway/agent_auth.h"
 #include "services/gateway/error_response.h"
+#include "services/gateway/sse_handler.h"
 #include "services/gateway/transcoder.h"
 #include "services/gateway/twilio_signature.h"
 #include "services/gateway/url.h"
@@ -54,8 +55,8 @@ absl::Status AddAgentMetadata(const HttpRequest& request, const Route& route,
                          "(LIVECALL_JWT_SECRET)"
                        : "this route needs an agent's bearer token");
   }
-  absl::StatusOr<AuthenticatedAgent> agent = AuthenticateAgent(
-      absl::string_view(auth->value().data(), auth->value().size()), secret);
+  absl::StatusOr<AuthenticatedAgent> agent =
+      AuthenticateAgent(absl::string_view(auth->value().data(), auth->value().size()), secret);
   if (!agent.ok()) return agent.status();
   metadata->emplace_back(kAgentMetadata, agent->agent_id);
   metadata->emplace_back(kRoleMetadata, agent->role);
@@ -138,6 +139,9 @@ void GatewayHandler::HandleRoute(const RouteMatch& match, const HttpRequest& req
   if (match.route->twilio_webhook) {
     return HandleTwilioWebhook(match, request, request_id, query, std::move(respond));
   }
+  if (match.route->server_sent_events) {
+    return respond(ServeLiveEvents(options_.events, match, request, query));
+  }
   BackendRequest call;
   call.service = match.route->method->service()->full_name();
   call.method_path = match.route->grpc_path;
@@ -157,12 +161,12 @@ void GatewayHandler::HandleRoute(const RouteMatch& match, const HttpRequest& req
     }
     call.metadata.emplace_back("authorization", std::string(value));
   }
-  if (absl::Status authenticated = AddAgentMetadata(request, *match.route, options_.jwt_secret,
-                                                    &call.metadata);
+  if (absl::Status authenticated =
+          AddAgentMetadata(request, *match.route, options_.jwt_secret, &call.metadata);
       !authenticated.ok()) {
-    return respond(UnauthorizedResponse(authenticated.message(),
-                                        request.find(boost::beast::http::field::authorization) !=
-                                            request.end()));
+    return respond(UnauthorizedResponse(
+        authenticated.message(),
+        request.find(boost::beast::http::field::authorization) != request.end()));
   }
   if (auto key = request.find("idempotency-key"); key != request.end()) {
     const absl::string_view value(key->value().data(), key->value().size());
@@ -242,8 +246,7 @@ void GatewayHandler::HandleTwilioWebhook(const RouteMatch& match, const HttpRequ
 
   livecall::v1::TwilioWebhookRequest webhook;
   for (const auto& [name, value] : *form) webhook.mutable_params()->insert({name, value});
-  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> query_params =
-      ParseQuery(query);
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> query_params = ParseQuery(query);
   if (!query_params.ok()) return respond(ErrorResponse(query_params.status()));
   for (const auto& [name, value] : *query_params) webhook.mutable_query()->insert({name, value});
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "common/event_hub.h"
 #include "services/gateway/backend_client.h"
 #include "services/gateway/http_server.h"
 #include "services/gateway/readiness.h"
@@ -27,6 +28,8 @@ class GatewayHandler : public HttpHandler {
     // request target. With no token every webhook is refused (403).
     std::string twilio_auth_token;
     std::string public_url;
+    // Serves the live-event routes (Server-Sent Events); null: they answer 503.
+    EventHub* events = nullptr;
   };
 
   // All pointers must outlive the handler. `readiness` may be null (then /readyz is always ready).

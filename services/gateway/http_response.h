@@ -1,6 +1,7 @@
 #ifndef LIVECALL_SERVICES_GATEWAY_HTTP_RESPONSE_H_
 #define LIVECALL_SERVICES_GATEWAY_HTTP_RESPONSE_H_
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,6 +12,27 @@ namespace livecall::gateway {
 
 inline constexpr absl::string_view kJsonContentType = "application/json; charset=utf-8";
 
+// Where a streamed body goes: the connection. Thread-safe; calls after the connection closed are
+// ignored.
+class StreamSink {
+ public:
+  virtual ~StreamSink() = default;
+  // Sends `data` as the next piece of the body (one HTTP/1.1 chunk).
+  virtual void Write(std::string data) = 0;
+  // Ends the body; the connection closes once everything is written.
+  virtual void End() = 0;
+};
+
+// A body produced over time (Server-Sent Events). The server writes the head, then calls
+// Start() once; it calls Stop() once when the client goes away or the server shuts down, after
+// which the body must not use the sink any more (it may still hold it).
+class StreamBody {
+ public:
+  virtual ~StreamBody() = default;
+  virtual void Start(std::shared_ptr<StreamSink> sink) = 0;
+  virtual void Stop() = 0;
+};
+
 // What a handler answers; the HTTP server adds the framing headers (Content-Length, Connection,
 // X-Request-Id). Content-Type defaults to JSON because every route of the gateway speaks JSON.
 struct HttpResponse {
@@ -18,6 +40,8 @@ struct HttpResponse {
   std::string body;
   std::string content_type = std::string(kJsonContentType);
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, `body` is ignored and the body is streamed (chunked) from here.
+  std::shared_ptr<StreamBody> stream;
 };
 
 inline HttpResponse JsonResponse(int status, std::string body) {

@@ -106,10 +106,14 @@ class Session : public std::enable_shared_from_this<Session> {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
   }
 
-  // Answer what has been read, then close.
+  // Answer what has been read, then close. A live stream is ended cleanly.
   void Drain() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
       self->closing_ = true;
+      if (self->streaming_) {
+        self->StopStream();
+        self->EndStream();
+      }
       self->MaybeFinish();
     });
   }
@@ -130,6 +134,9 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string request_id;
     absl::Time start = absl::Now();
     std::optional<http::response<http::string_body>> response;
+    // A streamed answer (SSE): only the head of `response` is written, then the stream's chunks.
+    std::shared_ptr<StreamBody> stream;
+    std::optional<http::response_serializer<http::string_body>> head_serializer;
   };
 
   const HttpServerOptions& options() const { return state_->options; }
@@ -289,9 +296,20 @@ class Session : public std::enable_shared_from_this<Session> {
     // Beast knows no reason phrase for nginx's 499 (client closed request).
     if (answer.status == 499) response.reason("Client Closed Request");
     response.set(http::field::content_type, answer.content_type);
-    response.set(http::field::cache_control, "no-store");
+    response.set(http::field::cache_control, answer.stream ? "no-cache" : "no-store");
     response.set("X-Request-Id", exchange->request_id);
     for (const auto& [name, value] : answer.headers) response.set(name, value);
+    if (answer.stream && !close) {
+      // The connection carries this stream until it ends, then closes.
+      response.keep_alive(false);
+      response.chunked(true);
+      // Reverse proxies (nginx) must pass events through as they come.
+      response.set("X-Accel-Buffering", "no");
+      exchange->stream = std::move(answer.stream);
+      exchange->response = std::move(response);
+      closing_ = true;
+      return;
+    }
     response.keep_alive(exchange->keep_alive && !close);
     response.body() = std::move(answer.body);
     response.prepare_payload();
@@ -306,6 +324,14 @@ class Session : public std::enable_shared_from_this<Session> {
     if (closed_ || writing_ || queue_.empty() || !queue_.front()->response) return;
     writing_ = true;
     stream_.expires_after(ToChrono(options().write_timeout));
+    if (queue_.front()->stream) {
+      Exchange& exchange = *queue_.front();
+      exchange.head_serializer.emplace(*exchange.response);
+      http::async_write_header(
+          stream_, *exchange.head_serializer,
+          beast::bind_front_handler(&Session::OnStreamHeadWritten, shared_from_this()));
+      return;
+    }
     http::async_write(stream_, *queue_.front()->response,
                       beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
   }
@@ -356,7 +382,109 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void MaybeFinish() {
-    if (!closed_ && closing_ && queue_.empty() && !writing_) Shutdown();
+    if (!closed_ && closing_ && queue_.empty() && !writing_ && !streaming_) Shutdown();
+  }
+
+  // --- Streamed answers (Server-Sent Events) ---------------------------------------------------
+  // After the head, the body's chunks are written straight to the socket, one at a time, from a
+  // queue the stream fills through a StreamSink. The connection reads nothing more, but watches
+  // the socket so that a client that goes away stops its stream at once.
+
+  class Sink final : public StreamSink {
+   public:
+    explicit Sink(std::weak_ptr<Session> session) : session_(std::move(session)) {}
+    void Write(std::string data) override {
+      if (data.empty()) return;
+      if (std::shared_ptr<Session> session = session_.lock()) {
+        net::post(session->stream_.get_executor(), [session, data = std::move(data)]() mutable {
+          session->QueueChunk(std::move(data));
+        });
+      }
+    }
+    void End() override {
+      if (std::shared_ptr<Session> session = session_.lock()) {
+        net::post(session->stream_.get_executor(), [session] { session->EndStream(); });
+      }
+    }
+
+   private:
+    std::weak_ptr<Session> session_;
+  };
+
+  void OnStreamHeadWritten(beast::error_code ec, std::size_t) {
+    writing_ = false;
+    stream_exchange_ = queue_.front();
+    queue_.pop_front();
+    queue_.clear();  // Nothing after a stream is answered.
+    LogAccess(*stream_exchange_);
+    if (ec) return CloseSocket();
+    stream_.expires_never();
+    streaming_ = true;
+    WatchForClientClose();
+    stream_exchange_->stream->Start(std::make_shared<Sink>(weak_from_this()));
+    if (state_->draining) {
+      StopStream();
+      EndStream();
+    }
+  }
+
+  void QueueChunk(std::string data) {
+    if (closed_ || !streaming_ || stream_ending_) return;
+    pending_bytes_ += data.size();
+    if (pending_bytes_ > kMaxPendingStreamBytes) {
+      LogWarning("stream client too slow; closing", {{"request_id", stream_exchange_->request_id}});
+      return CloseSocket();
+    }
+    chunks_.push_back(absl::StrCat(absl::Hex(data.size()), "\r\n", data, "\r\n"));
+    WriteChunk();
+  }
+
+  void EndStream() {
+    if (closed_ || !streaming_ || stream_ending_) return;
+    stream_ending_ = true;
+    chunks_.push_back("0\r\n\r\n");
+    WriteChunk();
+  }
+
+  void WriteChunk() {
+    if (closed_ || chunk_writing_ || chunks_.empty()) return;
+    chunk_writing_ = true;
+    net::async_write(stream_.socket(), net::buffer(chunks_.front()),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t written) {
+                       self->OnChunkWritten(ec, written);
+                     });
+  }
+
+  void OnChunkWritten(beast::error_code ec, std::size_t) {
+    chunk_writing_ = false;
+    if (ec || closed_) return CloseSocket();
+    pending_bytes_ -= std::min(pending_bytes_, chunks_.front().size());
+    chunks_.pop_front();
+    if (!chunks_.empty()) return WriteChunk();
+    if (stream_ending_) {
+      StopStream();
+      streaming_ = false;
+      Shutdown();
+    }
+  }
+
+  void WatchForClientClose() {
+    stream_.socket().async_wait(
+        tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+          if (self->closed_ || !self->streaming_) return;
+          if (ec) return self->CloseSocket();
+          beast::error_code read_error;
+          const size_t n =
+              self->stream_.socket().read_some(net::buffer(self->discard_), read_error);
+          if (read_error || n == 0) return self->CloseSocket();
+          self->WatchForClientClose();  // Ignore what it sends.
+        });
+  }
+
+  void StopStream() {
+    if (stream_stopped_ || !stream_exchange_ || !stream_exchange_->stream) return;
+    stream_stopped_ = true;
+    stream_exchange_->stream->Stop();
   }
 
   // Graceful close after the last response: send FIN, then read and discard what the client is
@@ -387,6 +515,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void CloseSocket() {
     if (closed_) return;
     closed_ = true;
+    StopStream();
     timer_.cancel();
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -407,6 +536,15 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closing_ = false;    // Read no more requests; close once the queue is written.
   bool lingering_ = false;  // FIN sent; discarding input until the client closes.
   bool closed_ = false;
+  // A streamed answer in progress (see "Streamed answers").
+  static constexpr size_t kMaxPendingStreamBytes = 1 << 20;
+  std::shared_ptr<Exchange> stream_exchange_;
+  std::deque<std::string> chunks_;
+  size_t pending_bytes_ = 0;
+  bool streaming_ = false;
+  bool chunk_writing_ = false;
+  bool stream_ending_ = false;
+  bool stream_stopped_ = false;
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/config.h"
+#include "common/event_hub.h"
 #include "common/executor.h"
 #include "common/grpc_server.h"
 #include "common/log.h"
@@ -64,11 +65,15 @@ int main() {
       {"redis", gw::RedisPingCheck(&redis, &redis_executor)},
   });
 
+  // Live events for Server-Sent Events: one Redis reader for every open stream.
+  livecall::EventHub events({.redis = config->redis});
+  events.Start();
   gw::GatewayHandler handler(&*routes, &backend, &readiness, *std::move(openapi),
                              {.backend_deadline = config->grpc_deadline,
                               .jwt_secret = config->jwt_secret,
                               .twilio_auth_token = config->twilio_auth_token,
-                              .public_url = config->public_url});
+                              .public_url = config->public_url,
+                              .events = &events});
   gw::HttpServer server({.address = config->http_addr,
                          .threads = config->http_threads,
                          .body_limit = config->body_limit_bytes,

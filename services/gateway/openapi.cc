@@ -333,6 +333,28 @@ absl::StatusOr<std::string> GenerateOpenApi(const RouteTable& routes) {
       WriteTwilioWebhook(route, operation, parameters);
       continue;
     }
+    if (route.server_sent_events) {
+      Struct* resume = parameters->add_values()->mutable_struct_value();
+      Set(resume, "name", "Last-Event-ID");
+      Set(resume, "in", "header");
+      SetBool(resume, "required", false);
+      Set(resume, "description", "Resume after this event id (what EventSource sends itself).");
+      Set(Object(resume, "schema"), "type", "string");
+      Struct* resume_query = parameters->add_values()->mutable_struct_value();
+      Set(resume_query, "name", "lastEventId");
+      Set(resume_query, "in", "query");
+      SetBool(resume_query, "required", false);
+      Set(Object(resume_query, "schema"), "type", "string");
+      Struct* responses = Object(operation, "responses");
+      Struct* ok = Object(responses, "200");
+      Set(ok, "description",
+          "Server-Sent Events: id = event id, event = LiveEvent.type, data = LiveEvent JSON "
+          "(see the schema); \": ping\" comments keep the connection alive.");
+      Struct* stream_schema = Object(Object(Object(ok, "content"), "text/event-stream"), "schema");
+      schemas.TypeSchema(route.method->output_type(), stream_schema);
+      ErrorResponses(responses, false);
+      continue;
+    }
     if (route.requires_agent) {
       // An agent's bearer token, no scopes.
       List(List(operation, "security")->add_values()->mutable_struct_value(), "bearerAuth");

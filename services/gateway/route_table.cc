@@ -192,8 +192,13 @@ absl::StatusOr<RouteTable> RouteTable::Build(const std::vector<std::string>& ser
         return absl::InvalidArgumentError(
             absl::StrCat("(livecall.v1.http) of ", method->full_name(), ": ", status.message()));
       };
-      if (method->client_streaming() || method->server_streaming()) {
-        return rpc_error(absl::InvalidArgumentError("streaming RPCs cannot be transcoded"));
+      const bool server_sent_events =
+          method->server_streaming() && !method->client_streaming() &&
+          method->input_type() == livecall::v1::WatchEventsRequest::descriptor() &&
+          method->output_type() == livecall::v1::LiveEventEnvelope::descriptor();
+      if ((method->client_streaming() || method->server_streaming()) && !server_sent_events) {
+        return rpc_error(absl::InvalidArgumentError(
+            "streaming RPCs cannot be transcoded (except live-event watches, served as SSE)"));
       }
       const livecall::v1::HttpRule& primary = method->options().GetExtension(livecall::v1::http);
       std::vector<std::pair<const livecall::v1::HttpRule*, bool>> rules = {{&primary, false}};
@@ -219,6 +224,10 @@ absl::StatusOr<RouteTable> RouteTable::Build(const std::vector<std::string>& ser
         route.summary = method->options().GetExtension(livecall::v1::summary);
         route.twilio_webhook = method->options().GetExtension(livecall::v1::twilio_webhook);
         route.requires_agent = method->options().GetExtension(livecall::v1::requires_agent);
+        route.server_sent_events = server_sent_events;
+        if (server_sent_events && (route.http_method != "GET" || route.body_is_request)) {
+          return rpc_error(absl::InvalidArgumentError("a live-event watch is a GET without body"));
+        }
         if (route.twilio_webhook &&
             (method->input_type() != livecall::v1::TwilioWebhookRequest::descriptor() ||
              (method->output_type() != livecall::v1::TwimlResponse::descriptor() &&

@@ -68,6 +68,9 @@ struct Route {
   bool twilio_webhook = false;
   // (livecall.v1.requires_agent): a valid agent bearer token is required.
   bool requires_agent = false;
+  // A server-streaming GET of livecall.v1.LiveEventEnvelope: served as Server-Sent Events from
+  // the Redis event streams (sse_handler.h), not by calling the RPC.
+  bool server_sent_events = false;
 };
 
 struct RouteMatch {

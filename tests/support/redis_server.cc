@@ -32,7 +32,7 @@ absl::Status RedisServer::Start(absl::Duration timeout) {
   absl::Status started =
       process_.Start("redis-server",
                      {"--port", absl::StrCat(port_), "--bind", "127.0.0.1", "--dir", data_dir_,
-                      "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
+                      "--appendonly", "yes", "--appendfsync", "always", "--save", "",
                       "--daemonize", "no", "--protected-mode", "no", "--logfile", ""},
                      {}, absl::StrCat(data_dir_, "/redis.log"));
   if (!started.ok()) return started;

@@ -1,0 +1,172 @@
+// Faults that must lose nothing: kill -9 of Redis (it comes back from its append-only file) and
+// of the services, with every write the API accepted still there afterwards; and a CRM webhook
+// that is down for a while still gets every finished conversation.
+
+#include <signal.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "livecall/v1/context.pb.h"
+#include "tests/fakes/fake_http_server.h"
+#include "tests/integration/suite_test.h"
+#include "tests/support/json.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/wait_for.h"
+
+namespace livecall::testing {
+namespace {
+
+using ::livecall::fakes::FakeHttpServer;
+using ::livecall::fakes::FakeRequest;
+using ::livecall::fakes::FakeResponse;
+using ::livecall::testing::StatusIs;
+using ::livecall::v1::Session;
+
+// A CRM webhook that fails until told otherwise, and remembers what it acknowledged.
+class FakeCrmWebhook {
+ public:
+  FakeCrmWebhook()
+      : server_([this](const FakeRequest& request) {
+          absl::MutexLock lock(&mu_);
+          if (!up_) return FakeResponse{.status = 503, .chunks = {"maintenance"}};
+          acknowledged_keys_.insert(request.headers.count("idempotency-key")
+                                        ? request.headers.at("idempotency-key")
+                                        : "");
+          return FakeResponse{.status = 200, .chunks = {"{}"}};
+        }) {}
+  absl::Status Start() { return server_.Start(); }
+  std::string url() const { return server_.base_url() + "/livecall/conversations"; }
+  void SetUp(bool up) {
+    absl::MutexLock lock(&mu_);
+    up_ = up;
+  }
+  bool Acknowledged(const std::string& key) {
+    absl::MutexLock lock(&mu_);
+    return acknowledged_keys_.count(key) > 0;
+  }
+  size_t attempts() const { return server_.requests().size(); }
+
+ private:
+  absl::Mutex mu_;
+  bool up_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<std::string> acknowledged_keys_ ABSL_GUARDED_BY(mu_);
+  FakeHttpServer server_;
+};
+
+FakeCrmWebhook* crm = nullptr;
+
+class DurabilityTest : public SuiteTest {
+ protected:
+  static void SetUpTestSuite() {
+    crm = new FakeCrmWebhook();
+    ASSERT_THAT(crm->Start(), IsOk());
+    SuiteOptions options = IntegrationSuiteOptions();
+    options.extra_env["LIVECALL_CRM_WEBHOOK_URL"] = crm->url();
+    options.extra_env["LIVECALL_OUTBOX_INITIAL_BACKOFF_MS"] = "100";
+    options.extra_env["LIVECALL_OUTBOX_MAX_BACKOFF_MS"] = "500";
+    StartSuite(options);
+  }
+  static void TearDownTestSuite() {
+    StopSuite();
+    delete crm;
+    crm = nullptr;
+  }
+
+  // Posts turns "<prefix>0".."<prefix>N-1", calling `between(i)` before each; returns the texts
+  // the API accepted (answered 200).
+  static std::vector<std::string> PostTurns(const std::string& session_id,
+                                            const std::string& prefix, int count,
+                                            const std::function<void(int)>& between) {
+    std::vector<std::string> accepted;
+    for (int i = 0; i < count; ++i) {
+      between(i);
+      const std::string text = absl::StrCat(prefix, i);
+      HttpResponse response = Post("/ai/sessions/" + session_id + "/turns",
+                                   R"({"speaker":"customer","text":")" + text + R"("})");
+      if (response.status == 200) accepted.push_back(text);
+    }
+    return accepted;
+  }
+
+  // Every accepted text is in the stored conversation, in the order it was accepted.
+  static void ExpectAllStored(const std::string& session_id,
+                              const std::vector<std::string>& accepted) {
+    HttpResponse read = Get("/ai/sessions/" + session_id);
+    ASSERT_EQ(read.status, 200) << read;
+    Session session;
+    ASSERT_THAT(ParseJsonMessage(read.body, &session), IsOk());
+    size_t next = 0;
+    for (const livecall::v1::Turn& turn : session.conversation()) {
+      if (next < accepted.size() && turn.text() == accepted[next]) ++next;
+    }
+    EXPECT_EQ(next, accepted.size())
+        << "lost an accepted turn; found " << next << " of " << accepted.size();
+  }
+};
+
+TEST_F(DurabilityTest, KillNineOfRedisLosesNoAcceptedTurn) {
+  Session session;
+  StartSession("+998901112233", &session);
+  std::vector<std::string> accepted =
+      PostTurns(session.session_id(), "before-crash-", 10, [](int) {});
+  ASSERT_EQ(accepted.size(), 10u);
+  ASSERT_THAT(suite().redis().process().Signal(SIGKILL), IsOk());
+  ASSERT_THAT(suite().redis().process().WaitForExit(absl::Seconds(10)).status(),
+              StatusIs(absl::StatusCode::kAborted));  // Killed by the signal.
+  // While Redis is down the API refuses clearly (5xx), and nothing crashes.
+  HttpResponse refused = Post("/ai/sessions/" + session.session_id() + "/turns",
+                              R"({"speaker":"customer","text":"while-down"})");
+  EXPECT_GE(refused.status, 500) << refused;
+  ASSERT_THAT(suite().redis().Start(), IsOk());
+  ASSERT_THAT(suite().WaitUntilReady(), IsOk());
+  std::vector<std::string> after = PostTurns(session.session_id(), "after-crash-", 5, [](int) {});
+  EXPECT_EQ(after.size(), 5u);
+  accepted.insert(accepted.end(), after.begin(), after.end());
+  ExpectAllStored(session.session_id(), accepted);
+  ExpectSuiteHealthy();
+}
+
+TEST_F(DurabilityTest, KillNineOfContextAndAiSessionLosesNoAcceptedTurn) {
+  Session session;
+  StartSession("+998935550101", &session);
+  std::vector<std::string> accepted = PostTurns(session.session_id(), "turn-", 30, [](int i) {
+    if (i == 10 || i == 20) {
+      const Service victim = i == 10 ? Service::kContext : Service::kAiSession;
+      ASSERT_THAT(suite().process(victim).Signal(SIGKILL), IsOk());
+      ASSERT_THAT(suite().process(victim).WaitForExit(absl::Seconds(10)).status(),
+                  StatusIs(absl::StatusCode::kAborted));  // Killed by the signal.
+      ASSERT_THAT(suite().StartService(victim), IsOk());
+      // The gateway's channel to the restarted service reconnects before the next turn.
+      ASSERT_THAT(suite().WaitUntilReady(), IsOk());
+    }
+  });
+  EXPECT_GE(accepted.size(), 28u);  // At most the turn in flight at each kill may be refused.
+  ASSERT_THAT(suite().WaitUntilReady(), IsOk());
+  ExpectAllStored(session.session_id(), accepted);
+}
+
+TEST_F(DurabilityTest, AFinishedConversationReachesACrmThatWasDownAcrossAContextCrash) {
+  crm->SetUp(false);
+  Session session;
+  StartSession("+998977770707", &session);
+  ASSERT_EQ(PostTurns(session.session_id(), "hello-", 2, [](int) {}).size(), 2u);
+  HttpResponse ended = Post("/ai/sessions/" + session.session_id() + "/end", "{}");
+  ASSERT_EQ(ended.status, 200) << ended;
+  ASSERT_TRUE(WaitFor([] { return crm->attempts() >= 2; }, absl::Seconds(15)));
+  ASSERT_THAT(suite().process(Service::kContext).Signal(SIGKILL), IsOk());
+  ASSERT_THAT(suite().process(Service::kContext).WaitForExit(absl::Seconds(10)).status(),
+              StatusIs(absl::StatusCode::kAborted));  // Killed by the signal.
+  crm->SetUp(true);
+  ASSERT_THAT(suite().StartService(Service::kContext), IsOk());
+  EXPECT_TRUE(WaitFor([&] { return crm->Acknowledged("conversation:" + session.session_id()); },
+                      absl::Seconds(20)));
+}
+
+}  // namespace
+}  // namespace livecall::testing

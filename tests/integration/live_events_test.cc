@@ -1,0 +1,189 @@
+// Live events through the gateway as Server-Sent Events: what a browser's EventSource sees while
+// a conversation goes on, resuming with Last-Event-ID, and the errors for bad requests.
+
+#include <curl/curl.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "livecall/v1/context.pb.h"
+#include "tests/integration/suite_test.h"
+#include "tests/support/json.h"
+#include "tests/support/status_matchers.h"
+
+namespace livecall::testing {
+namespace {
+
+using ::livecall::v1::LiveEvent;
+using ::livecall::v1::Session;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+struct SseEvent {
+  std::string id;
+  std::string type;
+  std::string data;
+};
+
+struct SseResult {
+  long status = 0;
+  std::string content_type;
+  std::string raw;
+  std::vector<SseEvent> events;
+};
+
+// Reads an SSE stream until `enough` says so (or `timeout`), like EventSource would.
+SseResult ReadEvents(const std::string& url, const std::vector<std::string>& headers,
+                     const std::function<bool(const std::vector<SseEvent>&)>& enough,
+                     absl::Duration timeout = absl::Seconds(10)) {
+  struct State {
+    SseResult result;
+    std::string pending;
+    std::function<bool(const std::vector<SseEvent>&)> enough;
+  } state{{}, "", enough};
+  CURL* curl = curl_easy_init();
+  curl_slist* list = nullptr;
+  for (const std::string& header : headers) list = curl_slist_append(list, header.c_str());
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(absl::ToInt64Milliseconds(timeout)));
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &state);
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION,
+      +[](char* data, size_t size, size_t count, void* user) -> size_t {
+        auto* s = static_cast<State*>(user);
+        s->result.raw.append(data, size * count);
+        s->pending.append(data, size * count);
+        size_t end;
+        while ((end = s->pending.find("\n\n")) != std::string::npos) {
+          SseEvent event;
+          for (absl::string_view line : absl::StrSplit(s->pending.substr(0, end), '\n')) {
+            if (absl::ConsumePrefix(&line, "id: ")) event.id = std::string(line);
+            if (absl::ConsumePrefix(&line, "event: ")) event.type = std::string(line);
+            if (absl::ConsumePrefix(&line, "data: ")) event.data += std::string(line);
+          }
+          s->pending.erase(0, end + 2);
+          if (!event.id.empty()) s->result.events.push_back(std::move(event));
+        }
+        return s->enough(s->result.events) ? 0 : size * count;  // 0 ends the transfer.
+      });
+  curl_easy_perform(curl);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &state.result.status);
+  char* type = nullptr;
+  curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &type);
+  if (type != nullptr) state.result.content_type = type;
+  curl_slist_free_all(list);
+  curl_easy_cleanup(curl);
+  return state.result;
+}
+
+bool HasType(const std::vector<SseEvent>& events, const std::string& type) {
+  for (const SseEvent& event : events) {
+    if (event.type == type) return true;
+  }
+  return false;
+}
+
+class LiveEventsTest : public SuiteTest {
+ protected:
+  static void SetUpTestSuite() { StartSuite(IntegrationSuiteOptions()); }
+  static void TearDownTestSuite() { StopSuite(); }
+
+  static std::string EventsUrl(const std::string& session_id) {
+    return absl::StrCat("http://127.0.0.1:", suite().http_port(), "/ai/sessions/", session_id,
+                        "/events");
+  }
+};
+
+TEST_F(LiveEventsTest, ABrowserSeesTheTranscriptAndSuggestionsAsTheyHappen) {
+  Session session;
+  StartSession("+998977770707", &session);
+  // The turn is posted once the stream is open, so the events arrive live, not as history.
+  bool posted = false;
+  SseResult result =
+      ReadEvents(EventsUrl(session.session_id()), {}, [&](const std::vector<SseEvent>& events) {
+        if (!posted && !events.empty()) {
+          posted = true;
+          HttpResponse turn = Post("/ai/sessions/" + session.session_id() + "/turns",
+                                   R"({"speaker":"customer","text":"my internet is down"})");
+          EXPECT_EQ(turn.status, 200) << turn;
+        }
+        return HasType(events, "suggestions");
+      });
+  EXPECT_EQ(result.status, 200);
+  EXPECT_THAT(result.content_type, StartsWith("text/event-stream"));
+  EXPECT_THAT(result.raw, StartsWith("retry: 3000\n"));
+  ASSERT_GE(result.events.size(), 3u);
+  EXPECT_EQ(result.events[0].type, "session.started");
+  EXPECT_EQ(result.events[1].type, "transcript");
+  LiveEvent transcript;
+  ASSERT_THAT(ParseJsonMessage(result.events[1].data, &transcript), IsOk());
+  EXPECT_EQ(transcript.turn().text(), "my internet is down");
+  EXPECT_EQ(transcript.session_id(), session.session_id());
+  LiveEvent suggestions;
+  ASSERT_THAT(ParseJsonMessage(result.events[2].data, &suggestions), IsOk());
+  ASSERT_FALSE(suggestions.suggestions().suggestions().empty());
+  EXPECT_EQ(suggestions.suggestions().suggestions(0).source(), "internet-outage-en");
+}
+
+TEST_F(LiveEventsTest, LastEventIdResumesWithoutRepeatsOrGaps) {
+  Session session;
+  StartSession("+998901112233", &session);
+  for (const char* text : {"internetim ishlamayapti", "router o'chib qoldi"}) {
+    ASSERT_EQ(Post("/ai/sessions/" + session.session_id() + "/turns",
+                   absl::StrCat(R"({"speaker":"customer","text":")", text, R"("})"))
+                  .status,
+              200);
+  }
+  SseResult all =
+      ReadEvents(EventsUrl(session.session_id()), {},
+                 [](const std::vector<SseEvent>& events) { return events.size() >= 5; });
+  ASSERT_EQ(all.events.size(), 5u);
+  SseResult rest =
+      ReadEvents(EventsUrl(session.session_id()), {"Last-Event-ID: " + all.events[1].id},
+                 [](const std::vector<SseEvent>& events) { return events.size() >= 3; });
+  ASSERT_EQ(rest.events.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(rest.events[i].id, all.events[i + 2].id);
+  // The query form, for clients that cannot set headers, is the same.
+  SseResult by_query =
+      ReadEvents(EventsUrl(session.session_id()) + "?lastEventId=" + all.events[3].id, {},
+                 [](const std::vector<SseEvent>& e) { return !e.empty(); });
+  ASSERT_FALSE(by_query.events.empty());
+  EXPECT_EQ(by_query.events[0].id, all.events[4].id);
+}
+
+TEST_F(LiveEventsTest, BadRequestsGetJsonErrors) {
+  ExpectErrorResponse(Get("/ai/sessions/not-a-session/events"), 404, "NOT_FOUND");
+  Session session;
+  StartSession("+998901112233", &session);
+  SseResult bad_resume = ReadEvents(EventsUrl(session.session_id()), {"Last-Event-ID: yesterday"},
+                                    [](const std::vector<SseEvent>&) { return true; });
+  EXPECT_EQ(bad_resume.status, 400);
+  EXPECT_THAT(bad_resume.raw, HasSubstr("INVALID_ARGUMENT"));
+  ExpectErrorResponse(Get("/api/calls/CA-nope/events"), 404, "NOT_FOUND");
+  ExpectSuiteHealthy();
+}
+
+TEST_F(LiveEventsTest, AClosedBrowserLeavesNothingBehind) {
+  Session session;
+  StartSession("+998901112233", &session);
+  for (int i = 0; i < 20; ++i) {
+    ReadEvents(EventsUrl(session.session_id()), {},
+               [](const std::vector<SseEvent>& events) { return !events.empty(); });
+  }
+  // Each client went away; the gateway still answers and streams to the next one.
+  SseResult again = ReadEvents(EventsUrl(session.session_id()), {},
+                               [](const std::vector<SseEvent>& events) { return !events.empty(); });
+  EXPECT_EQ(again.status, 200);
+  ExpectSuiteHealthy();
+}
+
+}  // namespace
+}  // namespace livecall::testing
