@@ -1,5 +1,7 @@
 #include "common/event_hub.h"
 
+#include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -90,6 +92,7 @@ uint64_t EventHub::Subscribe(const std::string& stream, const std::string& after
     absl::MutexLock lock(&mu_);
     handle = next_handle_++;
     subscribers_[handle] = Subscriber{stream, after_id, std::move(callback), false, absl::Now()};
+    joining_.push_back(handle);
   }
   Wake();
   return handle;
@@ -98,7 +101,19 @@ uint64_t EventHub::Subscribe(const std::string& stream, const std::string& after
 void EventHub::Unsubscribe(uint64_t handle) {
   {
     absl::MutexLock lock(&mu_);
-    subscribers_.erase(handle);
+    auto it = subscribers_.find(handle);
+    if (it != subscribers_.end()) {
+      auto watched = streams_.find(it->second.stream);
+      if (watched != streams_.end()) {
+        std::vector<uint64_t>& handles = watched->second.handles;
+        handles.erase(std::remove(handles.begin(), handles.end(), handle), handles.end());
+        if (handles.empty()) {
+          streams_.erase(watched);
+          streams_changed_ = true;
+        }
+      }
+      subscribers_.erase(it);
+    }
   }
   // Wait for a callback that may be running right now.
   absl::MutexLock barrier(&delivery_mu_);
@@ -153,36 +168,41 @@ absl::Status EventHub::CatchUp(const std::vector<uint64_t>& handles) {
     std::string stream;
     std::string after_id;
     std::string cursor;
-    bool tracked = false;
+    bool watched = false;
     {
       absl::MutexLock lock(&mu_);
       auto it = subscribers_.find(handle);
       if (it == subscribers_.end()) continue;
       stream = it->second.stream;
       after_id = it->second.last_id;
-      auto c = cursors_.find(stream);
-      if (c != cursors_.end()) {
-        tracked = true;
-        cursor = c->second;
+      auto w = streams_.find(stream);
+      if (w != streams_.end()) {
+        watched = true;
+        cursor = w->second.cursor;
       }
     }
-    if (!tracked) {
+    if (!watched) {
       // Live reading of this stream starts after its current last entry.
       absl::StatusOr<RedisReply> last =
           redis_.Command({"XREVRANGE", stream, "+", "-", "COUNT", "1"});
-      if (!last.ok()) return last.status();
+      if (!last.ok()) {
+        absl::MutexLock lock(&mu_);
+        joining_.push_back(handle);  // Caught up on a later pass.
+        return last.status();
+      }
       std::vector<StreamEntry> newest = ParseEntries(**last);
       cursor = newest.empty() ? "0-0" : newest.front().id;
-      absl::MutexLock lock(&mu_);
-      cursors_.emplace(stream, cursor);
-      cursor = cursors_[stream];
     }
     // Replay (after_id, cursor] in pages.
     std::string from = after_id.empty() ? "-" : absl::StrCat("(", after_id);
     while (after_id.empty() || IdAfter(cursor, after_id)) {
       absl::StatusOr<RedisReply> page =
           redis_.Command({"XRANGE", stream, from, cursor, "COUNT", absl::StrCat(options_.batch)});
-      if (!page.ok()) return page.status();
+      if (!page.ok()) {
+        absl::MutexLock lock(&mu_);
+        joining_.push_back(handle);
+        return page.status();
+      }
       std::vector<StreamEntry> entries = ParseEntries(**page);
       if (entries.empty()) break;
       Deliver(handle, entries);
@@ -197,6 +217,9 @@ absl::Status EventHub::CatchUp(const std::vector<uint64_t>& handles) {
       it->second.last_id = cursor;
     }
     it->second.caught_up = true;
+    auto [w, inserted] = streams_.try_emplace(stream, WatchedStream{cursor, {}});
+    w->second.handles.push_back(handle);
+    if (inserted) streams_changed_ = true;
   }
   return absl::OkStatus();
 }
@@ -205,9 +228,7 @@ absl::Status EventHub::Pass() {
   std::vector<uint64_t> joining;
   {
     absl::MutexLock lock(&mu_);
-    for (const auto& [handle, subscriber] : subscribers_) {
-      if (!subscriber.caught_up) joining.push_back(handle);
-    }
+    joining.swap(joining_);
   }
   if (absl::Status status = CatchUp(joining); !status.ok()) return status;
 
@@ -217,24 +238,27 @@ absl::Status EventHub::Pass() {
                                       "BLOCK",
                                       absl::StrCat(absl::ToInt64Milliseconds(options_.block)),
                                       "STREAMS"};
-  std::vector<std::string> ids;
   {
     absl::MutexLock lock(&mu_);
-    // Streams nobody watches any more are dropped.
-    absl::flat_hash_map<std::string, std::string> watched;
-    for (const auto& [handle, subscriber] : subscribers_) {
-      auto cursor = cursors_.find(subscriber.stream);
-      if (subscriber.caught_up && cursor != cursors_.end()) watched.insert(*cursor);
+    if (streams_changed_) {
+      stream_keys_.clear();
+      for (const auto& [stream, watched] : streams_) stream_keys_.push_back(stream);
+      streams_changed_ = false;
     }
-    cursors_.swap(watched);
-    for (const auto& [stream, cursor] : cursors_) {
+    command.reserve(command.size() + 2 * stream_keys_.size() + 2);
+    std::vector<std::string> ids;
+    ids.reserve(stream_keys_.size() + 1);
+    for (const std::string& stream : stream_keys_) {
+      auto watched = streams_.find(stream);
+      if (watched == streams_.end()) continue;  // Dropped since; rebuilt next pass.
       command.push_back(stream);
-      ids.push_back(cursor);
+      ids.push_back(watched->second.cursor);
     }
+    command.push_back(wake_stream_);
+    ids.push_back("$");
+    command.insert(command.end(), std::make_move_iterator(ids.begin()),
+                   std::make_move_iterator(ids.end()));
   }
-  command.push_back(wake_stream_);
-  ids.push_back("$");
-  command.insert(command.end(), ids.begin(), ids.end());
   absl::StatusOr<RedisReply> reply = redis_.Command(command);
   if (!reply.ok()) return reply.status();
 
@@ -248,24 +272,35 @@ absl::Status EventHub::Pass() {
       std::vector<std::pair<uint64_t, std::vector<StreamEntry>>> deliveries;
       {
         absl::MutexLock lock(&mu_);
-        cursors_[stream] = entries.back().id;
-        for (const auto& [handle, subscriber] : subscribers_) {
-          if (subscriber.stream != stream || !subscriber.caught_up) continue;
-          std::vector<StreamEntry> unseen;
-          for (const StreamEntry& entry : entries) {
-            if (IdAfter(entry.id, subscriber.last_id)) unseen.push_back(entry);
+        auto watched = streams_.find(stream);
+        if (watched == streams_.end()) continue;
+        watched->second.cursor = entries.back().id;
+        for (uint64_t handle : watched->second.handles) {
+          auto subscriber = subscribers_.find(handle);
+          if (subscriber == subscribers_.end()) continue;
+          const std::string& last_id = subscriber->second.last_id;
+          if (!IdAfter(entries.front().id, last_id)) {
+            std::vector<StreamEntry> unseen;
+            for (const StreamEntry& entry : entries) {
+              if (IdAfter(entry.id, last_id)) unseen.push_back(entry);
+            }
+            if (!unseen.empty()) deliveries.emplace_back(handle, std::move(unseen));
+          } else {
+            deliveries.emplace_back(handle, entries);
           }
-          if (!unseen.empty()) deliveries.emplace_back(handle, std::move(unseen));
         }
       }
       for (const auto& [handle, unseen] : deliveries) Deliver(handle, unseen);
     }
   }
 
+  // Heartbeats: checked about once a second, not on every pass.
+  const absl::Time now = absl::Now();
+  if (now < next_heartbeat_check_) return absl::OkStatus();
+  next_heartbeat_check_ = now + std::min(options_.heartbeat, absl::Seconds(1));
   std::vector<uint64_t> quiet;
   {
     absl::MutexLock lock(&mu_);
-    const absl::Time now = absl::Now();
     for (const auto& [handle, subscriber] : subscribers_) {
       if (subscriber.caught_up && now - subscriber.last_sent >= options_.heartbeat) {
         quiet.push_back(handle);

@@ -100,9 +100,19 @@ class EventHub {
 
   mutable absl::Mutex mu_;
   uint64_t next_handle_ ABSL_GUARDED_BY(mu_) = 1;
-  std::map<uint64_t, Subscriber> subscribers_ ABSL_GUARDED_BY(mu_);
-  // Per stream: the id up to which the hub has read.
-  absl::flat_hash_map<std::string, std::string> cursors_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint64_t, Subscriber> subscribers_ ABSL_GUARDED_BY(mu_);
+  // Subscribers still to be caught up by the reader thread.
+  std::vector<uint64_t> joining_ ABSL_GUARDED_BY(mu_);
+  // Per stream read live: the id up to which the hub has read, and its caught-up subscribers.
+  struct WatchedStream {
+    std::string cursor;
+    std::vector<uint64_t> handles;
+  };
+  absl::flat_hash_map<std::string, WatchedStream> streams_ ABSL_GUARDED_BY(mu_);
+  // The XREAD command, rebuilt only when the set of streams changes.
+  bool streams_changed_ ABSL_GUARDED_BY(mu_) = true;
+  std::vector<std::string> stream_keys_;  // Reader thread only.
+  absl::Time next_heartbeat_check_;       // Reader thread only.
   // Held while callbacks run, so Unsubscribe can wait for a running callback to finish.
   absl::Mutex delivery_mu_;
 };

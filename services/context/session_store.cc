@@ -50,10 +50,12 @@ std::string SerializeSuggestions(
   return list.SerializeAsString();
 }
 
-std::string ToJson(const google::protobuf::Message& message) {
+// Events leave out empty fields (they live in Redis per session and go to every watcher); the
+// CRM's record prints them all, so its shape never depends on the values.
+std::string ToJson(const google::protobuf::Message& message, bool print_empty_fields = false) {
   std::string json;
   google::protobuf::util::JsonPrintOptions options;
-  options.always_print_primitive_fields = true;
+  options.always_print_primitive_fields = print_empty_fields;
   // Serialising our own well-formed messages cannot fail.
   (void)google::protobuf::util::MessageToJsonString(message, &json, options);
   return json;
@@ -99,12 +101,14 @@ constexpr char kAppendTurnScript[] = LIVECALL_PUBLISH_LUA R"lua(
   if not status then return -1 end
   if status ~= 'active' then return -2 end
   local count = redis.call('RPUSH', KEYS[2], ARGV[1])
+  -- Suggestions that did not change are not news: no event for them.
+  local changed = redis.call('GET', KEYS[3]) ~= ARGV[2]
   redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[3])
   redis.call('HINCRBY', KEYS[1], 'version', 1)
   redis.call('EXPIRE', KEYS[1], ARGV[3])
   redis.call('EXPIRE', KEYS[2], ARGV[3])
   publish(KEYS[4], KEYS[5], 'transcript', ARGV[4], ARGV[3])
-  publish(KEYS[4], KEYS[5], 'suggestions', ARGV[5], ARGV[3])
+  if changed then publish(KEYS[4], KEYS[5], 'suggestions', ARGV[5], ARGV[3]) end
   return count)lua";
 
 // KEYS: header, session events, call events ("" for none), outbox.
@@ -301,7 +305,7 @@ absl::StatusOr<livecall::v1::Session> SessionStore::End(const std::string& sessi
         {"EVAL", kEndScript, "4", SessionKey(session_id), SessionEventsKey(session_id),
          CallEventsKeyOrEmpty(session.call_sid()), kOutboxKey, snapshot->version,
          header.SerializeAsString(), absl::StrCat(absl::ToInt64Seconds(ttl_)), ToJson(ended),
-         ToJson(record), record.idempotency_key(), session_id});
+         ToJson(record, /*print_empty_fields=*/true), record.idempotency_key(), session_id});
     if (!written.ok()) return written.status();
     if ((*written)->integer == -1) return NoSession(session_id);
     if ((*written)->integer == 1) return session;

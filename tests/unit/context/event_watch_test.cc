@@ -54,7 +54,9 @@ class EventWatchTest : public ::testing::Test {
     livecall::v1::Turn turn;
     turn.set_speaker("customer");
     turn.set_text(text);
-    ASSERT_THAT(sessions_->AppendTurn(session_id, turn, {}).status(), IsOk());
+    livecall::v1::Suggestion suggestion;  // New each turn, so each turn has a suggestions event.
+    suggestion.set_id("about-" + text);
+    ASSERT_THAT(sessions_->AppendTurn(session_id, turn, {suggestion}).status(), IsOk());
   }
 
   // Reads `count` events from a watch, then cancels it.

@@ -216,6 +216,23 @@ TEST_F(SessionStoreTest, EveryChangeIsPublishedToTheSessionsAndTheCallsEventStre
   EXPECT_GT((*ttl)->integer, 0);
 }
 
+TEST_F(SessionStoreTest, UnchangedSuggestionsAreNotPublishedAgain) {
+  SessionStore store(*redis_, absl::Hours(1));
+  absl::StatusOr<livecall::v1::Session> created = store.Create(NewSession(), absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  for (const char* text : {"internet yo'q", "hali ham yo'q"}) {
+    ASSERT_THAT(store
+                    .AppendTurn(created->session_id(), Turn("customer", text),
+                                {Suggestion("internet-outage-uz")})
+                    .status(),
+                IsOk());
+  }
+  const std::vector<std::string> expected = {"session.started", "transcript", "suggestions",
+                                             "transcript"};
+  EXPECT_EQ(EventTypes(*redis_, SessionEventsKey(created->session_id())), expected);
+  EXPECT_EQ(store.Get(created->session_id())->suggestions(0).id(), "internet-outage-uz");
+}
+
 TEST_F(SessionStoreTest, EndingEnqueuesTheWholeConversationForTheCrmExactlyOnce) {
   SessionStore store(*redis_, absl::Hours(1));
   absl::StatusOr<livecall::v1::Session> created = store.Create(NewSession(), absl::Now());
