@@ -1,7 +1,13 @@
 #include "services/call-control/call_store.h"
 
+#include <google/protobuf/util/json_util.h>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/live_events.h"
+#include "common/proto_time.h"
+#include "livecall/v1/context.pb.h"
 
 namespace livecall::call_control {
 namespace {
@@ -15,6 +21,19 @@ bool IsWellFormedCallSid(const std::string& sid) {
   return true;
 }
 
+// The call.status live event for `call` (common/live_events.h), as JSON without empty fields.
+std::string CallStatusEventJson(const livecall::v1::Call& call) {
+  livecall::v1::LiveEvent event;
+  event.set_type("call.status");
+  event.set_call_sid(call.call_sid());
+  *event.mutable_at() = ToProtoTimestamp(absl::Now());
+  *event.mutable_call() = call;
+  std::string json;
+  // Serialising our own well-formed message cannot fail.
+  (void)google::protobuf::util::MessageToJsonString(event, &json);
+  return json;
+}
+
 }  // namespace
 
 std::string CallKey(const std::string& call_sid) {
@@ -23,10 +42,15 @@ std::string CallKey(const std::string& call_sid) {
 
 absl::Status CallStore::Put(const livecall::v1::Call& call,
                             std::optional<absl::Time> next_step_at) {
+  const std::string ttl = absl::StrCat(absl::ToInt64Seconds(ttl_));
+  const std::string events = CallEventsKey(call.call_sid());
+  // The state and its live event are written together (MULTI): a watcher never misses a change.
   std::vector<std::vector<std::string>> commands = {
       {"MULTI"},
-      {"SET", CallKey(call.call_sid()), call.SerializeAsString(), "EX",
-       absl::StrCat(absl::ToInt64Seconds(ttl_))},
+      {"SET", CallKey(call.call_sid()), call.SerializeAsString(), "EX", ttl},
+      {"XADD", events, "MAXLEN", "~", absl::StrCat(kLiveEventsKept), "*", "type", "call.status",
+       "data", CallStatusEventJson(call)},
+      {"EXPIRE", events, ttl},
   };
   if (next_step_at.has_value()) {
     commands.push_back(
@@ -111,11 +135,14 @@ absl::StatusOr<livecall::v1::Call> CallStore::Update(const std::string& call_sid
                                                      const Mutation& mutate) {
   // Compare-and-set in one script: the write happens only if the stored bytes are still the ones
   // this caller read, so no concurrent update is lost.
+  // KEYS: call, its live events. ARGV: old bytes, new bytes, ttl, call.status event JSON.
   static constexpr char kCasScript[] = R"lua(
     local current = redis.call('GET', KEYS[1])
     if not current then return -1 end
     if current ~= ARGV[1] then return 0 end
     redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'type', 'call.status', 'data', ARGV[4])
+    redis.call('EXPIRE', KEYS[2], ARGV[3])
     return 1)lua";
   constexpr int kMaxAttempts = 20;
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
@@ -126,8 +153,9 @@ absl::StatusOr<livecall::v1::Call> CallStore::Update(const std::string& call_sid
     if (!changed.ok()) return changed.status();
     if (!*changed) return call;
     absl::StatusOr<RedisReply> reply =
-        redis_.Command({"EVAL", kCasScript, "1", CallKey(call_sid), before,
-                        call->SerializeAsString(), absl::StrCat(absl::ToInt64Seconds(ttl_))});
+        redis_.Command({"EVAL", kCasScript, "2", CallKey(call_sid), CallEventsKey(call_sid), before,
+                        call->SerializeAsString(), absl::StrCat(absl::ToInt64Seconds(ttl_)),
+                        CallStatusEventJson(*call), absl::StrCat(kLiveEventsKept)});
     if (!reply.ok()) return reply.status();
     if ((*reply)->type != REDIS_REPLY_INTEGER) {
       return absl::InternalError(absl::StrCat("redis: ", ReplyString(**reply)));

@@ -3,6 +3,8 @@
 
 // Calls in Redis. Key layout:
 //   livecall:call:{call_sid}     STRING  serialized livecall.v1.Call, TTL (LIVECALL_CALL_TTL_S)
+//   livecall:call:<sid>:events   STREAM  live events (common/live_events.h): every write of the
+//                                        call adds a "call.status" event in the same MULTI/script
 //   livecall:sandbox:due         ZSET    call sids scored by when the sandbox's next step is due
 //                                        (unix ms); no TTL: a member leaves when its call ends.
 // A call and its next due step (or its removal from the due set) are written in one MULTI/EXEC

@@ -12,6 +12,7 @@
 #include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "livecall/v1/call_control.pb.h"
 #include "livecall/v1/context.pb.h"
 #include "tests/integration/suite_test.h"
 #include "tests/support/json.h"
@@ -158,6 +159,29 @@ TEST_F(LiveEventsTest, LastEventIdResumesWithoutRepeatsOrGaps) {
                  [](const std::vector<SseEvent>& e) { return !e.empty(); });
   ASSERT_FALSE(by_query.events.empty());
   EXPECT_EQ(by_query.events[0].id, all.events[4].id);
+}
+
+TEST_F(LiveEventsTest, ACallsStreamShowsEveryStatusOfTheSandboxCall) {
+  livecall::v1::Call call;
+  PlaceCall("+998901112233", "Salom", &call);
+  SseResult result = ReadEvents(absl::StrCat("http://127.0.0.1:", suite().http_port(),
+                                             "/api/calls/", call.call_sid(), "/events"),
+                                {}, [](const std::vector<SseEvent>& events) {
+                                  for (const SseEvent& event : events) {
+                                    if (absl::StrContains(event.data, "\"status\":\"completed\""))
+                                      return true;
+                                  }
+                                  return false;
+                                });
+  std::vector<std::string> statuses;
+  for (const SseEvent& event : result.events) {
+    ASSERT_EQ(event.type, "call.status");
+    LiveEvent parsed;
+    ASSERT_THAT(ParseJsonMessage(event.data, &parsed), IsOk());
+    EXPECT_EQ(parsed.call_sid(), call.call_sid());
+    statuses.push_back(parsed.call().status());
+  }
+  EXPECT_EQ(statuses, (std::vector<std::string>{"queued", "ringing", "in-progress", "completed"}));
 }
 
 TEST_F(LiveEventsTest, BadRequestsGetJsonErrors) {
