@@ -169,8 +169,23 @@ absl::StatusOr<std::vector<RedisReply>> RedisPool::RunWithRetry(
     const std::vector<std::vector<std::string>>& commands) {
   bool stale_connection = false;
   absl::StatusOr<std::vector<RedisReply>> replies = RunPipeline(commands, &stale_connection);
-  if (!replies.ok() && stale_connection) replies = RunPipeline(commands, &stale_connection);
+  if (!replies.ok() && stale_connection) {
+    // The server closed an idle connection (a restart, an idle timeout): the other idle ones are
+    // as old and most likely dead too, so the retry must not pick one of them.
+    DropIdleConnections();
+    replies = RunPipeline(commands, &stale_connection);
+  }
   return replies;
+}
+
+void RedisPool::DropIdleConnections() {
+  std::vector<Connection> dropped;
+  {
+    absl::MutexLock lock(&mu_);
+    open_ -= static_cast<int>(idle_.size());
+    dropped.swap(idle_);
+  }
+  // Closed outside the lock.
 }
 
 absl::StatusOr<std::vector<RedisReply>> RedisPool::RunPipeline(

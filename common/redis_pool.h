@@ -78,6 +78,8 @@ class RedisPool {
   // Pipeline() without metrics: once, and once more on a fresh connection if the first was stale.
   absl::StatusOr<std::vector<RedisReply>> RunWithRetry(
       const std::vector<std::vector<std::string>>& commands);
+  // Closes every idle connection (after one turned out to be stale).
+  void DropIdleConnections() ABSL_LOCKS_EXCLUDED(mu_);
   // `reused` tells whether the connection came from the idle list (and so may be stale).
   absl::StatusOr<Connection> Acquire(bool* reused);
   absl::StatusOr<std::vector<RedisReply>> RunPipeline(

@@ -1,5 +1,6 @@
 #include "common/redis_pool.h"
 
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -7,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/wait_for.h"
 
 namespace livecall {
 namespace {
@@ -105,6 +107,35 @@ TEST_F(RedisPoolTest, UnreachableRedisIsUnavailableAndRecoveryNeedsNoRestart) {
 TEST_F(RedisPoolTest, FirstCommandAfterARedisRestartSucceedsOnAFreshConnection) {
   RedisPool pool(Options());
   ASSERT_THAT(pool.Command({"SET", "k", "v"}).status(), IsOk());  // Leaves an idle connection.
+  ASSERT_THAT(redis_.Restart(), IsOk());
+  absl::StatusOr<RedisReply> reply = pool.Command({"GET", "k"});
+  ASSERT_THAT(reply.status(), IsOk());
+  EXPECT_EQ(ReplyString(**reply), "v");
+}
+
+TEST_F(RedisPoolTest, AfterARedisRestartNoneOfSeveralStaleIdleConnectionsIsRetried) {
+  RedisPool::Options options = Options();
+  options.max_connections = 4;
+  RedisPool pool(options);
+  // Three clients blocked at once, so that the pool holds four connections, all idle afterwards.
+  std::vector<std::thread> blocked;
+  for (int i = 0; i < 3; ++i) {
+    blocked.emplace_back([&pool, i] {
+      EXPECT_THAT(pool.Command({"BLPOP", "queue" + std::to_string(i), "10"}).status(), IsOk());
+    });
+  }
+  EXPECT_TRUE(testing::WaitFor(
+      [&pool] {
+        absl::StatusOr<RedisReply> info = pool.Command({"INFO", "clients"});
+        return info.ok() && ReplyString(**info).find("blocked_clients:3") != std::string::npos;
+      },
+      absl::Seconds(5)));
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_THAT(pool.Command({"LPUSH", "queue" + std::to_string(i), "x"}).status(), IsOk());
+  }
+  for (std::thread& thread : blocked) thread.join();
+  ASSERT_THAT(pool.Command({"SET", "k", "v"}).status(), IsOk());
+
   ASSERT_THAT(redis_.Restart(), IsOk());
   absl::StatusOr<RedisReply> reply = pool.Command({"GET", "k"});
   ASSERT_THAT(reply.status(), IsOk());
