@@ -45,5 +45,18 @@ TEST(CallStateMachineTest, UnknownStatusesAreInvalid) {
               StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST(CallStateMachineTest, ReportsOnlyEverMoveACallForward) {
+  EXPECT_TRUE(IsForwardReport("queued", "ringing"));
+  EXPECT_TRUE(IsForwardReport("queued", "in-progress"));
+  EXPECT_TRUE(IsForwardReport("ringing", "completed"));  // in-progress was lost or is late.
+  EXPECT_TRUE(IsForwardReport("in-progress", "completed"));
+  EXPECT_FALSE(IsForwardReport("queued", "initiated"));
+  EXPECT_FALSE(IsForwardReport("ringing", "ringing"));      // A retry.
+  EXPECT_FALSE(IsForwardReport("in-progress", "ringing"));  // Late.
+  EXPECT_FALSE(IsForwardReport("completed", "in-progress"));
+  EXPECT_FALSE(IsForwardReport("busy", "completed"));  // The first final status stays.
+  EXPECT_FALSE(IsForwardReport("queued", "answered"));
+}
+
 }  // namespace
 }  // namespace livecall::call_control

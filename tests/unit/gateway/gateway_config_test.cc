@@ -77,3 +77,29 @@ TEST(GatewayConfigTest, InvalidRedisUrlIsNamed) {
 
 }  // namespace
 }  // namespace livecall::gateway
+
+namespace livecall::gateway {
+namespace {
+
+TEST(GatewayConfigTest, ReadsTwilioAndAgentAuthSettings) {
+  absl::StatusOr<GatewayConfig> config =
+      Read({{"TWILIO_AUTH_TOKEN", "token"},
+            {"LIVECALL_PUBLIC_URL", "https://live.example.com/"},
+            {"LIVECALL_JWT_SECRET", "0123456789abcdef0123456789abcdef"}});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->twilio_auth_token, "token");
+  EXPECT_EQ(config->public_url, "https://live.example.com");
+  EXPECT_EQ(config->jwt_secret, "0123456789abcdef0123456789abcdef");
+  EXPECT_TRUE(Read({})->twilio_auth_token.empty());
+}
+
+TEST(GatewayConfigTest, RejectsAWeakJwtSecretAndANonHttpPublicUrl) {
+  absl::StatusOr<GatewayConfig> config =
+      Read({{"LIVECALL_JWT_SECRET", "short"}, {"LIVECALL_PUBLIC_URL", "live.example.com"}});
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("LIVECALL_JWT_SECRET"));
+  EXPECT_THAT(config.status().message(), HasSubstr("LIVECALL_PUBLIC_URL"));
+}
+
+}  // namespace
+}  // namespace livecall::gateway
