@@ -596,9 +596,13 @@ function checkOverlay(overlay, objects) {
     (i.spec.rules ?? []).flatMap((r) => (r.http?.paths ?? []).map((p) => ({ ingress: i, path: p }))),
   );
   const events = backends.filter((b) => b.path.path.includes("events"));
+  // The gateway's Server-Sent Events routes (the protos' live-event RPCs), as concrete paths.
+  const streams = ["/api/calls/CA123/events", "/ai/sessions/ses_1/events", "/api/ai/sessions/ses_1/events"];
   check(label("Ingress: only the gateway, SSE unbuffered with long timeouts"), [
     ...backends.filter((b) => b.path.backend.service?.name !== "gateway").map((b) => `${b.path.path} goes to ${b.path.backend.service?.name}`),
-    events.length > 0 ? null : "no Ingress path for /api/calls/{callSid}/events",
+    ...streams
+      .filter((stream) => !events.some((b) => new RegExp(`^${b.path.path}$`).test(stream)))
+      .map((stream) => `no event-stream Ingress path serves ${stream}`),
     ...events.flatMap(({ ingress }) => {
       const a = ingress.metadata.annotations ?? {};
       return [
