@@ -63,6 +63,10 @@ TEST_F(RouteTableTest, HasEveryAnnotatedRpcAndAliasAndNothingElse) {
                   "GET /api/customers/{phone_number} /livecall.v1.Context/LookupCustomer",
                   "GET /api/customers/{phone_number}/conversations "
                   "/livecall.v1.Context/ListSessions",
+                  "GET /ai/sessions/{session_id}/events /livecall.v1.Context/WatchSessionEvents",
+                  "GET /api/ai/sessions/{session_id}/events "
+                  "/livecall.v1.Context/WatchSessionEvents alias",
+                  "GET /api/calls/{call_sid}/events /livecall.v1.Context/WatchCallEvents",
               }));
 }
 
@@ -85,6 +89,14 @@ TEST_F(RouteTableTest, WebhooksAndTheTokenRouteCarryTheirMarkers) {
   RouteMatch place = table_.Match("POST", "/api/voip/call");
   EXPECT_FALSE(place.route->requires_agent);
   EXPECT_FALSE(place.route->twilio_webhook);
+}
+
+TEST_F(RouteTableTest, OnlyLiveEventWatchesAreServedAsServerSentEvents) {
+  for (const Route& route : table_.routes()) {
+    EXPECT_EQ(route.server_sent_events, route.method->server_streaming()) << route.path.pattern();
+  }
+  EXPECT_TRUE(table_.Match("GET", "/api/calls/CA0123456789abcdef0123456789abcdef/events")
+                  .route->server_sent_events);
 }
 
 TEST_F(RouteTableTest, StartSessionAndItsAliasRouteToTheSameRpc) {
