@@ -154,8 +154,10 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Create(livecall::v1::Session
   header.clear_suggestions();
   const std::string ttl = absl::StrCat(absl::ToInt64Seconds(ttl_));
   const std::string& id = session.session_id();
+  // The page already has the whole session from /ai/call/start: the event carries the header
+  // (customer, greeting, language) without turns and suggestions, to keep each stream small.
   LiveEvent started = NewEvent("session.started", id, session.call_sid(), now);
-  *started.mutable_session() = session;
+  *started.mutable_session() = header;
   const std::string started_json = ToJson(started);
   std::vector<std::vector<std::string>> commands = {
       {"MULTI"},
