@@ -75,6 +75,21 @@ std::string TwilioWebhookService::TranscriptionLanguage(const std::string& sessi
   return std::string(LanguageTag(session_language));
 }
 
+TwimlElement TwilioWebhookService::StartTranscription(const std::string& session_language,
+                                                      absl::string_view inbound_label,
+                                                      absl::string_view outbound_label) const {
+  TwimlElement start = Verb("Start");
+  start.Add(Verb("Transcription"))
+      .Attr("statusCallbackUrl", absl::StrCat(options_.public_url, "/twilio/transcription"))
+      .Attr("languageCode", TranscriptionLanguage(session_language))
+      .Attr("track", "both_tracks")
+      .Attr("partialResults", "false")
+      .Attr("name", "live")
+      .Attr("inboundTrackLabel", std::string(inbound_label))
+      .Attr("outboundTrackLabel", std::string(outbound_label));
+  return start;
+}
+
 std::string TwilioWebhookService::StartSession(const livecall::v1::Call& call,
                                                const std::string& agent_id) {
   livecall::v1::StartSessionRequest request;
@@ -168,15 +183,7 @@ absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& c
   const std::string language = StartSession(call, agent_id.ok() ? *agent_id : identity);
 
   // This TwiML runs on the browser's leg: its inbound track is the agent speaking.
-  TwimlElement start = Verb("Start");
-  start.Add(Verb("Transcription"))
-      .Attr("statusCallbackUrl", absl::StrCat(options_.public_url, "/twilio/transcription"))
-      .Attr("languageCode", TranscriptionLanguage(language))
-      .Attr("track", "both_tracks")
-      .Attr("partialResults", "false")
-      .Attr("name", "live")
-      .Attr("inboundTrackLabel", "agent")
-      .Attr("outboundTrackLabel", "customer");
+  TwimlElement start = StartTranscription(language, "agent", "customer");
   TwimlElement dial = Verb("Dial");
   dial.Attr("callerId", options_.caller_id);
   dial.Add(Verb("Conference", conference))
@@ -237,15 +244,7 @@ absl::StatusOr<std::string> TwilioWebhookService::CustomerCall(const std::string
   });
 
   // This TwiML runs on the customer's leg: its inbound track is the customer speaking.
-  TwimlElement start = Verb("Start");
-  start.Add(Verb("Transcription"))
-      .Attr("statusCallbackUrl", absl::StrCat(options_.public_url, "/twilio/transcription"))
-      .Attr("languageCode", TranscriptionLanguage(language))
-      .Attr("track", "both_tracks")
-      .Attr("partialResults", "false")
-      .Attr("name", "live")
-      .Attr("inboundTrackLabel", "customer")
-      .Attr("outboundTrackLabel", "agent");
+  TwimlElement start = StartTranscription(language, "customer", "agent");
   TwimlElement dial = Verb("Dial");
   dial.Add(Verb("Conference", conference))
       .Attr("participantLabel", "customer")

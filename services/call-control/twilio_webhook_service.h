@@ -27,6 +27,7 @@
 #include "services/call-control/ai_session_client.h"
 #include "services/call-control/call_store.h"
 #include "services/call-control/twilio_provider.h"
+#include "services/call-control/twiml.h"
 
 namespace livecall::call_control {
 
@@ -86,6 +87,11 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
   std::string StartSession(const livecall::v1::Call& call, const std::string& agent_id);
   // The BCP-47 code transcription listens for.
   std::string TranscriptionLanguage(const std::string& session_language) const;
+  // <Start><Transcription> of both tracks, labelled from the point of view of the leg the TwiML
+  // runs on: its inbound track is `inbound_label` ("agent" or "customer").
+  TwimlElement StartTranscription(const std::string& session_language,
+                                  absl::string_view inbound_label,
+                                  absl::string_view outbound_label) const;
 
   TwilioProvider* twilio_;
   CallStore& calls_;

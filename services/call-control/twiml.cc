@@ -24,7 +24,12 @@ void Render(const TwimlElement& element, std::string* out) {
 
 }  // namespace
 
-std::string XmlEscapeText(absl::string_view text) {
+namespace {
+
+// Text and attribute values escape the same markup characters; an attribute value also escapes
+// its quote, and keeps tab and line breaks as character references because attribute-value
+// normalisation would turn them into spaces.
+std::string XmlEscape(absl::string_view text, bool attribute) {
   std::string out;
   out.reserve(text.size());
   for (unsigned char c : text) {
@@ -38,6 +43,18 @@ std::string XmlEscapeText(absl::string_view text) {
       case '>':
         out += "&gt;";
         break;
+      case '"':
+        out += attribute ? "&quot;" : "\"";
+        break;
+      case '\t':
+      case '\n':
+      case '\r':
+        if (attribute) {
+          absl::StrAppend(&out, "&#", static_cast<int>(c), ";");
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+        break;
       default:
         if (IsXmlChar(c)) out.push_back(static_cast<char>(c));
     }
@@ -45,38 +62,12 @@ std::string XmlEscapeText(absl::string_view text) {
   return out;
 }
 
+}  // namespace
+
+std::string XmlEscapeText(absl::string_view text) { return XmlEscape(text, /*attribute=*/false); }
+
 std::string XmlEscapeAttribute(absl::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (unsigned char c : value) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      // Attribute-value normalisation would turn these into spaces; keep them.
-      case '\t':
-        out += "&#9;";
-        break;
-      case '\n':
-        out += "&#10;";
-        break;
-      case '\r':
-        out += "&#13;";
-        break;
-      default:
-        if (IsXmlChar(c)) out.push_back(static_cast<char>(c));
-    }
-  }
-  return out;
+  return XmlEscape(value, /*attribute=*/true);
 }
 
 std::string RenderTwiml(const std::vector<TwimlElement>& verbs) {
