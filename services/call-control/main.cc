@@ -39,12 +39,13 @@ int main() {
                                                             .account_sid = twilio.account_sid,
                                                             .username = twilio.rest_username(),
                                                             .password = twilio.rest_password()});
+  livecall::call_control::SayRenderer speech;
   std::unique_ptr<livecall::call_control::TwilioProvider> twilio_provider;
   std::unique_ptr<livecall::call_control::SandboxProvider> sandbox;
   livecall::call_control::TelephonyProvider* provider = nullptr;
   if (twilio.configured()) {
     twilio_provider = std::make_unique<livecall::call_control::TwilioProvider>(
-        twilio_client, calls,
+        twilio_client, calls, speech,
         livecall::call_control::TwilioProviderOptions{.public_url = config->public_url,
                                                       .hold_music_url = twilio.hold_music_url});
     provider = twilio_provider.get();

@@ -25,19 +25,11 @@ void AddStatusCallback(FormFields& fields, const std::string& public_url) {
 
 }  // namespace
 
-std::string SayLanguage(absl::string_view language) {
-  if (language == "ru") return "ru-RU";
-  if (language == "en") return "en-US";
-  return "";
-}
-
 absl::StatusOr<livecall::v1::Call> TwilioProvider::Place(livecall::v1::Call call) {
-  TwimlElement say = Verb("Say", call.text());
-  if (!call.voice().empty()) say.Attr("voice", call.voice());
-  if (const std::string language = SayLanguage(call.language()); !language.empty()) {
-    say.Attr("language", language);
-  }
-  FormFields fields = {{"To", call.to()}, {"From", call.from()}, {"Twiml", RenderTwiml({say})}};
+  absl::StatusOr<TwimlElement> speech = speech_.Render(
+      SpokenText{.text = call.text(), .language = call.language(), .voice = call.voice()});
+  if (!speech.ok()) return speech.status();
+  FormFields fields = {{"To", call.to()}, {"From", call.from()}, {"Twiml", RenderTwiml({*speech})}};
   AddStatusCallback(fields, options_.public_url);
   absl::StatusOr<TwilioCall> created = client_.CreateCall(fields);
   if (!created.ok()) return created.status();

@@ -5,12 +5,13 @@
 // Flex pattern, DIGEST.md §5): the agent's browser and the customer are participants of the
 // conference "call-<first leg's sid>", so hold is a real participant hold with music, mute a
 // server-side participant mute, and hangup ends the conference. configureTTS calls are plain
-// calls with inline <Say> TwiML. Twilio reports progress to LIVECALL_PUBLIC_URL/twilio/status.
+// calls with inline TwiML speech (speech.h). Twilio reports progress to LIVECALL_PUBLIC_URL/twilio/status.
 
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "services/call-control/call_store.h"
+#include "services/call-control/speech.h"
 #include "services/call-control/telephony_provider.h"
 #include "services/call-control/twilio_client.h"
 
@@ -21,14 +22,12 @@ struct TwilioProviderOptions {
   std::string hold_music_url;  // TWILIO_HOLD_MUSIC_URL
 };
 
-// Twilio's <Say> language for ours; empty for Uzbek, which has no Twilio voice (NOTES §8).
-std::string SayLanguage(absl::string_view language);
-
 class TwilioProvider final : public TelephonyProvider {
  public:
-  // `client` and `store` must outlive the provider.
-  TwilioProvider(TwilioClient& client, CallStore& store, TwilioProviderOptions options)
-      : client_(client), store_(store), options_(std::move(options)) {}
+  // `client`, `store` and `speech` must outlive the provider.
+  TwilioProvider(TwilioClient& client, CallStore& store, SpeechRenderer& speech,
+                 TwilioProviderOptions options)
+      : client_(client), store_(store), speech_(speech), options_(std::move(options)) {}
 
   // TelephonyProvider
   absl::string_view name() const override { return "twilio"; }
@@ -57,6 +56,7 @@ class TwilioProvider final : public TelephonyProvider {
 
   TwilioClient& client_;
   CallStore& store_;
+  SpeechRenderer& speech_;
   const TwilioProviderOptions options_;
 };
 

@@ -97,7 +97,7 @@ class TwilioCallsTest : public ::testing::Test {
                                    .max_retries = 1,
                                    .initial_backoff = absl::Milliseconds(1)});
     provider_ = std::make_unique<TwilioProvider>(
-        *client_, *store_,
+        *client_, *store_, speech_,
         TwilioProviderOptions{.public_url = kPublicUrl, .hold_music_url = kHoldMusic});
     webhooks_ = std::make_unique<TwilioWebhookService>(
         provider_.get(), *store_, ai_, executor_,
@@ -141,6 +141,7 @@ class TwilioCallsTest : public ::testing::Test {
   FakeTwilio twilio_;
   CurlHttpClient http_;
   std::unique_ptr<TwilioClient> client_;
+  SayRenderer speech_;
   std::unique_ptr<TwilioProvider> provider_;
   FakeAiSession ai_;
   Executor executor_{2};
