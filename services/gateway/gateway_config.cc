@@ -41,6 +41,7 @@ absl::StatusOr<GatewayConfig> ReadGatewayConfig(EnvReader& env) {
   if (!config.jwt_secret.empty() && config.jwt_secret.size() < 32) {
     env.AddError("LIVECALL_JWT_SECRET", "shorter than 32 bytes; an HS256 secret needs at least 32");
   }
+  config.console_dir = env.OptionalString("LIVECALL_CONSOLE_DIR");
 
   if (absl::Status status = env.status(); !status.ok()) return status;
   return config;

@@ -29,6 +29,8 @@ struct GatewayConfig {
   std::string public_url = "http://localhost:8080";  // LIVECALL_PUBLIC_URL, no trailing '/'
   // Agents' bearer tokens (HS256); empty: routes that require an agent answer 401.
   std::string jwt_secret;  // LIVECALL_JWT_SECRET
+  // The console's build output, served at "/"; empty: no console.
+  std::string console_dir;  // LIVECALL_CONSOLE_DIR
 };
 
 // INVALID_ARGUMENT naming every variable that is wrong.

@@ -121,6 +121,17 @@ void GatewayHandler::Handle(const HttpRequest& request, const std::string& reque
   const RouteMatch match = routes_->Match(method, parts.path);
   switch (match.result) {
     case RouteMatch::Result::kNotFound:
+      if (options_.console != nullptr && (method == "GET" || method == "HEAD")) {
+        auto etag = request.find(boost::beast::http::field::if_none_match);
+        std::optional<HttpResponse> file = options_.console->Serve(
+            parts.path, etag == request.end()
+                            ? absl::string_view()
+                            : absl::string_view(etag->value().data(), etag->value().size()));
+        if (file.has_value()) {
+          *route = "console";
+          return respond(*std::move(file));
+        }
+      }
       return respond(HttpErrorResponse(404, "NOT_FOUND",
                                        absl::StrCat("no route for ", method, " ", parts.path)));
     case RouteMatch::Result::kMethodNotAllowed:

@@ -4,14 +4,16 @@
 // The gateway's request handling: the fixed operational routes (/healthz, /readyz,
 // /openapi.json, /metrics), then the proto-declared routes — match, transcode JSON to the request
 // message, call the backend with the client's x-request-id and authorization as metadata,
-// transcode the answer back. Every failure becomes the one error shape of error_response.h. Every
-// answer is counted and timed by route template, method and status (common/metrics.h).
+// transcode the answer back; any other GET is a file of the console (console_files.h). Every
+// failure becomes the one error shape of error_response.h. Every answer is counted and timed by
+// route template, method and status (common/metrics.h).
 
 #include <string>
 
 #include "absl/time/time.h"
 #include "common/event_hub.h"
 #include "services/gateway/backend_client.h"
+#include "services/gateway/console_files.h"
 #include "services/gateway/http_server.h"
 #include "services/gateway/readiness.h"
 #include "services/gateway/route_table.h"
@@ -30,6 +32,9 @@ class GatewayHandler : public HttpHandler {
     std::string public_url;
     // Serves the live-event routes (Server-Sent Events); null: they answer 503.
     EventHub* events = nullptr;
+    // The console's static files, served for GET and HEAD of any path no route claims; null: no
+    // console (those paths answer 404).
+    const ConsoleFiles* console = nullptr;
   };
 
   // All pointers must outlive the handler. `readiness` may be null (then /readyz is always ready).

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <string_view>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -13,6 +15,7 @@
 #include "common/metrics.h"
 #include "common/redis_pool.h"
 #include "services/gateway/backend_client.h"
+#include "services/gateway/console_files.h"
 #include "services/gateway/gateway_config.h"
 #include "services/gateway/gateway_handler.h"
 #include "services/gateway/http_server.h"
@@ -22,7 +25,25 @@
 
 namespace gw = livecall::gateway;
 
-int main() {
+int main(int argc, char** argv) {
+  // `livecall-gateway --print-openapi` writes /openapi.json to stdout and exits: the TypeScript
+  // client is generated from it at build time without starting a server.
+  if (argc == 2 && std::string_view(argv[1]) == "--print-openapi") {
+    absl::StatusOr<gw::RouteTable> routes = gw::RouteTable::BuildServed();
+    absl::StatusOr<std::string> openapi =
+        routes.ok() ? gw::GenerateOpenApi(*routes) : absl::StatusOr<std::string>(routes.status());
+    if (!openapi.ok()) {
+      std::fprintf(stderr, "%s\n", openapi.status().ToString().c_str());
+      return 1;
+    }
+    std::fwrite(openapi->data(), 1, openapi->size(), stdout);
+    std::fputc('\n', stdout);
+    return 0;
+  }
+  if (argc > 1) {
+    std::fprintf(stderr, "usage: %s [--print-openapi]\n", argv[0]);
+    return 2;
+  }
   livecall::InitLogging("gateway");
   livecall::BlockShutdownSignals();
 
@@ -41,6 +62,20 @@ int main() {
   if (!openapi.ok()) {
     livecall::LogError("cannot build the route table", {{"error", openapi.status().ToString()}});
     return 1;
+  }
+
+  std::optional<gw::ConsoleFiles> console;
+  if (!config->console_dir.empty()) {
+    absl::StatusOr<gw::ConsoleFiles> files = gw::ConsoleFiles::Load(config->console_dir);
+    if (!files.ok()) {
+      livecall::LogError(
+          "bad configuration",
+          {{"error", absl::StrCat("LIVECALL_CONSOLE_DIR: ", files.status().message())}});
+      return 2;
+    }
+    console = *std::move(files);
+    livecall::LogInfo(
+        "console", {{"dir", config->console_dir}, {"files", absl::StrCat(console->file_count())}});
   }
 
   const auto call_control = livecall::MakePeerChannel(config->backends.call_control);
@@ -73,7 +108,8 @@ int main() {
                               .jwt_secret = config->jwt_secret,
                               .twilio_auth_token = config->twilio_auth_token,
                               .public_url = config->public_url,
-                              .events = &events});
+                              .events = &events,
+                              .console = console.has_value() ? &*console : nullptr});
   gw::HttpServer server({.address = config->http_addr,
                          .threads = config->http_threads,
                          .body_limit = config->body_limit_bytes,
