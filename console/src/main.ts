@@ -77,6 +77,8 @@ let incomingCall: TwilioCall | null = null;
 let timer: ReturnType<typeof setInterval> | undefined;
 // How many times live suggestions replaced the list during this call.
 let suggestionUpdates = 0;
+// The last synthesised-speech URL played, so a repeated status event does not replay it.
+let playedAudio = "";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const t = (key: MessageKey) => translate(state.lang, key);
@@ -103,6 +105,8 @@ async function guarded(action: () => Promise<void>): Promise<void> {
   try {
     await action();
   } catch (error) {
+    // An expired or refused token: back to sign-in, with the gateway's reason shown.
+    if (isLivecallApiError(error) && error.status === 401 && state.token) signOut();
     showError(error);
   }
 }
@@ -212,7 +216,11 @@ function renderAi(): void {
     };
     row(t("phoneNumber"), formatPhone(customer.phoneNumber ?? ""));
     row(t("language"), languages.find((l) => l.code === customer.language)?.label ?? customer.language ?? "");
-    for (const [name, value] of Object.entries(customer.attributes ?? {}).sort()) row(name, value);
+    // CRM attribute names as labels: "open_issue" -> "Open issue".
+    for (const [name, value] of Object.entries(customer.attributes ?? {}).sort()) {
+      const label = name.replace(/[_-]+/g, " ");
+      row(label.charAt(0).toUpperCase() + label.slice(1), value);
+    }
     row(t("notes"), (customer.notes ?? []).join("; "));
     card.replaceChildren(
       element("div", "name", customer.known ? customer.name ?? "" : t("unknownCustomer")), list);
@@ -469,7 +477,14 @@ function followCall(call: Call): void {
 
 function onLiveEvent(event: TypedLiveEvent): void {
   switch (event.type) {
-    case "call.status":
+    case "call.status": {
+      // The suite's own synthesised voice (Uzbek TTS, the AI voice agent), when the back end
+      // has it: played and metered.
+      const audio = (event.call as Call & { audioUrl?: string }).audioUrl;
+      if (audio && audio !== playedAudio && state.mode === "sandbox") {
+        playedAudio = audio;
+        speaker.playUrl(audio).catch(() => undefined);
+      }
       state.call = { ...state.call, ...event.call };
       if (TERMINAL_STATUSES.has(event.call.status ?? "")) {
         stopAudio();
@@ -477,6 +492,7 @@ function onLiveEvent(event: TypedLiveEvent): void {
         if (!state.session && !event.call.sessionId) closeEvents();
       }
       break;
+    }
     case "session.started":
       state.session = event.session;
       state.customer = event.session.customer ?? null;

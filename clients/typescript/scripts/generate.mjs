@@ -153,7 +153,10 @@ export interface Operations {
     const queryParams = (operation.parameters ?? []).filter((p) => p.in === "query");
     const args = pathParams.map((p) => `${camel(p.name)}: string`);
     const bound = pathParams.map((p) => JSON.stringify(camel(p.name)));
-    const isStream = Boolean(operation.responses?.["200"]?.content?.["text/event-stream"]);
+    const okContent = operation.responses?.["200"]?.content ?? {};
+    const isStream = Boolean(okContent["text/event-stream"]);
+    // A route answering something other than JSON (audio, say): the body as a Blob.
+    const isRaw = !isStream && Object.keys(okContent).length > 0 && !okContent["application/json"];
     let bodyType = null;
     const requestSchema = operation.requestBody?.content?.["application/json"]?.schema;
     if (requestSchema) {
@@ -168,7 +171,8 @@ export interface Operations {
       args.push(`query: { ${fields} } = {}`);
     }
     args.push(isStream ? "options: EventStreamOptions = {}" : "options: RequestOptions = {}");
-    const returns = isStream ? `LiveEventStream<${streamDataType(operation)}>` : `Promise<${tsType(jsonResponse(operation), "  ")}>`;
+    const returns = isStream ? `LiveEventStream<${streamDataType(operation)}>`
+      : isRaw ? "Promise<Blob>" : `Promise<${tsType(jsonResponse(operation), "  ")}>`;
     const urlPath = "`" + path.replace(/\{([a-z0-9_]+)\}/g, (_, p) => `\${encodeURIComponent(${camel(p)})}`) + "`";
     const security = operation.security ? " Needs an agent's bearer token." : "";
     out.push(doc([operation.summary, `${method} ${path}.${security}`], "  "));
@@ -180,6 +184,7 @@ export interface Operations {
       const init = [`method: ${JSON.stringify(method)}`];
       if (requestSchema) init.push("body");
       if (queryParams.length > 0) init.push("query");
+      if (isRaw) init.push("raw: true");
       call = `transport.request(${urlPath}, { ${init.join(", ")} }, options)`;
     }
     bodies.push(`    ${name}: (${args.join(", ")}) =>\n      ${call},\n`);

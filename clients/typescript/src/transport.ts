@@ -68,6 +68,8 @@ export interface RequestInit {
   method: string;
   body?: unknown;
   query?: Record<string, string | number | boolean | undefined | Array<string | number>>;
+  /** The answer is not JSON: resolve with its body as a Blob. */
+  raw?: boolean;
 }
 
 /** The live event types of protos/livecall/v1/context.proto's LiveEvent and their payload field. */
@@ -162,6 +164,7 @@ export function createTransport(options: TransportOptions = {}): Transport {
   async function request<T>(path: string, init: RequestInit, call: RequestOptions = {}): Promise<T> {
     const requestHeaders = headers(call.headers);
     if (init.body !== undefined) requestHeaders["Content-Type"] = "application/json";
+    if (init.raw) requestHeaders.Accept = "*/*";
     if (call.idempotencyKey) requestHeaders["Idempotency-Key"] = call.idempotencyKey;
     let response: Response;
     try {
@@ -175,6 +178,7 @@ export function createTransport(options: TransportOptions = {}): Transport {
       throw failureOf(error, call.signal);
     }
     if (!response.ok) throw await errorFrom(response);
+    if (init.raw) return (await response.blob()) as T;
     try {
       return (await response.json()) as T;
     } catch (error) {
