@@ -9,7 +9,8 @@
 # The build stage installs the Debian packages tools/dev installs (`tools/dev deps build`, the one
 # list) and builds with CMake. The runtime stage installs only the packages that own the shared
 # libraries the binaries load (tools/docker/runtime-packages, ldd + dpkg), plus CA certificates for
-# HTTPS to Twilio, the LLM and the CRM, and runs as an unprivileged user. Kubernetes probes are
+# HTTPS to Twilio, the LLM and the CRM, and runs as an unprivileged user. (espeak-ng's voices,
+# espeak-ng-data, come with libespeak-ng1 as its dependency.) Kubernetes probes are
 # native (gRPC, HTTP), so nothing in the image needs a shell.
 
 ARG DEBIAN_IMAGE=debian:bookworm-slim

@@ -2,7 +2,9 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/language.h"
 #include "common/phone_number.h"
 #include "common/redis_config.h"
 
@@ -52,6 +54,44 @@ void ValidateTwilio(EnvReader& env, const TwilioCredentials& twilio) {
   }
 }
 
+SpeechConfig ReadSpeechConfig(EnvReader& env) {
+  SpeechConfig speech;
+  speech.url_secret = env.OptionalString("LIVECALL_TTS_URL_SECRET");
+  if (!speech.url_secret.empty() && speech.url_secret.size() < 32) {
+    env.AddError("LIVECALL_TTS_URL_SECRET", "shorter than 32 bytes");
+  }
+  speech.url_ttl = absl::Seconds(env.Int("LIVECALL_TTS_URL_TTL_S", 3600, 60, 7 * 24 * 3600));
+  speech.cache.ttl =
+      absl::Seconds(env.Int("LIVECALL_TTS_CACHE_TTL_S", 24 * 3600, 60, 30 * 24 * 3600));
+  if (speech.cache.ttl < speech.url_ttl) {
+    env.AddError("LIVECALL_TTS_CACHE_TTL_S",
+                 "shorter than LIVECALL_TTS_URL_TTL_S: audio would vanish while its URL is valid");
+  }
+  speech.cache.max_entries = env.Int("LIVECALL_TTS_CACHE_MAX_ENTRIES", 2000, 1, 1000000);
+  speech.voices.say_voice_ru = env.String("LIVECALL_TWILIO_VOICE_RU", "Polly.Tatyana");
+  speech.voices.say_voice_en = env.String("LIVECALL_TWILIO_VOICE_EN", "Polly.Joanna");
+  speech.voices.own_audio_languages.clear();
+  for (absl::string_view language :
+       absl::StrSplit(env.String("LIVECALL_TTS_LANGUAGES", "uz"), ',', absl::SkipWhitespace())) {
+    language = absl::StripAsciiWhitespace(language);
+    if (!IsSupportedLanguage(language)) {
+      env.AddError("LIVECALL_TTS_LANGUAGES", "a comma-separated list of uz, ru, en");
+      break;
+    }
+    speech.voices.own_audio_languages.emplace_back(language);
+  }
+  speech.remote.base_url = env.OptionalString("LIVECALL_TTS_BASE_URL");
+  if (!speech.remote.base_url.empty() && !IsHttpUrl(speech.remote.base_url)) {
+    env.AddError("LIVECALL_TTS_BASE_URL", "not an http:// or https:// URL");
+  }
+  speech.remote.api_key = env.OptionalString("LIVECALL_TTS_API_KEY");
+  speech.remote.model = env.String("LIVECALL_TTS_MODEL", "tts-1");
+  speech.remote.voice = env.String("LIVECALL_TTS_VOICE", "alloy");
+  speech.remote.deadline = env.Millis("LIVECALL_TTS_DEADLINE_MS", absl::Seconds(4),
+                                      absl::Milliseconds(50), absl::Seconds(30));
+  return speech;
+}
+
 }  // namespace
 
 absl::StatusOr<CallControlConfig> ReadCallControlConfig(EnvReader& env) {
@@ -96,6 +136,7 @@ absl::StatusOr<CallControlConfig> ReadCallControlConfig(EnvReader& env) {
   config.transcription_language = env.OptionalString("LIVECALL_TRANSCRIPTION_LANGUAGE");
   config.idempotency_ttl =
       absl::Seconds(env.Int("LIVECALL_IDEMPOTENCY_TTL_S", 24 * 3600, 60, 30 * 24 * 3600));
+  config.speech = ReadSpeechConfig(env);
   if (absl::Status status = env.status(); !status.ok()) return status;
   return config;
 }

@@ -8,6 +8,9 @@
 #include "common/config.h"
 #include "common/redis_pool.h"
 #include "services/call-control/sandbox_provider.h"
+#include "services/call-control/speech.h"
+#include "services/call-control/tts/audio_cache.h"
+#include "services/call-control/tts/remote_tts.h"
 
 namespace livecall::call_control {
 
@@ -28,6 +31,18 @@ struct TwilioCredentials {
   std::string rest_password() const { return api_key_sid.empty() ? auth_token : api_key_secret; }
 };
 
+// What calls say and with which voice (speech.h, tts/).
+struct SpeechConfig {
+  // HMAC key of the audio URLs (LIVECALL_TTS_URL_SECRET, at least 32 bytes). Empty when unset:
+  // main() then makes a random one, valid only inside this process (one replica).
+  std::string url_secret;
+  absl::Duration url_ttl;        // LIVECALL_TTS_URL_TTL_S
+  tts::AudioCacheOptions cache;  // LIVECALL_TTS_CACHE_TTL_S, LIVECALL_TTS_CACHE_MAX_ENTRIES
+  SpeechVoices voices;           // LIVECALL_TWILIO_VOICE_RU/_EN, LIVECALL_TTS_LANGUAGES
+  // The remote provider; base_url empty: espeak-ng only.
+  tts::RemoteTtsOptions remote;  // LIVECALL_TTS_BASE_URL, _API_KEY, _MODEL, _VOICE, _DEADLINE_MS
+};
+
 struct CallControlConfig {
   std::string listen_address;  // LIVECALL_CALL_CONTROL_ADDR
   RedisPool::Options redis;
@@ -44,6 +59,7 @@ struct CallControlConfig {
   // BCP-47 code for real-time transcription; empty: from the session's language.
   std::string transcription_language;  // LIVECALL_TRANSCRIPTION_LANGUAGE
   absl::Duration idempotency_ttl;      // LIVECALL_IDEMPOTENCY_TTL_S
+  SpeechConfig speech;
 };
 
 absl::StatusOr<CallControlConfig> ReadCallControlConfig(EnvReader& env);

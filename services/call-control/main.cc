@@ -1,11 +1,14 @@
 // livecall-call-control: places and controls phone calls; the call state machine in Redis.
 
 #include "common/grpc_server.h"
+#include "common/ids.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "services/call-control/call_control_config.h"
 #include "services/call-control/call_control_service.h"
 #include "services/call-control/sandbox_provider.h"
+#include "services/call-control/speech_audio_service.h"
+#include "services/call-control/tts/espeak_tts.h"
 #include "services/call-control/twilio_provider.h"
 #include "services/call-control/twilio_webhook_service.h"
 
@@ -39,7 +42,32 @@ int main() {
                                                             .account_sid = twilio.account_sid,
                                                             .username = twilio.rest_username(),
                                                             .password = twilio.rest_password()});
-  livecall::call_control::SayRenderer speech;
+  // Speech: espeak-ng always (Uzbek, and the fallback), a remote provider when configured.
+  namespace tts = livecall::call_control::tts;
+  absl::StatusOr<tts::EspeakTts*> espeak = tts::EspeakTts::Get();
+  if (!espeak.ok()) {
+    livecall::LogError("cannot start speech synthesis",
+                       {{"error", std::string(espeak.status().message())}});
+    return 1;
+  }
+  livecall::CurlHttpClient tts_http("tts");
+  std::unique_ptr<tts::RemoteTts> remote_tts;
+  if (!config->speech.remote.base_url.empty()) {
+    remote_tts = std::make_unique<tts::RemoteTts>(tts_http, config->speech.remote);
+  }
+  std::string url_secret = config->speech.url_secret;
+  if (url_secret.empty()) {
+    url_secret = livecall::NewId("", 32);
+    livecall::LogWarning(
+        "LIVECALL_TTS_URL_SECRET is not set: audio URLs are signed with a random "
+        "key and work only from this replica");
+  }
+  const tts::AudioUrlSigner url_signer(url_secret);
+  tts::AudioCache audio_cache(redis, config->speech.cache);
+  tts::SpeechSynthesizer synthesizer(
+      remote_tts.get(), **espeak, audio_cache, url_signer,
+      {.public_url = config->public_url, .url_ttl = config->speech.url_ttl});
+  livecall::call_control::PhoneSpeechRenderer speech(synthesizer, config->speech.voices);
   std::unique_ptr<livecall::call_control::TwilioProvider> twilio_provider;
   std::unique_ptr<livecall::call_control::SandboxProvider> sandbox;
   livecall::call_control::TelephonyProvider* provider = nullptr;
@@ -50,7 +78,8 @@ int main() {
                                                       .hold_music_url = twilio.hold_music_url});
     provider = twilio_provider.get();
   } else {
-    sandbox = std::make_unique<livecall::call_control::SandboxProvider>(calls, config->sandbox);
+    sandbox =
+        std::make_unique<livecall::call_control::SandboxProvider>(calls, config->sandbox, speech);
     sandbox->Start();
     provider = sandbox.get();
   }
@@ -69,18 +98,20 @@ int main() {
       {.public_url = config->public_url,
        .caller_id = twilio.caller_id,
        .transcription_language = config->transcription_language});
+  livecall::call_control::SpeechAudioService speech_audio(synthesizer, executor);
   livecall::LogInfo("telephony provider", {{"provider", std::string(provider->name())}});
   livecall::PeriodicSampler stored_calls(absl::Seconds(15), [&redis] {
     absl::StatusOr<int64_t> count = redis.CountKeys("livecall:call:*");
     if (count.ok()) livecall::StoredCallsGauge().Set(static_cast<double>(*count));
   });
 
-  absl::Status served = livecall::ServeGrpcUntilSignal({.address = config->listen_address,
-                                                        .services = {&service, &webhooks},
-                                                        .metrics_address = metrics_address,
-                                                        .on_drain = [&sandbox] {
-                                                          if (sandbox) sandbox->Stop();
-                                                        }});
+  absl::Status served =
+      livecall::ServeGrpcUntilSignal({.address = config->listen_address,
+                                      .services = {&service, &webhooks, &speech_audio},
+                                      .metrics_address = metrics_address,
+                                      .on_drain = [&sandbox] {
+                                        if (sandbox) sandbox->Stop();
+                                      }});
   if (!served.ok()) {
     livecall::LogError("server failed", {{"error", std::string(served.message())}});
     return 1;

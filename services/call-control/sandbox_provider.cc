@@ -18,6 +18,10 @@ constexpr absl::Duration kStepLease = absl::Seconds(10);
 SandboxProvider::~SandboxProvider() { Stop(); }
 
 absl::StatusOr<livecall::v1::Call> SandboxProvider::Place(livecall::v1::Call call) {
+  absl::StatusOr<TwimlElement> speech = speech_.Render(
+      SpokenText{.text = call.text(), .language = call.language(), .voice = call.voice()});
+  if (!speech.ok()) return speech.status();
+  call.set_audio_url(PlayedAudioUrl(*speech));
   const absl::Time now = absl::Now();
   call.set_call_sid(NewId("CA"));
   call.set_direction("outbound-api");

@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "services/call-control/call_store.h"
+#include "services/call-control/speech.h"
 #include "services/call-control/telephony_provider.h"
 
 namespace livecall::call_control {
@@ -24,7 +25,10 @@ struct SandboxTimings {
 
 class SandboxProvider final : public TelephonyProvider {
  public:
-  SandboxProvider(CallStore& store, SandboxTimings timings) : store_(store), timings_(timings) {}
+  // `speech` renders what a call says just as for Twilio, so a sandbox call carries the same
+  // synthesised audio (Call.audio_url) for the console and tests to play.
+  SandboxProvider(CallStore& store, SandboxTimings timings, SpeechRenderer& speech)
+      : store_(store), timings_(timings), speech_(speech) {}
   ~SandboxProvider() override;
 
   // TelephonyProvider
@@ -58,6 +62,7 @@ class SandboxProvider final : public TelephonyProvider {
 
   CallStore& store_;
   const SandboxTimings timings_;
+  SpeechRenderer& speech_;
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread loop_;

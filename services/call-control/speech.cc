@@ -17,4 +17,29 @@ absl::StatusOr<TwimlElement> SayRenderer::Render(const SpokenText& speech) {
   return say;
 }
 
+bool PhoneSpeechRenderer::SpeaksWithOwnAudio(absl::string_view language) const {
+  if (language.empty() || language == "uz") return true;
+  for (const std::string& own : voices_.own_audio_languages) {
+    if (own == language) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<TwimlElement> PhoneSpeechRenderer::Render(const SpokenText& speech) {
+  const std::string language = speech.language.empty() ? "uz" : speech.language;
+  if (SpeaksWithOwnAudio(language)) {
+    absl::StatusOr<std::string> url = synthesizer_.AudioUrl(speech.text, language);
+    if (!url.ok()) return url.status();
+    return Verb("Play", *url);
+  }
+  SpokenText said = speech;
+  if (said.voice.empty())
+    said.voice = language == "ru" ? voices_.say_voice_ru : voices_.say_voice_en;
+  return SayRenderer().Render(said);
+}
+
+std::string PlayedAudioUrl(const TwimlElement& verb) {
+  return verb.name == "Play" ? verb.text : std::string();
+}
+
 }  // namespace livecall::call_control

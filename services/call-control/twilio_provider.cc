@@ -29,6 +29,7 @@ absl::StatusOr<livecall::v1::Call> TwilioProvider::Place(livecall::v1::Call call
   absl::StatusOr<TwimlElement> speech = speech_.Render(
       SpokenText{.text = call.text(), .language = call.language(), .voice = call.voice()});
   if (!speech.ok()) return speech.status();
+  call.set_audio_url(PlayedAudioUrl(*speech));
   FormFields fields = {{"To", call.to()}, {"From", call.from()}, {"Twiml", RenderTwiml({*speech})}};
   AddStatusCallback(fields, options_.public_url);
   absl::StatusOr<TwilioCall> created = client_.CreateCall(fields);

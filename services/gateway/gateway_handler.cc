@@ -5,6 +5,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/metrics.h"
+#include "livecall/v1/http.pb.h"
 #include "livecall/v1/twilio_webhooks.pb.h"
 #include "services/gateway/agent_auth.h"
 #include "services/gateway/error_response.h"
@@ -74,6 +75,27 @@ HttpResponder Observed(absl::string_view method, std::shared_ptr<std::string> ro
     RecordHttpRequest(*route, method, response.status, absl::Now() - start);
     respond(std::move(response));
   };
+}
+
+// A (raw_response) route's answer: the bytes as they are, with their type and cache headers; 304
+// when the client already holds this ETag.
+HttpResponse RawResponse(livecall::v1::HttpBody body, const std::string& if_none_match) {
+  HttpResponse response;
+  response.content_type = body.content_type().empty() ? "application/octet-stream"
+                                                      : std::move(*body.mutable_content_type());
+  if (!body.cache_control().empty()) {
+    response.headers.emplace_back("Cache-Control", body.cache_control());
+  }
+  if (!body.etag().empty()) {
+    response.headers.emplace_back("ETag", body.etag());
+    if (if_none_match == body.etag()) {
+      response.status = 304;
+      return response;
+    }
+  }
+  response.status = 200;
+  response.body = std::move(*body.mutable_data());
+  return response;
 }
 
 }  // namespace
@@ -196,6 +218,28 @@ void GatewayHandler::HandleRoute(const RouteMatch& match, const HttpRequest& req
   }
 
   const google::protobuf::Descriptor* output_type = match.route->method->output_type();
+  if (match.route->raw_response) {
+    std::string if_none_match;
+    if (auto tag = request.find(boost::beast::http::field::if_none_match); tag != request.end()) {
+      if_none_match = std::string(tag->value().data(), tag->value().size());
+    }
+    backend_->Call(
+        std::move(call), [if_none_match = std::move(if_none_match), respond = std::move(respond)](
+                             const grpc::Status& status, std::string payload) {
+          try {
+            if (!status.ok()) return respond(ErrorResponse(status));
+            livecall::v1::HttpBody body;
+            if (!body.ParseFromString(payload)) {
+              return respond(
+                  ErrorResponse(absl::InternalError("the backend's answer cannot be parsed")));
+            }
+            respond(RawResponse(std::move(body), if_none_match));
+          } catch (...) {
+            respond(HttpErrorResponse(500, "INTERNAL", "internal error"));
+          }
+        });
+    return;
+  }
   backend_->Call(std::move(call), [output_type, respond = std::move(respond)](
                                       const grpc::Status& status, std::string payload) {
     // Runs on a gRPC thread, where an escaping exception would end the process.

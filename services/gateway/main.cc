@@ -83,6 +83,7 @@ int main(int argc, char** argv) {
   const auto context = livecall::MakePeerChannel(config->backends.context);
   gw::GrpcBackendClient backend({{"livecall.v1.CallControl", call_control},
                                  {"livecall.v1.TwilioWebhooks", call_control},
+                                 {"livecall.v1.SpeechAudio", call_control},
                                  {"livecall.v1.AiSession", ai_session},
                                  {"livecall.v1.Context", context}});
 

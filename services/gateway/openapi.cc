@@ -390,6 +390,16 @@ absl::StatusOr<std::string> GenerateOpenApi(const RouteTable& routes) {
 
     Struct* responses = Object(operation, "responses");
     Struct* ok = Object(responses, "200");
+    if (route.raw_response) {
+      // Bytes with their own Content-Type (audio/wav for speech), Cache-Control and ETag.
+      Set(ok, "description", "The bytes, with their own Content-Type, Cache-Control and ETag.");
+      Struct* binary = Object(Object(Object(ok, "content"), "*/*"), "schema");
+      Set(binary, "type", "string");
+      Set(binary, "format", "binary");
+      Set(Object(responses, "304"), "description", "Not modified (If-None-Match).");
+      ErrorResponses(responses, false);
+      continue;
+    }
     Set(ok, "description", "OK");
     Struct* schema = nullptr;
     JsonContent(ok, "", &schema);

@@ -9,6 +9,7 @@
 #include "livecall/v1/call_control.pb.h"
 #include "livecall/v1/context.pb.h"
 #include "livecall/v1/http.pb.h"
+#include "livecall/v1/speech_audio.pb.h"
 #include "livecall/v1/twilio_webhooks.pb.h"
 #include "services/gateway/url.h"
 
@@ -29,6 +30,7 @@ void LinkContract() {
       livecall::v1::StartSessionRequest::descriptor(),
       livecall::v1::LookupCustomerRequest::descriptor(),
       livecall::v1::TwilioWebhookRequest::descriptor(),
+      livecall::v1::GetSpeechAudioRequest::descriptor(),
   };
   (void)kLinked;
 }
@@ -224,7 +226,12 @@ absl::StatusOr<RouteTable> RouteTable::Build(const std::vector<std::string>& ser
         route.summary = method->options().GetExtension(livecall::v1::summary);
         route.twilio_webhook = method->options().GetExtension(livecall::v1::twilio_webhook);
         route.requires_agent = method->options().GetExtension(livecall::v1::requires_agent);
+        route.raw_response = method->options().GetExtension(livecall::v1::raw_response);
         route.server_sent_events = server_sent_events;
+        if (route.raw_response != (method->output_type() == livecall::v1::HttpBody::descriptor())) {
+          return rpc_error(absl::InvalidArgumentError(
+              "an RPC answers livecall.v1.HttpBody exactly when it has (raw_response) = true"));
+        }
         if (server_sent_events && (route.http_method != "GET" || route.body_is_request)) {
           return rpc_error(absl::InvalidArgumentError("a live-event watch is a GET without body"));
         }

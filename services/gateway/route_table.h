@@ -22,7 +22,7 @@ namespace livecall::gateway {
 // The services whose annotated RPCs the gateway serves.
 inline constexpr absl::string_view kServedServices[] = {
     "livecall.v1.CallControl", "livecall.v1.AiSession", "livecall.v1.Context",
-    "livecall.v1.TwilioWebhooks"};
+    "livecall.v1.TwilioWebhooks", "livecall.v1.SpeechAudio"};
 
 class PathTemplate {
  public:
@@ -68,6 +68,8 @@ struct Route {
   bool twilio_webhook = false;
   // (livecall.v1.requires_agent): a valid agent bearer token is required.
   bool requires_agent = false;
+  // (livecall.v1.raw_response): the RPC answers livecall.v1.HttpBody, written as raw bytes.
+  bool raw_response = false;
   // A server-streaming GET of livecall.v1.LiveEventEnvelope: served as Server-Sent Events from
   // the Redis event streams (sse_handler.h), not by calling the RPC.
   bool server_sent_events = false;

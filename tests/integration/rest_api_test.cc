@@ -24,6 +24,7 @@
 #include "tests/support/proto_matchers.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/wait_for.h"
+#include "tests/support/wav.h"
 
 namespace livecall::testing {
 namespace {
@@ -282,6 +283,29 @@ TEST_F(RestApiTest, VoipCallKeepsOptionalFields) {
   EXPECT_EQ(call->text(), "Здравствуйте");
   EXPECT_EQ(call->voice(), "Polly.Tatyana");
   EXPECT_EQ(call->language(), "ru");
+}
+
+TEST_F(RestApiTest, SandboxUzbekCallCarriesAudioTheGatewayServes) {
+  HttpResponse response =
+      Post("/api/voip/call", R"({"to":"+998901112233","text":"Salom, Dilshod aka!"})");
+  ASSERT_EQ(response.status, 200) << response;
+  absl::StatusOr<Call> call = ParseJsonAs<Call>(response.body);
+  ASSERT_THAT(call, IsOk());
+  // LIVECALL_PUBLIC_URL is the default http://localhost:8080; the path is the gateway's.
+  const std::string prefix = "http://localhost:8080/tts/";
+  ASSERT_EQ(call->audio_url().substr(0, prefix.size()), prefix) << call->audio_url();
+  HttpResponse audio = Get(call->audio_url().substr(prefix.size() - 5));
+  ASSERT_EQ(audio.status, 200) << audio;
+  EXPECT_EQ(audio.headers["content-type"], "audio/wav");
+  absl::StatusOr<WavInfo> wav = ParseWav(audio.body);
+  ASSERT_THAT(wav, IsOk());
+  EXPECT_EQ(wav->format_tag, 7);
+  EXPECT_EQ(wav->sample_rate, 8000);
+  EXPECT_GT(wav->duration(), absl::Milliseconds(800));
+  // The call read back names the same audio.
+  absl::StatusOr<Call> read_back = ParseJsonAs<Call>(Get("/api/calls/" + call->call_sid()).body);
+  ASSERT_THAT(read_back, IsOk());
+  EXPECT_EQ(read_back->audio_url(), call->audio_url());
 }
 
 TEST_F(RestApiTest, UnknownCallIsNotFound) {

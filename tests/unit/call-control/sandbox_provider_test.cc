@@ -48,10 +48,11 @@ class SandboxProviderTest : public ::testing::Test {
   livecall::testing::RedisServer redis_server_;
   std::unique_ptr<RedisPool> redis_;
   std::unique_ptr<CallStore> store_;
+  SayRenderer speech_;
 };
 
 TEST_F(SandboxProviderTest, PlacedCallIsQueuedWithATwilioShapedSid) {
-  SandboxProvider sandbox(*store_, timings_);
+  SandboxProvider sandbox(*store_, timings_, speech_);
   absl::StatusOr<livecall::v1::Call> call = sandbox.Place(NewCall());
   ASSERT_THAT(call.status(), IsOk());
   EXPECT_THAT(call->call_sid(), MatchesRegex("CA[0-9a-f]{32}"));
@@ -65,7 +66,7 @@ TEST_F(SandboxProviderTest, PlacedCallIsQueuedWithATwilioShapedSid) {
 }
 
 TEST_F(SandboxProviderTest, StepsHappenOnlyWhenDueAndInLifecycleOrder) {
-  SandboxProvider sandbox(*store_, timings_);
+  SandboxProvider sandbox(*store_, timings_, speech_);
   absl::StatusOr<livecall::v1::Call> call = sandbox.Place(NewCall());
   ASSERT_THAT(call.status(), IsOk());
   const absl::Time placed = absl::Now();
@@ -83,8 +84,8 @@ TEST_F(SandboxProviderTest, StepsHappenOnlyWhenDueAndInLifecycleOrder) {
 }
 
 TEST_F(SandboxProviderTest, TwoReplicasNeverTakeTheSameStep) {
-  SandboxProvider replica_a(*store_, timings_);
-  SandboxProvider replica_b(*store_, timings_);
+  SandboxProvider replica_a(*store_, timings_, speech_);
+  SandboxProvider replica_b(*store_, timings_, speech_);
   for (int i = 0; i < 20; ++i) ASSERT_THAT(replica_a.Place(NewCall()).status(), IsOk());
   const absl::Time later = absl::Now() + absl::Seconds(2);
   int moved_a = 0;
@@ -97,7 +98,7 @@ TEST_F(SandboxProviderTest, TwoReplicasNeverTakeTheSameStep) {
 }
 
 TEST_F(SandboxProviderTest, AClaimedStepThatWasNeverFinishedIsRetriedAfterItsLease) {
-  SandboxProvider sandbox(*store_, timings_);
+  SandboxProvider sandbox(*store_, timings_, speech_);
   absl::StatusOr<livecall::v1::Call> call = sandbox.Place(NewCall());
   ASSERT_THAT(call.status(), IsOk());
   const absl::Time due = absl::Now() + absl::Seconds(2);
@@ -109,10 +110,12 @@ TEST_F(SandboxProviderTest, AClaimedStepThatWasNeverFinishedIsRetriedAfterItsLea
 }
 
 TEST_F(SandboxProviderTest, BackgroundLoopCompletesACall) {
-  SandboxProvider sandbox(*store_, {.ring = absl::Milliseconds(30),
-                                    .answer = absl::Milliseconds(30),
-                                    .talk = absl::Milliseconds(30),
-                                    .poll = absl::Milliseconds(10)});
+  SandboxProvider sandbox(*store_,
+                          {.ring = absl::Milliseconds(30),
+                           .answer = absl::Milliseconds(30),
+                           .talk = absl::Milliseconds(30),
+                           .poll = absl::Milliseconds(10)},
+                          speech_);
   absl::StatusOr<livecall::v1::Call> call = sandbox.Place(NewCall());
   ASSERT_THAT(call.status(), IsOk());
   sandbox.Start();

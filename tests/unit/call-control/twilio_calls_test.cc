@@ -497,15 +497,17 @@ class SandboxControlTest : public ::testing::Test {
     options.url = *ParseRedisUrl(redis_server_.url());
     redis_ = std::make_unique<RedisPool>(options);
     store_ = std::make_unique<CallStore>(*redis_, absl::Hours(1));
-    sandbox_ =
-        std::make_unique<SandboxProvider>(*store_, SandboxTimings{.ring = absl::Seconds(1),
-                                                                  .answer = absl::Seconds(1),
-                                                                  .talk = absl::Seconds(100)});
+    sandbox_ = std::make_unique<SandboxProvider>(
+        *store_,
+        SandboxTimings{
+            .ring = absl::Seconds(1), .answer = absl::Seconds(1), .talk = absl::Seconds(100)},
+        speech_);
     service_ = std::make_unique<CallControlService>(*sandbox_, *store_, executor_, kCallerId);
   }
   livecall::testing::RedisServer redis_server_;
   std::unique_ptr<RedisPool> redis_;
   std::unique_ptr<CallStore> store_;
+  SayRenderer speech_;
   std::unique_ptr<SandboxProvider> sandbox_;
   Executor executor_{1};
   std::unique_ptr<CallControlService> service_;

@@ -7,6 +7,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "livecall/v1/ai_session.grpc.pb.h"
+#include "livecall/v1/speech_audio.grpc.pb.h"
 #include "services/gateway/backend_client.h"
 #include "services/gateway/gateway_handler.h"
 #include "services/gateway/http_server.h"
@@ -82,6 +83,28 @@ class FakeAiSession final : public livecall::v1::AiSession::CallbackService {
   livecall::v1::StartSessionRequest last_start_ ABSL_GUARDED_BY(mu_);
 };
 
+// Raw bytes behind (raw_response): binary audio with a NUL inside for "a.wav", NOT_FOUND else.
+class FakeSpeechAudio final : public livecall::v1::SpeechAudio::CallbackService {
+ public:
+  static inline const std::string kAudio = std::string("RIFF\0\x01\xff\x7f audio", 16);
+
+  grpc::ServerUnaryReactor* GetSpeechAudio(grpc::CallbackServerContext* context,
+                                           const livecall::v1::GetSpeechAudioRequest* request,
+                                           livecall::v1::HttpBody* response) override {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    if (request->file_name() != "a.wav") {
+      reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "this audio URL has expired"));
+      return reactor;
+    }
+    response->set_content_type("audio/wav");
+    response->set_data(kAudio);
+    response->set_cache_control("public, max-age=60, immutable");
+    response->set_etag("\"k1\"");
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+};
+
 // A channel to a port nobody listens on, with its own subchannel so that no other channel's
 // reconnect backoff makes its calls wait instead of failing at once with UNAVAILABLE.
 std::shared_ptr<grpc::Channel> UnreachableChannel() {
@@ -96,9 +119,11 @@ class GatewayServerTest : public ::testing::Test {
   // suite down.
   static void SetUpTestSuite() {
     fake_ = new FakeAiSession();
+    speech_ = new FakeSpeechAudio();
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &grpc_port_);
     builder.RegisterService(fake_);
+    builder.RegisterService(speech_);
     grpc_server_ = builder.BuildAndStart().release();
   }
 
@@ -106,6 +131,7 @@ class GatewayServerTest : public ::testing::Test {
     grpc_server_->Shutdown();
     delete grpc_server_;
     delete fake_;
+    delete speech_;
   }
 
   void SetUp() override {
@@ -124,6 +150,8 @@ class GatewayServerTest : public ::testing::Test {
         absl::flat_hash_map<std::string, std::shared_ptr<grpc::Channel>>{
             {"livecall.v1.AiSession", grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port),
                                                           grpc::InsecureChannelCredentials())},
+            {"livecall.v1.SpeechAudio", grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port),
+                                                            grpc::InsecureChannelCredentials())},
             {"livecall.v1.Context", UnreachableChannel()}});
     readiness_ =
         std::make_unique<ReadinessChecker>(std::vector<std::pair<std::string, ReadinessCheck>>{
@@ -143,6 +171,7 @@ class GatewayServerTest : public ::testing::Test {
   }
 
   static inline FakeAiSession* fake_ = nullptr;
+  static inline FakeSpeechAudio* speech_ = nullptr;
   static inline grpc::Server* grpc_server_ = nullptr;
   static inline int grpc_port_ = 0;
   std::unique_ptr<RouteTable> routes_;
@@ -287,6 +316,26 @@ TEST_F(GatewayServerTest, OperationalRoutes) {
   auto openapi = connection.RoundTrip(RawRequest("GET", "/openapi.json"));
   EXPECT_EQ(openapi.result_int(), 200);
   EXPECT_THAT(openapi.body(), HasSubstr("\"/ai/call/start\""));
+}
+
+TEST_F(GatewayServerTest, RawResponseRoutesWriteTheBytesWithTheirHeaders) {
+  TestConnection connection(server_->port());
+  auto audio = connection.RoundTrip(RawRequest("GET", "/tts/a.wav"));
+  EXPECT_EQ(audio.result_int(), 200);
+  EXPECT_EQ(audio["Content-Type"], "audio/wav");
+  EXPECT_EQ(audio["Cache-Control"], "public, max-age=60, immutable");
+  EXPECT_EQ(audio["ETag"], "\"k1\"");
+  EXPECT_EQ(audio.body(), FakeSpeechAudio::kAudio);
+
+  auto unchanged =
+      connection.RoundTrip(RawRequest("GET", "/tts/a.wav", "", "If-None-Match: \"k1\"\r\n"));
+  EXPECT_EQ(unchanged.result_int(), 304);
+  EXPECT_EQ(unchanged.body(), "");
+
+  auto expired = connection.RoundTrip(RawRequest("GET", "/tts/b.wav"));
+  EXPECT_EQ(expired.result_int(), 404);
+  EXPECT_THAT(expired.body(), HasSubstr(R"("code":"NOT_FOUND")"));
+  EXPECT_EQ(expired["Content-Type"], "application/json; charset=utf-8");
 }
 
 }  // namespace

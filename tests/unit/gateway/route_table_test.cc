@@ -67,14 +67,28 @@ TEST_F(RouteTableTest, HasEveryAnnotatedRpcAndAliasAndNothingElse) {
                   "GET /api/ai/sessions/{session_id}/events "
                   "/livecall.v1.Context/WatchSessionEvents alias",
                   "GET /api/calls/{call_sid}/events /livecall.v1.Context/WatchCallEvents",
+                  "GET /tts/{file_name} /livecall.v1.SpeechAudio/GetSpeechAudio",
               }));
 }
 
-TEST_F(RouteTableTest, ServesTheThreeServicesAndTwiliosWebhooks) {
+TEST_F(RouteTableTest, ServesTheThreeServicesTwiliosWebhooksAndSpeechAudio) {
   std::vector<std::string> names;
   for (const auto* service : table_.services()) names.push_back(service->full_name());
-  EXPECT_THAT(names, ElementsAre("livecall.v1.CallControl", "livecall.v1.AiSession",
-                                 "livecall.v1.Context", "livecall.v1.TwilioWebhooks"));
+  EXPECT_THAT(names,
+              ElementsAre("livecall.v1.CallControl", "livecall.v1.AiSession", "livecall.v1.Context",
+                          "livecall.v1.TwilioWebhooks", "livecall.v1.SpeechAudio"));
+}
+
+TEST_F(RouteTableTest, SpeechAudioIsARawPublicRoute) {
+  RouteMatch audio = table_.Match("GET", "/tts/0123-1-abcd.wav");
+  ASSERT_EQ(audio.result, RouteMatch::Result::kMatched);
+  EXPECT_TRUE(audio.route->raw_response);
+  EXPECT_FALSE(audio.route->requires_agent);
+  ASSERT_EQ(audio.bindings.size(), 1u);
+  EXPECT_EQ(audio.bindings[0].second, "0123-1-abcd.wav");
+  RouteMatch call = table_.Match("GET", "/api/calls/CA1");
+  ASSERT_EQ(call.result, RouteMatch::Result::kMatched);
+  EXPECT_FALSE(call.route->raw_response);
 }
 
 TEST_F(RouteTableTest, WebhooksAndTheTokenRouteCarryTheirMarkers) {

@@ -1,0 +1,204 @@
+// Issue 10 end to end: Uzbek configureTTS through the real binaries with Twilio pointed at
+// FakeTwilio. The TwiML Twilio receives plays a URL on LIVECALL_PUBLIC_URL; fetched from the real
+// gateway (without an agent's token, as Twilio does) it serves 8 kHz μ-law WAV; a repeated text is
+// served from the cache; forged and expired ids are refused.
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "livecall/v1/call_control.pb.h"
+#include "tests/fakes/fake_twilio.h"
+#include "tests/integration/suite_test.h"
+#include "tests/support/json.h"
+#include "tests/support/metrics_text.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/wav.h"
+#include "tests/support/xml.h"
+
+namespace livecall::testing {
+namespace {
+
+using ::livecall::fakes::FakeTwilio;
+using ::livecall::fakes::TwilioApiRequest;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::StartsWith;
+
+constexpr char kPublicUrl[] = "https://livecall.example.com";
+constexpr char kUrlSecret[] = "integration-tts-url-secret-0123456789abcdef";
+constexpr char kJwtSecret[] = "integration-jwt-secret-0123456789abcdef";
+
+class SpeechAudioTest : public SuiteTest {
+ protected:
+  static void SetUpTestSuite() {
+    twilio_ = new FakeTwilio();
+    const absl::Status started = twilio_->Start();
+    SuiteOptions options = IntegrationSuiteOptions();
+    options.extra_env = {
+        {"TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000"},
+        {"TWILIO_AUTH_TOKEN", "integration-auth-token"},
+        {"TWILIO_API_KEY_SID", "SK00000000000000000000000000000000"},
+        {"TWILIO_API_KEY_SECRET", "fake-api-key-secret"},
+        {"TWILIO_CALLER_ID", "+998712000000"},
+        {"TWILIO_API_BASE_URL", started.ok() ? twilio_->base_url() : "http://127.0.0.1:1"},
+        {"LIVECALL_PUBLIC_URL", kPublicUrl},
+        {"LIVECALL_JWT_SECRET", kJwtSecret},
+        {"LIVECALL_TTS_URL_SECRET", kUrlSecret},
+        {"LIVECALL_TWILIO_VOICE_RU", "Polly.Maxim"},
+    };
+    StartSuite(std::move(options));
+  }
+  static void TearDownTestSuite() {
+    StopSuite();
+    delete twilio_;
+    twilio_ = nullptr;
+  }
+  void TearDown() override {
+    EXPECT_THAT(twilio_->Violations(), IsEmpty());
+    SuiteTest::TearDown();
+  }
+
+  // configureTTS; answers the TwiML of the call Twilio was asked to create.
+  static XmlNode ConfigureTts(const std::string& text, const std::string& language,
+                              livecall::v1::Call* call = nullptr) {
+    const size_t before = twilio_->Requests("CreateCall").size();
+    HttpResponse response =
+        Post("/api/voip/call", absl::StrCat(R"({"to":"+998901112233","text":")", text,
+                                            R"(","language":")", language, R"("})"));
+    EXPECT_EQ(response.status, 200) << response;
+    if (call != nullptr) {
+      EXPECT_THAT(ParseJsonMessage(response.body, call), IsOk());
+    }
+    std::vector<TwilioApiRequest> created = twilio_->Requests("CreateCall");
+    EXPECT_EQ(created.size(), before + 1);
+    if (created.size() != before + 1) return {};
+    absl::StatusOr<XmlNode> twiml = ParseXml(created.back().Field("Twiml"));
+    EXPECT_THAT(twiml.status(), IsOk());
+    return twiml.ok() ? *twiml : XmlNode{};
+  }
+
+  // GET of a public audio URL from the real gateway.
+  static HttpResponse Fetch(const std::string& url,
+                            const std::map<std::string, std::string>& headers = {}) {
+    absl::string_view path = url;
+    EXPECT_TRUE(absl::ConsumePrefix(&path, kPublicUrl)) << url;
+    return HttpRequest("GET", suite().base_url() + std::string(path), "", headers);
+  }
+
+  static double CallControlMetric(absl::string_view series) {
+    HttpResponse metrics = HttpRequest(
+        "GET",
+        absl::StrCat("http://127.0.0.1:", suite().metrics_port(Service::kCallControl), "/metrics"));
+    EXPECT_EQ(metrics.status, 200) << metrics;
+    return MetricValue(metrics.body, series);
+  }
+
+  // An id as LIVECALL_TTS_URL_SECRET signs it (the scheme of tts/audio_url_signer.h).
+  static std::string SignedId(absl::string_view key, int64_t expiry) {
+    const std::string message = absl::StrCat("livecall-tts-v1|", key, "|", expiry);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    HMAC(EVP_sha256(), kUrlSecret, static_cast<int>(strlen(kUrlSecret)),
+         reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &length);
+    return absl::StrCat(
+        key, "-", expiry, "-",
+        absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 16)));
+  }
+
+  static inline FakeTwilio* twilio_ = nullptr;
+};
+
+TEST_F(SpeechAudioTest, UzbekConfigureTtsPlaysAudioTheGatewayServes) {
+  livecall::v1::Call call;
+  const XmlNode twiml = ConfigureTts("Assalomu alaykum! Qarzingiz 150 000 so'm.", "uz", &call);
+  ASSERT_THAT(twiml.ChildNames(), ElementsAre("Play"));
+  const std::string url = twiml.children[0].text;
+  EXPECT_THAT(url, StartsWith("https://livecall.example.com/tts/"));
+  EXPECT_TRUE(absl::EndsWith(url, ".wav")) << url;
+  EXPECT_EQ(call.audio_url(), url);
+
+  // No Authorization header: Twilio has no agent token.
+  HttpResponse audio = Fetch(url);
+  ASSERT_EQ(audio.status, 200) << audio;
+  EXPECT_EQ(audio.headers["content-type"], "audio/wav");
+  EXPECT_THAT(audio.headers["cache-control"], HasSubstr("public, max-age="));
+  EXPECT_FALSE(audio.headers["etag"].empty());
+  absl::StatusOr<WavInfo> wav = ParseWav(audio.body);
+  ASSERT_THAT(wav.status(), IsOk());
+  EXPECT_EQ(wav->format_tag, 7);
+  EXPECT_EQ(wav->channels, 1);
+  EXPECT_EQ(wav->sample_rate, 8000);
+  EXPECT_EQ(wav->bits_per_sample, 8);
+  EXPECT_GT(wav->duration(), absl::Seconds(2));
+  EXPECT_LT(wav->duration(), absl::Seconds(15));
+
+  // The client already holding it gets 304.
+  HttpResponse again = Fetch(url, {{"If-None-Match", audio.headers["etag"]}});
+  EXPECT_EQ(again.status, 304) << again;
+}
+
+TEST_F(SpeechAudioTest, ARepeatedTextIsServedFromTheCache) {
+  const std::string text = "Xush kelibsiz! Operator tez orada javob beradi.";
+  const std::string synthesised =
+      R"(livecall_tts_syntheses_total{language="uz",provider="espeak-ng"})";
+  const std::string hits = R"(livecall_tts_cache_lookups_total{result="hit"})";
+  const XmlNode first = ConfigureTts(text, "uz");
+  const double syntheses = CallControlMetric(synthesised);
+  const double cached = CallControlMetric(hits);
+  const XmlNode second = ConfigureTts(text, "uz");
+  EXPECT_EQ(CallControlMetric(synthesised), syntheses);
+  EXPECT_EQ(CallControlMetric(hits), cached + 1);
+  ASSERT_THAT(second.ChildNames(), ElementsAre("Play"));
+  ASSERT_THAT(first.ChildNames(), ElementsAre("Play"));
+  // The same audio (key) behind both URLs.
+  EXPECT_EQ(Fetch(first.children[0].text).body, Fetch(second.children[0].text).body);
+}
+
+TEST_F(SpeechAudioTest, ForgedAndExpiredIdsAreRefused) {
+  const XmlNode twiml = ConfigureTts("Rahmat, xayr!", "uz");
+  ASSERT_THAT(twiml.ChildNames(), ElementsAre("Play"));
+  absl::string_view id = twiml.children[0].text;
+  ASSERT_TRUE(absl::ConsumePrefix(&id, "https://livecall.example.com/tts/"));
+  ASSERT_TRUE(absl::ConsumeSuffix(&id, ".wav"));
+  const std::vector<std::string> parts = absl::StrSplit(id, '-');
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(SignedId(parts[0], std::stoll(parts[1])), id);  // The scheme is the documented one.
+
+  std::string forged(id);
+  forged.back() = forged.back() == '0' ? '1' : '0';
+  ExpectErrorResponse(Get("/tts/" + forged + ".wav"), 403, "PERMISSION_DENIED");
+  ExpectErrorResponse(
+      Get("/tts/" + SignedId(parts[0], absl::ToUnixSeconds(absl::Now()) - 5) + ".wav"), 404,
+      "NOT_FOUND");
+  ExpectErrorResponse(Get("/tts/" + std::string(id)), 404, "NOT_FOUND");  // Without ".wav".
+  ExpectErrorResponse(Get("/tts/0123456789abcdef0123456789abcdef-99999999999-x.wav"), 403,
+                      "PERMISSION_DENIED");
+}
+
+TEST_F(SpeechAudioTest, RussianAndEnglishStillUseTwiliosVoices) {
+  const XmlNode ru = ConfigureTts("Здравствуйте", "ru");
+  ASSERT_THAT(ru.ChildNames(), ElementsAre("Say"));
+  EXPECT_EQ(ru.children[0].Attr("voice"), "Polly.Maxim");
+  EXPECT_EQ(ru.children[0].Attr("language"), "ru-RU");
+  const XmlNode en = ConfigureTts("Hello", "en");
+  ASSERT_THAT(en.ChildNames(), ElementsAre("Say"));
+  EXPECT_EQ(en.children[0].Attr("voice"), "Polly.Joanna");
+}
+
+TEST_F(SpeechAudioTest, TheAudioRouteIsInTheApiDocument) {
+  HttpResponse openapi = Get("/openapi.json");
+  ASSERT_EQ(openapi.status, 200);
+  EXPECT_THAT(openapi.body, HasSubstr("\"/tts/{file_name}\""));
+  EXPECT_THAT(openapi.body, HasSubstr("SpeechAudio_GetSpeechAudio"));
+}
+
+}  // namespace
+}  // namespace livecall::testing
