@@ -31,6 +31,7 @@ export interface AddTurnResponse {
 export interface Call {
   agentCallSid?: string;
   agentIdentity?: string;
+  audioUrl?: string;
   callSid?: string;
   conferenceName?: string;
   conferenceSid?: string;
@@ -198,6 +199,8 @@ export interface Operations {
   getCall(callSid: string, options?: RequestOptions): Promise<Call>;
   /** The session's context, greeting, suggestions and conversation. GET /ai/sessions/{session_id}. */
   getSession(sessionId: string, options?: RequestOptions): Promise<Session>;
+  /** Synthesised speech as 8 kHz mono mu-law WAV (audio/wav), for Twilio's <Play>; 403 for a forged id, 404 for an expired or unknown one. GET /tts/{file_name}. */
+  getSpeechAudio(fileName: string, options?: RequestOptions): Promise<Blob>;
   /** End the call and its conference; 409 unless the call is in progress. POST /api/calls/{call_sid}/hangup. */
   hangupCall(callSid: string, options?: RequestOptions): Promise<Call>;
   /** The process is up. GET /healthz. */
@@ -242,6 +245,7 @@ export const routes = {
   endSession: { method: "POST", path: "/ai/sessions/{session_id}/end" },
   getCall: { method: "GET", path: "/api/calls/{call_sid}" },
   getSession: { method: "GET", path: "/ai/sessions/{session_id}" },
+  getSpeechAudio: { method: "GET", path: "/tts/{file_name}" },
   hangupCall: { method: "POST", path: "/api/calls/{call_sid}/hangup" },
   healthz: { method: "GET", path: "/healthz" },
   holdCall: { method: "POST", path: "/api/calls/{call_sid}/hold" },
@@ -271,6 +275,8 @@ export function createOperations(transport: Transport): Operations {
       transport.request(`/api/calls/${encodeURIComponent(callSid)}`, { method: "GET" }, options),
     getSession: (sessionId: string, options: RequestOptions = {}) =>
       transport.request(`/ai/sessions/${encodeURIComponent(sessionId)}`, { method: "GET" }, options),
+    getSpeechAudio: (fileName: string, options: RequestOptions = {}) =>
+      transport.request(`/tts/${encodeURIComponent(fileName)}`, { method: "GET", raw: true }, options),
     hangupCall: (callSid: string, options: RequestOptions = {}) =>
       transport.request(`/api/calls/${encodeURIComponent(callSid)}/hangup`, { method: "POST" }, options),
     healthz: (options: RequestOptions = {}) =>
