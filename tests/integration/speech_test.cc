@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "livecall/v1/call_control.pb.h"
+#include "tests/fakes/fake_speech_server.h"
 #include "tests/fakes/fake_twilio.h"
 #include "tests/integration/suite_test.h"
 #include "tests/support/json.h"
@@ -25,6 +26,7 @@
 namespace livecall::testing {
 namespace {
 
+using ::livecall::fakes::FakeSpeechServer;
 using ::livecall::fakes::FakeTwilio;
 using ::livecall::fakes::TwilioApiRequest;
 using ::testing::ElementsAre;
@@ -198,6 +200,78 @@ TEST_F(SpeechAudioTest, TheAudioRouteIsInTheApiDocument) {
   ASSERT_EQ(openapi.status, 200);
   EXPECT_THAT(openapi.body, HasSubstr("\"/tts/{file_name}\""));
   EXPECT_THAT(openapi.body, HasSubstr("SpeechAudio_GetSpeechAudio"));
+}
+
+// The sandbox with a remote OpenAI-compatible speech server (FakeSpeechServer): it speaks while
+// it works; when it fails, espeak-ng does, and the call still gets its audio.
+class RemoteSpeechTest : public SuiteTest {
+ protected:
+  static void SetUpTestSuite() {
+    speech_server_ = new FakeSpeechServer("integration-tts-key");
+    const absl::Status started = speech_server_->Start();
+    SuiteOptions options = IntegrationSuiteOptions();
+    options.extra_env = {
+        {"LIVECALL_TTS_BASE_URL",
+         started.ok() ? speech_server_->base_url() + "/v1" : "http://127.0.0.1:1"},
+        {"LIVECALL_TTS_API_KEY", "integration-tts-key"},
+        {"LIVECALL_TTS_MODEL", "tts-test"},
+        {"LIVECALL_TTS_VOICE", "alloy"},
+        {"LIVECALL_TTS_DEADLINE_MS", "500"},
+        {"LIVECALL_TTS_URL_SECRET", kUrlSecret},
+    };
+    StartSuite(std::move(options));
+  }
+  static void TearDownTestSuite() {
+    StopSuite();
+    delete speech_server_;
+    speech_server_ = nullptr;
+  }
+
+  // Places a sandbox call saying `text` in Uzbek and answers the WAV its audioUrl serves.
+  static WavInfo SpokenAudio(const std::string& text) {
+    HttpResponse response =
+        Post("/api/voip/call", absl::StrCat(R"({"to":"+998901112233","text":")", text, R"("})"));
+    EXPECT_EQ(response.status, 200) << response;
+    livecall::v1::Call call;
+    EXPECT_THAT(ParseJsonMessage(response.body, &call), IsOk());
+    absl::string_view path = call.audio_url();
+    EXPECT_TRUE(absl::ConsumePrefix(&path, "http://localhost:8080")) << call.audio_url();
+    HttpResponse audio = Get(std::string(path));
+    EXPECT_EQ(audio.status, 200) << audio;
+    absl::StatusOr<WavInfo> wav = ParseWav(audio.body);
+    EXPECT_THAT(wav.status(), IsOk());
+    return wav.ok() ? *wav : WavInfo{};
+  }
+
+  static double Fallbacks(absl::string_view reason) {
+    HttpResponse metrics = HttpRequest(
+        "GET",
+        absl::StrCat("http://127.0.0.1:", suite().metrics_port(Service::kCallControl), "/metrics"));
+    return MetricValue(metrics.body, absl::StrCat(R"(livecall_tts_remote_fallbacks_total{reason=")",
+                                                  reason, R"("})"));
+  }
+
+  static inline FakeSpeechServer* speech_server_ = nullptr;
+};
+
+TEST_F(RemoteSpeechTest, TheRemoteVoiceSpeaksAndEspeakStandsInWhenItFails) {
+  speech_server_->SetMode(FakeSpeechServer::Mode::kAudio);
+  const WavInfo remote = SpokenAudio("Assalomu alaykum");
+  EXPECT_EQ(remote.sample_rate, 8000);
+  EXPECT_EQ(remote.format_tag, 7);
+  ASSERT_EQ(speech_server_->requests().size(), 1u);
+  EXPECT_THAT(speech_server_->requests()[0].body, HasSubstr(R"("model":"tts-test")"));
+  EXPECT_THAT(speech_server_->violations(), IsEmpty());
+  // The fake's tone: 60 ms per byte of "Assalomu alaykum".
+  EXPECT_NEAR(absl::ToDoubleSeconds(remote.duration()), 0.06 * 16, 0.05);
+
+  speech_server_->SetMode(FakeSpeechServer::Mode::kServerError);
+  const double errors = Fallbacks("error");
+  const WavInfo fallback = SpokenAudio("Xayr, rahmat");
+  EXPECT_EQ(fallback.sample_rate, 8000);
+  EXPECT_GT(fallback.duration(), absl::Milliseconds(500));
+  EXPECT_EQ(Fallbacks("error"), errors + 1);
+  EXPECT_EQ(speech_server_->requests().size(), 2u);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -62,6 +63,57 @@ TEST(CallControlConfigTest, NamesEveryWrongTwilioVariable) {
   vars.erase("TWILIO_API_KEY_SID");
   vars.erase("TWILIO_API_KEY_SECRET");
   EXPECT_THAT(Read(vars).status().message(), HasSubstr("TWILIO_AUTH_TOKEN"));
+}
+
+TEST(CallControlConfigTest, SpeechDefaultsToEspeakForUzbekAndPollyForTheRest) {
+  absl::StatusOr<CallControlConfig> config = Read({});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->speech.url_secret, "");
+  EXPECT_EQ(config->speech.url_ttl, absl::Hours(1));
+  EXPECT_EQ(config->speech.cache.ttl, absl::Hours(24));
+  EXPECT_EQ(config->speech.cache.max_entries, 2000);
+  EXPECT_EQ(config->speech.voices.own_audio_languages, std::vector<std::string>{"uz"});
+  EXPECT_EQ(config->speech.voices.say_voice_ru, "Polly.Tatyana");
+  EXPECT_EQ(config->speech.voices.say_voice_en, "Polly.Joanna");
+  EXPECT_EQ(config->speech.remote.base_url, "");
+}
+
+TEST(CallControlConfigTest, ReadsSpeech) {
+  absl::StatusOr<CallControlConfig> config =
+      Read({{"LIVECALL_TTS_URL_SECRET", std::string(32, 's')},
+            {"LIVECALL_TTS_URL_TTL_S", "600"},
+            {"LIVECALL_TTS_CACHE_TTL_S", "600"},
+            {"LIVECALL_TTS_CACHE_MAX_ENTRIES", "50"},
+            {"LIVECALL_TTS_LANGUAGES", "uz, ru,en"},
+            {"LIVECALL_TWILIO_VOICE_RU", "Google.ru-RU-Standard-A"},
+            {"LIVECALL_TTS_BASE_URL", "http://127.0.0.1:8000/v1"},
+            {"LIVECALL_TTS_API_KEY", "key"},
+            {"LIVECALL_TTS_MODEL", "gpt-4o-mini-tts"},
+            {"LIVECALL_TTS_VOICE", "nova"},
+            {"LIVECALL_TTS_DEADLINE_MS", "1500"}});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->speech.url_ttl, absl::Minutes(10));
+  EXPECT_EQ(config->speech.cache.max_entries, 50);
+  EXPECT_EQ(config->speech.voices.own_audio_languages,
+            (std::vector<std::string>{"uz", "ru", "en"}));
+  EXPECT_EQ(config->speech.voices.say_voice_ru, "Google.ru-RU-Standard-A");
+  EXPECT_EQ(config->speech.remote.base_url, "http://127.0.0.1:8000/v1");
+  EXPECT_EQ(config->speech.remote.model, "gpt-4o-mini-tts");
+  EXPECT_EQ(config->speech.remote.voice, "nova");
+  EXPECT_EQ(config->speech.remote.deadline, absl::Milliseconds(1500));
+}
+
+TEST(CallControlConfigTest, NamesEveryWrongSpeechVariable) {
+  absl::StatusOr<CallControlConfig> config = Read({{"LIVECALL_TTS_URL_SECRET", "short"},
+                                                   {"LIVECALL_TTS_URL_TTL_S", "7200"},
+                                                   {"LIVECALL_TTS_CACHE_TTL_S", "3600"},
+                                                   {"LIVECALL_TTS_LANGUAGES", "uz,de"},
+                                                   {"LIVECALL_TTS_BASE_URL", "ftp://tts"}});
+  ASSERT_FALSE(config.ok());
+  for (const char* name : {"LIVECALL_TTS_URL_SECRET", "LIVECALL_TTS_CACHE_TTL_S",
+                           "LIVECALL_TTS_LANGUAGES", "LIVECALL_TTS_BASE_URL"}) {
+    EXPECT_THAT(config.status().message(), HasSubstr(name));
+  }
 }
 
 }  // namespace
