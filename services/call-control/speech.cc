@@ -1,5 +1,7 @@
 #include "services/call-control/speech.h"
 
+#include "absl/strings/ascii.h"
+
 namespace livecall::call_control {
 
 std::string SayLanguage(absl::string_view language) {
@@ -27,14 +29,16 @@ bool PhoneSpeechRenderer::SpeaksWithOwnAudio(absl::string_view language) const {
 
 absl::StatusOr<TwimlElement> PhoneSpeechRenderer::Render(const SpokenText& speech) {
   const std::string language = speech.language.empty() ? "uz" : speech.language;
-  if (SpeaksWithOwnAudio(language)) {
+  // Nothing to say (an agent's call has no text): a <Say/> that says nothing, not an error.
+  const bool blank = absl::StripAsciiWhitespace(speech.text).empty();
+  if (SpeaksWithOwnAudio(language) && !blank) {
     absl::StatusOr<std::string> url = synthesizer_.AudioUrl(speech.text, language);
     if (!url.ok()) return url.status();
     return Verb("Play", *url);
   }
   SpokenText said = speech;
-  if (said.voice.empty())
-    said.voice = language == "ru" ? voices_.say_voice_ru : voices_.say_voice_en;
+  if (said.voice.empty() && language == "ru") said.voice = voices_.say_voice_ru;
+  if (said.voice.empty() && language == "en") said.voice = voices_.say_voice_en;
   return SayRenderer().Render(said);
 }
 

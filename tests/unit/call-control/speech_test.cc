@@ -89,6 +89,13 @@ TEST_F(SpeechTest, UzbekIsPlayedFromOurOwnAudio) {
   EXPECT_GT(wav->duration(), absl::Milliseconds(500));
 }
 
+TEST_F(SpeechTest, BlankTextSaysNothingWithoutSynthesising) {
+  absl::StatusOr<TwimlElement> verb = Renderer()->Render({.text = " \n", .language = "uz"});
+  ASSERT_THAT(verb.status(), IsOk());
+  EXPECT_EQ(verb->name, "Say");
+  EXPECT_EQ(PlayedAudioUrl(*verb), "");
+}
+
 TEST_F(SpeechTest, RussianAndEnglishUseTwiliosConfiguredVoices) {
   std::unique_ptr<PhoneSpeechRenderer> renderer = Renderer();
   absl::StatusOr<TwimlElement> ru = renderer->Render({.text = "Здравствуйте", .language = "ru"});
