@@ -109,6 +109,14 @@ void RecordRedisCommand(absl::string_view command, absl::Duration elapsed,
 void RecordHttpClientRequest(absl::string_view target, absl::Duration elapsed,
                              absl::string_view outcome);
 
+// The LLM failed, was late or answered something unusable for `purpose` ("greeting",
+// "suggestions", "summary", "caller-reply"), and the embedded engine answered instead.
+void RecordLlmFallback(absl::string_view purpose);
+
+// One AI voice-agent reply: its action ("continue", "goodbye", "handoff"), reason and engine.
+void RecordVoiceAgentReply(absl::string_view action, absl::string_view reason,
+                           absl::string_view engine);
+
 // Gauges for what the services own; registered on first use, so a process exports only the ones
 // it sets.
 prometheus::Gauge& ActiveCallsGauge();

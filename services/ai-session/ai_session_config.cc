@@ -29,6 +29,15 @@ absl::StatusOr<AiSessionConfig> ReadAiSessionConfig(EnvReader& env) {
       env.Millis("LIVECALL_LLM_SUMMARY_DEADLINE_MS", absl::Seconds(5), min, max);
   config.engine.llm_max_prompt_tokens =
       static_cast<int>(env.Int("LIVECALL_LLM_MAX_PROMPT_TOKENS", 2000, 200, 128000));
+  config.engine.llm_caller_reply_deadline =
+      env.Millis("LIVECALL_LLM_CALLER_REPLY_DEADLINE_MS", absl::Milliseconds(1500), min, max);
+  // Percentages, so the environment holds integers like every other setting.
+  config.engine.voice.min_answer_confidence =
+      env.Int("LIVECALL_VOICE_MIN_ANSWER_CONFIDENCE_PCT", 35, 0, 100) / 100.0;
+  config.engine.voice.min_speech_confidence =
+      env.Int("LIVECALL_VOICE_MIN_SPEECH_CONFIDENCE_PCT", 25, 0, 100) / 100.0;
+  config.engine.voice.max_unclear_attempts =
+      static_cast<int>(env.Int("LIVECALL_VOICE_MAX_UNCLEAR_ATTEMPTS", 2, 1, 10));
   config.worker_threads = static_cast<int>(env.Int("LIVECALL_WORKER_THREADS", 8, 1, 256));
   if (absl::Status status = env.status(); !status.ok()) return status;
   return config;

@@ -1,10 +1,14 @@
 #include "services/ai-session/ai_session_service.h"
 
+#include <optional>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/language.h"
 #include "common/log.h"
+#include "common/metrics.h"
+#include "common/request_id.h"
 #include "common/proto_time.h"
 #include "common/status.h"
 #include "common/unary_reactor.h"
@@ -30,6 +34,39 @@ void AiSessionService::PrepareContext(grpc::ClientContext* context) const {
   // Context restarting (a rolling update) is waited out within the deadline instead of failing
   // the agent's request while the channel reconnects.
   context->set_wait_for_ready(true);
+  ForwardRequestId(context);
+}
+
+void AiSessionService::CountFallback(absl::string_view purpose, const absl::Status& why) {
+  ++llm_fallbacks_;
+  RecordLlmFallback(purpose);
+  LogWarning("llm failed; embedded engine answers",
+             {{"purpose", std::string(purpose)}, {"error", why.ToString()}});
+}
+
+absl::StatusOr<Session> AiSessionService::GetActive(const std::string& session_id,
+                                                    absl::string_view refused) {
+  LIVECALL_ASSIGN_OR_RETURN(Session session, Get(session_id));
+  if (session.status() != "active") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("session \"", session_id, "\" has ended; ", refused));
+  }
+  return session;
+}
+
+absl::Status AiSessionService::Append(const std::string& session_id,
+                                      const livecall::v1::Turn& turn,
+                                      const std::vector<livecall::v1::Suggestion>& suggestions) {
+  livecall::v1::AppendTurnRequest append;
+  append.set_session_id(session_id);
+  *append.mutable_turn() = turn;
+  for (const livecall::v1::Suggestion& suggestion : suggestions) {
+    *append.add_suggestions() = suggestion;
+  }
+  livecall::v1::AppendTurnResponse appended;
+  grpc::ClientContext rpc;
+  PrepareContext(&rpc);
+  return ToAbslStatus(context_.AppendTurn(&rpc, append, &appended));
 }
 
 absl::StatusOr<std::string> AiSessionService::AskLlm(const std::vector<ChatMessage>& messages,
@@ -37,11 +74,7 @@ absl::StatusOr<std::string> AiSessionService::AskLlm(const std::vector<ChatMessa
                                                      absl::string_view purpose) {
   if (llm_ == nullptr) return absl::UnavailableError("no LLM configured");
   absl::StatusOr<std::string> reply = llm_->Complete(messages, deadline);
-  if (!reply.ok()) {
-    ++llm_fallbacks_;
-    LogWarning("llm failed; embedded engine answers",
-               {{"purpose", std::string(purpose)}, {"error", reply.status().ToString()}});
-  }
+  if (!reply.ok()) CountFallback(purpose, reply.status());
   return reply;
 }
 
@@ -89,8 +122,7 @@ absl::StatusOr<Session> AiSessionService::Start(const livecall::v1::StartSession
     if (greeting.ok()) {
       session.set_greeting(*greeting);
     } else if (reply.ok()) {
-      ++llm_fallbacks_;
-      LogWarning("llm greeting unusable", {{"error", greeting.status().ToString()}});
+      CountFallback("greeting", greeting.status());
     }
   }
   for (livecall::v1::Suggestion& suggestion : InitialSuggestions(kb_, customer, language)) {
@@ -131,11 +163,8 @@ absl::StatusOr<livecall::v1::AddTurnResponse> AiSessionService::AddTurn(
     return absl::InvalidArgumentError(
         absl::StrCat("text is longer than ", kMaxTurnTextLength, " bytes"));
   }
-  LIVECALL_ASSIGN_OR_RETURN(Session session, Get(request.session_id()));
-  if (session.status() != "active") {
-    return absl::FailedPreconditionError(
-        absl::StrCat("session \"", request.session_id(), "\" has ended; it takes no more turns"));
-  }
+  LIVECALL_ASSIGN_OR_RETURN(Session session,
+                            GetActive(request.session_id(), "it takes no more turns"));
   livecall::v1::AddTurnResponse response;
   livecall::v1::Turn& turn = *response.mutable_turn();
   turn.set_speaker(request.speaker());
@@ -156,27 +185,79 @@ absl::StatusOr<livecall::v1::AddTurnResponse> AiSessionService::AddTurn(
         suggestions = *std::move(parsed);
         response.set_engine("llm");
       } else {
-        ++llm_fallbacks_;
-        LogWarning("llm suggestions unusable", {{"error", parsed.status().ToString()}});
+        CountFallback("suggestions", parsed.status());
       }
     }
   }
   if (suggestions.empty()) suggestions = TurnSuggestions(kb_, session);
-
-  livecall::v1::AppendTurnRequest append;
-  append.set_session_id(session.session_id());
-  *append.mutable_turn() = turn;
-  for (const livecall::v1::Suggestion& suggestion : suggestions) {
-    *append.add_suggestions() = suggestion;
-  }
-  livecall::v1::AppendTurnResponse appended;
-  grpc::ClientContext rpc;
-  PrepareContext(&rpc);
-  LIVECALL_RETURN_IF_ERROR(ToAbslStatus(context_.AppendTurn(&rpc, append, &appended)));
+  LIVECALL_RETURN_IF_ERROR(Append(session.session_id(), turn, suggestions));
   for (livecall::v1::Suggestion& suggestion : suggestions) {
     *response.add_suggestions() = std::move(suggestion);
   }
   return response;
+}
+
+absl::StatusOr<livecall::v1::CallerReply> AiSessionService::ReplyToCaller(
+    const livecall::v1::ReplyToCallerRequest& request) {
+  const std::string text(absl::StripAsciiWhitespace(request.text()));
+  if (text.size() > kMaxTurnTextLength) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("text is longer than ", kMaxTurnTextLength, " bytes"));
+  }
+  if (!(request.speech_confidence() >= 0 && request.speech_confidence() <= 1)) {
+    return absl::InvalidArgumentError("speechConfidence must be between 0 and 1");
+  }
+  if (request.unclear_attempts() < 0) {
+    return absl::InvalidArgumentError("unclearAttempts must not be negative");
+  }
+  LIVECALL_ASSIGN_OR_RETURN(Session session,
+                            GetActive(request.session_id(), "the voice agent cannot reply"));
+  // What the caller said is part of the conversation even when the recogniser was unsure; the
+  // knowledge-base suggestions for it are what a human agent would see, and what the embedded
+  // reply answers from.
+  std::vector<livecall::v1::Suggestion> suggestions(session.suggestions().begin(),
+                                                    session.suggestions().end());
+  if (!text.empty()) {
+    livecall::v1::Turn caller_turn;
+    caller_turn.set_speaker("customer");
+    caller_turn.set_text(text);
+    *caller_turn.mutable_at() = ToProtoTimestamp(absl::Now());
+    *session.add_conversation() = caller_turn;
+    suggestions = TurnSuggestions(kb_, session);
+    LIVECALL_RETURN_IF_ERROR(Append(session.session_id(), caller_turn, suggestions));
+  }
+  std::optional<livecall::v1::CallerReply> reply;
+  // The caller's explicit wishes (a person, goodbye) and unclear speech are decided by the
+  // embedded rules; the LLM words answers.
+  if (llm_ != nullptr && !IsUnclearSpeech(request, options_.voice) &&
+      DetectCallerIntent(text) == CallerIntent::kOther) {
+    absl::StatusOr<std::string> answer =
+        AskLlm(CallerReplyPrompt(session, options_.llm_max_prompt_tokens),
+               options_.llm_caller_reply_deadline, "caller-reply");
+    if (answer.ok()) {
+      absl::StatusOr<livecall::v1::CallerReply> parsed = ParseCallerReply(*answer);
+      if (parsed.ok()) {
+        reply = *std::move(parsed);
+        reply->set_language(session.language());
+      } else {
+        CountFallback("caller-reply", parsed.status());
+      }
+    }
+  }
+  if (!reply.has_value()) {
+    reply = EmbeddedCallerReply(session, request, AnswersTo(kb_, text, session.language()),
+                                options_.voice);
+  }
+  livecall::v1::Turn agent_turn;
+  agent_turn.set_speaker("ai");
+  agent_turn.set_text(reply->text());
+  *agent_turn.mutable_at() = ToProtoTimestamp(absl::Now());
+  LIVECALL_RETURN_IF_ERROR(Append(session.session_id(), agent_turn, suggestions));
+  for (livecall::v1::Suggestion& suggestion : suggestions) {
+    *reply->add_suggestions() = std::move(suggestion);
+  }
+  RecordVoiceAgentReply(reply->action(), reply->reason(), reply->engine());
+  return *std::move(reply);
 }
 
 absl::StatusOr<Session> AiSessionService::End(const livecall::v1::EndAiSessionRequest& request) {
@@ -187,11 +268,8 @@ absl::StatusOr<Session> AiSessionService::End(const livecall::v1::EndAiSessionRe
         "disposition \"", disposition,
         "\" is not resolved, follow-up, escalated, no-answer, abandoned or completed"));
   }
-  LIVECALL_ASSIGN_OR_RETURN(Session session, Get(request.session_id()));
-  if (session.status() != "active") {
-    return absl::FailedPreconditionError(
-        absl::StrCat("session \"", request.session_id(), "\" has already ended"));
-  }
+  LIVECALL_ASSIGN_OR_RETURN(Session session,
+                            GetActive(request.session_id(), "it cannot end again"));
   livecall::v1::EndSessionRequest end;
   end.set_session_id(session.session_id());
   end.set_disposition(disposition);
@@ -206,8 +284,7 @@ absl::StatusOr<Session> AiSessionService::End(const livecall::v1::EndAiSessionRe
         *end.mutable_summary() = *std::move(summary);
         summarised = true;
       } else {
-        ++llm_fallbacks_;
-        LogWarning("llm summary unusable", {{"error", summary.status().ToString()}});
+        CountFallback("summary", summary.status());
       }
     }
   }
@@ -256,6 +333,15 @@ grpc::ServerUnaryReactor* AiSessionService::AddTurn(grpc::CallbackServerContext*
                                                     livecall::v1::AddTurnResponse* response) {
   return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
     LIVECALL_ASSIGN_OR_RETURN(*response, AddTurn(*request));
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AiSessionService::ReplyToCaller(
+    grpc::CallbackServerContext* context, const livecall::v1::ReplyToCallerRequest* request,
+    livecall::v1::CallerReply* response) {
+  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
+    LIVECALL_ASSIGN_OR_RETURN(*response, ReplyToCaller(*request));
     return absl::OkStatus();
   });
 }

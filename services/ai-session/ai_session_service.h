@@ -11,6 +11,7 @@
 #include "livecall/v1/ai_session.grpc.pb.h"
 #include "livecall/v1/call_control.grpc.pb.h"
 #include "livecall/v1/context.grpc.pb.h"
+#include "services/ai-session/caller_replies.h"
 #include "services/ai-session/knowledge_base.h"
 #include "services/ai-session/llm_client.h"
 
@@ -25,6 +26,9 @@ struct AiEngineOptions {
   absl::Duration llm_greeting_deadline = absl::Milliseconds(1000);
   absl::Duration llm_summary_deadline = absl::Seconds(5);
   int llm_max_prompt_tokens = 2000;
+  // The voice agent waits this long for the LLM's reply to a caller (Twilio is waiting on TwiML).
+  absl::Duration llm_caller_reply_deadline = absl::Milliseconds(1500);
+  VoiceAgentOptions voice;
 };
 
 // livecall.v1.AiSession: the AI session beside a call. Greeting, suggestions and the summary come
@@ -50,9 +54,12 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
   absl::StatusOr<livecall::v1::Session> Get(const std::string& session_id);
   absl::StatusOr<livecall::v1::AddTurnResponse> AddTurn(
       const livecall::v1::AddTurnRequest& request);
+  absl::StatusOr<livecall::v1::CallerReply> ReplyToCaller(
+      const livecall::v1::ReplyToCallerRequest& request);
   absl::StatusOr<livecall::v1::Session> End(const livecall::v1::EndAiSessionRequest& request);
 
-  // How often the LLM failed or was late and the embedded engine answered instead.
+  // How often the LLM failed or was late and the embedded engine answered instead (also the
+  // livecall_llm_fallbacks_total counter).
   int64_t llm_fallbacks() const { return llm_fallbacks_.load(); }
 
   // livecall::v1::AiSession::CallbackService
@@ -65,6 +72,9 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
   grpc::ServerUnaryReactor* AddTurn(grpc::CallbackServerContext* context,
                                     const livecall::v1::AddTurnRequest* request,
                                     livecall::v1::AddTurnResponse* response) override;
+  grpc::ServerUnaryReactor* ReplyToCaller(grpc::CallbackServerContext* context,
+                                          const livecall::v1::ReplyToCallerRequest* request,
+                                          livecall::v1::CallerReply* response) override;
   grpc::ServerUnaryReactor* EndSession(grpc::CallbackServerContext* context,
                                        const livecall::v1::EndAiSessionRequest* request,
                                        livecall::v1::Session* response) override;
@@ -74,6 +84,14 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
   // The LLM's reply, or an error after which the caller uses the embedded engine (counted).
   absl::StatusOr<std::string> AskLlm(const std::vector<ChatMessage>& messages,
                                      absl::Duration deadline, absl::string_view purpose);
+  // Counts a fallback to the embedded engine (metric and log).
+  void CountFallback(absl::string_view purpose, const absl::Status& why);
+  // An active session, or FAILED_PRECONDITION naming what it refused.
+  absl::StatusOr<livecall::v1::Session> GetActive(const std::string& session_id,
+                                                  absl::string_view refused);
+  // Appends `turn` to the session's conversation with `suggestions` as its new suggestions.
+  absl::Status Append(const std::string& session_id, const livecall::v1::Turn& turn,
+                      const std::vector<livecall::v1::Suggestion>& suggestions);
 
   livecall::v1::Context::StubInterface& context_;
   const KnowledgeBase& kb_;

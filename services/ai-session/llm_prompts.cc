@@ -118,6 +118,40 @@ std::vector<ChatMessage> GreetingPrompt(const livecall::v1::Session& session,
   return {{"system", std::move(system)}, {"user", std::move(user)}};
 }
 
+std::vector<ChatMessage> CallerReplyPrompt(const livecall::v1::Session& session, int token_budget) {
+  std::string system = absl::StrCat(
+      "You are the voice agent of a telecom and internet provider, talking with a customer on the "
+      "phone. Reply to the customer's last words in ",
+      LanguageName(session.language()),
+      ", in at most two short spoken sentences (no lists, no markup). Say goodbye when they do. "
+      "Hand them to a human agent when they ask for one or you cannot help. Answer with JSON only: "
+      "{\"reply\":\"...\",\"action\":\"continue\"} where action is continue, goodbye or handoff.");
+  std::string user = UserPrompt(session, token_budget, system);
+  return {{"system", std::move(system)}, {"user", std::move(user)}};
+}
+
+absl::StatusOr<livecall::v1::CallerReply> ParseCallerReply(absl::string_view reply) {
+  absl::StatusOr<Struct> object = ExtractJsonObject(reply);
+  if (!object.ok()) return object.status();
+  livecall::v1::CallerReply parsed;
+  parsed.set_text(StringField(*object, "reply"));
+  if (parsed.text().empty()) return absl::InternalError("llm caller reply has no reply text");
+  if (parsed.text().size() > kMaxGreetingLength) {
+    return absl::InternalError("llm caller reply is too long to say");
+  }
+  parsed.set_action(StringField(*object, "action"));
+  if (parsed.action() != "continue" && parsed.action() != "goodbye" &&
+      parsed.action() != "handoff") {
+    return absl::InternalError(
+        absl::StrCat("llm caller reply action \"", parsed.action(), "\" is unknown"));
+  }
+  parsed.set_reason(parsed.action() == "continue" ? "answer"
+                    : parsed.action() == "goodbye" ? "goodbye"
+                                                   : "not-confident");
+  parsed.set_engine("llm");
+  return parsed;
+}
+
 absl::StatusOr<std::vector<livecall::v1::Suggestion>> ParseSuggestions(absl::string_view reply,
                                                                        size_t limit) {
   absl::StatusOr<Struct> object = ExtractJsonObject(reply);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "livecall/v1/ai_session.pb.h"
 #include "livecall/v1/context.pb.h"
 #include "services/ai-session/llm_client.h"
 
@@ -23,6 +24,9 @@ std::vector<ChatMessage> SummaryPrompt(const livecall::v1::Session& session, int
 std::vector<ChatMessage> GreetingPrompt(const livecall::v1::Session& session,
                                         const std::string& embedded_greeting);
 
+// The AI voice agent's next line to a caller on the phone (the conversation ends with their words).
+std::vector<ChatMessage> CallerReplyPrompt(const livecall::v1::Session& session, int token_budget);
+
 // {"suggestions":[{"text":"…","kind":"answer|next-step|warning"}]}, possibly wrapped in prose or
 // a code fence. At most `limit`; source "llm".
 absl::StatusOr<std::vector<livecall::v1::Suggestion>> ParseSuggestions(absl::string_view reply,
@@ -31,6 +35,8 @@ absl::StatusOr<std::vector<livecall::v1::Suggestion>> ParseSuggestions(absl::str
 absl::StatusOr<livecall::v1::Summary> ParseSummary(absl::string_view reply);
 // One short paragraph of plain text.
 absl::StatusOr<std::string> ParseGreeting(absl::string_view reply);
+// {"reply":"…","action":"continue|goodbye|handoff"}; text, action and engine "llm" set.
+absl::StatusOr<livecall::v1::CallerReply> ParseCallerReply(absl::string_view reply);
 
 }  // namespace livecall::ai_session
 

@@ -122,6 +122,15 @@ std::vector<livecall::v1::Suggestion> TurnSuggestions(const KnowledgeBase& kb,
   return suggestions;
 }
 
+std::vector<livecall::v1::Suggestion> AnswersTo(const KnowledgeBase& kb, absl::string_view words,
+                                                const std::string& language) {
+  std::vector<livecall::v1::Suggestion> answers;
+  for (const RankedEntry& ranked : kb.Rank(words, language, kMaxSuggestions)) {
+    answers.push_back(FromEntry(*ranked.entry, Confidence(ranked.score)));
+  }
+  return answers;
+}
+
 livecall::v1::Summary EmbeddedSummary(const KnowledgeBase& kb,
                                       const livecall::v1::Session& session) {
   livecall::v1::Summary summary;

@@ -26,6 +26,11 @@ std::vector<livecall::v1::Suggestion> InitialSuggestions(const KnowledgeBase& kb
 std::vector<livecall::v1::Suggestion> TurnSuggestions(const KnowledgeBase& kb,
                                                       const livecall::v1::Session& session);
 
+// Entries ranked by `words` alone (no conversation, no customer attributes): what answers exactly
+// what someone just said, e.g. the voice agent's reply to a caller.
+std::vector<livecall::v1::Suggestion> AnswersTo(const KnowledgeBase& kb, absl::string_view words,
+                                                const std::string& language);
+
 // The end-of-call summary in the session's language.
 livecall::v1::Summary EmbeddedSummary(const KnowledgeBase& kb,
                                       const livecall::v1::Session& session);

@@ -1,28 +1,44 @@
 #include "services/call-control/ai_session_client.h"
 
 #include "absl/time/clock.h"
+#include "common/request_id.h"
 #include "common/status.h"
 
 namespace livecall::call_control {
 
-absl::StatusOr<livecall::v1::Session> GrpcAiSessionClient::StartSession(
-    const livecall::v1::StartSessionRequest& request) {
+template <typename Request, typename Response, typename Method>
+absl::StatusOr<Response> GrpcAiSessionClient::Call(Method method, const Request& request) {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
-  livecall::v1::Session session;
-  grpc::Status status = stub_->StartSession(&context, request, &session);
+  ForwardRequestId(&context);
+  Response response;
+  grpc::Status status = ((*stub_).*method)(&context, request, &response);
   if (!status.ok()) return ToAbslStatus(status);
-  return session;
+  return response;
+}
+
+absl::StatusOr<livecall::v1::Session> GrpcAiSessionClient::StartSession(
+    const livecall::v1::StartSessionRequest& request) {
+  return Call<livecall::v1::StartSessionRequest, livecall::v1::Session>(
+      &livecall::v1::AiSession::Stub::StartSession, request);
 }
 
 absl::StatusOr<livecall::v1::AddTurnResponse> GrpcAiSessionClient::AddTurn(
     const livecall::v1::AddTurnRequest& request) {
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
-  livecall::v1::AddTurnResponse response;
-  grpc::Status status = stub_->AddTurn(&context, request, &response);
-  if (!status.ok()) return ToAbslStatus(status);
-  return response;
+  return Call<livecall::v1::AddTurnRequest, livecall::v1::AddTurnResponse>(
+      &livecall::v1::AiSession::Stub::AddTurn, request);
+}
+
+absl::StatusOr<livecall::v1::CallerReply> GrpcAiSessionClient::ReplyToCaller(
+    const livecall::v1::ReplyToCallerRequest& request) {
+  return Call<livecall::v1::ReplyToCallerRequest, livecall::v1::CallerReply>(
+      &livecall::v1::AiSession::Stub::ReplyToCaller, request);
+}
+
+absl::StatusOr<livecall::v1::Session> GrpcAiSessionClient::EndSession(
+    const livecall::v1::EndAiSessionRequest& request) {
+  return Call<livecall::v1::EndAiSessionRequest, livecall::v1::Session>(
+      &livecall::v1::AiSession::Stub::EndSession, request);
 }
 
 }  // namespace livecall::call_control

@@ -1,8 +1,8 @@
 #ifndef LIVECALL_SERVICES_CALL_CONTROL_AI_SESSION_CLIENT_H_
 #define LIVECALL_SERVICES_CALL_CONTROL_AI_SESSION_CLIENT_H_
 
-// call-control's edge to ai-session: start the AI session beside a call, and feed it what was
-// said (real-time transcription). An interface so unit tests use a fake; the real one is a
+// call-control's edge to ai-session: start the AI session beside a call, feed it what was said
+// (real-time transcription), let its voice agent answer a caller, end it with the call. An interface so unit tests use a fake; the real one is a
 // synchronous gRPC stub with a deadline, called from the worker pool only.
 
 #include <grpcpp/grpcpp.h>
@@ -22,6 +22,10 @@ class AiSessionClient {
       const livecall::v1::StartSessionRequest& request) = 0;
   virtual absl::StatusOr<livecall::v1::AddTurnResponse> AddTurn(
       const livecall::v1::AddTurnRequest& request) = 0;
+  virtual absl::StatusOr<livecall::v1::CallerReply> ReplyToCaller(
+      const livecall::v1::ReplyToCallerRequest& request) = 0;
+  virtual absl::StatusOr<livecall::v1::Session> EndSession(
+      const livecall::v1::EndAiSessionRequest& request) = 0;
 };
 
 class GrpcAiSessionClient final : public AiSessionClient {
@@ -33,8 +37,15 @@ class GrpcAiSessionClient final : public AiSessionClient {
       const livecall::v1::StartSessionRequest& request) override;
   absl::StatusOr<livecall::v1::AddTurnResponse> AddTurn(
       const livecall::v1::AddTurnRequest& request) override;
+  absl::StatusOr<livecall::v1::CallerReply> ReplyToCaller(
+      const livecall::v1::ReplyToCallerRequest& request) override;
+  absl::StatusOr<livecall::v1::Session> EndSession(
+      const livecall::v1::EndAiSessionRequest& request) override;
 
  private:
+  template <typename Request, typename Response, typename Method>
+  absl::StatusOr<Response> Call(Method method, const Request& request);
+
   std::unique_ptr<livecall::v1::AiSession::Stub> stub_;
   const absl::Duration deadline_;
 };

@@ -108,6 +108,12 @@ absl::StatusOr<CallControlConfig> ReadCallControlConfig(EnvReader& env) {
       env.Millis("LIVECALL_SANDBOX_ANSWER_MS", absl::Seconds(3), min_step, max_step);
   config.sandbox.talk =
       env.Millis("LIVECALL_SANDBOX_TALK_MS", absl::Seconds(5), min_step, max_step);
+  config.sandbox.line =
+      env.Millis("LIVECALL_SANDBOX_LINE_MS", absl::Seconds(4), min_step, max_step);
+  config.sandbox.max_call =
+      env.Millis("LIVECALL_SANDBOX_MAX_CALL_MS", absl::Minutes(10), min_step, absl::Hours(4));
+  config.sandbox_script_file = env.String("LIVECALL_SANDBOX_SCRIPT_FILE",
+                                          LIVECALL_DEFAULT_DATA_DIR "/sandbox_scripts.json");
   config.sandbox_caller_id = env.String("LIVECALL_SANDBOX_CALLER_ID", "+998712000000");
   if (!NormalizePhoneNumber(config.sandbox_caller_id).ok()) {
     env.AddError("LIVECALL_SANDBOX_CALLER_ID", "not a valid phone number");

@@ -47,7 +47,9 @@ struct CallControlConfig {
   std::string listen_address;  // LIVECALL_CALL_CONTROL_ADDR
   RedisPool::Options redis;
   absl::Duration call_ttl;        // LIVECALL_CALL_TTL_S
-  SandboxTimings sandbox;         // LIVECALL_SANDBOX_{RING,ANSWER,TALK}_MS
+  SandboxTimings sandbox;  // LIVECALL_SANDBOX_{RING,ANSWER,TALK,LINE,MAX_CALL}_MS
+  // The sandbox's scripted customer lines (LIVECALL_SANDBOX_SCRIPT_FILE).
+  std::string sandbox_script_file;
   std::string sandbox_caller_id;  // LIVECALL_SANDBOX_CALLER_ID
   TwilioCredentials twilio;
   int worker_threads;  // LIVECALL_WORKER_THREADS

@@ -14,7 +14,7 @@
 namespace livecall::call_control {
 
 absl::StatusOr<livecall::v1::Call> CallControlService::Place(
-    const livecall::v1::PlaceCallRequest& request) {
+    const livecall::v1::PlaceCallRequest& request, const std::string& agent_id) {
   if (request.to().empty()) return absl::InvalidArgumentError("to is required");
   absl::StatusOr<std::string> to = NormalizePhoneNumber(request.to());
   if (!to.ok()) return absl::InvalidArgumentError(absl::StrCat("to: ", to.status().message()));
@@ -22,25 +22,53 @@ absl::StatusOr<livecall::v1::Call> CallControlService::Place(
       NormalizePhoneNumber(request.from().empty() ? default_caller_id_ : request.from());
   if (!from.ok())
     return absl::InvalidArgumentError(absl::StrCat("from: ", from.status().message()));
-  if (absl::StripAsciiWhitespace(request.text()).empty()) {
+  const std::string mode = request.mode().empty() ? "tts" : request.mode();
+  if (mode != "tts" && mode != "ai" && mode != "agent") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("mode \"", request.mode(), "\" is not one of tts, ai, agent"));
+  }
+  if (mode == "tts" && absl::StripAsciiWhitespace(request.text()).empty()) {
     return absl::InvalidArgumentError("text is required: what the call says to the callee");
+  }
+  if (mode == "agent" && !request.text().empty()) {
+    return absl::InvalidArgumentError("text is not used in mode agent: the agent does the talking");
   }
   if (request.text().size() > kMaxSpokenTextLength) {
     return absl::InvalidArgumentError(
         absl::StrCat("text is longer than ", kMaxSpokenTextLength, " characters"));
   }
-  const std::string language = request.language().empty() ? "uz" : request.language();
-  if (!IsSupportedLanguage(language)) {
+  if (!request.language().empty() && !IsSupportedLanguage(request.language())) {
     return absl::InvalidArgumentError(
         absl::StrCat("language \"", request.language(), "\" is not one of uz, ru, en"));
+  }
+  if (mode != "tts" && sessions_ == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("mode ", mode, " needs ai-session, and this call-control has none"));
+  }
+  if (mode == "agent" && provider_.name() != "sandbox") {
+    return absl::FailedPreconditionError(
+        "with Twilio an agent's call starts in the agent's browser (Twilio.Device.connect, "
+        "answered by /twilio/voice); mode agent places simulated calls in the sandbox only");
   }
   livecall::v1::Call call;
   call.set_to(*to);
   call.set_from(*from);
   call.set_text(request.text());
   call.set_voice(request.voice());
-  call.set_language(language);
-  return provider_.Place(std::move(call));
+  call.set_mode(mode);
+  // A tts call speaks Uzbek unless told otherwise; the others speak the customer's language,
+  // which the AI session finds out (customer context, else the number's country).
+  call.set_language(request.language().empty() && mode == "tts" ? "uz" : request.language());
+  if (mode == "agent" && !agent_id.empty()) {
+    LIVECALL_ASSIGN_OR_RETURN(std::string identity, AgentIdentity(agent_id));
+    call.set_agent_identity(identity);
+  }
+  LIVECALL_ASSIGN_OR_RETURN(livecall::v1::Call placed, provider_.Place(std::move(call)));
+  if (mode == "tts") return placed;
+  absl::StatusOr<livecall::v1::Call> with_session =
+      sessions_->Start(placed, agent_id, request.language());
+  // The call is dialled either way; an AI call without its session hands over to a human.
+  return with_session.ok() ? *with_session : placed;
 }
 
 namespace {
@@ -93,8 +121,9 @@ absl::string_view ActionName(CallAction action) {
 }  // namespace
 
 absl::StatusOr<livecall::v1::Call> CallControlService::PlaceOnce(
-    const livecall::v1::PlaceCallRequest& request, const std::string& idempotency_key) {
-  if (idempotency_key.empty()) return Place(request);
+    const livecall::v1::PlaceCallRequest& request, const std::string& idempotency_key,
+    const std::string& agent_id) {
+  if (idempotency_key.empty()) return Place(request, agent_id);
   if (idempotency_key.size() > 255) {
     return absl::InvalidArgumentError("Idempotency-Key is longer than 255 characters");
   }
@@ -104,7 +133,7 @@ absl::StatusOr<livecall::v1::Call> CallControlService::PlaceOnce(
     absl::StatusOr<bool> first = calls_.ReserveIdempotencyKey(scoped, options_.idempotency_ttl);
     if (!first.ok()) return first.status();
     if (*first) {
-      absl::StatusOr<livecall::v1::Call> call = Place(request);
+      absl::StatusOr<livecall::v1::Call> call = Place(request, agent_id);
       if (call.ok()) {
         LIVECALL_RETURN_IF_ERROR(
             calls_.CompleteIdempotencyKey(scoped, call->call_sid(), options_.idempotency_ttl));
@@ -152,7 +181,8 @@ absl::StatusOr<livecall::v1::Call> CallControlService::Act(const std::string& ca
       LIVECALL_RETURN_IF_ERROR(provider_.SendDigits(call, digits));
       break;
   }
-  return calls_.Update(call.call_sid(), [&](livecall::v1::Call& stored) -> absl::StatusOr<bool> {
+  absl::StatusOr<livecall::v1::Call> updated =
+      calls_.Update(call.call_sid(), [&](livecall::v1::Call& stored) -> absl::StatusOr<bool> {
     const absl::Time now = absl::Now();
     switch (action) {
       case CallAction::kHold:
@@ -175,6 +205,8 @@ absl::StatusOr<livecall::v1::Call> CallControlService::Act(const std::string& ca
     *stored.mutable_updated_at() = ToProtoTimestamp(now);
     return true;
   });
+  if (updated.ok() && sessions_ != nullptr) sessions_->EndIfFinished(*updated);
+  return updated;
 }
 
 absl::StatusOr<livecall::v1::VoiceToken> CallControlService::MintToken(
@@ -217,11 +249,13 @@ grpc::ServerUnaryReactor* CallControlService::PlaceCall(
     grpc::CallbackServerContext* context, const livecall::v1::PlaceCallRequest* request,
     livecall::v1::Call* response) {
   std::string key = MetadataValue(context, kIdempotencyKeyMetadata);
-  return FinishOnExecutor(context, executor_,
-                          [this, request, response, key = std::move(key)]() -> absl::Status {
-                            LIVECALL_ASSIGN_OR_RETURN(*response, PlaceOnce(*request, key));
-                            return absl::OkStatus();
-                          });
+  std::string agent = MetadataValue(context, kAgentMetadata);
+  return FinishOnExecutor(
+      context, executor_,
+      [this, request, response, key = std::move(key), agent = std::move(agent)]() -> absl::Status {
+        LIVECALL_ASSIGN_OR_RETURN(*response, PlaceOnce(*request, key, agent));
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* CallControlService::ActOnExecutor(grpc::CallbackServerContext* context,

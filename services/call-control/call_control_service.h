@@ -6,6 +6,7 @@
 #include "absl/status/statusor.h"
 #include "common/executor.h"
 #include "livecall/v1/call_control.grpc.pb.h"
+#include "services/call-control/call_sessions.h"
 #include "services/call-control/call_store.h"
 #include "services/call-control/telephony_provider.h"
 
@@ -40,20 +41,26 @@ struct CallControlOptions {
 // mute, hangup, DTMF) and reads them back; mints agents' Voice Access Tokens.
 class CallControlService final : public livecall::v1::CallControl::CallbackService {
  public:
+  // `sessions` may be null: no AI sessions (calls in modes "ai" and "agent" are refused).
   CallControlService(TelephonyProvider& provider, CallStore& calls, Executor& executor,
-                     std::string default_caller_id, CallControlOptions options = {})
+                     std::string default_caller_id, CallControlOptions options = {},
+                     CallSessions* sessions = nullptr)
       : provider_(provider),
         calls_(calls),
         executor_(executor),
         default_caller_id_(std::move(default_caller_id)),
-        options_(std::move(options)) {}
+        options_(std::move(options)),
+        sessions_(sessions) {}
 
-  // The work behind the RPCs; blocking (Redis, Twilio), so run on the executor.
-  absl::StatusOr<livecall::v1::Call> Place(const livecall::v1::PlaceCallRequest& request);
+  // The work behind the RPCs; blocking (Redis, Twilio), so run on the executor. `agent_id` is the
+  // authenticated agent placing the call (may be empty).
+  absl::StatusOr<livecall::v1::Call> Place(const livecall::v1::PlaceCallRequest& request,
+                                           const std::string& agent_id = "");
   // Place() at most once per `idempotency_key` (empty: no key): a retry with the same key answers
   // the first request's call, and of concurrent duplicates only one dials.
   absl::StatusOr<livecall::v1::Call> PlaceOnce(const livecall::v1::PlaceCallRequest& request,
-                                               const std::string& idempotency_key);
+                                               const std::string& idempotency_key,
+                                               const std::string& agent_id = "");
   // `call_sid` may be either leg's. FAILED_PRECONDITION unless the call is in progress.
   absl::StatusOr<livecall::v1::Call> Act(const std::string& call_sid, CallAction action,
                                          const std::string& digits = "");
@@ -99,6 +106,7 @@ class CallControlService final : public livecall::v1::CallControl::CallbackServi
   Executor& executor_;
   const std::string default_caller_id_;
   const CallControlOptions options_;
+  CallSessions* const sessions_;
 };
 
 }  // namespace livecall::call_control

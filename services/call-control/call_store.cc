@@ -98,6 +98,12 @@ absl::StatusOr<std::vector<std::string>> CallStore::DueSteps(absl::Time now, int
   return sids;
 }
 
+absl::Status CallStore::Schedule(const std::string& call_sid, absl::Time at) {
+  return redis_
+      .Command({"ZADD", kSandboxDueKey, absl::StrCat(absl::ToUnixMillis(at)), call_sid})
+      .status();
+}
+
 absl::Status CallStore::Unschedule(const std::string& call_sid) {
   return redis_.Command({"ZREM", kSandboxDueKey, call_sid}).status();
 }

@@ -47,6 +47,9 @@ class CallStore {
   // Sids whose sandbox step is due at or before `now`, at most `limit`.
   absl::StatusOr<std::vector<std::string>> DueSteps(absl::Time now, int limit);
 
+  // Puts `call_sid` on the sandbox's schedule at `at` (after an Update; a step that finds the call
+  // ended just takes it off again).
+  absl::Status Schedule(const std::string& call_sid, absl::Time at);
   // Takes `call_sid` off the sandbox's schedule.
   absl::Status Unschedule(const std::string& call_sid);
 

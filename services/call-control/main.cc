@@ -6,6 +6,7 @@
 #include "common/metrics.h"
 #include "services/call-control/call_control_config.h"
 #include "services/call-control/call_control_service.h"
+#include "services/call-control/sandbox_callee.h"
 #include "services/call-control/sandbox_provider.h"
 #include "services/call-control/speech_audio_service.h"
 #include "services/call-control/tts/espeak_tts.h"
@@ -68,7 +69,13 @@ int main() {
       remote_tts.get(), **espeak, audio_cache, url_signer,
       {.public_url = config->public_url, .url_ttl = config->speech.url_ttl});
   livecall::call_control::PhoneSpeechRenderer speech(synthesizer, config->speech.voices);
+  livecall::call_control::GrpcAiSessionClient ai_session(
+      livecall::MakePeerChannel(config->ai_session_address), config->ai_session_deadline);
+  livecall::call_control::CallSessions sessions(calls, ai_session, executor);
+  livecall::call_control::VoiceAgent voice_agent(ai_session);
   std::unique_ptr<livecall::call_control::TwilioProvider> twilio_provider;
+  livecall::call_control::SandboxScripts scripts;
+  std::unique_ptr<livecall::call_control::SandboxCallee> callee;
   std::unique_ptr<livecall::call_control::SandboxProvider> sandbox;
   livecall::call_control::TelephonyProvider* provider = nullptr;
   if (twilio.configured()) {
@@ -78,8 +85,17 @@ int main() {
                                                       .hold_music_url = twilio.hold_music_url});
     provider = twilio_provider.get();
   } else {
-    sandbox =
-        std::make_unique<livecall::call_control::SandboxProvider>(calls, config->sandbox, speech);
+    absl::StatusOr<livecall::call_control::SandboxScripts> loaded =
+        livecall::call_control::SandboxScripts::Load(config->sandbox_script_file);
+    if (!loaded.ok()) {
+      livecall::LogError("cannot load the sandbox's scripts",
+                         {{"error", std::string(loaded.status().message())}});
+      return 2;
+    }
+    scripts = *std::move(loaded);
+    callee = std::make_unique<livecall::call_control::SandboxCallee>(scripts, voice_agent, sessions);
+    sandbox = std::make_unique<livecall::call_control::SandboxProvider>(
+        calls, config->sandbox, speech, callee.get());
     sandbox->Start();
     provider = sandbox.get();
   }
@@ -90,11 +106,10 @@ int main() {
                        .api_key_sid = twilio.api_key_sid,
                        .api_key_secret = twilio.api_key_secret,
                        .twiml_app_sid = twilio.twiml_app_sid},
-       .idempotency_ttl = config->idempotency_ttl});
-  livecall::call_control::GrpcAiSessionClient ai_session(
-      livecall::MakePeerChannel(config->ai_session_address), config->ai_session_deadline);
+       .idempotency_ttl = config->idempotency_ttl},
+      &sessions);
   livecall::call_control::TwilioWebhookService webhooks(
-      twilio_provider.get(), calls, ai_session, executor,
+      twilio_provider.get(), calls, sessions, voice_agent, speech, executor,
       {.public_url = config->public_url,
        .caller_id = twilio.caller_id,
        .transcription_language = config->transcription_language});

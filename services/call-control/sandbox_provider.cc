@@ -5,6 +5,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/proto_time.h"
+#include "common/status.h"
 #include "services/call-control/call_state_machine.h"
 
 namespace livecall::call_control {
@@ -32,6 +33,10 @@ absl::StatusOr<livecall::v1::Call> SandboxProvider::Place(livecall::v1::Call cal
   return call;
 }
 
+bool SandboxProvider::Converses(const livecall::v1::Call& call) const {
+  return conversation_ != nullptr && (call.mode() == "ai" || call.mode() == "agent");
+}
+
 absl::Status SandboxProvider::Advance(const std::string& call_sid, absl::Time now) {
   absl::StatusOr<livecall::v1::Call> call = store_.Get(call_sid);
   if (absl::IsNotFound(call.status())) return store_.Unschedule(call_sid);  // Expired.
@@ -43,15 +48,74 @@ absl::Status SandboxProvider::Advance(const std::string& call_sid, absl::Time no
     next_step_at = now + timings_.answer;
   } else if (call->status() == "ringing") {
     next = "in-progress";
-    next_step_at = now + timings_.talk;
+    next_step_at = now + (Converses(*call) ? timings_.line : timings_.talk);
   } else if (call->status() == "in-progress") {
-    next = "completed";
+    if (Converses(*call)) return Converse(*std::move(call), now);
+    return Complete(call_sid, now);
   } else {
     return store_.Unschedule(call_sid);  // Terminal (e.g. hung up meanwhile).
   }
   if (absl::Status legal = CheckCallTransition(call->status(), next); !legal.ok()) return legal;
   RecordCallStatus(*call, next, now);
   return store_.Put(*call, next_step_at);
+}
+
+absl::Status SandboxProvider::Converse(livecall::v1::Call call, absl::Time now) {
+  absl::Time answered_at = now;
+  for (const livecall::v1::CallEvent& event : call.history()) {
+    if (event.status() == "in-progress") answered_at = FromProtoTimestamp(event.at());
+  }
+  const int script_lines_before = call.script_lines_spoken();
+  const bool handed_off_before = call.handed_off();
+  bool goes_on = now - answered_at < timings_.max_call;
+  if (goes_on) {
+    absl::StatusOr<bool> stepped = conversation_->Step(call);
+    if (!stepped.ok()) {
+      LogWarning("sandbox: the scripted customer's step failed; retrying",
+                 {{"callSid", call.call_sid()}, {"error", stepped.status().ToString()}});
+      return store_.Schedule(call.call_sid(), now + timings_.line);
+    }
+    goes_on = *stepped;
+  }
+  const bool changed = !goes_on || call.script_lines_spoken() != script_lines_before ||
+                       call.handed_off() != handed_off_before;
+  // Nothing said and nothing changed (an agent's call after the script): no write, no event.
+  if (!changed) return store_.Schedule(call.call_sid(), now + timings_.line);
+  // The step talked to other services meanwhile: apply what it changed to the call as stored now,
+  // so a hold or a hang-up that came in between is kept.
+  absl::StatusOr<livecall::v1::Call> updated =
+      store_.Update(call.call_sid(), [&](livecall::v1::Call& stored) -> absl::StatusOr<bool> {
+        if (stored.status() != "in-progress") return false;
+        stored.set_script_lines_spoken(call.script_lines_spoken());
+        stored.set_handed_off(call.handed_off());
+        if (!goes_on) {
+          stored.set_on_hold(false);
+          RecordCallStatus(stored, "completed", now);
+        }
+        *stored.mutable_updated_at() = ToProtoTimestamp(now);
+        return true;
+      });
+  if (!updated.ok()) return updated.status();
+  if (updated->status() != "in-progress") {
+    LIVECALL_RETURN_IF_ERROR(store_.Unschedule(call.call_sid()));
+    if (IsTerminalCallStatus(updated->status())) conversation_->Ended(*updated);
+    return absl::OkStatus();
+  }
+  return store_.Schedule(call.call_sid(), now + timings_.line);
+}
+
+absl::Status SandboxProvider::Complete(const std::string& call_sid, absl::Time now) {
+  absl::StatusOr<livecall::v1::Call> updated =
+      store_.Update(call_sid, [&](livecall::v1::Call& stored) -> absl::StatusOr<bool> {
+        if (stored.status() != "in-progress") return false;
+        stored.set_on_hold(false);
+        RecordCallStatus(stored, "completed", now);
+        return true;
+      });
+  if (!updated.ok()) return updated.status();
+  LIVECALL_RETURN_IF_ERROR(store_.Unschedule(call_sid));
+  if (conversation_ != nullptr && updated->status() == "completed") conversation_->Ended(*updated);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int> SandboxProvider::RunDueSteps(absl::Time now) {

@@ -3,7 +3,9 @@
 
 // Simulates the PSTN: a placed call goes queued -> ringing -> in-progress -> completed on timers.
 // The schedule lives in Redis (CallStore's due set), not in memory, so a restarted or second
-// replica carries on any call; each step is claimed by exactly one replica.
+// replica carries on any call; each step is claimed by exactly one replica. While an "ai" or
+// "agent" call is in progress a SandboxConversation plays the customer, one line per step, until
+// it hangs up (AI calls) or the agent does.
 
 #include <thread>
 
@@ -19,16 +21,31 @@ namespace livecall::call_control {
 struct SandboxTimings {
   absl::Duration ring = absl::Seconds(2);    // queued -> ringing
   absl::Duration answer = absl::Seconds(3);  // ringing -> in-progress
-  absl::Duration talk = absl::Seconds(5);    // in-progress -> completed
+  absl::Duration talk = absl::Seconds(5);    // in-progress -> completed ("tts" calls)
+  absl::Duration line = absl::Seconds(4);    // between the scripted customer's lines
+  absl::Duration max_call = absl::Minutes(10);  // a conversation call ends after this anyway
   absl::Duration poll = absl::Milliseconds(50);
+};
+
+// The customer on a sandbox call in "ai" or "agent" mode.
+class SandboxConversation {
+ public:
+  virtual ~SandboxConversation() = default;
+  // One step of an in-progress call: the customer says their next line (recorded in `call`).
+  // Answers whether the call goes on; an error retries the step later.
+  virtual absl::StatusOr<bool> Step(livecall::v1::Call& call) = 0;
+  // The call has ended (any way: hung up, or the customer's last line).
+  virtual void Ended(const livecall::v1::Call& call) = 0;
 };
 
 class SandboxProvider final : public TelephonyProvider {
  public:
   // `speech` renders what a call says just as for Twilio, so a sandbox call carries the same
-  // synthesised audio (Call.audio_url) for the console and tests to play.
-  SandboxProvider(CallStore& store, SandboxTimings timings, SpeechRenderer& speech)
-      : store_(store), timings_(timings), speech_(speech) {}
+  // synthesised audio (Call.audio_url) for the console and tests to play. `conversation` may be
+  // null (no scripted customer: every call is a "tts" call).
+  SandboxProvider(CallStore& store, SandboxTimings timings, SpeechRenderer& speech,
+                  SandboxConversation* conversation = nullptr)
+      : store_(store), timings_(timings), speech_(speech), conversation_(conversation) {}
   ~SandboxProvider() override;
 
   // TelephonyProvider
@@ -59,10 +76,16 @@ class SandboxProvider final : public TelephonyProvider {
 
  private:
   absl::Status Advance(const std::string& call_sid, absl::Time now);
+  // An in-progress "ai"/"agent" call's step: the customer's next line, then the next step or the
+  // end of the call.
+  absl::Status Converse(livecall::v1::Call call, absl::Time now);
+  absl::Status Complete(const std::string& call_sid, absl::Time now);
+  bool Converses(const livecall::v1::Call& call) const;
 
   CallStore& store_;
   const SandboxTimings timings_;
   SpeechRenderer& speech_;
+  SandboxConversation* const conversation_;
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread loop_;

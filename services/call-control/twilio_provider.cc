@@ -26,11 +26,19 @@ void AddStatusCallback(FormFields& fields, const std::string& public_url) {
 }  // namespace
 
 absl::StatusOr<livecall::v1::Call> TwilioProvider::Place(livecall::v1::Call call) {
-  absl::StatusOr<TwimlElement> speech = speech_.Render(
-      SpokenText{.text = call.text(), .language = call.language(), .voice = call.voice()});
-  if (!speech.ok()) return speech.status();
-  call.set_audio_url(PlayedAudioUrl(*speech));
-  FormFields fields = {{"To", call.to()}, {"From", call.from()}, {"Twiml", RenderTwiml({*speech})}};
+  FormFields fields = {{"To", call.to()}, {"From", call.from()}};
+  if (call.mode() == "ai") {
+    // The voice agent's greeting needs the call's AI session, which starts once Twilio has named
+    // the call: Twilio fetches the opening TwiML when the callee answers.
+    fields.emplace_back("Url", absl::StrCat(options_.public_url, "/twilio/gather?step=greet"));
+    fields.emplace_back("Method", "POST");
+  } else {
+    absl::StatusOr<TwimlElement> speech = speech_.Render(
+        SpokenText{.text = call.text(), .language = call.language(), .voice = call.voice()});
+    if (!speech.ok()) return speech.status();
+    call.set_audio_url(PlayedAudioUrl(*speech));
+    fields.emplace_back("Twiml", RenderTwiml({*speech}));
+  }
   AddStatusCallback(fields, options_.public_url);
   absl::StatusOr<TwilioCall> created = client_.CreateCall(fields);
   if (!created.ok()) return created.status();

@@ -26,6 +26,8 @@ constexpr absl::string_view kAgentLabelPrefix = "agent-";
 constexpr absl::Duration kVoiceDedupTtl = absl::Hours(1);
 // ai-session's limit on one turn.
 constexpr size_t kMaxTurnLength = 2000;
+// How many times the opening of an AI call waits a second for its session.
+constexpr int kGreetAttempts = 5;
 
 std::string Param(const Params& params, const char* name) {
   auto it = params.find(name);
@@ -92,30 +94,31 @@ TwimlElement TwilioWebhookService::StartTranscription(const std::string& session
 
 std::string TwilioWebhookService::StartSession(const livecall::v1::Call& call,
                                                const std::string& agent_id) {
-  livecall::v1::StartSessionRequest request;
-  const bool inbound = call.direction() == "inbound";
-  request.set_phone_number(inbound ? call.from() : call.to());
-  request.set_call_sid(call.call_sid());
-  request.set_direction(inbound ? "inbound" : "outbound");
-  request.set_agent_id(agent_id);
-  absl::StatusOr<livecall::v1::Session> session = ai_.StartSession(request);
-  if (!session.ok()) {
-    // The call matters more than its assistant: it goes on without one.
-    LogError("cannot start the AI session; the call goes on without it",
-             {{"callSid", call.call_sid()}, {"error", session.status().ToString()}});
-    return "";
-  }
-  absl::StatusOr<livecall::v1::Call> updated =
-      calls_.Update(call.call_sid(), [&](livecall::v1::Call& stored) -> absl::StatusOr<bool> {
-        stored.set_session_id(session->session_id());
-        stored.set_language(session->language());
-        return true;
-      });
-  if (!updated.ok()) {
-    LogError("cannot record the call's AI session",
-             {{"callSid", call.call_sid()}, {"error", updated.status().ToString()}});
-  }
-  return session->language();
+  absl::StatusOr<livecall::v1::Call> started = sessions_.Start(call, agent_id, "");
+  return started.ok() ? started->language() : "";
+}
+
+absl::StatusOr<bool> TwilioWebhookService::RingAgents(const std::string& call_sid,
+                                                      const std::string& conference,
+                                                      const std::string& caller) {
+  LIVECALL_ASSIGN_OR_RETURN(std::vector<std::string> agents,
+                            calls_.AvailableAgents(absl::Now(), options_.max_agents_rung));
+  if (agents.empty()) return false;
+  executor_.Submit([this, call_sid, conference, caller, agents] {
+    for (const std::string& identity : agents) {
+      absl::StatusOr<TwilioParticipant> leg = twilio_->DialIntoConference(
+          conference, absl::StrCat("client:", identity),
+          absl::StartsWith(caller, "+") ? caller : options_.caller_id,
+          absl::StrCat(kAgentLabelPrefix, identity), /*end_conference_on_exit=*/true);
+      absl::Status recorded = leg.ok() ? calls_.AddAgentLeg(call_sid, leg->call_sid) : leg.status();
+      if (!recorded.ok()) {
+        LogError("cannot ring an agent",
+                 {{"callSid", call_sid}, {"agent", identity}, {"error", recorded.ToString()}});
+      }
+    }
+  });
+  LogInfo("ringing agents", {{"callSid", call_sid}, {"agentsRung", absl::StrCat(agents.size())}});
+  return true;
 }
 
 absl::StatusOr<std::string> TwilioWebhookService::HandleVoice(const Params& params) {
@@ -223,25 +226,11 @@ absl::StatusOr<std::string> TwilioWebhookService::CustomerCall(const std::string
     LogWarning("caller has no usable number; no AI session",
                {{"callSid", call_sid}, {"from", raw_from}});
   }
-  LIVECALL_ASSIGN_OR_RETURN(std::vector<std::string> agents,
-                            calls_.AvailableAgents(now, options_.max_agents_rung));
-  if (agents.empty()) {
+  LIVECALL_ASSIGN_OR_RETURN(bool ringing, RingAgents(call_sid, conference, call.from()));
+  if (!ringing) {
     LogWarning("inbound call but no agent is available", {{"callSid", call_sid}});
     return SayAndHangUp("All our agents are busy. Please call again later.");
   }
-  executor_.Submit([this, call_sid, conference, caller = call.from(), agents] {
-    for (const std::string& identity : agents) {
-      absl::StatusOr<TwilioParticipant> leg = twilio_->DialIntoConference(
-          conference, absl::StrCat("client:", identity),
-          absl::StartsWith(caller, "+") ? caller : options_.caller_id,
-          absl::StrCat(kAgentLabelPrefix, identity), /*end_conference_on_exit=*/true);
-      absl::Status recorded = leg.ok() ? calls_.AddAgentLeg(call_sid, leg->call_sid) : leg.status();
-      if (!recorded.ok()) {
-        LogError("cannot ring an agent",
-                 {{"callSid", call_sid}, {"agent", identity}, {"error", recorded.ToString()}});
-      }
-    }
-  });
 
   // This TwiML runs on the customer's leg: its inbound track is the customer speaking.
   TwimlElement start = StartTranscription(language, "customer", "agent");
@@ -253,7 +242,7 @@ absl::StatusOr<std::string> TwilioWebhookService::CustomerCall(const std::string
       .Attr("beep", "false")
       .Attr("statusCallback", absl::StrCat(options_.public_url, "/twilio/conference"))
       .Attr("statusCallbackEvent", "start end join leave hold mute");
-  LogInfo("inbound call", {{"callSid", call_sid}, {"agentsRung", absl::StrCat(agents.size())}});
+  LogInfo("inbound call", {{"callSid", call_sid}});
   return RenderTwiml({start, dial});
 }
 
@@ -280,7 +269,9 @@ absl::Status TwilioWebhookService::HandleCallStatus(const Params& params) {
     LogInfo("status callback for a call we do not track", {{"callSid", sid}, {"status", status}});
     return absl::OkStatus();
   }
-  return call.status();
+  if (!call.ok()) return call.status();
+  sessions_.EndIfFinished(*call);
+  return absl::OkStatus();
 }
 
 absl::Status TwilioWebhookService::HandleConferenceStatus(const Params& params) {
@@ -414,13 +405,111 @@ absl::Status TwilioWebhookService::HandleTranscription(const Params& params) {
   turn.set_session_id(call->session_id());
   turn.set_speaker(speaker);
   turn.set_text(TruncateUtf8(transcript->second.string_value(), kMaxTurnLength));
-  absl::StatusOr<livecall::v1::AddTurnResponse> added = ai_.AddTurn(turn);
+  absl::StatusOr<livecall::v1::AddTurnResponse> added = sessions_.ai().AddTurn(turn);
   if (!added.ok()) {
     LIVECALL_RETURN_IF_ERROR(calls_.ReleaseIdempotencyKey(dedup_key));
     return absl::Status(added.status().code(),
                         absl::StrCat("ai-session AddTurn: ", added.status().message()));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> TwilioWebhookService::VoiceAgentTwiml(const livecall::v1::Call& call,
+                                                                  const VoiceAgentTurn& turn,
+                                                                  int unclear_attempts) {
+  LIVECALL_ASSIGN_OR_RETURN(
+      TwimlElement speech,
+      speech_.Render({.text = turn.text, .language = turn.language, .voice = call.voice()}));
+  if (turn.action == "goodbye") return RenderTwiml({speech, Verb("Hangup")});
+  if (turn.action == "handoff") {
+    const std::string conference = absl::StrCat(kConferencePrefix, call.call_sid());
+    LIVECALL_RETURN_IF_ERROR(
+        calls_.Update(call.call_sid(), [&](livecall::v1::Call& stored) -> absl::StatusOr<bool> {
+          if (stored.handed_off() && stored.conference_name() == conference) return false;
+          stored.set_handed_off(true);
+          stored.set_conference_name(conference);
+          *stored.mutable_updated_at() = ToProtoTimestamp(absl::Now());
+          return true;
+        }).status());
+    LIVECALL_ASSIGN_OR_RETURN(bool ringing, RingAgents(call.call_sid(), conference, call.from()));
+    if (!ringing) {
+      LogWarning("voice agent hand-off but no agent is available", {{"callSid", call.call_sid()}});
+      LIVECALL_ASSIGN_OR_RETURN(
+          TwimlElement busy,
+          speech_.Render({.text = VoiceAgentBusyLine(turn.language),
+                          .language = turn.language,
+                          .voice = call.voice()}));
+      return RenderTwiml({speech, busy, Verb("Hangup")});
+    }
+    // From here on the call is a conference with a human agent, transcribed like any other.
+    TwimlElement start = StartTranscription(turn.language, "customer", "agent");
+    TwimlElement dial = Verb("Dial");
+    dial.Add(Verb("Conference", conference))
+        .Attr("participantLabel", "customer")
+        .Attr("startConferenceOnEnter", "false")
+        .Attr("endConferenceOnExit", "true")
+        .Attr("beep", "false")
+        .Attr("statusCallback", absl::StrCat(options_.public_url, "/twilio/conference"))
+        .Attr("statusCallbackEvent", "start end join leave hold mute");
+    return RenderTwiml({speech, start, dial});
+  }
+  // Listen while speaking, so the caller can interrupt; an empty result comes back here too
+  // (actionOnEmptyResult), counted as unclear.
+  TwimlElement gather = Verb("Gather");
+  gather.Attr("input", "speech")
+      .Attr("language", std::string(LanguageTag(turn.language)))
+      .Attr("speechTimeout", "auto")
+      .Attr("actionOnEmptyResult", "true")
+      .Attr("method", "POST")
+      .Attr("action", absl::StrCat(options_.public_url, "/twilio/gather?unclear=",
+                                   turn.unclear ? unclear_attempts + 1 : 0));
+  gather.Add(std::move(speech));
+  return RenderTwiml({gather});
+}
+
+absl::StatusOr<std::string> TwilioWebhookService::HandleGather(const Params& params,
+                                                               const Params& query) {
+  const std::string sid = Param(params, "CallSid");
+  if (!IsCallSid(sid)) return absl::InvalidArgumentError("CallSid is missing or malformed");
+  absl::StatusOr<livecall::v1::Call> call = calls_.GetByAnyLeg(sid);
+  if (absl::IsNotFound(call.status())) {
+    LogWarning("gather for a call we do not track", {{"callSid", sid}});
+    return RenderTwiml({Verb("Hangup")});
+  }
+  if (!call.ok()) return call.status();
+  if (call->mode() != "ai") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("call ", call->call_sid(), " is not an AI voice-agent call"));
+  }
+  if (call->handed_off()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("call ", call->call_sid(), " has been handed to a human agent"));
+  }
+  if (Param(query, "step") == "greet") {
+    int attempt = 0;
+    if (!absl::SimpleAtoi(Param(query, "attempt"), &attempt)) attempt = 0;
+    // Twilio may fetch the opening before the call's AI session is recorded (the callee answered
+    // within milliseconds): wait a second on the line and ask again, a few times.
+    if (call->text().empty() && call->session_id().empty() && attempt < kGreetAttempts) {
+      TwimlElement pause = Verb("Pause");
+      pause.Attr("length", "1");
+      TwimlElement again = Verb("Redirect", absl::StrCat(options_.public_url,
+                                                         "/twilio/gather?step=greet&attempt=",
+                                                         attempt + 1));
+      again.Attr("method", "POST");
+      return RenderTwiml({pause, again});
+    }
+    return VoiceAgentTwiml(*call, voice_agent_.Greet(*call), 0);
+  }
+  int unclear = 0;
+  if (!absl::SimpleAtoi(Param(query, "unclear"), &unclear) || unclear < 0) unclear = 0;
+  float confidence = 0;
+  if (!absl::SimpleAtof(Param(params, "Confidence"), &confidence)) confidence = 0;
+  const std::string speech = Param(params, "SpeechResult");
+  const VoiceAgentTurn turn = voice_agent_.Hear(*call, speech, confidence, unclear);
+  LogInfo("voice agent turn",
+          {{"callSid", call->call_sid()}, {"action", turn.action}, {"unclear", turn.unclear ? "yes" : "no"}});
+  return VoiceAgentTwiml(*call, turn, unclear);
 }
 
 absl::StatusOr<std::string> TwilioWebhookService::HandleDtmf(const Params& query) {
@@ -462,6 +551,16 @@ grpc::ServerUnaryReactor* TwilioWebhookService::Transcription(
     livecall::v1::WebhookAck* response) {
   return FinishOnExecutor(context, executor_,
                           [this, request] { return HandleTranscription(request->params()); });
+}
+
+grpc::ServerUnaryReactor* TwilioWebhookService::Gather(
+    grpc::CallbackServerContext* context, const livecall::v1::TwilioWebhookRequest* request,
+    livecall::v1::TwimlResponse* response) {
+  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
+    LIVECALL_ASSIGN_OR_RETURN(*response->mutable_twiml(),
+                              HandleGather(request->params(), request->query()));
+    return absl::OkStatus();
+  });
 }
 
 grpc::ServerUnaryReactor* TwilioWebhookService::DtmfAnnouncement(

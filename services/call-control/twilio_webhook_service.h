@@ -14,6 +14,11 @@
 //  /twilio/status      call status callbacks: forward-only moves of the call's state machine.
 //  /twilio/conference  conference events: the conference SID, who joined, hold and mute.
 //  /twilio/transcription  final utterances become turns of the call's AI session.
+//  /twilio/gather  AI voice-agent calls ("ai" mode): ?step=greet answers the opening (greeting in a
+//                  <Gather input="speech">); every later request carries what the caller said
+//                  (SpeechResult, Confidence) and is answered with the agent's reply in the next
+//                  <Gather>, a goodbye and <Hangup/>, or a hand-off: the caller joins the conference
+//                  "call-<sid>" and the available agents are rung into it.
 //  /twilio/dtmf        the announcement TwiML that plays DTMF to the customer.
 //
 // A retried webhook (Twilio delivers at least once) changes nothing twice: /twilio/voice is
@@ -24,10 +29,12 @@
 #include "absl/status/statusor.h"
 #include "common/executor.h"
 #include "livecall/v1/twilio_webhooks.grpc.pb.h"
-#include "services/call-control/ai_session_client.h"
+#include "services/call-control/call_sessions.h"
 #include "services/call-control/call_store.h"
+#include "services/call-control/speech.h"
 #include "services/call-control/twilio_provider.h"
 #include "services/call-control/twiml.h"
+#include "services/call-control/voice_agent.h"
 
 namespace livecall::call_control {
 
@@ -46,11 +53,14 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
  public:
   // `twilio` is null when Twilio is not configured (sandbox): then /twilio/voice is refused and
   // the event webhooks still update the calls they name.
-  TwilioWebhookService(TwilioProvider* twilio, CallStore& calls, AiSessionClient& ai,
-                       Executor& executor, TwilioWebhookOptions options)
+  TwilioWebhookService(TwilioProvider* twilio, CallStore& calls, CallSessions& sessions,
+                       VoiceAgent& voice_agent, SpeechRenderer& speech, Executor& executor,
+                       TwilioWebhookOptions options)
       : twilio_(twilio),
         calls_(calls),
-        ai_(ai),
+        sessions_(sessions),
+        voice_agent_(voice_agent),
+        speech_(speech),
         executor_(executor),
         options_(std::move(options)) {}
 
@@ -60,6 +70,7 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
   absl::Status HandleConferenceStatus(const Params& params);
   absl::Status HandleTranscription(const Params& params);
   absl::StatusOr<std::string> HandleDtmf(const Params& query);
+  absl::StatusOr<std::string> HandleGather(const Params& params, const Params& query);
 
   // livecall::v1::TwilioWebhooks::CallbackService
   grpc::ServerUnaryReactor* Voice(grpc::CallbackServerContext* context,
@@ -74,6 +85,9 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
   grpc::ServerUnaryReactor* Transcription(grpc::CallbackServerContext* context,
                                           const livecall::v1::TwilioWebhookRequest* request,
                                           livecall::v1::WebhookAck* response) override;
+  grpc::ServerUnaryReactor* Gather(grpc::CallbackServerContext* context,
+                                   const livecall::v1::TwilioWebhookRequest* request,
+                                   livecall::v1::TwimlResponse* response) override;
   grpc::ServerUnaryReactor* DtmfAnnouncement(grpc::CallbackServerContext* context,
                                              const livecall::v1::TwilioWebhookRequest* request,
                                              livecall::v1::TwimlResponse* response) override;
@@ -85,6 +99,13 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
   // Starts the AI session and records it with the call; answers the session's language, or empty
   // when ai-session failed (logged: the call goes on without it).
   std::string StartSession(const livecall::v1::Call& call, const std::string& agent_id);
+  // Rings up to max_agents_rung available agents into `conference` (in the background). False
+  // when no agent is available.
+  absl::StatusOr<bool> RingAgents(const std::string& call_sid, const std::string& conference,
+                                  const std::string& caller);
+  // The voice agent's turn as TwiML on the customer's leg of `call`.
+  absl::StatusOr<std::string> VoiceAgentTwiml(const livecall::v1::Call& call,
+                                              const VoiceAgentTurn& turn, int unclear_attempts);
   // The BCP-47 code transcription listens for.
   std::string TranscriptionLanguage(const std::string& session_language) const;
   // <Start><Transcription> of both tracks, labelled from the point of view of the leg the TwiML
@@ -95,7 +116,9 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
 
   TwilioProvider* twilio_;
   CallStore& calls_;
-  AiSessionClient& ai_;
+  CallSessions& sessions_;
+  VoiceAgent& voice_agent_;
+  SpeechRenderer& speech_;
   Executor& executor_;
   const TwilioWebhookOptions options_;
 };

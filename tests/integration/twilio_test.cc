@@ -287,6 +287,66 @@ TEST_F(TwilioTest, ConfigureTtsPlacesOneCallPerIdempotencyKey) {
   EXPECT_THAT(twilio_->Requests("CreateCall"), SizeIs(before + 2));
 }
 
+// The AI voice agent over Twilio's real webhooks: the call is created with a gather URL, each
+// signed /twilio/gather is answered from the real ai-session, and the session ends with the call.
+TEST_F(TwilioTest, AiVoiceAgentCallRunsItsGatherLoopThroughSignedWebhooks) {
+  HttpResponse placed = PostJson("/api/voip/call", R"({"to":"+998977770707","mode":"ai"})");
+  ASSERT_EQ(placed.status, 200) << placed;
+  livecall::v1::Call call;
+  ASSERT_THAT(ParseJsonMessage(placed.body, &call), IsOk());
+  ASSERT_FALSE(call.session_id().empty());
+  EXPECT_EQ(call.language(), "en");
+  std::vector<TwilioApiRequest> created = twilio_->Requests("CreateCall");
+  ASSERT_FALSE(created.empty());
+  EXPECT_EQ(created.back().Field("Url"), absl::StrCat(kPublicUrl, "/twilio/gather?step=greet"));
+
+  HttpResponse greeting = Webhook("/twilio/gather?step=greet",
+                                  {{"CallSid", call.call_sid()}, {"CallStatus", "in-progress"}});
+  ASSERT_EQ(greeting.status, 200) << greeting;
+  absl::StatusOr<XmlNode> twiml = ParseXml(greeting.body);
+  ASSERT_THAT(twiml, IsOk()) << greeting.body;
+  ASSERT_THAT(twiml->ChildNames(), ElementsAre("Gather"));
+  EXPECT_EQ(twiml->children[0].Attr("language"), "en-US");
+  EXPECT_EQ(twiml->children[0].children[0].text, call.text());
+
+  HttpResponse answer = Webhook("/twilio/gather?unclear=0", {{"CallSid", call.call_sid()},
+                                                            {"SpeechResult", "My internet is down"},
+                                                            {"Confidence", "0.91"}});
+  ASSERT_EQ(answer.status, 200) << answer;
+  twiml = ParseXml(answer.body);
+  ASSERT_THAT(twiml, IsOk()) << answer.body;
+  ASSERT_THAT(twiml->ChildNames(), ElementsAre("Gather"));
+  EXPECT_THAT(twiml->children[0].children[0].text, HasSubstr("Let me check for an outage"));
+
+  // A forged gather changes nothing.
+  EXPECT_EQ(Webhook("/twilio/gather?unclear=0",
+                    {{"CallSid", call.call_sid()}, {"SpeechResult", "bye"}}, "forged")
+                .status,
+            403);
+  HttpResponse goodbye = Webhook("/twilio/gather?unclear=0",
+                                 {{"CallSid", call.call_sid()}, {"SpeechResult", "Thanks, goodbye"}});
+  ASSERT_EQ(goodbye.status, 200) << goodbye;
+  EXPECT_THAT(ParseXml(goodbye.body)->ChildNames(), ElementsAre("Say", "Hangup"));
+
+  for (const char* status : {"in-progress", "completed"}) {
+    ASSERT_EQ(Webhook("/twilio/status", {{"CallSid", call.call_sid()}, {"CallStatus", status}}).status,
+              204);
+  }
+  livecall::v1::Session session;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        HttpResponse got = Get("/ai/sessions/" + call.session_id());
+        return got.status == 200 && ParseJsonMessage(got.body, &session).ok() &&
+               session.status() == "ended";
+      },
+      absl::Seconds(10)));
+  // Greeting, the question, its answer, the goodbye and the reply to it.
+  ASSERT_EQ(session.conversation_size(), 5);
+  EXPECT_EQ(session.conversation(1).text(), "My internet is down");
+  EXPECT_EQ(session.disposition(), "completed");
+  EXPECT_FALSE(session.summary().text().empty());
+}
+
 TEST_F(TwilioTest, TwilioErrorsAndRateLimitsSurfaceAsTheirHttpStatus) {
   twilio_->FailNext("CreateCall", 400, 21211, "The 'To' number +998901112233 is not valid.");
   HttpResponse invalid = PostJson("/api/voip/call", R"({"to":"+998901112233","text":"Salom"})");

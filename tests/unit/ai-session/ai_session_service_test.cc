@@ -303,5 +303,94 @@ TEST_F(AiSessionServiceTest, ARealSlowLlmServerIsCutAtTheDeadlineAndTheEmbeddedE
   EXPECT_GE(service->llm_fallbacks(), 2);  // The greeting and the suggestions.
 }
 
+// --- The voice agent (ReplyToCaller) ---------------------------------------------------------
+
+livecall::v1::ReplyToCallerRequest CallerSaid(const std::string& session_id,
+                                              const std::string& text, float confidence = 0.9f) {
+  livecall::v1::ReplyToCallerRequest request;
+  request.set_session_id(session_id);
+  request.set_text(text);
+  request.set_speech_confidence(confidence);
+  return request;
+}
+
+TEST_F(AiSessionServiceTest, TheVoiceAgentAnswersFromTheKnowledgeBaseAndKeepsTheConversation) {
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998901112233"));
+  ASSERT_THAT(session.status(), IsOk());
+  absl::StatusOr<livecall::v1::CallerReply> reply =
+      service_->ReplyToCaller(CallerSaid(session->session_id(), "Internetim ishlamayapti"));
+  ASSERT_THAT(reply.status(), IsOk());
+  EXPECT_EQ(reply->action(), "continue");
+  EXPECT_EQ(reply->language(), "uz");
+  EXPECT_THAT(reply->text(), StartsWith("Hududingizdagi uzilishni tekshiraman."));
+  ASSERT_FALSE(reply->suggestions().empty());
+  EXPECT_EQ(reply->suggestions(0).source(), "internet-outage-uz");
+  // Both sides are in the conversation, with the suggestions for the agent.
+  absl::StatusOr<livecall::v1::Session> stored = service_->Get(session->session_id());
+  ASSERT_EQ(stored->conversation_size(), 3);
+  EXPECT_EQ(stored->conversation(1).speaker(), "customer");
+  EXPECT_EQ(stored->conversation(1).text(), "Internetim ishlamayapti");
+  EXPECT_EQ(stored->conversation(2).speaker(), "ai");
+  EXPECT_EQ(stored->conversation(2).text(), reply->text());
+  EXPECT_EQ(stored->suggestions(0).source(), "internet-outage-uz");
+
+  // Silence adds only the agent's line; goodbye ends with a goodbye.
+  reply = service_->ReplyToCaller(CallerSaid(session->session_id(), "", 0));
+  EXPECT_TRUE(reply->unclear());
+  EXPECT_EQ(service_->Get(session->session_id())->conversation_size(), 4);
+  reply = service_->ReplyToCaller(CallerSaid(session->session_id(), "Rahmat, xayr!"));
+  EXPECT_EQ(reply->action(), "goodbye");
+}
+
+TEST_F(AiSessionServiceTest, TheVoiceAgentRefusesBadRequestsAndEndedSessions) {
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998977770707"));
+  ASSERT_THAT(session.status(), IsOk());
+  EXPECT_THAT(service_->ReplyToCaller(CallerSaid(session->session_id(), "hi", 1.5f)).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(service_->ReplyToCaller(CallerSaid(session->session_id(), std::string(2001, 'a')))
+                  .status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(service_->ReplyToCaller(CallerSaid("no-such-session", "hi")).status(),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_EQ(service_->Get(session->session_id())->conversation_size(), 1);
+  livecall::v1::EndAiSessionRequest end;
+  end.set_session_id(session->session_id());
+  ASSERT_THAT(service_->End(end).status(), IsOk());
+  EXPECT_THAT(service_->ReplyToCaller(CallerSaid(session->session_id(), "hello?")).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+}
+
+TEST_F(AiSessionServiceTest, TheVoiceAgentUsesTheLlmAndFallsBackWhenItFails) {
+  int calls = 0;
+  ScriptedLlm llm([&calls](const std::string& system) -> absl::StatusOr<std::string> {
+    if (system.find("voice agent") == std::string::npos) return absl::UnavailableError("n/a");
+    ++calls;
+    if (calls == 1) return std::string(R"({"reply":"Sure, I will check the line.","action":"continue"})");
+    if (calls == 2) return std::string(R"({"reply":"ok","action":"dance"})");
+    return absl::DeadlineExceededError("late");
+  });
+  std::unique_ptr<AiSessionService> service = ServiceWithLlm(&llm);
+  absl::StatusOr<livecall::v1::Session> session = service->Start(Request("+998977770707"));
+  ASSERT_THAT(session.status(), IsOk());
+  const int64_t fallbacks_after_start = service->llm_fallbacks();
+  absl::StatusOr<livecall::v1::CallerReply> reply =
+      service->ReplyToCaller(CallerSaid(session->session_id(), "my internet is down"));
+  ASSERT_THAT(reply.status(), IsOk());
+  EXPECT_EQ(reply->engine(), "llm");
+  EXPECT_EQ(reply->text(), "Sure, I will check the line.");
+  // An unknown action and a late LLM: the embedded engine answers, each counted.
+  for (int i = 0; i < 2; ++i) {
+    reply = service->ReplyToCaller(CallerSaid(session->session_id(), "my internet is down"));
+    ASSERT_THAT(reply.status(), IsOk());
+    EXPECT_EQ(reply->engine(), "embedded");
+    EXPECT_THAT(reply->text(), StartsWith("Let me check for an outage"));
+  }
+  EXPECT_EQ(service->llm_fallbacks(), fallbacks_after_start + 2);
+  // Asking for a person is decided without the LLM.
+  reply = service->ReplyToCaller(CallerSaid(session->session_id(), "I want to talk to a human"));
+  EXPECT_EQ(reply->action(), "handoff");
+  EXPECT_EQ(calls, 3);
+}
+
 }  // namespace
 }  // namespace livecall::ai_session

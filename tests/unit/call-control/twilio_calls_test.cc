@@ -49,6 +49,7 @@ class FakeAiSession final : public AiSessionClient {
     livecall::v1::Session session;
     session.set_session_id(absl::StrCat("S", starts.size()));
     session.set_language("ru");
+    session.set_greeting("Здравствуйте, Анна! Чем могу помочь?");
     return session;
   }
   absl::StatusOr<livecall::v1::AddTurnResponse> AddTurn(
@@ -57,15 +58,61 @@ class FakeAiSession final : public AiSessionClient {
     turns.push_back(request);
     return livecall::v1::AddTurnResponse();
   }
+  // Answers with the next of `replies` (action "continue" when they run out).
+  absl::StatusOr<livecall::v1::CallerReply> ReplyToCaller(
+      const livecall::v1::ReplyToCallerRequest& request) override {
+    absl::MutexLock lock(&mu_);
+    heard.push_back(request);
+    if (fail) return absl::UnavailableError("ai-session is down");
+    livecall::v1::CallerReply reply;
+    reply.set_language("ru");
+    if (!replies.empty()) {
+      reply = replies.front();
+      replies.erase(replies.begin());
+    } else {
+      reply.set_text("Чем ещё могу помочь?");
+      reply.set_action("continue");
+    }
+    return reply;
+  }
+  absl::StatusOr<livecall::v1::Session> EndSession(
+      const livecall::v1::EndAiSessionRequest& request) override {
+    absl::MutexLock lock(&mu_);
+    ends.push_back(request);
+    livecall::v1::Session session;
+    session.set_session_id(request.session_id());
+    session.set_status("ended");
+    return session;
+  }
   std::vector<livecall::v1::AddTurnRequest> Turns() {
     absl::MutexLock lock(&mu_);
     return turns;
+  }
+  std::vector<livecall::v1::ReplyToCallerRequest> Heard() {
+    absl::MutexLock lock(&mu_);
+    return heard;
+  }
+  std::vector<livecall::v1::EndAiSessionRequest> Ends() {
+    absl::MutexLock lock(&mu_);
+    return ends;
+  }
+  void AddReply(const std::string& text, const std::string& action, bool unclear = false) {
+    absl::MutexLock lock(&mu_);
+    livecall::v1::CallerReply reply;
+    reply.set_text(text);
+    reply.set_action(action);
+    reply.set_language("ru");
+    reply.set_unclear(unclear);
+    replies.push_back(reply);
   }
 
   absl::Mutex mu_;
   bool fail = false;
   std::vector<livecall::v1::StartSessionRequest> starts;
   std::vector<livecall::v1::AddTurnRequest> turns;
+  std::vector<livecall::v1::ReplyToCallerRequest> heard;
+  std::vector<livecall::v1::EndAiSessionRequest> ends;
+  std::vector<livecall::v1::CallerReply> replies;
 };
 
 Params MakeParams(std::initializer_list<std::pair<const std::string, std::string>> fields) {
@@ -99,15 +146,17 @@ class TwilioCallsTest : public ::testing::Test {
     provider_ = std::make_unique<TwilioProvider>(
         *client_, *store_, speech_,
         TwilioProviderOptions{.public_url = kPublicUrl, .hold_music_url = kHoldMusic});
+    sessions_ = std::make_unique<CallSessions>(*store_, ai_, executor_);
     webhooks_ = std::make_unique<TwilioWebhookService>(
-        provider_.get(), *store_, ai_, executor_,
+        provider_.get(), *store_, *sessions_, voice_agent_, speech_, executor_,
         TwilioWebhookOptions{.public_url = kPublicUrl, .caller_id = kCallerId});
     service_ = std::make_unique<CallControlService>(
         *provider_, *store_, executor_, kCallerId,
         CallControlOptions{.voice_token = {.account_sid = "AC00000000000000000000000000000000",
                                            .api_key_sid = "SK00000000000000000000000000000000",
                                            .api_key_secret = "fake-api-key-secret",
-                                           .twiml_app_sid = "AP00000000000000000000000000000000"}});
+                                           .twiml_app_sid = "AP00000000000000000000000000000000"}},
+        sessions_.get());
   }
 
   void TearDown() override { EXPECT_THAT(twilio_.Violations(), IsEmpty()); }
@@ -145,6 +194,8 @@ class TwilioCallsTest : public ::testing::Test {
   std::unique_ptr<TwilioProvider> provider_;
   FakeAiSession ai_;
   Executor executor_{2};
+  std::unique_ptr<CallSessions> sessions_;
+  VoiceAgent voice_agent_{ai_};
   std::unique_ptr<TwilioWebhookService> webhooks_;
   std::unique_ptr<CallControlService> service_;
 };
@@ -472,6 +523,164 @@ TEST_F(TwilioCallsTest, ConfigureTtsPlacesOneCallPerIdempotencyKey) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("21211")));
   EXPECT_THAT(service_->PlaceOnce(request, "key-2").status(), IsOk());
   EXPECT_THAT(twilio_.Requests("CreateCall"), SizeIs(3));
+}
+
+// --- AI voice-agent calls ("ai" mode): the <Gather input="speech"> loop ------------------------
+
+Params Query(std::initializer_list<std::pair<const std::string, std::string>> fields) {
+  return MakeParams(fields);
+}
+
+TEST_F(TwilioCallsTest, AiCallGreetsThenAnswersInAGatherLoopAndEndsItsSession) {
+  livecall::v1::PlaceCallRequest request;
+  request.set_to("+998935550101");
+  request.set_mode("ai");
+  absl::StatusOr<livecall::v1::Call> call = service_->Place(request);
+  ASSERT_THAT(call.status(), IsOk());
+  EXPECT_EQ(call->mode(), "ai");
+  EXPECT_EQ(call->session_id(), "S1");
+  EXPECT_EQ(call->language(), "ru");
+  EXPECT_EQ(call->text(), "Здравствуйте, Анна! Чем могу помочь?");
+  ASSERT_THAT(ai_.starts, SizeIs(1));
+  EXPECT_EQ(ai_.starts[0].call_sid(), call->call_sid());
+  // Twilio fetches the opening when the callee answers: no inline TwiML.
+  std::vector<TwilioApiRequest> created = twilio_.Requests("CreateCall");
+  ASSERT_THAT(created, SizeIs(1));
+  EXPECT_EQ(created[0].Field("Url"), "https://livecall.example.com/twilio/gather?step=greet");
+  EXPECT_FALSE(created[0].Has("Twiml"));
+
+  absl::StatusOr<std::string> greeting =
+      webhooks_->HandleGather(MakeParams({{"CallSid", call->call_sid()}}), Query({{"step", "greet"}}));
+  ASSERT_THAT(greeting.status(), IsOk());
+  absl::StatusOr<XmlNode> twiml = ParseXml(*greeting);
+  ASSERT_THAT(twiml.status(), IsOk());
+  ASSERT_THAT(twiml->ChildNames(), ElementsAre("Gather"));
+  const XmlNode& gather = twiml->children[0];
+  EXPECT_EQ(gather.Attr("input"), "speech");
+  EXPECT_EQ(gather.Attr("language"), "ru-RU");
+  EXPECT_EQ(gather.Attr("actionOnEmptyResult"), "true");
+  EXPECT_EQ(gather.Attr("action"), "https://livecall.example.com/twilio/gather?unclear=0");
+  ASSERT_THAT(gather.ChildNames(), ElementsAre("Say"));
+  EXPECT_EQ(gather.children[0].text, "Здравствуйте, Анна! Чем могу помочь?");
+  EXPECT_EQ(gather.children[0].Attr("language"), "ru-RU");
+
+  // The caller speaks: ai-session hears the words, the reply is said in the next <Gather>.
+  ai_.AddReply("Проверю, нет ли аварии в вашем районе.", "continue");
+  absl::StatusOr<std::string> answer = webhooks_->HandleGather(
+      MakeParams({{"CallSid", call->call_sid()},
+                  {"SpeechResult", "У меня не работает интернет"},
+                  {"Confidence", "0.87"}}),
+      Query({{"unclear", "0"}}));
+  ASSERT_THAT(answer.status(), IsOk());
+  twiml = ParseXml(*answer);
+  ASSERT_THAT(twiml->ChildNames(), ElementsAre("Gather"));
+  EXPECT_EQ(twiml->children[0].children[0].text, "Проверю, нет ли аварии в вашем районе.");
+  std::vector<livecall::v1::ReplyToCallerRequest> heard = ai_.Heard();
+  ASSERT_THAT(heard, SizeIs(1));
+  EXPECT_EQ(heard[0].session_id(), "S1");
+  EXPECT_EQ(heard[0].text(), "У меня не работает интернет");
+  EXPECT_FLOAT_EQ(heard[0].speech_confidence(), 0.87f);
+
+  // Silence: an unclear answer counts up in the next action URL, and comes back with the count.
+  ai_.AddReply("Извините, я вас не услышал.", "continue", /*unclear=*/true);
+  answer = webhooks_->HandleGather(MakeParams({{"CallSid", call->call_sid()}}),
+                                   Query({{"unclear", "0"}}));
+  ASSERT_THAT(answer.status(), IsOk());
+  EXPECT_EQ(ParseXml(*answer)->children[0].Attr("action"),
+            "https://livecall.example.com/twilio/gather?unclear=1");
+  ai_.AddReply("Спасибо за звонок! До свидания!", "goodbye");
+  answer = webhooks_->HandleGather(
+      MakeParams({{"CallSid", call->call_sid()}, {"SpeechResult", "до свидания"}}),
+      Query({{"unclear", "1"}}));
+  ASSERT_THAT(answer.status(), IsOk());
+  EXPECT_EQ(ai_.Heard()[2].unclear_attempts(), 1);
+  twiml = ParseXml(*answer);
+  EXPECT_THAT(twiml->ChildNames(), ElementsAre("Say", "Hangup"));
+
+  // Twilio reports the end of the call: the session ends with it.
+  ASSERT_THAT(Status(call->call_sid(), "in-progress", 1), IsOk());
+  ASSERT_THAT(Status(call->call_sid(), "completed", 2), IsOk());
+  ASSERT_TRUE(WaitFor([&] { return !ai_.Ends().empty(); }, absl::Seconds(5)));
+  EXPECT_EQ(ai_.Ends()[0].session_id(), "S1");
+  EXPECT_EQ(ai_.Ends()[0].disposition(), "completed");
+}
+
+TEST_F(TwilioCallsTest, AiCallHandsTheCallerToAnAvailableAgent) {
+  ASSERT_THAT(store_->MarkAgentAvailable("alice", absl::Now() + absl::Hours(1)), IsOk());
+  livecall::v1::PlaceCallRequest request;
+  request.set_to("+998935550101");
+  request.set_mode("ai");
+  absl::StatusOr<livecall::v1::Call> call = service_->Place(request);
+  ASSERT_THAT(call.status(), IsOk());
+  ai_.AddReply("Соединяю вас с оператором.", "handoff");
+  absl::StatusOr<std::string> answer = webhooks_->HandleGather(
+      MakeParams({{"CallSid", call->call_sid()}, {"SpeechResult", "позовите оператора"}}),
+      Query({{"unclear", "0"}}));
+  ASSERT_THAT(answer.status(), IsOk());
+  absl::StatusOr<XmlNode> twiml = ParseXml(*answer);
+  ASSERT_THAT(twiml->ChildNames(), ElementsAre("Say", "Start", "Dial"));
+  const std::string conference = absl::StrCat("call-", call->call_sid());
+  EXPECT_EQ(twiml->children[2].Child("Conference")->text, conference);
+  // The agent's browser is rung into the caller's conference.
+  ASSERT_TRUE(WaitFor([&] { return twilio_.Requests("CreateParticipant").size() == 1; },
+                      absl::Seconds(5)));
+  EXPECT_EQ(twilio_.Requests("CreateParticipant")[0].Field("To"), "client:alice");
+  absl::StatusOr<livecall::v1::Call> stored = store_->Get(call->call_sid());
+  EXPECT_TRUE(stored->handed_off());
+  EXPECT_EQ(stored->conference_name(), conference);
+  // The voice agent is done with this call.
+  EXPECT_THAT(webhooks_->HandleGather(MakeParams({{"CallSid", call->call_sid()}}), {}).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  ASSERT_THAT(Status(call->call_sid(), "completed", 1), IsOk());
+  ASSERT_TRUE(WaitFor([&] { return !ai_.Ends().empty(); }, absl::Seconds(5)));
+  EXPECT_EQ(ai_.Ends()[0].disposition(), "escalated");
+}
+
+TEST_F(TwilioCallsTest, AiCallWithoutAiSessionWaitsThenHandsOverOrApologises) {
+  ai_.fail = true;
+  livecall::v1::PlaceCallRequest request;
+  request.set_to("+998935550101");
+  request.set_mode("ai");
+  request.set_language("en");
+  absl::StatusOr<livecall::v1::Call> call = service_->Place(request);
+  ASSERT_THAT(call.status(), IsOk());  // Dialled: the call matters more than its assistant.
+  EXPECT_TRUE(call->session_id().empty());
+  absl::StatusOr<std::string> first =
+      webhooks_->HandleGather(MakeParams({{"CallSid", call->call_sid()}}), Query({{"step", "greet"}}));
+  ASSERT_THAT(first.status(), IsOk());
+  absl::StatusOr<XmlNode> twiml = ParseXml(*first);
+  ASSERT_THAT(twiml->ChildNames(), ElementsAre("Pause", "Redirect"));
+  EXPECT_EQ(twiml->children[1].text,
+            "https://livecall.example.com/twilio/gather?step=greet&attempt=1");
+  // Still nothing after the last attempt, and no agent is free: an apology, not dead air.
+  absl::StatusOr<std::string> last = webhooks_->HandleGather(
+      MakeParams({{"CallSid", call->call_sid()}}), Query({{"step", "greet"}, {"attempt", "5"}}));
+  ASSERT_THAT(last.status(), IsOk());
+  twiml = ParseXml(*last);
+  ASSERT_THAT(twiml->ChildNames(), ElementsAre("Say", "Say", "Hangup"));
+  EXPECT_EQ(twiml->children[1].text, VoiceAgentBusyLine("en"));
+  EXPECT_EQ(twiml->children[1].Attr("language"), "en-US");
+}
+
+TEST_F(TwilioCallsTest, PlaceCallChecksTheMode) {
+  livecall::v1::PlaceCallRequest request;
+  request.set_to("+998935550101");
+  request.set_mode("robot");
+  EXPECT_THAT(service_->Place(request).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("mode")));
+  request.set_mode("tts");
+  EXPECT_THAT(service_->Place(request).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("text is required")));
+  request.set_mode("agent");
+  EXPECT_THAT(service_->Place(request).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("browser")));
+  request.set_mode("ai");
+  request.set_language("de");
+  EXPECT_THAT(service_->Place(request).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("language")));
+  EXPECT_THAT(twilio_.Requests("CreateCall"), IsEmpty());
+  EXPECT_THAT(webhooks_->HandleGather(MakeParams({{"CallSid", "CA123"}}), {}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST_F(TwilioCallsTest, VoiceTokensNeedAnAgent) {

@@ -51,6 +51,7 @@ TEST_F(RouteTableTest, HasEveryAnnotatedRpcAndAliasAndNothingElse) {
                   "POST /twilio/status /livecall.v1.TwilioWebhooks/CallStatus",
                   "POST /twilio/conference /livecall.v1.TwilioWebhooks/ConferenceStatus",
                   "POST /twilio/transcription /livecall.v1.TwilioWebhooks/Transcription",
+                  "POST /twilio/gather /livecall.v1.TwilioWebhooks/Gather",
                   "POST /twilio/dtmf /livecall.v1.TwilioWebhooks/DtmfAnnouncement",
                   "POST /ai/call/start /livecall.v1.AiSession/StartSession",
                   "POST /api/ai/call/start /livecall.v1.AiSession/StartSession alias",

@@ -1,0 +1,83 @@
+#include "services/call-control/sandbox_callee.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/json_file.h"
+#include "common/language.h"
+#include "common/log.h"
+
+namespace livecall::call_control {
+namespace {
+
+// What a recogniser reports for clear speech; the sandbox's callee always speaks clearly.
+constexpr float kScriptedSpeechConfidence = 0.92f;
+
+}  // namespace
+
+absl::StatusOr<SandboxScripts> SandboxScripts::Load(const std::string& path) {
+  livecall::v1::SandboxScriptList list;
+  if (absl::Status status = ParseJsonArrayFile(path, "scripts", &list); !status.ok()) {
+    return status;
+  }
+  return FromList(list);
+}
+
+absl::StatusOr<SandboxScripts> SandboxScripts::FromList(
+    const livecall::v1::SandboxScriptList& list) {
+  SandboxScripts scripts;
+  for (const livecall::v1::SandboxScript& script : list.scripts()) {
+    if (!IsSupportedLanguage(script.language())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("sandbox script language \"", script.language(), "\" is not uz, ru or en"));
+    }
+    if (scripts.lines_.contains(script.language())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("two sandbox scripts for language \"", script.language(), "\""));
+    }
+    std::vector<std::string>& lines = scripts.lines_[script.language()];
+    for (const std::string& line : script.lines()) {
+      if (line.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("sandbox script \"", script.language(), "\" has an empty line"));
+      }
+      lines.push_back(line);
+    }
+  }
+  return scripts;
+}
+
+const std::vector<std::string>& SandboxScripts::LinesFor(const std::string& language) const {
+  static const std::vector<std::string> kNone;
+  if (auto it = lines_.find(language); it != lines_.end()) return it->second;
+  if (auto it = lines_.find("uz"); it != lines_.end()) return it->second;
+  return kNone;
+}
+
+absl::StatusOr<bool> SandboxCallee::Step(livecall::v1::Call& call) {
+  const std::vector<std::string>& lines = scripts_.LinesFor(call.language());
+  const int next = call.script_lines_spoken();
+  const bool script_done = next >= static_cast<int>(lines.size());
+  if (call.mode() == "ai" && !call.handed_off()) {
+    // The scripted customer hangs up once they have said everything.
+    if (script_done) return false;
+    VoiceAgentTurn turn = voice_agent_.Hear(call, lines[next], kScriptedSpeechConfidence, 0);
+    call.set_script_lines_spoken(next + 1);
+    if (turn.action == "goodbye") return false;
+    if (turn.action == "handoff") {
+      call.set_handed_off(true);
+      LogInfo("sandbox: AI call handed to a human agent", {{"callSid", call.call_sid()}});
+    }
+    return true;
+  }
+  // An agent's call: the customer talks until the agent hangs up.
+  if (script_done || call.session_id().empty()) return true;
+  livecall::v1::AddTurnRequest turn;
+  turn.set_session_id(call.session_id());
+  turn.set_speaker("customer");
+  turn.set_text(lines[next]);
+  absl::StatusOr<livecall::v1::AddTurnResponse> added = sessions_.ai().AddTurn(turn);
+  if (!added.ok()) return added.status();
+  call.set_script_lines_spoken(next + 1);
+  return true;
+}
+
+}  // namespace livecall::call_control
