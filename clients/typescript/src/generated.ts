@@ -39,11 +39,14 @@ export interface Call {
   digitsSent?: string;
   direction?: string;
   from?: string;
+  handedOff?: boolean;
   history?: Array<CallEvent>;
   language?: string;
+  mode?: string;
   muted?: boolean;
   onHold?: boolean;
   provider?: string;
+  scriptLinesSpoken?: number;
   sessionId?: string;
   status?: string;
   text?: string;
@@ -110,6 +113,7 @@ export interface LiveEventEnvelope {
 export interface PlaceCallRequest {
   from?: string;
   language?: string;
+  mode?: string;
   text?: string;
   to?: string;
   voice?: string;
@@ -217,7 +221,7 @@ export interface Operations {
   muteCall(callSid: string, options?: RequestOptions): Promise<Call>;
   /** This document. GET /openapi.json. */
   openApi(options?: RequestOptions): Promise<Record<string, unknown>>;
-  /** Place a call that speaks text to the callee (the page's configureTTS). POST /api/voip/call. */
+  /** Place a call: speak text (configureTTS), let the AI voice agent talk, or connect the agent. POST /api/voip/call. */
   placeCall(body?: PlaceCallRequest, options?: RequestOptions): Promise<Call>;
   /** Every backend answers its gRPC health check and Redis answers PING. GET /readyz. */
   readyz(options?: RequestOptions): Promise<{
