@@ -37,11 +37,12 @@ RUN apt-get update \
  && groupadd --system --gid 10001 livecall \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin livecall
-# The sample customers and knowledge base (context and ai-session read them; Kubernetes' ConfigMap
-# names the same paths).
-COPY data/customers.json data/kb.json /usr/share/livecall/data/
+# The sample customers, knowledge base and the sandbox's customer scripts (context, ai-session and
+# call-control read them; Kubernetes' ConfigMap names the same paths).
+COPY data/customers.json data/kb.json data/sandbox_scripts.json /usr/share/livecall/data/
 ENV LIVECALL_CUSTOMERS_FILE=/usr/share/livecall/data/customers.json \
-    LIVECALL_KB_FILE=/usr/share/livecall/data/kb.json
+    LIVECALL_KB_FILE=/usr/share/livecall/data/kb.json \
+    LIVECALL_SANDBOX_SCRIPT_FILE=/usr/share/livecall/data/sandbox_scripts.json
 # Numeric, so that Kubernetes' runAsNonRoot can verify it.
 USER 10001:10001
 
