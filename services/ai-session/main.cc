@@ -5,10 +5,12 @@
 #include "common/http_client.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/process.h"
 #include "services/ai-session/ai_session_config.h"
 #include "services/ai-session/ai_session_service.h"
 
 int main() {
+  livecall::TurnOffMutexDeadlockDetection();
   livecall::BlockShutdownSignals();
   livecall::CurlGlobalInit();
   livecall::InitLogging("ai-session");

@@ -4,6 +4,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/process.h"
 #include "services/call-control/call_control_config.h"
 #include "services/call-control/call_control_service.h"
 #include "services/call-control/sandbox_callee.h"
@@ -14,6 +15,7 @@
 #include "services/call-control/twilio_webhook_service.h"
 
 int main() {
+  livecall::TurnOffMutexDeadlockDetection();
   livecall::BlockShutdownSignals();
   livecall::InitLogging("call-control");
   livecall::EnvReader env;

@@ -8,12 +8,14 @@
 #include "common/http_client.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/process.h"
 #include "services/context/context_config.h"
 #include "services/context/context_service.h"
 #include "services/context/customer_source.h"
 #include "services/context/outbox.h"
 
 int main() {
+  livecall::TurnOffMutexDeadlockDetection();
   livecall::BlockShutdownSignals();
   livecall::CurlGlobalInit();
   livecall::InitLogging("context");

@@ -13,6 +13,7 @@
 #include "common/grpc_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/process.h"
 #include "common/redis_pool.h"
 #include "services/gateway/backend_client.h"
 #include "services/gateway/console_files.h"
@@ -26,6 +27,7 @@
 namespace gw = livecall::gateway;
 
 int main(int argc, char** argv) {
+  livecall::TurnOffMutexDeadlockDetection();
   // `livecall-gateway --print-openapi` writes /openapi.json to stdout and exits: the TypeScript
   // client is generated from it at build time without starting a server.
   if (argc == 2 && std::string_view(argv[1]) == "--print-openapi") {

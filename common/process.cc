@@ -1,0 +1,11 @@
+#include "common/process.h"
+
+#include "absl/synchronization/mutex.h"
+
+namespace livecall {
+
+void TurnOffMutexDeadlockDetection() {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+}
+
+}  // namespace livecall
