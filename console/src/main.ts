@@ -480,7 +480,7 @@ function onLiveEvent(event: TypedLiveEvent): void {
     case "call.status": {
       // The suite's own synthesised voice (Uzbek TTS, the AI voice agent), when the back end
       // has it: played and metered.
-      const audio = (event.call as Call & { audioUrl?: string }).audioUrl;
+      const audio = event.call.audioUrl;
       if (audio && audio !== playedAudio && state.mode === "sandbox") {
         playedAudio = audio;
         speaker.playUrl(audio).catch(() => undefined);
@@ -502,10 +502,10 @@ function onLiveEvent(event: TypedLiveEvent): void {
       break;
     case "transcript":
       state.transcript.push(event.turn);
+      // The sandbox's scripted customer has words but no voice: the speaker meter follows a
+      // generated signal, labelled as simulated.
       if (event.turn.speaker === "customer" && state.mode === "sandbox") {
-        const audio = (event.turn as Turn & { audioUrl?: string }).audioUrl;
-        if (audio) speaker.playUrl(audio).catch(() => speaker.simulate(event.turn.text ?? ""));
-        else speaker.simulate(event.turn.text ?? "");
+        speaker.simulate(event.turn.text ?? "");
       }
       break;
     case "suggestions":
