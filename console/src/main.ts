@@ -447,7 +447,7 @@ async function placeCall(): Promise<void> {
   // the call's conference (accepted automatically in onIncoming).
   const mode = $<HTMLSelectElement>("call-mode").value;
   state.callMode = mode === "ai" ? "ai" : "agent";
-  const request: PlaceCallRequest = { to, mode } as PlaceCallRequest;
+  const request: PlaceCallRequest = { to, mode };
   const call = await client.configureTTS(request, { idempotencyKey: randomKey() });
   followCall(call);
 }

@@ -29,8 +29,8 @@ const suite = await startSuite(env("LIVECALL_TEST_SUITE"), {
   LIVECALL_JWT_SECRET: randomBytes(32).toString("hex"),
   LIVECALL_SANDBOX_RING_MS: "300",
   LIVECALL_SANDBOX_ANSWER_MS: "300",
-  // The call lasts until the agent hangs up.
-  LIVECALL_SANDBOX_TALK_MS: "120000",
+  // The scripted customer's lines, one every 1.5 s; the call lasts until the agent hangs up.
+  LIVECALL_SANDBOX_LINE_MS: "1500",
 });
 const browser = await chromium.launch({
   executablePath: env("LIVECALL_CHROMIUM"),
@@ -156,7 +156,7 @@ try {
   await page.locator("#tab-settings").click();
   await byTest("mode-explain").waitFor();
   assert.match(await byTest("mode-explain").textContent(), /Sinov rejimi/);
-  assert.ok((await byTest("microphone").locator("option").count()) >= 1);
+  await byTest("microphone").locator("option").first().waitFor({ state: "attached" });
   await shot("settings");
 
   assert.deepEqual(pageErrors, [], "no uncaught errors in the page");

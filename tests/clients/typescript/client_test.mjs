@@ -24,6 +24,7 @@ before(async () => {
     LIVECALL_SANDBOX_RING_MS: "100",
     LIVECALL_SANDBOX_ANSWER_MS: "100",
     LIVECALL_SANDBOX_TALK_MS: "300",
+    LIVECALL_SANDBOX_LINE_MS: "200",
   });
   client = createLivecallClient({ baseUrl: suite.baseUrl });
 });
@@ -155,6 +156,39 @@ describe("call control and live events", () => {
   test("a refused stream ends the iteration with the typed error", async () => {
     const stream = client.watchSessionEvents("no such session!");
     await assert.rejects(collect(stream, () => false), (error) => error instanceof LivecallApiError && error.status >= 400);
+  });
+});
+
+describe("a sandbox agent call, followed through watchCall", () => {
+  test("status, session, the scripted customer's lines, suggestions, hold, hang-up, summary", async () => {
+    const call = await client.configureTTS({ to: "+998935550101", mode: "agent" });
+    assert.equal(call.mode, "agent");
+    const stream = client.watchCall(call.callSid);
+    const seen = [];
+    let held = false;
+    for await (const { data: event } of stream) {
+      seen.push(event);
+      if (!held && event.type === "transcript" && event.turn.speaker === "customer") {
+        held = true;
+        const onHold = await client.holdCall(call.callSid);
+        assert.equal(onHold.onHold, true);
+        assert.equal((await client.resumeCall(call.callSid)).onHold, false);
+        assert.equal((await client.sendDigits(call.callSid, { digits: "1#" })).digitsSent, "1#");
+        await client.hangupCall(call.callSid);
+      }
+      if (event.type === "summary") break;
+    }
+    stream.close();
+    const types = new Set(seen.map((event) => event.type));
+    for (const type of ["call.status", "session.started", "transcript", "summary"]) {
+      assert.ok(types.has(type), `${type} in ${[...types]}`);
+    }
+    const started = seen.find((event) => event.type === "session.started");
+    assert.equal(started.session.customer.name, "Анна Петрова");
+    assert.match(started.session.greeting, /\S/);
+    const statuses = seen.filter((event) => event.type === "call.status").map((event) => event.call.status);
+    assert.equal(statuses.at(-1), "completed");
+    assert.match(seen.at(-1).summary.text, /\S/);
   });
 });
 
