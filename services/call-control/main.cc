@@ -95,9 +95,10 @@ int main() {
       return 2;
     }
     scripts = *std::move(loaded);
-    callee = std::make_unique<livecall::call_control::SandboxCallee>(scripts, voice_agent, sessions);
-    sandbox = std::make_unique<livecall::call_control::SandboxProvider>(
-        calls, config->sandbox, speech, callee.get());
+    callee = std::make_unique<livecall::call_control::SandboxCallee>(scripts, voice_agent, sessions,
+                                                                     speech);
+    sandbox = std::make_unique<livecall::call_control::SandboxProvider>(calls, config->sandbox,
+                                                                        speech, callee.get());
     sandbox->Start();
     provider = sandbox.get();
   }

@@ -61,6 +61,16 @@ absl::StatusOr<bool> SandboxCallee::Step(livecall::v1::Call& call) {
     if (script_done) return false;
     VoiceAgentTurn turn = voice_agent_.Hear(call, lines[next], kScriptedSpeechConfidence, 0);
     call.set_script_lines_spoken(next + 1);
+    // What Twilio would play for this reply. The turn is already in the conversation, so a failed
+    // rendering must not make the step run (and the customer speak) again: the call goes on
+    // without audio for this line, and the failure is logged.
+    absl::StatusOr<TwimlElement> said =
+        speech_.Render({.text = turn.text, .language = turn.language, .voice = call.voice()});
+    if (!said.ok()) {
+      LogWarning("sandbox: the voice agent's reply could not be rendered",
+                 {{"callSid", call.call_sid()}, {"error", said.status().ToString()}});
+    }
+    call.set_audio_url(said.ok() ? PlayedAudioUrl(*said) : "");
     if (turn.action == "goodbye") return false;
     if (turn.action == "handoff") {
       call.set_handed_off(true);

@@ -16,6 +16,7 @@
 #include "livecall/v1/data_files.pb.h"
 #include "services/call-control/call_sessions.h"
 #include "services/call-control/sandbox_provider.h"
+#include "services/call-control/speech.h"
 #include "services/call-control/voice_agent.h"
 
 namespace livecall::call_control {
@@ -34,8 +35,11 @@ class SandboxScripts {
 class SandboxCallee final : public SandboxConversation {
  public:
   // All must outlive this.
-  SandboxCallee(const SandboxScripts& scripts, VoiceAgent& voice_agent, CallSessions& sessions)
-      : scripts_(scripts), voice_agent_(voice_agent), sessions_(sessions) {}
+  // `speech` renders each voice-agent reply as on Twilio, so the call carries the audio of what
+  // the agent just said (Call.audio_url, in every call.status event) for the console to play.
+  SandboxCallee(const SandboxScripts& scripts, VoiceAgent& voice_agent, CallSessions& sessions,
+                SpeechRenderer& speech)
+      : scripts_(scripts), voice_agent_(voice_agent), sessions_(sessions), speech_(speech) {}
 
   // SandboxConversation
   absl::StatusOr<bool> Step(livecall::v1::Call& call) override;
@@ -45,6 +49,7 @@ class SandboxCallee final : public SandboxConversation {
   const SandboxScripts& scripts_;
   VoiceAgent& voice_agent_;
   CallSessions& sessions_;
+  SpeechRenderer& speech_;
 };
 
 }  // namespace livecall::call_control

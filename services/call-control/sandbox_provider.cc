@@ -49,6 +49,17 @@ absl::Status SandboxProvider::Advance(const std::string& call_sid, absl::Time no
   } else if (call->status() == "ringing") {
     next = "in-progress";
     next_step_at = now + (Converses(*call) ? timings_.line : timings_.talk);
+    if (Converses(*call) && call->mode() == "ai") {
+      // The voice agent's greeting, heard when the callee answers (as Twilio fetches it then);
+      // an AI call's text is the greeting its session set after Place.
+      absl::StatusOr<TwimlElement> greeting = speech_.Render(
+          SpokenText{.text = call->text(), .language = call->language(), .voice = call->voice()});
+      if (!greeting.ok()) {
+        LogWarning("sandbox: the greeting could not be rendered",
+                   {{"callSid", call_sid}, {"error", greeting.status().ToString()}});
+      }
+      call->set_audio_url(greeting.ok() ? PlayedAudioUrl(*greeting) : "");
+    }
   } else if (call->status() == "in-progress") {
     if (Converses(*call)) return Converse(*std::move(call), now);
     return Complete(call_sid, now);
@@ -88,6 +99,7 @@ absl::Status SandboxProvider::Converse(livecall::v1::Call call, absl::Time now) 
         if (stored.status() != "in-progress") return false;
         stored.set_script_lines_spoken(call.script_lines_spoken());
         stored.set_handed_off(call.handed_off());
+        stored.set_audio_url(call.audio_url());
         if (!goes_on) {
           stored.set_on_hold(false);
           RecordCallStatus(stored, "completed", now);

@@ -34,7 +34,10 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
 
+using Form = std::vector<std::pair<std::string, std::string>>;
+
 constexpr char kPublicUrl[] = "https://livecall.example.com";
+constexpr char kAuthToken[] = "integration-auth-token";
 constexpr char kUrlSecret[] = "integration-tts-url-secret-0123456789abcdef";
 constexpr char kJwtSecret[] = "integration-jwt-secret-0123456789abcdef";
 
@@ -46,7 +49,7 @@ class SpeechAudioTest : public SuiteTest {
     SuiteOptions options = IntegrationSuiteOptions();
     options.extra_env = {
         {"TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000"},
-        {"TWILIO_AUTH_TOKEN", "integration-auth-token"},
+        {"TWILIO_AUTH_TOKEN", kAuthToken},
         {"TWILIO_API_KEY_SID", "SK00000000000000000000000000000000"},
         {"TWILIO_API_KEY_SECRET", "fake-api-key-secret"},
         {"TWILIO_CALLER_ID", "+998712000000"},
@@ -85,6 +88,19 @@ class SpeechAudioTest : public SuiteTest {
     absl::StatusOr<XmlNode> twiml = ParseXml(created.back().Field("Twiml"));
     EXPECT_THAT(twiml.status(), IsOk());
     return twiml.ok() ? *twiml : XmlNode{};
+  }
+
+  // A webhook as Twilio sends it: form-encoded and signed for LIVECALL_PUBLIC_URL + target.
+  static HttpResponse Webhook(const std::string& target, const Form& form) {
+    std::string body;
+    for (const auto& [name, value] : form) {
+      absl::StrAppend(&body, body.empty() ? "" : "&", UrlEncode(name), "=", UrlEncode(value));
+    }
+    return HttpRequest(
+        "POST", suite().base_url() + target, body,
+        {{"Content-Type", "application/x-www-form-urlencoded"},
+         {"X-Twilio-Signature",
+          fakes::TwilioTestSignature(kAuthToken, absl::StrCat(kPublicUrl, target), form)}});
   }
 
   // GET of a public audio URL from the real gateway.
@@ -183,6 +199,48 @@ TEST_F(SpeechAudioTest, ForgedAndExpiredIdsAreRefused) {
   ExpectErrorResponse(Get("/tts/" + std::string(id)), 404, "NOT_FOUND");  // Without ".wav".
   ExpectErrorResponse(Get("/tts/0123456789abcdef0123456789abcdef-99999999999-x.wav"), 403,
                       "PERMISSION_DENIED");
+}
+
+// Every AI voice-agent turn speaks through the same renderer: an Uzbek caller hears our audio in
+// each <Gather>, the greeting and the answers alike.
+TEST_F(SpeechAudioTest, UzbekVoiceAgentTurnsPlayAudioTheGatewayServes) {
+  HttpResponse placed = Post("/api/voip/call", R"({"to":"+998901112233","mode":"ai"})");
+  ASSERT_EQ(placed.status, 200) << placed;
+  livecall::v1::Call call;
+  ASSERT_THAT(ParseJsonMessage(placed.body, &call), IsOk());
+  ASSERT_EQ(call.language(), "uz");
+
+  auto turn = [&](const std::string& target, const Form& form) {
+    HttpResponse answer = Webhook(target, form);
+    EXPECT_EQ(answer.status, 200) << answer;
+    absl::StatusOr<XmlNode> twiml = ParseXml(answer.body);
+    EXPECT_THAT(twiml.status(), IsOk()) << answer.body;
+    return twiml.ok() ? *twiml : XmlNode{};
+  };
+  const XmlNode greeting = turn("/twilio/gather?step=greet",
+                                {{"CallSid", call.call_sid()}, {"CallStatus", "in-progress"}});
+  const XmlNode reply =
+      turn("/twilio/gather?unclear=0", {{"CallSid", call.call_sid()},
+                                        {"SpeechResult", "Internetim ishlamayapti"},
+                                        {"Confidence", "0.9"}});
+  std::vector<std::string> urls;
+  for (const XmlNode* twiml : {&greeting, &reply}) {
+    ASSERT_THAT(twiml->ChildNames(), ElementsAre("Gather"));
+    const XmlNode& gather = twiml->children[0];
+    EXPECT_EQ(gather.Attr("language"), "uz-UZ");  // Twilio recognises Uzbek speech.
+    ASSERT_THAT(gather.ChildNames(), ElementsAre("Play"));
+    urls.push_back(gather.children[0].text);
+    EXPECT_THAT(urls.back(), StartsWith("https://livecall.example.com/tts/"));
+    HttpResponse audio = Fetch(urls.back());
+    ASSERT_EQ(audio.status, 200) << audio;
+    EXPECT_EQ(audio.headers["content-type"], "audio/wav");
+    absl::StatusOr<WavInfo> wav = ParseWav(audio.body);
+    ASSERT_THAT(wav.status(), IsOk());
+    EXPECT_EQ(wav->format_tag, 7);
+    EXPECT_EQ(wav->sample_rate, 8000);
+    EXPECT_GT(wav->duration(), absl::Seconds(1));
+  }
+  EXPECT_NE(urls[0], urls[1]);
 }
 
 TEST_F(SpeechAudioTest, RussianAndEnglishStillUseTwiliosVoices) {

@@ -17,6 +17,7 @@
 #include "tests/support/json.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/wait_for.h"
+#include "tests/support/wav.h"
 
 namespace livecall::testing {
 namespace {
@@ -121,6 +122,36 @@ TEST_F(VoiceAgentTest, AiCallsAnswerTheScriptedCustomerInEachLanguageAndSayGoodb
     EXPECT_EQ(ended.status(), "completed");
     EXPECT_EQ(ended.script_lines_spoken(), 3);
     EXPECT_FALSE(ended.handed_off());
+  }
+}
+
+// The sandbox renders each reply as Twilio would: an Uzbek call carries the audio of what the
+// agent said last (its greeting once answered, then each answer), served by the gateway.
+TEST_F(VoiceAgentTest, UzbekAiCallsCarryTheAudioOfEachReply) {
+  Call call = PlaceCallInMode("+998901112233", "ai");
+  ASSERT_EQ(call.language(), "uz");
+  std::vector<std::string> heard;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        Call now = GetCall(call.call_sid());
+        if (!now.audio_url().empty() && (heard.empty() || now.audio_url() != heard.back())) {
+          heard.push_back(now.audio_url());
+        }
+        return now.status() == "completed";
+      },
+      absl::Seconds(20)));
+  // At least two of the greeting and the three replies were seen (polling may miss some).
+  ASSERT_GE(heard.size(), 2u);
+  for (const std::string& url : heard) {
+    const std::string prefix = "http://localhost:8080";
+    ASSERT_EQ(url.substr(0, prefix.size()), prefix) << url;
+    HttpResponse audio = Get(url.substr(prefix.size()));
+    ASSERT_EQ(audio.status, 200) << audio;
+    EXPECT_EQ(audio.headers["content-type"], "audio/wav");
+    absl::StatusOr<WavInfo> wav = ParseWav(audio.body);
+    ASSERT_THAT(wav, IsOk());
+    EXPECT_EQ(wav->sample_rate, 8000);
+    EXPECT_GT(wav->duration(), absl::Milliseconds(500));
   }
 }
 
