@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/language.h"
 #include "common/log.h"
 #include "common/phone_number.h"
 #include "common/proto_time.h"
@@ -229,7 +230,11 @@ absl::StatusOr<std::string> TwilioWebhookService::CustomerCall(const std::string
   LIVECALL_ASSIGN_OR_RETURN(bool ringing, RingAgents(call_sid, conference, call.from()));
   if (!ringing) {
     LogWarning("inbound call but no agent is available", {{"callSid", call_sid}});
-    return SayAndHangUp("All our agents are busy. Please call again later.");
+    // The customer hears it in their own language (Uzbek as our own audio, speech.h).
+    const std::string said = language.empty() ? DefaultLanguageForNumber(call.from()) : language;
+    LIVECALL_ASSIGN_OR_RETURN(TwimlElement busy,
+                              speech_.Render({.text = VoiceAgentBusyLine(said), .language = said}));
+    return RenderTwiml({std::move(busy), Verb("Hangup")});
   }
 
   // This TwiML runs on the customer's leg: its inbound track is the customer speaking.

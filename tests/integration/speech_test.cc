@@ -243,6 +243,26 @@ TEST_F(SpeechAudioTest, UzbekVoiceAgentTurnsPlayAudioTheGatewayServes) {
   EXPECT_NE(urls[0], urls[1]);
 }
 
+// An Uzbek customer calling in while no agent is available is told so in Uzbek, by our voice.
+TEST_F(SpeechAudioTest, AnUzbekCallerHearsThatAllAgentsAreBusyInUzbek) {
+  HttpResponse answer =
+      Webhook("/twilio/voice", {{"AccountSid", "AC00000000000000000000000000000000"},
+                                {"CallSid", "CA0000000000000000000000000000b051"},
+                                {"CallStatus", "ringing"},
+                                {"Direction", "inbound"},
+                                {"From", "+998901112233"},
+                                {"To", "+998712000000"}});
+  ASSERT_EQ(answer.status, 200) << answer;
+  absl::StatusOr<XmlNode> twiml = ParseXml(answer.body);
+  ASSERT_THAT(twiml.status(), IsOk()) << answer.body;
+  ASSERT_THAT(twiml->ChildNames(), ElementsAre("Play", "Hangup"));
+  HttpResponse audio = Fetch(twiml->children[0].text);
+  ASSERT_EQ(audio.status, 200) << audio;
+  absl::StatusOr<WavInfo> wav = ParseWav(audio.body);
+  ASSERT_THAT(wav.status(), IsOk());
+  EXPECT_GT(wav->duration(), absl::Seconds(2));
+}
+
 TEST_F(SpeechAudioTest, RussianAndEnglishStillUseTwiliosVoices) {
   const XmlNode ru = ConfigureTts("Здравствуйте", "ru");
   ASSERT_THAT(ru.ChildNames(), ElementsAre("Say"));

@@ -485,6 +485,8 @@ TEST_F(TwilioCallsTest, InboundCallWithNoAgentIsToldSo) {
                                          {"To", kCallerId}}));
   ASSERT_THAT(twiml.status(), IsOk());
   EXPECT_THAT(ParseXml(*twiml)->ChildNames(), ElementsAre("Say", "Hangup"));
+  // In the caller's language (the session's: Russian here).
+  EXPECT_EQ(ParseXml(*twiml)->children[0].text, VoiceAgentBusyLine("ru"));
 }
 
 TEST_F(TwilioCallsTest, ConfigureTtsPlacesOneCallPerIdempotencyKey) {
