@@ -6,7 +6,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/log.h"
 
 namespace livecall {
 
@@ -16,7 +18,20 @@ EnvReader::EnvReader(std::function<const char*(const char*)> lookup) : lookup_(s
 
 const char* EnvReader::Lookup(const char* name) const {
   const char* value = lookup_(name);
-  return (value != nullptr && *value != '\0') ? value : nullptr;
+  if (value == nullptr || *value == '\0') return nullptr;
+  // A variable named for a credential is kept out of the log from the moment it is read
+  // (common/log.h); "name:key,..." lists register each key too.
+  const absl::string_view variable(name);
+  if (absl::EndsWith(variable, "_SECRET") || absl::EndsWith(variable, "_TOKEN") ||
+      absl::EndsWith(variable, "_KEY") || absl::EndsWith(variable, "_KEYS") ||
+      absl::EndsWith(variable, "_PASSWORD")) {
+    RegisterLogSecret(value);
+    for (absl::string_view entry : absl::StrSplit(value, ',')) {
+      const size_t colon = entry.find(':');
+      if (colon != absl::string_view::npos) RegisterLogSecret(entry.substr(colon + 1));
+    }
+  }
+  return value;
 }
 
 std::string EnvReader::String(const char* name, absl::string_view default_value) {

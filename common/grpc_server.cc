@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/caller_identity.h"
 #include "common/grpc_observability.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -42,6 +43,7 @@ absl::Status ServeGrpcUntilSignal(const GrpcServerOptions& options) {
                         {"port", absl::StrCat(metrics->port())},
                         {"path", "/metrics"}});
   }
+  InstallGrpcCallerAuthenticator(options.auth);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -71,7 +73,8 @@ absl::Status ServeGrpcUntilSignal(const GrpcServerOptions& options) {
   return absl::OkStatus();
 }
 
-std::shared_ptr<grpc::Channel> MakePeerChannel(const std::string& address) {
+std::shared_ptr<grpc::Channel> MakePeerChannel(const std::string& address,
+                                               const std::string& api_key) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
@@ -81,7 +84,10 @@ std::shared_ptr<grpc::Channel> MakePeerChannel(const std::string& address) {
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   args.SetServiceConfigJSON(R"({"loadBalancingConfig":[{"round_robin":{}}]})");
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  if (!api_key.empty()) interceptors.push_back(NewApiKeyInterceptorFactory(api_key));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      address, grpc::InsecureChannelCredentials(), args, std::move(interceptors));
 }
 
 }  // namespace livecall

@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/caller_identity.h"
 
 namespace livecall {
 
@@ -33,14 +34,18 @@ struct GrpcServerOptions {
   absl::Duration drain_timeout = absl::Seconds(10);
   // Runs after the signal, before the server stops accepting (e.g. stop background loops).
   std::function<void()> on_drain;
+  // Which API keys the services accept (installed with InstallGrpcCallerAuthenticator).
+  GrpcAuthConfig auth;
 };
 
 // Serves until a shutdown signal; OK after a clean drain. BlockShutdownSignals() must have run.
 absl::Status ServeGrpcUntilSignal(const GrpcServerOptions& options);
 
 // A channel to a peer service with keepalive; "dns:///name:port" targets balance per call
-// (round_robin over a headless Service's addresses).
-std::shared_ptr<grpc::Channel> MakePeerChannel(const std::string& address);
+// (round_robin over a headless Service's addresses). A non-empty `api_key` goes with every call
+// as x-api-key metadata (common/caller_identity.h).
+std::shared_ptr<grpc::Channel> MakePeerChannel(const std::string& address,
+                                               const std::string& api_key);
 
 }  // namespace livecall
 

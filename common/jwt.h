@@ -1,22 +1,27 @@
 #ifndef LIVECALL_COMMON_JWT_H_
 #define LIVECALL_COMMON_JWT_H_
 
-// JSON Web Tokens (RFC 7519) signed with HS256, written once for the two users: call-control
-// mints Twilio Voice Access Tokens, the gateway verifies agents' bearer tokens.
+// JSON Web Tokens (RFC 7519), written once for their users: call-control mints Twilio Voice
+// Access Tokens (HS256), the gateway mints dev-login tokens (HS256) and verifies agents' bearer
+// tokens (HS256, RS256 or ES256, by configuration).
 //
 // Signing takes the header and payload as JSON text written by the caller, so the caller fixes
 // the bytes (Twilio's helper libraries' key order reproduces their published tokens exactly).
-// Verification accepts only alg "HS256" ("none", RS256 and the rest are refused, so a token
-// cannot choose a weaker check), compares the signature in constant time, and checks exp/nbf
-// with a small leeway for clock skew.
+// Verification never lets the token choose its check: the algorithm must be one a configured key
+// is for ("none" never is; HS256 is checked only with the configured secret, never with a public
+// key's bytes), signatures are compared in constant time (HMAC) or verified by OpenSSL EVP, and
+// exp/nbf are checked with a small leeway for clock skew.
 
 #include <google/protobuf/struct.pb.h>
 
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+
+struct evp_pkey_st;  // OpenSSL's EVP_PKEY.
 
 namespace livecall {
 
@@ -51,6 +56,39 @@ struct VerifiedJwt {
 // malformed, not HS256, badly signed, expired or not yet valid.
 absl::StatusOr<VerifiedJwt> VerifyJwtHs256(absl::string_view token, absl::string_view secret,
                                            const JwtVerifyOptions& options = {});
+
+// Verifies bearer tokens with the keys the process is configured with: an HS256 secret, a PEM
+// public key (RSA ≥ 2048 bits → RS256, EC P-256 → ES256), or both (e.g. the web app's own login
+// signs RS256 while the dev login signs HS256). The token's alg picks among the configured keys
+// only; an alg without a configured key is refused. Immutable, so thread-safe.
+class JwtVerifier {
+ public:
+  JwtVerifier() = default;
+
+  // INVALID_ARGUMENT when the secret is shorter than 32 bytes.
+  absl::Status SetSecret(std::string secret);
+  // INVALID_ARGUMENT when `pem` is not a PEM public key (SubjectPublicKeyInfo) of a supported
+  // type and size.
+  absl::Status SetPublicKeyPem(absl::string_view pem);
+
+  bool has_secret() const { return !secret_.empty(); }
+  bool has_public_key() const { return public_key_ != nullptr; }
+  bool configured() const { return has_secret() || has_public_key(); }
+  // "RS256" or "ES256" for the public key; empty without one.
+  const std::string& public_key_algorithm() const { return public_key_algorithm_; }
+  const std::string& secret() const { return secret_; }
+
+  // UNAUTHENTICATED with a reason fit for a WWW-Authenticate error_description when the token is
+  // malformed, its alg has no configured key, the signature does not verify, or it has expired or
+  // is not yet valid. FAILED_PRECONDITION when no key is configured.
+  absl::StatusOr<VerifiedJwt> Verify(absl::string_view token,
+                                     const JwtVerifyOptions& options = {}) const;
+
+ private:
+  std::string secret_;
+  std::shared_ptr<::evp_pkey_st> public_key_;
+  std::string public_key_algorithm_;
+};
 
 }  // namespace livecall
 

@@ -4,6 +4,11 @@
 // Structured logs: one JSON object per line on stderr, e.g.
 //   {"ts":"2026-11-26T09:00:00.123Z","level":"info","service":"gateway","msg":"listening","addr":"0.0.0.0:8080"}
 // Abseil 20220623 has no absl/log, so this small facade is the suite's logger. Thread-safe.
+//
+// Logs never carry credentials: a field whose name says it holds one (authorization, token,
+// secret, signature, api_key, password, cookie) is written as "[redacted]", and in every message
+// and value JSON Web Tokens, the credential after "Bearer "/"Basic " and every secret registered
+// with RegisterLogSecret (the process's keys, from its configuration) become "[redacted]".
 
 #include <initializer_list>
 #include <string>
@@ -35,6 +40,12 @@ inline void LogError(absl::string_view m, std::initializer_list<LogField> f = {}
 inline void LogDebug(absl::string_view m, std::initializer_list<LogField> f = {}) {
   Log(LogLevel::kDebug, m, f);
 }
+
+// Registers a configured secret (an API key, the JWT secret, the Twilio auth token) so that it is
+// never written to the log, whatever message it turns up in. Values under 8 bytes are ignored.
+void RegisterLogSecret(absl::string_view secret);
+// `text` with credentials replaced as the log does it.
+std::string RedactSecrets(absl::string_view text);
 
 // Escapes text for a JSON string literal (without the quotes).
 std::string JsonEscape(absl::string_view text);

@@ -5,11 +5,17 @@
 // blocking parts (Redis, peers' RPCs, HTTP) never run on gRPC's own callback threads. Every RPC is
 // finished exactly once, with the work's status. The work runs with the caller's x-request-id as
 // the thread's (request_id.h), so the peers it calls log the same id.
+//
+// The caller is authenticated first (common/caller_identity.h: x-api-key, then the identity it
+// forwards); a caller that is not gets UNAUTHENTICATED at once and the work never runs. Work that
+// takes a `const CallerIdentity&` receives the caller, for its ownership checks.
 
 #include <grpcpp/grpcpp.h>
 
+#include <type_traits>
 #include <utility>
 
+#include "common/caller_identity.h"
 #include "common/executor.h"
 #include "common/request_id.h"
 #include "common/status.h"
@@ -20,11 +26,21 @@ template <typename Work>
 grpc::ServerUnaryReactor* FinishOnExecutor(grpc::CallbackServerContext* context, Executor& executor,
                                            Work work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  executor.Submit([reactor, work = std::move(work), request_id = RequestIdOf(*context)]() mutable {
+  absl::StatusOr<CallerIdentity> caller = AuthenticateCaller(*context);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  executor.Submit([reactor, caller = *std::move(caller), work = std::move(work),
+                   request_id = RequestIdOf(*context)]() mutable {
     absl::Status status;
     {
       ScopedRequestId scope(std::move(request_id));
-      status = work();
+      if constexpr (std::is_invocable_v<Work&, const CallerIdentity&>) {
+        status = work(caller);
+      } else {
+        status = work();
+      }
     }
     reactor->Finish(ToGrpcStatus(status));
   });

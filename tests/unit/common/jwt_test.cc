@@ -4,6 +4,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/test_keys.h"
 
 namespace livecall {
 namespace {
@@ -95,6 +96,101 @@ TEST(JwtTest, ChecksExpiryAndNotBeforeWithLeeway) {
   EXPECT_FALSE(
       VerifyJwtHs256(Token(R"({"alg":"HS256"})", R"({"exp":"soon"})"), kSecret, {.now = kNow})
           .ok());
+}
+
+// --- JwtVerifier: the gateway's keys --------------------------------------------------------
+
+using ::livecall::testing::TestKeyPair;
+
+constexpr char kPayload[] = R"({"sub":"agent-1","role":"agent","exp":1700000600})";
+
+JwtVerifier SecretVerifier() {
+  JwtVerifier verifier;
+  EXPECT_THAT(verifier.SetSecret(kSecret), IsOk());
+  return verifier;
+}
+
+TEST(JwtVerifierTest, Rs256WithTheConfiguredRsaKey) {
+  const TestKeyPair key = TestKeyPair::Rsa();
+  JwtVerifier verifier;
+  ASSERT_THAT(verifier.SetPublicKeyPem(key.PublicKeyPem()), IsOk());
+  EXPECT_EQ(verifier.public_key_algorithm(), "RS256");
+  const std::string token = key.SignJwt(R"({"alg":"RS256","typ":"JWT"})", kPayload);
+  absl::StatusOr<VerifiedJwt> jwt = verifier.Verify(token, {.now = kNow});
+  ASSERT_THAT(jwt, IsOk());
+  EXPECT_EQ(jwt->StringClaim("sub"), "agent-1");
+  // Another key's signature, a changed payload, or another alg label: refused.
+  const std::string other = TestKeyPair::Rsa().SignJwt(R"({"alg":"RS256"})", kPayload);
+  EXPECT_THAT(verifier.Verify(other, {.now = kNow}).status(),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("signature")));
+  const std::string tampered =
+      absl::StrCat(token.substr(0, token.find('.')), ".",
+                   Base64UrlEncode(R"({"sub":"agent-2","role":"supervisor","exp":1700000600})"),
+                   token.substr(token.rfind('.')));
+  EXPECT_THAT(verifier.Verify(tampered, {.now = kNow}).status(),
+              StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_THAT(verifier.Verify(key.SignJwt(R"({"alg":"RS512"})", kPayload), {.now = kNow}).status(),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("alg must be RS256")));
+}
+
+TEST(JwtVerifierTest, Es256WithTheConfiguredP256Key) {
+  const TestKeyPair key = TestKeyPair::EcP256();
+  JwtVerifier verifier;
+  ASSERT_THAT(verifier.SetPublicKeyPem(key.PublicKeyPem()), IsOk());
+  EXPECT_EQ(verifier.public_key_algorithm(), "ES256");
+  const std::string token = key.SignJwt(R"({"alg":"ES256","typ":"JWT"})", kPayload);
+  EXPECT_THAT(verifier.Verify(token, {.now = kNow}), IsOk());
+  EXPECT_FALSE(
+      verifier.Verify(TestKeyPair::EcP256().SignJwt(R"({"alg":"ES256"})", kPayload), {.now = kNow})
+          .ok());
+  // A DER signature (what OpenSSL makes) is not the JWS r || s form.
+  std::string der_signed =
+      token.substr(0, token.rfind('.') + 1) + Base64UrlEncode(std::string(70, 'x'));
+  EXPECT_FALSE(verifier.Verify(der_signed, {.now = kNow}).ok());
+  EXPECT_THAT(verifier.Verify(token, {.now = kNow + absl::Hours(1)}).status(),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("expired")));
+}
+
+TEST(JwtVerifierTest, TheTokenCannotChooseItsAlgorithm) {
+  const TestKeyPair key = TestKeyPair::Rsa();
+  JwtVerifier verifier;
+  ASSERT_THAT(verifier.SetPublicKeyPem(key.PublicKeyPem()), IsOk());
+  // The classic confusion: HS256 "signed" with the public key's PEM as the HMAC secret.
+  const std::string confused =
+      SignJwtHs256(R"({"alg":"HS256","typ":"JWT"})", kPayload, key.PublicKeyPem());
+  EXPECT_THAT(verifier.Verify(confused, {.now = kNow}).status(),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("alg must be RS256")));
+  // alg none, with or without a signature.
+  const std::string none =
+      absl::StrCat(Base64UrlEncode(R"({"alg":"none"})"), ".", Base64UrlEncode(kPayload), ".");
+  EXPECT_FALSE(verifier.Verify(none, {.now = kNow}).ok());
+  EXPECT_FALSE(SecretVerifier().Verify(none, {.now = kNow}).ok());
+  // An HS256 verifier refuses RS256 tokens, even validly signed ones.
+  EXPECT_THAT(
+      SecretVerifier().Verify(key.SignJwt(R"({"alg":"RS256"})", kPayload), {.now = kNow}).status(),
+      StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("alg must be HS256")));
+}
+
+TEST(JwtVerifierTest, SecretAndPublicKeyTogether) {
+  const TestKeyPair key = TestKeyPair::EcP256();
+  JwtVerifier verifier = SecretVerifier();
+  ASSERT_THAT(verifier.SetPublicKeyPem(key.PublicKeyPem()), IsOk());
+  EXPECT_THAT(verifier.Verify(Token(R"({"alg":"HS256"})", kPayload), {.now = kNow}), IsOk());
+  EXPECT_THAT(verifier.Verify(key.SignJwt(R"({"alg":"ES256"})", kPayload), {.now = kNow}), IsOk());
+  EXPECT_THAT(verifier.Verify(key.SignJwt(R"({"alg":"RS256"})", kPayload), {.now = kNow}).status(),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("HS256 or ES256")));
+}
+
+TEST(JwtVerifierTest, OnlyUsableKeysAreAccepted) {
+  JwtVerifier verifier;
+  EXPECT_THAT(verifier.SetSecret("too short"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(verifier.SetPublicKeyPem("not a key"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(verifier.SetPublicKeyPem(TestKeyPair::Rsa(1024).PublicKeyPem()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("2048")));
+  EXPECT_THAT(verifier.SetPublicKeyPem(TestKeyPair::EcP384().PublicKeyPem()),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("P-256")));
+  EXPECT_FALSE(verifier.configured());
+  EXPECT_THAT(verifier.Verify("a.b.c").status(), StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 }  // namespace
