@@ -476,15 +476,27 @@ std::string WebhookRequest(const std::string& token, const std::string& public_u
          "\r\n\r\n" + body;
 }
 
+// "Authorization: Bearer <LIVECALL_BENCH_TOKEN>\r\n" (bench/run mints one through the dev login),
+// or nothing when it is unset.
+const std::string& AuthorizationLine() {
+  static const std::string line = [] {
+    const char* token = getenv("LIVECALL_BENCH_TOKEN");
+    return token == nullptr || *token == '\0'
+               ? std::string()
+               : std::string("Authorization: Bearer ") + token + "\r\n";
+  }();
+  return line;
+}
+
 std::string JsonPost(int port, const std::string& path, const std::string& body) {
-  return "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
-         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\n\r\n" + body;
+  return "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n" +
+         AuthorizationLine() + "Content-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
 std::string SseGet(int port, const std::string& path) {
-  return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
-         "\r\nAccept: text/event-stream\r\n\r\n";
+  return "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n" +
+         AuthorizationLine() + "Accept: text/event-stream\r\n\r\n";
 }
 
 // Drives request/response connections closed- or open-loop; see the file comment.
@@ -656,6 +668,10 @@ int RunGrpc(const Args& args) {
     };
     auto* call = new Call;
     call->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    // The services let in only peers with an API key (bench/run's LIVECALL_GRPC_API_KEY).
+    if (const char* key = getenv("LIVECALL_GRPC_API_KEY"); key != nullptr && *key != '\0') {
+      call->context.AddMetadata("x-api-key", key);
+    }
     {
       std::lock_guard<std::mutex> lock(mu);
       ++outstanding;

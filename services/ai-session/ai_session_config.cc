@@ -39,6 +39,7 @@ absl::StatusOr<AiSessionConfig> ReadAiSessionConfig(EnvReader& env) {
   config.engine.voice.max_unclear_attempts =
       static_cast<int>(env.Int("LIVECALL_VOICE_MAX_UNCLEAR_ATTEMPTS", 2, 1, 10));
   config.worker_threads = static_cast<int>(env.Int("LIVECALL_WORKER_THREADS", 8, 1, 256));
+  config.grpc_auth = ReadGrpcAuthConfig(env, /*serves_grpc=*/true, /*dials_peers=*/true);
   if (absl::Status status = env.status(); !status.ok()) return status;
   return config;
 }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/caller_identity.h"
 #include "common/config.h"
 #include "services/ai-session/ai_session_service.h"
 #include "services/ai-session/llm_client.h"
@@ -22,6 +23,9 @@ struct AiSessionConfig {
   // LIVECALL_VOICE_{MIN_ANSWER_CONFIDENCE_PCT,MIN_SPEECH_CONFIDENCE_PCT,MAX_UNCLEAR_ATTEMPTS}.
   AiEngineOptions engine;
   int worker_threads;  // LIVECALL_WORKER_THREADS
+  // LIVECALL_AUTH, LIVECALL_GRPC_API_KEYS (the peers let in), LIVECALL_GRPC_API_KEY (what this
+  // service sends to its peers).
+  GrpcAuthConfig grpc_auth;
 };
 
 absl::StatusOr<AiSessionConfig> ReadAiSessionConfig(EnvReader& env);

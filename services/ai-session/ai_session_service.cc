@@ -45,8 +45,9 @@ void AiSessionService::CountFallback(absl::string_view purpose, const absl::Stat
 }
 
 absl::StatusOr<Session> AiSessionService::GetActive(const std::string& session_id,
-                                                    absl::string_view refused) {
-  LIVECALL_ASSIGN_OR_RETURN(Session session, Get(session_id));
+                                                    absl::string_view refused,
+                                                    const CallerIdentity& caller) {
+  LIVECALL_ASSIGN_OR_RETURN(Session session, Get(session_id, caller));
   if (session.status() != "active") {
     return absl::FailedPreconditionError(
         absl::StrCat("session \"", session_id, "\" has ended; ", refused));
@@ -78,7 +79,9 @@ absl::StatusOr<std::string> AiSessionService::AskLlm(const std::vector<ChatMessa
   return reply;
 }
 
-absl::StatusOr<Session> AiSessionService::Start(const livecall::v1::StartSessionRequest& request) {
+absl::StatusOr<Session> AiSessionService::Start(const livecall::v1::StartSessionRequest& request,
+                                                const CallerIdentity& caller) {
+  LIVECALL_ASSIGN_OR_RETURN(const std::string owner, caller.OwnerFor(request.agent_id()));
   if (request.phone_number().empty()) {
     return absl::InvalidArgumentError("phoneNumber is required");
   }
@@ -110,7 +113,7 @@ absl::StatusOr<Session> AiSessionService::Start(const livecall::v1::StartSession
   session.set_call_sid(request.call_sid());
   session.set_phone_number(customer.phone_number());
   session.set_direction(direction);
-  session.set_agent_id(request.agent_id());
+  session.set_agent_id(owner);
   session.set_language(language);
   *session.mutable_customer() = customer;
   session.set_greeting(BuildGreeting(customer, language, direction));
@@ -140,7 +143,8 @@ absl::StatusOr<Session> AiSessionService::Start(const livecall::v1::StartSession
   return created;
 }
 
-absl::StatusOr<Session> AiSessionService::Get(const std::string& session_id) {
+absl::StatusOr<Session> AiSessionService::Get(const std::string& session_id,
+                                              const CallerIdentity& caller) {
   if (session_id.empty()) return absl::InvalidArgumentError("sessionId is required");
   grpc::ClientContext rpc;
   PrepareContext(&rpc);
@@ -148,11 +152,12 @@ absl::StatusOr<Session> AiSessionService::Get(const std::string& session_id) {
   request.set_session_id(session_id);
   Session session;
   LIVECALL_RETURN_IF_ERROR(ToAbslStatus(context_.GetSession(&rpc, request, &session)));
+  if (!caller.MayAccess(session.agent_id())) return NotYours(absl::StrCat("session ", session_id));
   return session;
 }
 
 absl::StatusOr<livecall::v1::AddTurnResponse> AiSessionService::AddTurn(
-    const livecall::v1::AddTurnRequest& request) {
+    const livecall::v1::AddTurnRequest& request, const CallerIdentity& caller) {
   if (request.speaker() != "customer" && request.speaker() != "agent") {
     return absl::InvalidArgumentError(
         absl::StrCat("speaker \"", request.speaker(), "\" is not customer or agent"));
@@ -164,7 +169,7 @@ absl::StatusOr<livecall::v1::AddTurnResponse> AiSessionService::AddTurn(
         absl::StrCat("text is longer than ", kMaxTurnTextLength, " bytes"));
   }
   LIVECALL_ASSIGN_OR_RETURN(Session session,
-                            GetActive(request.session_id(), "it takes no more turns"));
+                            GetActive(request.session_id(), "it takes no more turns", caller));
   livecall::v1::AddTurnResponse response;
   livecall::v1::Turn& turn = *response.mutable_turn();
   turn.set_speaker(request.speaker());
@@ -260,7 +265,8 @@ absl::StatusOr<livecall::v1::CallerReply> AiSessionService::ReplyToCaller(
   return *std::move(reply);
 }
 
-absl::StatusOr<Session> AiSessionService::End(const livecall::v1::EndAiSessionRequest& request) {
+absl::StatusOr<Session> AiSessionService::End(const livecall::v1::EndAiSessionRequest& request,
+                                              const CallerIdentity& caller) {
   const std::string disposition =
       request.disposition().empty() ? "completed" : request.disposition();
   if (!IsKnownDisposition(disposition)) {
@@ -269,7 +275,7 @@ absl::StatusOr<Session> AiSessionService::End(const livecall::v1::EndAiSessionRe
         "\" is not resolved, follow-up, escalated, no-answer, abandoned or completed"));
   }
   LIVECALL_ASSIGN_OR_RETURN(Session session,
-                            GetActive(request.session_id(), "it cannot end again"));
+                            GetActive(request.session_id(), "it cannot end again", caller));
   livecall::v1::EndSessionRequest end;
   end.set_session_id(session.session_id());
   end.set_disposition(disposition);
@@ -313,28 +319,31 @@ absl::StatusOr<Session> AiSessionService::End(const livecall::v1::EndAiSessionRe
 grpc::ServerUnaryReactor* AiSessionService::StartSession(
     grpc::CallbackServerContext* context, const livecall::v1::StartSessionRequest* request,
     Session* response) {
-  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
-    LIVECALL_ASSIGN_OR_RETURN(*response, Start(*request));
-    return absl::OkStatus();
-  });
+  return FinishOnExecutor(context, executor_,
+                          [this, request, response](const CallerIdentity& caller) -> absl::Status {
+                            LIVECALL_ASSIGN_OR_RETURN(*response, Start(*request, caller));
+                            return absl::OkStatus();
+                          });
 }
 
 grpc::ServerUnaryReactor* AiSessionService::GetSession(
     grpc::CallbackServerContext* context, const livecall::v1::GetAiSessionRequest* request,
     Session* response) {
-  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
-    LIVECALL_ASSIGN_OR_RETURN(*response, Get(request->session_id()));
-    return absl::OkStatus();
-  });
+  return FinishOnExecutor(
+      context, executor_, [this, request, response](const CallerIdentity& caller) -> absl::Status {
+        LIVECALL_ASSIGN_OR_RETURN(*response, Get(request->session_id(), caller));
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* AiSessionService::AddTurn(grpc::CallbackServerContext* context,
                                                     const livecall::v1::AddTurnRequest* request,
                                                     livecall::v1::AddTurnResponse* response) {
-  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
-    LIVECALL_ASSIGN_OR_RETURN(*response, AddTurn(*request));
-    return absl::OkStatus();
-  });
+  return FinishOnExecutor(context, executor_,
+                          [this, request, response](const CallerIdentity& caller) -> absl::Status {
+                            LIVECALL_ASSIGN_OR_RETURN(*response, AddTurn(*request, caller));
+                            return absl::OkStatus();
+                          });
 }
 
 grpc::ServerUnaryReactor* AiSessionService::ReplyToCaller(
@@ -349,10 +358,11 @@ grpc::ServerUnaryReactor* AiSessionService::ReplyToCaller(
 grpc::ServerUnaryReactor* AiSessionService::EndSession(
     grpc::CallbackServerContext* context, const livecall::v1::EndAiSessionRequest* request,
     Session* response) {
-  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
-    LIVECALL_ASSIGN_OR_RETURN(*response, End(*request));
-    return absl::OkStatus();
-  });
+  return FinishOnExecutor(context, executor_,
+                          [this, request, response](const CallerIdentity& caller) -> absl::Status {
+                            LIVECALL_ASSIGN_OR_RETURN(*response, End(*request, caller));
+                            return absl::OkStatus();
+                          });
 }
 
 }  // namespace livecall::ai_session

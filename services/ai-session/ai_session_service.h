@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/caller_identity.h"
 #include "common/executor.h"
 #include "livecall/v1/ai_session.grpc.pb.h"
 #include "livecall/v1/call_control.grpc.pb.h"
@@ -50,13 +51,20 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
         calls_(calls) {}
 
   // The work behind the RPCs; blocking (context, LLM), so run on the executor.
-  absl::StatusOr<livecall::v1::Session> Start(const livecall::v1::StartSessionRequest& request);
-  absl::StatusOr<livecall::v1::Session> Get(const std::string& session_id);
-  absl::StatusOr<livecall::v1::AddTurnResponse> AddTurn(
-      const livecall::v1::AddTurnRequest& request);
+  // Each takes the caller (common/caller_identity.h): a session is its agent's (agent_id), set
+  // from the caller when it starts; an agent may use only its own, a supervisor or service any
+  // (PERMISSION_DENIED otherwise). The default caller is a service.
+  absl::StatusOr<livecall::v1::Session> Start(const livecall::v1::StartSessionRequest& request,
+                                              const CallerIdentity& caller = {});
+  absl::StatusOr<livecall::v1::Session> Get(const std::string& session_id,
+                                            const CallerIdentity& caller = {});
+  absl::StatusOr<livecall::v1::AddTurnResponse> AddTurn(const livecall::v1::AddTurnRequest& request,
+                                                        const CallerIdentity& caller = {});
+  // gRPC only (call-control's voice agent), so its callers are services.
   absl::StatusOr<livecall::v1::CallerReply> ReplyToCaller(
       const livecall::v1::ReplyToCallerRequest& request);
-  absl::StatusOr<livecall::v1::Session> End(const livecall::v1::EndAiSessionRequest& request);
+  absl::StatusOr<livecall::v1::Session> End(const livecall::v1::EndAiSessionRequest& request,
+                                            const CallerIdentity& caller = {});
 
   // How often the LLM failed or was late and the embedded engine answered instead (also the
   // livecall_llm_fallbacks_total counter).
@@ -86,9 +94,11 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
                                      absl::Duration deadline, absl::string_view purpose);
   // Counts a fallback to the embedded engine (metric and log).
   void CountFallback(absl::string_view purpose, const absl::Status& why);
-  // An active session, or FAILED_PRECONDITION naming what it refused.
+  // An active session, or FAILED_PRECONDITION naming what it refused (PERMISSION_DENIED when it
+  // is not `caller`'s).
   absl::StatusOr<livecall::v1::Session> GetActive(const std::string& session_id,
-                                                  absl::string_view refused);
+                                                  absl::string_view refused,
+                                                  const CallerIdentity& caller = {});
   // Appends `turn` to the session's conversation with `suggestions` as its new suggestions.
   absl::Status Append(const std::string& session_id, const livecall::v1::Turn& turn,
                       const std::vector<livecall::v1::Suggestion>& suggestions);

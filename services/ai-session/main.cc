@@ -50,10 +50,10 @@ int main() {
     livecall::LogInfo("no LLM configured; the embedded engine answers");
   }
 
-  std::unique_ptr<livecall::v1::Context::Stub> context =
-      livecall::v1::Context::NewStub(livecall::MakePeerChannel(config->context_address));
-  std::unique_ptr<livecall::v1::CallControl::Stub> calls =
-      livecall::v1::CallControl::NewStub(livecall::MakePeerChannel(config->call_control_address));
+  std::unique_ptr<livecall::v1::Context::Stub> context = livecall::v1::Context::NewStub(
+      livecall::MakePeerChannel(config->context_address, config->grpc_auth.client_key));
+  std::unique_ptr<livecall::v1::CallControl::Stub> calls = livecall::v1::CallControl::NewStub(
+      livecall::MakePeerChannel(config->call_control_address, config->grpc_auth.client_key));
   livecall::Executor executor(config->worker_threads);
   livecall::ai_session::AiSessionService service(*context, *kb, llm.get(), executor, config->engine,
                                                  calls.get());
@@ -61,7 +61,8 @@ int main() {
   absl::Status served = livecall::ServeGrpcUntilSignal({.address = config->listen_address,
                                                         .services = {&service},
                                                         .metrics_address = metrics_address,
-                                                        .on_drain = nullptr});
+                                                        .on_drain = nullptr,
+                                                        .auth = config->grpc_auth});
   if (!served.ok()) {
     livecall::LogError("server failed", {{"error", std::string(served.message())}});
     return 1;

@@ -143,6 +143,8 @@ absl::StatusOr<CallControlConfig> ReadCallControlConfig(EnvReader& env) {
   config.idempotency_ttl =
       absl::Seconds(env.Int("LIVECALL_IDEMPOTENCY_TTL_S", 24 * 3600, 60, 30 * 24 * 3600));
   config.speech = ReadSpeechConfig(env);
+  config.max_active_calls = static_cast<int>(env.Int("LIVECALL_MAX_ACTIVE_CALLS", 50, 0, 100000));
+  config.grpc_auth = ReadGrpcAuthConfig(env, /*serves_grpc=*/true, /*dials_peers=*/true);
   if (absl::Status status = env.status(); !status.ok()) return status;
   return config;
 }

@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/caller_identity.h"
 #include "common/config.h"
 #include "common/redis_pool.h"
 #include "services/call-control/sandbox_provider.h"
@@ -62,6 +63,11 @@ struct CallControlConfig {
   std::string transcription_language;  // LIVECALL_TRANSCRIPTION_LANGUAGE
   absl::Duration idempotency_ttl;      // LIVECALL_IDEMPOTENCY_TTL_S
   SpeechConfig speech;
+  // Concurrent outbound calls across every replica (Redis); 0: no cap.
+  int max_active_calls = 50;  // LIVECALL_MAX_ACTIVE_CALLS
+  // LIVECALL_AUTH, LIVECALL_GRPC_API_KEYS (the peers let in), LIVECALL_GRPC_API_KEY (what this
+  // service sends to its peers).
+  GrpcAuthConfig grpc_auth;
 };
 
 absl::StatusOr<CallControlConfig> ReadCallControlConfig(EnvReader& env);

@@ -13,8 +13,17 @@
 
 namespace livecall::call_control {
 
+absl::Status CheckCallOwner(const CallerIdentity& caller, const livecall::v1::Call& call) {
+  if (!caller.is_agent()) return absl::OkStatus();
+  absl::StatusOr<std::string> identity = AgentIdentity(caller.agent_id);
+  if (identity.ok() && !call.agent_identity().empty() && call.agent_identity() == *identity) {
+    return absl::OkStatus();
+  }
+  return NotYours(absl::StrCat("call ", call.call_sid()));
+}
+
 absl::StatusOr<livecall::v1::Call> CallControlService::Place(
-    const livecall::v1::PlaceCallRequest& request, const std::string& agent_id) {
+    const livecall::v1::PlaceCallRequest& request, const CallerIdentity& caller) {
   if (request.to().empty()) return absl::InvalidArgumentError("to is required");
   absl::StatusOr<std::string> to = NormalizePhoneNumber(request.to());
   if (!to.ok()) return absl::InvalidArgumentError(absl::StrCat("to: ", to.status().message()));
@@ -59,14 +68,29 @@ absl::StatusOr<livecall::v1::Call> CallControlService::Place(
   // A tts call speaks Uzbek unless told otherwise; the others speak the customer's language,
   // which the AI session finds out (customer context, else the number's country).
   call.set_language(request.language().empty() && mode == "tts" ? "uz" : request.language());
-  if (mode == "agent" && !agent_id.empty()) {
-    LIVECALL_ASSIGN_OR_RETURN(std::string identity, AgentIdentity(agent_id));
-    call.set_agent_identity(identity);
+  // The call is its caller's: an agent reads and controls only its own (CheckCallOwner).
+  if (!caller.agent_id.empty()) {
+    LIVECALL_ASSIGN_OR_RETURN(std::string owner, AgentIdentity(caller.agent_id));
+    call.set_agent_identity(std::move(owner));
   }
-  LIVECALL_ASSIGN_OR_RETURN(livecall::v1::Call placed, provider_.Place(std::move(call)));
+  std::string slot;
+  if (options_.outbound_limit != nullptr) {
+    LIVECALL_ASSIGN_OR_RETURN(slot, options_.outbound_limit->Reserve(absl::Now()));
+  }
+  absl::StatusOr<livecall::v1::Call> dialled = provider_.Place(std::move(call));
+  if (options_.outbound_limit != nullptr) {
+    if (dialled.ok()) {
+      LIVECALL_RETURN_IF_ERROR(
+          options_.outbound_limit->Commit(slot, dialled->call_sid(), absl::Now()));
+    } else {
+      // The slot lapses by itself if this fails too; the placement's error is what matters.
+      (void)options_.outbound_limit->Cancel(slot);
+    }
+  }
+  LIVECALL_ASSIGN_OR_RETURN(livecall::v1::Call placed, std::move(dialled));
   if (mode == "tts") return placed;
   absl::StatusOr<livecall::v1::Call> with_session =
-      sessions_->Start(placed, agent_id, request.language());
+      sessions_->Start(placed, caller.agent_id, request.language());
   // The call is dialled either way; an AI call without its session hands over to a human.
   return with_session.ok() ? *with_session : placed;
 }
@@ -122,18 +146,19 @@ absl::string_view ActionName(CallAction action) {
 
 absl::StatusOr<livecall::v1::Call> CallControlService::PlaceOnce(
     const livecall::v1::PlaceCallRequest& request, const std::string& idempotency_key,
-    const std::string& agent_id) {
-  if (idempotency_key.empty()) return Place(request, agent_id);
+    const CallerIdentity& caller) {
+  if (idempotency_key.empty()) return Place(request, caller);
   if (idempotency_key.size() > 255) {
     return absl::InvalidArgumentError("Idempotency-Key is longer than 255 characters");
   }
-  const std::string scoped = absl::StrCat("place-call:", idempotency_key);
+  // Keys are the caller's own: another agent reusing one places its own call.
+  const std::string scoped = absl::StrCat("place-call:", caller.agent_id, ":", idempotency_key);
   const absl::Time give_up = absl::Now() + options_.idempotency_wait;
   while (true) {
     absl::StatusOr<bool> first = calls_.ReserveIdempotencyKey(scoped, options_.idempotency_ttl);
     if (!first.ok()) return first.status();
     if (*first) {
-      absl::StatusOr<livecall::v1::Call> call = Place(request, agent_id);
+      absl::StatusOr<livecall::v1::Call> call = Place(request, caller);
       if (call.ok()) {
         LIVECALL_RETURN_IF_ERROR(
             calls_.CompleteIdempotencyKey(scoped, call->call_sid(), options_.idempotency_ttl));
@@ -144,7 +169,11 @@ absl::StatusOr<livecall::v1::Call> CallControlService::PlaceOnce(
     }
     absl::StatusOr<std::optional<std::string>> answered = calls_.LookupIdempotencyKey(scoped);
     if (!answered.ok()) return answered.status();
-    if (answered->has_value() && !(*answered)->empty()) return calls_.Get(**answered);
+    if (answered->has_value() && !(*answered)->empty()) {
+      LIVECALL_ASSIGN_OR_RETURN(livecall::v1::Call call, calls_.Get(**answered));
+      LIVECALL_RETURN_IF_ERROR(CheckCallOwner(caller, call));
+      return call;
+    }
     if (!answered->has_value()) continue;  // The first request failed and let the key go.
     if (absl::Now() >= give_up) {
       return absl::AbortedError(
@@ -157,9 +186,11 @@ absl::StatusOr<livecall::v1::Call> CallControlService::PlaceOnce(
 
 absl::StatusOr<livecall::v1::Call> CallControlService::Act(const std::string& call_sid,
                                                            CallAction action,
-                                                           const std::string& digits) {
+                                                           const std::string& digits,
+                                                           const CallerIdentity& caller) {
   if (action == CallAction::kSendDigits) LIVECALL_RETURN_IF_ERROR(ValidateDigits(digits));
   LIVECALL_ASSIGN_OR_RETURN(livecall::v1::Call call, calls_.GetByAnyLeg(call_sid));
+  LIVECALL_RETURN_IF_ERROR(CheckCallOwner(caller, call));
   if (call.status() != "in-progress") {
     return absl::FailedPreconditionError(absl::StrCat("cannot ", ActionName(action), " call ",
                                                       call.call_sid(), ": it is ", call.status(),
@@ -249,25 +280,25 @@ grpc::ServerUnaryReactor* CallControlService::PlaceCall(
     grpc::CallbackServerContext* context, const livecall::v1::PlaceCallRequest* request,
     livecall::v1::Call* response) {
   std::string key = MetadataValue(context, kIdempotencyKeyMetadata);
-  std::string agent = MetadataValue(context, kAgentMetadata);
-  return FinishOnExecutor(
-      context, executor_,
-      [this, request, response, key = std::move(key), agent = std::move(agent)]() -> absl::Status {
-        LIVECALL_ASSIGN_OR_RETURN(*response, PlaceOnce(*request, key, agent));
-        return absl::OkStatus();
-      });
+  return FinishOnExecutor(context, executor_,
+                          [this, request, response,
+                           key = std::move(key)](const CallerIdentity& caller) -> absl::Status {
+                            LIVECALL_ASSIGN_OR_RETURN(*response, PlaceOnce(*request, key, caller));
+                            return absl::OkStatus();
+                          });
 }
 
 grpc::ServerUnaryReactor* CallControlService::ActOnExecutor(grpc::CallbackServerContext* context,
                                                             const std::string& call_sid,
                                                             CallAction action, std::string digits,
                                                             livecall::v1::Call* response) {
-  return FinishOnExecutor(
-      context, executor_,
-      [this, call_sid, action, digits = std::move(digits), response]() -> absl::Status {
-        LIVECALL_ASSIGN_OR_RETURN(*response, Act(call_sid, action, digits));
-        return absl::OkStatus();
-      });
+  return FinishOnExecutor(context, executor_,
+                          [this, call_sid, action, digits = std::move(digits),
+                           response](const CallerIdentity& caller) -> absl::Status {
+                            LIVECALL_ASSIGN_OR_RETURN(*response,
+                                                      Act(call_sid, action, digits, caller));
+                            return absl::OkStatus();
+                          });
 }
 
 grpc::ServerUnaryReactor* CallControlService::HoldCall(
@@ -310,21 +341,23 @@ grpc::ServerUnaryReactor* CallControlService::SendDigits(
 grpc::ServerUnaryReactor* CallControlService::CreateVoiceToken(
     grpc::CallbackServerContext* context, const livecall::v1::CreateVoiceTokenRequest* request,
     livecall::v1::VoiceToken* response) {
-  std::string agent = MetadataValue(context, kAgentMetadata);
-  return FinishOnExecutor(context, executor_,
-                          [this, request, response, agent = std::move(agent)]() -> absl::Status {
-                            LIVECALL_ASSIGN_OR_RETURN(*response, MintToken(agent, *request));
-                            return absl::OkStatus();
-                          });
+  return FinishOnExecutor(
+      context, executor_, [this, request, response](const CallerIdentity& caller) -> absl::Status {
+        LIVECALL_ASSIGN_OR_RETURN(*response, MintToken(caller.agent_id, *request));
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* CallControlService::GetCall(grpc::CallbackServerContext* context,
                                                       const livecall::v1::GetCallRequest* request,
                                                       livecall::v1::Call* response) {
-  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
-    LIVECALL_ASSIGN_OR_RETURN(*response, calls_.GetByAnyLeg(request->call_sid()));
-    return absl::OkStatus();
-  });
+  return FinishOnExecutor(
+      context, executor_, [this, request, response](const CallerIdentity& caller) -> absl::Status {
+        LIVECALL_ASSIGN_OR_RETURN(livecall::v1::Call call, calls_.GetByAnyLeg(request->call_sid()));
+        LIVECALL_RETURN_IF_ERROR(CheckCallOwner(caller, call));
+        *response = std::move(call);
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace livecall::call_control

@@ -4,10 +4,12 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/caller_identity.h"
 #include "common/executor.h"
 #include "livecall/v1/call_control.grpc.pb.h"
 #include "services/call-control/call_sessions.h"
 #include "services/call-control/call_store.h"
+#include "services/call-control/outbound_call_limit.h"
 #include "services/call-control/telephony_provider.h"
 
 namespace livecall::call_control {
@@ -17,7 +19,6 @@ inline constexpr size_t kMaxSpokenTextLength = 4096;
 
 // What the gateway forwards as gRPC metadata.
 inline constexpr char kIdempotencyKeyMetadata[] = "idempotency-key";
-inline constexpr char kAgentMetadata[] = "x-livecall-agent";
 
 enum class CallAction { kHold, kResume, kMute, kUnmute, kHangup, kSendDigits };
 
@@ -35,7 +36,13 @@ struct CallControlOptions {
   absl::Duration idempotency_ttl = absl::Hours(24);
   // How long a retry waits for the first request with its key to finish.
   absl::Duration idempotency_wait = absl::Seconds(10);
+  // The global cap on concurrent outbound calls; null: no cap.
+  OutboundCallLimit* outbound_limit = nullptr;
 };
+
+// OK when `caller` may read or control `call`: a supervisor or a service any call, an agent only
+// a call whose agent is its own Twilio client identity (voice_token.h). PERMISSION_DENIED else.
+absl::Status CheckCallOwner(const CallerIdentity& caller, const livecall::v1::Call& call);
 
 // livecall.v1.CallControl: places calls through the configured provider, controls them (hold,
 // mute, hangup, DTMF) and reads them back; mints agents' Voice Access Tokens.
@@ -52,18 +59,21 @@ class CallControlService final : public livecall::v1::CallControl::CallbackServi
         options_(std::move(options)),
         sessions_(sessions) {}
 
-  // The work behind the RPCs; blocking (Redis, Twilio), so run on the executor. `agent_id` is the
-  // authenticated agent placing the call (may be empty).
+  // The work behind the RPCs; blocking (Redis, Twilio), so run on the executor. The call is
+  // `caller`'s: its agent_identity is the caller's agent (as a Twilio client identity), if any.
+  // RESOURCE_EXHAUSTED when the outbound-call cap is reached.
   absl::StatusOr<livecall::v1::Call> Place(const livecall::v1::PlaceCallRequest& request,
-                                           const std::string& agent_id = "");
-  // Place() at most once per `idempotency_key` (empty: no key): a retry with the same key answers
-  // the first request's call, and of concurrent duplicates only one dials.
+                                           const CallerIdentity& caller = {});
+  // Place() at most once per `idempotency_key` (empty: no key) and caller: a retry with the same
+  // key answers the first request's call, and of concurrent duplicates only one dials.
   absl::StatusOr<livecall::v1::Call> PlaceOnce(const livecall::v1::PlaceCallRequest& request,
                                                const std::string& idempotency_key,
-                                               const std::string& agent_id = "");
-  // `call_sid` may be either leg's. FAILED_PRECONDITION unless the call is in progress.
+                                               const CallerIdentity& caller = {});
+  // `call_sid` may be either leg's. FAILED_PRECONDITION unless the call is in progress;
+  // PERMISSION_DENIED when it is not `caller`'s (CheckCallOwner).
   absl::StatusOr<livecall::v1::Call> Act(const std::string& call_sid, CallAction action,
-                                         const std::string& digits = "");
+                                         const std::string& digits = "",
+                                         const CallerIdentity& caller = {});
   absl::StatusOr<livecall::v1::VoiceToken> MintToken(
       const std::string& agent_id, const livecall::v1::CreateVoiceTokenRequest& request);
 

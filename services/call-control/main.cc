@@ -72,7 +72,8 @@ int main() {
       {.public_url = config->public_url, .url_ttl = config->speech.url_ttl});
   livecall::call_control::PhoneSpeechRenderer speech(synthesizer, config->speech.voices);
   livecall::call_control::GrpcAiSessionClient ai_session(
-      livecall::MakePeerChannel(config->ai_session_address), config->ai_session_deadline);
+      livecall::MakePeerChannel(config->ai_session_address, config->grpc_auth.client_key),
+      config->ai_session_deadline);
   livecall::call_control::CallSessions sessions(calls, ai_session, executor);
   livecall::call_control::VoiceAgent voice_agent(ai_session);
   std::unique_ptr<livecall::call_control::TwilioProvider> twilio_provider;
@@ -102,6 +103,7 @@ int main() {
     sandbox->Start();
     provider = sandbox.get();
   }
+  livecall::call_control::OutboundCallLimit outbound_limit(redis, calls, config->max_active_calls);
   livecall::call_control::CallControlService service(
       *provider, calls, executor,
       twilio.configured() ? twilio.caller_id : config->sandbox_caller_id,
@@ -109,7 +111,8 @@ int main() {
                        .api_key_sid = twilio.api_key_sid,
                        .api_key_secret = twilio.api_key_secret,
                        .twiml_app_sid = twilio.twiml_app_sid},
-       .idempotency_ttl = config->idempotency_ttl},
+       .idempotency_ttl = config->idempotency_ttl,
+       .outbound_limit = &outbound_limit},
       &sessions);
   livecall::call_control::TwilioWebhookService webhooks(
       twilio_provider.get(), calls, sessions, voice_agent, speech, executor,
@@ -127,9 +130,11 @@ int main() {
       livecall::ServeGrpcUntilSignal({.address = config->listen_address,
                                       .services = {&service, &webhooks, &speech_audio},
                                       .metrics_address = metrics_address,
-                                      .on_drain = [&sandbox] {
-                                        if (sandbox) sandbox->Stop();
-                                      }});
+                                      .on_drain =
+                                          [&sandbox] {
+                                            if (sandbox) sandbox->Stop();
+                                          },
+                                      .auth = config->grpc_auth});
   if (!served.ok()) {
     livecall::LogError("server failed", {{"error", std::string(served.message())}});
     return 1;

@@ -58,6 +58,7 @@ absl::StatusOr<ContextConfig> ReadContextConfig(EnvReader& env) {
                                              absl::Milliseconds(10), absl::Minutes(10));
   config.outbox.max_backoff = env.Millis("LIVECALL_OUTBOX_MAX_BACKOFF_MS", absl::Minutes(5),
                                          absl::Milliseconds(10), absl::Hours(6));
+  config.grpc_auth = ReadGrpcAuthConfig(env, /*serves_grpc=*/true, /*dials_peers=*/false);
   if (absl::Status status = env.status(); !status.ok()) return status;
   return config;
 }

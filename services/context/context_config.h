@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/caller_identity.h"
 #include "common/config.h"
 #include "common/redis_pool.h"
 #include "services/context/customer_source.h"
@@ -25,6 +26,8 @@ struct ContextConfig {
   // LIVECALL_CRM_API_KEY, LIVECALL_CRM_WEBHOOK_TIMEOUT_MS, LIVECALL_OUTBOX_INITIAL_BACKOFF_MS,
   // LIVECALL_OUTBOX_MAX_BACKOFF_MS.
   OutboxOptions outbox;
+  // LIVECALL_AUTH, LIVECALL_GRPC_API_KEYS (the peers let in).
+  GrpcAuthConfig grpc_auth;
 };
 
 absl::StatusOr<ContextConfig> ReadContextConfig(EnvReader& env);

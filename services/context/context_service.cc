@@ -37,6 +37,7 @@ grpc::ServerWriteReactor<livecall::v1::LiveEventEnvelope>* Watch(
 
 grpc::ServerWriteReactor<livecall::v1::LiveEventEnvelope>* ContextService::WatchSessionEvents(
     grpc::CallbackServerContext* context, const livecall::v1::WatchEventsRequest* request) {
+  if (absl::Status allowed = MayWatch(*context); !allowed.ok()) return new RefusedWatch(allowed);
   if (request->session_id().empty()) {
     return new RefusedWatch(absl::InvalidArgumentError("sessionId is required"));
   }
@@ -45,10 +46,34 @@ grpc::ServerWriteReactor<livecall::v1::LiveEventEnvelope>* ContextService::Watch
 
 grpc::ServerWriteReactor<livecall::v1::LiveEventEnvelope>* ContextService::WatchCallEvents(
     grpc::CallbackServerContext* context, const livecall::v1::WatchEventsRequest* request) {
+  if (absl::Status allowed = MayWatch(*context); !allowed.ok()) return new RefusedWatch(allowed);
   if (request->call_sid().empty()) {
     return new RefusedWatch(absl::InvalidArgumentError("callSid is required"));
   }
   return Watch(hub_, *request);
+}
+
+absl::Status ContextService::MayWatch(const grpc::CallbackServerContext& context) {
+  absl::StatusOr<CallerIdentity> caller = AuthenticateCaller(context);
+  if (!caller.ok()) return caller.status();
+  // Ownership needs a Redis read, which a reactor's start must not block on; agents watch
+  // through the gateway's SSE routes, which check it first.
+  if (caller->is_agent()) {
+    return absl::PermissionDeniedError(
+        "agents watch live events through the gateway (its SSE routes check ownership)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ContextService::CheckOwner(const CallerIdentity& caller,
+                                        const std::string& session_id) {
+  if (!caller.is_agent()) return absl::OkStatus();
+  absl::StatusOr<Session> session = sessions_.Get(session_id);
+  if (!session.ok()) return session.status();
+  if (!caller.MayAccess(session->agent_id())) {
+    return NotYours(absl::StrCat("session ", session_id));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<Customer> ContextService::Lookup(const std::string& phone_number) const {
@@ -80,62 +105,74 @@ grpc::ServerUnaryReactor* ContextService::LookupCustomer(
 grpc::ServerUnaryReactor* ContextService::CreateSession(
     grpc::CallbackServerContext* context, const livecall::v1::CreateSessionRequest* request,
     Session* response) {
-  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
-    if (request->session().phone_number().empty()) {
-      return absl::InvalidArgumentError("session.phone_number is required");
-    }
-    absl::StatusOr<std::string> e164 = NormalizePhoneNumber(request->session().phone_number());
-    if (!e164.ok()) return e164.status();
-    Session session = request->session();
-    session.set_phone_number(*e164);
-    absl::StatusOr<Session> created = sessions_.Create(std::move(session), absl::Now());
-    if (!created.ok()) return created.status();
-    *response = *std::move(created);
-    return absl::OkStatus();
-  });
+  return FinishOnExecutor(
+      context, executor_, [this, request, response](const CallerIdentity& caller) -> absl::Status {
+        if (caller.is_agent() && request->session().agent_id() != caller.agent_id) {
+          return absl::PermissionDeniedError("an agent creates sessions only for itself");
+        }
+        if (request->session().phone_number().empty()) {
+          return absl::InvalidArgumentError("session.phone_number is required");
+        }
+        absl::StatusOr<std::string> e164 = NormalizePhoneNumber(request->session().phone_number());
+        if (!e164.ok()) return e164.status();
+        Session session = request->session();
+        session.set_phone_number(*e164);
+        absl::StatusOr<Session> created = sessions_.Create(std::move(session), absl::Now());
+        if (!created.ok()) return created.status();
+        *response = *std::move(created);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* ContextService::GetSession(grpc::CallbackServerContext* context,
                                                      const livecall::v1::GetSessionRequest* request,
                                                      Session* response) {
-  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
-    absl::StatusOr<Session> session = sessions_.Get(request->session_id());
-    if (!session.ok()) return session.status();
-    *response = *std::move(session);
-    return absl::OkStatus();
-  });
+  return FinishOnExecutor(context, executor_,
+                          [this, request, response](const CallerIdentity& caller) -> absl::Status {
+                            absl::StatusOr<Session> session = sessions_.Get(request->session_id());
+                            if (!session.ok()) return session.status();
+                            if (!caller.MayAccess(session->agent_id())) {
+                              return NotYours(absl::StrCat("session ", request->session_id()));
+                            }
+                            *response = *std::move(session);
+                            return absl::OkStatus();
+                          });
 }
 
 grpc::ServerUnaryReactor* ContextService::AppendTurn(grpc::CallbackServerContext* context,
                                                      const livecall::v1::AppendTurnRequest* request,
                                                      livecall::v1::AppendTurnResponse* response) {
-  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
-    const livecall::v1::Turn& turn = request->turn();
-    if (turn.speaker() != "customer" && turn.speaker() != "agent" && turn.speaker() != "ai") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("turn.speaker \"", turn.speaker(), "\" is not customer, agent or ai"));
-    }
-    if (turn.text().empty()) return absl::InvalidArgumentError("turn.text is required");
-    std::vector<livecall::v1::Suggestion> suggestions(request->suggestions().begin(),
-                                                      request->suggestions().end());
-    absl::StatusOr<int> count = sessions_.AppendTurn(request->session_id(), turn, suggestions);
-    if (!count.ok()) return count.status();
-    response->set_turn_count(*count);
-    return absl::OkStatus();
-  });
+  return FinishOnExecutor(
+      context, executor_, [this, request, response](const CallerIdentity& caller) -> absl::Status {
+        LIVECALL_RETURN_IF_ERROR(CheckOwner(caller, request->session_id()));
+        const livecall::v1::Turn& turn = request->turn();
+        if (turn.speaker() != "customer" && turn.speaker() != "agent" && turn.speaker() != "ai") {
+          return absl::InvalidArgumentError(
+              absl::StrCat("turn.speaker \"", turn.speaker(), "\" is not customer, agent or ai"));
+        }
+        if (turn.text().empty()) return absl::InvalidArgumentError("turn.text is required");
+        std::vector<livecall::v1::Suggestion> suggestions(request->suggestions().begin(),
+                                                          request->suggestions().end());
+        absl::StatusOr<int> count = sessions_.AppendTurn(request->session_id(), turn, suggestions);
+        if (!count.ok()) return count.status();
+        response->set_turn_count(*count);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* ContextService::EndSession(grpc::CallbackServerContext* context,
                                                      const livecall::v1::EndSessionRequest* request,
                                                      Session* response) {
-  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
-    absl::StatusOr<Session> ended =
-        sessions_.End(request->session_id(), request->summary(), request->disposition(),
-                      request->has_call() ? &request->call() : nullptr, absl::Now());
-    if (!ended.ok()) return ended.status();
-    *response = *std::move(ended);
-    return absl::OkStatus();
-  });
+  return FinishOnExecutor(
+      context, executor_, [this, request, response](const CallerIdentity& caller) -> absl::Status {
+        LIVECALL_RETURN_IF_ERROR(CheckOwner(caller, request->session_id()));
+        absl::StatusOr<Session> ended =
+            sessions_.End(request->session_id(), request->summary(), request->disposition(),
+                          request->has_call() ? &request->call() : nullptr, absl::Now());
+        if (!ended.ok()) return ended.status();
+        *response = *std::move(ended);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* ContextService::ListSessions(

@@ -1,6 +1,7 @@
 #ifndef LIVECALL_SERVICES_CONTEXT_CONTEXT_SERVICE_H_
 #define LIVECALL_SERVICES_CONTEXT_CONTEXT_SERVICE_H_
 
+#include "common/caller_identity.h"
 #include "common/event_hub.h"
 #include "common/executor.h"
 #include "livecall/v1/context.grpc.pb.h"
@@ -49,6 +50,11 @@ class ContextService final : public livecall::v1::Context::CallbackService {
                                          livecall::v1::ListSessionsResponse* response) override;
 
  private:
+  // Authenticates a watch (streaming RPCs do not go through FinishOnExecutor); agents are refused.
+  static absl::Status MayWatch(const grpc::CallbackServerContext& context);
+  // OK unless `caller` is an agent and the session is not its own.
+  absl::Status CheckOwner(const CallerIdentity& caller, const std::string& session_id);
+
   CustomerSource& customers_;
   SessionStore& sessions_;
   Executor& executor_;

@@ -90,9 +90,11 @@ int main() {
   absl::Status served = livecall::ServeGrpcUntilSignal({.address = config->listen_address,
                                                         .services = {&service},
                                                         .metrics_address = metrics_address,
-                                                        .on_drain = [&outbox] {
-                                                          if (outbox) outbox->Stop();
-                                                        }});
+                                                        .on_drain =
+                                                            [&outbox] {
+                                                              if (outbox) outbox->Stop();
+                                                            },
+                                                        .auth = config->grpc_auth});
   if (!served.ok()) {
     livecall::LogError("server failed", {{"error", std::string(served.message())}});
     return 1;

@@ -3,40 +3,42 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/jwt.h"
+#include "common/caller_identity.h"
 #include "services/gateway/error_response.h"
 
 namespace livecall::gateway {
 namespace {
 
-// Printable ASCII without quotes or backslashes: safe in metadata and in a quoted header value.
-bool IsPlainText(absl::string_view text) {
+// What may stand inside a quoted header value.
+std::string QuotedHeaderText(absl::string_view text) {
+  std::string out;
   for (char c : text) {
-    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') return false;
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') out.push_back(c);
   }
-  return true;
+  return out;
 }
 
 }  // namespace
 
 absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(absl::string_view authorization,
-                                                     absl::string_view secret, absl::Time now) {
+                                                     const JwtVerifier& verifier,
+                                                     const JwtVerifyOptions& options) {
   authorization = absl::StripAsciiWhitespace(authorization);
   if (authorization.size() < 7 || !absl::StartsWithIgnoreCase(authorization, "Bearer ")) {
     return absl::UnauthenticatedError("the Authorization header is not \"Bearer <token>\"");
   }
   const absl::string_view token = absl::StripAsciiWhitespace(authorization.substr(7));
-  absl::StatusOr<VerifiedJwt> verified = VerifyJwtHs256(token, secret, {.now = now});
+  absl::StatusOr<VerifiedJwt> verified = verifier.Verify(token, options);
   if (!verified.ok()) return absl::UnauthenticatedError(verified.status().message());
   AuthenticatedAgent agent;
   agent.agent_id = verified->StringClaim("sub");
   agent.role = verified->StringClaim("role");
-  if (agent.role.empty()) agent.role = "agent";
-  if (agent.agent_id.empty() || agent.agent_id.size() > 128 || !IsPlainText(agent.agent_id)) {
+  if (agent.role.empty()) agent.role = kRoleAgent;
+  if (!IsValidAgentIdentity(agent.agent_id)) {
     return absl::UnauthenticatedError("invalid token: sub must be 1-128 printable characters");
   }
-  if (agent.role.size() > 64 || !IsPlainText(agent.role)) {
-    return absl::UnauthenticatedError("invalid token: role must be 1-64 printable characters");
+  if (!IsKnownRole(agent.role)) {
+    return absl::UnauthenticatedError("invalid token: role must be agent, supervisor or service");
   }
   return agent;
 }
@@ -45,14 +47,54 @@ HttpResponse UnauthorizedResponse(absl::string_view message, bool token_was_sent
   HttpResponse response = HttpErrorResponse(401, "UNAUTHENTICATED", message);
   std::string challenge = "Bearer realm=\"livecall\"";
   if (token_was_sent) {
-    std::string description;
-    for (char c : message) {
-      if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') description.push_back(c);
-    }
-    absl::StrAppend(&challenge, ", error=\"invalid_token\", error_description=\"", description,
-                    "\"");
+    absl::StrAppend(&challenge, ", error=\"invalid_token\", error_description=\"",
+                    QuotedHeaderText(message), "\"");
   }
   response.headers.emplace_back("WWW-Authenticate", std::move(challenge));
+  return response;
+}
+
+HttpResponse InsufficientRoleResponse(absl::string_view message) {
+  HttpResponse response = HttpErrorResponse(403, "PERMISSION_DENIED", message);
+  response.headers.emplace_back(
+      "WWW-Authenticate",
+      absl::StrCat("Bearer realm=\"livecall\", error=\"insufficient_scope\", error_description=\"",
+                   QuotedHeaderText(message), "\""));
+  return response;
+}
+
+bool IsValidDevLoginAgentId(absl::string_view agent_id) {
+  if (agent_id.empty() || agent_id.size() > 64) return false;
+  for (char c : agent_id) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
+absl::StatusOr<livecall::v1::DevLoginResponse> DevLogin(
+    const livecall::v1::DevLoginRequest& request, absl::string_view secret, absl::Duration ttl,
+    absl::Time now) {
+  if (!IsValidDevLoginAgentId(request.agent_id())) {
+    return absl::InvalidArgumentError(
+        "agentId must be 1-64 letters, digits, '_' or '-' (it becomes the Twilio client "
+        "identity)");
+  }
+  const std::string role = request.role().empty() ? kRoleAgent : request.role();
+  if (!IsKnownRole(role)) {
+    return absl::InvalidArgumentError("role must be agent, supervisor or service");
+  }
+  const int64_t issued = absl::ToUnixSeconds(now);
+  const int64_t expires = issued + absl::ToInt64Seconds(ttl);
+  livecall::v1::DevLoginResponse response;
+  // The agent id and role are from closed alphabets, so they need no JSON escaping.
+  response.set_token(SignJwtHs256(
+      R"({"alg":"HS256","typ":"JWT"})",
+      absl::StrCat(R"({"sub":")", request.agent_id(), R"(","role":")", role, R"(","iat":)", issued,
+                   R"(,"nbf":)", issued, R"(,"exp":)", expires, R"(,"iss":"livecall-dev-login"})"),
+      secret));
+  response.set_agent_id(request.agent_id());
+  response.set_role(role);
+  response.mutable_expires_at()->set_seconds(expires);
   return response;
 }
 

@@ -1,23 +1,23 @@
 #ifndef LIVECALL_SERVICES_GATEWAY_AGENT_AUTH_H_
 #define LIVECALL_SERVICES_GATEWAY_AGENT_AUTH_H_
 
-// Agents' bearer tokens: `Authorization: Bearer <JWT>`, HS256 with LIVECALL_JWT_SECRET
-// (common/jwt.h). The verified `sub` is the agent's id and `role` its role ("agent" when absent);
-// the gateway forwards both to the backends as x-livecall-agent and x-livecall-role, and never
-// forwards those headers from a client. Routes marked (livecall.v1.requires_agent) need a valid
-// token; making it mandatory everywhere is the security issue's, and uses this same check.
+// Agents' bearer tokens: `Authorization: Bearer <JWT>`, verified with the configured keys
+// (common/jwt.h: HS256 with LIVECALL_JWT_SECRET, RS256/ES256 with LIVECALL_JWT_PUBLIC_KEY_FILE).
+// The verified `sub` is the agent's id and `role` its role ("agent" when absent; "supervisor" and
+// "service" are the others); the gateway forwards both to the backends as x-livecall-agent and
+// x-livecall-role (common/caller_identity.h), and never forwards those headers from a client.
+// Which routes need a token is the route table's (RouteAccess); this file only checks one.
 
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/jwt.h"
+#include "livecall/v1/auth.pb.h"
 #include "services/gateway/http_response.h"
 
 namespace livecall::gateway {
-
-inline constexpr char kAgentMetadata[] = "x-livecall-agent";
-inline constexpr char kRoleMetadata[] = "x-livecall-role";
 
 struct AuthenticatedAgent {
   std::string agent_id;
@@ -25,13 +25,25 @@ struct AuthenticatedAgent {
 };
 
 // UNAUTHENTICATED (with a message for WWW-Authenticate) when the header is not "Bearer <token>",
-// the token does not verify, has expired, or has no usable `sub`.
+// the token does not verify, has expired, has no usable `sub` or an unknown `role`.
 absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(absl::string_view authorization,
-                                                     absl::string_view secret,
-                                                     absl::Time now = absl::InfinitePast());
+                                                     const JwtVerifier& verifier,
+                                                     const JwtVerifyOptions& options = {});
 
-// 401 in the one error shape, with `WWW-Authenticate: Bearer realm="livecall"` (RFC 6750).
+// 401 in the one error shape, with `WWW-Authenticate: Bearer realm="livecall"` and, when a token
+// was sent, `error="invalid_token"` (RFC 6750 §3).
 HttpResponse UnauthorizedResponse(absl::string_view message, bool token_was_sent);
+// 403 for a valid token whose role the route does not allow (`error="insufficient_scope"`).
+HttpResponse InsufficientRoleResponse(absl::string_view message);
+
+// A dev-login agent id: 1-64 letters, digits, '_' and '-' (it becomes the Twilio client identity).
+bool IsValidDevLoginAgentId(absl::string_view agent_id);
+
+// The dev login's answer: an HS256 token signed with `secret` for the request's agent and role
+// (default "agent"), valid from `now` for `ttl`. INVALID_ARGUMENT for a bad agent id or role.
+absl::StatusOr<livecall::v1::DevLoginResponse> DevLogin(
+    const livecall::v1::DevLoginRequest& request, absl::string_view secret, absl::Duration ttl,
+    absl::Time now);
 
 }  // namespace livecall::gateway
 

@@ -143,6 +143,9 @@ HttpResponse ErrorResponse(const grpc::Status& status) {
   HttpResponse response;
   response.status = HttpStatusFromGrpc(code);
   response.body = ErrorBody(GrpcCodeName(code), status.error_message());
+  // A service out of a resource (the outbound-call cap, Twilio's own 429) frees it within
+  // seconds; the gateway's rate limits write their own exact Retry-After.
+  if (response.status == 429) response.headers.emplace_back("Retry-After", "5");
   return response;
 }
 

@@ -1,5 +1,14 @@
 #include "services/gateway/gateway_config.h"
 
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
 namespace livecall::gateway {
 
 absl::StatusOr<GatewayConfig> ReadGatewayConfig(EnvReader& env) {
@@ -37,11 +46,71 @@ absl::StatusOr<GatewayConfig> ReadGatewayConfig(EnvReader& env) {
   if (config.public_url.rfind("http://", 0) != 0 && config.public_url.rfind("https://", 0) != 0) {
     env.AddError("LIVECALL_PUBLIC_URL", "not an http:// or https:// URL");
   }
-  config.jwt_secret = env.OptionalString("LIVECALL_JWT_SECRET");
-  if (!config.jwt_secret.empty() && config.jwt_secret.size() < 32) {
-    env.AddError("LIVECALL_JWT_SECRET", "shorter than 32 bytes; an HS256 secret needs at least 32");
+  config.twilio_replay_window =
+      absl::Seconds(env.Int("LIVECALL_TWILIO_REPLAY_WINDOW_S", 300, 0, 86400));
+  const std::string auth = env.String("LIVECALL_AUTH", "on");
+  if (auth != "on" && auth != "off") env.AddError("LIVECALL_AUTH", "must be on or off");
+  config.auth_enabled = auth != "off";
+  if (const std::string secret = env.OptionalString("LIVECALL_JWT_SECRET"); !secret.empty()) {
+    if (absl::Status set = config.jwt.SetSecret(secret); !set.ok()) {
+      env.AddError("LIVECALL_JWT_SECRET", set.message());
+    }
   }
   config.console_dir = env.OptionalString("LIVECALL_CONSOLE_DIR");
+  if (const std::string file = env.OptionalString("LIVECALL_JWT_PUBLIC_KEY_FILE"); !file.empty()) {
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream pem;
+    pem << in.rdbuf();
+    if (!in) {
+      env.AddError("LIVECALL_JWT_PUBLIC_KEY_FILE", "cannot be read");
+    } else if (absl::Status set = config.jwt.SetPublicKeyPem(pem.str()); !set.ok()) {
+      env.AddError("LIVECALL_JWT_PUBLIC_KEY_FILE", set.message());
+    }
+  }
+  if (config.auth_enabled && !config.jwt.configured() &&
+      env.OptionalString("LIVECALL_JWT_SECRET").empty() &&
+      env.OptionalString("LIVECALL_JWT_PUBLIC_KEY_FILE").empty()) {
+    env.AddError("LIVECALL_AUTH",
+                 "is on (the default) but no key verifies bearer tokens: set LIVECALL_JWT_SECRET "
+                 "and/or LIVECALL_JWT_PUBLIC_KEY_FILE, or LIVECALL_AUTH=off for a local "
+                 "experiment");
+  }
+  config.jwt_leeway = absl::Seconds(env.Int("LIVECALL_JWT_LEEWAY_S", 30, 0, 300));
+  const std::string dev_login = env.String("LIVECALL_DEV_LOGIN", "off");
+  if (dev_login != "on" && dev_login != "off")
+    env.AddError("LIVECALL_DEV_LOGIN", "must be on or off");
+  config.dev_login = dev_login == "on";
+  if (config.dev_login && env.OptionalString("LIVECALL_JWT_SECRET").empty()) {
+    env.AddError("LIVECALL_DEV_LOGIN",
+                 "is on but LIVECALL_JWT_SECRET (which signs its tokens) is not set");
+  }
+  config.dev_login_ttl = absl::Seconds(env.Int("LIVECALL_DEV_LOGIN_TTL_S", 8 * 3600, 60, 86400));
+
+  for (absl::string_view origin :
+       absl::StrSplit(env.OptionalString("LIVECALL_CORS_ORIGINS"), ',', absl::SkipWhitespace())) {
+    origin = absl::StripAsciiWhitespace(origin);
+    while (absl::ConsumeSuffix(&origin, "/")) {
+    }
+    if (origin == "*") {
+      env.AddError("LIVECALL_CORS_ORIGINS", "\"*\" is not allowed; list the web page's origins");
+    } else if ((!absl::StartsWith(origin, "http://") && !absl::StartsWith(origin, "https://")) ||
+               origin.find('/', origin.find("//") + 2) != absl::string_view::npos) {
+      env.AddError("LIVECALL_CORS_ORIGINS",
+                   absl::StrCat("\"", origin, "\" is not an origin (scheme://host[:port])"));
+    } else {
+      config.cors_origins.push_back(absl::AsciiStrToLower(origin));
+    }
+  }
+
+  config.agent_rate_per_second =
+      static_cast<double>(env.Int("LIVECALL_RATE_LIMIT_AGENT_RPS", 20, 0, 100000));
+  config.agent_burst = static_cast<int>(env.Int("LIVECALL_RATE_LIMIT_AGENT_BURST", 40, 1, 1000000));
+  config.ip_rate_per_second =
+      static_cast<double>(env.Int("LIVECALL_RATE_LIMIT_IP_RPS", 50, 0, 100000));
+  config.ip_burst = static_cast<int>(env.Int("LIVECALL_RATE_LIMIT_IP_BURST", 100, 1, 1000000));
+  config.trusted_proxy_hops = static_cast<int>(env.Int("LIVECALL_TRUSTED_PROXY_HOPS", 0, 0, 8));
+
+  config.grpc_auth = ReadGrpcAuthConfig(env, /*serves_grpc=*/false);
 
   if (absl::Status status = env.status(); !status.ok()) return status;
   return config;

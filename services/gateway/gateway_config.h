@@ -5,10 +5,13 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/caller_identity.h"
 #include "common/config.h"
+#include "common/jwt.h"
 #include "common/log.h"
 #include "common/redis_pool.h"
 
@@ -27,10 +30,33 @@ struct GatewayConfig {
   // refused (403).
   std::string twilio_auth_token;                     // TWILIO_AUTH_TOKEN
   std::string public_url = "http://localhost:8080";  // LIVECALL_PUBLIC_URL, no trailing '/'
-  // Agents' bearer tokens (HS256); empty: routes that require an agent answer 401.
-  std::string jwt_secret;  // LIVECALL_JWT_SECRET
   // The console's build output, served at "/"; empty: no console.
   std::string console_dir;  // LIVECALL_CONSOLE_DIR
+  // Signed webhooks whose Timestamp is further from now are refused as replays; 0: off.
+  absl::Duration twilio_replay_window = absl::Minutes(5);  // LIVECALL_TWILIO_REPLAY_WINDOW_S
+  // Bearer tokens on every non-public route. `auth_enabled` false (LIVECALL_AUTH=off, for local
+  // experiments only) serves every route without a token; otherwise the gateway refuses to
+  // start unless a key is configured.
+  bool auth_enabled = true;  // LIVECALL_AUTH=on|off
+  // LIVECALL_JWT_SECRET (HS256) and/or LIVECALL_JWT_PUBLIC_KEY_FILE (RS256/ES256).
+  JwtVerifier jwt;
+  absl::Duration jwt_leeway = absl::Seconds(30);  // LIVECALL_JWT_LEEWAY_S
+  // POST /api/auth/dev-login mints HS256 tokens for any agent id: development only.
+  bool dev_login = false;                         // LIVECALL_DEV_LOGIN=on|off
+  absl::Duration dev_login_ttl = absl::Hours(8);  // LIVECALL_DEV_LOGIN_TTL_S
+  // Browser origins allowed by CORS ("https://live.example.com"); empty: no CORS headers.
+  std::vector<std::string> cors_origins;  // LIVECALL_CORS_ORIGINS, comma-separated
+  // Token buckets per replica: sustained requests per second and burst, per authenticated agent
+  // and per client IP; 0 turns that limit off.
+  double agent_rate_per_second = 20;  // LIVECALL_RATE_LIMIT_AGENT_RPS
+  int agent_burst = 40;               // LIVECALL_RATE_LIMIT_AGENT_BURST
+  double ip_rate_per_second = 50;     // LIVECALL_RATE_LIMIT_IP_RPS
+  int ip_burst = 100;                 // LIVECALL_RATE_LIMIT_IP_BURST
+  // How many reverse proxies in front append to X-Forwarded-For (the client IP is the entry that
+  // many from the right); 0: the TCP peer is the client.
+  int trusted_proxy_hops = 0;  // LIVECALL_TRUSTED_PROXY_HOPS
+  // The gateway's own key on its gRPC channels (x-api-key).
+  GrpcAuthConfig grpc_auth;  // LIVECALL_GRPC_API_KEY
 };
 
 // INVALID_ARGUMENT naming every variable that is wrong.

@@ -1,10 +1,18 @@
 #include "services/gateway/gateway_handler.h"
 
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/caller_identity.h"
 #include "common/metrics.h"
+#include "livecall/v1/ai_session.pb.h"
+#include "livecall/v1/auth.pb.h"
+#include "livecall/v1/call_control.pb.h"
 #include "livecall/v1/http.pb.h"
 #include "livecall/v1/twilio_webhooks.pb.h"
 #include "services/gateway/agent_auth.h"
@@ -42,26 +50,24 @@ std::string MethodLabel(absl::string_view method) {
   return "OTHER";
 }
 
-// The agent's identity as metadata when a valid bearer token came (verified only when a secret is
-// configured). UNAUTHENTICATED when a token does not verify, or the route requires an agent and
-// none is authenticated.
-absl::Status AddAgentMetadata(const HttpRequest& request, const Route& route,
-                              const std::string& secret,
-                              std::vector<std::pair<std::string, std::string>>* metadata) {
-  auto auth = request.find(boost::beast::http::field::authorization);
-  if (auth == request.end() || secret.empty()) {
-    if (!route.requires_agent) return absl::OkStatus();
-    return absl::UnauthenticatedError(
-        secret.empty() ? "this route needs an agent, and agent authentication is not configured "
-                         "(LIVECALL_JWT_SECRET)"
-                       : "this route needs an agent's bearer token");
-  }
-  absl::StatusOr<AuthenticatedAgent> agent =
-      AuthenticateAgent(absl::string_view(auth->value().data(), auth->value().size()), secret);
-  if (!agent.ok()) return agent.status();
-  metadata->emplace_back(kAgentMetadata, agent->agent_id);
-  metadata->emplace_back(kRoleMetadata, agent->role);
-  return absl::OkStatus();
+// 429 with Retry-After in whole seconds (at least 1), the one error shape.
+HttpResponse TooManyRequests(absl::Duration wait, absl::string_view who) {
+  const int64_t seconds =
+      std::max<int64_t>(1, absl::ToInt64Seconds(absl::Ceil(wait, absl::Seconds(1))));
+  HttpResponse response = HttpErrorResponse(
+      429, "RESOURCE_EXHAUSTED",
+      absl::StrCat("too many requests from this ", who, "; retry in ", seconds, " s"));
+  response.headers.emplace_back("Retry-After", absl::StrCat(seconds));
+  return response;
+}
+
+absl::string_view View(boost::beast::string_view text) { return {text.data(), text.size()}; }
+
+template <typename Name>
+absl::string_view HeaderValue(const HttpRequest& request, Name field) {
+  auto it = request.find(field);
+  if (it == request.end()) return {};
+  return absl::string_view(it->value().data(), it->value().size());
 }
 
 // Wraps `respond` so that the answer is counted and timed (common/metrics.h) under `*route`, which
@@ -109,8 +115,47 @@ GatewayHandler::GatewayHandler(const RouteTable* routes, BackendClient* backend,
       openapi_json_(std::move(openapi_json)),
       options_(options) {}
 
+std::string GatewayHandler::ClientIp(const HttpRequest& request, const std::string& peer_ip) const {
+  if (options_.trusted_proxy_hops <= 0) return peer_ip;
+  const absl::string_view forwarded = HeaderValue(request, "x-forwarded-for");
+  std::vector<absl::string_view> hops = absl::StrSplit(forwarded, ',', absl::SkipWhitespace());
+  // The last `trusted_proxy_hops` entries were appended by our proxies; the one before them is
+  // what the outermost trusted proxy saw. Anything further left the client could have written.
+  const int index = static_cast<int>(hops.size()) - options_.trusted_proxy_hops;
+  if (forwarded.empty() || index < 0) return peer_ip;
+  return std::string(absl::StripAsciiWhitespace(hops[static_cast<size_t>(index)]));
+}
+
+absl::StatusOr<AuthenticatedAgent> GatewayHandler::Authorize(const Route& route,
+                                                             const HttpRequest& request,
+                                                             HttpResponse* refusal) const {
+  if (route.access != RouteAccess::kBearer) return AuthenticatedAgent{};
+  const absl::string_view authorization =
+      HeaderValue(request, boost::beast::http::field::authorization);
+  const bool token_sent = request.find(boost::beast::http::field::authorization) != request.end();
+  if (!token_sent || !options_.jwt.configured()) {
+    if (!options_.auth_enabled) return AuthenticatedAgent{};
+    *refusal = UnauthorizedResponse("this route needs an agent's bearer token", token_sent);
+    return absl::UnauthenticatedError("no token");
+  }
+  absl::StatusOr<AuthenticatedAgent> agent =
+      AuthenticateAgent(authorization, options_.jwt, {.leeway = options_.jwt_leeway});
+  if (!agent.ok()) {
+    *refusal = UnauthorizedResponse(agent.status().message(), /*token_was_sent=*/true);
+    return agent.status();
+  }
+  if (!route.roles.empty() &&
+      std::find(route.roles.begin(), route.roles.end(), agent->role) == route.roles.end()) {
+    *refusal = InsufficientRoleResponse(absl::StrCat("the role ", agent->role,
+                                                     " may not use this route; it needs ",
+                                                     absl::StrJoin(route.roles, " or ")));
+    return absl::PermissionDeniedError("role");
+  }
+  return agent;
+}
+
 void GatewayHandler::Handle(const HttpRequest& request, const std::string& request_id,
-                            HttpResponder respond) {
+                            const std::string& client_ip, HttpResponder respond) {
   auto route = std::make_shared<std::string>("unmatched");
   respond =
       Observed(absl::string_view(request.method_string().data(), request.method_string().size()),
@@ -122,22 +167,27 @@ void GatewayHandler::Handle(const HttpRequest& request, const std::string& reque
   }
   const RequestTarget parts = SplitTarget(target);
   const absl::string_view method(request.method_string().data(), request.method_string().size());
+  const absl::string_view origin = HeaderValue(request, boost::beast::http::field::origin);
 
-  if (parts.path == "/healthz" || parts.path == "/readyz" || parts.path == "/openapi.json" ||
-      parts.path == "/metrics") {
-    *route = std::string(parts.path);
-    if (method != "GET") return respond(MethodNotAllowed({"GET"}));
-    if (parts.path == "/metrics") {
-      HttpResponse metrics = JsonResponse(200, SerializeMetrics());
-      metrics.content_type = std::string(kMetricsContentType);
-      return respond(std::move(metrics));
+  const absl::string_view preflight_method =
+      HeaderValue(request, boost::beast::http::field::access_control_request_method);
+  if (method == "OPTIONS" && !preflight_method.empty() && !origin.empty()) {
+    const RouteMatch probe = routes_->Match(preflight_method, parts.path);
+    std::vector<std::string> allowed = probe.allowed_methods;
+    if (probe.result == RouteMatch::Result::kMatched) {
+      *route = probe.route->path.pattern();
+      allowed = {std::string(preflight_method)};
     }
-    if (parts.path == "/healthz") return respond(JsonResponse(200, "{\"status\":\"ok\"}"));
-    if (parts.path == "/openapi.json") return respond(JsonResponse(200, openapi_json_));
-    if (readiness_ == nullptr) {
-      return respond(JsonResponse(200, "{\"status\":\"ready\",\"checks\":{}}"));
-    }
-    return readiness_->Check(std::move(respond));
+    return respond(options_.cors.Preflight(origin, preflight_method, allowed));
+  }
+  // Every other answer to a listed origin carries its CORS headers, errors included, so the page
+  // can read why a request failed.
+  if (!origin.empty()) {
+    respond = [this, origin = std::string(origin),
+               respond = std::move(respond)](HttpResponse response) {
+      options_.cors.Decorate(origin, &response);
+      respond(std::move(response));
+    };
   }
 
   const RouteMatch match = routes_->Match(method, parts.path);
@@ -161,19 +211,85 @@ void GatewayHandler::Handle(const HttpRequest& request, const std::string& reque
     case RouteMatch::Result::kBadRequest:
       return respond(ErrorResponse(match.error));
     case RouteMatch::Result::kMatched:
-      *route = match.route->path.pattern();
-      return HandleRoute(match, request, request_id, parts.query, std::move(respond));
+      break;
   }
+  const Route& matched = *match.route;
+  *route = matched.path.pattern();
+
+  // Per client IP before anything is verified, so a flood of bad tokens is limited too. The
+  // operational routes stay out of it (probes and scrapers call them from a few addresses), and so
+  // does what Twilio calls (webhooks, signed audio): its few addresses carry every call's traffic.
+  if (options_.ip_limiter != nullptr && !matched.builtin &&
+      (matched.access == RouteAccess::kBearer || matched.access == RouteAccess::kPublic)) {
+    if (const absl::Duration wait =
+            options_.ip_limiter->Acquire(ClientIp(request, client_ip), absl::Now());
+        wait > absl::ZeroDuration()) {
+      return respond(TooManyRequests(wait, "address"));
+    }
+  }
+  HttpResponse refusal;
+  absl::StatusOr<AuthenticatedAgent> caller = Authorize(matched, request, &refusal);
+  if (!caller.ok()) return respond(std::move(refusal));
+  if (options_.agent_limiter != nullptr && !caller->agent_id.empty()) {
+    if (const absl::Duration wait = options_.agent_limiter->Acquire(caller->agent_id, absl::Now());
+        wait > absl::ZeroDuration()) {
+      return respond(TooManyRequests(wait, "agent"));
+    }
+  }
+  if (matched.builtin) return HandleBuiltin(matched, std::move(respond));
+  return HandleRoute(match, request, request_id, *caller, parts.query, std::move(respond));
+}
+
+void GatewayHandler::HandleBuiltin(const Route& route, HttpResponder respond) {
+  const std::string& path = route.path.pattern();
+  if (path == "/metrics") {
+    HttpResponse metrics = JsonResponse(200, SerializeMetrics());
+    metrics.content_type = std::string(kMetricsContentType);
+    return respond(std::move(metrics));
+  }
+  if (path == "/healthz") return respond(JsonResponse(200, "{\"status\":\"ok\"}"));
+  if (path == "/openapi.json") return respond(JsonResponse(200, openapi_json_));
+  if (path == "/readyz") {
+    if (readiness_ == nullptr) {
+      return respond(JsonResponse(200, "{\"status\":\"ready\",\"checks\":{}}"));
+    }
+    return readiness_->Check(std::move(respond));
+  }
+  respond(HttpErrorResponse(404, "NOT_FOUND", absl::StrCat("no handler for ", path)));
+}
+
+void GatewayHandler::HandleGatewayRpc(const RouteMatch& match, const HttpRequest& request,
+                                      absl::string_view query, HttpResponder respond) {
+  if (match.route->method->full_name() != "livecall.v1.Auth.DevLogin") {
+    return respond(HttpErrorResponse(501, "UNIMPLEMENTED", "not served by this gateway"));
+  }
+  if (!options_.dev_login || !options_.jwt.has_secret()) {
+    return respond(HttpErrorResponse(404, "NOT_FOUND",
+                                     "the dev login is off (LIVECALL_DEV_LOGIN=on turns it on)"));
+  }
+  absl::StatusOr<std::unique_ptr<google::protobuf::Message>> message =
+      BuildRequestMessage(match, request.body(), query);
+  if (!message.ok()) return respond(ErrorResponse(message.status()));
+  absl::StatusOr<livecall::v1::DevLoginResponse> login =
+      DevLogin(static_cast<const livecall::v1::DevLoginRequest&>(**message), options_.jwt.secret(),
+               options_.dev_login_ttl, absl::Now());
+  if (!login.ok()) return respond(ErrorResponse(login.status()));
+  absl::StatusOr<std::string> json = MessageToJson(*login);
+  if (!json.ok()) return respond(ErrorResponse(json.status()));
+  respond(JsonResponse(200, *std::move(json)));
 }
 
 void GatewayHandler::HandleRoute(const RouteMatch& match, const HttpRequest& request,
-                                 const std::string& request_id, absl::string_view query,
-                                 HttpResponder respond) {
+                                 const std::string& request_id, const AuthenticatedAgent& caller,
+                                 absl::string_view query, HttpResponder respond) {
   if (match.route->twilio_webhook) {
     return HandleTwilioWebhook(match, request, request_id, query, std::move(respond));
   }
+  if (match.route->method->service()->full_name() == kGatewayService) {
+    return HandleGatewayRpc(match, request, query, std::move(respond));
+  }
   if (match.route->server_sent_events) {
-    return respond(ServeLiveEvents(options_.events, match, request, query));
+    return HandleLiveEvents(match, request, request_id, caller, std::move(respond));
   }
   BackendRequest call;
   call.service = match.route->method->service()->full_name();
@@ -187,19 +303,10 @@ void GatewayHandler::HandleRoute(const RouteMatch& match, const HttpRequest& req
         400, "INVALID_ARGUMENT", "malformed X-Request-Id header (1-128 visible ASCII characters)"));
   }
   call.metadata.emplace_back("x-request-id", request_id);
-  if (auto auth = request.find(boost::beast::http::field::authorization); auth != request.end()) {
-    const absl::string_view value(auth->value().data(), auth->value().size());
-    if (!IsMetadataSafe(value)) {
-      return respond(HttpErrorResponse(400, "INVALID_ARGUMENT", "malformed Authorization header"));
-    }
-    call.metadata.emplace_back("authorization", std::string(value));
-  }
-  if (absl::Status authenticated =
-          AddAgentMetadata(request, *match.route, options_.jwt_secret, &call.metadata);
-      !authenticated.ok()) {
-    return respond(UnauthorizedResponse(
-        authenticated.message(),
-        request.find(boost::beast::http::field::authorization) != request.end()));
+  // The identity the token proved; the token itself stays here.
+  if (!caller.agent_id.empty()) {
+    call.metadata.emplace_back(kAgentMetadata, caller.agent_id);
+    call.metadata.emplace_back(kRoleMetadata, caller.role);
   }
   if (auto key = request.find("idempotency-key"); key != request.end()) {
     const absl::string_view value(key->value().data(), key->value().size());
@@ -258,6 +365,51 @@ void GatewayHandler::HandleRoute(const RouteMatch& match, const HttpRequest& req
   });
 }
 
+void GatewayHandler::HandleLiveEvents(const RouteMatch& match, const HttpRequest& request,
+                                      const std::string& request_id,
+                                      const AuthenticatedAgent& caller, HttpResponder respond) {
+  if (caller.role != kRoleAgent) {
+    return respond(ServeLiveEvents(options_.events, match, request,
+                                   SplitTarget(View(request.target())).query));
+  }
+  // An agent watches only its own call or session: the service that owns the record says so, by
+  // answering the same read the agent could make (GetCall / GetSession) with its identity.
+  BackendRequest check;
+  check.deadline = options_.backend_deadline;
+  check.metadata = {{"x-request-id", request_id},
+                    {kAgentMetadata, caller.agent_id},
+                    {kRoleMetadata, caller.role}};
+  for (const auto& [field, value] : match.bindings) {
+    if (field->name() == "session_id") {
+      livecall::v1::GetAiSessionRequest get;
+      get.set_session_id(value);
+      check.service = "livecall.v1.AiSession";
+      check.method_path = "/livecall.v1.AiSession/GetSession";
+      get.SerializeToString(&check.payload);
+    } else if (field->name() == "call_sid") {
+      livecall::v1::GetCallRequest get;
+      get.set_call_sid(value);
+      check.service = "livecall.v1.CallControl";
+      check.method_path = "/livecall.v1.CallControl/GetCall";
+      get.SerializeToString(&check.payload);
+    }
+  }
+  if (check.service.empty()) {
+    return respond(ErrorResponse(absl::InternalError("a live-event route without its id")));
+  }
+  backend_->Call(std::move(check),
+                 [this, match, request = std::make_shared<HttpRequest>(request),
+                  respond = std::move(respond)](const grpc::Status& status, std::string) {
+                   try {
+                     if (!status.ok()) return respond(ErrorResponse(status));
+                     respond(ServeLiveEvents(options_.events, match, *request,
+                                             SplitTarget(View(request->target())).query));
+                   } catch (...) {
+                     respond(HttpErrorResponse(500, "INTERNAL", "internal error"));
+                   }
+                 });
+}
+
 void GatewayHandler::HandleTwilioWebhook(const RouteMatch& match, const HttpRequest& request,
                                          const std::string& request_id, absl::string_view query,
                                          HttpResponder respond) {
@@ -297,6 +449,11 @@ void GatewayHandler::HandleTwilioWebhook(const RouteMatch& match, const HttpRequ
           absl::string_view(signature->value().data(), signature->value().size()))) {
     return respond(HttpErrorResponse(403, "PERMISSION_DENIED",
                                      "X-Twilio-Signature does not verify for this URL and body"));
+  }
+  if (absl::Status fresh =
+          CheckTwilioReplayWindow(*form, absl::Now(), options_.twilio_replay_window);
+      !fresh.ok()) {
+    return respond(ErrorResponse(fresh));
   }
 
   livecall::v1::TwilioWebhookRequest webhook;

@@ -1,20 +1,27 @@
 #ifndef LIVECALL_SERVICES_GATEWAY_GATEWAY_HANDLER_H_
 #define LIVECALL_SERVICES_GATEWAY_GATEWAY_HANDLER_H_
 
-// The gateway's request handling: the fixed operational routes (/healthz, /readyz,
-// /openapi.json, /metrics), then the proto-declared routes — match, transcode JSON to the request
-// message, call the backend with the client's x-request-id and authorization as metadata,
-// transcode the answer back; any other GET is a file of the console (console_files.h). Every
-// failure becomes the one error shape of error_response.h. Every answer is counted and timed by
-// route template, method and status (common/metrics.h).
+// The gateway's request handling, in this order: CORS preflight; match the route table (the
+// proto-declared routes and the gateway's builtin ones); the route's access rule (bearer token →
+// 401/403, public, or Twilio signature → 403); rate limits per client IP and per agent (429 with
+// Retry-After); then serve it — a builtin route itself, or transcode JSON to the request message,
+// call the backend with x-request-id and the verified identity (x-livecall-agent/-role) as
+// metadata, and transcode the answer back; any other GET is a file of the console
+// (console_files.h), which is public. Every failure becomes the one error shape of
+// error_response.h. Every answer is counted and timed by route template, method and status
+// (common/metrics.h).
 
 #include <string>
 
 #include "absl/time/time.h"
 #include "common/event_hub.h"
+#include "common/jwt.h"
+#include "services/gateway/agent_auth.h"
 #include "services/gateway/backend_client.h"
 #include "services/gateway/console_files.h"
+#include "services/gateway/cors.h"
 #include "services/gateway/http_server.h"
+#include "services/gateway/rate_limiter.h"
 #include "services/gateway/readiness.h"
 #include "services/gateway/route_table.h"
 
@@ -24,12 +31,27 @@ class GatewayHandler : public HttpHandler {
  public:
   struct Options {
     absl::Duration backend_deadline = absl::Seconds(5);
-    // Agents' bearer tokens are verified with this (HS256) when set; see agent_auth.h.
-    std::string jwt_secret;
+    // Bearer tokens are required on kBearer routes and verified with `jwt`. false
+    // (LIVECALL_AUTH=off): no route needs one, though a token that is sent is still verified
+    // when `jwt` has a key.
+    bool auth_enabled = true;
+    JwtVerifier jwt;
+    absl::Duration jwt_leeway = absl::Seconds(30);
+    // POST /api/auth/dev-login answers (HS256 tokens with jwt's secret); otherwise 404.
+    bool dev_login = false;
+    absl::Duration dev_login_ttl = absl::Hours(8);
+    CorsPolicy cors;
+    // Token buckets; null: no limit. Must outlive the handler.
+    RateLimiter* agent_limiter = nullptr;
+    RateLimiter* ip_limiter = nullptr;
+    // Proxies in front that append X-Forwarded-For; 0: the TCP peer is the client.
+    int trusted_proxy_hops = 0;
     // Twilio webhooks: X-Twilio-Signature is checked with this token against public_url + the
     // request target. With no token every webhook is refused (403).
     std::string twilio_auth_token;
     std::string public_url;
+    // A signed webhook whose Timestamp is further from now is refused (403); zero: no check.
+    absl::Duration twilio_replay_window = absl::Minutes(5);
     // Serves the live-event routes (Server-Sent Events); null: they answer 503.
     EventHub* events = nullptr;
     // The console's static files, served for GET and HEAD of any path no route claims; null: no
@@ -42,11 +64,30 @@ class GatewayHandler : public HttpHandler {
                  const ReadinessChecker* readiness, std::string openapi_json, Options options);
 
   void Handle(const HttpRequest& request, const std::string& request_id,
-              HttpResponder respond) override;
+              const std::string& client_ip, HttpResponder respond) override;
+
+  // The client's address: `peer_ip`, or with trusted proxies the X-Forwarded-For entry that many
+  // hops from the right.
+  std::string ClientIp(const HttpRequest& request, const std::string& peer_ip) const;
 
  private:
+  // The route's access rule: OK with the caller (empty agent for a public route or a request
+  // without a token while auth is off), or the 401/403 to answer.
+  absl::StatusOr<AuthenticatedAgent> Authorize(const Route& route, const HttpRequest& request,
+                                               HttpResponse* refusal) const;
+  // A builtin route (/healthz, /readyz, /metrics, /openapi.json).
+  void HandleBuiltin(const Route& route, HttpResponder respond);
   void HandleRoute(const RouteMatch& match, const HttpRequest& request,
-                   const std::string& request_id, absl::string_view query, HttpResponder respond);
+                   const std::string& request_id, const AuthenticatedAgent& caller,
+                   absl::string_view query, HttpResponder respond);
+  // A live-event route (SSE): an agent's ownership of the call or session is checked with its
+  // service first.
+  void HandleLiveEvents(const RouteMatch& match, const HttpRequest& request,
+                        const std::string& request_id, const AuthenticatedAgent& caller,
+                        HttpResponder respond);
+  // An RPC of kGatewayService, answered here (the dev login).
+  void HandleGatewayRpc(const RouteMatch& match, const HttpRequest& request,
+                        absl::string_view query, HttpResponder respond);
   // A (livecall.v1.twilio_webhook) route: signature first, then form in, TwiML or 204 out.
   void HandleTwilioWebhook(const RouteMatch& match, const HttpRequest& request,
                            const std::string& request_id, absl::string_view query,

@@ -97,7 +97,11 @@ namespace {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<HttpServer::State> state)
-      : state_(std::move(state)), stream_(std::move(socket)), timer_(stream_.get_executor()) {}
+      : state_(std::move(state)), stream_(std::move(socket)), timer_(stream_.get_executor()) {
+    beast::error_code ec;
+    const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
+    if (!ec) client_ip_ = peer.address().to_string();
+  }
 
   ~Session() { state_->registry.Remove(this); }
 
@@ -261,7 +265,8 @@ class Session : public std::enable_shared_from_this<Session> {
                 });
     };
     try {
-      state_->handler->Handle(exchange->request, exchange->request_id, std::move(respond));
+      state_->handler->Handle(exchange->request, exchange->request_id, client_ip_,
+                              std::move(respond));
     } catch (const std::exception& e) {
       LogError("handler threw", {{"error", e.what()}, {"request_id", exchange->request_id}});
       if (!answered->exchange(true)) FailExchange(exchange.get());
@@ -526,6 +531,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::shared_ptr<HttpServer::State> state_;
   beast::tcp_stream stream_;
   net::steady_timer timer_;
+  std::string client_ip_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::empty_body>> continue_;

@@ -35,9 +35,10 @@ class HttpHandler {
  public:
   virtual ~HttpHandler() = default;
   // Runs on the connection's strand and must not block. `request` is valid only during the call.
-  // `respond` must be called exactly once, from any thread, now or later.
+  // `respond` must be called exactly once, from any thread, now or later. `client_ip` is the TCP
+  // peer's address ("127.0.0.1", "::1").
   virtual void Handle(const HttpRequest& request, const std::string& request_id,
-                      HttpResponder respond) = 0;
+                      const std::string& client_ip, HttpResponder respond) = 0;
 };
 
 struct HttpServerOptions {

@@ -80,9 +80,10 @@ int main(int argc, char** argv) {
         "console", {{"dir", config->console_dir}, {"files", absl::StrCat(console->file_count())}});
   }
 
-  const auto call_control = livecall::MakePeerChannel(config->backends.call_control);
-  const auto ai_session = livecall::MakePeerChannel(config->backends.ai_session);
-  const auto context = livecall::MakePeerChannel(config->backends.context);
+  const std::string& api_key = config->grpc_auth.client_key;
+  const auto call_control = livecall::MakePeerChannel(config->backends.call_control, api_key);
+  const auto ai_session = livecall::MakePeerChannel(config->backends.ai_session, api_key);
+  const auto context = livecall::MakePeerChannel(config->backends.context, api_key);
   gw::GrpcBackendClient backend({{"livecall.v1.CallControl", call_control},
                                  {"livecall.v1.TwilioWebhooks", call_control},
                                  {"livecall.v1.SpeechAudio", call_control},
@@ -106,11 +107,25 @@ int main(int argc, char** argv) {
   // Live events for Server-Sent Events: one Redis reader for every open stream.
   livecall::EventHub events({.redis = config->redis});
   events.Start();
+  if (!config->auth_enabled) {
+    livecall::LogWarning("LIVECALL_AUTH=off: every route answers without a bearer token");
+  }
+  gw::RateLimiter agent_limiter(config->agent_rate_per_second, config->agent_burst);
+  gw::RateLimiter ip_limiter(config->ip_rate_per_second, config->ip_burst);
   gw::GatewayHandler handler(&*routes, &backend, &readiness, *std::move(openapi),
                              {.backend_deadline = config->grpc_deadline,
-                              .jwt_secret = config->jwt_secret,
+                              .auth_enabled = config->auth_enabled,
+                              .jwt = config->jwt,
+                              .jwt_leeway = config->jwt_leeway,
+                              .dev_login = config->dev_login,
+                              .dev_login_ttl = config->dev_login_ttl,
+                              .cors = gw::CorsPolicy(config->cors_origins),
+                              .agent_limiter = &agent_limiter,
+                              .ip_limiter = &ip_limiter,
+                              .trusted_proxy_hops = config->trusted_proxy_hops,
                               .twilio_auth_token = config->twilio_auth_token,
                               .public_url = config->public_url,
+                              .twilio_replay_window = config->twilio_replay_window,
                               .events = &events,
                               .console = console.has_value() ? &*console : nullptr});
   gw::HttpServer server({.address = config->http_addr,

@@ -230,6 +230,7 @@ void WriteFixedPaths(Struct* paths) {
     Set(get, "operationId", id);
     Set(get, "summary", summary);
     Append(List(get, "tags"), "Operations");
+    List(get, "security");  // Public: an empty list of requirements.
     return Object(get, "responses");
   };
   Struct* schema = nullptr;
@@ -252,6 +253,11 @@ void WriteFixedPaths(Struct* paths) {
     Set(checks, "type", "object");
     Set(Object(checks, "additionalProperties"), "type", "string");
   }
+
+  Struct* metrics = operation("/metrics", "Metrics", "Prometheus metrics (text format 0.0.4).");
+  Set(Object(metrics, "200"), "description", "Metrics");
+  Set(Object(Object(Object(Object(metrics, "200"), "content"), "text/plain"), "schema"), "type",
+      "string");
 
   Struct* document = operation("/openapi.json", "OpenApi", "This document.");
   Set(Object(document, "200"), "description", "OpenAPI 3.0.3 document");
@@ -305,6 +311,7 @@ absl::StatusOr<std::string> GenerateOpenApi(const RouteTable& routes) {
 
   absl::flat_hash_map<const google::protobuf::MethodDescriptor*, int> bindings_seen;
   for (const Route& route : routes.routes()) {
+    if (route.builtin) continue;  // WriteFixedPaths.
     const int index = bindings_seen[route.method]++;
     Struct* operation =
         Object(Object(paths, route.path.pattern()), absl::AsciiStrToLower(route.http_method));
@@ -316,6 +323,17 @@ absl::StatusOr<std::string> GenerateOpenApi(const RouteTable& routes) {
     if (!route.summary.empty()) Set(operation, "summary", route.summary);
     Set(operation, "description",
         absl::StrCat("gRPC ", route.grpc_path, route.is_alias ? " (alias path)." : "."));
+
+    // Who may call it, per operation: the bearer scheme, or nobody's credentials (public routes
+    // and Twilio webhooks, which carry their own signature).
+    ListValue* security = List(operation, "security");
+    if (route.access == RouteAccess::kBearer) {
+      List(security->add_values()->mutable_struct_value(), "bearerAuth");
+      if (!route.roles.empty()) {
+        ListValue* roles = List(operation, "x-livecall-roles");
+        for (const std::string& role : route.roles) Append(roles, role);
+      }
+    }
 
     ListValue* parameters = List(operation, "parameters");
     absl::flat_hash_set<const FieldDescriptor*> bound;
@@ -354,10 +372,6 @@ absl::StatusOr<std::string> GenerateOpenApi(const RouteTable& routes) {
       schemas.TypeSchema(route.method->output_type(), stream_schema);
       ErrorResponses(responses, false);
       continue;
-    }
-    if (route.requires_agent) {
-      // An agent's bearer token, no scopes.
-      List(List(operation, "security")->add_values()->mutable_struct_value(), "bearerAuth");
     }
     if (route.body_is_request) {
       Struct* body = Object(operation, "requestBody");
@@ -412,7 +426,12 @@ absl::StatusOr<std::string> GenerateOpenApi(const RouteTable& routes) {
   Set(bearer, "type", "http");
   Set(bearer, "scheme", "bearer");
   Set(bearer, "bearerFormat", "JWT");
-  Set(bearer, "description", "An agent's HS256 token (LIVECALL_JWT_SECRET); sub is the agent.");
+  Set(bearer, "description",
+      "A JWT: HS256 with LIVECALL_JWT_SECRET (what POST /api/auth/dev-login issues) or RS256/ES256 "
+      "with LIVECALL_JWT_PUBLIC_KEY_FILE; exp required; sub is the agent (and its Twilio client "
+      "identity), role is agent (default), supervisor or service. 401 with WWW-Authenticate "
+      "without a valid one, 403 when the role or the call/session's owner does not allow it.");
+  List(List(&document, "security")->add_values()->mutable_struct_value(), "bearerAuth");
   WriteFixedPaths(paths);
 
   google::protobuf::util::JsonPrintOptions options;

@@ -5,7 +5,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/caller_identity.h"
 #include "livecall/v1/ai_session.pb.h"
+#include "livecall/v1/auth.pb.h"
 #include "livecall/v1/call_control.pb.h"
 #include "livecall/v1/context.pb.h"
 #include "livecall/v1/http.pb.h"
@@ -31,6 +33,7 @@ void LinkContract() {
       livecall::v1::LookupCustomerRequest::descriptor(),
       livecall::v1::TwilioWebhookRequest::descriptor(),
       livecall::v1::GetSpeechAudioRequest::descriptor(),
+      livecall::v1::DevLoginRequest::descriptor(),
   };
   (void)kLinked;
 }
@@ -120,6 +123,7 @@ absl::StatusOr<PathTemplate> PathTemplate::Parse(absl::string_view pattern,
         return error(absl::StrCat("variable \"", text,
                                   "\" is not a plain field name (no nested paths or '=')"));
       }
+      if (request == nullptr) return error("a builtin route has no variables");
       const FieldDescriptor* field = request->FindFieldByName(std::string(name));
       if (field == nullptr) {
         return error(absl::StrCat(request->full_name(), " has no field \"", name, "\""));
@@ -173,7 +177,32 @@ bool PathTemplate::SameShape(const PathTemplate& other) const {
 absl::StatusOr<RouteTable> RouteTable::BuildServed() {
   std::vector<std::string> names;
   for (absl::string_view name : kServedServices) names.emplace_back(name);
-  return Build(names);
+  absl::StatusOr<RouteTable> table = Build(names);
+  if (!table.ok()) return table;
+  for (const auto& [path, summary] : std::vector<std::pair<const char*, const char*>>{
+           {"/healthz", "The process is up."},
+           {"/readyz", "Every backend answers its gRPC health check and Redis answers PING."},
+           {"/metrics", "Prometheus metrics."},
+           {"/openapi.json", "This document."}}) {
+    if (absl::Status added = table->AddBuiltinRoute("GET", path, RouteAccess::kPublic, summary);
+        !added.ok()) {
+      return added;
+    }
+  }
+  return table;
+}
+
+absl::Status RouteTable::AddBuiltinRoute(absl::string_view http_method, absl::string_view pattern,
+                                         RouteAccess access, absl::string_view summary) {
+  absl::StatusOr<PathTemplate> path = PathTemplate::Parse(pattern, nullptr);
+  if (!path.ok()) return path.status();
+  Route route;
+  route.http_method = std::string(http_method);
+  route.path = *std::move(path);
+  route.access = access;
+  route.builtin = true;
+  route.summary = std::string(summary);
+  return AddRoute(std::move(route));
 }
 
 absl::StatusOr<RouteTable> RouteTable::Build(const std::vector<std::string>& service_names) {
@@ -225,8 +254,28 @@ absl::StatusOr<RouteTable> RouteTable::Build(const std::vector<std::string>& ser
         route.grpc_path = absl::StrCat("/", service->full_name(), "/", method->name());
         route.summary = method->options().GetExtension(livecall::v1::summary);
         route.twilio_webhook = method->options().GetExtension(livecall::v1::twilio_webhook);
-        route.requires_agent = method->options().GetExtension(livecall::v1::requires_agent);
         route.raw_response = method->options().GetExtension(livecall::v1::raw_response);
+        const livecall::v1::AuthRule& auth = method->options().GetExtension(livecall::v1::auth);
+        if (route.twilio_webhook) {
+          if (method->options().HasExtension(livecall::v1::auth)) {
+            return rpc_error(absl::InvalidArgumentError(
+                "a twilio_webhook is signature-checked; it takes no (auth) option"));
+          }
+          route.access = RouteAccess::kTwilioSignature;
+        } else if (auth.public_() || auth.signed_url()) {
+          if (auth.roles_size() > 0 || (auth.public_() && auth.signed_url())) {
+            return rpc_error(
+                absl::InvalidArgumentError("(auth) is one of public, signed_url or roles"));
+          }
+          route.access = auth.public_() ? RouteAccess::kPublic : RouteAccess::kSignedUrl;
+        }
+        for (const std::string& role : auth.roles()) {
+          if (!IsKnownRole(role)) {
+            return rpc_error(absl::InvalidArgumentError(
+                absl::StrCat("(auth) role \"", role, "\" is not agent, supervisor or service")));
+          }
+          route.roles.push_back(role);
+        }
         route.server_sent_events = server_sent_events;
         if (route.raw_response != (method->output_type() == livecall::v1::HttpBody::descriptor())) {
           return rpc_error(absl::InvalidArgumentError(
@@ -256,9 +305,10 @@ absl::StatusOr<RouteTable> RouteTable::Build(const std::vector<std::string>& ser
 absl::Status RouteTable::AddRoute(Route route) {
   for (const Route& existing : routes_) {
     if (existing.http_method == route.http_method && existing.path.SameShape(route.path)) {
-      return absl::InvalidArgumentError(absl::StrCat(route.http_method, " ", route.path.pattern(),
-                                                     " is ambiguous with ", existing.path.pattern(),
-                                                     " of ", existing.method->full_name()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          route.http_method, " ", route.path.pattern(), " is ambiguous with ",
+          existing.path.pattern(), " of ",
+          existing.builtin ? std::string("the gateway") : existing.method->full_name()));
     }
   }
   routes_.push_back(std::move(route));

@@ -22,7 +22,21 @@ namespace livecall::gateway {
 // The services whose annotated RPCs the gateway serves.
 inline constexpr absl::string_view kServedServices[] = {
     "livecall.v1.CallControl", "livecall.v1.AiSession", "livecall.v1.Context",
-    "livecall.v1.TwilioWebhooks", "livecall.v1.SpeechAudio"};
+    "livecall.v1.TwilioWebhooks", "livecall.v1.SpeechAudio", "livecall.v1.Auth"};
+
+// RPCs of this service are answered by the gateway itself (the dev login), not by a backend.
+inline constexpr absl::string_view kGatewayService = "livecall.v1.Auth";
+
+// What a route asks of a caller before anything else happens. Declared once per route — in the
+// protos for RPCs ((livecall.v1.auth), (livecall.v1.twilio_webhook)), at AddBuiltinRoute for the
+// gateway's own routes — and enforced in one place (GatewayHandler), so a route is never public by
+// accident: a route that declares nothing needs a bearer token.
+enum class RouteAccess {
+  kBearer,           // Authorization: Bearer <JWT>, 401 without a valid one.
+  kPublic,           // Nothing (health, metrics, the API document, dev login, the console).
+  kTwilioSignature,  // X-Twilio-Signature, 403 without a valid one.
+  kSignedUrl,        // An HMAC signature in the URL (generated audio), checked by its handler.
+};
 
 class PathTemplate {
  public:
@@ -66,8 +80,11 @@ struct Route {
   // (livecall.v1.twilio_webhook): signature-checked, form-encoded in, TwiML or 204 out. Such an
   // RPC takes livecall.v1.TwilioWebhookRequest and answers TwimlResponse or WebhookAck.
   bool twilio_webhook = false;
-  // (livecall.v1.requires_agent): a valid agent bearer token is required.
-  bool requires_agent = false;
+  RouteAccess access = RouteAccess::kBearer;
+  // (livecall.v1.auth).roles: the roles allowed (403 for others); empty: every role.
+  std::vector<std::string> roles;
+  // A route the gateway serves itself without an RPC (/healthz, ...): `method` is null.
+  bool builtin = false;
   // (livecall.v1.raw_response): the RPC answers livecall.v1.HttpBody, written as raw bytes.
   bool raw_response = false;
   // A server-streaming GET of livecall.v1.LiveEventEnvelope: served as Server-Sent Events from
@@ -93,10 +110,16 @@ class RouteTable {
   // INVALID_ARGUMENT naming the RPC when an annotation uses what the gateway does not implement;
   // NOT_FOUND when a service is not linked into the binary.
   static absl::StatusOr<RouteTable> Build(const std::vector<std::string>& service_names);
-  // Build() over kServedServices.
+  // Build() over kServedServices, plus the gateway's own operational routes (GET /healthz,
+  // /readyz, /metrics, /openapi.json; all public).
   static absl::StatusOr<RouteTable> BuildServed();
 
   RouteMatch Match(absl::string_view http_method, absl::string_view path) const;
+
+  // A route the gateway answers itself (no RPC), e.g. GET /healthz with kPublic. The handler
+  // recognises it by `path.pattern()`. INVALID_ARGUMENT when it clashes with another route.
+  absl::Status AddBuiltinRoute(absl::string_view http_method, absl::string_view pattern,
+                               RouteAccess access, absl::string_view summary);
 
   const std::vector<Route>& routes() const { return routes_; }
   const std::vector<const google::protobuf::ServiceDescriptor*>& services() const {

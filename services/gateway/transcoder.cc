@@ -154,9 +154,45 @@ std::unique_ptr<Message> NewMessage(const Descriptor* type) {
   return std::unique_ptr<Message>(prototype->New());
 }
 
+absl::Status CheckJsonLimits(absl::string_view json) {
+  int depth = 0;
+  size_t i = 0;
+  while (i < json.size()) {
+    const char c = json[i];
+    if (c == '{' || c == '[') {
+      if (++depth > kMaxJsonDepth) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("invalid JSON body: nested deeper than ", kMaxJsonDepth, " levels"));
+      }
+    } else if (c == '}' || c == ']') {
+      --depth;
+    } else if (c == '"') {
+      // Characters of the string: an escape sequence or a UTF-8 sequence counts as one.
+      size_t characters = 0;
+      ++i;
+      while (i < json.size() && json[i] != '"') {
+        if (json[i] == '\\') {
+          i += (i + 1 < json.size() && json[i + 1] == 'u') ? 6 : 2;
+        } else {
+          ++i;
+          while (i < json.size() && (static_cast<unsigned char>(json[i]) & 0xC0) == 0x80) ++i;
+        }
+        if (++characters > kMaxJsonStringLength) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "invalid JSON body: a string is longer than ", kMaxJsonStringLength, " characters"));
+        }
+      }
+    }
+    ++i;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status JsonToMessage(absl::string_view json, Message* message) {
   // An empty POST body means "no fields", as `{}` would.
   if (absl::StripAsciiWhitespace(json).empty()) json = "{}";
+  // Checked before protobuf parses: its parser recurses per level and copies every string.
+  if (absl::Status within = CheckJsonLimits(json); !within.ok()) return within;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
   options.case_insensitive_enum_parsing = false;

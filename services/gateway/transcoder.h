@@ -5,7 +5,11 @@
 //  - request: the body (body "*") or the query parameters (no body) fill the request message,
 //    then path variables are set, overriding either. Unknown JSON fields and unknown query
 //    parameters are INVALID_ARGUMENT: silently dropping them hides client bugs (cpp-style §2).
-//    lowerCamelCase and proto field names are both accepted.
+//    (The policy everywhere a client's JSON comes in; Twilio's form webhooks are the exception —
+//    Twilio adds fields at will, so they are kept in a map, not matched to a message.)
+//    lowerCamelCase and proto field names are both accepted. A body nested deeper than
+//    kMaxJsonDepth or with a string over kMaxJsonStringLength characters is INVALID_ARGUMENT
+//    before protobuf parses it.
 //  - response: lowerCamelCase, every primitive field printed even when it holds its default, so
 //    the web page sees a stable shape.
 
@@ -21,6 +25,16 @@
 #include "services/gateway/route_table.h"
 
 namespace livecall::gateway {
+
+// No request of the API nests deeper than a few levels; the longest text a field takes is a
+// call's spoken text (4,096 characters).
+inline constexpr int kMaxJsonDepth = 16;
+inline constexpr size_t kMaxJsonStringLength = 8192;
+
+// INVALID_ARGUMENT (with a message for the client) when `json` nests deeper than kMaxJsonDepth
+// or holds a string longer than kMaxJsonStringLength characters. Quotes inside strings and
+// escapes are understood; the JSON is otherwise not validated here.
+absl::Status CheckJsonLimits(absl::string_view json);
 
 // A new, empty message of `type` from the generated factory.
 std::unique_ptr<google::protobuf::Message> NewMessage(const google::protobuf::Descriptor* type);

@@ -8,9 +8,11 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 
 namespace livecall::gateway {
 
@@ -73,6 +75,33 @@ bool ValidateTwilioSignature(absl::string_view auth_token, absl::string_view url
     }
   }
   return valid;
+}
+
+absl::StatusOr<absl::Time> ParseTwilioTimestamp(absl::string_view text) {
+  const std::string value(absl::StripAsciiWhitespace(text));
+  absl::Time parsed;
+  std::string error;
+  for (const char* format : {"%a, %d %b %Y %H:%M:%S %z", "%d %b %Y %H:%M:%S %z",
+                             "%a, %d %b %Y %H:%M:%S GMT", absl::RFC3339_full}) {
+    if (absl::ParseTime(format, value, absl::UTCTimeZone(), &parsed, &error)) return parsed;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("Timestamp \"", value, "\" is not a date"));
+}
+
+absl::Status CheckTwilioReplayWindow(const FormParams& params, absl::Time now,
+                                     absl::Duration window) {
+  if (window <= absl::ZeroDuration()) return absl::OkStatus();
+  for (const auto& [name, value] : params) {
+    if (name != "Timestamp") continue;
+    absl::StatusOr<absl::Time> at = ParseTwilioTimestamp(value);
+    if (!at.ok()) return absl::OkStatus();
+    if (absl::AbsDuration(now - *at) > window) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "the webhook's Timestamp is more than ", absl::FormatDuration(window),
+          " from now: a replay, or a clock far off (LIVECALL_TWILIO_REPLAY_WINDOW_S)"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace livecall::gateway

@@ -15,7 +15,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace livecall::gateway {
 
@@ -33,6 +36,17 @@ bool ValidateTwilioSignature(absl::string_view auth_token, absl::string_view url
 // `url` with an explicit default port removed ("https://h:443/p" -> "https://h/p") and with the
 // default port added when none is given; the forms validation accepts besides `url` itself.
 std::vector<std::string> TwilioUrlVariants(absl::string_view url);
+
+// The `Timestamp` field some webhooks carry (status and conference callbacks: RFC 2822,
+// "Tue, 26 Nov 2026 11:46:32 +0000"; others RFC 3339). INVALID_ARGUMENT when it is neither.
+absl::StatusOr<absl::Time> ParseTwilioTimestamp(absl::string_view text);
+
+// Replay protection for a signed webhook: OK when `params` has no Timestamp, or one within
+// `window` of `now` (either way, for clock skew); PERMISSION_DENIED outside it. A window of zero
+// turns the check off. An unparseable Timestamp is let through (the signature still holds):
+// Twilio's formats are not ours to break calls over.
+absl::Status CheckTwilioReplayWindow(const FormParams& params, absl::Time now,
+                                     absl::Duration window);
 
 }  // namespace livecall::gateway
 

@@ -35,7 +35,7 @@ class GrpcApiTest : public SuiteTest {
   static void TearDownTestSuite() { StopSuite(); }
 
   static std::shared_ptr<grpc::Channel> Channel(Service service) {
-    return grpc::CreateChannel(suite().grpc_address(service), grpc::InsecureChannelCredentials());
+    return suite().GrpcChannel(service);
   }
 
   // A fresh context with a deadline: a ClientContext is never reused.

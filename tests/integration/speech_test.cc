@@ -39,7 +39,6 @@ using Form = std::vector<std::pair<std::string, std::string>>;
 constexpr char kPublicUrl[] = "https://livecall.example.com";
 constexpr char kAuthToken[] = "integration-auth-token";
 constexpr char kUrlSecret[] = "integration-tts-url-secret-0123456789abcdef";
-constexpr char kJwtSecret[] = "integration-jwt-secret-0123456789abcdef";
 
 class SpeechAudioTest : public SuiteTest {
  protected:
@@ -55,7 +54,6 @@ class SpeechAudioTest : public SuiteTest {
         {"TWILIO_CALLER_ID", "+998712000000"},
         {"TWILIO_API_BASE_URL", started.ok() ? twilio_->base_url() : "http://127.0.0.1:1"},
         {"LIVECALL_PUBLIC_URL", kPublicUrl},
-        {"LIVECALL_JWT_SECRET", kJwtSecret},
         {"LIVECALL_TTS_URL_SECRET", kUrlSecret},
         {"LIVECALL_TWILIO_VOICE_RU", "Polly.Maxim"},
     };

@@ -47,11 +47,12 @@ void SuiteTest::TearDown() {
 }
 
 HttpResponse SuiteTest::Get(const std::string& path) {
-  return HttpRequest("GET", suite_->base_url() + path);
+  return HttpRequest("GET", suite_->base_url() + path, "", BearerHeader(kSupervisor, "supervisor"));
 }
 
 HttpResponse SuiteTest::Post(const std::string& path, const std::string& body) {
-  return HttpRequest("POST", suite_->base_url() + path, body);
+  return HttpRequest("POST", suite_->base_url() + path, body,
+                     BearerHeader(kSupervisor, "supervisor"));
 }
 
 void SuiteTest::StartSession(const std::string& phone_number, livecall::v1::Session* session,

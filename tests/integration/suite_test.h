@@ -21,6 +21,11 @@ namespace livecall::testing {
 SuiteOptions IntegrationSuiteOptions();
 
 class SuiteTest : public ::testing::Test {
+ public:
+  // The suite's default caller: a supervisor, who may read and control every call and session
+  // (Get/Post below); the authorisation tests use agents' tokens explicitly.
+  static constexpr char kSupervisor[] = "test-supervisor";
+
  protected:
   // Starts a suite for the fixture; a failure is reported by every test of the fixture.
   static void StartSuite(SuiteOptions options);
@@ -31,6 +36,7 @@ class SuiteTest : public ::testing::Test {
   // Prints every process's last log lines when the test failed.
   void TearDown() override;
 
+  // As kSupervisor.
   static HttpResponse Get(const std::string& path);
   static HttpResponse Post(const std::string& path, const std::string& body);
 

@@ -27,7 +27,6 @@ using ::testing::SizeIs;
 
 constexpr char kAuthToken[] = "integration-auth-token";
 constexpr char kPublicUrl[] = "https://livecall.example.com";
-constexpr char kJwtSecret[] = "integration-jwt-secret-0123456789abcdef";
 constexpr char kApiKeySecret[] = "fake-api-key-secret";
 
 using Form = std::vector<std::pair<std::string, std::string>>;
@@ -47,7 +46,6 @@ class TwilioTest : public SuiteTest {
         {"TWILIO_CALLER_ID", "+998712000000"},
         {"TWILIO_API_BASE_URL", started.ok() ? twilio_->base_url() : "http://127.0.0.1:1"},
         {"LIVECALL_PUBLIC_URL", kPublicUrl},
-        {"LIVECALL_JWT_SECRET", kJwtSecret},
     };
     StartSuite(std::move(options));
   }
@@ -83,11 +81,17 @@ class TwilioTest : public SuiteTest {
         "Bearer ", SignJwtHs256(R"({"alg":"HS256","typ":"JWT"})",
                                 absl::StrCat(R"({"sub":")", agent, R"(","exp":)",
                                              absl::ToUnixSeconds(absl::Now() + absl::Hours(1)), "}"),
-                                kJwtSecret));
+                                kTestJwtSecret));
   }
 
+  // As the suite's supervisor unless `headers` carry their own Authorization ("" for none).
   static HttpResponse PostJson(const std::string& path, const std::string& body,
                                std::map<std::string, std::string> headers = {}) {
+    if (!headers.contains("Authorization")) {
+      headers.merge(BearerHeader(kSupervisor, "supervisor"));
+    } else if (headers["Authorization"].empty()) {
+      headers.erase("Authorization");
+    }
     return HttpRequest("POST", suite().base_url() + path, body, headers);
   }
 
@@ -127,7 +131,7 @@ class TwilioTest : public SuiteTest {
 };
 
 TEST_F(TwilioTest, AnAgentGetsAVoiceTokenThatVerifiesByTwiliosRules) {
-  HttpResponse anonymous = PostJson("/api/voice/token", "{}");
+  HttpResponse anonymous = PostJson("/api/voice/token", "{}", {{"Authorization", ""}});
   ExpectErrorResponse(anonymous, 401, "UNAUTHENTICATED");
   EXPECT_THAT(anonymous.headers["www-authenticate"], HasSubstr("Bearer"));
 

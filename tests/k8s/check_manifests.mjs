@@ -346,7 +346,11 @@ function checkOverlay(overlay, objects) {
     if (isGrpc) required.push("LIVECALL_GRPC_LISTEN_ADDR", METRICS_VARIABLE[service]);
     else required.push("LIVECALL_HTTP_ADDR");
     for (const name of binary.variables) {
-      if (name === "LIVECALL_REDIS_URL" || /^LIVECALL_[A-Z_]+_FILE$/.test(name)) required.push(name);
+      // LIVECALL_JWT_PUBLIC_KEY_FILE is optional: only for tokens signed by another login.
+      if (name === "LIVECALL_REDIS_URL" ||
+          (/^LIVECALL_[A-Z_]+_FILE$/.test(name) && name !== "LIVECALL_JWT_PUBLIC_KEY_FILE")) {
+        required.push(name);
+      }
     }
     check(
       label(`${service}: every variable a cluster needs is set`),

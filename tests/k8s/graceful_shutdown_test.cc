@@ -60,7 +60,9 @@ TEST(GracefulShutdownTest, InFlightRequestsFinishAfterSigtermAndEveryProcessExit
     clients.emplace_back([&, i] {
       responses[i] = HttpRequest(
           "POST", suite.base_url() + "/ai/call/start", R"({"phoneNumber":"+998901112233"})",
-          {{"X-Request-Id", absl::StrCat("shutdown-", i)}}, absl::Seconds(60));
+          {{"X-Request-Id", absl::StrCat("shutdown-", i)},
+           {"Authorization", absl::StrCat("Bearer ", TestToken("shutdown-agent"))}},
+          absl::Seconds(60));
     });
   }
   // Every request is inside ai-session, waiting for the LLM.

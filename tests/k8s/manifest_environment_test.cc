@@ -29,6 +29,7 @@
 #include "tests/support/json.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/suite_processes.h"
 #include "tests/support/wait_for.h"
 
 namespace livecall::testing {
@@ -48,6 +49,8 @@ struct Probe {
 struct Workload {
   std::string name;
   std::map<std::string, std::string> env;
+  // Variables the manifest takes from livecall-secrets.
+  std::vector<std::string> secret_refs;
   // Variable -> (workload it reaches, that workload's container port).
   std::map<std::string, std::pair<std::string, int>> endpoints;
   std::map<std::string, std::string> files;  // Variable -> file name under data/.
@@ -87,6 +90,11 @@ absl::StatusOr<std::vector<Workload>> LoadWorkloads(const std::string& overlay) 
     workload.name = JsonString(item, {"name"});
     workload.env = StringMap(JsonMember(item, "env"));
     workload.files = StringMap(JsonMember(item, "files"));
+    if (const google::protobuf::Value* refs = JsonMember(item, "secret_refs")) {
+      for (const google::protobuf::Value& ref : refs->list_value().values()) {
+        workload.secret_refs.push_back(ref.string_value());
+      }
+    }
     if (const google::protobuf::Value* ports = JsonMember(item, "ports")) {
       for (const auto& [name, port] : ports->struct_value().fields()) {
         workload.ports[name] = static_cast<int>(port.number_value());
@@ -176,6 +184,17 @@ class ManifestSuite {
             absl::StrCat(workload.name, ": ", name, "=", local, " was not mapped to this machine"));
       }
       env[name] = local;
+    }
+    // The test's livecall-secrets: what authentication needs (k8s/README.md), nothing else, so
+    // the suite runs in the sandbox.
+    for (const std::string& name : workload.secret_refs) {
+      if (name == "LIVECALL_JWT_SECRET") env[name] = kTestJwtSecret;
+      if (name == "LIVECALL_GRPC_API_KEY") env[name] = absl::StrCat("k8s-test-key-", workload.name);
+      if (name == "LIVECALL_GRPC_API_KEYS") {
+        env[name] =
+            "gateway:k8s-test-key-gateway,call-control:k8s-test-key-call-control,"
+            "ai-session:k8s-test-key-ai-session";
+      }
     }
     return env;
   }
@@ -276,7 +295,9 @@ TEST_P(ManifestEnvironmentTest, EveryBinaryRunsWithItsManifestAndAnswersItsProbe
       "POST",
       absl::StrCat("http://127.0.0.1:", suite.LocalPort("gateway", gateway.ports.at("http")),
                    "/ai/call/start"),
-      R"({"phoneNumber":"+998901112233"})", {{"X-Request-Id", request_id}});
+      R"({"phoneNumber":"+998901112233"})",
+      {{"X-Request-Id", request_id},
+       {"Authorization", absl::StrCat("Bearer ", TestToken("k8s-test-agent"))}});
   EXPECT_EQ(started.status, 200) << started;
   EXPECT_TRUE(WaitFor(
       [&] {

@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/caller_identity.h"
+#include "common/jwt.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/support/files.h"
 #include "tests/support/free_port.h"
@@ -62,7 +64,32 @@ SuiteProcesses::~SuiteProcesses() {
   }
 }
 
-std::map<std::string, std::string> SuiteProcesses::Environment() const {
+std::string ServiceApiKey(Service service) {
+  return absl::StrCat("suite-test-key-of-", ServiceName(service));
+}
+
+std::string TestToken(const std::string& agent_id, const std::string& role, absl::Duration ttl) {
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  return SignJwtHs256(R"({"alg":"HS256","typ":"JWT"})",
+                      absl::StrCat(R"({"sub":")", agent_id, R"(","role":")", role, R"(","iat":)",
+                                   now, R"(,"exp":)", now + absl::ToInt64Seconds(ttl), "}"),
+                      kTestJwtSecret);
+}
+
+std::map<std::string, std::string> BearerHeader(const std::string& agent_id,
+                                                const std::string& role) {
+  return {{"Authorization", absl::StrCat("Bearer ", TestToken(agent_id, role))}};
+}
+
+std::shared_ptr<grpc::Channel> SuiteProcesses::GrpcChannel(Service service) const {
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(NewApiKeyInterceptorFactory(kTestGrpcApiKey));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      grpc_address(service), grpc::InsecureChannelCredentials(), grpc::ChannelArguments(),
+      std::move(interceptors));
+}
+
+std::map<std::string, std::string> SuiteProcesses::Environment(Service service) const {
   std::map<std::string, std::string> env = {
       {"LIVECALL_HTTP_ADDR", absl::StrCat("127.0.0.1:", ports_.at(Service::kGateway))},
       {"LIVECALL_CALL_CONTROL_ADDR", grpc_address(Service::kCallControl)},
@@ -82,6 +109,16 @@ std::map<std::string, std::string> SuiteProcesses::Environment() const {
       {"LIVECALL_SANDBOX_TALK_MS", MillisText(options_.sandbox_talk)},
       {"LIVECALL_HTTP_BODY_LIMIT_BYTES", absl::StrCat(options_.http_body_limit_bytes)},
       {"LIVECALL_LOG_LEVEL", options_.log_level},
+      {"LIVECALL_JWT_SECRET", kTestJwtSecret},
+      // One address and a few agents send every test's requests at test speed; the rate-limit
+      // tests set their own limits.
+      {"LIVECALL_RATE_LIMIT_AGENT_RPS", "0"},
+      {"LIVECALL_RATE_LIMIT_IP_RPS", "0"},
+      {"LIVECALL_GRPC_API_KEY", ServiceApiKey(service)},
+      {"LIVECALL_GRPC_API_KEYS",
+       absl::StrCat("gateway:", ServiceApiKey(Service::kGateway),
+                    ",call-control:", ServiceApiKey(Service::kCallControl),
+                    ",ai-session:", ServiceApiKey(Service::kAiSession), ",test:", kTestGrpcApiKey)},
   };
   for (const auto& [name, value] : options_.extra_env) env[name] = value;
   return env;
@@ -152,7 +189,7 @@ absl::Status SuiteProcesses::StartService(Service service) {
         absl::StrCat("no binary for ", ServiceName(service), " at '", binary, "'"));
   }
   ChildProcess& child = *processes_[service];
-  absl::Status started = child.Start(binary, {}, Environment(),
+  absl::Status started = child.Start(binary, {}, Environment(service),
                                      absl::StrCat(log_dir_, "/", ServiceName(service), ".log"));
   if (!started.ok()) return started;
   bool exited = false;

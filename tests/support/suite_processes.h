@@ -1,6 +1,8 @@
 #ifndef LIVECALL_TESTS_SUPPORT_SUITE_PROCESSES_H_
 #define LIVECALL_TESTS_SUPPORT_SUITE_PROCESSES_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <array>
 #include <cstdint>
 #include <map>
@@ -26,6 +28,21 @@ inline constexpr std::array<Service, 3> kGrpcServices = {Service::kContext, Serv
 
 // "context", "ai-session", "call-control", "gateway".
 absl::string_view ServiceName(Service service);
+
+// The credentials every suite runs with (auth is on, as in production).
+// HS256 secret of the gateway (LIVECALL_JWT_SECRET): tests sign agents' tokens with it.
+inline constexpr char kTestJwtSecret[] = "suite-test-jwt-secret-0123456789abcdef";
+// The key a test sends when it calls a gRPC service directly (LIVECALL_GRPC_API_KEYS "test:...").
+inline constexpr char kTestGrpcApiKey[] = "suite-test-grpc-key-for-tests";
+// The key each service sends to its peers (LIVECALL_GRPC_API_KEY), all accepted by every service.
+std::string ServiceApiKey(Service service);
+
+// A bearer token signed with kTestJwtSecret: `sub` = agent_id, the role, exp = now + ttl.
+std::string TestToken(const std::string& agent_id, const std::string& role = "agent",
+                      absl::Duration ttl = absl::Hours(1));
+// {"Authorization": "Bearer <TestToken(...)>"}.
+std::map<std::string, std::string> BearerHeader(const std::string& agent_id,
+                                                const std::string& role = "agent");
 
 // Where the four executables are; the test target passes $<TARGET_FILE:...> as definitions.
 struct SuiteBinaries {
@@ -96,6 +113,8 @@ class SuiteProcesses {
   int port(Service service) const { return ports_.at(service); }
   // "127.0.0.1:<port>" of a gRPC service.
   std::string grpc_address(Service service) const;
+  // A channel to a gRPC service that sends kTestGrpcApiKey with every call.
+  std::shared_ptr<grpc::Channel> GrpcChannel(Service service) const;
   // The port of a gRPC service's /metrics.
   int metrics_port(Service service) const { return metrics_ports_.at(service); }
   RedisServer& redis() { return redis_; }
@@ -106,7 +125,7 @@ class SuiteProcesses {
   std::string LogTails(int lines = 30);
 
  private:
-  std::map<std::string, std::string> Environment() const;
+  std::map<std::string, std::string> Environment(Service service) const;
   const std::string& BinaryPath(Service service) const;
   bool Healthy(Service service);
 

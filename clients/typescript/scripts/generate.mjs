@@ -174,7 +174,9 @@ export interface Operations {
     const returns = isStream ? `LiveEventStream<${streamDataType(operation)}>`
       : isRaw ? "Promise<Blob>" : `Promise<${tsType(jsonResponse(operation), "  ")}>`;
     const urlPath = "`" + path.replace(/\{([a-z0-9_]+)\}/g, (_, p) => `\${encodeURIComponent(${camel(p)})}`) + "`";
-    const security = operation.security ? " Needs an agent's bearer token." : "";
+    // An operation's own `security` wins over the document's; an empty list means public.
+    const requirements = operation.security ?? openapi.security ?? [];
+    const security = requirements.length > 0 ? " Needs an agent's bearer token." : "";
     out.push(doc([operation.summary, `${method} ${path}.${security}`], "  "));
     out.push(`  ${name}(${args.map((a) => a.replace(/ = .*$/, "").replace(/^(\w+):/, (m, n) => (a.includes(" = ") ? `${n}?:` : m))).join(", ")}): ${returns};\n`);
     let call;

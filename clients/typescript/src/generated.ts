@@ -79,6 +79,20 @@ export interface Customer {
   stale?: boolean;
 }
 
+/** The proto message livecall.v1.DevLoginRequest. */
+export interface DevLoginRequest {
+  agentId?: string;
+  role?: string;
+}
+
+/** The proto message livecall.v1.DevLoginResponse. */
+export interface DevLoginResponse {
+  agentId?: string;
+  expiresAt?: string;
+  role?: string;
+  token?: string;
+}
+
 /** The proto message livecall.v1.EndAiSessionRequest. */
 export interface EndAiSessionRequest {
   disposition?: string;
@@ -193,52 +207,56 @@ export interface VoiceToken {
 
 /** One function per REST route the gateway serves (aliases and Twilio's webhooks aside). */
 export interface Operations {
-  /** Add what the customer or the agent said; answers new suggestions. POST /ai/sessions/{session_id}/turns. */
+  /** Add what the customer or the agent said; answers new suggestions. POST /ai/sessions/{session_id}/turns. Needs an agent's bearer token. */
   addTurn(sessionId: string, body?: Omit<AddTurnRequest, "sessionId">, options?: RequestOptions): Promise<AddTurnResponse>;
   /** A Twilio Voice Access Token for the authenticated agent's browser. POST /api/voice/token. Needs an agent's bearer token. */
   createVoiceToken(body?: CreateVoiceTokenRequest, options?: RequestOptions): Promise<VoiceToken>;
-  /** End the session: summary and disposition saved with the conversation. POST /ai/sessions/{session_id}/end. */
+  /** Development only (LIVECALL_DEV_LOGIN=on, else 404): a bearer token for any agent id and role. POST /api/auth/dev-login. */
+  devLogin(body?: DevLoginRequest, options?: RequestOptions): Promise<DevLoginResponse>;
+  /** End the session: summary and disposition saved with the conversation. POST /ai/sessions/{session_id}/end. Needs an agent's bearer token. */
   endSession(sessionId: string, body?: Omit<EndAiSessionRequest, "sessionId">, options?: RequestOptions): Promise<Session>;
-  /** A call's current status and its status history. GET /api/calls/{call_sid}. */
+  /** A call's current status and its status history. GET /api/calls/{call_sid}. Needs an agent's bearer token. */
   getCall(callSid: string, options?: RequestOptions): Promise<Call>;
-  /** The session's context, greeting, suggestions and conversation. GET /ai/sessions/{session_id}. */
+  /** The session's context, greeting, suggestions and conversation. GET /ai/sessions/{session_id}. Needs an agent's bearer token. */
   getSession(sessionId: string, options?: RequestOptions): Promise<Session>;
   /** Synthesised speech as 8 kHz mono mu-law WAV (audio/wav), for Twilio's <Play>; 403 for a forged id, 404 for an expired or unknown one. GET /tts/{file_name}. */
   getSpeechAudio(fileName: string, options?: RequestOptions): Promise<Blob>;
-  /** End the call and its conference; 409 unless the call is in progress. POST /api/calls/{call_sid}/hangup. */
+  /** End the call and its conference; 409 unless the call is in progress. POST /api/calls/{call_sid}/hangup. Needs an agent's bearer token. */
   hangupCall(callSid: string, options?: RequestOptions): Promise<Call>;
   /** The process is up. GET /healthz. */
   healthz(options?: RequestOptions): Promise<{
     status?: string;
   }>;
-  /** Put the customer on hold (hold music); 409 unless the call is in progress. POST /api/calls/{call_sid}/hold. */
+  /** Put the customer on hold (hold music); 409 unless the call is in progress. POST /api/calls/{call_sid}/hold. Needs an agent's bearer token. */
   holdCall(callSid: string, options?: RequestOptions): Promise<Call>;
-  /** A customer's conversations, newest first (?limit=, default 20). GET /api/customers/{phone_number}/conversations. */
+  /** A customer's conversations, newest first (?limit=, default 20). GET /api/customers/{phone_number}/conversations. Needs an agent's bearer token. */
   listSessions(phoneNumber: string, query?: { limit?: number }, options?: RequestOptions): Promise<ListSessionsResponse>;
-  /** Customer context by phone number (E.164 or a local Uzbek spelling). GET /api/customers/{phone_number}. */
+  /** Customer context by phone number (E.164 or a local Uzbek spelling). GET /api/customers/{phone_number}. Needs an agent's bearer token. */
   lookupCustomer(phoneNumber: string, options?: RequestOptions): Promise<Customer>;
-  /** Mute the customer's participant; 409 unless the call is in progress. POST /api/calls/{call_sid}/mute. */
+  /** Prometheus metrics (text format 0.0.4). GET /metrics. */
+  metrics(options?: RequestOptions): Promise<Blob>;
+  /** Mute the customer's participant; 409 unless the call is in progress. POST /api/calls/{call_sid}/mute. Needs an agent's bearer token. */
   muteCall(callSid: string, options?: RequestOptions): Promise<Call>;
   /** This document. GET /openapi.json. */
   openApi(options?: RequestOptions): Promise<Record<string, unknown>>;
-  /** Place a call: speak text (configureTTS), let the AI voice agent talk, or connect the agent. POST /api/voip/call. */
+  /** Place a call: speak text (configureTTS), let the AI voice agent talk, or connect the agent. POST /api/voip/call. Needs an agent's bearer token. */
   placeCall(body?: PlaceCallRequest, options?: RequestOptions): Promise<Call>;
   /** Every backend answers its gRPC health check and Redis answers PING. GET /readyz. */
   readyz(options?: RequestOptions): Promise<{
     checks?: Record<string, string>;
     status?: string;
   }>;
-  /** Take the customer off hold; 409 unless the call is in progress. POST /api/calls/{call_sid}/resume. */
+  /** Take the customer off hold; 409 unless the call is in progress. POST /api/calls/{call_sid}/resume. Needs an agent's bearer token. */
   resumeCall(callSid: string, options?: RequestOptions): Promise<Call>;
-  /** Play DTMF digits to the customer; 409 unless the call is in progress. POST /api/calls/{call_sid}/dtmf. */
+  /** Play DTMF digits to the customer; 409 unless the call is in progress. POST /api/calls/{call_sid}/dtmf. Needs an agent's bearer token. */
   sendDigits(callSid: string, body?: Omit<SendDigitsRequest, "callSid">, options?: RequestOptions): Promise<Call>;
-  /** Start the AI session for a call: customer context, greeting, first suggestions. POST /ai/call/start. */
+  /** Start the AI session for a call: customer context, greeting, first suggestions. POST /ai/call/start. Needs an agent's bearer token. */
   startSession(body?: StartSessionRequest, options?: RequestOptions): Promise<Session>;
-  /** Unmute the customer's participant; 409 unless the call is in progress. POST /api/calls/{call_sid}/unmute. */
+  /** Unmute the customer's participant; 409 unless the call is in progress. POST /api/calls/{call_sid}/unmute. Needs an agent's bearer token. */
   unmuteCall(callSid: string, options?: RequestOptions): Promise<Call>;
-  /** A call's live events (Server-Sent Events): status, transcript, suggestions. GET /api/calls/{call_sid}/events. */
+  /** A call's live events (Server-Sent Events): status, transcript, suggestions. GET /api/calls/{call_sid}/events. Needs an agent's bearer token. */
   watchCallEvents(callSid: string, options?: EventStreamOptions): LiveEventStream<LiveEvent>;
-  /** A session's live events (Server-Sent Events): transcript, suggestions, summary. GET /ai/sessions/{session_id}/events. */
+  /** A session's live events (Server-Sent Events): transcript, suggestions, summary. GET /ai/sessions/{session_id}/events. Needs an agent's bearer token. */
   watchSessionEvents(sessionId: string, options?: EventStreamOptions): LiveEventStream<LiveEvent>;
 }
 
@@ -246,6 +264,7 @@ export interface Operations {
 export const routes = {
   addTurn: { method: "POST", path: "/ai/sessions/{session_id}/turns" },
   createVoiceToken: { method: "POST", path: "/api/voice/token" },
+  devLogin: { method: "POST", path: "/api/auth/dev-login" },
   endSession: { method: "POST", path: "/ai/sessions/{session_id}/end" },
   getCall: { method: "GET", path: "/api/calls/{call_sid}" },
   getSession: { method: "GET", path: "/ai/sessions/{session_id}" },
@@ -255,6 +274,7 @@ export const routes = {
   holdCall: { method: "POST", path: "/api/calls/{call_sid}/hold" },
   listSessions: { method: "GET", path: "/api/customers/{phone_number}/conversations" },
   lookupCustomer: { method: "GET", path: "/api/customers/{phone_number}" },
+  metrics: { method: "GET", path: "/metrics" },
   muteCall: { method: "POST", path: "/api/calls/{call_sid}/mute" },
   openApi: { method: "GET", path: "/openapi.json" },
   placeCall: { method: "POST", path: "/api/voip/call" },
@@ -273,6 +293,8 @@ export function createOperations(transport: Transport): Operations {
       transport.request(`/ai/sessions/${encodeURIComponent(sessionId)}/turns`, { method: "POST", body }, options),
     createVoiceToken: (body: CreateVoiceTokenRequest = {}, options: RequestOptions = {}) =>
       transport.request(`/api/voice/token`, { method: "POST", body }, options),
+    devLogin: (body: DevLoginRequest = {}, options: RequestOptions = {}) =>
+      transport.request(`/api/auth/dev-login`, { method: "POST", body }, options),
     endSession: (sessionId: string, body: Omit<EndAiSessionRequest, "sessionId"> = {}, options: RequestOptions = {}) =>
       transport.request(`/ai/sessions/${encodeURIComponent(sessionId)}/end`, { method: "POST", body }, options),
     getCall: (callSid: string, options: RequestOptions = {}) =>
@@ -291,6 +313,8 @@ export function createOperations(transport: Transport): Operations {
       transport.request(`/api/customers/${encodeURIComponent(phoneNumber)}/conversations`, { method: "GET", query }, options),
     lookupCustomer: (phoneNumber: string, options: RequestOptions = {}) =>
       transport.request(`/api/customers/${encodeURIComponent(phoneNumber)}`, { method: "GET" }, options),
+    metrics: (options: RequestOptions = {}) =>
+      transport.request(`/metrics`, { method: "GET", raw: true }, options),
     muteCall: (callSid: string, options: RequestOptions = {}) =>
       transport.request(`/api/calls/${encodeURIComponent(callSid)}/mute`, { method: "POST" }, options),
     openApi: (options: RequestOptions = {}) =>

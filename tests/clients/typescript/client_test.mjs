@@ -18,6 +18,7 @@ const { createLivecallClient, configureLivecall, startAICall, configureTTS, Live
 
 let suite;
 let client;
+let token;
 
 before(async () => {
   suite = await startSuite(required("LIVECALL_TEST_SUITE"), {
@@ -25,8 +26,12 @@ before(async () => {
     LIVECALL_SANDBOX_ANSWER_MS: "100",
     LIVECALL_SANDBOX_TALK_MS: "300",
     LIVECALL_SANDBOX_LINE_MS: "200",
+    LIVECALL_DEV_LOGIN: "on",
   });
-  client = createLivecallClient({ baseUrl: suite.baseUrl });
+  // Every route but the public ones needs an agent's bearer token: sign in as the console does.
+  const login = await createLivecallClient({ baseUrl: suite.baseUrl }).devLogin({ agentId: "ts-client" });
+  token = login.token;
+  client = createLivecallClient({ baseUrl: suite.baseUrl, token });
 });
 after(async () => {
   await suite?.stop();
@@ -65,7 +70,7 @@ describe("generated from the gateway's document", () => {
 
 describe("the seed page's functions", () => {
   test("startAICall loads the customer's context, greeting and suggestions", async () => {
-    configureLivecall({ baseUrl: suite.baseUrl });
+    configureLivecall({ baseUrl: suite.baseUrl, token });
     const session = await startAICall({ phoneNumber: "+998901112233" });
     assert.match(session.sessionId, /\S/);
     assert.equal(session.customer.name, "Dilshod Karimov");
@@ -75,7 +80,7 @@ describe("the seed page's functions", () => {
   });
 
   test("configureTTS places a sandbox call whose status events arrive in order", async () => {
-    configureLivecall({ baseUrl: suite.baseUrl });
+    configureLivecall({ baseUrl: suite.baseUrl, token });
     const call = await configureTTS({ to: "90 111 22 33", text: "Salom" });
     assert.match(call.callSid, /^CA[0-9a-f]{32}$/);
     assert.equal(call.to, "+998901112233");
@@ -90,6 +95,18 @@ describe("the seed page's functions", () => {
 });
 
 describe("errors are typed values", () => {
+  test("without a token a route is UNAUTHENTICATED with status 401; the dev login answers its shape", async () => {
+    const anonymous = createLivecallClient({ baseUrl: suite.baseUrl });
+    const answer = await result(anonymous.getCall(`CA${"0".repeat(32)}`));
+    assert.equal(answer.ok, false);
+    assert.equal(answer.error.status, 401);
+    assert.equal(answer.error.code, "UNAUTHENTICATED");
+    const login = await anonymous.devLogin({ agentId: "agent-1", role: "supervisor" });
+    assert.deepEqual(Object.keys(login).sort(), ["agentId", "expiresAt", "role", "token"]);
+    assert.equal(login.role, "supervisor");
+    assert.ok(Date.parse(login.expiresAt) > Date.now());
+  });
+
   test("an invalid phone number is INVALID_ARGUMENT with status 400", async () => {
     await assert.rejects(client.configureTTS({ to: "12", text: "x" }), (error) => {
       assert.ok(error instanceof LivecallApiError);
@@ -124,10 +141,14 @@ describe("errors are typed values", () => {
     assert.equal(answer.error.code, "UNAVAILABLE");
   });
 
-  test("a voice token without Twilio and agent auth is refused, never a fake token", async () => {
+  test("a voice token without Twilio is refused, never a fake token", async () => {
+    // Signed in, so the agent is known; the sandbox has no Twilio to mint for: FAILED_PRECONDITION.
     const answer = await result(client.createVoiceToken({}));
     assert.equal(answer.ok, false);
-    assert.ok([401, 400].includes(answer.error.status), `status ${answer.error.status}`);
+    assert.equal(answer.error.status, 409);
+    assert.equal(answer.error.code, "FAILED_PRECONDITION");
+    const anonymous = await result(createLivecallClient({ baseUrl: suite.baseUrl }).createVoiceToken({}));
+    assert.equal(anonymous.error.status, 401);
   });
 });
 

@@ -13,6 +13,9 @@ namespace {
 using ::testing::HasSubstr;
 
 absl::StatusOr<CallControlConfig> Read(std::map<std::string, std::string> vars) {
+  // Authentication is on by default: the API keys are required (tested in common).
+  vars.insert({"LIVECALL_GRPC_API_KEY", "call-control-test-key"});
+  vars.insert({"LIVECALL_GRPC_API_KEYS", "gateway:gateway-test-key-0123"});
   EnvReader env([vars = std::move(vars)](const char* name) -> const char* {
     auto it = vars.find(name);
     return it == vars.end() ? nullptr : it->second.c_str();

@@ -10,8 +10,17 @@ namespace livecall::gateway {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
-absl::StatusOr<GatewayConfig> Read(std::map<std::string, std::string> vars) {
+constexpr char kSecret[] = "gateway-config-test-secret-0123456789";
+
+// With `auth_defaults`, the settings authentication requires unless a test gives its own.
+absl::StatusOr<GatewayConfig> Read(std::map<std::string, std::string> vars,
+                                   bool auth_defaults = true) {
+  if (auth_defaults) {
+    vars.insert({"LIVECALL_JWT_SECRET", kSecret});
+    vars.insert({"LIVECALL_GRPC_API_KEY", "gateway-test-key-0123"});
+  }
   EnvReader env([vars = std::move(vars)](const char* name) -> const char* {
     auto it = vars.find(name);
     return it == vars.end() ? nullptr : it->second.c_str();
@@ -75,6 +84,66 @@ TEST(GatewayConfigTest, InvalidRedisUrlIsNamed) {
   EXPECT_THAT(std::string(config.status().message()), HasSubstr("LIVECALL_REDIS_URL"));
 }
 
+TEST(GatewayConfigTest, AuthenticationIsOnAndNeedsAKey) {
+  absl::StatusOr<GatewayConfig> none = Read({}, /*auth_defaults=*/false);
+  ASSERT_FALSE(none.ok());
+  EXPECT_THAT(std::string(none.status().message()), HasSubstr("LIVECALL_AUTH"));
+  EXPECT_THAT(std::string(none.status().message()), HasSubstr("LIVECALL_GRPC_API_KEY"));
+
+  absl::StatusOr<GatewayConfig> on = Read({});
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_TRUE(on->auth_enabled);
+  EXPECT_TRUE(on->jwt.has_secret());
+  EXPECT_FALSE(on->dev_login);
+  EXPECT_EQ(on->grpc_auth.client_key, "gateway-test-key-0123");
+
+  absl::StatusOr<GatewayConfig> off = Read({{"LIVECALL_AUTH", "off"}}, /*auth_defaults=*/false);
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->auth_enabled);
+}
+
+TEST(GatewayConfigTest, BadAuthenticationSettingsAreNamed) {
+  absl::StatusOr<GatewayConfig> config = Read({{"LIVECALL_JWT_SECRET", "s3cr3t-x"},
+                                               {"LIVECALL_JWT_PUBLIC_KEY_FILE", "/nonexistent.pem"},
+                                               {"LIVECALL_AUTH", "maybe"},
+                                               {"LIVECALL_CORS_ORIGINS", "*"},
+                                               {"LIVECALL_GRPC_API_KEY", "k3y-x"}},
+                                              /*auth_defaults=*/false);
+  ASSERT_FALSE(config.ok());
+  const std::string message(config.status().message());
+  for (const char* name : {"LIVECALL_JWT_SECRET", "LIVECALL_JWT_PUBLIC_KEY_FILE", "LIVECALL_AUTH",
+                           "LIVECALL_CORS_ORIGINS", "LIVECALL_GRPC_API_KEY"}) {
+    EXPECT_THAT(message, HasSubstr(name));
+  }
+  EXPECT_THAT(message, Not(HasSubstr("s3cr3t-x")));  // Secrets are never echoed.
+  EXPECT_THAT(message, Not(HasSubstr("k3y-x")));
+}
+
+TEST(GatewayConfigTest, DevLoginNeedsTheHs256Secret) {
+  absl::StatusOr<GatewayConfig> on = Read({{"LIVECALL_DEV_LOGIN", "on"}});
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_TRUE(on->dev_login);
+  absl::StatusOr<GatewayConfig> no_secret =
+      Read({{"LIVECALL_DEV_LOGIN", "on"}, {"LIVECALL_AUTH", "off"}}, /*auth_defaults=*/false);
+  ASSERT_FALSE(no_secret.ok());
+  EXPECT_THAT(std::string(no_secret.status().message()), HasSubstr("LIVECALL_DEV_LOGIN"));
+}
+
+TEST(GatewayConfigTest, CorsOriginsAndRateLimits) {
+  absl::StatusOr<GatewayConfig> config =
+      Read({{"LIVECALL_CORS_ORIGINS", "https://Live.example.com/, http://localhost:5173"},
+            {"LIVECALL_RATE_LIMIT_AGENT_RPS", "5"},
+            {"LIVECALL_RATE_LIMIT_IP_BURST", "7"},
+            {"LIVECALL_TRUSTED_PROXY_HOPS", "1"}});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_THAT(config->cors_origins,
+              ::testing::ElementsAre("https://live.example.com", "http://localhost:5173"));
+  EXPECT_EQ(config->agent_rate_per_second, 5);
+  EXPECT_EQ(config->ip_burst, 7);
+  EXPECT_EQ(config->trusted_proxy_hops, 1);
+  EXPECT_FALSE(Read({{"LIVECALL_CORS_ORIGINS", "https://x.example.com/app"}}).ok());
+}
+
 }  // namespace
 }  // namespace livecall::gateway
 
@@ -89,13 +158,13 @@ TEST(GatewayConfigTest, ReadsTwilioAndAgentAuthSettings) {
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->twilio_auth_token, "token");
   EXPECT_EQ(config->public_url, "https://live.example.com");
-  EXPECT_EQ(config->jwt_secret, "0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(config->jwt.secret(), "0123456789abcdef0123456789abcdef");
   EXPECT_TRUE(Read({})->twilio_auth_token.empty());
 }
 
 TEST(GatewayConfigTest, RejectsAWeakJwtSecretAndANonHttpPublicUrl) {
   absl::StatusOr<GatewayConfig> config =
-      Read({{"LIVECALL_JWT_SECRET", "short"}, {"LIVECALL_PUBLIC_URL", "live.example.com"}});
+      Read({{"LIVECALL_JWT_SECRET", "s3cr3t-x"}, {"LIVECALL_PUBLIC_URL", "live.example.com"}});
   ASSERT_FALSE(config.ok());
   EXPECT_THAT(config.status().message(), HasSubstr("LIVECALL_JWT_SECRET"));
   EXPECT_THAT(config.status().message(), HasSubstr("LIVECALL_PUBLIC_URL"));

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "common/jwt.h"
 #include "livecall/v1/ai_session.grpc.pb.h"
 #include "livecall/v1/speech_audio.grpc.pb.h"
 #include "services/gateway/backend_client.h"
@@ -113,8 +115,25 @@ std::shared_ptr<grpc::Channel> UnreachableChannel() {
   return grpc::CreateCustomChannel("127.0.0.1:1", grpc::InsecureChannelCredentials(), args);
 }
 
+constexpr char kSecret[] = "gateway-server-test-secret-0123456789";
+
+std::string Token(const std::string& sub) {
+  return SignJwtHs256(R"({"alg":"HS256","typ":"JWT"})",
+                      absl::StrCat(R"({"sub":")", sub, R"(","exp":)",
+                                   absl::ToUnixSeconds(absl::Now() + absl::Hours(1)), "}"),
+                      kSecret);
+}
+
 class GatewayServerTest : public ::testing::Test {
  protected:
+  // Transport and transcoding are tested here, so no route needs a token (LIVECALL_AUTH=off);
+  // a token that is sent is still verified. Access rules: webhook_and_auth_test.cc.
+  static GatewayHandler::Options Options() {
+    GatewayHandler::Options options{.backend_deadline = absl::Seconds(5), .auth_enabled = false};
+    EXPECT_TRUE(options.jwt.SetSecret(kSecret).ok());
+    return options;
+  }
+
   // One fake backend for the suite: starting and stopping a gRPC server per test only slows the
   // suite down.
   static void SetUpTestSuite() {
@@ -157,9 +176,8 @@ class GatewayServerTest : public ::testing::Test {
         std::make_unique<ReadinessChecker>(std::vector<std::pair<std::string, ReadinessCheck>>{
             {"aiSession", [](std::function<void(absl::Status)> done) { done(absl::OkStatus()); }},
         });
-    handler_ =
-        std::make_unique<GatewayHandler>(routes_.get(), backend_.get(), readiness_.get(), *openapi,
-                                         GatewayHandler::Options{absl::Seconds(5)});
+    handler_ = std::make_unique<GatewayHandler>(routes_.get(), backend_.get(), readiness_.get(),
+                                                *openapi, Options());
     server_ = std::make_unique<HttpServer>(
         HttpServerOptions{.address = "127.0.0.1:0", .threads = 2, .body_limit = 1024},
         handler_.get());
@@ -183,9 +201,9 @@ class GatewayServerTest : public ::testing::Test {
 
 TEST_F(GatewayServerTest, StartThenGetSessionOnOneKeepAliveConnection) {
   TestConnection connection(server_->port());
-  auto started = connection.RoundTrip(
-      RawRequest("POST", "/ai/call/start", R"({"phoneNumber":"+998901112233","callSid":"CA1"})",
-                 "X-Request-Id: req-123\r\nAuthorization: Bearer agent-token\r\n"));
+  auto started = connection.RoundTrip(RawRequest(
+      "POST", "/ai/call/start", R"({"phoneNumber":"+998901112233","callSid":"CA1"})",
+      absl::StrCat("X-Request-Id: req-123\r\nAuthorization: Bearer ", Token("agent-7"), "\r\n")));
   EXPECT_EQ(started.result_int(), 200);
   EXPECT_EQ(started["Content-Type"], "application/json; charset=utf-8");
   EXPECT_EQ(started["X-Request-Id"], "req-123");
@@ -196,12 +214,15 @@ TEST_F(GatewayServerTest, StartThenGetSessionOnOneKeepAliveConnection) {
   EXPECT_THAT(started.body(), HasSubstr(R"("text":"Assalomu alaykum")"));
   EXPECT_EQ(fake_->last_start().call_sid(), "CA1");
   EXPECT_EQ(fake_->Metadata("x-request-id"), "req-123");
-  EXPECT_EQ(fake_->Metadata("authorization"), "Bearer agent-token");
+  // The verified identity goes to the backend; the token itself does not.
+  EXPECT_EQ(fake_->Metadata("x-livecall-agent"), "agent-7");
+  EXPECT_EQ(fake_->Metadata("x-livecall-role"), "agent");
+  EXPECT_EQ(fake_->Metadata("authorization"), "<absent>");
 
   auto fetched = connection.RoundTrip(RawRequest("GET", "/api/ai/sessions/S%201"));
   EXPECT_EQ(fetched.result_int(), 200);
   EXPECT_THAT(fetched.body(), HasSubstr(R"("sessionId":"S 1")"));
-  EXPECT_EQ(fake_->Metadata("authorization"), "<absent>");
+  EXPECT_EQ(fake_->Metadata("x-livecall-agent"), "<absent>");
   // A request id was generated, echoed and forwarded.
   EXPECT_EQ(fetched["X-Request-Id"].size(), 32u);
   EXPECT_EQ(fake_->Metadata("x-request-id"), std::string(fetched["X-Request-Id"]));
@@ -298,11 +319,12 @@ TEST_F(GatewayServerTest, BadPercentEncodingAndUnknownQueryAre400) {
   EXPECT_THAT(query.body(), HasSubstr("verbose"));
 }
 
-TEST_F(GatewayServerTest, MalformedAuthorizationIs400) {
+TEST_F(GatewayServerTest, MalformedAuthorizationIs401) {
   TestConnection connection(server_->port());
   auto response = connection.RoundTrip(
       RawRequest("GET", "/ai/sessions/S1", "", "Authorization: Bearer \xC3\xA9\r\n"));
-  EXPECT_EQ(response.result_int(), 400);
+  EXPECT_EQ(response.result_int(), 401);
+  EXPECT_THAT(std::string(response["WWW-Authenticate"]), HasSubstr("invalid_token"));
 }
 
 TEST_F(GatewayServerTest, OperationalRoutes) {

@@ -20,7 +20,7 @@ using testing::TestConnection;
 // /echo answers at once; /throw throws; /later keeps its responder for the test to call.
 class ScriptedHandler : public HttpHandler {
  public:
-  void Handle(const HttpRequest& request, const std::string& request_id,
+  void Handle(const HttpRequest& request, const std::string& request_id, const std::string&,
               HttpResponder respond) override {
     const std::string target(request.target());
     if (target == "/throw") throw std::runtime_error("boom");

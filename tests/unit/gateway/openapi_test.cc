@@ -11,6 +11,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 
 namespace livecall::gateway {
 namespace {
@@ -62,6 +63,7 @@ TEST_F(OpenApiTest, IsAnOpenApi303Document) {
 TEST_F(OpenApiTest, EveryRouteIsAnOperation) {
   const Struct& paths = Object(document_, "paths");
   for (const Route& route : table_.routes()) {
+    if (route.builtin) continue;  // Below.
     const Struct& item = Object(paths, route.path.pattern());
     const Struct& operation = Object(item, absl::AsciiStrToLower(route.http_method));
     EXPECT_FALSE(Text(operation, "operationId").empty()) << route.path.pattern();
@@ -77,6 +79,37 @@ TEST_F(OpenApiTest, EveryRouteIsAnOperation) {
   EXPECT_TRUE(paths.fields().contains("/healthz"));
   EXPECT_TRUE(paths.fields().contains("/readyz"));
   EXPECT_TRUE(paths.fields().contains("/openapi.json"));
+  EXPECT_TRUE(paths.fields().contains("/metrics"));
+}
+
+// Every operation says who may call it: the bearer scheme, or an empty list for public routes,
+// Twilio webhooks and signed audio links (signature-checked instead).
+TEST_F(OpenApiTest, EveryOperationDeclaresItsSecurity) {
+  std::set<std::string> open;
+  for (const auto& [path, item] : Object(document_, "paths").fields()) {
+    for (const auto& [method, operation] : item.struct_value().fields()) {
+      const auto& fields = operation.struct_value().fields();
+      ASSERT_TRUE(fields.contains("security")) << method << " " << path;
+      const auto& requirements = fields.at("security").list_value();
+      if (requirements.values_size() == 0) {
+        open.insert(absl::StrCat(method, " ", path));
+        continue;
+      }
+      ASSERT_EQ(requirements.values_size(), 1) << path;
+      EXPECT_TRUE(requirements.values(0).struct_value().fields().contains("bearerAuth")) << path;
+    }
+  }
+  EXPECT_THAT(open, ::testing::ElementsAre(
+                        "get /healthz", "get /metrics", "get /openapi.json", "get /readyz",
+                        "get /tts/{file_name}", "post /api/auth/dev-login",
+                        "post /twilio/conference", "post /twilio/dtmf", "post /twilio/gather",
+                        "post /twilio/status", "post /twilio/transcription", "post /twilio/voice"));
+  const Struct& login = Object(Object(Object(document_, "paths"), "/api/auth/dev-login"), "post");
+  const Struct& shape = Schema("livecall.v1.DevLoginResponse");
+  EXPECT_FALSE(Text(login, "operationId").empty());
+  for (const char* field : {"token", "agentId", "role", "expiresAt"}) {
+    EXPECT_TRUE(Object(shape, "properties").fields().contains(field)) << field;
+  }
 }
 
 TEST_F(OpenApiTest, OperationIdsAreUnique) {

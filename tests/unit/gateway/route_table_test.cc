@@ -69,6 +69,12 @@ TEST_F(RouteTableTest, HasEveryAnnotatedRpcAndAliasAndNothingElse) {
                   "/livecall.v1.Context/WatchSessionEvents alias",
                   "GET /api/calls/{call_sid}/events /livecall.v1.Context/WatchCallEvents",
                   "GET /tts/{file_name} /livecall.v1.SpeechAudio/GetSpeechAudio",
+                  "POST /api/auth/dev-login /livecall.v1.Auth/DevLogin",
+                  // The gateway's own, public.
+                  "GET /healthz ",
+                  "GET /readyz ",
+                  "GET /metrics ",
+                  "GET /openapi.json ",
               }));
 }
 
@@ -77,14 +83,15 @@ TEST_F(RouteTableTest, ServesTheThreeServicesTwiliosWebhooksAndSpeechAudio) {
   for (const auto* service : table_.services()) names.push_back(service->full_name());
   EXPECT_THAT(names,
               ElementsAre("livecall.v1.CallControl", "livecall.v1.AiSession", "livecall.v1.Context",
-                          "livecall.v1.TwilioWebhooks", "livecall.v1.SpeechAudio"));
+                          "livecall.v1.TwilioWebhooks", "livecall.v1.SpeechAudio",
+                          "livecall.v1.Auth"));
 }
 
-TEST_F(RouteTableTest, SpeechAudioIsARawPublicRoute) {
+TEST_F(RouteTableTest, SpeechAudioIsARawRouteWithItsOwnSignature) {
   RouteMatch audio = table_.Match("GET", "/tts/0123-1-abcd.wav");
   ASSERT_EQ(audio.result, RouteMatch::Result::kMatched);
   EXPECT_TRUE(audio.route->raw_response);
-  EXPECT_FALSE(audio.route->requires_agent);
+  EXPECT_EQ(audio.route->access, RouteAccess::kSignedUrl);
   ASSERT_EQ(audio.bindings.size(), 1u);
   EXPECT_EQ(audio.bindings[0].second, "0123-1-abcd.wav");
   RouteMatch call = table_.Match("GET", "/api/calls/CA1");
@@ -96,18 +103,22 @@ TEST_F(RouteTableTest, WebhooksAndTheTokenRouteCarryTheirMarkers) {
   RouteMatch voice = table_.Match("POST", "/twilio/voice");
   ASSERT_EQ(voice.result, RouteMatch::Result::kMatched);
   EXPECT_TRUE(voice.route->twilio_webhook);
-  EXPECT_FALSE(voice.route->requires_agent);
+  EXPECT_EQ(voice.route->access, RouteAccess::kTwilioSignature);
   RouteMatch token = table_.Match("POST", "/api/voice/token");
   ASSERT_EQ(token.result, RouteMatch::Result::kMatched);
-  EXPECT_TRUE(token.route->requires_agent);
+  EXPECT_EQ(token.route->access, RouteAccess::kBearer);
   EXPECT_FALSE(token.route->twilio_webhook);
   RouteMatch place = table_.Match("POST", "/api/voip/call");
-  EXPECT_FALSE(place.route->requires_agent);
+  EXPECT_EQ(place.route->access, RouteAccess::kBearer);
   EXPECT_FALSE(place.route->twilio_webhook);
+  RouteMatch login = table_.Match("POST", "/api/auth/dev-login");
+  ASSERT_EQ(login.result, RouteMatch::Result::kMatched);
+  EXPECT_EQ(login.route->access, RouteAccess::kPublic);
 }
 
 TEST_F(RouteTableTest, OnlyLiveEventWatchesAreServedAsServerSentEvents) {
   for (const Route& route : table_.routes()) {
+    if (route.builtin) continue;  // The gateway's own routes have no RPC.
     EXPECT_EQ(route.server_sent_events, route.method->server_streaming()) << route.path.pattern();
   }
   EXPECT_TRUE(table_.Match("GET", "/api/calls/CA0123456789abcdef0123456789abcdef/events")
@@ -180,6 +191,7 @@ TEST_F(RouteTableTest, UnknownPathsAreNotFound) {
 
 TEST_F(RouteTableTest, RpcsWithoutAnHttpOptionAreNotRouted) {
   for (const Route& route : table_.routes()) {
+    if (route.builtin) continue;
     EXPECT_NE(route.method->name(), "CreateSession");
   }
 }

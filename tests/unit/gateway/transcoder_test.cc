@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "livecall/v1/ai_session.pb.h"
 #include "livecall/v1/call_control.pb.h"
 #include "livecall/v1/context.pb.h"
@@ -79,6 +80,31 @@ TEST_F(TranscoderTest, MalformedJsonIsInvalidArgument) {
     auto request = BuildRequestMessage(Matched("POST", "/ai/call/start"), body, "");
     EXPECT_EQ(request.status().code(), absl::StatusCode::kInvalidArgument) << body;
   }
+}
+
+TEST_F(TranscoderTest, DeepNestingAndLongStringsAreRefusedBeforeParsing) {
+  const std::string deep = std::string(17, '[') + std::string(17, ']');
+  auto nested = BuildRequestMessage(Matched("POST", "/ai/call/start"),
+                                    absl::StrCat(R"({"phoneNumber":)", deep, "}"), "");
+  EXPECT_EQ(nested.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(nested.status().message()), HasSubstr("nested deeper than 16"));
+
+  const std::string long_text(kMaxJsonStringLength + 1, 'a');
+  auto long_string =
+      BuildRequestMessage(Matched("POST", "/api/voip/call"),
+                          absl::StrCat(R"({"to":"901112233","text":")", long_text, "\"}"), "");
+  EXPECT_EQ(long_string.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(long_string.status().message()), HasSubstr("longer than 8192"));
+
+  // Characters, not bytes: 4,096 Cyrillic letters (8,192 bytes) or escapes fit.
+  std::string cyrillic;
+  for (int i = 0; i < 4096; ++i) cyrillic += "Д";
+  EXPECT_TRUE(CheckJsonLimits(absl::StrCat(R"({"text":")", cyrillic, "\"}")).ok());
+  std::string escaped;
+  for (int i = 0; i < 4000; ++i) escaped += "\\u0414";
+  EXPECT_TRUE(CheckJsonLimits(absl::StrCat(R"({"text":")", escaped, "\"}")).ok());
+  // Brackets and quotes inside strings are text.
+  EXPECT_TRUE(CheckJsonLimits(absl::StrCat(R"({"text":")", std::string(40, '['), R"(\"x"})")).ok());
 }
 
 TEST_F(TranscoderTest, EmptyBodyIsTheEmptyObject) {

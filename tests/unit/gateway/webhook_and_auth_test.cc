@@ -1,6 +1,12 @@
 // The gateway's handling of Twilio webhooks and agent bearer tokens, with a recording backend.
 
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "common/jwt.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -12,6 +18,19 @@
 
 namespace livecall::gateway {
 namespace {
+
+// Form encoding of a value (spaces, commas, '+' and ':' in a date).
+std::string UrlEncodeForTest(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (absl::ascii_isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      absl::StrAppend(&out, "%", absl::Hex(c, absl::kZeroPad2));
+    }
+  }
+  return out;
+}
 
 using ::testing::HasSubstr;
 using ::testing::Pair;
@@ -54,6 +73,12 @@ std::string AgentToken(const std::string& sub, absl::Duration expires_in = absl:
                       secret);
 }
 
+JwtVerifier Verifier() {
+  JwtVerifier verifier;
+  EXPECT_TRUE(verifier.SetSecret(kSecret).ok());
+  return verifier;
+}
+
 class WebhookAndAuthTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -63,12 +88,13 @@ class WebhookAndAuthTest : public ::testing::Test {
   }
 
   HttpResponse Send(HttpRequest request,
-                    GatewayHandler::Options options = {.jwt_secret = kSecret,
+                    GatewayHandler::Options options = {.jwt = Verifier(),
                                                        .twilio_auth_token = kAuthToken,
                                                        .public_url = kPublicUrl}) {
     GatewayHandler handler(&routes_, &backend_, nullptr, "{}", options);
     HttpResponse answer;
-    handler.Handle(request, "req-1", [&answer](HttpResponse response) { answer = response; });
+    handler.Handle(request, "req-1", "127.0.0.1",
+                   [&answer](HttpResponse response) { answer = response; });
     return answer;
   }
 
@@ -180,24 +206,249 @@ TEST_F(WebhookAndAuthTest, IdempotencyKeyIsForwardedAndAgentHeadersAreNot) {
   HttpRequest request =
       Post("/api/voip/call", R"({"to":"+998901112233","text":"Salom"})", "application/json");
   request.set("Idempotency-Key", "retry-42");
+  request.set(boost::beast::http::field::authorization, "Bearer " + AgentToken("alice"));
   request.set("X-Livecall-Agent", "mallory");
+  request.set("X-Livecall-Role", "supervisor");
   EXPECT_EQ(Send(request).status, 200);
   ASSERT_EQ(backend_.calls.size(), 1u);
   EXPECT_EQ(Metadata(backend_.calls[0], "idempotency-key"), "retry-42");
-  EXPECT_EQ(Metadata(backend_.calls[0], "x-livecall-agent"), "<absent>");
+  EXPECT_EQ(Metadata(backend_.calls[0], "x-livecall-agent"), "alice");
+  EXPECT_EQ(Metadata(backend_.calls[0], "x-livecall-role"), "agent");
+  // The token itself stays in the gateway.
+  EXPECT_EQ(Metadata(backend_.calls[0], "authorization"), "<absent>");
   request.set("Idempotency-Key", std::string(300, 'k'));
   EXPECT_EQ(Send(request).status, 400);
 }
 
+HttpRequest Get(const std::string& target) {
+  return HttpRequest{boost::beast::http::verb::get, target, 11};
+}
+
+// Every route of the table: public ones answer without credentials, Twilio webhooks want their
+// signature (403), signed links go to the service that checks them, and every other one needs a
+// bearer token (401 with the challenge), reaching nothing.
+TEST_F(WebhookAndAuthTest, EveryRouteButThePublicOnesNeedsCredentials) {
+  int bearer_routes = 0;
+  for (const Route& route : routes_.routes()) {
+    std::string target;
+    for (const PathTemplate::Segment& segment : route.path.segments()) {
+      absl::StrAppend(&target, "/", segment.is_variable ? "CA0123" : segment.literal);
+    }
+    HttpRequest request{boost::beast::http::string_to_verb(route.http_method), target, 11};
+    if (route.http_method != "GET") {
+      request.set(boost::beast::http::field::content_type, "application/json");
+      request.body() = "{}";
+      request.prepare_payload();
+    }
+    HttpResponse response = Send(request);
+    switch (route.access) {
+      case RouteAccess::kBearer:
+        ++bearer_routes;
+        EXPECT_EQ(response.status, 401) << route.http_method << " " << target;
+        EXPECT_THAT(Header(response, "WWW-Authenticate"), HasSubstr("Bearer realm=\"livecall\""));
+        break;
+      case RouteAccess::kTwilioSignature:
+        EXPECT_EQ(response.status, 403) << target;
+        break;
+      case RouteAccess::kPublic:
+      case RouteAccess::kSignedUrl:
+        EXPECT_NE(response.status, 401) << target;
+        break;
+    }
+  }
+  EXPECT_GT(bearer_routes, 15);
+  // Only a signed link (generated audio) reaches its service, which checks the URL's signature.
+  for (const BackendRequest& call : backend_.calls) {
+    EXPECT_EQ(call.method_path, "/livecall.v1.SpeechAudio/GetSpeechAudio");
+  }
+}
+
+TEST_F(WebhookAndAuthTest, ForgedExpiredAndMalformedTokensAre401) {
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  auto token = [](const std::string& header, const std::string& payload,
+                  const std::string& secret = kSecret) {
+    return SignJwtHs256(header, payload, secret);
+  };
+  const std::string payload =
+      absl::StrCat(R"({"sub":"alice","role":"agent","exp":)", now + 3600, "}");
+  const std::string valid = token(R"({"alg":"HS256"})", payload);
+  const std::string tampered =
+      absl::StrCat(valid.substr(0, valid.find('.')), ".",
+                   Base64UrlEncode(absl::StrCat(R"({"sub":"alice","role":"supervisor","exp":)",
+                                                now + 3600, "}")),
+                   valid.substr(valid.rfind('.')));
+  for (const std::string& bad : {
+           token(R"({"alg":"HS256"})",
+                 absl::StrCat(R"({"sub":"alice","exp":)", now - 3600, "}")),  // expired
+           token(R"({"alg":"HS256"})", absl::StrCat(R"({"sub":"alice","exp":)", now + 3600,
+                                                    R"(,"nbf":)", now + 600, "}")),  // not yet
+           token(R"({"alg":"HS256"})", R"({"sub":"alice"})"),                        // no exp
+           token(R"({"alg":"HS256"})", payload, "another-secret-0123456789abcdef"),  // wrong key
+           absl::StrCat(Base64UrlEncode(R"({"alg":"none"})"), ".", Base64UrlEncode(payload), "."),
+           tampered,
+           token(R"({"alg":"HS256"})",
+                 absl::StrCat(R"({"sub":"alice","role":"admin","exp":)", now + 3600, "}")),
+           token(R"({"alg":"HS256"})", absl::StrCat(R"({"role":"agent","exp":)", now + 3600, "}")),
+       }) {
+    HttpRequest request = Get("/api/calls/CA1");
+    request.set(boost::beast::http::field::authorization, "Bearer " + bad);
+    HttpResponse response = Send(request);
+    EXPECT_EQ(response.status, 401) << bad;
+    EXPECT_THAT(Header(response, "WWW-Authenticate"), HasSubstr("error=\"invalid_token\""));
+    EXPECT_THAT(response.body, HasSubstr("\"code\":\"UNAUTHENTICATED\""));
+  }
+  EXPECT_TRUE(backend_.calls.empty());
+  HttpRequest request = Get("/api/calls/CA1");
+  request.set(boost::beast::http::field::authorization, "Bearer " + valid);
+  backend_.answer = livecall::v1::Call().SerializeAsString();
+  EXPECT_EQ(Send(request).status, 200);
+}
+
+TEST_F(WebhookAndAuthTest, TheDevLoginIsOffUnlessTurnedOn) {
+  HttpRequest login =
+      Post("/api/auth/dev-login", R"({"agentId":"agent-1","role":"agent"})", "application/json");
+  EXPECT_EQ(Send(login).status, 404);
+
+  GatewayHandler::Options on = {.jwt = Verifier(), .dev_login = true};
+  HttpResponse response = Send(login, on);
+  ASSERT_EQ(response.status, 200) << response.body;
+  google::protobuf::Struct body;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(response.body, &body).ok());
+  EXPECT_EQ(body.fields().at("agentId").string_value(), "agent-1");
+  EXPECT_EQ(body.fields().at("role").string_value(), "agent");
+  EXPECT_EQ(body.fields().size(), 4u) << response.body;  // token, agentId, role, expiresAt
+  absl::Time expires;
+  std::string error;
+  ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full, body.fields().at("expiresAt").string_value(),
+                              &expires, &error))
+      << response.body;
+  EXPECT_GT(expires, absl::Now() + absl::Hours(7));
+  // The token is a bearer token of the gateway.
+  absl::StatusOr<AuthenticatedAgent> agent =
+      AuthenticateAgent("Bearer " + body.fields().at("token").string_value(), Verifier());
+  ASSERT_TRUE(agent.ok()) << agent.status();
+  EXPECT_EQ(agent->agent_id, "agent-1");
+
+  for (const char* bad : {R"({"agentId":"agent 1"})", R"({"agentId":""})",
+                          R"({"agentId":"a","role":"admin"})", R"({"agentId":"a","extra":1})"}) {
+    EXPECT_EQ(Send(Post("/api/auth/dev-login", bad, "application/json"), on).status, 400) << bad;
+  }
+  EXPECT_EQ(
+      Send(Post("/api/auth/dev-login",
+                absl::StrCat(R"({"agentId":")", std::string(65, 'a'), R"("})"), "application/json"),
+           on)
+          .status,
+      400);
+  HttpResponse supervisor = Send(
+      Post("/api/auth/dev-login", R"({"agentId":"boss","role":"supervisor"})", "application/json"),
+      on);
+  EXPECT_THAT(supervisor.body, HasSubstr("\"role\":\"supervisor\""));
+}
+
+TEST_F(WebhookAndAuthTest, CorsAnswersListedOriginsOnly) {
+  GatewayHandler::Options options = {.jwt = Verifier(),
+                                     .cors = CorsPolicy({"https://live.example.com"})};
+  HttpRequest preflight{boost::beast::http::verb::options, "/api/voip/call", 11};
+  preflight.set(boost::beast::http::field::origin, "https://live.example.com");
+  preflight.set(boost::beast::http::field::access_control_request_method, "POST");
+  preflight.set(boost::beast::http::field::access_control_request_headers,
+                "authorization, content-type");
+  HttpResponse allowed = Send(preflight, options);
+  EXPECT_EQ(allowed.status, 204);
+  EXPECT_EQ(Header(allowed, "Access-Control-Allow-Origin"), "https://live.example.com");
+  EXPECT_THAT(Header(allowed, "Access-Control-Allow-Methods"), HasSubstr("POST"));
+  EXPECT_THAT(Header(allowed, "Access-Control-Allow-Headers"), HasSubstr("Authorization"));
+  EXPECT_EQ(Header(allowed, "Access-Control-Allow-Credentials"), "<absent>");
+
+  HttpRequest evil = preflight;
+  evil.set(boost::beast::http::field::origin, "https://evil.example.net");
+  HttpResponse denied = Send(evil, options);
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_EQ(Header(denied, "Access-Control-Allow-Origin"), "<absent>");
+
+  // Actual requests: the listed origin gets its header (errors too), others nothing.
+  HttpRequest request = Get("/api/calls/CA1");
+  request.set(boost::beast::http::field::origin, "https://live.example.com");
+  HttpResponse unauthorized = Send(request, options);
+  EXPECT_EQ(unauthorized.status, 401);
+  EXPECT_EQ(Header(unauthorized, "Access-Control-Allow-Origin"), "https://live.example.com");
+  EXPECT_THAT(Header(unauthorized, "Access-Control-Expose-Headers"), HasSubstr("Retry-After"));
+  request.set(boost::beast::http::field::origin, "https://evil.example.net");
+  EXPECT_EQ(Header(Send(request, options), "Access-Control-Allow-Origin"), "<absent>");
+  // Without configured origins, no CORS at all.
+  request.set(boost::beast::http::field::origin, "https://live.example.com");
+  EXPECT_EQ(Header(Send(request), "Access-Control-Allow-Origin"), "<absent>");
+}
+
+TEST_F(WebhookAndAuthTest, RateLimitsAnswer429WithRetryAfter) {
+  RateLimiter per_agent(1, 2);
+  RateLimiter per_ip(1, 3);
+  GatewayHandler::Options options = {
+      .jwt = Verifier(), .agent_limiter = &per_agent, .ip_limiter = &per_ip};
+  backend_.answer = livecall::v1::Call().SerializeAsString();
+  HttpRequest alice = Get("/api/calls/CA1");
+  alice.set(boost::beast::http::field::authorization, "Bearer " + AgentToken("alice"));
+  EXPECT_EQ(Send(alice, options).status, 200);
+  EXPECT_EQ(Send(alice, options).status, 200);
+  HttpResponse limited = Send(alice, options);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(Header(limited, "Retry-After"), "1");
+  EXPECT_THAT(limited.body, HasSubstr("RESOURCE_EXHAUSTED"));
+  // The address's bucket (3) is spent as well now; another agent from it waits too.
+  HttpRequest bob = Get("/api/calls/CA1");
+  bob.set(boost::beast::http::field::authorization, "Bearer " + AgentToken("bob"));
+  EXPECT_EQ(Send(bob, options).status, 429);
+  // Operational routes are not limited.
+  EXPECT_EQ(Send(Get("/healthz"), options).status, 200);
+}
+
+TEST_F(WebhookAndAuthTest, TheClientIpComesFromTrustedProxiesOnly) {
+  GatewayHandler handler(&routes_, &backend_, nullptr, "{}", {.trusted_proxy_hops = 1});
+  HttpRequest request = Get("/healthz");
+  EXPECT_EQ(handler.ClientIp(request, "10.0.0.5"), "10.0.0.5");
+  request.set("X-Forwarded-For", "6.6.6.6, 203.0.113.7");
+  EXPECT_EQ(handler.ClientIp(request, "10.0.0.5"), "203.0.113.7");
+  GatewayHandler direct(&routes_, &backend_, nullptr, "{}", {});
+  EXPECT_EQ(direct.ClientIp(request, "10.0.0.5"), "10.0.0.5");
+}
+
+TEST_F(WebhookAndAuthTest, ReplayedStatusCallbacksAreRefused) {
+  backend_.answer = livecall::v1::WebhookAck().SerializeAsString();
+  auto callback = [](absl::Time at) {
+    const std::string timestamp =
+        absl::FormatTime("%a, %d %b %Y %H:%M:%S +0000", at, absl::UTCTimeZone());
+    HttpRequest request = Post(
+        "/twilio/status",
+        absl::StrCat("CallSid=CA1&CallStatus=ringing&Timestamp=", UrlEncodeForTest(timestamp)));
+    request.set("X-Twilio-Signature",
+                ComputeTwilioSignature(
+                    kAuthToken, "https://livecall.example.com/twilio/status",
+                    {{"CallSid", "CA1"}, {"CallStatus", "ringing"}, {"Timestamp", timestamp}}));
+    return request;
+  };
+  EXPECT_EQ(Send(callback(absl::Now() - absl::Seconds(20))).status, 204);
+  HttpResponse replayed = Send(callback(absl::Now() - absl::Hours(2)));
+  EXPECT_EQ(replayed.status, 403);
+  EXPECT_THAT(replayed.body, HasSubstr("Timestamp"));
+  EXPECT_EQ(backend_.calls.size(), 1u);
+}
+
+TEST(TwilioTimestampTest, ParsesTwiliosFormats) {
+  EXPECT_EQ(*ParseTwilioTimestamp("Mon, 16 Aug 2010 03:45:01 +0000"),
+            absl::FromUnixSeconds(1281930301));
+  EXPECT_EQ(*ParseTwilioTimestamp("2010-08-16T03:45:01Z"), absl::FromUnixSeconds(1281930301));
+  EXPECT_FALSE(ParseTwilioTimestamp("yesterday").ok());
+}
+
 TEST(AgentAuthTest, VerifiesTheBearerToken) {
   absl::StatusOr<AuthenticatedAgent> agent =
-      AuthenticateAgent("Bearer " + AgentToken("alice"), kSecret);
+      AuthenticateAgent("Bearer " + AgentToken("alice"), Verifier());
   ASSERT_TRUE(agent.ok()) << agent.status();
   EXPECT_EQ(agent->agent_id, "alice");
   EXPECT_EQ(agent->role, "agent");
-  EXPECT_FALSE(AuthenticateAgent("Basic abc", kSecret).ok());
-  EXPECT_FALSE(AuthenticateAgent("Bearer " + AgentToken("al\"ice"), kSecret).ok());
-  EXPECT_EQ(AuthenticateAgent("Bearer x.y.z", kSecret).status().code(),
+  EXPECT_FALSE(AuthenticateAgent("Basic abc", Verifier()).ok());
+  EXPECT_FALSE(AuthenticateAgent("Bearer " + AgentToken("al\"ice"), Verifier()).ok());
+  EXPECT_EQ(AuthenticateAgent("Bearer x.y.z", Verifier()).status().code(),
             absl::StatusCode::kUnauthenticated);
 }
 
