@@ -604,7 +604,7 @@ function init(): void {
     button.textContent = t("signingIn");
     const agentId = $<HTMLInputElement>("agent-id").value.trim();
     client.devLogin({ agentId, role: "agent" })
-      .then((login) => signedIn(login.token, login.agentId, login.expiresAt))
+      .then((login) => signedIn(login.token ?? "", login.agentId ?? agentId, login.expiresAt))
       .catch((error) => {
         if (isLivecallApiError(error) && error.status === 404) $("token-form").hidden = false;
         else showError(error);

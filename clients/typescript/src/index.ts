@@ -61,21 +61,11 @@ export function isTypedLiveEvent(event: LiveEvent): event is TypedLiveEvent {
   return field !== undefined && event[field] !== undefined;
 }
 
-/** What POST /api/auth/dev-login answers (LIVECALL_DEV_LOGIN on). */
-export interface DevLogin {
-  token: string;
-  agentId: string;
-  role: string;
-  expiresAt: string;
-}
-
 export interface LivecallClient extends Operations {
   /** POST /ai/call/start: the AI session for a call (customer context, greeting, suggestions). */
   startAICall(params: StartAICallParams, options?: RequestOptions): Promise<AICallResponse>;
   /** POST /api/voip/call: place a call (speaks `text` by default). */
   configureTTS(params: ConfigureTTSParams, options?: RequestOptions): Promise<Call>;
-  /** POST /api/auth/dev-login: an agent JWT for development; 404 when dev login is off. */
-  devLogin(params: { agentId: string; role?: string }, options?: RequestOptions): Promise<DevLogin>;
   /** A call's live events, typed; unknown event types are skipped. */
   watchCall(callSid: string, options?: EventStreamOptions): LiveEventStream<TypedLiveEvent>;
   /** Replaces the bearer token sent with every call (null: none). */
@@ -94,10 +84,6 @@ export function createLivecallClient(options: TransportOptions = {}): LivecallCl
     ...operations,
     startAICall: (params, requestOptions) => operations.startSession(params, requestOptions),
     configureTTS: (params, requestOptions) => operations.placeCall(params, requestOptions),
-    devLogin: (params, requestOptions) =>
-      transport.request<DevLogin>("/api/auth/dev-login",
-                                  { method: "POST", body: { role: "agent", ...params } },
-                                  requestOptions),
     watchCall: (callSid, streamOptions) =>
       typedEvents(operations.watchCallEvents(callSid, streamOptions)),
     setToken: (value) => {
