@@ -1,5 +1,7 @@
 #include "services/call-control/twiml.h"
 
+#include <cstdint>
+
 #include "absl/strings/str_cat.h"
 
 namespace livecall::call_control {
@@ -26,13 +28,41 @@ void Render(const TwimlElement& element, std::string* out) {
 
 namespace {
 
+// The length of the UTF-8 sequence at `text[i]` when it is valid and encodes an XML 1.0
+// character, else 0. Invalid UTF-8 (a stray byte, an overlong form, a surrogate) and the
+// non-characters U+FFFE/U+FFFF would make the whole document unreadable, so they are dropped like
+// the C0 controls.
+size_t XmlCharLength(absl::string_view text, size_t i) {
+  const unsigned char lead = text[i];
+  if (lead < 0x80) return IsXmlChar(lead) ? 1 : 0;
+  const size_t length = (lead >> 5) == 0x6    ? 2
+                        : (lead >> 4) == 0xe  ? 3
+                        : (lead >> 3) == 0x1e ? 4
+                                              : 0;
+  if (length == 0 || i + length > text.size()) return 0;
+  uint32_t code = lead & (0x7f >> length);
+  for (size_t k = 1; k < length; ++k) {
+    const unsigned char c = text[i + k];
+    if ((c >> 6) != 2) return 0;
+    code = (code << 6) | (c & 0x3f);
+  }
+  static constexpr uint32_t kShortest[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (code < kShortest[length] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff) ||
+      code == 0xfffe || code == 0xffff) {
+    return 0;
+  }
+  return length;
+}
+
 // Text and attribute values escape the same markup characters; an attribute value also escapes
 // its quote, and keeps tab and line breaks as character references because attribute-value
-// normalisation would turn them into spaces.
+// normalisation would turn them into spaces. A carriage return is a reference in text too, since
+// a reader turns a literal one into a line feed.
 std::string XmlEscape(absl::string_view text, bool attribute) {
   std::string out;
   out.reserve(text.size());
-  for (unsigned char c : text) {
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = text[i];
     switch (c) {
       case '&':
         out += "&amp;";
@@ -49,15 +79,24 @@ std::string XmlEscape(absl::string_view text, bool attribute) {
       case '\t':
       case '\n':
       case '\r':
-        if (attribute) {
+        if (attribute || c == '\r') {
           absl::StrAppend(&out, "&#", static_cast<int>(c), ";");
         } else {
           out.push_back(static_cast<char>(c));
         }
         break;
-      default:
-        if (IsXmlChar(c)) out.push_back(static_cast<char>(c));
+      default: {
+        const size_t length = XmlCharLength(text, i);
+        if (length == 0) {
+          ++i;
+          continue;
+        }
+        out.append(text.data() + i, length);
+        i += length;
+        continue;
+      }
     }
+    ++i;
   }
   return out;
 }

@@ -2,9 +2,10 @@
 #define LIVECALL_SERVICES_CALL_CONTROL_TWIML_H_
 
 // The one writer of TwiML. Every attribute value and every text is escaped here, so a customer's
-// name or TTS text holding `<`, `&` or quotes can never become a verb; characters XML 1.0 cannot
-// carry (control characters other than tab and newlines) are dropped. The output matches what
-// Twilio's helper libraries write (vectors.json: twimlSayEscaped, twimlConference, ...).
+// name or TTS text holding `<`, `&` or quotes can never become a verb; what XML 1.0 cannot carry
+// (control characters other than tab and newlines, invalid UTF-8, U+FFFE/U+FFFF) is dropped. The
+// output matches what Twilio's helper libraries write (vectors.json: twimlSayEscaped,
+// twimlConference, ...).
 
 #include <string>
 #include <utility>

@@ -23,6 +23,7 @@
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/wait_for.h"
+#include "tests/support/xml.h"
 
 namespace livecall::testing {
 namespace {
@@ -173,6 +174,24 @@ TEST(HttpRequestTest, ConnectionRefusedIsStatusZeroWithAnError) {
 TEST(UrlEncodeTest, EncodesPlusAndSpaces) {
   EXPECT_EQ(UrlEncode("+998 90"), "%2B998%2090");
   EXPECT_EQ(UrlEncode("a-b_c.d~"), "a-b_c.d~");
+}
+
+// The XML reader reads as an XML 1.0 processor does, so the TwiML fuzzer's round trip is honest.
+TEST(ParseXmlTest, NormalisesLineEndsAndAttributeWhitespaceAndDecodesReferences) {
+  absl::StatusOr<XmlNode> root =
+      ParseXml("<R a=\"x\ty\nz\" b=\"&#13;&#x41;&#1040;\">l1\r\nl2\rl3&#13;</R>");
+  ASSERT_THAT(root, IsOk());
+  EXPECT_EQ(root->Attr("a"), "x y z");
+  EXPECT_EQ(root->Attr("b"), "\rA\xD0\x90");
+  EXPECT_EQ(root->text, "l1\nl2\nl3\r");
+}
+
+TEST(ParseXmlTest, RejectsWhatXmlCannotCarry) {
+  EXPECT_FALSE(ParseXml("<R>\xff</R>").ok());          // Not UTF-8.
+  EXPECT_FALSE(ParseXml("<R>\xed\xa0\x80</R>").ok());  // A surrogate.
+  EXPECT_FALSE(ParseXml("<R>\x01</R>").ok());          // A C0 control.
+  EXPECT_FALSE(ParseXml("<R>&#1;</R>").ok());
+  EXPECT_FALSE(ParseXml("<R>&#xFFFE;</R>").ok());
 }
 
 TEST(JsonTest, ParsesValuesAndRejectsUnknownFields) {

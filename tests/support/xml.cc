@@ -8,11 +8,59 @@
 namespace livecall::testing {
 namespace {
 
+bool IsXmlChar(uint32_t c) {
+  return c == 0x9 || c == 0xa || c == 0xd || (c >= 0x20 && c <= 0xd7ff) ||
+         (c >= 0xe000 && c <= 0xfffd) || (c >= 0x10000 && c <= 0x10ffff);
+}
+
+void AppendUtf8(uint32_t c, std::string* out) {
+  if (c < 0x80) {
+    out->push_back(static_cast<char>(c));
+  } else if (c < 0x800) {
+    out->push_back(static_cast<char>(0xc0 | (c >> 6)));
+    out->push_back(static_cast<char>(0x80 | (c & 0x3f)));
+  } else if (c < 0x10000) {
+    out->push_back(static_cast<char>(0xe0 | (c >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3f)));
+    out->push_back(static_cast<char>(0x80 | (c & 0x3f)));
+  } else {
+    out->push_back(static_cast<char>(0xf0 | (c >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3f)));
+    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3f)));
+    out->push_back(static_cast<char>(0x80 | (c & 0x3f)));
+  }
+}
+
+// True when `text` is valid UTF-8 made of XML 1.0 characters only.
+bool IsXmlText(absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char lead = text[i];
+    const int length = lead < 0x80           ? 1
+                       : (lead >> 5) == 0x6  ? 2
+                       : (lead >> 4) == 0xe  ? 3
+                       : (lead >> 3) == 0x1e ? 4
+                                             : 0;
+    if (length == 0 || i + length > text.size()) return false;
+    uint32_t code = length == 1 ? lead : lead & (0x7f >> length);
+    for (int k = 1; k < length; ++k) {
+      const unsigned char c = text[i + k];
+      if ((c >> 6) != 2) return false;
+      code = (code << 6) | (c & 0x3f);
+    }
+    static constexpr uint32_t kShortest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code < kShortest[length] || !IsXmlChar(code)) return false;
+    i += length;
+  }
+  return true;
+}
+
 class Parser {
  public:
   explicit Parser(absl::string_view text) : text_(text) {}
 
   absl::StatusOr<XmlNode> Document() {
+    if (!IsXmlText(text_)) return Error("not UTF-8 text of XML 1.0 characters");
     if (absl::StartsWith(text_, "<?xml")) {
       const size_t end = text_.find("?>");
       if (end == absl::string_view::npos) return Error("unterminated XML declaration");
@@ -44,13 +92,21 @@ class Parser {
     while (pos_ < text_.size() && IsNameChar(text_[pos_])) ++pos_;
     return std::string(text_.substr(start, pos_ - start));
   }
-  // Decodes text up to `stop` (exclusive), rejecting raw '<' and bad entities.
-  absl::StatusOr<std::string> Decode(absl::string_view raw) {
+  // Decodes raw text or an attribute value as an XML 1.0 processor does: line ends normalised
+  // (CR LF and a lone CR become LF, §2.11), in attribute values literal whitespace becomes a space
+  // (§3.3.3), entities and character references replaced; raw '<', bad entities and characters
+  // XML does not allow are errors.
+  absl::StatusOr<std::string> Decode(absl::string_view raw, bool attribute) {
     std::string out;
     for (size_t i = 0; i < raw.size(); ++i) {
       if (raw[i] == '<') return Error("unescaped '<'");
+      if (raw[i] == '\r') {
+        if (i + 1 < raw.size() && raw[i + 1] == '\n') ++i;
+        out.push_back(attribute ? ' ' : '\n');
+        continue;
+      }
       if (raw[i] != '&') {
-        out.push_back(raw[i]);
+        out.push_back(attribute && (raw[i] == '\t' || raw[i] == '\n') ? ' ' : raw[i]);
         continue;
       }
       const size_t semi = raw.find(';', i);
@@ -68,10 +124,14 @@ class Parser {
         out += "'";
       } else if (absl::StartsWith(entity, "#")) {
         uint32_t code = 0;
-        if (!absl::SimpleAtoi(entity.substr(1), &code) || code > 0x7f) {
-          return Error("unsupported character reference");
+        const bool hex = absl::StartsWith(entity, "#x");
+        const absl::string_view digits = entity.substr(hex ? 2 : 1);
+        if (digits.empty() ||
+            !(hex ? absl::SimpleHexAtoi(digits, &code) : absl::SimpleAtoi(digits, &code)) ||
+            !IsXmlChar(code)) {
+          return Error("bad character reference");
         }
-        out.push_back(static_cast<char>(code));
+        AppendUtf8(code, &out);
       } else {
         return Error(absl::StrCat("unknown entity &", entity, ";"));
       }
@@ -109,7 +169,8 @@ class Parser {
       const char quote = text_[pos_++];
       const size_t end = text_.find(quote, pos_);
       if (end == absl::string_view::npos) return Error("unterminated attribute value");
-      absl::StatusOr<std::string> value = Decode(text_.substr(pos_, end - pos_));
+      absl::StatusOr<std::string> value =
+          Decode(text_.substr(pos_, end - pos_), /*attribute=*/true);
       if (!value.ok()) return value.status();
       if (!node.attributes.emplace(key, *value).second) return Error("duplicate attribute");
       pos_ = end + 1;
@@ -117,7 +178,8 @@ class Parser {
     while (true) {
       const size_t next = text_.find('<', pos_);
       if (next == absl::string_view::npos) return Error("unterminated element");
-      absl::StatusOr<std::string> text = Decode(text_.substr(pos_, next - pos_));
+      absl::StatusOr<std::string> text =
+          Decode(text_.substr(pos_, next - pos_), /*attribute=*/false);
       if (!text.ok()) return text.status();
       node.text += *text;
       pos_ = next;

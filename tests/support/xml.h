@@ -4,8 +4,10 @@
 // A strict parser for the XML the suite writes (TwiML), so tests check its structure rather than
 // its bytes: one root element, attributes in double or single quotes, text, the five predefined
 // entities and numeric character references, self-closing tags, an optional XML declaration.
-// Anything else (DOCTYPE, CDATA, mismatched tags, '<' or '&' unescaped) is an error, which is
-// what a test of escaping wants.
+// Text is read as XML 1.0 reads it: line ends normalised (CR LF, CR → LF), whitespace in attribute
+// values turned into spaces, the document valid UTF-8 of XML characters. Anything else (DOCTYPE,
+// CDATA, mismatched tags, '<' or '&' unescaped) is an error, which is what a test of escaping
+// wants.
 
 #include <map>
 #include <string>

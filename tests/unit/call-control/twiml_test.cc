@@ -75,5 +75,31 @@ TEST(TwimlTest, EmptyResponse) {
   EXPECT_EQ(RenderTwiml({}), "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>");
 }
 
+// Found by tests/fuzz/twiml_fuzzer: a literal carriage return in text came back as a line feed
+// (XML readers normalise line ends), so it is written as a character reference.
+TEST(TwimlTest, CarriageReturnInTextSurvivesAReader) {
+  EXPECT_EQ(XmlEscapeText("a\r\nb"), "a&#13;\nb");
+  absl::StatusOr<XmlNode> root = ParseXml(RenderTwiml({Verb("Say", "a\r\nb\rc")}));
+  ASSERT_THAT(root, IsOk());
+  ASSERT_EQ(root->children.size(), 1u);
+  EXPECT_EQ(root->children[0].text, "a\r\nb\rc");
+}
+
+// Found by tests/fuzz/twiml_fuzzer: invalid UTF-8 (a stray byte, a surrogate) or U+FFFE made the
+// whole document unreadable; they are dropped like the other characters XML cannot carry, and
+// valid text in any script is kept.
+TEST(TwimlTest, InvalidUtf8AndNonCharactersAreDropped) {
+  EXPECT_EQ(XmlEscapeText("ok\xff\xfe \xed\xa0\x80 \xef\xbf\xbe end"), "ok   end");
+  EXPECT_EQ(XmlEscapeAttribute("\xc3\x28x\xe2\x82"), "(x");
+  EXPECT_EQ(XmlEscapeText("Здравствуйте, Dilshod! \xF0\x9F\x98\x80"),
+            "Здравствуйте, Dilshod! \xF0\x9F\x98\x80");
+  TwimlElement say = Verb("Say", "Salom\xff dunyo");
+  say.Attr("voice", "Google.uz\xc0\xaf");
+  absl::StatusOr<XmlNode> root = ParseXml(RenderTwiml({say}));
+  ASSERT_THAT(root, IsOk());
+  EXPECT_EQ(root->children[0].text, "Salom dunyo");
+  EXPECT_EQ(root->children[0].Attr("voice"), "Google.uz");
+}
+
 }  // namespace
 }  // namespace livecall::call_control
