@@ -76,9 +76,33 @@ std::string HttpResponse::Header(absl::string_view name) const {
   return "";
 }
 
+CircuitBreaker& CurlHttpClient::BreakerFor(const std::string& target) {
+  absl::MutexLock lock(&mu_);
+  std::unique_ptr<CircuitBreaker>& breaker = breakers_[target];
+  if (breaker == nullptr) breaker = std::make_unique<CircuitBreaker>(target, breaker_options_);
+  return *breaker;
+}
+
 absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
+  const std::string& target =
+      request.metrics_target.empty() ? default_target_ : request.metrics_target;
+  CircuitBreaker& breaker = BreakerFor(target);
+  if (absl::Status allowed = breaker.Allow(); !allowed.ok()) return allowed;
   const absl::Time start = absl::Now();
   absl::StatusOr<HttpResponse> response = Perform(request);
+  // Unreachable or overloaded counts against the target; any other answer shows it is up. A
+  // transfer the caller stopped says nothing either way.
+  if (response.ok()) {
+    const long status = response->status;
+    if (status == 502 || status == 503 || status == 504) {
+      breaker.RecordFailure();
+    } else {
+      breaker.RecordSuccess();
+    }
+  } else if (absl::IsUnavailable(response.status()) ||
+             absl::IsDeadlineExceeded(response.status())) {
+    breaker.RecordFailure();
+  }
   std::string outcome;
   if (response.ok()) {
     outcome = response->status >= 100 && response->status < 600
@@ -87,8 +111,7 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   } else {
     outcome = absl::StatusCodeToString(response.status().code());
   }
-  RecordHttpClientRequest(request.metrics_target.empty() ? default_target_ : request.metrics_target,
-                          absl::Now() - start, outcome);
+  RecordHttpClientRequest(target, absl::Now() - start, outcome);
   return response;
 }
 

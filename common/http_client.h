@@ -5,13 +5,18 @@
 // implementation. Calls block: run them on a worker pool, never on an I/O thread.
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/circuit_breaker.h"
 
 namespace livecall {
 
@@ -55,18 +60,26 @@ class HttpClient {
 // libcurl, one easy handle per calling thread, kept for connection reuse.
 // CurlGlobalInit() must run once in main() before any thread starts.
 // Every request is timed and counted by target and outcome (common/metrics.h).
+// Each target has a circuit breaker (common/circuit_breaker.h): once it is known to be down
+// (refused connections, timeouts, 502/503/504 several times in a row), its requests fail at once
+// with UNAVAILABLE, and one per open period probes whether it is back.
 class CurlHttpClient final : public HttpClient {
  public:
   // `default_target` labels the metrics of requests that name no metrics_target.
-  explicit CurlHttpClient(std::string default_target = "other")
-      : default_target_(std::move(default_target)) {}
+  explicit CurlHttpClient(std::string default_target = "other",
+                          CircuitBreaker::Options breaker = {})
+      : default_target_(std::move(default_target)), breaker_options_(std::move(breaker)) {}
 
   absl::StatusOr<HttpResponse> Send(const HttpRequest& request) override;
 
  private:
   absl::StatusOr<HttpResponse> Perform(const HttpRequest& request);
+  CircuitBreaker& BreakerFor(const std::string& target) ABSL_LOCKS_EXCLUDED(mu_);
 
   const std::string default_target_;
+  const CircuitBreaker::Options breaker_options_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<CircuitBreaker>> breakers_ ABSL_GUARDED_BY(mu_);
 };
 
 void CurlGlobalInit();

@@ -171,6 +171,21 @@ void RecordVoiceAgentReply(absl::string_view action, absl::string_view reason,
             {"reason", std::string(reason)},
             {"engine", std::string(engine)}})
       .Increment();
+
+void SetCircuitOpen(absl::string_view target, bool open) {
+  static auto& gauge =
+      prometheus::BuildGauge()
+          .Name("livecall_circuit_breaker_open")
+          .Help("1 while the circuit breaker of a dependency refuses calls (it is known down).")
+          .Register(MetricsRegistry());
+  gauge.Add({{"target", std::string(target)}}).Set(open ? 1 : 0);
+}
+
+void RecordCircuitRejection(absl::string_view target) {
+  static auto& rejections =
+      CounterFamily("livecall_circuit_breaker_rejections_total",
+                    "Calls refused at once because their dependency is known to be down.");
+  rejections.Add({{"target", std::string(target)}}).Increment();
 }
 
 prometheus::Gauge& ActiveCallsGauge() {

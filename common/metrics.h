@@ -117,6 +117,12 @@ void RecordLlmFallback(absl::string_view purpose);
 void RecordVoiceAgentReply(absl::string_view action, absl::string_view reason,
                            absl::string_view engine);
 
+// Circuit breakers (common/circuit_breaker.h): livecall_circuit_breaker_open{target} is 1 while
+// the breaker of `target` refuses calls; livecall_circuit_breaker_rejections_total{target} counts
+// the calls it refused without trying.
+void SetCircuitOpen(absl::string_view target, bool open);
+void RecordCircuitRejection(absl::string_view target);
+
 // Gauges for what the services own; registered on first use, so a process exports only the ones
 // it sets.
 prometheus::Gauge& ActiveCallsGauge();

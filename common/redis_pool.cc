@@ -17,6 +17,8 @@
 namespace livecall {
 namespace {
 
+constexpr absl::string_view kPoolExhausted = "redis: no free connection in the pool";
+
 absl::Status ContextError(const redisContext& context, absl::string_view what) {
   return absl::UnavailableError(absl::StrCat("redis ", what, ": ", context.errstr));
 }
@@ -65,7 +67,11 @@ absl::StatusOr<RedisUrl> ParseRedisUrl(absl::string_view url) {
   return parsed;
 }
 
-RedisPool::RedisPool(Options options) : options_(std::move(options)) {
+RedisPool::RedisPool(Options options)
+    : options_(std::move(options)),
+      breaker_(
+          SharedCircuitBreaker(absl::StrCat("redis ", options_.url.host, ":", options_.url.port),
+                               "redis", options_.breaker)) {
   // hiredis writes with write(2): a peer that closed the socket would raise SIGPIPE and kill the
   // process instead of returning EPIPE.
   static std::once_flag ignore_sigpipe;
@@ -112,7 +118,7 @@ absl::StatusOr<RedisPool::Connection> RedisPool::Acquire(bool* reused) {
       return !idle_.empty() || open_ < options_.max_connections;
     };
     if (!mu_.AwaitWithTimeout(absl::Condition(&can_proceed), options_.lease_timeout)) {
-      return absl::UnavailableError("redis: no free connection in the pool");
+      return absl::UnavailableError(kPoolExhausted);
     }
     if (!idle_.empty()) {
       Connection connection = std::move(idle_.back());
@@ -167,13 +173,21 @@ absl::StatusOr<std::vector<RedisReply>> RedisPool::Pipeline(
 
 absl::StatusOr<std::vector<RedisReply>> RedisPool::RunWithRetry(
     const std::vector<std::vector<std::string>>& commands) {
+  if (absl::Status allowed = breaker_->Allow(); !allowed.ok()) return allowed;
   bool stale_connection = false;
-  absl::StatusOr<std::vector<RedisReply>> replies = RunPipeline(commands, &stale_connection);
+  bool unreachable = false;
+  absl::StatusOr<std::vector<RedisReply>> replies =
+      RunPipeline(commands, &stale_connection, &unreachable);
   if (!replies.ok() && stale_connection) {
     // The server closed an idle connection (a restart, an idle timeout): the other idle ones are
     // as old and most likely dead too, so the retry must not pick one of them.
     DropIdleConnections();
-    replies = RunPipeline(commands, &stale_connection);
+    replies = RunPipeline(commands, &stale_connection, &unreachable);
+  }
+  if (replies.ok()) {
+    breaker_->RecordSuccess();
+  } else if (unreachable) {
+    breaker_->RecordFailure();
   }
   return replies;
 }
@@ -189,11 +203,19 @@ void RedisPool::DropIdleConnections() {
 }
 
 absl::StatusOr<std::vector<RedisReply>> RedisPool::RunPipeline(
-    const std::vector<std::vector<std::string>>& commands, bool* stale_connection) {
+    const std::vector<std::vector<std::string>>& commands, bool* stale_connection,
+    bool* unreachable) {
   bool reused = false;
   *stale_connection = false;
+  // Every failure below is Redis not answering, except a pool with no free connection (busy, not
+  // down) and a refused AUTH or SELECT (misconfigured, not down).
+  *unreachable = true;
   absl::StatusOr<Connection> connection = Acquire(&reused);
-  if (!connection.ok()) return connection.status();
+  if (!connection.ok()) {
+    *unreachable = absl::IsUnavailable(connection.status()) &&
+                   !absl::StartsWith(connection.status().message(), kPoolExhausted);
+    return connection.status();
+  }
   redisContext* context = connection->get();
   for (const std::vector<std::string>& argv : commands) {
     std::vector<const char*> args;

@@ -18,6 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/circuit_breaker.h"
 
 namespace livecall {
 
@@ -45,6 +46,11 @@ class RedisPool {
     absl::Duration command_timeout = absl::Seconds(2);
     // How long a caller waits for a free connection before UNAVAILABLE.
     absl::Duration lease_timeout = absl::Seconds(2);
+    // After this many commands in a row could not reach Redis (refused, timed out, connection
+    // lost), commands fail at once with UNAVAILABLE instead of each waiting for its timeout, and
+    // one is let through per open period to find out whether Redis is back. Every pool of the
+    // process that talks to the same host:port shares one breaker (the first pool's options).
+    CircuitBreaker::Options breaker;
   };
 
   explicit RedisPool(Options options);
@@ -53,9 +59,10 @@ class RedisPool {
   RedisPool& operator=(const RedisPool&) = delete;
 
   // Runs one command (binary-safe arguments). UNAVAILABLE when Redis cannot be reached or times
-  // out; INTERNAL when Redis answers with an error reply. A pooled connection that turns out to be
-  // dead (Redis restarted, idle timeout) is replaced and the command sent once more on a fresh
-  // one, so commands should be safe to repeat (the suite's are: SET, ZADD, EXPIRE, MULTI blocks).
+  // out, or is known to be down (the circuit breaker, Options::breaker); INTERNAL when Redis
+  // answers with an error reply. A pooled connection that turns out to be dead (Redis restarted,
+  // idle timeout) is replaced and the command sent once more on a fresh one, so commands should be
+  // safe to repeat (the suite's are: SET, ZADD, EXPIRE, MULTI blocks).
   absl::StatusOr<RedisReply> Command(const std::vector<std::string>& argv);
 
   // Sends the commands as one pipeline on one connection and returns one reply each, in order.
@@ -82,12 +89,15 @@ class RedisPool {
   void DropIdleConnections() ABSL_LOCKS_EXCLUDED(mu_);
   // `reused` tells whether the connection came from the idle list (and so may be stale).
   absl::StatusOr<Connection> Acquire(bool* reused);
+  // `unreachable` tells whether it failed because Redis could not be reached (for the breaker).
   absl::StatusOr<std::vector<RedisReply>> RunPipeline(
-      const std::vector<std::vector<std::string>>& commands, bool* stale_connection);
+      const std::vector<std::vector<std::string>>& commands, bool* stale_connection,
+      bool* unreachable);
   void Release(Connection connection, bool healthy);
   absl::StatusOr<Connection> Connect();
 
   const Options options_;
+  const std::shared_ptr<CircuitBreaker> breaker_;
   absl::Mutex mu_;
   std::vector<Connection> idle_ ABSL_GUARDED_BY(mu_);
   int open_ ABSL_GUARDED_BY(mu_) = 0;

@@ -29,6 +29,23 @@ bool IsKnownDisposition(const std::string& disposition) {
 using livecall::v1::Customer;
 using livecall::v1::Session;
 
+absl::Status AiSessionService::CallContext(
+    const std::function<grpc::Status(grpc::ClientContext*)>& call) {
+  if (absl::Status allowed = context_breaker_.Allow(); !allowed.ok()) return allowed;
+  grpc::ClientContext rpc;
+  PrepareContext(&rpc);
+  const grpc::Status status = call(&rpc);
+  // Unreachable (or, waiting for it to be ready, not there within the deadline) counts against
+  // context; any answer, an error included, shows that it is up.
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    context_breaker_.RecordFailure();
+  } else {
+    context_breaker_.RecordSuccess();
+  }
+  return ToAbslStatus(status);
+}
+
 void AiSessionService::PrepareContext(grpc::ClientContext* context) const {
   context->set_deadline(absl::ToChronoTime(absl::Now() + options_.peer_deadline));
   // Context restarting (a rolling update) is waited out within the deadline instead of failing
@@ -65,9 +82,8 @@ absl::Status AiSessionService::Append(const std::string& session_id,
     *append.add_suggestions() = suggestion;
   }
   livecall::v1::AppendTurnResponse appended;
-  grpc::ClientContext rpc;
-  PrepareContext(&rpc);
-  return ToAbslStatus(context_.AppendTurn(&rpc, append, &appended));
+  return CallContext(
+      [&](grpc::ClientContext* rpc) { return context_.AppendTurn(rpc, append, &appended); });
 }
 
 absl::StatusOr<std::string> AiSessionService::AskLlm(const std::vector<ChatMessage>& messages,
@@ -97,11 +113,10 @@ absl::StatusOr<Session> AiSessionService::Start(const livecall::v1::StartSession
 
   Customer customer;
   {
-    grpc::ClientContext rpc;
-    PrepareContext(&rpc);
     livecall::v1::LookupCustomerRequest lookup;
     lookup.set_phone_number(request.phone_number());
-    LIVECALL_RETURN_IF_ERROR(ToAbslStatus(context_.LookupCustomer(&rpc, lookup, &customer)));
+    LIVECALL_RETURN_IF_ERROR(CallContext(
+        [&](grpc::ClientContext* rpc) { return context_.LookupCustomer(rpc, lookup, &customer); }));
   }
   const std::string language = !request.language().empty() ? request.language()
                                : !customer.language().empty()
@@ -137,21 +152,19 @@ absl::StatusOr<Session> AiSessionService::Start(const livecall::v1::StartSession
   *greeting_turn->mutable_at() = ToProtoTimestamp(absl::Now());
 
   Session created;
-  grpc::ClientContext rpc;
-  PrepareContext(&rpc);
-  LIVECALL_RETURN_IF_ERROR(ToAbslStatus(context_.CreateSession(&rpc, create, &created)));
+  LIVECALL_RETURN_IF_ERROR(CallContext(
+      [&](grpc::ClientContext* rpc) { return context_.CreateSession(rpc, create, &created); }));
   return created;
 }
 
 absl::StatusOr<Session> AiSessionService::Get(const std::string& session_id,
                                               const CallerIdentity& caller) {
   if (session_id.empty()) return absl::InvalidArgumentError("sessionId is required");
-  grpc::ClientContext rpc;
-  PrepareContext(&rpc);
   livecall::v1::GetSessionRequest request;
   request.set_session_id(session_id);
   Session session;
-  LIVECALL_RETURN_IF_ERROR(ToAbslStatus(context_.GetSession(&rpc, request, &session)));
+  LIVECALL_RETURN_IF_ERROR(CallContext(
+      [&](grpc::ClientContext* rpc) { return context_.GetSession(rpc, request, &session); }));
   if (!caller.MayAccess(session.agent_id())) return NotYours(absl::StrCat("session ", session_id));
   return session;
 }
@@ -310,9 +323,8 @@ absl::StatusOr<Session> AiSessionService::End(const livecall::v1::EndAiSessionRe
     }
   }
   Session ended;
-  grpc::ClientContext rpc;
-  PrepareContext(&rpc);
-  LIVECALL_RETURN_IF_ERROR(ToAbslStatus(context_.EndSession(&rpc, end, &ended)));
+  LIVECALL_RETURN_IF_ERROR(
+      CallContext([&](grpc::ClientContext* rpc) { return context_.EndSession(rpc, end, &ended); }));
   return ended;
 }
 

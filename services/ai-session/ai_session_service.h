@@ -2,12 +2,14 @@
 #define LIVECALL_SERVICES_AI_SESSION_AI_SESSION_SERVICE_H_
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/caller_identity.h"
+#include "common/circuit_breaker.h"
 #include "common/executor.h"
 #include "livecall/v1/ai_session.grpc.pb.h"
 #include "livecall/v1/call_control.grpc.pb.h"
@@ -89,6 +91,11 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
 
  private:
   void PrepareContext(grpc::ClientContext* context) const;
+  // One call to context with a prepared ClientContext, through context_breaker_: while context is
+  // known to be down (unreachable or past the deadline several times in a row) the call is not
+  // made and the answer is UNAVAILABLE at once, so an agent's request does not wait out the
+  // deadline each time; a probe per second finds context again.
+  absl::Status CallContext(const std::function<grpc::Status(grpc::ClientContext*)>& call);
   // The LLM's reply, or an error after which the caller uses the embedded engine (counted).
   absl::StatusOr<std::string> AskLlm(const std::vector<ChatMessage>& messages,
                                      absl::Duration deadline, absl::string_view purpose);
@@ -110,6 +117,7 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
   const AiEngineOptions options_;
   livecall::v1::CallControl::StubInterface* const calls_;
   std::atomic<int64_t> llm_fallbacks_{0};
+  CircuitBreaker context_breaker_{"context", {}};
 };
 
 }  // namespace livecall::ai_session

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <deque>
 #include <optional>
+#include <sstream>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -77,6 +78,71 @@ absl::string_view View(beast::string_view text) { return {text.data(), text.size
 
 bool IsHttpParseError(const beast::error_code& ec) {
   return &ec.category() == &http::make_error_code(http::error::bad_method).category();
+}
+
+// The request path's pieces that do not touch a socket, shared by the connection and by
+// ServeRawRequests (the fuzz target's entry point), so both parse and answer alike.
+
+void ConfigureRequestParser(const HttpServerOptions& options,
+                            http::request_parser<http::string_body>* parser) {
+  parser->body_limit(options.body_limit);
+  parser->header_limit(options.header_limit);
+}
+
+// A read error that is a framing error of the request deserves an answer (then the connection
+// closes); any other (the client went away, a partial message) does not.
+bool DeservesAnswer(const beast::error_code& ec) {
+  return IsHttpParseError(ec) && ec != http::error::partial_message;
+}
+
+// The answer to a request that cannot be framed.
+HttpResponse FramingErrorResponse(const beast::error_code& ec, const HttpServerOptions& options) {
+  if (ec == http::error::body_limit) {
+    return HttpErrorResponse(
+        413, "PAYLOAD_TOO_LARGE",
+        absl::StrCat("request body is larger than ", options.body_limit, " bytes"));
+  }
+  if (ec == http::error::header_limit) {
+    return HttpErrorResponse(
+        431, "REQUEST_HEADER_FIELDS_TOO_LARGE",
+        absl::StrCat("request header is larger than ", options.header_limit, " bytes"));
+  }
+  return HttpErrorResponse(400, "INVALID_ARGUMENT",
+                           absl::StrCat("malformed HTTP request: ", ec.message()));
+}
+
+// The client's X-Request-Id when it is well formed, else a new one.
+std::string ChooseRequestId(const HttpRequest& request) {
+  const auto id_header = request.find("x-request-id");
+  return id_header != request.end() && IsValidRequestId(View(id_header->value()))
+             ? std::string(id_header->value())
+             : NewId("", 16);
+}
+
+// Status, content type, caching and the handler's headers of a response.
+http::response<http::string_body> ResponseHead(const HttpResponse& answer, unsigned version,
+                                               const std::string& request_id) {
+  http::response<http::string_body> response;
+  response.version(version);
+  response.result(static_cast<unsigned>(answer.status));
+  // Beast knows no reason phrase for nginx's 499 (client closed request).
+  if (answer.status == 499) response.reason("Client Closed Request");
+  response.set(http::field::content_type, answer.content_type);
+  response.set(http::field::cache_control, answer.stream ? "no-cache" : "no-store");
+  response.set("X-Request-Id", request_id);
+  for (const auto& [name, value] : answer.headers) response.set(name, value);
+  return response;
+}
+
+// Body, length and keep-alive of a complete (not streamed) response.
+void FinishResponse(HttpResponse answer, bool keep_alive, bool is_head,
+                    http::response<http::string_body>* response) {
+  response->keep_alive(keep_alive);
+  response->body() = std::move(answer.body);
+  response->prepare_payload();
+  // An answer to HEAD announces its length but carries no body, or the client would read the
+  // body as the start of the next response.
+  if (is_head) response->body().clear();
 }
 
 }  // namespace
@@ -153,8 +219,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     parser_.emplace();
-    parser_->body_limit(options().body_limit);
-    parser_->header_limit(options().header_limit);
+    ConfigureRequestParser(options(), &*parser_);
     reading_ = true;
     UpdateReadTimer();
     // Reads are bounded by our own timer (which pauses while a request is being answered), not
@@ -198,11 +263,7 @@ class Session : public std::enable_shared_from_this<Session> {
     exchange->request = parser_->release();
     parser_.reset();
     DescribeRequest(exchange->request, exchange.get());
-    const auto id_header = exchange->request.find("x-request-id");
-    exchange->request_id =
-        id_header != exchange->request.end() && IsValidRequestId(View(id_header->value()))
-            ? std::string(id_header->value())
-            : NewId("", 16);
+    exchange->request_id = ChooseRequestId(exchange->request);
     if (!exchange->keep_alive) closing_ = true;
     queue_.push_back(exchange);
     UpdateReadTimer();
@@ -218,7 +279,7 @@ class Session : public std::enable_shared_from_this<Session> {
       closing_ = true;
       return MaybeFinish();
     }
-    if (!IsHttpParseError(ec) || ec == http::error::partial_message) return CloseSocket();
+    if (!DeservesAnswer(ec)) return CloseSocket();
 
     // The request cannot be framed, so the connection cannot continue: answer and close.
     auto exchange = std::make_shared<Exchange>();
@@ -226,24 +287,7 @@ class Session : public std::enable_shared_from_this<Session> {
     exchange->request_id = NewId("", 16);
     closing_ = true;
     queue_.push_back(exchange);
-    if (ec == http::error::body_limit) {
-      SetResponse(exchange.get(),
-                  HttpErrorResponse(
-                      413, "PAYLOAD_TOO_LARGE",
-                      absl::StrCat("request body is larger than ", options().body_limit, " bytes")),
-                  /*close=*/true);
-    } else if (ec == http::error::header_limit) {
-      SetResponse(exchange.get(),
-                  HttpErrorResponse(431, "REQUEST_HEADER_FIELDS_TOO_LARGE",
-                                    absl::StrCat("request header is larger than ",
-                                                 options().header_limit, " bytes")),
-                  /*close=*/true);
-    } else {
-      SetResponse(exchange.get(),
-                  HttpErrorResponse(400, "INVALID_ARGUMENT",
-                                    absl::StrCat("malformed HTTP request: ", ec.message())),
-                  /*close=*/true);
-    }
+    SetResponse(exchange.get(), FramingErrorResponse(ec, options()), /*close=*/true);
     MaybeWrite();
   }
 
@@ -295,15 +339,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void SetResponse(Exchange* exchange, HttpResponse answer, bool close) {
-    http::response<http::string_body> response;
-    response.version(exchange->version);
-    response.result(static_cast<unsigned>(answer.status));
-    // Beast knows no reason phrase for nginx's 499 (client closed request).
-    if (answer.status == 499) response.reason("Client Closed Request");
-    response.set(http::field::content_type, answer.content_type);
-    response.set(http::field::cache_control, answer.stream ? "no-cache" : "no-store");
-    response.set("X-Request-Id", exchange->request_id);
-    for (const auto& [name, value] : answer.headers) response.set(name, value);
+    http::response<http::string_body> response =
+        ResponseHead(answer, exchange->version, exchange->request_id);
     if (answer.stream && !close) {
       // The connection carries this stream until it ends, then closes.
       response.keep_alive(false);
@@ -315,12 +352,7 @@ class Session : public std::enable_shared_from_this<Session> {
       closing_ = true;
       return;
     }
-    response.keep_alive(exchange->keep_alive && !close);
-    response.body() = std::move(answer.body);
-    response.prepare_payload();
-    // An answer to HEAD announces its length but carries no body, or the client would read the
-    // body as the start of the next response.
-    if (exchange->is_head) response.body().clear();
+    FinishResponse(std::move(answer), exchange->keep_alive && !close, exchange->is_head, &response);
     exchange->response = std::move(response);
     if (close) closing_ = true;
   }
@@ -619,6 +651,65 @@ class HttpServer::Listener : public std::enable_shared_from_this<Listener> {
   tcp::acceptor acceptor_;
   net::steady_timer retry_timer_;
 };
+
+std::vector<std::string> ServeRawRequests(const HttpServerOptions& options, HttpHandler* handler,
+                                          absl::string_view bytes) {
+  auto written = std::make_shared<std::vector<std::string>>();
+  auto write = [written](const http::response<http::string_body>& response) {
+    std::ostringstream wire;
+    wire << response;
+    written->push_back(wire.str());
+  };
+  bool closing = false;
+  for (size_t handled = 0; !closing && !bytes.empty() && handled < options.max_pipelined;
+       ++handled) {
+    http::request_parser<http::string_body> parser;
+    ConfigureRequestParser(options, &parser);
+    parser.eager(true);
+    beast::error_code ec;
+    while (!parser.is_done()) {
+      if (bytes.empty()) {
+        parser.put_eof(ec);
+        break;
+      }
+      const size_t used = parser.put(net::buffer(bytes.data(), bytes.size()), ec);
+      bytes.remove_prefix(used);
+      if (ec == http::error::need_more) {
+        ec = {};
+        // All the input is there: needing more than is left means the message ends early.
+        if (used == 0) bytes = absl::string_view();
+        continue;
+      }
+      if (ec) break;
+    }
+    if (ec) {
+      if (!DeservesAnswer(ec)) break;
+      const HttpRequest& header = parser.get();
+      const unsigned version = parser.is_header_done() ? header.version() : 11;
+      http::response<http::string_body> response =
+          ResponseHead(FramingErrorResponse(ec, options), version, NewId("", 16));
+      FinishResponse(FramingErrorResponse(ec, options), /*keep_alive=*/false,
+                     /*is_head=*/parser.is_header_done() && header.method() == http::verb::head,
+                     &response);
+      write(response);
+      break;
+    }
+    HttpRequest request = parser.release();
+    const std::string request_id = ChooseRequestId(request);
+    const unsigned version = request.version();
+    const bool keep_alive = request.keep_alive();
+    const bool is_head = request.method() == http::verb::head;
+    closing = !keep_alive;
+    handler->Handle(request, request_id,
+                    [write, version, keep_alive, is_head, request_id](HttpResponse answer) {
+                      http::response<http::string_body> response =
+                          ResponseHead(answer, version, request_id);
+                      FinishResponse(std::move(answer), keep_alive, is_head, &response);
+                      write(response);
+                    });
+  }
+  return std::move(*written);
+}
 
 bool IsValidRequestId(absl::string_view id) {
   if (id.empty() || id.size() > 128) return false;

@@ -57,6 +57,14 @@ struct HttpServerOptions {
 // 1-128 printable ASCII characters without spaces: safe to echo and to send as gRPC metadata.
 bool IsValidRequestId(absl::string_view id);
 
+// The connection's request path without a socket, for the fuzz target (tests/fuzz): `bytes` are
+// read as a connection reads them — the same parser limits, pipelined requests in order, a
+// framing error answered (400, 413, 431) and the rest dropped, Connection: close honoured — and
+// each request goes to `handler`. Returns the wire form of each answer given before `handler`
+// returned, in order. Streamed answers are written as their head only.
+std::vector<std::string> ServeRawRequests(const HttpServerOptions& options, HttpHandler* handler,
+                                          absl::string_view bytes);
+
 class HttpServer {
  public:
   // `handler` must outlive the server.

@@ -1,5 +1,6 @@
 #include "common/redis_pool.h"
 
+#include <csignal>
 #include <string>
 #include <thread>
 #include <vector>
@@ -102,6 +103,62 @@ TEST_F(RedisPoolTest, UnreachableRedisIsUnavailableAndRecoveryNeedsNoRestart) {
   absl::StatusOr<RedisReply> reply = pool.Command({"GET", "survives"});
   ASSERT_THAT(reply.status(), IsOk());
   EXPECT_EQ(ReplyString(**reply), "yes");  // Append-only file brought it back.
+}
+
+// The circuit breaker: once Redis is known to be down, commands are refused without being tried
+// (the refusal names the breaker, not a connection error), and a probe finds Redis again.
+TEST_F(RedisPoolTest, AStoppedRedisIsRefusedWithoutTryingAndFoundAgainByItself) {
+  RedisPool::Options options = Options();
+  options.breaker = {.failure_threshold = 3, .open_duration = absl::Seconds(1)};
+  RedisPool pool(options);
+  ASSERT_THAT(pool.Command({"SET", "survives", "yes"}).status(), IsOk());
+  ASSERT_THAT(redis_.Stop(), IsOk());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_THAT(pool.Command({"GET", "survives"}).status(),
+                StatusIs(absl::StatusCode::kUnavailable, ::testing::HasSubstr("redis ")));
+  }
+  EXPECT_THAT(
+      pool.Command({"GET", "survives"}).status(),
+      StatusIs(absl::StatusCode::kUnavailable, ::testing::HasSubstr("redis is unavailable")));
+  ASSERT_THAT(redis_.Start(), IsOk());
+  absl::StatusOr<RedisReply> reply;
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        reply = pool.Command({"GET", "survives"});
+        return reply.ok();
+      },
+      absl::Seconds(5)))
+      << reply.status();
+  ASSERT_THAT(reply.status(), IsOk());
+  EXPECT_EQ(ReplyString(**reply), "yes");
+}
+
+// A hung Redis (stopped by SIGSTOP: connections are accepted, nothing is answered) costs each
+// command its full timeout until the breaker opens; after that commands fail at once.
+TEST_F(RedisPoolTest, AHungRedisOpensTheBreakerAndItClosesWhenRedisAnswersAgain) {
+  RedisPool::Options options = Options();
+  options.command_timeout = absl::Milliseconds(300);
+  options.breaker = {.failure_threshold = 2, .open_duration = absl::Seconds(1)};
+  RedisPool pool(options);
+  ASSERT_THAT(pool.Command({"SET", "k", "v"}).status(), IsOk());
+  ASSERT_THAT(redis_.process().Signal(SIGSTOP), IsOk());
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_THAT(pool.Command({"GET", "k"}).status(), StatusIs(absl::StatusCode::kUnavailable));
+  }
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_THAT(
+        pool.Command({"GET", "k"}).status(),
+        StatusIs(absl::StatusCode::kUnavailable, ::testing::HasSubstr("redis is unavailable")));
+  }
+  ASSERT_THAT(redis_.process().Signal(SIGCONT), IsOk());
+  absl::StatusOr<RedisReply> reply;
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        reply = pool.Command({"GET", "k"});
+        return reply.ok();
+      },
+      absl::Seconds(5)))
+      << reply.status();
 }
 
 TEST_F(RedisPoolTest, FirstCommandAfterARedisRestartSucceedsOnAFreshConnection) {
