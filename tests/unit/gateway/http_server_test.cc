@@ -239,5 +239,36 @@ TEST(IsValidRequestIdTest, AcceptsVisibleAsciiUpTo128) {
   EXPECT_TRUE(IsValidRequestId(std::string(128, 'a')));
 }
 
+// ServeRawRequests (the fuzz target's entry point) reads as a connection does: pipelined requests
+// in order, chunked bodies, a message cut short answered by nothing.
+TEST(ServeRawRequestsTest, AnswersEachCompleteRequestInOrder) {
+  ScriptedHandler handler;
+  const std::vector<std::string> answers = ServeRawRequests(
+      {}, &handler,
+      "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+      "POST /b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n");
+  ASSERT_EQ(answers.size(), 2u);
+  EXPECT_THAT(answers[0], HasSubstr("GET /a"));
+  EXPECT_THAT(answers[1], HasSubstr("POST /b hi"));
+}
+
+// Found by tests/fuzz/http_request_fuzzer: a chunked message cut inside its last chunk header
+// made the harness hand Beast the same bytes again, which trips an assertion.
+TEST(ServeRawRequestsTest, AChunkedMessageCutShortGetsNoAnswer) {
+  ScriptedHandler handler;
+  EXPECT_THAT(ServeRawRequests({}, &handler,
+                               "PST /ai/call/start HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               "0\r\n"),
+              ::testing::IsEmpty());
+}
+
+TEST(ServeRawRequestsTest, AMalformedRequestIsA400AndEndsTheConnection) {
+  ScriptedHandler handler;
+  const std::vector<std::string> answers =
+      ServeRawRequests({}, &handler, "GET /a HTTP/9\r\n\r\nGET /b HTTP/1.1\r\n\r\n");
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_THAT(answers[0], HasSubstr("400"));
+}
+
 }  // namespace
 }  // namespace livecall::gateway
