@@ -171,6 +171,7 @@ void RecordVoiceAgentReply(absl::string_view action, absl::string_view reason,
             {"reason", std::string(reason)},
             {"engine", std::string(engine)}})
       .Increment();
+}
 
 void SetCircuitOpen(absl::string_view target, bool open) {
   static auto& gauge =

@@ -702,7 +702,7 @@ std::vector<std::string> ServeRawRequests(const HttpServerOptions& options, Http
     const bool keep_alive = request.keep_alive();
     const bool is_head = request.method() == http::verb::head;
     closing = !keep_alive;
-    handler->Handle(request, request_id,
+    handler->Handle(request, request_id, "127.0.0.1",
                     [write, version, keep_alive, is_head, request_id](HttpResponse answer) {
                       http::response<http::string_body> response =
                           ResponseHead(answer, version, request_id);

@@ -35,13 +35,20 @@ class EmptyAnswerBackend : public gw::BackendClient {
   }
 };
 
+gw::GatewayHandler::Options HandlerOptions() {
+  gw::GatewayHandler::Options options;
+  if (!options.jwt.SetSecret("fuzz-secret-fuzz-secret-fuzz-secret-0123").ok()) abort();
+  options.twilio_auth_token = "fuzz-twilio-auth-token";
+  options.public_url = "https://live.example.com";
+  // Signed seeds carry no Timestamp; the replay window is checked when one is sent.
+  return options;
+}
+
 struct Gateway {
   Gateway()
       : routes(*gw::RouteTable::BuildServed()),
         handler(&routes, &backend, /*readiness=*/nullptr, *gw::GenerateOpenApi(routes),
-                {.jwt_secret = "fuzz-secret-fuzz-secret-fuzz-secret-0123",
-                 .twilio_auth_token = "fuzz-twilio-auth-token",
-                 .public_url = "https://live.example.com"}) {}
+                HandlerOptions()) {}
   gw::RouteTable routes;
   EmptyAnswerBackend backend;
   gw::GatewayHandler handler;

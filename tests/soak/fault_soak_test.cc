@@ -115,12 +115,16 @@ class FaultSoakTest : public ::testing::Test {
     return options;
   }
 
+  // As a supervisor (tests/support's BearerHeader), who may read and control every session and
+  // call.
   HttpResponse Post(const std::string& path, const std::string& body,
-                    const std::map<std::string, std::string>& headers = {}) {
+                    std::map<std::string, std::string> headers = {}) {
+    headers.merge(BearerHeader("soak-supervisor", "supervisor"));
     return HttpRequest("POST", suite_.base_url() + path, body, headers, absl::Seconds(5));
   }
   HttpResponse Get(const std::string& path) {
-    return HttpRequest("GET", suite_.base_url() + path, "", {}, absl::Seconds(5));
+    return HttpRequest("GET", suite_.base_url() + path, "",
+                       BearerHeader("soak-supervisor", "supervisor"), absl::Seconds(5));
   }
 
   // Session starts, ten turns and an end, over and over.
