@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/utf8.h"
 #include "services/ai-session/knowledge_base.h"
 
 namespace livecall::ai_session {
@@ -31,10 +32,7 @@ std::string OpenIssue(const livecall::v1::Customer& customer) {
 
 std::string Quote(const std::string& text) {
   if (text.size() <= kMaxQuotedLength) return text;
-  // Cut on a UTF-8 boundary.
-  size_t cut = kMaxQuotedLength;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return absl::StrCat(text.substr(0, cut), "…");
+  return absl::StrCat(TruncateUtf8(text, kMaxQuotedLength), "…");
 }
 
 livecall::v1::Suggestion ClarifyingQuestion(const std::string& language) {

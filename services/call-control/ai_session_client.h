@@ -15,6 +15,9 @@
 
 namespace livecall::call_control {
 
+// ai-session's limit on the text of one turn (AddTurn, ReplyToCaller); longer speech is cut.
+inline constexpr size_t kMaxTurnTextLength = 2000;
+
 class AiSessionClient {
  public:
   virtual ~AiSessionClient() = default;

@@ -14,6 +14,7 @@
 #include "common/proto_time.h"
 #include "common/status.h"
 #include "common/unary_reactor.h"
+#include "common/utf8.h"
 #include "services/call-control/call_state_machine.h"
 #include "services/call-control/twiml.h"
 #include "services/call-control/voice_token.h"
@@ -25,8 +26,6 @@ constexpr absl::string_view kConferencePrefix = "call-";
 constexpr absl::string_view kAgentLabelPrefix = "agent-";
 // A retried /twilio/voice within this time answers the first TwiML again.
 constexpr absl::Duration kVoiceDedupTtl = absl::Hours(1);
-// ai-session's limit on one turn.
-constexpr size_t kMaxTurnLength = 2000;
 // How many times the opening of an AI call waits a second for its session.
 constexpr int kGreetAttempts = 5;
 
@@ -57,13 +56,6 @@ std::string SayAndHangUp(absl::string_view text) {
   return RenderTwiml({Verb("Say", text), Verb("Hangup")});
 }
 
-// At most `limit` bytes of `text`, never splitting a UTF-8 sequence.
-std::string TruncateUtf8(const std::string& text, size_t limit) {
-  if (text.size() <= limit) return text;
-  size_t end = limit;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return text.substr(0, end);
-}
 
 absl::string_view LanguageTag(absl::string_view language) {
   if (language == "ru") return "ru-RU";
@@ -409,7 +401,7 @@ absl::Status TwilioWebhookService::HandleTranscription(const Params& params) {
   livecall::v1::AddTurnRequest turn;
   turn.set_session_id(call->session_id());
   turn.set_speaker(speaker);
-  turn.set_text(TruncateUtf8(transcript->second.string_value(), kMaxTurnLength));
+  turn.set_text(TruncateUtf8(transcript->second.string_value(), kMaxTurnTextLength));
   absl::StatusOr<livecall::v1::AddTurnResponse> added = sessions_.ai().AddTurn(turn);
   if (!added.ok()) {
     LIVECALL_RETURN_IF_ERROR(calls_.ReleaseIdempotencyKey(dedup_key));

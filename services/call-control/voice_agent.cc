@@ -1,12 +1,10 @@
 #include "services/call-control/voice_agent.h"
 
 #include "common/log.h"
+#include "common/utf8.h"
 
 namespace livecall::call_control {
 namespace {
-
-// ai-session's limit on one turn.
-constexpr size_t kMaxSpeechLength = 2000;
 
 std::string LanguageOf(const livecall::v1::Call& call) {
   return call.language().empty() ? "uz" : call.language();
@@ -47,12 +45,7 @@ VoiceAgentTurn VoiceAgent::Hear(const livecall::v1::Call& call, const std::strin
   }
   livecall::v1::ReplyToCallerRequest request;
   request.set_session_id(call.session_id());
-  // Cut on a UTF-8 boundary.
-  size_t end = std::min(speech.size(), kMaxSpeechLength);
-  while (end < speech.size() && end > 0 && (static_cast<unsigned char>(speech[end]) & 0xC0) == 0x80) {
-    --end;
-  }
-  request.set_text(speech.substr(0, end));
+  request.set_text(TruncateUtf8(speech, kMaxTurnTextLength));
   request.set_speech_confidence(confidence < 0 || confidence > 1 ? 0 : confidence);
   request.set_unclear_attempts(unclear_attempts < 0 ? 0 : unclear_attempts);
   absl::StatusOr<livecall::v1::CallerReply> reply = ai_.ReplyToCaller(request);
