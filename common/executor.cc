@@ -7,12 +7,16 @@ Executor::Executor(int threads) {
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { WorkLoop(); });
 }
 
-Executor::~Executor() {
+Executor::~Executor() { Drain(); }
+
+void Executor::Drain() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  for (std::thread& thread : threads_) thread.join();
+  for (std::thread& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
 }
 
 void Executor::Submit(std::function<void()> task) {

@@ -17,12 +17,17 @@ namespace livecall {
 class Executor {
  public:
   explicit Executor(int threads);
-  // Runs every task already submitted, then joins the threads.
+  // Drain().
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
 
   void Submit(std::function<void()> task) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Runs every task already submitted (and those they submit), then joins the threads; a task
+  // submitted afterwards never runs. A main calls it once its servers have stopped and before
+  // anything the tasks use goes out of scope (an Executor is usually declared before those).
+  void Drain() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   void WorkLoop();

@@ -63,6 +63,8 @@ int main() {
                                                         .metrics_address = metrics_address,
                                                         .on_drain = nullptr,
                                                         .auth = config->grpc_auth});
+  // The executor was made before the objects its queued tasks use: finish them while those live.
+  executor.Drain();
   if (!served.ok()) {
     livecall::LogError("server failed", {{"error", std::string(served.message())}});
     return 1;
