@@ -65,11 +65,14 @@ absl::StatusOr<Session> AiSessionService::GetActive(const std::string& session_i
                                                     absl::string_view refused,
                                                     const CallerIdentity& caller) {
   LIVECALL_ASSIGN_OR_RETURN(Session session, Get(session_id, caller));
-  if (session.status() != "active") {
-    return absl::FailedPreconditionError(
-        absl::StrCat("session \"", session_id, "\" has ended; ", refused));
-  }
+  LIVECALL_RETURN_IF_ERROR(CheckActive(session, refused));
   return session;
+}
+
+absl::Status AiSessionService::CheckActive(const Session& session, absl::string_view refused) {
+  if (session.status() == "active") return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("session \"", session.session_id(), "\" has ended; ", refused));
 }
 
 absl::Status AiSessionService::Append(const std::string& session_id,
@@ -171,6 +174,9 @@ absl::StatusOr<Session> AiSessionService::Get(const std::string& session_id,
 
 absl::StatusOr<livecall::v1::AddTurnResponse> AiSessionService::AddTurn(
     const livecall::v1::AddTurnRequest& request, const CallerIdentity& caller) {
+  // Existence and ownership (404/403), then the request's fields (400), then the session's state
+  // (409): only the session's agent learns anything from a malformed request.
+  LIVECALL_ASSIGN_OR_RETURN(Session session, Get(request.session_id(), caller));
   if (request.speaker() != "customer" && request.speaker() != "agent") {
     return absl::InvalidArgumentError(
         absl::StrCat("speaker \"", request.speaker(), "\" is not customer or agent"));
@@ -181,8 +187,7 @@ absl::StatusOr<livecall::v1::AddTurnResponse> AiSessionService::AddTurn(
     return absl::InvalidArgumentError(
         absl::StrCat("text is longer than ", kMaxTurnTextLength, " bytes"));
   }
-  LIVECALL_ASSIGN_OR_RETURN(Session session,
-                            GetActive(request.session_id(), "it takes no more turns", caller));
+  LIVECALL_RETURN_IF_ERROR(CheckActive(session, "it takes no more turns"));
   livecall::v1::AddTurnResponse response;
   livecall::v1::Turn& turn = *response.mutable_turn();
   turn.set_speaker(request.speaker());
@@ -280,6 +285,8 @@ absl::StatusOr<livecall::v1::CallerReply> AiSessionService::ReplyToCaller(
 
 absl::StatusOr<Session> AiSessionService::End(const livecall::v1::EndAiSessionRequest& request,
                                               const CallerIdentity& caller) {
+  // Existence and ownership, then the request's fields, then the session's state (as AddTurn).
+  LIVECALL_ASSIGN_OR_RETURN(Session session, Get(request.session_id(), caller));
   const std::string disposition =
       request.disposition().empty() ? "completed" : request.disposition();
   if (!IsKnownDisposition(disposition)) {
@@ -287,8 +294,7 @@ absl::StatusOr<Session> AiSessionService::End(const livecall::v1::EndAiSessionRe
         "disposition \"", disposition,
         "\" is not resolved, follow-up, escalated, no-answer, abandoned or completed"));
   }
-  LIVECALL_ASSIGN_OR_RETURN(Session session,
-                            GetActive(request.session_id(), "it cannot end again", caller));
+  LIVECALL_RETURN_IF_ERROR(CheckActive(session, "it cannot end again"));
   livecall::v1::EndSessionRequest end;
   end.set_session_id(session.session_id());
   end.set_disposition(disposition);
@@ -326,6 +332,25 @@ absl::StatusOr<Session> AiSessionService::End(const livecall::v1::EndAiSessionRe
   LIVECALL_RETURN_IF_ERROR(
       CallContext([&](grpc::ClientContext* rpc) { return context_.EndSession(rpc, end, &ended); }));
   return ended;
+}
+
+absl::StatusOr<Session> AiSessionService::Assign(const livecall::v1::AssignSessionRequest& request,
+                                                 const CallerIdentity& caller) {
+  // An agent taking sessions for itself would defeat ownership: only call-control (a service),
+  // which knows who answered, or a supervisor assigns.
+  if (caller.is_agent()) {
+    return absl::PermissionDeniedError(
+        "an agent cannot assign sessions; call-control assigns a call's session to the agent who "
+        "answers it");
+  }
+  if (request.session_id().empty()) return absl::InvalidArgumentError("sessionId is required");
+  if (!IsValidAgentIdentity(request.agent_id())) {
+    return absl::InvalidArgumentError("agentId must be 1-128 printable characters");
+  }
+  Session assigned;
+  LIVECALL_RETURN_IF_ERROR(CallContext(
+      [&](grpc::ClientContext* rpc) { return context_.AssignSession(rpc, request, &assigned); }));
+  return assigned;
 }
 
 grpc::ServerUnaryReactor* AiSessionService::StartSession(
@@ -373,6 +398,16 @@ grpc::ServerUnaryReactor* AiSessionService::EndSession(
   return FinishOnExecutor(context, executor_,
                           [this, request, response](const CallerIdentity& caller) -> absl::Status {
                             LIVECALL_ASSIGN_OR_RETURN(*response, End(*request, caller));
+                            return absl::OkStatus();
+                          });
+}
+
+grpc::ServerUnaryReactor* AiSessionService::AssignSession(
+    grpc::CallbackServerContext* context, const livecall::v1::AssignSessionRequest* request,
+    Session* response) {
+  return FinishOnExecutor(context, executor_,
+                          [this, request, response](const CallerIdentity& caller) -> absl::Status {
+                            LIVECALL_ASSIGN_OR_RETURN(*response, Assign(*request, caller));
                             return absl::OkStatus();
                           });
 }

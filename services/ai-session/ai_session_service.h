@@ -67,6 +67,9 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
       const livecall::v1::ReplyToCallerRequest& request);
   absl::StatusOr<livecall::v1::Session> End(const livecall::v1::EndAiSessionRequest& request,
                                             const CallerIdentity& caller = {});
+  // Context's AssignSession for a service or supervisor; PERMISSION_DENIED for an agent.
+  absl::StatusOr<livecall::v1::Session> Assign(const livecall::v1::AssignSessionRequest& request,
+                                               const CallerIdentity& caller = {});
 
   // How often the LLM failed or was late and the embedded engine answered instead (also the
   // livecall_llm_fallbacks_total counter).
@@ -88,6 +91,9 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
   grpc::ServerUnaryReactor* EndSession(grpc::CallbackServerContext* context,
                                        const livecall::v1::EndAiSessionRequest* request,
                                        livecall::v1::Session* response) override;
+  grpc::ServerUnaryReactor* AssignSession(grpc::CallbackServerContext* context,
+                                          const livecall::v1::AssignSessionRequest* request,
+                                          livecall::v1::Session* response) override;
 
  private:
   void PrepareContext(grpc::ClientContext* context) const;
@@ -106,6 +112,8 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
   absl::StatusOr<livecall::v1::Session> GetActive(const std::string& session_id,
                                                   absl::string_view refused,
                                                   const CallerIdentity& caller = {});
+  // OK for an active session; FAILED_PRECONDITION naming what it refused otherwise.
+  static absl::Status CheckActive(const livecall::v1::Session& session, absl::string_view refused);
   // Appends `turn` to the session's conversation with `suggestions` as its new suggestions.
   absl::Status Append(const std::string& session_id, const livecall::v1::Turn& turn,
                       const std::vector<livecall::v1::Suggestion>& suggestions);

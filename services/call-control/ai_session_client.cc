@@ -41,4 +41,10 @@ absl::StatusOr<livecall::v1::Session> GrpcAiSessionClient::EndSession(
       &livecall::v1::AiSession::Stub::EndSession, request);
 }
 
+absl::StatusOr<livecall::v1::Session> GrpcAiSessionClient::AssignSession(
+    const livecall::v1::AssignSessionRequest& request) {
+  return Call<livecall::v1::AssignSessionRequest, livecall::v1::Session>(
+      &livecall::v1::AiSession::Stub::AssignSession, request);
+}
+
 }  // namespace livecall::call_control

@@ -2,7 +2,8 @@
 #define LIVECALL_SERVICES_CALL_CONTROL_AI_SESSION_CLIENT_H_
 
 // call-control's edge to ai-session: start the AI session beside a call, feed it what was said
-// (real-time transcription), let its voice agent answer a caller, end it with the call. An interface so unit tests use a fake; the real one is a
+// (real-time transcription), let its voice agent answer a caller, give it to the agent who
+// answers, end it with the call. An interface so unit tests use a fake; the real one is a
 // synchronous gRPC stub with a deadline, called from the worker pool only.
 
 #include <grpcpp/grpcpp.h>
@@ -29,6 +30,8 @@ class AiSessionClient {
       const livecall::v1::ReplyToCallerRequest& request) = 0;
   virtual absl::StatusOr<livecall::v1::Session> EndSession(
       const livecall::v1::EndAiSessionRequest& request) = 0;
+  virtual absl::StatusOr<livecall::v1::Session> AssignSession(
+      const livecall::v1::AssignSessionRequest& request) = 0;
 };
 
 class GrpcAiSessionClient final : public AiSessionClient {
@@ -44,6 +47,8 @@ class GrpcAiSessionClient final : public AiSessionClient {
       const livecall::v1::ReplyToCallerRequest& request) override;
   absl::StatusOr<livecall::v1::Session> EndSession(
       const livecall::v1::EndAiSessionRequest& request) override;
+  absl::StatusOr<livecall::v1::Session> AssignSession(
+      const livecall::v1::AssignSessionRequest& request) override;
 
  private:
   template <typename Request, typename Response, typename Method>

@@ -188,9 +188,11 @@ absl::StatusOr<livecall::v1::Call> CallControlService::Act(const std::string& ca
                                                            CallAction action,
                                                            const std::string& digits,
                                                            const CallerIdentity& caller) {
-  if (action == CallAction::kSendDigits) LIVECALL_RETURN_IF_ERROR(ValidateDigits(digits));
+  // Existence and ownership first, then the request's own fields, then the call's state, so only
+  // the call's agent (or a supervisor) learns anything from a malformed request.
   LIVECALL_ASSIGN_OR_RETURN(livecall::v1::Call call, calls_.GetByAnyLeg(call_sid));
   LIVECALL_RETURN_IF_ERROR(CheckCallOwner(caller, call));
+  if (action == CallAction::kSendDigits) LIVECALL_RETURN_IF_ERROR(ValidateDigits(digits));
   if (call.status() != "in-progress") {
     return absl::FailedPreconditionError(absl::StrCat("cannot ", ActionName(action), " call ",
                                                       call.call_sid(), ": it is ", call.status(),
@@ -238,6 +240,28 @@ absl::StatusOr<livecall::v1::Call> CallControlService::Act(const std::string& ca
   });
   if (updated.ok() && sessions_ != nullptr) sessions_->EndIfFinished(*updated);
   return updated;
+}
+
+absl::StatusOr<livecall::v1::ListCallsResponse> CallControlService::List(
+    const livecall::v1::ListCallsRequest& request, const CallerIdentity& caller) {
+  // Also enforced by the gateway's route roles; checked here for gRPC callers that act for an
+  // agent.
+  if (caller.is_agent()) {
+    return absl::PermissionDeniedError(
+        "the live floor (every active call) is for supervisors; an agent reads its own calls one "
+        "by one (GET /api/calls/{callSid})");
+  }
+  constexpr int kDefaultListed = 50;
+  constexpr int kMaxListed = 200;
+  if (request.limit() < 0 || request.limit() > kMaxListed) {
+    return absl::InvalidArgumentError(absl::StrCat("limit must be between 1 and ", kMaxListed));
+  }
+  LIVECALL_ASSIGN_OR_RETURN(
+      std::vector<livecall::v1::Call> live,
+      calls_.ListLive(request.limit() == 0 ? kDefaultListed : request.limit()));
+  livecall::v1::ListCallsResponse response;
+  for (livecall::v1::Call& call : live) *response.add_calls() = std::move(call);
+  return response;
 }
 
 absl::StatusOr<livecall::v1::VoiceToken> CallControlService::MintToken(
@@ -346,6 +370,16 @@ grpc::ServerUnaryReactor* CallControlService::CreateVoiceToken(
         LIVECALL_ASSIGN_OR_RETURN(*response, MintToken(caller.agent_id, *request));
         return absl::OkStatus();
       });
+}
+
+grpc::ServerUnaryReactor* CallControlService::ListCalls(
+    grpc::CallbackServerContext* context, const livecall::v1::ListCallsRequest* request,
+    livecall::v1::ListCallsResponse* response) {
+  return FinishOnExecutor(context, executor_,
+                          [this, request, response](const CallerIdentity& caller) -> absl::Status {
+                            LIVECALL_ASSIGN_OR_RETURN(*response, List(*request, caller));
+                            return absl::OkStatus();
+                          });
 }
 
 grpc::ServerUnaryReactor* CallControlService::GetCall(grpc::CallbackServerContext* context,

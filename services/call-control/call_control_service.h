@@ -74,6 +74,10 @@ class CallControlService final : public livecall::v1::CallControl::CallbackServi
   absl::StatusOr<livecall::v1::Call> Act(const std::string& call_sid, CallAction action,
                                          const std::string& digits = "",
                                          const CallerIdentity& caller = {});
+  // The live floor for a supervisor or a service; PERMISSION_DENIED for an agent,
+  // INVALID_ARGUMENT for a limit outside 0..200 (0: 50).
+  absl::StatusOr<livecall::v1::ListCallsResponse> List(
+      const livecall::v1::ListCallsRequest& request, const CallerIdentity& caller = {});
   absl::StatusOr<livecall::v1::VoiceToken> MintToken(
       const std::string& agent_id, const livecall::v1::CreateVoiceTokenRequest& request);
 
@@ -84,6 +88,9 @@ class CallControlService final : public livecall::v1::CallControl::CallbackServi
   grpc::ServerUnaryReactor* GetCall(grpc::CallbackServerContext* context,
                                     const livecall::v1::GetCallRequest* request,
                                     livecall::v1::Call* response) override;
+  grpc::ServerUnaryReactor* ListCalls(grpc::CallbackServerContext* context,
+                                      const livecall::v1::ListCallsRequest* request,
+                                      livecall::v1::ListCallsResponse* response) override;
   grpc::ServerUnaryReactor* HoldCall(grpc::CallbackServerContext* context,
                                      const livecall::v1::CallActionRequest* request,
                                      livecall::v1::Call* response) override;

@@ -49,6 +49,18 @@ absl::StatusOr<livecall::v1::Call> CallSessions::Start(const livecall::v1::Call&
   return updated;
 }
 
+absl::Status CallSessions::Assign(const livecall::v1::Call& call, const std::string& agent_id) {
+  if (call.session_id().empty()) return absl::OkStatus();
+  livecall::v1::AssignSessionRequest request;
+  request.set_session_id(call.session_id());
+  request.set_agent_id(agent_id);
+  absl::StatusOr<livecall::v1::Session> assigned = ai_.AssignSession(request);
+  if (!assigned.ok()) return assigned.status();
+  LogInfo("call's AI session assigned to the agent who answered",
+          {{"callSid", call.call_sid()}, {"sessionId", call.session_id()}, {"agent", agent_id}});
+  return absl::OkStatus();
+}
+
 absl::Status CallSessions::EndNow(const livecall::v1::Call& call) {
   livecall::v1::EndAiSessionRequest request;
   request.set_session_id(call.session_id());

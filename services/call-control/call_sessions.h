@@ -28,6 +28,12 @@ class CallSessions {
                                            const std::string& agent_id,
                                            const std::string& language);
 
+  // Gives the call's session to `agent_id` (the agent who answered the call: an inbound call, or
+  // an AI call handed over), so that agent may read it and its live events. OK when the call has
+  // no session or the session is already that agent's; FAILED_PRECONDITION when another agent
+  // owns it.
+  absl::Status Assign(const livecall::v1::Call& call, const std::string& agent_id);
+
   // When `call` has ended and has a session, ends the session in the background (retried a few
   // times; a session that has ended already is fine). Never blocks the caller.
   void EndIfFinished(const livecall::v1::Call& call);

@@ -8,6 +8,7 @@
 #include "common/live_events.h"
 #include "common/proto_time.h"
 #include "livecall/v1/context.pb.h"
+#include "services/call-control/call_state_machine.h"
 
 namespace livecall::call_control {
 namespace {
@@ -34,6 +35,11 @@ std::string CallStatusEventJson(const livecall::v1::Call& call) {
   return json;
 }
 
+// A call's score in the live floor's index: when it was created (unix ms).
+std::string LiveScore(const livecall::v1::Call& call) {
+  return absl::StrCat(absl::ToUnixMillis(FromProtoTimestamp(call.created_at())));
+}
+
 }  // namespace
 
 std::string CallKey(const std::string& call_sid) {
@@ -52,6 +58,12 @@ absl::Status CallStore::Put(const livecall::v1::Call& call,
        "data", CallStatusEventJson(call)},
       {"EXPIRE", events, ttl},
   };
+  // The live floor's index moves with the call, in the same transaction.
+  if (IsTerminalCallStatus(call.status())) {
+    commands.push_back({"ZREM", kLiveCallsKey, call.call_sid()});
+  } else {
+    commands.push_back({"ZADD", kLiveCallsKey, LiveScore(call), call.call_sid()});
+  }
   if (next_step_at.has_value()) {
     commands.push_back(
         {"ZADD", kSandboxDueKey, absl::StrCat(absl::ToUnixMillis(*next_step_at)), call.call_sid()});
@@ -141,7 +153,8 @@ absl::StatusOr<livecall::v1::Call> CallStore::Update(const std::string& call_sid
                                                      const Mutation& mutate) {
   // Compare-and-set in one script: the write happens only if the stored bytes are still the ones
   // this caller read, so no concurrent update is lost.
-  // KEYS: call, its live events. ARGV: old bytes, new bytes, ttl, call.status event JSON.
+  // KEYS: call, its live events, the live floor's index. ARGV: old bytes, new bytes, ttl,
+  // call.status event JSON, events kept, call sid, "1" while the call is live, its index score.
   static constexpr char kCasScript[] = R"lua(
     local current = redis.call('GET', KEYS[1])
     if not current then return -1 end
@@ -149,6 +162,11 @@ absl::StatusOr<livecall::v1::Call> CallStore::Update(const std::string& call_sid
     redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
     redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'type', 'call.status', 'data', ARGV[4])
     redis.call('EXPIRE', KEYS[2], ARGV[3])
+    if ARGV[7] == '1' then
+      redis.call('ZADD', KEYS[3], ARGV[8], ARGV[6])
+    else
+      redis.call('ZREM', KEYS[3], ARGV[6])
+    end
     return 1)lua";
   constexpr int kMaxAttempts = 20;
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
@@ -158,10 +176,11 @@ absl::StatusOr<livecall::v1::Call> CallStore::Update(const std::string& call_sid
     absl::StatusOr<bool> changed = mutate(*call);
     if (!changed.ok()) return changed.status();
     if (!*changed) return call;
-    absl::StatusOr<RedisReply> reply =
-        redis_.Command({"EVAL", kCasScript, "2", CallKey(call_sid), CallEventsKey(call_sid), before,
-                        call->SerializeAsString(), absl::StrCat(absl::ToInt64Seconds(ttl_)),
-                        CallStatusEventJson(*call), absl::StrCat(kLiveEventsKept)});
+    absl::StatusOr<RedisReply> reply = redis_.Command(
+        {"EVAL", kCasScript, "3", CallKey(call_sid), CallEventsKey(call_sid), kLiveCallsKey, before,
+         call->SerializeAsString(), absl::StrCat(absl::ToInt64Seconds(ttl_)),
+         CallStatusEventJson(*call), absl::StrCat(kLiveEventsKept), call_sid,
+         IsTerminalCallStatus(call->status()) ? "0" : "1", LiveScore(*call)});
     if (!reply.ok()) return reply.status();
     if ((*reply)->type != REDIS_REPLY_INTEGER) {
       return absl::InternalError(absl::StrCat("redis: ", ReplyString(**reply)));
@@ -253,6 +272,47 @@ absl::Status CallStore::CompleteIdempotencyKey(const std::string& scoped_key,
 
 absl::Status CallStore::ReleaseIdempotencyKey(const std::string& scoped_key) {
   return redis_.Command({"DEL", IdempotencyKey(scoped_key)}).status();
+}
+
+absl::StatusOr<std::vector<livecall::v1::Call>> CallStore::ListLive(int limit) {
+  std::vector<livecall::v1::Call> calls;
+  int offset = 0;
+  // A page at a time: entries of calls that ended without their write reaching the index (an
+  // expired call) are dropped, and the next page is read until `limit` live calls are found.
+  while (static_cast<int>(calls.size()) < limit) {
+    absl::StatusOr<RedisReply> page = redis_.Command(
+        {"ZREVRANGE", kLiveCallsKey, absl::StrCat(offset), absl::StrCat(offset + limit - 1)});
+    if (!page.ok()) return page.status();
+    const size_t count = (*page)->elements;
+    if (count == 0) break;
+    std::vector<std::string> sids;
+    std::vector<std::vector<std::string>> reads;
+    for (size_t i = 0; i < count; ++i) {
+      sids.push_back(ReplyString(*(*page)->element[i]));
+      reads.push_back({"GET", CallKey(sids.back())});
+    }
+    absl::StatusOr<std::vector<RedisReply>> stored = redis_.Pipeline(reads);
+    if (!stored.ok()) return stored.status();
+    std::vector<std::string> gone = {"ZREM", kLiveCallsKey};
+    for (size_t i = 0; i < count; ++i) {
+      const redisReply& reply = *(*stored)[i];
+      livecall::v1::Call call;
+      if (reply.type != REDIS_REPLY_STRING ||
+          !call.ParseFromArray(reply.str, static_cast<int>(reply.len)) ||
+          IsTerminalCallStatus(call.status())) {
+        gone.push_back(sids[i]);
+        continue;
+      }
+      if (static_cast<int>(calls.size()) < limit) calls.push_back(std::move(call));
+    }
+    if (gone.size() > 2) {
+      if (absl::Status swept = redis_.Command(gone).status(); !swept.ok()) return swept;
+    }
+    // Removed entries no longer take a rank: the next page starts after the ones kept.
+    offset += static_cast<int>(count - (gone.size() - 2));
+    if (static_cast<int>(count) < limit) break;
+  }
+  return calls;
 }
 
 absl::Status CallStore::MarkAgentAvailable(const std::string& identity, absl::Time until) {

@@ -16,6 +16,10 @@
 //   livecall:call-seq:{sid}      HASH    event kind -> highest SequenceNumber applied (hold, mute)
 //   livecall:idem:{scope}:{key}  STRING  "" while the first request runs, then its call sid; TTL
 //   livecall:agents:available    ZSET    Twilio identities scored by their token's expiry (unix ms)
+//   livecall:calls:live          ZSET    sids of the calls that have not ended, scored by creation
+//                                        (unix ms); written with the call (Put, Update), so a call
+//                                        leaves it when it ends. No TTL: an entry whose call
+//                                        expired without ending is swept by ListLive.
 // Concurrent writers of one call (status callbacks, conference events, API actions, replicas)
 // use Update(): an optimistic compare-and-set on the serialized call, retried on conflict.
 
@@ -33,6 +37,7 @@ namespace livecall::call_control {
 
 std::string CallKey(const std::string& call_sid);
 inline constexpr char kSandboxDueKey[] = "livecall:sandbox:due";
+inline constexpr char kLiveCallsKey[] = "livecall:calls:live";
 
 class CallStore {
  public:
@@ -86,6 +91,10 @@ class CallStore {
   absl::Status CompleteIdempotencyKey(const std::string& scoped_key, const std::string& call_sid,
                                       absl::Duration ttl);
   absl::Status ReleaseIdempotencyKey(const std::string& scoped_key);
+
+  // The calls that have not ended, newest first, at most `limit` (the supervisors' live floor).
+  // Index entries of calls that ended or expired meanwhile are removed on the way.
+  absl::StatusOr<std::vector<livecall::v1::Call>> ListLive(int limit);
 
   // Agents that hold a valid Voice token, so an inbound call can ring them.
   absl::Status MarkAgentAvailable(const std::string& identity, absl::Time until);

@@ -103,6 +103,7 @@ int main() {
     sandbox->Start();
     provider = sandbox.get();
   }
+
   livecall::call_control::OutboundCallLimit outbound_limit(redis, calls, config->max_active_calls);
   livecall::call_control::CallControlService service(
       *provider, calls, executor,
@@ -118,7 +119,8 @@ int main() {
       twilio_provider.get(), calls, sessions, voice_agent, speech, executor,
       {.public_url = config->public_url,
        .caller_id = twilio.caller_id,
-       .transcription_language = config->transcription_language});
+       .transcription_language = config->transcription_language,
+       .outbound_limit = &outbound_limit});
   livecall::call_control::SpeechAudioService speech_audio(synthesizer, executor);
   livecall::LogInfo("telephony provider", {{"provider", std::string(provider->name())}});
   livecall::PeriodicSampler stored_calls(absl::Seconds(15), [&redis] {

@@ -2,8 +2,10 @@
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
+#include <openssl/sha.h>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -28,6 +30,17 @@ constexpr absl::string_view kAgentLabelPrefix = "agent-";
 constexpr absl::Duration kVoiceDedupTtl = absl::Hours(1);
 // How many times the opening of an AI call waits a second for its session.
 constexpr int kGreetAttempts = 5;
+// A retried /twilio/gather within this time answers the first TwiML again.
+constexpr absl::Duration kGatherDedupTtl = absl::Minutes(10);
+// How long a retry waits for the first request of its turn to be answered.
+constexpr absl::Duration kGatherDedupWait = absl::Seconds(5);
+
+// The first 64 bits of SHA-256 of `text`, in hex: names what the caller said in a key.
+std::string TextDigest(absl::string_view text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 8));
+}
 
 std::string Param(const Params& params, const char* name) {
   auto it = params.find(name);
@@ -56,6 +69,18 @@ std::string SayAndHangUp(absl::string_view text) {
   return RenderTwiml({Verb("Say", text), Verb("Hangup")});
 }
 
+// What an agent hears when its browser call cannot be placed because every outbound line the
+// suite allows (LIVECALL_MAX_ACTIVE_CALLS) is in use.
+std::string AgentLinesBusyLine(const std::string& language) {
+  if (language == "uz") {
+    return "Hozir barcha chiquvchi liniyalar band. Iltimos, birozdan keyin qayta qo'ng'iroq "
+           "qiling.";
+  }
+  if (language == "ru") {
+    return "Сейчас все исходящие линии заняты. Пожалуйста, позвоните чуть позже.";
+  }
+  return "All outgoing lines are busy right now. Please try your call again in a moment.";
+}
 
 absl::string_view LanguageTag(absl::string_view language) {
   if (language == "ru") return "ru-RU";
@@ -131,9 +156,10 @@ absl::StatusOr<std::string> TwilioWebhookService::HandleVoice(const Params& para
     return absl::UnavailableError("this call's first webhook is still being answered");
   }
   const std::string from = Param(params, "From");
-  absl::StatusOr<std::string> twiml = absl::StartsWith(from, "client:")
-                                          ? AgentCall(call_sid, from.substr(7), Param(params, "To"))
-                                          : CustomerCall(call_sid, params);
+  absl::StatusOr<std::string> twiml =
+      absl::StartsWith(from, "client:")
+          ? AgentCall(call_sid, from.substr(7), Param(params, "To"), Param(params, "Language"))
+          : CustomerCall(call_sid, params);
   if (!twiml.ok()) {
     LIVECALL_RETURN_IF_ERROR(calls_.ReleaseIdempotencyKey(dedup_key));
     return twiml.status();
@@ -144,11 +170,29 @@ absl::StatusOr<std::string> TwilioWebhookService::HandleVoice(const Params& para
 
 absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& call_sid,
                                                             const std::string& identity,
-                                                            const std::string& raw_to) {
+                                                            const std::string& raw_to,
+                                                            const std::string& raw_language) {
   absl::StatusOr<std::string> to = NormalizePhoneNumber(raw_to);
   if (!to.ok()) {
     LogWarning("agent dialled an invalid number", {{"callSid", call_sid}, {"to", raw_to}});
     return SayAndHangUp("The number you dialled is not a valid phone number.");
+  }
+  // The customer's leg is an outbound call like any PlaceCall: it takes a slot of the global cap
+  // before anyone is dialled, and gives it back when it ends (OutboundCallLimit's sweep).
+  std::string slot;
+  if (options_.outbound_limit != nullptr) {
+    absl::StatusOr<std::string> reserved = options_.outbound_limit->Reserve(absl::Now());
+    if (absl::IsResourceExhausted(reserved.status())) {
+      LogWarning("agent call refused: the outbound-call cap is reached",
+                 {{"callSid", call_sid}, {"error", reserved.status().ToString()}});
+      const std::string language = IsSupportedLanguage(raw_language) ? raw_language : "en";
+      LIVECALL_ASSIGN_OR_RETURN(
+          TwimlElement busy,
+          speech_.Render({.text = AgentLinesBusyLine(language), .language = language}));
+      return RenderTwiml({std::move(busy), Verb("Hangup")});
+    }
+    if (!reserved.ok()) return reserved.status();
+    slot = *std::move(reserved);
   }
   const std::string conference = absl::StrCat(kConferencePrefix, call_sid);
   absl::StatusOr<TwilioParticipant> customer = twilio_->DialIntoConference(
@@ -156,7 +200,13 @@ absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& c
   if (!customer.ok()) {
     LogError("cannot dial the customer into the conference",
              {{"callSid", call_sid}, {"error", customer.status().ToString()}});
+    // Nobody was dialled (or the slot lapses by itself if this fails too).
+    if (options_.outbound_limit != nullptr) (void)options_.outbound_limit->Cancel(slot);
     return SayAndHangUp("The call could not be placed. Please try again.");
+  }
+  if (options_.outbound_limit != nullptr) {
+    LIVECALL_RETURN_IF_ERROR(
+        options_.outbound_limit->Commit(slot, customer->call_sid, absl::Now()));
   }
 
   const absl::Time now = absl::Now();
@@ -337,8 +387,7 @@ absl::Status TwilioWebhookService::HandleConferenceStatus(const Params& params) 
       });
   if (absl::IsNotFound(call.status())) return absl::OkStatus();
   if (!call.ok()) return call.status();
-  if (twilio_ == nullptr) return absl::OkStatus();
-  if (agent_won) {
+  if (twilio_ != nullptr && agent_won) {
     // The first agent to answer takes the call; the others stop ringing.
     LIVECALL_RETURN_IF_ERROR(calls_.PutAlias(participant, *own));
     LIVECALL_ASSIGN_OR_RETURN(std::vector<std::string> legs, calls_.AgentLegs(*own));
@@ -351,7 +400,23 @@ absl::Status TwilioWebhookService::HandleConferenceStatus(const Params& params) 
       }
     }
   }
-  if (!other_agent.empty() && !conference_sid.empty()) {
+  // The agent who took the call takes its AI session too (an inbound call's, or a handed-off AI
+  // call's, starts with no owner), so it may read it and its live events. Asked again on a
+  // retried join of the same leg (assigning is idempotent), so a failure here is retried by
+  // Twilio's next delivery.
+  if (is_agent_join && call->agent_call_sid() == participant && !call->agent_identity().empty()) {
+    absl::StatusOr<std::string> agent_id = AgentIdFromIdentity(call->agent_identity());
+    absl::Status assigned = agent_id.ok() ? sessions_.Assign(*call, *agent_id) : agent_id.status();
+    if (absl::IsFailedPrecondition(assigned) || absl::IsInvalidArgument(assigned)) {
+      // Another agent's session (an AI call its agent placed), or an identity that names no
+      // agent: the call goes on, the session stays as it is.
+      LogWarning("the answering agent does not get the call's AI session",
+                 {{"callSid", call->call_sid()}, {"error", assigned.ToString()}});
+    } else if (!assigned.ok()) {
+      return assigned;
+    }
+  }
+  if (twilio_ != nullptr && !other_agent.empty() && !conference_sid.empty()) {
     return twilio_->RemoveParticipant(conference_sid, other_agent);
   }
   return absl::OkStatus();
@@ -413,7 +478,8 @@ absl::Status TwilioWebhookService::HandleTranscription(const Params& params) {
 
 absl::StatusOr<std::string> TwilioWebhookService::VoiceAgentTwiml(const livecall::v1::Call& call,
                                                                   const VoiceAgentTurn& turn,
-                                                                  int unclear_attempts) {
+                                                                  int unclear_attempts,
+                                                                  int next_turn) {
   LIVECALL_ASSIGN_OR_RETURN(
       TwimlElement speech,
       speech_.Render({.text = turn.text, .language = turn.language, .voice = call.voice()}));
@@ -459,7 +525,7 @@ absl::StatusOr<std::string> TwilioWebhookService::VoiceAgentTwiml(const livecall
       .Attr("actionOnEmptyResult", "true")
       .Attr("method", "POST")
       .Attr("action", absl::StrCat(options_.public_url, "/twilio/gather?unclear=",
-                                   turn.unclear ? unclear_attempts + 1 : 0));
+                                   turn.unclear ? unclear_attempts + 1 : 0, "&turn=", next_turn));
   gather.Add(std::move(speech));
   return RenderTwiml({gather});
 }
@@ -496,17 +562,49 @@ absl::StatusOr<std::string> TwilioWebhookService::HandleGather(const Params& par
       again.Attr("method", "POST");
       return RenderTwiml({pause, again});
     }
-    return VoiceAgentTwiml(*call, voice_agent_.Greet(*call), 0);
+    return VoiceAgentTwiml(*call, voice_agent_.Greet(*call), 0, /*next_turn=*/1);
   }
   int unclear = 0;
   if (!absl::SimpleAtoi(Param(query, "unclear"), &unclear) || unclear < 0) unclear = 0;
+  // Which of the caller's turns this is: every <Gather> we answer names the next one in its
+  // action URL, so a retry of one request carries the same number and the next turn another.
+  int turn_number = 0;
+  if (!absl::SimpleAtoi(Param(query, "turn"), &turn_number) || turn_number < 0) turn_number = 0;
   float confidence = 0;
   if (!absl::SimpleAtof(Param(params, "Confidence"), &confidence)) confidence = 0;
   const std::string speech = Param(params, "SpeechResult");
+
+  // Twilio may deliver a Gather action more than once (a timeout, connection overrides): a retry
+  // must not add the caller's words to the conversation again nor hand over twice, so it gets the
+  // first answer's TwiML.
+  const std::string dedup_key = absl::StrCat("gather:", call->call_sid(), ":", turn_number, ":",
+                                             unclear, ":", TextDigest(speech));
+  const absl::Time give_up = absl::Now() + kGatherDedupWait;
+  while (true) {
+    LIVECALL_ASSIGN_OR_RETURN(bool first, calls_.ReserveIdempotencyKey(dedup_key, kGatherDedupTtl));
+    if (first) break;
+    LIVECALL_ASSIGN_OR_RETURN(std::optional<std::string> answered,
+                              calls_.LookupIdempotencyKey(dedup_key));
+    if (answered.has_value() && !answered->empty()) {
+      LogInfo("retried gather answered again", {{"callSid", call->call_sid()}});
+      return *answered;
+    }
+    if (!answered.has_value()) continue;  // The first request failed and let the key go.
+    if (absl::Now() >= give_up) {
+      return absl::UnavailableError("this turn's first request is still being answered");
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
   const VoiceAgentTurn turn = voice_agent_.Hear(*call, speech, confidence, unclear);
   LogInfo("voice agent turn",
           {{"callSid", call->call_sid()}, {"action", turn.action}, {"unclear", turn.unclear ? "yes" : "no"}});
-  return VoiceAgentTwiml(*call, turn, unclear);
+  absl::StatusOr<std::string> twiml = VoiceAgentTwiml(*call, turn, unclear, turn_number + 1);
+  if (!twiml.ok()) {
+    LIVECALL_RETURN_IF_ERROR(calls_.ReleaseIdempotencyKey(dedup_key));
+    return twiml.status();
+  }
+  LIVECALL_RETURN_IF_ERROR(calls_.CompleteIdempotencyKey(dedup_key, *twiml, kGatherDedupTtl));
+  return twiml;
 }
 
 absl::StatusOr<std::string> TwilioWebhookService::HandleDtmf(const Params& query) {

@@ -7,7 +7,9 @@
 //  /twilio/voice   From=client:<identity> (an agent's browser, TwiML App): dial the customer into
 //                  the conference "call-<browser leg>" (REST Participants), start the AI session
 //                  for the customer's number, answer TwiML that starts real-time transcription
-//                  and joins the agent to the conference.
+//                  and joins the agent to the conference. At the outbound-call cap
+//                  (LIVECALL_MAX_ACTIVE_CALLS) nobody is dialled: the agent hears that the lines
+//                  are busy (in the page's Language parameter, uz/ru/en; else English).
 //                  From=<phone> (a customer calling our number): start the AI session (it looks up
 //                  the caller's context), answer TwiML that joins the customer to the conference
 //                  "call-<customer leg>" (with wait music) and ring every available agent into it.
@@ -17,12 +19,14 @@
 //  /twilio/gather  AI voice-agent calls ("ai" mode): ?step=greet answers the opening (greeting in a
 //                  <Gather input="speech">); every later request carries what the caller said
 //                  (SpeechResult, Confidence) and is answered with the agent's reply in the next
-//                  <Gather>, a goodbye and <Hangup/>, or a hand-off: the caller joins the conference
-//                  "call-<sid>" and the available agents are rung into it.
+//                  <Gather>, a goodbye and <Hangup/>, or a hand-off: the caller joins the
+//                  conference "call-<sid>" and the available agents are rung into it.
 //  /twilio/dtmf        the announcement TwiML that plays DTMF to the customer.
 //
 // A retried webhook (Twilio delivers at least once) changes nothing twice: /twilio/voice is
-// deduplicated by its CallSid, status and conference events only move state forward.
+// deduplicated by its CallSid, /twilio/gather by CallSid + turn number (in the action URL) +
+// unclear count + a digest of SpeechResult (the retry gets the first TwiML), transcripts by
+// TranscriptionSid + SequenceId; status and conference events only move state forward.
 
 #include <string>
 
@@ -31,6 +35,7 @@
 #include "livecall/v1/twilio_webhooks.grpc.pb.h"
 #include "services/call-control/call_sessions.h"
 #include "services/call-control/call_store.h"
+#include "services/call-control/outbound_call_limit.h"
 #include "services/call-control/speech.h"
 #include "services/call-control/twilio_provider.h"
 #include "services/call-control/twiml.h"
@@ -45,6 +50,9 @@ struct TwilioWebhookOptions {
   std::string transcription_language;
   // How many available agents an inbound call rings at once.
   int max_agents_rung = 5;
+  // The global cap on concurrent outbound calls, shared with PlaceCall: a browser call dials a
+  // customer too. Null: no cap.
+  OutboundCallLimit* outbound_limit = nullptr;
 };
 
 using Params = google::protobuf::Map<std::string, std::string>;
@@ -93,8 +101,10 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
                                              livecall::v1::TwimlResponse* response) override;
 
  private:
+  // `language`: the page's Language parameter (device.connect params), for what the agent hears
+  // when the call cannot be placed; empty or unknown: English.
   absl::StatusOr<std::string> AgentCall(const std::string& call_sid, const std::string& identity,
-                                        const std::string& to);
+                                        const std::string& to, const std::string& language);
   absl::StatusOr<std::string> CustomerCall(const std::string& call_sid, const Params& params);
   // Starts the AI session and records it with the call; answers the session's language, or empty
   // when ai-session failed (logged: the call goes on without it).
@@ -103,9 +113,11 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
   // when no agent is available.
   absl::StatusOr<bool> RingAgents(const std::string& call_sid, const std::string& conference,
                                   const std::string& caller);
-  // The voice agent's turn as TwiML on the customer's leg of `call`.
+  // The voice agent's turn as TwiML on the customer's leg of `call`; a <Gather>'s action URL
+  // carries the unclear count and `next_turn`, the number of the caller's next turn.
   absl::StatusOr<std::string> VoiceAgentTwiml(const livecall::v1::Call& call,
-                                              const VoiceAgentTurn& turn, int unclear_attempts);
+                                              const VoiceAgentTurn& turn, int unclear_attempts,
+                                              int next_turn);
   // The BCP-47 code transcription listens for.
   std::string TranscriptionLanguage(const std::string& session_language) const;
   // <Start><Transcription> of both tracks, labelled from the point of view of the leg the TwiML

@@ -175,6 +175,25 @@ grpc::ServerUnaryReactor* ContextService::EndSession(grpc::CallbackServerContext
       });
 }
 
+grpc::ServerUnaryReactor* ContextService::AssignSession(
+    grpc::CallbackServerContext* context, const livecall::v1::AssignSessionRequest* request,
+    Session* response) {
+  return FinishOnExecutor(
+      context, executor_, [this, request, response](const CallerIdentity& caller) -> absl::Status {
+        if (caller.is_agent()) {
+          return absl::PermissionDeniedError(
+              "an agent cannot assign sessions; call-control assigns a call's session to the "
+              "agent who answers it");
+        }
+        if (!IsValidAgentIdentity(request->agent_id())) {
+          return absl::InvalidArgumentError("agentId must be 1-128 printable characters");
+        }
+        LIVECALL_ASSIGN_OR_RETURN(
+            *response, sessions_.Assign(request->session_id(), request->agent_id(), absl::Now()));
+        return absl::OkStatus();
+      });
+}
+
 grpc::ServerUnaryReactor* ContextService::ListSessions(
     grpc::CallbackServerContext* context, const livecall::v1::ListSessionsRequest* request,
     livecall::v1::ListSessionsResponse* response) {

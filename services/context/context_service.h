@@ -45,6 +45,9 @@ class ContextService final : public livecall::v1::Context::CallbackService {
   grpc::ServerWriteReactor<livecall::v1::LiveEventEnvelope>* WatchCallEvents(
       grpc::CallbackServerContext* context,
       const livecall::v1::WatchEventsRequest* request) override;
+  grpc::ServerUnaryReactor* AssignSession(grpc::CallbackServerContext* context,
+                                          const livecall::v1::AssignSessionRequest* request,
+                                          livecall::v1::Session* response) override;
   grpc::ServerUnaryReactor* ListSessions(grpc::CallbackServerContext* context,
                                          const livecall::v1::ListSessionsRequest* request,
                                          livecall::v1::ListSessionsResponse* response) override;

@@ -126,6 +126,15 @@ constexpr char kEndScript[] = LIVECALL_PUBLISH_LUA R"lua(
              'idempotency_key', ARGV[6], 'record', ARGV[5])
   return 1)lua";
 
+// KEYS: header. ARGV: expected version, new header.
+// Returns 1 when written, 0 when the session changed since the snapshot (retry), -1 when gone.
+constexpr char kAssignScript[] = R"lua(
+  local version = redis.call('HGET', KEYS[1], 'version')
+  if not version then return -1 end
+  if version ~= ARGV[1] then return 0 end
+  redis.call('HSET', KEYS[1], 'proto', ARGV[2], 'version', tonumber(version) + 1)
+  return 1)lua";
+
 constexpr int kMaxEndAttempts = 5;
 
 }  // namespace
@@ -314,6 +323,40 @@ absl::StatusOr<livecall::v1::Session> SessionStore::End(const std::string& sessi
   }
   return absl::AbortedError(
       absl::StrCat("session \"", session_id, "\" kept changing; try ending it again"));
+}
+
+absl::StatusOr<livecall::v1::Session> SessionStore::Assign(const std::string& session_id,
+                                                           const std::string& agent_id,
+                                                           absl::Time now) {
+  // Optimistic, like End: the header is rewritten only if no other write came in between (a
+  // turn, the end, another agent's assignment), so two agents answering at once cannot both win.
+  for (int attempt = 0; attempt < kMaxEndAttempts; ++attempt) {
+    absl::StatusOr<Snapshot> snapshot = Read(session_id);
+    if (!snapshot.ok()) return snapshot.status();
+    livecall::v1::Session& session = snapshot->session;
+    if (session.agent_id() == agent_id) return session;
+    if (!session.agent_id().empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("session \"", session_id, "\" belongs to agent ", session.agent_id(),
+                       " already; only an unowned session is assigned"));
+    }
+    session.set_agent_id(agent_id);
+    *session.mutable_updated_at() = ToProtoTimestamp(now);
+    livecall::v1::Session header = session;
+    header.clear_conversation();
+    header.clear_suggestions();
+    absl::StatusOr<RedisReply> written =
+        redis_.Command({"EVAL", kAssignScript, "1", SessionKey(session_id), snapshot->version,
+                        header.SerializeAsString()});
+    if (!written.ok()) return written.status();
+    if ((*written)->type != REDIS_REPLY_INTEGER) {
+      return absl::InternalError(absl::StrCat("redis: ", ReplyString(**written)));
+    }
+    if ((*written)->integer == -1) return NoSession(session_id);
+    if ((*written)->integer == 1) return session;
+  }
+  return absl::AbortedError(
+      absl::StrCat("session \"", session_id, "\" kept changing; try assigning it again"));
 }
 
 absl::StatusOr<std::vector<livecall::v1::Session>> SessionStore::ListByPhone(

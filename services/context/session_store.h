@@ -62,6 +62,12 @@ class SessionStore {
                                             const std::string& disposition,
                                             const livecall::v1::Call* call, absl::Time now);
 
+  // Makes `agent_id` the session's owner (Session.agent_id) when it has none; a no-op when it is
+  // already that agent's; FAILED_PRECONDITION when another agent owns it. NOT_FOUND when gone.
+  // Answers the whole session as stored afterwards.
+  absl::StatusOr<livecall::v1::Session> Assign(const std::string& session_id,
+                                               const std::string& agent_id, absl::Time now);
+
   // The customer's sessions, newest first.
   absl::StatusOr<std::vector<livecall::v1::Session>> ListByPhone(const std::string& e164,
                                                                  int limit);

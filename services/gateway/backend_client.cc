@@ -9,11 +9,15 @@ namespace {
 // Everything one call needs alive until its completion runs: gRPC keeps pointers to the context
 // and both buffers for the call's lifetime.
 struct CallState {
+  absl::Time deadline;
   grpc::ClientContext context;
   grpc::ByteBuffer request;
   grpc::ByteBuffer response;
   BackendCallback done;
 };
+
+// gRPC's deadline timer may fire a little before our clock reads the deadline.
+constexpr absl::Duration kDeadlineSlack = absl::Milliseconds(50);
 
 std::string Flatten(const grpc::ByteBuffer& buffer) {
   std::vector<grpc::Slice> slices;
@@ -28,36 +32,66 @@ std::string Flatten(const grpc::ByteBuffer& buffer) {
 
 }  // namespace
 
-GrpcBackendClient::GrpcBackendClient(
-    absl::flat_hash_map<std::string, std::shared_ptr<grpc::Channel>> channels) {
-  for (auto& [service, channel] : channels) {
-    Backend backend;
-    backend.stub = std::make_unique<grpc::GenericStub>(channel);
-    backend.channel = std::move(channel);
-    backends_.emplace(service, std::move(backend));
+GrpcBackendClient::GrpcBackendClient(std::vector<BackendTarget> targets,
+                                     CircuitBreaker::Options breaker) {
+  for (BackendTarget& target : targets) {
+    auto backend = std::make_unique<Backend>();
+    backend->name = target.name;
+    backend->stub = std::make_unique<grpc::GenericStub>(target.channel);
+    backend->channel = std::move(target.channel);
+    backend->breaker = std::make_unique<CircuitBreaker>(target.name, breaker);
+    for (const std::string& service : target.services) by_service_[service] = backend.get();
+    backends_.push_back(std::move(backend));
   }
 }
 
 void GrpcBackendClient::Call(BackendRequest request, BackendCallback done) {
-  auto it = backends_.find(request.service);
-  if (it == backends_.end()) {
+  auto it = by_service_.find(request.service);
+  if (it == by_service_.end()) {
     done(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
                       absl::StrCat("no backend configured for ", request.service)),
          std::string());
     return;
   }
+  Backend* backend = it->second;
+  if (absl::Status allowed = backend->breaker->Allow(); !allowed.ok()) {
+    // Known to be down: refused without waiting for the channel or the deadline.
+    done(grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(allowed.message())),
+         std::string());
+    return;
+  }
   auto state = std::make_shared<CallState>();
   state->done = std::move(done);
-  state->context.set_deadline(absl::ToChronoTime(absl::Now() + request.deadline));
+  state->deadline = absl::Now() + request.deadline;
+  state->context.set_deadline(absl::ToChronoTime(state->deadline));
   for (const auto& [key, value] : request.metadata) state->context.AddMetadata(key, value);
   grpc::Slice slice(request.payload);
   state->request = grpc::ByteBuffer(&slice, 1);
-  it->second.stub->UnaryCall(&state->context, request.method_path, grpc::StubOptions(),
-                             &state->request, &state->response, [state](grpc::Status status) {
-                               std::string payload;
-                               if (status.ok()) payload = Flatten(state->response);
-                               state->done(status, std::move(payload));
-                             });
+  backend->stub->UnaryCall(
+      &state->context, request.method_path, grpc::StubOptions(), &state->request, &state->response,
+      [state, backend](grpc::Status status) {
+        // Not reached: no connection to the backend, or no answer within our deadline. An
+        // UNAVAILABLE over a READY channel, or a DEADLINE_EXCEEDED before our deadline, is the
+        // backend's own answer (a dependency of its own is down or late): the backend is up.
+        const bool unreachable =
+            (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED &&
+             absl::Now() >= state->deadline - kDeadlineSlack) ||
+            (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+             backend->channel->GetState(/*try_to_connect=*/false) != GRPC_CHANNEL_READY);
+        if (unreachable) {
+          backend->breaker->RecordFailure();
+          status = grpc::Status(
+              status.error_code(),
+              status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
+                  ? absl::StrCat(backend->name, " did not answer within the deadline")
+                  : absl::StrCat(backend->name, " is unavailable: ", status.error_message()));
+        } else {
+          backend->breaker->RecordSuccess();
+        }
+        std::string payload;
+        if (status.ok()) payload = Flatten(state->response);
+        state->done(status, std::move(payload));
+      });
 }
 
 }  // namespace livecall::gateway

@@ -4,6 +4,14 @@
 // Unary gRPC calls to the backends with serialized messages, so the gateway needs no generated
 // stub per RPC: the route table names the method ("/livecall.v1.AiSession/StartSession") and the
 // bytes are the request message. Calls use gRPC's callback API and never block the caller.
+//
+// Each backend (one channel: call-control, ai-session, context) has a circuit breaker
+// (common/circuit_breaker.h): after consecutive failures to reach it — the channel cannot connect
+// (UNAVAILABLE while the channel is not READY) or no answer within the deadline — calls are
+// refused at once with UNAVAILABLE "<backend> is unavailable: …" (HTTP 503) instead of each
+// waiting for the channel or the deadline, and one probe a second finds the backend again. An
+// UNAVAILABLE or DEADLINE_EXCEEDED that the backend itself answered (its own dependency is down or
+// late) is an answer, not a failure to reach it.
 
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
@@ -17,6 +25,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/circuit_breaker.h"
 
 namespace livecall::gateway {
 
@@ -39,22 +48,34 @@ class BackendClient {
   virtual void Call(BackendRequest request, BackendCallback done) = 0;
 };
 
-// One channel and one GenericStub per backend service.
+// One backend process (a channel) and the gRPC services it serves.
+struct BackendTarget {
+  // Names the backend in errors and metrics (livecall_circuit_breaker_open{target}):
+  // "call-control", "ai-session", "context".
+  std::string name;
+  std::shared_ptr<grpc::Channel> channel;
+  // Full names: "livecall.v1.CallControl", "livecall.v1.TwilioWebhooks", ...
+  std::vector<std::string> services;
+};
+
+// One channel, GenericStub and circuit breaker per backend.
 class GrpcBackendClient : public BackendClient {
  public:
-  // `channels`: service full name → channel (from common's MakePeerChannel).
-  explicit GrpcBackendClient(
-      absl::flat_hash_map<std::string, std::shared_ptr<grpc::Channel>> channels);
+  explicit GrpcBackendClient(std::vector<BackendTarget> targets,
+                             CircuitBreaker::Options breaker = {});
 
   void Call(BackendRequest request, BackendCallback done) override;
 
  private:
   struct Backend {
+    std::string name;
     std::shared_ptr<grpc::Channel> channel;
     std::unique_ptr<grpc::GenericStub> stub;
+    std::unique_ptr<CircuitBreaker> breaker;
   };
-  // Written only in the constructor; read concurrently afterwards.
-  absl::flat_hash_map<std::string, Backend> backends_;
+  // Written only in the constructor; read concurrently afterwards (each breaker locks itself).
+  std::vector<std::unique_ptr<Backend>> backends_;
+  absl::flat_hash_map<std::string, Backend*> by_service_;
 };
 
 }  // namespace livecall::gateway

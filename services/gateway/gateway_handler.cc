@@ -1,6 +1,7 @@
 #include "services/gateway/gateway_handler.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -319,7 +320,12 @@ void GatewayHandler::HandleRoute(const RouteMatch& match, const HttpRequest& req
 
   absl::StatusOr<std::unique_ptr<google::protobuf::Message>> message =
       BuildRequestMessage(match, request.body(), query);
-  if (!message.ok()) return respond(ErrorResponse(message.status()));
+  if (!message.ok()) {
+    // What the body says wrong is told only to a caller who may use the call or session the
+    // route names (README "Order of checks"): another agent learns nothing by probing.
+    return RefuseAfterOwnershipCheck(match, caller, request_id, ErrorResponse(message.status()),
+                                     std::move(respond));
+  }
   if (!(*message)->SerializeToString(&call.payload)) {
     return respond(ErrorResponse(absl::InternalError("cannot serialize the request")));
   }
@@ -365,20 +371,16 @@ void GatewayHandler::HandleRoute(const RouteMatch& match, const HttpRequest& req
   });
 }
 
-void GatewayHandler::HandleLiveEvents(const RouteMatch& match, const HttpRequest& request,
-                                      const std::string& request_id,
-                                      const AuthenticatedAgent& caller, HttpResponder respond) {
-  if (caller.role != kRoleAgent) {
-    return respond(ServeLiveEvents(options_.events, match, request,
-                                   SplitTarget(View(request.target())).query));
-  }
-  // An agent watches only its own call or session: the service that owns the record says so, by
-  // answering the same read the agent could make (GetCall / GetSession) with its identity.
+std::optional<BackendRequest> GatewayHandler::OwnershipCheck(const RouteMatch& match,
+                                                             const AuthenticatedAgent& caller,
+                                                             const std::string& request_id) const {
   BackendRequest check;
   check.deadline = options_.backend_deadline;
-  check.metadata = {{"x-request-id", request_id},
-                    {kAgentMetadata, caller.agent_id},
-                    {kRoleMetadata, caller.role}};
+  check.metadata = {{"x-request-id", request_id}};
+  if (!caller.agent_id.empty()) {
+    check.metadata.emplace_back(kAgentMetadata, caller.agent_id);
+    check.metadata.emplace_back(kRoleMetadata, caller.role);
+  }
   for (const auto& [field, value] : match.bindings) {
     if (field->name() == "session_id") {
       livecall::v1::GetAiSessionRequest get;
@@ -394,10 +396,42 @@ void GatewayHandler::HandleLiveEvents(const RouteMatch& match, const HttpRequest
       get.SerializeToString(&check.payload);
     }
   }
-  if (check.service.empty()) {
+  if (check.service.empty()) return std::nullopt;
+  return check;
+}
+
+void GatewayHandler::RefuseAfterOwnershipCheck(const RouteMatch& match,
+                                               const AuthenticatedAgent& caller,
+                                               const std::string& request_id, HttpResponse refusal,
+                                               HttpResponder respond) {
+  std::optional<BackendRequest> check = OwnershipCheck(match, caller, request_id);
+  if (!check.has_value()) return respond(std::move(refusal));
+  backend_->Call(*std::move(check),
+                 [refusal = std::make_shared<HttpResponse>(std::move(refusal)),
+                  respond = std::move(respond)](const grpc::Status& status, std::string) {
+                   try {
+                     if (!status.ok()) return respond(ErrorResponse(status));
+                     respond(std::move(*refusal));
+                   } catch (...) {
+                     respond(HttpErrorResponse(500, "INTERNAL", "internal error"));
+                   }
+                 });
+}
+
+void GatewayHandler::HandleLiveEvents(const RouteMatch& match, const HttpRequest& request,
+                                      const std::string& request_id,
+                                      const AuthenticatedAgent& caller, HttpResponder respond) {
+  if (caller.role != kRoleAgent) {
+    return respond(ServeLiveEvents(options_.events, match, request,
+                                   SplitTarget(View(request.target())).query));
+  }
+  // An agent watches only its own call or session: the service that owns the record says so, by
+  // answering the same read the agent could make (GetCall / GetSession) with its identity.
+  std::optional<BackendRequest> check = OwnershipCheck(match, caller, request_id);
+  if (!check.has_value()) {
     return respond(ErrorResponse(absl::InternalError("a live-event route without its id")));
   }
-  backend_->Call(std::move(check),
+  backend_->Call(*std::move(check),
                  [this, match, request = std::make_shared<HttpRequest>(request),
                   respond = std::move(respond)](const grpc::Status& status, std::string) {
                    try {

@@ -11,6 +11,7 @@
 // error_response.h. Every answer is counted and timed by route template, method and status
 // (common/metrics.h).
 
+#include <optional>
 #include <string>
 
 #include "absl/time/time.h"
@@ -85,6 +86,17 @@ class GatewayHandler : public HttpHandler {
   void HandleLiveEvents(const RouteMatch& match, const HttpRequest& request,
                         const std::string& request_id, const AuthenticatedAgent& caller,
                         HttpResponder respond);
+  // The read that shows whether `caller` may use the call or session the route names (GetCall /
+  // GetSession with the caller's identity: 404 when there is none, 403 when it is another
+  // agent's); nullopt for a route that names neither.
+  std::optional<BackendRequest> OwnershipCheck(const RouteMatch& match,
+                                               const AuthenticatedAgent& caller,
+                                               const std::string& request_id) const;
+  // Answers `refusal` (a 400 about the request itself) only once OwnershipCheck has passed, so the
+  // order is always 401 → 403/404 → 400; the check's own error otherwise.
+  void RefuseAfterOwnershipCheck(const RouteMatch& match, const AuthenticatedAgent& caller,
+                                 const std::string& request_id, HttpResponse refusal,
+                                 HttpResponder respond);
   // An RPC of kGatewayService, answered here (the dev login).
   void HandleGatewayRpc(const RouteMatch& match, const HttpRequest& request,
                         absl::string_view query, HttpResponder respond);

@@ -84,11 +84,14 @@ int main(int argc, char** argv) {
   const auto call_control = livecall::MakePeerChannel(config->backends.call_control, api_key);
   const auto ai_session = livecall::MakePeerChannel(config->backends.ai_session, api_key);
   const auto context = livecall::MakePeerChannel(config->backends.context, api_key);
-  gw::GrpcBackendClient backend({{"livecall.v1.CallControl", call_control},
-                                 {"livecall.v1.TwilioWebhooks", call_control},
-                                 {"livecall.v1.SpeechAudio", call_control},
-                                 {"livecall.v1.AiSession", ai_session},
-                                 {"livecall.v1.Context", context}});
+  gw::GrpcBackendClient backend({
+      {.name = "call-control",
+       .channel = call_control,
+       .services = {"livecall.v1.CallControl", "livecall.v1.TwilioWebhooks",
+                    "livecall.v1.SpeechAudio"}},
+      {.name = "ai-session", .channel = ai_session, .services = {"livecall.v1.AiSession"}},
+      {.name = "context", .channel = context, .services = {"livecall.v1.Context"}},
+  });
 
   livecall::RedisPool redis({.url = config->redis,
                              .max_connections = 2,

@@ -94,7 +94,13 @@ absl::Status CheckTwilioReplayWindow(const FormParams& params, absl::Time now,
   for (const auto& [name, value] : params) {
     if (name != "Timestamp") continue;
     absl::StatusOr<absl::Time> at = ParseTwilioTimestamp(value);
-    if (!at.ok()) return absl::OkStatus();
+    // A Timestamp that cannot be read cannot be shown to be inside the window, so it is refused:
+    // the check must never be skipped because of what the parser does not understand.
+    if (!at.ok()) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("the webhook's Timestamp cannot be read as a date (", at.status().message(),
+                       "), so it cannot be shown not to be a replay"));
+    }
     if (absl::AbsDuration(now - *at) > window) {
       return absl::PermissionDeniedError(absl::StrCat(
           "the webhook's Timestamp is more than ", absl::FormatDuration(window),

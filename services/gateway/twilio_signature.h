@@ -42,9 +42,9 @@ std::vector<std::string> TwilioUrlVariants(absl::string_view url);
 absl::StatusOr<absl::Time> ParseTwilioTimestamp(absl::string_view text);
 
 // Replay protection for a signed webhook: OK when `params` has no Timestamp, or one within
-// `window` of `now` (either way, for clock skew); PERMISSION_DENIED outside it. A window of zero
-// turns the check off. An unparseable Timestamp is let through (the signature still holds):
-// Twilio's formats are not ours to break calls over.
+// `window` of `now` (either way, for clock skew); PERMISSION_DENIED outside it, and for a
+// Timestamp that is not a date in one of Twilio's formats (it cannot be shown to be fresh). A
+// window of zero turns the check off.
 absl::Status CheckTwilioReplayWindow(const FormParams& params, absl::Time now,
                                      absl::Duration window);
 

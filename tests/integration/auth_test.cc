@@ -5,6 +5,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <set>
@@ -135,30 +136,41 @@ TEST_F(AuthTest, EveryRouteOfTheApiDocumentAgainstEveryCredential) {
     std::string name;
     std::string token;
     enum { kRefused, kOwner, kOther } expect;
+    // The token's role, for routes that allow only some roles.
+    std::string role;
   };
   const std::vector<Credential> credentials = {
-      {"no token", "", Credential::kRefused},
-      {"expired", Hs256("agent-owner", "agent", kTestJwtSecret, -600), Credential::kRefused},
+      {"no token", "", Credential::kRefused, ""},
+      {"expired", Hs256("agent-owner", "agent", kTestJwtSecret, -600), Credential::kRefused, ""},
       {"alg none",
        absl::StrCat(Base64UrlEncode(R"({"alg":"none"})"), ".",
                     Base64UrlEncode(Payload("agent-owner", "supervisor")), "."),
-       Credential::kRefused},
+       Credential::kRefused, ""},
       {"wrong key", Hs256("agent-owner", "agent", "not-the-suite-secret-0123456789abc"),
-       Credential::kRefused},
-      {"tampered payload", tampered, Credential::kRefused},
-      {"other agent", Hs256("agent-other", "agent"), Credential::kOther},
-      {"owner", owner, Credential::kOwner},
-      {"supervisor", Hs256("boss", "supervisor"), Credential::kOwner},
-      {"service", Hs256("crm-sync", "service"), Credential::kOwner},
+       Credential::kRefused, ""},
+      {"tampered payload", tampered, Credential::kRefused, ""},
+      {"other agent", Hs256("agent-other", "agent"), Credential::kOther, "agent"},
+      {"owner", owner, Credential::kOwner, "agent"},
+      {"supervisor", Hs256("boss", "supervisor"), Credential::kOwner, "supervisor"},
+      {"service", Hs256("crm-sync", "service"), Credential::kOwner, "service"},
   };
 
   int operations = 0;
+  int role_restricted = 0;
   for (const auto& [path, item] : JsonMember(*openapi, "paths")->struct_value().fields()) {
     for (const auto& [method, operation] : item.struct_value().fields()) {
       ++operations;
       const google::protobuf::Value* security = JsonMember(operation, "security");
       ASSERT_NE(security, nullptr) << method << " " << path << " declares no security";
       const bool is_public = security->list_value().values_size() == 0;
+      // The roles a route allows (x-livecall-roles); absent: every role.
+      std::set<std::string> roles;
+      if (const google::protobuf::Value* listed = JsonMember(operation, "x-livecall-roles")) {
+        for (const google::protobuf::Value& role : listed->list_value().values()) {
+          roles.insert(role.string_value());
+        }
+        ++role_restricted;
+      }
       const bool owned =
           absl::StrContains(path, "{call_sid}") || absl::StrContains(path, "{session_id}");
       const bool streams = absl::EndsWith(path, "/events");
@@ -192,6 +204,13 @@ TEST_F(AuthTest, EveryRouteOfTheApiDocumentAgainstEveryCredential) {
           EXPECT_THAT(response.status, Not(AnyOf(401, 500))) << response;
           continue;
         }
+        if (credential.expect != Credential::kRefused && !roles.empty() &&
+            !roles.contains(credential.role)) {
+          // A valid token whose role the route does not allow: 403, saying which roles it needs.
+          ExpectErrorResponse(response, 403, "PERMISSION_DENIED");
+          EXPECT_THAT(response.body, HasSubstr(*roles.begin())) << response;
+          continue;
+        }
         switch (credential.expect) {
           case Credential::kRefused:
             EXPECT_EQ(response.status, 401) << response;
@@ -212,6 +231,104 @@ TEST_F(AuthTest, EveryRouteOfTheApiDocumentAgainstEveryCredential) {
     }
   }
   EXPECT_GT(operations, 25);
+  EXPECT_GE(role_restricted, 1) << "no route restricts roles: the role rows test nothing";
+}
+
+// GET /api/calls: the calls that have not ended, newest first, for supervisors and services only.
+TEST_F(AuthTest, SupervisorsSeeTheLiveFloorAndAgentsAreRefused) {
+  Call older;
+  Call newer;
+  ASSERT_NO_FATAL_FAILURE(PlaceAs("agent-floor-1", &older));
+  ASSERT_NO_FATAL_FAILURE(PlaceAs("agent-floor-2", &newer));
+  const std::string supervisor = Hs256("boss", "supervisor");
+  auto listed = [&](const std::string& query) {
+    HttpResponse response = As(supervisor, "GET", "/api/calls" + query);
+    EXPECT_EQ(response.status, 200) << response;
+    std::vector<std::string> sids;
+    livecall::v1::ListCallsResponse calls;
+    EXPECT_THAT(ParseJsonMessage(response.body, &calls), IsOk()) << response;
+    for (const Call& call : calls.calls()) {
+      EXPECT_THAT(call.status(), AnyOf("queued", "ringing", "in-progress")) << call.call_sid();
+      sids.push_back(call.call_sid());
+    }
+    return sids;
+  };
+  std::vector<std::string> floor = listed("?limit=200");
+  auto position = [&](const std::string& sid) {
+    return std::find(floor.begin(), floor.end(), sid) - floor.begin();
+  };
+  ASSERT_LT(position(newer.call_sid()), static_cast<long>(floor.size()));
+  ASSERT_LT(position(older.call_sid()), static_cast<long>(floor.size()));
+  EXPECT_LT(position(newer.call_sid()), position(older.call_sid())) << "newest first";
+  EXPECT_EQ(listed("?limit=1").size(), 1u);
+  EXPECT_EQ(As(Hs256("sync", "service"), "GET", "/api/calls").status, 200);
+
+  // An agent — even one with calls on the floor — is refused, and told who may look.
+  HttpResponse agent = As(Hs256("agent-floor-1", "agent"), "GET", "/api/calls");
+  ExpectErrorResponse(agent, 403, "PERMISSION_DENIED");
+  EXPECT_THAT(agent.body, HasSubstr("supervisor"));
+  ExpectErrorResponse(As(supervisor, "GET", "/api/calls?limit=1000"), 400, "INVALID_ARGUMENT");
+
+  // A call that ends leaves the floor.
+  HttpResponse hangup = As(supervisor, "POST", "/api/calls/" + older.call_sid() + "/hangup");
+  ASSERT_TRUE(hangup.status == 200 || hangup.status == 409) << hangup;
+  if (hangup.status == 409) {  // Not answered yet: wait until it is, then hang up.
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          return As(supervisor, "POST", "/api/calls/" + older.call_sid() + "/hangup").status == 200;
+        },
+        absl::Seconds(10)));
+  }
+  floor = listed("?limit=200");
+  EXPECT_EQ(position(older.call_sid()), static_cast<long>(floor.size()));
+  EXPECT_LT(position(newer.call_sid()), static_cast<long>(floor.size()));
+}
+
+// The order of checks on a call's or a session's actions: 401, then 403/404, then 400. Another
+// agent is refused whatever its body says, so it learns nothing by sending malformed requests.
+TEST_F(AuthTest, OwnershipIsCheckedBeforeTheRequestBody) {
+  Call call;
+  ASSERT_NO_FATAL_FAILURE(PlaceAs("agent-order", &call));
+  Session session;
+  ASSERT_NO_FATAL_FAILURE(StartAs("agent-order", &session));
+  const std::string owner = Hs256("agent-order", "agent");
+  const std::string other = Hs256("agent-nosy", "agent");
+  const std::string calls = "/api/calls/" + call.call_sid();
+  const std::string sessions = "/ai/sessions/" + session.session_id();
+  struct Probe {
+    std::string path;
+    std::string body;
+  };
+  const std::vector<Probe> malformed = {
+      {calls + "/dtmf", R"({"digits":"<x>"})"},         // Refused by call-control.
+      {calls + "/dtmf", R"({"digits":"1","tone":2})"},  // An unknown field: by the gateway.
+      {calls + "/dtmf", "{not json"},
+      {calls + "/hold?force=1", ""},  // An unknown query parameter.
+      {sessions + "/turns", R"({"speaker":"robot","text":"hi"})"},
+      {sessions + "/turns", R"({"speaker":"agent","text":"hi","mood":"happy"})"},
+      {sessions + "/end", R"({"disposition":"exploded"})"},
+      {sessions + "/end", "[]"},
+  };
+  for (const Probe& probe : malformed) {
+    SCOPED_TRACE(probe.path + " " + probe.body);
+    EXPECT_EQ(As("", "POST", probe.path, probe.body).status, 401);
+    ExpectErrorResponse(As(other, "POST", probe.path, probe.body), 403, "PERMISSION_DENIED");
+    ExpectErrorResponse(As(owner, "POST", probe.path, probe.body), 400, "INVALID_ARGUMENT");
+  }
+  // No such call or session: 404 before anything is said about the body.
+  ExpectErrorResponse(As(other, "POST", "/api/calls/CA00000000000000000000000000000000/dtmf",
+                         R"({"digits":"<x>"})"),
+                      404, "NOT_FOUND");
+  ExpectErrorResponse(
+      As(other, "POST", "/ai/sessions/ses_00000000000000000000000000000000/turns", "{not json"),
+      404, "NOT_FOUND");
+  // Nothing was changed by any of it.
+  HttpResponse read = As(owner, "GET", sessions);
+  ASSERT_EQ(read.status, 200) << read;
+  Session stored;
+  ASSERT_THAT(ParseJsonMessage(read.body, &stored), IsOk());
+  EXPECT_EQ(stored.conversation_size(), session.conversation_size());
+  EXPECT_EQ(stored.status(), "active");
 }
 
 TEST_F(AuthTest, TokensFromAnotherLoginAreVerifiedWithItsPublicKey) {
@@ -397,7 +514,9 @@ TEST_F(AuthTest, LogsNeverCarryCredentials) {
   const std::string bad = Hs256("agent-log", "agent", "some-other-secret-0123456789abcdef");
   EXPECT_EQ(As(good, "GET", "/api/calls/CA00000000000000000000000000000000").status, 404);
   EXPECT_EQ(As(bad, "GET", "/api/calls/CA00000000000000000000000000000000").status, 401);
-  EXPECT_EQ(As(good, "GET", "/ai/sessions/missing?x=" + good).status, 400);
+  // An unknown query parameter on a session that does not exist: 404 first (README "Order of
+  // checks"); the token in the query must not be logged either way.
+  EXPECT_EQ(As(good, "GET", "/ai/sessions/missing?x=" + good).status, 404);
   const std::string signature = "c2lnbmF0dXJlLXRoYXQtaXMtbm90LXZhbGlk";
   EXPECT_EQ(HttpRequest("POST", suite().base_url() + "/twilio/status", "CallSid=CA1",
                         {{"Content-Type", "application/x-www-form-urlencoded"},

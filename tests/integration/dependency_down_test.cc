@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "livecall/v1/call_control.pb.h"
 #include "livecall/v1/context.pb.h"
 #include "tests/integration/suite_test.h"
 #include "tests/support/json.h"
@@ -40,10 +41,13 @@ class DependencyDownTest : public SuiteTest {
                 absl::StrCat(R"({"speaker":"customer","text":")", text, R"("})"));
   }
 
-  // The value of a sample line of a service's /metrics ("name{labels} value"), or -1.
+  // The value of a sample line of a service's /metrics ("name{labels} value"), or -1; the
+  // gateway's is on its HTTP port.
   static double MetricValue(Service service, const std::string& sample) {
     const HttpResponse metrics = HttpRequest(
-        "GET", absl::StrCat("http://127.0.0.1:", suite().metrics_port(service), "/metrics"));
+        "GET", service == Service::kGateway
+                   ? suite().base_url() + "/metrics"
+                   : absl::StrCat("http://127.0.0.1:", suite().metrics_port(service), "/metrics"));
     for (absl::string_view line : absl::StrSplit(metrics.body, '\n')) {
       if (absl::StartsWith(line, sample + " ")) {
         double value = -1;
@@ -141,6 +145,49 @@ TEST_F(DependencyDownTest, APeerServiceDownIsA503AndServiceResumesByItselfWhenIt
   EXPECT_EQ(MetricValue(Service::kAiSession, open_sample), 0);
   Session started;
   ASSERT_NO_FATAL_FAILURE(StartSession("+998901112233", &started));
+  ExpectSuiteHealthy();
+}
+
+// The gateway's own breaker per backend: a dead call-control is a 503 that names it, at once once
+// known, and the gateway finds it again by itself when it is back.
+TEST_F(DependencyDownTest, ADeadBackendIsAFast503FromTheGatewayAndItRecoversByItself) {
+  livecall::v1::Call call;
+  ASSERT_NO_FATAL_FAILURE(PlaceCall("+998901112233", "Salom", &call));
+  ASSERT_THAT(suite().StopService(Service::kCallControl), IsOk());
+
+  const std::string open_sample = R"(livecall_circuit_breaker_open{target="call-control"})";
+  HttpResponse refused;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        refused = Get("/api/calls/" + call.call_sid());
+        return MetricValue(Service::kGateway, open_sample) == 1;
+      },
+      absl::Seconds(15)))
+      << refused;
+  ExpectErrorResponse(refused, 503, "UNAVAILABLE");
+  EXPECT_THAT(refused.body, ::testing::HasSubstr("call-control is unavailable"));
+  // Refused without a try now, for every route of that backend; the others still answer.
+  const std::string rejections_sample =
+      R"(livecall_circuit_breaker_rejections_total{target="call-control"})";
+  const double rejections_before = MetricValue(Service::kGateway, rejections_sample);
+  HttpResponse hold = Post("/api/calls/" + call.call_sid() + "/hold", "");
+  ExpectErrorResponse(hold, 503, "UNAVAILABLE");
+  EXPECT_THAT(hold.body, ::testing::HasSubstr("call-control is unavailable"));
+  ExpectErrorResponse(Post("/api/voip/call", R"({"to":"+998901112233","text":"Salom"})"), 503,
+                      "UNAVAILABLE");
+  EXPECT_GT(MetricValue(Service::kGateway, rejections_sample), rejections_before);
+  EXPECT_EQ(Get("/api/customers/%2B998901112233").status, 200) << "context is still served";
+
+  ASSERT_THAT(suite().StartService(Service::kCallControl), IsOk());
+  HttpResponse read;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        read = Get("/api/calls/" + call.call_sid());
+        return read.status == 200;
+      },
+      absl::Seconds(15)))
+      << read;
+  EXPECT_EQ(MetricValue(Service::kGateway, open_sample), 0);
   ExpectSuiteHealthy();
 }
 

@@ -246,9 +246,88 @@ TEST_F(TwilioTest, UnsignedWebhooksAreRefusedAndChangeNothing) {
                                {"To", "+998901112233"}},
                               "-"),
                       403, "PERMISSION_DENIED");
+  // Well signed, but with a Timestamp that is no date: it cannot be shown not to be a replay.
+  HttpResponse undated =
+      Webhook("/twilio/status",
+              {{"CallSid", customer}, {"CallStatus", "completed"}, {"Timestamp", "not a date"}});
+  ExpectErrorResponse(undated, 403, "PERMISSION_DENIED");
+  EXPECT_THAT(undated.body, HasSubstr("Timestamp"));
   EXPECT_EQ(GetCall(customer).status(), "queued");
   EXPECT_EQ(twilio_->total_requests(), requests_before);
   EXPECT_EQ(Get("/api/calls/CA10000000000000000000000000000003").status, 404);
+}
+
+// A customer calls our number: the AI session starts with nobody's name on it; the agent whose
+// browser answers (its conference participant-join, labelled "agent-<identity>") gets it, and
+// reads it and its live events; any other agent still gets 403.
+TEST_F(TwilioTest, TheAgentWhoAnswersAnInboundCallGetsItsAiSession) {
+  // agent-9 holds a voice token, so the call rings its browser.
+  ASSERT_EQ(PostJson("/api/voice/token", "{}", {{"Authorization", AgentBearer("agent-9")}}).status,
+            200);
+  const size_t rung_before = twilio_->Requests("CreateParticipant").size();
+  const std::string customer = "CA20000000000000000000000000000001";
+  HttpResponse answer =
+      Webhook("/twilio/voice", {{"AccountSid", "AC00000000000000000000000000000000"},
+                                {"CallSid", customer},
+                                {"CallStatus", "ringing"},
+                                {"Direction", "inbound"},
+                                {"From", "+998901112233"},
+                                {"To", "+998712000000"}});
+  ASSERT_EQ(answer.status, 200) << answer;
+  const livecall::v1::Call call = GetCall(customer);
+  ASSERT_THAT(call.session_id(), Not(IsEmpty()));
+  const std::string session_path = "/ai/sessions/" + call.session_id();
+  auto as_agent = [&](const std::string& agent, const std::string& path,
+                      absl::Duration timeout = absl::Seconds(10)) {
+    return HttpRequest("GET", suite().base_url() + path, "",
+                       {{"Authorization", AgentBearer(agent)}}, timeout);
+  };
+  // Before anyone answers the session is nobody's: agents may not read it.
+  ExpectErrorResponse(as_agent("agent-9", session_path), 403, "PERMISSION_DENIED");
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const TwilioApiRequest& rung : twilio_->Requests("CreateParticipant")) {
+          if (rung.Field("To") == "client:agent_2D9") return true;
+        }
+        return false;
+      },
+      absl::Seconds(10)));
+  ASSERT_GT(twilio_->Requests("CreateParticipant").size(), rung_before);
+
+  ASSERT_EQ(Webhook("/twilio/conference", {{"FriendlyName", "call-" + customer},
+                                           {"ConferenceSid", "CF20000000000000000000000000000001"},
+                                           {"StatusCallbackEvent", "participant-join"},
+                                           {"CallSid", "CA20000000000000000000000000000009"},
+                                           {"ParticipantLabel", "agent-agent_2D9"},
+                                           {"SequenceNumber", "3"}})
+                .status,
+            204);
+  HttpResponse read = as_agent("agent-9", session_path);
+  ASSERT_EQ(read.status, 200) << read;
+  livecall::v1::Session session;
+  ASSERT_THAT(ParseJsonMessage(read.body, &session), IsOk());
+  EXPECT_EQ(session.agent_id(), "agent-9");
+  EXPECT_EQ(session.direction(), "inbound");
+  // Its live events too (a stream that is let in stays open: its status line is enough), and the
+  // call itself.
+  EXPECT_EQ(as_agent("agent-9", session_path + "/events", absl::Seconds(1)).status, 200);
+  EXPECT_EQ(as_agent("agent-9", "/api/calls/" + customer + "/events", absl::Seconds(1)).status,
+            200);
+  EXPECT_EQ(as_agent("agent-9", "/api/calls/" + customer).status, 200);
+  // Another agent: still refused everywhere.
+  ExpectErrorResponse(as_agent("agent-10", session_path), 403, "PERMISSION_DENIED");
+  ExpectErrorResponse(as_agent("agent-10", session_path + "/events"), 403, "PERMISSION_DENIED");
+  ExpectErrorResponse(as_agent("agent-10", "/api/calls/" + customer), 403, "PERMISSION_DENIED");
+  // Twilio repeats the join: nothing changes.
+  ASSERT_EQ(Webhook("/twilio/conference", {{"FriendlyName", "call-" + customer},
+                                           {"ConferenceSid", "CF20000000000000000000000000000001"},
+                                           {"StatusCallbackEvent", "participant-join"},
+                                           {"CallSid", "CA20000000000000000000000000000009"},
+                                           {"ParticipantLabel", "agent-agent_2D9"},
+                                           {"SequenceNumber", "3"}})
+                .status,
+            204);
+  EXPECT_EQ(as_agent("agent-9", session_path).status, 200);
 }
 
 TEST_F(TwilioTest, StatusCallbacksOutOfOrderAndRepeatedLeaveTheFinalState) {
@@ -321,6 +400,14 @@ TEST_F(TwilioTest, AiVoiceAgentCallRunsItsGatherLoopThroughSignedWebhooks) {
   ASSERT_THAT(twiml, IsOk()) << answer.body;
   ASSERT_THAT(twiml->ChildNames(), ElementsAre("Gather"));
   EXPECT_THAT(twiml->children[0].children[0].text, HasSubstr("Let me check for an outage"));
+  // Twilio delivers the same action again: the same answer, and the words are not added twice
+  // (the conversation's length is checked at the end).
+  HttpResponse retried =
+      Webhook("/twilio/gather?unclear=0", {{"CallSid", call.call_sid()},
+                                           {"SpeechResult", "My internet is down"},
+                                           {"Confidence", "0.91"}});
+  ASSERT_EQ(retried.status, 200) << retried;
+  EXPECT_EQ(retried.body, answer.body);
 
   // A forged gather changes nothing.
   EXPECT_EQ(Webhook("/twilio/gather?unclear=0",

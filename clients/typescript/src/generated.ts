@@ -99,6 +99,11 @@ export interface EndAiSessionRequest {
   sessionId?: string;
 }
 
+/** The proto message livecall.v1.ListCallsResponse. */
+export interface ListCallsResponse {
+  calls?: Array<Call>;
+}
+
 /** The proto message livecall.v1.ListSessionsResponse. */
 export interface ListSessionsResponse {
   sessions?: Array<Session>;
@@ -229,6 +234,8 @@ export interface Operations {
   }>;
   /** Put the customer on hold (hold music); 409 unless the call is in progress. POST /api/calls/{call_sid}/hold. Needs an agent's bearer token. */
   holdCall(callSid: string, options?: RequestOptions): Promise<Call>;
+  /** The live floor: calls not yet ended, newest first (?limit=, default 50); supervisors and services only. GET /api/calls. Needs an agent's bearer token. */
+  listCalls(query?: { limit?: number }, options?: RequestOptions): Promise<ListCallsResponse>;
   /** A customer's conversations, newest first (?limit=, default 20). GET /api/customers/{phone_number}/conversations. Needs an agent's bearer token. */
   listSessions(phoneNumber: string, query?: { limit?: number }, options?: RequestOptions): Promise<ListSessionsResponse>;
   /** Customer context by phone number (E.164 or a local Uzbek spelling). GET /api/customers/{phone_number}. Needs an agent's bearer token. */
@@ -272,6 +279,7 @@ export const routes = {
   hangupCall: { method: "POST", path: "/api/calls/{call_sid}/hangup" },
   healthz: { method: "GET", path: "/healthz" },
   holdCall: { method: "POST", path: "/api/calls/{call_sid}/hold" },
+  listCalls: { method: "GET", path: "/api/calls" },
   listSessions: { method: "GET", path: "/api/customers/{phone_number}/conversations" },
   lookupCustomer: { method: "GET", path: "/api/customers/{phone_number}" },
   metrics: { method: "GET", path: "/metrics" },
@@ -309,6 +317,8 @@ export function createOperations(transport: Transport): Operations {
       transport.request(`/healthz`, { method: "GET" }, options),
     holdCall: (callSid: string, options: RequestOptions = {}) =>
       transport.request(`/api/calls/${encodeURIComponent(callSid)}/hold`, { method: "POST" }, options),
+    listCalls: (query: { limit?: number } = {}, options: RequestOptions = {}) =>
+      transport.request(`/api/calls`, { method: "GET", query }, options),
     listSessions: (phoneNumber: string, query: { limit?: number } = {}, options: RequestOptions = {}) =>
       transport.request(`/api/customers/${encodeURIComponent(phoneNumber)}/conversations`, { method: "GET", query }, options),
     lookupCustomer: (phoneNumber: string, options: RequestOptions = {}) =>

@@ -222,6 +222,53 @@ TEST_F(AiSessionServiceTest, EndingSavesASummaryAndClosesTheSession) {
   EXPECT_THAT(service_->End(end), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+TEST_F(AiSessionServiceTest, OnlyAServiceOrASupervisorAssignsAnUnownedSession) {
+  const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = "agent"};
+  const CallerIdentity bob{.peer = "gateway", .agent_id = "bob", .role = "agent"};
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998901112233"));
+  ASSERT_THAT(session.status(), IsOk());
+  ASSERT_EQ(session->agent_id(), "");  // Started by a service (an inbound call): nobody's yet.
+  EXPECT_THAT(service_->Get(session->session_id(), alice),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+
+  livecall::v1::AssignSessionRequest assign;
+  assign.set_session_id(session->session_id());
+  assign.set_agent_id("alice");
+  // An agent cannot take a session for itself.
+  EXPECT_THAT(service_->Assign(assign, alice), StatusIs(absl::StatusCode::kPermissionDenied));
+  absl::StatusOr<livecall::v1::Session> assigned = service_->Assign(assign);
+  ASSERT_THAT(assigned.status(), IsOk());
+  EXPECT_EQ(assigned->agent_id(), "alice");
+  EXPECT_THAT(service_->Get(session->session_id(), alice), IsOk());
+  EXPECT_THAT(service_->Assign(assign), IsOk());  // Again: nothing changes.
+  assign.set_agent_id("bob");
+  EXPECT_THAT(service_->Assign(assign), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(service_->Get(session->session_id(), bob),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  assign.set_agent_id("");
+  EXPECT_THAT(service_->Assign(assign), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(AiSessionServiceTest, OwnershipIsCheckedBeforeTheRequestsFields) {
+  const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = "agent"};
+  const CallerIdentity bob{.peer = "gateway", .agent_id = "bob", .role = "agent"};
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998901112233"), alice);
+  ASSERT_THAT(session.status(), IsOk());
+  livecall::v1::EndAiSessionRequest end;
+  end.set_session_id(session->session_id());
+  end.set_disposition("exploded");
+  // Another agent is refused whatever it sends, so probing tells it nothing.
+  EXPECT_THAT(service_->AddTurn(Turn(session->session_id(), "robot", ""), bob),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(service_->End(end, bob), StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(service_->AddTurn(Turn("ses_00000000000000000000000000000000", "robot", ""), bob),
+              StatusIs(absl::StatusCode::kNotFound));
+  // Its own agent hears what is wrong with the request.
+  EXPECT_THAT(service_->AddTurn(Turn(session->session_id(), "robot", ""), alice),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(service_->End(end, alice), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 // An LLM that answers from a script, for the engine-choice tests.
 class ScriptedLlm final : public LlmClient {
  public:

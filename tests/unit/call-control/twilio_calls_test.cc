@@ -4,6 +4,7 @@
 
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "absl/synchronization/mutex.h"
 #include "common/jwt.h"
@@ -84,6 +85,19 @@ class FakeAiSession final : public AiSessionClient {
     session.set_status("ended");
     return session;
   }
+  absl::StatusOr<livecall::v1::Session> AssignSession(
+      const livecall::v1::AssignSessionRequest& request) override {
+    absl::MutexLock lock(&mu_);
+    assigns.push_back(request);
+    livecall::v1::Session session;
+    session.set_session_id(request.session_id());
+    session.set_agent_id(request.agent_id());
+    return session;
+  }
+  std::vector<livecall::v1::AssignSessionRequest> Assigns() {
+    absl::MutexLock lock(&mu_);
+    return assigns;
+  }
   std::vector<livecall::v1::AddTurnRequest> Turns() {
     absl::MutexLock lock(&mu_);
     return turns;
@@ -112,6 +126,7 @@ class FakeAiSession final : public AiSessionClient {
   std::vector<livecall::v1::AddTurnRequest> turns;
   std::vector<livecall::v1::ReplyToCallerRequest> heard;
   std::vector<livecall::v1::EndAiSessionRequest> ends;
+  std::vector<livecall::v1::AssignSessionRequest> assigns;
   std::vector<livecall::v1::CallerReply> replies;
 };
 
@@ -476,6 +491,57 @@ TEST_F(TwilioCallsTest, InboundCallRingsTheAvailableAgentsIntoItsConference) {
   ASSERT_THAT(canceled, SizeIs(1));
   EXPECT_EQ(canceled[0].path_params.at("Sid"), legs[1]);
   EXPECT_EQ(canceled[0].Field("Status"), "canceled");
+  // The call's AI session started with no owner; now it is the answering agent's.
+  std::vector<livecall::v1::AssignSessionRequest> assigns = ai_.Assigns();
+  ASSERT_THAT(assigns, SizeIs(1));
+  EXPECT_EQ(assigns[0].session_id(), call->session_id());
+  EXPECT_EQ(assigns[0].agent_id(), "alice");
+}
+
+// A browser call dials a customer like PlaceCall does, so it takes a slot of the same global cap;
+// at the cap the agent hears that the lines are busy and nobody is dialled.
+TEST_F(TwilioCallsTest, BrowserCallsCountAgainstTheOutboundCapAndFreeTheirSlotWhenTheyEnd) {
+  OutboundCallLimit limit(*redis_, *store_, /*max_active=*/1);
+  TwilioWebhookService webhooks(
+      provider_.get(), *store_, *sessions_, voice_agent_, speech_, executor_,
+      TwilioWebhookOptions{
+          .public_url = kPublicUrl, .caller_id = kCallerId, .outbound_limit = &limit});
+  auto browser_call = [&](const std::string& leg, const std::string& language) {
+    return webhooks.HandleVoice(MakeParams({{"CallSid", leg},
+                                            {"From", "client:agent_2Dalice"},
+                                            {"To", "+998901112233"},
+                                            {"Language", language}}));
+  };
+  absl::StatusOr<std::string> first = browser_call(kAgentLeg, "");
+  ASSERT_THAT(first.status(), IsOk());
+  EXPECT_THAT(ParseXml(*first)->ChildNames(), ElementsAre("Start", "Dial"));
+  const size_t dialled = twilio_.Requests("CreateParticipant").size();
+  ASSERT_EQ(dialled, 1u);
+
+  for (const auto& [leg, language, line] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb1", "ru", "Сейчас все исходящие линии заняты"},
+           {"CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2", "", "All outgoing lines are busy"},
+           {"CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb3", "uz", "barcha chiquvchi liniyalar band"}}) {
+    SCOPED_TRACE(language);
+    absl::StatusOr<std::string> refused = browser_call(leg, language);
+    ASSERT_THAT(refused.status(), IsOk());
+    absl::StatusOr<XmlNode> twiml = ParseXml(*refused);
+    ASSERT_THAT(twiml.status(), IsOk());
+    ASSERT_THAT(twiml->ChildNames(), ElementsAre("Say", "Hangup"));
+    EXPECT_THAT(twiml->children[0].text, HasSubstr(line));
+    EXPECT_THAT(store_->GetByAnyLeg(leg), StatusIs(absl::StatusCode::kNotFound));
+  }
+  EXPECT_THAT(twilio_.Requests("CreateParticipant"), SizeIs(dialled));
+
+  // The first call ends: its slot is free for the next one.
+  absl::StatusOr<livecall::v1::Call> call = store_->GetByAnyLeg(kAgentLeg);
+  ASSERT_THAT(call.status(), IsOk());
+  ASSERT_THAT(Status(call->call_sid(), "completed", 3), IsOk());
+  absl::StatusOr<std::string> next = browser_call("CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb4", "");
+  ASSERT_THAT(next.status(), IsOk());
+  EXPECT_THAT(ParseXml(*next)->ChildNames(), ElementsAre("Start", "Dial"));
+  EXPECT_THAT(twilio_.Requests("CreateParticipant"), SizeIs(dialled + 1));
 }
 
 TEST_F(TwilioCallsTest, InboundCallWithNoAgentIsToldSo) {
@@ -561,7 +627,7 @@ TEST_F(TwilioCallsTest, AiCallGreetsThenAnswersInAGatherLoopAndEndsItsSession) {
   EXPECT_EQ(gather.Attr("input"), "speech");
   EXPECT_EQ(gather.Attr("language"), "ru-RU");
   EXPECT_EQ(gather.Attr("actionOnEmptyResult"), "true");
-  EXPECT_EQ(gather.Attr("action"), "https://livecall.example.com/twilio/gather?unclear=0");
+  EXPECT_EQ(gather.Attr("action"), "https://livecall.example.com/twilio/gather?unclear=0&turn=1");
   ASSERT_THAT(gather.ChildNames(), ElementsAre("Say"));
   EXPECT_EQ(gather.children[0].text, "Здравствуйте, Анна! Чем могу помочь?");
   EXPECT_EQ(gather.children[0].Attr("language"), "ru-RU");
@@ -589,7 +655,7 @@ TEST_F(TwilioCallsTest, AiCallGreetsThenAnswersInAGatherLoopAndEndsItsSession) {
                                    Query({{"unclear", "0"}}));
   ASSERT_THAT(answer.status(), IsOk());
   EXPECT_EQ(ParseXml(*answer)->children[0].Attr("action"),
-            "https://livecall.example.com/twilio/gather?unclear=1");
+            "https://livecall.example.com/twilio/gather?unclear=1&turn=1");
   ai_.AddReply("Спасибо за звонок! До свидания!", "goodbye");
   answer = webhooks_->HandleGather(
       MakeParams({{"CallSid", call->call_sid()}, {"SpeechResult", "до свидания"}}),
@@ -605,6 +671,37 @@ TEST_F(TwilioCallsTest, AiCallGreetsThenAnswersInAGatherLoopAndEndsItsSession) {
   ASSERT_TRUE(WaitFor([&] { return !ai_.Ends().empty(); }, absl::Seconds(5)));
   EXPECT_EQ(ai_.Ends()[0].session_id(), "S1");
   EXPECT_EQ(ai_.Ends()[0].disposition(), "completed");
+}
+
+// Twilio may deliver a Gather action twice: the retry gets the first answer, and the caller's
+// words reach the conversation once. The next turn (another number in the action URL) is heard
+// even when the caller says the same words again.
+TEST_F(TwilioCallsTest, ARetriedGatherIsAnsweredOnceWithTheSameTwiml) {
+  livecall::v1::PlaceCallRequest request;
+  request.set_to("+998935550101");
+  request.set_mode("ai");
+  absl::StatusOr<livecall::v1::Call> call = service_->Place(request);
+  ASSERT_THAT(call.status(), IsOk());
+  const Params said =
+      MakeParams({{"CallSid", call->call_sid()}, {"SpeechResult", "Да"}, {"Confidence", "0.9"}});
+  ai_.AddReply("Хорошо, проверяю.", "continue");
+  absl::StatusOr<std::string> first =
+      webhooks_->HandleGather(said, Query({{"unclear", "0"}, {"turn", "3"}}));
+  ASSERT_THAT(first.status(), IsOk());
+  EXPECT_EQ(ParseXml(*first)->children[0].Attr("action"),
+            "https://livecall.example.com/twilio/gather?unclear=0&turn=4");
+  absl::StatusOr<std::string> retry =
+      webhooks_->HandleGather(said, Query({{"unclear", "0"}, {"turn", "3"}}));
+  ASSERT_THAT(retry.status(), IsOk());
+  EXPECT_EQ(*retry, *first);
+  EXPECT_THAT(ai_.Heard(), SizeIs(1));
+
+  ai_.AddReply("Что-нибудь ещё?", "continue");
+  absl::StatusOr<std::string> next =
+      webhooks_->HandleGather(said, Query({{"unclear", "0"}, {"turn", "4"}}));
+  ASSERT_THAT(next.status(), IsOk());
+  EXPECT_NE(*next, *first);
+  EXPECT_THAT(ai_.Heard(), SizeIs(2));
 }
 
 TEST_F(TwilioCallsTest, AiCallHandsTheCallerToAnAvailableAgent) {

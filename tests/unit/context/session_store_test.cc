@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "common/live_events.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -253,6 +254,59 @@ TEST_F(SessionStoreTest, EndingEnqueuesTheWholeConversationForTheCrmExactlyOnce)
   }
   EXPECT_THAT(record, HasSubstr("rahmat"));
   EXPECT_THAT(record, HasSubstr("conversation:" + created->session_id()));
+}
+
+TEST_F(SessionStoreTest, AnUnownedSessionIsAssignedOnceAndKeepsItsConversation) {
+  SessionStore store(*redis_, absl::Hours(1));
+  absl::StatusOr<livecall::v1::Session> created = store.Create(NewSession(), absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  ASSERT_THAT(store.AppendTurn(created->session_id(), Turn("customer", "Salom"), {}).status(),
+              IsOk());
+
+  absl::StatusOr<livecall::v1::Session> assigned =
+      store.Assign(created->session_id(), "agent-7", absl::Now());
+  ASSERT_THAT(assigned.status(), IsOk());
+  EXPECT_EQ(assigned->agent_id(), "agent-7");
+  absl::StatusOr<livecall::v1::Session> read = store.Get(created->session_id());
+  ASSERT_THAT(read.status(), IsOk());
+  EXPECT_EQ(read->agent_id(), "agent-7");
+  EXPECT_EQ(read->conversation_size(), 2);
+  EXPECT_EQ(read->status(), "active");
+  // The same agent again changes nothing; another agent cannot take it.
+  EXPECT_THAT(store.Assign(created->session_id(), "agent-7", absl::Now()).status(), IsOk());
+  EXPECT_THAT(store.Assign(created->session_id(), "agent-8", absl::Now()),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("agent-7")));
+  EXPECT_EQ(store.Get(created->session_id())->agent_id(), "agent-7");
+  // Turns still append after the header was rewritten.
+  EXPECT_THAT(store.AppendTurn(created->session_id(), Turn("agent", "Eshitaman"), {}), IsOk());
+  EXPECT_THAT(store.Assign("ses_00000000000000000000000000000000", "agent-7", absl::Now()),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(SessionStoreTest, OfTwoAgentsAssignedAtOnceExactlyOneGetsTheSession) {
+  SessionStore store(*redis_, absl::Hours(1));
+  absl::StatusOr<livecall::v1::Session> created = store.Create(NewSession(), absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  std::vector<absl::Status> results(4);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      results[i] =
+          store.Assign(created->session_id(), absl::StrCat("agent-", i), absl::Now()).status();
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  int won = 0;
+  for (const absl::Status& result : results) {
+    if (result.ok()) {
+      ++won;
+    } else {
+      EXPECT_THAT(result, ::testing::AnyOf(StatusIs(absl::StatusCode::kFailedPrecondition),
+                                           StatusIs(absl::StatusCode::kAborted)));
+    }
+  }
+  EXPECT_EQ(won, 1);
+  EXPECT_THAT(store.Get(created->session_id())->agent_id(), MatchesRegex("agent-[0-3]"));
 }
 
 TEST_F(SessionStoreTest, ListByPhoneIsNewestFirst) {

@@ -5,6 +5,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/jwt.h"
@@ -54,6 +55,9 @@ class FakeAiSession final : public livecall::v1::AiSession::CallbackService {
       reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "session \"missing\" not found"));
     } else if (request->session_id() == "denied") {
       reactor->Finish(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "not your call"));
+    } else if (request->session_id() == "redis-down") {
+      // The backend is up; a dependency of its own is not.
+      reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "redis is unavailable"));
     } else {
       response->set_session_id(request->session_id());
       reactor->Finish(grpc::Status::OK);
@@ -165,13 +169,12 @@ class GatewayServerTest : public ::testing::Test {
     ASSERT_TRUE(openapi.ok());
 
     // Context points at a port nobody listens on: its routes see UNAVAILABLE.
-    backend_ = std::make_unique<GrpcBackendClient>(
-        absl::flat_hash_map<std::string, std::shared_ptr<grpc::Channel>>{
-            {"livecall.v1.AiSession", grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port),
-                                                          grpc::InsecureChannelCredentials())},
-            {"livecall.v1.SpeechAudio", grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port),
-                                                            grpc::InsecureChannelCredentials())},
-            {"livecall.v1.Context", UnreachableChannel()}});
+    backend_ = std::make_unique<GrpcBackendClient>(std::vector<BackendTarget>{
+        {.name = "ai-session",
+         .channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port),
+                                        grpc::InsecureChannelCredentials()),
+         .services = {"livecall.v1.AiSession", "livecall.v1.SpeechAudio"}},
+        {.name = "context", .channel = UnreachableChannel(), .services = {"livecall.v1.Context"}}});
     readiness_ =
         std::make_unique<ReadinessChecker>(std::vector<std::pair<std::string, ReadinessCheck>>{
             {"aiSession", [](std::function<void(absl::Status)> done) { done(absl::OkStatus()); }},
@@ -288,6 +291,36 @@ TEST_F(GatewayServerTest, UnreachableBackendIs503) {
   auto response = connection.RoundTrip(RawRequest("GET", "/api/customers/%2B998901112233"));
   EXPECT_EQ(response.result_int(), 503);
   EXPECT_THAT(response.body(), HasSubstr(R"("code":"UNAVAILABLE")"));
+  EXPECT_THAT(response.body(), HasSubstr("context is unavailable"));
+}
+
+// After a few failures to reach a backend its breaker refuses at once, naming the backend and
+// when it tries again; the other backends are not affected.
+TEST_F(GatewayServerTest, ABackendThatCannotBeReachedIsRefusedAtOnceByItsBreaker) {
+  TestConnection connection(server_->port());
+  std::string body;
+  for (int i = 0; i < 10 && !absl::StrContains(body, "in a row failed"); ++i) {
+    auto response = connection.RoundTrip(RawRequest("GET", "/api/customers/%2B998901112233"));
+    EXPECT_EQ(response.result_int(), 503);
+    body = response.body();
+  }
+  EXPECT_THAT(body, HasSubstr("context is unavailable"));
+  EXPECT_THAT(body, HasSubstr("in a row failed; trying again in"));
+  auto other = connection.RoundTrip(RawRequest("GET", "/ai/sessions/S1"));
+  EXPECT_EQ(other.result_int(), 200);
+}
+
+// An UNAVAILABLE the backend answered itself (its Redis is down) is passed on as it is, and does
+// not open the backend's breaker: the backend is up.
+TEST_F(GatewayServerTest, ABackendsOwnUnavailableAnswerIsNotAFailureToReachIt) {
+  TestConnection connection(server_->port());
+  for (int i = 0; i < 8; ++i) {
+    auto response = connection.RoundTrip(RawRequest("GET", "/ai/sessions/redis-down"));
+    EXPECT_EQ(response.result_int(), 503);
+    EXPECT_EQ(response.body(),
+              R"({"error":{"code":"UNAVAILABLE","message":"redis is unavailable"}})");
+  }
+  EXPECT_EQ(connection.RoundTrip(RawRequest("GET", "/ai/sessions/S1")).result_int(), 200);
 }
 
 TEST_F(GatewayServerTest, BackendWithoutAChannelIs501) {

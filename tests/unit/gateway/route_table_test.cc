@@ -40,6 +40,7 @@ TEST_F(RouteTableTest, HasEveryAnnotatedRpcAndAliasAndNothingElse) {
                   "POST /api/voip/call /livecall.v1.CallControl/PlaceCall",
                   "POST /voip/call /livecall.v1.CallControl/PlaceCall alias",
                   "GET /api/calls/{call_sid} /livecall.v1.CallControl/GetCall",
+                  "GET /api/calls /livecall.v1.CallControl/ListCalls",
                   "POST /api/calls/{call_sid}/hold /livecall.v1.CallControl/HoldCall",
                   "POST /api/calls/{call_sid}/resume /livecall.v1.CallControl/ResumeCall",
                   "POST /api/calls/{call_sid}/mute /livecall.v1.CallControl/MuteCall",
@@ -180,7 +181,7 @@ TEST_F(RouteTableTest, UnknownPathsAreNotFound) {
   EXPECT_EQ(table_.Match("GET", "/nope").result, RouteMatch::Result::kNotFound);
   EXPECT_EQ(table_.Match("GET", "/").result, RouteMatch::Result::kNotFound);
   EXPECT_EQ(table_.Match("GET", "").result, RouteMatch::Result::kNotFound);
-  EXPECT_EQ(table_.Match("GET", "/api/calls").result, RouteMatch::Result::kNotFound);
+  EXPECT_EQ(table_.Match("GET", "/api/call").result, RouteMatch::Result::kNotFound);
   EXPECT_EQ(table_.Match("GET", "/api/calls/").result, RouteMatch::Result::kNotFound);
   EXPECT_EQ(table_.Match("GET", "/api/calls/CA1/extra").result, RouteMatch::Result::kNotFound);
   EXPECT_EQ(table_.Match("POST", "/ai/call/start/").result, RouteMatch::Result::kNotFound);

@@ -412,11 +412,33 @@ TEST_F(WebhookAndAuthTest, TheClientIpComesFromTrustedProxiesOnly) {
   EXPECT_EQ(direct.ClientIp(request, "10.0.0.5"), "10.0.0.5");
 }
 
+// A body the gateway refuses on a call's action is refused only after the call's service has
+// said that the caller may use the call (the GetCall it could make), so another agent gets 403.
+TEST_F(WebhookAndAuthTest, AMalformedBodyIsRefusedOnlyAfterTheOwnershipCheck) {
+  HttpRequest request =
+      Post("/api/calls/CA1/dtmf", R"({"digits":"1","tone":2})", "application/json");
+  request.set(boost::beast::http::field::authorization, "Bearer " + AgentToken("mallory"));
+  backend_.status =
+      grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "call CA1 belongs to another agent");
+  HttpResponse response = Send(request);
+  EXPECT_EQ(response.status, 403) << response.body;
+  ASSERT_EQ(backend_.calls.size(), 1u);
+  EXPECT_EQ(backend_.calls[0].method_path, "/livecall.v1.CallControl/GetCall");
+  EXPECT_EQ(Metadata(backend_.calls[0], "x-livecall-agent"), "mallory");
+  livecall::v1::GetCallRequest get;
+  ASSERT_TRUE(get.ParseFromString(backend_.calls[0].payload));
+  EXPECT_EQ(get.call_sid(), "CA1");
+  // The call's own agent hears what is wrong with the body; nothing else is called.
+  backend_.status = grpc::Status::OK;
+  response = Send(request);
+  EXPECT_EQ(response.status, 400) << response.body;
+  EXPECT_THAT(response.body, HasSubstr("tone"));
+  EXPECT_EQ(backend_.calls.size(), 2u);
+}
+
 TEST_F(WebhookAndAuthTest, ReplayedStatusCallbacksAreRefused) {
   backend_.answer = livecall::v1::WebhookAck().SerializeAsString();
-  auto callback = [](absl::Time at) {
-    const std::string timestamp =
-        absl::FormatTime("%a, %d %b %Y %H:%M:%S +0000", at, absl::UTCTimeZone());
+  auto signed_callback = [](const std::string& timestamp) {
     HttpRequest request = Post(
         "/twilio/status",
         absl::StrCat("CallSid=CA1&CallStatus=ringing&Timestamp=", UrlEncodeForTest(timestamp)));
@@ -426,10 +448,22 @@ TEST_F(WebhookAndAuthTest, ReplayedStatusCallbacksAreRefused) {
                     {{"CallSid", "CA1"}, {"CallStatus", "ringing"}, {"Timestamp", timestamp}}));
     return request;
   };
+  auto callback = [&](absl::Time at) {
+    return signed_callback(
+        absl::FormatTime("%a, %d %b %Y %H:%M:%S +0000", at, absl::UTCTimeZone()));
+  };
   EXPECT_EQ(Send(callback(absl::Now() - absl::Seconds(20))).status, 204);
   HttpResponse replayed = Send(callback(absl::Now() - absl::Hours(2)));
   EXPECT_EQ(replayed.status, 403);
   EXPECT_THAT(replayed.body, HasSubstr("Timestamp"));
+  // A Timestamp that is no date cannot be shown to be fresh: refused too, however well signed.
+  for (const char* unreadable : {"yesterday", "", "Tue, 31 Feb 2027 25:61:00 +0000"}) {
+    SCOPED_TRACE(unreadable);
+    HttpResponse refused = Send(signed_callback(unreadable));
+    EXPECT_EQ(refused.status, 403);
+    EXPECT_THAT(refused.body, HasSubstr("PERMISSION_DENIED"));
+    EXPECT_THAT(refused.body, HasSubstr("Timestamp cannot be read"));
+  }
   EXPECT_EQ(backend_.calls.size(), 1u);
 }
 
