@@ -33,7 +33,9 @@ using Form = std::vector<std::pair<std::string, std::string>>;
 
 class TwilioTest : public SuiteTest {
  protected:
-  static void SetUpTestSuite() {
+  static void SetUpTestSuite() { StartTwilioSuite({}); }
+  // The suite with Twilio pointed at a new FakeTwilio, and `extra_env` on top.
+  static void StartTwilioSuite(const std::map<std::string, std::string>& extra_env) {
     twilio_ = new FakeTwilio();
     const absl::Status started = twilio_->Start();
     SuiteOptions options = IntegrationSuiteOptions();
@@ -47,6 +49,7 @@ class TwilioTest : public SuiteTest {
         {"TWILIO_API_BASE_URL", started.ok() ? twilio_->base_url() : "http://127.0.0.1:1"},
         {"LIVECALL_PUBLIC_URL", kPublicUrl},
     };
+    for (const auto& [name, value] : extra_env) options.extra_env[name] = value;
     StartSuite(std::move(options));
   }
   static void TearDownTestSuite() {
@@ -294,14 +297,14 @@ TEST_F(TwilioTest, TheAgentWhoAnswersAnInboundCallGetsItsAiSession) {
       absl::Seconds(10)));
   ASSERT_GT(twilio_->Requests("CreateParticipant").size(), rung_before);
 
-  ASSERT_EQ(Webhook("/twilio/conference", {{"FriendlyName", "call-" + customer},
-                                           {"ConferenceSid", "CF20000000000000000000000000000001"},
-                                           {"StatusCallbackEvent", "participant-join"},
-                                           {"CallSid", "CA20000000000000000000000000000009"},
-                                           {"ParticipantLabel", "agent-agent_2D9"},
-                                           {"SequenceNumber", "3"}})
-                .status,
-            204);
+  // agent-9's browser answers: its leg joins the conference.
+  const Form joined = {{"FriendlyName", "call-" + customer},
+                       {"ConferenceSid", "CF20000000000000000000000000000001"},
+                       {"StatusCallbackEvent", "participant-join"},
+                       {"CallSid", "CA20000000000000000000000000000009"},
+                       {"ParticipantLabel", "agent-agent_2D9"},
+                       {"SequenceNumber", "3"}};
+  ASSERT_EQ(Webhook("/twilio/conference", joined).status, 204);
   HttpResponse read = as_agent("agent-9", session_path);
   ASSERT_EQ(read.status, 200) << read;
   livecall::v1::Session session;
@@ -319,14 +322,7 @@ TEST_F(TwilioTest, TheAgentWhoAnswersAnInboundCallGetsItsAiSession) {
   ExpectErrorResponse(as_agent("agent-10", session_path + "/events"), 403, "PERMISSION_DENIED");
   ExpectErrorResponse(as_agent("agent-10", "/api/calls/" + customer), 403, "PERMISSION_DENIED");
   // Twilio repeats the join: nothing changes.
-  ASSERT_EQ(Webhook("/twilio/conference", {{"FriendlyName", "call-" + customer},
-                                           {"ConferenceSid", "CF20000000000000000000000000000001"},
-                                           {"StatusCallbackEvent", "participant-join"},
-                                           {"CallSid", "CA20000000000000000000000000000009"},
-                                           {"ParticipantLabel", "agent-agent_2D9"},
-                                           {"SequenceNumber", "3"}})
-                .status,
-            204);
+  ASSERT_EQ(Webhook("/twilio/conference", joined).status, 204);
   EXPECT_EQ(as_agent("agent-9", session_path).status, 200);
 }
 
@@ -448,6 +444,39 @@ TEST_F(TwilioTest, TwilioErrorsAndRateLimitsSurfaceAsTheirHttpStatus) {
   HttpResponse limited = PostJson("/api/voip/call", R"({"to":"+998901112233","text":"Salom"})");
   ExpectErrorResponse(limited, 429, "RESOURCE_EXHAUSTED");
   EXPECT_THAT(limited.body, HasSubstr("20429"));
+}
+
+// The global outbound cap with Twilio: a call an agent places from the browser dials a customer
+// too, so it takes a slot; at the cap nobody is dialled and the agent hears the lines are busy.
+class TwilioOutboundCapTest : public TwilioTest {
+ protected:
+  static void SetUpTestSuite() { StartTwilioSuite({{"LIVECALL_MAX_ACTIVE_CALLS", "1"}}); }
+};
+
+TEST_F(TwilioOutboundCapTest, BrowserCallsShareTheCapWithPlacedCalls) {
+  const std::string customer = BrowserCall("CA30000000000000000000000000000001", "agent_2D7");
+  const size_t dialled = twilio_->Requests("CreateParticipant").size();
+  // The one line is taken: a placed call is refused, and so is another browser call.
+  ExpectErrorResponse(PostJson("/api/voip/call", R"({"to":"+998901112233","text":"Salom"})"), 429,
+                      "RESOURCE_EXHAUSTED");
+  HttpResponse busy = Webhook("/twilio/voice", {{"CallSid", "CA30000000000000000000000000000002"},
+                                                {"CallStatus", "ringing"},
+                                                {"From", "client:agent_2D8"},
+                                                {"To", "+998935550101"},
+                                                {"Language", "ru"}});
+  ASSERT_EQ(busy.status, 200) << busy;
+  absl::StatusOr<XmlNode> twiml = ParseXml(busy.body);
+  ASSERT_THAT(twiml, IsOk()) << busy.body;
+  ASSERT_THAT(twiml->ChildNames(), ElementsAre("Say", "Hangup"));
+  EXPECT_THAT(twiml->children[0].text, HasSubstr("линии заняты"));
+  EXPECT_THAT(twilio_->Requests("CreateParticipant"), SizeIs(dialled));
+  EXPECT_EQ(Get("/api/calls/CA30000000000000000000000000000002").status, 404);
+
+  // The first call ends: its line is free again.
+  ASSERT_EQ(Webhook("/twilio/status", {{"CallSid", customer}, {"CallStatus", "completed"}}).status,
+            204);
+  BrowserCall("CA30000000000000000000000000000003", "agent_2D8");
+  EXPECT_THAT(twilio_->Requests("CreateParticipant"), SizeIs(dialled + 1));
 }
 
 }  // namespace
