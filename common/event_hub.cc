@@ -1,5 +1,9 @@
 #include "common/event_hub.h"
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <iterator>
 #include <utility>
@@ -7,7 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/ids.h"
+#include "common/live_events.h"
 #include "common/log.h"
 
 namespace livecall {
@@ -51,10 +55,13 @@ std::vector<StreamEntry> ParseEntries(const redisReply& list) {
 RedisPool::Options PoolOptions(const EventHub::Options& options) {
   RedisPool::Options pool;
   pool.url = options.redis;
-  pool.max_connections = 2;  // The blocking reader and the wake-ups.
-  pool.command_timeout = options.block + absl::Seconds(2);
+  pool.max_connections = 1;  // The reader thread's XREADs; the notifications have their own.
+  pool.command_timeout = absl::Seconds(2);
   return pool;
 }
+
+// While there is no notification connection, every stream is read this often.
+constexpr absl::Duration kUnsubscribedSweep = absl::Milliseconds(100);
 
 }  // namespace
 
@@ -69,12 +76,14 @@ bool IsStreamId(absl::string_view id) {
 EventHub::EventHub(Options options)
     : options_(std::move(options)),
       redis_(PoolOptions(options_)),
-      wake_stream_(NewId("livecall:hub:wake:", 8)) {}
+      wake_fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
-EventHub::~EventHub() { Stop(); }
+EventHub::~EventHub() {
+  Stop();
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
 
 void EventHub::Start() {
-  waker_ = std::thread([this] { RunWaker(); });
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -82,7 +91,6 @@ void EventHub::Stop() {
   if (stopping_.exchange(true)) return;
   Wake();
   if (thread_.joinable()) thread_.join();
-  if (waker_.joinable()) waker_.join();
 }
 
 uint64_t EventHub::Subscribe(const std::string& stream, const std::string& after_id,
@@ -107,10 +115,7 @@ void EventHub::Unsubscribe(uint64_t handle) {
       if (watched != streams_.end()) {
         std::vector<uint64_t>& handles = watched->second.handles;
         handles.erase(std::remove(handles.begin(), handles.end(), handle), handles.end());
-        if (handles.empty()) {
-          streams_.erase(watched);
-          streams_changed_ = true;
-        }
+        if (handles.empty()) streams_.erase(watched);
       }
       subscribers_.erase(it);
     }
@@ -125,27 +130,52 @@ size_t EventHub::subscriber_count() const {
 }
 
 void EventHub::Wake() {
-  absl::MutexLock lock(&wake_mu_);
-  wake_requested_ = true;
+  const uint64_t one = 1;
+  // EAGAIN only when the counter is full, i.e. a wake-up is pending anyway.
+  (void)!write(wake_fd_, &one, sizeof(one));
 }
 
-void EventHub::RunWaker() {
+bool EventHub::Listen() {
+  absl::StatusOr<RedisPool::Connection> connection = redis_.OpenDedicatedConnection();
+  if (!connection.ok()) return false;
+  RedisReply reply(
+      static_cast<redisReply*>(redisCommand(connection->get(), "SUBSCRIBE %s", kLiveEventsChannel)));
+  if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) return false;
+  listener_ = *std::move(connection);
+  return true;
+}
+
+void EventHub::WaitForNews(absl::Duration timeout) {
+  pollfd fds[2] = {{.fd = wake_fd_, .events = POLLIN, .revents = 0},
+                   {.fd = listener_ != nullptr ? listener_->fd : -1, .events = POLLIN, .revents = 0}};
+  const int wait_ms =
+      static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(timeout + absl::Microseconds(999))));
+  if (poll(fds, listener_ != nullptr ? 2 : 1, wait_ms) <= 0) return;  // Timeout or EINTR.
+  if (fds[0].revents != 0) {
+    uint64_t count;
+    (void)!read(wake_fd_, &count, sizeof(count));
+  }
+  if (listener_ == nullptr || fds[1].revents == 0) return;
+  // Readable: read what arrived (never blocks), then take every complete reply from the buffer.
+  if (redisBufferRead(listener_.get()) != REDIS_OK) {
+    LogWarning("event hub lost its notification connection; sweeping until it is back",
+               {{"error", listener_->errstr}});
+    listener_.reset();
+    return;
+  }
+  absl::MutexLock lock(&mu_);
   while (true) {
-    {
-      absl::MutexLock lock(&wake_mu_);
-      // The timeout lets a stop that raced with the last wake-up be noticed.
-      wake_mu_.AwaitWithTimeout(absl::Condition(&wake_requested_), absl::Milliseconds(200));
-      if (!wake_requested_) {
-        if (stopping_) return;
-        continue;
-      }
-      wake_requested_ = false;
+    void* raw = nullptr;
+    if (redisGetReplyFromReader(listener_.get(), &raw) != REDIS_OK) {
+      listener_.reset();
+      return;
     }
-    // An entry on the private wake stream ends the reader's blocking XREAD early.
-    absl::StatusOr<RedisReply> added =
-        redis_.Command({"XADD", wake_stream_, "MAXLEN", "~", "10", "*", "w", "1"});
-    if (added.ok()) (void)redis_.Command({"EXPIRE", wake_stream_, "3600"});
-    if (stopping_) return;
+    if (raw == nullptr) break;
+    RedisReply reply(static_cast<redisReply*>(raw));
+    // ["message", channel, stream key]
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) continue;
+    std::string stream = ReplyString(*reply->element[2]);
+    if (streams_.contains(stream)) dirty_.insert(std::move(stream));
   }
 }
 
@@ -219,84 +249,77 @@ absl::Status EventHub::CatchUp(const std::vector<uint64_t>& handles) {
     it->second.caught_up = true;
     auto [w, inserted] = streams_.try_emplace(stream, WatchedStream{cursor, {}});
     w->second.handles.push_back(handle);
-    if (inserted) streams_changed_ = true;
+    // A notification for it may have come before it was watched: read it once now.
+    if (inserted) dirty_.insert(stream);
   }
   return absl::OkStatus();
 }
 
-absl::Status EventHub::Pass() {
-  std::vector<uint64_t> joining;
+absl::Status EventHub::ReadDirtyStreams() {
+  if (dirty_.empty()) return absl::OkStatus();
+  std::vector<std::string> command = {"XREAD", "COUNT", absl::StrCat(options_.batch), "STREAMS"};
   {
     absl::MutexLock lock(&mu_);
-    joining.swap(joining_);
-  }
-  if (absl::Status status = CatchUp(joining); !status.ok()) return status;
-
-  std::vector<std::string> command = {"XREAD",
-                                      "COUNT",
-                                      absl::StrCat(options_.batch),
-                                      "BLOCK",
-                                      absl::StrCat(absl::ToInt64Milliseconds(options_.block)),
-                                      "STREAMS"};
-  {
-    absl::MutexLock lock(&mu_);
-    if (streams_changed_) {
-      stream_keys_.clear();
-      for (const auto& [stream, watched] : streams_) stream_keys_.push_back(stream);
-      streams_changed_ = false;
-    }
-    command.reserve(command.size() + 2 * stream_keys_.size() + 2);
     std::vector<std::string> ids;
-    ids.reserve(stream_keys_.size() + 1);
-    for (const std::string& stream : stream_keys_) {
-      auto watched = streams_.find(stream);
-      if (watched == streams_.end()) continue;  // Dropped since; rebuilt next pass.
-      command.push_back(stream);
+    ids.reserve(dirty_.size());
+    for (auto it = dirty_.begin(); it != dirty_.end();) {
+      auto watched = streams_.find(*it);
+      if (watched == streams_.end()) {
+        dirty_.erase(it++);  // Nobody watches it any more.
+        continue;
+      }
+      command.push_back(*it);
       ids.push_back(watched->second.cursor);
+      ++it;
     }
-    command.push_back(wake_stream_);
-    ids.push_back("$");
+    if (ids.empty()) return absl::OkStatus();
     command.insert(command.end(), std::make_move_iterator(ids.begin()),
                    std::make_move_iterator(ids.end()));
   }
   absl::StatusOr<RedisReply> reply = redis_.Command(command);
-  if (!reply.ok()) return reply.status();
-
+  if (!reply.ok()) return reply.status();  // dirty_ is kept: read again after the pause.
+  absl::flat_hash_set<std::string> more;  // Streams with a full page: more may be waiting.
   if ((*reply)->type == REDIS_REPLY_ARRAY) {
     for (size_t s = 0; s < (*reply)->elements; ++s) {
       const redisReply& stream_reply = *(*reply)->element[s];
       const std::string stream = ReplyString(*stream_reply.element[0]);
-      if (stream == wake_stream_) continue;
       std::vector<StreamEntry> entries = ParseEntries(*stream_reply.element[1]);
-      if (entries.empty()) continue;
-      std::vector<std::pair<uint64_t, std::vector<StreamEntry>>> deliveries;
-      {
-        absl::MutexLock lock(&mu_);
-        auto watched = streams_.find(stream);
-        if (watched == streams_.end()) continue;
-        watched->second.cursor = entries.back().id;
-        for (uint64_t handle : watched->second.handles) {
-          auto subscriber = subscribers_.find(handle);
-          if (subscriber == subscribers_.end()) continue;
-          const std::string& last_id = subscriber->second.last_id;
-          if (!IdAfter(entries.front().id, last_id)) {
-            std::vector<StreamEntry> unseen;
-            for (const StreamEntry& entry : entries) {
-              if (IdAfter(entry.id, last_id)) unseen.push_back(entry);
-            }
-            if (!unseen.empty()) deliveries.emplace_back(handle, std::move(unseen));
-          } else {
-            deliveries.emplace_back(handle, entries);
-          }
-        }
-      }
-      for (const auto& [handle, unseen] : deliveries) Deliver(handle, unseen);
+      if (static_cast<int>(entries.size()) >= options_.batch) more.insert(stream);
+      if (!entries.empty()) DeliverNews(stream, entries);
     }
   }
+  dirty_ = std::move(more);
+  return absl::OkStatus();
+}
 
-  // Heartbeats: checked about once a second, not on every pass.
+void EventHub::DeliverNews(const std::string& stream, const std::vector<StreamEntry>& entries) {
+  std::vector<std::pair<uint64_t, std::vector<StreamEntry>>> deliveries;
+  {
+    absl::MutexLock lock(&mu_);
+    auto watched = streams_.find(stream);
+    if (watched == streams_.end()) return;
+    watched->second.cursor = entries.back().id;
+    for (uint64_t handle : watched->second.handles) {
+      auto subscriber = subscribers_.find(handle);
+      if (subscriber == subscribers_.end()) continue;
+      const std::string& last_id = subscriber->second.last_id;
+      if (!IdAfter(entries.front().id, last_id)) {
+        std::vector<StreamEntry> unseen;
+        for (const StreamEntry& entry : entries) {
+          if (IdAfter(entry.id, last_id)) unseen.push_back(entry);
+        }
+        if (!unseen.empty()) deliveries.emplace_back(handle, std::move(unseen));
+      } else {
+        deliveries.emplace_back(handle, entries);
+      }
+    }
+  }
+  for (const auto& [handle, unseen] : deliveries) Deliver(handle, unseen);
+}
+
+void EventHub::SendHeartbeats() {
   const absl::Time now = absl::Now();
-  if (now < next_heartbeat_check_) return absl::OkStatus();
+  if (now < next_heartbeat_check_) return;
   next_heartbeat_check_ = now + std::min(options_.heartbeat, absl::Seconds(1));
   std::vector<uint64_t> quiet;
   {
@@ -308,6 +331,31 @@ absl::Status EventHub::Pass() {
     }
   }
   for (uint64_t handle : quiet) Deliver(handle, {});
+}
+
+absl::Status EventHub::Pass() {
+  std::vector<uint64_t> joining;
+  {
+    absl::MutexLock lock(&mu_);
+    joining.swap(joining_);
+  }
+  if (absl::Status status = CatchUp(joining); !status.ok()) return status;
+
+  // (Re)subscribing: whatever was published meanwhile is found by a sweep right away.
+  if (listener_ == nullptr && Listen()) next_sweep_ = absl::InfinitePast();
+  absl::Time now = absl::Now();
+  if (now >= next_sweep_) {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [stream, watched] : streams_) dirty_.insert(stream);
+    next_sweep_ = now + (listener_ != nullptr ? options_.sweep : kUnsubscribedSweep);
+  }
+  if (absl::Status status = ReadDirtyStreams(); !status.ok()) return status;
+  SendHeartbeats();
+  if (!dirty_.empty() || stopping_) return absl::OkStatus();  // More pages are waiting.
+
+  now = absl::Now();
+  WaitForNews(std::min({options_.block, next_sweep_ - now,
+                        next_heartbeat_check_ - now}));
   return absl::OkStatus();
 }
 

@@ -2,10 +2,13 @@
 #define LIVECALL_COMMON_EVENT_HUB_H_
 
 // Fans live events out of Redis Streams (common/live_events.h) to in-process subscribers: the
-// gateway's Server-Sent Events connections and context's gRPC event watchers. One thread and one
-// Redis connection per process read every subscribed stream with a single blocking XREAD, so ten
-// thousand browsers watching a few hundred calls cost a few hundred cursors, not ten thousand
-// connections.
+// gateway's Server-Sent Events connections and context's gRPC event watchers. One thread per
+// process keeps a cursor per watched stream, so ten thousand browsers watching a few hundred calls
+// cost a few hundred cursors, not ten thousand connections. It learns which streams have news
+// from the writers' notifications (kLiveEventsChannel, on a SUBSCRIBEd connection of its own) and
+// XREADs only those: the cost of an event does not grow with the number of streams watched. Every
+// watched stream is also read once per `sweep`, so a lost notification delays an event and never
+// loses it; while the subscription is down (Redis restarting) the hub sweeps every 100 ms.
 //
 // Delivery is in stream order, without gaps and without repeats, from the entry after the id a
 // subscriber names (its SSE Last-Event-ID) or from the oldest entry kept when it names none.
@@ -23,6 +26,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -43,8 +47,10 @@ class EventHub {
  public:
   struct Options {
     RedisUrl redis;
-    // How long one XREAD waits for new entries; also bounds how late a Stop() is noticed.
+    // The longest wait for a notification; also bounds how late a Stop() is noticed.
     absl::Duration block = absl::Seconds(1);
+    // Every watched stream is read at least this often, notified or not.
+    absl::Duration sweep = absl::Seconds(1);
     // A subscriber that received nothing for this long is called with no entries, so it can send
     // a keep-alive (SSE comment) through proxies.
     absl::Duration heartbeat = absl::Seconds(15);
@@ -82,21 +88,30 @@ class EventHub {
   // One pass of the loop; errors pause the loop briefly.
   absl::Status Pass();
   absl::Status CatchUp(const std::vector<uint64_t>& handles);
+  // XREADs the streams in dirty_ from their cursors and delivers what it finds.
+  absl::Status ReadDirtyStreams();
+  void DeliverNews(const std::string& stream, const std::vector<StreamEntry>& entries);
   void Deliver(uint64_t handle, const std::vector<StreamEntry>& entries);
-  // Asks the waker thread to end the reader's blocking XREAD early. Never blocks: Subscribe runs
-  // on I/O threads.
-  void Wake() ABSL_LOCKS_EXCLUDED(wake_mu_);
-  void RunWaker() ABSL_LOCKS_EXCLUDED(wake_mu_);
+  void SendHeartbeats();
+  // Opens the notification connection and SUBSCRIBEs; false when Redis cannot be reached.
+  bool Listen();
+  // Waits up to `timeout` for a notification or a Wake(); notified watched streams go to dirty_.
+  void WaitForNews(absl::Duration timeout);
+  // Ends WaitForNews early. Never blocks: Subscribe runs on I/O threads.
+  void Wake();
 
   const Options options_;
-  // The hub's own connection for the blocking XREAD; the pool's second slot serves wake-ups.
   RedisPool redis_;
-  const std::string wake_stream_;
   std::thread thread_;
-  std::thread waker_;
   std::atomic<bool> stopping_{false};
-  absl::Mutex wake_mu_;
-  bool wake_requested_ ABSL_GUARDED_BY(wake_mu_) = false;
+  // An eventfd that Wake() writes and WaitForNews() polls beside the notification connection.
+  int wake_fd_ = -1;
+
+  // Reader thread only: the SUBSCRIBEd connection (null while Redis cannot be reached), the
+  // streams to read on the next pass, and when every stream is read next.
+  RedisPool::Connection listener_;
+  absl::flat_hash_set<std::string> dirty_;
+  absl::Time next_sweep_ = absl::InfinitePast();
 
   mutable absl::Mutex mu_;
   uint64_t next_handle_ ABSL_GUARDED_BY(mu_) = 1;
@@ -109,10 +124,7 @@ class EventHub {
     std::vector<uint64_t> handles;
   };
   absl::flat_hash_map<std::string, WatchedStream> streams_ ABSL_GUARDED_BY(mu_);
-  // The XREAD command, rebuilt only when the set of streams changes.
-  bool streams_changed_ ABSL_GUARDED_BY(mu_) = true;
-  std::vector<std::string> stream_keys_;  // Reader thread only.
-  absl::Time next_heartbeat_check_;       // Reader thread only.
+  absl::Time next_heartbeat_check_;  // Reader thread only.
   // Held while callbacks run, so Unsubscribe can wait for a running callback to finish.
   absl::Mutex delivery_mu_;
 };

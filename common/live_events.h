@@ -7,6 +7,7 @@
 // proto3 JSON), and its Redis id is the SSE event id.
 
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -16,6 +17,13 @@ namespace livecall {
 
 // Events kept per stream; older ones are trimmed (approximately) by XADD MAXLEN.
 inline constexpr int kLiveEventsKept = 1000;
+
+// Every writer PUBLISHes a stream's key on this channel in the same atomic write as its XADD, so
+// readers (common/event_hub.h) XREAD only the streams with news instead of naming every stream
+// they watch in each XREAD. A notification is a hint: readers also sweep all their streams now
+// and then, so a lost one (or a writer that does not publish) delays an event, never loses it.
+inline constexpr char kLiveEventsChannel[] = "livecall:live-events";
+#define LIVECALL_LIVE_EVENTS_CHANNEL "livecall:live-events"
 
 inline std::string SessionEventsKey(const std::string& session_id) {
   return absl::StrCat("livecall:session:{", session_id, "}:events");
@@ -28,6 +36,8 @@ inline std::string CallEventsKey(const std::string& call_sid) {
 // The stream a watch names (a session's or a call's). INVALID_ARGUMENT for a malformed resume id
 // or for naming both or neither; NOT_FOUND for an id that cannot name a session or call.
 absl::StatusOr<std::string> WatchedStreamKey(const livecall::v1::WatchEventsRequest& request);
+
+static_assert(std::string_view(kLiveEventsChannel) == LIVECALL_LIVE_EVENTS_CHANNEL);
 
 }  // namespace livecall
 

@@ -76,11 +76,16 @@ class RedisPool {
   // gauges sampled every few seconds, not for request paths.
   absl::StatusOr<int64_t> CountKeys(absl::string_view pattern);
 
- private:
   struct ContextDeleter {
     void operator()(redisContext* context) const { redisFree(context); }
   };
   using Connection = std::unique_ptr<redisContext, ContextDeleter>;
+
+  // A new connection outside the pool, authenticated and on the URL's database, for what cannot
+  // share one (a SUBSCRIBE). The caller owns it; the breaker is not consulted.
+  absl::StatusOr<Connection> OpenDedicatedConnection() { return Connect(); }
+
+ private:
 
   // Pipeline() without metrics: once, and once more on a fresh connection if the first was stale.
   absl::StatusOr<std::vector<RedisReply>> RunWithRetry(

@@ -57,6 +57,7 @@ absl::Status CallStore::Put(const livecall::v1::Call& call,
       {"XADD", events, "MAXLEN", "~", absl::StrCat(kLiveEventsKept), "*", "type", "call.status",
        "data", CallStatusEventJson(call)},
       {"EXPIRE", events, ttl},
+      {"PUBLISH", kLiveEventsChannel, events},
   };
   // The live floor's index moves with the call, in the same transaction.
   if (IsTerminalCallStatus(call.status())) {
@@ -162,6 +163,7 @@ absl::StatusOr<livecall::v1::Call> CallStore::Update(const std::string& call_sid
     redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
     redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'type', 'call.status', 'data', ARGV[4])
     redis.call('EXPIRE', KEYS[2], ARGV[3])
+    redis.call('PUBLISH', ')lua" LIVECALL_LIVE_EVENTS_CHANNEL R"lua(', KEYS[2])
     if ARGV[7] == '1' then
       redis.call('ZADD', KEYS[3], ARGV[8], ARGV[6])
     else

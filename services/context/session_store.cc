@@ -84,10 +84,12 @@ std::string CallEventsKeyOrEmpty(const std::string& call_sid) {
   ", '*', 'type', type, "                                             \
   "'data', data)\n"                                                   \
   "  redis.call('EXPIRE', stream, ttl)\n"                             \
+  "  redis.call('PUBLISH', '" LIVECALL_LIVE_EVENTS_CHANNEL "', stream)\n" \
   "  if call_stream ~= '' then\n"                                     \
   "    redis.call('XADD', call_stream, 'MAXLEN', '~', " LIVECALL_KEPT \
   ", '*', 'type', type, 'data', data)\n"                              \
   "    redis.call('EXPIRE', call_stream, ttl)\n"                      \
+  "    redis.call('PUBLISH', '" LIVECALL_LIVE_EVENTS_CHANNEL "', call_stream)\n" \
   "  end\n"                                                           \
   "end\n"
 #define LIVECALL_KEPT "1000"
@@ -190,6 +192,7 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Create(livecall::v1::Session
     commands.push_back({"XADD", stream, "MAXLEN", "~", kept, "*", "type", "session.started", "data",
                         started_json});
     commands.push_back({"EXPIRE", stream, ttl});
+    commands.push_back({"PUBLISH", kLiveEventsChannel, stream});
   }
   const std::string index = PhoneSessionsKey(session.phone_number());
   commands.push_back({"ZADD", index, absl::StrCat(absl::ToUnixMillis(now)), id});

@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "livecall/v1/call_control.pb.h"
+#include "livecall/v1/context.grpc.pb.h"
 #include "livecall/v1/context.pb.h"
 #include "tests/integration/suite_test.h"
 #include "tests/support/json.h"
@@ -75,12 +76,21 @@ TEST_F(DependencyDownTest, RedisDownIsA503AtOnceAndServiceResumesByItselfWhenItI
       absl::Seconds(15)))
       << refused;
   ExpectErrorResponse(refused, 503, "UNAVAILABLE");
-  // Now refused without a try: the breaker's rejections count up.
+  // Now refused without a try: the breaker's rejections count up. (Over REST the 503 may come
+  // from ai-session's own breaker for context, so context is also asked directly.)
   const std::string rejections_sample =
       R"(livecall_circuit_breaker_rejections_total{target="redis"})";
   const double rejections_before = MetricValue(Service::kContext, rejections_sample);
   ExpectErrorResponse(PostTurn(session.session_id(), "while-down"), 503, "UNAVAILABLE");
   ExpectErrorResponse(Get("/ai/sessions/" + session.session_id()), 503, "UNAVAILABLE");
+  auto context = livecall::v1::Context::NewStub(suite().GrpcChannel(Service::kContext));
+  grpc::ClientContext call;
+  call.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+  livecall::v1::GetSessionRequest request;
+  request.set_session_id(session.session_id());
+  livecall::v1::Session unused;
+  EXPECT_EQ(context->GetSession(&call, request, &unused).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
   EXPECT_GT(MetricValue(Service::kContext, rejections_sample), rejections_before);
 
   ASSERT_THAT(suite().redis().Start(), IsOk());

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "common/live_events.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/wait_for.h"
@@ -59,15 +60,31 @@ class EventHubTest : public ::testing::Test {
   EventHub::Options HubOptions() {
     return {.redis = *ParseRedisUrl(redis_server_.url()),
             .block = absl::Milliseconds(200),
+            // Only the writers' notifications bring news (the sweep has its own test).
+            .sweep = absl::Hours(1),
             .heartbeat = absl::Hours(1),
             .batch = 7};  // Small pages exercise paging.
   }
 
+  // As the services write an event: XADD and the notification in one atomic write.
   std::string Add(const std::string& stream, const std::string& data) {
+    absl::StatusOr<std::vector<RedisReply>> replies =
+        redis_->Pipeline({{"MULTI"},
+                          {"XADD", stream, "*", "type", "transcript", "data", data},
+                          {"PUBLISH", kLiveEventsChannel, stream},
+                          {"EXEC"}});
+    EXPECT_THAT(replies.status(), IsOk());
+    if (!replies.ok()) return "";
+    const redisReply& exec = *replies->back();
+    EXPECT_EQ(exec.type, REDIS_REPLY_ARRAY);
+    return exec.type == REDIS_REPLY_ARRAY ? ReplyString(*exec.element[0]) : "";
+  }
+  // A writer that does not notify (an older replica during a rolling upgrade).
+  std::string AddQuietly(const std::string& stream, const std::string& data) {
     absl::StatusOr<RedisReply> id =
         redis_->Command({"XADD", stream, "*", "type", "transcript", "data", data});
     EXPECT_THAT(id.status(), IsOk());
-    return ReplyString(**id);
+    return id.ok() ? ReplyString(**id) : "";
   }
 
   static std::vector<std::string> Numbers(int from, int to) {
@@ -127,6 +144,42 @@ TEST_F(EventHubTest, StreamsAreIndependent) {
       [&] { return a.data().size() == 1 && b.data().size() == 1; }, absl::Seconds(10)));
   EXPECT_EQ(a.data()[0], "for a");
   EXPECT_EQ(b.data()[0], "for b");
+}
+
+TEST_F(EventHubTest, NewsOfOneStreamAmongManyArrivesByItsNotification) {
+  EventHub hub(HubOptions());  // No sweep: only notifications bring news.
+  hub.Start();
+  std::vector<std::unique_ptr<Received>> quiet;
+  for (int i = 0; i < 300; ++i) {
+    quiet.push_back(std::make_unique<Received>());
+    hub.Subscribe(absl::StrCat("quiet-", i), "", quiet.back()->Callback());
+  }
+  Received busy;
+  hub.Subscribe("busy", "", busy.Callback());
+  ASSERT_TRUE(livecall::testing::WaitFor([&] { return hub.subscriber_count() == 301; },
+                                         absl::Seconds(10)));
+  for (int i = 0; i < 40; ++i) Add("busy", absl::StrCat(i));
+  ASSERT_TRUE(
+      livecall::testing::WaitFor([&] { return busy.data().size() == 40; }, absl::Seconds(10)));
+  EXPECT_EQ(busy.data(), Numbers(0, 40));
+  for (const auto& received : quiet) EXPECT_TRUE(received->data().empty());
+}
+
+TEST_F(EventHubTest, AnEventWithoutNotificationArrivesByTheSweep) {
+  EventHub::Options options = HubOptions();
+  options.sweep = absl::Milliseconds(100);
+  EventHub hub(options);
+  hub.Start();
+  Received received;
+  hub.Subscribe("s", "", received.Callback());
+  Add("s", "0");
+  ASSERT_TRUE(
+      livecall::testing::WaitFor([&] { return received.data().size() == 1; }, absl::Seconds(10)));
+  AddQuietly("s", "1");
+  AddQuietly("s", "2");
+  ASSERT_TRUE(
+      livecall::testing::WaitFor([&] { return received.data().size() == 3; }, absl::Seconds(10)));
+  EXPECT_EQ(received.data(), Numbers(0, 3));
 }
 
 TEST_F(EventHubTest, IdleSubscribersGetHeartbeats) {
