@@ -814,10 +814,16 @@ int RunEvents(const Args& args) {
       SleepUntilMono(due_mono);
       std::string key = "livecall:session:{" + SessionId(nonce, k % streams) + "}:events";
       std::string data = "{\"type\":\"bench\",\"benchTs\":" + std::to_string(due_real) + "}";
-      redisReply* reply = static_cast<redisReply*>(
-          redisCommand(redis, "XADD %s MAXLEN ~ 1000 * type bench data %s", key.c_str(), data.c_str()));
-      if (reply == nullptr) Die("XADD failed");
-      freeReplyObject(reply);
+      // As the services write: the entry, then its notification (common/live_events.h), in one
+      // round trip; Redis applies them in order.
+      redisAppendCommand(redis, "XADD %s MAXLEN ~ 1000 * type bench data %s", key.c_str(),
+                         data.c_str());
+      redisAppendCommand(redis, "PUBLISH livecall:live-events %s", key.c_str());
+      for (int r = 0; r < 2; ++r) {
+        void* reply = nullptr;
+        if (redisGetReply(redis, &reply) != REDIS_OK || reply == nullptr) Die("XADD failed");
+        freeReplyObject(reply);
+      }
       ++published;
       if (due_real >= measure_from) ++published_measured;
     }
@@ -911,6 +917,16 @@ int RunTurn(const Args& args) {
   const double duration = args.Num("duration");
   const double warmup = args.Num("warmup", 2);
   const int connections = static_cast<int>(args.Num("connections", 32));
+  // Written "begin" when the turns start and "end" when they stop, so the caller can read the
+  // services' CPU time over exactly the turns (without the session starts before them).
+  const std::string mark_file = args.Str("mark-file", "");
+  auto mark = [&](const char* what) {
+    if (mark_file.empty()) return;
+    FILE* file = fopen(mark_file.c_str(), "a");
+    if (file == nullptr) Die("cannot write the mark file");
+    fprintf(file, "%s\n", what);
+    fclose(file);
+  };
 
   Loop loop(port);
   const int64_t t_start = MonoNs();
@@ -947,7 +963,10 @@ int RunTurn(const Args& args) {
     size_t s = seq % ids.size();
     loop.At(conn).tag = s;
     if (outstanding[s] != 0) ++skipped_busy;  // the earlier turn's event is late; keep going
-    return JsonPost(port, "/ai/sessions/" + ids[s] + "/turns", bodies[seq % bodies.size()]);
+    // A session's consecutive turns say different things: the engine publishes a "suggestions"
+    // event only when they change, so repeating one text would leave turns without an event.
+    const size_t said = (seq / ids.size() + s) % bodies.size();
+    return JsonPost(port, "/ai/sessions/" + ids[s] + "/turns", bodies[said]);
   });
   loop.on_response = [&](Conn& conn, const HttpResult& result) {
     int64_t now = MonoNs();
@@ -979,6 +998,7 @@ int RunTurn(const Args& args) {
     if (due >= measure_from && now <= end + 2000000000LL) event_rec.Add(now - due);
   };
   // Wrap Send so every POST records its session's due time.
+  mark("begin");
   driver.Begin(start);
   loop.Run(
       end,
@@ -991,6 +1011,7 @@ int RunTurn(const Args& args) {
         }
         return next;
       });
+  mark("end");
   driver.Stop();
   loop.Run(MonoNs() + 2000000000LL, nullptr);
   (void)sse;
