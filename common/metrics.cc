@@ -205,18 +205,6 @@ prometheus::Gauge& OutboxBacklogGauge() {
   return gauge;
 }
 
-prometheus::Gauge& StoredCallsGauge() {
-  static auto& gauge = SingleGauge("livecall_stored_calls",
-                                   "Calls held in Redis (within their TTL), sampled periodically.");
-  return gauge;
-}
-
-prometheus::Gauge& StoredSessionsGauge() {
-  static auto& gauge =
-      SingleGauge("livecall_stored_sessions",
-                  "AI sessions held in Redis (within their TTL), sampled periodically.");
-  return gauge;
-}
 
 PeriodicSampler::PeriodicSampler(absl::Duration interval, std::function<void()> sample)
     : interval_(interval), sample_(std::move(sample)), thread_([this] { Loop(); }) {}

@@ -17,8 +17,8 @@
 //   livecall_redis_command_errors_total{command,code}
 //   livecall_http_client_request_duration_seconds{target}      histogram (llm, twilio, crm, ...)
 //   livecall_http_client_requests_total{target,outcome}        outcome 2xx..5xx or an error code
-//   livecall_active_calls, livecall_active_sessions, livecall_outbox_backlog   gauges (hooks)
-//   livecall_stored_calls, livecall_stored_sessions            gauges, sampled from Redis
+//   livecall_active_calls, livecall_active_sessions, livecall_outbox_backlog   gauges, sampled
+//                                                              from Redis indexes every 15 s
 //
 // Labels only ever take values from bounded sets (proto method names, route templates, command
 // names written in the code, target names chosen by callers), never raw paths or ids.
@@ -128,8 +128,6 @@ void RecordCircuitRejection(absl::string_view target);
 prometheus::Gauge& ActiveCallsGauge();
 prometheus::Gauge& ActiveSessionsGauge();
 prometheus::Gauge& OutboxBacklogGauge();
-prometheus::Gauge& StoredCallsGauge();
-prometheus::Gauge& StoredSessionsGauge();
 
 // Runs `sample` every `interval` on a thread of its own (the first run at once), e.g. a Redis
 // count for a gauge. `sample` may block; it is never run concurrently with itself. Stops and joins

@@ -261,24 +261,6 @@ absl::Status RedisPool::Ping() {
   return reply.status();
 }
 
-absl::StatusOr<int64_t> RedisPool::CountKeys(absl::string_view pattern) {
-  int64_t count = 0;
-  std::string cursor = "0";
-  do {
-    absl::StatusOr<RedisReply> reply =
-        Command({"SCAN", cursor, "MATCH", std::string(pattern), "COUNT", "1000"});
-    if (!reply.ok()) return reply.status();
-    const redisReply& scan = **reply;
-    if (scan.type != REDIS_REPLY_ARRAY || scan.elements != 2 ||
-        scan.element[1]->type != REDIS_REPLY_ARRAY) {
-      return absl::InternalError("redis SCAN: unexpected reply");
-    }
-    cursor = ReplyString(*scan.element[0]);
-    count += static_cast<int64_t>(scan.element[1]->elements);
-  } while (cursor != "0");
-  return count;
-}
-
 bool IsNil(const redisReply& reply) { return reply.type == REDIS_REPLY_NIL; }
 
 std::string ReplyString(const redisReply& reply) {

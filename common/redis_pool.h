@@ -72,9 +72,6 @@ class RedisPool {
 
   absl::Status Ping();
 
-  // The number of keys matching a glob `pattern`, by SCAN (never KEYS, which blocks Redis): for
-  // gauges sampled every few seconds, not for request paths.
-  absl::StatusOr<int64_t> CountKeys(absl::string_view pattern);
 
   struct ContextDeleter {
     void operator()(redisContext* context) const { redisFree(context); }

@@ -96,6 +96,11 @@ class CallStore {
   // Index entries of calls that ended or expired meanwhile are removed on the way.
   absl::StatusOr<std::vector<livecall::v1::Call>> ListLive(int limit);
 
+  // How many calls have not ended (the livecall_active_calls gauge): two O(log n) commands, where
+  // counting call keys would SCAN the whole keyspace. Entries created longer ago than the call
+  // TTL (their calls expired without ending) are dropped on the way.
+  absl::StatusOr<int64_t> CountLive(absl::Time now);
+
   // Agents that hold a valid Voice token, so an inbound call can ring them.
   absl::Status MarkAgentAvailable(const std::string& identity, absl::Time until);
   absl::StatusOr<std::vector<std::string>> AvailableAgents(absl::Time now, int limit);

@@ -123,9 +123,9 @@ int main() {
        .outbound_limit = &outbound_limit});
   livecall::call_control::SpeechAudioService speech_audio(synthesizer, executor);
   livecall::LogInfo("telephony provider", {{"provider", std::string(provider->name())}});
-  livecall::PeriodicSampler stored_calls(absl::Seconds(15), [&redis] {
-    absl::StatusOr<int64_t> count = redis.CountKeys("livecall:call:*");
-    if (count.ok()) livecall::StoredCallsGauge().Set(static_cast<double>(*count));
+  livecall::PeriodicSampler active_calls(absl::Seconds(15), [&calls] {
+    absl::StatusOr<int64_t> count = calls.CountLive(absl::Now());
+    if (count.ok()) livecall::ActiveCallsGauge().Set(static_cast<double>(*count));
   });
 
   absl::Status served =

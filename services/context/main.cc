@@ -62,9 +62,9 @@ int main() {
   livecall::EventHub events({.redis = config->redis.url});
   events.Start();
   livecall::context::ContextService service(customers, sessions, executor, &events);
-  livecall::PeriodicSampler stored_sessions(absl::Seconds(15), [&redis] {
-    absl::StatusOr<int64_t> count = redis.CountKeys("livecall:session:{*}");
-    if (count.ok()) livecall::StoredSessionsGauge().Set(static_cast<double>(*count));
+  livecall::PeriodicSampler active_sessions(absl::Seconds(15), [&sessions] {
+    absl::StatusOr<int64_t> count = sessions.CountActive(absl::Now());
+    if (count.ok()) livecall::ActiveSessionsGauge().Set(static_cast<double>(*count));
   });
 
   std::unique_ptr<livecall::context::OutboxDeliverer> outbox;

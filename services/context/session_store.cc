@@ -113,7 +113,7 @@ constexpr char kAppendTurnScript[] = LIVECALL_PUBLISH_LUA R"lua(
   if changed then publish(KEYS[4], KEYS[5], 'suggestions', ARGV[5], ARGV[3]) end
   return count)lua";
 
-// KEYS: header, session events, call events ("" for none), outbox.
+// KEYS: header, session events, call events ("" for none), outbox, active sessions index.
 // ARGV: expected version, new header, ttl, summary event JSON, outbox record JSON,
 //       idempotency key, session id.
 // Returns 1 when written, 0 when the session changed since the snapshot (retry), -1 when gone.
@@ -126,6 +126,7 @@ constexpr char kEndScript[] = LIVECALL_PUBLISH_LUA R"lua(
   publish(KEYS[2], KEYS[3], 'summary', ARGV[4], ARGV[3])
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', '100000', '*', 'session_id', ARGV[7],
              'idempotency_key', ARGV[6], 'record', ARGV[5])
+  redis.call('ZREM', KEYS[5], ARGV[7])
   return 1)lua";
 
 // KEYS: header. ARGV: expected version, new header.
@@ -197,6 +198,7 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Create(livecall::v1::Session
   const std::string index = PhoneSessionsKey(session.phone_number());
   commands.push_back({"ZADD", index, absl::StrCat(absl::ToUnixMillis(now)), id});
   commands.push_back({"EXPIRE", index, ttl});
+  commands.push_back({"ZADD", kActiveSessionsKey, absl::StrCat(absl::ToUnixMillis(now)), id});
   commands.push_back({"EXEC"});
   absl::StatusOr<std::vector<RedisReply>> replies = redis_.Pipeline(commands);
   if (!replies.ok()) return replies.status();
@@ -285,6 +287,19 @@ absl::StatusOr<int> SessionStore::AppendTurn(
   return static_cast<int>(result);
 }
 
+absl::StatusOr<int64_t> SessionStore::CountActive(absl::Time now) {
+  absl::StatusOr<std::vector<RedisReply>> replies = redis_.Pipeline(
+      {{"ZREMRANGEBYSCORE", kActiveSessionsKey, "-inf",
+        absl::StrCat("(", absl::ToUnixMillis(now - ttl_))},
+       {"ZCARD", kActiveSessionsKey}});
+  if (!replies.ok()) return replies.status();
+  const redisReply& count = *replies->back();
+  if (count.type != REDIS_REPLY_INTEGER) {
+    return absl::InternalError(absl::StrCat("redis ZCARD: ", ReplyString(count)));
+  }
+  return static_cast<int64_t>(count.integer);
+}
+
 absl::StatusOr<livecall::v1::Session> SessionStore::End(const std::string& session_id,
                                                         const livecall::v1::Summary& summary,
                                                         const std::string& disposition,
@@ -316,8 +331,9 @@ absl::StatusOr<livecall::v1::Session> SessionStore::End(const std::string& sessi
     *record.mutable_finished_at() = ToProtoTimestamp(now);
 
     absl::StatusOr<RedisReply> written = redis_.Command(
-        {"EVAL", kEndScript, "4", SessionKey(session_id), SessionEventsKey(session_id),
-         CallEventsKeyOrEmpty(session.call_sid()), kOutboxKey, snapshot->version,
+        {"EVAL", kEndScript, "5", SessionKey(session_id), SessionEventsKey(session_id),
+         CallEventsKeyOrEmpty(session.call_sid()), kOutboxKey, kActiveSessionsKey,
+         snapshot->version,
          header.SerializeAsString(), absl::StrCat(absl::ToInt64Seconds(ttl_)), ToJson(ended),
          ToJson(record, /*print_empty_fields=*/true), record.idempotency_key(), session_id});
     if (!written.ok()) return written.status();

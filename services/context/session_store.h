@@ -13,6 +13,8 @@
 //   livecall:session:{<id>}:events        STREAM  live events (common/live_events.h)
 //   livecall:call:<sid>:events            STREAM  the same events for the session's call
 //   livecall:phone:<e164>:sessions        ZSET    session ids scored by creation time (unix ms)
+//   livecall:sessions:active              ZSET    sessions not ended, scored by creation (unix ms);
+//                                                 no TTL: CountActive drops entries past the TTL
 //   livecall:outbox                       STREAM  finished conversations for the CRM (no TTL;
 //                                                 trimmed at ~100,000 entries; see outbox.h)
 // Appending a turn is one Lua script (check active, RPUSH, replace suggestions, publish the
@@ -38,6 +40,8 @@ std::string TurnsKey(const std::string& session_id);
 std::string SuggestionsKey(const std::string& session_id);
 std::string PhoneSessionsKey(const std::string& e164);
 inline constexpr char kOutboxKey[] = "livecall:outbox";
+// ZSET of the sessions that have not ended, scored by creation (unix ms).
+inline constexpr char kActiveSessionsKey[] = "livecall:sessions:active";
 
 class SessionStore {
  public:
@@ -67,6 +71,11 @@ class SessionStore {
   // Answers the whole session as stored afterwards.
   absl::StatusOr<livecall::v1::Session> Assign(const std::string& session_id,
                                                const std::string& agent_id, absl::Time now);
+
+  // How many sessions have not ended (the livecall_active_sessions gauge), from an index written
+  // with each session (Create adds, End removes), not a SCAN of the keyspace. Entries created
+  // longer ago than the session TTL (expired without ending) are dropped on the way.
+  absl::StatusOr<int64_t> CountActive(absl::Time now);
 
   // The customer's sessions, newest first.
   absl::StatusOr<std::vector<livecall::v1::Session>> ListByPhone(const std::string& e164,

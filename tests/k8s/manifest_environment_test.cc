@@ -320,12 +320,12 @@ TEST_P(ManifestEnvironmentTest, EveryBinaryRunsWithItsManifestAndAnswersItsProbe
         "livecall_grpc_server_handling_seconds_bucket{"}},
       {"context",
        {"livecall_build_info{service=\"context\"} 1", "livecall_grpc_server_handled_total{",
-        "livecall_redis_command_duration_seconds_count{command=\"SCAN\"}",
-        "livecall_stored_sessions"}},
+        "livecall_redis_command_duration_seconds_count{command=\"ZREMRANGEBYSCORE\"}",
+        "livecall_active_sessions"}},
       {"call-control",
        {"livecall_build_info{service=\"call-control\"} 1", "livecall_grpc_server_handled_total{",
-        "livecall_redis_command_duration_seconds_count{command=\"SCAN\"}",
-        "livecall_stored_calls"}},
+        "livecall_redis_command_duration_seconds_count{command=\"ZREMRANGEBYSCORE\"}",
+        "livecall_active_calls"}},
   };
   for (const auto& [name, needles] : expected) {
     const Workload& workload = *Find(workloads, name);

@@ -147,6 +147,35 @@ TEST_F(SessionStoreTest, ConcurrentAppendsFromTwoReplicasLoseNoTurn) {
   EXPECT_EQ(last_a, 49);
 }
 
+TEST_F(SessionStoreTest, ActiveSessionsCountCreatedOnesUntilTheyEndOrOutliveTheTtl) {
+  SessionStore store(*redis_, absl::Hours(1));
+  const absl::Time now = absl::Now();
+  auto active = [&] {
+    absl::StatusOr<int64_t> count = store.CountActive(now);
+    EXPECT_THAT(count.status(), IsOk());
+    return count.ok() ? *count : -1;
+  };
+  absl::StatusOr<livecall::v1::Session> first = store.Create(NewSession(), now);
+  absl::StatusOr<livecall::v1::Session> second = store.Create(NewSession(), now);
+  // Created two hours ago and never ended: its keys have expired, its index entry is stale.
+  absl::StatusOr<livecall::v1::Session> stale = store.Create(NewSession(), now - absl::Hours(2));
+  ASSERT_THAT(first.status(), IsOk());
+  ASSERT_THAT(second.status(), IsOk());
+  ASSERT_THAT(stale.status(), IsOk());
+  EXPECT_EQ(active(), 2);
+  absl::StatusOr<RedisReply> stale_gone =
+      redis_->Command({"ZSCORE", kActiveSessionsKey, stale->session_id()});
+  ASSERT_THAT(stale_gone.status(), IsOk());
+  EXPECT_TRUE(IsNil(**stale_gone));
+
+  ASSERT_THAT(store.End(first->session_id(), {}, "resolved", nullptr, now).status(), IsOk());
+  EXPECT_EQ(active(), 1);
+  // Ending again changes nothing.
+  EXPECT_THAT(store.End(first->session_id(), {}, "resolved", nullptr, now),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(active(), 1);
+}
+
 TEST_F(SessionStoreTest, EndedSessionKeepsItsSummaryAndTakesNoMoreTurns) {
   SessionStore store(*redis_, absl::Hours(1));
   absl::StatusOr<livecall::v1::Session> created = store.Create(NewSession(), absl::Now());
