@@ -261,6 +261,19 @@ absl::Status RedisPool::Ping() {
   return reply.status();
 }
 
+absl::StatusOr<int64_t> TrimAndCountIndex(RedisPool& redis, const std::string& key,
+                                          int64_t oldest_kept_ms) {
+  absl::StatusOr<std::vector<RedisReply>> replies =
+      redis.Pipeline({{"ZREMRANGEBYSCORE", key, "-inf", absl::StrCat("(", oldest_kept_ms)},
+                      {"ZCARD", key}});
+  if (!replies.ok()) return replies.status();
+  const redisReply& count = *replies->back();
+  if (count.type != REDIS_REPLY_INTEGER) {
+    return absl::InternalError(absl::StrCat("redis ZCARD ", key, ": ", ReplyString(count)));
+  }
+  return static_cast<int64_t>(count.integer);
+}
+
 bool IsNil(const redisReply& reply) { return reply.type == REDIS_REPLY_NIL; }
 
 std::string ReplyString(const redisReply& reply) {

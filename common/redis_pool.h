@@ -105,6 +105,12 @@ class RedisPool {
   int open_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
+// For an index of live things scored by creation time (unix ms): drops the members scored below
+// `oldest_kept_ms` (their things expired without being removed) and answers how many remain, in
+// one round trip. Backs the active calls/sessions gauges without scanning the keyspace.
+absl::StatusOr<int64_t> TrimAndCountIndex(RedisPool& redis, const std::string& key,
+                                          int64_t oldest_kept_ms);
+
 // Convenience readers for replies.
 bool IsNil(const redisReply& reply);
 std::string ReplyString(const redisReply& reply);

@@ -277,16 +277,7 @@ absl::Status CallStore::ReleaseIdempotencyKey(const std::string& scoped_key) {
 }
 
 absl::StatusOr<int64_t> CallStore::CountLive(absl::Time now) {
-  absl::StatusOr<std::vector<RedisReply>> replies = redis_.Pipeline(
-      {{"ZREMRANGEBYSCORE", kLiveCallsKey, "-inf",
-        absl::StrCat("(", absl::ToUnixMillis(now - ttl_))},
-       {"ZCARD", kLiveCallsKey}});
-  if (!replies.ok()) return replies.status();
-  const redisReply& count = *replies->back();
-  if (count.type != REDIS_REPLY_INTEGER) {
-    return absl::InternalError(absl::StrCat("redis ZCARD: ", ReplyString(count)));
-  }
-  return static_cast<int64_t>(count.integer);
+  return TrimAndCountIndex(redis_, kLiveCallsKey, absl::ToUnixMillis(now - ttl_));
 }
 
 absl::StatusOr<std::vector<livecall::v1::Call>> CallStore::ListLive(int limit) {

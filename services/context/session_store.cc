@@ -288,16 +288,7 @@ absl::StatusOr<int> SessionStore::AppendTurn(
 }
 
 absl::StatusOr<int64_t> SessionStore::CountActive(absl::Time now) {
-  absl::StatusOr<std::vector<RedisReply>> replies = redis_.Pipeline(
-      {{"ZREMRANGEBYSCORE", kActiveSessionsKey, "-inf",
-        absl::StrCat("(", absl::ToUnixMillis(now - ttl_))},
-       {"ZCARD", kActiveSessionsKey}});
-  if (!replies.ok()) return replies.status();
-  const redisReply& count = *replies->back();
-  if (count.type != REDIS_REPLY_INTEGER) {
-    return absl::InternalError(absl::StrCat("redis ZCARD: ", ReplyString(count)));
-  }
-  return static_cast<int64_t>(count.integer);
+  return TrimAndCountIndex(redis_, kActiveSessionsKey, absl::ToUnixMillis(now - ttl_));
 }
 
 absl::StatusOr<livecall::v1::Session> SessionStore::End(const std::string& session_id,
