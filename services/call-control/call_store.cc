@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/live_events.h"
@@ -12,15 +13,6 @@
 
 namespace livecall::call_control {
 namespace {
-
-// Twilio call SIDs: "CA" + 32 hex digits.
-bool IsWellFormedCallSid(const std::string& sid) {
-  if (sid.size() != 34 || sid.rfind("CA", 0) != 0) return false;
-  for (size_t i = 2; i < sid.size(); ++i) {
-    if (!absl::ascii_isxdigit(static_cast<unsigned char>(sid[i]))) return false;
-  }
-  return true;
-}
 
 // The call.status live event for `call` (common/live_events.h), as JSON without empty fields.
 std::string CallStatusEventJson(const livecall::v1::Call& call) {
@@ -41,6 +33,14 @@ std::string LiveScore(const livecall::v1::Call& call) {
 }
 
 }  // namespace
+
+bool IsWellFormedCallSid(absl::string_view sid) {
+  if (sid.size() != 34 || !absl::StartsWith(sid, "CA")) return false;
+  for (char c : sid.substr(2)) {
+    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
 
 std::string CallKey(const std::string& call_sid) {
   return absl::StrCat("livecall:call:", call_sid);

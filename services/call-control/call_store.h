@@ -29,12 +29,15 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/redis_pool.h"
 #include "livecall/v1/call_control.pb.h"
 
 namespace livecall::call_control {
 
+// Twilio call SIDs: "CA" + 32 hex digits.
+bool IsWellFormedCallSid(absl::string_view sid);
 std::string CallKey(const std::string& call_sid);
 inline constexpr char kSandboxDueKey[] = "livecall:sandbox:due";
 inline constexpr char kLiveCallsKey[] = "livecall:calls:live";

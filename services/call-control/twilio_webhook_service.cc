@@ -4,7 +4,6 @@
 #include <google/protobuf/util/json_util.h>
 #include <openssl/sha.h>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -47,14 +46,6 @@ std::string Param(const Params& params, const char* name) {
   return it == params.end() ? "" : it->second;
 }
 
-bool IsCallSid(absl::string_view sid) {
-  if (sid.size() != 34 || !absl::StartsWith(sid, "CA")) return false;
-  for (char c : sid.substr(2)) {
-    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
-}
-
 // Twilio's Timestamp (RFC 2822, "Tue, 31 Aug 2010 20:36:28 +0000"), or now.
 absl::Time EventTime(const Params& params) {
   absl::Time at;
@@ -93,6 +84,18 @@ absl::string_view LanguageTag(absl::string_view language) {
 std::string TwilioWebhookService::TranscriptionLanguage(const std::string& session_language) const {
   if (!options_.transcription_language.empty()) return options_.transcription_language;
   return std::string(LanguageTag(session_language));
+}
+
+TwimlElement TwilioWebhookService::CustomerConferenceDial(const std::string& conference) const {
+  TwimlElement dial = Verb("Dial");
+  dial.Add(Verb("Conference", conference))
+      .Attr("participantLabel", "customer")
+      .Attr("startConferenceOnEnter", "false")
+      .Attr("endConferenceOnExit", "true")
+      .Attr("beep", "false")
+      .Attr("statusCallback", absl::StrCat(options_.public_url, "/twilio/conference"))
+      .Attr("statusCallbackEvent", "start end join leave hold mute");
+  return dial;
 }
 
 TwimlElement TwilioWebhookService::StartTranscription(const std::string& session_language,
@@ -141,7 +144,7 @@ absl::StatusOr<bool> TwilioWebhookService::RingAgents(const std::string& call_si
 
 absl::StatusOr<std::string> TwilioWebhookService::HandleVoice(const Params& params) {
   const std::string call_sid = Param(params, "CallSid");
-  if (!IsCallSid(call_sid)) return absl::InvalidArgumentError("CallSid is missing or malformed");
+  if (!IsWellFormedCallSid(call_sid)) return absl::InvalidArgumentError("CallSid is missing or malformed");
   if (twilio_ == nullptr) {
     return absl::FailedPreconditionError(
         "Twilio is not configured (TWILIO_ACCOUNT_SID); this call-control runs the sandbox");
@@ -281,22 +284,14 @@ absl::StatusOr<std::string> TwilioWebhookService::CustomerCall(const std::string
 
   // This TwiML runs on the customer's leg: its inbound track is the customer speaking.
   TwimlElement start = StartTranscription(language, "customer", "agent");
-  TwimlElement dial = Verb("Dial");
-  dial.Add(Verb("Conference", conference))
-      .Attr("participantLabel", "customer")
-      .Attr("startConferenceOnEnter", "false")
-      .Attr("endConferenceOnExit", "true")
-      .Attr("beep", "false")
-      .Attr("statusCallback", absl::StrCat(options_.public_url, "/twilio/conference"))
-      .Attr("statusCallbackEvent", "start end join leave hold mute");
   LogInfo("inbound call", {{"callSid", call_sid}});
-  return RenderTwiml({start, dial});
+  return RenderTwiml({start, CustomerConferenceDial(conference)});
 }
 
 absl::Status TwilioWebhookService::HandleCallStatus(const Params& params) {
   const std::string sid = Param(params, "CallSid");
   const std::string status = Param(params, "CallStatus");
-  if (!IsCallSid(sid)) return absl::InvalidArgumentError("CallSid is missing or malformed");
+  if (!IsWellFormedCallSid(sid)) return absl::InvalidArgumentError("CallSid is missing or malformed");
   if (status != "initiated" && !IsKnownCallStatus(status)) {
     return absl::InvalidArgumentError(absl::StrCat("unknown CallStatus \"", status, "\""));
   }
@@ -506,15 +501,7 @@ absl::StatusOr<std::string> TwilioWebhookService::VoiceAgentTwiml(const livecall
     }
     // From here on the call is a conference with a human agent, transcribed like any other.
     TwimlElement start = StartTranscription(turn.language, "customer", "agent");
-    TwimlElement dial = Verb("Dial");
-    dial.Add(Verb("Conference", conference))
-        .Attr("participantLabel", "customer")
-        .Attr("startConferenceOnEnter", "false")
-        .Attr("endConferenceOnExit", "true")
-        .Attr("beep", "false")
-        .Attr("statusCallback", absl::StrCat(options_.public_url, "/twilio/conference"))
-        .Attr("statusCallbackEvent", "start end join leave hold mute");
-    return RenderTwiml({speech, start, dial});
+    return RenderTwiml({speech, start, CustomerConferenceDial(conference)});
   }
   // Listen while speaking, so the caller can interrupt; an empty result comes back here too
   // (actionOnEmptyResult), counted as unclear.
@@ -533,7 +520,7 @@ absl::StatusOr<std::string> TwilioWebhookService::VoiceAgentTwiml(const livecall
 absl::StatusOr<std::string> TwilioWebhookService::HandleGather(const Params& params,
                                                                const Params& query) {
   const std::string sid = Param(params, "CallSid");
-  if (!IsCallSid(sid)) return absl::InvalidArgumentError("CallSid is missing or malformed");
+  if (!IsWellFormedCallSid(sid)) return absl::InvalidArgumentError("CallSid is missing or malformed");
   absl::StatusOr<livecall::v1::Call> call = calls_.GetByAnyLeg(sid);
   if (absl::IsNotFound(call.status())) {
     LogWarning("gather for a call we do not track", {{"callSid", sid}});

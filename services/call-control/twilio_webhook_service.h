@@ -125,6 +125,9 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
   TwimlElement StartTranscription(const std::string& session_language,
                                   absl::string_view inbound_label,
                                   absl::string_view outbound_label) const;
+  // The customer's leg joins its call's conference: it waits for an agent (the conference starts
+  // when the agent joins), and the conference ends when the customer hangs up.
+  TwimlElement CustomerConferenceDial(const std::string& conference) const;
 
   TwilioProvider* twilio_;
   CallStore& calls_;
