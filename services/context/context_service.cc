@@ -1,11 +1,15 @@
 #include "services/context/context_service.h"
 
+#include <prometheus/counter.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/language.h"
 #include "common/live_events.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/phone_number.h"
+#include "common/request_id.h"
 #include "common/unary_reactor.h"
 #include "services/context/event_watch.h"
 
@@ -33,7 +37,38 @@ grpc::ServerWriteReactor<livecall::v1::LiveEventEnvelope>* Watch(
   return new EventWatchReactor(*hub, *stream, request.after_event_id());
 }
 
+// What an agent is shown of a session it does not own in a customer's history: that it happened,
+// when, over which call, with whom and how it ended, but not what was said (the turns, the
+// suggestions drawn from them, the summary of them, the greeting), which GetSession refuses it.
+void KeepHeaderOnly(Session& session) {
+  session.clear_conversation();
+  session.clear_suggestions();
+  session.clear_summary();
+  session.clear_greeting();
+}
+
 }  // namespace
+
+void AuditConversationRead(const CallerIdentity& caller, const Session& session,
+                           absl::string_view rpc) {
+  // Services acting for themselves (ai-session building suggestions) are not people reading.
+  if (caller.agent_id.empty() || caller.agent_id == session.agent_id()) return;
+  static auto& reads =
+      prometheus::BuildCounter()
+          .Name("livecall_conversation_reads_audited_total")
+          .Help("Reads of a conversation's transcript by someone other than its agent, by role.")
+          .Register(MetricsRegistry());
+  reads.Add({{"role", caller.role}}).Increment();
+  LogInfo("audit: conversation read by another than its agent",
+          {{"audit", "conversation.read"},
+           {"reader", caller.agent_id},
+           {"reader_role", caller.role},
+           {"owner", session.agent_id().empty() ? "(none)" : session.agent_id()},
+           {"session_id", session.session_id()},
+           {"request_id", CurrentRequestId()},
+           {"peer", caller.peer},
+           {"rpc", std::string(rpc)}});
+}
 
 grpc::ServerWriteReactor<livecall::v1::LiveEventEnvelope>* ContextService::WatchSessionEvents(
     grpc::CallbackServerContext* context, const livecall::v1::WatchEventsRequest* request) {
@@ -134,6 +169,7 @@ grpc::ServerUnaryReactor* ContextService::GetSession(grpc::CallbackServerContext
                             if (!caller.MayAccess(session->agent_id())) {
                               return NotYours(absl::StrCat("session ", request->session_id()));
                             }
+                            AuditConversationRead(caller, *session, "GetSession");
                             *response = *std::move(session);
                             return absl::OkStatus();
                           });
@@ -197,19 +233,29 @@ grpc::ServerUnaryReactor* ContextService::AssignSession(
 grpc::ServerUnaryReactor* ContextService::ListSessions(
     grpc::CallbackServerContext* context, const livecall::v1::ListSessionsRequest* request,
     livecall::v1::ListSessionsResponse* response) {
-  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
-    absl::StatusOr<std::string> e164 = NormalizePhoneNumber(request->phone_number());
-    if (!e164.ok()) return e164.status();
-    if (request->limit() < 0 || request->limit() > kMaxListedSessions) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("limit must be between 1 and ", kMaxListedSessions));
-    }
-    const int limit = request->limit() == 0 ? kDefaultListedSessions : request->limit();
-    absl::StatusOr<std::vector<Session>> sessions = sessions_.ListByPhone(*e164, limit);
-    if (!sessions.ok()) return sessions.status();
-    for (Session& session : *sessions) *response->add_sessions() = std::move(session);
-    return absl::OkStatus();
-  });
+  return FinishOnExecutor(
+      context, executor_, [this, request, response](const CallerIdentity& caller) -> absl::Status {
+        absl::StatusOr<std::string> e164 = NormalizePhoneNumber(request->phone_number());
+        if (!e164.ok()) return e164.status();
+        if (request->limit() < 0 || request->limit() > kMaxListedSessions) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("limit must be between 1 and ", kMaxListedSessions));
+        }
+        const int limit = request->limit() == 0 ? kDefaultListedSessions : request->limit();
+        absl::StatusOr<std::vector<Session>> sessions = sessions_.ListByPhone(*e164, limit);
+        if (!sessions.ok()) return sessions.status();
+        for (Session& session : *sessions) {
+          // An agent gets its own conversations whole and the others' as headers (KeepHeaderOnly);
+          // a supervisor gets all of them whole, each read of another agent's audited.
+          if (caller.MayAccess(session.agent_id())) {
+            AuditConversationRead(caller, session, "ListSessions");
+          } else {
+            KeepHeaderOnly(session);
+          }
+          *response->add_sessions() = std::move(session);
+        }
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace livecall::context

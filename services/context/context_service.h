@@ -10,6 +10,14 @@
 
 namespace livecall::context {
 
+// Records that `caller`, acting for a person, was given the transcript of `session`, which that
+// person does not own (a supervisor reading an agent's conversation): a structured log line with
+// `"audit":"conversation.read"`, who, whose, which session and the request id, and one count in
+// livecall_conversation_reads_audited_total{role}. Nothing for the owner or a service acting for
+// itself.
+void AuditConversationRead(const CallerIdentity& caller, const livecall::v1::Session& session,
+                           absl::string_view rpc);
+
 // livecall.v1.Context: customer lookups by phone and the conversation state in Redis.
 class ContextService final : public livecall::v1::Context::CallbackService {
  public:

@@ -1,9 +1,16 @@
 #include "services/context/context_service.h"
 
 #include <google/protobuf/text_format.h>
+#include <grpcpp/grpcpp.h>
 
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "common/metrics.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "livecall/v1/context.grpc.pb.h"
+#include "tests/support/metrics_text.h"
+#include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
 
 namespace livecall::context {
@@ -11,6 +18,8 @@ namespace {
 
 using ::livecall::testing::IsOk;
 using ::livecall::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 class ContextLookupTest : public ::testing::Test {
  protected:
@@ -53,6 +62,205 @@ TEST_F(ContextLookupTest, UnknownCallerIsAnEmptyContextInTheCountrysLanguage) {
 TEST_F(ContextLookupTest, InvalidNumberIsInvalidArgument) {
   EXPECT_THAT(service_.Lookup("not a phone"), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(service_.Lookup(""), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// GET /api/customers/{phone}/conversations (ListSessions) and GetSession, through a real gRPC
+// server on real Redis, with the identity metadata the gateway sends for an agent or supervisor.
+class ConversationAccessTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_THAT(redis_server_.Start(), IsOk());
+    RedisPool::Options options;
+    options.url = *ParseRedisUrl(redis_server_.url());
+    redis_ = std::make_unique<RedisPool>(options);
+    sessions_ = std::make_unique<SessionStore>(*redis_, absl::Hours(1));
+    service_ = std::make_unique<ContextService>(source_, *sessions_, executor_);
+    grpc::ServerBuilder builder;
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    stub_ = livecall::v1::Context::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
+  }
+
+  void TearDown() override {
+    server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  }
+
+  // An ended conversation of `agent` ("" for nobody's) with Dilshod.
+  std::string Conversation(const std::string& agent, const std::string& said) {
+    livecall::v1::Session session;
+    session.set_phone_number(kPhone);
+    session.set_agent_id(agent);
+    session.set_greeting("Assalomu alaykum");
+    livecall::v1::Turn* turn = session.add_conversation();
+    turn->set_speaker("customer");
+    turn->set_text(said);
+    absl::StatusOr<livecall::v1::Session> created = sessions_->Create(session, absl::Now());
+    EXPECT_THAT(created.status(), IsOk());
+    livecall::v1::Summary summary;
+    summary.set_text("about " + said);
+    EXPECT_THAT(
+        sessions_->End(created->session_id(), summary, "resolved", nullptr, absl::Now()).status(),
+        IsOk());
+    return created->session_id();
+  }
+
+  void ActAs(grpc::ClientContext& context, const std::string& agent, const std::string& role) {
+    context.AddMetadata("x-livecall-agent", agent);
+    context.AddMetadata("x-livecall-role", role);
+    context.AddMetadata("x-request-id", "req-" + agent);
+  }
+
+  // The customer's conversations as `agent` with `role`, by session id.
+  std::map<std::string, livecall::v1::Session> List(const std::string& agent,
+                                                    const std::string& role) {
+    grpc::ClientContext context;
+    ActAs(context, agent, role);
+    livecall::v1::ListSessionsRequest request;
+    request.set_phone_number("90 111 22 33");
+    livecall::v1::ListSessionsResponse response;
+    const grpc::Status status = stub_->ListSessions(&context, request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    std::map<std::string, livecall::v1::Session> by_id;
+    for (const livecall::v1::Session& session : response.sessions()) {
+      by_id[session.session_id()] = session;
+    }
+    return by_id;
+  }
+
+  static double AuditedReads(const std::string& role) {
+    return livecall::testing::MetricValue(
+        SerializeMetrics(), "livecall_conversation_reads_audited_total{role=\"" + role + "\"}");
+  }
+
+  // The audit lines in captured log output.
+  static std::vector<std::string> AuditLines(const std::string& log) {
+    std::vector<std::string> lines;
+    for (absl::string_view line : absl::StrSplit(log, '\n')) {
+      if (absl::StrContains(line, R"("audit":"conversation.read")")) {
+        lines.emplace_back(line);
+      }
+    }
+    return lines;
+  }
+
+  static constexpr char kPhone[] = "+998901112233";
+  livecall::testing::RedisServer redis_server_;
+  std::unique_ptr<RedisPool> redis_;
+  std::unique_ptr<SessionStore> sessions_;
+  CustomerDirectory directory_;
+  DirectorySource source_{directory_};
+  Executor executor_{2};
+  std::unique_ptr<ContextService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<livecall::v1::Context::Stub> stub_;
+};
+
+TEST_F(ConversationAccessTest, AnAgentSeesItsOwnConversationsWholeAndOthersOnlyAsHeaders) {
+  const std::string mine = Conversation("agent-a", "internetim ishlamayapti");
+  const std::string theirs = Conversation("agent-b", "kartam bloklandi");
+  const std::string nobodys = Conversation("", "operator kerak");
+  const double audited_before = AuditedReads("agent");
+
+  ::testing::internal::CaptureStderr();
+  std::map<std::string, livecall::v1::Session> listed = List("agent-a", "agent");
+  const std::string log = ::testing::internal::GetCapturedStderr();
+
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_EQ(listed[mine].conversation(0).text(), "internetim ishlamayapti");
+  EXPECT_EQ(listed[mine].summary().text(), "about internetim ishlamayapti");
+  EXPECT_EQ(listed[mine].greeting(), "Assalomu alaykum");
+  for (const std::string& other : {theirs, nobodys}) {
+    SCOPED_TRACE(other);
+    const livecall::v1::Session& header = listed[other];
+    // That it happened, when, with whom and how it ended...
+    EXPECT_EQ(header.status(), "ended");
+    EXPECT_EQ(header.disposition(), "resolved");
+    EXPECT_EQ(header.phone_number(), kPhone);
+    EXPECT_TRUE(header.has_created_at());
+    EXPECT_TRUE(header.has_ended_at());
+    // ...but nothing of what was said.
+    EXPECT_EQ(header.conversation_size(), 0);
+    EXPECT_EQ(header.suggestions_size(), 0);
+    EXPECT_FALSE(header.has_summary());
+    EXPECT_EQ(header.greeting(), "");
+  }
+  EXPECT_EQ(listed[theirs].agent_id(), "agent-b");
+  EXPECT_EQ(listed[nobodys].agent_id(), "");
+  EXPECT_THAT(listed[theirs].DebugString(), Not(HasSubstr("kartam")));
+  // An agent reading its own is no audit event; headers are no transcript read.
+  EXPECT_THAT(AuditLines(log), ::testing::IsEmpty()) << log;
+  EXPECT_EQ(AuditedReads("agent"), audited_before);
+
+  // The same as GetSession: the other agent's transcript stays refused.
+  grpc::ClientContext context;
+  ActAs(context, "agent-a", "agent");
+  livecall::v1::GetSessionRequest get;
+  get.set_session_id(theirs);
+  livecall::v1::Session session;
+  EXPECT_EQ(stub_->GetSession(&context, get, &session).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(ConversationAccessTest, ASupervisorSeesEveryConversationAndEachReadOfAnotherIsAudited) {
+  const std::string by_a = Conversation("agent-a", "internetim ishlamayapti");
+  const std::string by_b = Conversation("agent-b", "kartam bloklandi");
+  const std::string own = Conversation("boss", "rahbar bilan gaplashmoqchiman");
+  const double audited_before = AuditedReads("supervisor");
+
+  ::testing::internal::CaptureStderr();
+  std::map<std::string, livecall::v1::Session> listed = List("boss", "supervisor");
+  const std::string log = ::testing::internal::GetCapturedStderr();
+
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_EQ(listed[by_a].conversation(0).text(), "internetim ishlamayapti");
+  EXPECT_EQ(listed[by_b].conversation(0).text(), "kartam bloklandi");
+  EXPECT_EQ(listed[by_b].summary().text(), "about kartam bloklandi");
+  // One audit event per other agent's conversation, none for the supervisor's own.
+  const std::vector<std::string> audits = AuditLines(log);
+  ASSERT_EQ(audits.size(), 2u) << log;
+  for (const auto& [session_id, owner] :
+       std::vector<std::pair<std::string, std::string>>{{by_a, "agent-a"}, {by_b, "agent-b"}}) {
+    SCOPED_TRACE(session_id);
+    const auto line = std::find_if(audits.begin(), audits.end(), [&](const std::string& l) {
+      return absl::StrContains(l, absl::StrCat(R"("session_id":")", session_id, R"(")"));
+    });
+    ASSERT_NE(line, audits.end()) << log;
+    EXPECT_THAT(*line, HasSubstr(R"("reader":"boss")"));
+    EXPECT_THAT(*line, HasSubstr(R"("reader_role":"supervisor")"));
+    EXPECT_THAT(*line, HasSubstr(absl::StrCat(R"("owner":")", owner, R"(")")));
+    EXPECT_THAT(*line, HasSubstr(R"("request_id":"req-boss")"));
+  }
+  EXPECT_EQ(AuditedReads("supervisor"), audited_before + 2);
+
+  // GetSession of another agent's conversation is a read too.
+  grpc::ClientContext context;
+  ActAs(context, "boss", "supervisor");
+  livecall::v1::GetSessionRequest get;
+  get.set_session_id(by_a);
+  livecall::v1::Session session;
+  ::testing::internal::CaptureStderr();
+  ASSERT_TRUE(stub_->GetSession(&context, get, &session).ok());
+  const std::string get_log = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(session.conversation(0).text(), "internetim ishlamayapti");
+  ASSERT_EQ(AuditLines(get_log).size(), 1u) << get_log;
+  EXPECT_THAT(AuditLines(get_log)[0], HasSubstr(R"("rpc":"GetSession")"));
+  EXPECT_EQ(AuditedReads("supervisor"), audited_before + 3);
+}
+
+TEST_F(ConversationAccessTest, AServiceActingForItselfReadsEverythingUnaudited) {
+  Conversation("agent-a", "salom");
+  const double audited_before = AuditedReads("service");
+  grpc::ClientContext context;  // No identity: the peer acts for itself.
+  livecall::v1::ListSessionsRequest request;
+  request.set_phone_number(kPhone);
+  livecall::v1::ListSessionsResponse response;
+  ::testing::internal::CaptureStderr();
+  ASSERT_TRUE(stub_->ListSessions(&context, request, &response).ok());
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_EQ(response.sessions_size(), 1);
+  EXPECT_EQ(response.sessions(0).conversation(0).text(), "salom");
+  EXPECT_THAT(AuditLines(log), ::testing::IsEmpty()) << log;
+  EXPECT_EQ(AuditedReads("service"), audited_before);
 }
 
 }  // namespace
