@@ -23,8 +23,8 @@ struct ContextConfig {
   // LIVECALL_CRM_TIMEOUT_MS, LIVECALL_CRM_CACHE_FRESH_S, LIVECALL_CRM_CACHE_KEEP_S.
   CrmOptions crm;
   // LIVECALL_CRM_WEBHOOK_URL (empty: conversations stay in Redis, queryable),
-  // LIVECALL_CRM_API_KEY, LIVECALL_CRM_WEBHOOK_TIMEOUT_MS, LIVECALL_OUTBOX_INITIAL_BACKOFF_MS,
-  // LIVECALL_OUTBOX_MAX_BACKOFF_MS.
+  // LIVECALL_CRM_API_KEY, LIVECALL_CRM_WEBHOOK_TIMEOUT_MS (the reclaim idle derives from it:
+  // ReclaimIdle in outbox.h), LIVECALL_OUTBOX_INITIAL_BACKOFF_MS, LIVECALL_OUTBOX_MAX_BACKOFF_MS.
   OutboxOptions outbox;
   // LIVECALL_AUTH, LIVECALL_GRPC_API_KEYS (the peers let in).
   GrpcAuthConfig grpc_auth;

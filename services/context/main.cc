@@ -1,7 +1,12 @@
 // livecall-context: customer context by phone number (CRM or directory), conversation state in
 // Redis, live events, and delivery of finished conversations to the CRM.
+//
+//   livecall-context                          serve (configured by the environment)
+//   livecall-context --replay-dead-letters    move the conversations the CRM refused for good
+//                                             back into the outbox, print how many, and exit
 
 #include <cstdio>
+#include <cstring>
 
 #include "common/event_hub.h"
 #include "common/grpc_server.h"
@@ -14,7 +19,36 @@
 #include "services/context/customer_source.h"
 #include "services/context/outbox.h"
 
-int main() {
+namespace {
+
+constexpr char kReplayDeadLettersFlag[] = "--replay-dead-letters";
+
+// The one-shot --replay-dead-letters: the same Redis as the service (its environment), no server.
+int ReplayDeadLetters(const livecall::context::ContextConfig& config) {
+  livecall::RedisPool redis(config.redis);
+  absl::StatusOr<int64_t> replayed = livecall::context::ReplayDeadLetters(redis);
+  if (!replayed.ok()) {
+    livecall::LogError("dead letters not replayed", {{"error", replayed.status().ToString()}});
+    return 1;
+  }
+  std::printf("%lld dead letters replayed into the crm outbox\n",
+              static_cast<long long>(*replayed));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool replay_dead_letters = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], kReplayDeadLettersFlag) == 0) {
+      replay_dead_letters = true;
+    } else {
+      std::fprintf(stderr, "unknown argument '%s'; usage: livecall-context [%s]\n", argv[i],
+                   kReplayDeadLettersFlag);
+      return 2;
+    }
+  }
   livecall::TurnOffMutexDeadlockDetection();
   livecall::BlockShutdownSignals();
   livecall::CurlGlobalInit();
@@ -33,6 +67,7 @@ int main() {
     livecall::LogError("bad configuration", {{"error", std::string(config.status().message())}});
     return 2;
   }
+  if (replay_dead_letters) return ReplayDeadLetters(*config);
   absl::StatusOr<livecall::context::CustomerDirectory> directory =
       livecall::context::CustomerDirectory::Load(config->customers_file);
   if (!directory.ok()) {
@@ -75,14 +110,14 @@ int main() {
       livecall::LogWarning("outbox group not created yet", {{"error", group.ToString()}});
     }
     outbox->Start();
-    livecall::LogInfo("crm webhook delivery on", {{"url", config->outbox.webhook_url}});
+    livecall::LogInfo(
+        "crm webhook delivery on",
+        {{"url", config->outbox.webhook_url},
+         {"reclaim_idle_ms", std::to_string(absl::ToInt64Milliseconds(outbox->reclaim_idle()))}});
   }
   // The backlog is worth watching with or without a webhook: without one it only grows.
-  livecall::PeriodicSampler outbox_backlog(absl::Seconds(15), [&redis] {
-    absl::StatusOr<livecall::RedisReply> length =
-        redis.Command({"XLEN", livecall::context::kOutboxKey});
-    if (length.ok()) livecall::OutboxBacklogGauge().Set(static_cast<double>((*length)->integer));
-  });
+  livecall::PeriodicSampler outbox_backlog(
+      absl::Seconds(15), [&redis] { livecall::context::SampleOutboxGauges(redis); });
   if (outbox == nullptr) {
     livecall::LogInfo("no crm webhook; finished conversations stay queryable in redis");
   }

@@ -124,7 +124,8 @@ constexpr char kEndScript[] = LIVECALL_PUBLISH_LUA R"lua(
   redis.call('HSET', KEYS[1], 'proto', ARGV[2], 'status', 'ended', 'version', tonumber(version) + 1)
   redis.call('EXPIRE', KEYS[1], ARGV[3])
   publish(KEYS[2], KEYS[3], 'summary', ARGV[4], ARGV[3])
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', '100000', '*', 'session_id', ARGV[7],
+  -- Never trimmed: an entry leaves the outbox only delivered or dead-lettered (outbox.h).
+  redis.call('XADD', KEYS[4], '*', 'session_id', ARGV[7],
              'idempotency_key', ARGV[6], 'record', ARGV[5])
   redis.call('ZREM', KEYS[5], ARGV[7])
   return 1)lua";

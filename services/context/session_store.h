@@ -16,7 +16,7 @@
 //   livecall:sessions:active              ZSET    sessions not ended, scored by creation (unix ms);
 //                                                 no TTL: CountActive drops entries past the TTL
 //   livecall:outbox                       STREAM  finished conversations for the CRM (no TTL;
-//                                                 trimmed at ~100,000 entries; see outbox.h)
+//                                                 never trimmed; see outbox.h)
 // Appending a turn is one Lua script (check active, RPUSH, replace suggestions, publish the
 // events, refresh TTLs), so two replicas appending to the same session interleave whole turns,
 // never half-writes. Ending is one Lua script too, guarded by the version read with the snapshot

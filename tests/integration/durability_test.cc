@@ -1,6 +1,7 @@
 // Faults that must lose nothing: kill -9 of Redis (it comes back from its append-only file) and
-// of the services, with every write the API accepted still there afterwards; and a CRM webhook
-// that is down for a while still gets every finished conversation.
+// of the services, with every write the API accepted still there afterwards; a CRM webhook
+// that is down for a while still gets every finished conversation; and one the CRM refuses for
+// good waits in the dead letters until `livecall-context --replay-dead-letters` sends it again.
 
 #include <signal.h>
 
@@ -15,7 +16,9 @@
 #include "livecall/v1/context.pb.h"
 #include "tests/fakes/fake_http_server.h"
 #include "tests/integration/suite_test.h"
+#include "tests/support/child_process.h"
 #include "tests/support/json.h"
+#include "tests/support/metrics_text.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/wait_for.h"
 
@@ -27,17 +30,22 @@ using ::livecall::fakes::FakeRequest;
 using ::livecall::fakes::FakeResponse;
 using ::livecall::testing::StatusIs;
 using ::livecall::v1::Session;
+using ::testing::HasSubstr;
 
-// A CRM webhook that fails until told otherwise, and remembers what it acknowledged.
+// A CRM webhook that fails until told otherwise, refuses the records it is told to (422, as a
+// CRM answers a record it will never accept), and remembers what it acknowledged.
 class FakeCrmWebhook {
  public:
   FakeCrmWebhook()
       : server_([this](const FakeRequest& request) {
           absl::MutexLock lock(&mu_);
           if (!up_) return FakeResponse{.status = 503, .chunks = {"maintenance"}};
-          acknowledged_keys_.insert(request.headers.count("idempotency-key")
-                                        ? request.headers.at("idempotency-key")
-                                        : "");
+          const std::string key =
+              request.headers.count("idempotency-key") ? request.headers.at("idempotency-key") : "";
+          if (refused_keys_.contains(key)) {
+            return FakeResponse{.status = 422, .chunks = {R"({"error":"unknown agent"})"}};
+          }
+          acknowledged_keys_.insert(key);
           return FakeResponse{.status = 200, .chunks = {"{}"}};
         }) {}
   absl::Status Start() { return server_.Start(); }
@@ -45,6 +53,14 @@ class FakeCrmWebhook {
   void SetUp(bool up) {
     absl::MutexLock lock(&mu_);
     up_ = up;
+  }
+  void Refuse(const std::string& key, bool refused) {
+    absl::MutexLock lock(&mu_);
+    if (refused) {
+      refused_keys_.insert(key);
+    } else {
+      refused_keys_.erase(key);
+    }
   }
   bool Acknowledged(const std::string& key) {
     absl::MutexLock lock(&mu_);
@@ -56,6 +72,7 @@ class FakeCrmWebhook {
   absl::Mutex mu_;
   bool up_ ABSL_GUARDED_BY(mu_) = false;
   std::set<std::string> acknowledged_keys_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> refused_keys_ ABSL_GUARDED_BY(mu_);
   FakeHttpServer server_;
 };
 
@@ -70,6 +87,8 @@ class DurabilityTest : public SuiteTest {
     options.extra_env["LIVECALL_CRM_WEBHOOK_URL"] = crm->url();
     options.extra_env["LIVECALL_OUTBOX_INITIAL_BACKOFF_MS"] = "100";
     options.extra_env["LIVECALL_OUTBOX_MAX_BACKOFF_MS"] = "500";
+    // A crashed replica's entries are taken over after twice this (outbox.h).
+    options.extra_env["LIVECALL_CRM_WEBHOOK_TIMEOUT_MS"] = "1000";
     StartSuite(options);
   }
   static void TearDownTestSuite() {
@@ -166,6 +185,52 @@ TEST_F(DurabilityTest, AFinishedConversationReachesACrmThatWasDownAcrossAContext
   ASSERT_THAT(suite().StartService(Service::kContext), IsOk());
   EXPECT_TRUE(WaitFor([&] { return crm->Acknowledged("conversation:" + session.session_id()); },
                       absl::Seconds(20)));
+}
+
+TEST_F(DurabilityTest, AConversationTheCrmRefusesWaitsInTheDeadLettersUntilReplayed) {
+  crm->SetUp(true);
+  Session session;
+  StartSession("+998935551212", &session);
+  const std::string key = "conversation:" + session.session_id();
+  crm->Refuse(key, true);
+  HttpResponse ended = Post("/ai/sessions/" + session.session_id() + "/end", "{}");
+  ASSERT_EQ(ended.status, 200) << ended;
+  const std::string metrics_url =
+      absl::StrCat("http://127.0.0.1:", suite().metrics_port(Service::kContext), "/metrics");
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return MetricValue(HttpRequest("GET", metrics_url).body,
+                           R"(livecall_outbox_dead_lettered_total{status="422"})") >= 1;
+      },
+      absl::Seconds(15)))
+      << suite().LogTails();
+  EXPECT_FALSE(crm->Acknowledged(key));
+
+  // The CRM is fixed; the operator replays the dead letters with the service's own environment.
+  crm->Refuse(key, false);
+  const std::map<std::string, std::string> env = {
+      {"LIVECALL_REDIS_URL", suite().redis().url()},
+      {"LIVECALL_GRPC_API_KEYS", absl::StrCat("test:", kTestGrpcApiKey)}};
+  ChildProcess replay;
+  ASSERT_THAT(replay.Start(LIVECALL_CONTEXT_BIN, {"--replay-dead-letters"}, env,
+                           suite().log_dir() + "/replay.log"),
+              IsOk());
+  absl::StatusOr<int> exit_code = replay.WaitForExit(absl::Seconds(30));
+  ASSERT_THAT(exit_code, IsOk());
+  EXPECT_EQ(*exit_code, 0) << replay.LogTail();
+  EXPECT_THAT(replay.LogTail(), HasSubstr("1 dead letters replayed")) << replay.LogTail();
+  EXPECT_TRUE(WaitFor([&] { return crm->Acknowledged(key); }, absl::Seconds(15)))
+      << suite().LogTails();
+
+  // A mistyped flag is refused, not taken for "serve".
+  ChildProcess typo;
+  ASSERT_THAT(typo.Start(LIVECALL_CONTEXT_BIN, {"--replay-dead-letter"}, env,
+                         suite().log_dir() + "/typo.log"),
+              IsOk());
+  exit_code = typo.WaitForExit(absl::Seconds(30));
+  ASSERT_THAT(exit_code, IsOk());
+  EXPECT_EQ(*exit_code, 2);
+  EXPECT_THAT(typo.LogTail(), HasSubstr("unknown argument")) << typo.LogTail();
 }
 
 }  // namespace
