@@ -233,7 +233,8 @@ absl::Status OutboxDeliverer::DeadLetter(const Entry& entry, int attempt_number,
             {"session_id", entry.session_id},
             {"key", entry.idempotency_key},
             {"status", absl::StrCat(response.status)},
-            {"error", error},
+            // The CRM's answer may quote the record (the customer's data): it stays with the
+            // dead letter in Redis, out of the log.
             {"replay", "livecall-context --replay-dead-letters"}});
   return absl::OkStatus();
 }
