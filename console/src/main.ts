@@ -448,16 +448,17 @@ async function placeCall(): Promise<void> {
   }
   $("error").hidden = true;
   resetConversation();
-  void startMicrophone();
   // Sandbox: the agent (or the AI voice agent) talks with a simulated customer who says scripted
   // lines. Twilio, mode "ai": call-control dials the customer and the AI voice agent talks.
   // Twilio, mode "agent": this browser places the call (placeBrowserCall).
   const mode = $<HTMLSelectElement>("call-mode").value;
   state.callMode = mode === "ai" ? "ai" : "agent";
   if (state.mode === "twilio" && state.callMode === "agent") {
+    // The SDK opens the microphone itself; its Call's volume events feed the meters.
     await placeBrowserCall(to);
     return;
   }
+  void startMicrophone();
   const request: PlaceCallRequest = { to, mode };
   const call = await client.configureTTS(request, { idempotencyKey: randomKey() });
   followCall(call);

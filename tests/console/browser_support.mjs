@@ -33,6 +33,9 @@ export function launchBrowser() {
   });
 }
 
+// Numbers the screenshots of every page of a test in one sequence.
+let step = 0;
+
 /**
  * A page in a new context with uncaught errors collected, `shot(name)` saving the next numbered
  * full-page screenshot in `dir`, and `byTest(id)` finding `[data-test=id]`.
@@ -43,7 +46,6 @@ export async function openPage(browser, dir) {
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
   const pageErrors = [];
   page.on("pageerror", (error) => pageErrors.push(error.message));
-  let step = 0;
   return {
     page,
     pageErrors,

@@ -11,7 +11,9 @@
 // followed by its CallSid (events, the AI session and customer card, transcript and suggestions);
 // hold goes through the API (a participant hold), mute and DTMF go out on the browser's own leg;
 // a token refresh that falls due during the call waits for its end; hang-up ends the conference
-// and the summary arrives. Screenshots: $LIVECALL_ARTIFACTS_DIR/twilio.
+// and the summary arrives. Then, in a second page, the real SDK: it registers and sends its
+// call invite to Twilio's signalling WebSocket, answered by this test (realSdkToTwilioSignalling).
+// Screenshots: $LIVECALL_ARTIFACTS_DIR/twilio.
 //   LIVECALL_TEST_SUITE, LIVECALL_CONSOLE_DIR, LIVECALL_CHROMIUM, LIVECALL_ARTIFACTS_DIR (ctest)
 import assert from "node:assert/strict";
 import { createHmac, randomBytes } from "node:crypto";
@@ -83,15 +85,115 @@ const waitForPage = (fn, arg) => page.waitForFunction(fn, arg);
 const statusIs = (status) =>
   waitForPage((want) => document.querySelector('[data-test="call-status"]')?.dataset.status === want, status);
 
-let failed = false;
-try {
-  ({ page, pageErrors, shot, byTest } = await openPage(browser, artifacts));
-  await page.exposeFunction("fakeTwilioVoice", fakeTwilioVoice);
-  await page.route(/\/assets\/twilio-voice-sdk-[^/]+\.js$/, (route) => {
+/** 50 ms of silence: a WAV file (16-bit mono PCM, 8 kHz). */
+function silentWav() {
+  const samples = 400;
+  const wav = Buffer.alloc(44 + samples * 2);
+  wav.write("RIFF", 0);
+  wav.writeUInt32LE(36 + samples * 2, 4);
+  wav.write("WAVEfmt ", 8);
+  wav.writeUInt32LE(16, 16);
+  wav.writeUInt16LE(1, 20);  // PCM
+  wav.writeUInt16LE(1, 22);  // mono
+  wav.writeUInt32LE(8000, 24);
+  wav.writeUInt32LE(16000, 28);
+  wav.writeUInt16LE(2, 32);
+  wav.writeUInt16LE(16, 34);
+  wav.write("data", 36);
+  wav.writeUInt32LE(samples * 2, 40);
+  return wav;
+}
+
+/**
+ * The real Voice SDK as far as a headless browser gets without Twilio: a page that loads the real
+ * SDK chunk, with Twilio's signalling WebSocket (wss://voice-js.*.twilio.com/signal) answered by
+ * this test in the protocol's own messages. The Device registers with the token the gateway
+ * issued; the Call button makes the SDK send its "invite" (a real WebRTC offer) carrying the
+ * page's To and Language, which Twilio would pass to /twilio/voice. Twilio's "ringing" and
+ * "hangup" then end the call, and the page is back to no call.
+ */
+async function realSdkToTwilioSignalling() {
+  const real = await openPage(browser, artifacts);
+  const signalling = [];
+  let socket;
+  await real.page.routeWebSocket(/^wss:\/\/voice-js\.[a-z0-9.-]+\.twilio\.com\/signal/, (ws) => {
+    socket = ws;
+    ws.onMessage((text) => {
+      const message = JSON.parse(String(text));
+      signalling.push(message);
+      const reply = (type, payload) => ws.send(JSON.stringify({ type, version: message.version, payload }));
+      if (message.type === "listen") {
+        const identity = JSON.parse(Buffer.from(message.payload.token.split(".")[1], "base64url")).grants.identity;
+        reply("connected", { region: "gll", edge: "roaming", token: { identity, ttl: 3600 } });
+      } else if (message.type === "register") {
+        reply("ready", {});
+      }
+    });
+  });
+  // Twilio's other hosts are not reachable either: its sounds (ringback, disconnect) are a short
+  // silence here, its Insights events are accepted.
+  await real.page.route(/^https:\/\/([a-z0-9-]+\.)*(twilio|twiliocdn)\.com\//, (route) =>
+    /\.(mp3|wav|ogg)$/.test(new URL(route.request().url()).pathname)
+      ? route.fulfill({ status: 200, contentType: "audio/wav", body: silentWav() })
+      : route.fulfill({ status: 204, body: "" }));
+  const sentOfType = (type) => signalling.filter((message) => message.type === type);
+
+  await real.page.goto(`${suite.baseUrl}/`);
+  await real.page.locator("#agent-id").fill("agent-1");
+  await real.page.locator("#sign-in-button").click();
+  await real.page.locator("#tab-settings").click();
+  await real.page.waitForFunction(() => document.querySelector("#device-state")?.dataset.state === "registered");
+  const [listen] = sentOfType("listen");
+  const token = JSON.parse(Buffer.from(listen.payload.token.split(".")[1], "base64url"));
+  assert.equal(token.grants.identity, "agent_2D1");
+  assert.equal(token.grants.voice.outgoing.application_sid, twilio.applicationSid);
+  await real.page.locator("#tab-live").click();
+
+  await real.byTest("phone").fill("");
+  await real.byTest("phone").pressSequentially("935550101");
+  await real.byTest("language").selectOption("ru");
+  await real.byTest("call").click();
+  await waitFor("the SDK's invite", () => sentOfType("invite").length === 1, STEP_TIMEOUT_MS);
+  const [invite] = sentOfType("invite");
+  assert.match(invite.payload.sdp, /^v=0/, "a WebRTC offer");
+  assert.deepEqual(Object.fromEntries(new URLSearchParams(invite.payload.twilio.params)),
+    { To: "+998935550101", Language: "ru" });
+  await real.page.waitForFunction(() => document.querySelector('[data-test="call-status"]')?.dataset.status === "connecting");
+  await real.shot("real-sdk-connecting");
+
+  // Twilio: the call rings (the SDK learns its CallSid), then ends without an answer.
+  const callsid = newCallSid();
+  const send = (type, payload) => socket.send(JSON.stringify({ type, version: invite.version, payload }));
+  send("ringing", { callsid });
+  send("hangup", { callsid });
+  await real.page.waitForFunction(() => !document.querySelector('[data-test="call-status"]')?.dataset.status);
+  assert.deepEqual(real.pageErrors, [], "no uncaught errors in the page with the real SDK");
+  await real.page.context().close();
+}
+
+/**
+ * A page whose Voice SDK chunk is fake_voice_sdk.mjs, Twilio's side of it played by
+ * fakeTwilioVoice; `storage` (JSON) is put in its localStorage before the page's scripts run.
+ */
+async function openFakeSdkPage(storage) {
+  const opened = await openPage(browser, artifacts);
+  await opened.page.exposeFunction("fakeTwilioVoice", fakeTwilioVoice);
+  await opened.page.route(/\/assets\/twilio-voice-sdk-[^/]+\.js$/, (route) => {
     sdkRequests.push(route.request().url());
     return route.fulfill({ contentType: "text/javascript; charset=utf-8", body: fakeSdkSource });
   });
+  if (storage) {
+    await opened.page.addInitScript((saved) => {
+      for (const [key, value] of Object.entries(JSON.parse(saved))) localStorage.setItem(key, value);
+    }, storage);
+  }
+  return opened;
+}
 
+let failed = false;
+try {
+  const first = await openFakeSdkPage();
+  ({ page, pageErrors, shot, byTest } = first);
   await page.goto(`${suite.baseUrl}/`);
   await page.locator("#agent-id").fill("agent-1");
   await page.locator("#sign-in-button").click();
@@ -103,13 +205,28 @@ try {
   assert.equal(await byTest("device-note").isHidden(), true);
   await shot("signed-in-twilio");
 
-  // Reloaded (the agent token is kept): no click yet, so no Device — audio would be blocked.
-  await page.reload();
-  await page.waitForFunction(() => document.querySelector("#mode-badge")?.classList.contains("twilio"));
-  await byTest("device-note").waitFor();
-  assert.equal(await fake(() => window.fakeVoiceSdk?.devices.length ?? 0), 0);
-  assert.equal(await page.locator("#device-state").getAttribute("data-state"), "waiting");
-  await shot("reloaded-waiting-for-a-click");
+  // The page opened again with the sign-in kept (a new browser context with the same storage, so
+  // no user gesture ever happened in it): no Device until a click — audio would be blocked.
+  const storage = await fake(() => JSON.stringify(localStorage));
+  ({ page, pageErrors, shot, byTest } = await openFakeSdkPage(storage));
+  assert.deepEqual(first.pageErrors, [], "no uncaught errors in the first page");
+  await first.page.context().close();
+  // Playwright runs its own evaluations as user gestures, so until the page has decided, the
+  // page is read through a plain DevTools session.
+  const devtools = await page.context().newCDPSession(page);
+  const inPage = async (expression) =>
+    (await devtools.send("Runtime.evaluate", { expression, returnByValue: true })).result.value;
+  await page.goto(`${suite.baseUrl}/`);
+  await waitFor("Twilio mode", () => inPage('document.querySelector("#mode-badge").classList.contains("twilio")'),
+    STEP_TIMEOUT_MS);
+  assert.deepEqual(JSON.parse(await inPage(`JSON.stringify({
+    activated: navigator.userActivation.hasBeenActive,
+    note: !document.querySelector("#device-note").hidden,
+    device: document.querySelector("#device-state").dataset.state,
+    devices: window.fakeVoiceSdk?.devices.length ?? 0,
+  })`)), { activated: false, note: true, device: "waiting", devices: 0 });
+  await devtools.detach();
+  await shot("reopened-waiting-for-a-click");
   await page.locator("#tab-settings").click();
   await waitForPage(() => window.fakeVoiceSdk?.devices.at(-1)?.state === "registered");
   assert.equal(await page.locator("#device-state").getAttribute("data-state"), "registered");
@@ -228,6 +345,8 @@ try {
 
   assert.deepEqual(record.violations, [], "call-control's requests conform to Twilio's API");
   assert.deepEqual(pageErrors, [], "no uncaught errors in the page");
+
+  await realSdkToTwilioSignalling();
   console.log(`console.browser.twilio: passed; screenshots in ${artifacts}`);
 } catch (error) {
   failed = true;
