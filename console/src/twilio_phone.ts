@@ -38,6 +38,7 @@ export class TwilioPhone {
   private readonly calls = new Set<TwilioCall>();
   // The newest token fetched during a call; the Device gets it when the last call ends.
   private pendingToken: VoiceToken | null = null;
+  private destroyed = false;
 
   constructor(client: LivecallClient, private readonly events: TwilioPhoneEvents,
               options: TwilioPhoneOptions = {}) {
@@ -96,6 +97,7 @@ export class TwilioPhone {
   }
 
   destroy(): void {
+    this.destroyed = true;
     this.refresher.stop();
     this.device?.destroy();
     this.device = null;
@@ -109,6 +111,7 @@ export class TwilioPhone {
     this.creating ??= (async () => {
       const token = await this.start();
       const { Device } = await this.loadSdk();
+      if (this.destroyed) throw new Error("the phone was closed (signed out)");
       const device = new Device(token.token ?? "", { closeProtection: true });
       device.on("registered", () => this.events.onRegistered(true));
       device.on("unregistered", () => this.events.onRegistered(false));

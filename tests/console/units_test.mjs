@@ -140,3 +140,21 @@ test("a token that comes during a call reaches the Device when the call ends", a
   assert.equal(device.updatedTokens.length, 3);
   await waitFor("the Device registered again", () => device.state === "registered");
 });
+
+test("a phone closed (signed out) while the SDK loads creates no Device", async () => {
+  const devicesBefore = globalThis.fakeVoiceSdk.devices.length;
+  let loading = false;
+  let finishLoading;
+  const phone = new TwilioPhone({ createVoiceToken: async () => voiceToken(1) },
+    { onRegistered() {}, onToken() {}, onIncoming() {}, onError() {} },
+    { loadSdk: () => {
+      loading = true;
+      return new Promise((resolve) => (finishLoading = () => resolve(fakeSdk)));
+    } });
+  const registering = phone.register();
+  await waitFor("the SDK loading", () => loading);
+  phone.destroy();
+  finishLoading();
+  await assert.rejects(registering, /closed/);
+  assert.equal(globalThis.fakeVoiceSdk.devices.length, devicesBefore);
+});
