@@ -21,7 +21,7 @@ import type { Call as TwilioCall } from "@twilio/voice-sdk";
 import { MicrophoneMeter, SandboxSpeaker, type SpeakerSource } from "./audio";
 import { initialLanguage, languages, translate, type Lang, type MessageKey } from "./i18n";
 import { formatPhone, uzbekE164 } from "./phone";
-import { afterUserGesture, TwilioPhone } from "./twilio_phone";
+import { afterUserGesture, callOfLeg, TwilioPhone } from "./twilio_phone";
 
 const TERMINAL_STATUSES = new Set(["completed", "busy", "failed", "no-answer", "canceled"]);
 const storage = window.localStorage;
@@ -594,7 +594,7 @@ function adoptTwilioCall(call: TwilioCall): void {
   });
   call.on("accept", () => {
     const sid = call.parameters.CallSid;
-    if (sid) void guarded(async () => followCall(await client.getCall(sid)));
+    if (sid) void guarded(async () => followCall(await callOfLeg(client, sid)));
   });
   call.on("disconnect", () => {
     if (twilioCall !== call) return;

@@ -6,7 +6,13 @@
 // that updating the token mid-call can drop audio briefly — but when the last call ends. The SDK
 // is loaded only in this mode, in its own chunk (vite.config.ts), so the sandbox page stays small.
 
-import { VoiceTokenRefresher, type LivecallClient, type VoiceToken } from "@livecall/client";
+import {
+  isLivecallApiError,
+  VoiceTokenRefresher,
+  type Call,
+  type LivecallClient,
+  type VoiceToken,
+} from "@livecall/client";
 import type { Call as TwilioCall, Device } from "@twilio/voice-sdk";
 
 export interface TwilioPhoneEvents {
@@ -159,6 +165,25 @@ export class TwilioPhone {
     call.on("disconnect", ended);
     call.on("cancel", ended);
     call.on("reject", ended);
+  }
+}
+
+/**
+ * The call a browser leg is part of: GET /api/calls/{legSid}, which answers the customer's call.
+ * A placed call's leg is known before the browser's Call is accepted; an incoming call's leg is
+ * this agent's only once Twilio's conference participant-join has reached call-control, which can
+ * come just after the accept: until then 403 (or 404) is asked again, `attempts` times at most.
+ */
+export async function callOfLeg(client: Pick<LivecallClient, "getCall">, legSid: string,
+                                { attempts = 20, delayMs = 250 } = {}): Promise<Call> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await client.getCall(legSid);
+    } catch (error) {
+      const notYet = isLivecallApiError(error) && (error.status === 403 || error.status === 404);
+      if (!notYet || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
   }
 }
 

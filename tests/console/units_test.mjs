@@ -12,9 +12,11 @@ import { fileURLToPath } from "node:url";
 const consoleDir = join(dirname(fileURLToPath(import.meta.url)), "../../console");
 const esbuild = createRequire(join(consoleDir, "package.json"))("esbuild");
 
-async function load(file) {
+/** console/src/`file`, bundled; or, with `contents`, that module (in console/src) bundled. */
+async function load(file, contents) {
   const { outputFiles } = await esbuild.build({
-    entryPoints: [join(consoleDir, "src", file)],
+    ...(contents ? { stdin: { contents, resolveDir: join(consoleDir, "src"), loader: "ts" } }
+      : { entryPoints: [join(consoleDir, "src", file)] }),
     bundle: true, format: "esm", platform: "neutral", write: false,
     alias: { "@livecall/client": join(consoleDir, "../clients/typescript/src/index.ts") },
     external: ["@twilio/voice-sdk"],
@@ -23,7 +25,10 @@ async function load(file) {
 }
 const { formatPhone, uzbekE164 } = await load("phone.ts");
 const { messages, initialLanguage } = await load("i18n.ts");
-const { TwilioPhone } = await load("twilio_phone.ts");
+// With the client's error class from the same bundle, so that instanceof holds.
+const { TwilioPhone, callOfLeg, LivecallApiError } = await load("", `
+  export * from "./twilio_phone.ts";
+  export { LivecallApiError } from "@livecall/client";`);
 
 test("numbers are formatted as the agent types them", () => {
   assert.equal(formatPhone("901112233"), "+998 90 111 22 33");
@@ -157,4 +162,32 @@ test("a phone closed (signed out) while the SDK loads creates no Device", async 
   finishLoading();
   await assert.rejects(registering, /closed/);
   assert.equal(globalThis.fakeVoiceSdk.devices.length, devicesBefore);
+});
+
+test("an incoming call's leg is asked for again until it is this agent's", async () => {
+  const answers = [new LivecallApiError(403, "PERMISSION_DENIED", "call CA1 is not yours"),
+                   new LivecallApiError(404, "NOT_FOUND", "no call"), { callSid: "CA2" }];
+  const asked = [];
+  const client = { getCall: async (sid) => {
+    asked.push(sid);
+    const answer = answers.shift();
+    if (answer instanceof Error) throw answer;
+    return answer;
+  } };
+  assert.deepEqual(await callOfLeg(client, "CA1", { delayMs: 1 }), { callSid: "CA2" });
+  assert.deepEqual(asked, ["CA1", "CA1", "CA1"]);
+
+  // Other errors at once; 403 only `attempts` times.
+  const failing = (error) => ({ getCall: async () => {
+    asked.push("again");
+    throw error;
+  } });
+  asked.length = 0;
+  await assert.rejects(callOfLeg(failing(new LivecallApiError(503, "UNAVAILABLE", "down")), "CA1",
+    { delayMs: 1 }), /down/);
+  assert.equal(asked.length, 1);
+  asked.length = 0;
+  await assert.rejects(callOfLeg(failing(new LivecallApiError(403, "PERMISSION_DENIED", "not yours")), "CA1",
+    { attempts: 3, delayMs: 1 }), /not yours/);
+  assert.equal(asked.length, 3);
 });
