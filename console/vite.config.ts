@@ -15,6 +15,14 @@ export default defineConfig({
     emptyOutDir: true,
     target: "es2022",
     sourcemap: true,
+    rollupOptions: {
+      output: {
+        // The Voice SDK's chunk by a stable name: the browser test serves a fake Device in its
+        // place (Twilio cannot be reached from a test).
+        chunkFileNames: (chunk) => chunk.facadeModuleId?.includes("/@twilio/voice-sdk/")
+          ? "assets/twilio-voice-sdk-[hash].js" : "assets/[name]-[hash].js",
+      },
+    },
   },
   server: {
     // `npm run dev` next to a running gateway (tools/dev run): the API through Vite's proxy.

@@ -21,7 +21,7 @@ import type { Call as TwilioCall } from "@twilio/voice-sdk";
 import { MicrophoneMeter, SandboxSpeaker, type SpeakerSource } from "./audio";
 import { initialLanguage, languages, translate, type Lang, type MessageKey } from "./i18n";
 import { formatPhone, uzbekE164 } from "./phone";
-import { TwilioPhone } from "./twilio_phone";
+import { afterUserGesture, callOfLeg, TwilioPhone } from "./twilio_phone";
 
 const TERMINAL_STATUSES = new Set(["completed", "busy", "failed", "no-answer", "canceled"]);
 const storage = window.localStorage;
@@ -40,6 +40,8 @@ interface State {
   suggestions: Suggestion[];
   summary: Summary | null;
   deviceRegistered: boolean;
+  // Twilio mode: the Device exists (it is created after the agent's first click).
+  deviceCreated: boolean;
   voiceToken: VoiceToken | null;
   microphoneId: string | null;
   speakerSource: SpeakerSource | null;
@@ -62,6 +64,7 @@ const state: State = {
   suggestions: [],
   summary: null,
   deviceRegistered: false,
+  deviceCreated: false,
   voiceToken: null,
   microphoneId: storage.getItem("livecall.microphone"),
   speakerSource: null,
@@ -187,6 +190,7 @@ function renderCall(): void {
     : state.speakerSource === "simulated" ? t("simulatedSignal") : "";
   $("say-form").hidden = !state.session || state.summary !== null || state.callMode === "ai";
   $<HTMLSelectElement>("call-mode").disabled = active;
+  $("device-note").hidden = state.mode !== "twilio" || state.deviceCreated;
 }
 
 /** Seconds since the call was answered (until it ended). */
@@ -279,7 +283,10 @@ function renderSettings(): void {
   $("mode-reason").textContent = state.mode === "sandbox" && state.modeReason
     ? `${t("reason")}: ${state.modeReason}` : "";
   $("twilio-settings").hidden = state.mode !== "twilio";
-  $("device-state").textContent = t(state.deviceRegistered ? "deviceRegistered" : "deviceUnregistered");
+  $("device-state").textContent = t(state.deviceRegistered ? "deviceRegistered"
+    : state.deviceCreated ? "deviceUnregistered" : "deviceWaiting");
+  $("device-state").dataset.state = state.deviceRegistered ? "registered"
+    : state.deviceCreated ? "unregistered" : "waiting";
   $("token-expires").textContent = state.voiceToken?.expiresAt
     ? new Date(state.voiceToken.expiresAt).toLocaleString(state.lang) : "";
   $("mic-test-button").textContent = t(micTest.running ? "stopTest" : "testMicrophone");
@@ -356,10 +363,12 @@ function signOut(): void {
   closeEvents();
   twilioPhone?.destroy();
   twilioPhone = null;
+  twilioCall = null;
   stopAudio();
   for (const key of ["livecall.token", "livecall.agentId", "livecall.tokenExpiresAt"]) storage.removeItem(key);
   Object.assign(state, { token: null, agentId: null, mode: "checking", call: null, session: null,
-                         customer: null, transcript: [], suggestions: [], summary: null });
+                         customer: null, transcript: [], suggestions: [], summary: null,
+                         deviceCreated: false, deviceRegistered: false });
   render();
 }
 
@@ -377,44 +386,42 @@ function subjectOf(token: string): string {
 async function detectMode(): Promise<void> {
   state.mode = "checking";
   render();
+  const phone = new TwilioPhone(client, {
+    onRegistered: (registered) => {
+      state.deviceRegistered = registered;
+      render();
+    },
+    onToken: (token) => {
+      state.voiceToken = token;
+      render();
+    },
+    onIncoming: (call) => {
+      incomingCall = call;
+      $("incoming-from").textContent = call.parameters.From ?? "";
+      $("incoming").hidden = false;
+      call.on("cancel", () => ($("incoming").hidden = true));
+    },
+    onError: (message) => showError(message),
+  });
   try {
-    state.voiceToken = await client.createVoiceToken({});
-    state.mode = "twilio";
-    twilioPhone = new TwilioPhone(client, {
-      onRegistered: (registered) => {
-        state.deviceRegistered = registered;
-        render();
-      },
-      onToken: (token) => {
-        state.voiceToken = token;
-        render();
-      },
-      onIncoming: (call) => {
-        const placed = state.call;
-        if (placed && !TERMINAL_STATUSES.has(placed.status ?? "") && state.callMode === "agent" &&
-            !twilioCall) {
-          // The leg of the call this agent just placed.
-          call.accept();
-          adoptTwilioCall(call, false);
-          return;
-        }
-        incomingCall = call;
-        $("incoming-from").textContent = call.parameters.From ?? "";
-        $("incoming").hidden = false;
-        call.on("cancel", () => ($("incoming").hidden = true));
-      },
-      onError: (message) => showError(message),
-    });
-    await twilioPhone.register();
+    state.voiceToken = await phone.start();
   } catch (error) {
-    if (state.mode !== "twilio") {
-      state.mode = "sandbox";
-      state.modeReason = isLivecallApiError(error) ? `${error.code}: ${error.message}` : String(error);
-    } else {
-      showError(error);
-    }
+    phone.destroy();
+    state.mode = "sandbox";
+    state.modeReason = isLivecallApiError(error) ? `${error.code}: ${error.message}` : String(error);
+    render();
+    return;
   }
+  twilioPhone = phone;
+  state.mode = "twilio";
   render();
+  // Browsers allow audio only after a user gesture: the Device waits for one.
+  afterUserGesture(() => {
+    if (twilioPhone !== phone) return;  // Signed out meanwhile.
+    state.deviceCreated = true;
+    render();
+    void guarded(() => phone.register());
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -441,15 +448,42 @@ async function placeCall(): Promise<void> {
   }
   $("error").hidden = true;
   resetConversation();
-  void startMicrophone();
   // Sandbox: the agent (or the AI voice agent) talks with a simulated customer who says scripted
-  // lines. Twilio: the customer is dialled, and in mode "agent" this browser's Device is rung into
-  // the call's conference (accepted automatically in onIncoming).
+  // lines. Twilio, mode "ai": call-control dials the customer and the AI voice agent talks.
+  // Twilio, mode "agent": this browser places the call (placeBrowserCall).
   const mode = $<HTMLSelectElement>("call-mode").value;
   state.callMode = mode === "ai" ? "ai" : "agent";
+  if (state.mode === "twilio" && state.callMode === "agent") {
+    // The SDK opens the microphone itself; its Call's volume events feed the meters.
+    await placeBrowserCall(to);
+    return;
+  }
+  void startMicrophone();
   const request: PlaceCallRequest = { to, mode };
   const call = await client.configureTTS(request, { idempotencyKey: randomKey() });
   followCall(call);
+}
+
+/**
+ * Twilio, the agent talks: device.connect({params: {To, Language}}) makes Twilio POST the TwiML
+ * App's Voice URL (/twilio/voice, From=client:<identity>), where call-control dials the customer
+ * into a conference, starts the AI session and joins this browser's leg to it. Once the leg is
+ * accepted its CallSid names the call: GET /api/calls/{sid} (either leg) answers the customer's
+ * call, whose live events, AI session and hold/mute/hang-up routes the page then uses.
+ */
+async function placeBrowserCall(to: string): Promise<void> {
+  if (!twilioPhone) return;
+  // Until Twilio answers there is no call record; the page shows the call connecting.
+  state.call = { to, status: "connecting", provider: "twilio" };
+  render();
+  try {
+    const call = await twilioPhone.connect({ To: to, Language: state.lang });
+    adoptTwilioCall(call);
+  } catch (error) {
+    state.call = null;
+    render();
+    throw error;
+  }
 }
 
 /** 32 random hex digits (crypto.randomUUID needs a secure context; plain-http LAN pages lack it). */
@@ -462,6 +496,9 @@ function randomKey(): string {
 function followCall(call: Call): void {
   state.call = call;
   render();
+  // The call's AI session, when it already has one (a browser call's starts with the call); its
+  // session.started event, replayed by the stream, says the same.
+  if (call.sessionId) void loadSession(call.sessionId);
   clearInterval(timer);
   timer = setInterval(renderCall, 1000);
   const stream = client.watchCall(call.callSid ?? "");
@@ -520,6 +557,19 @@ function onLiveEvent(event: TypedLiveEvent): void {
   render();
 }
 
+async function loadSession(sessionId: string): Promise<void> {
+  await guarded(async () => {
+    const session = await client.getSession(sessionId);
+    if (state.call?.sessionId !== sessionId) return;  // Another call meanwhile.
+    if (state.session?.sessionId !== sessionId) {
+      state.session = session;
+      state.customer = session.customer ?? null;
+    }
+    if (suggestionUpdates === 0) state.suggestions = session.suggestions ?? [];
+    render();
+  });
+}
+
 async function loadFirstSuggestions(sessionId: string): Promise<void> {
   const updatesBefore = suggestionUpdates;
   await guarded(async () => {
@@ -532,10 +582,10 @@ async function loadFirstSuggestions(sessionId: string): Promise<void> {
 }
 
 /**
- * Twilio mode: the browser's leg of a call. For an incoming call its CallSid names the call for
- * the API and the events (`follow`); a placed call is followed already.
+ * Twilio mode: the browser's leg of a call, placed or incoming. Once accepted, its CallSid names
+ * the call for the API and the events (GET /api/calls/{sid} answers the customer's call).
  */
-function adoptTwilioCall(call: TwilioCall, follow = true): void {
+function adoptTwilioCall(call: TwilioCall): void {
   twilioCall = call;
   state.speakerSource = "twilio";
   call.on("volume", (input: number, output: number) => {
@@ -544,18 +594,26 @@ function adoptTwilioCall(call: TwilioCall, follow = true): void {
   });
   call.on("accept", () => {
     const sid = call.parameters.CallSid;
-    if (follow && sid) void guarded(async () => followCall(await client.getCall(sid)));
+    if (sid) void guarded(async () => followCall(await callOfLeg(client, sid)));
   });
   call.on("disconnect", () => {
+    if (twilioCall !== call) return;
     twilioCall = null;
     stopAudio();
+    // Ended before Twilio answered (e.g. the agent hung up while connecting): nothing to follow.
+    if (state.call?.status === "connecting") state.call = null;
+    render();
   });
 }
 
 async function callAction(action: "hold" | "resume" | "mute" | "unmute" | "hangup"): Promise<void> {
   const sid = state.call?.callSid;
-  if (!sid) return;
-  if (state.mode === "twilio" && (action === "mute" || action === "unmute")) {
+  if (!sid) {
+    // A browser call that Twilio has not answered yet: only hanging up makes sense.
+    if (action === "hangup") twilioCall?.disconnect();
+    return;
+  }
+  if (state.mode === "twilio" && twilioCall && (action === "mute" || action === "unmute")) {
     // In Twilio mode Mute is the agent's own microphone, as in any softphone.
     twilioCall?.mute(action === "mute");
     state.call = { ...state.call, muted: action === "mute" };
@@ -644,7 +702,14 @@ function init(): void {
     key.addEventListener("click", () => void guarded(async () => {
       const sid = state.call?.callSid;
       if (!sid) return;
-      state.call = { ...state.call, ...(await client.sendDigits(sid, { digits: digit })) };
+      if (twilioCall) {
+        // Twilio with this browser on the call: the tones go out on its own leg, as on any
+        // phone. The server's DTMF (a participant announcement) is for calls without one.
+        twilioCall.sendDigits(digit);
+        state.call = { ...state.call, digitsSent: `${state.call?.digitsSent ?? ""}${digit}` };
+      } else {
+        state.call = { ...state.call, ...(await client.sendDigits(sid, { digits: digit })) };
+      }
       render();
     }));
     keypad.append(key);
@@ -665,8 +730,8 @@ function init(): void {
 
   $("incoming-accept").addEventListener("click", () => {
     if (!incomingCall) return;
-    incomingCall.accept();
     adoptTwilioCall(incomingCall);
+    incomingCall.accept();
     incomingCall = null;
     $("incoming").hidden = true;
     void startMicrophone();

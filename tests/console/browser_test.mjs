@@ -2,27 +2,14 @@
 // real suite in sandbox mode, served by the gateway from the console's build: an agent signs in
 // with the dev login, calls a known customer, sees the greeting and the customer's context, sees the
 // simulated customer speak and the suggestions follow, holds and resumes, presses a key, hangs up
-// and reads the summary. A screenshot of every step goes to $LIVECALL_ARTIFACTS_DIR.
+// and reads the summary. A screenshot of every step goes to $LIVECALL_ARTIFACTS_DIR/sandbox.
 //   LIVECALL_TEST_SUITE, LIVECALL_CONSOLE_DIR, LIVECALL_CHROMIUM, LIVECALL_ARTIFACTS_DIR (ctest)
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
 import { startSuite } from "../support/suite.mjs";
+import { artifactsDir, env, launchBrowser, openPage } from "./browser_support.mjs";
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set (ctest sets it; see tests/console/CMakeLists.txt)`);
-  return value;
-};
-const artifacts = env("LIVECALL_ARTIFACTS_DIR");
-rmSync(artifacts, { recursive: true, force: true });
-mkdirSync(artifacts, { recursive: true });
-
-// Generous: the machine running CI may be slow; every wait polls and ends as soon as it holds.
-const STEP_TIMEOUT_MS = 20_000;
-
+const artifacts = artifactsDir("sandbox");
 const suite = await startSuite(env("LIVECALL_TEST_SUITE"), {
   LIVECALL_CONSOLE_DIR: env("LIVECALL_CONSOLE_DIR"),
   LIVECALL_DEV_LOGIN: "on",
@@ -32,24 +19,13 @@ const suite = await startSuite(env("LIVECALL_TEST_SUITE"), {
   // The scripted customer's lines, one every 1.5 s; the call lasts until the agent hangs up.
   LIVECALL_SANDBOX_LINE_MS: "1500",
 });
-const browser = await chromium.launch({
-  executablePath: env("LIVECALL_CHROMIUM"),
-  args: [
-    "--no-sandbox",  // CI runs as root.
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",  // A beeping microphone for the meter.
-    "--autoplay-policy=no-user-gesture-required",
-  ],
-});
-
-let step = 0;
-const pageErrors = [];
+const browser = await launchBrowser();
 let page;
-async function shot(name) {
-  step += 1;
-  await page.screenshot({ path: join(artifacts, `${String(step).padStart(2, "0")}-${name}.png`), fullPage: true });
-}
-const byTest = (id) => page.locator(`[data-test="${id}"]`);
+let shot;
+let byTest;
+let pageErrors = [];
+// The sandbox page never loads the Voice SDK.
+const sdkRequests = [];
 
 let failed = false;
 try {
@@ -75,10 +51,10 @@ try {
   }
   assert.equal((await fetch(`${suite.baseUrl}/`, { method: "POST" })).status, 404);
 
-  const context = await browser.newContext({ locale: "uz-UZ", viewport: { width: 1280, height: 900 } });
-  page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT_MS);
-  page.on("pageerror", (error) => pageErrors.push(error.message));
+  ({ page, pageErrors, shot, byTest } = await openPage(browser, artifacts));
+  page.on("request", (request) => {
+    if (/twilio-voice-sdk/.test(request.url())) sdkRequests.push(request.url());
+  });
 
   // The gateway serves the console at "/" with its assets.
   const response = await page.goto(`${suite.baseUrl}/`);
@@ -160,6 +136,7 @@ try {
   await byTest("microphone").locator("option").first().waitFor({ state: "attached" });
   await shot("settings");
 
+  assert.deepEqual(sdkRequests, [], "the sandbox does not load the Voice SDK");
   assert.deepEqual(pageErrors, [], "no uncaught errors in the page");
   console.log(`console.browser: passed; screenshots in ${artifacts}`);
 } catch (error) {
