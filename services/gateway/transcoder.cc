@@ -284,6 +284,7 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> JsonObjectToPar
     if (!name.ok()) return name.status();
     i = skip_space(key_end) + 1;  // Past ':'.
     i = skip_space(i);
+    if (i >= json.size()) return absl::InvalidArgumentError("invalid JSON body");
     const size_t value_end = JsonValueEnd(json, i);
     const absl::string_view raw = absl::StripTrailingAsciiWhitespace(json.substr(i, value_end - i));
     if (!raw.empty() && raw.front() == '"') {
