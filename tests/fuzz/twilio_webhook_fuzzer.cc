@@ -38,8 +38,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The body as JSON (bodySHA256 webhooks): parsed without harm; its hash in the signed URL
   // verifies it, and one more byte does not.
   (void)gw::JsonObjectToParams(body);
-  const std::string hashed_url = absl::StrCat("https://live.example.com", parts.path,
-                                              "?bodySHA256=", gw::Sha256Hex(body));
+  const std::string hashed_url =
+      absl::StrCat("https://live.example.com", parts.path, "?bodySHA256=", gw::Sha256Hex(body));
   const std::string url_signature = gw::ComputeTwilioSignature(kToken, hashed_url, {});
   if (!gw::ValidateTwilioBodySignature(kToken, hashed_url, body, gw::Sha256Hex(body),
                                        url_signature)) {
