@@ -9,6 +9,7 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -173,6 +174,53 @@ bool PublicKeyVerifies(EVP_PKEY* key, absl::string_view alg, const UnverifiedJwt
                           jwt.signing_input.size()) == 1;
 }
 
+// The aud, iss and lifetime rules of `options` (exp has been checked to be a number, if present).
+absl::Status CheckAudienceIssuerAndLifetime(const google::protobuf::Struct& payload, double now_s,
+                                            const JwtVerifyOptions& options) {
+  const auto& fields = payload.fields();
+  if (!options.audience.empty()) {
+    bool named = false;
+    if (auto aud = fields.find("aud"); aud != fields.end()) {
+      if (aud->second.kind_case() == google::protobuf::Value::kStringValue) {
+        named = aud->second.string_value() == options.audience;
+      } else if (aud->second.kind_case() == google::protobuf::Value::kListValue) {
+        for (const google::protobuf::Value& one : aud->second.list_value().values()) {
+          named = named || (one.kind_case() == google::protobuf::Value::kStringValue &&
+                            one.string_value() == options.audience);
+        }
+      }
+    }
+    if (!named) return Unauthenticated("aud does not name this API");
+  }
+  if (!options.issuers.empty()) {
+    auto iss = fields.find("iss");
+    const bool accepted =
+        iss != fields.end() && iss->second.kind_case() == google::protobuf::Value::kStringValue &&
+        std::find(options.issuers.begin(), options.issuers.end(), iss->second.string_value()) !=
+            options.issuers.end();
+    if (!accepted) return Unauthenticated("iss is not an accepted issuer");
+  }
+  if (options.max_lifetime != absl::InfiniteDuration()) {
+    bool has_exp = false;
+    bool has_iat = false;
+    double exp = 0;
+    double iat = 0;
+    NumericClaim(payload, "exp", &has_exp, &exp);
+    if (!NumericClaim(payload, "iat", &has_iat, &iat))
+      return Unauthenticated("iat is not a number");
+    const double max_s = absl::ToDoubleSeconds(options.max_lifetime);
+    // Without exp (allowed only when require_exp is off) a token is valid forever.
+    const double lifetime = !has_exp ? HUGE_VAL : has_iat ? exp - iat : exp - now_s;
+    const double allowed = has_iat ? max_s : max_s + absl::ToDoubleSeconds(options.leeway);
+    if (lifetime > allowed) {
+      return Unauthenticated(absl::StrCat("token lifetime exceeds the ",
+                                          absl::ToInt64Seconds(options.max_lifetime),
+                                          " s this API accepts"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // The payload of a token whose signature verified, with exp/nbf checked.
 absl::StatusOr<VerifiedJwt> FinishVerification(UnverifiedJwt jwt, const JwtVerifyOptions& options) {
   VerifiedJwt verified;
@@ -197,6 +245,10 @@ absl::StatusOr<VerifiedJwt> FinishVerification(UnverifiedJwt jwt, const JwtVerif
     return Unauthenticated("nbf is not a number");
   }
   if (present && now_s + leeway_s < value) return Unauthenticated("token not valid yet");
+  if (absl::Status claims = CheckAudienceIssuerAndLifetime(verified.payload, now_s, options);
+      !claims.ok()) {
+    return claims;
+  }
   return verified;
 }
 

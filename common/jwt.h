@@ -10,12 +10,14 @@
 // Verification never lets the token choose its check: the algorithm must be one a configured key
 // is for ("none" never is; HS256 is checked only with the configured secret, never with a public
 // key's bytes), signatures are compared in constant time (HMAC) or verified by OpenSSL EVP, and
-// exp/nbf are checked with a small leeway for clock skew.
+// exp/nbf are checked with a small leeway for clock skew; aud, iss and the token's lifetime when
+// the verifier is asked to.
 
 #include <google/protobuf/struct.pb.h>
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -42,6 +44,13 @@ struct JwtVerifyOptions {
   absl::Duration leeway = absl::Seconds(30);
   // A token without "exp" never expires: refuse it unless told otherwise.
   bool require_exp = true;
+  // Not empty: "aud" (a string, or an array of strings) must name this audience (RFC 7519 §4.1.3).
+  std::string audience;
+  // Not empty: "iss" must be one of these.
+  std::vector<std::string> issuers;
+  // The longest a token may be valid: exp − iat, or exp − now for a token without iat (then with
+  // the leeway). A leaked token is useful for at most this long. Infinite: no limit.
+  absl::Duration max_lifetime = absl::InfiniteDuration();
 };
 
 struct VerifiedJwt {
@@ -53,7 +62,8 @@ struct VerifiedJwt {
 };
 
 // UNAUTHENTICATED with a reason fit for a WWW-Authenticate error_description when the token is
-// malformed, not HS256, badly signed, expired or not yet valid.
+// malformed, not HS256, badly signed, expired or not yet valid, or fails `options`' aud, iss or
+// lifetime rules.
 absl::StatusOr<VerifiedJwt> VerifyJwtHs256(absl::string_view token, absl::string_view secret,
                                            const JwtVerifyOptions& options = {});
 

@@ -95,8 +95,10 @@ absl::StatusOr<RedisPool::Connection> RedisPool::Connect() {
     RedisReply reply(static_cast<redisReply*>(redisCommand(
         connection.get(), "AUTH %b", options_.url.password.data(), options_.url.password.size())));
     if (reply == nullptr) return ContextError(*connection, "auth");
+    // Redis refusing this service's own settings is an outage of it for the caller, never a
+    // PERMISSION_DENIED or INVALID_ARGUMENT of theirs (whose messages reach clients).
     if (reply->type == REDIS_REPLY_ERROR) {
-      return absl::PermissionDeniedError(absl::StrCat("redis auth: ", reply->str));
+      return absl::UnavailableError(absl::StrCat("redis auth: ", reply->str));
     }
   }
   if (options_.url.db != 0) {
@@ -104,7 +106,7 @@ absl::StatusOr<RedisPool::Connection> RedisPool::Connect() {
         static_cast<redisReply*>(redisCommand(connection.get(), "SELECT %d", options_.url.db)));
     if (reply == nullptr) return ContextError(*connection, "select");
     if (reply->type == REDIS_REPLY_ERROR) {
-      return absl::InvalidArgumentError(absl::StrCat("redis select: ", reply->str));
+      return absl::UnavailableError(absl::StrCat("redis select: ", reply->str));
     }
   }
   return connection;

@@ -4,6 +4,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/caller_identity.h"
+#include "common/log.h"
 #include "services/gateway/error_response.h"
 
 namespace livecall::gateway {
@@ -22,14 +23,23 @@ std::string QuotedHeaderText(absl::string_view text) {
 
 absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(absl::string_view authorization,
                                                      const JwtVerifier& verifier,
-                                                     const JwtVerifyOptions& options) {
+                                                     const AgentAuthOptions& options) {
   authorization = absl::StripAsciiWhitespace(authorization);
   if (authorization.size() < 7 || !absl::StartsWithIgnoreCase(authorization, "Bearer ")) {
     return absl::UnauthenticatedError("the Authorization header is not \"Bearer <token>\"");
   }
   const absl::string_view token = absl::StripAsciiWhitespace(authorization.substr(7));
-  absl::StatusOr<VerifiedJwt> verified = verifier.Verify(token, options);
+  JwtVerifyOptions rules = options.jwt;
+  if (!options.issuer.empty()) {
+    rules.issuers = {options.issuer};
+    if (options.dev_login) rules.issuers.emplace_back(kDevLoginIssuer);
+  }
+  absl::StatusOr<VerifiedJwt> verified = verifier.Verify(token, rules);
   if (!verified.ok()) return absl::UnauthenticatedError(verified.status().message());
+  if (!options.dev_login && verified->StringClaim("iss") == kDevLoginIssuer) {
+    return absl::UnauthenticatedError(
+        "invalid token: a dev-login token, and this gateway's dev login is off");
+  }
   AuthenticatedAgent agent;
   agent.agent_id = verified->StringClaim("sub");
   agent.role = verified->StringClaim("role");
@@ -73,7 +83,7 @@ bool IsValidDevLoginAgentId(absl::string_view agent_id) {
 
 absl::StatusOr<livecall::v1::DevLoginResponse> DevLogin(
     const livecall::v1::DevLoginRequest& request, absl::string_view secret, absl::Duration ttl,
-    absl::Time now) {
+    absl::Time now, absl::string_view audience) {
   if (!IsValidDevLoginAgentId(request.agent_id())) {
     return absl::InvalidArgumentError(
         "agentId must be 1-64 letters, digits, '_' or '-' (it becomes the Twilio client "
@@ -89,8 +99,10 @@ absl::StatusOr<livecall::v1::DevLoginResponse> DevLogin(
   // The agent id and role are from closed alphabets, so they need no JSON escaping.
   response.set_token(SignJwtHs256(
       R"({"alg":"HS256","typ":"JWT"})",
-      absl::StrCat(R"({"sub":")", request.agent_id(), R"(","role":")", role, R"(","iat":)", issued,
-                   R"(,"nbf":)", issued, R"(,"exp":)", expires, R"(,"iss":"livecall-dev-login"})"),
+      absl::StrCat(
+          R"({"sub":")", request.agent_id(), R"(","role":")", role, R"(","iat":)", issued,
+          R"(,"nbf":)", issued, R"(,"exp":)", expires, R"(,"iss":")", kDevLoginIssuer, "\"",
+          audience.empty() ? "" : absl::StrCat(R"(,"aud":")", JsonEscape(audience), "\""), "}"),
       secret));
   response.set_agent_id(request.agent_id());
   response.set_role(role);

@@ -24,11 +24,27 @@ struct AuthenticatedAgent {
   std::string role;
 };
 
+// The `iss` of the dev login's tokens, which marks them: a gateway with the dev login off refuses
+// them, so a token minted on a development gateway is no key to one in production that shares
+// its secret.
+inline constexpr absl::string_view kDevLoginIssuer = "livecall-dev-login";
+
+struct AgentAuthOptions {
+  // Leeway, and the aud and lifetime rules (LIVECALL_JWT_AUDIENCE, LIVECALL_JWT_MAX_LIFETIME_S).
+  JwtVerifyOptions jwt;
+  // Not empty: the `iss` every token must carry (LIVECALL_JWT_ISSUER); the dev login's own
+  // tokens are the one exception while the dev login is on.
+  std::string issuer;
+  // LIVECALL_DEV_LOGIN: whether tokens with iss kDevLoginIssuer are accepted.
+  bool dev_login = false;
+};
+
 // UNAUTHENTICATED (with a message for WWW-Authenticate) when the header is not "Bearer <token>",
-// the token does not verify, has expired, has no usable `sub` or an unknown `role`.
+// the token does not verify, has expired, fails the aud/iss/lifetime rules, is a dev-login token
+// while the dev login is off, or has no usable `sub` or an unknown `role`.
 absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(absl::string_view authorization,
                                                      const JwtVerifier& verifier,
-                                                     const JwtVerifyOptions& options = {});
+                                                     const AgentAuthOptions& options = {});
 
 // 401 in the one error shape, with `WWW-Authenticate: Bearer realm="livecall"` and, when a token
 // was sent, `error="invalid_token"` (RFC 6750 §3).
@@ -40,10 +56,11 @@ HttpResponse InsufficientRoleResponse(absl::string_view message);
 bool IsValidDevLoginAgentId(absl::string_view agent_id);
 
 // The dev login's answer: an HS256 token signed with `secret` for the request's agent and role
-// (default "agent"), valid from `now` for `ttl`. INVALID_ARGUMENT for a bad agent id or role.
+// (default "agent"), valid from `now` for `ttl`, with iss kDevLoginIssuer and, when `audience` is
+// not empty, that aud. INVALID_ARGUMENT for a bad agent id or role.
 absl::StatusOr<livecall::v1::DevLoginResponse> DevLogin(
     const livecall::v1::DevLoginRequest& request, absl::string_view secret, absl::Duration ttl,
-    absl::Time now);
+    absl::Time now, absl::string_view audience = "");
 
 }  // namespace livecall::gateway
 

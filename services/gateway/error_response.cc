@@ -1,5 +1,6 @@
 #include "services/gateway/error_response.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 
@@ -137,12 +138,54 @@ std::string ErrorBody(absl::string_view code, absl::string_view message) {
                       JsonEscape(ToValidUtf8(message)), "\"}}");
 }
 
+bool MessageIsForClients(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::OUT_OF_RANGE:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::NOT_FOUND:
+    case grpc::StatusCode::ALREADY_EXISTS:
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::PERMISSION_DENIED:
+    case grpc::StatusCode::UNAUTHENTICATED:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+namespace {
+
+// What the client reads for a code whose own message stays in the log.
+absl::string_view StableMessage(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::UNAVAILABLE:
+      return "a service this request needs is unavailable; retry shortly";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "a service this request needs did not answer in time; retry shortly";
+    case grpc::StatusCode::CANCELLED:
+      return "the request was cancelled";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "not implemented by this deployment";
+    default:
+      return "internal error";
+  }
+}
+
+}  // namespace
+
 HttpResponse ErrorResponse(const grpc::Status& status) {
   grpc::StatusCode code = status.error_code();
   if (code == grpc::StatusCode::OK) code = grpc::StatusCode::UNKNOWN;
   HttpResponse response;
   response.status = HttpStatusFromGrpc(code);
-  response.body = ErrorBody(GrpcCodeName(code), status.error_message());
+  if (MessageIsForClients(code)) {
+    response.body = ErrorBody(GrpcCodeName(code), status.error_message());
+  } else {
+    response.body = ErrorBody(GrpcCodeName(code), StableMessage(code));
+    response.log_detail = absl::StrCat(GrpcCodeName(code), ": ", status.error_message());
+  }
   // A service out of a resource (the outbound-call cap, Twilio's own 429) frees it within
   // seconds; the gateway's rate limits write their own exact Retry-After.
   if (response.status == 429) response.headers.emplace_back("Retry-After", "5");
@@ -153,6 +196,18 @@ HttpResponse ErrorResponse(const absl::Status& status) {
   // The two enums are numerically identical (common/status.h relies on the same fact).
   return ErrorResponse(
       grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message())));
+}
+
+void AttachRequestId(HttpResponse* response, absl::string_view request_id) {
+  static constexpr absl::string_view kPrefix = "{\"error\":{";
+  static constexpr absl::string_view kSuffix = "}}";
+  std::string& body = response->body;
+  if (response->stream != nullptr || !absl::StartsWith(body, kPrefix) ||
+      !absl::EndsWith(body, kSuffix) || absl::StrContains(body, "\"requestId\":")) {
+    return;
+  }
+  body.insert(body.size() - kSuffix.size(),
+              absl::StrCat(",\"requestId\":\"", JsonEscape(ToValidUtf8(request_id)), "\""));
 }
 
 HttpResponse HttpErrorResponse(int http_status, absl::string_view code, absl::string_view message) {

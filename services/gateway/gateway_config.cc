@@ -85,6 +85,20 @@ absl::StatusOr<GatewayConfig> ReadGatewayConfig(EnvReader& env) {
                  "is on but LIVECALL_JWT_SECRET (which signs its tokens) is not set");
   }
   config.dev_login_ttl = absl::Seconds(env.Int("LIVECALL_DEV_LOGIN_TTL_S", 8 * 3600, 60, 86400));
+  config.jwt_audience = env.OptionalString("LIVECALL_JWT_AUDIENCE");
+  config.jwt_issuer = env.OptionalString("LIVECALL_JWT_ISSUER");
+  if (const int64_t max_lifetime =
+          env.Int("LIVECALL_JWT_MAX_LIFETIME_S", 24 * 3600, 0, 30 * 24 * 3600);
+      max_lifetime > 0) {
+    config.jwt_max_lifetime = absl::Seconds(max_lifetime);
+  } else {
+    config.jwt_max_lifetime = absl::InfiniteDuration();
+  }
+  if (config.dev_login && config.dev_login_ttl > config.jwt_max_lifetime) {
+    env.AddError("LIVECALL_DEV_LOGIN_TTL_S",
+                 "is longer than LIVECALL_JWT_MAX_LIFETIME_S: the dev login's tokens would be "
+                 "refused");
+  }
 
   for (absl::string_view origin :
        absl::StrSplit(env.OptionalString("LIVECALL_CORS_ORIGINS"), ',', absl::SkipWhitespace())) {

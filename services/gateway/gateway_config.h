@@ -41,6 +41,11 @@ struct GatewayConfig {
   // LIVECALL_JWT_SECRET (HS256) and/or LIVECALL_JWT_PUBLIC_KEY_FILE (RS256/ES256).
   JwtVerifier jwt;
   absl::Duration jwt_leeway = absl::Seconds(30);  // LIVECALL_JWT_LEEWAY_S
+  // Required `aud` / `iss` of bearer tokens; empty: not checked.
+  std::string jwt_audience;  // LIVECALL_JWT_AUDIENCE
+  std::string jwt_issuer;    // LIVECALL_JWT_ISSUER
+  // Tokens valid for longer (exp − iat) are refused; infinite (0 in the variable): no limit.
+  absl::Duration jwt_max_lifetime = absl::Hours(24);  // LIVECALL_JWT_MAX_LIFETIME_S
   // POST /api/auth/dev-login mints HS256 tokens for any agent id: development only.
   bool dev_login = false;                         // LIVECALL_DEV_LOGIN=on|off
   absl::Duration dev_login_ttl = absl::Hours(8);  // LIVECALL_DEV_LOGIN_TTL_S

@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/caller_identity.h"
+#include "common/log.h"
 #include "common/metrics.h"
 #include "livecall/v1/ai_session.pb.h"
 #include "livecall/v1/auth.pb.h"
@@ -63,6 +64,24 @@ HttpResponse TooManyRequests(absl::Duration wait, absl::string_view who) {
 }
 
 absl::string_view View(boost::beast::string_view text) { return {text.data(), text.size()}; }
+
+// The first value of `name`, or null.
+const std::string* FindParam(const FormParams& params, absl::string_view name) {
+  for (const auto& [key, value] : params) {
+    if (key == name) return &value;
+  }
+  return nullptr;
+}
+
+// Webhooks whose handling only moves a call forward (status: queued < ringing < in-progress <
+// final; conference events: ordered by SequenceNumber, the first agent to join wins), so a
+// replayed one changes nothing. The others answer TwiML that acts on the call (voice, gather,
+// dtmf), or add a turn that is deduplicated only for an hour (transcription): a stale one of
+// those stays refused.
+bool IsReplaySafeWebhook(const google::protobuf::MethodDescriptor& method) {
+  return method.full_name() == "livecall.v1.TwilioWebhooks.CallStatus" ||
+         method.full_name() == "livecall.v1.TwilioWebhooks.ConferenceStatus";
+}
 
 template <typename Name>
 absl::string_view HeaderValue(const HttpRequest& request, Name field) {
@@ -127,9 +146,9 @@ std::string GatewayHandler::ClientIp(const HttpRequest& request, const std::stri
   return std::string(absl::StripAsciiWhitespace(hops[static_cast<size_t>(index)]));
 }
 
-absl::StatusOr<AuthenticatedAgent> GatewayHandler::Authorize(const Route& route,
-                                                             const HttpRequest& request,
-                                                             HttpResponse* refusal) const {
+absl::StatusOr<AuthenticatedAgent> GatewayHandler::Authenticate(const Route& route,
+                                                                const HttpRequest& request,
+                                                                HttpResponse* refusal) const {
   if (route.access != RouteAccess::kBearer) return AuthenticatedAgent{};
   const absl::string_view authorization =
       HeaderValue(request, boost::beast::http::field::authorization);
@@ -140,19 +159,41 @@ absl::StatusOr<AuthenticatedAgent> GatewayHandler::Authorize(const Route& route,
     return absl::UnauthenticatedError("no token");
   }
   absl::StatusOr<AuthenticatedAgent> agent =
-      AuthenticateAgent(authorization, options_.jwt, {.leeway = options_.jwt_leeway});
+      AuthenticateAgent(authorization, options_.jwt,
+                        {.jwt = {.leeway = options_.jwt_leeway,
+                                 .audience = options_.jwt_audience,
+                                 .max_lifetime = options_.jwt_max_lifetime},
+                         .issuer = options_.jwt_issuer,
+                         .dev_login = options_.dev_login});
   if (!agent.ok()) {
     *refusal = UnauthorizedResponse(agent.status().message(), /*token_was_sent=*/true);
     return agent.status();
   }
-  if (!route.roles.empty() &&
-      std::find(route.roles.begin(), route.roles.end(), agent->role) == route.roles.end()) {
-    *refusal = InsufficientRoleResponse(absl::StrCat("the role ", agent->role,
-                                                     " may not use this route; it needs ",
-                                                     absl::StrJoin(route.roles, " or ")));
-    return absl::PermissionDeniedError("role");
-  }
   return agent;
+}
+
+std::optional<HttpResponse> GatewayHandler::RateLimit(
+    const Route& route, const HttpRequest& request, const std::string& client_ip,
+    const absl::StatusOr<AuthenticatedAgent>& caller) const {
+  // A verified agent spends its own bucket, whatever address it shares (an office NAT).
+  if (caller.ok() && !caller->agent_id.empty()) {
+    if (options_.agent_limiter == nullptr) return std::nullopt;
+    const absl::Duration wait = options_.agent_limiter->Acquire(caller->agent_id, absl::Now());
+    if (wait > absl::ZeroDuration()) return TooManyRequests(wait, "agent");
+    return std::nullopt;
+  }
+  // Everything else by address, refused tokens included, so a flood of bad tokens is limited too.
+  // The operational routes stay out of it (probes and scrapers call them from a few addresses),
+  // and so does what Twilio calls (webhooks, signed audio): its few addresses carry every call's
+  // traffic.
+  if (options_.ip_limiter == nullptr || route.builtin ||
+      (route.access != RouteAccess::kBearer && route.access != RouteAccess::kPublic)) {
+    return std::nullopt;
+  }
+  const absl::Duration wait =
+      options_.ip_limiter->Acquire(ClientIp(request, client_ip), absl::Now());
+  if (wait > absl::ZeroDuration()) return TooManyRequests(wait, "address");
+  return std::nullopt;
 }
 
 void GatewayHandler::Handle(const HttpRequest& request, const std::string& request_id,
@@ -161,6 +202,19 @@ void GatewayHandler::Handle(const HttpRequest& request, const std::string& reque
   respond =
       Observed(absl::string_view(request.method_string().data(), request.method_string().size()),
                route, std::move(respond));
+  // Every error names the request, and what it must not tell the client goes to the log under
+  // the same id.
+  respond = [request_id, route, respond = std::move(respond)](HttpResponse response) {
+    if (!response.log_detail.empty()) {
+      LogWarning("request failed", {{"request_id", request_id},
+                                    {"route", *route},
+                                    {"status", absl::StrCat(response.status)},
+                                    {"error", response.log_detail}});
+      response.log_detail.clear();
+    }
+    AttachRequestId(&response, request_id);
+    respond(std::move(response));
+  };
   const absl::string_view target(request.target().data(), request.target().size());
   if (target.empty() || target[0] != '/') {
     return respond(HttpErrorResponse(400, "INVALID_ARGUMENT",
@@ -217,25 +271,18 @@ void GatewayHandler::Handle(const HttpRequest& request, const std::string& reque
   const Route& matched = *match.route;
   *route = matched.path.pattern();
 
-  // Per client IP before anything is verified, so a flood of bad tokens is limited too. The
-  // operational routes stay out of it (probes and scrapers call them from a few addresses), and so
-  // does what Twilio calls (webhooks, signed audio): its few addresses carry every call's traffic.
-  if (options_.ip_limiter != nullptr && !matched.builtin &&
-      (matched.access == RouteAccess::kBearer || matched.access == RouteAccess::kPublic)) {
-    if (const absl::Duration wait =
-            options_.ip_limiter->Acquire(ClientIp(request, client_ip), absl::Now());
-        wait > absl::ZeroDuration()) {
-      return respond(TooManyRequests(wait, "address"));
-    }
-  }
   HttpResponse refusal;
-  absl::StatusOr<AuthenticatedAgent> caller = Authorize(matched, request, &refusal);
+  const absl::StatusOr<AuthenticatedAgent> caller = Authenticate(matched, request, &refusal);
+  if (std::optional<HttpResponse> limited = RateLimit(matched, request, client_ip, caller)) {
+    return respond(*std::move(limited));
+  }
   if (!caller.ok()) return respond(std::move(refusal));
-  if (options_.agent_limiter != nullptr && !caller->agent_id.empty()) {
-    if (const absl::Duration wait = options_.agent_limiter->Acquire(caller->agent_id, absl::Now());
-        wait > absl::ZeroDuration()) {
-      return respond(TooManyRequests(wait, "agent"));
-    }
+  // (No agent: a public route, or no token while LIVECALL_AUTH=off, when no role is needed.)
+  if (!caller->agent_id.empty() && !matched.roles.empty() &&
+      std::find(matched.roles.begin(), matched.roles.end(), caller->role) == matched.roles.end()) {
+    return respond(InsufficientRoleResponse(absl::StrCat("the role ", caller->role,
+                                                         " may not use this route; it needs ",
+                                                         absl::StrJoin(matched.roles, " or "))));
   }
   if (matched.builtin) return HandleBuiltin(matched, std::move(respond));
   return HandleRoute(match, request, request_id, *caller, parts.query, std::move(respond));
@@ -273,7 +320,7 @@ void GatewayHandler::HandleGatewayRpc(const RouteMatch& match, const HttpRequest
   if (!message.ok()) return respond(ErrorResponse(message.status()));
   absl::StatusOr<livecall::v1::DevLoginResponse> login =
       DevLogin(static_cast<const livecall::v1::DevLoginRequest&>(**message), options_.jwt.secret(),
-               options_.dev_login_ttl, absl::Now());
+               options_.dev_login_ttl, absl::Now(), options_.jwt_audience);
   if (!login.ok()) return respond(ErrorResponse(login.status()));
   absl::StatusOr<std::string> json = MessageToJson(*login);
   if (!json.ok()) return respond(ErrorResponse(json.status()));
@@ -459,41 +506,65 @@ void GatewayHandler::HandleTwilioWebhook(const RouteMatch& match, const HttpRequ
     return respond(
         HttpErrorResponse(403, "PERMISSION_DENIED", "missing X-Twilio-Signature header"));
   }
-  auto content_type = request.find(boost::beast::http::field::content_type);
-  const absl::string_view type =
-      content_type == request.end()
-          ? absl::string_view()
-          : absl::string_view(content_type->value().data(), content_type->value().size());
-  if (!request.body().empty() &&
+  const absl::string_view type = HeaderValue(request, boost::beast::http::field::content_type);
+  const bool json_body = absl::StartsWithIgnoreCase(type, "application/json");
+  if (!request.body().empty() && !json_body &&
       !absl::StartsWithIgnoreCase(type, "application/x-www-form-urlencoded")) {
     return respond(HttpErrorResponse(415, "UNSUPPORTED_MEDIA_TYPE",
-                                     "a Twilio webhook body is application/x-www-form-urlencoded"));
+                                     "a Twilio webhook body is application/x-www-form-urlencoded, "
+                                     "or application/json with bodySHA256 in the URL"));
   }
-  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> form =
-      ParseQuery(request.body());
-  if (!form.ok()) {
-    return respond(HttpErrorResponse(403, "PERMISSION_DENIED",
-                                     "the form body cannot be decoded, so the signature cannot "
-                                     "be verified"));
-  }
-  const std::string url = absl::StrCat(
-      options_.public_url, absl::string_view(request.target().data(), request.target().size()));
-  if (!ValidateTwilioSignature(
-          options_.twilio_auth_token, url, *form,
-          absl::string_view(signature->value().data(), signature->value().size()))) {
-    return respond(HttpErrorResponse(403, "PERMISSION_DENIED",
-                                     "X-Twilio-Signature does not verify for this URL and body"));
+  absl::StatusOr<FormParams> query_params = ParseQuery(query);
+  if (!query_params.ok()) return respond(ErrorResponse(query_params.status()));
+  const std::string url = absl::StrCat(options_.public_url, View(request.target()));
+  const absl::string_view signature_value = View(signature->value());
+  FormParams params;
+  if (const std::string* body_sha256 = FindParam(*query_params, "bodySHA256")) {
+    // A JSON-bodied webhook (DIGEST.md §2.4): the URL alone is signed, and the URL's bodySHA256
+    // vouches for the body.
+    if (!ValidateTwilioBodySignature(options_.twilio_auth_token, url, request.body(), *body_sha256,
+                                     signature_value)) {
+      return respond(HttpErrorResponse(
+          403, "PERMISSION_DENIED",
+          "X-Twilio-Signature does not verify for this URL, or the body does not hash to the "
+          "URL's bodySHA256"));
+    }
+    absl::StatusOr<FormParams> fields = json_body && !request.body().empty()
+                                            ? JsonObjectToParams(request.body())
+                                            : ParseQuery(request.body());
+    if (!fields.ok()) return respond(ErrorResponse(fields.status()));
+    params = *std::move(fields);
+  } else {
+    if (json_body && !request.body().empty()) {
+      return respond(HttpErrorResponse(403, "PERMISSION_DENIED",
+                                       "a JSON webhook body is signed through bodySHA256 in the "
+                                       "URL, and this URL has none"));
+    }
+    absl::StatusOr<FormParams> form = ParseQuery(request.body());
+    if (!form.ok()) {
+      return respond(HttpErrorResponse(403, "PERMISSION_DENIED",
+                                       "the form body cannot be decoded, so the signature cannot "
+                                       "be verified"));
+    }
+    if (!ValidateTwilioSignature(options_.twilio_auth_token, url, *form, signature_value)) {
+      return respond(HttpErrorResponse(403, "PERMISSION_DENIED",
+                                       "X-Twilio-Signature does not verify for this URL and body"));
+    }
+    params = *std::move(form);
   }
   if (absl::Status fresh =
-          CheckTwilioReplayWindow(*form, absl::Now(), options_.twilio_replay_window);
+          CheckTwilioReplayWindow(params, absl::Now(), options_.twilio_replay_window);
       !fresh.ok()) {
-    return respond(ErrorResponse(fresh));
+    // A callback that only moves state forward (status, conference) is harmless to repeat, and
+    // refusing it would lose it for good: Twilio does not retry a 4xx. It is logged instead.
+    if (!IsReplaySafeWebhook(*match.route->method)) return respond(ErrorResponse(fresh));
+    LogWarning("stale Twilio callback accepted", {{"request_id", request_id},
+                                                  {"route", match.route->path.pattern()},
+                                                  {"reason", std::string(fresh.message())}});
   }
 
   livecall::v1::TwilioWebhookRequest webhook;
-  for (const auto& [name, value] : *form) webhook.mutable_params()->insert({name, value});
-  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> query_params = ParseQuery(query);
-  if (!query_params.ok()) return respond(ErrorResponse(query_params.status()));
+  for (const auto& [name, value] : params) webhook.mutable_params()->insert({name, value});
   for (const auto& [name, value] : *query_params) webhook.mutable_query()->insert({name, value});
 
   BackendRequest call;

@@ -2,13 +2,14 @@
 #define LIVECALL_SERVICES_GATEWAY_GATEWAY_HANDLER_H_
 
 // The gateway's request handling, in this order: CORS preflight; match the route table (the
-// proto-declared routes and the gateway's builtin ones); the route's access rule (bearer token →
-// 401/403, public, or Twilio signature → 403); rate limits per client IP and per agent (429 with
-// Retry-After); then serve it — a builtin route itself, or transcode JSON to the request message,
-// call the backend with x-request-id and the verified identity (x-livecall-agent/-role) as
-// metadata, and transcode the answer back; any other GET is a file of the console
-// (console_files.h), which is public. Every failure becomes the one error shape of
-// error_response.h. Every answer is counted and timed by route template, method and status
+// proto-declared routes and the gateway's builtin ones); the bearer token (→ 401); rate limits per
+// verified agent, or per client IP for everything else (429 with Retry-After); the route's roles
+// (→ 403); a Twilio webhook's signature (→ 403); then serve it — a builtin route itself, or
+// transcode JSON to the request message, call the backend with x-request-id and the verified
+// identity (x-livecall-agent/-role) as metadata, and transcode the answer back; any other GET is a
+// file of the console (console_files.h), which is public. Every failure becomes the one error
+// shape of error_response.h, with the request id; what a backend's internal error said is logged,
+// not answered. Every answer is counted and timed by route template, method and status
 // (common/metrics.h).
 
 #include <optional>
@@ -38,11 +39,18 @@ class GatewayHandler : public HttpHandler {
     bool auth_enabled = true;
     JwtVerifier jwt;
     absl::Duration jwt_leeway = absl::Seconds(30);
+    // Bearer tokens' required aud and iss (empty: not checked), and the longest lifetime accepted
+    // (exp − iat). Dev-login tokens are refused while `dev_login` is off.
+    std::string jwt_audience;
+    std::string jwt_issuer;
+    absl::Duration jwt_max_lifetime = absl::InfiniteDuration();
     // POST /api/auth/dev-login answers (HS256 tokens with jwt's secret); otherwise 404.
     bool dev_login = false;
     absl::Duration dev_login_ttl = absl::Hours(8);
     CorsPolicy cors;
-    // Token buckets; null: no limit. Must outlive the handler.
+    // Token buckets; null: no limit. Must outlive the handler. A request whose bearer token
+    // verified spends its agent's bucket; any other (public routes, no token, a token refused)
+    // its client IP's, so agents behind one office NAT do not share a bucket.
     RateLimiter* agent_limiter = nullptr;
     RateLimiter* ip_limiter = nullptr;
     // Proxies in front that append X-Forwarded-For; 0: the TCP peer is the client.
@@ -72,10 +80,14 @@ class GatewayHandler : public HttpHandler {
   std::string ClientIp(const HttpRequest& request, const std::string& peer_ip) const;
 
  private:
-  // The route's access rule: OK with the caller (empty agent for a public route or a request
-  // without a token while auth is off), or the 401/403 to answer.
-  absl::StatusOr<AuthenticatedAgent> Authorize(const Route& route, const HttpRequest& request,
-                                               HttpResponse* refusal) const;
+  // The route's bearer token: OK with the caller (empty agent for a public route or a request
+  // without a token while auth is off), or the 401 to answer.
+  absl::StatusOr<AuthenticatedAgent> Authenticate(const Route& route, const HttpRequest& request,
+                                                  HttpResponse* refusal) const;
+  // The 429 when the caller's bucket (its agent's, or else its address's) is empty.
+  std::optional<HttpResponse> RateLimit(const Route& route, const HttpRequest& request,
+                                        const std::string& client_ip,
+                                        const absl::StatusOr<AuthenticatedAgent>& caller) const;
   // A builtin route (/healthz, /readyz, /metrics, /openapi.json).
   void HandleBuiltin(const Route& route, HttpResponder respond);
   void HandleRoute(const RouteMatch& match, const HttpRequest& request,

@@ -42,6 +42,9 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
   // When set, `body` is ignored and the body is streamed (chunked) from here.
   std::shared_ptr<StreamBody> stream;
+  // What the gateway logs about this answer, with the request id, and never sends: the internal
+  // detail behind an error's stable message (error_response.h).
+  std::string log_detail;
 };
 
 inline HttpResponse JsonResponse(int status, std::string body) {

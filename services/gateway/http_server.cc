@@ -339,6 +339,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void SetResponse(Exchange* exchange, HttpResponse answer, bool close) {
+    AttachRequestId(&answer, exchange->request_id);  // The server's own errors (413, 500) too.
     http::response<http::string_body> response =
         ResponseHead(answer, exchange->version, exchange->request_id);
     if (answer.stream && !close) {

@@ -209,6 +209,7 @@ void WriteErrorComponents(Struct* components) {
   ListValue* required = List(inner, "required");
   Append(required, "code");
   Append(required, "message");
+  Append(required, "requestId");
   Struct* properties = Object(inner, "properties");
   Struct* code = Object(properties, "code");
   Set(code, "type", "string");
@@ -216,7 +217,17 @@ void WriteErrorComponents(Struct* components) {
       "The gRPC canonical code name (INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, ...), or for "
       "HTTP-only errors METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE or "
       "REQUEST_HEADER_FIELDS_TOO_LARGE.");
-  Set(Object(properties, "message"), "type", "string");
+  Struct* message = Object(properties, "message");
+  Set(message, "type", "string");
+  Set(message, "description",
+      "For the codes a client can act on, what our services say is wrong; for internal failures "
+      "(INTERNAL, UNAVAILABLE, DEADLINE_EXCEEDED, ...) a fixed text, the detail being in the "
+      "gateway's log under requestId.");
+  Struct* request_id = Object(properties, "requestId");
+  Set(request_id, "type", "string");
+  Set(request_id, "description",
+      "The request's X-Request-Id (the client's, or one the gateway made): quote it when "
+      "reporting a failure.");
 
   Struct* response = Object(Object(components, "responses"), "Error");
   Set(response, "description", "An error; the body names the gRPC status code.");

@@ -1,5 +1,6 @@
 #include "services/gateway/transcoder.h"
 
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/container/flat_hash_set.h"
@@ -148,6 +149,14 @@ absl::Status ApplyQuery(const RouteMatch& match, absl::string_view query, Messag
 
 }  // namespace
 
+bool IsEmptyJsonBody(absl::string_view body) {
+  body = absl::StripAsciiWhitespace(body);
+  if (body.empty()) return true;
+  // `{}` (with any whitespace inside): what web code's fetch wrappers send for "no fields".
+  return body.size() >= 2 && body.front() == '{' && body.back() == '}' &&
+         absl::StripAsciiWhitespace(body.substr(1, body.size() - 2)).empty();
+}
+
 std::unique_ptr<Message> NewMessage(const Descriptor* type) {
   const Message* prototype =
       google::protobuf::MessageFactory::generated_factory()->GetPrototype(type);
@@ -205,6 +214,92 @@ absl::Status JsonToMessage(absl::string_view json, Message* message) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// The end of the JSON value that starts at `json[i]` (a string, a number, a literal, or a nested
+// object or array), for a document already known to be valid JSON.
+size_t JsonValueEnd(absl::string_view json, size_t i) {
+  int depth = 0;
+  bool in_string = false;
+  for (; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+        if (depth == 0) return i + 1;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      if (depth == 0) return i;  // The enclosing object's end.
+      if (--depth == 0) return i + 1;
+    } else if (c == ',' && depth == 0) {
+      return i;
+    }
+  }
+  return json.size();
+}
+
+bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> JsonObjectToParams(
+    absl::string_view json) {
+  if (absl::Status within = CheckJsonLimits(json); !within.ok()) return within;
+  // protobuf's parser says whether it is a JSON object at all.
+  google::protobuf::Struct object;
+  if (!google::protobuf::util::JsonStringToMessage(
+           google::protobuf::StringPiece(json.data(), json.size()), &object)
+           .ok()) {
+    return absl::InvalidArgumentError("invalid JSON body: not a JSON object");
+  }
+  // Then each member as it was sent: a string's decoded text, any other value's own JSON text
+  // (re-printing it would reorder a nested object's keys at random).
+  auto decode_string = [](absl::string_view literal) -> absl::StatusOr<std::string> {
+    google::protobuf::Value value;
+    if (!google::protobuf::util::JsonStringToMessage(
+             google::protobuf::StringPiece(literal.data(), literal.size()), &value)
+             .ok() ||
+        value.kind_case() != google::protobuf::Value::kStringValue) {
+      return absl::InvalidArgumentError("invalid JSON body");
+    }
+    return value.string_value();
+  };
+  auto skip_space = [&json](size_t i) {
+    while (i < json.size() && IsJsonSpace(json[i])) ++i;
+    return i;
+  };
+  std::vector<std::pair<std::string, std::string>> params;
+  size_t i = skip_space(0) + 1;  // Past '{'.
+  while (true) {
+    i = skip_space(i);
+    if (i >= json.size() || json[i] == '}') break;
+    const size_t key_end = JsonValueEnd(json, i);
+    absl::StatusOr<std::string> name = decode_string(json.substr(i, key_end - i));
+    if (!name.ok()) return name.status();
+    i = skip_space(key_end) + 1;  // Past ':'.
+    i = skip_space(i);
+    if (i >= json.size()) return absl::InvalidArgumentError("invalid JSON body");
+    const size_t value_end = JsonValueEnd(json, i);
+    const absl::string_view raw = absl::StripTrailingAsciiWhitespace(json.substr(i, value_end - i));
+    if (!raw.empty() && raw.front() == '"') {
+      absl::StatusOr<std::string> text = decode_string(raw);
+      if (!text.ok()) return text.status();
+      params.emplace_back(*std::move(name), *std::move(text));
+    } else {
+      params.emplace_back(*std::move(name), std::string(raw));
+    }
+    i = skip_space(value_end);
+    if (i < json.size() && json[i] == ',') ++i;
+  }
+  return params;
+}
+
 absl::StatusOr<std::string> MessageToJson(const Message& message) {
   google::protobuf::util::JsonPrintOptions options;
   options.always_print_primitive_fields = true;
@@ -226,8 +321,9 @@ absl::StatusOr<std::unique_ptr<Message>> BuildRequestMessage(const RouteMatch& m
   std::unique_ptr<Message> request = NewMessage(match.route->method->input_type());
   if (match.route->body_is_request) {
     if (absl::Status parsed = JsonToMessage(body, request.get()); !parsed.ok()) return parsed;
-  } else if (!absl::StripAsciiWhitespace(body).empty()) {
-    return absl::InvalidArgumentError("this route takes no request body");
+  } else if (!IsEmptyJsonBody(body)) {
+    return absl::InvalidArgumentError(
+        "this route takes no request body (send none, or the empty JSON object {})");
   }
   if (absl::Status applied = ApplyQuery(match, query, request.get()); !applied.ok()) {
     return applied;

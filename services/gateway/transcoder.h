@@ -18,6 +18,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -36,6 +38,11 @@ inline constexpr size_t kMaxJsonStringLength = 8192;
 // escapes are understood; the JSON is otherwise not validated here.
 absl::Status CheckJsonLimits(absl::string_view json);
 
+// True for a body that carries no fields: none at all, whitespace, or the empty JSON object `{}`
+// (what most web code sends with Content-Type: application/json). A route without a body takes
+// any of these.
+bool IsEmptyJsonBody(absl::string_view body);
+
 // A new, empty message of `type` from the generated factory.
 std::unique_ptr<google::protobuf::Message> NewMessage(const google::protobuf::Descriptor* type);
 
@@ -47,6 +54,13 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> BuildRequestMessage(
 // Parses a JSON object into `message` (strict: unknown fields are errors). An empty `json` is
 // the empty object.
 absl::Status JsonToMessage(absl::string_view json, google::protobuf::Message* message);
+
+// A JSON object's members as name/value text, for the Twilio webhooks that post JSON (their
+// fields go to call-control in the same params map as a form's): a string is its decoded text,
+// any other value its JSON text as sent (0.93, true, an object). In the body's order.
+// INVALID_ARGUMENT when `json` is not a JSON object or breaks the limits of CheckJsonLimits.
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> JsonObjectToParams(
+    absl::string_view json);
 
 // lowerCamelCase JSON with every primitive field present.
 absl::StatusOr<std::string> MessageToJson(const google::protobuf::Message& message);

@@ -77,6 +77,25 @@ bool ValidateTwilioSignature(absl::string_view auth_token, absl::string_view url
   return valid;
 }
 
+std::string Sha256Hex(absl::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(digest), static_cast<size_t>(length)));
+}
+
+bool ValidateTwilioBodySignature(absl::string_view auth_token, absl::string_view url,
+                                 absl::string_view body, absl::string_view body_sha256,
+                                 absl::string_view signature) {
+  const bool url_signed = ValidateTwilioSignature(auth_token, url, {}, signature);
+  const std::string actual = Sha256Hex(body);
+  const std::string claimed = absl::AsciiStrToLower(body_sha256);
+  const bool body_matches = actual.size() == claimed.size() &&
+                            CRYPTO_memcmp(actual.data(), claimed.data(), actual.size()) == 0;
+  return url_signed && body_matches;
+}
+
 absl::StatusOr<absl::Time> ParseTwilioTimestamp(absl::string_view text) {
   const std::string value(absl::StripAsciiWhitespace(text));
   absl::Time parsed;

@@ -33,6 +33,17 @@ std::string ComputeTwilioSignature(absl::string_view auth_token, absl::string_vi
 bool ValidateTwilioSignature(absl::string_view auth_token, absl::string_view url,
                              const FormParams& params, absl::string_view signature);
 
+// Webhooks with a JSON body (DIGEST.md §2.4): Twilio adds `bodySHA256=<hex SHA-256 of the body>`
+// to the URL's query and signs the full URL alone, with no parameters appended. True when
+// `signature` matches `url` (or its port variants) with no parameters and the body hashes to
+// `body_sha256` (hex, either case); both compared in constant time.
+bool ValidateTwilioBodySignature(absl::string_view auth_token, absl::string_view url,
+                                 absl::string_view body, absl::string_view body_sha256,
+                                 absl::string_view signature);
+
+// Lower-case hex SHA-256 of `data`.
+std::string Sha256Hex(absl::string_view data);
+
 // `url` with an explicit default port removed ("https://h:443/p" -> "https://h/p") and with the
 // default port added when none is given; the forms validation accepts besides `url` itself.
 std::vector<std::string> TwilioUrlVariants(absl::string_view url);

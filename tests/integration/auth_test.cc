@@ -559,7 +559,8 @@ TEST_F(AuthTest, LogsNeverCarryCredentials) {
   EXPECT_THAT(logs, Not(HasSubstr("Bearer ey")));
 }
 
-// Per agent and per address, with RS256 tokens from another login only (no HS256 secret).
+// Per verified agent, and per address for everything else, with RS256 tokens from another login
+// only (no HS256 secret).
 class RateLimitTest : public SuiteTest {
  protected:
   static void SetUpTestSuite() {
@@ -584,7 +585,7 @@ class RateLimitTest : public SuiteTest {
   static inline TestKeyPair* key_ = nullptr;
 };
 
-TEST_F(RateLimitTest, AnAgentThenAnAddressOverItsRateGets429WithRetryAfter) {
+TEST_F(RateLimitTest, AnAgentOverItsRateAndAnAddressWithoutTokensGet429WithRetryAfter) {
   const std::string path = "/api/customers/%2B998901112233";
   const std::map<std::string, std::string> alice = {{"Authorization", Bearer(Rs256("alice"))}};
   // HS256 tokens mean nothing here: only the configured RS256 key verifies.
@@ -606,15 +607,27 @@ TEST_F(RateLimitTest, AnAgentThenAnAddressOverItsRateGets429WithRetryAfter) {
   ASSERT_TRUE(absl::SimpleAtoi(limited.headers["retry-after"], &retry_after)) << limited;
   EXPECT_GE(retry_after, 1);
   EXPECT_THAT(limited.body, HasSubstr("agent"));
-  // The address's own bucket (6) runs out too, for anyone, even without a token.
+  // Other agents from the same address (an office NAT) have buckets of their own.
+  for (int i = 0; i < 8; ++i) {
+    HttpResponse other = HttpRequest("GET", suite().base_url() + path, "",
+                                     {{"Authorization", Bearer(Rs256(absl::StrCat("agent-", i)))}});
+    EXPECT_EQ(other.status, 200) << other;
+  }
+  // Requests without a verified token spend the address's bucket (6), then get 429.
   HttpResponse address;
-  for (int i = 0; i < 10 && address.status != 429; ++i) {
+  for (int i = 0; i < 12 && address.status != 429; ++i) {
     address = HttpRequest("GET", suite().base_url() + path, "",
-                          {{"Authorization", Bearer(Rs256(absl::StrCat("agent-", i)))}});
+                          {{"Authorization", Bearer(Hs256("mallory", "agent"))}});
+    if (address.status != 429) EXPECT_EQ(address.status, 401) << address;
   }
   ASSERT_EQ(address.status, 429) << address;
   EXPECT_THAT(address.body, HasSubstr("address"));
   EXPECT_FALSE(address.headers["retry-after"].empty());
+  // ... while a verified agent from that address still gets through.
+  EXPECT_EQ(HttpRequest("GET", suite().base_url() + path, "",
+                        {{"Authorization", Bearer(Rs256("agent-late"))}})
+                .status,
+            200);
   // Probes are never limited.
   EXPECT_EQ(HttpRequest("GET", suite().base_url() + "/healthz").status, 200);
 }
@@ -653,6 +666,48 @@ TEST_F(OutboundCapTest, TheCapAnswers429UntilACallEnds) {
   ASSERT_EQ(hangup.status, 200) << hangup;
   HttpResponse again = Post("/api/voip/call", body);
   EXPECT_EQ(again.status, 200) << again;
+}
+
+// A production-like gateway: the dev login off, tokens' audience, issuer and lifetime required.
+class TokenPolicyTest : public SuiteTest {
+ protected:
+  static void SetUpTestSuite() {
+    SuiteOptions options = IntegrationSuiteOptions();
+    options.extra_env["LIVECALL_DEV_LOGIN"] = "off";
+    options.extra_env["LIVECALL_JWT_AUDIENCE"] = "livecall-api";
+    options.extra_env["LIVECALL_JWT_ISSUER"] = "https://login.example.com";
+    options.extra_env["LIVECALL_JWT_MAX_LIFETIME_S"] = "7200";
+    StartSuite(options);
+  }
+  static void TearDownTestSuite() { StopSuite(); }
+};
+
+TEST_F(TokenPolicyTest, OnlyTokensForThisApiFromItsIssuerAndShortLivedAreAccepted) {
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  auto token = [now](const std::string& claims, int64_t lifetime_s) {
+    return SignJwtHs256(R"({"alg":"HS256","typ":"JWT"})",
+                        absl::StrCat(R"({"sub":"agent-1",)", claims, R"("iat":)", now, R"(,"exp":)",
+                                     now + lifetime_s, "}"),
+                        kTestJwtSecret);
+  };
+  auto get_as = [](const std::string& token) {
+    return HttpRequest("GET", suite().base_url() + "/api/customers/%2B998901112233", "",
+                       {{"Authorization", Bearer(token)}});
+  };
+  const std::string good = R"("aud":"livecall-api","iss":"https://login.example.com",)";
+  EXPECT_EQ(get_as(token(good, 3600)).status, 200);
+  for (const std::string& bad : {
+           token(good, 3 * 3600),                                               // too long
+           token(R"("iss":"https://login.example.com",)", 3600),                // no aud
+           token(R"("aud":"livecall-api",)", 3600),                             // no iss
+           token(R"("aud":"livecall-api","iss":"livecall-dev-login",)", 3600),  // a dev-login one
+       }) {
+    HttpResponse refused = get_as(bad);
+    ExpectErrorResponse(refused, 401, "UNAUTHENTICATED");
+    EXPECT_THAT(refused.body, HasSubstr("\"requestId\":")) << refused;
+  }
+  // No dev login to mint one either.
+  EXPECT_EQ(Post("/api/auth/dev-login", R"({"agentId":"agent-1"})").status, 404);
 }
 
 }  // namespace

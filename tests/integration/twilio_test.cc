@@ -2,7 +2,11 @@
 // server in this process that checks every request against Twilio's OpenAPI description). Twilio's
 // side of each webhook is played by signing requests exactly as Twilio does.
 
+#include <openssl/evp.h>
+
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/jwt.h"
 #include "gmock/gmock.h"
 #include "livecall/v1/call_control.pb.h"
@@ -77,6 +81,22 @@ class TwilioTest : public SuiteTest {
       headers["X-Twilio-Signature"] = signature_override.empty() ? signature : signature_override;
     }
     return HttpRequest("POST", suite().base_url() + target, body, headers);
+  }
+
+  // A JSON-bodied webhook as Twilio sends one: bodySHA256 (hex SHA-256 of the body) in the URL,
+  // and the URL alone signed.
+  static HttpResponse JsonWebhook(const std::string& path, const std::string& body) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_Digest(body.data(), body.size(), digest, &length, EVP_sha256(), nullptr);
+    const std::string target = absl::StrCat(
+        path, "?bodySHA256=",
+        absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), length)));
+    return HttpRequest(
+        "POST", suite().base_url() + target, body,
+        {{"Content-Type", "application/json"},
+         {"X-Twilio-Signature",
+          fakes::TwilioTestSignature(kAuthToken, absl::StrCat(kPublicUrl, target), {})}});
   }
 
   static std::string AgentBearer(const std::string& agent) {
@@ -189,7 +209,8 @@ TEST_F(TwilioTest, BrowserCallIsAConferenceThatHoldMuteAndHangupReallyControl) {
   ASSERT_THAT(ParseJsonMessage(hold.body, &held), IsOk());
   EXPECT_TRUE(held.on_hold());
   ASSERT_EQ(Post("/api/calls/" + customer + "/resume", "").status, 200);
-  ASSERT_EQ(Post("/api/calls/" + agent_leg + "/mute", "").status, 200);
+  // What web code sends for "no fields" (`{}`, application/json) is no body.
+  ASSERT_EQ(Post("/api/calls/" + agent_leg + "/mute", "{}").status, 200);
   ASSERT_EQ(Post("/api/calls/" + agent_leg + "/unmute", "").status, 200);
   HttpResponse dtmf = Post("/api/calls/" + agent_leg + "/dtmf", R"({"digits":"1#"})");
   ASSERT_EQ(dtmf.status, 200) << dtmf;
@@ -222,6 +243,20 @@ TEST_F(TwilioTest, BrowserCallIsAConferenceThatHoldMuteAndHangupReallyControl) {
   ASSERT_THAT(with_turn.conversation(), Not(IsEmpty()));
   EXPECT_EQ(with_turn.conversation().rbegin()->speaker(), "customer");
   EXPECT_EQ(with_turn.conversation().rbegin()->text(), "Salom, internetim ishlamayapti");
+  // The same as JSON (Twilio's docs show these payloads so): its fields reach call-control too.
+  ASSERT_EQ(
+      JsonWebhook(
+          "/twilio/transcription",
+          absl::StrCat(R"({"TranscriptionEvent":"transcription-content","CallSid":")", agent_leg,
+                       R"(","TranscriptionSid":"GT00000000000000000000000000000001",)",
+                       R"("SequenceId":3,"Track":"outbound_track","Final":true,)",
+                       R"("TranscriptionData":{"transcript":"Modem yonmayapti",)",
+                       R"("confidence":0.9}})"))
+          .status,
+      204);
+  ASSERT_THAT(ParseJsonMessage(Get("/ai/sessions/" + call.session_id()).body, &with_turn), IsOk());
+  EXPECT_EQ(with_turn.conversation().rbegin()->speaker(), "customer");
+  EXPECT_EQ(with_turn.conversation().rbegin()->text(), "Modem yonmayapti");
 
   const size_t ends_before = twilio_->Requests("UpdateConference").size();
   livecall::v1::Call ended;
@@ -249,15 +284,28 @@ TEST_F(TwilioTest, UnsignedWebhooksAreRefusedAndChangeNothing) {
                                {"To", "+998901112233"}},
                               "-"),
                       403, "PERMISSION_DENIED");
-  // Well signed, but with a Timestamp that is no date: it cannot be shown not to be a replay.
+  // Well signed, but with a Timestamp that is no date: a voice webhook cannot be shown not to be
+  // a replay. (A status callback can be replayed harmlessly and is taken: see below.)
   HttpResponse undated =
-      Webhook("/twilio/status",
-              {{"CallSid", customer}, {"CallStatus", "completed"}, {"Timestamp", "not a date"}});
+      Webhook("/twilio/voice", {{"CallSid", "CA10000000000000000000000000000003"},
+                                {"From", "client:mallory"},
+                                {"To", "+998901112233"},
+                                {"Timestamp", "not a date"}});
   ExpectErrorResponse(undated, 403, "PERMISSION_DENIED");
   EXPECT_THAT(undated.body, HasSubstr("Timestamp"));
   EXPECT_EQ(GetCall(customer).status(), "queued");
   EXPECT_EQ(twilio_->total_requests(), requests_before);
   EXPECT_EQ(Get("/api/calls/CA10000000000000000000000000000003").status, 404);
+
+  // A status callback signed by Twilio but delivered late (an hour after its Timestamp) still
+  // moves the call forward: Twilio would not retry a 403, and a replay cannot move it back.
+  const std::string an_hour_ago = absl::FormatTime(
+      "%a, %d %b %Y %H:%M:%S +0000", absl::Now() - absl::Hours(1), absl::UTCTimeZone());
+  EXPECT_EQ(Webhook("/twilio/status",
+                    {{"CallSid", customer}, {"CallStatus", "ringing"}, {"Timestamp", an_hour_ago}})
+                .status,
+            204);
+  EXPECT_EQ(GetCall(customer).status(), "ringing");
 }
 
 // A customer calls our number: the AI session starts with nobody's name on it; the agent whose

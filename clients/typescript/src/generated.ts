@@ -9,7 +9,10 @@ export interface ErrorBody {
   error: {
     /** The gRPC canonical code name (INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, ...), or for HTTP-only errors METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE or REQUEST_HEADER_FIELDS_TOO_LARGE. */
     code: string;
+    /** For the codes a client can act on, what our services say is wrong; for internal failures (INTERNAL, UNAVAILABLE, DEADLINE_EXCEEDED, ...) a fixed text, the detail being in the gateway's log under requestId. */
     message: string;
+    /** The request's X-Request-Id (the client's, or one the gateway made): quote it when reporting a failure. */
+    requestId: string;
   };
 }
 

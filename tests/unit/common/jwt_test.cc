@@ -98,6 +98,49 @@ TEST(JwtTest, ChecksExpiryAndNotBeforeWithLeeway) {
           .ok());
 }
 
+TEST(JwtTest, ChecksAudienceIssuerAndLifetimeWhenAsked) {
+  // kNow is 1700000000; this token lives an hour from iat.
+  const std::string token =
+      Token(R"({"alg":"HS256"})",
+            R"({"aud":["livecall","crm"],"iss":"https://login.example.com","iat":1699999000,)"
+            R"("exp":1700002600})");
+  EXPECT_THAT(VerifyJwtHs256(token, kSecret,
+                             {.now = kNow,
+                              .audience = "livecall",
+                              .issuers = {"https://login.example.com"},
+                              .max_lifetime = absl::Hours(1)})
+                  .status(),
+              IsOk());
+  EXPECT_THAT(VerifyJwtHs256(token, kSecret, {.now = kNow, .audience = "billing"}).status(),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("aud")));
+  EXPECT_THAT(
+      VerifyJwtHs256(token, kSecret, {.now = kNow, .issuers = {"https://evil.example"}}).status(),
+      StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("iss")));
+  EXPECT_THAT(
+      VerifyJwtHs256(token, kSecret, {.now = kNow, .max_lifetime = absl::Minutes(59)}).status(),
+      StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("lifetime")));
+  // A string aud; no aud or iss at all when they are required.
+  const std::string single = Token(R"({"alg":"HS256"})", R"({"aud":"livecall","exp":1700000600})");
+  EXPECT_THAT(VerifyJwtHs256(single, kSecret, {.now = kNow, .audience = "livecall"}).status(),
+              IsOk());
+  const std::string bare = Token(R"({"alg":"HS256"})", R"({"exp":1700000600})");
+  EXPECT_FALSE(VerifyJwtHs256(bare, kSecret, {.now = kNow, .audience = "livecall"}).ok());
+  EXPECT_FALSE(VerifyJwtHs256(bare, kSecret, {.now = kNow, .issuers = {"x"}}).ok());
+  // Without iat the lifetime counts from now: 600 s left.
+  EXPECT_THAT(
+      VerifyJwtHs256(bare, kSecret, {.now = kNow, .max_lifetime = absl::Seconds(600)}).status(),
+      IsOk());
+  EXPECT_FALSE(
+      VerifyJwtHs256(
+          bare, kSecret,
+          {.now = kNow, .leeway = absl::ZeroDuration(), .max_lifetime = absl::Seconds(599)})
+          .ok());
+  // A token without exp is valid forever: over any limit.
+  EXPECT_FALSE(VerifyJwtHs256(Token(R"({"alg":"HS256"})", R"({"sub":"a"})"), kSecret,
+                              {.now = kNow, .require_exp = false, .max_lifetime = absl::Hours(24)})
+                   .ok());
+}
+
 // --- JwtVerifier: the gateway's keys --------------------------------------------------------
 
 using ::livecall::testing::TestKeyPair;

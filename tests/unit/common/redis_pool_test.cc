@@ -70,6 +70,19 @@ TEST_F(RedisPoolTest, ErrorReplyIsInternalAndTheConnectionStaysUsable) {
   EXPECT_THAT(pool.Ping(), IsOk());
 }
 
+// Redis refusing our password or database is this service's configuration, not the caller's
+// doing: UNAVAILABLE, never a code whose message the gateway passes to clients (README errors).
+TEST_F(RedisPoolTest, RefusedCredentialsOrDatabaseAreUnavailable) {
+  RedisPool::Options wrong_password = Options();
+  wrong_password.url.password = "not-the-password";
+  RedisPool refused(wrong_password);
+  EXPECT_THAT(refused.Command({"PING"}).status(), StatusIs(absl::StatusCode::kUnavailable));
+  RedisPool::Options no_such_db = Options();
+  no_such_db.url.db = 100000;
+  RedisPool out_of_range(no_such_db);
+  EXPECT_THAT(out_of_range.Command({"PING"}).status(), StatusIs(absl::StatusCode::kUnavailable));
+}
+
 TEST_F(RedisPoolTest, PipelineReturnsOneReplyPerCommandInOrder) {
   RedisPool pool(Options());
   absl::StatusOr<std::vector<RedisReply>> replies =

@@ -1,12 +1,17 @@
 #include "services/gateway/error_response.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <string>
 #include <utility>
 #include <vector>
 
 namespace livecall::gateway {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(HttpStatusFromGrpcTest, MapsEveryCanonicalCode) {
   const std::vector<std::pair<grpc::StatusCode, int>> table = {
@@ -94,7 +99,53 @@ TEST(ErrorResponseTest, AbslStatusUsesTheSameTable) {
 TEST(ErrorResponseTest, OkStatusIsTreatedAsUnknown) {
   const HttpResponse response = ErrorResponse(grpc::Status::OK);
   EXPECT_EQ(response.status, 500);
-  EXPECT_EQ(response.body, R"({"error":{"code":"UNKNOWN","message":""}})");
+  EXPECT_EQ(response.body, R"({"error":{"code":"UNKNOWN","message":"internal error"}})");
+}
+
+// What our services write for the client is passed on; internal detail (gRPC transport text, Redis
+// errors) is replaced by the code's stable message and kept for the log.
+TEST(ErrorResponseTest, OnlyMessagesWrittenForClientsReachThem) {
+  for (grpc::StatusCode code :
+       {grpc::StatusCode::INVALID_ARGUMENT, grpc::StatusCode::OUT_OF_RANGE,
+        grpc::StatusCode::FAILED_PRECONDITION, grpc::StatusCode::NOT_FOUND,
+        grpc::StatusCode::ALREADY_EXISTS, grpc::StatusCode::ABORTED,
+        grpc::StatusCode::PERMISSION_DENIED, grpc::StatusCode::UNAUTHENTICATED,
+        grpc::StatusCode::RESOURCE_EXHAUSTED}) {
+    const HttpResponse response = ErrorResponse(grpc::Status(code, "phone number is not valid"));
+    EXPECT_THAT(response.body, HasSubstr("\"message\":\"phone number is not valid\""))
+        << GrpcCodeName(code);
+    EXPECT_EQ(response.log_detail, "") << GrpcCodeName(code);
+  }
+  const std::string internal =
+      "failed to connect to all addresses; last error: UNKNOWN: ipv4:10.1.2.3:50053: "
+      "redis HGETALL call:CA1: WRONGTYPE Operation against a key";
+  for (const auto& [code, stable] : std::vector<std::pair<grpc::StatusCode, std::string>>{
+           {grpc::StatusCode::INTERNAL, "internal error"},
+           {grpc::StatusCode::UNKNOWN, "internal error"},
+           {grpc::StatusCode::DATA_LOSS, "internal error"},
+           {grpc::StatusCode::UNAVAILABLE,
+            "a service this request needs is unavailable; retry shortly"},
+           {grpc::StatusCode::DEADLINE_EXCEEDED,
+            "a service this request needs did not answer in time; retry shortly"},
+           {grpc::StatusCode::CANCELLED, "the request was cancelled"},
+           {grpc::StatusCode::UNIMPLEMENTED, "not implemented by this deployment"}}) {
+    const HttpResponse response = ErrorResponse(grpc::Status(code, internal));
+    EXPECT_EQ(response.body, ErrorBody(GrpcCodeName(code), stable));
+    EXPECT_EQ(response.status, HttpStatusFromGrpc(code));
+    EXPECT_THAT(response.log_detail, HasSubstr(internal));
+  }
+}
+
+TEST(AttachRequestIdTest, AddsTheIdToErrorBodiesOnly) {
+  HttpResponse error = HttpErrorResponse(404, "NOT_FOUND", "no call \"x\"");
+  AttachRequestId(&error, "req-\"7");
+  EXPECT_EQ(error.body,
+            R"({"error":{"code":"NOT_FOUND","message":"no call \"x\"","requestId":"req-\"7"}})");
+  AttachRequestId(&error, "req-8");  // Once only.
+  EXPECT_THAT(error.body, Not(HasSubstr("req-8")));
+  HttpResponse ok = JsonResponse(200, R"({"callSid":"CA1"})");
+  AttachRequestId(&ok, "req-9");
+  EXPECT_EQ(ok.body, R"({"callSid":"CA1"})");
 }
 
 TEST(HttpErrorResponseTest, UsesTheGivenStatusAndCode) {

@@ -129,6 +129,31 @@ TEST(GatewayConfigTest, DevLoginNeedsTheHs256Secret) {
   EXPECT_THAT(std::string(no_secret.status().message()), HasSubstr("LIVECALL_DEV_LOGIN"));
 }
 
+TEST(GatewayConfigTest, TokenAudienceIssuerAndMaximumLifetime) {
+  absl::StatusOr<GatewayConfig> defaults = Read({});
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->jwt_audience, "");
+  EXPECT_EQ(defaults->jwt_issuer, "");
+  EXPECT_EQ(defaults->jwt_max_lifetime, absl::Hours(24));
+  absl::StatusOr<GatewayConfig> set = Read({{"LIVECALL_JWT_AUDIENCE", "livecall-api"},
+                                            {"LIVECALL_JWT_ISSUER", "https://login.example.com"},
+                                            {"LIVECALL_JWT_MAX_LIFETIME_S", "43200"}});
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->jwt_audience, "livecall-api");
+  EXPECT_EQ(set->jwt_issuer, "https://login.example.com");
+  EXPECT_EQ(set->jwt_max_lifetime, absl::Hours(12));
+  absl::StatusOr<GatewayConfig> unlimited = Read({{"LIVECALL_JWT_MAX_LIFETIME_S", "0"}});
+  ASSERT_TRUE(unlimited.ok()) << unlimited.status();
+  EXPECT_EQ(unlimited->jwt_max_lifetime, absl::InfiniteDuration());
+  // The dev login cannot mint tokens its own gateway refuses.
+  absl::StatusOr<GatewayConfig> too_long = Read({{"LIVECALL_DEV_LOGIN", "on"},
+                                                 {"LIVECALL_DEV_LOGIN_TTL_S", "7200"},
+                                                 {"LIVECALL_JWT_MAX_LIFETIME_S", "3600"}});
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_THAT(std::string(too_long.status().message()), HasSubstr("LIVECALL_DEV_LOGIN_TTL_S"));
+  EXPECT_FALSE(Read({{"LIVECALL_JWT_MAX_LIFETIME_S", "-1"}}).ok());
+}
+
 TEST(GatewayConfigTest, CorsOriginsAndRateLimits) {
   absl::StatusOr<GatewayConfig> config =
       Read({{"LIVECALL_CORS_ORIGINS", "https://Live.example.com/, http://localhost:5173"},

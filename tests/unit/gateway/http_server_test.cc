@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "tests/unit/gateway/test_http_client.h"
@@ -142,7 +143,9 @@ TEST_F(HttpServerTest, HandlerExceptionIs500AndClosesOnlyThatConnection) {
   TestConnection connection(server_->port());
   auto response = connection.RoundTrip(RawRequest("GET", "/throw"));
   EXPECT_EQ(response.result_int(), 500);
-  EXPECT_EQ(response.body(), R"({"error":{"code":"INTERNAL","message":"internal error"}})");
+  EXPECT_EQ(response.body(),
+            absl::StrCat(R"({"error":{"code":"INTERNAL","message":"internal error","requestId":")",
+                         std::string(response["X-Request-Id"]), R"("}})"));
   EXPECT_TRUE(connection.ClosedByServer());
   // The process and the other connections carry on.
   EXPECT_EQ(other.RoundTrip(RawRequest("GET", "/echo")).result_int(), 200);
@@ -154,9 +157,10 @@ TEST_F(HttpServerTest, BodyOverTheLimitIs413) {
   TestConnection connection(server_->port());
   auto response = connection.RoundTrip(RawRequest("POST", "/echo", std::string(100, 'x')));
   EXPECT_EQ(response.result_int(), 413);
-  EXPECT_EQ(
-      response.body(),
-      R"({"error":{"code":"PAYLOAD_TOO_LARGE","message":"request body is larger than 64 bytes"}})");
+  EXPECT_EQ(response.body(),
+            absl::StrCat(R"({"error":{"code":"PAYLOAD_TOO_LARGE","message":"request body is )",
+                         R"(larger than 64 bytes","requestId":")",
+                         std::string(response["X-Request-Id"]), R"("}})"));
   EXPECT_FALSE(response.keep_alive());
   EXPECT_TRUE(connection.ClosedByServer());
 }

@@ -212,6 +212,7 @@ TEST_F(OpenApiTest, DescribesTheErrorBody) {
   const Struct& inner = Object(Object(error, "properties"), "error");
   EXPECT_TRUE(Object(inner, "properties").fields().contains("code"));
   EXPECT_TRUE(Object(inner, "properties").fields().contains("message"));
+  EXPECT_TRUE(Object(inner, "properties").fields().contains("requestId"));
   const Struct& response = Object(Object(Object(document_, "components"), "responses"), "Error");
   EXPECT_EQ(Text(Object(Object(Object(response, "content"), "application/json"), "schema"), "$ref"),
             "#/components/schemas/Error");

@@ -135,6 +135,45 @@ TEST_F(TranscoderTest, BodyOnARouteWithoutBodyIsRejected) {
   EXPECT_EQ(request.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// Web code sends `{}` with Content-Type: application/json for "no fields"; a route without a body
+// takes it as it takes no body at all, and still refuses a body that carries something.
+TEST_F(TranscoderTest, AnEmptyJsonObjectIsNoBodyOnEveryRouteWithoutFields) {
+  for (const char* path : {"/api/calls/CA1/hold", "/api/calls/CA1/resume", "/api/calls/CA1/mute",
+                           "/api/calls/CA1/unmute", "/api/calls/CA1/hangup"}) {
+    SCOPED_TRACE(path);
+    for (const char* body : {"", "{}", " { }\r\n", "{\n}"}) {
+      auto request = BuildRequestMessage(Matched("POST", path), body, "");
+      ASSERT_TRUE(request.ok()) << body << ": " << request.status();
+      EXPECT_EQ(dynamic_cast<const livecall::v1::CallActionRequest&>(**request).call_sid(), "CA1");
+    }
+    for (const char* body : {R"({"callSid":"CA2"})", "[]", "{}{}", "null", "{ x }"}) {
+      EXPECT_EQ(BuildRequestMessage(Matched("POST", path), body, "").status().code(),
+                absl::StatusCode::kInvalidArgument)
+          << body;
+    }
+  }
+}
+
+// Twilio's JSON webhooks: every member becomes a param; strings decoded, other values as sent.
+TEST(JsonObjectToParamsTest, KeepsEachMembersTextAsSent) {
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> params = JsonObjectToParams(
+      " {\"Call\\u0053id\" : \"CA1\", \"Final\":true,\"SequenceId\": 3 ,"
+      "\"TranscriptionData\":{\"transcript\":\"Sa\\\"lom}\",\"confidence\":0.93},"
+      "\"Words\":[1, {\"a\":[]}],\"Empty\":\"\",\"Nothing\":null} ");
+  ASSERT_TRUE(params.ok()) << params.status();
+  EXPECT_THAT(*params, ::testing::ElementsAre(
+                           ::testing::Pair("CallSid", "CA1"), ::testing::Pair("Final", "true"),
+                           ::testing::Pair("SequenceId", "3"),
+                           ::testing::Pair("TranscriptionData",
+                                           R"({"transcript":"Sa\"lom}","confidence":0.93})"),
+                           ::testing::Pair("Words", R"([1, {"a":[]}])"),
+                           ::testing::Pair("Empty", ""), ::testing::Pair("Nothing", "null")));
+  EXPECT_TRUE(JsonObjectToParams("{}")->empty());
+  for (const char* bad : {"", "[]", "\"x\"", "{\"a\":}", "{\"a\":1", "{} {}"}) {
+    EXPECT_EQ(JsonObjectToParams(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
 TEST_F(TranscoderTest, QueryParametersOnABodyRouteAreRejected) {
   auto request = BuildRequestMessage(Matched("POST", "/ai/call/start"), "{}", "language=uz");
   EXPECT_EQ(request.status().code(), absl::StatusCode::kInvalidArgument);

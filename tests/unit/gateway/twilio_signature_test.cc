@@ -1,5 +1,7 @@
 #include "services/gateway/twilio_signature.h"
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -94,6 +96,39 @@ TEST(TwilioSignatureTest, RejectsAnythingElse) {
                                        kDocsParams, "RSOYDt4T1cUTdK1PDd93/VVr8B8="));
   EXPECT_FALSE(
       ValidateTwilioSignature("12345", kDocsUrl, kDocsParams, "RSOYDt4T1cUTdK1PDd93/VVr8B8"));
+}
+
+// The JSON-body variant's published vectors (vectors.json → jsonBody, DIGEST.md §2.5): the URL
+// with bodySHA256 is signed with no parameters, and the body must hash to bodySHA256.
+TEST(TwilioSignatureTest, ValidatesJsonBodiesByTheirSha256) {
+  constexpr char kBody[] = R"({"property": "value", "boolean": true})";
+  constexpr char kHash[] = "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620";
+  const std::string url = absl::StrCat(kDocsUrl, "&bodySHA256=", kHash);
+  EXPECT_EQ(Sha256Hex(kBody), kHash);
+  EXPECT_EQ(Sha256Hex("{}"), "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
+  EXPECT_TRUE(
+      ValidateTwilioBodySignature("12345", url, kBody, kHash, "a9nBmqA0ju/hNViExpshrM61xv4="));
+  // `{}` signed with :443 only: the port variants apply here too.
+  EXPECT_TRUE(ValidateTwilioBodySignature(
+      "12345",
+      absl::StrCat(kDocsUrl,
+                   "&bodySHA256=44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"),
+      "{}", "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+      "Ldidvp12m26NI7eqEvxnEpkd9Hc="));
+  // Upper-case hex is the same hash.
+  EXPECT_TRUE(ValidateTwilioBodySignature("12345", url, kBody, absl::AsciiStrToUpper(kHash),
+                                          "a9nBmqA0ju/hNViExpshrM61xv4="));
+  // Another body (the URL still verifies), another URL, another token, a wrong signature.
+  EXPECT_FALSE(ValidateTwilioBodySignature("12345", url,
+                                           R"({"property": "value", "boolean": false})", kHash,
+                                           "a9nBmqA0ju/hNViExpshrM61xv4="));
+  EXPECT_FALSE(ValidateTwilioBodySignature("12345", url, kBody, std::string(64, '0'),
+                                           "a9nBmqA0ju/hNViExpshrM61xv4="));
+  EXPECT_FALSE(ValidateTwilioBodySignature("12345", absl::StrCat(url, "&x=1"), kBody, kHash,
+                                           "a9nBmqA0ju/hNViExpshrM61xv4="));
+  EXPECT_FALSE(
+      ValidateTwilioBodySignature("12346", url, kBody, kHash, "a9nBmqA0ju/hNViExpshrM61xv4="));
+  EXPECT_FALSE(ValidateTwilioBodySignature("12345", url, kBody, kHash, ""));
 }
 
 }  // namespace

@@ -33,6 +33,7 @@ std::string UrlEncodeForTest(const std::string& text) {
 }
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::Pair;
 using ::testing::UnorderedElementsAre;
 
@@ -323,11 +324,13 @@ TEST_F(WebhookAndAuthTest, TheDevLoginIsOffUnlessTurnedOn) {
                               &expires, &error))
       << response.body;
   EXPECT_GT(expires, absl::Now() + absl::Hours(7));
-  // The token is a bearer token of the gateway.
+  // The token is a bearer token of a gateway whose dev login is on, and of no other.
+  const std::string bearer = "Bearer " + body.fields().at("token").string_value();
   absl::StatusOr<AuthenticatedAgent> agent =
-      AuthenticateAgent("Bearer " + body.fields().at("token").string_value(), Verifier());
+      AuthenticateAgent(bearer, Verifier(), {.dev_login = true});
   ASSERT_TRUE(agent.ok()) << agent.status();
   EXPECT_EQ(agent->agent_id, "agent-1");
+  EXPECT_THAT(AuthenticateAgent(bearer, Verifier()).status().message(), HasSubstr("dev-login"));
 
   for (const char* bad : {R"({"agentId":"agent 1"})", R"({"agentId":""})",
                           R"({"agentId":"a","role":"admin"})", R"({"agentId":"a","extra":1})"}) {
@@ -343,6 +346,70 @@ TEST_F(WebhookAndAuthTest, TheDevLoginIsOffUnlessTurnedOn) {
       Post("/api/auth/dev-login", R"({"agentId":"boss","role":"supervisor"})", "application/json"),
       on);
   EXPECT_THAT(supervisor.body, HasSubstr("\"role\":\"supervisor\""));
+}
+
+// A production gateway (dev login off) refuses the dev login's tokens even when they are signed
+// with its secret; aud, iss and the lifetime are checked when configured.
+TEST_F(WebhookAndAuthTest, TokensMustMatchTheConfiguredAudienceIssuerLifetimeAndDevLogin) {
+  backend_.answer = livecall::v1::Call().SerializeAsString();
+  auto get_with = [](const std::string& token) {
+    HttpRequest request = Get("/api/calls/CA1");
+    request.set(boost::beast::http::field::authorization, "Bearer " + token);
+    return request;
+  };
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  auto signed_payload = [](const std::string& payload) {
+    return SignJwtHs256(R"({"alg":"HS256","typ":"JWT"})", payload, kSecret);
+  };
+
+  // The dev login's token: accepted only by a gateway whose dev login is on.
+  livecall::v1::DevLoginRequest login;
+  login.set_agent_id("alice");
+  absl::StatusOr<livecall::v1::DevLoginResponse> dev =
+      DevLogin(login, kSecret, absl::Hours(8), absl::Now(), "livecall-api");
+  ASSERT_TRUE(dev.ok()) << dev.status();
+  GatewayHandler::Options production = {.jwt = Verifier()};
+  HttpResponse refused = Send(get_with(dev->token()), production);
+  EXPECT_EQ(refused.status, 401) << refused.body;
+  EXPECT_THAT(refused.body, HasSubstr("dev login is off"));
+  GatewayHandler::Options development = {.jwt = Verifier(), .dev_login = true};
+  EXPECT_EQ(Send(get_with(dev->token()), development).status, 200);
+
+  // aud and iss, when configured; the dev login's tokens carry the audience and stay accepted
+  // by a development gateway that requires an issuer.
+  GatewayHandler::Options strict = {.jwt = Verifier(),
+                                    .jwt_audience = "livecall-api",
+                                    .jwt_issuer = "https://login.example.com",
+                                    .jwt_max_lifetime = absl::Hours(24)};
+  const std::string good = signed_payload(
+      absl::StrCat(R"({"sub":"bob","aud":"livecall-api","iss":"https://login.example.com","iat":)",
+                   now, R"(,"exp":)", now + 3600, "}"));
+  EXPECT_EQ(Send(get_with(good), strict).status, 200);
+  for (const std::string& bad : {
+           signed_payload(absl::StrCat(R"({"sub":"bob","iss":"https://login.example.com","iat":)",
+                                       now, R"(,"exp":)", now + 3600, "}")),  // no aud
+           signed_payload(absl::StrCat(
+               R"({"sub":"bob","aud":"other-api","iss":"https://login.example.com","iat":)", now,
+               R"(,"exp":)", now + 3600, "}")),  // another audience
+           signed_payload(absl::StrCat(R"({"sub":"bob","aud":"livecall-api","iat":)", now,
+                                       R"(,"exp":)", now + 3600, "}")),  // no iss
+           signed_payload(absl::StrCat(
+               R"({"sub":"bob","aud":"livecall-api","iss":"https://login.example.com","iat":)", now,
+               R"(,"exp":)", now + 48 * 3600, "}")),  // valid for two days
+           signed_payload(absl::StrCat(
+               R"({"sub":"bob","aud":"livecall-api","iss":"https://login.example.com","exp":)",
+               now + 30 * 24 * 3600, "}")),  // no iat, a month left
+           dev->token(),                     // dev login off
+       }) {
+    HttpResponse response = Send(get_with(bad), strict);
+    EXPECT_EQ(response.status, 401) << response.body;
+  }
+  strict.dev_login = true;
+  EXPECT_EQ(Send(get_with(dev->token()), strict).status, 200);
+  absl::StatusOr<livecall::v1::DevLoginResponse> no_audience =
+      DevLogin(login, kSecret, absl::Hours(8), absl::Now());
+  ASSERT_TRUE(no_audience.ok());
+  EXPECT_EQ(Send(get_with(no_audience->token()), strict).status, 401);
 }
 
 TEST_F(WebhookAndAuthTest, CorsAnswersListedOriginsOnly) {
@@ -380,24 +447,43 @@ TEST_F(WebhookAndAuthTest, CorsAnswersListedOriginsOnly) {
   EXPECT_EQ(Header(Send(request), "Access-Control-Allow-Origin"), "<absent>");
 }
 
-TEST_F(WebhookAndAuthTest, RateLimitsAnswer429WithRetryAfter) {
+// A verified agent spends its own bucket, not its address's: agents behind one office NAT do not
+// share one. Requests without a verified token (none, or a refused one) spend the address's.
+TEST_F(WebhookAndAuthTest, RateLimitsAgentsPerAgentAndEverythingElsePerAddress) {
   RateLimiter per_agent(1, 2);
   RateLimiter per_ip(1, 3);
   GatewayHandler::Options options = {
       .jwt = Verifier(), .agent_limiter = &per_agent, .ip_limiter = &per_ip};
   backend_.answer = livecall::v1::Call().SerializeAsString();
-  HttpRequest alice = Get("/api/calls/CA1");
-  alice.set(boost::beast::http::field::authorization, "Bearer " + AgentToken("alice"));
-  EXPECT_EQ(Send(alice, options).status, 200);
-  EXPECT_EQ(Send(alice, options).status, 200);
-  HttpResponse limited = Send(alice, options);
+  auto as = [](const std::string& agent) {
+    HttpRequest request = Get("/api/calls/CA1");
+    request.set(boost::beast::http::field::authorization, "Bearer " + AgentToken(agent));
+    return request;
+  };
+  EXPECT_EQ(Send(as("alice"), options).status, 200);
+  EXPECT_EQ(Send(as("alice"), options).status, 200);
+  HttpResponse limited = Send(as("alice"), options);
   EXPECT_EQ(limited.status, 429);
   EXPECT_EQ(Header(limited, "Retry-After"), "1");
   EXPECT_THAT(limited.body, HasSubstr("RESOURCE_EXHAUSTED"));
-  // The address's bucket (3) is spent as well now; another agent from it waits too.
-  HttpRequest bob = Get("/api/calls/CA1");
-  bob.set(boost::beast::http::field::authorization, "Bearer " + AgentToken("bob"));
-  EXPECT_EQ(Send(bob, options).status, 429);
+  EXPECT_THAT(limited.body, HasSubstr("agent"));
+  // Bob, from the same address, has his own bucket.
+  EXPECT_EQ(Send(as("bob"), options).status, 200);
+  EXPECT_EQ(Send(as("bob"), options).status, 200);
+
+  // Without a token, or with one that is refused, the address pays: 3, then 429.
+  HttpRequest forged = Get("/api/calls/CA1");
+  forged.set(boost::beast::http::field::authorization,
+             "Bearer " + AgentToken("mallory", absl::Hours(1), "another secret"));
+  EXPECT_EQ(Send(Get("/api/calls/CA1"), options).status, 401);
+  EXPECT_EQ(Send(forged, options).status, 401);
+  EXPECT_EQ(Send(forged, options).status, 401);
+  HttpResponse flood = Send(forged, options);
+  EXPECT_EQ(flood.status, 429);
+  EXPECT_THAT(flood.body, HasSubstr("address"));
+  EXPECT_EQ(Send(Get("/api/calls/CA1"), options).status, 429);
+  // ... while a verified agent from that address still gets through.
+  EXPECT_EQ(Send(as("carol"), options).status, 200);
   // Operational routes are not limited.
   EXPECT_EQ(Send(Get("/healthz"), options).status, 200);
 }
@@ -436,35 +522,146 @@ TEST_F(WebhookAndAuthTest, AMalformedBodyIsRefusedOnlyAfterTheOwnershipCheck) {
   EXPECT_EQ(backend_.calls.size(), 2u);
 }
 
-TEST_F(WebhookAndAuthTest, ReplayedStatusCallbacksAreRefused) {
+// A signed webhook with `Timestamp`, as Twilio posts it to `path`.
+HttpRequest SignedWithTimestamp(const std::string& path, const std::string& timestamp) {
+  HttpRequest request{boost::beast::http::verb::post, path, 11};
+  request.set(boost::beast::http::field::content_type, "application/x-www-form-urlencoded");
+  request.body() =
+      absl::StrCat("CallSid=CA1&CallStatus=ringing&Timestamp=", UrlEncodeForTest(timestamp));
+  request.prepare_payload();
+  request.set("X-Twilio-Signature",
+              ComputeTwilioSignature(
+                  kAuthToken, absl::StrCat(kPublicUrl, path),
+                  {{"CallSid", "CA1"}, {"CallStatus", "ringing"}, {"Timestamp", timestamp}}));
+  return request;
+}
+
+std::string TwilioTime(absl::Time at) {
+  return absl::FormatTime("%a, %d %b %Y %H:%M:%S +0000", at, absl::UTCTimeZone());
+}
+
+// Twilio does not retry a 4xx, so a refused callback is lost for good: status and conference
+// callbacks, which only move a call forward, are taken (and logged) however old; a replayed voice
+// or gather webhook, which answers TwiML that acts on the call, is refused.
+TEST_F(WebhookAndAuthTest, StaleStatusAndConferenceCallbacksAreAcceptedOthersRefused) {
   backend_.answer = livecall::v1::WebhookAck().SerializeAsString();
-  auto signed_callback = [](const std::string& timestamp) {
-    HttpRequest request = Post(
-        "/twilio/status",
-        absl::StrCat("CallSid=CA1&CallStatus=ringing&Timestamp=", UrlEncodeForTest(timestamp)));
+  for (const char* path : {"/twilio/status", "/twilio/conference"}) {
+    SCOPED_TRACE(path);
+    backend_.calls.clear();
+    EXPECT_EQ(Send(SignedWithTimestamp(path, TwilioTime(absl::Now() - absl::Seconds(20)))).status,
+              204);
+    EXPECT_EQ(Send(SignedWithTimestamp(path, TwilioTime(absl::Now() - absl::Hours(2)))).status,
+              204);
+    EXPECT_EQ(Send(SignedWithTimestamp(path, "yesterday")).status, 204);
+    EXPECT_EQ(backend_.calls.size(), 3u);
+    // The signature is still checked.
+    HttpRequest forged = SignedWithTimestamp(path, TwilioTime(absl::Now() - absl::Hours(2)));
+    forged.set("X-Twilio-Signature", "RSOYDt4T1cUTdK1PDd93/VVr8B8=");
+    EXPECT_EQ(Send(forged).status, 403);
+    EXPECT_EQ(backend_.calls.size(), 3u);
+  }
+
+  backend_.calls.clear();
+  livecall::v1::TwimlResponse twiml;
+  twiml.set_twiml("<Response/>");
+  backend_.answer = twiml.SerializeAsString();
+  for (const char* path : {"/twilio/voice", "/twilio/gather", "/twilio/transcription"}) {
+    SCOPED_TRACE(path);
+    HttpResponse replayed =
+        Send(SignedWithTimestamp(path, TwilioTime(absl::Now() - absl::Hours(2))));
+    EXPECT_EQ(replayed.status, 403);
+    EXPECT_THAT(replayed.body, HasSubstr("Timestamp"));
+    // A Timestamp that is no date cannot be shown to be fresh: refused too, however well signed.
+    for (const char* unreadable : {"yesterday", "", "Tue, 31 Feb 2027 25:61:00 +0000"}) {
+      SCOPED_TRACE(unreadable);
+      HttpResponse refused = Send(SignedWithTimestamp(path, unreadable));
+      EXPECT_EQ(refused.status, 403);
+      EXPECT_THAT(refused.body, HasSubstr("PERMISSION_DENIED"));
+      EXPECT_THAT(refused.body, HasSubstr("Timestamp cannot be read"));
+    }
+  }
+  EXPECT_TRUE(backend_.calls.empty());
+  EXPECT_EQ(Send(SignedWithTimestamp("/twilio/voice", TwilioTime(absl::Now()))).status, 200);
+}
+
+// Twilio's JSON-bodied webhooks: the URL carries bodySHA256 and alone is signed; the body must
+// hash to it, and its fields reach call-control as the webhook's params, like a form's.
+TEST_F(WebhookAndAuthTest, JsonBodiedWebhooksAreVerifiedByBodySha256AndPassTheirFields) {
+  backend_.answer = livecall::v1::WebhookAck().SerializeAsString();
+  const std::string body =
+      R"({"TranscriptionEvent":"transcription-content","CallSid":"CA1","Final":true,)"
+      R"("SequenceId":3,"TranscriptionData":{"transcript":"Salom","confidence":0.93}})";
+  auto json_webhook = [](const std::string& body, const std::string& hash) {
+    const std::string target = absl::StrCat("/twilio/transcription?leg=a&bodySHA256=", hash);
+    HttpRequest request = Post(target, body, "application/json");
     request.set("X-Twilio-Signature",
-                ComputeTwilioSignature(
-                    kAuthToken, "https://livecall.example.com/twilio/status",
-                    {{"CallSid", "CA1"}, {"CallStatus", "ringing"}, {"Timestamp", timestamp}}));
+                ComputeTwilioSignature(kAuthToken, absl::StrCat(kPublicUrl, target), {}));
     return request;
   };
-  auto callback = [&](absl::Time at) {
-    return signed_callback(
-        absl::FormatTime("%a, %d %b %Y %H:%M:%S +0000", at, absl::UTCTimeZone()));
-  };
-  EXPECT_EQ(Send(callback(absl::Now() - absl::Seconds(20))).status, 204);
-  HttpResponse replayed = Send(callback(absl::Now() - absl::Hours(2)));
-  EXPECT_EQ(replayed.status, 403);
-  EXPECT_THAT(replayed.body, HasSubstr("Timestamp"));
-  // A Timestamp that is no date cannot be shown to be fresh: refused too, however well signed.
-  for (const char* unreadable : {"yesterday", "", "Tue, 31 Feb 2027 25:61:00 +0000"}) {
-    SCOPED_TRACE(unreadable);
-    HttpResponse refused = Send(signed_callback(unreadable));
-    EXPECT_EQ(refused.status, 403);
-    EXPECT_THAT(refused.body, HasSubstr("PERMISSION_DENIED"));
-    EXPECT_THAT(refused.body, HasSubstr("Timestamp cannot be read"));
-  }
+  HttpResponse response = Send(json_webhook(body, Sha256Hex(body)));
+  EXPECT_EQ(response.status, 204) << response.body;
+  ASSERT_EQ(backend_.calls.size(), 1u);
+  EXPECT_EQ(backend_.calls[0].method_path, "/livecall.v1.TwilioWebhooks/Transcription");
+  livecall::v1::TwilioWebhookRequest sent;
+  ASSERT_TRUE(sent.ParseFromString(backend_.calls[0].payload));
+  EXPECT_THAT(sent.params(),
+              UnorderedElementsAre(
+                  Pair("TranscriptionEvent", "transcription-content"), Pair("CallSid", "CA1"),
+                  Pair("Final", "true"), Pair("SequenceId", "3"),
+                  Pair("TranscriptionData", R"({"transcript":"Salom","confidence":0.93})")));
+  EXPECT_EQ(sent.query().at("leg"), "a");
+
+  // The body is not the one hashed into the signed URL.
+  const std::string other = R"({"TranscriptionEvent":"transcription-stopped","CallSid":"CA1"})";
+  HttpRequest swapped = json_webhook(body, Sha256Hex(body));
+  swapped.body() = other;
+  swapped.prepare_payload();
+  EXPECT_EQ(Send(swapped).status, 403);
+  // The URL's hash changed after signing.
+  HttpRequest rehashed = json_webhook(body, Sha256Hex(body));
+  rehashed.target(absl::StrCat("/twilio/transcription?leg=a&bodySHA256=", Sha256Hex(other)));
+  rehashed.body() = other;
+  rehashed.prepare_payload();
+  EXPECT_EQ(Send(rehashed).status, 403);
+  // A JSON body without bodySHA256 is covered by no signature.
+  HttpRequest unhashed = Post("/twilio/transcription", body, "application/json");
+  unhashed.set(
+      "X-Twilio-Signature",
+      ComputeTwilioSignature(kAuthToken, absl::StrCat(kPublicUrl, "/twilio/transcription"), {}));
+  EXPECT_EQ(Send(unhashed).status, 403);
   EXPECT_EQ(backend_.calls.size(), 1u);
+  // Signed and hashed, but not a JSON object: a clear 400, nothing called.
+  HttpResponse not_object = Send(json_webhook("[1,2]", Sha256Hex("[1,2]")));
+  EXPECT_EQ(not_object.status, 400) << not_object.body;
+  EXPECT_EQ(backend_.calls.size(), 1u);
+}
+
+// A backend's internal error text (Redis, gRPC transport) stays in the log; what our services
+// write for the client is answered. Every error body carries the request id.
+TEST_F(WebhookAndAuthTest, InternalDetailIsNotAnsweredAndEveryErrorNamesTheRequest) {
+  HttpRequest request = Get("/api/calls/CA1");
+  request.set(boost::beast::http::field::authorization, "Bearer " + AgentToken("alice"));
+  backend_.status = grpc::Status(grpc::StatusCode::INTERNAL,
+                                 "redis HGETALL call:CA1: WRONGTYPE Operation against a key");
+  HttpResponse internal = Send(request);
+  EXPECT_EQ(internal.status, 500);
+  EXPECT_THAT(internal.body, Not(HasSubstr("redis")));
+  EXPECT_THAT(internal.body, HasSubstr(R"("message":"internal error","requestId":"req-1")"));
+  EXPECT_EQ(internal.log_detail, "");  // Logged by the handler, not passed further.
+  backend_.status = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                 "call-control is unavailable: failed to connect to all "
+                                 "addresses; last error: UNKNOWN: ipv4:10.1.2.3:50051");
+  HttpResponse unavailable = Send(request);
+  EXPECT_EQ(unavailable.status, 503);
+  EXPECT_THAT(unavailable.body, Not(HasSubstr("10.1.2.3")));
+  EXPECT_THAT(unavailable.body, HasSubstr("\"requestId\":\"req-1\""));
+  backend_.status = grpc::Status(grpc::StatusCode::NOT_FOUND, "call \"CA1\" not found");
+  HttpResponse missing = Send(request);
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_THAT(missing.body, HasSubstr(R"("message":"call \"CA1\" not found","requestId":"req-1")"));
+  // The gateway's own refusals too.
+  EXPECT_THAT(Send(Get("/api/calls/CA1")).body, HasSubstr("\"requestId\":\"req-1\""));
+  EXPECT_THAT(Send(Get("/no/such/route")).body, HasSubstr("\"requestId\":\"req-1\""));
 }
 
 TEST(TwilioTimestampTest, ParsesTwiliosFormats) {
