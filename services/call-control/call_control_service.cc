@@ -73,12 +73,14 @@ absl::StatusOr<livecall::v1::Call> CallControlService::Place(
     LIVECALL_ASSIGN_OR_RETURN(std::string owner, AgentIdentity(caller.agent_id));
     call.set_agent_identity(std::move(owner));
   }
-  // An allowed destination, and a slot of the global cap and of the agent's quota. The provider
-  // writes the call record; the slot stays pending (never swept) until it is committed after it.
+  // An allowed destination, and a slot of the global cap and of an agent's own quota (a
+  // supervisor's or a service's calls count against the cap only). The provider writes the call
+  // record; the slot stays pending (never swept) until it is committed after it.
   OutboundSlot slot;
   if (options_.outbound_limit != nullptr) {
     LIVECALL_ASSIGN_OR_RETURN(
-        slot, options_.outbound_limit->Admit(call.to(), call.agent_identity(), absl::Now()));
+        slot, options_.outbound_limit->Admit(
+                  call.to(), caller.is_agent() ? call.agent_identity() : "", absl::Now()));
   }
   absl::StatusOr<livecall::v1::Call> dialled = provider_.Place(std::move(call));
   if (options_.outbound_limit != nullptr) {

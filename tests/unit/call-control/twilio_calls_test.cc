@@ -622,9 +622,12 @@ TEST_F(TwilioCallsTest, PlaceCallRefusesNumbersAbroadAndAgentsOverTheirQuota) {
               StatusIs(absl::StatusCode::kResourceExhausted,
                        HasSubstr("LIVECALL_MAX_CALLS_PER_AGENT")));
   EXPECT_THAT(service.Place(request, {.agent_id = "bob", .role = kRoleAgent}).status(), IsOk());
-  // A supervisor's or a service's call counts against the global cap only.
+  // A supervisor's or a service's calls count against the global cap only.
+  const CallerIdentity boss{.agent_id = "boss", .role = kRoleSupervisor};
+  EXPECT_THAT(service.Place(request, boss).status(), IsOk());
+  EXPECT_THAT(service.Place(request, boss).status(), IsOk());
   EXPECT_THAT(service.Place(request).status(), IsOk());
-  EXPECT_THAT(twilio_.Requests("CreateCall"), SizeIs(3));
+  EXPECT_THAT(twilio_.Requests("CreateCall"), SizeIs(5));
 }
 
 // A signed /twilio/voice replayed after the dedup window (Twilio's own retries come within
