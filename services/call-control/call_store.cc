@@ -131,15 +131,21 @@ absl::StatusOr<livecall::v1::Call> CallStore::Get(const std::string& call_sid) {
   return call;
 }
 
-absl::StatusOr<std::vector<std::string>> CallStore::DueSteps(absl::Time now, int limit) {
+absl::StatusOr<std::vector<std::string>> CallStore::DueMembers(const char* schedule,
+                                                               absl::Time now, int limit) {
   absl::StatusOr<RedisReply> reply =
-      redis_.Command({"ZRANGEBYSCORE", kSandboxDueKey, "-inf",
-                      absl::StrCat(absl::ToUnixMillis(now)), "LIMIT", "0", absl::StrCat(limit)});
+      redis_.Command({"ZRANGEBYSCORE", schedule, "-inf", absl::StrCat(absl::ToUnixMillis(now)),
+                      "LIMIT", "0", absl::StrCat(limit)});
   if (!reply.ok()) return reply.status();
   std::vector<std::string> sids;
-  for (size_t i = 0; i < (*reply)->elements; ++i)
+  for (size_t i = 0; i < (*reply)->elements; ++i) {
     sids.push_back(ReplyString(*(*reply)->element[i]));
+  }
   return sids;
+}
+
+absl::StatusOr<std::vector<std::string>> CallStore::DueSteps(absl::Time now, int limit) {
+  return DueMembers(kSandboxDueKey, now, limit);
 }
 
 absl::Status CallStore::Schedule(const std::string& call_sid, absl::Time at) {
@@ -324,15 +330,7 @@ absl::Status CallStore::ForgetVoiceCall(const std::string& call_sid) {
 }
 
 absl::StatusOr<std::vector<std::string>> CallStore::DueSessionEnds(absl::Time now, int limit) {
-  absl::StatusOr<RedisReply> reply =
-      redis_.Command({"ZRANGEBYSCORE", kSessionsToEndKey, "-inf",
-                      absl::StrCat(absl::ToUnixMillis(now)), "LIMIT", "0", absl::StrCat(limit)});
-  if (!reply.ok()) return reply.status();
-  std::vector<std::string> sids;
-  for (size_t i = 0; i < (*reply)->elements; ++i) {
-    sids.push_back(ReplyString(*(*reply)->element[i]));
-  }
-  return sids;
+  return DueMembers(kSessionsToEndKey, now, limit);
 }
 
 absl::StatusOr<int> CallStore::ClaimSessionEnd(const std::string& call_sid, absl::Time now,

@@ -149,6 +149,9 @@ class CallStore {
   absl::StatusOr<std::vector<std::string>> AvailableAgents(absl::Time now, int limit);
 
  private:
+  // Members of the sorted set `schedule` scored at or before `now`, at most `limit`.
+  absl::StatusOr<std::vector<std::string>> DueMembers(const char* schedule, absl::Time now,
+                                                      int limit);
   // The writes of `call` for a transaction: its state, its live event, the live floor's index,
   // and the session-ending schedule when it has ended.
   RedisCommands CallWrites(const livecall::v1::Call& call) const;
