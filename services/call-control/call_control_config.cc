@@ -1,5 +1,7 @@
 #include "services/call-control/call_control_config.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
@@ -92,6 +94,32 @@ SpeechConfig ReadSpeechConfig(EnvReader& env) {
   return speech;
 }
 
+// "+998, +7": E.164 prefixes, each "+" and up to 14 digits ("+" alone: every number).
+std::vector<std::string> ReadDialPrefixes(EnvReader& env) {
+  std::vector<std::string> prefixes;
+  for (absl::string_view prefix :
+       absl::StrSplit(env.String("LIVECALL_ALLOWED_DIAL_PREFIXES", "+998"), ',',
+                      absl::SkipWhitespace())) {
+    prefix = absl::StripAsciiWhitespace(prefix);
+    const bool digits_only =
+        prefix.size() > 1 && std::all_of(prefix.begin() + 1, prefix.end(), [](char c) {
+          return absl::ascii_isdigit(static_cast<unsigned char>(c));
+        });
+    if (!absl::StartsWith(prefix, "+") || prefix.size() > 15 ||
+        (prefix.size() > 1 && !digits_only)) {
+      env.AddError("LIVECALL_ALLOWED_DIAL_PREFIXES",
+                   "a comma-separated list of E.164 prefixes such as +998 (\"+\" allows all)");
+      return prefixes;
+    }
+    prefixes.emplace_back(prefix);
+  }
+  if (prefixes.empty()) {
+    env.AddError("LIVECALL_ALLOWED_DIAL_PREFIXES",
+                 "empty: no number could be dialled (\"+\" allows all)");
+  }
+  return prefixes;
+}
+
 }  // namespace
 
 absl::StatusOr<CallControlConfig> ReadCallControlConfig(EnvReader& env) {
@@ -144,6 +172,16 @@ absl::StatusOr<CallControlConfig> ReadCallControlConfig(EnvReader& env) {
       absl::Seconds(env.Int("LIVECALL_IDEMPOTENCY_TTL_S", 24 * 3600, 60, 30 * 24 * 3600));
   config.speech = ReadSpeechConfig(env);
   config.max_active_calls = static_cast<int>(env.Int("LIVECALL_MAX_ACTIVE_CALLS", 50, 0, 100000));
+  config.max_calls_per_agent =
+      static_cast<int>(env.Int("LIVECALL_MAX_CALLS_PER_AGENT", 2, 0, 1000));
+  config.allowed_dial_prefixes = ReadDialPrefixes(env);
+  config.session_end_retry = env.Millis("LIVECALL_SESSION_END_RETRY_MS", absl::Seconds(1),
+                                        absl::Milliseconds(10), absl::Minutes(10));
+  config.session_end_max_retry = env.Millis("LIVECALL_SESSION_END_MAX_RETRY_MS", absl::Minutes(1),
+                                            absl::Milliseconds(10), absl::Hours(1));
+  if (config.session_end_max_retry < config.session_end_retry) {
+    env.AddError("LIVECALL_SESSION_END_MAX_RETRY_MS", "shorter than LIVECALL_SESSION_END_RETRY_MS");
+  }
   config.grpc_auth = ReadGrpcAuthConfig(env, /*serves_grpc=*/true, /*dials_peers=*/true);
   if (absl::Status status = env.status(); !status.ok()) return status;
   return config;

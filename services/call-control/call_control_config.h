@@ -2,6 +2,7 @@
 #define LIVECALL_SERVICES_CALL_CONTROL_CALL_CONTROL_CONFIG_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -65,6 +66,14 @@ struct CallControlConfig {
   SpeechConfig speech;
   // Concurrent outbound calls across every replica (Redis); 0: no cap.
   int max_active_calls = 50;  // LIVECALL_MAX_ACTIVE_CALLS
+  // Concurrent outbound calls one agent places (PlaceCall, browser calls); 0: no quota.
+  int max_calls_per_agent = 2;  // LIVECALL_MAX_CALLS_PER_AGENT
+  // E.164 prefixes outbound calls may dial; "+" allows every number.
+  std::vector<std::string> allowed_dial_prefixes;  // LIVECALL_ALLOWED_DIAL_PREFIXES
+  // Ending a call's AI session is retried (every replica sweeps the schedule in Redis) first
+  // after `session_end_retry`, doubling up to `session_end_max_retry`.
+  absl::Duration session_end_retry;      // LIVECALL_SESSION_END_RETRY_MS
+  absl::Duration session_end_max_retry;  // LIVECALL_SESSION_END_MAX_RETRY_MS
   // LIVECALL_AUTH, LIVECALL_GRPC_API_KEYS (the peers let in), LIVECALL_GRPC_API_KEY (what this
   // service sends to its peers).
   GrpcAuthConfig grpc_auth;

@@ -73,9 +73,14 @@ absl::StatusOr<livecall::v1::Call> CallControlService::Place(
     LIVECALL_ASSIGN_OR_RETURN(std::string owner, AgentIdentity(caller.agent_id));
     call.set_agent_identity(std::move(owner));
   }
-  std::string slot;
+  // An allowed destination, and a slot of the global cap and of an agent's own quota (a
+  // supervisor's or a service's calls count against the cap only). The provider writes the call
+  // record; the slot stays pending (never swept) until it is committed after it.
+  OutboundSlot slot;
   if (options_.outbound_limit != nullptr) {
-    LIVECALL_ASSIGN_OR_RETURN(slot, options_.outbound_limit->Reserve(absl::Now()));
+    LIVECALL_ASSIGN_OR_RETURN(
+        slot, options_.outbound_limit->Admit(
+                  call.to(), caller.is_agent() ? call.agent_identity() : "", absl::Now()));
   }
   absl::StatusOr<livecall::v1::Call> dialled = provider_.Place(std::move(call));
   if (options_.outbound_limit != nullptr) {
@@ -242,6 +247,20 @@ absl::StatusOr<livecall::v1::Call> CallControlService::Act(const std::string& ca
   return updated;
 }
 
+absl::StatusOr<livecall::v1::Call> CallControlService::Read(const std::string& call_sid,
+                                                            const CallerIdentity& caller) {
+  LIVECALL_ASSIGN_OR_RETURN(livecall::v1::Call call, calls_.GetByAnyLeg(call_sid));
+  absl::Status owner = CheckCallOwner(caller, call);
+  if (owner.ok()) return call;
+  // Not (yet) its call: an agent being rung for it may still read it until an agent answers.
+  if (!call.agent_call_sid().empty()) return owner;
+  absl::StatusOr<std::string> identity = AgentIdentity(caller.agent_id);
+  if (!identity.ok()) return owner;
+  LIVECALL_ASSIGN_OR_RETURN(bool rung, calls_.WasAgentRung(call.call_sid(), *identity));
+  if (!rung) return owner;
+  return call;
+}
+
 absl::StatusOr<livecall::v1::ListCallsResponse> CallControlService::List(
     const livecall::v1::ListCallsRequest& request, const CallerIdentity& caller) {
   // Also enforced by the gateway's route roles; checked here for gRPC callers that act for an
@@ -387,9 +406,7 @@ grpc::ServerUnaryReactor* CallControlService::GetCall(grpc::CallbackServerContex
                                                       livecall::v1::Call* response) {
   return FinishOnExecutor(
       context, executor_, [this, request, response](const CallerIdentity& caller) -> absl::Status {
-        LIVECALL_ASSIGN_OR_RETURN(livecall::v1::Call call, calls_.GetByAnyLeg(request->call_sid()));
-        LIVECALL_RETURN_IF_ERROR(CheckCallOwner(caller, call));
-        *response = std::move(call);
+        LIVECALL_ASSIGN_OR_RETURN(*response, Read(request->call_sid(), caller));
         return absl::OkStatus();
       });
 }

@@ -74,6 +74,12 @@ class CallControlService final : public livecall::v1::CallControl::CallbackServi
   absl::StatusOr<livecall::v1::Call> Act(const std::string& call_sid, CallAction action,
                                          const std::string& digits = "",
                                          const CallerIdentity& caller = {});
+  // The call `call_sid` names (either leg) for `caller`: its owner (CheckCallOwner), or an agent
+  // the call is ringing (RingAgents recorded the leg for the agent's identity) while no agent has
+  // answered it, so the agent's console can read the call it accepts before Twilio reports the
+  // join. Once an agent has taken the call, the others get PERMISSION_DENIED.
+  absl::StatusOr<livecall::v1::Call> Read(const std::string& call_sid,
+                                          const CallerIdentity& caller = {});
   // The live floor for a supervisor or a service; PERMISSION_DENIED for an agent,
   // INVALID_ARGUMENT for a limit outside 0..200 (0: 50).
   absl::StatusOr<livecall::v1::ListCallsResponse> List(

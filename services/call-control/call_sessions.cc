@@ -3,13 +3,19 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "common/status.h"
 #include "services/call-control/call_state_machine.h"
 
 namespace livecall::call_control {
 namespace {
 
-constexpr int kEndAttempts = 3;
-constexpr absl::Duration kEndRetryPause = absl::Milliseconds(500);
+// How many scheduled sessions one sweep takes on.
+constexpr int kSessionEndsPerSweep = 100;
+
+// An answer of ai-session that trying again will not change.
+bool IsPermanent(const absl::Status& status) {
+  return absl::IsInvalidArgument(status) || absl::IsNotFound(status);
+}
 
 }  // namespace
 
@@ -73,23 +79,58 @@ absl::Status CallSessions::EndNow(const livecall::v1::Call& call) {
 
 void CallSessions::EndIfFinished(const livecall::v1::Call& call) {
   if (call.session_id().empty() || !IsTerminalCallStatus(call.status())) return;
-  executor_.Submit([this, call] {
-    absl::Status status;
-    for (int attempt = 1; attempt <= kEndAttempts; ++attempt) {
-      status = EndNow(call);
-      if (status.ok() || absl::IsInvalidArgument(status) || absl::IsNotFound(status)) break;
-      if (attempt < kEndAttempts) absl::SleepFor(kEndRetryPause * attempt);
-    }
-    if (status.ok()) {
-      LogInfo("call ended; its AI session ended",
-              {{"callSid", call.call_sid()}, {"sessionId", call.session_id()}});
-    } else {
-      LogError("call ended but its AI session could not be ended",
-               {{"callSid", call.call_sid()},
-                {"sessionId", call.session_id()},
-                {"error", status.ToString()}});
+  executor_.Submit([this, call_sid = call.call_sid()] {
+    absl::StatusOr<bool> ended = EndScheduled(call_sid, absl::Now());
+    if (!ended.ok()) {
+      LogWarning("cannot end the AI session of a call that ended yet; it stays scheduled",
+                 {{"callSid", call_sid}, {"error", ended.status().ToString()}});
     }
   });
+}
+
+absl::StatusOr<int> CallSessions::EndDueSessions(absl::Time now) {
+  LIVECALL_ASSIGN_OR_RETURN(std::vector<std::string> due,
+                            calls_.DueSessionEnds(now, kSessionEndsPerSweep));
+  int ended = 0;
+  for (const std::string& call_sid : due) {
+    LIVECALL_ASSIGN_OR_RETURN(bool done, EndScheduled(call_sid, now));
+    if (done) ++ended;
+  }
+  return ended;
+}
+
+absl::StatusOr<bool> CallSessions::EndScheduled(const std::string& call_sid, absl::Time now) {
+  LIVECALL_ASSIGN_OR_RETURN(int attempt,
+                            calls_.ClaimSessionEnd(call_sid, now, retry_.first, retry_.max));
+  if (attempt == 0) return false;  // Not due, or another replica has it.
+  absl::StatusOr<livecall::v1::Call> call = calls_.Get(call_sid);
+  if (absl::IsNotFound(call.status())) {
+    LogWarning("a call whose AI session was to be ended has expired; giving up",
+               {{"callSid", call_sid}});
+    LIVECALL_RETURN_IF_ERROR(calls_.FinishSessionEnd(call_sid));
+    return true;
+  }
+  if (!call.ok()) return call.status();
+  const absl::Status status = call->session_id().empty() ? absl::OkStatus() : EndNow(*call);
+  if (!status.ok() && !IsPermanent(status)) {
+    LogWarning("call ended but its AI session could not be ended yet; retrying later",
+               {{"callSid", call_sid},
+                {"sessionId", call->session_id()},
+                {"attempt", absl::StrCat(attempt)},
+                {"error", status.ToString()}});
+    return false;
+  }
+  LIVECALL_RETURN_IF_ERROR(calls_.FinishSessionEnd(call_sid));
+  if (status.ok()) {
+    LogInfo("call ended; its AI session ended",
+            {{"callSid", call_sid}, {"sessionId", call->session_id()}});
+  } else {
+    LogError("call ended but ai-session refused to end its AI session",
+             {{"callSid", call_sid},
+              {"sessionId", call->session_id()},
+              {"error", status.ToString()}});
+  }
+  return true;
 }
 
 }  // namespace livecall::call_control

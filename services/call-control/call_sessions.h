@@ -4,6 +4,8 @@
 // The AI session beside each call: started when the call starts (placed, dialled from a browser,
 // or ringing in), recorded on the call, and ended (summary, disposition, CRM outbox) when the call
 // ends, whichever way it ends: a status callback, the sandbox, or a hang-up through the API.
+// Ending is a durable job (livecall:sessions:to-end, call_store.h): written with the call's
+// terminal state, worked off by every replica until ai-session confirms.
 
 #include <string>
 
@@ -15,11 +17,18 @@
 
 namespace livecall::call_control {
 
+// How ending a session is retried: first after `first`, doubling up to `max`.
+struct SessionEndRetry {
+  absl::Duration first = absl::Seconds(1);
+  absl::Duration max = absl::Minutes(1);
+};
+
 class CallSessions {
  public:
   // All three must outlive this.
-  CallSessions(CallStore& calls, AiSessionClient& ai, Executor& executor)
-      : calls_(calls), ai_(ai), executor_(executor) {}
+  CallSessions(CallStore& calls, AiSessionClient& ai, Executor& executor,
+               SessionEndRetry retry = {})
+      : calls_(calls), ai_(ai), executor_(executor), retry_(retry) {}
 
   // Starts the session for `call` (the customer's number is `to`, or `from` when inbound) in
   // `language` (empty: the customer's) and records its id and language on the call. Answers the
@@ -34,19 +43,32 @@ class CallSessions {
   // owns it.
   absl::Status Assign(const livecall::v1::Call& call, const std::string& agent_id);
 
-  // When `call` has ended and has a session, ends the session in the background (retried a few
-  // times; a session that has ended already is fine). Never blocks the caller.
+  // When `call` has ended and has a session, tries once, in the background, to end the session
+  // now. Never blocks the caller. Durable either way: the write that ended the call put the
+  // session on the schedule in Redis (CallStore), which EndDueSessions works off on every replica
+  // until ai-session confirms, so an outage or a restart of call-control only delays it.
   void EndIfFinished(const livecall::v1::Call& call);
 
-  // The blocking part of EndIfFinished, for tests and the background task.
+  // Ends every session on the schedule that is due at `now`, each claimed by one replica and
+  // retried with backoff (SessionEndRetry) while ai-session fails. Answers how many it ended.
+  // Run periodically by main (every `retry.first`).
+  absl::StatusOr<int> EndDueSessions(absl::Time now);
+
+  // One attempt to end `call`'s session (ai-session's EndSession); a session that has ended
+  // already is fine.
   absl::Status EndNow(const livecall::v1::Call& call);
 
   AiSessionClient& ai() { return ai_; }
 
  private:
+  // Claims `call_sid`'s entry on the schedule and tries to end its session: true when it ended
+  // (or there was nothing left to end), false when it was not due or the attempt failed.
+  absl::StatusOr<bool> EndScheduled(const std::string& call_sid, absl::Time now);
+
   CallStore& calls_;
   AiSessionClient& ai_;
   Executor& executor_;
+  const SessionEndRetry retry_;
 };
 
 // The session's disposition for how the call ended: "completed", "escalated" (an AI call handed to

@@ -46,33 +46,10 @@ std::string CallKey(const std::string& call_sid) {
   return absl::StrCat("livecall:call:", call_sid);
 }
 
-absl::Status CallStore::Put(const livecall::v1::Call& call,
-                            std::optional<absl::Time> next_step_at) {
-  const std::string ttl = absl::StrCat(absl::ToInt64Seconds(ttl_));
-  const std::string events = CallEventsKey(call.call_sid());
-  // The state and its live event are written together (MULTI): a watcher never misses a change.
-  std::vector<std::vector<std::string>> commands = {
-      {"MULTI"},
-      {"SET", CallKey(call.call_sid()), call.SerializeAsString(), "EX", ttl},
-      {"XADD", events, "MAXLEN", "~", absl::StrCat(kLiveEventsKept), "*", "type", "call.status",
-       "data", CallStatusEventJson(call)},
-      {"EXPIRE", events, ttl},
-      {"PUBLISH", kLiveEventsChannel, events},
-  };
-  // The live floor's index moves with the call, in the same transaction.
-  if (IsTerminalCallStatus(call.status())) {
-    commands.push_back({"ZREM", kLiveCallsKey, call.call_sid()});
-  } else {
-    commands.push_back({"ZADD", kLiveCallsKey, LiveScore(call), call.call_sid()});
-  }
-  if (next_step_at.has_value()) {
-    commands.push_back(
-        {"ZADD", kSandboxDueKey, absl::StrCat(absl::ToUnixMillis(*next_step_at)), call.call_sid()});
-  } else {
-    commands.push_back({"ZREM", kSandboxDueKey, call.call_sid()});
-  }
+absl::Status RunTransaction(RedisPool& redis, RedisCommands commands) {
+  commands.insert(commands.begin(), {"MULTI"});
   commands.push_back({"EXEC"});
-  absl::StatusOr<std::vector<RedisReply>> replies = redis_.Pipeline(commands);
+  absl::StatusOr<std::vector<RedisReply>> replies = redis.Pipeline(commands);
   if (!replies.ok()) return replies.status();
   const redisReply& exec = *replies->back();
   if (exec.type != REDIS_REPLY_ARRAY) {
@@ -84,6 +61,60 @@ absl::Status CallStore::Put(const livecall::v1::Call& call,
     }
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+std::string AliasKey(const std::string& sid) { return absl::StrCat("livecall:call-alias:", sid); }
+
+}  // namespace
+
+RedisCommands CallStore::CallWrites(const livecall::v1::Call& call) const {
+  const std::string ttl = absl::StrCat(absl::ToInt64Seconds(ttl_));
+  const std::string events = CallEventsKey(call.call_sid());
+  // The state and its live event are written together (MULTI): a watcher never misses a change.
+  RedisCommands commands = {
+      {"SET", CallKey(call.call_sid()), call.SerializeAsString(), "EX", ttl},
+      {"XADD", events, "MAXLEN", "~", absl::StrCat(kLiveEventsKept), "*", "type", "call.status",
+       "data", CallStatusEventJson(call)},
+      {"EXPIRE", events, ttl},
+      {"PUBLISH", kLiveEventsChannel, events},
+  };
+  // The live floor's index moves with the call, in the same transaction.
+  if (IsTerminalCallStatus(call.status())) {
+    commands.push_back({"ZREM", kLiveCallsKey, call.call_sid()});
+    // So does ending its AI session: the job outlives this process (CallSessions works it off).
+    if (!call.session_id().empty()) {
+      commands.push_back({"ZADD", kSessionsToEndKey, "NX",
+                          absl::StrCat(absl::ToUnixMillis(absl::Now())), call.call_sid()});
+    }
+  } else {
+    commands.push_back({"ZADD", kLiveCallsKey, LiveScore(call), call.call_sid()});
+  }
+  return commands;
+}
+
+absl::Status CallStore::Put(const livecall::v1::Call& call,
+                            std::optional<absl::Time> next_step_at) {
+  RedisCommands commands = CallWrites(call);
+  if (next_step_at.has_value()) {
+    commands.push_back(
+        {"ZADD", kSandboxDueKey, absl::StrCat(absl::ToUnixMillis(*next_step_at)), call.call_sid()});
+  } else {
+    commands.push_back({"ZREM", kSandboxDueKey, call.call_sid()});
+  }
+  return RunTransaction(redis_, std::move(commands));
+}
+
+absl::Status CallStore::Create(const livecall::v1::Call& call,
+                               const std::vector<std::string>& aliases, const RedisCommands& also) {
+  RedisCommands commands = CallWrites(call);
+  for (const std::string& alias : aliases) {
+    commands.push_back(
+        {"SET", AliasKey(alias), call.call_sid(), "EX", absl::StrCat(absl::ToInt64Seconds(ttl_))});
+  }
+  commands.insert(commands.end(), also.begin(), also.end());
+  return RunTransaction(redis_, std::move(commands));
 }
 
 absl::StatusOr<livecall::v1::Call> CallStore::Get(const std::string& call_sid) {
@@ -100,15 +131,21 @@ absl::StatusOr<livecall::v1::Call> CallStore::Get(const std::string& call_sid) {
   return call;
 }
 
-absl::StatusOr<std::vector<std::string>> CallStore::DueSteps(absl::Time now, int limit) {
+absl::StatusOr<std::vector<std::string>> CallStore::DueMembers(const char* schedule,
+                                                               absl::Time now, int limit) {
   absl::StatusOr<RedisReply> reply =
-      redis_.Command({"ZRANGEBYSCORE", kSandboxDueKey, "-inf",
-                      absl::StrCat(absl::ToUnixMillis(now)), "LIMIT", "0", absl::StrCat(limit)});
+      redis_.Command({"ZRANGEBYSCORE", schedule, "-inf", absl::StrCat(absl::ToUnixMillis(now)),
+                      "LIMIT", "0", absl::StrCat(limit)});
   if (!reply.ok()) return reply.status();
   std::vector<std::string> sids;
-  for (size_t i = 0; i < (*reply)->elements; ++i)
+  for (size_t i = 0; i < (*reply)->elements; ++i) {
     sids.push_back(ReplyString(*(*reply)->element[i]));
+  }
   return sids;
+}
+
+absl::StatusOr<std::vector<std::string>> CallStore::DueSteps(absl::Time now, int limit) {
+  return DueMembers(kSandboxDueKey, now, limit);
 }
 
 absl::Status CallStore::Schedule(const std::string& call_sid, absl::Time at) {
@@ -140,8 +177,14 @@ absl::StatusOr<bool> CallStore::ClaimStep(const std::string& call_sid, absl::Tim
 
 namespace {
 
-std::string AliasKey(const std::string& sid) { return absl::StrCat("livecall:call-alias:", sid); }
 std::string LegsKey(const std::string& sid) { return absl::StrCat("livecall:call-legs:", sid); }
+std::string LegAgentsKey(const std::string& sid) {
+  return absl::StrCat("livecall:call-leg-agents:", sid);
+}
+std::string VoiceSeenKey(const std::string& sid) {
+  return absl::StrCat("livecall:voice-seen:", sid);
+}
+constexpr char kSessionEndTriesKey[] = "livecall:sessions:end-tries";
 std::string SequenceKey(const std::string& sid) { return absl::StrCat("livecall:call-seq:", sid); }
 std::string IdempotencyKey(const std::string& scoped) {
   return absl::StrCat("livecall:idem:", scoped);
@@ -154,8 +197,9 @@ absl::StatusOr<livecall::v1::Call> CallStore::Update(const std::string& call_sid
                                                      const Mutation& mutate) {
   // Compare-and-set in one script: the write happens only if the stored bytes are still the ones
   // this caller read, so no concurrent update is lost.
-  // KEYS: call, its live events, the live floor's index. ARGV: old bytes, new bytes, ttl,
-  // call.status event JSON, events kept, call sid, "1" while the call is live, its index score.
+  // KEYS: call, its live events, the live floor's index, the session-ending schedule. ARGV: old
+  // bytes, new bytes, ttl, call.status event JSON, events kept, call sid, "1" while the call is
+  // live, its index score, "1" when its AI session must now be ended, now (ms).
   static constexpr char kCasScript[] = R"lua(
     local current = redis.call('GET', KEYS[1])
     if not current then return -1 end
@@ -169,20 +213,28 @@ absl::StatusOr<livecall::v1::Call> CallStore::Update(const std::string& call_sid
     else
       redis.call('ZREM', KEYS[3], ARGV[6])
     end
+    if ARGV[9] == '1' then redis.call('ZADD', KEYS[4], 'NX', ARGV[10], ARGV[6]) end
     return 1)lua";
   constexpr int kMaxAttempts = 20;
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     absl::StatusOr<livecall::v1::Call> call = Get(call_sid);
     if (!call.ok()) return call.status();
     const std::string before = call->SerializeAsString();
+    // The session is to be ended once: when the call ends, or when a session is recorded on a
+    // call that has ended already (it started while the call was ending).
+    const bool had_session_to_end =
+        IsTerminalCallStatus(call->status()) && !call->session_id().empty();
     absl::StatusOr<bool> changed = mutate(*call);
     if (!changed.ok()) return changed.status();
     if (!*changed) return call;
+    const bool end_session = !had_session_to_end && IsTerminalCallStatus(call->status()) &&
+                             !call->session_id().empty();
     absl::StatusOr<RedisReply> reply = redis_.Command(
-        {"EVAL", kCasScript, "3", CallKey(call_sid), CallEventsKey(call_sid), kLiveCallsKey, before,
-         call->SerializeAsString(), absl::StrCat(absl::ToInt64Seconds(ttl_)),
-         CallStatusEventJson(*call), absl::StrCat(kLiveEventsKept), call_sid,
-         IsTerminalCallStatus(call->status()) ? "0" : "1", LiveScore(*call)});
+        {"EVAL", kCasScript, "4", CallKey(call_sid), CallEventsKey(call_sid), kLiveCallsKey,
+         kSessionsToEndKey, before, call->SerializeAsString(),
+         absl::StrCat(absl::ToInt64Seconds(ttl_)), CallStatusEventJson(*call),
+         absl::StrCat(kLiveEventsKept), call_sid, IsTerminalCallStatus(call->status()) ? "0" : "1",
+         LiveScore(*call), end_session ? "1" : "0", absl::StrCat(absl::ToUnixMillis(absl::Now()))});
     if (!reply.ok()) return reply.status();
     if ((*reply)->type != REDIS_REPLY_INTEGER) {
       return absl::InternalError(absl::StrCat("redis: ", ReplyString(**reply)));
@@ -215,12 +267,26 @@ absl::StatusOr<livecall::v1::Call> CallStore::GetByAnyLeg(const std::string& sid
   return Get(*own);
 }
 
-absl::Status CallStore::AddAgentLeg(const std::string& call_sid, const std::string& leg_sid) {
-  absl::StatusOr<std::vector<RedisReply>> replies =
-      redis_.Pipeline({{"SADD", LegsKey(call_sid), leg_sid},
-                       {"EXPIRE", LegsKey(call_sid), absl::StrCat(absl::ToInt64Seconds(ttl_))}});
-  if (!replies.ok()) return replies.status();
-  return PutAlias(leg_sid, call_sid);
+absl::Status CallStore::AddAgentLeg(const std::string& call_sid, const std::string& leg_sid,
+                                    const std::string& identity) {
+  // One script: a leg is never an alias without being a leg of the call, nor without the identity
+  // it rings (which lets that agent read the call before its join is reported).
+  // KEYS: legs, leg agents, the leg's alias. ARGV: leg, identity, call sid, ttl (s).
+  static constexpr char kAddLegScript[] = R"lua(
+    redis.call('SADD', KEYS[1], ARGV[1])
+    redis.call('EXPIRE', KEYS[1], ARGV[4])
+    redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+    redis.call('EXPIRE', KEYS[2], ARGV[4])
+    redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4])
+    return 1)lua";
+  absl::StatusOr<RedisReply> reply = redis_.Command(
+      {"EVAL", kAddLegScript, "3", LegsKey(call_sid), LegAgentsKey(call_sid), AliasKey(leg_sid),
+       leg_sid, identity, call_sid, absl::StrCat(absl::ToInt64Seconds(ttl_))});
+  if (!reply.ok()) return reply.status();
+  if ((*reply)->type == REDIS_REPLY_ERROR) {
+    return absl::InternalError(absl::StrCat("redis: ", ReplyString(**reply)));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<std::string>> CallStore::AgentLegs(const std::string& call_sid) {
@@ -231,6 +297,67 @@ absl::StatusOr<std::vector<std::string>> CallStore::AgentLegs(const std::string&
     legs.push_back(ReplyString(*(*reply)->element[i]));
   }
   return legs;
+}
+
+absl::StatusOr<bool> CallStore::WasAgentRung(const std::string& call_sid,
+                                             const std::string& identity) {
+  absl::StatusOr<RedisReply> reply = redis_.Command({"HVALS", LegAgentsKey(call_sid)});
+  if (!reply.ok()) return reply.status();
+  for (size_t i = 0; i < (*reply)->elements; ++i) {
+    if (ReplyString(*(*reply)->element[i]) == identity) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<bool> CallStore::MarkVoiceCallNew(const std::string& call_sid) {
+  // KEYS: the call, an alias of that sid, its marker. ARGV: ttl (s). 1 when new.
+  static constexpr char kMarkScript[] = R"lua(
+    if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end
+    if redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[1]) then return 1 end
+    return 0)lua";
+  absl::StatusOr<RedisReply> reply =
+      redis_.Command({"EVAL", kMarkScript, "3", CallKey(call_sid), AliasKey(call_sid),
+                      VoiceSeenKey(call_sid), absl::StrCat(absl::ToInt64Seconds(ttl_))});
+  if (!reply.ok()) return reply.status();
+  if ((*reply)->type != REDIS_REPLY_INTEGER) {
+    return absl::InternalError(absl::StrCat("redis: ", ReplyString(**reply)));
+  }
+  return (*reply)->integer == 1;
+}
+
+absl::Status CallStore::ForgetVoiceCall(const std::string& call_sid) {
+  return redis_.Command({"DEL", VoiceSeenKey(call_sid)}).status();
+}
+
+absl::StatusOr<std::vector<std::string>> CallStore::DueSessionEnds(absl::Time now, int limit) {
+  return DueMembers(kSessionsToEndKey, now, limit);
+}
+
+absl::StatusOr<int> CallStore::ClaimSessionEnd(const std::string& call_sid, absl::Time now,
+                                               absl::Duration retry, absl::Duration max_retry) {
+  // Check-and-set in one script, as ClaimStep: of two replicas only one sees the entry due.
+  // KEYS: the schedule, the tries. ARGV: sid, now (ms), retry (ms), max retry (ms).
+  static constexpr char kClaimScript[] = R"lua(
+    local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+    if not score or tonumber(score) > tonumber(ARGV[2]) then return 0 end
+    local tries = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+    local wait = math.min(tonumber(ARGV[3]) * 2 ^ math.min(tries - 1, 30), tonumber(ARGV[4]))
+    redis.call('ZADD', KEYS[1], math.floor(tonumber(ARGV[2]) + wait), ARGV[1])
+    return tries)lua";
+  absl::StatusOr<RedisReply> reply = redis_.Command(
+      {"EVAL", kClaimScript, "2", kSessionsToEndKey, kSessionEndTriesKey, call_sid,
+       absl::StrCat(absl::ToUnixMillis(now)), absl::StrCat(absl::ToInt64Milliseconds(retry)),
+       absl::StrCat(absl::ToInt64Milliseconds(max_retry))});
+  if (!reply.ok()) return reply.status();
+  if ((*reply)->type != REDIS_REPLY_INTEGER) {
+    return absl::InternalError(absl::StrCat("redis: ", ReplyString(**reply)));
+  }
+  return static_cast<int>((*reply)->integer);
+}
+
+absl::Status CallStore::FinishSessionEnd(const std::string& call_sid) {
+  return RunTransaction(
+      redis_, {{"ZREM", kSessionsToEndKey, call_sid}, {"HDEL", kSessionEndTriesKey, call_sid}});
 }
 
 absl::StatusOr<bool> CallStore::AdvanceSequence(const std::string& call_sid,

@@ -13,6 +13,15 @@
 //   livecall:call-alias:{sid}    STRING  the call's own sid for its other leg (the agent's
 //                                        browser leg, a ringing agent), TTL as the call
 //   livecall:call-legs:{sid}     SET     agent legs rung for an inbound call, TTL as the call
+//   livecall:call-leg-agents:{sid} HASH  agent leg -> the Twilio identity it rings, TTL as the
+//                                        call; written with the leg and its alias (AddAgentLeg)
+//   livecall:voice-seen:{sid}    STRING  a CallSid /twilio/voice has answered, TTL as the call: a
+//                                        replay after the dedup window dials nobody
+//   livecall:sessions:to-end     ZSET    sids of ended calls whose AI session must still be
+//                                        ended, scored by when to try next (unix ms); added in the
+//                                        write that ends the call (Put, Update), removed when
+//                                        ai-session confirms (FinishSessionEnd)
+//   livecall:sessions:end-tries  HASH    sid -> attempts so far, for the backoff
 //   livecall:call-seq:{sid}      HASH    event kind -> highest SequenceNumber applied (hold, mute)
 //   livecall:idem:{scope}:{key}  STRING  "" while the first request runs, then its call sid; TTL
 //   livecall:agents:available    ZSET    Twilio identities scored by their token's expiry (unix ms)
@@ -41,13 +50,23 @@ bool IsWellFormedCallSid(absl::string_view sid);
 std::string CallKey(const std::string& call_sid);
 inline constexpr char kSandboxDueKey[] = "livecall:sandbox:due";
 inline constexpr char kLiveCallsKey[] = "livecall:calls:live";
+inline constexpr char kSessionsToEndKey[] = "livecall:sessions:to-end";
+
+using RedisCommands = std::vector<std::vector<std::string>>;
+// Runs `commands` in one MULTI/EXEC block; an error reply of any of them is the answer.
+absl::Status RunTransaction(RedisPool& redis, RedisCommands commands);
 
 class CallStore {
  public:
   CallStore(RedisPool& redis, absl::Duration ttl) : redis_(redis), ttl_(ttl) {}
 
   // Writes the call and schedules the sandbox's next step at `next_step_at`, or unschedules it.
+  // An ended call with an AI session is put on the session-ending schedule in the same write.
   absl::Status Put(const livecall::v1::Call& call, std::optional<absl::Time> next_step_at);
+  // Writes a new call, makes each of `aliases` name it, and runs `also` (e.g. the outbound slot's
+  // OutboundCallLimit::CommitWrites), all in one transaction.
+  absl::Status Create(const livecall::v1::Call& call, const std::vector<std::string>& aliases,
+                      const RedisCommands& also);
 
   // NOT_FOUND when there is no such call.
   absl::StatusOr<livecall::v1::Call> Get(const std::string& call_sid);
@@ -78,8 +97,29 @@ class CallStore {
   // Get(Resolve(sid)).
   absl::StatusOr<livecall::v1::Call> GetByAnyLeg(const std::string& sid);
 
-  absl::Status AddAgentLeg(const std::string& call_sid, const std::string& leg_sid);
+  // Records `leg_sid`, rung for `identity` (a Twilio client identity), as an agent leg of the call
+  // and as its alias, in one script.
+  absl::Status AddAgentLeg(const std::string& call_sid, const std::string& leg_sid,
+                           const std::string& identity);
   absl::StatusOr<std::vector<std::string>> AgentLegs(const std::string& call_sid);
+  // Whether one of the call's agent legs rang `identity`.
+  absl::StatusOr<bool> WasAgentRung(const std::string& call_sid, const std::string& identity);
+
+  // Remembers that /twilio/voice answered `call_sid`: true when it is new, false when it was
+  // answered before (its marker, or a call or alias under that sid, exists).
+  absl::StatusOr<bool> MarkVoiceCallNew(const std::string& call_sid);
+  // Forgets the marker again (the first answer failed; Twilio's retry may try afresh).
+  absl::Status ForgetVoiceCall(const std::string& call_sid);
+
+  // The session-ending schedule. Sids due at or before `now`, at most `limit`.
+  absl::StatusOr<std::vector<std::string>> DueSessionEnds(absl::Time now, int limit);
+  // Claims a due entry: its next try is pushed `retry` * 2^(tries so far) (at most `max_retry`)
+  // into the future, so one replica tries at a time and a failure backs off. The attempt number
+  // (1, 2, ...) when claimed, 0 when it was not due (another replica has it, or it is done).
+  absl::StatusOr<int> ClaimSessionEnd(const std::string& call_sid, absl::Time now,
+                                      absl::Duration retry, absl::Duration max_retry);
+  // ai-session has ended the session (or there is nothing left to end): off the schedule.
+  absl::Status FinishSessionEnd(const std::string& call_sid);
 
   // True when `sequence` is higher than every one recorded for (call, kind), and records it; so
   // of two events of one kind (hold/unhold) the later one in Twilio's order wins.
@@ -109,6 +149,13 @@ class CallStore {
   absl::StatusOr<std::vector<std::string>> AvailableAgents(absl::Time now, int limit);
 
  private:
+  // Members of the sorted set `schedule` scored at or before `now`, at most `limit`.
+  absl::StatusOr<std::vector<std::string>> DueMembers(const char* schedule, absl::Time now,
+                                                      int limit);
+  // The writes of `call` for a transaction: its state, its live event, the live floor's index,
+  // and the session-ending schedule when it has ended.
+  RedisCommands CallWrites(const livecall::v1::Call& call) const;
+
   RedisPool& redis_;
   const absl::Duration ttl_;
 };

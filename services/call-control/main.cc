@@ -74,7 +74,9 @@ int main() {
   livecall::call_control::GrpcAiSessionClient ai_session(
       livecall::MakePeerChannel(config->ai_session_address, config->grpc_auth.client_key),
       config->ai_session_deadline);
-  livecall::call_control::CallSessions sessions(calls, ai_session, executor);
+  livecall::call_control::CallSessions sessions(
+      calls, ai_session, executor,
+      {.first = config->session_end_retry, .max = config->session_end_max_retry});
   livecall::call_control::VoiceAgent voice_agent(ai_session);
   std::unique_ptr<livecall::call_control::TwilioProvider> twilio_provider;
   livecall::call_control::SandboxScripts scripts;
@@ -104,7 +106,11 @@ int main() {
     provider = sandbox.get();
   }
 
-  livecall::call_control::OutboundCallLimit outbound_limit(redis, calls, config->max_active_calls);
+  livecall::call_control::OutboundCallLimit outbound_limit(
+      redis, calls,
+      {.max_active = config->max_active_calls,
+       .max_per_agent = config->max_calls_per_agent,
+       .allowed_prefixes = config->allowed_dial_prefixes});
   livecall::call_control::CallControlService service(
       *provider, calls, executor,
       twilio.configured() ? twilio.caller_id : config->sandbox_caller_id,
@@ -126,6 +132,15 @@ int main() {
   livecall::PeriodicSampler active_calls(absl::Seconds(15), [&calls] {
     absl::StatusOr<int64_t> count = calls.CountLive(absl::Now());
     if (count.ok()) livecall::ActiveCallsGauge().Set(static_cast<double>(*count));
+  });
+  // Every replica works off the sessions to end of calls that ended (call_sessions.h), so one
+  // that ended while ai-session or this process was down still ends.
+  livecall::PeriodicSampler session_ends(config->session_end_retry, [&sessions] {
+    absl::StatusOr<int> ended = sessions.EndDueSessions(absl::Now());
+    if (!ended.ok()) {
+      livecall::LogWarning("cannot sweep the sessions to end",
+                           {{"error", ended.status().ToString()}});
+    }
   });
 
   absl::Status served =

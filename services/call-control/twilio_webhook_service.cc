@@ -60,19 +60,6 @@ std::string SayAndHangUp(absl::string_view text) {
   return RenderTwiml({Verb("Say", text), Verb("Hangup")});
 }
 
-// What an agent hears when its browser call cannot be placed because every outbound line the
-// suite allows (LIVECALL_MAX_ACTIVE_CALLS) is in use.
-std::string AgentLinesBusyLine(const std::string& language) {
-  if (language == "uz") {
-    return "Hozir barcha chiquvchi liniyalar band. Iltimos, birozdan keyin qayta qo'ng'iroq "
-           "qiling.";
-  }
-  if (language == "ru") {
-    return "Сейчас все исходящие линии заняты. Пожалуйста, позвоните чуть позже.";
-  }
-  return "All outgoing lines are busy right now. Please try your call again in a moment.";
-}
-
 absl::string_view LanguageTag(absl::string_view language) {
   if (language == "ru") return "ru-RU";
   if (language == "en") return "en-US";
@@ -131,7 +118,8 @@ absl::StatusOr<bool> TwilioWebhookService::RingAgents(const std::string& call_si
           conference, absl::StrCat("client:", identity),
           absl::StartsWith(caller, "+") ? caller : options_.caller_id,
           absl::StrCat(kAgentLabelPrefix, identity), /*end_conference_on_exit=*/true);
-      absl::Status recorded = leg.ok() ? calls_.AddAgentLeg(call_sid, leg->call_sid) : leg.status();
+      absl::Status recorded =
+          leg.ok() ? calls_.AddAgentLeg(call_sid, leg->call_sid, identity) : leg.status();
       if (!recorded.ok()) {
         LogError("cannot ring an agent",
                  {{"callSid", call_sid}, {"agent", identity}, {"error", recorded.ToString()}});
@@ -158,12 +146,25 @@ absl::StatusOr<std::string> TwilioWebhookService::HandleVoice(const Params& para
     if (answered.has_value() && !answered->empty()) return *answered;
     return absl::UnavailableError("this call's first webhook is still being answered");
   }
+  // A CallSid answered before, past the dedup window, is no retry of Twilio's (those come within
+  // seconds) but a replay of a signed request: it dials nobody and joins nothing.
+  absl::StatusOr<bool> new_call = calls_.MarkVoiceCallNew(call_sid);
+  if (!new_call.ok()) {
+    LIVECALL_RETURN_IF_ERROR(calls_.ReleaseIdempotencyKey(dedup_key));
+    return new_call.status();
+  }
   const std::string from = Param(params, "From");
-  absl::StatusOr<std::string> twiml =
-      absl::StartsWith(from, "client:")
-          ? AgentCall(call_sid, from.substr(7), Param(params, "To"), Param(params, "Language"))
-          : CustomerCall(call_sid, params);
+  absl::StatusOr<std::string> twiml;
+  if (!*new_call) {
+    LogWarning("replayed /twilio/voice for a known call: hung up", {{"callSid", call_sid}});
+    twiml = RenderTwiml({Verb("Hangup")});
+  } else if (absl::StartsWith(from, "client:")) {
+    twiml = AgentCall(call_sid, from.substr(7), Param(params, "To"), Param(params, "Language"));
+  } else {
+    twiml = CustomerCall(call_sid, params);
+  }
   if (!twiml.ok()) {
+    LIVECALL_RETURN_IF_ERROR(calls_.ForgetVoiceCall(call_sid));
     LIVECALL_RETURN_IF_ERROR(calls_.ReleaseIdempotencyKey(dedup_key));
     return twiml.status();
   }
@@ -180,22 +181,25 @@ absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& c
     LogWarning("agent dialled an invalid number", {{"callSid", call_sid}, {"to", raw_to}});
     return SayAndHangUp("The number you dialled is not a valid phone number.");
   }
-  // The customer's leg is an outbound call like any PlaceCall: it takes a slot of the global cap
-  // before anyone is dialled, and gives it back when it ends (OutboundCallLimit's sweep).
-  std::string slot;
+  // The customer's leg is an outbound call like any PlaceCall: it must be to an allowed number,
+  // and it takes a slot of the global cap and of the agent's quota before anyone is dialled,
+  // given back when it ends (OutboundCallLimit's sweep).
+  OutboundSlot slot;
   if (options_.outbound_limit != nullptr) {
-    absl::StatusOr<std::string> reserved = options_.outbound_limit->Reserve(absl::Now());
-    if (absl::IsResourceExhausted(reserved.status())) {
-      LogWarning("agent call refused: the outbound-call cap is reached",
-                 {{"callSid", call_sid}, {"error", reserved.status().ToString()}});
+    absl::StatusOr<OutboundSlot> admitted =
+        options_.outbound_limit->Admit(*to, identity, absl::Now());
+    if (const OutboundRefusal refusal = RefusalOf(admitted.status());
+        refusal != OutboundRefusal::kNone) {
+      LogWarning("agent call refused",
+                 {{"callSid", call_sid}, {"error", admitted.status().ToString()}});
       const std::string language = IsSupportedLanguage(raw_language) ? raw_language : "en";
       LIVECALL_ASSIGN_OR_RETURN(
-          TwimlElement busy,
-          speech_.Render({.text = AgentLinesBusyLine(language), .language = language}));
-      return RenderTwiml({std::move(busy), Verb("Hangup")});
+          TwimlElement refused,
+          speech_.Render({.text = OutboundRefusalLine(refusal, language), .language = language}));
+      return RenderTwiml({std::move(refused), Verb("Hangup")});
     }
-    if (!reserved.ok()) return reserved.status();
-    slot = *std::move(reserved);
+    if (!admitted.ok()) return admitted.status();
+    slot = *std::move(admitted);
   }
   const std::string conference = absl::StrCat(kConferencePrefix, call_sid);
   absl::StatusOr<TwilioParticipant> customer = twilio_->DialIntoConference(
@@ -206,10 +210,6 @@ absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& c
     // Nobody was dialled (or the slot lapses by itself if this fails too).
     if (options_.outbound_limit != nullptr) (void)options_.outbound_limit->Cancel(slot);
     return SayAndHangUp("The call could not be placed. Please try again.");
-  }
-  if (options_.outbound_limit != nullptr) {
-    LIVECALL_RETURN_IF_ERROR(
-        options_.outbound_limit->Commit(slot, customer->call_sid, absl::Now()));
   }
 
   const absl::Time now = absl::Now();
@@ -225,8 +225,13 @@ absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& c
   call.set_provider("twilio");
   *call.mutable_created_at() = ToProtoTimestamp(now);
   RecordCallStatus(call, "queued", now);
-  LIVECALL_RETURN_IF_ERROR(calls_.PutAlias(call_sid, call.call_sid()));
-  LIVECALL_RETURN_IF_ERROR(calls_.Put(call, std::nullopt));
+  // The call, the browser leg's alias and the slot become the call's in one transaction, so the
+  // slot's sweep never finds the slot without its call.
+  LIVECALL_RETURN_IF_ERROR(calls_.Create(
+      call, {call_sid},
+      options_.outbound_limit != nullptr
+          ? options_.outbound_limit->CommitWrites(slot, call.call_sid(), now)
+          : RedisCommands{}));
 
   absl::StatusOr<std::string> agent_id = AgentIdFromIdentity(identity);
   const std::string language = StartSession(call, agent_id.ok() ? *agent_id : identity);

@@ -8,8 +8,9 @@
 //                  the conference "call-<browser leg>" (REST Participants), start the AI session
 //                  for the customer's number, answer TwiML that starts real-time transcription
 //                  and joins the agent to the conference. At the outbound-call cap
-//                  (LIVECALL_MAX_ACTIVE_CALLS) nobody is dialled: the agent hears that the lines
-//                  are busy (in the page's Language parameter, uz/ru/en; else English).
+//                  (LIVECALL_MAX_ACTIVE_CALLS), over the agent's quota or to a number outside
+//                  LIVECALL_ALLOWED_DIAL_PREFIXES nobody is dialled: the agent hears why (in the
+//                  page's Language parameter, uz/ru/en; else English).
 //                  From=<phone> (a customer calling our number): start the AI session (it looks up
 //                  the caller's context), answer TwiML that joins the customer to the conference
 //                  "call-<customer leg>" (with wait music) and ring every available agent into it.
@@ -24,7 +25,8 @@
 //  /twilio/dtmf        the announcement TwiML that plays DTMF to the customer.
 //
 // A retried webhook (Twilio delivers at least once) changes nothing twice: /twilio/voice is
-// deduplicated by its CallSid, /twilio/gather by CallSid + turn number (in the action URL) +
+// deduplicated by its CallSid (and a CallSid answered before, replayed after that window, gets
+// <Hangup/>), /twilio/gather by CallSid + turn number (in the action URL) +
 // unclear count + a digest of SpeechResult (the retry gets the first TwiML), transcripts by
 // TranscriptionSid + SequenceId; status and conference events only move state forward.
 

@@ -1,7 +1,9 @@
 // Faults that must lose nothing: kill -9 of Redis (it comes back from its append-only file) and
 // of the services, with every write the API accepted still there afterwards; a CRM webhook
 // that is down for a while still gets every finished conversation; and one the CRM refuses for
-// good waits in the dead letters until `livecall-context --replay-dead-letters` sends it again.
+// good waits in the dead letters until `livecall-context --replay-dead-letters` sends it again; and
+// a call that ends while ai-session is down, with call-control killed right after, still ends its
+// session.
 
 #include <signal.h>
 
@@ -29,6 +31,7 @@ using ::livecall::fakes::FakeHttpServer;
 using ::livecall::fakes::FakeRequest;
 using ::livecall::fakes::FakeResponse;
 using ::livecall::testing::StatusIs;
+using ::livecall::v1::Call;
 using ::livecall::v1::Session;
 using ::testing::HasSubstr;
 
@@ -89,6 +92,8 @@ class DurabilityTest : public SuiteTest {
     options.extra_env["LIVECALL_OUTBOX_MAX_BACKOFF_MS"] = "500";
     // A crashed replica's entries are taken over after twice this (outbox.h).
     options.extra_env["LIVECALL_CRM_WEBHOOK_TIMEOUT_MS"] = "1000";
+    options.extra_env["LIVECALL_SESSION_END_RETRY_MS"] = "100";
+    options.extra_env["LIVECALL_SESSION_END_MAX_RETRY_MS"] = "500";
     StartSuite(options);
   }
   static void TearDownTestSuite() {
@@ -231,6 +236,52 @@ TEST_F(DurabilityTest, AConversationTheCrmRefusesWaitsInTheDeadLettersUntilRepla
   ASSERT_THAT(exit_code, IsOk());
   EXPECT_EQ(*exit_code, 2);
   EXPECT_THAT(typo.LogTail(), HasSubstr("unknown argument")) << typo.LogTail();
+}
+
+// The end of a call must end its AI session (summary, disposition, the CRM) even when ai-session
+// is down as the call ends and call-control is killed before ai-session is back: the job is in
+// Redis, written with the call's end, and the restarted call-control works it off.
+TEST_F(DurabilityTest, ASessionEndsAfterItsCallEndedWhileAiSessionWasDownAndCallControlDied) {
+  crm->SetUp(true);
+  HttpResponse placed = Post("/api/voip/call", R"({"to":"+998935550101","mode":"agent"})");
+  ASSERT_EQ(placed.status, 200) << placed;
+  Call call;
+  ASSERT_THAT(ParseJsonMessage(placed.body, &call), IsOk());
+  ASSERT_FALSE(call.session_id().empty());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        Call now;
+        return ParseJsonMessage(Get("/api/calls/" + call.call_sid()).body, &now).ok() &&
+               now.status() == "in-progress";
+      },
+      absl::Seconds(10)));
+
+  auto kill = [](Service victim) {
+    ASSERT_THAT(suite().process(victim).Signal(SIGKILL), IsOk());
+    ASSERT_THAT(suite().process(victim).WaitForExit(absl::Seconds(10)).status(),
+                StatusIs(absl::StatusCode::kAborted));  // Killed by the signal.
+  };
+  ASSERT_NO_FATAL_FAILURE(kill(Service::kAiSession));
+  HttpResponse hung_up = Post("/api/calls/" + call.call_sid() + "/hangup", "");
+  ASSERT_EQ(hung_up.status, 200) << hung_up;
+  // call-control's attempt to end the session at once fails; then call-control dies too.
+  ASSERT_NO_FATAL_FAILURE(kill(Service::kCallControl));
+  ASSERT_THAT(suite().StartService(Service::kAiSession), IsOk());
+  ASSERT_THAT(suite().StartService(Service::kCallControl), IsOk());
+  ASSERT_THAT(suite().WaitUntilReady(), IsOk());
+
+  Session session;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        HttpResponse got = Get("/ai/sessions/" + call.session_id());
+        return got.status == 200 && ParseJsonMessage(got.body, &session).ok() &&
+               session.status() == "ended";
+      },
+      absl::Seconds(20)))
+      << "session status: " << session.status();
+  EXPECT_EQ(session.disposition(), "completed");
+  EXPECT_TRUE(WaitFor([&] { return crm->Acknowledged("conversation:" + call.session_id()); },
+                      absl::Seconds(20)));
 }
 
 }  // namespace

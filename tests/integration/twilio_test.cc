@@ -4,10 +4,13 @@
 
 #include <openssl/evp.h>
 
+#include <map>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/jwt.h"
+#include "common/redis_pool.h"
 #include "gmock/gmock.h"
 #include "livecall/v1/call_control.pb.h"
 #include "livecall/v1/context.pb.h"
@@ -148,6 +151,13 @@ class TwilioTest : public SuiteTest {
       if (conference != nullptr) EXPECT_EQ(conference->text, "call-" + agent_leg);
     }
     return GetCall(agent_leg).call_sid();
+  }
+
+  // For looking at (or ageing) what call-control keeps in the suite's Redis.
+  static RedisPool::Options SuiteRedis() {
+    RedisPool::Options options;
+    options.url = *ParseRedisUrl(suite().redis().url());
+    return options;
   }
 
   static inline FakeTwilio* twilio_ = nullptr;
@@ -492,6 +502,98 @@ TEST_F(TwilioTest, TwilioErrorsAndRateLimitsSurfaceAsTheirHttpStatus) {
   HttpResponse limited = PostJson("/api/voip/call", R"({"to":"+998901112233","text":"Salom"})");
   ExpectErrorResponse(limited, 429, "RESOURCE_EXHAUSTED");
   EXPECT_THAT(limited.body, HasSubstr("20429"));
+}
+
+// A rung agent's console reads the call by its own leg's CallSid as soon as the agent accepts,
+// before Twilio's participant-join names the call's agent; an agent the call did not ring may not,
+// and once one agent has taken the call the other rung agents may not either.
+TEST_F(TwilioTest, ARungAgentReadsItsCallByItsLegBeforeTheJoinIsReported) {
+  for (const char* agent : {"agent-11", "agent-12"}) {
+    ASSERT_EQ(PostJson("/api/voice/token", "{}", {{"Authorization", AgentBearer(agent)}}).status,
+              200);
+  }
+  const std::string customer = "CA20000000000000000000000000000002";
+  ASSERT_EQ(Webhook("/twilio/voice", {{"CallSid", customer},
+                                      {"CallStatus", "ringing"},
+                                      {"From", "+998901112233"},
+                                      {"To", "+998712000000"}})
+                .status,
+            200);
+  // Which leg rings whom (the CallSids Twilio's REST answers gave), as call-control recorded them.
+  RedisPool redis(SuiteRedis());
+  std::map<std::string, std::string> leg_of;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        absl::StatusOr<RedisReply> rung =
+            redis.Command({"HGETALL", "livecall:call-leg-agents:" + customer});
+        if (!rung.ok()) return false;
+        for (size_t i = 0; i + 1 < (*rung)->elements; i += 2) {
+          leg_of[ReplyString(*(*rung)->element[i + 1])] = ReplyString(*(*rung)->element[i]);
+        }
+        return leg_of.contains("agent_2D11") && leg_of.contains("agent_2D12");
+      },
+      absl::Seconds(10)));
+  auto read_as = [&](const std::string& agent, const std::string& sid) {
+    return HttpRequest("GET", suite().base_url() + "/api/calls/" + sid, "",
+                       {{"Authorization", AgentBearer(agent)}});
+  };
+  HttpResponse read = read_as("agent-11", leg_of["agent_2D11"]);
+  ASSERT_EQ(read.status, 200) << read;
+  livecall::v1::Call call;
+  ASSERT_THAT(ParseJsonMessage(read.body, &call), IsOk());
+  EXPECT_EQ(call.call_sid(), customer);
+  EXPECT_EQ(read_as("agent-12", leg_of["agent_2D12"]).status, 200);
+  ExpectErrorResponse(read_as("agent-13", leg_of["agent_2D11"]), 403, "PERMISSION_DENIED");
+
+  ASSERT_EQ(Webhook("/twilio/conference", {{"FriendlyName", "call-" + customer},
+                                           {"ConferenceSid", "CF20000000000000000000000000000002"},
+                                           {"StatusCallbackEvent", "participant-join"},
+                                           {"CallSid", leg_of["agent_2D11"]},
+                                           {"ParticipantLabel", "agent-agent_2D11"},
+                                           {"SequenceNumber", "3"}})
+                .status,
+            204);
+  EXPECT_EQ(read_as("agent-11", leg_of["agent_2D11"]).status, 200);
+  ExpectErrorResponse(read_as("agent-12", leg_of["agent_2D12"]), 403, "PERMISSION_DENIED");
+}
+
+// /twilio/voice is signed but carries no timestamp: replayed after the dedup hour, a CallSid
+// answered before dials nobody. And a browser call to a number outside
+// LIVECALL_ALLOWED_DIAL_PREFIXES (+998 here) is refused aloud, dialling nobody.
+TEST_F(TwilioTest, ReplayedOrForeignBrowserCallsDialNobody) {
+  const std::string agent_leg = "CA40000000000000000000000000000001";
+  const Form voice = {{"CallSid", agent_leg},
+                      {"CallStatus", "ringing"},
+                      {"From", "client:agent_2D14"},
+                      {"To", "+998901112233"}};
+  const std::string customer = BrowserCall(agent_leg, "agent_2D14");
+  const size_t dialled = twilio_->Requests("CreateParticipant").size();
+  RedisPool redis(SuiteRedis());
+  ASSERT_THAT(redis.Command({"DEL", "livecall:idem:voice:" + agent_leg}).status(),
+              IsOk());  // The dedup hour has passed.
+  HttpResponse replayed = Webhook("/twilio/voice", voice);
+  ASSERT_EQ(replayed.status, 200) << replayed;
+  absl::StatusOr<XmlNode> twiml = ParseXml(replayed.body);
+  ASSERT_THAT(twiml, IsOk()) << replayed.body;
+  EXPECT_THAT(twiml->ChildNames(), ElementsAre("Hangup"));
+  EXPECT_THAT(twilio_->Requests("CreateParticipant"), SizeIs(dialled));
+  EXPECT_EQ(GetCall(agent_leg).call_sid(), customer);
+
+  HttpResponse abroad = Webhook("/twilio/voice", {{"CallSid", "CA40000000000000000000000000000002"},
+                                                  {"CallStatus", "ringing"},
+                                                  {"From", "client:agent_2D14"},
+                                                  {"To", "+14155550100"},
+                                                  {"Language", "en"}});
+  ASSERT_EQ(abroad.status, 200) << abroad;
+  twiml = ParseXml(abroad.body);
+  ASSERT_THAT(twiml, IsOk()) << abroad.body;
+  ASSERT_THAT(twiml->ChildNames(), ElementsAre("Say", "Hangup"));
+  EXPECT_EQ(twiml->children[0].text, "Calls to this number are not allowed.");
+  EXPECT_THAT(twilio_->Requests("CreateParticipant"), SizeIs(dialled));
+  // PlaceCall refuses such a number with 403.
+  HttpResponse placed = PostJson("/api/voip/call", R"({"to":"+14155550100","text":"Hello"})");
+  ExpectErrorResponse(placed, 403, "PERMISSION_DENIED");
+  EXPECT_THAT(placed.body, HasSubstr("LIVECALL_ALLOWED_DIAL_PREFIXES"));
 }
 
 // The global outbound cap with Twilio: a call an agent places from the browser dials a customer

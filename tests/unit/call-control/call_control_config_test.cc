@@ -119,5 +119,40 @@ TEST(CallControlConfigTest, NamesEveryWrongSpeechVariable) {
   }
 }
 
+TEST(CallControlConfigTest, OutboundCallsGoToUzbekNumbersTwoPerAgentByDefault) {
+  absl::StatusOr<CallControlConfig> config = Read({});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->allowed_dial_prefixes, std::vector<std::string>{"+998"});
+  EXPECT_EQ(config->max_calls_per_agent, 2);
+  EXPECT_EQ(config->session_end_retry, absl::Seconds(1));
+  EXPECT_EQ(config->session_end_max_retry, absl::Minutes(1));
+
+  config = Read({{"LIVECALL_ALLOWED_DIAL_PREFIXES", " +998, +7 ,+1415"},
+                 {"LIVECALL_MAX_CALLS_PER_AGENT", "0"},
+                 {"LIVECALL_SESSION_END_RETRY_MS", "100"},
+                 {"LIVECALL_SESSION_END_MAX_RETRY_MS", "500"}});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->allowed_dial_prefixes, (std::vector<std::string>{"+998", "+7", "+1415"}));
+  EXPECT_EQ(config->max_calls_per_agent, 0);
+  EXPECT_EQ(config->session_end_retry, absl::Milliseconds(100));
+  EXPECT_EQ(config->session_end_max_retry, absl::Milliseconds(500));
+  config = Read({{"LIVECALL_ALLOWED_DIAL_PREFIXES", "+"}});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->allowed_dial_prefixes, std::vector<std::string>{"+"});
+}
+
+TEST(CallControlConfigTest, RefusesDialPrefixesThatAreNotE164) {
+  for (const char* prefixes : {"998", "+99a", ",", "+998,7", "+1234567890123456"}) {
+    SCOPED_TRACE(prefixes);
+    EXPECT_THAT(Read({{"LIVECALL_ALLOWED_DIAL_PREFIXES", prefixes}}).status().message(),
+                HasSubstr("LIVECALL_ALLOWED_DIAL_PREFIXES"));
+  }
+  EXPECT_THAT(Read({{"LIVECALL_SESSION_END_RETRY_MS", "5000"},
+                    {"LIVECALL_SESSION_END_MAX_RETRY_MS", "1000"}})
+                  .status()
+                  .message(),
+              HasSubstr("LIVECALL_SESSION_END_MAX_RETRY_MS"));
+}
+
 }  // namespace
 }  // namespace livecall::call_control

@@ -2,6 +2,7 @@
 // TwilioProvider and TwilioClient, talking HTTP to FakeTwilio (which checks every request against
 // Twilio's OpenAPI description), with a real Redis and a fake ai-session.
 
+#include <map>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -79,6 +80,8 @@ class FakeAiSession final : public AiSessionClient {
   absl::StatusOr<livecall::v1::Session> EndSession(
       const livecall::v1::EndAiSessionRequest& request) override {
     absl::MutexLock lock(&mu_);
+    ++end_attempts;
+    if (fail_end) return absl::UnavailableError("ai-session is down");
     ends.push_back(request);
     livecall::v1::Session session;
     session.set_session_id(request.session_id());
@@ -110,6 +113,14 @@ class FakeAiSession final : public AiSessionClient {
     absl::MutexLock lock(&mu_);
     return ends;
   }
+  int EndAttempts() {
+    absl::MutexLock lock(&mu_);
+    return end_attempts;
+  }
+  void FailEnd(bool fail) {
+    absl::MutexLock lock(&mu_);
+    fail_end = fail;
+  }
   void AddReply(const std::string& text, const std::string& action, bool unclear = false) {
     absl::MutexLock lock(&mu_);
     livecall::v1::CallerReply reply;
@@ -122,6 +133,8 @@ class FakeAiSession final : public AiSessionClient {
 
   absl::Mutex mu_;
   bool fail = false;
+  bool fail_end = false;
+  int end_attempts = 0;
   std::vector<livecall::v1::StartSessionRequest> starts;
   std::vector<livecall::v1::AddTurnRequest> turns;
   std::vector<livecall::v1::ReplyToCallerRequest> heard;
@@ -189,6 +202,27 @@ class TwilioCallsTest : public ::testing::Test {
     absl::StatusOr<livecall::v1::Call> call = store_->GetByAnyLeg(kAgentLeg);
     EXPECT_THAT(call.status(), IsOk());
     return call.ok() ? call->call_sid() : "";
+  }
+
+  // A webhook service like webhooks_, with an outbound-call policy.
+  std::unique_ptr<TwilioWebhookService> WebhooksWith(OutboundCallLimit& limit) {
+    return std::make_unique<TwilioWebhookService>(
+        provider_.get(), *store_, *sessions_, voice_agent_, speech_, executor_,
+        TwilioWebhookOptions{
+            .public_url = kPublicUrl, .caller_id = kCallerId, .outbound_limit = &limit});
+  }
+
+  // The browser agent `identity` calls `to` from its leg `leg` through `webhooks`; answers the
+  // TwiML, parsed.
+  static XmlNode BrowserCall(TwilioWebhookService& webhooks, const std::string& leg,
+                             const std::string& identity, const std::string& to,
+                             const std::string& language) {
+    absl::StatusOr<std::string> twiml = webhooks.HandleVoice(MakeParams(
+        {{"CallSid", leg}, {"From", "client:" + identity}, {"To", to}, {"Language", language}}));
+    EXPECT_THAT(twiml.status(), IsOk());
+    absl::StatusOr<XmlNode> parsed = twiml.ok() ? ParseXml(*twiml) : twiml.status();
+    EXPECT_THAT(parsed.status(), IsOk());
+    return parsed.ok() ? *parsed : XmlNode();
   }
 
   absl::Status Status(const std::string& sid, const std::string& status, int sequence) {
@@ -501,20 +535,12 @@ TEST_F(TwilioCallsTest, InboundCallRingsTheAvailableAgentsIntoItsConference) {
 // A browser call dials a customer like PlaceCall does, so it takes a slot of the same global cap;
 // at the cap the agent hears that the lines are busy and nobody is dialled.
 TEST_F(TwilioCallsTest, BrowserCallsCountAgainstTheOutboundCapAndFreeTheirSlotWhenTheyEnd) {
-  OutboundCallLimit limit(*redis_, *store_, /*max_active=*/1);
-  TwilioWebhookService webhooks(
-      provider_.get(), *store_, *sessions_, voice_agent_, speech_, executor_,
-      TwilioWebhookOptions{
-          .public_url = kPublicUrl, .caller_id = kCallerId, .outbound_limit = &limit});
+  OutboundCallLimit limit(*redis_, *store_, {.max_active = 1, .allowed_prefixes = {"+998"}});
+  std::unique_ptr<TwilioWebhookService> webhooks = WebhooksWith(limit);
   auto browser_call = [&](const std::string& leg, const std::string& language) {
-    return webhooks.HandleVoice(MakeParams({{"CallSid", leg},
-                                            {"From", "client:agent_2Dalice"},
-                                            {"To", "+998901112233"},
-                                            {"Language", language}}));
+    return BrowserCall(*webhooks, leg, "agent_2Dalice", "+998901112233", language);
   };
-  absl::StatusOr<std::string> first = browser_call(kAgentLeg, "");
-  ASSERT_THAT(first.status(), IsOk());
-  EXPECT_THAT(ParseXml(*first)->ChildNames(), ElementsAre("Start", "Dial"));
+  EXPECT_THAT(browser_call(kAgentLeg, "").ChildNames(), ElementsAre("Start", "Dial"));
   const size_t dialled = twilio_.Requests("CreateParticipant").size();
   ASSERT_EQ(dialled, 1u);
 
@@ -524,12 +550,9 @@ TEST_F(TwilioCallsTest, BrowserCallsCountAgainstTheOutboundCapAndFreeTheirSlotWh
            {"CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2", "", "All outgoing lines are busy"},
            {"CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb3", "uz", "barcha chiquvchi liniyalar band"}}) {
     SCOPED_TRACE(language);
-    absl::StatusOr<std::string> refused = browser_call(leg, language);
-    ASSERT_THAT(refused.status(), IsOk());
-    absl::StatusOr<XmlNode> twiml = ParseXml(*refused);
-    ASSERT_THAT(twiml.status(), IsOk());
-    ASSERT_THAT(twiml->ChildNames(), ElementsAre("Say", "Hangup"));
-    EXPECT_THAT(twiml->children[0].text, HasSubstr(line));
+    XmlNode twiml = browser_call(leg, language);
+    ASSERT_THAT(twiml.ChildNames(), ElementsAre("Say", "Hangup"));
+    EXPECT_THAT(twiml.children[0].text, HasSubstr(line));
     EXPECT_THAT(store_->GetByAnyLeg(leg), StatusIs(absl::StatusCode::kNotFound));
   }
   EXPECT_THAT(twilio_.Requests("CreateParticipant"), SizeIs(dialled));
@@ -538,10 +561,190 @@ TEST_F(TwilioCallsTest, BrowserCallsCountAgainstTheOutboundCapAndFreeTheirSlotWh
   absl::StatusOr<livecall::v1::Call> call = store_->GetByAnyLeg(kAgentLeg);
   ASSERT_THAT(call.status(), IsOk());
   ASSERT_THAT(Status(call->call_sid(), "completed", 3), IsOk());
-  absl::StatusOr<std::string> next = browser_call("CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb4", "");
-  ASSERT_THAT(next.status(), IsOk());
-  EXPECT_THAT(ParseXml(*next)->ChildNames(), ElementsAre("Start", "Dial"));
+  EXPECT_THAT(browser_call("CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb4", "").ChildNames(),
+              ElementsAre("Start", "Dial"));
   EXPECT_THAT(twilio_.Requests("CreateParticipant"), SizeIs(dialled + 1));
+}
+
+// Outbound numbers are limited to the allowed prefixes, and each agent to its quota of concurrent
+// calls: a refused browser call dials nobody, and the agent hears why in its language.
+TEST_F(TwilioCallsTest, BrowserCallsReachOnlyAllowedNumbersWithinTheAgentsQuota) {
+  OutboundCallLimit limit(*redis_, *store_,
+                          {.max_active = 10, .max_per_agent = 1, .allowed_prefixes = {"+998"}});
+  std::unique_ptr<TwilioWebhookService> webhooks = WebhooksWith(limit);
+  const std::string abroad_leg = "CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb1";
+  XmlNode abroad = BrowserCall(*webhooks, abroad_leg, "alice", "+1 415 555 0100", "ru");
+  ASSERT_THAT(abroad.ChildNames(), ElementsAre("Say", "Hangup"));
+  EXPECT_EQ(abroad.children[0].text, "Звонки на этот номер не разрешены.");
+  EXPECT_THAT(store_->GetByAnyLeg(abroad_leg), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(twilio_.Requests("CreateParticipant"), IsEmpty());
+
+  const std::string alices_leg = "CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2";
+  EXPECT_THAT(BrowserCall(*webhooks, alices_leg, "alice", "+998901112233", "uz").ChildNames(),
+              ElementsAre("Start", "Dial"));
+  XmlNode second = BrowserCall(*webhooks, "CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb3", "alice",
+                               "+998935550101", "uz");
+  ASSERT_THAT(second.ChildNames(), ElementsAre("Say", "Hangup"));
+  EXPECT_EQ(second.children[0].text, OutboundRefusalLine(OutboundRefusal::kAgentQuota, "uz"));
+  // Another agent has a quota of its own.
+  EXPECT_THAT(BrowserCall(*webhooks, "CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb4", "bob", "+998935550101",
+                          "en")
+                  .ChildNames(),
+              ElementsAre("Start", "Dial"));
+  EXPECT_THAT(twilio_.Requests("CreateParticipant"), SizeIs(2));
+
+  // Alice's call ends: her slot is free again.
+  ASSERT_THAT(Status(store_->GetByAnyLeg(alices_leg)->call_sid(), "completed", 3), IsOk());
+  EXPECT_THAT(BrowserCall(*webhooks, "CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb5", "alice",
+                          "+998935550101", "uz")
+                  .ChildNames(),
+              ElementsAre("Start", "Dial"));
+  EXPECT_THAT(twilio_.Requests("CreateParticipant"), SizeIs(3));
+}
+
+TEST_F(TwilioCallsTest, PlaceCallRefusesNumbersAbroadAndAgentsOverTheirQuota) {
+  OutboundCallLimit limit(*redis_, *store_,
+                          {.max_active = 10, .max_per_agent = 1, .allowed_prefixes = {"+998"}});
+  CallControlService service(*provider_, *store_, executor_, kCallerId,
+                             CallControlOptions{.outbound_limit = &limit}, sessions_.get());
+  livecall::v1::PlaceCallRequest request;
+  request.set_to("+14155550100");
+  request.set_text("Salom");
+  EXPECT_THAT(service.Place(request).status(),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       HasSubstr("LIVECALL_ALLOWED_DIAL_PREFIXES")));
+  EXPECT_THAT(twilio_.Requests("CreateCall"), IsEmpty());
+
+  request.set_to("+998901112233");
+  const CallerIdentity alice{.agent_id = "alice", .role = kRoleAgent};
+  ASSERT_THAT(service.Place(request, alice).status(), IsOk());
+  EXPECT_THAT(service.Place(request, alice).status(),
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       HasSubstr("LIVECALL_MAX_CALLS_PER_AGENT")));
+  EXPECT_THAT(service.Place(request, {.agent_id = "bob", .role = kRoleAgent}).status(), IsOk());
+  // A supervisor's or a service's calls count against the global cap only.
+  const CallerIdentity boss{.agent_id = "boss", .role = kRoleSupervisor};
+  EXPECT_THAT(service.Place(request, boss).status(), IsOk());
+  EXPECT_THAT(service.Place(request, boss).status(), IsOk());
+  EXPECT_THAT(service.Place(request).status(), IsOk());
+  EXPECT_THAT(twilio_.Requests("CreateCall"), SizeIs(5));
+}
+
+// A signed /twilio/voice replayed after the dedup window (Twilio's own retries come within
+// seconds) dials nobody, rings nobody and leaves the call as it is.
+TEST_F(TwilioCallsTest, AVoiceWebhookReplayedAfterTheDedupWindowDialsNobody) {
+  const std::string customer = AgentCalls();
+  ASSERT_THAT(redis_->Command({"DEL", absl::StrCat("livecall:idem:voice:", kAgentLeg)}).status(),
+              IsOk());  // The window has passed.
+  absl::StatusOr<std::string> replayed = webhooks_->HandleVoice(
+      MakeParams({{"CallSid", kAgentLeg}, {"From", "client:agent_2Dalice"}, {"To", "+998901112233"}}));
+  ASSERT_THAT(replayed.status(), IsOk());
+  EXPECT_THAT(ParseXml(*replayed)->ChildNames(), ElementsAre("Hangup"));
+  EXPECT_THAT(twilio_.Requests("CreateParticipant"), SizeIs(1));
+  EXPECT_THAT(ai_.starts, SizeIs(1));
+  EXPECT_EQ(store_->GetByAnyLeg(kAgentLeg)->call_sid(), customer);
+
+  ASSERT_THAT(service_->MintToken("alice", {}).status(), IsOk());
+  const std::string inbound = "CAcccccccccccccccccccccccccccccccc";
+  const Params ringing = MakeParams(
+      {{"CallSid", inbound}, {"From", "+998901112233"}, {"To", kCallerId}, {"CallStatus", "ringing"}});
+  ASSERT_THAT(webhooks_->HandleVoice(ringing).status(), IsOk());
+  ASSERT_TRUE(WaitFor([&] { return store_->AgentLegs(inbound)->size() == 1; }, absl::Seconds(10)));
+  ASSERT_THAT(Status(inbound, "completed", 3), IsOk());
+  ASSERT_THAT(redis_->Command({"DEL", absl::StrCat("livecall:idem:voice:", inbound)}).status(),
+              IsOk());
+  replayed = webhooks_->HandleVoice(ringing);
+  ASSERT_THAT(replayed.status(), IsOk());
+  EXPECT_THAT(ParseXml(*replayed)->ChildNames(), ElementsAre("Hangup"));
+  EXPECT_EQ(store_->Get(inbound)->status(), "completed");
+  EXPECT_THAT(ai_.starts, SizeIs(2));
+  // Within the window a retry still gets the answer given first (here: the replay's).
+  EXPECT_EQ(*webhooks_->HandleVoice(ringing), *replayed);
+  EXPECT_THAT(twilio_.Requests("CreateParticipant"), SizeIs(2));
+}
+
+// The answering agent's console reads the call (GetCall by its leg) as soon as it accepts, before
+// Twilio's participant-join names it the call's agent; once an agent has taken the call, the other
+// rung agents may not.
+TEST_F(TwilioCallsTest, ARungAgentReadsItsCallBeforeTheJoinIsReportedUntilAnotherAgentTakesIt) {
+  ASSERT_THAT(service_->MintToken("alice", {}).status(), IsOk());
+  ASSERT_THAT(service_->MintToken("bob", {}).status(), IsOk());
+  const std::string customer = "CAcccccccccccccccccccccccccccccccc";
+  ASSERT_THAT(webhooks_
+                  ->HandleVoice(MakeParams({{"CallSid", customer},
+                                            {"From", "+998901112233"},
+                                            {"To", kCallerId},
+                                            {"CallStatus", "ringing"}}))
+                  .status(),
+              IsOk());
+  ASSERT_TRUE(WaitFor([&] { return store_->AgentLegs(customer)->size() == 2; }, absl::Seconds(10)));
+  // Which leg rings whom, as RingAgents recorded it.
+  absl::StatusOr<RedisReply> rung =
+      redis_->Command({"HGETALL", absl::StrCat("livecall:call-leg-agents:", customer)});
+  ASSERT_THAT(rung.status(), IsOk());
+  std::map<std::string, std::string> leg_of;
+  for (size_t i = 0; i + 1 < (*rung)->elements; i += 2) {
+    leg_of[ReplyString(*(*rung)->element[i + 1])] = ReplyString(*(*rung)->element[i]);
+  }
+  ASSERT_EQ(leg_of.size(), 2u);
+  const CallerIdentity alice{.agent_id = "alice", .role = kRoleAgent};
+  const CallerIdentity bob{.agent_id = "bob", .role = kRoleAgent};
+  const CallerIdentity carol{.agent_id = "carol", .role = kRoleAgent};
+
+  absl::StatusOr<livecall::v1::Call> read = service_->Read(leg_of["alice"], alice);
+  ASSERT_THAT(read.status(), IsOk());
+  EXPECT_EQ(read->call_sid(), customer);
+  EXPECT_THAT(service_->Read(leg_of["bob"], bob).status(), IsOk());
+  EXPECT_THAT(service_->Read(customer, bob).status(), IsOk());
+  EXPECT_THAT(service_->Read(leg_of["alice"], carol).status(),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+
+  // Alice's join arrives: the call is hers, bob's console is refused.
+  ASSERT_THAT(webhooks_->HandleConferenceStatus(
+                  MakeParams({{"FriendlyName", absl::StrCat("call-", customer)},
+                              {"ConferenceSid", "CF00000000000000000000000000000009"},
+                              {"StatusCallbackEvent", "participant-join"},
+                              {"CallSid", leg_of["alice"]},
+                              {"ParticipantLabel", "agent-alice"},
+                              {"SequenceNumber", "2"}})),
+              IsOk());
+  EXPECT_THAT(service_->Read(leg_of["alice"], alice).status(), IsOk());
+  EXPECT_THAT(service_->Read(leg_of["bob"], bob).status(),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(service_->Read(customer, bob).status(),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+}
+
+// Ending the AI session of an ended call is a job in Redis, not a task in this process: when the
+// attempt at once fails and this process is gone, any replica's sweep ends it once ai-session is
+// back.
+TEST_F(TwilioCallsTest, ASessionWhoseEndFailedIsEndedLaterByAnyReplica) {
+  ai_.FailEnd(true);
+  const std::string customer = AgentCalls();
+  ASSERT_THAT(Status(customer, "completed", 3), IsOk());
+  ASSERT_TRUE(WaitFor([&] { return ai_.EndAttempts() >= 1; }, absl::Seconds(10)));
+  EXPECT_THAT(ai_.Ends(), IsEmpty());
+
+  ai_.FailEnd(false);
+  Executor replica_executor(1);
+  CallSessions replica(*store_, ai_, replica_executor,
+                       {.first = absl::Seconds(1), .max = absl::Seconds(4)});
+  auto sweep = [&](absl::Time at) {
+    absl::StatusOr<int> ended = replica.EndDueSessions(at);
+    EXPECT_THAT(ended.status(), IsOk());
+    return ended.ok() ? *ended : -1;
+  };
+  // Not before its retry is due ...
+  EXPECT_EQ(sweep(absl::Now() - absl::Seconds(1)), 0);
+  EXPECT_THAT(ai_.Ends(), IsEmpty());
+  // ... then once.
+  EXPECT_EQ(sweep(absl::Now() + absl::Minutes(1)), 1);
+  std::vector<livecall::v1::EndAiSessionRequest> ends = ai_.Ends();
+  ASSERT_THAT(ends, SizeIs(1));
+  EXPECT_EQ(ends[0].session_id(), "S1");
+  EXPECT_EQ(ends[0].disposition(), "completed");
+  EXPECT_EQ(sweep(absl::Now() + absl::Hours(1)), 0);
+  EXPECT_THAT(ai_.Ends(), SizeIs(1));
 }
 
 TEST_F(TwilioCallsTest, InboundCallWithNoAgentIsToldSo) {
