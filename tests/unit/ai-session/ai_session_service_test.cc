@@ -2,6 +2,11 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "common/live_events.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/context/context_service.h"
@@ -19,6 +24,7 @@ using ::livecall::testing::IsOk;
 using ::livecall::testing::StatusIs;
 using ::testing::Contains;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::Property;
 using ::testing::StartsWith;
 
@@ -152,6 +158,80 @@ TEST_F(AiSessionServiceTest, BadRequestsAreInvalidArgumentAndStoreNothing) {
   absl::StatusOr<RedisReply> keys = redis_->Command({"KEYS", "livecall:*"});
   ASSERT_THAT(keys.status(), IsOk());
   EXPECT_EQ((*keys)->elements, 0u);
+}
+
+// --- The session beside a call -------------------------------------------------------------
+
+TEST_F(AiSessionServiceTest, ACallSidMustLookLikeOneAndABadOneStoresNothing) {
+  for (const char* sid :
+       {"CA123", "not-a-call", "CAzz23456789abcdef0123456789abcdef",
+        "XX0123456789abcdef0123456789abcdef", "CA0123456789abcdef0123456789abcdef0"}) {
+    livecall::v1::StartSessionRequest request = Request("+998901112233");
+    request.set_call_sid(sid);
+    EXPECT_THAT(service_->Start(request),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("callSid")))
+        << sid;
+  }
+  absl::StatusOr<RedisReply> keys = redis_->Command({"KEYS", "livecall:*"});
+  ASSERT_THAT(keys.status(), IsOk());
+  EXPECT_EQ((*keys)->elements, 0u);
+}
+
+TEST_F(AiSessionServiceTest, AnAgentAttachesToACallOnlyWithCallControlsWord) {
+  // This service has no call-control to ask: an agent naming a call is refused, not believed.
+  const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = "agent"};
+  livecall::v1::StartSessionRequest request = Request("+998901112233");
+  request.set_call_sid("CA0123456789abcdef0123456789abcdef");
+  EXPECT_THAT(service_->Start(request, alice), StatusIs(absl::StatusCode::kFailedPrecondition));
+  absl::StatusOr<RedisReply> keys = redis_->Command({"KEYS", "livecall:*"});
+  ASSERT_THAT(keys.status(), IsOk());
+  EXPECT_EQ((*keys)->elements, 0u);
+  // A service (call-control answering a webhook) is not checked: nothing is asked back.
+  EXPECT_THAT(service_->Start(request).status(), IsOk());
+}
+
+TEST_F(AiSessionServiceTest, ACallHasOneSessionHoweverManyStartAtOnce) {
+  const std::string sid = "CA0123456789abcdef0123456789abcdef";
+  constexpr int kStarts = 8;
+  std::vector<absl::StatusOr<livecall::v1::Session>> started(kStarts, absl::UnknownError(""));
+  {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kStarts; ++i) {
+      threads.emplace_back([&, i] {
+        livecall::v1::StartSessionRequest request = Request("+998901112233");
+        request.set_call_sid(sid);
+        request.set_agent_id("agent_7");
+        started[i] = service_->Start(request);
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+  }
+  for (const absl::StatusOr<livecall::v1::Session>& session : started) {
+    ASSERT_THAT(session.status(), IsOk());
+    EXPECT_EQ(session->session_id(), started[0]->session_id());
+    EXPECT_EQ(session->greeting(), started[0]->greeting());
+    EXPECT_EQ(session->conversation_size(), 1);
+  }
+  absl::StatusOr<RedisReply> headers = redis_->Command({"KEYS", "livecall:session:{*}"});
+  ASSERT_THAT(headers.status(), IsOk());
+  EXPECT_EQ((*headers)->elements, 1u);
+  // The call's live events announce one session.
+  absl::StatusOr<RedisReply> events = redis_->Command({"XLEN", CallEventsKey(sid)});
+  ASSERT_THAT(events.status(), IsOk());
+  EXPECT_EQ((*events)->integer, 1);
+
+  // A retry later answers the same session, turns and all.
+  ASSERT_THAT(service_->AddTurn(Turn(started[0]->session_id(), "customer", "Salom")).status(),
+              IsOk());
+  livecall::v1::StartSessionRequest retry = Request("+998901112233");
+  retry.set_call_sid(sid);
+  absl::StatusOr<livecall::v1::Session> again = service_->Start(retry);
+  ASSERT_THAT(again.status(), IsOk());
+  EXPECT_EQ(again->session_id(), started[0]->session_id());
+  EXPECT_EQ(again->conversation_size(), 2);
+  // Another call gets its own.
+  retry.set_call_sid("CA0123456789abcdef0123456789abcde0");
+  EXPECT_NE(service_->Start(retry)->session_id(), started[0]->session_id());
 }
 
 TEST_F(AiSessionServiceTest, UnknownSessionIsNotFound) {
