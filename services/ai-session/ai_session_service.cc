@@ -208,6 +208,11 @@ absl::StatusOr<Session> AiSessionService::Start(const livecall::v1::StartSession
                                                options_.llm_greeting_deadline, "greeting");
     absl::StatusOr<std::string> greeting =
         reply.ok() ? ParseGreeting(*reply) : absl::StatusOr<std::string>(reply.status());
+    // The greeting is said to whoever answers: one that tells the customer's record is replaced
+    // by the template.
+    if (greeting.ok() && SaysWithheldCustomerData(*greeting, session)) {
+      greeting = absl::FailedPreconditionError("llm greeting says withheld customer data");
+    }
     if (greeting.ok()) {
       session.set_greeting(*greeting);
     } else if (reply.ok()) {
@@ -328,6 +333,11 @@ absl::StatusOr<livecall::v1::CallerReply> AiSessionService::ReplyToCaller(
                options_.llm_caller_reply_deadline, "caller-reply");
     if (answer.ok()) {
       absl::StatusOr<livecall::v1::CallerReply> parsed = ParseCallerReply(*answer);
+      // Never spoken: customer data the voice agent was not given (an LLM that knows more than
+      // its prompt, or repeats what the conversation carries). The embedded engine answers.
+      if (parsed.ok() && SaysWithheldCustomerData(parsed->text(), session)) {
+        parsed = absl::FailedPreconditionError("llm caller reply says withheld customer data");
+      }
       if (parsed.ok()) {
         reply = *std::move(parsed);
         reply->set_language(session.language());

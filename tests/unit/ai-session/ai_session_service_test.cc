@@ -519,5 +519,71 @@ TEST_F(AiSessionServiceTest, TheVoiceAgentUsesTheLlmAndFallsBackWhenItFails) {
   EXPECT_EQ(calls, 3);
 }
 
+TEST_F(AiSessionServiceTest, TheVoiceAgentNeitherHearsNorSaysTheCustomersRecord) {
+  // An LLM that reads the customer's record out to whoever answers: notes, plan, balance.
+  CurlGlobalInit();
+  std::atomic<int> caller_replies{0};
+  livecall::fakes::FakeHttpServer server([&](const livecall::fakes::FakeRequest& request) {
+    if (request.body.find("opening line") != std::string::npos) {
+      return StreamedReply("Assalomu alaykum, Dilshod! Routeringiz TP-Link Archer C6.");
+    }
+    if (request.body.find("voice agent") != std::string::npos) {
+      return StreamedReply(
+          ++caller_replies == 1
+              ? R"({"reply":"Balansingiz 45000 so'm. ROUTER MODELI: tp-link archer c6.","action":"continue"})"
+              : R"({"reply":"Dilshod, internet tez-tez uzilib qolmoqda: tekshiraman.","action":"continue"})");
+    }
+    return StreamedReply("not JSON");
+  });
+  ASSERT_THAT(server.Start(), IsOk());
+  CurlHttpClient http;
+  OpenAiLlmClient llm(http, {server.base_url(), "", "m"});
+  AiEngineOptions options;
+  options.llm_greeting_deadline = absl::Seconds(5);
+  options.llm_caller_reply_deadline = absl::Seconds(5);
+  options.llm_suggestion_deadline = absl::Seconds(5);
+  AiSessionService service(*stub_, *kb_, &llm, executor_, options);
+
+  absl::StatusOr<livecall::v1::Session> session = service.Start(Request("+998901112233"));
+  ASSERT_THAT(session.status(), IsOk());
+  EXPECT_THAT(session->greeting(), StartsWith("Assalomu alaykum, Dilshod!"));
+  EXPECT_THAT(session->greeting(), Not(HasSubstr("TP-Link")));
+  absl::StatusOr<livecall::v1::CallerReply> leaked =
+      service.ReplyToCaller(CallerSaid(session->session_id(), "Internetim ishlamayapti"));
+  ASSERT_THAT(leaked.status(), IsOk());
+  EXPECT_EQ(leaked->engine(), "embedded");
+  EXPECT_THAT(leaked->text(), Not(HasSubstr("45000")));
+  EXPECT_THAT(absl::AsciiStrToLower(leaked->text()), Not(HasSubstr("tp-link")));
+  // What it may say (the name, the open request) is said as the LLM put it.
+  absl::StatusOr<livecall::v1::CallerReply> allowed =
+      service.ReplyToCaller(CallerSaid(session->session_id(), "Internetim ishlamayapti"));
+  ASSERT_THAT(allowed.status(), IsOk());
+  EXPECT_EQ(allowed->engine(), "llm");
+  EXPECT_EQ(allowed->text(), "Dilshod, internet tez-tez uzilib qolmoqda: tekshiraman.");
+
+  // Nothing of the record but the name and the open request reached the voice agent's prompts;
+  // the conversation kept none of it either.
+  int voice_prompts = 0;
+  for (const livecall::fakes::FakeRequest& request : server.requests()) {
+    if (request.body.find("voice agent") == std::string::npos &&
+        request.body.find("opening line") == std::string::npos) {
+      continue;
+    }
+    ++voice_prompts;
+    EXPECT_THAT(request.body, HasSubstr("Dilshod Karimov"));
+    EXPECT_THAT(request.body, HasSubstr("internet tez-tez uzilib qolmoqda"));
+    for (const char* withheld : {"TP-Link", "Kechqurun", "45000", "Mbit", "2026-11-20"}) {
+      EXPECT_THAT(request.body, Not(HasSubstr(withheld))) << withheld;
+    }
+  }
+  EXPECT_EQ(voice_prompts, 3);
+  absl::StatusOr<livecall::v1::Session> stored = service.Get(session->session_id());
+  ASSERT_THAT(stored.status(), IsOk());
+  for (const livecall::v1::Turn& turn : stored->conversation()) {
+    EXPECT_THAT(turn.text(), Not(HasSubstr("45000")));
+    EXPECT_THAT(absl::AsciiStrToLower(turn.text()), Not(HasSubstr("tp-link")));
+  }
+}
+
 }  // namespace
 }  // namespace livecall::ai_session
