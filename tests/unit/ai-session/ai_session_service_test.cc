@@ -9,6 +9,9 @@
 #include "common/live_events.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/call-control/call_control_service.h"
+#include "services/call-control/sandbox_provider.h"
+#include "services/call-control/voice_token.h"
 #include "services/context/context_service.h"
 #include "tests/fakes/fake_http_server.h"
 #include "tests/support/proto_matchers.h"
@@ -44,11 +47,21 @@ class AiSessionServiceTest : public ::testing::Test {
     source_ = std::make_unique<context::DirectorySource>(*directory_);
     context_service_ =
         std::make_unique<context::ContextService>(*source_, *sessions_, context_executor_);
+    // call-control as the real one answers GetCall (its call store on the same Redis; the
+    // sandbox provider is never asked to dial).
+    call_store_ = std::make_unique<call_control::CallStore>(*redis_, absl::Hours(1));
+    sandbox_ = std::make_unique<call_control::SandboxProvider>(
+        *call_store_, call_control::SandboxTimings{}, say_);
+    call_control_ = std::make_unique<call_control::CallControlService>(
+        *sandbox_, *call_store_, call_control_executor_, "+998712000000");
     grpc::ServerBuilder builder;
     builder.RegisterService(context_service_.get());
+    builder.RegisterService(call_control_.get());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     stub_ = livecall::v1::Context::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
+    calls_stub_ =
+        livecall::v1::CallControl::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
     absl::StatusOr<KnowledgeBase> kb = KnowledgeBase::Load(LIVECALL_DEFAULT_DATA_DIR "/kb.json");
     ASSERT_THAT(kb.status(), IsOk());
     kb_ = std::make_unique<KnowledgeBase>(*std::move(kb));
@@ -92,8 +105,14 @@ class AiSessionServiceTest : public ::testing::Test {
   Executor context_executor_{2};
   Executor executor_{2};
   std::unique_ptr<context::ContextService> context_service_;
+  call_control::SayRenderer say_;
+  Executor call_control_executor_{2};
+  std::unique_ptr<call_control::CallStore> call_store_;
+  std::unique_ptr<call_control::SandboxProvider> sandbox_;
+  std::unique_ptr<call_control::CallControlService> call_control_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<livecall::v1::Context::Stub> stub_;
+  std::unique_ptr<livecall::v1::CallControl::Stub> calls_stub_;
   std::unique_ptr<KnowledgeBase> kb_;
   std::unique_ptr<AiSessionService> service_;
 };
@@ -188,6 +207,84 @@ TEST_F(AiSessionServiceTest, AnAgentAttachesToACallOnlyWithCallControlsWord) {
   EXPECT_EQ((*keys)->elements, 0u);
   // A service (call-control answering a webhook) is not checked: nothing is asked back.
   EXPECT_THAT(service_->Start(request).status(), IsOk());
+}
+
+// A browser call of `agent_id` as call-control records it: the customer's leg `customer_leg`
+// (the call), the browser's `agent_leg` (an alias), the agent's Twilio identity as the owner.
+livecall::v1::Call RecordBrowserCall(call_control::CallStore& store, const std::string& agent_id,
+                                     const std::string& customer_leg, const std::string& agent_leg,
+                                     const std::string& session_id = "") {
+  livecall::v1::Call call;
+  call.set_call_sid(customer_leg);
+  call.set_agent_call_sid(agent_leg);
+  call.set_agent_identity(*call_control::AgentIdentity(agent_id));
+  call.set_to("+998901112233");
+  call.set_direction("outbound-api");
+  call.set_status("in-progress");
+  call.set_session_id(session_id);
+  EXPECT_THAT(store.PutAlias(agent_leg, customer_leg), IsOk());
+  EXPECT_THAT(store.Put(call, std::nullopt), IsOk());
+  return call;
+}
+
+TEST_F(AiSessionServiceTest, CallControlDecidesWhichCallsAnAgentMayAttachTo) {
+  AiSessionService service(*stub_, *kb_, /*llm=*/nullptr, executor_, AiEngineOptions{},
+                           calls_stub_.get());
+  const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = "agent"};
+  const CallerIdentity bob{.peer = "gateway", .agent_id = "bob", .role = "agent"};
+  const std::string customer_leg = "CA1000000000000000000000000000000c";
+  const std::string agent_leg = "CA1000000000000000000000000000000a";
+  RecordBrowserCall(*call_store_, "alice", customer_leg, agent_leg);
+  livecall::v1::StartSessionRequest request = Request("+998901112233");
+  for (const std::string& sid : {customer_leg, agent_leg}) {
+    request.set_call_sid(sid);
+    EXPECT_THAT(service.Start(request, bob), StatusIs(absl::StatusCode::kPermissionDenied));
+  }
+  request.set_call_sid("CA1000000000000000000000000000000f");
+  EXPECT_THAT(service.Start(request, bob), StatusIs(absl::StatusCode::kNotFound));
+  absl::StatusOr<RedisReply> sessions = redis_->Command({"KEYS", "livecall:session:{*}"});
+  ASSERT_THAT(sessions.status(), IsOk());
+  EXPECT_EQ((*sessions)->elements, 0u);
+
+  // Its owner names the browser's leg: the session is the call's, kept under the customer's leg.
+  request.set_call_sid(agent_leg);
+  absl::StatusOr<livecall::v1::Session> started = service.Start(request, alice);
+  ASSERT_THAT(started.status(), IsOk());
+  EXPECT_EQ(started->call_sid(), customer_leg);
+  EXPECT_EQ(started->agent_id(), "alice");
+  request.set_call_sid(customer_leg);
+  EXPECT_EQ(service.Start(request, alice)->session_id(), started->session_id());
+  // A supervisor may name any call, even one call-control does not know.
+  const CallerIdentity supervisor{.peer = "gateway", .agent_id = "sam", .role = "supervisor"};
+  EXPECT_EQ(service.Start(request, supervisor)->session_id(), started->session_id());
+  request.set_call_sid("CA1000000000000000000000000000000f");
+  EXPECT_THAT(service.Start(request, supervisor).status(), IsOk());
+}
+
+TEST_F(AiSessionServiceTest, TheOwnerOfACallGetsItsUnownedSession) {
+  AiSessionService service(*stub_, *kb_, /*llm=*/nullptr, executor_, AiEngineOptions{},
+                           calls_stub_.get());
+  // An inbound call's session, started by call-control before anyone answered.
+  const std::string customer_leg = "CA2000000000000000000000000000000c";
+  livecall::v1::StartSessionRequest inbound = Request("+998901112233");
+  inbound.set_call_sid(customer_leg);
+  inbound.set_direction("inbound");
+  absl::StatusOr<livecall::v1::Session> unowned = service.Start(inbound);
+  ASSERT_THAT(unowned.status(), IsOk());
+  ASSERT_EQ(unowned->agent_id(), "");
+  // alice answered (call-control recorded her) and her page starts the call's session.
+  RecordBrowserCall(*call_store_, "alice", customer_leg, "CA2000000000000000000000000000000a",
+                    unowned->session_id());
+  const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = "agent"};
+  const CallerIdentity bob{.peer = "gateway", .agent_id = "bob", .role = "agent"};
+  livecall::v1::StartSessionRequest page = Request("+998901112233");
+  page.set_call_sid("CA2000000000000000000000000000000a");
+  EXPECT_THAT(service.Start(page, bob), StatusIs(absl::StatusCode::kPermissionDenied));
+  absl::StatusOr<livecall::v1::Session> taken = service.Start(page, alice);
+  ASSERT_THAT(taken.status(), IsOk());
+  EXPECT_EQ(taken->session_id(), unowned->session_id());
+  EXPECT_EQ(taken->agent_id(), "alice");
+  EXPECT_EQ(service.Get(unowned->session_id(), alice)->agent_id(), "alice");
 }
 
 TEST_F(AiSessionServiceTest, ACallHasOneSessionHoweverManyStartAtOnce) {
