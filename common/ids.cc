@@ -2,10 +2,13 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace livecall {
@@ -18,6 +21,12 @@ std::string NewId(absl::string_view prefix, int bytes) {
   }
   return absl::StrCat(prefix, absl::BytesToHexString(absl::string_view(
                                   reinterpret_cast<const char*>(buffer.data()), buffer.size())));
+}
+
+bool IsCallSidShaped(absl::string_view sid) {
+  return sid.size() == 34 && absl::StartsWith(sid, "CA") &&
+         std::all_of(sid.begin() + 2, sid.end(),
+                     [](char c) { return absl::ascii_isxdigit(static_cast<unsigned char>(c)); });
 }
 
 }  // namespace livecall

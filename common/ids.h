@@ -11,6 +11,9 @@ namespace livecall {
 // NewId("CA", 16) is a Twilio-shaped call SID. Ids are unguessable because URLs carry them.
 std::string NewId(absl::string_view prefix, int bytes = 16);
 
+// A call SID as Twilio and the sandbox (NewId("CA")) make them: "CA" and 32 hex digits.
+bool IsCallSidShaped(absl::string_view sid);
+
 }  // namespace livecall
 
 #endif  // LIVECALL_COMMON_IDS_H_

@@ -5,11 +5,12 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/ids.h"
 #include "common/language.h"
 #include "common/log.h"
 #include "common/metrics.h"
-#include "common/request_id.h"
 #include "common/proto_time.h"
+#include "common/request_id.h"
 #include "common/status.h"
 #include "common/unary_reactor.h"
 #include "services/ai-session/greeting.h"
@@ -52,6 +53,67 @@ void AiSessionService::PrepareContext(grpc::ClientContext* context) const {
   // the agent's request while the channel reconnects.
   context->set_wait_for_ready(true);
   ForwardRequestId(context);
+}
+
+absl::StatusOr<livecall::v1::Call> AiSessionService::GetCall(const std::string& call_sid,
+                                                             const CallerIdentity& caller) {
+  if (calls_ == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("ai-session has no call-control to look up call ", call_sid));
+  }
+  livecall::v1::GetCallRequest request;
+  request.set_call_sid(call_sid);
+  grpc::ClientContext rpc;
+  PrepareContext(&rpc);
+  // As the gateway forwards it: call-control believes it because ai-session sends its API key.
+  if (!caller.agent_id.empty()) {
+    rpc.AddMetadata(kAgentMetadata, caller.agent_id);
+    rpc.AddMetadata(kRoleMetadata, caller.role);
+  }
+  livecall::v1::Call call;
+  LIVECALL_RETURN_IF_ERROR(ToAbslStatus(calls_->GetCall(&rpc, request, &call)));
+  return call;
+}
+
+absl::StatusOr<std::optional<Session>> AiSessionService::CallsSession(
+    std::string& call_sid, const CallerIdentity& caller) {
+  if (!IsCallSidShaped(call_sid)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("callSid \"", call_sid, "\" is not a call SID (CA and 32 hex digits)"));
+  }
+  // call-control starts its calls' sessions (role service) while it answers a webhook, waiting on
+  // this: asking it back would be a needless round trip at best. Services name the customer's leg.
+  if (caller.role == kRoleService) return std::nullopt;
+  absl::StatusOr<livecall::v1::Call> call = GetCall(call_sid, caller);
+  if (!call.ok()) {
+    // A supervisor, like a service, may attach a call call-control does not know; an agent may
+    // attach only its own.
+    if (caller.is_agent() || !absl::IsNotFound(call.status())) return call.status();
+    return std::nullopt;
+  }
+  // The customer's leg, even when the browser named its own: the call's session and live events
+  // are kept under it.
+  call_sid = call->call_sid();
+  if (call->session_id().empty()) return std::nullopt;
+  absl::StatusOr<Session> existing = Get(call->session_id());
+  // Expired while the call is still recorded: the caller makes a new one.
+  if (absl::IsNotFound(existing.status())) return std::nullopt;
+  if (!existing.ok()) return existing.status();
+  return *std::move(existing);
+}
+
+absl::StatusOr<Session> AiSessionService::ForCaller(Session session, const CallerIdentity& caller) {
+  if (caller.MayAccess(session.agent_id())) return session;
+  if (!session.agent_id().empty()) return NotYours(absl::StrCat("session ", session.session_id()));
+  // An inbound call's session before call-control assigns it to the agent who answered: the
+  // agent is that one (call-control said the call is its), so it is assigned here as well.
+  livecall::v1::AssignSessionRequest assign;
+  assign.set_session_id(session.session_id());
+  assign.set_agent_id(caller.agent_id);
+  Session assigned;
+  LIVECALL_RETURN_IF_ERROR(CallContext(
+      [&](grpc::ClientContext* rpc) { return context_.AssignSession(rpc, assign, &assigned); }));
+  return assigned;
 }
 
 void AiSessionService::CountFallback(absl::string_view purpose, const absl::Status& why) {
@@ -114,6 +176,12 @@ absl::StatusOr<Session> AiSessionService::Start(const livecall::v1::StartSession
         absl::StrCat("direction \"", request.direction(), "\" is not outbound or inbound"));
   }
 
+  std::string call_sid = request.call_sid();
+  if (!call_sid.empty()) {
+    LIVECALL_ASSIGN_OR_RETURN(std::optional<Session> existing, CallsSession(call_sid, caller));
+    if (existing.has_value()) return ForCaller(*std::move(existing), caller);
+  }
+
   Customer customer;
   {
     livecall::v1::LookupCustomerRequest lookup;
@@ -128,7 +196,7 @@ absl::StatusOr<Session> AiSessionService::Start(const livecall::v1::StartSession
 
   livecall::v1::CreateSessionRequest create;
   Session& session = *create.mutable_session();
-  session.set_call_sid(request.call_sid());
+  session.set_call_sid(call_sid);
   session.set_phone_number(customer.phone_number());
   session.set_direction(direction);
   session.set_agent_id(owner);
@@ -140,6 +208,11 @@ absl::StatusOr<Session> AiSessionService::Start(const livecall::v1::StartSession
                                                options_.llm_greeting_deadline, "greeting");
     absl::StatusOr<std::string> greeting =
         reply.ok() ? ParseGreeting(*reply) : absl::StatusOr<std::string>(reply.status());
+    // The greeting is said to whoever answers: one that tells the customer's record is replaced
+    // by the template.
+    if (greeting.ok() && SaysWithheldCustomerData(*greeting, session)) {
+      greeting = absl::FailedPreconditionError("llm greeting says withheld customer data");
+    }
     if (greeting.ok()) {
       session.set_greeting(*greeting);
     } else if (reply.ok()) {
@@ -157,7 +230,8 @@ absl::StatusOr<Session> AiSessionService::Start(const livecall::v1::StartSession
   Session created;
   LIVECALL_RETURN_IF_ERROR(CallContext(
       [&](grpc::ClientContext* rpc) { return context_.CreateSession(rpc, create, &created); }));
-  return created;
+  // Context answers the call's session when it had one already (a concurrent start).
+  return ForCaller(std::move(created), caller);
 }
 
 absl::StatusOr<Session> AiSessionService::Get(const std::string& session_id,
@@ -259,6 +333,11 @@ absl::StatusOr<livecall::v1::CallerReply> AiSessionService::ReplyToCaller(
                options_.llm_caller_reply_deadline, "caller-reply");
     if (answer.ok()) {
       absl::StatusOr<livecall::v1::CallerReply> parsed = ParseCallerReply(*answer);
+      // Never spoken: customer data the voice agent was not given (an LLM that knows more than
+      // its prompt, or repeats what the conversation carries). The embedded engine answers.
+      if (parsed.ok() && SaysWithheldCustomerData(parsed->text(), session)) {
+        parsed = absl::FailedPreconditionError("llm caller reply says withheld customer data");
+      }
       if (parsed.ok()) {
         reply = *std::move(parsed);
         reply->set_language(session.language());
@@ -317,15 +396,12 @@ absl::StatusOr<Session> AiSessionService::End(const livecall::v1::EndAiSessionRe
   if (calls_ != nullptr && !session.call_sid().empty()) {
     // The call record goes to the CRM with the conversation; without it the conversation still
     // ends (the CRM gets the call SID inside the session).
-    livecall::v1::GetCallRequest get_call;
-    get_call.set_call_sid(session.call_sid());
-    grpc::ClientContext rpc;
-    PrepareContext(&rpc);
-    grpc::Status got = calls_->GetCall(&rpc, get_call, end.mutable_call());
-    if (!got.ok()) {
-      end.clear_call();
+    absl::StatusOr<livecall::v1::Call> call = GetCall(session.call_sid(), CallerIdentity{});
+    if (call.ok()) {
+      *end.mutable_call() = *std::move(call);
+    } else {
       LogWarning("call record unavailable for the finished conversation",
-                 {{"callSid", session.call_sid()}, {"error", got.error_message()}});
+                 {{"callSid", session.call_sid()}, {"error", call.status().ToString()}});
     }
   }
   Session ended;

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,14 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
   // Each takes the caller (common/caller_identity.h): a session is its agent's (agent_id), set
   // from the caller when it starts; an agent may use only its own, a supervisor or service any
   // (PERMISSION_DENIED otherwise). The default caller is a service.
+  //
+  // Start with a call_sid ("CA" + 32 hex, else INVALID_ARGUMENT) attaches the session to that
+  // call, whose live events it then writes. An agent may attach only to a call call-control lets
+  // it read (GetCall with the caller's identity: PERMISSION_DENIED, NOT_FOUND); a supervisor to
+  // any, a service too without being checked (call-control itself, answering a webhook, is never
+  // asked back while it waits). A call has one session: when it has one already (call-control
+  // started it with the call, or another start won the race), that session is the answer, given
+  // to the agent when nobody owns it yet.
   absl::StatusOr<livecall::v1::Session> Start(const livecall::v1::StartSessionRequest& request,
                                               const CallerIdentity& caller = {});
   absl::StatusOr<livecall::v1::Session> Get(const std::string& session_id,
@@ -97,6 +106,19 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
 
  private:
   void PrepareContext(grpc::ClientContext* context) const;
+  // call-control's GetCall (either leg's SID) as `caller`: the caller's identity goes with it, so
+  // call-control's own ownership rule answers. FAILED_PRECONDITION without call-control.
+  absl::StatusOr<livecall::v1::Call> GetCall(const std::string& call_sid,
+                                             const CallerIdentity& caller);
+  // For a start naming `call_sid` (INVALID_ARGUMENT unless "CA" + 32 hex): checks the caller's
+  // right to the call with call-control (not for a service), makes `call_sid` the call's customer
+  // leg, and answers the call's session when it has one already.
+  absl::StatusOr<std::optional<livecall::v1::Session>> CallsSession(std::string& call_sid,
+                                                                    const CallerIdentity& caller);
+  // `session` (a call's, which `caller` may use) for `caller`: as it is when the caller may use
+  // it; given to an agent caller when it has no owner yet; PERMISSION_DENIED when another agent's.
+  absl::StatusOr<livecall::v1::Session> ForCaller(livecall::v1::Session session,
+                                                  const CallerIdentity& caller);
   // One call to context with a prepared ClientContext, through context_breaker_: while context is
   // known to be down (unreachable or past the deadline several times in a row) the call is not
   // made and the answer is UNAVAILABLE at once, so an agent's request does not wait out the

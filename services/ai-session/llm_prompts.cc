@@ -3,11 +3,13 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
 #include <deque>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "services/ai-session/knowledge_base.h"
 
 namespace livecall::ai_session {
 namespace {
@@ -34,6 +36,33 @@ std::string CustomerContext(const livecall::v1::Customer& customer) {
   return text;
 }
 
+// The attribute naming the customer's open request: the one record field the voice agent and the
+// greeting may speak of besides the name and the language.
+constexpr char kOpenRequestAttribute[] = "open_issue";
+// A run of this many tokens of a withheld note or value (or all of a shorter one) in a spoken
+// text counts as saying it.
+constexpr size_t kWithheldRunTokens = 3;
+
+// What may be said to whoever answers the phone: the name, the language, the open request.
+std::string SpokenCustomerContext(const livecall::v1::Session& session) {
+  const livecall::v1::Customer& customer = session.customer();
+  std::string text =
+      absl::StrCat("Customer: ", customer.name().empty() ? "unknown" : customer.name(),
+                   ".\nLanguage: ", LanguageName(session.language()), ".");
+  auto open = customer.attributes().find(kOpenRequestAttribute);
+  if (open != customer.attributes().end() && !open->second.empty()) {
+    absl::StrAppend(&text, "\nOpen request: ", open->second);
+  }
+  return text;
+}
+
+// Whether `needle` stands in `haystack` as a run of whole tokens.
+bool ContainsTokens(const std::vector<std::string>& haystack,
+                    const std::vector<std::string>& needle) {
+  return !needle.empty() && std::search(haystack.begin(), haystack.end(), needle.begin(),
+                                        needle.end()) != haystack.end();
+}
+
 // The newest turns that fit `budget` tokens, oldest first.
 std::string RecentTurns(const livecall::v1::Session& session, int budget) {
   std::deque<std::string> lines;
@@ -49,9 +78,9 @@ std::string RecentTurns(const livecall::v1::Session& session, int budget) {
   return absl::StrJoin(lines, "\n");
 }
 
+// `context` (the customer as the prompt shows it) and the newest turns that fit the budget.
 std::string UserPrompt(const livecall::v1::Session& session, int token_budget,
-                       const std::string& system) {
-  const std::string context = CustomerContext(session.customer());
+                       const std::string& system, const std::string& context) {
   const int remaining = token_budget - EstimateTokens(system) - EstimateTokens(context) - 16;
   return absl::StrCat(context, "\n\nConversation so far:\n",
                       RecentTurns(session, std::max(remaining, 0)));
@@ -84,6 +113,27 @@ std::string StringField(const Struct& object, const char* name) {
 
 int EstimateTokens(absl::string_view text) { return static_cast<int>((text.size() + 3) / 4); }
 
+bool SaysWithheldCustomerData(absl::string_view text, const livecall::v1::Session& session) {
+  const livecall::v1::Customer& customer = session.customer();
+  std::vector<std::string> withheld(customer.notes().begin(), customer.notes().end());
+  for (const auto& [key, value] : customer.attributes()) {
+    if (key != kOpenRequestAttribute) withheld.push_back(value);
+  }
+  const std::vector<std::string> said = NormalizedTokens(text);
+  // What the voice agent was told may be said even where a withheld field repeats it.
+  const std::vector<std::string> speakable = NormalizedTokens(SpokenCustomerContext(session));
+  for (const std::string& value : withheld) {
+    const std::vector<std::string> tokens = NormalizedTokens(value);
+    // Part of a longer note or value is enough ("TP-Link Archer C6" of a note about the router).
+    const size_t run = std::min(tokens.size(), kWithheldRunTokens);
+    for (size_t at = 0; run > 0 && at + run <= tokens.size(); ++at) {
+      const std::vector<std::string> part(tokens.begin() + at, tokens.begin() + at + run);
+      if (ContainsTokens(said, part) && !ContainsTokens(speakable, part)) return true;
+    }
+  }
+  return false;
+}
+
 std::vector<ChatMessage> SuggestionPrompt(const livecall::v1::Session& session, int token_budget) {
   std::string system = absl::StrCat(
       "You help a human call-centre agent of a telecom and internet provider during a live phone "
@@ -91,7 +141,7 @@ std::vector<ChatMessage> SuggestionPrompt(const livecall::v1::Session& session, 
       LanguageName(session.language()),
       ". Answer with JSON only: {\"suggestions\":[{\"text\":\"...\",\"kind\":\"answer\"}]} where "
       "kind is answer, next-step or warning.");
-  std::string user = UserPrompt(session, token_budget, system);
+  std::string user = UserPrompt(session, token_budget, system, CustomerContext(session.customer()));
   return {{"system", std::move(system)}, {"user", std::move(user)}};
 }
 
@@ -101,7 +151,7 @@ std::vector<ChatMessage> SummaryPrompt(const livecall::v1::Session& session, int
       LanguageName(session.language()),
       ". Answer with JSON only: {\"text\":\"one paragraph\",\"customer_intent\":\"...\","
       "\"agreed\":\"...\",\"follow_ups\":[\"...\"]}.");
-  std::string user = UserPrompt(session, token_budget, system);
+  std::string user = UserPrompt(session, token_budget, system, CustomerContext(session.customer()));
   return {{"system", std::move(system)}, {"user", std::move(user)}};
 }
 
@@ -112,8 +162,9 @@ std::vector<ChatMessage> GreetingPrompt(const livecall::v1::Session& session,
       LanguageName(session.language()),
       ": greet by first name when known, mention an open request when there is one, offer help. "
       "Two sentences at most, plain text, no quotes.");
+  // Spoken to whoever answers (an AI call opens with it): only what may be said.
   std::string user =
-      absl::StrCat(CustomerContext(session.customer()), "\nDirection: ", session.direction(),
+      absl::StrCat(SpokenCustomerContext(session), "\nDirection: ", session.direction(),
                    "\nA template greeting for reference: ", embedded_greeting);
   return {{"system", std::move(system)}, {"user", std::move(user)}};
 }
@@ -126,7 +177,9 @@ std::vector<ChatMessage> CallerReplyPrompt(const livecall::v1::Session& session,
       ", in at most two short spoken sentences (no lists, no markup). Say goodbye when they do. "
       "Hand them to a human agent when they ask for one or you cannot help. Answer with JSON only: "
       "{\"reply\":\"...\",\"action\":\"continue\"} where action is continue, goodbye or handoff.");
-  std::string user = UserPrompt(session, token_budget, system);
+  // Whoever answers hears it, not necessarily the customer: the record's other fields and the
+  // notes stay out of the prompt.
+  std::string user = UserPrompt(session, token_budget, system, SpokenCustomerContext(session));
   return {{"system", std::move(system)}, {"user", std::move(user)}};
 }
 

@@ -25,7 +25,16 @@ std::vector<ChatMessage> GreetingPrompt(const livecall::v1::Session& session,
                                         const std::string& embedded_greeting);
 
 // The AI voice agent's next line to a caller on the phone (the conversation ends with their words).
+// The voice agent speaks to whoever answers, so its prompt (and the greeting's, which an AI call
+// opens with) carries only the customer's name, language and open request (the "open_issue"
+// attribute), never the other attributes or the notes.
 std::vector<ChatMessage> CallerReplyPrompt(const livecall::v1::Session& session, int token_budget);
+
+// Whether `text`, about to be spoken, says customer data the voice agent was not given: a note,
+// an attribute value other than the open request: all of it, or any three of its words in a row
+// (compared as normalised tokens, so case, script and punctuation do not hide it). The spoken
+// text is then replaced.
+bool SaysWithheldCustomerData(absl::string_view text, const livecall::v1::Session& session);
 
 // {"suggestions":[{"text":"…","kind":"answer|next-step|warning"}]}, possibly wrapped in prose or
 // a code fence. At most `limit`; source "llm".

@@ -139,6 +139,27 @@ constexpr char kAssignScript[] = R"lua(
   redis.call('HSET', KEYS[1], 'proto', ARGV[2], 'version', tonumber(version) + 1)
   return 1)lua";
 
+// KEYS: the call's session index (CallSessionKey). ARGV: the new session's id, the TTL, then the
+// writes of the new session, each as its argument count followed by its arguments.
+// Returns the id of the call's session: the one the index names while that session is still
+// stored (nothing is written), else the new one, written here with the index in one step, so
+// concurrent starts for one call make one session. Repeating it (a retried command) answers the
+// id the first run wrote.
+constexpr char kCreateForCallScript[] = R"lua(
+  local existing = redis.call('GET', KEYS[1])
+  -- SessionKey(existing): a session that expired leaves its index entry behind.
+  if existing and redis.call('EXISTS', 'livecall:session:{' .. existing .. '}') == 1 then
+    return existing
+  end
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  local at = 3
+  while at <= #ARGV do
+    local count = tonumber(ARGV[at])
+    redis.call(unpack(ARGV, at + 1, at + count))
+    at = at + count + 1
+  end
+  return ARGV[1])lua";
+
 constexpr int kMaxEndAttempts = 5;
 
 }  // namespace
@@ -154,6 +175,9 @@ std::string SuggestionsKey(const std::string& session_id) {
 }
 std::string PhoneSessionsKey(const std::string& e164) {
   return absl::StrCat("livecall:phone:", e164, ":sessions");
+}
+std::string CallSessionKey(const std::string& call_sid) {
+  return absl::StrCat("livecall:call:", call_sid, ":session");
 }
 
 absl::StatusOr<livecall::v1::Session> SessionStore::Create(livecall::v1::Session session,
@@ -173,7 +197,6 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Create(livecall::v1::Session
   *started.mutable_session() = header;
   const std::string started_json = ToJson(started);
   std::vector<std::vector<std::string>> commands = {
-      {"MULTI"},
       {"HSET", SessionKey(id), "proto", header.SerializeAsString(), "status", "active", "call_sid",
        session.call_sid(), "version", "1"},
       {"EXPIRE", SessionKey(id), ttl},
@@ -200,11 +223,33 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Create(livecall::v1::Session
   commands.push_back({"ZADD", index, absl::StrCat(absl::ToUnixMillis(now)), id});
   commands.push_back({"EXPIRE", index, ttl});
   commands.push_back({"ZADD", kActiveSessionsKey, absl::StrCat(absl::ToUnixMillis(now)), id});
+  if (!session.call_sid().empty()) return CreateForCall(session, commands);
+  commands.insert(commands.begin(), {"MULTI"});
   commands.push_back({"EXEC"});
   absl::StatusOr<std::vector<RedisReply>> replies = redis_.Pipeline(commands);
   if (!replies.ok()) return replies.status();
   if (absl::Status status = CheckExec(*replies); !status.ok()) return status;
   return session;
+}
+
+absl::StatusOr<livecall::v1::Session> SessionStore::CreateForCall(
+    const livecall::v1::Session& session, const std::vector<std::vector<std::string>>& writes) {
+  const std::string ttl = absl::StrCat(absl::ToInt64Seconds(ttl_));
+  std::vector<std::string> eval = {
+      "EVAL", kCreateForCallScript, "1", CallSessionKey(session.call_sid()), session.session_id(),
+      ttl};
+  for (const std::vector<std::string>& write : writes) {
+    eval.push_back(absl::StrCat(write.size()));
+    eval.insert(eval.end(), write.begin(), write.end());
+  }
+  absl::StatusOr<RedisReply> reply = redis_.Command(eval);
+  if (!reply.ok()) return reply.status();
+  if ((*reply)->type != REDIS_REPLY_STRING) {
+    return absl::InternalError(absl::StrCat("redis: ", ReplyString(**reply)));
+  }
+  const std::string call_session_id = ReplyString(**reply);
+  if (call_session_id == session.session_id()) return session;
+  return Get(call_session_id);
 }
 
 absl::StatusOr<SessionStore::Snapshot> SessionStore::Read(const std::string& session_id) {

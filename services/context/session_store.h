@@ -13,6 +13,9 @@
 //   livecall:session:{<id>}:events        STREAM  live events (common/live_events.h)
 //   livecall:call:<sid>:events            STREAM  the same events for the session's call
 //   livecall:phone:<e164>:sessions        ZSET    session ids scored by creation time (unix ms)
+//   livecall:call:<sid>:session           STRING  the id of the session beside call <sid>: one
+//                                                 session per call (set with the session, TTL of
+//                                                 the session at its start)
 //   livecall:sessions:active              ZSET    sessions not ended, scored by creation (unix ms);
 //                                                 no TTL: CountActive drops entries past the TTL
 //   livecall:outbox                       STREAM  finished conversations for the CRM (no TTL;
@@ -39,6 +42,7 @@ std::string SessionKey(const std::string& session_id);
 std::string TurnsKey(const std::string& session_id);
 std::string SuggestionsKey(const std::string& session_id);
 std::string PhoneSessionsKey(const std::string& e164);
+std::string CallSessionKey(const std::string& call_sid);
 inline constexpr char kOutboxKey[] = "livecall:outbox";
 // ZSET of the sessions that have not ended, scored by creation (unix ms).
 inline constexpr char kActiveSessionsKey[] = "livecall:sessions:active";
@@ -48,7 +52,9 @@ class SessionStore {
   SessionStore(RedisPool& redis, absl::Duration ttl) : redis_(redis), ttl_(ttl) {}
 
   // Stores a new session (its conversation and suggestions included); assigns session_id
-  // ("ses_" + 32 hex), status "active" and the times.
+  // ("ses_" + 32 hex), status "active" and the times. A session for a call (call_sid set) that
+  // has one already is not created: the call's session is answered as stored (so concurrent and
+  // repeated starts for one call share one session; the caller compares owners).
   absl::StatusOr<livecall::v1::Session> Create(livecall::v1::Session session, absl::Time now);
 
   // The whole session, conversation included. NOT_FOUND when there is none (or it expired).
@@ -88,6 +94,10 @@ class SessionStore {
     std::string version;
   };
   absl::StatusOr<Snapshot> Read(const std::string& session_id);
+  // Create's writes for a session beside a call, made only if the call has no session yet
+  // (atomically with its index entry); answers the call's session.
+  absl::StatusOr<livecall::v1::Session> CreateForCall(
+      const livecall::v1::Session& session, const std::vector<std::vector<std::string>>& writes);
 
   RedisPool& redis_;
   const absl::Duration ttl_;

@@ -384,6 +384,89 @@ TEST_F(TwilioTest, TheAgentWhoAnswersAnInboundCallGetsItsAiSession) {
   EXPECT_EQ(as_agent("agent-9", session_path).status, 200);
 }
 
+// The seed page's own flow (issue 15.14): the browser dials, /twilio/voice starts the call's AI
+// session, then the page calls startAICall({phoneNumber, callSid}) with the browser's leg. It must
+// get that session, not a second one nothing feeds: the call's transcript reaches the page.
+TEST_F(TwilioTest, ThePageGetsItsBrowserCallsSessionAndSeesTheTranscript) {
+  const std::string agent_leg = "CA40000000000000000000000000000001";
+  const std::string customer = BrowserCall(agent_leg, "agent_2D7");
+  const livecall::v1::Call call = GetCall(customer);
+  ASSERT_THAT(call.session_id(), Not(IsEmpty()));
+  const std::string start = R"({"phoneNumber":"+998901112233","callSid":")" + agent_leg + R"("})";
+  livecall::v1::Session page;
+  HttpResponse started =
+      PostJson("/ai/call/start", start, {{"Authorization", AgentBearer("agent-7")}});
+  ASSERT_EQ(started.status, 200) << started;
+  ASSERT_THAT(ParseJsonMessage(started.body, &page), IsOk());
+  EXPECT_EQ(page.session_id(), call.session_id());
+  EXPECT_EQ(page.call_sid(), customer);
+  EXPECT_EQ(page.agent_id(), "agent-7");
+  EXPECT_EQ(page.customer().name(), "Dilshod Karimov");
+  // The page retries (or names the customer's leg): the same session, greeting and all.
+  for (const std::string& sid : {agent_leg, customer}) {
+    livecall::v1::Session again;
+    HttpResponse retried = PostJson("/api/ai/call/start",
+                                    R"({"phoneNumber":"+998901112233","callSid":")" + sid + R"("})",
+                                    {{"Authorization", AgentBearer("agent-7")}});
+    ASSERT_EQ(retried.status, 200) << retried;
+    ASSERT_THAT(ParseJsonMessage(retried.body, &again), IsOk());
+    EXPECT_EQ(again.session_id(), page.session_id());
+    EXPECT_EQ(again.greeting(), page.greeting());
+  }
+  // Another agent may not take it.
+  ExpectErrorResponse(
+      PostJson("/ai/call/start", start, {{"Authorization", AgentBearer("agent-8")}}), 403,
+      "PERMISSION_DENIED");
+
+  // The customer speaks; the page's session shows the line.
+  ASSERT_EQ(Webhook("/twilio/transcription",
+                    {{"TranscriptionEvent", "transcription-content"},
+                     {"CallSid", agent_leg},
+                     {"TranscriptionSid", "GT40000000000000000000000000000001"},
+                     {"SequenceId", "2"},
+                     {"Track", "outbound_track"},
+                     {"Final", "true"},
+                     {"TranscriptionData",
+                      R"({"transcript":"Internetim yana uzildi","confidence":0.9})"}})
+                .status,
+            204);
+  HttpResponse read = HttpRequest("GET", suite().base_url() + "/ai/sessions/" + page.session_id(),
+                                  "", {{"Authorization", AgentBearer("agent-7")}});
+  ASSERT_EQ(read.status, 200) << read;
+  livecall::v1::Session shown;
+  ASSERT_THAT(ParseJsonMessage(read.body, &shown), IsOk());
+  ASSERT_THAT(shown.conversation(), Not(IsEmpty()));
+  EXPECT_EQ(shown.conversation().rbegin()->speaker(), "customer");
+  EXPECT_EQ(shown.conversation().rbegin()->text(), "Internetim yana uzildi");
+}
+
+// Issue 16.1: a session started for a call writes into that call's live stream, so an agent may
+// attach one only to a call call-control says is its own, and only by a well-formed SID.
+TEST_F(TwilioTest, AnAgentCannotAttachASessionToAnotherAgentsCall) {
+  const std::string customer = BrowserCall("CA40000000000000000000000000000002", "agent_2D7");
+  auto conversations = [] {
+    livecall::v1::ListSessionsResponse list;
+    EXPECT_THAT(
+        ParseJsonMessage(Get("/api/customers/%2B998901112233/conversations?limit=100").body, &list),
+        IsOk());
+    return list.sessions_size();
+  };
+  const int before = conversations();
+  auto start_as_agent_8 = [](const std::string& sid) {
+    return PostJson("/ai/call/start",
+                    R"({"phoneNumber":"+998901112233","callSid":")" + sid + R"("})",
+                    {{"Authorization", AgentBearer("agent-8")}});
+  };
+  ExpectErrorResponse(start_as_agent_8(customer), 403, "PERMISSION_DENIED");
+  ExpectErrorResponse(start_as_agent_8("CA40000000000000000000000000000002"), 403,
+                      "PERMISSION_DENIED");
+  ExpectErrorResponse(start_as_agent_8("CA4fffffffffffffffffffffffffffffff"), 404, "NOT_FOUND");
+  for (const char* malformed : {"CA123", "../calls/x", "CA40000000000000000000000000000002x"}) {
+    ExpectErrorResponse(start_as_agent_8(malformed), 400, "INVALID_ARGUMENT");
+  }
+  EXPECT_EQ(conversations(), before);
+}
+
 TEST_F(TwilioTest, StatusCallbacksOutOfOrderAndRepeatedLeaveTheFinalState) {
   livecall::v1::Call call;
   PlaceCall("+998901112233", "Salom", &call);

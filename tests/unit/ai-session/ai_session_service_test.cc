@@ -2,8 +2,16 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "common/live_events.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/call-control/call_control_service.h"
+#include "services/call-control/sandbox_provider.h"
+#include "services/call-control/voice_token.h"
 #include "services/context/context_service.h"
 #include "tests/fakes/fake_http_server.h"
 #include "tests/support/proto_matchers.h"
@@ -19,6 +27,7 @@ using ::livecall::testing::IsOk;
 using ::livecall::testing::StatusIs;
 using ::testing::Contains;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::Property;
 using ::testing::StartsWith;
 
@@ -38,11 +47,21 @@ class AiSessionServiceTest : public ::testing::Test {
     source_ = std::make_unique<context::DirectorySource>(*directory_);
     context_service_ =
         std::make_unique<context::ContextService>(*source_, *sessions_, context_executor_);
+    // call-control as the real one answers GetCall (its call store on the same Redis; the
+    // sandbox provider is never asked to dial).
+    call_store_ = std::make_unique<call_control::CallStore>(*redis_, absl::Hours(1));
+    sandbox_ = std::make_unique<call_control::SandboxProvider>(
+        *call_store_, call_control::SandboxTimings{}, say_);
+    call_control_ = std::make_unique<call_control::CallControlService>(
+        *sandbox_, *call_store_, call_control_executor_, "+998712000000");
     grpc::ServerBuilder builder;
     builder.RegisterService(context_service_.get());
+    builder.RegisterService(call_control_.get());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     stub_ = livecall::v1::Context::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
+    calls_stub_ =
+        livecall::v1::CallControl::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
     absl::StatusOr<KnowledgeBase> kb = KnowledgeBase::Load(LIVECALL_DEFAULT_DATA_DIR "/kb.json");
     ASSERT_THAT(kb.status(), IsOk());
     kb_ = std::make_unique<KnowledgeBase>(*std::move(kb));
@@ -86,8 +105,14 @@ class AiSessionServiceTest : public ::testing::Test {
   Executor context_executor_{2};
   Executor executor_{2};
   std::unique_ptr<context::ContextService> context_service_;
+  call_control::SayRenderer say_;
+  Executor call_control_executor_{2};
+  std::unique_ptr<call_control::CallStore> call_store_;
+  std::unique_ptr<call_control::SandboxProvider> sandbox_;
+  std::unique_ptr<call_control::CallControlService> call_control_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<livecall::v1::Context::Stub> stub_;
+  std::unique_ptr<livecall::v1::CallControl::Stub> calls_stub_;
   std::unique_ptr<KnowledgeBase> kb_;
   std::unique_ptr<AiSessionService> service_;
 };
@@ -152,6 +177,158 @@ TEST_F(AiSessionServiceTest, BadRequestsAreInvalidArgumentAndStoreNothing) {
   absl::StatusOr<RedisReply> keys = redis_->Command({"KEYS", "livecall:*"});
   ASSERT_THAT(keys.status(), IsOk());
   EXPECT_EQ((*keys)->elements, 0u);
+}
+
+// --- The session beside a call -------------------------------------------------------------
+
+TEST_F(AiSessionServiceTest, ACallSidMustLookLikeOneAndABadOneStoresNothing) {
+  for (const char* sid :
+       {"CA123", "not-a-call", "CAzz23456789abcdef0123456789abcdef",
+        "XX0123456789abcdef0123456789abcdef", "CA0123456789abcdef0123456789abcdef0"}) {
+    livecall::v1::StartSessionRequest request = Request("+998901112233");
+    request.set_call_sid(sid);
+    EXPECT_THAT(service_->Start(request),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("callSid")))
+        << sid;
+  }
+  absl::StatusOr<RedisReply> keys = redis_->Command({"KEYS", "livecall:*"});
+  ASSERT_THAT(keys.status(), IsOk());
+  EXPECT_EQ((*keys)->elements, 0u);
+}
+
+TEST_F(AiSessionServiceTest, AnAgentAttachesToACallOnlyWithCallControlsWord) {
+  // This service has no call-control to ask: an agent naming a call is refused, not believed.
+  const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = "agent"};
+  livecall::v1::StartSessionRequest request = Request("+998901112233");
+  request.set_call_sid("CA0123456789abcdef0123456789abcdef");
+  EXPECT_THAT(service_->Start(request, alice), StatusIs(absl::StatusCode::kFailedPrecondition));
+  absl::StatusOr<RedisReply> keys = redis_->Command({"KEYS", "livecall:*"});
+  ASSERT_THAT(keys.status(), IsOk());
+  EXPECT_EQ((*keys)->elements, 0u);
+  // A service (call-control answering a webhook) is not checked: nothing is asked back.
+  EXPECT_THAT(service_->Start(request).status(), IsOk());
+}
+
+// A browser call of `agent_id` as call-control records it: the customer's leg `customer_leg`
+// (the call), the browser's `agent_leg` (an alias), the agent's Twilio identity as the owner.
+livecall::v1::Call RecordBrowserCall(call_control::CallStore& store, const std::string& agent_id,
+                                     const std::string& customer_leg, const std::string& agent_leg,
+                                     const std::string& session_id = "") {
+  livecall::v1::Call call;
+  call.set_call_sid(customer_leg);
+  call.set_agent_call_sid(agent_leg);
+  call.set_agent_identity(*call_control::AgentIdentity(agent_id));
+  call.set_to("+998901112233");
+  call.set_direction("outbound-api");
+  call.set_status("in-progress");
+  call.set_session_id(session_id);
+  EXPECT_THAT(store.PutAlias(agent_leg, customer_leg), IsOk());
+  EXPECT_THAT(store.Put(call, std::nullopt), IsOk());
+  return call;
+}
+
+TEST_F(AiSessionServiceTest, CallControlDecidesWhichCallsAnAgentMayAttachTo) {
+  AiSessionService service(*stub_, *kb_, /*llm=*/nullptr, executor_, AiEngineOptions{},
+                           calls_stub_.get());
+  const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = "agent"};
+  const CallerIdentity bob{.peer = "gateway", .agent_id = "bob", .role = "agent"};
+  const std::string customer_leg = "CA1000000000000000000000000000000c";
+  const std::string agent_leg = "CA1000000000000000000000000000000a";
+  RecordBrowserCall(*call_store_, "alice", customer_leg, agent_leg);
+  livecall::v1::StartSessionRequest request = Request("+998901112233");
+  for (const std::string& sid : {customer_leg, agent_leg}) {
+    request.set_call_sid(sid);
+    EXPECT_THAT(service.Start(request, bob), StatusIs(absl::StatusCode::kPermissionDenied));
+  }
+  request.set_call_sid("CA1000000000000000000000000000000f");
+  EXPECT_THAT(service.Start(request, bob), StatusIs(absl::StatusCode::kNotFound));
+  absl::StatusOr<RedisReply> sessions = redis_->Command({"KEYS", "livecall:session:{*}"});
+  ASSERT_THAT(sessions.status(), IsOk());
+  EXPECT_EQ((*sessions)->elements, 0u);
+
+  // Its owner names the browser's leg: the session is the call's, kept under the customer's leg.
+  request.set_call_sid(agent_leg);
+  absl::StatusOr<livecall::v1::Session> started = service.Start(request, alice);
+  ASSERT_THAT(started.status(), IsOk());
+  EXPECT_EQ(started->call_sid(), customer_leg);
+  EXPECT_EQ(started->agent_id(), "alice");
+  request.set_call_sid(customer_leg);
+  EXPECT_EQ(service.Start(request, alice)->session_id(), started->session_id());
+  // A supervisor may name any call, even one call-control does not know.
+  const CallerIdentity supervisor{.peer = "gateway", .agent_id = "sam", .role = "supervisor"};
+  EXPECT_EQ(service.Start(request, supervisor)->session_id(), started->session_id());
+  request.set_call_sid("CA1000000000000000000000000000000f");
+  EXPECT_THAT(service.Start(request, supervisor).status(), IsOk());
+}
+
+TEST_F(AiSessionServiceTest, TheOwnerOfACallGetsItsUnownedSession) {
+  AiSessionService service(*stub_, *kb_, /*llm=*/nullptr, executor_, AiEngineOptions{},
+                           calls_stub_.get());
+  // An inbound call's session, started by call-control before anyone answered.
+  const std::string customer_leg = "CA2000000000000000000000000000000c";
+  livecall::v1::StartSessionRequest inbound = Request("+998901112233");
+  inbound.set_call_sid(customer_leg);
+  inbound.set_direction("inbound");
+  absl::StatusOr<livecall::v1::Session> unowned = service.Start(inbound);
+  ASSERT_THAT(unowned.status(), IsOk());
+  ASSERT_EQ(unowned->agent_id(), "");
+  // alice answered (call-control recorded her) and her page starts the call's session.
+  RecordBrowserCall(*call_store_, "alice", customer_leg, "CA2000000000000000000000000000000a",
+                    unowned->session_id());
+  const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = "agent"};
+  const CallerIdentity bob{.peer = "gateway", .agent_id = "bob", .role = "agent"};
+  livecall::v1::StartSessionRequest page = Request("+998901112233");
+  page.set_call_sid("CA2000000000000000000000000000000a");
+  EXPECT_THAT(service.Start(page, bob), StatusIs(absl::StatusCode::kPermissionDenied));
+  absl::StatusOr<livecall::v1::Session> taken = service.Start(page, alice);
+  ASSERT_THAT(taken.status(), IsOk());
+  EXPECT_EQ(taken->session_id(), unowned->session_id());
+  EXPECT_EQ(taken->agent_id(), "alice");
+  EXPECT_EQ(service.Get(unowned->session_id(), alice)->agent_id(), "alice");
+}
+
+TEST_F(AiSessionServiceTest, ACallHasOneSessionHoweverManyStartAtOnce) {
+  const std::string sid = "CA0123456789abcdef0123456789abcdef";
+  constexpr int kStarts = 8;
+  std::vector<absl::StatusOr<livecall::v1::Session>> started(kStarts, absl::UnknownError(""));
+  {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kStarts; ++i) {
+      threads.emplace_back([&, i] {
+        livecall::v1::StartSessionRequest request = Request("+998901112233");
+        request.set_call_sid(sid);
+        request.set_agent_id("agent_7");
+        started[i] = service_->Start(request);
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+  }
+  for (const absl::StatusOr<livecall::v1::Session>& session : started) {
+    ASSERT_THAT(session.status(), IsOk());
+    EXPECT_EQ(session->session_id(), started[0]->session_id());
+    EXPECT_EQ(session->greeting(), started[0]->greeting());
+    EXPECT_EQ(session->conversation_size(), 1);
+  }
+  absl::StatusOr<RedisReply> headers = redis_->Command({"KEYS", "livecall:session:{*}"});
+  ASSERT_THAT(headers.status(), IsOk());
+  EXPECT_EQ((*headers)->elements, 1u);
+  // The call's live events announce one session.
+  absl::StatusOr<RedisReply> events = redis_->Command({"XLEN", CallEventsKey(sid)});
+  ASSERT_THAT(events.status(), IsOk());
+  EXPECT_EQ((*events)->integer, 1);
+
+  // A retry later answers the same session, turns and all.
+  ASSERT_THAT(service_->AddTurn(Turn(started[0]->session_id(), "customer", "Salom")).status(),
+              IsOk());
+  livecall::v1::StartSessionRequest retry = Request("+998901112233");
+  retry.set_call_sid(sid);
+  absl::StatusOr<livecall::v1::Session> again = service_->Start(retry);
+  ASSERT_THAT(again.status(), IsOk());
+  EXPECT_EQ(again->session_id(), started[0]->session_id());
+  EXPECT_EQ(again->conversation_size(), 2);
+  // Another call gets its own.
+  retry.set_call_sid("CA0123456789abcdef0123456789abcde0");
+  EXPECT_NE(service_->Start(retry)->session_id(), started[0]->session_id());
 }
 
 TEST_F(AiSessionServiceTest, UnknownSessionIsNotFound) {
@@ -437,6 +614,72 @@ TEST_F(AiSessionServiceTest, TheVoiceAgentUsesTheLlmAndFallsBackWhenItFails) {
   reply = service->ReplyToCaller(CallerSaid(session->session_id(), "I want to talk to a human"));
   EXPECT_EQ(reply->action(), "handoff");
   EXPECT_EQ(calls, 3);
+}
+
+TEST_F(AiSessionServiceTest, TheVoiceAgentNeitherHearsNorSaysTheCustomersRecord) {
+  // An LLM that reads the customer's record out to whoever answers: notes, plan, balance.
+  CurlGlobalInit();
+  std::atomic<int> caller_replies{0};
+  livecall::fakes::FakeHttpServer server([&](const livecall::fakes::FakeRequest& request) {
+    if (request.body.find("opening line") != std::string::npos) {
+      return StreamedReply("Assalomu alaykum, Dilshod! Routeringiz TP-Link Archer C6.");
+    }
+    if (request.body.find("voice agent") != std::string::npos) {
+      return StreamedReply(
+          ++caller_replies == 1
+              ? R"({"reply":"Balansingiz 45000 so'm. ROUTER MODELI: tp-link archer c6.","action":"continue"})"
+              : R"({"reply":"Dilshod, internet tez-tez uzilib qolmoqda: tekshiraman.","action":"continue"})");
+    }
+    return StreamedReply("not JSON");
+  });
+  ASSERT_THAT(server.Start(), IsOk());
+  CurlHttpClient http;
+  OpenAiLlmClient llm(http, {server.base_url(), "", "m"});
+  AiEngineOptions options;
+  options.llm_greeting_deadline = absl::Seconds(5);
+  options.llm_caller_reply_deadline = absl::Seconds(5);
+  options.llm_suggestion_deadline = absl::Seconds(5);
+  AiSessionService service(*stub_, *kb_, &llm, executor_, options);
+
+  absl::StatusOr<livecall::v1::Session> session = service.Start(Request("+998901112233"));
+  ASSERT_THAT(session.status(), IsOk());
+  EXPECT_THAT(session->greeting(), StartsWith("Assalomu alaykum, Dilshod!"));
+  EXPECT_THAT(session->greeting(), Not(HasSubstr("TP-Link")));
+  absl::StatusOr<livecall::v1::CallerReply> leaked =
+      service.ReplyToCaller(CallerSaid(session->session_id(), "Internetim ishlamayapti"));
+  ASSERT_THAT(leaked.status(), IsOk());
+  EXPECT_EQ(leaked->engine(), "embedded");
+  EXPECT_THAT(leaked->text(), Not(HasSubstr("45000")));
+  EXPECT_THAT(absl::AsciiStrToLower(leaked->text()), Not(HasSubstr("tp-link")));
+  // What it may say (the name, the open request) is said as the LLM put it.
+  absl::StatusOr<livecall::v1::CallerReply> allowed =
+      service.ReplyToCaller(CallerSaid(session->session_id(), "Internetim ishlamayapti"));
+  ASSERT_THAT(allowed.status(), IsOk());
+  EXPECT_EQ(allowed->engine(), "llm");
+  EXPECT_EQ(allowed->text(), "Dilshod, internet tez-tez uzilib qolmoqda: tekshiraman.");
+
+  // Nothing of the record but the name and the open request reached the voice agent's prompts;
+  // the conversation kept none of it either.
+  int voice_prompts = 0;
+  for (const livecall::fakes::FakeRequest& request : server.requests()) {
+    if (request.body.find("voice agent") == std::string::npos &&
+        request.body.find("opening line") == std::string::npos) {
+      continue;
+    }
+    ++voice_prompts;
+    EXPECT_THAT(request.body, HasSubstr("Dilshod Karimov"));
+    EXPECT_THAT(request.body, HasSubstr("internet tez-tez uzilib qolmoqda"));
+    for (const char* withheld : {"TP-Link", "Kechqurun", "45000", "Mbit", "2026-11-20"}) {
+      EXPECT_THAT(request.body, Not(HasSubstr(withheld))) << withheld;
+    }
+  }
+  EXPECT_EQ(voice_prompts, 3);
+  absl::StatusOr<livecall::v1::Session> stored = service.Get(session->session_id());
+  ASSERT_THAT(stored.status(), IsOk());
+  for (const livecall::v1::Turn& turn : stored->conversation()) {
+    EXPECT_THAT(turn.text(), Not(HasSubstr("45000")));
+    EXPECT_THAT(absl::AsciiStrToLower(turn.text()), Not(HasSubstr("tp-link")));
+  }
 }
 
 }  // namespace

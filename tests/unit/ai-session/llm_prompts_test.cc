@@ -36,6 +36,51 @@ TEST(LlmPromptsTest, PromptCarriesContextAndTheNewestTurnsWithinTheBudget) {
   EXPECT_LE(EstimateTokens(messages[0].content) + EstimateTokens(messages[1].content), 1000);
 }
 
+livecall::v1::Session SessionWithARecord() {
+  livecall::v1::Session session;
+  session.set_language("uz");
+  livecall::v1::Customer& customer = *session.mutable_customer();
+  customer.set_name("Dilshod Karimov");
+  customer.set_phone_number("+998901112233");
+  (*customer.mutable_attributes())["open_issue"] = "internet tez-tez uzilib qolmoqda";
+  (*customer.mutable_attributes())["plan"] = "Uy interneti 100 Mbit/s";
+  (*customer.mutable_attributes())["balance"] = "45000 so'm";
+  customer.add_notes("Router modeli: TP-Link Archer C6");
+  customer.add_notes("Просила связаться по email");
+  session.add_conversation()->set_text("Internetim ishlamayapti");
+  return session;
+}
+
+TEST(LlmPromptsTest, TheVoiceAgentIsToldTheNameLanguageAndOpenRequestOnly) {
+  const livecall::v1::Session session = SessionWithARecord();
+  for (const std::vector<ChatMessage>& messages :
+       {CallerReplyPrompt(session, 2000), GreetingPrompt(session, "Assalomu alaykum!")}) {
+    const std::string& user = messages[1].content;
+    EXPECT_THAT(user, HasSubstr("Dilshod Karimov"));
+    EXPECT_THAT(user, HasSubstr("Uzbek"));
+    EXPECT_THAT(user, HasSubstr("internet tez-tez uzilib qolmoqda"));
+    for (const char* withheld : {"100 Mbit", "45000", "TP-Link", "email", "note"}) {
+      EXPECT_THAT(user, Not(HasSubstr(withheld))) << withheld;
+    }
+  }
+  // The human agent's suggestions still see the whole record.
+  EXPECT_THAT(SuggestionPrompt(session, 2000)[1].content, HasSubstr("TP-Link"));
+}
+
+TEST(LlmPromptsTest, WithheldCustomerDataIsFoundInAnySpellingAndTheRestPasses) {
+  const livecall::v1::Session session = SessionWithARecord();
+  for (const char* said :
+       {"Sizning balansingiz 45 000 so'm emas, 45000 SO'M.",
+        "Routeringiz: tp-link archer c6, to'g'rimi?", "Вы просили связаться по EMAIL.",
+        "Тарифингиз уй интернети 100 Mbit/s."}) {
+    EXPECT_TRUE(SaysWithheldCustomerData(said, session)) << said;
+  }
+  for (const char* said : {"Dilshod aka, internet tez-tez uzilib qolmoqda, tekshiraman.",
+                           "Routerni qayta yoqib ko'ring.", "Yana savolingiz bormi?"}) {
+    EXPECT_FALSE(SaysWithheldCustomerData(said, session)) << said;
+  }
+}
+
 TEST(LlmPromptsTest, SuggestionsAreReadFromJsonWrappedInProse) {
   absl::StatusOr<std::vector<livecall::v1::Suggestion>> suggestions = ParseSuggestions(
       "Sure! ```json\n{\"suggestions\":[{\"text\":\"Routerni qayta yoqing\",\"kind\":"

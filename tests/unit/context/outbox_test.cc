@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/ids.h"
 #include "common/metrics.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -80,7 +81,7 @@ class OutboxTest : public ::testing::Test {
   std::string FinishConversation(const std::string& text) {
     livecall::v1::Session session;
     session.set_phone_number("+998901112233");
-    session.set_call_sid("CA0123456789abcdef0123456789abcdef");
+    session.set_call_sid(NewId("CA"));  // A call has one session: each conversation its call.
     livecall::v1::Turn* turn = session.add_conversation();
     turn->set_speaker("customer");
     turn->set_text(text);

@@ -246,6 +246,33 @@ TEST_F(SessionStoreTest, EveryChangeIsPublishedToTheSessionsAndTheCallsEventStre
   EXPECT_GT((*ttl)->integer, 0);
 }
 
+TEST_F(SessionStoreTest, ACallKeepsItsOneSessionUntilThatSessionIsGone) {
+  SessionStore store(*redis_, absl::Hours(1));
+  livecall::v1::Session session = NewSession();
+  session.set_call_sid("CA0123456789abcdef0123456789abcdef");
+  absl::StatusOr<livecall::v1::Session> first = store.Create(session, absl::Now());
+  ASSERT_THAT(first.status(), IsOk());
+  ASSERT_THAT(store.AppendTurn(first->session_id(), Turn("customer", "salom"), {}).status(),
+              IsOk());
+  // Another start for the call writes nothing and answers the session as stored.
+  session.set_greeting("another greeting");
+  absl::StatusOr<livecall::v1::Session> again = store.Create(session, absl::Now());
+  ASSERT_THAT(again.status(), IsOk());
+  EXPECT_EQ(again->session_id(), first->session_id());
+  EXPECT_EQ(again->greeting(), "Assalomu alaykum!");
+  EXPECT_EQ(again->conversation_size(), 2);
+  EXPECT_EQ(EventTypes(*redis_, CallEventsKey(session.call_sid())),
+            (std::vector<std::string>{"session.started", "transcript", "suggestions"}));
+  absl::StatusOr<RedisReply> ttl = redis_->Command({"TTL", CallSessionKey(session.call_sid())});
+  EXPECT_GT((*ttl)->integer, 0);
+  // Its session expired (the index outlived it): the next start makes a new one.
+  ASSERT_THAT(redis_->Command({"DEL", SessionKey(first->session_id())}).status(), IsOk());
+  absl::StatusOr<livecall::v1::Session> renewed = store.Create(session, absl::Now());
+  ASSERT_THAT(renewed.status(), IsOk());
+  EXPECT_NE(renewed->session_id(), first->session_id());
+  EXPECT_EQ(store.Create(session, absl::Now())->session_id(), renewed->session_id());
+}
+
 TEST_F(SessionStoreTest, UnchangedSuggestionsAreNotPublishedAgain) {
   SessionStore store(*redis_, absl::Hours(1));
   absl::StatusOr<livecall::v1::Session> created = store.Create(NewSession(), absl::Now());
