@@ -533,8 +533,14 @@ absl::Status TwilioWebhookService::HandleConferenceStatus(const Params& params) 
   }
   if (twilio_ != nullptr && !other_agent.empty() && !conference_sid.empty()) {
     // An agent who answered after another took the call leaves the conference; it was rung
-    // without endConferenceOnExit, so the call goes on.
-    return twilio_->RemoveParticipant(conference_sid, other_agent);
+    // without endConferenceOnExit, so the call goes on. After answering Twilio.
+    executor_.Submit([this, conference_sid, other_agent] {
+      absl::Status removed = twilio_->RemoveParticipant(conference_sid, other_agent);
+      if (!removed.ok() && !absl::IsNotFound(removed)) {
+        LogWarning("cannot remove an agent who answered after another",
+                   {{"callSid", other_agent}, {"error", removed.ToString()}});
+      }
+    });
   }
   return absl::OkStatus();
 }
