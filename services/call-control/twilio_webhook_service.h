@@ -10,6 +10,10 @@
 //                  and joins the agent to the conference. At the outbound-call cap
 //                  (LIVECALL_MAX_ACTIVE_CALLS) nobody is dialled: the agent hears that the lines
 //                  are busy (in the page's Language parameter, uz/ru/en; else English).
+//                  Twilio waits 15 s for the answer: dialling the customer is bounded (5 s) and
+//                  the AI session is waited for at most 3 s (it then starts in the background
+//                  and is recorded with the call once it exists; transcription listens in the
+//                  number's language meanwhile). Ringing agents happens after answering.
 //                  From=<phone> (a customer calling our number): start the AI session (it looks up
 //                  the caller's context), answer TwiML that joins the customer to the conference
 //                  "call-<customer leg>" (with wait music) and ring every available agent into it.

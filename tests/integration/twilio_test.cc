@@ -556,6 +556,27 @@ TEST_F(TwilioLifecycleTest, AnInboundCallerWhoHangsUpWhileAgentsRingStopsTheRing
   WaitForEndedSession(GetCall(customer).session_id());
 }
 
+// 15.2: with the number's status callback configured (README: Phone number → Call status
+// changes), the caller's leg reports its end too: the call ends once, whichever comes first.
+TEST_F(TwilioLifecycleTest, TheNumbersStatusCallbackAndTheConferenceEndTheCallOnce) {
+  MakeAvailable("agent-37");
+  const std::string customer = "CA15000000000000000000000000000207";
+  ASSERT_EQ(twilio_->IncomingCall(customer, "+998901112233", "+998712000000",
+                                  absl::StrCat(kPublicUrl, "/twilio/status"))
+                .status,
+            200);
+  const std::string agent = RungLeg("agent_2D37");
+  twilio_->Answer(agent);
+  twilio_->EndCall(customer);
+  int callbacks = 0;
+  for (const FakeTwilio::Webhook& webhook : twilio_->Webhooks()) {
+    callbacks += webhook.Field("CallSid") == customer && webhook.Field("CallStatus") == "completed";
+  }
+  EXPECT_EQ(callbacks, 1);
+  EXPECT_THAT(HistoryStatuses(GetCall(customer)), ElementsAre("ringing", "in-progress", "completed"));
+  EXPECT_EQ(twilio_->CallStatus(agent), "completed");
+}
+
 // 15.3: two agents answer at once; the second is removed with a participant DELETE, and the call
 // goes on (rung agents have no endConferenceOnExit); the agent who took it gets it, so when that
 // agent hangs up the conference and the call end.
