@@ -553,7 +553,8 @@ TEST_F(TwilioLifecycleTest, AnInboundCallerWhoHangsUpWhileAgentsRingStopsTheRing
   EXPECT_EQ(GetCall(customer).status(), "completed");
   EXPECT_TRUE(WaitFor([&] { return twilio_->CallStatus(agent) == "canceled"; },
                       absl::Seconds(10)));
-  WaitForEndedSession(GetCall(customer).session_id());
+  livecall::v1::Session session = WaitForEndedSession(GetCall(customer).session_id());
+  EXPECT_THAT(session.summary().text(), HasSubstr("(abandoned)"));
 }
 
 // 15.2: with the number's status callback configured (README: Phone number → Call status
@@ -637,6 +638,7 @@ TEST_F(TwilioLifecycleTest, ABusyCustomerHangsUpTheAgentsBrowserCall) {
   EXPECT_EQ(twilio_->ConferenceStatus("call-" + agent_leg), "completed");
   livecall::v1::Session session = WaitForEndedSession(GetCall(customer).session_id());
   EXPECT_EQ(session.disposition(), "no-answer");
+  EXPECT_THAT(session.summary().text(), HasSubstr("(busy)"));
 }
 
 // 15.5: Twilio's REST API does not answer within Twilio's webhook budget: the browser's
