@@ -70,9 +70,9 @@ class TwilioClient {
   absl::StatusOr<TwilioCall> UpdateCall(absl::string_view call_sid, const FormFields& fields);
   // POST Conferences/{conference}/Participants.json; `conference` may be the friendly name.
   // `deadline` bounds every attempt and retry (a webhook waiting for it has Twilio's 15 s).
-  absl::StatusOr<TwilioParticipant> CreateParticipant(
-      absl::string_view conference, const FormFields& fields,
-      absl::Time deadline = absl::InfiniteFuture());
+  absl::StatusOr<TwilioParticipant> CreateParticipant(absl::string_view conference,
+                                                      const FormFields& fields,
+                                                      absl::Time deadline = absl::InfiniteFuture());
   // POST Conferences/{CF…}/Participants/{call sid}.json.
   absl::StatusOr<TwilioParticipant> UpdateParticipant(absl::string_view conference_sid,
                                                       absl::string_view call_sid,

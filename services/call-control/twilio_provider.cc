@@ -48,10 +48,10 @@ absl::StatusOr<livecall::v1::Call> TwilioProvider::Place(livecall::v1::Call call
     // the call's slot: say so before calling it.
     const size_t characters = Utf8Characters(twiml);
     if (characters > kMaxInlineTwimlCharacters) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "text is too long for one call: its TwiML is ", characters,
-          " characters and Twilio takes at most ", kMaxInlineTwimlCharacters,
-          " inline; shorten the text"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("text is too long for one call: its TwiML is ", characters,
+                       " characters and Twilio takes at most ", kMaxInlineTwimlCharacters,
+                       " inline; shorten the text"));
     }
     fields.emplace_back("Twiml", std::move(twiml));
   }

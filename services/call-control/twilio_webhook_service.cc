@@ -156,7 +156,9 @@ void TwilioWebhookService::StopOtherLegs(const livecall::v1::Call& call, bool ca
     absl::StatusOr<std::vector<std::string>> legs = calls_.AgentLegs(call.call_sid());
     warn("cannot list the agents rung for an ended call", call.call_sid(), legs.status());
     for (const std::string& leg : legs.ok() ? *legs : std::vector<std::string>()) {
-      if (leg != call.agent_call_sid()) warn("cannot stop ringing an agent", leg, twilio_->Cancel(leg));
+      if (leg != call.agent_call_sid()) {
+        warn("cannot stop ringing an agent", leg, twilio_->Cancel(leg));
+      }
     }
     if (cancel_customer) {
       warn("cannot stop dialling the customer", call.call_sid(), twilio_->Cancel(call.call_sid()));
@@ -421,8 +423,7 @@ absl::Status TwilioWebhookService::HandleConferenceStatus(const Params& params) 
   // The customer leaving, or the conference ending (whoever ended it: the agent, the API, the
   // last participant), is the end of the call: an inbound customer's leg has no status callback
   // unless the number has one configured.
-  const bool call_over =
-      (is_customer && event == "participant-leave") || event == "conference-end";
+  const bool call_over = (is_customer && event == "participant-leave") || event == "conference-end";
   bool agent_won = false;
   bool ended = false;
   bool customer_unanswered = false;
@@ -480,9 +481,10 @@ absl::Status TwilioWebhookService::HandleConferenceStatus(const Params& params) 
   if (absl::IsNotFound(call.status())) return absl::OkStatus();
   if (!call.ok()) return call.status();
   if (ended) {
-    LogInfo("call ended in its conference",
-            {{"callSid", call->call_sid()}, {"event", event},
-             {"reason", Param(params, "ReasonConferenceEnded")}, {"status", call->status()}});
+    LogInfo("call ended in its conference", {{"callSid", call->call_sid()},
+                                             {"event", event},
+                                             {"reason", Param(params, "ReasonConferenceEnded")},
+                                             {"status", call->status()}});
     sessions_.EndIfFinished(*call);
     // An outbound customer still being dialled is a REST participant Twilio keeps ringing.
     StopOtherLegs(*call, customer_unanswered && call->direction() != "inbound");
@@ -501,7 +503,8 @@ absl::Status TwilioWebhookService::HandleConferenceStatus(const Params& params) 
       }
       absl::StatusOr<std::vector<std::string>> legs = calls_.AgentLegs(own);
       if (!legs.ok()) {
-        LogWarning("cannot list the agents rung", {{"callSid", own}, {"error", legs.status().ToString()}});
+        LogWarning("cannot list the agents rung",
+                   {{"callSid", own}, {"error", legs.status().ToString()}});
         return;
       }
       for (const std::string& leg : *legs) {

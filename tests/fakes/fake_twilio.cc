@@ -115,8 +115,8 @@ size_t Utf8Characters(absl::string_view text) {
 }
 
 bool IsTerminal(const std::string& status) {
-  return status == "completed" || status == "busy" || status == "failed" ||
-         status == "no-answer" || status == "canceled";
+  return status == "completed" || status == "busy" || status == "failed" || status == "no-answer" ||
+         status == "canceled";
 }
 
 // RFC 2822, as Twilio writes a callback's Timestamp.
@@ -513,9 +513,10 @@ FakeResponse FakeTwilio::Answer(const TwilioApiRequest& request) {
   }
   if (op == "CreateParticipant") {
     const std::string& name = request.path_params.at("ConferenceSid");
-    Conference* conference = absl::StartsWith(name, "CF") ? ConferenceBySid(name)
-                                                          : &ConferenceNamed(name);
-    if (conference == nullptr) return TwilioError(404, 20404, "The requested resource was not found");
+    Conference* conference =
+        absl::StartsWith(name, "CF") ? ConferenceBySid(name) : &ConferenceNamed(name);
+    if (conference == nullptr)
+      return TwilioError(404, 20404, "The requested resource was not found");
     if (conference->status_callback.empty() && request.Has("ConferenceStatusCallback")) {
       conference->status_callback = request.Field("ConferenceStatusCallback");
       conference->events = EventSet(request.Fields("ConferenceStatusCallbackEvent"));
@@ -937,12 +938,12 @@ FakeTwilio::Webhook FakeTwilio::Deliver(const std::string& url, const Form& form
     absl::StrAppend(&body, body.empty() ? "" : "&", testing::UrlEncode(name), "=",
                     testing::UrlEncode(value));
   }
-  const testing::HttpResponse answer = testing::HttpRequest(
-      "POST", absl::StrCat(target, url.substr(public_url.size())), body,
-      {{"Content-Type", "application/x-www-form-urlencoded"},
-       {"User-Agent", "TwilioProxy/1.1"},
-       {"X-Twilio-Signature", TwilioTestSignature(token, url, form)}},
-      options_.webhook_budget);
+  const testing::HttpResponse answer =
+      testing::HttpRequest("POST", absl::StrCat(target, url.substr(public_url.size())), body,
+                           {{"Content-Type", "application/x-www-form-urlencoded"},
+                            {"User-Agent", "TwilioProxy/1.1"},
+                            {"X-Twilio-Signature", TwilioTestSignature(token, url, form)}},
+                           options_.webhook_budget);
   webhook.status = answer.status;
   webhook.body = answer.body;
   if (answer.status < 200 || answer.status >= 300) {

@@ -44,8 +44,8 @@
 #include <map>
 #include <memory>
 #include <set>
-#include <thread>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -125,8 +125,8 @@ class FakeTwilio {
   // A customer `from` calls our number `to`: Twilio POSTs the number's voice URL
   // (public_url/twilio/voice) and runs the TwiML answered. `status_callback`: the number's status
   // callback URL (empty: none configured, no status callback). Answers the webhook as delivered.
-  Webhook IncomingCall(const std::string& call_sid, const std::string& from,
-                       const std::string& to, const std::string& status_callback = "");
+  Webhook IncomingCall(const std::string& call_sid, const std::string& from, const std::string& to,
+                       const std::string& status_callback = "");
   // An agent's browser (Voice SDK, TwiML App) calls `to`: like IncomingCall from client:identity.
   Webhook BrowserCall(const std::string& call_sid, const std::string& identity,
                       const std::string& to);

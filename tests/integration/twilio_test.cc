@@ -551,8 +551,7 @@ TEST_F(TwilioLifecycleTest, AnInboundCallerWhoHangsUpWhileAgentsRingStopsTheRing
   twilio_->Ring(agent);
   twilio_->EndCall(customer);
   EXPECT_EQ(GetCall(customer).status(), "completed");
-  EXPECT_TRUE(WaitFor([&] { return twilio_->CallStatus(agent) == "canceled"; },
-                      absl::Seconds(10)));
+  EXPECT_TRUE(WaitFor([&] { return twilio_->CallStatus(agent) == "canceled"; }, absl::Seconds(10)));
   livecall::v1::Session session = WaitForEndedSession(GetCall(customer).session_id());
   EXPECT_THAT(session.summary().text(), HasSubstr("(abandoned)"));
 }
@@ -562,8 +561,9 @@ TEST_F(TwilioLifecycleTest, AnInboundCallerWhoHangsUpWhileAgentsRingStopsTheRing
 TEST_F(TwilioLifecycleTest, TheNumbersStatusCallbackAndTheConferenceEndTheCallOnce) {
   MakeAvailable("agent-37");
   const std::string customer = "CA15000000000000000000000000000207";
-  ASSERT_EQ(twilio_->IncomingCall(customer, "+998901112233", "+998712000000",
-                                  absl::StrCat(kPublicUrl, "/twilio/status"))
+  ASSERT_EQ(twilio_
+                ->IncomingCall(customer, "+998901112233", "+998712000000",
+                               absl::StrCat(kPublicUrl, "/twilio/status"))
                 .status,
             200);
   const std::string agent = RungLeg("agent_2D37");
@@ -574,7 +574,8 @@ TEST_F(TwilioLifecycleTest, TheNumbersStatusCallbackAndTheConferenceEndTheCallOn
     callbacks += webhook.Field("CallSid") == customer && webhook.Field("CallStatus") == "completed";
   }
   EXPECT_EQ(callbacks, 1);
-  EXPECT_THAT(HistoryStatuses(GetCall(customer)), ElementsAre("ringing", "in-progress", "completed"));
+  EXPECT_THAT(HistoryStatuses(GetCall(customer)),
+              ElementsAre("ringing", "in-progress", "completed"));
   EXPECT_EQ(twilio_->CallStatus(agent), "completed");
 }
 
@@ -590,8 +591,8 @@ TEST_F(TwilioLifecycleTest, ALateSecondAgentIsRemovedWithoutEndingTheCall) {
   const std::string second = RungLeg("agent_2D34");
   twilio_->Answer(std::vector<std::string>{first, second});
 
-  ASSERT_TRUE(WaitFor([&] { return twilio_->CallStatus(second) == "completed"; },
-                      absl::Seconds(10)));
+  ASSERT_TRUE(
+      WaitFor([&] { return twilio_->CallStatus(second) == "completed"; }, absl::Seconds(10)));
   std::vector<TwilioApiRequest> removed = twilio_->Requests("DeleteParticipant");
   ASSERT_THAT(removed, Not(IsEmpty()));
   EXPECT_EQ(removed.back().path_params.at("CallSid"), second);
@@ -633,8 +634,8 @@ TEST_F(TwilioLifecycleTest, ABusyCustomerHangsUpTheAgentsBrowserCall) {
   twilio_->Ring(customer);
   twilio_->EndCall(customer, "busy");
   EXPECT_EQ(GetCall(customer).status(), "busy");
-  EXPECT_TRUE(WaitFor([&] { return twilio_->CallStatus(agent_leg) == "completed"; },
-                      absl::Seconds(10)));
+  EXPECT_TRUE(
+      WaitFor([&] { return twilio_->CallStatus(agent_leg) == "completed"; }, absl::Seconds(10)));
   EXPECT_EQ(twilio_->ConferenceStatus("call-" + agent_leg), "completed");
   livecall::v1::Session session = WaitForEndedSession(GetCall(customer).session_id());
   EXPECT_EQ(session.disposition(), "no-answer");
@@ -657,10 +658,9 @@ TEST_F(TwilioLifecycleTest, ASlowTwilioApiNeverMakesTheVoiceWebhookMissItsAnswer
 // Twilio is not asked.
 TEST_F(TwilioLifecycleTest, ATextCallTooLongForInlineTwimlIsRefusedBeforeTwilio) {
   const int requests_before = twilio_->total_requests();
-  HttpResponse refused = PostJson(
-      "/api/voip/call",
-      absl::StrCat(R"({"to":"+998901112233","language":"ru","text":")", std::string(3990, 'a'),
-                   R"("})"));
+  HttpResponse refused =
+      PostJson("/api/voip/call", absl::StrCat(R"({"to":"+998901112233","language":"ru","text":")",
+                                              std::string(3990, 'a'), R"("})"));
   ExpectErrorResponse(refused, 400, "INVALID_ARGUMENT");
   EXPECT_THAT(refused.body, HasSubstr("4000"));
   EXPECT_EQ(twilio_->total_requests(), requests_before);

@@ -504,8 +504,8 @@ TEST_F(TwilioCallsTest, InboundCallRingsTheAvailableAgentsIntoItsConference) {
   EXPECT_EQ(call->call_sid(), customer);
   EXPECT_EQ(call->agent_call_sid(), legs[0]);
   EXPECT_EQ(call->agent_identity(), "alice");
-  ASSERT_TRUE(WaitFor([&] { return twilio_.Requests("UpdateCall").size() == 1; },
-                      absl::Seconds(10)));
+  ASSERT_TRUE(
+      WaitFor([&] { return twilio_.Requests("UpdateCall").size() == 1; }, absl::Seconds(10)));
   std::vector<TwilioApiRequest> canceled = twilio_.Requests("UpdateCall");
   EXPECT_EQ(canceled[0].path_params.at("Sid"), legs[1]);
   EXPECT_EQ(canceled[0].Field("Status"), "canceled");
@@ -583,8 +583,8 @@ TEST_F(TwilioCallsTest, ASlowAiSessionDoesNotHoldUpTheVoiceWebhook) {
   ASSERT_THAT(response->ChildNames(), ElementsAre("Start", "Dial"));
   // Transcription listens in the number's language meanwhile (Uzbekistan: Uzbek).
   EXPECT_EQ(response->children[0].Child("Transcription")->Attr("languageCode"), "uz-UZ");
-  ASSERT_TRUE(WaitFor([&] { return store_->Get(customer)->session_id() == "S1"; },
-                      absl::Seconds(10)));
+  ASSERT_TRUE(
+      WaitFor([&] { return store_->Get(customer)->session_id() == "S1"; }, absl::Seconds(10)));
 }
 
 // Issue 15.2: an inbound customer's leg has no status callback of its own: the customer leaving
@@ -593,10 +593,11 @@ TEST_F(TwilioCallsTest, ASlowAiSessionDoesNotHoldUpTheVoiceWebhook) {
 TEST_F(TwilioCallsTest, AnInboundCustomerLeavingTheConferenceEndsTheCall) {
   ASSERT_THAT(service_->MintToken("alice", {}).status(), IsOk());
   const std::string customer = "CAcccccccccccccccccccccccccccccccc";
-  ASSERT_THAT(webhooks_->HandleVoice(MakeParams({{"CallSid", customer},
-                                                 {"From", "+998901112233"},
-                                                 {"To", kCallerId},
-                                                 {"CallStatus", "ringing"}}))
+  ASSERT_THAT(webhooks_
+                  ->HandleVoice(MakeParams({{"CallSid", customer},
+                                            {"From", "+998901112233"},
+                                            {"To", kCallerId},
+                                            {"CallStatus", "ringing"}}))
                   .status(),
               IsOk());
   ASSERT_TRUE(WaitFor([&] { return store_->AgentLegs(customer)->size() == 1; }, absl::Seconds(10)));
@@ -617,8 +618,8 @@ TEST_F(TwilioCallsTest, AnInboundCustomerLeavingTheConferenceEndsTheCall) {
   EXPECT_EQ(call->status(), "completed");
   ASSERT_TRUE(WaitFor([&] { return ai_.Ends().size() == 1; }, absl::Seconds(10)));
   EXPECT_EQ(ai_.Ends()[0].session_id(), call->session_id());
-  ASSERT_TRUE(WaitFor([&] { return twilio_.Requests("UpdateCall").size() == 1; },
-                      absl::Seconds(10)));
+  ASSERT_TRUE(
+      WaitFor([&] { return twilio_.Requests("UpdateCall").size() == 1; }, absl::Seconds(10)));
   EXPECT_EQ(twilio_.Requests("UpdateCall")[0].path_params.at("Sid"), ringing_agent);
   EXPECT_EQ(twilio_.Requests("UpdateCall")[0].Field("Status"), "canceled");
 
@@ -630,13 +631,13 @@ TEST_F(TwilioCallsTest, AnInboundCustomerLeavingTheConferenceEndsTheCall) {
 // answered) ends the call; the customer's leg still being dialled is canceled.
 TEST_F(TwilioCallsTest, TheConferenceEndingEndsTheCallAndStopsDiallingTheCustomer) {
   const std::string customer = AgentCalls();
-  ASSERT_THAT(webhooks_->HandleConferenceStatus(
-                  MakeParams({{"FriendlyName", absl::StrCat("call-", kAgentLeg)},
-                              {"ConferenceSid", store_->Get(customer)->conference_sid()},
-                              {"StatusCallbackEvent", "conference-end"},
-                              {"ReasonConferenceEnded", "participant-with-end-conference-on-exit-left"},
-                              {"CallSidEndingConference", kAgentLeg},
-                              {"SequenceNumber", "4"}})),
+  ASSERT_THAT(webhooks_->HandleConferenceStatus(MakeParams(
+                  {{"FriendlyName", absl::StrCat("call-", kAgentLeg)},
+                   {"ConferenceSid", store_->Get(customer)->conference_sid()},
+                   {"StatusCallbackEvent", "conference-end"},
+                   {"ReasonConferenceEnded", "participant-with-end-conference-on-exit-left"},
+                   {"CallSidEndingConference", kAgentLeg},
+                   {"SequenceNumber", "4"}})),
               IsOk());
   EXPECT_EQ(store_->Get(customer)->status(), "canceled");
   ASSERT_TRUE(WaitFor([&] { return !twilio_.Requests("UpdateCall").empty(); }, absl::Seconds(10)));

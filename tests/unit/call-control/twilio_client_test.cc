@@ -189,7 +189,6 @@ TEST(FakeTwilioTest, RequestsOutsideTheOpenApiDescriptionAreViolations) {
   EXPECT_THAT(twilio.Requests(), IsEmpty());
 }
 
-
 // What FakeTwilio models of Twilio's side (issue 15), checked against a recording server.
 class FakeTwilioSideTest : public ::testing::Test {
  protected:
@@ -228,16 +227,18 @@ class FakeTwilioSideTest : public ::testing::Test {
 };
 
 TEST_F(FakeTwilioSideTest, StatusCallbacksGoOnlyWhereARequestConfiguredThem) {
-  absl::StatusOr<TwilioCall> silent =
-      client_->CreateCall({{"To", "+998901112233"}, {"From", "+998712000000"}, {"Url", "https://x"}});
+  absl::StatusOr<TwilioCall> silent = client_->CreateCall(
+      {{"To", "+998901112233"}, {"From", "+998712000000"}, {"Url", "https://x"}});
   ASSERT_THAT(silent.status(), IsOk());
   twilio_.Answer(silent->sid);
   twilio_.EndCall(silent->sid);
   EXPECT_THAT(twilio_.Webhooks(), IsEmpty());
 
-  absl::StatusOr<TwilioCall> heard = client_->CreateCall(
-      {{"To", "+998901112233"}, {"From", "+998712000000"}, {"Url", "https://x"},
-       {"StatusCallback", "https://live.example.com/twilio/status"}});
+  absl::StatusOr<TwilioCall> heard =
+      client_->CreateCall({{"To", "+998901112233"},
+                           {"From", "+998712000000"},
+                           {"Url", "https://x"},
+                           {"StatusCallback", "https://live.example.com/twilio/status"}});
   ASSERT_THAT(heard.status(), IsOk());
   twilio_.Ring(heard->sid);
   twilio_.EndCall(heard->sid, "no-answer");
@@ -252,12 +253,13 @@ TEST_F(FakeTwilioSideTest, StatusCallbacksGoOnlyWhereARequestConfiguredThem) {
 }
 
 TEST_F(FakeTwilioSideTest, ConferenceEventsFollowWhoEndsTheConference) {
-  const FormFields join = {{"From", "+998712000000"},
-                           {"ConferenceStatusCallback", "https://live.example.com/twilio/conference"},
-                           {"ConferenceStatusCallbackEvent", "start"},
-                           {"ConferenceStatusCallbackEvent", "end"},
-                           {"ConferenceStatusCallbackEvent", "join"},
-                           {"ConferenceStatusCallbackEvent", "leave"}};
+  const FormFields join = {
+      {"From", "+998712000000"},
+      {"ConferenceStatusCallback", "https://live.example.com/twilio/conference"},
+      {"ConferenceStatusCallbackEvent", "start"},
+      {"ConferenceStatusCallbackEvent", "end"},
+      {"ConferenceStatusCallbackEvent", "join"},
+      {"ConferenceStatusCallbackEvent", "leave"}};
   auto dial = [&](const std::string& to, bool ends_conference) {
     FormFields fields = join;
     fields.emplace_back("To", to);
@@ -283,15 +285,12 @@ TEST_F(FakeTwilioSideTest, ConferenceEventsFollowWhoEndsTheConference) {
   twilio_.Flush();
   EXPECT_EQ(twilio_.ConferenceStatus("call-x"), "completed");
   EXPECT_EQ(twilio_.CallStatus(kept.call_sid), "completed");
-  EXPECT_THAT(Received(),
-              ElementsAre("/twilio/conference participant-join",
-                          "/twilio/conference conference-start",
-                          "/twilio/conference participant-join",
-                          "/twilio/conference participant-join",
-                          "/twilio/conference participant-leave",
-                          "/twilio/conference participant-leave",
-                          "/twilio/conference participant-leave",
-                          "/twilio/conference conference-end"));
+  EXPECT_THAT(
+      Received(),
+      ElementsAre("/twilio/conference participant-join", "/twilio/conference conference-start",
+                  "/twilio/conference participant-join", "/twilio/conference participant-join",
+                  "/twilio/conference participant-leave", "/twilio/conference participant-leave",
+                  "/twilio/conference participant-leave", "/twilio/conference conference-end"));
   const FakeTwilio::Webhook end = twilio_.Webhooks().back();
   EXPECT_EQ(end.Field("ReasonConferenceEnded"), "participant-with-end-conference-on-exit-kicked");
   EXPECT_EQ(end.Field("CallSidEndingConference"), customer.call_sid);
@@ -300,7 +299,8 @@ TEST_F(FakeTwilioSideTest, ConferenceEventsFollowWhoEndsTheConference) {
 
 TEST_F(FakeTwilioSideTest, InlineTwimlOverFourThousandCharactersIsRefused) {
   auto create = [&](const std::string& twiml) {
-    return client_->CreateCall({{"To", "+998901112233"}, {"From", "+998712000000"}, {"Twiml", twiml}});
+    return client_->CreateCall(
+        {{"To", "+998901112233"}, {"From", "+998712000000"}, {"Twiml", twiml}});
   };
   // Characters, not bytes: 4,000 Cyrillic letters are 8,000 bytes.
   std::string cyrillic;
