@@ -25,6 +25,25 @@ bool IsKnownDisposition(const std::string& disposition) {
          disposition == "no-answer" || disposition == "abandoned" || disposition == "completed";
 }
 
+// Why a call nobody talked on ended, for its summary: the call's final status from Twilio (or
+// the sandbox) in parentheses, after a sentence in the session's language; empty when the call
+// was talked on.
+std::string CallOutcome(const livecall::v1::Call& call, const std::string& language) {
+  const bool unanswered = call.status() == "busy" || call.status() == "no-answer" ||
+                          call.status() == "failed" || call.status() == "canceled";
+  const bool abandoned = call.status() == "completed" && call.direction() == "inbound" &&
+                         call.agent_call_sid().empty() && !call.handed_off();
+  if (!unanswered && !abandoned) return "";
+  if (abandoned) {
+    if (language == "ru") return "Клиент положил трубку, не дождавшись оператора (abandoned).";
+    if (language == "en") return "The caller hung up before an agent answered (abandoned).";
+    return "Mijoz operator javob berishidan oldin go'shakni qo'ydi (abandoned).";
+  }
+  if (language == "ru") return absl::StrCat("Разговор не состоялся (", call.status(), ").");
+  if (language == "en") return absl::StrCat("Nobody talked on the call (", call.status(), ").");
+  return absl::StrCat("Suhbat bo'lmadi (", call.status(), ").");
+}
+
 }  // namespace
 
 using livecall::v1::Customer;
@@ -403,6 +422,10 @@ absl::StatusOr<Session> AiSessionService::End(const livecall::v1::EndAiSessionRe
       LogWarning("call record unavailable for the finished conversation",
                  {{"callSid", session.call_sid()}, {"error", call.status().ToString()}});
     }
+  }
+  // The summary says why a call nobody talked on ended (busy, no answer, the caller gave up).
+  if (const std::string outcome = CallOutcome(end.call(), session.language()); !outcome.empty()) {
+    end.mutable_summary()->set_text(absl::StrCat(outcome, " ", end.summary().text()));
   }
   Session ended;
   LIVECALL_RETURN_IF_ERROR(

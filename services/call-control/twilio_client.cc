@@ -127,7 +127,8 @@ TwilioClient::TwilioClient(HttpClient& http, TwilioClientOptions options)
     : http_(http), options_(std::move(options)) {}
 
 absl::StatusOr<std::string> TwilioClient::Send(absl::string_view method, absl::string_view path,
-                                               const FormFields& fields, Retry retry) {
+                                               const FormFields& fields, Retry retry,
+                                               absl::Time deadline) {
   HttpRequest request;
   request.method = std::string(method);
   request.url =
@@ -142,11 +143,16 @@ absl::StatusOr<std::string> TwilioClient::Send(absl::string_view method, absl::s
   request.headers.emplace_back("Accept-Charset", "utf-8");
   request.headers.emplace_back("User-Agent", "livecall-call-control");
   request.basic_auth = absl::StrCat(options_.username, ":", options_.password);
-  request.timeout = options_.timeout;
-  request.connect_timeout = options_.connect_timeout;
 
   thread_local absl::BitGen random;
   for (int attempt = 0;; ++attempt) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("twilio ", method, " ", path, ": no answer within the time left"));
+    }
+    request.timeout = std::min(options_.timeout, left);
+    request.connect_timeout = std::min(options_.connect_timeout, left);
     absl::StatusOr<HttpResponse> response = http_.Send(request);
     absl::Status status;
     bool retryable = false;
@@ -168,6 +174,7 @@ absl::StatusOr<std::string> TwilioClient::Send(absl::string_view method, absl::s
         std::min(options_.max_backoff, options_.initial_backoff * std::pow(2.0, attempt));
     const absl::Duration delay =
         absl::Milliseconds(absl::Uniform(random, 0.0, absl::ToDoubleMilliseconds(cap)));
+    if (absl::Now() + delay >= deadline) return status;
     LogWarning("twilio request failed; retrying", {{"method", std::string(method)},
                                                    {"path", std::string(path)},
                                                    {"attempt", absl::StrCat(attempt + 1)},
@@ -192,10 +199,11 @@ absl::StatusOr<TwilioCall> TwilioClient::UpdateCall(absl::string_view call_sid,
 }
 
 absl::StatusOr<TwilioParticipant> TwilioClient::CreateParticipant(absl::string_view conference,
-                                                                  const FormFields& fields) {
+                                                                  const FormFields& fields,
+                                                                  absl::Time deadline) {
   absl::StatusOr<std::string> body =
       Send("POST", absl::StrCat("/Conferences/", PercentEncode(conference), "/Participants.json"),
-           fields, Retry::kOnlyTooManyRequests);
+           fields, Retry::kOnlyTooManyRequests, deadline);
   if (!body.ok()) return body.status();
   return ParseParticipant(*body);
 }

@@ -69,8 +69,10 @@ class TwilioClient {
   // POST Calls/{sid}.json.
   absl::StatusOr<TwilioCall> UpdateCall(absl::string_view call_sid, const FormFields& fields);
   // POST Conferences/{conference}/Participants.json; `conference` may be the friendly name.
+  // `deadline` bounds every attempt and retry (a webhook waiting for it has Twilio's 15 s).
   absl::StatusOr<TwilioParticipant> CreateParticipant(absl::string_view conference,
-                                                      const FormFields& fields);
+                                                      const FormFields& fields,
+                                                      absl::Time deadline = absl::InfiniteFuture());
   // POST Conferences/{CF…}/Participants/{call sid}.json.
   absl::StatusOr<TwilioParticipant> UpdateParticipant(absl::string_view conference_sid,
                                                       absl::string_view call_sid,
@@ -85,8 +87,10 @@ class TwilioClient {
  private:
   enum class Retry { kSafe, kOnlyTooManyRequests };
   // The response body of a 2xx answer.
+  // No attempt runs past `deadline` (DEADLINE_EXCEEDED once it has passed).
   absl::StatusOr<std::string> Send(absl::string_view method, absl::string_view path,
-                                   const FormFields& fields, Retry retry);
+                                   const FormFields& fields, Retry retry,
+                                   absl::Time deadline = absl::InfiniteFuture());
 
   HttpClient& http_;
   const TwilioClientOptions options_;

@@ -15,6 +15,12 @@ absl::Status NotAConference(const livecall::v1::Call& call, absl::string_view wh
                                                     what, " works only on those"));
 }
 
+size_t Utf8Characters(absl::string_view text) {
+  size_t characters = 0;
+  for (char c : text) characters += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return characters;
+}
+
 void AddStatusCallback(FormFields& fields, const std::string& public_url) {
   fields.emplace_back("StatusCallback", absl::StrCat(public_url, "/twilio/status"));
   fields.emplace_back("StatusCallbackMethod", "POST");
@@ -37,7 +43,17 @@ absl::StatusOr<livecall::v1::Call> TwilioProvider::Place(livecall::v1::Call call
         SpokenText{.text = call.text(), .language = call.language(), .voice = call.voice()});
     if (!speech.ok()) return speech.status();
     call.set_audio_url(PlayedAudioUrl(*speech));
-    fields.emplace_back("Twiml", RenderTwiml({*speech}));
+    std::string twiml = RenderTwiml({*speech});
+    // Twilio refuses inline TwiML over 4,000 characters (error 32018) after we would have taken
+    // the call's slot: say so before calling it.
+    const size_t characters = Utf8Characters(twiml);
+    if (characters > kMaxInlineTwimlCharacters) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("text is too long for one call: its TwiML is ", characters,
+                       " characters and Twilio takes at most ", kMaxInlineTwimlCharacters,
+                       " inline; shorten the text"));
+    }
+    fields.emplace_back("Twiml", std::move(twiml));
   }
   AddStatusCallback(fields, options_.public_url);
   absl::StatusOr<TwilioCall> created = client_.CreateCall(fields);
@@ -117,7 +133,7 @@ absl::Status TwilioProvider::SendDigits(const livecall::v1::Call& call, absl::st
 
 absl::StatusOr<TwilioParticipant> TwilioProvider::DialIntoConference(
     const std::string& conference_name, const std::string& to, const std::string& from,
-    const std::string& label, bool end_conference_on_exit) {
+    const std::string& label, bool end_conference_on_exit, absl::Time deadline) {
   FormFields fields = {
       {"From", from},
       {"To", to},
@@ -132,16 +148,33 @@ absl::StatusOr<TwilioParticipant> TwilioProvider::DialIntoConference(
     fields.emplace_back("ConferenceStatusCallbackEvent", event);
   }
   AddStatusCallback(fields, options_.public_url);
-  return client_.CreateParticipant(conference_name, fields);
+  return client_.CreateParticipant(conference_name, fields, deadline);
 }
 
 absl::Status TwilioProvider::Cancel(const std::string& call_sid) {
   return client_.UpdateCall(call_sid, {{"Status", "canceled"}}).status();
 }
 
+absl::Status TwilioProvider::Complete(const std::string& call_sid) {
+  return client_.UpdateCall(call_sid, {{"Status", "completed"}}).status();
+}
+
 absl::Status TwilioProvider::RemoveParticipant(const std::string& conference_sid,
                                                const std::string& call_sid) {
   return client_.DeleteParticipant(conference_sid, call_sid);
+}
+
+absl::Status TwilioProvider::SetEndConferenceOnExit(const std::string& conference_sid,
+                                                    const std::string& call_sid,
+                                                    bool end_conference_on_exit) {
+  return client_
+      .UpdateParticipant(conference_sid, call_sid,
+                         {{"EndConferenceOnExit", end_conference_on_exit ? "true" : "false"}})
+      .status();
+}
+
+absl::Status TwilioProvider::EndConference(const std::string& conference_sid) {
+  return client_.UpdateConference(conference_sid, {{"Status", "completed"}});
 }
 
 }  // namespace livecall::call_control

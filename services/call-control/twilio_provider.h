@@ -17,6 +17,9 @@
 
 namespace livecall::call_control {
 
+// Twilio's limit on a call's inline `Twiml` (Calls.json), in characters.
+inline constexpr size_t kMaxInlineTwimlCharacters = 4000;
+
 struct TwilioProviderOptions {
   std::string public_url;      // LIVECALL_PUBLIC_URL, without a trailing '/'.
   std::string hold_music_url;  // TWILIO_HOLD_MUSIC_URL
@@ -38,15 +41,25 @@ class TwilioProvider final : public TelephonyProvider {
   absl::Status SendDigits(const livecall::v1::Call& call, absl::string_view digits) override;
 
   // Dials `to` into the conference `conference_name` (created by its first participant) as the
-  // participant labelled `label`; status callbacks go to /twilio/status.
-  absl::StatusOr<TwilioParticipant> DialIntoConference(const std::string& conference_name,
-                                                       const std::string& to,
-                                                       const std::string& from,
-                                                       const std::string& label,
-                                                       bool end_conference_on_exit);
-  // Ends a call that has not been answered (a second agent still ringing).
+  // participant labelled `label`; status callbacks go to /twilio/status. `deadline` bounds the
+  // request (a webhook that waits for it must answer Twilio in time).
+  absl::StatusOr<TwilioParticipant> DialIntoConference(
+      const std::string& conference_name, const std::string& to, const std::string& from,
+      const std::string& label, bool end_conference_on_exit,
+      absl::Time deadline = absl::InfiniteFuture());
+  // Ends a call that has not been answered (a second agent still ringing); Twilio documents that
+  // it does nothing to a call that has been answered.
   absl::Status Cancel(const std::string& call_sid);
+  // Hangs up a call whatever its state (an agent's browser leg left alone).
+  absl::Status Complete(const std::string& call_sid);
+  // Removes a participant from the conference; the conference goes on unless the participant
+  // has endConferenceOnExit.
   absl::Status RemoveParticipant(const std::string& conference_sid, const std::string& call_sid);
+  // Whether the conference ends when this participant leaves (set for the agent who answers).
+  absl::Status SetEndConferenceOnExit(const std::string& conference_sid,
+                                      const std::string& call_sid, bool end_conference_on_exit);
+  // Ends the conference for everyone in it (NOT_FOUND: it has ended already).
+  absl::Status EndConference(const std::string& conference_sid);
 
   const std::string& public_url() const { return options_.public_url; }
 

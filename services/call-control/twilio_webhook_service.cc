@@ -33,6 +33,11 @@ constexpr int kGreetAttempts = 5;
 constexpr absl::Duration kGatherDedupTtl = absl::Minutes(10);
 // How long a retry waits for the first request of its turn to be answered.
 constexpr absl::Duration kGatherDedupWait = absl::Seconds(5);
+// Twilio waits 15 s for a webhook's answer (the gateway gives call-control
+// LIVECALL_WEBHOOK_DEADLINE_MS, 12 s by default): a REST request made before answering and the
+// wait for the AI session's language together stay well inside that.
+constexpr absl::Duration kWebhookRestBudget = absl::Seconds(5);
+constexpr absl::Duration kSessionStartWait = absl::Seconds(3);
 
 // The first 64 bits of SHA-256 of `text`, in hex: names what the caller said in a key.
 std::string TextDigest(absl::string_view text) {
@@ -102,8 +107,60 @@ TwimlElement TwilioWebhookService::StartTranscription(const std::string& session
 
 std::string TwilioWebhookService::StartSession(const livecall::v1::Call& call,
                                                const std::string& agent_id) {
-  absl::StatusOr<livecall::v1::Call> started = sessions_.Start(call, agent_id, "");
-  return started.ok() ? started->language() : "";
+  // Started on the executor, so a slow ai-session never makes Twilio's webhook wait past
+  // kSessionStartWait; the session is recorded with the call whenever it starts.
+  struct Started {
+    absl::Mutex mu;
+    bool done ABSL_GUARDED_BY(mu) = false;
+    std::string language ABSL_GUARDED_BY(mu);
+  };
+  auto started = std::make_shared<Started>();
+  executor_.Submit([this, call, agent_id, started] {
+    absl::StatusOr<livecall::v1::Call> recorded = sessions_.Start(call, agent_id, "");
+    // The call may have ended while its session was starting: then the session ends too.
+    if (recorded.ok()) sessions_.EndIfFinished(*recorded);
+    absl::MutexLock lock(&started->mu);
+    started->done = true;
+    if (recorded.ok()) started->language = recorded->language();
+  });
+  absl::MutexLock lock(&started->mu);
+  if (started->mu.AwaitWithTimeout(absl::Condition(&started->done), kSessionStartWait)) {
+    return started->language;
+  }
+  LogWarning("ai-session is slow: answering Twilio before the call's AI session has started",
+             {{"callSid", call.call_sid()}});
+  return "";
+}
+
+void TwilioWebhookService::StopOtherLegs(const livecall::v1::Call& call, bool cancel_customer) {
+  if (twilio_ == nullptr) return;
+  executor_.Submit([this, call, cancel_customer] {
+    auto warn = [&](const char* what, const std::string& sid, const absl::Status& status) {
+      if (status.ok() || absl::IsNotFound(status)) return;
+      LogWarning(what, {{"callSid", call.call_sid()}, {"leg", sid}, {"error", status.ToString()}});
+    };
+    // Agents still ringing for the call stop (the one who answered leaves with the conference).
+    absl::StatusOr<std::vector<std::string>> legs = calls_.AgentLegs(call.call_sid());
+    warn("cannot list the agents rung for an ended call", call.call_sid(), legs.status());
+    for (const std::string& leg : legs.ok() ? *legs : std::vector<std::string>()) {
+      if (leg != call.agent_call_sid()) {
+        warn("cannot stop ringing an agent", leg, twilio_->Cancel(leg));
+      }
+    }
+    if (cancel_customer) {
+      warn("cannot stop dialling the customer", call.call_sid(), twilio_->Cancel(call.call_sid()));
+    }
+    // A customer who answered ends the conference by leaving (endConferenceOnExit); one who never
+    // answered would leave the agent alone in it.
+    if (call.status() == "completed") return;
+    if (!call.conference_sid().empty()) {
+      warn("cannot end the conference of an ended call", call.conference_sid(),
+           twilio_->EndConference(call.conference_sid()));
+    } else if (!call.agent_call_sid().empty()) {
+      warn("cannot hang up the agent of an ended call", call.agent_call_sid(),
+           twilio_->Complete(call.agent_call_sid()));
+    }
+  });
 }
 
 absl::StatusOr<bool> TwilioWebhookService::RingAgents(const std::string& call_sid,
@@ -114,15 +171,28 @@ absl::StatusOr<bool> TwilioWebhookService::RingAgents(const std::string& call_si
   if (agents.empty()) return false;
   executor_.Submit([this, call_sid, conference, caller, agents] {
     for (const std::string& identity : agents) {
+      // Rung agents do not end the conference when they leave: removing one who answered late
+      // must not end the call. The agent who takes the call gets endConferenceOnExit then.
       absl::StatusOr<TwilioParticipant> leg = twilio_->DialIntoConference(
           conference, absl::StrCat("client:", identity),
           absl::StartsWith(caller, "+") ? caller : options_.caller_id,
-          absl::StrCat(kAgentLabelPrefix, identity), /*end_conference_on_exit=*/true);
+          absl::StrCat(kAgentLabelPrefix, identity), /*end_conference_on_exit=*/false);
       absl::Status recorded =
           leg.ok() ? calls_.AddAgentLeg(call_sid, leg->call_sid, identity) : leg.status();
       if (!recorded.ok()) {
         LogError("cannot ring an agent",
                  {{"callSid", call_sid}, {"agent", identity}, {"error", recorded.ToString()}});
+        continue;
+      }
+      // The caller may have hung up while this agent was being dialled: the call's end stopped
+      // only the legs recorded by then, so this one stops itself.
+      absl::StatusOr<livecall::v1::Call> call = calls_.Get(call_sid);
+      if (call.ok() && IsTerminalCallStatus(call->status())) {
+        absl::Status canceled = twilio_->Cancel(leg->call_sid);
+        if (!canceled.ok()) {
+          LogWarning("cannot stop ringing an agent for an ended call",
+                     {{"callSid", leg->call_sid}, {"error", canceled.ToString()}});
+        }
       }
     }
   });
@@ -203,7 +273,8 @@ absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& c
   }
   const std::string conference = absl::StrCat(kConferencePrefix, call_sid);
   absl::StatusOr<TwilioParticipant> customer = twilio_->DialIntoConference(
-      conference, *to, options_.caller_id, "customer", /*end_conference_on_exit=*/true);
+      conference, *to, options_.caller_id, "customer", /*end_conference_on_exit=*/true,
+      absl::Now() + kWebhookRestBudget);
   if (!customer.ok()) {
     LogError("cannot dial the customer into the conference",
              {{"callSid", call_sid}, {"error", customer.status().ToString()}});
@@ -234,7 +305,8 @@ absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& c
           : RedisCommands{}));
 
   absl::StatusOr<std::string> agent_id = AgentIdFromIdentity(identity);
-  const std::string language = StartSession(call, agent_id.ok() ? *agent_id : identity);
+  std::string language = StartSession(call, agent_id.ok() ? *agent_id : identity);
+  if (language.empty()) language = DefaultLanguageForNumber(call.to());
 
   // This TwiML runs on the browser's leg: its inbound track is the agent speaking.
   TwimlElement start = StartTranscription(language, "agent", "customer");
@@ -273,6 +345,7 @@ absl::StatusOr<std::string> TwilioWebhookService::CustomerCall(const std::string
   std::string language;
   if (from.ok()) {
     language = StartSession(call, "");
+    if (language.empty()) language = DefaultLanguageForNumber(call.from());
   } else {
     LogWarning("caller has no usable number; no AI session",
                {{"callSid", call_sid}, {"from", raw_from}});
@@ -305,11 +378,14 @@ absl::Status TwilioWebhookService::HandleCallStatus(const Params& params) {
   // Only the customer's leg is the call's state; an agent leg ends with the conference.
   if (*own != sid) return absl::OkStatus();
   const absl::Time at = EventTime(params);
+  bool ended = false;
   absl::StatusOr<livecall::v1::Call> call =
       calls_.Update(sid, [&](livecall::v1::Call& stored) -> absl::StatusOr<bool> {
+        ended = false;
         if (!IsForwardReport(stored.status(), status)) return false;
         RecordCallStatus(stored, status, at);
         if (IsTerminalCallStatus(status)) stored.set_on_hold(false);
+        ended = IsTerminalCallStatus(status);
         return true;
       });
   if (absl::IsNotFound(call.status())) {
@@ -318,6 +394,9 @@ absl::Status TwilioWebhookService::HandleCallStatus(const Params& params) {
   }
   if (!call.ok()) return call.status();
   sessions_.EndIfFinished(*call);
+  // The customer's leg has ended (busy, no-answer, failed, canceled, or hung up): nobody stays
+  // behind on the call's other legs.
+  if (ended) StopOtherLegs(*call, /*cancel_customer=*/false);
   return absl::OkStatus();
 }
 
@@ -346,12 +425,20 @@ absl::Status TwilioWebhookService::HandleConferenceStatus(const Params& params) 
     if (newer) mute = event == "participant-mute";
   }
   const std::string label = Param(params, "ParticipantLabel");
+  // The customer leaving, or the conference ending (whoever ended it: the agent, the API, the
+  // last participant), is the end of the call: an inbound customer's leg has no status callback
+  // unless the number has one configured.
+  const bool call_over = (is_customer && event == "participant-leave") || event == "conference-end";
   bool agent_won = false;
+  bool ended = false;
+  bool customer_unanswered = false;
   std::string other_agent;
   absl::StatusOr<livecall::v1::Call> call =
       calls_.Update(*own, [&](livecall::v1::Call& stored) -> absl::StatusOr<bool> {
         bool changed = false;
         agent_won = false;
+        ended = false;
+        customer_unanswered = false;
         other_agent.clear();
         if (!conference_sid.empty() && stored.conference_sid().empty()) {
           stored.set_conference_sid(conference_sid);
@@ -361,6 +448,17 @@ absl::Status TwilioWebhookService::HandleConferenceStatus(const Params& params) 
             IsForwardReport(stored.status(), "in-progress")) {
           RecordCallStatus(stored, "in-progress", EventTime(params));
           changed = true;
+        }
+        if (call_over) {
+          // A customer who never answered (the agent left first) did not talk: canceled.
+          customer_unanswered = IsForwardReport(stored.status(), "in-progress");
+          const std::string final_status = customer_unanswered ? "canceled" : "completed";
+          if (IsForwardReport(stored.status(), final_status)) {
+            RecordCallStatus(stored, final_status, EventTime(params));
+            stored.set_on_hold(false);
+            ended = true;
+            changed = true;
+          }
         }
         if (is_agent_join) {
           if (stored.agent_call_sid().empty()) {
@@ -387,18 +485,43 @@ absl::Status TwilioWebhookService::HandleConferenceStatus(const Params& params) 
       });
   if (absl::IsNotFound(call.status())) return absl::OkStatus();
   if (!call.ok()) return call.status();
+  if (ended) {
+    LogInfo("call ended in its conference", {{"callSid", call->call_sid()},
+                                             {"event", event},
+                                             {"reason", Param(params, "ReasonConferenceEnded")},
+                                             {"status", call->status()}});
+    sessions_.EndIfFinished(*call);
+    // An outbound customer still being dialled is a REST participant Twilio keeps ringing.
+    StopOtherLegs(*call, customer_unanswered && call->direction() != "inbound");
+  }
   if (twilio_ != nullptr && agent_won) {
-    // The first agent to answer takes the call; the others stop ringing.
     LIVECALL_RETURN_IF_ERROR(calls_.PutAlias(participant, *own));
-    LIVECALL_ASSIGN_OR_RETURN(std::vector<std::string> legs, calls_.AgentLegs(*own));
-    for (const std::string& leg : legs) {
-      if (leg == participant) continue;
-      absl::Status canceled = twilio_->Cancel(leg);
-      if (!canceled.ok()) {
-        LogWarning("cannot stop ringing an agent",
-                   {{"callSid", leg}, {"error", canceled.ToString()}});
+    // The first agent to answer takes the call: the conference ends when that agent leaves (it
+    // was rung without), and the others stop ringing. After answering Twilio (REST takes time).
+    executor_.Submit([this, own = *own, participant, conference_sid] {
+      if (!conference_sid.empty()) {
+        absl::Status kept = twilio_->SetEndConferenceOnExit(conference_sid, participant, true);
+        if (!kept.ok()) {
+          LogWarning("cannot make the answering agent end the conference on exit",
+                     {{"callSid", participant}, {"error", kept.ToString()}});
+        }
       }
-    }
+      absl::StatusOr<std::vector<std::string>> legs = calls_.AgentLegs(own);
+      if (!legs.ok()) {
+        LogWarning("cannot list the agents rung",
+                   {{"callSid", own}, {"error", legs.status().ToString()}});
+        return;
+      }
+      for (const std::string& leg : *legs) {
+        if (leg == participant) continue;
+        // Does nothing to an agent who has answered too: that one is removed when it joins.
+        absl::Status canceled = twilio_->Cancel(leg);
+        if (!canceled.ok()) {
+          LogWarning("cannot stop ringing an agent",
+                     {{"callSid", leg}, {"error", canceled.ToString()}});
+        }
+      }
+    });
   }
   // The agent who took the call takes its AI session too (an inbound call's, or a handed-off AI
   // call's, starts with no owner), so it may read it and its live events. Asked again on a
@@ -417,7 +540,15 @@ absl::Status TwilioWebhookService::HandleConferenceStatus(const Params& params) 
     }
   }
   if (twilio_ != nullptr && !other_agent.empty() && !conference_sid.empty()) {
-    return twilio_->RemoveParticipant(conference_sid, other_agent);
+    // An agent who answered after another took the call leaves the conference; it was rung
+    // without endConferenceOnExit, so the call goes on. After answering Twilio.
+    executor_.Submit([this, conference_sid, other_agent] {
+      absl::Status removed = twilio_->RemoveParticipant(conference_sid, other_agent);
+      if (!removed.ok() && !absl::IsNotFound(removed)) {
+        LogWarning("cannot remove an agent who answered after another",
+                   {{"callSid", other_agent}, {"error", removed.ToString()}});
+      }
+    });
   }
   return absl::OkStatus();
 }

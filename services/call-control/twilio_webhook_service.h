@@ -11,11 +11,19 @@
 //                  (LIVECALL_MAX_ACTIVE_CALLS), over the agent's quota or to a number outside
 //                  LIVECALL_ALLOWED_DIAL_PREFIXES nobody is dialled: the agent hears why (in the
 //                  page's Language parameter, uz/ru/en; else English).
+//                  Twilio waits 15 s for the answer: dialling the customer is bounded (5 s) and
+//                  the AI session is waited for at most 3 s (it then starts in the background
+//                  and is recorded with the call once it exists; transcription listens in the
+//                  number's language meanwhile). Ringing agents happens after answering.
 //                  From=<phone> (a customer calling our number): start the AI session (it looks up
 //                  the caller's context), answer TwiML that joins the customer to the conference
 //                  "call-<customer leg>" (with wait music) and ring every available agent into it.
-//  /twilio/status      call status callbacks: forward-only moves of the call's state machine.
-//  /twilio/conference  conference events: the conference SID, who joined, hold and mute.
+//  /twilio/status      call status callbacks: forward-only moves of the call's state machine; when
+//                      the customer's leg ends, the agents still ringing stop and an agent left
+//                      alone in the conference is hung up.
+//  /twilio/conference  conference events: the conference SID, who joined, hold and mute; the
+//                      customer's participant-leave and conference-end end the call (inbound
+//                      customers' legs have no status callback of their own by default).
 //  /twilio/transcription  final utterances become turns of the call's AI session.
 //  /twilio/gather  AI voice-agent calls ("ai" mode): ?step=greet answers the opening (greeting in a
 //                  <Gather input="speech">); every later request carries what the caller said
@@ -111,6 +119,10 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
   // Starts the AI session and records it with the call; answers the session's language, or empty
   // when ai-session failed (logged: the call goes on without it).
   std::string StartSession(const livecall::v1::Call& call, const std::string& agent_id);
+  // After the call has ended (in the background): cancels the agent legs still ringing, the
+  // customer's leg when `cancel_customer` (still being dialled), and, unless the customer
+  // answered and so ended the conference by leaving, ends the conference or the agent's leg.
+  void StopOtherLegs(const livecall::v1::Call& call, bool cancel_customer);
   // Rings up to max_agents_rung available agents into `conference` (in the background). False
   // when no agent is available.
   absl::StatusOr<bool> RingAgents(const std::string& call_sid, const std::string& conference,

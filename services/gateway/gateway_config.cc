@@ -29,6 +29,8 @@ absl::StatusOr<GatewayConfig> ReadGatewayConfig(EnvReader& env) {
       static_cast<uint64_t>(env.Int("LIVECALL_HTTP_BODY_LIMIT_BYTES", 65536, 1, 16 * 1024 * 1024));
   config.grpc_deadline = env.Millis("LIVECALL_GRPC_DEADLINE_MS", absl::Milliseconds(5000),
                                     absl::Milliseconds(1), absl::Minutes(5));
+  config.webhook_deadline = env.Millis("LIVECALL_WEBHOOK_DEADLINE_MS", absl::Milliseconds(12000),
+                                       absl::Milliseconds(1), absl::Seconds(14));
   config.read_timeout = env.Millis("LIVECALL_HTTP_READ_TIMEOUT_MS", absl::Seconds(30),
                                    absl::Milliseconds(100), absl::Minutes(10));
 

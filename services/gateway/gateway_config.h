@@ -24,6 +24,8 @@ struct GatewayConfig {
   int http_threads = 2;                                     // LIVECALL_HTTP_THREADS
   uint64_t body_limit_bytes = 65536;                        // LIVECALL_HTTP_BODY_LIMIT_BYTES
   absl::Duration grpc_deadline = absl::Milliseconds(5000);  // LIVECALL_GRPC_DEADLINE_MS
+  // Twilio webhooks: Twilio waits 15 s for an answer, so their deadline fits inside that.
+  absl::Duration webhook_deadline = absl::Milliseconds(12000);  // LIVECALL_WEBHOOK_DEADLINE_MS
   absl::Duration read_timeout = absl::Seconds(30);          // LIVECALL_HTTP_READ_TIMEOUT_MS
   LogLevel log_level = LogLevel::kInfo;                     // LIVECALL_LOG_LEVEL
   // Twilio webhooks are verified with this token against this URL; with no token they are all

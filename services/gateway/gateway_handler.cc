@@ -570,7 +570,7 @@ void GatewayHandler::HandleTwilioWebhook(const RouteMatch& match, const HttpRequ
   BackendRequest call;
   call.service = match.route->method->service()->full_name();
   call.method_path = match.route->grpc_path;
-  call.deadline = options_.backend_deadline;
+  call.deadline = options_.webhook_deadline;
   call.metadata.emplace_back("x-request-id", request_id);
   if (!webhook.SerializeToString(&call.payload)) {
     return respond(ErrorResponse(absl::InternalError("cannot serialize the request")));

@@ -33,6 +33,8 @@ class GatewayHandler : public HttpHandler {
  public:
   struct Options {
     absl::Duration backend_deadline = absl::Seconds(5);
+    // Twilio webhooks' deadline (Twilio gives up after 15 s).
+    absl::Duration webhook_deadline = absl::Seconds(12);
     // Bearer tokens are required on kBearer routes and verified with `jwt`. false
     // (LIVECALL_AUTH=off): no route needs one, though a token that is sent is still verified
     // when `jwt` has a key.

@@ -117,6 +117,7 @@ int main(int argc, char** argv) {
   gw::RateLimiter ip_limiter(config->ip_rate_per_second, config->ip_burst);
   gw::GatewayHandler handler(&*routes, &backend, &readiness, *std::move(openapi),
                              {.backend_deadline = config->grpc_deadline,
+                              .webhook_deadline = config->webhook_deadline,
                               .auth_enabled = config->auth_enabled,
                               .jwt = config->jwt,
                               .jwt_leeway = config->jwt_leeway,

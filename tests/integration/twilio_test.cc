@@ -712,5 +712,192 @@ TEST_F(TwilioOutboundCapTest, BrowserCallsShareTheCapWithPlacedCalls) {
   EXPECT_THAT(twilio_->Requests("CreateParticipant"), SizeIs(dialled + 1));
 }
 
+// Issue 15: whole call lifecycles with FakeTwilio playing Twilio's side: it runs the TwiML we
+// answer as far as the conference, sends the status callbacks and conference events real Twilio
+// sends (only where our requests configured them), and fails a webhook not answered within 15 s.
+class TwilioLifecycleTest : public TwilioTest {
+ protected:
+  static void SetUpTestSuite() {
+    StartTwilioSuite({});
+    twilio_->SetWebhookTarget(kPublicUrl, suite().base_url(), kAuthToken);
+  }
+
+  // `agent` holds a voice token, so inbound calls ring its browser.
+  static void MakeAvailable(const std::string& agent) {
+    ASSERT_EQ(PostJson("/api/voice/token", "{}", {{"Authorization", AgentBearer(agent)}}).status,
+              200);
+  }
+  // The legs rung for `identity`'s browser, oldest first, once there is one.
+  static std::string RungLeg(const std::string& identity) {
+    std::string leg;
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          std::vector<std::string> legs = twilio_->CallSidsTo("client:" + identity);
+          if (!legs.empty()) leg = legs.back();
+          return !legs.empty();
+        },
+        absl::Seconds(10)));
+    return leg;
+  }
+  static livecall::v1::Session WaitForEndedSession(const std::string& session_id) {
+    livecall::v1::Session session;
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          HttpResponse got = Get("/ai/sessions/" + session_id);
+          return got.status == 200 && ParseJsonMessage(got.body, &session).ok() &&
+                 session.status() == "ended";
+        },
+        absl::Seconds(10)));
+    return session;
+  }
+};
+
+// 15.2: the caller hangs up after talking to the agent; the number has no status callback, so
+// the conference's participant-leave / conference-end are what end the call.
+TEST_F(TwilioLifecycleTest, AnInboundCallEndsWhenTheCallerHangsUp) {
+  MakeAvailable("agent-31");
+  const std::string customer = "CA15000000000000000000000000000201";
+  FakeTwilio::Webhook voice = twilio_->IncomingCall(customer, "+998901112233", "+998712000000");
+  ASSERT_EQ(voice.status, 200) << voice.body;
+  const std::string agent = RungLeg("agent_2D31");
+  twilio_->Answer(agent);
+  livecall::v1::Call call = GetCall(customer);
+  EXPECT_EQ(call.status(), "in-progress");
+  EXPECT_EQ(call.agent_call_sid(), agent);
+  ASSERT_THAT(call.session_id(), Not(IsEmpty()));
+
+  twilio_->EndCall(customer);
+  EXPECT_EQ(GetCall(customer).status(), "completed");
+  // The conference ended with the caller (endConferenceOnExit): the agent's leg is over too.
+  EXPECT_EQ(twilio_->CallStatus(agent), "completed");
+  livecall::v1::Session session = WaitForEndedSession(call.session_id());
+  EXPECT_EQ(session.disposition(), "completed");
+  EXPECT_FALSE(session.summary().text().empty());
+}
+
+// 15.2 and 15.4: the caller hangs up while the agents still ring: the ringing stops.
+TEST_F(TwilioLifecycleTest, AnInboundCallerWhoHangsUpWhileAgentsRingStopsTheRinging) {
+  MakeAvailable("agent-32");
+  const std::string customer = "CA15000000000000000000000000000202";
+  ASSERT_EQ(twilio_->IncomingCall(customer, "+998901112233", "+998712000000").status, 200);
+  const std::string agent = RungLeg("agent_2D32");
+  twilio_->Ring(agent);
+  twilio_->EndCall(customer);
+  EXPECT_EQ(GetCall(customer).status(), "completed");
+  EXPECT_TRUE(WaitFor([&] { return twilio_->CallStatus(agent) == "canceled"; }, absl::Seconds(10)));
+  livecall::v1::Session session = WaitForEndedSession(GetCall(customer).session_id());
+  EXPECT_THAT(session.summary().text(), HasSubstr("(abandoned)"));
+}
+
+// 15.2: with the number's status callback configured (README: Phone number → Call status
+// changes), the caller's leg reports its end too: the call ends once, whichever comes first.
+TEST_F(TwilioLifecycleTest, TheNumbersStatusCallbackAndTheConferenceEndTheCallOnce) {
+  MakeAvailable("agent-37");
+  const std::string customer = "CA15000000000000000000000000000207";
+  ASSERT_EQ(twilio_
+                ->IncomingCall(customer, "+998901112233", "+998712000000",
+                               absl::StrCat(kPublicUrl, "/twilio/status"))
+                .status,
+            200);
+  const std::string agent = RungLeg("agent_2D37");
+  twilio_->Answer(agent);
+  twilio_->EndCall(customer);
+  int callbacks = 0;
+  for (const FakeTwilio::Webhook& webhook : twilio_->Webhooks()) {
+    callbacks += webhook.Field("CallSid") == customer && webhook.Field("CallStatus") == "completed";
+  }
+  EXPECT_EQ(callbacks, 1);
+  EXPECT_THAT(HistoryStatuses(GetCall(customer)),
+              ElementsAre("ringing", "in-progress", "completed"));
+  EXPECT_EQ(twilio_->CallStatus(agent), "completed");
+}
+
+// 15.3: two agents answer at once; the second is removed with a participant DELETE, and the call
+// goes on (rung agents have no endConferenceOnExit); the agent who took it gets it, so when that
+// agent hangs up the conference and the call end.
+TEST_F(TwilioLifecycleTest, ALateSecondAgentIsRemovedWithoutEndingTheCall) {
+  MakeAvailable("agent-33");
+  MakeAvailable("agent-34");
+  const std::string customer = "CA15000000000000000000000000000203";
+  ASSERT_EQ(twilio_->IncomingCall(customer, "+998901112233", "+998712000000").status, 200);
+  const std::string first = RungLeg("agent_2D33");
+  const std::string second = RungLeg("agent_2D34");
+  twilio_->Answer(std::vector<std::string>{first, second});
+
+  ASSERT_TRUE(
+      WaitFor([&] { return twilio_->CallStatus(second) == "completed"; }, absl::Seconds(10)));
+  std::vector<TwilioApiRequest> removed = twilio_->Requests("DeleteParticipant");
+  ASSERT_THAT(removed, Not(IsEmpty()));
+  EXPECT_EQ(removed.back().path_params.at("CallSid"), second);
+  twilio_->Flush();
+  EXPECT_EQ(twilio_->ConferenceStatus("call-" + customer), "in-progress");
+  EXPECT_EQ(twilio_->CallStatus(customer), "in-progress");
+  EXPECT_EQ(twilio_->CallStatus(first), "in-progress");
+  livecall::v1::Call call = GetCall(customer);
+  EXPECT_EQ(call.status(), "in-progress");
+  EXPECT_EQ(call.agent_call_sid(), first);
+
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const TwilioApiRequest& update : twilio_->Requests("UpdateParticipant")) {
+          if (update.path_params.at("CallSid") == first &&
+              update.Field("EndConferenceOnExit") == "true") {
+            return true;
+          }
+        }
+        return false;
+      },
+      absl::Seconds(10)));
+  twilio_->EndCall(first);
+  EXPECT_EQ(twilio_->ConferenceStatus("call-" + customer), "completed");
+  EXPECT_EQ(GetCall(customer).status(), "completed");
+}
+
+// 15.4: the customer an agent calls from the browser is busy: the agent, alone in the conference
+// it started, is hung up, and the session ends saying nobody answered.
+TEST_F(TwilioLifecycleTest, ABusyCustomerHangsUpTheAgentsBrowserCall) {
+  const std::string agent_leg = "CA15000000000000000000000000000204";
+  FakeTwilio::Webhook voice = twilio_->BrowserCall(agent_leg, "agent_2D35", "+998935550135");
+  ASSERT_EQ(voice.status, 200) << voice.body;
+  std::vector<std::string> dialled = twilio_->CallSidsTo("+998935550135");
+  ASSERT_THAT(dialled, SizeIs(1));
+  const std::string customer = dialled[0];
+  EXPECT_EQ(twilio_->CallStatus(agent_leg), "in-progress");
+
+  twilio_->Ring(customer);
+  twilio_->EndCall(customer, "busy");
+  EXPECT_EQ(GetCall(customer).status(), "busy");
+  EXPECT_TRUE(
+      WaitFor([&] { return twilio_->CallStatus(agent_leg) == "completed"; }, absl::Seconds(10)));
+  EXPECT_EQ(twilio_->ConferenceStatus("call-" + agent_leg), "completed");
+  livecall::v1::Session session = WaitForEndedSession(GetCall(customer).session_id());
+  EXPECT_EQ(session.disposition(), "no-answer");
+  EXPECT_THAT(session.summary().text(), HasSubstr("(busy)"));
+}
+
+// 15.5: Twilio's REST API does not answer within Twilio's webhook budget: the browser's
+// /twilio/voice still answers in time (TearDown: no webhook missed its answer).
+TEST_F(TwilioLifecycleTest, ASlowTwilioApiNeverMakesTheVoiceWebhookMissItsAnswer) {
+  twilio_->DelayNext("CreateParticipant", absl::Seconds(16));
+  FakeTwilio::Webhook voice =
+      twilio_->BrowserCall("CA15000000000000000000000000000205", "agent_2D36", "+998935550136");
+  ASSERT_EQ(voice.status, 200) << voice.body;
+  absl::StatusOr<XmlNode> twiml = ParseXml(voice.body);
+  ASSERT_THAT(twiml, IsOk()) << voice.body;
+  EXPECT_THAT(twiml->ChildNames(), ElementsAre("Say", "Hangup"));
+}
+
+// 15.8: a text call whose inline TwiML would pass Twilio's 4,000 characters is a clear 400, and
+// Twilio is not asked.
+TEST_F(TwilioLifecycleTest, ATextCallTooLongForInlineTwimlIsRefusedBeforeTwilio) {
+  const int requests_before = twilio_->total_requests();
+  HttpResponse refused =
+      PostJson("/api/voip/call", absl::StrCat(R"({"to":"+998901112233","language":"ru","text":")",
+                                              std::string(3990, 'a'), R"("})"));
+  ExpectErrorResponse(refused, 400, "INVALID_ARGUMENT");
+  EXPECT_THAT(refused.body, HasSubstr("4000"));
+  EXPECT_EQ(twilio_->total_requests(), requests_before);
+}
+
 }  // namespace
 }  // namespace livecall::testing

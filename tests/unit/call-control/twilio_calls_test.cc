@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "common/jwt.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -45,6 +46,8 @@ class FakeAiSession final : public AiSessionClient {
  public:
   absl::StatusOr<livecall::v1::Session> StartSession(
       const livecall::v1::StartSessionRequest& request) override {
+    // A slow ai-session: answers once the test lets it (or after a long while).
+    if (start_gate != nullptr) start_gate->WaitForNotificationWithTimeout(absl::Seconds(30));
     absl::MutexLock lock(&mu_);
     starts.push_back(request);
     if (fail) return absl::UnavailableError("ai-session is down");
@@ -131,8 +134,14 @@ class FakeAiSession final : public AiSessionClient {
     replies.push_back(reply);
   }
 
+  size_t StartsAnswered() {
+    absl::MutexLock lock(&mu_);
+    return starts.size();
+  }
+
   absl::Mutex mu_;
   bool fail = false;
+  absl::Notification* start_gate = nullptr;
   bool fail_end = false;
   int end_attempts = 0;
   std::vector<livecall::v1::StartSessionRequest> starts;
@@ -187,7 +196,12 @@ class TwilioCallsTest : public ::testing::Test {
         sessions_.get());
   }
 
-  void TearDown() override { EXPECT_THAT(twilio_.Violations(), IsEmpty()); }
+  void TearDown() override {
+    // Background work (AI sessions started after answering, legs stopped after a call ends)
+    // finishes while the objects it uses still exist.
+    executor_.Drain();
+    EXPECT_THAT(twilio_.Violations(), IsEmpty());
+  }
 
   // An agent's browser calls the customer; answers the customer's leg sid.
   std::string AgentCalls(std::string* twiml = nullptr) {
@@ -503,6 +517,9 @@ TEST_F(TwilioCallsTest, InboundCallRingsTheAvailableAgentsIntoItsConference) {
   std::vector<TwilioApiRequest> rung = twilio_.Requests("CreateParticipant");
   std::set<std::string> destinations = {rung[0].Field("To"), rung[1].Field("To")};
   EXPECT_EQ(destinations, (std::set<std::string>{"client:alice", "client:bob"}));
+  // Rung agents do not end the conference when they leave (a late one is removed).
+  EXPECT_EQ(rung[0].Field("EndConferenceOnExit"), "false");
+  EXPECT_EQ(rung[1].Field("EndConferenceOnExit"), "false");
   std::vector<std::string> legs;
   ASSERT_TRUE(WaitFor([&] { return store_->AgentLegs(customer)->size() == 2; }, absl::Seconds(10)));
   legs = *store_->AgentLegs(customer);
@@ -521,10 +538,17 @@ TEST_F(TwilioCallsTest, InboundCallRingsTheAvailableAgentsIntoItsConference) {
   EXPECT_EQ(call->call_sid(), customer);
   EXPECT_EQ(call->agent_call_sid(), legs[0]);
   EXPECT_EQ(call->agent_identity(), "alice");
+  ASSERT_TRUE(
+      WaitFor([&] { return twilio_.Requests("UpdateCall").size() == 1; }, absl::Seconds(10)));
   std::vector<TwilioApiRequest> canceled = twilio_.Requests("UpdateCall");
-  ASSERT_THAT(canceled, SizeIs(1));
   EXPECT_EQ(canceled[0].path_params.at("Sid"), legs[1]);
   EXPECT_EQ(canceled[0].Field("Status"), "canceled");
+  // The agent who answered ends the conference on leaving, as a browser caller's leg does.
+  ASSERT_TRUE(WaitFor([&] { return twilio_.Requests("UpdateParticipant").size() == 1; },
+                      absl::Seconds(10)));
+  const TwilioApiRequest kept = twilio_.Requests("UpdateParticipant")[0];
+  EXPECT_EQ(kept.path_params.at("CallSid"), legs[0]);
+  EXPECT_EQ(kept.Field("EndConferenceOnExit"), "true");
   // The call's AI session started with no owner; now it is the answering agent's.
   std::vector<livecall::v1::AssignSessionRequest> assigns = ai_.Assigns();
   ASSERT_THAT(assigns, SizeIs(1));
@@ -745,6 +769,120 @@ TEST_F(TwilioCallsTest, ASessionWhoseEndFailedIsEndedLaterByAnyReplica) {
   EXPECT_EQ(ends[0].disposition(), "completed");
   EXPECT_EQ(sweep(absl::Now() + absl::Hours(1)), 0);
   EXPECT_THAT(ai_.Ends(), SizeIs(1));
+}
+
+// Issue 15.5: the AI session starts after answering when ai-session is slow; it is recorded with
+// the call once it exists, and the answer does not wait for it.
+TEST_F(TwilioCallsTest, ASlowAiSessionDoesNotHoldUpTheVoiceWebhook) {
+  absl::Notification ai_answers;
+  ai_.start_gate = &ai_answers;
+  std::string twiml;
+  const std::string customer = AgentCalls(&twiml);
+  // Answered while ai-session had not answered yet.
+  EXPECT_EQ(ai_.StartsAnswered(), 0u);
+  ai_answers.Notify();
+  absl::StatusOr<XmlNode> response = ParseXml(twiml);
+  ASSERT_THAT(response.status(), IsOk()) << twiml;
+  ASSERT_THAT(response->ChildNames(), ElementsAre("Start", "Dial"));
+  // Transcription listens in the number's language meanwhile (Uzbekistan: Uzbek).
+  EXPECT_EQ(response->children[0].Child("Transcription")->Attr("languageCode"), "uz-UZ");
+  ASSERT_TRUE(
+      WaitFor([&] { return store_->Get(customer)->session_id() == "S1"; }, absl::Seconds(10)));
+}
+
+// Issue 15.2: an inbound customer's leg has no status callback of its own: the customer leaving
+// the conference ends the call, its session, and the ringing of the agents; a later
+// conference-end changes nothing (forward-only).
+TEST_F(TwilioCallsTest, AnInboundCustomerLeavingTheConferenceEndsTheCall) {
+  ASSERT_THAT(service_->MintToken("alice", {}).status(), IsOk());
+  const std::string customer = "CAcccccccccccccccccccccccccccccccc";
+  ASSERT_THAT(webhooks_
+                  ->HandleVoice(MakeParams({{"CallSid", customer},
+                                            {"From", "+998901112233"},
+                                            {"To", kCallerId},
+                                            {"CallStatus", "ringing"}}))
+                  .status(),
+              IsOk());
+  ASSERT_TRUE(WaitFor([&] { return store_->AgentLegs(customer)->size() == 1; }, absl::Seconds(10)));
+  const std::string ringing_agent = store_->AgentLegs(customer)->at(0);
+  auto event = [&](const std::string& name, const std::string& participant, int sequence) {
+    Params params = MakeParams({{"FriendlyName", absl::StrCat("call-", customer)},
+                                {"ConferenceSid", "CF00000000000000000000000000000009"},
+                                {"StatusCallbackEvent", name},
+                                {"SequenceNumber", absl::StrCat(sequence)}});
+    if (!participant.empty()) params["CallSid"] = participant;
+    if (name == "conference-end") params["ReasonConferenceEnded"] = "last-participant-left";
+    return webhooks_->HandleConferenceStatus(params);
+  };
+  ASSERT_THAT(event("participant-join", customer, 1), IsOk());
+  ASSERT_THAT(event("participant-leave", customer, 2), IsOk());
+  absl::StatusOr<livecall::v1::Call> call = store_->Get(customer);
+  ASSERT_THAT(call.status(), IsOk());
+  EXPECT_EQ(call->status(), "completed");
+  ASSERT_TRUE(WaitFor([&] { return ai_.Ends().size() == 1; }, absl::Seconds(10)));
+  EXPECT_EQ(ai_.Ends()[0].session_id(), call->session_id());
+  ASSERT_TRUE(
+      WaitFor([&] { return twilio_.Requests("UpdateCall").size() == 1; }, absl::Seconds(10)));
+  EXPECT_EQ(twilio_.Requests("UpdateCall")[0].path_params.at("Sid"), ringing_agent);
+  EXPECT_EQ(twilio_.Requests("UpdateCall")[0].Field("Status"), "canceled");
+
+  ASSERT_THAT(event("conference-end", "", 3), IsOk());
+  EXPECT_THAT(Statuses(*store_->Get(customer)), ElementsAre("ringing", "in-progress", "completed"));
+}
+
+// Issue 15.2: the conference ending (here the agent of a browser call hung up before the customer
+// answered) ends the call; the customer's leg still being dialled is canceled.
+TEST_F(TwilioCallsTest, TheConferenceEndingEndsTheCallAndStopsDiallingTheCustomer) {
+  const std::string customer = AgentCalls();
+  ASSERT_THAT(webhooks_->HandleConferenceStatus(MakeParams(
+                  {{"FriendlyName", absl::StrCat("call-", kAgentLeg)},
+                   {"ConferenceSid", store_->Get(customer)->conference_sid()},
+                   {"StatusCallbackEvent", "conference-end"},
+                   {"ReasonConferenceEnded", "participant-with-end-conference-on-exit-left"},
+                   {"CallSidEndingConference", kAgentLeg},
+                   {"SequenceNumber", "4"}})),
+              IsOk());
+  EXPECT_EQ(store_->Get(customer)->status(), "canceled");
+  ASSERT_TRUE(WaitFor([&] { return !twilio_.Requests("UpdateCall").empty(); }, absl::Seconds(10)));
+  EXPECT_EQ(twilio_.Requests("UpdateCall")[0].path_params.at("Sid"), customer);
+  EXPECT_EQ(twilio_.Requests("UpdateCall")[0].Field("Status"), "canceled");
+  ASSERT_TRUE(WaitFor([&] { return ai_.Ends().size() == 1; }, absl::Seconds(10)));
+  EXPECT_EQ(ai_.Ends()[0].disposition(), "no-answer");
+}
+
+// Issue 15.4: a customer who is busy leaves the agent alone in the conference it started: the
+// conference is ended, and the session ends saying nobody answered.
+TEST_F(TwilioCallsTest, ABusyCustomerEndsTheConferenceTheAgentWaitsIn) {
+  const std::string customer = AgentCalls();
+  const std::string conference = store_->Get(customer)->conference_sid();
+  ASSERT_THAT(Status(customer, "ringing", 1), IsOk());
+  ASSERT_THAT(Status(customer, "busy", 2), IsOk());
+  ASSERT_TRUE(
+      WaitFor([&] { return twilio_.Requests("UpdateConference").size() == 1; }, absl::Seconds(10)));
+  const TwilioApiRequest ended = twilio_.Requests("UpdateConference")[0];
+  EXPECT_EQ(ended.path_params.at("Sid"), conference);
+  EXPECT_EQ(ended.Field("Status"), "completed");
+  ASSERT_TRUE(WaitFor([&] { return ai_.Ends().size() == 1; }, absl::Seconds(10)));
+  EXPECT_EQ(ai_.Ends()[0].disposition(), "no-answer");
+  // Twilio repeats the callback: nothing more is done.
+  ASSERT_THAT(Status(customer, "busy", 2), IsOk());
+  executor_.Drain();
+  EXPECT_THAT(twilio_.Requests("UpdateConference"), SizeIs(1));
+}
+
+// Issue 15.8: Twilio takes at most 4,000 characters of inline TwiML; a longer text call is
+// refused before Twilio is asked (and before it takes a line).
+TEST_F(TwilioCallsTest, ATextTooLongForInlineTwimlIsRefusedBeforeTwilio) {
+  livecall::v1::PlaceCallRequest request;
+  request.set_to("+998901112233");
+  request.set_language("ru");
+  request.set_text(std::string(3990, 'a'));
+  EXPECT_THAT(service_->PlaceOnce(request, "long-1").status(),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("4000")));
+  EXPECT_EQ(twilio_.total_requests(), 0);
+  // What fits is placed.
+  request.set_text(std::string(3800, 'a'));
+  EXPECT_THAT(service_->PlaceOnce(request, "long-2").status(), IsOk());
 }
 
 TEST_F(TwilioCallsTest, InboundCallWithNoAgentIsToldSo) {

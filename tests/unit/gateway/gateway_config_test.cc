@@ -63,6 +63,19 @@ TEST(GatewayConfigTest, ReadsEveryVariable) {
   EXPECT_EQ(config->log_level, LogLevel::kDebug);
 }
 
+// Twilio waits 15 s for a webhook's answer: webhooks get their own deadline, inside that.
+TEST(GatewayConfigTest, TwilioWebhooksHaveTheirOwnDeadlineInsideTwiliosBudget) {
+  absl::StatusOr<GatewayConfig> config = Read({});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->webhook_deadline, absl::Milliseconds(12000));
+  config = Read({{"LIVECALL_WEBHOOK_DEADLINE_MS", "8000"}});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->webhook_deadline, absl::Milliseconds(8000));
+  config = Read({{"LIVECALL_WEBHOOK_DEADLINE_MS", "15000"}});
+  ASSERT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr("LIVECALL_WEBHOOK_DEADLINE_MS"));
+}
+
 TEST(GatewayConfigTest, InvalidValuesAreAllNamed) {
   absl::StatusOr<GatewayConfig> config = Read({
       {"LIVECALL_HTTP_ADDR", "nonsense"},
