@@ -20,13 +20,20 @@ namespace {
 
 // The models each <Transcription> engine takes (speech_recognition.h has the sources).
 constexpr std::initializer_list<absl::string_view> kGoogleModels = {"telephony", "telephony_short",
-                                                                     "long", "short"};
+                                                                    "long", "short"};
 constexpr std::initializer_list<absl::string_view> kDeepgramModels = {"nova-2", "nova-3"};
 // The <Gather> speechModel values Twilio lists.
-constexpr std::initializer_list<absl::string_view> kGatherModels = {
-    "default",         "numbers_and_commands", "phone_call",         "experimental_conversations",
-    "experimental_utterances", "googlev2_long", "googlev2_short", "googlev2_telephony",
-    "googlev2_telephony_short", "deepgram_nova-2", "deepgram_nova-3"};
+constexpr std::initializer_list<absl::string_view> kGatherModels = {"default",
+                                                                    "numbers_and_commands",
+                                                                    "phone_call",
+                                                                    "experimental_conversations",
+                                                                    "experimental_utterances",
+                                                                    "googlev2_long",
+                                                                    "googlev2_short",
+                                                                    "googlev2_telephony",
+                                                                    "googlev2_telephony_short",
+                                                                    "deepgram_nova-2",
+                                                                    "deepgram_nova-3"};
 // Seconds of silence that end the caller's turn when a <Gather> names its speechModel: Twilio
 // refuses speechTimeout="auto" with a model (warning 13335).
 constexpr char kSpeechTimeoutWithModel[] = "2";
@@ -78,10 +85,10 @@ std::string CheckTag(EnvReader& env, const std::string& name, const std::string&
 }
 
 void ReadLanguage(EnvReader& env, absl::string_view language,
-                  const std::string& legacy_transcription_language,
-                  RecognitionSettings& settings) {
+                  const std::string& legacy_transcription_language, RecognitionSettings& settings) {
   const std::string suffix = absl::AsciiStrToUpper(language);
-  const std::string transcription_language = absl::StrCat("LIVECALL_TRANSCRIPTION_LANGUAGE_", suffix);
+  const std::string transcription_language =
+      absl::StrCat("LIVECALL_TRANSCRIPTION_LANGUAGE_", suffix);
   const std::string engine = absl::StrCat("LIVECALL_TRANSCRIPTION_ENGINE_", suffix);
   const std::string model = absl::StrCat("LIVECALL_TRANSCRIPTION_MODEL_", suffix);
   const std::string gather_language = absl::StrCat("LIVECALL_GATHER_LANGUAGE_", suffix);
@@ -102,10 +109,11 @@ void ReadLanguage(EnvReader& env, absl::string_view language,
   const std::string default_engine = settings.transcription_engine;
   settings.transcription_engine = ValueOr(env, engine, default_engine);
   // Another engine than the default starts from Twilio's own default model for it.
-  const absl::string_view default_model =
-      settings.transcription_engine == default_engine ? absl::string_view(settings.transcription_model)
-      : settings.transcription_engine == "deepgram"   ? "nova-2"
-                                                      : "telephony";
+  const absl::string_view default_model = settings.transcription_engine == default_engine
+                                              ? absl::string_view(settings.transcription_model)
+                                          : settings.transcription_engine == "deepgram"
+                                              ? "nova-2"
+                                              : "telephony";
   settings.transcription_model = ValueOr(env, model, default_model);
   if (settings.transcription_engine == "google") {
     if (!OneOf(kGoogleModels, settings.transcription_model)) {
@@ -115,16 +123,17 @@ void ReadLanguage(EnvReader& env, absl::string_view language,
     }
   } else if (settings.transcription_engine == "deepgram") {
     if (!OneOf(kDeepgramModels, settings.transcription_model)) {
-      env.AddError(model.c_str(), absl::StrCat("\"", settings.transcription_model,
-                                               "\" is not a Deepgram model Twilio transcribes with (",
-                                               absl::StrJoin(kDeepgramModels, ", "), ")"));
+      env.AddError(model.c_str(),
+                   absl::StrCat("\"", settings.transcription_model,
+                                "\" is not a Deepgram model Twilio transcribes with (",
+                                absl::StrJoin(kDeepgramModels, ", "), ")"));
     }
     if (heard == "uz") {
       env.AddError(engine.c_str(), "Deepgram has no Uzbek model: transcribe Uzbek with google");
     }
   } else {
-    env.AddError(engine.c_str(), absl::StrCat("\"", settings.transcription_engine,
-                                              "\" is not google or deepgram"));
+    env.AddError(engine.c_str(),
+                 absl::StrCat("\"", settings.transcription_engine, "\" is not google or deepgram"));
   }
 
   // <Gather>.
@@ -184,7 +193,8 @@ TwimlElement SpeechGatherTwiml(const RecognitionSettings& settings, absl::string
   if (settings.gather_model.empty()) {
     gather.Attr("speechTimeout", "auto");
   } else {
-    gather.Attr("speechModel", settings.gather_model).Attr("speechTimeout", kSpeechTimeoutWithModel);
+    gather.Attr("speechModel", settings.gather_model)
+        .Attr("speechTimeout", kSpeechTimeoutWithModel);
   }
   gather.Attr("actionOnEmptyResult", "true").Attr("method", "POST").Attr("action", action_url);
   return gather;

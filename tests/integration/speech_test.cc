@@ -232,12 +232,13 @@ std::vector<livecall::v1::LiveEvent> SpeechErrors(const std::string& base_url,
 // transcription-error, the agent's page gets it live on the call's event stream.
 TEST_F(SpeechAudioTest, ATranscriptionErrorIsALiveEventOfTheCall) {
   const std::string agent_leg = "CA0000000000000000000000000000e001";
-  HttpResponse answer = Webhook("/twilio/voice", {{"AccountSid", "AC00000000000000000000000000000000"},
-                                                  {"CallSid", agent_leg},
-                                                  {"CallStatus", "ringing"},
-                                                  {"Direction", "inbound"},
-                                                  {"From", "client:agent_7"},
-                                                  {"To", "+998901112233"}});
+  HttpResponse answer =
+      Webhook("/twilio/voice", {{"AccountSid", "AC00000000000000000000000000000000"},
+                                {"CallSid", agent_leg},
+                                {"CallStatus", "ringing"},
+                                {"Direction", "inbound"},
+                                {"From", "client:agent_7"},
+                                {"To", "+998901112233"}});
   ASSERT_EQ(answer.status, 200) << answer;
   absl::StatusOr<XmlNode> twiml = ParseXml(answer.body);
   ASSERT_THAT(twiml.status(), IsOk()) << answer.body;

@@ -265,7 +265,8 @@ TEST(SpeechRecognitionConfigTest, WhatTwilioCouldNotUseIsRefusedByVariableName) 
         {"LIVECALL_TRANSCRIPTION_MODEL_EN", "telephony"}},
        "LIVECALL_TRANSCRIPTION_MODEL_EN"},
       {{{"LIVECALL_TRANSCRIPTION_ENGINE_UZ", "deepgram"}}, "LIVECALL_TRANSCRIPTION_ENGINE_UZ"},
-      {{{"LIVECALL_TRANSCRIPTION_LANGUAGE", "uz-UZ"}, {"LIVECALL_TRANSCRIPTION_ENGINE_RU", "deepgram"}},
+      {{{"LIVECALL_TRANSCRIPTION_LANGUAGE", "uz-UZ"},
+        {"LIVECALL_TRANSCRIPTION_ENGINE_RU", "deepgram"}},
        "LIVECALL_TRANSCRIPTION_ENGINE_RU"},
       {{{"LIVECALL_TRANSCRIPTION_LANGUAGE_RU", "en-US"}}, "LIVECALL_TRANSCRIPTION_LANGUAGE_RU"},
       {{{"LIVECALL_TRANSCRIPTION_LANGUAGE", "de-DE"}}, "LIVECALL_TRANSCRIPTION_LANGUAGE"},
@@ -275,7 +276,8 @@ TEST(SpeechRecognitionConfigTest, WhatTwilioCouldNotUseIsRefusedByVariableName) 
       {{{"LIVECALL_GATHER_MODEL_UZ", "deepgram_nova-3"}}, "LIVECALL_GATHER_MODEL_UZ"},
   };
   for (const auto& [vars, variable] : cases) {
-    EXPECT_THAT(ReadRecognition(vars), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(variable)))
+    EXPECT_THAT(ReadRecognition(vars),
+                StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(variable)))
         << variable;
   }
 }
