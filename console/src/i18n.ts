@@ -104,6 +104,7 @@ const en = {
   accept: "Accept",
   reject: "Reject",
   errorPrefix: "Error",
+  speechError: "Speech recognition failed",
   dismiss: "Close",
   timer: "Duration",
 };
@@ -207,6 +208,7 @@ const uz: Messages = {
   accept: "Qabul qilish",
   reject: "Rad etish",
   errorPrefix: "Xato",
+  speechError: "Nutqni tanib boʻlmadi",
   dismiss: "Yopish",
   timer: "Davomiyligi",
 };
@@ -307,6 +309,7 @@ const ru: Messages = {
   accept: "Принять",
   reject: "Отклонить",
   errorPrefix: "Ошибка",
+  speechError: "Не удалось распознать речь",
   dismiss: "Закрыть",
   timer: "Длительность",
 };

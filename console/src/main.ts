@@ -553,6 +553,12 @@ function onLiveEvent(event: TypedLiveEvent): void {
       state.summary = event.summary;
       closeEvents();
       break;
+    case "speech.error": {
+      // Twilio could not recognise speech: the transcript (or the voice agent's hearing) has a gap.
+      const { source, code, message } = event.speechError;
+      showError(`${t("speechError")} (${source ?? ""}${code ? ` ${code}` : ""}): ${message ?? ""}`);
+      break;
+    }
   }
   render();
 }

@@ -185,9 +185,10 @@ absl::StatusOr<Session> AiSessionService::Start(const livecall::v1::StartSession
   if (request.phone_number().empty()) {
     return absl::InvalidArgumentError("phoneNumber is required");
   }
-  if (!request.language().empty() && !IsSupportedLanguage(request.language())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("language \"", request.language(), "\" is not one of uz, ru, en"));
+  // "uz", "ru", "en" or a BCP-47 tag of one ("ru-RU"); empty: found out below.
+  std::string requested_language;
+  if (!request.language().empty()) {
+    LIVECALL_ASSIGN_OR_RETURN(requested_language, ParseLanguage(request.language()));
   }
   const std::string direction = request.direction().empty() ? "outbound" : request.direction();
   if (direction != "outbound" && direction != "inbound") {
@@ -208,7 +209,7 @@ absl::StatusOr<Session> AiSessionService::Start(const livecall::v1::StartSession
     LIVECALL_RETURN_IF_ERROR(CallContext(
         [&](grpc::ClientContext* rpc) { return context_.LookupCustomer(rpc, lookup, &customer); }));
   }
-  const std::string language = !request.language().empty() ? request.language()
+  const std::string language = !requested_language.empty() ? requested_language
                                : !customer.language().empty()
                                    ? customer.language()
                                    : DefaultLanguageForNumber(customer.phone_number());

@@ -119,10 +119,12 @@ absl::StatusOr<KnowledgeBase> KnowledgeBase::FromEntries(livecall::v1::Knowledge
     if (!ids.insert(entry.id()).second) {
       return absl::InvalidArgumentError(absl::StrCat("entry \"", entry.id(), "\" appears twice"));
     }
-    if (!IsSupportedLanguage(entry.language())) {
+    absl::StatusOr<std::string> language = ParseLanguage(entry.language());
+    if (!language.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("entry \"", entry.id(), "\": language must be uz, ru or en"));
+          absl::StrCat("entry \"", entry.id(), "\": ", language.status().message()));
     }
+    entry.set_language(*language);
     if (entry.kind().empty()) entry.set_kind("answer");
     if (entry.kind() != "answer" && entry.kind() != "next-step" && entry.kind() != "warning") {
       return absl::InvalidArgumentError(

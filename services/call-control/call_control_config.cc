@@ -75,12 +75,12 @@ SpeechConfig ReadSpeechConfig(EnvReader& env) {
   speech.voices.own_audio_languages.clear();
   for (absl::string_view language :
        absl::StrSplit(env.String("LIVECALL_TTS_LANGUAGES", "uz"), ',', absl::SkipWhitespace())) {
-    language = absl::StripAsciiWhitespace(language);
-    if (!IsSupportedLanguage(language)) {
+    absl::StatusOr<std::string> parsed = ParseLanguage(absl::StripAsciiWhitespace(language));
+    if (!parsed.ok()) {
       env.AddError("LIVECALL_TTS_LANGUAGES", "a comma-separated list of uz, ru, en");
       break;
     }
-    speech.voices.own_audio_languages.emplace_back(language);
+    speech.voices.own_audio_languages.push_back(*std::move(parsed));
   }
   speech.remote.base_url = env.OptionalString("LIVECALL_TTS_BASE_URL");
   if (!speech.remote.base_url.empty() && !IsHttpUrl(speech.remote.base_url)) {
@@ -167,7 +167,7 @@ absl::StatusOr<CallControlConfig> ReadCallControlConfig(EnvReader& env) {
   config.ai_session_address = ReadServiceAddresses(env).ai_session;
   config.ai_session_deadline = env.Millis("LIVECALL_AI_SESSION_DEADLINE_MS", absl::Seconds(5),
                                           absl::Milliseconds(10), absl::Minutes(1));
-  config.transcription_language = env.OptionalString("LIVECALL_TRANSCRIPTION_LANGUAGE");
+  config.recognition = ReadSpeechRecognitionConfig(env);
   config.idempotency_ttl =
       absl::Seconds(env.Int("LIVECALL_IDEMPOTENCY_TTL_S", 24 * 3600, 60, 30 * 24 * 3600));
   config.speech = ReadSpeechConfig(env);

@@ -11,6 +11,7 @@
 #include "common/redis_pool.h"
 #include "services/call-control/sandbox_provider.h"
 #include "services/call-control/speech.h"
+#include "services/call-control/speech_recognition.h"
 #include "services/call-control/tts/audio_cache.h"
 #include "services/call-control/tts/remote_tts.h"
 
@@ -60,8 +61,9 @@ struct CallControlConfig {
   // ai-session, for the session beside each Twilio call and its transcript turns.
   std::string ai_session_address;      // LIVECALL_AI_SESSION_ADDR
   absl::Duration ai_session_deadline;  // LIVECALL_AI_SESSION_DEADLINE_MS
-  // BCP-47 code for real-time transcription; empty: from the session's language.
-  std::string transcription_language;  // LIVECALL_TRANSCRIPTION_LANGUAGE
+  // How Twilio listens to each language (speech_recognition.h): LIVECALL_TRANSCRIPTION_LANGUAGE,
+  // LIVECALL_TRANSCRIPTION_{LANGUAGE,ENGINE,MODEL}_<LANG>, LIVECALL_GATHER_{LANGUAGE,MODEL}_<LANG>.
+  SpeechRecognitionConfig recognition;
   absl::Duration idempotency_ttl;      // LIVECALL_IDEMPOTENCY_TTL_S
   SpeechConfig speech;
   // Concurrent outbound calls across every replica (Redis); 0: no cap.

@@ -46,9 +46,10 @@ absl::StatusOr<livecall::v1::Call> CallControlService::Place(
     return absl::InvalidArgumentError(
         absl::StrCat("text is longer than ", kMaxSpokenTextLength, " characters"));
   }
-  if (!request.language().empty() && !IsSupportedLanguage(request.language())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("language \"", request.language(), "\" is not one of uz, ru, en"));
+  // "uz", "ru", "en" or a BCP-47 tag of one ("ru-RU"); empty: the default below.
+  std::string language;
+  if (!request.language().empty()) {
+    LIVECALL_ASSIGN_OR_RETURN(language, ParseLanguage(request.language()));
   }
   if (mode != "tts" && sessions_ == nullptr) {
     return absl::FailedPreconditionError(
@@ -67,7 +68,7 @@ absl::StatusOr<livecall::v1::Call> CallControlService::Place(
   call.set_mode(mode);
   // A tts call speaks Uzbek unless told otherwise; the others speak the customer's language,
   // which the AI session finds out (customer context, else the number's country).
-  call.set_language(request.language().empty() && mode == "tts" ? "uz" : request.language());
+  call.set_language(language.empty() && mode == "tts" ? "uz" : language);
   // The call is its caller's: an agent reads and controls only its own (CheckCallOwner).
   if (!caller.agent_id.empty()) {
     LIVECALL_ASSIGN_OR_RETURN(std::string owner, AgentIdentity(caller.agent_id));
@@ -95,7 +96,7 @@ absl::StatusOr<livecall::v1::Call> CallControlService::Place(
   LIVECALL_ASSIGN_OR_RETURN(livecall::v1::Call placed, std::move(dialled));
   if (mode == "tts") return placed;
   absl::StatusOr<livecall::v1::Call> with_session =
-      sessions_->Start(placed, caller.agent_id, request.language());
+      sessions_->Start(placed, caller.agent_id, language);
   // The call is dialled either way; an AI call without its session hands over to a human.
   return with_session.ok() ? *with_session : placed;
 }

@@ -121,11 +121,13 @@ int main() {
        .idempotency_ttl = config->idempotency_ttl,
        .outbound_limit = &outbound_limit},
       &sessions);
+  livecall::call_control::SpeechErrorEvents speech_errors(redis, config->call_ttl);
   livecall::call_control::TwilioWebhookService webhooks(
       twilio_provider.get(), calls, sessions, voice_agent, speech, executor,
       {.public_url = config->public_url,
        .caller_id = twilio.caller_id,
-       .transcription_language = config->transcription_language,
+       .recognition = config->recognition,
+       .speech_errors = &speech_errors,
        .outbound_limit = &outbound_limit});
   livecall::call_control::SpeechAudioService speech_audio(synthesizer, executor);
   livecall::LogInfo("telephony provider", {{"provider", std::string(provider->name())}});

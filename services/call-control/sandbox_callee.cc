@@ -25,19 +25,20 @@ absl::StatusOr<SandboxScripts> SandboxScripts::FromList(
     const livecall::v1::SandboxScriptList& list) {
   SandboxScripts scripts;
   for (const livecall::v1::SandboxScript& script : list.scripts()) {
-    if (!IsSupportedLanguage(script.language())) {
+    absl::StatusOr<std::string> language = ParseLanguage(script.language());
+    if (!language.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("sandbox script language \"", script.language(), "\" is not uz, ru or en"));
+          absl::StrCat("sandbox script: ", language.status().message()));
     }
-    if (scripts.lines_.contains(script.language())) {
+    if (scripts.lines_.contains(*language)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("two sandbox scripts for language \"", script.language(), "\""));
+          absl::StrCat("two sandbox scripts for language \"", *language, "\""));
     }
-    std::vector<std::string>& lines = scripts.lines_[script.language()];
+    std::vector<std::string>& lines = scripts.lines_[*language];
     for (const std::string& line : script.lines()) {
       if (line.empty()) {
         return absl::InvalidArgumentError(
-            absl::StrCat("sandbox script \"", script.language(), "\" has an empty line"));
+            absl::StrCat("sandbox script \"", *language, "\" has an empty line"));
       }
       lines.push_back(line);
     }

@@ -38,6 +38,8 @@ constexpr absl::Duration kGatherDedupWait = absl::Seconds(5);
 // wait for the AI session's language together stay well inside that.
 constexpr absl::Duration kWebhookRestBudget = absl::Seconds(5);
 constexpr absl::Duration kSessionStartWait = absl::Seconds(3);
+// Twilio's error text in a speech.error event is cut to this many bytes.
+constexpr size_t kMaxSpeechErrorLength = 500;
 
 // The first 64 bits of SHA-256 of `text`, in hex: names what the caller said in a key.
 std::string TextDigest(absl::string_view text) {
@@ -65,17 +67,17 @@ std::string SayAndHangUp(absl::string_view text) {
   return RenderTwiml({Verb("Say", text), Verb("Hangup")});
 }
 
-absl::string_view LanguageTag(absl::string_view language) {
-  if (language == "ru") return "ru-RU";
-  if (language == "en") return "en-US";
-  return "uz-UZ";
-}
-
 }  // namespace
 
-std::string TwilioWebhookService::TranscriptionLanguage(const std::string& session_language) const {
-  if (!options_.transcription_language.empty()) return options_.transcription_language;
-  return std::string(LanguageTag(session_language));
+absl::Status TwilioWebhookService::PublishSpeechError(const livecall::v1::Call& call,
+                                                      const livecall::v1::SpeechError& error) {
+  LogWarning("speech recognition failed", {{"callSid", call.call_sid()},
+                                           {"source", error.source()},
+                                           {"leg", error.leg()},
+                                           {"code", error.code()},
+                                           {"error", error.message()}});
+  if (options_.speech_errors == nullptr) return absl::OkStatus();
+  return options_.speech_errors->Publish(call.call_sid(), error);
 }
 
 TwimlElement TwilioWebhookService::CustomerConferenceDial(const std::string& conference) const {
@@ -93,16 +95,9 @@ TwimlElement TwilioWebhookService::CustomerConferenceDial(const std::string& con
 TwimlElement TwilioWebhookService::StartTranscription(const std::string& session_language,
                                                       absl::string_view inbound_label,
                                                       absl::string_view outbound_label) const {
-  TwimlElement start = Verb("Start");
-  start.Add(Verb("Transcription"))
-      .Attr("statusCallbackUrl", absl::StrCat(options_.public_url, "/twilio/transcription"))
-      .Attr("languageCode", TranscriptionLanguage(session_language))
-      .Attr("track", "both_tracks")
-      .Attr("partialResults", "false")
-      .Attr("name", "live")
-      .Attr("inboundTrackLabel", std::string(inbound_label))
-      .Attr("outboundTrackLabel", std::string(outbound_label));
-  return start;
+  return StartTranscriptionTwiml(options_.recognition.For(session_language),
+                                 absl::StrCat(options_.public_url, "/twilio/transcription"),
+                                 inbound_label, outbound_label);
 }
 
 std::string TwilioWebhookService::StartSession(const livecall::v1::Call& call,
@@ -262,7 +257,7 @@ absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& c
         refusal != OutboundRefusal::kNone) {
       LogWarning("agent call refused",
                  {{"callSid", call_sid}, {"error", admitted.status().ToString()}});
-      const std::string language = IsSupportedLanguage(raw_language) ? raw_language : "en";
+      const std::string language = ParseLanguage(raw_language).value_or("en");
       LIVECALL_ASSIGN_OR_RETURN(
           TwimlElement refused,
           speech_.Render({.text = OutboundRefusalLine(refusal, language), .language = language}));
@@ -553,15 +548,42 @@ absl::Status TwilioWebhookService::HandleConferenceStatus(const Params& params) 
   return absl::OkStatus();
 }
 
+absl::Status TwilioWebhookService::TranscriptionFailed(const Params& params) {
+  const std::string sid = Param(params, "CallSid");
+  absl::StatusOr<livecall::v1::Call> call = calls_.GetByAnyLeg(sid);
+  if (absl::IsNotFound(call.status())) {
+    LogWarning("real-time transcription failed on a call we do not track",
+               {{"callSid", sid}, {"code", Param(params, "TranscriptionErrorCode")}});
+    return absl::OkStatus();
+  }
+  if (!call.ok()) return call.status();
+  // A retried delivery tells the agent nothing new.
+  const std::string dedup_key = absl::StrCat("transcript:", Param(params, "TranscriptionSid"), ":",
+                                             Param(params, "SequenceId"));
+  LIVECALL_ASSIGN_OR_RETURN(bool first, calls_.ReserveIdempotencyKey(dedup_key, kVoiceDedupTtl));
+  if (!first) return absl::OkStatus();
+  livecall::v1::SpeechError error;
+  error.set_source("transcription");
+  error.set_leg_call_sid(sid);
+  error.set_leg(sid == call->call_sid() ? "customer" : "agent");
+  error.set_track(Param(params, "Track"));
+  error.set_code(Param(params, "TranscriptionErrorCode"));
+  const std::string text = Param(params, "TranscriptionError");
+  error.set_message(text.empty() ? "real-time transcription failed"
+                                 : TruncateUtf8(text, kMaxSpeechErrorLength));
+  absl::Status published = PublishSpeechError(*call, error);
+  if (!published.ok()) {
+    // Twilio delivers it again.
+    LIVECALL_RETURN_IF_ERROR(calls_.ReleaseIdempotencyKey(dedup_key));
+    return published;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status TwilioWebhookService::HandleTranscription(const Params& params) {
   const std::string event = Param(params, "TranscriptionEvent");
   const std::string sid = Param(params, "CallSid");
-  if (event == "transcription-error") {
-    LogWarning("real-time transcription failed", {{"callSid", sid},
-                                                  {"code", Param(params, "TranscriptionErrorCode")},
-                                                  {"error", Param(params, "TranscriptionError")}});
-    return absl::OkStatus();
-  }
+  if (event == "transcription-error") return TranscriptionFailed(params);
   // Partial results are not turns (yet): only a final utterance is.
   if (event != "transcription-content" || Param(params, "Final") != "true") return absl::OkStatus();
   google::protobuf::Struct data;
@@ -641,14 +663,10 @@ absl::StatusOr<std::string> TwilioWebhookService::VoiceAgentTwiml(const livecall
   }
   // Listen while speaking, so the caller can interrupt; an empty result comes back here too
   // (actionOnEmptyResult), counted as unclear.
-  TwimlElement gather = Verb("Gather");
-  gather.Attr("input", "speech")
-      .Attr("language", std::string(LanguageTag(turn.language)))
-      .Attr("speechTimeout", "auto")
-      .Attr("actionOnEmptyResult", "true")
-      .Attr("method", "POST")
-      .Attr("action", absl::StrCat(options_.public_url, "/twilio/gather?unclear=",
-                                   turn.unclear ? unclear_attempts + 1 : 0, "&turn=", next_turn));
+  TwimlElement gather = SpeechGatherTwiml(
+      options_.recognition.For(turn.language),
+      absl::StrCat(options_.public_url, "/twilio/gather?unclear=",
+                   turn.unclear ? unclear_attempts + 1 : 0, "&turn=", next_turn));
   gather.Add(std::move(speech));
   return RenderTwiml({gather});
 }
@@ -717,6 +735,21 @@ absl::StatusOr<std::string> TwilioWebhookService::HandleGather(const Params& par
       return absl::UnavailableError("this turn's first request is still being answered");
     }
     absl::SleepFor(absl::Milliseconds(50));
+  }
+  // Nothing heard (a silent caller, or a model that does not hear the language) or Twilio's
+  // ErrorCode: the agent following the call sees the voice agent's hearing fail.
+  if (const std::string code = Param(params, "ErrorCode"); speech.empty() || !code.empty()) {
+    livecall::v1::SpeechError error;
+    error.set_source("gather");
+    error.set_leg_call_sid(sid);
+    error.set_leg("customer");
+    error.set_code(code);
+    error.set_message(code.empty() ? "the voice agent heard no speech"
+                                   : "Twilio could not recognise the caller's speech");
+    if (absl::Status published = PublishSpeechError(*call, error); !published.ok()) {
+      LogError("cannot publish a speech.error event",
+               {{"callSid", call->call_sid()}, {"error", published.ToString()}});
+    }
   }
   const VoiceAgentTurn turn = voice_agent_.Hear(*call, speech, confidence, unclear);
   LogInfo("voice agent turn",

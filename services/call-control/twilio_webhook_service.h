@@ -24,12 +24,14 @@
 //  /twilio/conference  conference events: the conference SID, who joined, hold and mute; the
 //                      customer's participant-leave and conference-end end the call (inbound
 //                      customers' legs have no status callback of their own by default).
-//  /twilio/transcription  final utterances become turns of the call's AI session.
+//  /twilio/transcription  final utterances become turns of the call's AI session; a
+//                  transcription-error becomes a speech.error live event on the call's stream.
 //  /twilio/gather  AI voice-agent calls ("ai" mode): ?step=greet answers the opening (greeting in a
 //                  <Gather input="speech">); every later request carries what the caller said
 //                  (SpeechResult, Confidence) and is answered with the agent's reply in the next
 //                  <Gather>, a goodbye and <Hangup/>, or a hand-off: the caller joins the
-//                  conference "call-<sid>" and the available agents are rung into it.
+//                  conference "call-<sid>" and the available agents are rung into it. A turn
+//                  that heard nothing (or Twilio's ErrorCode) is a speech.error live event too.
 //  /twilio/dtmf        the announcement TwiML that plays DTMF to the customer.
 //
 // A retried webhook (Twilio delivers at least once) changes nothing twice: /twilio/voice is
@@ -47,6 +49,7 @@
 #include "services/call-control/call_store.h"
 #include "services/call-control/outbound_call_limit.h"
 #include "services/call-control/speech.h"
+#include "services/call-control/speech_recognition.h"
 #include "services/call-control/twilio_provider.h"
 #include "services/call-control/twiml.h"
 #include "services/call-control/voice_agent.h"
@@ -56,8 +59,11 @@ namespace livecall::call_control {
 struct TwilioWebhookOptions {
   std::string public_url;  // LIVECALL_PUBLIC_URL, no trailing '/'.
   std::string caller_id;   // TWILIO_CALLER_ID (E.164)
-  // BCP-47 transcription language; empty: from the AI session's language.
-  std::string transcription_language;
+  // How Twilio listens to each language: <Start><Transcription> and the voice agent's <Gather>.
+  SpeechRecognitionConfig recognition;
+  // Where speech.error live events go (transcription-error, a <Gather> that heard nothing or
+  // failed). Null: only logged.
+  SpeechErrorEvents* speech_errors = nullptr;
   // How many available agents an inbound call rings at once.
   int max_agents_rung = 5;
   // The global cap on concurrent outbound calls, shared with PlaceCall: a browser call dials a
@@ -132,8 +138,11 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
   absl::StatusOr<std::string> VoiceAgentTwiml(const livecall::v1::Call& call,
                                               const VoiceAgentTurn& turn, int unclear_attempts,
                                               int next_turn);
-  // The BCP-47 code transcription listens for.
-  std::string TranscriptionLanguage(const std::string& session_language) const;
+  // HandleTranscription's transcription-error: a speech.error live event on the call's stream.
+  absl::Status TranscriptionFailed(const Params& params);
+  // Logs `error` and publishes it as a speech.error live event on `call`'s stream.
+  absl::Status PublishSpeechError(const livecall::v1::Call& call,
+                                  const livecall::v1::SpeechError& error);
   // <Start><Transcription> of both tracks, labelled from the point of view of the leg the TwiML
   // runs on: its inbound track is `inbound_label` ("agent" or "customer").
   TwimlElement StartTranscription(const std::string& session_language,

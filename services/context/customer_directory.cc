@@ -17,15 +17,19 @@ absl::StatusOr<CustomerDirectory> CustomerDirectory::FromRecords(
       return absl::InvalidArgumentError(
           absl::StrCat("customer #", i + 1, ": ", e164.status().message()));
     }
-    if (!record.language().empty() && !IsSupportedLanguage(record.language())) {
-      return absl::InvalidArgumentError(absl::StrCat("customer #", i + 1, ": language \"",
-                                                     record.language(), "\" is not uz, ru or en"));
+    std::string language = DefaultLanguageForNumber(*e164);
+    if (!record.language().empty()) {
+      absl::StatusOr<std::string> parsed = ParseLanguage(record.language());
+      if (!parsed.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("customer #", i + 1, ": ", parsed.status().message()));
+      }
+      language = *std::move(parsed);
     }
     livecall::v1::Customer customer;
     customer.set_phone_number(*e164);
     customer.set_name(record.name());
-    customer.set_language(record.language().empty() ? DefaultLanguageForNumber(*e164)
-                                                    : record.language());
+    customer.set_language(language);
     customer.mutable_attributes()->insert(record.attributes().begin(), record.attributes().end());
     customer.mutable_notes()->CopyFrom(record.notes());
     customer.set_known(true);

@@ -40,8 +40,9 @@ absl::StatusOr<livecall::v1::Customer> ParseCrmCustomer(const std::string& json,
   livecall::v1::Customer customer;
   customer.set_phone_number(e164);
   customer.set_name(record.name());
-  customer.set_language(IsSupportedLanguage(record.language()) ? record.language()
-                                                               : DefaultLanguageForNumber(e164));
+  // A CRM may spell the language as a BCP-47 tag ("ru-RU"); one the suite does not speak
+  // falls back to the number's.
+  customer.set_language(ParseLanguage(record.language()).value_or(DefaultLanguageForNumber(e164)));
   customer.mutable_attributes()->insert(record.attributes().begin(), record.attributes().end());
   *customer.mutable_notes() = record.notes();
   customer.set_known(true);

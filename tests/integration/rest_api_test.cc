@@ -152,6 +152,31 @@ TEST_F(RestApiTest, LanguageInRequestOverridesCustomersLanguage) {
   EXPECT_THAT(session->greeting(), HasSubstr("Dilshod"));
 }
 
+// A BCP-47 tag names the same language as its bare code, in any case (common/language.h).
+TEST_F(RestApiTest, LanguageMayBeABcp47Tag) {
+  HttpResponse response =
+      Post("/ai/call/start", R"({"phoneNumber":"+998901112233","language":"ru-RU"})");
+  ASSERT_EQ(response.status, 200) << response;
+  absl::StatusOr<Session> session = ParseJsonAs<Session>(response.body);
+  ASSERT_THAT(session, IsOk());
+  EXPECT_EQ(session->language(), "ru");
+  EXPECT_THAT(session->greeting(), HasSubstr("Здравствуйте"));
+
+  HttpResponse placed =
+      Post("/api/voip/call", R"({"to":"+998901112233","text":"Hello","language":"EN-us"})");
+  ASSERT_EQ(placed.status, 200) << placed;
+  absl::StatusOr<livecall::v1::Call> english = ParseJsonAs<livecall::v1::Call>(placed.body);
+  ASSERT_THAT(english, IsOk());
+  EXPECT_EQ(english->language(), "en");
+
+  ExpectErrorResponse(
+      Post("/ai/call/start", R"({"phoneNumber":"+998901112233","language":"uz-Cyrl-UZ"})"), 400,
+      "INVALID_ARGUMENT");
+  ExpectErrorResponse(
+      Post("/api/voip/call", R"({"to":"+998901112233","text":"Hallo","language":"de-DE"})"), 400,
+      "INVALID_ARGUMENT");
+}
+
 TEST_F(RestApiTest, OptionalStartFieldsAreKept) {
   HttpResponse response =
       Post("/api/ai/call/start",

@@ -1,10 +1,13 @@
 // Issue 10 end to end: Uzbek configureTTS through the real binaries with Twilio pointed at
 // FakeTwilio. The TwiML Twilio receives plays a URL on LIVECALL_PUBLIC_URL; fetched from the real
 // gateway (without an agent's token, as Twilio does) it serves 8 kHz μ-law WAV; a repeated text is
-// served from the cache; forged and expired ids are refused.
+// served from the cache; forged and expired ids are refused. Issue 15: speech recognition per
+// language and speech.error live events.
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+
+#include <algorithm>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -19,6 +22,7 @@
 #include "tests/integration/suite_test.h"
 #include "tests/support/json.h"
 #include "tests/support/metrics_text.h"
+#include "tests/support/sse.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/wav.h"
 #include "tests/support/xml.h"
@@ -56,6 +60,9 @@ class SpeechAudioTest : public SuiteTest {
         {"LIVECALL_PUBLIC_URL", kPublicUrl},
         {"LIVECALL_TTS_URL_SECRET", kUrlSecret},
         {"LIVECALL_TWILIO_VOICE_RU", "Polly.Maxim"},
+        // Speech recognition per language (speech_recognition.h), read by call-control's main.
+        {"LIVECALL_TRANSCRIPTION_MODEL_UZ", "short"},
+        {"LIVECALL_GATHER_MODEL_UZ", "googlev2_long"},
     };
     StartSuite(std::move(options));
   }
@@ -197,6 +204,109 @@ TEST_F(SpeechAudioTest, ForgedAndExpiredIdsAreRefused) {
   ExpectErrorResponse(Get("/tts/" + std::string(id)), 404, "NOT_FOUND");  // Without ".wav".
   ExpectErrorResponse(Get("/tts/0123456789abcdef0123456789abcdef-99999999999-x.wav"), 403,
                       "PERMISSION_DENIED");
+}
+
+// The first `count` speech.error live events on `call_sid`'s stream, oldest first, as the agent's
+// page reads them (SSE, as the suite's supervisor); fewer if they do not come.
+std::vector<livecall::v1::LiveEvent> SpeechErrors(const std::string& base_url,
+                                                  const std::string& call_sid, size_t count) {
+  auto speech_errors = [](const std::vector<SseEvent>& events) {
+    std::vector<livecall::v1::LiveEvent> parsed;
+    for (const SseEvent& event : events) {
+      if (event.type != "speech.error") continue;
+      EXPECT_THAT(ParseJsonMessage(event.data, &parsed.emplace_back()), IsOk()) << event.data;
+    }
+    return parsed;
+  };
+  SseResult read = ReadSseEvents(
+      absl::StrCat(base_url, "/api/calls/", call_sid, "/events"),
+      {"Authorization: Bearer " + TestToken(SuiteTest::kSupervisor, "supervisor")},
+      [&](const std::vector<SseEvent>& events) { return speech_errors(events).size() >= count; });
+  std::vector<livecall::v1::LiveEvent> found = speech_errors(read.events);
+  EXPECT_EQ(found.size(), count) << "status " << read.status << ": " << read.raw;
+  if (found.size() > count) found.resize(count);
+  return found;
+}
+
+// Real-time transcription listens with the language's engine and model; when Twilio reports
+// transcription-error, the agent's page gets it live on the call's event stream.
+TEST_F(SpeechAudioTest, ATranscriptionErrorIsALiveEventOfTheCall) {
+  const std::string agent_leg = "CA0000000000000000000000000000e001";
+  HttpResponse answer =
+      Webhook("/twilio/voice", {{"AccountSid", "AC00000000000000000000000000000000"},
+                                {"CallSid", agent_leg},
+                                {"CallStatus", "ringing"},
+                                {"Direction", "inbound"},
+                                {"From", "client:agent_7"},
+                                {"To", "+998901112233"}});
+  ASSERT_EQ(answer.status, 200) << answer;
+  absl::StatusOr<XmlNode> twiml = ParseXml(answer.body);
+  ASSERT_THAT(twiml.status(), IsOk()) << answer.body;
+  ASSERT_THAT(twiml->ChildNames(), ElementsAre("Start", "Dial"));
+  const XmlNode* transcription = twiml->children[0].Child("Transcription");
+  ASSERT_NE(transcription, nullptr);
+  EXPECT_EQ(transcription->Attr("languageCode"), "uz-UZ");  // Dilshod speaks Uzbek.
+  EXPECT_EQ(transcription->Attr("transcriptionEngine"), "google");
+  EXPECT_EQ(transcription->Attr("speechModel"), "short");  // LIVECALL_TRANSCRIPTION_MODEL_UZ.
+
+  HttpResponse call = Get("/api/calls/" + agent_leg);
+  ASSERT_EQ(call.status, 200) << call;
+  livecall::v1::Call customer;
+  ASSERT_THAT(ParseJsonMessage(call.body, &customer), IsOk());
+
+  auto error = [&](const std::string& sequence, const std::string& code) {
+    return Webhook("/twilio/transcription",
+                   {{"AccountSid", "AC00000000000000000000000000000000"},
+                    {"CallSid", agent_leg},
+                    {"TranscriptionSid", "GT00000000000000000000000000000e01"},
+                    {"SequenceId", sequence},
+                    {"TranscriptionEvent", "transcription-error"},
+                    {"TranscriptionErrorCode", code},
+                    {"TranscriptionError", "Provider Error"}});
+  };
+  ASSERT_EQ(error("2", "32651").status, 204);
+  ASSERT_EQ(error("2", "32651").status, 204);  // Twilio's retry: nothing new for the agent.
+  ASSERT_EQ(error("3", "32650").status, 204);
+  const std::vector<livecall::v1::LiveEvent> events =
+      SpeechErrors(suite().base_url(), customer.call_sid(), 2);
+  ASSERT_EQ(events.size(), 2u);
+  const livecall::v1::LiveEvent& event = events[0];
+  EXPECT_EQ(event.call_sid(), customer.call_sid());
+  EXPECT_EQ(event.speech_error().source(), "transcription");
+  EXPECT_EQ(event.speech_error().leg_call_sid(), agent_leg);
+  EXPECT_EQ(event.speech_error().leg(), "agent");  // The TwiML ran on the browser's leg.
+  EXPECT_EQ(event.speech_error().code(), "32651");
+  EXPECT_EQ(event.speech_error().message(), "Provider Error");
+  EXPECT_EQ(events[1].speech_error().code(), "32650");  // Not the retry's 32651 again.
+}
+
+// The voice agent's <Gather> listens with the language's model (a number of seconds, not "auto",
+// with one); a turn in which it heard nothing is a live event of the call.
+TEST_F(SpeechAudioTest, AGatherThatHeardNothingIsALiveEventOfTheCall) {
+  HttpResponse placed = Post("/api/voip/call", R"({"to":"+998901112233","mode":"ai"})");
+  ASSERT_EQ(placed.status, 200) << placed;
+  livecall::v1::Call call;
+  ASSERT_THAT(ParseJsonMessage(placed.body, &call), IsOk());
+  HttpResponse greeting = Webhook("/twilio/gather?step=greet",
+                                  {{"CallSid", call.call_sid()}, {"CallStatus", "in-progress"}});
+  ASSERT_EQ(greeting.status, 200) << greeting;
+  absl::StatusOr<XmlNode> twiml = ParseXml(greeting.body);
+  ASSERT_THAT(twiml.status(), IsOk()) << greeting.body;
+  ASSERT_THAT(twiml->ChildNames(), ElementsAre("Gather"));
+  EXPECT_EQ(twiml->children[0].Attr("speechModel"), "googlev2_long");  // LIVECALL_GATHER_MODEL_UZ
+  EXPECT_EQ(twiml->children[0].Attr("speechTimeout"), "2");
+
+  HttpResponse silence = Webhook("/twilio/gather?unclear=0&turn=1",
+                                 {{"CallSid", call.call_sid()}, {"CallStatus", "in-progress"}});
+  ASSERT_EQ(silence.status, 200) << silence;
+  const std::vector<livecall::v1::LiveEvent> events =
+      SpeechErrors(suite().base_url(), call.call_sid(), 1);
+  ASSERT_EQ(events.size(), 1u);
+  const livecall::v1::SpeechError& error = events[0].speech_error();
+  EXPECT_EQ(error.source(), "gather");
+  EXPECT_EQ(error.leg(), "customer");
+  EXPECT_EQ(error.leg_call_sid(), call.call_sid());
+  EXPECT_THAT(error.message(), HasSubstr("heard no speech"));
 }
 
 // Every AI voice-agent turn speaks through the same renderer: an Uzbek caller hears our audio in

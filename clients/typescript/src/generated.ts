@@ -119,6 +119,7 @@ export interface LiveEvent {
   callSid?: string;
   session?: Session;
   sessionId?: string;
+  speechError?: SpeechError;
   suggestions?: SuggestionList;
   summary?: Summary;
   turn?: Turn;
@@ -165,6 +166,16 @@ export interface Session {
   suggestions?: Array<Suggestion>;
   summary?: Summary;
   updatedAt?: string;
+}
+
+/** The proto message livecall.v1.SpeechError. */
+export interface SpeechError {
+  code?: string;
+  leg?: string;
+  legCallSid?: string;
+  message?: string;
+  source?: string;
+  track?: string;
 }
 
 /** The proto message livecall.v1.StartSessionRequest. */

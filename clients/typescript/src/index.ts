@@ -16,6 +16,7 @@ import {
   type Operations,
   type PlaceCallRequest,
   type Session,
+  type SpeechError,
   type StartSessionRequest,
   type Summary,
   type SuggestionList,
@@ -46,7 +47,8 @@ export type TypedLiveEvent =
   | (LiveEvent & { type: "session.started"; session: Session })
   | (LiveEvent & { type: "transcript"; turn: Turn })
   | (LiveEvent & { type: "suggestions"; suggestions: SuggestionList })
-  | (LiveEvent & { type: "summary"; summary: Summary });
+  | (LiveEvent & { type: "summary"; summary: Summary })
+  | (LiveEvent & { type: "speech.error"; speechError: SpeechError });
 
 /** True when the event is one of the types above and carries its payload. */
 export function isTypedLiveEvent(event: LiveEvent): event is TypedLiveEvent {
@@ -56,6 +58,7 @@ export function isTypedLiveEvent(event: LiveEvent): event is TypedLiveEvent {
     transcript: "turn",
     suggestions: "suggestions",
     summary: "summary",
+    "speech.error": "speechError",
   };
   const field = payloads[event.type as LiveEventType];
   return field !== undefined && event[field] !== undefined;

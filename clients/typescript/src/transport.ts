@@ -79,6 +79,7 @@ export const liveEventPayloads = {
   transcript: "turn",
   suggestions: "suggestions",
   summary: "summary",
+  "speech.error": "speechError",
 } as const;
 export type LiveEventType = keyof typeof liveEventPayloads;
 

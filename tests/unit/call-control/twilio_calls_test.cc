@@ -572,7 +572,8 @@ TEST_F(TwilioCallsTest, BrowserCallsCountAgainstTheOutboundCapAndFreeTheirSlotWh
        std::vector<std::tuple<std::string, std::string, std::string>>{
            {"CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb1", "ru", "Сейчас все исходящие линии заняты"},
            {"CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb2", "", "All outgoing lines are busy"},
-           {"CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb3", "uz", "barcha chiquvchi liniyalar band"}}) {
+           {"CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb3", "uz", "barcha chiquvchi liniyalar band"},
+           {"CAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb5", "ru-RU", "Сейчас все исходящие линии заняты"}}) {
     SCOPED_TRACE(language);
     XmlNode twiml = browser_call(leg, language);
     ASSERT_THAT(twiml.ChildNames(), ElementsAre("Say", "Hangup"));
