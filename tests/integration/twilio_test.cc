@@ -644,7 +644,7 @@ TEST_F(TwilioTest, ARungAgentReadsItsCallByItsLegBeforeTheJoinIsReported) {
 // answered before dials nobody. And a browser call to a number outside
 // LIVECALL_ALLOWED_DIAL_PREFIXES (+998 here) is refused aloud, dialling nobody.
 TEST_F(TwilioTest, ReplayedOrForeignBrowserCallsDialNobody) {
-  const std::string agent_leg = "CA40000000000000000000000000000001";
+  const std::string agent_leg = "CA41000000000000000000000000000001";
   const Form voice = {{"CallSid", agent_leg},
                       {"CallStatus", "ringing"},
                       {"From", "client:agent_2D14"},
@@ -662,7 +662,7 @@ TEST_F(TwilioTest, ReplayedOrForeignBrowserCallsDialNobody) {
   EXPECT_THAT(twilio_->Requests("CreateParticipant"), SizeIs(dialled));
   EXPECT_EQ(GetCall(agent_leg).call_sid(), customer);
 
-  HttpResponse abroad = Webhook("/twilio/voice", {{"CallSid", "CA40000000000000000000000000000002"},
+  HttpResponse abroad = Webhook("/twilio/voice", {{"CallSid", "CA41000000000000000000000000000002"},
                                                   {"CallStatus", "ringing"},
                                                   {"From", "client:agent_2D14"},
                                                   {"To", "+14155550100"},
