@@ -148,7 +148,9 @@ class TwilioTest : public SuiteTest {
       EXPECT_THAT(twiml->ChildNames(), ElementsAre("Start", "Dial"));
       const XmlNode* conference = twiml->children[1].Child("Conference");
       EXPECT_NE(conference, nullptr);
-      if (conference != nullptr) EXPECT_EQ(conference->text, "call-" + agent_leg);
+      if (conference != nullptr) {
+        EXPECT_EQ(conference->text, "call-" + agent_leg);
+      }
     }
     return GetCall(agent_leg).call_sid();
   }
