@@ -50,15 +50,21 @@ class KnowledgeBase {
   size_t size() const { return entries_.entries_size(); }
 
  private:
-  struct Document {
-    absl::flat_hash_map<std::string, int> term_counts;
-    int length = 0;
+  // One entry's share of a term's BM25 score: idf × saturated term frequency × the index's
+  // weight, precomputed at load so a query only adds postings up.
+  struct Posting {
+    int document;  // Index into entries_.
+    double weight;
   };
+  using Index = absl::flat_hash_map<std::string, std::vector<Posting>>;
+
+  void BuildIndex();
+  static void IndexTerms(const std::vector<absl::flat_hash_map<std::string, double>>& counts,
+                         const std::vector<double>& lengths, double weight, Index* index);
 
   livecall::v1::KnowledgeEntryList entries_;
-  std::vector<Document> documents_;  // Parallel to entries_.
-  absl::flat_hash_map<std::string, int> document_frequency_;
-  double average_length_ = 0;
+  Index word_index_;  // Tokens cut to six letters (NormalizedTokens).
+  Index gram_index_;  // Character n-grams of whole tokens.
 };
 
 }  // namespace livecall::ai_session
