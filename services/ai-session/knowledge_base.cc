@@ -123,12 +123,167 @@ std::vector<std::string> Tokens(absl::string_view text, size_t max_length) {
   return tokens;
 }
 
+// Function words of the three languages (Russian as folded to Latin): they say nothing of the
+// topic, and as n-grams they would match any entry's answer. Words that carry a topic's sense
+// even when short ("ne", "no", "not", "yoq", "za") are not here.
+bool IsFunctionWord(absl::string_view token) {
+  static const absl::flat_hash_set<absl::string_view>* const kWords =
+      new absl::flat_hash_set<absl::string_view>({
+          // English
+          "the",
+          "and",
+          "you",
+          "your",
+          "yours",
+          "are",
+          "was",
+          "were",
+          "been",
+          "does",
+          "did",
+          "for",
+          "with",
+          "from",
+          "this",
+          "that",
+          "there",
+          "what",
+          "how",
+          "can",
+          "could",
+          "will",
+          "would",
+          "should",
+          "have",
+          "has",
+          "had",
+          "please",
+          "just",
+          "all",
+          "its",
+          "into",
+          "then",
+          "some",
+          "any",
+          "about",
+          "need",
+          "want",
+          "like",
+          "get",
+          "got",
+          "tell",
+          // Russian
+          "menya",
+          "mne",
+          "moy",
+          "moya",
+          "moe",
+          "moyo",
+          "moi",
+          "moikh",
+          "vas",
+          "vam",
+          "vash",
+          "vasha",
+          "vashi",
+          "vashe",
+          "chto",
+          "kak",
+          "eto",
+          "eta",
+          "etot",
+          "tak",
+          "vot",
+          "uzhe",
+          "est",
+          "mozhno",
+          "mogu",
+          "nuzhno",
+          "nuzhen",
+          "nuzhna",
+          "pozhaluysta",
+          "kogda",
+          "chtoby",
+          "budet",
+          "byl",
+          "bila",
+          "bilo",
+          "dlya",
+          "pro",
+          "tam",
+          "tut",
+          "sam",
+          "sama",
+          "khochu",
+          "podskazhite",
+          "skazhite",
+          // Uzbek
+          "men",
+          "meni",
+          "mening",
+          "menga",
+          "mendan",
+          "menda",
+          "siz",
+          "sizning",
+          "sizga",
+          "sizlar",
+          "sizlarning",
+          "shu",
+          "bilan",
+          "uchun",
+          "nima",
+          "nimani",
+          "qanday",
+          "qanaqa",
+          "kerak",
+          "kerakmi",
+          "bor",
+          "bormi",
+          "edi",
+          "ham",
+          "juda",
+          "iltimos",
+          "qilish",
+          "qilib",
+          "qildim",
+          "qilaman",
+          "qilmoqchiman",
+          "qila",
+          "bering",
+          "ayting",
+          "aytib",
+          "endi",
+          "hozir",
+          "lekin",
+          "yoki",
+          "qachon",
+          "qayerda",
+          "boladimi",
+          "boladi",
+          "bolsa",
+          "mumkin",
+      });
+  return kWords->contains(token);
+}
+
+// The tokens of `text` that are not function words, cut to `max_length` (0: whole).
+std::vector<std::string> ContentTokens(absl::string_view text, size_t max_length) {
+  std::vector<std::string> tokens;
+  for (std::string& token : Tokens(text, 0)) {
+    if (IsFunctionWord(token)) continue;
+    if (max_length > 0 && token.size() > max_length) token.resize(max_length);
+    tokens.push_back(std::move(token));
+  }
+  return tokens;
+}
+
 // Character n-grams of each whole token, anchored at the word's start ("^internetim" gives
 // "^int", "inte", ...), so an inflected or derived form shares most of its grams with its lemma
 // in any language: "sekinlashib" / "sekin", "грузятся" / "грузится", "passwords" / "password".
 std::vector<std::string> CharacterGrams(absl::string_view text) {
   std::vector<std::string> grams;
-  for (const std::string& token : Tokens(text, 0)) {
+  for (const std::string& token : ContentTokens(text, 0)) {
     if (token.size() < kMinGramToken) continue;
     const std::string anchored = absl::StrCat("^", token);
     for (size_t i = 0; i + kGramLength <= anchored.size(); ++i) {
@@ -194,7 +349,7 @@ void KnowledgeBase::BuildIndex() {
   std::vector<absl::flat_hash_map<std::string, double>> word_counts(n), gram_counts(n);
   std::vector<double> word_lengths(n), gram_lengths(n);
   auto add_text = [&](int d, absl::string_view text, double weight) {
-    word_lengths[d] += CountTerms(NormalizedTokens(text), weight, &word_counts[d]);
+    word_lengths[d] += CountTerms(ContentTokens(text, kStemLength), weight, &word_counts[d]);
     gram_lengths[d] += CountTerms(CharacterGrams(text), weight, &gram_counts[d]);
   };
   for (int d = 0; d < n; ++d) {
@@ -213,10 +368,9 @@ void KnowledgeBase::BuildIndex() {
   IndexTerms(gram_counts, gram_lengths, kGramWeight, &gram_index_);
 }
 
-void KnowledgeBase::IndexTerms(
-    const std::vector<absl::flat_hash_map<std::string, double>>& counts,
-    const std::vector<double>& lengths, double weight,
-    absl::flat_hash_map<std::string, std::vector<Posting>>* index) {
+void KnowledgeBase::IndexTerms(const std::vector<absl::flat_hash_map<std::string, double>>& counts,
+                               const std::vector<double>& lengths, double weight,
+                               absl::flat_hash_map<std::string, std::vector<Posting>>* index) {
   // Okapi BM25 with each posting's idf and saturated term frequency computed once, here.
   const double n = static_cast<double>(counts.size());
   double average_length = 0;
@@ -269,7 +423,7 @@ std::vector<RankedEntry> KnowledgeBase::RankWeighted(const std::vector<WeightedT
     }
   };
   for (const WeightedText& part : query) {
-    score_terms(NormalizedTokens(part.text), part.weight, word_index_);
+    score_terms(ContentTokens(part.text, kStemLength), part.weight, word_index_);
     score_terms(CharacterGrams(part.text), part.weight, gram_index_);
   }
   std::vector<RankedEntry> ranked;
