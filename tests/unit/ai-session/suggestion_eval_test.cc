@@ -146,6 +146,8 @@ TEST_F(SuggestionEval, TheRightEntryIsFirstOrAmongTheThreeShown) {
     const Tally& all = tallies[slice]["all"];
     EXPECT_GE(all.Top1(), 90.0) << slice;
     EXPECT_GE(all.Top3(), 97.0) << slice;
+    // Three shown unless a single entry matches at all (then it and the clarifying question).
+    EXPECT_GE(all.three_shown, 0.95 * all.total) << slice;
   }
 }
 
