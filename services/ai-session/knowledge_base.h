@@ -2,7 +2,8 @@
 #define LIVECALL_SERVICES_AI_SESSION_KNOWLEDGE_BASE_H_
 
 // The embedded engine's knowledge base (LIVECALL_KB_FILE), ranked with Okapi BM25 over normalised
-// tokens of each entry's triggers and answer. Loaded once; immutable, so Rank() needs no lock.
+// tokens of each entry's triggers and answer and over their character n-grams (README: "How the
+// embedded engine finds the answer"). Loaded once; immutable, so Rank() needs no lock.
 
 #include <string>
 #include <vector>
