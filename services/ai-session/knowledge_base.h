@@ -2,7 +2,8 @@
 #define LIVECALL_SERVICES_AI_SESSION_KNOWLEDGE_BASE_H_
 
 // The embedded engine's knowledge base (LIVECALL_KB_FILE), ranked with Okapi BM25 over normalised
-// tokens of each entry's triggers and answer. Loaded once; immutable, so Rank() needs no lock.
+// tokens of each entry's triggers and answer and over their character n-grams (README: "How the
+// embedded engine finds the answer"). Loaded once; immutable, so Rank() needs no lock.
 
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ std::vector<std::string> NormalizedTokens(absl::string_view text);
 struct RankedEntry {
   const livecall::v1::KnowledgeEntry* entry;
   double score;
+  // How likely this entry is what the words are about, in (0,1), the same scale in every language
+  // (see Confidence() in knowledge_base.cc).
+  double confidence = 0;
 };
 
 class KnowledgeBase {
@@ -30,7 +34,8 @@ class KnowledgeBase {
   static absl::StatusOr<KnowledgeBase> FromEntries(livecall::v1::KnowledgeEntryList entries);
   static absl::StatusOr<KnowledgeBase> Load(const std::string& path);
 
-  // Entries in `language` whose BM25 score for `query` is positive, best first, at most `limit`.
+  // Entries in `language` whose BM25 score for `query` is positive, best first, at most `limit`;
+  // none when even the best scores below what a topic's word gives (small talk: "hmm", "rahmat").
   std::vector<RankedEntry> Rank(absl::string_view query, const std::string& language,
                                 size_t limit) const;
 
@@ -50,15 +55,21 @@ class KnowledgeBase {
   size_t size() const { return entries_.entries_size(); }
 
  private:
-  struct Document {
-    absl::flat_hash_map<std::string, int> term_counts;
-    int length = 0;
+  // One entry's share of a term's BM25 score: idf × saturated term frequency × the index's
+  // weight, precomputed at load so a query only adds postings up.
+  struct Posting {
+    int document;  // Index into entries_.
+    double weight;
   };
+  using Index = absl::flat_hash_map<std::string, std::vector<Posting>>;
+
+  void BuildIndex();
+  static void IndexTerms(const std::vector<absl::flat_hash_map<std::string, double>>& counts,
+                         const std::vector<double>& lengths, double weight, Index* index);
 
   livecall::v1::KnowledgeEntryList entries_;
-  std::vector<Document> documents_;  // Parallel to entries_.
-  absl::flat_hash_map<std::string, int> document_frequency_;
-  double average_length_ = 0;
+  Index word_index_;  // Tokens cut to six letters (NormalizedTokens).
+  Index gram_index_;  // Character n-grams of whole tokens.
 };
 
 }  // namespace livecall::ai_session

@@ -22,9 +22,6 @@ livecall::v1::Suggestion FromEntry(const livecall::v1::KnowledgeEntry& entry, do
   return suggestion;
 }
 
-// BM25 is unbounded; s/(s+2) maps it to (0,1) with ~0.5 for a typical single-term match.
-double Confidence(double score) { return score / (score + 2.0); }
-
 std::string OpenIssue(const livecall::v1::Customer& customer) {
   auto issue = customer.attributes().find("open_issue");
   return issue == customer.attributes().end() ? "" : issue->second;
@@ -80,7 +77,7 @@ std::vector<livecall::v1::Suggestion> InitialSuggestions(const KnowledgeBase& kb
   const std::string issue = OpenIssue(customer);
   if (!issue.empty()) {
     for (const RankedEntry& ranked : kb.Rank(issue, language, kMaxSuggestions - 1)) {
-      suggestions.push_back(FromEntry(*ranked.entry, Confidence(ranked.score)));
+      suggestions.push_back(FromEntry(*ranked.entry, ranked.confidence));
     }
   }
   if (const livecall::v1::KnowledgeEntry* verify =
@@ -114,9 +111,12 @@ std::vector<livecall::v1::Suggestion> TurnSuggestions(const KnowledgeBase& kb,
   query.push_back({OpenIssue(session.customer()), 0.15});
   std::vector<livecall::v1::Suggestion> suggestions;
   for (const RankedEntry& ranked : kb.RankWeighted(query, session.language(), kMaxSuggestions)) {
-    suggestions.push_back(FromEntry(*ranked.entry, Confidence(ranked.score)));
+    suggestions.push_back(FromEntry(*ranked.entry, ranked.confidence));
   }
-  if (suggestions.empty()) suggestions.push_back(ClarifyingQuestion(session.language()));
+  // The agent reads three: when fewer entries score, asking what exactly is wrong is the next.
+  if (suggestions.size() < kMaxSuggestions) {
+    suggestions.push_back(ClarifyingQuestion(session.language()));
+  }
   return suggestions;
 }
 
@@ -124,7 +124,7 @@ std::vector<livecall::v1::Suggestion> AnswersTo(const KnowledgeBase& kb, absl::s
                                                 const std::string& language) {
   std::vector<livecall::v1::Suggestion> answers;
   for (const RankedEntry& ranked : kb.Rank(words, language, kMaxSuggestions)) {
-    answers.push_back(FromEntry(*ranked.entry, Confidence(ranked.score)));
+    answers.push_back(FromEntry(*ranked.entry, ranked.confidence));
   }
   return answers;
 }

@@ -22,7 +22,8 @@ std::vector<livecall::v1::Suggestion> InitialSuggestions(const KnowledgeBase& kb
                                                          const std::string& language);
 
 // After a turn: entries ranked against the latest customer words (weighted most), the turns just
-// before them and the customer's open issue. When nothing matches, a clarifying question.
+// before them and the customer's open issue; a clarifying question after them when fewer than
+// three entries match, alone when nothing does (small talk).
 std::vector<livecall::v1::Suggestion> TurnSuggestions(const KnowledgeBase& kb,
                                                       const livecall::v1::Session& session);
 

@@ -11,6 +11,7 @@ using ::livecall::testing::IsOk;
 using ::livecall::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::SizeIs;
 
 TEST(NormalizedTokensTest, LowercasesAndCutsToSixLetters) {
   EXPECT_THAT(NormalizedTokens("Internetim ISHLAMAYAPTI!"), ElementsAre("intern", "ishlam"));
@@ -94,6 +95,39 @@ TEST_F(ShippedKnowledgeBaseTest, EachTopicIsFoundFromACustomersWords) {
     ASSERT_FALSE(ranked.empty()) << c.query;
     EXPECT_EQ(ranked.front().entry->id(), c.expected) << c.query;
   }
+}
+
+TEST_F(ShippedKnowledgeBaseTest, RussianWordsInAnUzbekCallFindTheUzbekEntry) {
+  // Nothing of these is in the Uzbek entry: its topic's Russian triggers are.
+  std::vector<RankedEntry> ranked = kb_->Rank("расторгнуть договор", "uz", 3);
+  ASSERT_FALSE(ranked.empty());
+  EXPECT_EQ(ranked.front().entry->id(), "cancel-contract-uz");
+}
+
+TEST_F(ShippedKnowledgeBaseTest, InflectedFormsMeetTheirLemma) {
+  struct Case {
+    const char* query;
+    const char* language;
+    const char* expected;
+  };
+  // Shorter than the six-letter cut, or inflected past it: character n-grams still meet.
+  for (const Case& c : {Case{"internetim sekinlashib qoldi", "uz", "slow-internet-uz"},
+                        Case{"каналы пропадают", "ru", "tv-channels-ru"},
+                        Case{"the installers never came", "en", "technician-visit-en"}}) {
+    std::vector<RankedEntry> ranked = kb_->Rank(c.query, c.language, 3);
+    ASSERT_FALSE(ranked.empty()) << c.query;
+    EXPECT_EQ(ranked.front().entry->id(), c.expected) << c.query;
+  }
+}
+
+TEST_F(ShippedKnowledgeBaseTest, ConfidenceIsBetweenZeroAndOneAndFallsWithRank) {
+  std::vector<RankedEntry> ranked = kb_->Rank("wifi parolini unutdim", "uz", 3);
+  ASSERT_THAT(ranked, SizeIs(3));
+  EXPECT_GT(ranked[0].confidence, 0.9);
+  EXPECT_LT(ranked[0].confidence, 1.0);
+  EXPECT_GT(ranked[0].confidence, ranked[1].confidence);
+  EXPECT_GE(ranked[1].confidence, ranked[2].confidence);
+  EXPECT_GT(ranked[2].confidence, 0.0);
 }
 
 TEST_F(ShippedKnowledgeBaseTest, RankingStaysInTheRequestedLanguage) {

@@ -75,6 +75,56 @@ TEST_F(SuggestionEngineTest, NothingMatchingAsksAClarifyingQuestion) {
   EXPECT_THAT(suggestions[0].text(), HasSubstr("Aniqlashtiring"));
 }
 
+TEST_F(SuggestionEngineTest, SmallTalkSuggestsNoEntry) {
+  for (const auto& [language, words] :
+       std::vector<std::pair<std::string, std::string>>{{"uz", "Assalomu alaykum"},
+                                                        {"uz", "rahmat, tushunarli"},
+                                                        {"uz", "ха, яхши"},
+                                                        {"ru", "Здравствуйте!"},
+                                                        {"ru", "спасибо, понятно"},
+                                                        {"en", "hello there"},
+                                                        {"en", "okay, thank you"}}) {
+    std::vector<livecall::v1::Suggestion> suggestions =
+        TurnSuggestions(*kb_, SessionWith(language, {{"customer", words}}));
+    ASSERT_THAT(suggestions, SizeIs(1)) << words;
+    EXPECT_EQ(suggestions[0].source(), "embedded") << words;
+  }
+}
+
+TEST_F(SuggestionEngineTest, AParaphraseGetsThreeRankedSuggestionsWithTheRightOneFirst) {
+  std::vector<livecall::v1::Suggestion> suggestions = TurnSuggestions(
+      *kb_, SessionWith("uz", {{"customer", "bugun ertalabdan beri internet вообще не работает"}}));
+  ASSERT_THAT(suggestions, SizeIs(kMaxSuggestions));
+  EXPECT_EQ(suggestions[0].source(), "internet-outage-uz");
+  EXPECT_GT(suggestions[0].confidence(), suggestions[1].confidence());
+  EXPECT_GE(suggestions[1].confidence(), suggestions[2].confidence());
+}
+
+// The sandbox's scripted customer (data/sandbox_scripts.json) is answered by the voice agent only
+// above its default confidence floor (VoiceAgentOptions::min_answer_confidence).
+TEST_F(SuggestionEngineTest, TheSandboxCustomersQuestionsAreAnsweredConfidently) {
+  struct Case {
+    const char* language;
+    const char* words;
+    const char* expected;
+  };
+  for (const Case& c :
+       {Case{"uz", "Assalomu alaykum. Internetim ishlamayapti, ertalabdan beri aloqa yo'q.",
+             "internet-outage-uz"},
+        Case{"uz", "Yana bir savol: balansim qancha qoldi?", "balance-uz"},
+        Case{"ru", "Здравствуйте. У меня интернет не работает, с утра нет связи.",
+             "internet-outage-ru"},
+        Case{"ru", "И ещё вопрос: какой у меня баланс?", "balance-ru"},
+        Case{"en", "Hello. My internet is down, there has been no internet since this morning.",
+             "internet-outage-en"},
+        Case{"en", "One more question: what is my balance?", "balance-en"}}) {
+    std::vector<livecall::v1::Suggestion> answers = AnswersTo(*kb_, c.words, c.language);
+    ASSERT_FALSE(answers.empty()) << c.words;
+    EXPECT_EQ(answers[0].source(), c.expected) << c.words;
+    EXPECT_GE(answers[0].confidence(), 0.35) << c.words;
+  }
+}
+
 TEST_F(SuggestionEngineTest, SummaryNamesTheCustomerTheRequestAndTheAgreement) {
   livecall::v1::Summary summary =
       EmbeddedSummary(*kb_, SessionWith("uz", {{"ai", "Assalomu alaykum"},
