@@ -5,6 +5,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "common/pending_calls.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/gateway/error_response.h"
 
@@ -15,10 +16,23 @@ using grpc::health::v1::Health;
 using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
 
+// One channel's health stub. The check's function owns it; destroyed with the checker, it waits
+// for gRPC to release every call it started (common/pending_calls.h) before the stub and its
+// channel go.
+struct HealthClient {
+  std::unique_ptr<Health::Stub> stub;
+  absl::Duration timeout;
+  PendingCalls pending;  // Last: destroyed (waited for) first.
+};
+
 struct HealthCall {
+  HealthCall(PendingCalls* calls, std::function<void(absl::Status)> done)
+      : pending(calls), done(std::move(done)) {}
+  PendingCalls::Guard pending;  // First: released after everything below.
   grpc::ClientContext context;
   HealthCheckRequest request;
   HealthCheckResponse response;
+  std::function<void(absl::Status)> done;
 };
 
 // Collects the results of one /readyz request; the last check to finish answers.
@@ -70,22 +84,24 @@ class Round {
 }  // namespace
 
 ReadinessCheck GrpcHealthCheck(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout) {
-  auto stub = std::shared_ptr<Health::Stub>(Health::NewStub(channel));
-  return [stub, timeout](std::function<void(absl::Status)> done) {
-    auto call = std::make_shared<HealthCall>();
-    call->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-    stub->async()->Check(&call->context, &call->request, &call->response,
-                         [call, done = std::move(done)](grpc::Status status) {
-                           if (!status.ok()) {
-                             done(absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                                               status.error_message()));
-                           } else if (call->response.status() != HealthCheckResponse::SERVING) {
-                             done(absl::UnavailableError(
-                                 HealthCheckResponse::ServingStatus_Name(call->response.status())));
-                           } else {
-                             done(absl::OkStatus());
-                           }
-                         });
+  auto client = std::make_shared<HealthClient>();
+  client->stub = Health::NewStub(channel);
+  client->timeout = timeout;
+  return [client](std::function<void(absl::Status)> done) {
+    auto call = std::make_shared<HealthCall>(&client->pending, std::move(done));
+    call->context.set_deadline(absl::ToChronoTime(absl::Now() + client->timeout));
+    client->stub->async()->Check(
+        &call->context, &call->request, &call->response, [call](grpc::Status status) {
+          if (!status.ok()) {
+            call->done(absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                                    status.error_message()));
+          } else if (call->response.status() != HealthCheckResponse::SERVING) {
+            call->done(absl::UnavailableError(
+                HealthCheckResponse::ServingStatus_Name(call->response.status())));
+          } else {
+            call->done(absl::OkStatus());
+          }
+        });
   };
 }
 

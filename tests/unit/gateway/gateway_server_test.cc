@@ -17,6 +17,7 @@
 #include "services/gateway/openapi.h"
 #include "services/gateway/readiness.h"
 #include "services/gateway/route_table.h"
+#include "tests/unit/gateway/release_witness.h"
 #include "tests/unit/gateway/test_http_client.h"
 
 namespace livecall::gateway {
@@ -55,6 +56,10 @@ class FakeAiSession final : public livecall::v1::AiSession::CallbackService {
       reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "session \"missing\" not found"));
     } else if (request->session_id() == "denied") {
       reactor->Finish(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "not your call"));
+    } else if (request->session_id() == "held") {
+      // Answered when the test calls ReleaseHeld().
+      absl::MutexLock lock(&mu_);
+      held_.push_back(reactor);
     } else if (request->session_id() == "redis-down") {
       // The backend is up; a dependency of its own is not.
       reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "redis is unavailable"));
@@ -63,6 +68,18 @@ class FakeAiSession final : public livecall::v1::AiSession::CallbackService {
       reactor->Finish(grpc::Status::OK);
     }
     return reactor;
+  }
+
+  // Waits for a held request, then answers every held one.
+  void ReleaseHeld() ABSL_LOCKS_EXCLUDED(mu_) {
+    std::vector<grpc::ServerUnaryReactor*> held;
+    {
+      absl::MutexLock lock(&mu_);
+      auto any = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !held_.empty(); };
+      mu_.Await(absl::Condition(&any));
+      held.swap(held_);
+    }
+    for (grpc::ServerUnaryReactor* reactor : held) reactor->Finish(grpc::Status::OK);
   }
 
   std::string Metadata(const std::string& key) ABSL_LOCKS_EXCLUDED(mu_) {
@@ -87,6 +104,7 @@ class FakeAiSession final : public livecall::v1::AiSession::CallbackService {
   absl::Mutex mu_;
   std::map<std::string, std::string> metadata_ ABSL_GUARDED_BY(mu_);
   livecall::v1::StartSessionRequest last_start_ ABSL_GUARDED_BY(mu_);
+  std::vector<grpc::ServerUnaryReactor*> held_ ABSL_GUARDED_BY(mu_);
 };
 
 // Raw bytes behind (raw_response): binary audio with a NUL inside for "a.wav", NOT_FOUND else.
@@ -391,6 +409,36 @@ TEST_F(GatewayServerTest, RawResponseRoutesWriteTheBytesWithTheirHeaders) {
   EXPECT_EQ(expired.result_int(), 404);
   EXPECT_THAT(expired.body(), HasSubstr(R"("code":"NOT_FOUND")"));
   EXPECT_EQ(expired["Content-Type"], "application/json; charset=utf-8");
+}
+
+// gRPC destroys a call's completion (and the ClientContext, which holds the call and its channel)
+// on its own thread after the completion has answered. The client's destructor must wait for that:
+// otherwise the last reference to a call or channel is dropped on a gRPC thread while main (after
+// SIGTERM) or a test's teardown shuts gRPC down, and gRPC aborts at exit (ref_counted.h: prior > 0).
+TEST_F(GatewayServerTest, TheBackendClientsDestructorWaitsUntilGrpcHasReleasedEveryCall) {
+  testing::ReleaseWitness witness;
+  {
+    GrpcBackendClient client(
+        {{.name = "ai-session",
+          .channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_),
+                                         grpc::InsecureChannelCredentials()),
+          .services = {"livecall.v1.AiSession"}}});
+    livecall::v1::GetAiSessionRequest get;
+    get.set_session_id("held");
+    absl::Notification answered;
+    client.Call({.service = "livecall.v1.AiSession",
+                 .method_path = "/livecall.v1.AiSession/GetSession",
+                 .payload = get.SerializeAsString()},
+                [token = witness.token(), &answered](const grpc::Status& status, std::string) {
+                  EXPECT_TRUE(status.ok()) << status.error_message();
+                  answered.Notify();
+                });
+    // Answered only now, so the completion runs (and is released) on a gRPC thread.
+    fake_->ReleaseHeld();
+    answered.WaitForNotification();
+  }
+  witness.OwnerGone();
+  EXPECT_FALSE(witness.released_after_owner());
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "absl/synchronization/notification.h"
+#include "tests/unit/gateway/release_witness.h"
 
 namespace livecall::gateway {
 namespace {
@@ -75,6 +76,24 @@ TEST(GrpcHealthCheckTest, UnreachableBackendFailsWithinTheTimeout) {
   });
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_FALSE(result.ok());
+}
+
+// The check's function owns the health stub: destroying it waits until gRPC has released every
+// call it started (see GrpcBackendClientTest in gateway_server_test.cc for why).
+TEST(GrpcHealthCheckTest, DestroyingTheCheckWaitsUntilGrpcHasReleasedItsCalls) {
+  testing::ReleaseWitness witness;
+  {
+    ReadinessCheck check = GrpcHealthCheck(
+        grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()), absl::Seconds(5));
+    absl::Notification answered;
+    check([token = witness.token(), &answered](absl::Status status) {
+      EXPECT_FALSE(status.ok());
+      answered.Notify();
+    });
+    answered.WaitForNotification();
+  }
+  witness.OwnerGone();
+  EXPECT_FALSE(witness.released_after_owner());
 }
 
 TEST(RedisPingCheckTest, RunsOnTheExecutorAndReportsAnUnreachableRedis) {
