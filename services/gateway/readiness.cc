@@ -111,20 +111,52 @@ ReadinessCheck RedisPingCheck(RedisPool* pool, Executor* executor) {
   };
 }
 
-ReadinessChecker::ReadinessChecker(std::vector<std::pair<std::string, ReadinessCheck>> checks)
-    : checks_(std::move(checks)) {}
+ReadinessChecker::ReadinessChecker(std::vector<std::pair<std::string, ReadinessCheck>> checks,
+                                   ReadinessOptions options)
+    : checks_(std::move(checks)), options_(std::move(options)) {}
+
+ReadinessChecker::~ReadinessChecker() {
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !in_flight_; };
+  mu_.Await(absl::Condition(&idle));
+}
 
 void ReadinessChecker::Check(std::function<void(HttpResponse)> done) const {
   if (checks_.empty()) {
     done(JsonResponse(200, "{\"status\":\"ready\",\"checks\":{}}"));
     return;
   }
+  std::optional<HttpResponse> fresh;
+  {
+    absl::MutexLock lock(&mu_);
+    if (cached_.has_value() && options_.now() - cached_at_ < options_.cache_for) {
+      fresh = *cached_;
+    } else {
+      waiting_.push_back(std::move(done));
+      if (in_flight_) return;  // Answered when the round in flight finishes.
+      in_flight_ = true;
+    }
+  }
+  if (fresh.has_value()) return done(*std::move(fresh));
   std::vector<std::string> names;
   for (const auto& [name, check] : checks_) names.push_back(name);
-  auto round = std::make_shared<Round>(std::move(names), std::move(done));
+  auto round = std::make_shared<Round>(std::move(names),
+                                       [this](HttpResponse response) { Finish(response); });
   for (size_t i = 0; i < checks_.size(); ++i) {
     checks_[i].second([round, i](absl::Status status) { round->Report(i, status); });
   }
+}
+
+void ReadinessChecker::Finish(HttpResponse response) const {
+  std::vector<std::function<void(HttpResponse)>> waiting;
+  {
+    absl::MutexLock lock(&mu_);
+    cached_ = response;
+    cached_at_ = options_.now();
+    waiting.swap(waiting_);
+    in_flight_ = false;
+  }
+  for (std::function<void(HttpResponse)>& done : waiting) done(response);
 }
 
 }  // namespace livecall::gateway

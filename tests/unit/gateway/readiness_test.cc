@@ -65,6 +65,38 @@ TEST(ReadinessCheckerTest, AnswersOnlyWhenTheLastCheckFinishesInAnyOrder) {
       R"({"status":"not ready","checks":{"aiSession":"DEADLINE_EXCEEDED: late","context":"ok"}})");
 }
 
+// A flood of /readyz runs one round of checks: callers that come while it is in flight wait for
+// it, and its answer is reused for cache_for; after that a new round runs.
+TEST(ReadinessCheckerTest, ConcurrentCallersShareOneRoundAndItsAnswerIsCached) {
+  int rounds = 0;
+  std::function<void(absl::Status)> pending;
+  absl::Time now = absl::FromUnixSeconds(1000);
+  ReadinessChecker checker({{"redis",
+                             [&](std::function<void(absl::Status)> done) {
+                               ++rounds;
+                               pending = std::move(done);
+                             }}},
+                           {.cache_for = absl::Seconds(1), .now = [&] { return now; }});
+  std::vector<int> statuses;
+  for (int i = 0; i < 100; ++i) checker.Check([&](HttpResponse r) { statuses.push_back(r.status); });
+  EXPECT_EQ(rounds, 1);
+  EXPECT_TRUE(statuses.empty());
+  pending(absl::UnavailableError("down"));
+  EXPECT_EQ(statuses, std::vector<int>(100, 503));
+
+  now += absl::Milliseconds(999);
+  checker.Check([&](HttpResponse r) { statuses.push_back(r.status); });
+  EXPECT_EQ(rounds, 1);
+  EXPECT_EQ(statuses.size(), 101u);
+
+  now += absl::Milliseconds(1);
+  checker.Check([&](HttpResponse r) { statuses.push_back(r.status); });
+  EXPECT_EQ(rounds, 2);
+  pending(absl::OkStatus());
+  ASSERT_EQ(statuses.size(), 102u);
+  EXPECT_EQ(statuses.back(), 200);
+}
+
 TEST(GrpcHealthCheckTest, UnreachableBackendFailsWithinTheTimeout) {
   auto channel = grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials());
   ReadinessCheck check = GrpcHealthCheck(channel, absl::Milliseconds(500));
