@@ -14,6 +14,7 @@ namespace livecall::gateway {
 absl::StatusOr<GatewayConfig> ReadGatewayConfig(EnvReader& env) {
   GatewayConfig config;
   config.http_addr = env.Address("LIVECALL_HTTP_ADDR", config.http_addr);
+  config.admin_addr = env.Address("LIVECALL_ADMIN_ADDR", config.admin_addr);
   config.backends = ReadServiceAddresses(env);
 
   const std::string redis_url = env.String("LIVECALL_REDIS_URL", "redis://127.0.0.1:6379/0");

@@ -19,6 +19,9 @@ namespace livecall::gateway {
 
 struct GatewayConfig {
   std::string http_addr = "0.0.0.0:8080";                   // LIVECALL_HTTP_ADDR
+  // /healthz, /readyz and /metrics for the kubelet and Prometheus, on a port the Ingress does
+  // not route (the public port answers /healthz only).
+  std::string admin_addr = "127.0.0.1:9450";  // LIVECALL_ADMIN_ADDR
   ServiceAddresses backends;                                // LIVECALL_*_ADDR
   RedisUrl redis;                                           // LIVECALL_REDIS_URL
   int http_threads = 2;                                     // LIVECALL_HTTP_THREADS

@@ -243,19 +243,8 @@ void GatewayHandler::Handle(const HttpRequest& request, const std::string& reque
 
 void GatewayHandler::HandleBuiltin(const Route& route, HttpResponder respond) {
   const std::string& path = route.path.pattern();
-  if (path == "/metrics") {
-    HttpResponse metrics = JsonResponse(200, SerializeMetrics());
-    metrics.content_type = std::string(kMetricsContentType);
-    return respond(std::move(metrics));
-  }
   if (path == "/healthz") return respond(JsonResponse(200, "{\"status\":\"ok\"}"));
   if (path == "/openapi.json") return respond(JsonResponse(200, openapi_json_));
-  if (path == "/readyz") {
-    if (readiness_ == nullptr) {
-      return respond(JsonResponse(200, "{\"status\":\"ready\",\"checks\":{}}"));
-    }
-    return readiness_->Check(std::move(respond));
-  }
   respond(HttpErrorResponse(404, "NOT_FOUND", absl::StrCat("no handler for ", path)));
 }
 

@@ -131,6 +131,13 @@ int main(int argc, char** argv) {
                               .twilio_replay_window = config->twilio_replay_window,
                               .events = &events,
                               .console = console.has_value() ? &*console : nullptr});
+  // The probes and the scrape, on a port the Ingress does not route.
+  gw::AdminHandler admin_handler(&readiness);
+  gw::HttpServer admin({.address = config->admin_addr, .threads = 1}, &admin_handler);
+  if (absl::Status started = admin.Start(); !started.ok()) {
+    livecall::LogError("cannot start the admin port", {{"error", started.ToString()}});
+    return 1;
+  }
   gw::HttpServer server({.address = config->http_addr,
                          .threads = config->http_threads,
                          .body_limit = config->body_limit_bytes,
@@ -142,11 +149,14 @@ int main(int argc, char** argv) {
   }
   livecall::LogInfo("listening", {{"addr", config->http_addr},
                                   {"port", absl::StrCat(server.port())},
+                                  {"admin_addr", config->admin_addr},
+                                  {"admin_port", absl::StrCat(admin.port())},
                                   {"routes", absl::StrCat(routes->routes().size())}});
 
   const int signal_number = livecall::WaitForShutdownSignal();
   livecall::LogInfo("draining", {{"signal", absl::StrCat(signal_number)}});
   server.Shutdown(absl::Seconds(10));
+  admin.Shutdown(absl::Seconds(1));
   livecall::LogInfo("stopped");
   return 0;
 }

@@ -5,9 +5,11 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "common/metrics.h"
 #include "common/pending_calls.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/gateway/error_response.h"
+#include "services/gateway/url.h"
 
 namespace livecall::gateway {
 namespace {
@@ -157,6 +159,29 @@ void ReadinessChecker::Finish(HttpResponse response) const {
     in_flight_ = false;
   }
   for (std::function<void(HttpResponse)>& done : waiting) done(response);
+}
+
+void AdminHandler::Handle(const HttpRequest& request, const std::string&, const std::string&,
+                          HttpResponder respond) {
+  const std::string path(SplitTarget(absl::string_view(request.target().data(),
+                                                       request.target().size()))
+                             .path);
+  if (path != "/healthz" && path != "/readyz" && path != "/metrics") {
+    return respond(HttpErrorResponse(404, "NOT_FOUND", "the admin port serves /healthz, "
+                                                       "/readyz and /metrics"));
+  }
+  if (request.method() != boost::beast::http::verb::get) {
+    HttpResponse refused = HttpErrorResponse(405, "METHOD_NOT_ALLOWED", "use GET");
+    refused.headers.emplace_back("Allow", "GET");
+    return respond(std::move(refused));
+  }
+  if (path == "/healthz") return respond(JsonResponse(200, "{\"status\":\"ok\"}"));
+  if (path == "/metrics") {
+    HttpResponse metrics = JsonResponse(200, SerializeMetrics());
+    metrics.content_type = std::string(kMetricsContentType);
+    return respond(std::move(metrics));
+  }
+  readiness_->Check(std::move(respond));
 }
 
 }  // namespace livecall::gateway

@@ -27,6 +27,7 @@
 #include "common/executor.h"
 #include "common/redis_pool.h"
 #include "services/gateway/http_response.h"
+#include "services/gateway/http_server.h"
 
 namespace livecall::gateway {
 
@@ -72,6 +73,19 @@ class ReadinessChecker {
   mutable absl::Time cached_at_ ABSL_GUARDED_BY(mu_);
   mutable bool in_flight_ ABSL_GUARDED_BY(mu_) = false;
   mutable std::vector<std::function<void(HttpResponse)>> waiting_ ABSL_GUARDED_BY(mu_);
+};
+
+// The admin port's handler (LIVECALL_ADMIN_ADDR): GET /healthz, /readyz (through `readiness`,
+// which must outlive it) and /metrics; everything else 404. The public port serves none of
+// /readyz and /metrics, so a flood through the Ingress cannot reach the probes.
+class AdminHandler : public HttpHandler {
+ public:
+  explicit AdminHandler(const ReadinessChecker* readiness) : readiness_(readiness) {}
+  void Handle(const HttpRequest& request, const std::string& request_id,
+              const std::string& client_ip, HttpResponder respond) override;
+
+ private:
+  const ReadinessChecker* readiness_;
 };
 
 }  // namespace livecall::gateway

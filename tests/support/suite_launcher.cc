@@ -64,6 +64,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string ready = absl::StrCat("{\"baseUrl\":", JsonString(suite.base_url()),
+                                         ",\"adminUrl\":", JsonString(suite.admin_url()),
                                          ",\"logDir\":", JsonString(suite.log_dir()), "}\n");
   std::fputs(ready.c_str(), stdout);
   std::fflush(stdout);

@@ -383,12 +383,29 @@ TEST_F(GatewayServerTest, OperationalRoutes) {
   auto health = connection.RoundTrip(RawRequest("GET", "/healthz"));
   EXPECT_EQ(health.result_int(), 200);
   EXPECT_EQ(health.body(), R"({"status":"ok"})");
-  auto ready = connection.RoundTrip(RawRequest("GET", "/readyz"));
-  EXPECT_EQ(ready.result_int(), 200);
-  EXPECT_EQ(ready.body(), R"({"status":"ready","checks":{"aiSession":"ok"}})");
+  // The probes and the scrape are on the admin port only, which the Ingress does not route.
+  EXPECT_EQ(connection.RoundTrip(RawRequest("GET", "/readyz")).result_int(), 404);
+  EXPECT_EQ(connection.RoundTrip(RawRequest("GET", "/metrics")).result_int(), 404);
   auto openapi = connection.RoundTrip(RawRequest("GET", "/openapi.json"));
   EXPECT_EQ(openapi.result_int(), 200);
   EXPECT_THAT(openapi.body(), HasSubstr("\"/ai/call/start\""));
+}
+
+TEST_F(GatewayServerTest, TheAdminPortServesHealthReadinessAndMetricsOnly) {
+  AdminHandler admin_handler(readiness_.get());
+  HttpServer admin(HttpServerOptions{.address = "127.0.0.1:0", .threads = 1}, &admin_handler);
+  ASSERT_TRUE(admin.Start().ok());
+  TestConnection connection(admin.port());
+  EXPECT_EQ(connection.RoundTrip(RawRequest("GET", "/healthz")).body(), R"({"status":"ok"})");
+  auto ready = connection.RoundTrip(RawRequest("GET", "/readyz"));
+  EXPECT_EQ(ready.result_int(), 200);
+  EXPECT_EQ(ready.body(), R"({"status":"ready","checks":{"aiSession":"ok"}})");
+  auto metrics = connection.RoundTrip(RawRequest("GET", "/metrics"));
+  EXPECT_EQ(metrics.result_int(), 200);
+  EXPECT_THAT(metrics.body(), HasSubstr("# TYPE"));
+  EXPECT_EQ(connection.RoundTrip(RawRequest("GET", "/ai/sessions/S1")).result_int(), 404);
+  EXPECT_EQ(connection.RoundTrip(RawRequest("POST", "/readyz", "{}")).result_int(), 405);
+  admin.Shutdown(absl::Seconds(5));
 }
 
 TEST_F(GatewayServerTest, RawResponseRoutesWriteTheBytesWithTheirHeaders) {
