@@ -16,6 +16,10 @@ absl::StatusOr<GatewayConfig> ReadGatewayConfig(EnvReader& env) {
   config.http_addr = env.Address("LIVECALL_HTTP_ADDR", config.http_addr);
   config.admin_addr = env.Address("LIVECALL_ADMIN_ADDR", config.admin_addr);
   config.backends = ReadServiceAddresses(env);
+  config.tts_url_secret = env.OptionalString("LIVECALL_TTS_URL_SECRET");
+  if (!config.tts_url_secret.empty() && config.tts_url_secret.size() < 32) {
+    env.AddError("LIVECALL_TTS_URL_SECRET", "shorter than 32 bytes");
+  }
 
   const std::string redis_url = env.String("LIVECALL_REDIS_URL", "redis://127.0.0.1:6379/0");
   if (absl::StatusOr<RedisUrl> url = ParseRedisUrl(redis_url); url.ok()) {

@@ -32,6 +32,9 @@ struct GatewayConfig {
   // Twilio webhooks are verified with this token against this URL; with no token they are all
   // refused (403).
   std::string twilio_auth_token;                     // TWILIO_AUTH_TOKEN
+  // call-control's key for the /tts/<id>.wav ids: forged ids are refused here (403) before they
+  // reach call-control. Empty: not checked here (call-control still checks).
+  std::string tts_url_secret;  // LIVECALL_TTS_URL_SECRET
   std::string public_url = "http://localhost:8080";  // LIVECALL_PUBLIC_URL, no trailing '/'
   // The console's build output, served at "/"; empty: no console.
   std::string console_dir;  // LIVECALL_CONSOLE_DIR

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/caller_identity.h"
 #include "common/metrics.h"
@@ -103,6 +104,20 @@ HttpResponse RawResponse(livecall::v1::HttpBody body, const std::string& if_none
   response.status = 200;
   response.body = std::move(*body.mutable_data());
   return response;
+}
+
+// A signed audio route's {file_name} ("<signed id>.wav") checked as call-control would check it,
+// so that a forged or expired id never reaches call-control's executor.
+absl::Status VerifySignedAudioId(const AudioUrlSigner& signer, const RouteMatch& match) {
+  for (const auto& [field, value] : match.bindings) {
+    if (field->name() != "file_name") continue;
+    absl::string_view id = value;
+    if (!absl::ConsumeSuffix(&id, ".wav")) {
+      return absl::NotFoundError("speech audio is served as <id>.wav");
+    }
+    return signer.Verify(id, absl::Now()).status();
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -320,6 +335,11 @@ void GatewayHandler::HandleRoute(const RouteMatch& match, const HttpRequest& req
   }
 
   const google::protobuf::Descriptor* output_type = match.route->method->output_type();
+  if (match.route->raw_response && options_.tts_signer != nullptr) {
+    if (absl::Status signed_id = VerifySignedAudioId(*options_.tts_signer, match); !signed_id.ok()) {
+      return respond(ErrorResponse(signed_id));
+    }
+  }
   if (match.route->raw_response) {
     std::string if_none_match;
     if (auto tag = request.find(boost::beast::http::field::if_none_match); tag != request.end()) {

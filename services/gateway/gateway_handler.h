@@ -15,6 +15,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "common/audio_url_signer.h"
 #include "common/event_hub.h"
 #include "common/jwt.h"
 #include "services/gateway/agent_auth.h"
@@ -58,6 +59,9 @@ class GatewayHandler : public HttpHandler {
     // The console's static files, served for GET and HEAD of any path no route claims; null: no
     // console (those paths answer 404).
     const ConsoleFiles* console = nullptr;
+    // Verifies the signed id of a (raw_response) audio route (/tts/<id>.wav) before the backend
+    // is called: 403 forged, 404 expired. Null: left to the backend.
+    const AudioUrlSigner* tts_signer = nullptr;
   };
 
   // All pointers must outlive the handler. `readiness` may be null (then /readyz is always ready).

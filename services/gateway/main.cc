@@ -113,6 +113,8 @@ int main(int argc, char** argv) {
   if (!config->auth_enabled) {
     livecall::LogWarning("LIVECALL_AUTH=off: every route answers without a bearer token");
   }
+  std::optional<livecall::AudioUrlSigner> tts_signer;
+  if (!config->tts_url_secret.empty()) tts_signer.emplace(config->tts_url_secret);
   gw::RateLimiter agent_limiter(config->agent_rate_per_second, config->agent_burst);
   gw::RateLimiter ip_limiter(config->ip_rate_per_second, config->ip_burst);
   gw::GatewayHandler handler(&*routes, &backend, &readiness, *std::move(openapi),
@@ -130,7 +132,8 @@ int main(int argc, char** argv) {
                               .public_url = config->public_url,
                               .twilio_replay_window = config->twilio_replay_window,
                               .events = &events,
-                              .console = console.has_value() ? &*console : nullptr});
+                              .console = console.has_value() ? &*console : nullptr,
+                              .tts_signer = tts_signer.has_value() ? &*tts_signer : nullptr});
   // The probes and the scrape, on a port the Ingress does not route.
   gw::AdminHandler admin_handler(&readiness);
   gw::HttpServer admin({.address = config->admin_addr, .threads = 1}, &admin_handler);

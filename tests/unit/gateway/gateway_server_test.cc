@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/audio_url_signer.h"
 #include "common/jwt.h"
 #include "livecall/v1/ai_session.grpc.pb.h"
 #include "livecall/v1/speech_audio.grpc.pb.h"
@@ -115,6 +116,7 @@ class FakeSpeechAudio final : public livecall::v1::SpeechAudio::CallbackService 
   grpc::ServerUnaryReactor* GetSpeechAudio(grpc::CallbackServerContext* context,
                                            const livecall::v1::GetSpeechAudioRequest* request,
                                            livecall::v1::HttpBody* response) override {
+    calls.fetch_add(1);
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     if (request->file_name() != "a.wav") {
       reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "this audio URL has expired"));
@@ -127,6 +129,8 @@ class FakeSpeechAudio final : public livecall::v1::SpeechAudio::CallbackService 
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
+
+  std::atomic<int> calls{0};
 };
 
 // A channel to a port nobody listens on, with its own subchannel so that no other channel's
@@ -389,6 +393,41 @@ TEST_F(GatewayServerTest, OperationalRoutes) {
   auto openapi = connection.RoundTrip(RawRequest("GET", "/openapi.json"));
   EXPECT_EQ(openapi.result_int(), 200);
   EXPECT_THAT(openapi.body(), HasSubstr("\"/ai/call/start\""));
+}
+
+// With LIVECALL_TTS_URL_SECRET the gateway checks a /tts id's MAC itself: a forged or expired id
+// is answered 403/404 without a call to call-control (whose executor it used to occupy).
+TEST_F(GatewayServerTest, AForgedAudioIdIsRefusedAtTheGatewayWithoutABackendCall) {
+  const AudioUrlSigner signer("gateway-server-test-tts-secret-0123456789");
+  GatewayHandler::Options options = Options();
+  options.tts_signer = &signer;
+  absl::StatusOr<std::string> openapi = GenerateOpenApi(*routes_);
+  ASSERT_TRUE(openapi.ok());
+  GatewayHandler handler(routes_.get(), backend_.get(), readiness_.get(), *openapi, options);
+  HttpServer server(HttpServerOptions{.address = "127.0.0.1:0", .threads = 1}, &handler);
+  ASSERT_TRUE(server.Start().ok());
+  TestConnection connection(server.port());
+  const std::string key(32, 'a');
+  const std::string forged = absl::StrCat(key, "-", absl::ToUnixSeconds(absl::Now()) + 600, "-",
+                                          std::string(32, '0'));
+  const std::string expired = signer.Sign(key, absl::Now() - absl::Seconds(1));
+  const int calls_before = speech_->calls.load();
+
+  auto refused = connection.RoundTrip(RawRequest("GET", absl::StrCat("/tts/", forged, ".wav")));
+  EXPECT_EQ(refused.result_int(), 403);
+  EXPECT_THAT(refused.body(), HasSubstr("PERMISSION_DENIED"));
+  EXPECT_EQ(connection.RoundTrip(RawRequest("GET", "/tts/a.wav")).result_int(), 403);
+  auto late = connection.RoundTrip(RawRequest("GET", absl::StrCat("/tts/", expired, ".wav")));
+  EXPECT_EQ(late.result_int(), 404);
+  EXPECT_EQ(speech_->calls.load(), calls_before);
+
+  // A valid id goes on to call-control (whose fake knows only "a.wav": 404).
+  const std::string valid = signer.Sign(key, absl::Now() + absl::Minutes(5));
+  EXPECT_EQ(connection.RoundTrip(RawRequest("GET", absl::StrCat("/tts/", valid, ".wav")))
+                .result_int(),
+            404);
+  EXPECT_EQ(speech_->calls.load(), calls_before + 1);
+  server.Shutdown(absl::Seconds(5));
 }
 
 TEST_F(GatewayServerTest, TheAdminPortServesHealthReadinessAndMetricsOnly) {
