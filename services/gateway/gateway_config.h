@@ -35,6 +35,10 @@ struct GatewayConfig {
   // call-control's key for the /tts/<id>.wav ids: forged ids are refused here (403) before they
   // reach call-control. Empty: not checked here (call-control still checks).
   std::string tts_url_secret;  // LIVECALL_TTS_URL_SECRET
+  // Open live-event streams: per agent (a new one ends the agent's oldest) and in total (a new
+  // one is refused, 429).
+  int sse_max_per_agent = 5;    // LIVECALL_SSE_MAX_PER_AGENT
+  int sse_max_streams = 1000;   // LIVECALL_SSE_MAX_STREAMS
   std::string public_url = "http://localhost:8080";  // LIVECALL_PUBLIC_URL, no trailing '/'
   // The console's build output, served at "/"; empty: no console.
   std::string console_dir;  // LIVECALL_CONSOLE_DIR

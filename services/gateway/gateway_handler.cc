@@ -432,7 +432,8 @@ void GatewayHandler::HandleLiveEvents(const RouteMatch& match, const HttpRequest
                                       const AuthenticatedAgent& caller, HttpResponder respond) {
   if (caller.role != kRoleAgent) {
     return respond(ServeLiveEvents(options_.events, match, request,
-                                   SplitTarget(View(request.target())).query));
+                                   SplitTarget(View(request.target())).query,
+                                   {options_.stream_limits, caller.agent_id, caller.expires_at}));
   }
   // An agent watches only its own call or session: the service that owns the record says so, by
   // answering the same read the agent could make (GetCall / GetSession) with its identity.
@@ -442,11 +443,13 @@ void GatewayHandler::HandleLiveEvents(const RouteMatch& match, const HttpRequest
   }
   backend_->Call(*std::move(check),
                  [this, match, request = std::make_shared<HttpRequest>(request),
+                  grant = LiveStreamGrant{options_.stream_limits, caller.agent_id,
+                                          caller.expires_at},
                   respond = std::move(respond)](const grpc::Status& status, std::string) {
                    try {
                      if (!status.ok()) return respond(ErrorResponse(status));
                      respond(ServeLiveEvents(options_.events, match, *request,
-                                             SplitTarget(View(request->target())).query));
+                                             SplitTarget(View(request->target())).query, grant));
                    } catch (...) {
                      respond(HttpErrorResponse(500, "INTERNAL", "internal error"));
                    }

@@ -26,6 +26,7 @@
 #include "services/gateway/rate_limiter.h"
 #include "services/gateway/readiness.h"
 #include "services/gateway/route_table.h"
+#include "services/gateway/sse_handler.h"
 
 namespace livecall::gateway {
 
@@ -62,6 +63,8 @@ class GatewayHandler : public HttpHandler {
     // Verifies the signed id of a (raw_response) audio route (/tts/<id>.wav) before the backend
     // is called: 403 forged, 404 expired. Null: left to the backend.
     const AudioUrlSigner* tts_signer = nullptr;
+    // Caps on open live-event streams; null: none.
+    LiveStreamLimits* stream_limits = nullptr;
   };
 
   // All pointers must outlive the handler. `readiness` may be null (then /readyz is always ready).

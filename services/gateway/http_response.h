@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace livecall::gateway {
 
@@ -42,6 +43,9 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
   // When set, `body` is ignored and the body is streamed (chunked) from here.
   std::shared_ptr<StreamBody> stream;
+  // A stream is ended (cleanly, the client may reconnect) at this time: the expiry of the token
+  // that opened it.
+  absl::Time stream_ends_at = absl::InfiniteFuture();
 };
 
 inline HttpResponse JsonResponse(int status, std::string body) {

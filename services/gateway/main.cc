@@ -115,6 +115,8 @@ int main(int argc, char** argv) {
   }
   std::optional<livecall::AudioUrlSigner> tts_signer;
   if (!config->tts_url_secret.empty()) tts_signer.emplace(config->tts_url_secret);
+  gw::LiveStreamLimits stream_limits(
+      {.per_identity = config->sse_max_per_agent, .total = config->sse_max_streams});
   gw::RateLimiter agent_limiter(config->agent_rate_per_second, config->agent_burst);
   gw::RateLimiter ip_limiter(config->ip_rate_per_second, config->ip_burst);
   gw::GatewayHandler handler(&*routes, &backend, &readiness, *std::move(openapi),
@@ -133,7 +135,8 @@ int main(int argc, char** argv) {
                               .twilio_replay_window = config->twilio_replay_window,
                               .events = &events,
                               .console = console.has_value() ? &*console : nullptr,
-                              .tts_signer = tts_signer.has_value() ? &*tts_signer : nullptr});
+                              .tts_signer = tts_signer.has_value() ? &*tts_signer : nullptr,
+                              .stream_limits = &stream_limits});
   // The probes and the scrape, on a port the Ingress does not route.
   gw::AdminHandler admin_handler(&readiness);
   gw::HttpServer admin({.address = config->admin_addr, .threads = 1}, &admin_handler);

@@ -33,6 +33,8 @@ TEST(GatewayConfigTest, Defaults) {
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->http_addr, "0.0.0.0:8080");
   EXPECT_EQ(config->admin_addr, "127.0.0.1:9450");
+  EXPECT_EQ(config->sse_max_per_agent, 5);
+  EXPECT_EQ(config->sse_max_streams, 1000);
   EXPECT_EQ(config->http_threads, 2);
   EXPECT_EQ(config->body_limit_bytes, 65536u);
   EXPECT_EQ(config->grpc_deadline, absl::Milliseconds(5000));
