@@ -6,15 +6,22 @@
 // finished exactly once, with the work's status. The work runs with the caller's x-request-id as
 // the thread's (request_id.h), so the peers it calls log the same id.
 //
+// The queue is bounded (Executor::TrySubmit): over it the RPC is refused at once with
+// RESOURCE_EXHAUSTED (the gateway answers 429). An RPC whose deadline has passed, or that its
+// client cancelled, while it waited for a worker is finished with DEADLINE_EXCEEDED / CANCELLED
+// without doing the work: nobody waits for its answer any more.
+//
 // The caller is authenticated first (common/caller_identity.h: x-api-key, then the identity it
 // forwards); a caller that is not gets UNAUTHENTICATED at once and the work never runs. Work that
 // takes a `const CallerIdentity&` receives the caller, for its ownership checks.
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <type_traits>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "common/caller_identity.h"
 #include "common/executor.h"
 #include "common/request_id.h"
@@ -31,8 +38,18 @@ grpc::ServerUnaryReactor* FinishOnExecutor(grpc::CallbackServerContext* context,
     reactor->Finish(ToGrpcStatus(caller.status()));
     return reactor;
   }
-  executor.Submit([reactor, caller = *std::move(caller), work = std::move(work),
-                   request_id = RequestIdOf(*context)]() mutable {
+  const bool queued = executor.TrySubmit([context, reactor, caller = *std::move(caller),
+                                           work = std::move(work),
+                                           request_id = RequestIdOf(*context)]() mutable {
+    if (context->IsCancelled()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client cancelled the call"));
+      return;
+    }
+    if (context->deadline() <= std::chrono::system_clock::now()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                   "the deadline passed while the request waited for a worker"));
+      return;
+    }
     absl::Status status;
     {
       ScopedRequestId scope(std::move(request_id));
@@ -44,6 +61,11 @@ grpc::ServerUnaryReactor* FinishOnExecutor(grpc::CallbackServerContext* context,
     }
     reactor->Finish(ToGrpcStatus(status));
   });
+  if (!queued) {
+    reactor->Finish(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("the server is busy (", executor.max_queued(), " requests queued); retry")));
+  }
   return reactor;
 }
 

@@ -43,6 +43,10 @@ absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(absl::string_view authoriza
   AuthenticatedAgent agent;
   agent.agent_id = verified->StringClaim("sub");
   agent.role = verified->StringClaim("role");
+  if (auto exp = verified->payload.fields().find("exp");
+      exp != verified->payload.fields().end() && exp->second.has_number_value()) {
+    agent.expires_at = absl::FromUnixSeconds(static_cast<int64_t>(exp->second.number_value()));
+  }
   if (agent.role.empty()) agent.role = kRoleAgent;
   if (!IsValidAgentIdentity(agent.agent_id)) {
     return absl::UnauthenticatedError("invalid token: sub must be 1-128 printable characters");

@@ -22,6 +22,8 @@ namespace livecall::gateway {
 struct AuthenticatedAgent {
   std::string agent_id;
   std::string role;
+  // The token's exp: a live-event stream it opens ends then.
+  absl::Time expires_at = absl::InfiniteFuture();
 };
 
 // The `iss` of the dev login's tokens, which marks them: a gateway with the dev login off refuses

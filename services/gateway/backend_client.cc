@@ -9,6 +9,10 @@ namespace {
 // Everything one call needs alive until its completion runs: gRPC keeps pointers to the context
 // and both buffers for the call's lifetime.
 struct CallState {
+  explicit CallState(PendingCalls* calls) : pending(calls) {}
+  // First, so destroyed last: the client's destructor waits until the context (which holds the
+  // call and a reference to the channel) is gone.
+  PendingCalls::Guard pending;
   absl::Time deadline;
   grpc::ClientContext context;
   grpc::ByteBuffer request;
@@ -45,6 +49,12 @@ GrpcBackendClient::GrpcBackendClient(std::vector<BackendTarget> targets,
   }
 }
 
+GrpcBackendClient::~GrpcBackendClient() {
+  // gRPC destroys each completion, and the call state it holds, on its own thread after the
+  // completion answered; the channels, stubs and breakers go only once every one is gone.
+  pending_.WaitUntilNone();
+}
+
 void GrpcBackendClient::Call(BackendRequest request, BackendCallback done) {
   auto it = by_service_.find(request.service);
   if (it == by_service_.end()) {
@@ -60,7 +70,7 @@ void GrpcBackendClient::Call(BackendRequest request, BackendCallback done) {
          std::string());
     return;
   }
-  auto state = std::make_shared<CallState>();
+  auto state = std::make_shared<CallState>(&pending_);
   state->done = std::move(done);
   state->deadline = absl::Now() + request.deadline;
   state->context.set_deadline(absl::ToChronoTime(state->deadline));

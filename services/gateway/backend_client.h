@@ -26,6 +26,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/circuit_breaker.h"
+#include "common/pending_calls.h"
 
 namespace livecall::gateway {
 
@@ -63,6 +64,8 @@ class GrpcBackendClient : public BackendClient {
  public:
   explicit GrpcBackendClient(std::vector<BackendTarget> targets,
                              CircuitBreaker::Options breaker = {});
+  // Waits until gRPC has released the state of every call started (each ends by its deadline).
+  ~GrpcBackendClient() override;
 
   void Call(BackendRequest request, BackendCallback done) override;
 
@@ -76,6 +79,7 @@ class GrpcBackendClient : public BackendClient {
   // Written only in the constructor; read concurrently afterwards (each breaker locks itself).
   std::vector<std::unique_ptr<Backend>> backends_;
   absl::flat_hash_map<std::string, Backend*> by_service_;
+  PendingCalls pending_;
 };
 
 }  // namespace livecall::gateway

@@ -19,6 +19,9 @@ namespace livecall::gateway {
 
 struct GatewayConfig {
   std::string http_addr = "0.0.0.0:8080";                   // LIVECALL_HTTP_ADDR
+  // /healthz, /readyz and /metrics for the kubelet and Prometheus, on a port the Ingress does
+  // not route (the public port answers /healthz only).
+  std::string admin_addr = "127.0.0.1:9450";  // LIVECALL_ADMIN_ADDR
   ServiceAddresses backends;                                // LIVECALL_*_ADDR
   RedisUrl redis;                                           // LIVECALL_REDIS_URL
   int http_threads = 2;                                     // LIVECALL_HTTP_THREADS
@@ -31,6 +34,13 @@ struct GatewayConfig {
   // Twilio webhooks are verified with this token against this URL; with no token they are all
   // refused (403).
   std::string twilio_auth_token;                     // TWILIO_AUTH_TOKEN
+  // call-control's key for the /tts/<id>.wav ids: forged ids are refused here (403) before they
+  // reach call-control. Empty: not checked here (call-control still checks).
+  std::string tts_url_secret;  // LIVECALL_TTS_URL_SECRET
+  // Open live-event streams: per agent (a new one ends the agent's oldest) and in total (a new
+  // one is refused, 429).
+  int sse_max_per_agent = 5;    // LIVECALL_SSE_MAX_PER_AGENT
+  int sse_max_streams = 1000;   // LIVECALL_SSE_MAX_STREAMS
   std::string public_url = "http://localhost:8080";  // LIVECALL_PUBLIC_URL, no trailing '/'
   // The console's build output, served at "/"; empty: no console.
   std::string console_dir;  // LIVECALL_CONSOLE_DIR

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/caller_identity.h"
 #include "common/log.h"
@@ -122,6 +123,20 @@ HttpResponse RawResponse(livecall::v1::HttpBody body, const std::string& if_none
   response.status = 200;
   response.body = std::move(*body.mutable_data());
   return response;
+}
+
+// A signed audio route's {file_name} ("<signed id>.wav") checked as call-control would check it,
+// so that a forged or expired id never reaches call-control's executor.
+absl::Status VerifySignedAudioId(const AudioUrlSigner& signer, const RouteMatch& match) {
+  for (const auto& [field, value] : match.bindings) {
+    if (field->name() != "file_name") continue;
+    absl::string_view id = value;
+    if (!absl::ConsumeSuffix(&id, ".wav")) {
+      return absl::NotFoundError("speech audio is served as <id>.wav");
+    }
+    return signer.Verify(id, absl::Now()).status();
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -290,19 +305,8 @@ void GatewayHandler::Handle(const HttpRequest& request, const std::string& reque
 
 void GatewayHandler::HandleBuiltin(const Route& route, HttpResponder respond) {
   const std::string& path = route.path.pattern();
-  if (path == "/metrics") {
-    HttpResponse metrics = JsonResponse(200, SerializeMetrics());
-    metrics.content_type = std::string(kMetricsContentType);
-    return respond(std::move(metrics));
-  }
   if (path == "/healthz") return respond(JsonResponse(200, "{\"status\":\"ok\"}"));
   if (path == "/openapi.json") return respond(JsonResponse(200, openapi_json_));
-  if (path == "/readyz") {
-    if (readiness_ == nullptr) {
-      return respond(JsonResponse(200, "{\"status\":\"ready\",\"checks\":{}}"));
-    }
-    return readiness_->Check(std::move(respond));
-  }
   respond(HttpErrorResponse(404, "NOT_FOUND", absl::StrCat("no handler for ", path)));
 }
 
@@ -378,6 +382,11 @@ void GatewayHandler::HandleRoute(const RouteMatch& match, const HttpRequest& req
   }
 
   const google::protobuf::Descriptor* output_type = match.route->method->output_type();
+  if (match.route->raw_response && options_.tts_signer != nullptr) {
+    if (absl::Status signed_id = VerifySignedAudioId(*options_.tts_signer, match); !signed_id.ok()) {
+      return respond(ErrorResponse(signed_id));
+    }
+  }
   if (match.route->raw_response) {
     std::string if_none_match;
     if (auto tag = request.find(boost::beast::http::field::if_none_match); tag != request.end()) {
@@ -470,7 +479,8 @@ void GatewayHandler::HandleLiveEvents(const RouteMatch& match, const HttpRequest
                                       const AuthenticatedAgent& caller, HttpResponder respond) {
   if (caller.role != kRoleAgent) {
     return respond(ServeLiveEvents(options_.events, match, request,
-                                   SplitTarget(View(request.target())).query));
+                                   SplitTarget(View(request.target())).query,
+                                   {options_.stream_limits, caller.agent_id, caller.expires_at}));
   }
   // An agent watches only its own call or session: the service that owns the record says so, by
   // answering the same read the agent could make (GetCall / GetSession) with its identity.
@@ -480,11 +490,13 @@ void GatewayHandler::HandleLiveEvents(const RouteMatch& match, const HttpRequest
   }
   backend_->Call(*std::move(check),
                  [this, match, request = std::make_shared<HttpRequest>(request),
+                  grant = LiveStreamGrant{options_.stream_limits, caller.agent_id,
+                                          caller.expires_at},
                   respond = std::move(respond)](const grpc::Status& status, std::string) {
                    try {
                      if (!status.ok()) return respond(ErrorResponse(status));
                      respond(ServeLiveEvents(options_.events, match, *request,
-                                             SplitTarget(View(request->target())).query));
+                                             SplitTarget(View(request->target())).query, grant));
                    } catch (...) {
                      respond(HttpErrorResponse(500, "INTERNAL", "internal error"));
                    }

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "common/audio_url_signer.h"
 #include "common/event_hub.h"
 #include "common/jwt.h"
 #include "services/gateway/agent_auth.h"
@@ -26,6 +27,7 @@
 #include "services/gateway/rate_limiter.h"
 #include "services/gateway/readiness.h"
 #include "services/gateway/route_table.h"
+#include "services/gateway/sse_handler.h"
 
 namespace livecall::gateway {
 
@@ -68,6 +70,11 @@ class GatewayHandler : public HttpHandler {
     // The console's static files, served for GET and HEAD of any path no route claims; null: no
     // console (those paths answer 404).
     const ConsoleFiles* console = nullptr;
+    // Verifies the signed id of a (raw_response) audio route (/tts/<id>.wav) before the backend
+    // is called: 403 forged, 404 expired. Null: left to the backend.
+    const AudioUrlSigner* tts_signer = nullptr;
+    // Caps on open live-event streams; null: none.
+    LiveStreamLimits* stream_limits = nullptr;
   };
 
   // All pointers must outlive the handler. `readiness` may be null (then /readyz is always ready).

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace livecall::gateway {
 
@@ -45,6 +46,9 @@ struct HttpResponse {
   // What the gateway logs about this answer, with the request id, and never sends: the internal
   // detail behind an error's stable message (error_response.h).
   std::string log_detail;
+  // A stream is ended (cleanly, the client may reconnect) at this time: the expiry of the token
+  // that opened it.
+  absl::Time stream_ends_at = absl::InfiniteFuture();
 };
 
 inline HttpResponse JsonResponse(int status, std::string body) {

@@ -155,6 +155,8 @@ struct HttpServer::State {
   std::shared_ptr<net::io_context> io_context = std::make_shared<net::io_context>();
   SessionRegistry registry;
   std::atomic<bool> draining{false};
+  // Streamed bytes queued and not yet written, over every connection.
+  std::atomic<size_t> stream_pending_bytes{0};
 };
 
 namespace {
@@ -206,6 +208,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::optional<http::response<http::string_body>> response;
     // A streamed answer (SSE): only the head of `response` is written, then the stream's chunks.
     std::shared_ptr<StreamBody> stream;
+    absl::Time stream_ends_at = absl::InfiniteFuture();
     std::optional<http::response_serializer<http::string_body>> head_serializer;
   };
 
@@ -349,6 +352,7 @@ class Session : public std::enable_shared_from_this<Session> {
       // Reverse proxies (nginx) must pass events through as they come.
       response.set("X-Accel-Buffering", "no");
       exchange->stream = std::move(answer.stream);
+      exchange->stream_ends_at = answer.stream_ends_at;
       exchange->response = std::move(response);
       closing_ = true;
       return;
@@ -460,6 +464,17 @@ class Session : public std::enable_shared_from_this<Session> {
     streaming_ = true;
     WatchForClientClose();
     stream_exchange_->stream->Start(std::make_shared<Sink>(weak_from_this()));
+    if (stream_exchange_->stream_ends_at != absl::InfiniteFuture()) {
+      // The token that opened the stream expires: end it; the client reconnects with a new one.
+      timer_.expires_at(std::chrono::steady_clock::now() +
+                        ToChrono(std::max(absl::ZeroDuration(),
+                                          stream_exchange_->stream_ends_at - absl::Now())));
+      timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+        if (ec == net::error::operation_aborted || self->closed_) return;
+        self->StopStream();
+        self->EndStream();
+      });
+    }
     if (state_->draining) {
       StopStream();
       EndStream();
@@ -469,7 +484,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void QueueChunk(std::string data) {
     if (closed_ || !streaming_ || stream_ending_) return;
     pending_bytes_ += data.size();
-    if (pending_bytes_ > kMaxPendingStreamBytes) {
+    const size_t total = state_->stream_pending_bytes.fetch_add(data.size()) + data.size();
+    if (pending_bytes_ > options().max_stream_pending_bytes ||
+        total > options().max_total_stream_pending_bytes) {
       LogWarning("stream client too slow; closing", {{"request_id", stream_exchange_->request_id}});
       return CloseSocket();
     }
@@ -496,7 +513,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnChunkWritten(beast::error_code ec, std::size_t) {
     chunk_writing_ = false;
     if (ec || closed_) return CloseSocket();
-    pending_bytes_ -= std::min(pending_bytes_, chunks_.front().size());
+    ReleasePending(std::min(pending_bytes_, chunks_.front().size()));
     chunks_.pop_front();
     if (!chunks_.empty()) return WriteChunk();
     if (stream_ending_) {
@@ -550,9 +567,15 @@ class Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
+  void ReleasePending(size_t bytes) {
+    pending_bytes_ -= bytes;
+    state_->stream_pending_bytes.fetch_sub(bytes);
+  }
+
   void CloseSocket() {
     if (closed_) return;
     closed_ = true;
+    ReleasePending(pending_bytes_);
     StopStream();
     timer_.cancel();
     beast::error_code ignored;
@@ -576,7 +599,6 @@ class Session : public std::enable_shared_from_this<Session> {
   bool lingering_ = false;  // FIN sent; discarding input until the client closes.
   bool closed_ = false;
   // A streamed answer in progress (see "Streamed answers").
-  static constexpr size_t kMaxPendingStreamBytes = 1 << 20;
   std::shared_ptr<Exchange> stream_exchange_;
   std::deque<std::string> chunks_;
   size_t pending_bytes_ = 0;

@@ -52,6 +52,10 @@ struct HttpServerOptions {
   absl::Duration write_timeout = absl::Seconds(30);
   // Requests read ahead of their answers on one connection.
   size_t max_pipelined = 8;
+  // Streamed bytes not yet written to a slow reader, per connection and over all connections;
+  // a stream over either is disconnected (an EventSource resumes with Last-Event-ID).
+  size_t max_stream_pending_bytes = 1 << 20;
+  size_t max_total_stream_pending_bytes = 64 << 20;
 };
 
 // 1-128 printable ASCII characters without spaces: safe to echo and to send as gRPC metadata.

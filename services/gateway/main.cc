@@ -113,6 +113,10 @@ int main(int argc, char** argv) {
   if (!config->auth_enabled) {
     livecall::LogWarning("LIVECALL_AUTH=off: every route answers without a bearer token");
   }
+  std::optional<livecall::AudioUrlSigner> tts_signer;
+  if (!config->tts_url_secret.empty()) tts_signer.emplace(config->tts_url_secret);
+  gw::LiveStreamLimits stream_limits(
+      {.per_identity = config->sse_max_per_agent, .total = config->sse_max_streams});
   gw::RateLimiter agent_limiter(config->agent_rate_per_second, config->agent_burst);
   gw::RateLimiter ip_limiter(config->ip_rate_per_second, config->ip_burst);
   gw::GatewayHandler handler(&*routes, &backend, &readiness, *std::move(openapi),
@@ -134,7 +138,16 @@ int main(int argc, char** argv) {
                               .public_url = config->public_url,
                               .twilio_replay_window = config->twilio_replay_window,
                               .events = &events,
-                              .console = console.has_value() ? &*console : nullptr});
+                              .console = console.has_value() ? &*console : nullptr,
+                              .tts_signer = tts_signer.has_value() ? &*tts_signer : nullptr,
+                              .stream_limits = &stream_limits});
+  // The probes and the scrape, on a port the Ingress does not route.
+  gw::AdminHandler admin_handler(&readiness);
+  gw::HttpServer admin({.address = config->admin_addr, .threads = 1}, &admin_handler);
+  if (absl::Status started = admin.Start(); !started.ok()) {
+    livecall::LogError("cannot start the admin port", {{"error", started.ToString()}});
+    return 1;
+  }
   gw::HttpServer server({.address = config->http_addr,
                          .threads = config->http_threads,
                          .body_limit = config->body_limit_bytes,
@@ -146,11 +159,14 @@ int main(int argc, char** argv) {
   }
   livecall::LogInfo("listening", {{"addr", config->http_addr},
                                   {"port", absl::StrCat(server.port())},
+                                  {"admin_addr", config->admin_addr},
+                                  {"admin_port", absl::StrCat(admin.port())},
                                   {"routes", absl::StrCat(routes->routes().size())}});
 
   const int signal_number = livecall::WaitForShutdownSignal();
   livecall::LogInfo("draining", {{"signal", absl::StrCat(signal_number)}});
   server.Shutdown(absl::Seconds(10));
+  admin.Shutdown(absl::Seconds(1));
   livecall::LogInfo("stopped");
   return 0;
 }

@@ -234,7 +234,8 @@ void WriteErrorComponents(Struct* components) {
   JsonContent(response, kErrorSchema, nullptr);
 }
 
-// /healthz, /readyz and /openapi.json are served by the gateway itself, not by a backend.
+// /healthz and /openapi.json are served by the gateway itself, not by a backend. (/readyz and
+// /metrics are on the admin port, not in this API.)
 void WriteFixedPaths(Struct* paths) {
   auto operation = [&](absl::string_view path, absl::string_view id, absl::string_view summary) {
     Struct* get = Object(Object(paths, path), "get");
@@ -250,25 +251,6 @@ void WriteFixedPaths(Struct* paths) {
   JsonContent(Object(health, "200"), "", &schema);
   Set(schema, "type", "object");
   Set(Object(Object(schema, "properties"), "status"), "type", "string");
-
-  Struct* ready = operation("/readyz", "Readyz",
-                            "Every backend answers its gRPC health check and Redis answers PING.");
-  for (absl::string_view code : {"200", "503"}) {
-    Struct* response = Object(ready, code);
-    Set(response, "description", code == "200" ? "Ready" : "Not ready; the failing checks say why");
-    JsonContent(response, "", &schema);
-    Set(schema, "type", "object");
-    Struct* properties = Object(schema, "properties");
-    Set(Object(properties, "status"), "type", "string");
-    Struct* checks = Object(properties, "checks");
-    Set(checks, "type", "object");
-    Set(Object(checks, "additionalProperties"), "type", "string");
-  }
-
-  Struct* metrics = operation("/metrics", "Metrics", "Prometheus metrics (text format 0.0.4).");
-  Set(Object(metrics, "200"), "description", "Metrics");
-  Set(Object(Object(Object(Object(metrics, "200"), "content"), "text/plain"), "schema"), "type",
-      "string");
 
   Struct* document = operation("/openapi.json", "OpenApi", "This document.");
   Set(Object(document, "200"), "description", "OpenAPI 3.0.3 document");

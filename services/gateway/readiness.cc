@@ -5,8 +5,11 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
+#include "common/metrics.h"
+#include "common/pending_calls.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/gateway/error_response.h"
+#include "services/gateway/url.h"
 
 namespace livecall::gateway {
 namespace {
@@ -15,10 +18,23 @@ using grpc::health::v1::Health;
 using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
 
+// One channel's health stub. The check's function owns it; destroyed with the checker, it waits
+// for gRPC to release every call it started (common/pending_calls.h) before the stub and its
+// channel go.
+struct HealthClient {
+  std::unique_ptr<Health::Stub> stub;
+  absl::Duration timeout;
+  PendingCalls pending;  // Last: destroyed (waited for) first.
+};
+
 struct HealthCall {
+  HealthCall(PendingCalls* calls, std::function<void(absl::Status)> done)
+      : pending(calls), done(std::move(done)) {}
+  PendingCalls::Guard pending;  // First: released after everything below.
   grpc::ClientContext context;
   HealthCheckRequest request;
   HealthCheckResponse response;
+  std::function<void(absl::Status)> done;
 };
 
 // Collects the results of one /readyz request; the last check to finish answers.
@@ -70,22 +86,24 @@ class Round {
 }  // namespace
 
 ReadinessCheck GrpcHealthCheck(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout) {
-  auto stub = std::shared_ptr<Health::Stub>(Health::NewStub(channel));
-  return [stub, timeout](std::function<void(absl::Status)> done) {
-    auto call = std::make_shared<HealthCall>();
-    call->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-    stub->async()->Check(&call->context, &call->request, &call->response,
-                         [call, done = std::move(done)](grpc::Status status) {
-                           if (!status.ok()) {
-                             done(absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                                               status.error_message()));
-                           } else if (call->response.status() != HealthCheckResponse::SERVING) {
-                             done(absl::UnavailableError(
-                                 HealthCheckResponse::ServingStatus_Name(call->response.status())));
-                           } else {
-                             done(absl::OkStatus());
-                           }
-                         });
+  auto client = std::make_shared<HealthClient>();
+  client->stub = Health::NewStub(channel);
+  client->timeout = timeout;
+  return [client](std::function<void(absl::Status)> done) {
+    auto call = std::make_shared<HealthCall>(&client->pending, std::move(done));
+    call->context.set_deadline(absl::ToChronoTime(absl::Now() + client->timeout));
+    client->stub->async()->Check(
+        &call->context, &call->request, &call->response, [call](grpc::Status status) {
+          if (!status.ok()) {
+            call->done(absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                                    status.error_message()));
+          } else if (call->response.status() != HealthCheckResponse::SERVING) {
+            call->done(absl::UnavailableError(
+                HealthCheckResponse::ServingStatus_Name(call->response.status())));
+          } else {
+            call->done(absl::OkStatus());
+          }
+        });
   };
 }
 
@@ -95,20 +113,75 @@ ReadinessCheck RedisPingCheck(RedisPool* pool, Executor* executor) {
   };
 }
 
-ReadinessChecker::ReadinessChecker(std::vector<std::pair<std::string, ReadinessCheck>> checks)
-    : checks_(std::move(checks)) {}
+ReadinessChecker::ReadinessChecker(std::vector<std::pair<std::string, ReadinessCheck>> checks,
+                                   ReadinessOptions options)
+    : checks_(std::move(checks)), options_(std::move(options)) {}
+
+ReadinessChecker::~ReadinessChecker() {
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !in_flight_; };
+  mu_.Await(absl::Condition(&idle));
+}
 
 void ReadinessChecker::Check(std::function<void(HttpResponse)> done) const {
   if (checks_.empty()) {
     done(JsonResponse(200, "{\"status\":\"ready\",\"checks\":{}}"));
     return;
   }
+  std::optional<HttpResponse> fresh;
+  {
+    absl::MutexLock lock(&mu_);
+    if (cached_.has_value() && options_.now() - cached_at_ < options_.cache_for) {
+      fresh = *cached_;
+    } else {
+      waiting_.push_back(std::move(done));
+      if (in_flight_) return;  // Answered when the round in flight finishes.
+      in_flight_ = true;
+    }
+  }
+  if (fresh.has_value()) return done(*std::move(fresh));
   std::vector<std::string> names;
   for (const auto& [name, check] : checks_) names.push_back(name);
-  auto round = std::make_shared<Round>(std::move(names), std::move(done));
+  auto round = std::make_shared<Round>(std::move(names),
+                                       [this](HttpResponse response) { Finish(response); });
   for (size_t i = 0; i < checks_.size(); ++i) {
     checks_[i].second([round, i](absl::Status status) { round->Report(i, status); });
   }
+}
+
+void ReadinessChecker::Finish(HttpResponse response) const {
+  std::vector<std::function<void(HttpResponse)>> waiting;
+  {
+    absl::MutexLock lock(&mu_);
+    cached_ = response;
+    cached_at_ = options_.now();
+    waiting.swap(waiting_);
+    in_flight_ = false;
+  }
+  for (std::function<void(HttpResponse)>& done : waiting) done(response);
+}
+
+void AdminHandler::Handle(const HttpRequest& request, const std::string&, const std::string&,
+                          HttpResponder respond) {
+  const std::string path(SplitTarget(absl::string_view(request.target().data(),
+                                                       request.target().size()))
+                             .path);
+  if (path != "/healthz" && path != "/readyz" && path != "/metrics") {
+    return respond(HttpErrorResponse(404, "NOT_FOUND", "the admin port serves /healthz, "
+                                                       "/readyz and /metrics"));
+  }
+  if (request.method() != boost::beast::http::verb::get) {
+    HttpResponse refused = HttpErrorResponse(405, "METHOD_NOT_ALLOWED", "use GET");
+    refused.headers.emplace_back("Allow", "GET");
+    return respond(std::move(refused));
+  }
+  if (path == "/healthz") return respond(JsonResponse(200, "{\"status\":\"ok\"}"));
+  if (path == "/metrics") {
+    HttpResponse metrics = JsonResponse(200, SerializeMetrics());
+    metrics.content_type = std::string(kMetricsContentType);
+    return respond(std::move(metrics));
+  }
+  readiness_->Check(std::move(respond));
 }
 
 }  // namespace livecall::gateway

@@ -181,8 +181,6 @@ absl::StatusOr<RouteTable> RouteTable::BuildServed() {
   if (!table.ok()) return table;
   for (const auto& [path, summary] : std::vector<std::pair<const char*, const char*>>{
            {"/healthz", "The process is up."},
-           {"/readyz", "Every backend answers its gRPC health check and Redis answers PING."},
-           {"/metrics", "Prometheus metrics."},
            {"/openapi.json", "This document."}}) {
     if (absl::Status added = table->AddBuiltinRoute("GET", path, RouteAccess::kPublic, summary);
         !added.ok()) {

@@ -2,6 +2,8 @@
 
 #include <atomic>
 
+#include "absl/synchronization/mutex.h"
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/live_events.h"
@@ -12,11 +14,37 @@
 namespace livecall::gateway {
 namespace {
 
+// Ends a stream that a newer one of the same identity superseded (LiveStreamLimits), before or
+// after it started.
+class Eviction {
+ public:
+  void Evict() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    evicted_ = true;
+    if (sink_) sink_->End();
+  }
+  void Started(std::shared_ptr<StreamSink> sink) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    sink_ = std::move(sink);
+    if (evicted_) sink_->End();
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::shared_ptr<StreamSink> sink_ ABSL_GUARDED_BY(mu_);
+  bool evicted_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 // One subscription to the hub for one connection.
 class SseStream final : public StreamBody {
  public:
-  SseStream(EventHub& hub, std::string stream_key, std::string after_id)
-      : hub_(hub), stream_key_(std::move(stream_key)), after_id_(std::move(after_id)) {}
+  SseStream(EventHub& hub, std::string stream_key, std::string after_id,
+            std::shared_ptr<void> slot, std::shared_ptr<Eviction> eviction)
+      : hub_(hub),
+        stream_key_(std::move(stream_key)),
+        after_id_(std::move(after_id)),
+        slot_(std::move(slot)),
+        eviction_(std::move(eviction)) {}
   ~SseStream() override { Stop(); }
 
   void Start(std::shared_ptr<StreamSink> sink) override {
@@ -32,6 +60,7 @@ class SseStream final : public StreamBody {
           sink->Write(std::move(text));
         });
     started_ = true;
+    eviction_->Started(sink);
   }
 
   void Stop() override {
@@ -42,12 +71,55 @@ class SseStream final : public StreamBody {
   EventHub& hub_;
   const std::string stream_key_;
   const std::string after_id_;
+  // The stream's place under LiveStreamLimits, given back when the connection is gone.
+  const std::shared_ptr<void> slot_;
+  const std::shared_ptr<Eviction> eviction_;
   uint64_t handle_ = 0;
   std::atomic<bool> started_{false};
   std::atomic<bool> stopped_{false};
 };
 
 }  // namespace
+
+absl::StatusOr<std::shared_ptr<void>> LiveStreamLimits::Acquire(const std::string& identity,
+                                                                std::function<void()> evict) {
+  std::function<void()> evicted;
+  uint64_t id = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    if (total_ >= options_.total) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "this gateway already serves ", options_.total, " live-event streams; retry later"));
+    }
+    id = ++next_id_;
+    if (!identity.empty()) {
+      std::deque<Open>& open = per_identity_[identity];
+      if (static_cast<int>(open.size()) >= options_.per_identity) {
+        evicted = std::move(open.front().evict);
+        open.pop_front();
+      }
+      open.push_back({id, std::move(evict)});
+    }
+    ++total_;
+  }
+  if (evicted) evicted();
+  return std::shared_ptr<void>(nullptr, [this, identity, id](void*) { Release(identity, id); });
+}
+
+void LiveStreamLimits::Release(const std::string& identity, uint64_t id) {
+  absl::MutexLock lock(&mu_);
+  --total_;
+  auto it = per_identity_.find(identity);
+  if (it == per_identity_.end()) return;
+  std::deque<Open>& open = it->second;
+  for (auto entry = open.begin(); entry != open.end(); ++entry) {
+    if (entry->id == id) {
+      open.erase(entry);
+      break;
+    }
+  }
+  if (open.empty()) per_identity_.erase(it);
+}
 
 std::string FormatServerSentEvent(const StreamEntry& entry) {
   std::string text = absl::StrCat("id: ", entry.id, "\n");
@@ -60,7 +132,7 @@ std::string FormatServerSentEvent(const StreamEntry& entry) {
 }
 
 HttpResponse ServeLiveEvents(EventHub* hub, const RouteMatch& match, const HttpRequest& request,
-                             absl::string_view query) {
+                             absl::string_view query, const LiveStreamGrant& grant) {
   if (hub == nullptr) {
     return HttpErrorResponse(503, "UNAVAILABLE", "live events are not available on this gateway");
   }
@@ -83,10 +155,24 @@ HttpResponse ServeLiveEvents(EventHub* hub, const RouteMatch& match, const HttpR
   }
   absl::StatusOr<std::string> key = WatchedStreamKey(watch);
   if (!key.ok()) return ErrorResponse(key.status());
+  std::shared_ptr<void> slot;
+  auto eviction = std::make_shared<Eviction>();
+  if (grant.limits != nullptr) {
+    absl::StatusOr<std::shared_ptr<void>> acquired =
+        grant.limits->Acquire(grant.identity, [eviction] { eviction->Evict(); });
+    if (!acquired.ok()) {
+      HttpResponse refused = ErrorResponse(acquired.status());
+      refused.headers.emplace_back("Retry-After", "5");
+      return refused;
+    }
+    slot = *std::move(acquired);
+  }
   HttpResponse response;
   response.status = 200;
   response.content_type = "text/event-stream; charset=utf-8";
-  response.stream = std::make_shared<SseStream>(*hub, *key, watch.after_event_id());
+  response.stream = std::make_shared<SseStream>(*hub, *key, watch.after_event_id(), std::move(slot),
+                                                std::move(eviction));
+  response.stream_ends_at = grant.ends_at;
   return response;
 }
 

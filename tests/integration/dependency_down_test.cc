@@ -44,12 +44,10 @@ class DependencyDownTest : public SuiteTest {
   }
 
   // The value of a sample line of a service's /metrics ("name{labels} value"), or -1; the
-  // gateway's is on its HTTP port.
+  // gateway's is on its admin port.
   static double MetricValue(Service service, const std::string& sample) {
     const HttpResponse metrics = HttpRequest(
-        "GET", service == Service::kGateway
-                   ? suite().base_url() + "/metrics"
-                   : absl::StrCat("http://127.0.0.1:", suite().metrics_port(service), "/metrics"));
+        "GET", absl::StrCat("http://127.0.0.1:", suite().metrics_port(service), "/metrics"));
     for (absl::string_view line : absl::StrSplit(metrics.body, '\n')) {
       if (absl::StartsWith(line, sample + " ")) {
         double value = -1;

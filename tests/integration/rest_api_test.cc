@@ -340,8 +340,16 @@ TEST_F(RestApiTest, UnknownCallIsNotFound) {
 TEST_F(RestApiTest, HealthzIsOk) {
   HttpResponse response = Get("/healthz");
   EXPECT_EQ(response.status, 200) << response;
-  response = Get("/readyz");
+  response = HttpRequest("GET", suite().admin_url() + "/readyz");
   EXPECT_EQ(response.status, 200) << response;
+}
+
+// /readyz and /metrics are on the admin port (LIVECALL_ADMIN_ADDR) only, which the Ingress does
+// not route: a flood through the public port cannot make the pods NotReady.
+TEST_F(RestApiTest, ReadyzAndMetricsAreNotOnThePublicPort) {
+  EXPECT_EQ(Get("/readyz").status, 404);
+  EXPECT_EQ(Get("/metrics").status, 404);
+  EXPECT_EQ(HttpRequest("GET", suite().admin_url() + "/metrics").status, 200);
 }
 
 // "/ai/sessions/{session_id}" and "/ai/sessions/{sessionId}" are the same route.

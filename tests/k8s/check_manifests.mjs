@@ -344,7 +344,7 @@ function checkOverlay(overlay, objects) {
     const isGrpc = GRPC_SERVICES.includes(service);
     const required = [...DIALS[service]];
     if (isGrpc) required.push("LIVECALL_GRPC_LISTEN_ADDR", METRICS_VARIABLE[service]);
-    else required.push("LIVECALL_HTTP_ADDR");
+    else required.push("LIVECALL_HTTP_ADDR", "LIVECALL_ADMIN_ADDR");
     for (const name of binary.variables) {
       // LIVECALL_JWT_PUBLIC_KEY_FILE is optional: only for tokens signed by another login.
       if (name === "LIVECALL_REDIS_URL" ||
@@ -366,7 +366,10 @@ function checkOverlay(overlay, objects) {
           ["LIVECALL_GRPC_LISTEN_ADDR", "grpc"],
           [METRICS_VARIABLE[service], "metrics"],
         ]
-      : [["LIVECALL_HTTP_ADDR", "http"]];
+      : [
+          ["LIVECALL_HTTP_ADDR", "http"],
+          ["LIVECALL_ADMIN_ADDR", "admin"],
+        ];
     for (const [variable, portName] of listen) {
       const port = containerPort(container, portName);
       if (!port) listenChecks.push(`no container port named ${portName}`);
@@ -397,7 +400,12 @@ function checkOverlay(overlay, objects) {
       } else {
         const want = kind === "readinessProbe" ? "/readyz" : "/healthz";
         const port = containerPort(container, probe.httpGet?.port);
+        const admin = containerPort(container, "admin");
         if (!probe.httpGet) probeProblems.push(`${kind} is not an HTTP probe`);
+        // /readyz is served on the admin port only (the public one answers 404).
+        else if (!admin || port?.containerPort !== admin.containerPort) {
+          probeProblems.push(`${kind} probes port ${probe.httpGet.port}, not the admin port`);
+        }
         else if (probe.httpGet.path !== want) probeProblems.push(`${kind} path ${probe.httpGet.path}, want ${want}`);
         if (!port) probeProblems.push(`${kind} port ${probe.httpGet?.port} is not a container port`);
         probes[kind] = { type: "http", port: port?.containerPort, path: probe.httpGet?.path };
@@ -407,7 +415,7 @@ function checkOverlay(overlay, objects) {
 
     // Scraping.
     const annotations = deployment.spec.template.metadata.annotations ?? {};
-    const metricsPort = containerPort(container, isGrpc ? "metrics" : "http")?.containerPort;
+    const metricsPort = containerPort(container, isGrpc ? "metrics" : "admin")?.containerPort;
     check(label(`${service}: Prometheus scrape annotations point at /metrics`), [
       annotations["prometheus.io/scrape"] === "true" ? null : "prometheus.io/scrape is not \"true\"",
       Number(annotations["prometheus.io/port"]) === metricsPort ? null : `prometheus.io/port is not ${metricsPort}`,
@@ -511,6 +519,25 @@ function checkOverlay(overlay, objects) {
         .filter((p) => !containers.some((c) => containerPort(c, p.targetPort ?? p.port)))
         .map((p) => `Service/${svc.metadata.name} port ${p.port} targets no container port`);
     }),
+  );
+  check(
+    label("the gateway's admin port (/readyz, /metrics) is in no Service and no Ingress"),
+    (() => {
+      const admin = containerPort(named("Deployment", "gateway")?.spec.template.spec.containers[0] ?? {}, "admin");
+      if (!admin) return ["the gateway has no container port named admin"];
+      const exposed = (p) => p.targetPort === "admin" || p.targetPort === admin.containerPort ||
+        (p.targetPort === undefined && p.port === admin.containerPort);
+      return services
+        .filter((svc) => svc.spec.ports.some(exposed))
+        .map((svc) => `Service/${svc.metadata.name} exposes the admin port`)
+        .concat(
+          byKind("Ingress").flatMap((i) =>
+            (i.spec.rules ?? []).flatMap((r) => r.http?.paths ?? [])
+              .filter((path) => [admin.name, admin.containerPort].includes(path.backend?.service?.port?.name ?? path.backend?.service?.port?.number))
+              .map(() => `Ingress/${i.metadata.name} routes the admin port`),
+          ),
+        );
+    })(),
   );
   check(
     label("gRPC services are headless (round_robin over every pod)"),

@@ -143,6 +143,7 @@ int main(int argc, char** argv) {
   google::protobuf::Struct ready;
   auto& ready_fields = *ready.mutable_fields();
   ready_fields["baseUrl"] = StringValue(suite.base_url());
+  ready_fields["adminUrl"] = StringValue(suite.admin_url());
   ready_fields["logDir"] = StringValue(suite.log_dir());
   if (twilio != nullptr) {
     auto& twilio_fields = *ready_fields["twilio"].mutable_struct_value()->mutable_fields();

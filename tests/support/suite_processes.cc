@@ -46,7 +46,7 @@ SuiteProcesses::SuiteProcesses(SuiteOptions options) : options_(std::move(option
     ports_[service] = FreeTcpPort();
     processes_[service] = std::make_unique<ChildProcess>();
   }
-  for (Service service : kGrpcServices) metrics_ports_[service] = FreeTcpPort();
+  for (Service service : kAllServices) metrics_ports_[service] = FreeTcpPort();
 }
 
 SuiteProcesses::~SuiteProcesses() {
@@ -95,6 +95,7 @@ std::map<std::string, std::string> SuiteProcesses::Environment(Service service) 
       {"LIVECALL_CALL_CONTROL_ADDR", grpc_address(Service::kCallControl)},
       {"LIVECALL_AI_SESSION_ADDR", grpc_address(Service::kAiSession)},
       {"LIVECALL_CONTEXT_ADDR", grpc_address(Service::kContext)},
+      {"LIVECALL_ADMIN_ADDR", absl::StrCat("127.0.0.1:", metrics_ports_.at(Service::kGateway))},
       {"LIVECALL_CALL_CONTROL_METRICS_ADDR",
        absl::StrCat("127.0.0.1:", metrics_ports_.at(Service::kCallControl))},
       {"LIVECALL_AI_SESSION_METRICS_ADDR",
@@ -140,6 +141,10 @@ const std::string& SuiteProcesses::BinaryPath(Service service) const {
 
 std::string SuiteProcesses::base_url() const {
   return absl::StrCat("http://127.0.0.1:", ports_.at(Service::kGateway));
+}
+
+std::string SuiteProcesses::admin_url() const {
+  return absl::StrCat("http://127.0.0.1:", metrics_ports_.at(Service::kGateway));
 }
 
 std::string SuiteProcesses::grpc_address(Service service) const {
@@ -248,7 +253,7 @@ absl::Status SuiteProcesses::WaitUntilReady() {
   HttpResponse last;
   bool ready = WaitFor(
       [&] {
-        last = HttpRequest("GET", base_url() + "/readyz", "", {}, absl::Seconds(2));
+        last = HttpRequest("GET", admin_url() + "/readyz", "", {}, absl::Seconds(2));
         return last.status == 200;
       },
       options_.ready_timeout);

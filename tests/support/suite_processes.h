@@ -115,8 +115,10 @@ class SuiteProcesses {
   std::string grpc_address(Service service) const;
   // A channel to a gRPC service that sends kTestGrpcApiKey with every call.
   std::shared_ptr<grpc::Channel> GrpcChannel(Service service) const;
-  // The port of a gRPC service's /metrics.
+  // The port of a service's /metrics: a gRPC service's metrics port, the gateway's admin port.
   int metrics_port(Service service) const { return metrics_ports_.at(service); }
+  // "http://127.0.0.1:<port>", the gateway's admin port (/healthz, /readyz, /metrics).
+  std::string admin_url() const;
   RedisServer& redis() { return redis_; }
   ChildProcess& process(Service service) { return *processes_.at(service); }
   const std::string& log_dir() const { return log_dir_; }
@@ -133,8 +135,9 @@ class SuiteProcesses {
   std::string log_dir_;
   RedisServer redis_;
   std::map<Service, int> ports_;
-  // Where each gRPC service serves /metrics (LIVECALL_<SERVICE>_METRICS_ADDR), so that suites
-  // running side by side do not collide on the services' default metrics ports.
+  // Where each gRPC service serves /metrics (LIVECALL_<SERVICE>_METRICS_ADDR) and the gateway its
+  // admin port (LIVECALL_ADMIN_ADDR), so that suites running side by side do not collide on the
+  // services' default ports.
   std::map<Service, int> metrics_ports_;
   std::map<Service, std::unique_ptr<ChildProcess>> processes_;
 };

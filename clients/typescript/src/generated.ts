@@ -254,19 +254,12 @@ export interface Operations {
   listSessions(phoneNumber: string, query?: { limit?: number }, options?: RequestOptions): Promise<ListSessionsResponse>;
   /** Customer context by phone number (E.164 or a local Uzbek spelling). GET /api/customers/{phone_number}. Needs an agent's bearer token. */
   lookupCustomer(phoneNumber: string, options?: RequestOptions): Promise<Customer>;
-  /** Prometheus metrics (text format 0.0.4). GET /metrics. */
-  metrics(options?: RequestOptions): Promise<Blob>;
   /** Mute the customer's participant; 409 unless the call is in progress. POST /api/calls/{call_sid}/mute. Needs an agent's bearer token. */
   muteCall(callSid: string, options?: RequestOptions): Promise<Call>;
   /** This document. GET /openapi.json. */
   openApi(options?: RequestOptions): Promise<Record<string, unknown>>;
   /** Place a call: speak text (configureTTS), let the AI voice agent talk, or connect the agent. POST /api/voip/call. Needs an agent's bearer token. */
   placeCall(body?: PlaceCallRequest, options?: RequestOptions): Promise<Call>;
-  /** Every backend answers its gRPC health check and Redis answers PING. GET /readyz. */
-  readyz(options?: RequestOptions): Promise<{
-    checks?: Record<string, string>;
-    status?: string;
-  }>;
   /** Take the customer off hold; 409 unless the call is in progress. POST /api/calls/{call_sid}/resume. Needs an agent's bearer token. */
   resumeCall(callSid: string, options?: RequestOptions): Promise<Call>;
   /** Play DTMF digits to the customer; 409 unless the call is in progress. POST /api/calls/{call_sid}/dtmf. Needs an agent's bearer token. */
@@ -296,11 +289,9 @@ export const routes = {
   listCalls: { method: "GET", path: "/api/calls" },
   listSessions: { method: "GET", path: "/api/customers/{phone_number}/conversations" },
   lookupCustomer: { method: "GET", path: "/api/customers/{phone_number}" },
-  metrics: { method: "GET", path: "/metrics" },
   muteCall: { method: "POST", path: "/api/calls/{call_sid}/mute" },
   openApi: { method: "GET", path: "/openapi.json" },
   placeCall: { method: "POST", path: "/api/voip/call" },
-  readyz: { method: "GET", path: "/readyz" },
   resumeCall: { method: "POST", path: "/api/calls/{call_sid}/resume" },
   sendDigits: { method: "POST", path: "/api/calls/{call_sid}/dtmf" },
   startSession: { method: "POST", path: "/ai/call/start" },
@@ -337,16 +328,12 @@ export function createOperations(transport: Transport): Operations {
       transport.request(`/api/customers/${encodeURIComponent(phoneNumber)}/conversations`, { method: "GET", query }, options),
     lookupCustomer: (phoneNumber: string, options: RequestOptions = {}) =>
       transport.request(`/api/customers/${encodeURIComponent(phoneNumber)}`, { method: "GET" }, options),
-    metrics: (options: RequestOptions = {}) =>
-      transport.request(`/metrics`, { method: "GET", raw: true }, options),
     muteCall: (callSid: string, options: RequestOptions = {}) =>
       transport.request(`/api/calls/${encodeURIComponent(callSid)}/mute`, { method: "POST" }, options),
     openApi: (options: RequestOptions = {}) =>
       transport.request(`/openapi.json`, { method: "GET" }, options),
     placeCall: (body: PlaceCallRequest = {}, options: RequestOptions = {}) =>
       transport.request(`/api/voip/call`, { method: "POST", body }, options),
-    readyz: (options: RequestOptions = {}) =>
-      transport.request(`/readyz`, { method: "GET" }, options),
     resumeCall: (callSid: string, options: RequestOptions = {}) =>
       transport.request(`/api/calls/${encodeURIComponent(callSid)}/resume`, { method: "POST" }, options),
     sendDigits: (callSid: string, body: Omit<SendDigitsRequest, "callSid"> = {}, options: RequestOptions = {}) =>

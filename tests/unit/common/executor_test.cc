@@ -3,7 +3,12 @@
 #include <atomic>
 #include <memory>
 
+#include <grpcpp/grpcpp.h>
+
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "common/unary_reactor.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
 
 namespace livecall {
@@ -49,6 +54,107 @@ TEST(ExecutorTest, DrainTwiceAndThenTheDestructorAreSafe) {
   executor.Drain();
   executor.Drain();
   EXPECT_EQ(ran.load(), 1);
+}
+
+TEST(ExecutorTest, TrySubmitRefusesOnceMaxQueuedTasksWait) {
+  Executor executor(1, /*max_queued=*/2);
+  absl::Notification release;
+  absl::Notification started;
+  executor.Submit([&] {
+    started.Notify();
+    release.WaitForNotification();
+  });
+  started.WaitForNotification();  // The worker is busy; what follows waits in the queue.
+  std::atomic<int> ran{0};
+  EXPECT_TRUE(executor.TrySubmit([&] { ran.fetch_add(1); }));
+  EXPECT_TRUE(executor.TrySubmit([&] { ran.fetch_add(1); }));
+  EXPECT_FALSE(executor.TrySubmit([&] { ran.fetch_add(100); }));
+  release.Notify();
+  executor.Drain();
+  EXPECT_EQ(ran.load(), 2);
+}
+
+using grpc::health::v1::HealthCheckRequest;
+using grpc::health::v1::HealthCheckResponse;
+
+// Health/Check served through FinishOnExecutor, counting how often its work ran.
+class CountingHealth final : public grpc::health::v1::Health::CallbackService {
+ public:
+  explicit CountingHealth(Executor& executor) : executor_(executor) {}
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context, const HealthCheckRequest*,
+                                  HealthCheckResponse* response) override {
+    return FinishOnExecutor(context, executor_, [this, response]() -> absl::Status {
+      runs.fetch_add(1);
+      response->set_status(HealthCheckResponse::SERVING);
+      return absl::OkStatus();
+    });
+  }
+  std::atomic<int> runs{0};
+
+ private:
+  Executor& executor_;
+};
+
+// A server whose one worker is held busy until Release().
+class FinishOnExecutorTest : public ::testing::Test {
+ protected:
+  void Start(size_t max_queued) {
+    executor_ = std::make_unique<Executor>(1, max_queued);
+    absl::Notification busy;
+    executor_->Submit([this, &busy] {
+      busy.Notify();
+      release_.WaitForNotification();
+    });
+    busy.WaitForNotification();
+    service_ = std::make_unique<CountingHealth>(*executor_);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_GT(port, 0);
+    stub_ = grpc::health::v1::Health::NewStub(grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+  }
+
+  grpc::Status Check(absl::Duration deadline) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+    HealthCheckRequest request;
+    HealthCheckResponse response;
+    return stub_->Check(&context, request, &response);
+  }
+
+  void TearDown() override {
+    if (!release_.HasBeenNotified()) release_.Notify();
+    if (executor_) executor_->Drain();
+    if (server_) server_->Shutdown();
+  }
+
+  absl::Notification release_;
+  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<CountingHealth> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc::health::v1::Health::Stub> stub_;
+};
+
+TEST_F(FinishOnExecutorTest, AnRpcOverTheQueueBoundIsRefusedWithResourceExhausted) {
+  Start(/*max_queued=*/1);
+  executor_->Submit([] {});  // The queue is full.
+  grpc::Status status = Check(absl::Seconds(10));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  release_.Notify();
+  executor_->Drain();
+  EXPECT_EQ(service_->runs.load(), 0);
+}
+
+TEST_F(FinishOnExecutorTest, AnRpcWhoseDeadlinePassedInTheQueueIsDroppedUnrun) {
+  Start(/*max_queued=*/16);
+  // The worker is busy until after the client has given up.
+  EXPECT_EQ(Check(absl::Milliseconds(200)).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  release_.Notify();
+  executor_->Drain();
+  EXPECT_EQ(service_->runs.load(), 0);
 }
 
 }  // namespace

@@ -32,6 +32,9 @@ TEST(GatewayConfigTest, Defaults) {
   absl::StatusOr<GatewayConfig> config = Read({});
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->http_addr, "0.0.0.0:8080");
+  EXPECT_EQ(config->admin_addr, "127.0.0.1:9450");
+  EXPECT_EQ(config->sse_max_per_agent, 5);
+  EXPECT_EQ(config->sse_max_streams, 1000);
   EXPECT_EQ(config->http_threads, 2);
   EXPECT_EQ(config->body_limit_bytes, 65536u);
   EXPECT_EQ(config->grpc_deadline, absl::Milliseconds(5000));
@@ -44,6 +47,7 @@ TEST(GatewayConfigTest, Defaults) {
 TEST(GatewayConfigTest, ReadsEveryVariable) {
   absl::StatusOr<GatewayConfig> config = Read({
       {"LIVECALL_HTTP_ADDR", "127.0.0.1:9000"},
+      {"LIVECALL_ADMIN_ADDR", "0.0.0.0:9451"},
       {"LIVECALL_AI_SESSION_ADDR", "ai-session:50052"},
       {"LIVECALL_REDIS_URL", "redis://redis:6380/2"},
       {"LIVECALL_HTTP_THREADS", "4"},
@@ -53,6 +57,7 @@ TEST(GatewayConfigTest, ReadsEveryVariable) {
   });
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->http_addr, "127.0.0.1:9000");
+  EXPECT_EQ(config->admin_addr, "0.0.0.0:9451");
   EXPECT_EQ(config->backends.ai_session, "ai-session:50052");
   EXPECT_EQ(config->redis.host, "redis");
   EXPECT_EQ(config->redis.port, 6380);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/audio_url_signer.h"
 #include "common/jwt.h"
 #include "common/metrics.h"
 #include "livecall/v1/ai_session.grpc.pb.h"
@@ -20,6 +21,7 @@
 #include "services/gateway/openapi.h"
 #include "services/gateway/readiness.h"
 #include "services/gateway/route_table.h"
+#include "tests/unit/gateway/release_witness.h"
 #include "tests/unit/gateway/test_http_client.h"
 
 namespace livecall::gateway {
@@ -59,6 +61,10 @@ class FakeAiSession final : public livecall::v1::AiSession::CallbackService {
       reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "session \"missing\" not found"));
     } else if (request->session_id() == "denied") {
       reactor->Finish(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "not your call"));
+    } else if (request->session_id() == "held") {
+      // Answered when the test calls ReleaseHeld().
+      absl::MutexLock lock(&mu_);
+      held_.push_back(reactor);
     } else if (request->session_id() == "redis-down") {
       // The backend is up; a dependency of its own is not.
       reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "redis is unavailable"));
@@ -67,6 +73,18 @@ class FakeAiSession final : public livecall::v1::AiSession::CallbackService {
       reactor->Finish(grpc::Status::OK);
     }
     return reactor;
+  }
+
+  // Waits for a held request, then answers every held one.
+  void ReleaseHeld() ABSL_LOCKS_EXCLUDED(mu_) {
+    std::vector<grpc::ServerUnaryReactor*> held;
+    {
+      absl::MutexLock lock(&mu_);
+      auto any = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !held_.empty(); };
+      mu_.Await(absl::Condition(&any));
+      held.swap(held_);
+    }
+    for (grpc::ServerUnaryReactor* reactor : held) reactor->Finish(grpc::Status::OK);
   }
 
   std::string Metadata(const std::string& key) ABSL_LOCKS_EXCLUDED(mu_) {
@@ -91,6 +109,7 @@ class FakeAiSession final : public livecall::v1::AiSession::CallbackService {
   absl::Mutex mu_;
   std::map<std::string, std::string> metadata_ ABSL_GUARDED_BY(mu_);
   livecall::v1::StartSessionRequest last_start_ ABSL_GUARDED_BY(mu_);
+  std::vector<grpc::ServerUnaryReactor*> held_ ABSL_GUARDED_BY(mu_);
 };
 
 // Raw bytes behind (raw_response): binary audio with a NUL inside for "a.wav", NOT_FOUND else.
@@ -101,6 +120,7 @@ class FakeSpeechAudio final : public livecall::v1::SpeechAudio::CallbackService 
   grpc::ServerUnaryReactor* GetSpeechAudio(grpc::CallbackServerContext* context,
                                            const livecall::v1::GetSpeechAudioRequest* request,
                                            livecall::v1::HttpBody* response) override {
+    calls.fetch_add(1);
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     if (request->file_name() != "a.wav") {
       reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "this audio URL has expired"));
@@ -113,6 +133,8 @@ class FakeSpeechAudio final : public livecall::v1::SpeechAudio::CallbackService 
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
+
+  std::atomic<int> calls{0};
 };
 
 // A channel to a port nobody listens on, with its own subchannel so that no other channel's
@@ -387,12 +409,64 @@ TEST_F(GatewayServerTest, OperationalRoutes) {
   auto health = connection.RoundTrip(RawRequest("GET", "/healthz"));
   EXPECT_EQ(health.result_int(), 200);
   EXPECT_EQ(health.body(), R"({"status":"ok"})");
-  auto ready = connection.RoundTrip(RawRequest("GET", "/readyz"));
-  EXPECT_EQ(ready.result_int(), 200);
-  EXPECT_EQ(ready.body(), R"({"status":"ready","checks":{"aiSession":"ok"}})");
+  // The probes and the scrape are on the admin port only, which the Ingress does not route.
+  EXPECT_EQ(connection.RoundTrip(RawRequest("GET", "/readyz")).result_int(), 404);
+  EXPECT_EQ(connection.RoundTrip(RawRequest("GET", "/metrics")).result_int(), 404);
   auto openapi = connection.RoundTrip(RawRequest("GET", "/openapi.json"));
   EXPECT_EQ(openapi.result_int(), 200);
   EXPECT_THAT(openapi.body(), HasSubstr("\"/ai/call/start\""));
+}
+
+// With LIVECALL_TTS_URL_SECRET the gateway checks a /tts id's MAC itself: a forged or expired id
+// is answered 403/404 without a call to call-control (whose executor it used to occupy).
+TEST_F(GatewayServerTest, AForgedAudioIdIsRefusedAtTheGatewayWithoutABackendCall) {
+  const AudioUrlSigner signer("gateway-server-test-tts-secret-0123456789");
+  GatewayHandler::Options options = Options();
+  options.tts_signer = &signer;
+  absl::StatusOr<std::string> openapi = GenerateOpenApi(*routes_);
+  ASSERT_TRUE(openapi.ok());
+  GatewayHandler handler(routes_.get(), backend_.get(), readiness_.get(), *openapi, options);
+  HttpServer server(HttpServerOptions{.address = "127.0.0.1:0", .threads = 1}, &handler);
+  ASSERT_TRUE(server.Start().ok());
+  TestConnection connection(server.port());
+  const std::string key(32, 'a');
+  const std::string forged = absl::StrCat(key, "-", absl::ToUnixSeconds(absl::Now()) + 600, "-",
+                                          std::string(32, '0'));
+  const std::string expired = signer.Sign(key, absl::Now() - absl::Seconds(1));
+  const int calls_before = speech_->calls.load();
+
+  auto refused = connection.RoundTrip(RawRequest("GET", absl::StrCat("/tts/", forged, ".wav")));
+  EXPECT_EQ(refused.result_int(), 403);
+  EXPECT_THAT(refused.body(), HasSubstr("PERMISSION_DENIED"));
+  EXPECT_EQ(connection.RoundTrip(RawRequest("GET", "/tts/a.wav")).result_int(), 403);
+  auto late = connection.RoundTrip(RawRequest("GET", absl::StrCat("/tts/", expired, ".wav")));
+  EXPECT_EQ(late.result_int(), 404);
+  EXPECT_EQ(speech_->calls.load(), calls_before);
+
+  // A valid id goes on to call-control (whose fake knows only "a.wav": 404).
+  const std::string valid = signer.Sign(key, absl::Now() + absl::Minutes(5));
+  EXPECT_EQ(connection.RoundTrip(RawRequest("GET", absl::StrCat("/tts/", valid, ".wav")))
+                .result_int(),
+            404);
+  EXPECT_EQ(speech_->calls.load(), calls_before + 1);
+  server.Shutdown(absl::Seconds(5));
+}
+
+TEST_F(GatewayServerTest, TheAdminPortServesHealthReadinessAndMetricsOnly) {
+  AdminHandler admin_handler(readiness_.get());
+  HttpServer admin(HttpServerOptions{.address = "127.0.0.1:0", .threads = 1}, &admin_handler);
+  ASSERT_TRUE(admin.Start().ok());
+  TestConnection connection(admin.port());
+  EXPECT_EQ(connection.RoundTrip(RawRequest("GET", "/healthz")).body(), R"({"status":"ok"})");
+  auto ready = connection.RoundTrip(RawRequest("GET", "/readyz"));
+  EXPECT_EQ(ready.result_int(), 200);
+  EXPECT_EQ(ready.body(), R"({"status":"ready","checks":{"aiSession":"ok"}})");
+  auto metrics = connection.RoundTrip(RawRequest("GET", "/metrics"));
+  EXPECT_EQ(metrics.result_int(), 200);
+  EXPECT_THAT(metrics.body(), HasSubstr("# TYPE"));
+  EXPECT_EQ(connection.RoundTrip(RawRequest("GET", "/ai/sessions/S1")).result_int(), 404);
+  EXPECT_EQ(connection.RoundTrip(RawRequest("POST", "/readyz", "{}")).result_int(), 405);
+  admin.Shutdown(absl::Seconds(5));
 }
 
 TEST_F(GatewayServerTest, RawResponseRoutesWriteTheBytesWithTheirHeaders) {
@@ -413,6 +487,36 @@ TEST_F(GatewayServerTest, RawResponseRoutesWriteTheBytesWithTheirHeaders) {
   EXPECT_EQ(expired.result_int(), 404);
   EXPECT_THAT(expired.body(), HasSubstr(R"("code":"NOT_FOUND")"));
   EXPECT_EQ(expired["Content-Type"], "application/json; charset=utf-8");
+}
+
+// gRPC destroys a call's completion (and the ClientContext, which holds the call and its channel)
+// on its own thread after the completion has answered. The client's destructor must wait for that:
+// otherwise the last reference to a call or channel is dropped on a gRPC thread while main (after
+// SIGTERM) or a test's teardown shuts gRPC down, and gRPC aborts at exit (ref_counted.h: prior > 0).
+TEST_F(GatewayServerTest, TheBackendClientsDestructorWaitsUntilGrpcHasReleasedEveryCall) {
+  testing::ReleaseWitness witness;
+  {
+    GrpcBackendClient client(
+        {{.name = "ai-session",
+          .channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_),
+                                         grpc::InsecureChannelCredentials()),
+          .services = {"livecall.v1.AiSession"}}});
+    livecall::v1::GetAiSessionRequest get;
+    get.set_session_id("held");
+    absl::Notification answered;
+    client.Call({.service = "livecall.v1.AiSession",
+                 .method_path = "/livecall.v1.AiSession/GetSession",
+                 .payload = get.SerializeAsString()},
+                [token = witness.token(), &answered](const grpc::Status& status, std::string) {
+                  EXPECT_TRUE(status.ok()) << status.error_message();
+                  answered.Notify();
+                });
+    // Answered only now, so the completion runs (and is released) on a gRPC thread.
+    fake_->ReleaseHeld();
+    answered.WaitForNotification();
+  }
+  witness.OwnerGone();
+  EXPECT_FALSE(witness.released_after_owner());
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "services/gateway/sse_handler.h"
 #include "tests/unit/gateway/test_http_client.h"
 
 namespace livecall::gateway {
@@ -224,6 +225,82 @@ TEST(HttpServerTimeoutTest, IdleConnectionIsClosedAfterTheReadTimeout) {
   connection.Send("GET /echo HTTP/1.1\r\n");  // Never finished.
   EXPECT_TRUE(connection.ClosedByServer());
   server.Shutdown(absl::Seconds(1));
+}
+
+// A stream that writes `first` when it starts and then nothing: what an idle live-event stream
+// looks like to the connection.
+class QuietStream final : public StreamBody {
+ public:
+  explicit QuietStream(std::string first) : first_(std::move(first)) {}
+  void Start(std::shared_ptr<StreamSink> sink) override { sink->Write(first_); }
+  void Stop() override {}
+
+ private:
+  const std::string first_;
+};
+
+// Answers every request with a QuietStream that ends at `ends_at`.
+class StreamingHandler : public HttpHandler {
+ public:
+  StreamingHandler(std::string first, absl::Time ends_at)
+      : first_(std::move(first)), ends_at_(ends_at) {}
+  void Handle(const HttpRequest&, const std::string&, const std::string&,
+              HttpResponder respond) override {
+    HttpResponse response;
+    response.content_type = "text/event-stream";
+    response.stream = std::make_shared<QuietStream>(first_);
+    response.stream_ends_at = ends_at_;
+    respond(std::move(response));
+  }
+
+ private:
+  const std::string first_;
+  const absl::Time ends_at_;
+};
+
+// A live-event stream lasts no longer than the token that opened it: at stream_ends_at the
+// server ends the body cleanly (the client reconnects with a fresh token).
+TEST(HttpServerStreamTest, AStreamEndsAtItsEndTime) {
+  StreamingHandler handler("data: x\n\n", absl::Now() + absl::Milliseconds(100));
+  HttpServer server({.address = "127.0.0.1:0"}, &handler);
+  ASSERT_TRUE(server.Start().ok());
+  TestConnection connection(server.port());
+  connection.SetReceiveTimeout(absl::Seconds(10));  // Only so that a regression fails, not hangs.
+  auto response = connection.RoundTrip(RawRequest("GET", "/events"));
+  EXPECT_EQ(response.result_int(), 200);
+  EXPECT_EQ(response.body(), "data: x\n\n");
+  server.Shutdown(absl::Seconds(1));
+}
+
+// Bytes a slow reader has not taken count against a budget over all connections too: over it,
+// the stream is disconnected (not ended), and the client resumes with Last-Event-ID.
+TEST(HttpServerStreamTest, AStreamOverTheTotalUnsentBudgetIsDisconnected) {
+  StreamingHandler handler(std::string(64, 'x'), absl::InfiniteFuture());
+  HttpServer server({.address = "127.0.0.1:0", .max_total_stream_pending_bytes = 16}, &handler);
+  ASSERT_TRUE(server.Start().ok());
+  TestConnection connection(server.port());
+  connection.SetReceiveTimeout(absl::Seconds(10));
+  EXPECT_THROW(connection.RoundTrip(RawRequest("GET", "/events")), boost::system::system_error);
+  server.Shutdown(absl::Seconds(1));
+}
+
+// Per identity, a new stream ends the identity's oldest (a reloaded page supersedes the tab it
+// replaced); in total, a new stream is refused.
+TEST(LiveStreamLimitsTest, CapsStreamsPerIdentityAndInTotal) {
+  LiveStreamLimits limits({.per_identity = 2, .total = 3});
+  std::vector<std::string> evicted;
+  auto a1 = limits.Acquire("agent-a", [&] { evicted.push_back("a1"); });
+  auto a2 = limits.Acquire("agent-a", [&] { evicted.push_back("a2"); });
+  ASSERT_TRUE(a1.ok() && a2.ok());
+  EXPECT_TRUE(evicted.empty());
+  auto a3 = limits.Acquire("agent-a", [&] { evicted.push_back("a3"); });
+  ASSERT_TRUE(a3.ok());
+  EXPECT_EQ(evicted, std::vector<std::string>{"a1"});
+  // a1's connection has not gone yet: it still counts in the total.
+  EXPECT_EQ(limits.Acquire("agent-b").status().code(), absl::StatusCode::kResourceExhausted);
+  a1->reset();  // A closed stream gives its slot back.
+  EXPECT_TRUE(limits.Acquire("agent-b").ok());
+  EXPECT_EQ(evicted, std::vector<std::string>{"a1"});
 }
 
 TEST(HttpServerStartTest, UnbindableAddressIsAnError) {

@@ -77,9 +77,10 @@ TEST_F(OpenApiTest, EveryRouteIsAnOperation) {
     EXPECT_EQ(operation.fields().contains("requestBody"), route.body_is_request);
   }
   EXPECT_TRUE(paths.fields().contains("/healthz"));
-  EXPECT_TRUE(paths.fields().contains("/readyz"));
   EXPECT_TRUE(paths.fields().contains("/openapi.json"));
-  EXPECT_TRUE(paths.fields().contains("/metrics"));
+  // On the admin port only.
+  EXPECT_FALSE(paths.fields().contains("/readyz"));
+  EXPECT_FALSE(paths.fields().contains("/metrics"));
 }
 
 // Every operation says who may call it: the bearer scheme, or an empty list for public routes,
@@ -100,7 +101,7 @@ TEST_F(OpenApiTest, EveryOperationDeclaresItsSecurity) {
     }
   }
   EXPECT_THAT(open, ::testing::ElementsAre(
-                        "get /healthz", "get /metrics", "get /openapi.json", "get /readyz",
+                        "get /healthz", "get /openapi.json",
                         "get /tts/{file_name}", "post /api/auth/dev-login",
                         "post /twilio/conference", "post /twilio/dtmf", "post /twilio/gather",
                         "post /twilio/status", "post /twilio/transcription", "post /twilio/voice"));

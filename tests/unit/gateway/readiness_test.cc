@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "absl/synchronization/notification.h"
+#include "tests/unit/gateway/release_witness.h"
 
 namespace livecall::gateway {
 namespace {
@@ -64,6 +65,38 @@ TEST(ReadinessCheckerTest, AnswersOnlyWhenTheLastCheckFinishesInAnyOrder) {
       R"({"status":"not ready","checks":{"aiSession":"DEADLINE_EXCEEDED: late","context":"ok"}})");
 }
 
+// A flood of /readyz runs one round of checks: callers that come while it is in flight wait for
+// it, and its answer is reused for cache_for; after that a new round runs.
+TEST(ReadinessCheckerTest, ConcurrentCallersShareOneRoundAndItsAnswerIsCached) {
+  int rounds = 0;
+  std::function<void(absl::Status)> pending;
+  absl::Time now = absl::FromUnixSeconds(1000);
+  ReadinessChecker checker({{"redis",
+                             [&](std::function<void(absl::Status)> done) {
+                               ++rounds;
+                               pending = std::move(done);
+                             }}},
+                           {.cache_for = absl::Seconds(1), .now = [&] { return now; }});
+  std::vector<int> statuses;
+  for (int i = 0; i < 100; ++i) checker.Check([&](HttpResponse r) { statuses.push_back(r.status); });
+  EXPECT_EQ(rounds, 1);
+  EXPECT_TRUE(statuses.empty());
+  pending(absl::UnavailableError("down"));
+  EXPECT_EQ(statuses, std::vector<int>(100, 503));
+
+  now += absl::Milliseconds(999);
+  checker.Check([&](HttpResponse r) { statuses.push_back(r.status); });
+  EXPECT_EQ(rounds, 1);
+  EXPECT_EQ(statuses.size(), 101u);
+
+  now += absl::Milliseconds(1);
+  checker.Check([&](HttpResponse r) { statuses.push_back(r.status); });
+  EXPECT_EQ(rounds, 2);
+  pending(absl::OkStatus());
+  ASSERT_EQ(statuses.size(), 102u);
+  EXPECT_EQ(statuses.back(), 200);
+}
+
 TEST(GrpcHealthCheckTest, UnreachableBackendFailsWithinTheTimeout) {
   auto channel = grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials());
   ReadinessCheck check = GrpcHealthCheck(channel, absl::Milliseconds(500));
@@ -75,6 +108,24 @@ TEST(GrpcHealthCheckTest, UnreachableBackendFailsWithinTheTimeout) {
   });
   ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_FALSE(result.ok());
+}
+
+// The check's function owns the health stub: destroying it waits until gRPC has released every
+// call it started (see GrpcBackendClientTest in gateway_server_test.cc for why).
+TEST(GrpcHealthCheckTest, DestroyingTheCheckWaitsUntilGrpcHasReleasedItsCalls) {
+  testing::ReleaseWitness witness;
+  {
+    ReadinessCheck check = GrpcHealthCheck(
+        grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()), absl::Seconds(5));
+    absl::Notification answered;
+    check([token = witness.token(), &answered](absl::Status status) {
+      EXPECT_FALSE(status.ok());
+      answered.Notify();
+    });
+    answered.WaitForNotification();
+  }
+  witness.OwnerGone();
+  EXPECT_FALSE(witness.released_after_owner());
 }
 
 TEST(RedisPingCheckTest, RunsOnTheExecutorAndReportsAnUnreachableRedis) {

@@ -73,8 +73,6 @@ TEST_F(RouteTableTest, HasEveryAnnotatedRpcAndAliasAndNothingElse) {
                   "POST /api/auth/dev-login /livecall.v1.Auth/DevLogin",
                   // The gateway's own, public.
                   "GET /healthz ",
-                  "GET /readyz ",
-                  "GET /metrics ",
                   "GET /openapi.json ",
               }));
 }

@@ -11,7 +11,11 @@
 #include <boost/beast/http.hpp>
 #include <string>
 
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 
 namespace livecall::gateway::testing {
 
@@ -36,6 +40,13 @@ class TestConnection {
   }
 
   void Send(const std::string& raw) { boost::asio::write(socket_, boost::asio::buffer(raw)); }
+
+  // Bounds each blocking read, so that a server that never answers fails a test instead of
+  // hanging it.
+  void SetReceiveTimeout(absl::Duration timeout) {
+    timeval tv = absl::ToTimeval(timeout);
+    setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
 
   // Throws boost::system::system_error when the connection ends before a whole response.
   TestResponse Read() {

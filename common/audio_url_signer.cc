@@ -1,4 +1,4 @@
-#include "services/call-control/tts/audio_url_signer.h"
+#include "common/audio_url_signer.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
-namespace livecall::call_control::tts {
+namespace livecall {
 namespace {
 
 constexpr size_t kKeyHexLength = 32;
@@ -65,4 +65,4 @@ absl::StatusOr<std::string> AudioUrlSigner::Verify(absl::string_view id, absl::T
   return std::string(parts[0]);
 }
 
-}  // namespace livecall::call_control::tts
+}  // namespace livecall
