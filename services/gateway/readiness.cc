@@ -137,6 +137,7 @@ void ReadinessChecker::Check(std::function<void(HttpResponse)> done) const {
       waiting_.push_back(std::move(done));
       if (in_flight_) return;  // Answered when the round in flight finishes.
       in_flight_ = true;
+      round_started_at_ = options_.now();
     }
   }
   if (fresh.has_value()) return done(*std::move(fresh));
@@ -153,6 +154,11 @@ void ReadinessChecker::Finish(HttpResponse response) const {
   std::vector<std::function<void(HttpResponse)>> waiting;
   {
     absl::MutexLock lock(&mu_);
+    // Whoever reads a cached answer can tell how old it is: a test that restarted a backend waits
+    // for a round that began after the restart, not for a copy of the one before.
+    response.headers.emplace_back(
+        std::string(kReadinessCheckedAtHeader),
+        absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", round_started_at_, absl::UTCTimeZone()));
     cached_ = response;
     cached_at_ = options_.now();
     waiting.swap(waiting_);

@@ -21,6 +21,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -30,6 +31,10 @@
 #include "services/gateway/http_server.h"
 
 namespace livecall::gateway {
+
+// Every /readyz answer names when the round of checks behind it began (RFC 3339, UTC, ms), so a
+// cached answer is never mistaken for a fresh one.
+inline constexpr absl::string_view kReadinessCheckedAtHeader = "X-Livecall-Readiness-Checked-At";
 
 // Starts one check; calls `done` exactly once, from any thread, without blocking the caller.
 using ReadinessCheck = std::function<void(std::function<void(absl::Status)> done)>;
@@ -71,6 +76,7 @@ class ReadinessChecker {
   mutable absl::Mutex mu_;
   mutable std::optional<HttpResponse> cached_ ABSL_GUARDED_BY(mu_);
   mutable absl::Time cached_at_ ABSL_GUARDED_BY(mu_);
+  mutable absl::Time round_started_at_ ABSL_GUARDED_BY(mu_);
   mutable bool in_flight_ ABSL_GUARDED_BY(mu_) = false;
   mutable std::vector<std::function<void(HttpResponse)>> waiting_ ABSL_GUARDED_BY(mu_);
 };

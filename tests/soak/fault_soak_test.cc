@@ -296,7 +296,7 @@ TEST_F(FaultSoakTest, LosesNoAcceptedWriteAndEndsHealthy) {
 
   // All processes healthy, and each stops cleanly.
   EXPECT_THAT(suite_.NotRunning(), IsEmpty());
-  EXPECT_EQ(Get("/readyz").status, 200);
+  EXPECT_EQ(HttpRequest("GET", suite_.admin_url() + "/readyz").status, 200);
 
   std::vector<std::string> outcomes;
   for (const auto& [kind, count] : ledger_.outcomes()) {

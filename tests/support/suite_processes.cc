@@ -250,11 +250,20 @@ absl::Status SuiteProcesses::Restart(Service service) {
 }
 
 absl::Status SuiteProcesses::WaitUntilReady() {
+  // The gateway reuses a readiness round for a second: only a round that began after this call
+  // says anything about the processes as they are now (after a restart, say).
+  const absl::Time asked_at = absl::Now();
   HttpResponse last;
   bool ready = WaitFor(
       [&] {
         last = HttpRequest("GET", admin_url() + "/readyz", "", {}, absl::Seconds(2));
-        return last.status == 200;
+        absl::Time checked_at;
+        std::string error;
+        return last.status == 200 &&
+               absl::ParseTime(absl::RFC3339_full,
+                               last.headers["x-livecall-readiness-checked-at"], &checked_at,
+                               &error) &&
+               checked_at >= asked_at - absl::Milliseconds(1);
       },
       options_.ready_timeout);
   if (!ready) {

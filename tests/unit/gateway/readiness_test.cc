@@ -97,6 +97,34 @@ TEST(ReadinessCheckerTest, ConcurrentCallersShareOneRoundAndItsAnswerIsCached) {
   EXPECT_EQ(statuses.back(), 200);
 }
 
+// A cached answer says when its round began, so a caller can tell it from a fresh one (the test
+// suite waits for a round that began after it restarted a backend).
+TEST(ReadinessCheckerTest, EveryAnswerNamesWhenItsRoundBegan) {
+  std::function<void(absl::Status)> pending;
+  absl::Time now = absl::FromUnixMillis(1700000000123);
+  ReadinessChecker checker(
+      {{"redis", [&](std::function<void(absl::Status)> done) { pending = std::move(done); }}},
+      {.cache_for = absl::Seconds(1), .now = [&] { return now; }});
+  auto checked_at = [](const HttpResponse& response) {
+    for (const auto& [name, value] : response.headers) {
+      if (name == kReadinessCheckedAtHeader) return value;
+    }
+    return std::string("(none)");
+  };
+  std::vector<std::string> answers;
+  checker.Check([&](HttpResponse r) { answers.push_back(checked_at(r)); });
+  now += absl::Milliseconds(300);  // The round takes a while.
+  pending(absl::OkStatus());
+  now += absl::Milliseconds(500);
+  checker.Check([&](HttpResponse r) { answers.push_back(checked_at(r)); });  // Cached.
+  now += absl::Seconds(1);
+  checker.Check([&](HttpResponse r) { answers.push_back(checked_at(r)); });
+  pending(absl::OkStatus());
+  EXPECT_EQ(answers, (std::vector<std::string>{"2023-11-14T22:13:20.123Z",
+                                               "2023-11-14T22:13:20.123Z",
+                                               "2023-11-14T22:13:21.923Z"}));
+}
+
 TEST(GrpcHealthCheckTest, UnreachableBackendFailsWithinTheTimeout) {
   auto channel = grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials());
   ReadinessCheck check = GrpcHealthCheck(channel, absl::Milliseconds(500));
