@@ -75,7 +75,7 @@ TEST_F(CallStoreTest, AnAgentLegIsRecordedWithItsAliasAndTheIdentityItRings) {
   EXPECT_FALSE(*calls_->WasAgentRung(kCall, "bob"));
   EXPECT_FALSE(*calls_->WasAgentRung("CA00000000000000000000000000000002", "alice"));
   // All three keys live as long as the call.
-  for (const std::string key : {absl::StrCat("livecall:call-legs:", kCall),
+  for (const std::string& key : {absl::StrCat("livecall:call-legs:", kCall),
                                 absl::StrCat("livecall:call-leg-agents:", kCall),
                                 absl::StrCat("livecall:call-alias:", kLeg)}) {
     absl::StatusOr<RedisReply> ttl = redis_->Command({"TTL", key});
