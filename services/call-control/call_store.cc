@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/ids.h"
 #include "common/live_events.h"
 #include "common/proto_time.h"
 #include "livecall/v1/context.pb.h"
@@ -33,14 +34,6 @@ std::string LiveScore(const livecall::v1::Call& call) {
 }
 
 }  // namespace
-
-bool IsWellFormedCallSid(absl::string_view sid) {
-  if (sid.size() != 34 || !absl::StartsWith(sid, "CA")) return false;
-  for (char c : sid.substr(2)) {
-    if (!absl::ascii_isxdigit(static_cast<unsigned char>(c))) return false;
-  }
-  return true;
-}
 
 std::string CallKey(const std::string& call_sid) {
   return absl::StrCat("livecall:call:", call_sid);
@@ -118,7 +111,7 @@ absl::Status CallStore::Create(const livecall::v1::Call& call,
 }
 
 absl::StatusOr<livecall::v1::Call> CallStore::Get(const std::string& call_sid) {
-  if (!IsWellFormedCallSid(call_sid)) {
+  if (!IsCallSidShaped(call_sid)) {
     return absl::NotFoundError(absl::StrCat("no call \"", call_sid, "\""));
   }
   absl::StatusOr<RedisReply> reply = redis_.Command({"GET", CallKey(call_sid)});
@@ -254,7 +247,7 @@ absl::Status CallStore::PutAlias(const std::string& alias, const std::string& ca
 }
 
 absl::StatusOr<std::string> CallStore::Resolve(const std::string& sid) {
-  if (!IsWellFormedCallSid(sid)) return absl::NotFoundError(absl::StrCat("no call \"", sid, "\""));
+  if (!IsCallSidShaped(sid)) return absl::NotFoundError(absl::StrCat("no call \"", sid, "\""));
   absl::StatusOr<RedisReply> reply = redis_.Command({"GET", AliasKey(sid)});
   if (!reply.ok()) return reply.status();
   if (IsNil(**reply)) return sid;

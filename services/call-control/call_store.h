@@ -45,8 +45,6 @@
 
 namespace livecall::call_control {
 
-// Twilio call SIDs: "CA" + 32 hex digits.
-bool IsWellFormedCallSid(absl::string_view sid);
 std::string CallKey(const std::string& call_sid);
 inline constexpr char kSandboxDueKey[] = "livecall:sandbox:due";
 inline constexpr char kLiveCallsKey[] = "livecall:calls:live";

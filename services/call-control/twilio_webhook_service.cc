@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/ids.h"
 #include "common/language.h"
 #include "common/log.h"
 #include "common/phone_number.h"
@@ -197,7 +198,7 @@ absl::StatusOr<bool> TwilioWebhookService::RingAgents(const std::string& call_si
 
 absl::StatusOr<std::string> TwilioWebhookService::HandleVoice(const Params& params) {
   const std::string call_sid = Param(params, "CallSid");
-  if (!IsWellFormedCallSid(call_sid)) return absl::InvalidArgumentError("CallSid is missing or malformed");
+  if (!IsCallSidShaped(call_sid)) return absl::InvalidArgumentError("CallSid is missing or malformed");
   if (twilio_ == nullptr) {
     return absl::FailedPreconditionError(
         "Twilio is not configured (TWILIO_ACCOUNT_SID); this call-control runs the sandbox");
@@ -364,7 +365,7 @@ absl::StatusOr<std::string> TwilioWebhookService::CustomerCall(const std::string
 absl::Status TwilioWebhookService::HandleCallStatus(const Params& params) {
   const std::string sid = Param(params, "CallSid");
   const std::string status = Param(params, "CallStatus");
-  if (!IsWellFormedCallSid(sid)) return absl::InvalidArgumentError("CallSid is missing or malformed");
+  if (!IsCallSidShaped(sid)) return absl::InvalidArgumentError("CallSid is missing or malformed");
   if (status != "initiated" && !IsKnownCallStatus(status)) {
     return absl::InvalidArgumentError(absl::StrCat("unknown CallStatus \"", status, "\""));
   }
@@ -674,7 +675,7 @@ absl::StatusOr<std::string> TwilioWebhookService::VoiceAgentTwiml(const livecall
 absl::StatusOr<std::string> TwilioWebhookService::HandleGather(const Params& params,
                                                                const Params& query) {
   const std::string sid = Param(params, "CallSid");
-  if (!IsWellFormedCallSid(sid)) return absl::InvalidArgumentError("CallSid is missing or malformed");
+  if (!IsCallSidShaped(sid)) return absl::InvalidArgumentError("CallSid is missing or malformed");
   absl::StatusOr<livecall::v1::Call> call = calls_.GetByAnyLeg(sid);
   if (absl::IsNotFound(call.status())) {
     LogWarning("gather for a call we do not track", {{"callSid", sid}});
