@@ -211,23 +211,22 @@ void WriteErrorComponents(Struct* components) {
   Append(required, "message");
   Append(required, "requestId");
   Struct* properties = Object(inner, "properties");
-  Struct* code = Object(properties, "code");
-  Set(code, "type", "string");
-  Set(code, "description",
-      "The gRPC canonical code name (INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, ...), or for "
-      "HTTP-only errors METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE or "
-      "REQUEST_HEADER_FIELDS_TOO_LARGE.");
-  Struct* message = Object(properties, "message");
-  Set(message, "type", "string");
-  Set(message, "description",
-      "For the codes a client can act on, what our services say is wrong; for internal failures "
-      "(INTERNAL, UNAVAILABLE, DEADLINE_EXCEEDED, ...) a fixed text, the detail being in the "
-      "gateway's log under requestId.");
-  Struct* request_id = Object(properties, "requestId");
-  Set(request_id, "type", "string");
-  Set(request_id, "description",
-      "The request's X-Request-Id (the client's, or one the gateway made): quote it when "
-      "reporting a failure.");
+  auto string_property = [properties](const char* name, const char* description) {
+    Struct* property = Object(properties, name);
+    Set(property, "type", "string");
+    Set(property, "description", description);
+  };
+  string_property("code",
+                  "The gRPC canonical code name (INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, ...), "
+                  "or for HTTP-only errors METHOD_NOT_ALLOWED, PAYLOAD_TOO_LARGE or "
+                  "REQUEST_HEADER_FIELDS_TOO_LARGE.");
+  string_property("message",
+                  "For the codes a client can act on, what our services say is wrong; for "
+                  "internal failures (INTERNAL, UNAVAILABLE, DEADLINE_EXCEEDED, ...) a fixed "
+                  "text, the detail being in the gateway's log under requestId.");
+  string_property("requestId",
+                  "The request's X-Request-Id (the client's, or one the gateway made): quote it "
+                  "when reporting a failure.");
 
   Struct* response = Object(Object(components, "responses"), "Error");
   Set(response, "description", "An error; the body names the gRPC status code.");
