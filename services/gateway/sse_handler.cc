@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/live_events.h"
+#include "common/log.h"
 #include "livecall/v1/context.pb.h"
 #include "services/gateway/error_response.h"
 #include "services/gateway/url.h"
@@ -102,7 +103,12 @@ absl::StatusOr<std::shared_ptr<void>> LiveStreamLimits::Acquire(const std::strin
     }
     ++total_;
   }
-  if (evicted) evicted();
+  if (evicted) {
+    // An operator seeing streams end early can tell a superseded one from a failure.
+    LogInfo("live-event stream ended: a newer stream of the same agent took its place",
+            {{"agent", identity}, {"max_per_agent", absl::StrCat(options_.per_identity)}});
+    evicted();
+  }
   return std::shared_ptr<void>(nullptr, [this, identity, id](void*) { Release(identity, id); });
 }
 
