@@ -9,11 +9,11 @@
 #include "common/caller_identity.h"
 #include "common/config.h"
 #include "common/redis_pool.h"
-#include "services/call-control/sandbox_provider.h"
+#include "services/call-control/sandbox/sandbox_provider.h"
 #include "services/call-control/speech.h"
-#include "services/call-control/speech_recognition.h"
 #include "services/call-control/tts/audio_cache.h"
 #include "services/call-control/tts/remote_tts.h"
+#include "services/call-control/twilio/speech_recognition.h"
 
 namespace livecall::call_control {
 
@@ -49,8 +49,8 @@ struct SpeechConfig {
 struct CallControlConfig {
   std::string listen_address;  // LIVECALL_CALL_CONTROL_ADDR
   RedisPool::Options redis;
-  absl::Duration call_ttl;        // LIVECALL_CALL_TTL_S
-  SandboxTimings sandbox;  // LIVECALL_SANDBOX_{RING,ANSWER,TALK,LINE,MAX_CALL}_MS
+  absl::Duration call_ttl;  // LIVECALL_CALL_TTL_S
+  SandboxTimings sandbox;   // LIVECALL_SANDBOX_{RING,ANSWER,TALK,LINE,MAX_CALL}_MS
   // The sandbox's scripted customer lines (LIVECALL_SANDBOX_SCRIPT_FILE).
   std::string sandbox_script_file;
   std::string sandbox_caller_id;  // LIVECALL_SANDBOX_CALLER_ID
@@ -64,7 +64,7 @@ struct CallControlConfig {
   // How Twilio listens to each language (speech_recognition.h): LIVECALL_TRANSCRIPTION_LANGUAGE,
   // LIVECALL_TRANSCRIPTION_{LANGUAGE,ENGINE,MODEL}_<LANG>, LIVECALL_GATHER_{LANGUAGE,MODEL}_<LANG>.
   SpeechRecognitionConfig recognition;
-  absl::Duration idempotency_ttl;      // LIVECALL_IDEMPOTENCY_TTL_S
+  absl::Duration idempotency_ttl;  // LIVECALL_IDEMPOTENCY_TTL_S
   SpeechConfig speech;
   // Concurrent outbound calls across every replica (Redis); 0: no cap.
   int max_active_calls = 50;  // LIVECALL_MAX_ACTIVE_CALLS

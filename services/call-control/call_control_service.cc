@@ -8,8 +8,8 @@
 #include "common/phone_number.h"
 #include "common/proto_time.h"
 #include "common/unary_reactor.h"
-#include "services/call-control/call_state_machine.h"
-#include "services/call-control/voice_token.h"
+#include "services/call-control/calls/call_state_machine.h"
+#include "services/call-control/twilio/voice_token.h"
 
 namespace livecall::call_control {
 
@@ -222,28 +222,28 @@ absl::StatusOr<livecall::v1::Call> CallControlService::Act(const std::string& ca
   }
   absl::StatusOr<livecall::v1::Call> updated =
       calls_.Update(call.call_sid(), [&](livecall::v1::Call& stored) -> absl::StatusOr<bool> {
-    const absl::Time now = absl::Now();
-    switch (action) {
-      case CallAction::kHold:
-      case CallAction::kResume:
-        stored.set_on_hold(action == CallAction::kHold);
-        break;
-      case CallAction::kMute:
-      case CallAction::kUnmute:
-        stored.set_muted(action == CallAction::kMute);
-        break;
-      case CallAction::kHangup:
-        if (IsTerminalCallStatus(stored.status())) return false;
-        stored.set_on_hold(false);
-        RecordCallStatus(stored, "completed", now);
+        const absl::Time now = absl::Now();
+        switch (action) {
+          case CallAction::kHold:
+          case CallAction::kResume:
+            stored.set_on_hold(action == CallAction::kHold);
+            break;
+          case CallAction::kMute:
+          case CallAction::kUnmute:
+            stored.set_muted(action == CallAction::kMute);
+            break;
+          case CallAction::kHangup:
+            if (IsTerminalCallStatus(stored.status())) return false;
+            stored.set_on_hold(false);
+            RecordCallStatus(stored, "completed", now);
+            return true;
+          case CallAction::kSendDigits:
+            stored.set_digits_sent(stored.digits_sent() + digits);
+            break;
+        }
+        *stored.mutable_updated_at() = ToProtoTimestamp(now);
         return true;
-      case CallAction::kSendDigits:
-        stored.set_digits_sent(stored.digits_sent() + digits);
-        break;
-    }
-    *stored.mutable_updated_at() = ToProtoTimestamp(now);
-    return true;
-  });
+      });
   if (updated.ok() && sessions_ != nullptr) sessions_->EndIfFinished(*updated);
   return updated;
 }
@@ -405,11 +405,11 @@ grpc::ServerUnaryReactor* CallControlService::ListCalls(
 grpc::ServerUnaryReactor* CallControlService::GetCall(grpc::CallbackServerContext* context,
                                                       const livecall::v1::GetCallRequest* request,
                                                       livecall::v1::Call* response) {
-  return FinishOnExecutor(
-      context, executor_, [this, request, response](const CallerIdentity& caller) -> absl::Status {
-        LIVECALL_ASSIGN_OR_RETURN(*response, Read(request->call_sid(), caller));
-        return absl::OkStatus();
-      });
+  return FinishOnExecutor(context, executor_,
+                          [this, request, response](const CallerIdentity& caller) -> absl::Status {
+                            LIVECALL_ASSIGN_OR_RETURN(*response, Read(request->call_sid(), caller));
+                            return absl::OkStatus();
+                          });
 }
 
 }  // namespace livecall::call_control

@@ -7,9 +7,9 @@
 #include "common/caller_identity.h"
 #include "common/executor.h"
 #include "livecall/v1/call_control.grpc.pb.h"
-#include "services/call-control/call_sessions.h"
-#include "services/call-control/call_store.h"
-#include "services/call-control/outbound_call_limit.h"
+#include "services/call-control/calls/call_sessions.h"
+#include "services/call-control/calls/call_store.h"
+#include "services/call-control/calls/outbound_call_limit.h"
 #include "services/call-control/telephony_provider.h"
 
 namespace livecall::call_control {

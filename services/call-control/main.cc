@@ -7,12 +7,12 @@
 #include "common/process.h"
 #include "services/call-control/call_control_config.h"
 #include "services/call-control/call_control_service.h"
-#include "services/call-control/sandbox_callee.h"
-#include "services/call-control/sandbox_provider.h"
+#include "services/call-control/sandbox/sandbox_callee.h"
+#include "services/call-control/sandbox/sandbox_provider.h"
 #include "services/call-control/speech_audio_service.h"
 #include "services/call-control/tts/espeak_tts.h"
-#include "services/call-control/twilio_provider.h"
-#include "services/call-control/twilio_webhook_service.h"
+#include "services/call-control/twilio/twilio_provider.h"
+#include "services/call-control/twilio/twilio_webhook_service.h"
 
 int main() {
   livecall::TurnOffMutexDeadlockDetection();
@@ -122,13 +122,13 @@ int main() {
        .outbound_limit = &outbound_limit},
       &sessions);
   livecall::call_control::SpeechErrorEvents speech_errors(redis, config->call_ttl);
-  livecall::call_control::TwilioWebhookService webhooks(
-      twilio_provider.get(), calls, sessions, voice_agent, speech, executor,
-      {.public_url = config->public_url,
-       .caller_id = twilio.caller_id,
-       .recognition = config->recognition,
-       .speech_errors = &speech_errors,
-       .outbound_limit = &outbound_limit});
+  livecall::call_control::TwilioWebhookService webhooks(twilio_provider.get(), calls, sessions,
+                                                        voice_agent, speech, executor,
+                                                        {.public_url = config->public_url,
+                                                         .caller_id = twilio.caller_id,
+                                                         .recognition = config->recognition,
+                                                         .speech_errors = &speech_errors,
+                                                         .outbound_limit = &outbound_limit});
   livecall::call_control::SpeechAudioService speech_audio(synthesizer, executor);
   livecall::LogInfo("telephony provider", {{"provider", std::string(provider->name())}});
   livecall::PeriodicSampler active_calls(absl::Seconds(15), [&calls] {

@@ -11,7 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "services/call-control/tts/speech_synthesizer.h"
-#include "services/call-control/twiml.h"
+#include "services/call-control/twilio/twiml.h"
 
 namespace livecall::call_control {
 

@@ -1,4 +1,4 @@
-// The TwiML writer (services/call-control/twiml.h): a tree of TwiML verbs with arbitrary
+// The TwiML writer (services/call-control/twilio/twiml.h): a tree of TwiML verbs with arbitrary
 // attribute values and texts, built from the input, rendered, then read back with the strict
 // parser of tests/support/xml.h.
 //
@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "services/call-control/twiml.h"
+#include "services/call-control/twilio/twiml.h"
 #include "tests/support/xml.h"
 
 namespace {

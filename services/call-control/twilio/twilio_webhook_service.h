@@ -1,0 +1,166 @@
+#ifndef LIVECALL_SERVICES_CALL_CONTROL_TWILIO_TWILIO_WEBHOOK_SERVICE_H_
+#define LIVECALL_SERVICES_CALL_CONTROL_TWILIO_TWILIO_WEBHOOK_SERVICE_H_
+
+// livecall.v1.TwilioWebhooks: what call-control answers Twilio. The gateway has verified each
+// request's X-Twilio-Signature before it gets here.
+//
+//  /twilio/voice   From=client:<identity> (an agent's browser, TwiML App): dial the customer into
+//                  the conference "call-<browser leg>" (REST Participants), start the AI session
+//                  for the customer's number, answer TwiML that starts real-time transcription
+//                  and joins the agent to the conference. At the outbound-call cap
+//                  (LIVECALL_MAX_ACTIVE_CALLS), over the agent's quota or to a number outside
+//                  LIVECALL_ALLOWED_DIAL_PREFIXES nobody is dialled: the agent hears why (in the
+//                  page's Language parameter, uz/ru/en; else English).
+//                  Twilio waits 15 s for the answer: dialling the customer is bounded (5 s) and
+//                  the AI session is waited for at most 3 s (it then starts in the background
+//                  and is recorded with the call once it exists; transcription listens in the
+//                  number's language meanwhile). Ringing agents happens after answering.
+//                  From=<phone> (a customer calling our number): start the AI session (it looks up
+//                  the caller's context), answer TwiML that joins the customer to the conference
+//                  "call-<customer leg>" (with wait music) and ring every available agent into it.
+//  /twilio/status      call status callbacks: forward-only moves of the call's state machine; when
+//                      the customer's leg ends, the agents still ringing stop and an agent left
+//                      alone in the conference is hung up.
+//  /twilio/conference  conference events: the conference SID, who joined, hold and mute; the
+//                      customer's participant-leave and conference-end end the call (inbound
+//                      customers' legs have no status callback of their own by default).
+//  /twilio/transcription  final utterances become turns of the call's AI session; a
+//                  transcription-error becomes a speech.error live event on the call's stream.
+//  /twilio/gather  AI voice-agent calls ("ai" mode): ?step=greet answers the opening (greeting in a
+//                  <Gather input="speech">); every later request carries what the caller said
+//                  (SpeechResult, Confidence) and is answered with the agent's reply in the next
+//                  <Gather>, a goodbye and <Hangup/>, or a hand-off: the caller joins the
+//                  conference "call-<sid>" and the available agents are rung into it. A turn
+//                  that heard nothing (or Twilio's ErrorCode) is a speech.error live event too.
+//  /twilio/dtmf        the announcement TwiML that plays DTMF to the customer.
+//
+// A retried webhook (Twilio delivers at least once) changes nothing twice: /twilio/voice is
+// deduplicated by its CallSid (and a CallSid answered before, replayed after that window, gets
+// <Hangup/>), /twilio/gather by CallSid + turn number (in the action URL) +
+// unclear count + a digest of SpeechResult (the retry gets the first TwiML), transcripts by
+// TranscriptionSid + SequenceId; status and conference events only move state forward.
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/executor.h"
+#include "livecall/v1/twilio_webhooks.grpc.pb.h"
+#include "services/call-control/calls/call_sessions.h"
+#include "services/call-control/calls/call_store.h"
+#include "services/call-control/calls/outbound_call_limit.h"
+#include "services/call-control/speech.h"
+#include "services/call-control/twilio/speech_recognition.h"
+#include "services/call-control/twilio/twilio_provider.h"
+#include "services/call-control/twilio/twiml.h"
+#include "services/call-control/voice_agent.h"
+
+namespace livecall::call_control {
+
+struct TwilioWebhookOptions {
+  std::string public_url;  // LIVECALL_PUBLIC_URL, no trailing '/'.
+  std::string caller_id;   // TWILIO_CALLER_ID (E.164)
+  // How Twilio listens to each language: <Start><Transcription> and the voice agent's <Gather>.
+  SpeechRecognitionConfig recognition;
+  // Where speech.error live events go (transcription-error, a <Gather> that heard nothing or
+  // failed). Null: only logged.
+  SpeechErrorEvents* speech_errors = nullptr;
+  // How many available agents an inbound call rings at once.
+  int max_agents_rung = 5;
+  // The global cap on concurrent outbound calls, shared with PlaceCall: a browser call dials a
+  // customer too. Null: no cap.
+  OutboundCallLimit* outbound_limit = nullptr;
+};
+
+using Params = google::protobuf::Map<std::string, std::string>;
+
+class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::CallbackService {
+ public:
+  // `twilio` is null when Twilio is not configured (sandbox): then /twilio/voice is refused and
+  // the event webhooks still update the calls they name.
+  TwilioWebhookService(TwilioProvider* twilio, CallStore& calls, CallSessions& sessions,
+                       VoiceAgent& voice_agent, SpeechRenderer& speech, Executor& executor,
+                       TwilioWebhookOptions options)
+      : twilio_(twilio),
+        calls_(calls),
+        sessions_(sessions),
+        voice_agent_(voice_agent),
+        speech_(speech),
+        executor_(executor),
+        options_(std::move(options)) {}
+
+  // The work behind the RPCs; blocking, run on the executor.
+  absl::StatusOr<std::string> HandleVoice(const Params& params);
+  absl::Status HandleCallStatus(const Params& params);
+  absl::Status HandleConferenceStatus(const Params& params);
+  absl::Status HandleTranscription(const Params& params);
+  absl::StatusOr<std::string> HandleDtmf(const Params& query);
+  absl::StatusOr<std::string> HandleGather(const Params& params, const Params& query);
+
+  // livecall::v1::TwilioWebhooks::CallbackService
+  grpc::ServerUnaryReactor* Voice(grpc::CallbackServerContext* context,
+                                  const livecall::v1::TwilioWebhookRequest* request,
+                                  livecall::v1::TwimlResponse* response) override;
+  grpc::ServerUnaryReactor* CallStatus(grpc::CallbackServerContext* context,
+                                       const livecall::v1::TwilioWebhookRequest* request,
+                                       livecall::v1::WebhookAck* response) override;
+  grpc::ServerUnaryReactor* ConferenceStatus(grpc::CallbackServerContext* context,
+                                             const livecall::v1::TwilioWebhookRequest* request,
+                                             livecall::v1::WebhookAck* response) override;
+  grpc::ServerUnaryReactor* Transcription(grpc::CallbackServerContext* context,
+                                          const livecall::v1::TwilioWebhookRequest* request,
+                                          livecall::v1::WebhookAck* response) override;
+  grpc::ServerUnaryReactor* Gather(grpc::CallbackServerContext* context,
+                                   const livecall::v1::TwilioWebhookRequest* request,
+                                   livecall::v1::TwimlResponse* response) override;
+  grpc::ServerUnaryReactor* DtmfAnnouncement(grpc::CallbackServerContext* context,
+                                             const livecall::v1::TwilioWebhookRequest* request,
+                                             livecall::v1::TwimlResponse* response) override;
+
+ private:
+  // `language`: the page's Language parameter (device.connect params), for what the agent hears
+  // when the call cannot be placed; empty or unknown: English.
+  absl::StatusOr<std::string> AgentCall(const std::string& call_sid, const std::string& identity,
+                                        const std::string& to, const std::string& language);
+  absl::StatusOr<std::string> CustomerCall(const std::string& call_sid, const Params& params);
+  // Starts the AI session and records it with the call; answers the session's language, or empty
+  // when ai-session failed (logged: the call goes on without it).
+  std::string StartSession(const livecall::v1::Call& call, const std::string& agent_id);
+  // After the call has ended (in the background): cancels the agent legs still ringing, the
+  // customer's leg when `cancel_customer` (still being dialled), and, unless the customer
+  // answered and so ended the conference by leaving, ends the conference or the agent's leg.
+  void StopOtherLegs(const livecall::v1::Call& call, bool cancel_customer);
+  // Rings up to max_agents_rung available agents into `conference` (in the background). False
+  // when no agent is available.
+  absl::StatusOr<bool> RingAgents(const std::string& call_sid, const std::string& conference,
+                                  const std::string& caller);
+  // The voice agent's turn as TwiML on the customer's leg of `call`; a <Gather>'s action URL
+  // carries the unclear count and `next_turn`, the number of the caller's next turn.
+  absl::StatusOr<std::string> VoiceAgentTwiml(const livecall::v1::Call& call,
+                                              const VoiceAgentTurn& turn, int unclear_attempts,
+                                              int next_turn);
+  // HandleTranscription's transcription-error: a speech.error live event on the call's stream.
+  absl::Status TranscriptionFailed(const Params& params);
+  // Logs `error` and publishes it as a speech.error live event on `call`'s stream.
+  absl::Status PublishSpeechError(const livecall::v1::Call& call,
+                                  const livecall::v1::SpeechError& error);
+  // <Start><Transcription> of both tracks, labelled from the point of view of the leg the TwiML
+  // runs on: its inbound track is `inbound_label` ("agent" or "customer").
+  TwimlElement StartTranscription(const std::string& session_language,
+                                  absl::string_view inbound_label,
+                                  absl::string_view outbound_label) const;
+  // The customer's leg joins its call's conference: it waits for an agent (the conference starts
+  // when the agent joins), and the conference ends when the customer hangs up.
+  TwimlElement CustomerConferenceDial(const std::string& conference) const;
+
+  TwilioProvider* twilio_;
+  CallStore& calls_;
+  CallSessions& sessions_;
+  VoiceAgent& voice_agent_;
+  SpeechRenderer& speech_;
+  Executor& executor_;
+  const TwilioWebhookOptions options_;
+};
+
+}  // namespace livecall::call_control
+
+#endif  // LIVECALL_SERVICES_CALL_CONTROL_TWILIO_TWILIO_WEBHOOK_SERVICE_H_

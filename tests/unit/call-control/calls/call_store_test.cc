@@ -1,0 +1,166 @@
+#include "services/call-control/calls/call_store.h"
+
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/proto_time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "services/call-control/calls/call_state_machine.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/status_matchers.h"
+
+namespace livecall::call_control {
+namespace {
+
+using ::livecall::testing::IsOk;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+constexpr char kCall[] = "CA00000000000000000000000000000001";
+constexpr char kLeg[] = "CA0000000000000000000000000000000a";
+
+class CallStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_THAT(redis_server_.Start(), IsOk());
+    RedisPool::Options options;
+    options.url = *ParseRedisUrl(redis_server_.url());
+    redis_ = std::make_unique<RedisPool>(options);
+    calls_ = std::make_unique<CallStore>(*redis_, absl::Hours(1));
+  }
+
+  void PutCall(int n, const std::string& status, absl::Time created) {
+    livecall::v1::Call call;
+    call.set_call_sid(absl::StrCat("CA", std::string(30, '0'), absl::Dec(n, absl::kZeroPad2)));
+    call.set_status(status);
+    *call.mutable_created_at() = ToProtoTimestamp(created);
+    ASSERT_THAT(calls_->Put(call, std::nullopt), IsOk());
+  }
+
+  int64_t Live(absl::Time now) {
+    absl::StatusOr<int64_t> count = calls_->CountLive(now);
+    EXPECT_THAT(count.status(), IsOk());
+    return count.ok() ? *count : -1;
+  }
+
+  livecall::testing::RedisServer redis_server_;
+  std::unique_ptr<RedisPool> redis_;
+  std::unique_ptr<CallStore> calls_;
+};
+
+TEST_F(CallStoreTest, LiveCallsCountThoseNotEndedWithinTheTtl) {
+  const absl::Time now = absl::Now();
+  PutCall(1, "ringing", now);
+  PutCall(2, "in-progress", now - absl::Minutes(30));
+  PutCall(3, "completed", now);
+  // Created two hours ago and never ended: its key has expired, its index entry is stale.
+  PutCall(4, "in-progress", now - absl::Hours(2));
+  EXPECT_EQ(Live(now), 2);
+  // The stale entry is gone from the index, not only left out of the count.
+  absl::StatusOr<RedisReply> size = redis_->Command({"ZCARD", kLiveCallsKey});
+  ASSERT_THAT(size.status(), IsOk());
+  EXPECT_EQ((*size)->integer, 2);
+
+  PutCall(1, "completed", now);
+  EXPECT_EQ(Live(now), 1);
+}
+
+TEST_F(CallStoreTest, AnAgentLegIsRecordedWithItsAliasAndTheIdentityItRings) {
+  ASSERT_THAT(calls_->AddAgentLeg(kCall, kLeg, "alice"), IsOk());
+  EXPECT_EQ(*calls_->Resolve(kLeg), kCall);
+  EXPECT_THAT(*calls_->AgentLegs(kCall), ElementsAre(kLeg));
+  EXPECT_TRUE(*calls_->WasAgentRung(kCall, "alice"));
+  EXPECT_FALSE(*calls_->WasAgentRung(kCall, "bob"));
+  EXPECT_FALSE(*calls_->WasAgentRung("CA00000000000000000000000000000002", "alice"));
+  // All three keys live as long as the call.
+  for (const std::string& key : {absl::StrCat("livecall:call-legs:", kCall),
+                                 absl::StrCat("livecall:call-leg-agents:", kCall),
+                                 absl::StrCat("livecall:call-alias:", kLeg)}) {
+    absl::StatusOr<RedisReply> ttl = redis_->Command({"TTL", key});
+    ASSERT_THAT(ttl.status(), IsOk());
+    EXPECT_GT((*ttl)->integer, 3000) << key;
+  }
+}
+
+TEST_F(CallStoreTest, AVoiceCallIsNewOnlyOnce) {
+  EXPECT_TRUE(*calls_->MarkVoiceCallNew(kLeg));
+  EXPECT_FALSE(*calls_->MarkVoiceCallNew(kLeg));
+  ASSERT_THAT(calls_->ForgetVoiceCall(kLeg), IsOk());
+  EXPECT_TRUE(*calls_->MarkVoiceCallNew(kLeg));
+  // A sid that names a call, or is an alias of one, is not new either.
+  PutCall(1, "in-progress", absl::Now());
+  EXPECT_FALSE(*calls_->MarkVoiceCallNew(kCall));
+  ASSERT_THAT(calls_->PutAlias("CA0000000000000000000000000000000b", kCall), IsOk());
+  EXPECT_FALSE(*calls_->MarkVoiceCallNew("CA0000000000000000000000000000000b"));
+}
+
+// Ending a call's AI session is scheduled in the write that ends the call, once.
+TEST_F(CallStoreTest, TheWriteThatEndsACallSchedulesTheEndOfItsSession) {
+  auto set = [&](const std::string& status, const std::string& session) {
+    absl::StatusOr<livecall::v1::Call> updated =
+        calls_->Update(kCall, [&](livecall::v1::Call& call) -> absl::StatusOr<bool> {
+          if (!status.empty()) RecordCallStatus(call, status, absl::Now());
+          if (!session.empty()) call.set_session_id(session);
+          call.set_muted(!call.muted());  // Always a change.
+          return true;
+        });
+    ASSERT_THAT(updated.status(), IsOk());
+  };
+  auto due = [&](absl::Time at) { return *calls_->DueSessionEnds(at, 10); };
+  const absl::Time later = absl::Now() + absl::Hours(1);
+  PutCall(1, "queued", absl::Now());
+  ASSERT_NO_FATAL_FAILURE(set("in-progress", "S1"));
+  EXPECT_THAT(due(later), IsEmpty());
+  ASSERT_NO_FATAL_FAILURE(set("completed", ""));
+  EXPECT_THAT(due(later), ElementsAre(kCall));
+
+  // Claimed: one replica at a time, retried after 1 s, then 2 s, ...
+  const absl::Time now = absl::Now() + absl::Seconds(1);
+  EXPECT_EQ(*calls_->ClaimSessionEnd(kCall, now, absl::Seconds(1), absl::Seconds(3)), 1);
+  EXPECT_EQ(*calls_->ClaimSessionEnd(kCall, now, absl::Seconds(1), absl::Seconds(3)), 0);
+  EXPECT_THAT(due(now + absl::Milliseconds(999)), IsEmpty());
+  EXPECT_EQ(
+      *calls_->ClaimSessionEnd(kCall, now + absl::Seconds(1), absl::Seconds(1), absl::Seconds(3)),
+      2);
+  EXPECT_THAT(due(now + absl::Milliseconds(2999)), IsEmpty());
+  EXPECT_EQ(
+      *calls_->ClaimSessionEnd(kCall, now + absl::Seconds(3), absl::Seconds(1), absl::Seconds(3)),
+      3);
+  // ... never more than the maximum.
+  EXPECT_THAT(due(now + absl::Seconds(6)), ElementsAre(kCall));
+
+  // Confirmed: off the schedule, and a later write of the ended call does not put it back.
+  ASSERT_THAT(calls_->FinishSessionEnd(kCall), IsOk());
+  EXPECT_THAT(due(later), IsEmpty());
+  ASSERT_NO_FATAL_FAILURE(set("", ""));
+  EXPECT_THAT(due(later), IsEmpty());
+  EXPECT_EQ(*calls_->ClaimSessionEnd(kCall, later, absl::Seconds(1), absl::Seconds(3)), 0);
+
+  // A session recorded on a call that has ended already (it started while the call was ending)
+  // is scheduled then.
+  PutCall(2, "queued", absl::Now());
+  const std::string other = "CA00000000000000000000000000000002";
+  ASSERT_THAT(calls_
+                  ->Update(other,
+                           [](livecall::v1::Call& call) -> absl::StatusOr<bool> {
+                             RecordCallStatus(call, "no-answer", absl::Now());
+                             return true;
+                           })
+                  .status(),
+              IsOk());
+  EXPECT_THAT(due(later), IsEmpty());
+  ASSERT_THAT(calls_
+                  ->Update(other,
+                           [](livecall::v1::Call& call) -> absl::StatusOr<bool> {
+                             call.set_session_id("S2");
+                             return true;
+                           })
+                  .status(),
+              IsOk());
+  EXPECT_THAT(due(later), ElementsAre(other));
+}
+
+}  // namespace
+}  // namespace livecall::call_control

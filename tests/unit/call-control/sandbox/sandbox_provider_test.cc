@@ -1,0 +1,138 @@
+#include "services/call-control/sandbox/sandbox_provider.h"
+
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/proto_matchers.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/wait_for.h"
+
+namespace livecall::call_control {
+namespace {
+
+using ::livecall::testing::EqualsProto;
+using ::livecall::testing::IsOk;
+using ::livecall::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::MatchesRegex;
+
+std::vector<std::string> Statuses(const livecall::v1::Call& call) {
+  std::vector<std::string> statuses;
+  for (const livecall::v1::CallEvent& event : call.history()) statuses.push_back(event.status());
+  return statuses;
+}
+
+class SandboxProviderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_THAT(redis_server_.Start(), IsOk());
+    RedisPool::Options options;
+    options.url = *ParseRedisUrl(redis_server_.url());
+    redis_ = std::make_unique<RedisPool>(options);
+    store_ = std::make_unique<CallStore>(*redis_, absl::Hours(1));
+  }
+
+  livecall::v1::Call NewCall() {
+    livecall::v1::Call call;
+    call.set_to("+998901112233");
+    call.set_from("+998712000000");
+    call.set_text("Salom");
+    return call;
+  }
+
+  SandboxTimings timings_{.ring = absl::Seconds(1),
+                          .answer = absl::Seconds(2),
+                          .talk = absl::Seconds(3),
+                          .poll = absl::Milliseconds(20)};
+  livecall::testing::RedisServer redis_server_;
+  std::unique_ptr<RedisPool> redis_;
+  std::unique_ptr<CallStore> store_;
+  SayRenderer speech_;
+};
+
+TEST_F(SandboxProviderTest, PlacedCallIsQueuedWithATwilioShapedSid) {
+  SandboxProvider sandbox(*store_, timings_, speech_);
+  absl::StatusOr<livecall::v1::Call> call = sandbox.Place(NewCall());
+  ASSERT_THAT(call.status(), IsOk());
+  EXPECT_THAT(call->call_sid(), MatchesRegex("CA[0-9a-f]{32}"));
+  EXPECT_EQ(call->status(), "queued");
+  EXPECT_EQ(call->provider(), "sandbox");
+  EXPECT_EQ(call->direction(), "outbound-api");
+  EXPECT_THAT(Statuses(*call), ElementsAre("queued"));
+  absl::StatusOr<livecall::v1::Call> stored = store_->Get(call->call_sid());
+  ASSERT_THAT(stored.status(), IsOk());
+  EXPECT_THAT(*stored, EqualsProto(*call));
+}
+
+TEST_F(SandboxProviderTest, StepsHappenOnlyWhenDueAndInLifecycleOrder) {
+  SandboxProvider sandbox(*store_, timings_, speech_);
+  absl::StatusOr<livecall::v1::Call> call = sandbox.Place(NewCall());
+  ASSERT_THAT(call.status(), IsOk());
+  const absl::Time placed = absl::Now();
+  EXPECT_EQ(*sandbox.RunDueSteps(placed), 0);  // Ringing is a second away.
+  EXPECT_EQ(*sandbox.RunDueSteps(placed + absl::Seconds(2)), 1);
+  EXPECT_EQ(store_->Get(call->call_sid())->status(), "ringing");
+  EXPECT_EQ(*sandbox.RunDueSteps(placed + absl::Seconds(3)), 0);  // Answer is due at +4 s.
+  EXPECT_EQ(*sandbox.RunDueSteps(placed + absl::Seconds(5)), 1);
+  EXPECT_EQ(*sandbox.RunDueSteps(placed + absl::Seconds(9)), 1);
+  absl::StatusOr<livecall::v1::Call> done = store_->Get(call->call_sid());
+  EXPECT_THAT(Statuses(*done), ElementsAre("queued", "ringing", "in-progress", "completed"));
+  EXPECT_EQ(done->status(), "completed");
+  // Completed calls leave the schedule.
+  EXPECT_TRUE(store_->DueSteps(placed + absl::Hours(1), 10)->empty());
+}
+
+TEST_F(SandboxProviderTest, TwoReplicasNeverTakeTheSameStep) {
+  SandboxProvider replica_a(*store_, timings_, speech_);
+  SandboxProvider replica_b(*store_, timings_, speech_);
+  for (int i = 0; i < 20; ++i) ASSERT_THAT(replica_a.Place(NewCall()).status(), IsOk());
+  const absl::Time later = absl::Now() + absl::Seconds(2);
+  int moved_a = 0;
+  int moved_b = 0;
+  std::thread a([&] { moved_a = *replica_a.RunDueSteps(later); });
+  std::thread b([&] { moved_b = *replica_b.RunDueSteps(later); });
+  a.join();
+  b.join();
+  EXPECT_EQ(moved_a + moved_b, 20);
+}
+
+TEST_F(SandboxProviderTest, AClaimedStepThatWasNeverFinishedIsRetriedAfterItsLease) {
+  SandboxProvider sandbox(*store_, timings_, speech_);
+  absl::StatusOr<livecall::v1::Call> call = sandbox.Place(NewCall());
+  ASSERT_THAT(call.status(), IsOk());
+  const absl::Time due = absl::Now() + absl::Seconds(2);
+  // A replica claims the step and dies before writing the call.
+  ASSERT_TRUE(*store_->ClaimStep(call->call_sid(), due, absl::Seconds(10)));
+  EXPECT_EQ(*sandbox.RunDueSteps(due + absl::Seconds(5)), 0);
+  EXPECT_EQ(*sandbox.RunDueSteps(due + absl::Seconds(11)), 1);
+  EXPECT_EQ(store_->Get(call->call_sid())->status(), "ringing");
+}
+
+TEST_F(SandboxProviderTest, BackgroundLoopCompletesACall) {
+  SandboxProvider sandbox(*store_,
+                          {.ring = absl::Milliseconds(30),
+                           .answer = absl::Milliseconds(30),
+                           .talk = absl::Milliseconds(30),
+                           .poll = absl::Milliseconds(10)},
+                          speech_);
+  absl::StatusOr<livecall::v1::Call> call = sandbox.Place(NewCall());
+  ASSERT_THAT(call.status(), IsOk());
+  sandbox.Start();
+  EXPECT_TRUE(livecall::testing::WaitFor(
+      [&] {
+        absl::StatusOr<livecall::v1::Call> current = store_->Get(call->call_sid());
+        return current.ok() && current->status() == "completed";
+      },
+      absl::Seconds(10)));
+  sandbox.Stop();
+}
+
+TEST_F(SandboxProviderTest, UnknownCallsAreNotFound) {
+  EXPECT_THAT(store_->Get("CA00000000000000000000000000000000"),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store_->Get("CA../../x"), StatusIs(absl::StatusCode::kNotFound));
+}
+
+}  // namespace
+}  // namespace livecall::call_control
