@@ -39,6 +39,11 @@
 // <Hangup/>), /twilio/gather by CallSid + turn number (in the action URL) +
 // unclear count + a digest of SpeechResult (the retry gets the first TwiML), transcripts by
 // TranscriptionSid + SequenceId; status and conference events only move state forward.
+//
+// One file per webhook family: voice_webhook.cc (/twilio/voice, ringing agents, starting the AI
+// session), call_status_webhook.cc, conference_webhook.cc, transcription_webhook.cc,
+// gather_webhook.cc (the voice agent's turns), dtmf_webhook.cc; twilio_webhook_service.cc holds
+// the RPCs and what several families share (stopping an ended call's legs, TwiML pieces).
 
 #include <string>
 
@@ -88,13 +93,14 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
         executor_(executor),
         options_(std::move(options)) {}
 
-  // The work behind the RPCs; blocking, run on the executor.
-  absl::StatusOr<std::string> HandleVoice(const Params& params);
-  absl::Status HandleCallStatus(const Params& params);
-  absl::Status HandleConferenceStatus(const Params& params);
-  absl::Status HandleTranscription(const Params& params);
-  absl::StatusOr<std::string> HandleDtmf(const Params& query);
-  absl::StatusOr<std::string> HandleGather(const Params& params, const Params& query);
+  // The work behind the RPCs, each in its family's file; blocking, run on the executor.
+  absl::StatusOr<std::string> HandleVoice(const Params& params);  // voice_webhook.cc
+  absl::Status HandleCallStatus(const Params& params);            // call_status_webhook.cc
+  absl::Status HandleConferenceStatus(const Params& params);      // conference_webhook.cc
+  absl::Status HandleTranscription(const Params& params);         // transcription_webhook.cc
+  absl::StatusOr<std::string> HandleDtmf(const Params& query);    // dtmf_webhook.cc
+  absl::StatusOr<std::string> HandleGather(const Params& params,
+                                           const Params& query);  // gather_webhook.cc
 
   // livecall::v1::TwilioWebhooks::CallbackService
   grpc::ServerUnaryReactor* Voice(grpc::CallbackServerContext* context,
@@ -117,6 +123,7 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
                                              livecall::v1::TwimlResponse* response) override;
 
  private:
+  // voice_webhook.cc
   // `language`: the page's Language parameter (device.connect params), for what the agent hears
   // when the call cannot be placed; empty or unknown: English.
   absl::StatusOr<std::string> AgentCall(const std::string& call_sid, const std::string& identity,
@@ -125,21 +132,27 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
   // Starts the AI session and records it with the call; answers the session's language, or empty
   // when ai-session failed (logged: the call goes on without it).
   std::string StartSession(const livecall::v1::Call& call, const std::string& agent_id);
-  // After the call has ended (in the background): cancels the agent legs still ringing, the
-  // customer's leg when `cancel_customer` (still being dialled), and, unless the customer
-  // answered and so ended the conference by leaving, ends the conference or the agent's leg.
-  void StopOtherLegs(const livecall::v1::Call& call, bool cancel_customer);
   // Rings up to max_agents_rung available agents into `conference` (in the background). False
   // when no agent is available.
   absl::StatusOr<bool> RingAgents(const std::string& call_sid, const std::string& conference,
                                   const std::string& caller);
+
+  // gather_webhook.cc
   // The voice agent's turn as TwiML on the customer's leg of `call`; a <Gather>'s action URL
   // carries the unclear count and `next_turn`, the number of the caller's next turn.
   absl::StatusOr<std::string> VoiceAgentTwiml(const livecall::v1::Call& call,
                                               const VoiceAgentTurn& turn, int unclear_attempts,
                                               int next_turn);
+
+  // transcription_webhook.cc
   // HandleTranscription's transcription-error: a speech.error live event on the call's stream.
   absl::Status TranscriptionFailed(const Params& params);
+
+  // twilio_webhook_service.cc: shared by several families.
+  // After the call has ended (in the background): cancels the agent legs still ringing, the
+  // customer's leg when `cancel_customer` (still being dialled), and, unless the customer
+  // answered and so ended the conference by leaving, ends the conference or the agent's leg.
+  void StopOtherLegs(const livecall::v1::Call& call, bool cancel_customer);
   // Logs `error` and publishes it as a speech.error live event on `call`'s stream.
   absl::Status PublishSpeechError(const livecall::v1::Call& call,
                                   const livecall::v1::SpeechError& error);

@@ -1,0 +1,272 @@
+// /twilio/voice: an agent's browser call (dial the customer into its conference) or a customer
+// calling our number (ring the available agents into theirs); and the AI session each starts.
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/ids.h"
+#include "common/language.h"
+#include "common/log.h"
+#include "common/phone_number.h"
+#include "common/proto_time.h"
+#include "common/status.h"
+#include "services/call-control/calls/call_state_machine.h"
+#include "services/call-control/twilio/twilio_webhook_internal.h"
+#include "services/call-control/twilio/twilio_webhook_service.h"
+#include "services/call-control/twilio/twiml.h"
+#include "services/call-control/twilio/voice_token.h"
+
+namespace livecall::call_control {
+namespace {
+
+// A retried /twilio/voice within this time answers the first TwiML again.
+constexpr absl::Duration kVoiceDedupTtl = absl::Hours(1);
+// Twilio waits 15 s for a webhook's answer (the gateway gives call-control
+// LIVECALL_WEBHOOK_DEADLINE_MS, 12 s by default): a REST request made before answering and the
+// wait for the AI session's language together stay well inside that.
+constexpr absl::Duration kWebhookRestBudget = absl::Seconds(5);
+constexpr absl::Duration kSessionStartWait = absl::Seconds(3);
+
+std::string SayAndHangUp(absl::string_view text) {
+  return RenderTwiml({Verb("Say", text), Verb("Hangup")});
+}
+
+}  // namespace
+
+using webhook_internal::kAgentLabelPrefix;
+using webhook_internal::kConferencePrefix;
+using webhook_internal::Param;
+
+absl::StatusOr<std::string> TwilioWebhookService::HandleVoice(const Params& params) {
+  const std::string call_sid = Param(params, "CallSid");
+  if (!IsCallSidShaped(call_sid)) {
+    return absl::InvalidArgumentError("CallSid is missing or malformed");
+  }
+  if (twilio_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "Twilio is not configured (TWILIO_ACCOUNT_SID); this call-control runs the sandbox");
+  }
+  // Twilio delivers at least once: a retry gets the first answer and dials no one again.
+  const std::string dedup_key = absl::StrCat("voice:", call_sid);
+  LIVECALL_ASSIGN_OR_RETURN(bool first, calls_.ReserveIdempotencyKey(dedup_key, kVoiceDedupTtl));
+  if (!first) {
+    LIVECALL_ASSIGN_OR_RETURN(std::optional<std::string> answered,
+                              calls_.LookupIdempotencyKey(dedup_key));
+    if (answered.has_value() && !answered->empty()) return *answered;
+    return absl::UnavailableError("this call's first webhook is still being answered");
+  }
+  // A CallSid answered before, past the dedup window, is no retry of Twilio's (those come within
+  // seconds) but a replay of a signed request: it dials nobody and joins nothing.
+  absl::StatusOr<bool> new_call = calls_.MarkVoiceCallNew(call_sid);
+  if (!new_call.ok()) {
+    LIVECALL_RETURN_IF_ERROR(calls_.ReleaseIdempotencyKey(dedup_key));
+    return new_call.status();
+  }
+  const std::string from = Param(params, "From");
+  absl::StatusOr<std::string> twiml;
+  if (!*new_call) {
+    LogWarning("replayed /twilio/voice for a known call: hung up", {{"callSid", call_sid}});
+    twiml = RenderTwiml({Verb("Hangup")});
+  } else if (absl::StartsWith(from, "client:")) {
+    twiml = AgentCall(call_sid, from.substr(7), Param(params, "To"), Param(params, "Language"));
+  } else {
+    twiml = CustomerCall(call_sid, params);
+  }
+  if (!twiml.ok()) {
+    LIVECALL_RETURN_IF_ERROR(calls_.ForgetVoiceCall(call_sid));
+    LIVECALL_RETURN_IF_ERROR(calls_.ReleaseIdempotencyKey(dedup_key));
+    return twiml.status();
+  }
+  LIVECALL_RETURN_IF_ERROR(calls_.CompleteIdempotencyKey(dedup_key, *twiml, kVoiceDedupTtl));
+  return twiml;
+}
+
+absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& call_sid,
+                                                            const std::string& identity,
+                                                            const std::string& raw_to,
+                                                            const std::string& raw_language) {
+  absl::StatusOr<std::string> to = NormalizePhoneNumber(raw_to);
+  if (!to.ok()) {
+    LogWarning("agent dialled an invalid number", {{"callSid", call_sid}, {"to", raw_to}});
+    return SayAndHangUp("The number you dialled is not a valid phone number.");
+  }
+  // The customer's leg is an outbound call like any PlaceCall: it must be to an allowed number,
+  // and it takes a slot of the global cap and of the agent's quota before anyone is dialled,
+  // given back when it ends (OutboundCallLimit's sweep).
+  OutboundSlot slot;
+  if (options_.outbound_limit != nullptr) {
+    absl::StatusOr<OutboundSlot> admitted =
+        options_.outbound_limit->Admit(*to, identity, absl::Now());
+    if (const OutboundRefusal refusal = RefusalOf(admitted.status());
+        refusal != OutboundRefusal::kNone) {
+      LogWarning("agent call refused",
+                 {{"callSid", call_sid}, {"error", admitted.status().ToString()}});
+      const std::string language = ParseLanguage(raw_language).value_or("en");
+      LIVECALL_ASSIGN_OR_RETURN(
+          TwimlElement refused,
+          speech_.Render({.text = OutboundRefusalLine(refusal, language), .language = language}));
+      return RenderTwiml({std::move(refused), Verb("Hangup")});
+    }
+    if (!admitted.ok()) return admitted.status();
+    slot = *std::move(admitted);
+  }
+  const std::string conference = absl::StrCat(kConferencePrefix, call_sid);
+  absl::StatusOr<TwilioParticipant> customer = twilio_->DialIntoConference(
+      conference, *to, options_.caller_id, "customer", /*end_conference_on_exit=*/true,
+      absl::Now() + kWebhookRestBudget);
+  if (!customer.ok()) {
+    LogError("cannot dial the customer into the conference",
+             {{"callSid", call_sid}, {"error", customer.status().ToString()}});
+    // Nobody was dialled (or the slot lapses by itself if this fails too).
+    if (options_.outbound_limit != nullptr) (void)options_.outbound_limit->Cancel(slot);
+    return SayAndHangUp("The call could not be placed. Please try again.");
+  }
+
+  const absl::Time now = absl::Now();
+  livecall::v1::Call call;
+  call.set_call_sid(customer->call_sid);
+  call.set_agent_call_sid(call_sid);
+  call.set_agent_identity(identity);
+  call.set_conference_name(conference);
+  call.set_conference_sid(customer->conference_sid);
+  call.set_to(*to);
+  call.set_from(options_.caller_id);
+  call.set_direction("outbound-api");
+  call.set_provider("twilio");
+  *call.mutable_created_at() = ToProtoTimestamp(now);
+  RecordCallStatus(call, "queued", now);
+  // The call, the browser leg's alias and the slot become the call's in one transaction, so the
+  // slot's sweep never finds the slot without its call.
+  LIVECALL_RETURN_IF_ERROR(
+      calls_.Create(call, {call_sid},
+                    options_.outbound_limit != nullptr
+                        ? options_.outbound_limit->CommitWrites(slot, call.call_sid(), now)
+                        : RedisCommands{}));
+
+  absl::StatusOr<std::string> agent_id = AgentIdFromIdentity(identity);
+  std::string language = StartSession(call, agent_id.ok() ? *agent_id : identity);
+  if (language.empty()) language = DefaultLanguageForNumber(call.to());
+
+  // This TwiML runs on the browser's leg: its inbound track is the agent speaking.
+  TwimlElement start = StartTranscription(language, "agent", "customer");
+  TwimlElement dial = Verb("Dial");
+  dial.Attr("callerId", options_.caller_id);
+  dial.Add(Verb("Conference", conference))
+      .Attr("participantLabel", "agent")
+      .Attr("startConferenceOnEnter", "true")
+      .Attr("endConferenceOnExit", "true")
+      .Attr("beep", "false")
+      .Attr("statusCallback", absl::StrCat(options_.public_url, "/twilio/conference"))
+      .Attr("statusCallbackEvent", "start end join leave hold mute")
+      .Attr("waitUrl", "");
+  LogInfo("agent call", {{"callSid", call.call_sid()}, {"agentCallSid", call_sid}});
+  return RenderTwiml({start, dial});
+}
+
+absl::StatusOr<std::string> TwilioWebhookService::CustomerCall(const std::string& call_sid,
+                                                               const Params& params) {
+  const std::string raw_from = Param(params, "From");
+  absl::StatusOr<std::string> from = NormalizePhoneNumber(raw_from);
+  const std::string conference = absl::StrCat(kConferencePrefix, call_sid);
+  const absl::Time now = absl::Now();
+  livecall::v1::Call call;
+  call.set_call_sid(call_sid);
+  call.set_from(from.ok() ? *from : raw_from);
+  call.set_to(Param(params, "To"));
+  call.set_conference_name(conference);
+  call.set_direction("inbound");
+  call.set_provider("twilio");
+  *call.mutable_created_at() = ToProtoTimestamp(now);
+  const std::string reported = Param(params, "CallStatus");
+  RecordCallStatus(call, IsKnownCallStatus(reported) ? reported : "ringing", now);
+  LIVECALL_RETURN_IF_ERROR(calls_.Put(call, std::nullopt));
+
+  std::string language;
+  if (from.ok()) {
+    language = StartSession(call, "");
+    if (language.empty()) language = DefaultLanguageForNumber(call.from());
+  } else {
+    LogWarning("caller has no usable number; no AI session",
+               {{"callSid", call_sid}, {"from", raw_from}});
+  }
+  LIVECALL_ASSIGN_OR_RETURN(bool ringing, RingAgents(call_sid, conference, call.from()));
+  if (!ringing) {
+    LogWarning("inbound call but no agent is available", {{"callSid", call_sid}});
+    // The customer hears it in their own language (Uzbek as our own audio, speech.h).
+    const std::string said = language.empty() ? DefaultLanguageForNumber(call.from()) : language;
+    LIVECALL_ASSIGN_OR_RETURN(TwimlElement busy,
+                              speech_.Render({.text = VoiceAgentBusyLine(said), .language = said}));
+    return RenderTwiml({std::move(busy), Verb("Hangup")});
+  }
+
+  // This TwiML runs on the customer's leg: its inbound track is the customer speaking.
+  TwimlElement start = StartTranscription(language, "customer", "agent");
+  LogInfo("inbound call", {{"callSid", call_sid}});
+  return RenderTwiml({start, CustomerConferenceDial(conference)});
+}
+
+std::string TwilioWebhookService::StartSession(const livecall::v1::Call& call,
+                                               const std::string& agent_id) {
+  // Started on the executor, so a slow ai-session never makes Twilio's webhook wait past
+  // kSessionStartWait; the session is recorded with the call whenever it starts.
+  struct Started {
+    absl::Mutex mu;
+    bool done ABSL_GUARDED_BY(mu) = false;
+    std::string language ABSL_GUARDED_BY(mu);
+  };
+  auto started = std::make_shared<Started>();
+  executor_.Submit([this, call, agent_id, started] {
+    absl::StatusOr<livecall::v1::Call> recorded = sessions_.Start(call, agent_id, "");
+    // The call may have ended while its session was starting: then the session ends too.
+    if (recorded.ok()) sessions_.EndIfFinished(*recorded);
+    absl::MutexLock lock(&started->mu);
+    started->done = true;
+    if (recorded.ok()) started->language = recorded->language();
+  });
+  absl::MutexLock lock(&started->mu);
+  if (started->mu.AwaitWithTimeout(absl::Condition(&started->done), kSessionStartWait)) {
+    return started->language;
+  }
+  LogWarning("ai-session is slow: answering Twilio before the call's AI session has started",
+             {{"callSid", call.call_sid()}});
+  return "";
+}
+
+absl::StatusOr<bool> TwilioWebhookService::RingAgents(const std::string& call_sid,
+                                                      const std::string& conference,
+                                                      const std::string& caller) {
+  LIVECALL_ASSIGN_OR_RETURN(std::vector<std::string> agents,
+                            calls_.AvailableAgents(absl::Now(), options_.max_agents_rung));
+  if (agents.empty()) return false;
+  executor_.Submit([this, call_sid, conference, caller, agents] {
+    for (const std::string& identity : agents) {
+      // Rung agents do not end the conference when they leave: removing one who answered late
+      // must not end the call. The agent who takes the call gets endConferenceOnExit then.
+      absl::StatusOr<TwilioParticipant> leg = twilio_->DialIntoConference(
+          conference, absl::StrCat("client:", identity),
+          absl::StartsWith(caller, "+") ? caller : options_.caller_id,
+          absl::StrCat(kAgentLabelPrefix, identity), /*end_conference_on_exit=*/false);
+      absl::Status recorded =
+          leg.ok() ? calls_.AddAgentLeg(call_sid, leg->call_sid, identity) : leg.status();
+      if (!recorded.ok()) {
+        LogError("cannot ring an agent",
+                 {{"callSid", call_sid}, {"agent", identity}, {"error", recorded.ToString()}});
+        continue;
+      }
+      // The caller may have hung up while this agent was being dialled: the call's end stopped
+      // only the legs recorded by then, so this one stops itself.
+      absl::StatusOr<livecall::v1::Call> call = calls_.Get(call_sid);
+      if (call.ok() && IsTerminalCallStatus(call->status())) {
+        absl::Status canceled = twilio_->Cancel(leg->call_sid);
+        if (!canceled.ok()) {
+          LogWarning("cannot stop ringing an agent for an ended call",
+                     {{"callSid", leg->call_sid}, {"error", canceled.ToString()}});
+        }
+      }
+    }
+  });
+  LogInfo("ringing agents", {{"callSid", call_sid}, {"agentsRung", absl::StrCat(agents.size())}});
+  return true;
+}
+
+}  // namespace livecall::call_control
