@@ -1,5 +1,7 @@
 #include "services/call-control/call_control_service.h"
 
+#include <optional>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -8,6 +10,7 @@
 #include "common/phone_number.h"
 #include "common/proto_time.h"
 #include "common/unary_reactor.h"
+#include "services/call-control/calls/answer_once.h"
 #include "services/call-control/calls/call_state_machine.h"
 #include "services/call-control/twilio/voice_token.h"
 
@@ -157,37 +160,26 @@ absl::StatusOr<livecall::v1::Call> CallControlService::PlaceOnce(
   if (idempotency_key.size() > 255) {
     return absl::InvalidArgumentError("Idempotency-Key is longer than 255 characters");
   }
+  std::optional<livecall::v1::Call> placed;
+  auto place_first = [&]() -> absl::StatusOr<std::string> {
+    LIVECALL_ASSIGN_OR_RETURN(placed, Place(request, caller));
+    return placed->call_sid();
+  };
   // Keys are the caller's own: another agent reusing one places its own call.
-  const std::string scoped = absl::StrCat("place-call:", caller.agent_id, ":", idempotency_key);
-  const absl::Time give_up = absl::Now() + options_.idempotency_wait;
-  while (true) {
-    absl::StatusOr<bool> first = calls_.ReserveIdempotencyKey(scoped, options_.idempotency_ttl);
-    if (!first.ok()) return first.status();
-    if (*first) {
-      absl::StatusOr<livecall::v1::Call> call = Place(request, caller);
-      if (call.ok()) {
-        LIVECALL_RETURN_IF_ERROR(
-            calls_.CompleteIdempotencyKey(scoped, call->call_sid(), options_.idempotency_ttl));
-      } else if (SurelyNotPlaced(call.status())) {
-        LIVECALL_RETURN_IF_ERROR(calls_.ReleaseIdempotencyKey(scoped));
-      }
-      return call;
-    }
-    absl::StatusOr<std::optional<std::string>> answered = calls_.LookupIdempotencyKey(scoped);
-    if (!answered.ok()) return answered.status();
-    if (answered->has_value() && !(*answered)->empty()) {
-      LIVECALL_ASSIGN_OR_RETURN(livecall::v1::Call call, calls_.Get(**answered));
-      LIVECALL_RETURN_IF_ERROR(CheckCallOwner(caller, call));
-      return call;
-    }
-    if (!answered->has_value()) continue;  // The first request failed and let the key go.
-    if (absl::Now() >= give_up) {
-      return absl::AbortedError(
-          "a request with this Idempotency-Key is still being processed (or its outcome is "
-          "unknown); look the call up before placing it again");
-    }
-    absl::SleepFor(absl::Milliseconds(50));
-  }
+  LIVECALL_ASSIGN_OR_RETURN(
+      OnceAnswer answer,
+      AnswerOnce(calls_, absl::StrCat("place-call:", caller.agent_id, ":", idempotency_key),
+                 {.ttl = options_.idempotency_ttl,
+                  .wait = options_.idempotency_wait,
+                  .still_running = absl::AbortedError(
+                      "a request with this Idempotency-Key is still being processed (or its "
+                      "outcome is unknown); look the call up before placing it again"),
+                  .failure_lets_key_go = SurelyNotPlaced},
+                 place_first));
+  if (!answer.repeated) return *std::move(placed);
+  LIVECALL_ASSIGN_OR_RETURN(livecall::v1::Call call, calls_.Get(answer.text));
+  LIVECALL_RETURN_IF_ERROR(CheckCallOwner(caller, call));
+  return call;
 }
 
 absl::StatusOr<livecall::v1::Call> CallControlService::Act(const std::string& call_sid,

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "common/proto_time.h"
 #include "common/status.h"
+#include "services/call-control/calls/answer_once.h"
 #include "services/call-control/twilio/twilio_webhook_internal.h"
 #include "services/call-control/twilio/twilio_webhook_service.h"
 #include "services/call-control/twilio/twiml.h"
@@ -81,53 +82,42 @@ absl::StatusOr<std::string> TwilioWebhookService::HandleGather(const Params& par
   if (!absl::SimpleAtof(Param(params, "Confidence"), &confidence)) confidence = 0;
   const std::string speech = Param(params, "SpeechResult");
 
+  auto answer_first = [&]() -> absl::StatusOr<std::string> {
+    // Nothing heard (a silent caller, or a model that does not hear the language) or Twilio's
+    // ErrorCode: the agent following the call sees the voice agent's hearing fail.
+    if (const std::string code = Param(params, "ErrorCode"); speech.empty() || !code.empty()) {
+      livecall::v1::SpeechError error;
+      error.set_source("gather");
+      error.set_leg_call_sid(sid);
+      error.set_leg("customer");
+      error.set_code(code);
+      error.set_message(code.empty() ? "the voice agent heard no speech"
+                                     : "Twilio could not recognise the caller's speech");
+      if (absl::Status published = PublishSpeechError(*call, error); !published.ok()) {
+        LogError("cannot publish a speech.error event",
+                 {{"callSid", call->call_sid()}, {"error", published.ToString()}});
+      }
+    }
+    const VoiceAgentTurn turn = voice_agent_.Hear(*call, speech, confidence, unclear);
+    LogInfo("voice agent turn", {{"callSid", call->call_sid()},
+                                 {"action", turn.action},
+                                 {"unclear", turn.unclear ? "yes" : "no"}});
+    return VoiceAgentTwiml(*call, turn, unclear, turn_number + 1);
+  };
   // Twilio may deliver a Gather action more than once (a timeout, connection overrides): a retry
   // must not add the caller's words to the conversation again nor hand over twice, so it gets the
   // first answer's TwiML.
-  const std::string dedup_key = absl::StrCat("gather:", call->call_sid(), ":", turn_number, ":",
-                                             unclear, ":", TextDigest(speech));
-  const absl::Time give_up = absl::Now() + kGatherDedupWait;
-  while (true) {
-    LIVECALL_ASSIGN_OR_RETURN(bool first, calls_.ReserveIdempotencyKey(dedup_key, kGatherDedupTtl));
-    if (first) break;
-    LIVECALL_ASSIGN_OR_RETURN(std::optional<std::string> answered,
-                              calls_.LookupIdempotencyKey(dedup_key));
-    if (answered.has_value() && !answered->empty()) {
-      LogInfo("retried gather answered again", {{"callSid", call->call_sid()}});
-      return *answered;
-    }
-    if (!answered.has_value()) continue;  // The first request failed and let the key go.
-    if (absl::Now() >= give_up) {
-      return absl::UnavailableError("this turn's first request is still being answered");
-    }
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  // Nothing heard (a silent caller, or a model that does not hear the language) or Twilio's
-  // ErrorCode: the agent following the call sees the voice agent's hearing fail.
-  if (const std::string code = Param(params, "ErrorCode"); speech.empty() || !code.empty()) {
-    livecall::v1::SpeechError error;
-    error.set_source("gather");
-    error.set_leg_call_sid(sid);
-    error.set_leg("customer");
-    error.set_code(code);
-    error.set_message(code.empty() ? "the voice agent heard no speech"
-                                   : "Twilio could not recognise the caller's speech");
-    if (absl::Status published = PublishSpeechError(*call, error); !published.ok()) {
-      LogError("cannot publish a speech.error event",
-               {{"callSid", call->call_sid()}, {"error", published.ToString()}});
-    }
-  }
-  const VoiceAgentTurn turn = voice_agent_.Hear(*call, speech, confidence, unclear);
-  LogInfo("voice agent turn", {{"callSid", call->call_sid()},
-                               {"action", turn.action},
-                               {"unclear", turn.unclear ? "yes" : "no"}});
-  absl::StatusOr<std::string> twiml = VoiceAgentTwiml(*call, turn, unclear, turn_number + 1);
-  if (!twiml.ok()) {
-    LIVECALL_RETURN_IF_ERROR(calls_.ReleaseIdempotencyKey(dedup_key));
-    return twiml.status();
-  }
-  LIVECALL_RETURN_IF_ERROR(calls_.CompleteIdempotencyKey(dedup_key, *twiml, kGatherDedupTtl));
-  return twiml;
+  LIVECALL_ASSIGN_OR_RETURN(
+      OnceAnswer answer, AnswerOnce(calls_,
+                                    absl::StrCat("gather:", call->call_sid(), ":", turn_number, ":",
+                                                 unclear, ":", TextDigest(speech)),
+                                    {.ttl = kGatherDedupTtl,
+                                     .wait = kGatherDedupWait,
+                                     .still_running = absl::UnavailableError(
+                                         "this turn's first request is still being answered")},
+                                    answer_first));
+  if (answer.repeated) LogInfo("retried gather answered again", {{"callSid", call->call_sid()}});
+  return answer.text;
 }
 
 absl::StatusOr<std::string> TwilioWebhookService::VoiceAgentTwiml(const livecall::v1::Call& call,

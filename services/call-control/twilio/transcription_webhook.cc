@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/status.h"
 #include "common/utf8.h"
+#include "services/call-control/calls/answer_once.h"
 #include "services/call-control/twilio/twilio_webhook_internal.h"
 #include "services/call-control/twilio/twilio_webhook_service.h"
 
@@ -22,6 +23,21 @@ constexpr size_t kMaxSpeechErrorLength = 500;
 
 using webhook_internal::Param;
 
+// Runs `work` for the first delivery of a transcription event (TranscriptionSid + SequenceId)
+// only: Twilio's retry of it does nothing again, unless the first delivery failed.
+absl::Status OncePerEvent(CallStore& calls, const Params& params,
+                          absl::FunctionRef<absl::Status()> work) {
+  return AnswerOnce(calls,
+                    absl::StrCat("transcript:", Param(params, "TranscriptionSid"), ":",
+                                 Param(params, "SequenceId")),
+                    {.ttl = kTranscriptDedupTtl, .still_running = absl::OkStatus()},
+                    [&]() -> absl::StatusOr<std::string> {
+                      LIVECALL_RETURN_IF_ERROR(work());
+                      return "";
+                    })
+      .status();
+}
+
 }  // namespace
 
 absl::Status TwilioWebhookService::TranscriptionFailed(const Params& params) {
@@ -33,12 +49,6 @@ absl::Status TwilioWebhookService::TranscriptionFailed(const Params& params) {
     return absl::OkStatus();
   }
   if (!call.ok()) return call.status();
-  // A retried delivery tells the agent nothing new.
-  const std::string dedup_key = absl::StrCat("transcript:", Param(params, "TranscriptionSid"), ":",
-                                             Param(params, "SequenceId"));
-  LIVECALL_ASSIGN_OR_RETURN(bool first,
-                            calls_.ReserveIdempotencyKey(dedup_key, kTranscriptDedupTtl));
-  if (!first) return absl::OkStatus();
   livecall::v1::SpeechError error;
   error.set_source("transcription");
   error.set_leg_call_sid(sid);
@@ -48,13 +58,8 @@ absl::Status TwilioWebhookService::TranscriptionFailed(const Params& params) {
   const std::string text = Param(params, "TranscriptionError");
   error.set_message(text.empty() ? "real-time transcription failed"
                                  : TruncateUtf8(text, kMaxSpeechErrorLength));
-  absl::Status published = PublishSpeechError(*call, error);
-  if (!published.ok()) {
-    // Twilio delivers it again.
-    LIVECALL_RETURN_IF_ERROR(calls_.ReleaseIdempotencyKey(dedup_key));
-    return published;
-  }
-  return absl::OkStatus();
+  // A retried delivery tells the agent nothing new; a failed one is delivered again.
+  return OncePerEvent(calls_, params, [&] { return PublishSpeechError(*call, error); });
 }
 
 absl::Status TwilioWebhookService::HandleTranscription(const Params& params) {
@@ -89,22 +94,17 @@ absl::Status TwilioWebhookService::HandleTranscription(const Params& params) {
   const bool inbound = Param(params, "Track") == "inbound_track";
   const std::string speaker = leg_is_customer == inbound ? "customer" : "agent";
 
-  const std::string dedup_key = absl::StrCat("transcript:", Param(params, "TranscriptionSid"), ":",
-                                             Param(params, "SequenceId"));
-  LIVECALL_ASSIGN_OR_RETURN(bool first,
-                            calls_.ReserveIdempotencyKey(dedup_key, kTranscriptDedupTtl));
-  if (!first) return absl::OkStatus();  // A retried delivery of a turn already added.
   livecall::v1::AddTurnRequest turn;
   turn.set_session_id(call->session_id());
   turn.set_speaker(speaker);
   turn.set_text(TruncateUtf8(transcript->second.string_value(), kMaxTurnTextLength));
-  absl::StatusOr<livecall::v1::AddTurnResponse> added = sessions_.ai().AddTurn(turn);
-  if (!added.ok()) {
-    LIVECALL_RETURN_IF_ERROR(calls_.ReleaseIdempotencyKey(dedup_key));
+  // A retried delivery of a turn already added adds nothing.
+  return OncePerEvent(calls_, params, [&]() -> absl::Status {
+    absl::StatusOr<livecall::v1::AddTurnResponse> added = sessions_.ai().AddTurn(turn);
+    if (added.ok()) return absl::OkStatus();
     return absl::Status(added.status().code(),
                         absl::StrCat("ai-session AddTurn: ", added.status().message()));
-  }
-  return absl::OkStatus();
+  });
 }
 
 }  // namespace livecall::call_control

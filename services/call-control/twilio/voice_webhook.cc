@@ -10,6 +10,7 @@
 #include "common/phone_number.h"
 #include "common/proto_time.h"
 #include "common/status.h"
+#include "services/call-control/calls/answer_once.h"
 #include "services/call-control/calls/call_state_machine.h"
 #include "services/call-control/twilio/twilio_webhook_internal.h"
 #include "services/call-control/twilio/twilio_webhook_service.h"
@@ -46,39 +47,32 @@ absl::StatusOr<std::string> TwilioWebhookService::HandleVoice(const Params& para
     return absl::FailedPreconditionError(
         "Twilio is not configured (TWILIO_ACCOUNT_SID); this call-control runs the sandbox");
   }
+  auto answer_first = [&]() -> absl::StatusOr<std::string> {
+    // A CallSid answered before, past the dedup window, is no retry of Twilio's (those come within
+    // seconds) but a replay of a signed request: it dials nobody and joins nothing.
+    LIVECALL_ASSIGN_OR_RETURN(bool new_call, calls_.MarkVoiceCallNew(call_sid));
+    const std::string from = Param(params, "From");
+    absl::StatusOr<std::string> twiml;
+    if (!new_call) {
+      LogWarning("replayed /twilio/voice for a known call: hung up", {{"callSid", call_sid}});
+      twiml = RenderTwiml({Verb("Hangup")});
+    } else if (absl::StartsWith(from, "client:")) {
+      twiml = AgentCall(call_sid, from.substr(7), Param(params, "To"), Param(params, "Language"));
+    } else {
+      twiml = CustomerCall(call_sid, params);
+    }
+    // Failed: Twilio's retry tries afresh.
+    if (!twiml.ok()) LIVECALL_RETURN_IF_ERROR(calls_.ForgetVoiceCall(call_sid));
+    return twiml;
+  };
   // Twilio delivers at least once: a retry gets the first answer and dials no one again.
-  const std::string dedup_key = absl::StrCat("voice:", call_sid);
-  LIVECALL_ASSIGN_OR_RETURN(bool first, calls_.ReserveIdempotencyKey(dedup_key, kVoiceDedupTtl));
-  if (!first) {
-    LIVECALL_ASSIGN_OR_RETURN(std::optional<std::string> answered,
-                              calls_.LookupIdempotencyKey(dedup_key));
-    if (answered.has_value() && !answered->empty()) return *answered;
-    return absl::UnavailableError("this call's first webhook is still being answered");
-  }
-  // A CallSid answered before, past the dedup window, is no retry of Twilio's (those come within
-  // seconds) but a replay of a signed request: it dials nobody and joins nothing.
-  absl::StatusOr<bool> new_call = calls_.MarkVoiceCallNew(call_sid);
-  if (!new_call.ok()) {
-    LIVECALL_RETURN_IF_ERROR(calls_.ReleaseIdempotencyKey(dedup_key));
-    return new_call.status();
-  }
-  const std::string from = Param(params, "From");
-  absl::StatusOr<std::string> twiml;
-  if (!*new_call) {
-    LogWarning("replayed /twilio/voice for a known call: hung up", {{"callSid", call_sid}});
-    twiml = RenderTwiml({Verb("Hangup")});
-  } else if (absl::StartsWith(from, "client:")) {
-    twiml = AgentCall(call_sid, from.substr(7), Param(params, "To"), Param(params, "Language"));
-  } else {
-    twiml = CustomerCall(call_sid, params);
-  }
-  if (!twiml.ok()) {
-    LIVECALL_RETURN_IF_ERROR(calls_.ForgetVoiceCall(call_sid));
-    LIVECALL_RETURN_IF_ERROR(calls_.ReleaseIdempotencyKey(dedup_key));
-    return twiml.status();
-  }
-  LIVECALL_RETURN_IF_ERROR(calls_.CompleteIdempotencyKey(dedup_key, *twiml, kVoiceDedupTtl));
-  return twiml;
+  LIVECALL_ASSIGN_OR_RETURN(OnceAnswer answer,
+                            AnswerOnce(calls_, absl::StrCat("voice:", call_sid),
+                                       {.ttl = kVoiceDedupTtl,
+                                        .still_running = absl::UnavailableError(
+                                            "this call's first webhook is still being answered")},
+                                       answer_first));
+  return answer.text;
 }
 
 absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& call_sid,

@@ -1,0 +1,159 @@
+// AnswerOnce against a real Redis: the first request with a key does the work, retries get its
+// answer, a failure lets the key go (or not), and a retry arriving while the first request runs
+// waits for its answer.
+
+#include "services/call-control/calls/answer_once.h"
+
+#include <atomic>
+#include <optional>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/status_matchers.h"
+
+namespace livecall::call_control {
+namespace {
+
+using ::livecall::testing::IsOk;
+using ::livecall::testing::StatusIs;
+using ::testing::HasSubstr;
+
+class AnswerOnceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_THAT(redis_server_.Start(), IsOk());
+    RedisPool::Options options;
+    options.url = *ParseRedisUrl(redis_server_.url());
+    options.max_connections = 4;
+    redis_ = std::make_unique<RedisPool>(options);
+    calls_ = std::make_unique<CallStore>(*redis_, absl::Hours(1));
+  }
+
+  // Work that counts how often it ran and answers `text`.
+  absl::StatusOr<OnceAnswer> Answer(const std::string& key, const std::string& text,
+                                    const AnswerOnceOptions& options = {.ttl = absl::Minutes(1)}) {
+    return AnswerOnce(*calls_, key, options, [&]() -> absl::StatusOr<std::string> {
+      ++runs_;
+      return text;
+    });
+  }
+
+  livecall::testing::RedisServer redis_server_;
+  std::unique_ptr<RedisPool> redis_;
+  std::unique_ptr<CallStore> calls_;
+  std::atomic<int> runs_ = 0;
+};
+
+TEST_F(AnswerOnceTest, TheFirstRequestDoesTheWorkAndARetryGetsItsAnswer) {
+  absl::StatusOr<OnceAnswer> first = Answer("voice:CA1", "<Response/>");
+  ASSERT_THAT(first.status(), IsOk());
+  EXPECT_EQ(first->text, "<Response/>");
+  EXPECT_FALSE(first->repeated);
+
+  absl::StatusOr<OnceAnswer> retry = Answer("voice:CA1", "<Response><Hangup/></Response>");
+  ASSERT_THAT(retry.status(), IsOk());
+  EXPECT_EQ(retry->text, "<Response/>");
+  EXPECT_TRUE(retry->repeated);
+  EXPECT_EQ(runs_.load(), 1);
+}
+
+TEST_F(AnswerOnceTest, AnotherKeyDoesItsOwnWork) {
+  ASSERT_THAT(Answer("voice:CA1", "one").status(), IsOk());
+  absl::StatusOr<OnceAnswer> other = Answer("voice:CA2", "two");
+  ASSERT_THAT(other.status(), IsOk());
+  EXPECT_EQ(other->text, "two");
+  EXPECT_FALSE(other->repeated);
+  EXPECT_EQ(runs_.load(), 2);
+}
+
+TEST_F(AnswerOnceTest, AFailureLetsTheKeyGoSoARetryDoesTheWorkAfresh) {
+  absl::StatusOr<OnceAnswer> failed =
+      AnswerOnce(*calls_, "gather:CA1", {.ttl = absl::Minutes(1)},
+                 []() -> absl::StatusOr<std::string> { return absl::UnavailableError("down"); });
+  EXPECT_THAT(failed.status(), StatusIs(absl::StatusCode::kUnavailable, HasSubstr("down")));
+  absl::StatusOr<OnceAnswer> retry = Answer("gather:CA1", "<Response/>");
+  ASSERT_THAT(retry.status(), IsOk());
+  EXPECT_FALSE(retry->repeated);
+  EXPECT_EQ(runs_.load(), 1);
+}
+
+// A failure whose outcome is unknown (PlaceCall's deadline) keeps the key: retries do not place a
+// second call, they are told the first is still running.
+TEST_F(AnswerOnceTest, AFailureThatKeepsTheKeyKeepsRetriesFromDoingTheWork) {
+  const AnswerOnceOptions options{.ttl = absl::Minutes(1),
+                                  .still_running = absl::AbortedError("still being processed"),
+                                  .failure_lets_key_go = [](const absl::Status& status) {
+                                    return !absl::IsDeadlineExceeded(status);
+                                  }};
+  absl::StatusOr<OnceAnswer> failed =
+      AnswerOnce(*calls_, "place-call:alice:k1", options, []() -> absl::StatusOr<std::string> {
+        return absl::DeadlineExceededError("Twilio did not answer");
+      });
+  EXPECT_THAT(failed.status(), StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_THAT(Answer("place-call:alice:k1", "CA1", options).status(),
+              StatusIs(absl::StatusCode::kAborted, HasSubstr("still being processed")));
+  EXPECT_EQ(runs_.load(), 0);
+}
+
+TEST_F(AnswerOnceTest, ARetryWhileTheFirstRunsWaitsForItsAnswer) {
+  absl::Notification started;
+  absl::Notification finish;
+  std::thread first([&] {
+    absl::StatusOr<OnceAnswer> answer = AnswerOnce(
+        *calls_, "gather:CA1:1", {.ttl = absl::Minutes(1)}, [&]() -> absl::StatusOr<std::string> {
+          started.Notify();
+          finish.WaitForNotification();
+          return "<Response>first</Response>";
+        });
+    EXPECT_THAT(answer.status(), IsOk());
+  });
+  started.WaitForNotification();
+  std::thread finisher([&] {
+    absl::SleepFor(absl::Milliseconds(200));  // The retry below is waiting by then.
+    finish.Notify();
+  });
+  absl::StatusOr<OnceAnswer> retry = Answer("gather:CA1:1", "<Response>second</Response>",
+                                            {.ttl = absl::Minutes(1), .wait = absl::Seconds(10)});
+  first.join();
+  finisher.join();
+  ASSERT_THAT(retry.status(), IsOk());
+  EXPECT_EQ(retry->text, "<Response>first</Response>");
+  EXPECT_TRUE(retry->repeated);
+  EXPECT_EQ(runs_.load(), 0);
+}
+
+TEST_F(AnswerOnceTest, ARetryThatCannotWaitIsToldTheFirstIsStillRunning) {
+  ASSERT_THAT(calls_->ReserveIdempotencyKey("voice:CA1", absl::Minutes(1)), IsOk());
+  EXPECT_THAT(
+      Answer("voice:CA1", "x",
+             {.ttl = absl::Minutes(1), .still_running = absl::UnavailableError("still answering")})
+          .status(),
+      StatusIs(absl::StatusCode::kUnavailable, HasSubstr("still answering")));
+  EXPECT_EQ(runs_.load(), 0);
+}
+
+// For work whose effect matters and not its answer (a transcript turn), a retry while the first
+// runs is acknowledged and does nothing.
+TEST_F(AnswerOnceTest, AnOkStillRunningAcknowledgesTheRetryWithoutDoingTheWork) {
+  ASSERT_THAT(calls_->ReserveIdempotencyKey("transcript:GT1:3", absl::Minutes(1)), IsOk());
+  absl::StatusOr<OnceAnswer> retry =
+      Answer("transcript:GT1:3", "", {.ttl = absl::Minutes(1), .still_running = absl::OkStatus()});
+  ASSERT_THAT(retry.status(), IsOk());
+  EXPECT_TRUE(retry->repeated);
+  EXPECT_EQ(retry->text, "");
+  EXPECT_EQ(runs_.load(), 0);
+}
+
+TEST_F(AnswerOnceTest, TheAnswerIsKeptUnderItsKey) {
+  ASSERT_THAT(Answer("voice:CA1", "<Response/>").status(), IsOk());
+  absl::StatusOr<std::optional<std::string>> kept = calls_->LookupIdempotencyKey("voice:CA1");
+  ASSERT_THAT(kept.status(), IsOk());
+  EXPECT_EQ(*kept, std::optional<std::string>("<Response/>"));
+}
+
+}  // namespace
+}  // namespace livecall::call_control
