@@ -86,17 +86,9 @@ absl::StatusOr<livecall::v1::Call> CallControlService::Place(
         slot, options_.outbound_limit->Admit(
                   call.to(), caller.is_agent() ? call.agent_identity() : "", absl::Now()));
   }
-  absl::StatusOr<livecall::v1::Call> dialled = provider_.Place(std::move(call));
-  if (options_.outbound_limit != nullptr) {
-    if (dialled.ok()) {
-      LIVECALL_RETURN_IF_ERROR(
-          options_.outbound_limit->Commit(slot, dialled->call_sid(), absl::Now()));
-    } else {
-      // The slot lapses by itself if this fails too; the placement's error is what matters.
-      (void)options_.outbound_limit->Cancel(slot);
-    }
-  }
-  LIVECALL_ASSIGN_OR_RETURN(livecall::v1::Call placed, std::move(dialled));
+  // A placement that fails gives the slot back as this returns.
+  LIVECALL_ASSIGN_OR_RETURN(livecall::v1::Call placed, provider_.Place(std::move(call)));
+  LIVECALL_RETURN_IF_ERROR(slot.Commit(placed.call_sid(), absl::Now()));
   if (mode == "tts") return placed;
   absl::StatusOr<livecall::v1::Call> with_session =
       sessions_->Start(placed, caller.agent_id, language);

@@ -1,10 +1,13 @@
 #include "services/call-control/calls/outbound_call_limit.h"
 
+#include <utility>
+
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/ids.h"
+#include "common/log.h"
 #include "services/call-control/calls/call_state_machine.h"
 
 namespace livecall::call_control {
@@ -94,12 +97,56 @@ absl::Status OutboundCallLimit::CheckDestination(const std::string& e164) const 
                  "destination");
 }
 
-absl::StatusOr<int> OutboundCallLimit::TryAdd(const OutboundSlot& slot, absl::Time now) {
-  const bool counts_agent = CountsFor(slot.agent_identity);
+OutboundSlot::OutboundSlot(OutboundSlot&& other) noexcept
+    : limit_(std::exchange(other.limit_, nullptr)),
+      member_(std::move(other.member_)),
+      agent_identity_(std::move(other.agent_identity_)) {}
+
+OutboundSlot& OutboundSlot::operator=(OutboundSlot&& other) noexcept {
+  if (this != &other) {
+    (void)Release();  // Logged there.
+    limit_ = std::exchange(other.limit_, nullptr);
+    member_ = std::move(other.member_);
+    agent_identity_ = std::move(other.agent_identity_);
+  }
+  return *this;
+}
+
+OutboundSlot::~OutboundSlot() { (void)Release(); }
+
+RedisCommands OutboundSlot::CommitWrites(const std::string& call_sid, absl::Time now) {
+  if (limit_ == nullptr) return {};
+  OutboundCallLimit* limit = std::exchange(limit_, nullptr);
+  return limit->CommitWrites(member_, agent_identity_, call_sid, now);
+}
+
+absl::Status OutboundSlot::Commit(const std::string& call_sid, absl::Time now) {
+  if (limit_ == nullptr) return absl::OkStatus();
+  RedisPool& redis = limit_->redis_;
+  RedisCommands writes = CommitWrites(call_sid, now);
+  if (writes.empty()) return absl::OkStatus();
+  return RunTransaction(redis, std::move(writes));
+}
+
+absl::Status OutboundSlot::Release() {
+  if (limit_ == nullptr) return absl::OkStatus();
+  OutboundCallLimit* limit = std::exchange(limit_, nullptr);
+  absl::Status released = limit->Cancel(member_, agent_identity_);
+  if (!released.ok()) {
+    // Not fatal: the pending slot lapses by itself (kPendingLapse).
+    LogWarning("cannot give back an outbound slot; it lapses by itself",
+               {{"slot", member_}, {"error", released.ToString()}});
+  }
+  return released;
+}
+
+absl::StatusOr<int> OutboundCallLimit::TryAdd(const std::string& member,
+                                              const std::string& agent_identity, absl::Time now) {
+  const bool counts_agent = CountsFor(agent_identity);
   absl::StatusOr<RedisReply> reply = redis_.Command(
-      {"EVAL", kTryAddScript, "2", kOutboundActiveKey, AgentOutboundKey(slot.agent_identity),
+      {"EVAL", kTryAddScript, "2", kOutboundActiveKey, AgentOutboundKey(agent_identity),
        absl::StrCat(absl::ToUnixMillis(now)), absl::StrCat(absl::ToUnixMillis(now + kPendingLapse)),
-       absl::StrCat(CountsGlobally() ? policy_.max_active : 0), slot.member,
+       absl::StrCat(CountsGlobally() ? policy_.max_active : 0), member,
        absl::StrCat(counts_agent ? policy_.max_per_agent : 0),
        absl::StrCat(absl::ToInt64Milliseconds(policy_.slot_lifetime))});
   if (!reply.ok()) return reply.status();
@@ -113,17 +160,16 @@ absl::StatusOr<OutboundSlot> OutboundCallLimit::Admit(const std::string& e164,
                                                       const std::string& agent_identity,
                                                       absl::Time now) {
   if (absl::Status allowed = CheckDestination(e164); !allowed.ok()) return allowed;
-  OutboundSlot slot;
-  if (!CountsGlobally() && !CountsFor(agent_identity)) return slot;
-  slot.member = absl::StrCat("pending:", NewId("", 16));
-  if (CountsFor(agent_identity)) slot.agent_identity = agent_identity;
+  if (!CountsGlobally() && !CountsFor(agent_identity)) return OutboundSlot();
+  const std::string member = absl::StrCat("pending:", NewId("", 16));
+  const std::string counted_for = CountsFor(agent_identity) ? agent_identity : "";
   // A full set is swept once (the global one, or the agent's) and the slot asked for again.
   bool swept_global = false;
   bool swept_agent = false;
   while (true) {
-    absl::StatusOr<int> added = TryAdd(slot, now);
+    absl::StatusOr<int> added = TryAdd(member, counted_for, now);
     if (!added.ok()) return added.status();
-    if (*added == 1) return slot;
+    if (*added == 1) return OutboundSlot(*this, member, counted_for);
     const bool global_full = *added == 0;
     bool& swept = global_full ? swept_global : swept_agent;
     if (!swept) {
@@ -148,18 +194,18 @@ absl::StatusOr<OutboundSlot> OutboundCallLimit::Admit(const std::string& e164,
   }
 }
 
-RedisCommands OutboundCallLimit::CommitWrites(const OutboundSlot& slot, const std::string& call_sid,
-                                              absl::Time now) const {
+RedisCommands OutboundCallLimit::CommitWrites(const std::string& member,
+                                              const std::string& agent_identity,
+                                              const std::string& call_sid, absl::Time now) const {
   RedisCommands writes;
-  if (slot.member.empty()) return writes;
   const std::string lapse = absl::StrCat(absl::ToUnixMillis(now + policy_.slot_lifetime));
   if (CountsGlobally()) {
-    writes.push_back({"ZREM", kOutboundActiveKey, slot.member});
+    writes.push_back({"ZREM", kOutboundActiveKey, member});
     writes.push_back({"ZADD", kOutboundActiveKey, lapse, call_sid});
   }
-  if (CountsFor(slot.agent_identity)) {
-    const std::string key = AgentOutboundKey(slot.agent_identity);
-    writes.push_back({"ZREM", key, slot.member});
+  if (CountsFor(agent_identity)) {
+    const std::string key = AgentOutboundKey(agent_identity);
+    writes.push_back({"ZREM", key, member});
     writes.push_back({"ZADD", key, lapse, call_sid});
     writes.push_back(
         {"PEXPIRE", key, absl::StrCat(absl::ToInt64Milliseconds(policy_.slot_lifetime))});
@@ -167,19 +213,12 @@ RedisCommands OutboundCallLimit::CommitWrites(const OutboundSlot& slot, const st
   return writes;
 }
 
-absl::Status OutboundCallLimit::Commit(const OutboundSlot& slot, const std::string& call_sid,
-                                       absl::Time now) {
-  RedisCommands writes = CommitWrites(slot, call_sid, now);
-  if (writes.empty()) return absl::OkStatus();
-  return RunTransaction(redis_, std::move(writes));
-}
-
-absl::Status OutboundCallLimit::Cancel(const OutboundSlot& slot) {
-  if (slot.member.empty()) return absl::OkStatus();
+absl::Status OutboundCallLimit::Cancel(const std::string& member,
+                                       const std::string& agent_identity) {
   RedisCommands removals;
-  if (CountsGlobally()) removals.push_back({"ZREM", kOutboundActiveKey, slot.member});
-  if (CountsFor(slot.agent_identity)) {
-    removals.push_back({"ZREM", AgentOutboundKey(slot.agent_identity), slot.member});
+  if (CountsGlobally()) removals.push_back({"ZREM", kOutboundActiveKey, member});
+  if (CountsFor(agent_identity)) {
+    removals.push_back({"ZREM", AgentOutboundKey(agent_identity), member});
   }
   return redis_.Pipeline(removals).status();
 }

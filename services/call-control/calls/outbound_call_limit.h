@@ -19,14 +19,16 @@
 // before dialling, as "pending:<id>", which the sweep below never frees: it lapses by its own
 // score (kPendingLapse) if the replica dies while dialling. Once the provider has named the call,
 // the slot becomes the call's sid in the same Redis transaction that writes the call record
-// (CommitWrites, CallStore::Create) or, where the provider writes the record itself, right after
-// it (Commit): so a slot named by a sid always has its call record, and a missing record means
-// the call is gone. A call gives its slot back when it ends; rather than hooking every path that
-// ends a call (status callbacks, the sandbox, hangup), a full set is swept lazily: slots of calls
-// that have ended or are gone are removed and the count taken again. A slot also lapses after
-// `slot_lifetime`, so a crash never keeps one forever.
+// (OutboundSlot::CommitWrites, CallStore::Create) or, where the provider writes the record
+// itself, right after it (OutboundSlot::Commit); a slot never committed is given back by its
+// OutboundSlot, or lapses if the replica dies first: so a slot named by a sid always has its call
+// record, and a missing record means the call is gone. A call gives its slot back when it ends;
+// rather than hooking every path that ends a call (status callbacks, the sandbox, hangup), a full
+// set is swept lazily: slots of calls that have ended or are gone are removed and the count taken
+// again. A slot also lapses after `slot_lifetime`, so a crash never keeps one forever.
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -51,10 +53,44 @@ struct OutboundCallPolicy {
   absl::Duration slot_lifetime = absl::Hours(4);
 };
 
-// A slot taken for a call being dialled; Commit it to the call or Cancel it.
-struct OutboundSlot {
-  std::string member;          // "pending:<id>"; empty when nothing is counted.
-  std::string agent_identity;  // Whose quota it counts against; empty: nobody's.
+class OutboundCallLimit;
+
+// A slot of the global cap (and of an agent's quota) taken for a call being dialled. It is given
+// back when the object goes away unless it has become the call's (Commit, or CommitWrites handed
+// to the call record's transaction), so a dial that fails or returns early needs no cleanup of its
+// own. A default-constructed slot counts nothing (no limit is configured, or none applies).
+class OutboundSlot {
+ public:
+  OutboundSlot() = default;
+  OutboundSlot(OutboundSlot&& other) noexcept;
+  OutboundSlot& operator=(OutboundSlot&& other) noexcept;
+  OutboundSlot(const OutboundSlot&) = delete;
+  OutboundSlot& operator=(const OutboundSlot&) = delete;
+  ~OutboundSlot();
+
+  // The writes that make the slot the call `call_sid`'s, to run in the transaction that writes
+  // the call record (CallStore::Create). From then on the slot is the transaction's: whether a
+  // failed transaction ran is unknown, so the pending slot then lapses by itself (kPendingLapse)
+  // rather than being given back here.
+  RedisCommands CommitWrites(const std::string& call_sid, absl::Time now);
+  // CommitWrites run on their own, for a call whose record the provider has written already.
+  absl::Status Commit(const std::string& call_sid, absl::Time now);
+  // Gives the slot back now: the call was not placed. The destructor does the same.
+  absl::Status Release();
+
+  // Whose quota the slot counts against; empty: nobody's.
+  const std::string& agent_identity() const { return agent_identity_; }
+  // True while the slot counts and is neither the call's nor given back.
+  bool held() const { return limit_ != nullptr; }
+
+ private:
+  friend class OutboundCallLimit;
+  OutboundSlot(OutboundCallLimit& limit, std::string member, std::string agent_identity)
+      : limit_(&limit), member_(std::move(member)), agent_identity_(std::move(agent_identity)) {}
+
+  OutboundCallLimit* limit_ = nullptr;  // Null once committed or released.
+  std::string member_;                  // "pending:<id>"
+  std::string agent_identity_;
 };
 
 // Why a call was refused, for what the agent hears (OutboundRefusalLine).
@@ -75,24 +111,26 @@ class OutboundCallLimit {
   // CheckDestination, then a slot for a call about to be dialled for `agent_identity` (empty: not
   // an agent's call, only the global cap applies). RESOURCE_EXHAUSTED (429 with Retry-After) when
   // `max_active` calls are up or the agent has `max_per_agent` calls up.
+  // The slot is given back unless it is committed (OutboundSlot).
   absl::StatusOr<OutboundSlot> Admit(const std::string& e164, const std::string& agent_identity,
                                      absl::Time now);
-  // The writes that make `slot` the call's: to run in the transaction that writes the call
-  // record (CallStore::Create).
-  RedisCommands CommitWrites(const OutboundSlot& slot, const std::string& call_sid,
-                             absl::Time now) const;
-  // CommitWrites on their own, for a call whose record the provider has written already.
-  absl::Status Commit(const OutboundSlot& slot, const std::string& call_sid, absl::Time now);
-  // The call was not placed after all.
-  absl::Status Cancel(const OutboundSlot& slot);
 
   const OutboundCallPolicy& policy() const { return policy_; }
 
  private:
+  friend class OutboundSlot;
+
+  // The writes that make the slot `member` (of `agent_identity`) the call's.
+  RedisCommands CommitWrites(const std::string& member, const std::string& agent_identity,
+                             const std::string& call_sid, absl::Time now) const;
+  // Removes the slot `member` from the sets that count it: the call was not placed after all.
+  absl::Status Cancel(const std::string& member, const std::string& agent_identity);
   // Removes the slots of `key` whose calls have ended or are gone; how many it removed.
   absl::StatusOr<int> SweepEnded(const std::string& key);
-  // 1 when added, 0 when the global cap is reached, -1 when the agent's quota is.
-  absl::StatusOr<int> TryAdd(const OutboundSlot& slot, absl::Time now);
+  // Adds `member` to the global set and `agent_identity`'s (empty: none): 1 when added, 0 when the
+  // global cap is reached, -1 when the agent's quota is.
+  absl::StatusOr<int> TryAdd(const std::string& member, const std::string& agent_identity,
+                             absl::Time now);
   bool CountsGlobally() const { return policy_.max_active > 0; }
   bool CountsFor(const std::string& agent_identity) const {
     return policy_.max_per_agent > 0 && !agent_identity.empty();

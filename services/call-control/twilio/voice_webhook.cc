@@ -86,7 +86,7 @@ absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& c
   }
   // The customer's leg is an outbound call like any PlaceCall: it must be to an allowed number,
   // and it takes a slot of the global cap and of the agent's quota before anyone is dialled,
-  // given back when it ends (OutboundCallLimit's sweep).
+  // given back when it ends (OutboundCallLimit's sweep), or at once if nobody is dialled.
   OutboundSlot slot;
   if (options_.outbound_limit != nullptr) {
     absl::StatusOr<OutboundSlot> admitted =
@@ -111,8 +111,7 @@ absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& c
   if (!customer.ok()) {
     LogError("cannot dial the customer into the conference",
              {{"callSid", call_sid}, {"error", customer.status().ToString()}});
-    // Nobody was dialled (or the slot lapses by itself if this fails too).
-    if (options_.outbound_limit != nullptr) (void)options_.outbound_limit->Cancel(slot);
+    // Nobody was dialled: the slot is given back as this returns.
     return SayAndHangUp("The call could not be placed. Please try again.");
   }
 
@@ -132,10 +131,7 @@ absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& c
   // The call, the browser leg's alias and the slot become the call's in one transaction, so the
   // slot's sweep never finds the slot without its call.
   LIVECALL_RETURN_IF_ERROR(
-      calls_.Create(call, {call_sid},
-                    options_.outbound_limit != nullptr
-                        ? options_.outbound_limit->CommitWrites(slot, call.call_sid(), now)
-                        : RedisCommands{}));
+      calls_.Create(call, {call_sid}, slot.CommitWrites(call.call_sid(), now)));
 
   absl::StatusOr<std::string> agent_id = AgentIdFromIdentity(identity);
   std::string language = StartSession(call, agent_id.ok() ? *agent_id : identity);

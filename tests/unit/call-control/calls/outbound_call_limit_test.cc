@@ -23,6 +23,7 @@ namespace {
 using ::livecall::testing::IsOk;
 using ::livecall::testing::StatusIs;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 
 class OutboundCallLimitTest : public ::testing::Test {
  protected:
@@ -41,14 +42,13 @@ class OutboundCallLimitTest : public ::testing::Test {
 
   // What placing a call does once the provider has named it: the call record and its slot in one
   // transaction.
-  std::string Place(OutboundCallLimit& limit, const OutboundSlot& slot, int n) {
+  std::string Place(OutboundSlot& slot, int n) {
     livecall::v1::Call call;
     call.set_call_sid(absl::StrCat("CA", std::string(28, '0'), absl::Dec(n, absl::kZeroPad4)));
-    call.set_agent_identity(slot.agent_identity);
+    call.set_agent_identity(slot.agent_identity());
     *call.mutable_created_at() = ToProtoTimestamp(absl::Now());
     RecordCallStatus(call, "queued", absl::Now());
-    EXPECT_THAT(calls_->Create(call, {}, limit.CommitWrites(slot, call.call_sid(), absl::Now())),
-                IsOk());
+    EXPECT_THAT(calls_->Create(call, {}, slot.CommitWrites(call.call_sid(), absl::Now())), IsOk());
     return call.call_sid();
   }
 
@@ -99,23 +99,25 @@ TEST_F(OutboundCallLimitTest, AnAgentsQuotaHoldsUntilOneOfItsCallsEnds) {
   for (int i = 0; i < 2; ++i) {
     absl::StatusOr<OutboundSlot> slot = limit->Admit("+998901112233", "alice", absl::Now());
     ASSERT_THAT(slot.status(), IsOk());
-    alices.push_back(Place(*limit, *slot, i));
+    alices.push_back(Place(*slot, i));
   }
   absl::StatusOr<OutboundSlot> third = limit->Admit("+998901112233", "alice", absl::Now());
   EXPECT_THAT(third.status(), StatusIs(absl::StatusCode::kResourceExhausted,
                                        HasSubstr("LIVECALL_MAX_CALLS_PER_AGENT")));
   EXPECT_EQ(RefusalOf(third.status()), OutboundRefusal::kAgentQuota);
-  // Another agent, and a call for nobody in particular, still get lines.
-  EXPECT_THAT(limit->Admit("+998901112233", "bob", absl::Now()).status(), IsOk());
+  // Another agent, and a call for nobody in particular, still get lines (held here: a slot is
+  // given back when its object goes).
+  absl::StatusOr<OutboundSlot> bobs = limit->Admit("+998901112233", "bob", absl::Now());
+  EXPECT_THAT(bobs.status(), IsOk());
   absl::StatusOr<OutboundSlot> service_call = limit->Admit("+998901112233", "", absl::Now());
   ASSERT_THAT(service_call.status(), IsOk());
-  EXPECT_TRUE(service_call->agent_identity.empty());
+  EXPECT_TRUE(service_call->agent_identity().empty());
   EXPECT_EQ(Slots(kOutboundActiveKey), 4);
 
   ASSERT_NO_FATAL_FAILURE(End(alices[0]));
   absl::StatusOr<OutboundSlot> again = limit->Admit("+998901112233", "alice", absl::Now());
   ASSERT_THAT(again.status(), IsOk());
-  EXPECT_EQ(again->agent_identity, "alice");
+  EXPECT_EQ(again->agent_identity(), "alice");
   // The ended call's slot was swept from her full set; the global set is swept when it fills.
   EXPECT_EQ(Slots(AgentOutboundKey("alice")), 2);
   EXPECT_EQ(Slots(kOutboundActiveKey), 5);
@@ -130,7 +132,7 @@ TEST_F(OutboundCallLimitTest, TheGlobalCapRefusesEveryAgentWithTheBusyRefusal) {
   EXPECT_THAT(busy.status(), StatusIs(absl::StatusCode::kResourceExhausted,
                                       HasSubstr("LIVECALL_MAX_ACTIVE_CALLS")));
   EXPECT_EQ(RefusalOf(busy.status()), OutboundRefusal::kAllLinesBusy);
-  ASSERT_THAT(limit->Cancel(*first), IsOk());
+  ASSERT_THAT(first->Release(), IsOk());
   EXPECT_THAT(limit->Admit("+998901112233", "bob", absl::Now()).status(), IsOk());
 }
 
@@ -146,7 +148,7 @@ TEST_F(OutboundCallLimitTest, TheSweepNeverFreesASlotWhoseCallIsBeingPlaced) {
               StatusIs(absl::StatusCode::kResourceExhausted));
   EXPECT_THAT(limit->Admit("+998901112233", "alice", absl::Now()).status(),
               StatusIs(absl::StatusCode::kResourceExhausted));
-  const std::string placed = Place(*limit, *dialling, 1);
+  const std::string placed = Place(*dialling, 1);
   EXPECT_THAT(limit->Admit("+998901112233", "bob", absl::Now()).status(),
               StatusIs(absl::StatusCode::kResourceExhausted));
   // The pending slot became the call's in both sets.
@@ -177,7 +179,7 @@ TEST_F(OutboundCallLimitTest, TheCapHoldsUnderConcurrentPlacement) {
         }
         ASSERT_THAT(slot.status(), IsOk());
         ++admitted;
-        Place(*limit, *slot, i * 10 + round);
+        Place(*slot, i * 10 + round);
       }
     });
   }
@@ -185,6 +187,92 @@ TEST_F(OutboundCallLimitTest, TheCapHoldsUnderConcurrentPlacement) {
   EXPECT_EQ(admitted.load(), kCap);
   EXPECT_EQ(refused.load(), kPlacers * 5 - kCap);
   EXPECT_EQ(Slots(kOutboundActiveKey), kCap);
+}
+
+// The slot is one object: dropped uncommitted (the dial failed, or returned early) it is given
+// back to both sets; committed, it stays as the call's.
+TEST_F(OutboundCallLimitTest, ASlotNeverCommittedIsGivenBackWhenItGoes) {
+  std::unique_ptr<OutboundCallLimit> limit =
+      Limit({.max_active = 1, .max_per_agent = 1, .allowed_prefixes = {"+998"}});
+  {
+    absl::StatusOr<OutboundSlot> dialling = limit->Admit("+998901112233", "alice", absl::Now());
+    ASSERT_THAT(dialling.status(), IsOk());
+    EXPECT_TRUE(dialling->held());
+    EXPECT_EQ(Slots(kOutboundActiveKey), 1);
+    EXPECT_EQ(Slots(AgentOutboundKey("alice")), 1);
+    EXPECT_THAT(limit->Admit("+998901112233", "bob", absl::Now()).status(),
+                StatusIs(absl::StatusCode::kResourceExhausted));
+  }
+  EXPECT_EQ(Slots(kOutboundActiveKey), 0);
+  EXPECT_EQ(Slots(AgentOutboundKey("alice")), 0);
+  EXPECT_THAT(limit->Admit("+998901112233", "bob", absl::Now()).status(), IsOk());
+}
+
+TEST_F(OutboundCallLimitTest, ACommittedSlotStaysTheCallsWhenItsObjectGoes) {
+  std::unique_ptr<OutboundCallLimit> limit =
+      Limit({.max_active = 1, .max_per_agent = 1, .allowed_prefixes = {"+998"}});
+  std::string placed;
+  {
+    absl::StatusOr<OutboundSlot> dialling = limit->Admit("+998901112233", "alice", absl::Now());
+    ASSERT_THAT(dialling.status(), IsOk());
+    placed = Place(*dialling, 1);
+    EXPECT_FALSE(dialling->held());
+  }
+  absl::StatusOr<RedisReply> member = redis_->Command({"ZSCORE", kOutboundActiveKey, placed});
+  ASSERT_THAT(member.status(), IsOk());
+  EXPECT_FALSE(IsNil(**member));
+  EXPECT_EQ(Slots(AgentOutboundKey("alice")), 1);
+  EXPECT_THAT(limit->Admit("+998901112233", "bob", absl::Now()).status(),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+}
+
+// Commit on its own (PlaceCall: the provider has written the record) makes the slot the call's.
+TEST_F(OutboundCallLimitTest, CommitMakesThePendingSlotTheCallsInBothSets) {
+  std::unique_ptr<OutboundCallLimit> limit =
+      Limit({.max_active = 2, .max_per_agent = 2, .allowed_prefixes = {"+998"}});
+  absl::StatusOr<OutboundSlot> dialling = limit->Admit("+998901112233", "alice", absl::Now());
+  ASSERT_THAT(dialling.status(), IsOk());
+  const std::string sid = "CA00000000000000000000000000000042";
+  ASSERT_THAT(dialling->Commit(sid, absl::Now()), IsOk());
+  EXPECT_FALSE(dialling->held());
+  for (const std::string& key : {std::string(kOutboundActiveKey), AgentOutboundKey("alice")}) {
+    SCOPED_TRACE(key);
+    absl::StatusOr<RedisReply> members = redis_->Command({"ZRANGE", key, "0", "-1"});
+    ASSERT_THAT(members.status(), IsOk());
+    ASSERT_EQ((*members)->elements, 1u);
+    EXPECT_EQ(ReplyString(*(*members)->element[0]), sid);
+  }
+  // Committed: giving it back does nothing.
+  EXPECT_THAT(dialling->Release(), IsOk());
+  EXPECT_EQ(Slots(kOutboundActiveKey), 1);
+}
+
+// Moving a slot moves the duty to give it back: it is given back once, by its last owner.
+TEST_F(OutboundCallLimitTest, AMovedSlotIsGivenBackByItsLastOwner) {
+  std::unique_ptr<OutboundCallLimit> limit =
+      Limit({.max_active = 2, .max_per_agent = 0, .allowed_prefixes = {"+998"}});
+  OutboundSlot outer;
+  EXPECT_FALSE(outer.held());
+  {
+    absl::StatusOr<OutboundSlot> admitted = limit->Admit("+998901112233", "", absl::Now());
+    ASSERT_THAT(admitted.status(), IsOk());
+    outer = *std::move(admitted);
+  }
+  EXPECT_TRUE(outer.held());
+  EXPECT_EQ(Slots(kOutboundActiveKey), 1);
+  ASSERT_THAT(outer.Release(), IsOk());
+  EXPECT_FALSE(outer.held());
+  EXPECT_EQ(Slots(kOutboundActiveKey), 0);
+}
+
+// With neither a cap nor a quota to count against, a slot counts nothing and commits nothing.
+TEST_F(OutboundCallLimitTest, WithoutALimitASlotCountsNothing) {
+  std::unique_ptr<OutboundCallLimit> limit = Limit({.allowed_prefixes = {"+998"}});
+  absl::StatusOr<OutboundSlot> slot = limit->Admit("+998901112233", "alice", absl::Now());
+  ASSERT_THAT(slot.status(), IsOk());
+  EXPECT_FALSE(slot->held());
+  EXPECT_THAT(slot->CommitWrites("CA00000000000000000000000000000042", absl::Now()), IsEmpty());
+  EXPECT_EQ(Slots(kOutboundActiveKey), 0);
 }
 
 TEST(OutboundRefusalLineTest, EachRefusalIsSaidInTheAgentsLanguage) {
