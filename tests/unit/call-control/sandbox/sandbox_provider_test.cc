@@ -3,6 +3,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/call-control/call_control_service.h"
 #include "tests/support/proto_matchers.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
@@ -15,6 +16,7 @@ using ::livecall::testing::EqualsProto;
 using ::livecall::testing::IsOk;
 using ::livecall::testing::StatusIs;
 using ::testing::ElementsAre;
+using ::testing::IsEmpty;
 using ::testing::MatchesRegex;
 
 std::vector<std::string> Statuses(const livecall::v1::Call& call) {
@@ -132,6 +134,55 @@ TEST_F(SandboxProviderTest, UnknownCallsAreNotFound) {
   EXPECT_THAT(store_->Get("CA00000000000000000000000000000000"),
               StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(store_->Get("CA../../x"), StatusIs(absl::StatusCode::kNotFound));
+}
+
+// The sandbox keeps its behaviour and gains simulated call control.
+class SandboxControlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_THAT(redis_server_.Start(), IsOk());
+    RedisPool::Options options;
+    options.url = *ParseRedisUrl(redis_server_.url());
+    redis_ = std::make_unique<RedisPool>(options);
+    store_ = std::make_unique<CallStore>(*redis_, absl::Hours(1));
+    sandbox_ = std::make_unique<SandboxProvider>(
+        *store_,
+        SandboxTimings{
+            .ring = absl::Seconds(1), .answer = absl::Seconds(1), .talk = absl::Seconds(100)},
+        speech_);
+    service_ = std::make_unique<CallControlService>(*sandbox_, *store_, executor_, "+998712000000");
+  }
+  livecall::testing::RedisServer redis_server_;
+  std::unique_ptr<RedisPool> redis_;
+  std::unique_ptr<CallStore> store_;
+  SayRenderer speech_;
+  std::unique_ptr<SandboxProvider> sandbox_;
+  Executor executor_{1};
+  std::unique_ptr<CallControlService> service_;
+};
+
+TEST_F(SandboxControlTest, HoldMuteDigitsAndHangupAreSimulated) {
+  livecall::v1::PlaceCallRequest request;
+  request.set_to("+998901112233");
+  request.set_text("Salom");
+  absl::StatusOr<livecall::v1::Call> call = service_->Place(request);
+  ASSERT_THAT(call.status(), IsOk());
+  EXPECT_THAT(service_->Act(call->call_sid(), CallAction::kHold).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  const absl::Time start = absl::Now();
+  ASSERT_THAT(sandbox_->RunDueSteps(start + absl::Seconds(1)).status(), IsOk());
+  ASSERT_THAT(sandbox_->RunDueSteps(start + absl::Seconds(2)).status(), IsOk());
+  ASSERT_EQ(store_->Get(call->call_sid())->status(), "in-progress");
+
+  EXPECT_TRUE(service_->Act(call->call_sid(), CallAction::kHold)->on_hold());
+  EXPECT_TRUE(service_->Act(call->call_sid(), CallAction::kMute)->muted());
+  EXPECT_EQ(service_->Act(call->call_sid(), CallAction::kSendDigits, "5")->digits_sent(), "5");
+  absl::StatusOr<livecall::v1::Call> ended = service_->Act(call->call_sid(), CallAction::kHangup);
+  ASSERT_THAT(ended.status(), IsOk());
+  EXPECT_EQ(ended->status(), "completed");
+  EXPECT_THAT(Statuses(*ended), ElementsAre("queued", "ringing", "in-progress", "completed"));
+  // Hung up: the sandbox's schedule has nothing left for it.
+  EXPECT_THAT(*store_->DueSteps(start + absl::Hours(1), 10), IsEmpty());
 }
 
 }  // namespace

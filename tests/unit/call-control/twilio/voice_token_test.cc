@@ -4,6 +4,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/status_matchers.h"
+#include "tests/unit/call-control/twilio/twilio_webhook_test_fixture.h"
 
 namespace livecall::call_control {
 namespace {
@@ -119,6 +120,23 @@ TEST(VoiceTokenTest, AgentIdsMapToSdkSafeIdentitiesOneToOne) {
   EXPECT_THAT(AgentIdentity(std::string(200, '-')).status(),
               StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(AgentIdFromIdentity("bad_Z").status(), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// CreateVoiceToken through the call-control service configured for Twilio.
+class VoiceTokenServiceTest : public TwilioWebhookTest {};
+
+TEST_F(VoiceTokenServiceTest, VoiceTokensNeedAnAgent) {
+  EXPECT_THAT(service_->MintToken("", {}).status(), StatusIs(absl::StatusCode::kUnauthenticated));
+  livecall::v1::CreateVoiceTokenRequest too_long;
+  too_long.set_ttl_seconds(86401);
+  EXPECT_THAT(service_->MintToken("alice", too_long).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  absl::StatusOr<livecall::v1::VoiceToken> token = service_->MintToken("agent-alice", {});
+  ASSERT_THAT(token.status(), IsOk());
+  EXPECT_EQ(token->identity(), "agent_2Dalice");
+  absl::StatusOr<VerifiedJwt> jwt = VerifyJwtHs256(token->token(), "fake-api-key-secret");
+  ASSERT_THAT(jwt.status(), IsOk());
+  EXPECT_EQ(jwt->payload.fields().at("exp").number_value(), token->expires_at().seconds());
 }
 
 }  // namespace
