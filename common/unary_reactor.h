@@ -4,7 +4,8 @@
 // Runs a unary callback-API RPC's work on an Executor and finishes the reactor from there, so the
 // blocking parts (Redis, peers' RPCs, HTTP) never run on gRPC's own callback threads. Every RPC is
 // finished exactly once, with the work's status. The work runs with the caller's x-request-id as
-// the thread's (request_id.h), so the peers it calls log the same id.
+// the thread's (request_id.h), so the peers it calls log the same id. Work that only waits for
+// peers (no blocking library) needs no worker: FinishAsync (common/async_unary.h).
 //
 // The queue is bounded (Executor::TrySubmit): over it the RPC is refused at once with
 // RESOURCE_EXHAUSTED (the gateway answers 429). An RPC whose deadline has passed, or that its

@@ -1,10 +1,13 @@
 #include "services/ai-session/ai_session_service.h"
 
+#include <memory>
 #include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "common/async_unary.h"
 #include "common/ids.h"
 #include "common/language.h"
 #include "common/log.h"
@@ -44,95 +47,120 @@ std::string CallOutcome(const livecall::v1::Call& call, const std::string& langu
   return absl::StrCat("Suhbat bo'lmadi (", call.status(), ").");
 }
 
+// Runs `start` with a callback and waits for its answer: the blocking form of an asynchronous
+// operation, for tests and for work that runs on the executor anyway. Never on a gRPC thread.
+template <typename T>
+absl::StatusOr<T> Await(const std::function<void(std::function<void(absl::StatusOr<T>)>)>& start) {
+  absl::Notification answered;
+  absl::StatusOr<T> result;
+  start([&](absl::StatusOr<T> answer) {
+    result = std::move(answer);
+    answered.Notify();
+  });
+  answered.WaitForNotification();
+  return result;
+}
+
+// The callback that writes an asynchronous operation's answer into an RPC's response and
+// finishes the RPC with its status.
+template <typename T>
+std::function<void(absl::StatusOr<T>)> AnswerInto(T* response, AsyncFinish finish) {
+  return [response, finish = std::move(finish)](absl::StatusOr<T> answer) {
+    if (answer.ok()) *response = *std::move(answer);
+    finish(answer.status());
+  };
+}
+
 }  // namespace
 
 using livecall::v1::Customer;
 using livecall::v1::Session;
 
-absl::Status AiSessionService::CallContext(
-    const std::function<grpc::Status(grpc::ClientContext*)>& call) {
-  if (absl::Status allowed = context_breaker_.Allow(); !allowed.ok()) return allowed;
-  grpc::ClientContext rpc;
-  PrepareContext(&rpc);
-  const grpc::Status status = call(&rpc);
-  // Unreachable (or, waiting for it to be ready, not there within the deadline) counts against
-  // context; any answer, an error included, shows that it is up.
+AiSessionService::~AiSessionService() = default;
+
+void AiSessionService::RecordContextOutcome(const grpc::Status& status, bool own_deadline) {
+  // Unreachable (or, waiting for it to be ready, not there within its own deadline) counts
+  // against context; any answer, an error included, shows that it is up. A call cut short by its
+  // caller's deadline says nothing either way.
+  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED && !own_deadline) return;
   if (status.error_code() == grpc::StatusCode::UNAVAILABLE ||
       status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
     context_breaker_.RecordFailure();
   } else {
     context_breaker_.RecordSuccess();
   }
-  return ToAbslStatus(status);
 }
 
-void AiSessionService::PrepareContext(grpc::ClientContext* context) const {
-  context->set_deadline(absl::ToChronoTime(absl::Now() + options_.peer_deadline));
+template <typename Request, typename Response>
+void AiSessionService::CallContextAsync(
+    const CallScope& scope, Request request,
+    void (livecall::v1::Context::StubInterface::async_interface::*method)(
+        grpc::ClientContext*, const Request*, Response*, std::function<void(grpc::Status)>),
+    std::function<void(absl::StatusOr<Response>)> done) {
+  if (absl::Status wanted = scope.StillWanted(); !wanted.ok()) return done(wanted);
+  if (absl::Status allowed = context_breaker_.Allow(); !allowed.ok()) return done(allowed);
+  auto call = std::make_shared<PeerCall<Request, Response>>(&pending_);
+  call->request = std::move(request);
+  const bool own_deadline = scope.Prepare(&call->context, options_.peer_deadline);
   // Context restarting (a rolling update) is waited out within the deadline instead of failing
   // the agent's request while the channel reconnects.
-  context->set_wait_for_ready(true);
-  ForwardRequestId(context);
+  call->context.set_wait_for_ready(true);
+  (context_.async()->*method)(
+      &call->context, &call->request, &call->response,
+      [this, call, own_deadline, done = std::move(done)](grpc::Status status) {
+        RecordContextOutcome(status, own_deadline);
+        if (!status.ok()) return done(ToAbslStatus(status));
+        done(std::move(call->response));
+      });
+}
+
+void AiSessionService::GetCallAsync(const std::string& call_sid, const CallerIdentity& caller,
+                                    const CallScope& scope,
+                                    std::function<void(absl::StatusOr<livecall::v1::Call>)> done) {
+  if (calls_ == nullptr) {
+    return done(absl::FailedPreconditionError(
+        absl::StrCat("ai-session has no call-control to look up call ", call_sid)));
+  }
+  if (absl::Status wanted = scope.StillWanted(); !wanted.ok()) return done(wanted);
+  auto call =
+      std::make_shared<PeerCall<livecall::v1::GetCallRequest, livecall::v1::Call>>(&pending_);
+  call->request.set_call_sid(call_sid);
+  scope.Prepare(&call->context, options_.peer_deadline);
+  call->context.set_wait_for_ready(true);
+  // As the gateway forwards it: call-control believes it because ai-session sends its API key.
+  if (!caller.agent_id.empty()) {
+    call->context.AddMetadata(kAgentMetadata, caller.agent_id);
+    call->context.AddMetadata(kRoleMetadata, caller.role);
+  }
+  calls_->async()->GetCall(&call->context, &call->request, &call->response,
+                           [call, done = std::move(done)](grpc::Status status) {
+                             if (!status.ok()) return done(ToAbslStatus(status));
+                             done(std::move(call->response));
+                           });
 }
 
 absl::StatusOr<livecall::v1::Call> AiSessionService::GetCall(const std::string& call_sid,
                                                              const CallerIdentity& caller) {
-  if (calls_ == nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("ai-session has no call-control to look up call ", call_sid));
-  }
-  livecall::v1::GetCallRequest request;
-  request.set_call_sid(call_sid);
-  grpc::ClientContext rpc;
-  PrepareContext(&rpc);
-  // As the gateway forwards it: call-control believes it because ai-session sends its API key.
-  if (!caller.agent_id.empty()) {
-    rpc.AddMetadata(kAgentMetadata, caller.agent_id);
-    rpc.AddMetadata(kRoleMetadata, caller.role);
-  }
-  livecall::v1::Call call;
-  LIVECALL_RETURN_IF_ERROR(ToAbslStatus(calls_->GetCall(&rpc, request, &call)));
-  return call;
+  return Await<livecall::v1::Call>(
+      [&](std::function<void(absl::StatusOr<livecall::v1::Call>)> done) {
+        GetCallAsync(call_sid, caller, CallScope::Detached(), std::move(done));
+      });
 }
 
-absl::StatusOr<std::optional<Session>> AiSessionService::CallsSession(
-    std::string& call_sid, const CallerIdentity& caller) {
-  if (!IsCallSidShaped(call_sid)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("callSid \"", call_sid, "\" is not a call SID (CA and 32 hex digits)"));
+void AiSessionService::ForCallerAsync(Session session, const CallerIdentity& caller,
+                                      const CallScope& scope, SessionCallback done) {
+  if (caller.MayAccess(session.agent_id())) return done(std::move(session));
+  if (!session.agent_id().empty()) {
+    return done(NotYours(absl::StrCat("session ", session.session_id())));
   }
-  // call-control starts its calls' sessions (role service) while it answers a webhook, waiting on
-  // this: asking it back would be a needless round trip at best. Services name the customer's leg.
-  if (caller.role == kRoleService) return std::nullopt;
-  absl::StatusOr<livecall::v1::Call> call = GetCall(call_sid, caller);
-  if (!call.ok()) {
-    // A supervisor, like a service, may attach a call call-control does not know; an agent may
-    // attach only its own.
-    if (caller.is_agent() || !absl::IsNotFound(call.status())) return call.status();
-    return std::nullopt;
-  }
-  // The customer's leg, even when the browser named its own: the call's session and live events
-  // are kept under it.
-  call_sid = call->call_sid();
-  if (call->session_id().empty()) return std::nullopt;
-  absl::StatusOr<Session> existing = Get(call->session_id());
-  // Expired while the call is still recorded: the caller makes a new one.
-  if (absl::IsNotFound(existing.status())) return std::nullopt;
-  if (!existing.ok()) return existing.status();
-  return *std::move(existing);
-}
-
-absl::StatusOr<Session> AiSessionService::ForCaller(Session session, const CallerIdentity& caller) {
-  if (caller.MayAccess(session.agent_id())) return session;
-  if (!session.agent_id().empty()) return NotYours(absl::StrCat("session ", session.session_id()));
   // An inbound call's session before call-control assigns it to the agent who answered: the
   // agent is that one (call-control said the call is its), so it is assigned here as well.
   livecall::v1::AssignSessionRequest assign;
   assign.set_session_id(session.session_id());
   assign.set_agent_id(caller.agent_id);
-  Session assigned;
-  LIVECALL_RETURN_IF_ERROR(CallContext(
-      [&](grpc::ClientContext* rpc) { return context_.AssignSession(rpc, assign, &assigned); }));
-  return assigned;
+  CallContextAsync<livecall::v1::AssignSessionRequest, Session>(
+      scope, std::move(assign),
+      &livecall::v1::Context::StubInterface::async_interface::AssignSession, std::move(done));
 }
 
 void AiSessionService::CountFallback(absl::string_view purpose, const absl::Status& why) {
@@ -156,18 +184,32 @@ absl::Status AiSessionService::CheckActive(const Session& session, absl::string_
       absl::StrCat("session \"", session.session_id(), "\" has ended; ", refused));
 }
 
-absl::Status AiSessionService::Append(const std::string& session_id,
-                                      const livecall::v1::Turn& turn,
-                                      const std::vector<livecall::v1::Suggestion>& suggestions) {
+void AiSessionService::AppendAsync(const std::string& session_id, const livecall::v1::Turn& turn,
+                                   const std::vector<livecall::v1::Suggestion>& suggestions,
+                                   const CallScope& scope, std::function<void(absl::Status)> done) {
   livecall::v1::AppendTurnRequest append;
   append.set_session_id(session_id);
   *append.mutable_turn() = turn;
   for (const livecall::v1::Suggestion& suggestion : suggestions) {
     *append.add_suggestions() = suggestion;
   }
-  livecall::v1::AppendTurnResponse appended;
-  return CallContext(
-      [&](grpc::ClientContext* rpc) { return context_.AppendTurn(rpc, append, &appended); });
+  CallContextAsync<livecall::v1::AppendTurnRequest, livecall::v1::AppendTurnResponse>(
+      scope, std::move(append), &livecall::v1::Context::StubInterface::async_interface::AppendTurn,
+      [done = std::move(done)](absl::StatusOr<livecall::v1::AppendTurnResponse> appended) {
+        done(appended.status());
+      });
+}
+
+absl::Status AiSessionService::Append(const std::string& session_id, const livecall::v1::Turn& turn,
+                                      const std::vector<livecall::v1::Suggestion>& suggestions) {
+  absl::Notification stored;
+  absl::Status status;
+  AppendAsync(session_id, turn, suggestions, CallScope::Detached(), [&](absl::Status appended) {
+    status = std::move(appended);
+    stored.Notify();
+  });
+  stored.WaitForNotification();
+  return status;
 }
 
 absl::StatusOr<std::string> AiSessionService::AskLlm(const std::vector<ChatMessage>& messages,
@@ -179,139 +221,280 @@ absl::StatusOr<std::string> AiSessionService::AskLlm(const std::vector<ChatMessa
   return reply;
 }
 
+// Start's steps, each begun from the completion of the one before: the caller's right to the call
+// (call-control) and the call's session when it has one, the customer, the greeting and the first
+// suggestions (on the executor when the LLM is asked), the session stored.
+class AiSessionService::StartFlow : public std::enable_shared_from_this<StartFlow> {
+ public:
+  StartFlow(AiSessionService& service, const livecall::v1::StartSessionRequest& request,
+            const CallerIdentity& caller, CallScope scope, SessionCallback done)
+      : service_(service),
+        request_(request),
+        caller_(caller),
+        scope_(std::move(scope)),
+        done_(std::move(done)) {}
+
+  void Run() {
+    absl::Status valid = Validate();
+    if (!valid.ok()) return done_(valid);
+    if (call_sid_.empty() || caller_.role == kRoleService) return LookUpCustomer();
+    // call-control starts its calls' sessions (role service) while it answers a webhook, waiting
+    // on this: asking it back would be a needless round trip at best.
+    service_.GetCallAsync(call_sid_, caller_, scope_,
+                          [self = shared_from_this()](absl::StatusOr<livecall::v1::Call> call) {
+                            self->AfterCall(std::move(call));
+                          });
+  }
+
+ private:
+  absl::Status Validate() {
+    LIVECALL_ASSIGN_OR_RETURN(owner_, caller_.OwnerFor(request_.agent_id()));
+    if (request_.phone_number().empty()) {
+      return absl::InvalidArgumentError("phoneNumber is required");
+    }
+    // "uz", "ru", "en" or a BCP-47 tag of one ("ru-RU"); empty: found out from the customer.
+    if (!request_.language().empty()) {
+      LIVECALL_ASSIGN_OR_RETURN(requested_language_, ParseLanguage(request_.language()));
+    }
+    direction_ = request_.direction().empty() ? "outbound" : request_.direction();
+    if (direction_ != "outbound" && direction_ != "inbound") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("direction \"", request_.direction(), "\" is not outbound or inbound"));
+    }
+    call_sid_ = request_.call_sid();
+    if (!call_sid_.empty() && !IsCallSidShaped(call_sid_)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("callSid \"", call_sid_, "\" is not a call SID (CA and 32 hex digits)"));
+    }
+    return absl::OkStatus();
+  }
+
+  void AfterCall(absl::StatusOr<livecall::v1::Call> call) {
+    if (!call.ok()) {
+      // A supervisor, like a service, may attach a call call-control does not know; an agent may
+      // attach only its own.
+      if (caller_.is_agent() || !absl::IsNotFound(call.status())) return done_(call.status());
+      return LookUpCustomer();
+    }
+    // The customer's leg, even when the browser named its own: the call's session and live
+    // events are kept under it.
+    call_sid_ = call->call_sid();
+    if (call->session_id().empty()) return LookUpCustomer();
+    service_.GetAsync(call->session_id(), CallerIdentity{}, scope_,
+                      [self = shared_from_this()](absl::StatusOr<Session> existing) {
+                        // Expired while the call is still recorded: a new one is made.
+                        if (absl::IsNotFound(existing.status())) return self->LookUpCustomer();
+                        if (!existing.ok()) return self->done_(existing.status());
+                        self->service_.ForCallerAsync(*std::move(existing), self->caller_,
+                                                      self->scope_, std::move(self->done_));
+                      });
+  }
+
+  void LookUpCustomer() {
+    livecall::v1::LookupCustomerRequest lookup;
+    lookup.set_phone_number(request_.phone_number());
+    service_.CallContextAsync<livecall::v1::LookupCustomerRequest, Customer>(
+        scope_, std::move(lookup),
+        &livecall::v1::Context::StubInterface::async_interface::LookupCustomer,
+        [self = shared_from_this()](absl::StatusOr<Customer> customer) {
+          if (!customer.ok()) return self->done_(customer.status());
+          if (self->service_.llm_ == nullptr) return self->Create(*std::move(customer));
+          // The LLM's greeting blocks (libcurl): asked from a worker.
+          Executor& executor = self->service_.executor_;
+          const bool queued = executor.TrySubmit([self, customer = *std::move(customer)]() mutable {
+            ScopedRequestId request_id(self->scope_.request_id());
+            self->Create(std::move(customer));
+          });
+          if (!queued) {
+            self->done_(absl::ResourceExhaustedError(absl::StrCat(
+                "the server is busy (", executor.max_queued(), " requests queued); retry")));
+          }
+        });
+  }
+
+  void Create(Customer customer) {
+    livecall::v1::CreateSessionRequest create;
+    Compose(std::move(customer), *create.mutable_session());
+    service_.CallContextAsync<livecall::v1::CreateSessionRequest, Session>(
+        scope_, std::move(create),
+        &livecall::v1::Context::StubInterface::async_interface::CreateSession,
+        [self = shared_from_this()](absl::StatusOr<Session> created) {
+          if (!created.ok()) return self->done_(created.status());
+          // Context answers the call's session when it had one already (a concurrent start).
+          self->service_.ForCallerAsync(*std::move(created), self->caller_, self->scope_,
+                                        std::move(self->done_));
+        });
+  }
+
+  // The new session for `customer`: greeting (the LLM's when one answers in time), first
+  // suggestions and the greeting as the conversation's first turn.
+  void Compose(Customer customer, Session& session) {
+    const std::string language = !requested_language_.empty() ? requested_language_
+                                 : !customer.language().empty()
+                                     ? customer.language()
+                                     : DefaultLanguageForNumber(customer.phone_number());
+    session.set_call_sid(call_sid_);
+    session.set_phone_number(customer.phone_number());
+    session.set_direction(direction_);
+    session.set_agent_id(owner_);
+    session.set_language(language);
+    session.set_greeting(BuildGreeting(customer, language, direction_));
+    const KnowledgeBase& kb = service_.kb_;
+    for (livecall::v1::Suggestion& suggestion : InitialSuggestions(kb, customer, language)) {
+      *session.add_suggestions() = std::move(suggestion);
+    }
+    *session.mutable_customer() = std::move(customer);
+    if (service_.llm_ != nullptr) {
+      absl::StatusOr<std::string> reply =
+          service_.AskLlm(GreetingPrompt(session, session.greeting()),
+                          service_.options_.llm_greeting_deadline, "greeting");
+      absl::StatusOr<std::string> greeting =
+          reply.ok() ? ParseGreeting(*reply) : absl::StatusOr<std::string>(reply.status());
+      // The greeting is said to whoever answers: one that tells the customer's record is
+      // replaced by the template.
+      if (greeting.ok() && SaysWithheldCustomerData(*greeting, session)) {
+        greeting = absl::FailedPreconditionError("llm greeting says withheld customer data");
+      }
+      if (greeting.ok()) {
+        session.set_greeting(*greeting);
+      } else if (reply.ok()) {
+        service_.CountFallback("greeting", greeting.status());
+      }
+    }
+    livecall::v1::Turn* greeting_turn = session.add_conversation();
+    greeting_turn->set_speaker("ai");
+    greeting_turn->set_text(session.greeting());
+    *greeting_turn->mutable_at() = ToProtoTimestamp(absl::Now());
+  }
+
+  AiSessionService& service_;
+  const livecall::v1::StartSessionRequest& request_;
+  const CallerIdentity caller_;
+  const CallScope scope_;
+  SessionCallback done_;
+  std::string owner_;
+  std::string requested_language_;
+  std::string direction_;
+  std::string call_sid_;
+};
+
+void AiSessionService::StartAsync(const livecall::v1::StartSessionRequest& request,
+                                  const CallerIdentity& caller, CallScope scope,
+                                  SessionCallback done) {
+  std::make_shared<StartFlow>(*this, request, caller, std::move(scope), std::move(done))->Run();
+}
+
 absl::StatusOr<Session> AiSessionService::Start(const livecall::v1::StartSessionRequest& request,
                                                 const CallerIdentity& caller) {
-  LIVECALL_ASSIGN_OR_RETURN(const std::string owner, caller.OwnerFor(request.agent_id()));
-  if (request.phone_number().empty()) {
-    return absl::InvalidArgumentError("phoneNumber is required");
-  }
-  // "uz", "ru", "en" or a BCP-47 tag of one ("ru-RU"); empty: found out below.
-  std::string requested_language;
-  if (!request.language().empty()) {
-    LIVECALL_ASSIGN_OR_RETURN(requested_language, ParseLanguage(request.language()));
-  }
-  const std::string direction = request.direction().empty() ? "outbound" : request.direction();
-  if (direction != "outbound" && direction != "inbound") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("direction \"", request.direction(), "\" is not outbound or inbound"));
-  }
+  return Await<Session>([&](SessionCallback done) {
+    StartAsync(request, caller, CallScope::Detached(), std::move(done));
+  });
+}
 
-  std::string call_sid = request.call_sid();
-  if (!call_sid.empty()) {
-    LIVECALL_ASSIGN_OR_RETURN(std::optional<Session> existing, CallsSession(call_sid, caller));
-    if (existing.has_value()) return ForCaller(*std::move(existing), caller);
-  }
-
-  Customer customer;
-  {
-    livecall::v1::LookupCustomerRequest lookup;
-    lookup.set_phone_number(request.phone_number());
-    LIVECALL_RETURN_IF_ERROR(CallContext(
-        [&](grpc::ClientContext* rpc) { return context_.LookupCustomer(rpc, lookup, &customer); }));
-  }
-  const std::string language = !requested_language.empty() ? requested_language
-                               : !customer.language().empty()
-                                   ? customer.language()
-                                   : DefaultLanguageForNumber(customer.phone_number());
-
-  livecall::v1::CreateSessionRequest create;
-  Session& session = *create.mutable_session();
-  session.set_call_sid(call_sid);
-  session.set_phone_number(customer.phone_number());
-  session.set_direction(direction);
-  session.set_agent_id(owner);
-  session.set_language(language);
-  *session.mutable_customer() = customer;
-  session.set_greeting(BuildGreeting(customer, language, direction));
-  if (llm_ != nullptr) {
-    absl::StatusOr<std::string> reply = AskLlm(GreetingPrompt(session, session.greeting()),
-                                               options_.llm_greeting_deadline, "greeting");
-    absl::StatusOr<std::string> greeting =
-        reply.ok() ? ParseGreeting(*reply) : absl::StatusOr<std::string>(reply.status());
-    // The greeting is said to whoever answers: one that tells the customer's record is replaced
-    // by the template.
-    if (greeting.ok() && SaysWithheldCustomerData(*greeting, session)) {
-      greeting = absl::FailedPreconditionError("llm greeting says withheld customer data");
-    }
-    if (greeting.ok()) {
-      session.set_greeting(*greeting);
-    } else if (reply.ok()) {
-      CountFallback("greeting", greeting.status());
-    }
-  }
-  for (livecall::v1::Suggestion& suggestion : InitialSuggestions(kb_, customer, language)) {
-    *session.add_suggestions() = std::move(suggestion);
-  }
-  livecall::v1::Turn* greeting_turn = session.add_conversation();
-  greeting_turn->set_speaker("ai");
-  greeting_turn->set_text(session.greeting());
-  *greeting_turn->mutable_at() = ToProtoTimestamp(absl::Now());
-
-  Session created;
-  LIVECALL_RETURN_IF_ERROR(CallContext(
-      [&](grpc::ClientContext* rpc) { return context_.CreateSession(rpc, create, &created); }));
-  // Context answers the call's session when it had one already (a concurrent start).
-  return ForCaller(std::move(created), caller);
+void AiSessionService::GetAsync(const std::string& session_id, const CallerIdentity& caller,
+                                CallScope scope, SessionCallback done) {
+  if (session_id.empty()) return done(absl::InvalidArgumentError("sessionId is required"));
+  livecall::v1::GetSessionRequest request;
+  request.set_session_id(session_id);
+  CallContextAsync<livecall::v1::GetSessionRequest, Session>(
+      scope, std::move(request), &livecall::v1::Context::StubInterface::async_interface::GetSession,
+      [caller, done = std::move(done)](absl::StatusOr<Session> session) {
+        if (session.ok() && !caller.MayAccess(session->agent_id())) {
+          return done(NotYours(absl::StrCat("session ", session->session_id())));
+        }
+        done(std::move(session));
+      });
 }
 
 absl::StatusOr<Session> AiSessionService::Get(const std::string& session_id,
                                               const CallerIdentity& caller) {
-  if (session_id.empty()) return absl::InvalidArgumentError("sessionId is required");
-  livecall::v1::GetSessionRequest request;
-  request.set_session_id(session_id);
-  Session session;
-  LIVECALL_RETURN_IF_ERROR(CallContext(
-      [&](grpc::ClientContext* rpc) { return context_.GetSession(rpc, request, &session); }));
-  if (!caller.MayAccess(session.agent_id())) return NotYours(absl::StrCat("session ", session_id));
-  return session;
+  return Await<Session>([&](SessionCallback done) {
+    GetAsync(session_id, caller, CallScope::Detached(), std::move(done));
+  });
+}
+
+void AiSessionService::AddTurnAsync(const livecall::v1::AddTurnRequest& request,
+                                    const CallerIdentity& caller, CallScope scope,
+                                    TurnCallback done) {
+  // Existence and ownership (404/403), then the request's fields (400), then the session's state
+  // (409): only the session's agent learns anything from a malformed request.
+  GetAsync(request.session_id(), caller, scope,
+           [this, &request, scope, done = std::move(done)](absl::StatusOr<Session> session) {
+             if (!session.ok()) return done(session.status());
+             AnswerTurn(*std::move(session), request, scope, std::move(done));
+           });
 }
 
 absl::StatusOr<livecall::v1::AddTurnResponse> AiSessionService::AddTurn(
     const livecall::v1::AddTurnRequest& request, const CallerIdentity& caller) {
-  // Existence and ownership (404/403), then the request's fields (400), then the session's state
-  // (409): only the session's agent learns anything from a malformed request.
-  LIVECALL_ASSIGN_OR_RETURN(Session session, Get(request.session_id(), caller));
+  return Await<livecall::v1::AddTurnResponse>([&](TurnCallback done) {
+    AddTurnAsync(request, caller, CallScope::Detached(), std::move(done));
+  });
+}
+
+void AiSessionService::AnswerTurn(Session session, const livecall::v1::AddTurnRequest& request,
+                                  const CallScope& scope, TurnCallback done) {
   if (request.speaker() != "customer" && request.speaker() != "agent") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("speaker \"", request.speaker(), "\" is not customer or agent"));
+    return done(absl::InvalidArgumentError(
+        absl::StrCat("speaker \"", request.speaker(), "\" is not customer or agent")));
   }
-  const std::string text(absl::StripAsciiWhitespace(request.text()));
-  if (text.empty()) return absl::InvalidArgumentError("text is required");
+  std::string text(absl::StripAsciiWhitespace(request.text()));
+  if (text.empty()) return done(absl::InvalidArgumentError("text is required"));
   if (text.size() > kMaxTurnTextLength) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("text is longer than ", kMaxTurnTextLength, " bytes"));
+    return done(absl::InvalidArgumentError(
+        absl::StrCat("text is longer than ", kMaxTurnTextLength, " bytes")));
   }
-  LIVECALL_RETURN_IF_ERROR(CheckActive(session, "it takes no more turns"));
-  livecall::v1::AddTurnResponse response;
-  livecall::v1::Turn& turn = *response.mutable_turn();
+  if (absl::Status active = CheckActive(session, "it takes no more turns"); !active.ok()) {
+    return done(active);
+  }
+  auto response = std::make_shared<livecall::v1::AddTurnResponse>();
+  livecall::v1::Turn& turn = *response->mutable_turn();
   turn.set_speaker(request.speaker());
-  turn.set_text(text);
+  turn.set_text(std::move(text));
   *turn.mutable_at() = ToProtoTimestamp(absl::Now());
   *session.add_conversation() = turn;
+  response->set_engine("embedded");
 
-  std::vector<livecall::v1::Suggestion> suggestions;
-  response.set_engine("embedded");
-  if (llm_ != nullptr) {
-    absl::StatusOr<std::string> reply =
-        AskLlm(SuggestionPrompt(session, options_.llm_max_prompt_tokens),
-               options_.llm_suggestion_deadline, "suggestions");
-    if (reply.ok()) {
-      absl::StatusOr<std::vector<livecall::v1::Suggestion>> parsed =
-          ParseSuggestions(*reply, kMaxSuggestions);
-      if (parsed.ok()) {
-        suggestions = *std::move(parsed);
-        response.set_engine("llm");
-      } else {
-        CountFallback("suggestions", parsed.status());
+  // Suggestions for the conversation so far, then the turn and them stored together.
+  auto suggest_and_store = [this, scope, response](Session session, TurnCallback done) {
+    std::vector<livecall::v1::Suggestion> suggestions;
+    if (llm_ != nullptr) {
+      absl::StatusOr<std::string> reply =
+          AskLlm(SuggestionPrompt(session, options_.llm_max_prompt_tokens),
+                 options_.llm_suggestion_deadline, "suggestions");
+      if (reply.ok()) {
+        absl::StatusOr<std::vector<livecall::v1::Suggestion>> parsed =
+            ParseSuggestions(*reply, kMaxSuggestions);
+        if (parsed.ok()) {
+          suggestions = *std::move(parsed);
+          response->set_engine("llm");
+        } else {
+          CountFallback("suggestions", parsed.status());
+        }
       }
     }
+    if (suggestions.empty()) suggestions = TurnSuggestions(kb_, session);
+    for (const livecall::v1::Suggestion& suggestion : suggestions) {
+      *response->add_suggestions() = suggestion;
+    }
+    AppendAsync(session.session_id(), response->turn(), suggestions, scope,
+                [response, done = std::move(done)](absl::Status stored) {
+                  if (!stored.ok()) return done(stored);
+                  done(std::move(*response));
+                });
+  };
+  if (llm_ == nullptr) return suggest_and_store(std::move(session), std::move(done));
+  // The LLM blocks (libcurl): asked from a worker.
+  auto pending_done = std::make_shared<TurnCallback>(std::move(done));
+  const bool queued = executor_.TrySubmit(
+      [scope, session = std::move(session), suggest_and_store, pending_done]() mutable {
+        ScopedRequestId request_id(scope.request_id());
+        suggest_and_store(std::move(session), std::move(*pending_done));
+      });
+  if (!queued) {
+    (*pending_done)(absl::ResourceExhaustedError(
+        absl::StrCat("the server is busy (", executor_.max_queued(), " requests queued); retry")));
   }
-  if (suggestions.empty()) suggestions = TurnSuggestions(kb_, session);
-  LIVECALL_RETURN_IF_ERROR(Append(session.session_id(), turn, suggestions));
-  for (livecall::v1::Suggestion& suggestion : suggestions) {
-    *response.add_suggestions() = std::move(suggestion);
-  }
-  return response;
 }
 
 absl::StatusOr<livecall::v1::CallerReply> AiSessionService::ReplyToCaller(
@@ -428,59 +611,67 @@ absl::StatusOr<Session> AiSessionService::End(const livecall::v1::EndAiSessionRe
   if (const std::string outcome = CallOutcome(end.call(), session.language()); !outcome.empty()) {
     end.mutable_summary()->set_text(absl::StrCat(outcome, " ", end.summary().text()));
   }
-  Session ended;
-  LIVECALL_RETURN_IF_ERROR(
-      CallContext([&](grpc::ClientContext* rpc) { return context_.EndSession(rpc, end, &ended); }));
-  return ended;
+  return Await<Session>([&](SessionCallback done) {
+    CallContextAsync<livecall::v1::EndSessionRequest, Session>(
+        CallScope::Detached(), std::move(end),
+        &livecall::v1::Context::StubInterface::async_interface::EndSession, std::move(done));
+  });
+}
+
+void AiSessionService::AssignAsync(const livecall::v1::AssignSessionRequest& request,
+                                   const CallerIdentity& caller, CallScope scope,
+                                   SessionCallback done) {
+  // An agent taking sessions for itself would defeat ownership: only call-control (a service),
+  // which knows who answered, or a supervisor assigns.
+  if (caller.is_agent()) {
+    return done(absl::PermissionDeniedError(
+        "an agent cannot assign sessions; call-control assigns a call's session to the agent who "
+        "answers it"));
+  }
+  if (request.session_id().empty()) {
+    return done(absl::InvalidArgumentError("sessionId is required"));
+  }
+  if (!IsValidAgentIdentity(request.agent_id())) {
+    return done(absl::InvalidArgumentError("agentId must be 1-128 printable characters"));
+  }
+  CallContextAsync<livecall::v1::AssignSessionRequest, Session>(
+      scope, request, &livecall::v1::Context::StubInterface::async_interface::AssignSession,
+      std::move(done));
 }
 
 absl::StatusOr<Session> AiSessionService::Assign(const livecall::v1::AssignSessionRequest& request,
                                                  const CallerIdentity& caller) {
-  // An agent taking sessions for itself would defeat ownership: only call-control (a service),
-  // which knows who answered, or a supervisor assigns.
-  if (caller.is_agent()) {
-    return absl::PermissionDeniedError(
-        "an agent cannot assign sessions; call-control assigns a call's session to the agent who "
-        "answers it");
-  }
-  if (request.session_id().empty()) return absl::InvalidArgumentError("sessionId is required");
-  if (!IsValidAgentIdentity(request.agent_id())) {
-    return absl::InvalidArgumentError("agentId must be 1-128 printable characters");
-  }
-  Session assigned;
-  LIVECALL_RETURN_IF_ERROR(CallContext(
-      [&](grpc::ClientContext* rpc) { return context_.AssignSession(rpc, request, &assigned); }));
-  return assigned;
+  return Await<Session>([&](SessionCallback done) {
+    AssignAsync(request, caller, CallScope::Detached(), std::move(done));
+  });
 }
 
 grpc::ServerUnaryReactor* AiSessionService::StartSession(
     grpc::CallbackServerContext* context, const livecall::v1::StartSessionRequest* request,
     Session* response) {
-  return FinishOnExecutor(context, executor_,
-                          [this, request, response](const CallerIdentity& caller) -> absl::Status {
-                            LIVECALL_ASSIGN_OR_RETURN(*response, Start(*request, caller));
-                            return absl::OkStatus();
-                          });
+  return FinishAsync(context, [this, request, response](const CallerIdentity& caller,
+                                                        CallScope scope, AsyncFinish finish) {
+    StartAsync(*request, caller, std::move(scope), AnswerInto(response, std::move(finish)));
+  });
 }
 
 grpc::ServerUnaryReactor* AiSessionService::GetSession(
     grpc::CallbackServerContext* context, const livecall::v1::GetAiSessionRequest* request,
     Session* response) {
-  return FinishOnExecutor(
-      context, executor_, [this, request, response](const CallerIdentity& caller) -> absl::Status {
-        LIVECALL_ASSIGN_OR_RETURN(*response, Get(request->session_id(), caller));
-        return absl::OkStatus();
-      });
+  return FinishAsync(context, [this, request, response](const CallerIdentity& caller,
+                                                        CallScope scope, AsyncFinish finish) {
+    GetAsync(request->session_id(), caller, std::move(scope),
+             AnswerInto(response, std::move(finish)));
+  });
 }
 
 grpc::ServerUnaryReactor* AiSessionService::AddTurn(grpc::CallbackServerContext* context,
                                                     const livecall::v1::AddTurnRequest* request,
                                                     livecall::v1::AddTurnResponse* response) {
-  return FinishOnExecutor(context, executor_,
-                          [this, request, response](const CallerIdentity& caller) -> absl::Status {
-                            LIVECALL_ASSIGN_OR_RETURN(*response, AddTurn(*request, caller));
-                            return absl::OkStatus();
-                          });
+  return FinishAsync(context, [this, request, response](const CallerIdentity& caller,
+                                                        CallScope scope, AsyncFinish finish) {
+    AddTurnAsync(*request, caller, std::move(scope), AnswerInto(response, std::move(finish)));
+  });
 }
 
 grpc::ServerUnaryReactor* AiSessionService::ReplyToCaller(
@@ -505,11 +696,10 @@ grpc::ServerUnaryReactor* AiSessionService::EndSession(
 grpc::ServerUnaryReactor* AiSessionService::AssignSession(
     grpc::CallbackServerContext* context, const livecall::v1::AssignSessionRequest* request,
     Session* response) {
-  return FinishOnExecutor(context, executor_,
-                          [this, request, response](const CallerIdentity& caller) -> absl::Status {
-                            LIVECALL_ASSIGN_OR_RETURN(*response, Assign(*request, caller));
-                            return absl::OkStatus();
-                          });
+  return FinishAsync(context, [this, request, response](const CallerIdentity& caller,
+                                                        CallScope scope, AsyncFinish finish) {
+    AssignAsync(*request, caller, std::move(scope), AnswerInto(response, std::move(finish)));
+  });
 }
 
 }  // namespace livecall::ai_session

@@ -9,9 +9,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/async_unary.h"
 #include "common/caller_identity.h"
 #include "common/circuit_breaker.h"
 #include "common/executor.h"
+#include "common/pending_calls.h"
 #include "livecall/v1/ai_session.grpc.pb.h"
 #include "livecall/v1/call_control.grpc.pb.h"
 #include "livecall/v1/context.grpc.pb.h"
@@ -39,6 +41,10 @@ struct AiEngineOptions {
 // from the LLM when one is configured and answers in time, else from the embedded engine; an LLM
 // failure never fails the request. Holds no state of its own: sessions live in Redis through
 // context.
+//
+// StartSession, GetSession and AddTurn are answered from gRPC's callback threads: their calls to
+// context and call-control use the callback client API (common/async_unary.h), and only the LLM,
+// which blocks (libcurl), is asked from the executor. The other RPCs run on the executor.
 class AiSessionService final : public livecall::v1::AiSession::CallbackService {
  public:
   // `llm` may be null (embedded engine only); `calls` may be null (no call record is attached to
@@ -53,7 +59,23 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
         options_(options),
         calls_(calls) {}
 
-  // The work behind the RPCs; blocking (context, LLM), so run on the executor.
+  // Waits until gRPC has released every peer call this service started.
+  ~AiSessionService() override;
+
+  using SessionCallback = std::function<void(absl::StatusOr<livecall::v1::Session>)>;
+  using TurnCallback = std::function<void(absl::StatusOr<livecall::v1::AddTurnResponse>)>;
+
+  // The work behind StartSession, GetSession and AddTurn without blocking: each calls `done`
+  // once, on a gRPC thread (or on the calling thread for an error found before any peer call).
+  // `request` stays valid until then. `scope` carries the request id and the deadline.
+  void StartAsync(const livecall::v1::StartSessionRequest& request, const CallerIdentity& caller,
+                  CallScope scope, SessionCallback done);
+  void GetAsync(const std::string& session_id, const CallerIdentity& caller, CallScope scope,
+                SessionCallback done);
+  void AddTurnAsync(const livecall::v1::AddTurnRequest& request, const CallerIdentity& caller,
+                    CallScope scope, TurnCallback done);
+
+  // The work behind the RPCs, blocking (context, LLM): for the executor and tests.
   // Each takes the caller (common/caller_identity.h): a session is its agent's (agent_id), set
   // from the caller when it starts; an agent may use only its own, a supervisor or service any
   // (PERMISSION_DENIED otherwise). The default caller is a service.
@@ -105,25 +127,43 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
                                           livecall::v1::Session* response) override;
 
  private:
-  void PrepareContext(grpc::ClientContext* context) const;
-  // call-control's GetCall (either leg's SID) as `caller`: the caller's identity goes with it, so
-  // call-control's own ownership rule answers. FAILED_PRECONDITION without call-control.
-  absl::StatusOr<livecall::v1::Call> GetCall(const std::string& call_sid,
-                                             const CallerIdentity& caller);
-  // For a start naming `call_sid` (INVALID_ARGUMENT unless "CA" + 32 hex): checks the caller's
-  // right to the call with call-control (not for a service), makes `call_sid` the call's customer
-  // leg, and answers the call's session when it has one already.
-  absl::StatusOr<std::optional<livecall::v1::Session>> CallsSession(std::string& call_sid,
-                                                                    const CallerIdentity& caller);
-  // `session` (a call's, which `caller` may use) for `caller`: as it is when the caller may use
-  // it; given to an agent caller when it has no owner yet; PERMISSION_DENIED when another agent's.
-  absl::StatusOr<livecall::v1::Session> ForCaller(livecall::v1::Session session,
-                                                  const CallerIdentity& caller);
-  // One call to context with a prepared ClientContext, through context_breaker_: while context is
+  class StartFlow;
+
+  // One callback-API call to context (its `method`) through context_breaker_: while context is
   // known to be down (unreachable or past the deadline several times in a row) the call is not
   // made and the answer is UNAVAILABLE at once, so an agent's request does not wait out the
   // deadline each time; a probe per second finds context again.
-  absl::Status CallContext(const std::function<grpc::Status(grpc::ClientContext*)>& call);
+  template <typename Request, typename Response>
+  void CallContextAsync(const CallScope& scope, Request request,
+                        void (livecall::v1::Context::StubInterface::async_interface::*method)(
+                            grpc::ClientContext*, const Request*, Response*,
+                            std::function<void(grpc::Status)>),
+                        std::function<void(absl::StatusOr<Response>)> done);
+  // Counts a call's outcome for context_breaker_; `own_deadline`: CallScope::Prepare's answer.
+  void RecordContextOutcome(const grpc::Status& status, bool own_deadline);
+  // call-control's GetCall (either leg's SID) as `caller`: the caller's identity goes with it, so
+  // call-control's own ownership rule answers. FAILED_PRECONDITION without call-control.
+  void GetCallAsync(const std::string& call_sid, const CallerIdentity& caller,
+                    const CallScope& scope,
+                    std::function<void(absl::StatusOr<livecall::v1::Call>)> done);
+  // `session` (a call's, which `caller` may use) for `caller`: as it is when the caller may use
+  // it; given to an agent caller when it has no owner yet; PERMISSION_DENIED when another agent's.
+  void ForCallerAsync(livecall::v1::Session session, const CallerIdentity& caller,
+                      const CallScope& scope, SessionCallback done);
+  // Assign's work without blocking.
+  void AssignAsync(const livecall::v1::AssignSessionRequest& request, const CallerIdentity& caller,
+                   CallScope scope, SessionCallback done);
+  // Append below without blocking.
+  void AppendAsync(const std::string& session_id, const livecall::v1::Turn& turn,
+                   const std::vector<livecall::v1::Suggestion>& suggestions, const CallScope& scope,
+                   std::function<void(absl::Status)> done);
+  // AddTurn's work once the session is read: the turn and its suggestions (the LLM's, asked on
+  // the executor, or the embedded engine's), stored.
+  void AnswerTurn(livecall::v1::Session session, const livecall::v1::AddTurnRequest& request,
+                  const CallScope& scope, TurnCallback done);
+  // GetCallAsync, waited for (End, on the executor).
+  absl::StatusOr<livecall::v1::Call> GetCall(const std::string& call_sid,
+                                             const CallerIdentity& caller);
   // The LLM's reply, or an error after which the caller uses the embedded engine (counted).
   absl::StatusOr<std::string> AskLlm(const std::vector<ChatMessage>& messages,
                                      absl::Duration deadline, absl::string_view purpose);
@@ -148,6 +188,9 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
   livecall::v1::CallControl::StubInterface* const calls_;
   std::atomic<int64_t> llm_fallbacks_{0};
   CircuitBreaker context_breaker_{"context", {}};
+  // Last: destroyed first, waiting for gRPC to release the peer calls whose completions use the
+  // members above.
+  PendingCalls pending_;
 };
 
 }  // namespace livecall::ai_session

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/async_unary.h"
 #include "common/language.h"
 #include "common/live_events.h"
 #include "common/log.h"
@@ -131,10 +132,16 @@ absl::StatusOr<Customer> ContextService::Lookup(const std::string& phone_number)
 grpc::ServerUnaryReactor* ContextService::LookupCustomer(
     grpc::CallbackServerContext* context, const livecall::v1::LookupCustomerRequest* request,
     Customer* response) {
-  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
+  auto lookup = [this, request, response]() -> absl::Status {
     LIVECALL_ASSIGN_OR_RETURN(*response, Lookup(request->phone_number()));
     return absl::OkStatus();
-  });
+  };
+  if (lookup_ == CustomerLookup::kBlocking) return FinishOnExecutor(context, executor_, lookup);
+  return FinishAsync(context,
+                     [&lookup](const CallerIdentity&, CallScope scope, AsyncFinish finish) {
+                       ScopedRequestId request_id(scope.request_id());
+                       finish(lookup());
+                     });
 }
 
 grpc::ServerUnaryReactor* ContextService::CreateSession(

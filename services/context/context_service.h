@@ -18,17 +18,27 @@ namespace livecall::context {
 void AuditConversationRead(const CallerIdentity& caller, const livecall::v1::Session& session,
                            absl::string_view rpc);
 
-// livecall.v1.Context: customer lookups by phone and the conversation state in Redis.
+// Whether finding a customer waits for I/O: the CRM (libcurl) and its Redis cache do; the
+// directory file, read into memory at start, does not.
+enum class CustomerLookup { kBlocking, kInMemory };
+
+// livecall.v1.Context: customer lookups by phone and the conversation state in Redis. RPCs that
+// touch Redis (hiredis, synchronous) run on the executor; a lookup from an in-memory source is
+// answered on gRPC's callback thread, without a hand-off.
 class ContextService final : public livecall::v1::Context::CallbackService {
  public:
   // `hub` may be null: then the event watches answer UNAVAILABLE.
   ContextService(CustomerSource& customers, SessionStore& sessions, Executor& executor,
-                 EventHub* hub = nullptr)
-      : customers_(customers), sessions_(sessions), executor_(executor), hub_(hub) {}
+                 EventHub* hub = nullptr, CustomerLookup lookup = CustomerLookup::kBlocking)
+      : customers_(customers),
+        sessions_(sessions),
+        executor_(executor),
+        hub_(hub),
+        lookup_(lookup) {}
 
   // The customer for any spelling of a phone number; an unknown caller, or a customer source
   // that cannot answer, gives a customer with known=false, never an error. INVALID_ARGUMENT for
-  // a number that is not valid. Blocking (CRM, Redis): run on the executor.
+  // a number that is not valid. Blocking unless the source is in memory (CustomerLookup).
   absl::StatusOr<livecall::v1::Customer> Lookup(const std::string& phone_number) const;
 
   // livecall::v1::Context::CallbackService
@@ -70,6 +80,7 @@ class ContextService final : public livecall::v1::Context::CallbackService {
   SessionStore& sessions_;
   Executor& executor_;
   EventHub* const hub_;
+  const CustomerLookup lookup_;
 };
 
 }  // namespace livecall::context

@@ -96,7 +96,10 @@ int main(int argc, char** argv) {
   livecall::Executor executor(config->worker_threads);
   livecall::EventHub events({.redis = config->redis.url});
   events.Start();
-  livecall::context::ContextService service(customers, sessions, executor, &events);
+  livecall::context::ContextService service(customers, sessions, executor, &events,
+                                            config->crm.lookup_url_template.empty()
+                                                ? livecall::context::CustomerLookup::kInMemory
+                                                : livecall::context::CustomerLookup::kBlocking);
   livecall::PeriodicSampler active_sessions(absl::Seconds(15), [&sessions] {
     absl::StatusOr<int64_t> count = sessions.CountActive(absl::Now());
     if (count.ok()) livecall::ActiveSessionsGauge().Set(static_cast<double>(*count));

@@ -3,9 +3,12 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <chrono>
+#include <memory>
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/synchronization/notification.h"
 #include "common/live_events.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -25,6 +28,7 @@ namespace {
 using ::livecall::testing::EqualsProto;
 using ::livecall::testing::IsOk;
 using ::livecall::testing::StatusIs;
+using ::testing::AnyOf;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -446,6 +450,119 @@ TEST_F(AiSessionServiceTest, OwnershipIsCheckedBeforeTheRequestsFields) {
   EXPECT_THAT(service_->End(end, alice), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// The RPCs an agent's page calls most wait on no worker: with the executor's workers gone they
+// are answered all the same, from gRPC's threads, over the callback client API to context and
+// call-control.
+TEST_F(AiSessionServiceTest, TheHotRpcsAreAnsweredWithoutAWorker) {
+  Executor no_workers(1);
+  no_workers.Drain();
+  AiSessionService service(*stub_, *kb_, /*llm=*/nullptr, no_workers, AiEngineOptions{},
+                           calls_stub_.get());
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  std::unique_ptr<livecall::v1::AiSession::Stub> ai =
+      livecall::v1::AiSession::NewStub(server->InProcessChannel(grpc::ChannelArguments()));
+  auto rpc = [] {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return context;
+  };
+
+  livecall::v1::Session started;
+  ASSERT_THAT(ai->StartSession(rpc().get(), Request("+998901112233"), &started), IsOk());
+  EXPECT_THAT(started.greeting(), StartsWith("Assalomu alaykum, Dilshod!"));
+  EXPECT_THAT(started.suggestions(),
+              Contains(Property(&livecall::v1::Suggestion::source, "internet-outage-uz")));
+  livecall::v1::GetAiSessionRequest get;
+  get.set_session_id(started.session_id());
+  livecall::v1::Session read;
+  ASSERT_THAT(ai->GetSession(rpc().get(), get, &read), IsOk());
+  EXPECT_THAT(read, EqualsProto(started));
+  livecall::v1::AddTurnResponse answered;
+  ASSERT_THAT(
+      ai->AddTurn(rpc().get(), Turn(started.session_id(), "customer", "Internet yo'q"), &answered),
+      IsOk());
+  EXPECT_EQ(answered.engine(), "embedded");
+  EXPECT_FALSE(answered.suggestions().empty());
+  livecall::v1::AssignSessionRequest assign;
+  assign.set_session_id(started.session_id());
+  assign.set_agent_id("agent_7");
+  livecall::v1::Session assigned;
+  ASSERT_THAT(ai->AssignSession(rpc().get(), assign, &assigned), IsOk());
+  EXPECT_EQ(assigned.agent_id(), "agent_7");
+  EXPECT_EQ(assigned.conversation_size(), 2);
+
+  // A start naming a call asks call-control for it, asynchronously too: a call it does not know
+  // is NOT_FOUND for an agent.
+  livecall::v1::StartSessionRequest for_call = Request("+998901112233");
+  for_call.set_call_sid("CA0123456789abcdef0123456789abcdef");
+  std::unique_ptr<grpc::ClientContext> as_agent = rpc();
+  as_agent->AddMetadata(kAgentMetadata, "agent_7");
+  as_agent->AddMetadata(kRoleMetadata, kRoleAgent);
+  livecall::v1::Session unused;
+  EXPECT_THAT(ToAbslStatus(ai->StartSession(as_agent.get(), for_call, &unused)),
+              StatusIs(absl::StatusCode::kNotFound));
+  server->Shutdown();
+}
+
+// A server shut down and a service destroyed while starts are in flight: every RPC is answered
+// (or cancelled) and nothing of a call outlives the service (common/pending_calls.h).
+TEST_F(AiSessionServiceTest, ShuttingDownWithStartsInFlightIsClean) {
+  for (int round = 0; round < 3; ++round) {
+    auto service = std::make_unique<AiSessionService>(*stub_, *kb_, /*llm=*/nullptr, executor_,
+                                                      AiEngineOptions{}, calls_stub_.get());
+    grpc::ServerBuilder builder;
+    builder.RegisterService(service.get());
+    std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+    ASSERT_NE(server, nullptr);
+    std::unique_ptr<livecall::v1::AiSession::Stub> ai =
+        livecall::v1::AiSession::NewStub(server->InProcessChannel(grpc::ChannelArguments()));
+    constexpr int kStarts = 32;
+    struct Start {
+      grpc::ClientContext context;
+      livecall::v1::StartSessionRequest request;
+      livecall::v1::Session response;
+    };
+    std::vector<std::unique_ptr<Start>> starts;
+    std::atomic<int> answered{0};
+    absl::Notification all_answered;
+    for (int i = 0; i < kStarts; ++i) {
+      auto start = std::make_unique<Start>();
+      start->request = Request("+998901112233");
+      start->context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+      ai->async()->StartSession(&start->context, &start->request, &start->response,
+                                [&](grpc::Status) {
+                                  if (++answered == kStarts) all_answered.Notify();
+                                });
+      starts.push_back(std::move(start));
+    }
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    service.reset();
+    ASSERT_TRUE(all_answered.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  }
+}
+
+// Context unreachable: each call waits out its own deadline until the breaker has seen enough of
+// them; then starts are refused at once, without a call.
+TEST_F(AiSessionServiceTest, AnUnreachableContextOpensTheBreakerAndStartsAreRefusedAtOnce) {
+  std::unique_ptr<livecall::v1::Context::Stub> nowhere = livecall::v1::Context::NewStub(
+      grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()));
+  AiEngineOptions options;
+  options.peer_deadline = absl::Milliseconds(100);
+  AiSessionService service(*nowhere, *kb_, /*llm=*/nullptr, executor_, options);
+  for (int i = 0; i < CircuitBreaker::Options{}.failure_threshold; ++i) {
+    EXPECT_THAT(service.Start(Request("+998901112233")),
+                AnyOf(StatusIs(absl::StatusCode::kDeadlineExceeded),
+                      StatusIs(absl::StatusCode::kUnavailable)));
+  }
+  const absl::Time before = absl::Now();
+  EXPECT_THAT(service.Start(Request("+998901112233")),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("context is unavailable")));
+  EXPECT_LT(absl::Now() - before, absl::Milliseconds(50));
+}
+
 // An LLM that answers from a script, for the engine-choice tests.
 class ScriptedLlm final : public LlmClient {
  public:
@@ -571,9 +688,9 @@ TEST_F(AiSessionServiceTest, TheVoiceAgentRefusesBadRequestsAndEndedSessions) {
   ASSERT_THAT(session.status(), IsOk());
   EXPECT_THAT(service_->ReplyToCaller(CallerSaid(session->session_id(), "hi", 1.5f)).status(),
               StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_THAT(service_->ReplyToCaller(CallerSaid(session->session_id(), std::string(2001, 'a')))
-                  .status(),
-              StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(
+      service_->ReplyToCaller(CallerSaid(session->session_id(), std::string(2001, 'a'))).status(),
+      StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(service_->ReplyToCaller(CallerSaid("no-such-session", "hi")).status(),
               StatusIs(absl::StatusCode::kNotFound));
   EXPECT_EQ(service_->Get(session->session_id())->conversation_size(), 1);
@@ -589,7 +706,8 @@ TEST_F(AiSessionServiceTest, TheVoiceAgentUsesTheLlmAndFallsBackWhenItFails) {
   ScriptedLlm llm([&calls](const std::string& system) -> absl::StatusOr<std::string> {
     if (system.find("voice agent") == std::string::npos) return absl::UnavailableError("n/a");
     ++calls;
-    if (calls == 1) return std::string(R"({"reply":"Sure, I will check the line.","action":"continue"})");
+    if (calls == 1)
+      return std::string(R"({"reply":"Sure, I will check the line.","action":"continue"})");
     if (calls == 2) return std::string(R"({"reply":"ok","action":"dance"})");
     return absl::DeadlineExceededError("late");
   });

@@ -64,6 +64,37 @@ TEST_F(ContextLookupTest, InvalidNumberIsInvalidArgument) {
   EXPECT_THAT(service_.Lookup(""), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// With the customer directory in memory a lookup waits for nothing: it is answered on gRPC's
+// thread even with every worker gone, over a real gRPC server.
+TEST_F(ContextLookupTest, AnInMemoryLookupIsAnsweredWithoutAWorker) {
+  Executor no_workers(1);
+  no_workers.Drain();
+  ContextService service(source_, sessions_, no_workers, /*hub=*/nullptr,
+                         CustomerLookup::kInMemory);
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  std::unique_ptr<livecall::v1::Context::Stub> stub =
+      livecall::v1::Context::NewStub(server->InProcessChannel(grpc::ChannelArguments()));
+  auto lookup = [&stub](const std::string& phone) -> absl::StatusOr<livecall::v1::Customer> {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    livecall::v1::LookupCustomerRequest request;
+    request.set_phone_number(phone);
+    livecall::v1::Customer customer;
+    if (grpc::Status status = stub->LookupCustomer(&context, request, &customer); !status.ok()) {
+      return ToAbslStatus(status);
+    }
+    return customer;
+  };
+  absl::StatusOr<livecall::v1::Customer> known = lookup("90 111 22 33");
+  ASSERT_THAT(known.status(), IsOk());
+  EXPECT_EQ(known->name(), "Dilshod Karimov");
+  EXPECT_THAT(lookup("not a phone"), StatusIs(absl::StatusCode::kInvalidArgument));
+  server->Shutdown();
+}
+
 // GET /api/customers/{phone}/conversations (ListSessions) and GetSession, through a real gRPC
 // server on real Redis, with the identity metadata the gateway sends for an agent or supervisor.
 class ConversationAccessTest : public ::testing::Test {

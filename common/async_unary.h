@@ -1,0 +1,146 @@
+#ifndef LIVECALL_COMMON_ASYNC_UNARY_H_
+#define LIVECALL_COMMON_ASYNC_UNARY_H_
+
+// Unary callback-API RPCs answered by asynchronous work: the work starts on gRPC's callback
+// thread, calls its peers with the callback client API (`stub->async()->Method(...)`) and
+// finishes the RPC from the completion of its last call, so no thread waits for a peer. Beside
+// FinishOnExecutor (common/unary_reactor.h), which stays the shape for work that blocks (Redis
+// through hiredis, libcurl): such a step hands itself to an Executor from inside the chain.
+//
+// FinishAsync keeps FinishOnExecutor's contract: the caller is authenticated first
+// (UNAUTHENTICATED without the work running), the caller's x-request-id goes with every peer call
+// the work makes (CallScope::Prepare), the RPC is finished exactly once, and an RPC whose client
+// cancelled or whose deadline passed is answered CANCELLED / DEADLINE_EXCEEDED before the next
+// peer call instead of doing more work nobody waits for (CallScope::StillWanted). Peer calls
+// carry the sooner of their own deadline and the RPC's.
+//
+// The state of each peer call (PeerCall) holds a PendingCalls::Guard (common/pending_calls.h):
+// gRPC destroys a completion, and the ClientContext it holds, on its own thread after the
+// completion has run, so the owner of the stubs waits for every call to be released before its
+// channels go.
+
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/caller_identity.h"
+#include "common/pending_calls.h"
+#include "common/request_id.h"
+#include "common/status.h"
+
+namespace livecall {
+
+// What a chain of peer calls made for one request carries along: the request id (no thread-local
+// follows a chain from callback to callback), the request's deadline and, for an RPC, its server
+// context, whose cancellation stops the chain.
+class CallScope {
+ public:
+  // For work outside an RPC (tests, a worker): this thread's request id, no deadline of its own.
+  static CallScope Detached() {
+    return CallScope(CurrentRequestId(), absl::InfiniteFuture(), nullptr);
+  }
+  static CallScope ForRpc(const grpc::CallbackServerContext& context) {
+    return CallScope(RequestIdOf(context), absl::FromChrono(context.deadline()), &context);
+  }
+
+  const std::string& request_id() const { return request_id_; }
+
+  // OK while somebody waits for the answer; CANCELLED when the client cancelled the RPC,
+  // DEADLINE_EXCEEDED once its deadline has passed.
+  absl::Status StillWanted() const {
+    if (server_ != nullptr && server_->IsCancelled()) {
+      return absl::CancelledError("the client cancelled the call");
+    }
+    if (absl::Now() >= deadline_) {
+      return absl::DeadlineExceededError("the deadline passed before the request was answered");
+    }
+    return absl::OkStatus();
+  }
+
+  // A peer call made for this request: the sooner of now + `budget` and the request's deadline,
+  // and the request id. True when `budget` is what bounds the call: only then does a
+  // DEADLINE_EXCEEDED say that the peer was slow rather than that the caller was in a hurry.
+  bool Prepare(grpc::ClientContext* peer, absl::Duration budget) const {
+    const absl::Time own = absl::Now() + budget;
+    peer->set_deadline(absl::ToChronoTime(std::min(own, deadline_)));
+    if (!request_id_.empty()) peer->AddMetadata(kRequestIdMetadata, request_id_);
+    return own <= deadline_;
+  }
+
+ private:
+  CallScope(std::string request_id, absl::Time deadline, const grpc::CallbackServerContext* server)
+      : request_id_(std::move(request_id)), deadline_(deadline), server_(server) {}
+
+  std::string request_id_;
+  absl::Time deadline_;
+  // Valid until the RPC is finished, which is the end of every chain made for it.
+  const grpc::CallbackServerContext* server_;
+};
+
+// One callback-API unary call's state, alive until gRPC releases its completion.
+template <typename Request, typename Response>
+struct PeerCall {
+  explicit PeerCall(PendingCalls* calls) : pending(calls) {}
+  // First, so destroyed last: after the ClientContext, which holds the call and the channel.
+  PendingCalls::Guard pending;
+  grpc::ClientContext context;
+  Request request;
+  Response response;
+};
+
+// Finishes an RPC once. Copies share one answer: the first Finish answers; a chain that drops
+// every copy without answering (a bug) answers INTERNAL rather than leaving the RPC, and the
+// server's shutdown, hanging.
+class AsyncFinish {
+ public:
+  explicit AsyncFinish(grpc::ServerUnaryReactor* reactor)
+      : state_(std::make_shared<State>(reactor)) {}
+  void operator()(const absl::Status& status) const { state_->Finish(status); }
+
+ private:
+  struct State {
+    explicit State(grpc::ServerUnaryReactor* reactor) : reactor(reactor) {}
+    ~State() { Finish(absl::InternalError("the request's work ended without an answer")); }
+    void Finish(const absl::Status& status) {
+      if (finished.exchange(true)) return;
+      reactor->Finish(ToGrpcStatus(status));
+    }
+    grpc::ServerUnaryReactor* const reactor;
+    std::atomic<bool> finished{false};
+  };
+  std::shared_ptr<State> state_;
+};
+
+// Starts `work(caller, scope, finish)` on the calling (gRPC callback) thread once the caller is
+// authenticated. `work` must not block; it calls `finish(status)` once, from any thread, after
+// it has written the response.
+template <typename Work>
+grpc::ServerUnaryReactor* FinishAsync(grpc::CallbackServerContext* context, Work work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<CallerIdentity> caller = AuthenticateCaller(*context);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  CallScope scope = CallScope::ForRpc(*context);
+  AsyncFinish finish(reactor);
+  if (absl::Status wanted = scope.StillWanted(); !wanted.ok()) {
+    finish(wanted);
+    return reactor;
+  }
+  work(*caller, std::move(scope), std::move(finish));
+  return reactor;
+}
+
+}  // namespace livecall
+
+#endif  // LIVECALL_COMMON_ASYNC_UNARY_H_
