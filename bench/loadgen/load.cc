@@ -8,13 +8,16 @@
 //
 // Modes (all print one line of key=value pairs on stdout; diagnostics go to stderr):
 //   http    --port P --connections C --duration S [--warmup S] [--rate R]
-//           (--request-file F | --webhook TOKEN --public-url URL)
+//           (--request-file F | --webhook TOKEN --public-url URL [--webhook-path /twilio/voice])
 //   grpc    --target HOST:PORT --method /pkg.Svc/M --payload-hex HEX --concurrency C
 //           --duration S [--warmup S] [--rate R]
 //   events  --port P --redis-port RP --clients N --streams S --rate R --duration S [--warmup S]
 //           [--gateway-pid PID]
 //   turn    --port P --sessions N --rate R --duration S [--warmup S] [--connections C]
+//           [--texts rotate|topics] [--mark-file F]
 //   populate --port P --sessions N --turns T     (prints the session ids, one a line)
+// Every mode also prints completed= (answers over the whole run, warm-up included), which bench/run
+// divides the services' CPU time by.
 // Closed loop: each connection sends its next request when the previous answer arrives.
 // Open loop (--rate): request k is due at start + k/R; it goes out on the first idle connection,
 // and its latency counts from the due time, so a stall is charged to every request it delays.
@@ -439,8 +442,10 @@ std::string Base64(const unsigned char* data, size_t size) {
 }
 
 // A signed Twilio Voice webhook for an inbound customer call, CallSid unique per request.
-std::string WebhookRequest(const std::string& token, const std::string& public_url, int port,
-                           uint64_t nonce, uint64_t seq) {
+// `path` is /twilio/voice for the suite; baseline C (Twilio's quickstart server, which checks no
+// signature) gets the same bytes on its /voice.
+std::string WebhookRequest(const std::string& token, const std::string& public_url,
+                           const std::string& path, int port, uint64_t nonce, uint64_t seq) {
   const std::string call_sid = "CA" + Hex(nonce, 16) + Hex(seq, 16);
   // Parameters in name order, as Twilio signs them: name + decoded value.
   const std::vector<std::pair<std::string, std::string>> params = {
@@ -451,7 +456,7 @@ std::string WebhookRequest(const std::string& token, const std::string& public_u
       {"Direction", "inbound"},
       {"From", "+998901112233"},
       {"To", "+998712000000"}};
-  std::string signed_data = public_url + "/twilio/voice";
+  std::string signed_data = public_url + path;
   std::string body;
   for (const auto& [name, value] : params) {
     signed_data += name + value;
@@ -470,7 +475,7 @@ std::string WebhookRequest(const std::string& token, const std::string& public_u
   HMAC(EVP_sha1(), token.data(), static_cast<int>(token.size()),
        reinterpret_cast<const unsigned char*>(signed_data.data()), signed_data.size(), digest,
        &length);
-  return "POST /twilio/voice HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+  return "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
          "\r\nContent-Type: application/x-www-form-urlencoded\r\nX-Twilio-Signature: " +
          Base64(digest, length) + "\r\nContent-Length: " + std::to_string(body.size()) +
          "\r\n\r\n" + body;
@@ -570,6 +575,7 @@ int RunHttp(const Args& args) {
   std::string fixed;
   std::string token;
   std::string public_url;
+  const std::string webhook_path = args.Str("webhook-path", "/twilio/voice");
   if (args.Has("request-file")) {
     fixed = ReadFile(args.Str("request-file"));
   } else {
@@ -587,16 +593,19 @@ int RunHttp(const Args& args) {
     conns.push_back(c);
   }
   RequestDriver driver(loop, conns, rate, [&](uint64_t seq, size_t) {
-    return fixed.empty() ? WebhookRequest(token, public_url, port, nonce, seq) : fixed;
+    return fixed.empty() ? WebhookRequest(token, public_url, webhook_path, port, nonce, seq)
+                         : fixed;
   });
   Recorder rec;
   const int64_t start = MonoNs();
   const int64_t measure_from = start + static_cast<int64_t>(warmup * 1e9);
   const int64_t end = measure_from + static_cast<int64_t>(duration * 1e9);
   int64_t statuses[6] = {0, 0, 0, 0, 0, 0};
+  int64_t completed = 0;
   std::string first_error;
   loop.on_response = [&](Conn& conn, const HttpResult& result) {
     int64_t now = MonoNs();
+    ++completed;
     if (conn.due >= measure_from && now <= end) {
       if (result.status >= 200 && result.status < 300) {
         rec.Add(now - conn.due);
@@ -615,10 +624,11 @@ int RunHttp(const Args& args) {
   loop.Run(end, [&] { return driver.Tick(); });
   const double cpu = CpuSeconds() - cpu0;
   if (!first_error.empty()) fprintf(stderr, "first error answer: %s\n", first_error.c_str());
-  printf("%s backlog=%lld reconnects=%lld s5xx=%lld s4xx=%lld loadgen_cpu=%.2f\n",
-         rec.Summary(duration).c_str(), static_cast<long long>(driver.Backlog(end)),
-         static_cast<long long>(loop.closed), static_cast<long long>(statuses[5]),
-         static_cast<long long>(statuses[4]), cpu / (duration + warmup));
+  printf("%s completed=%lld backlog=%lld reconnects=%lld s5xx=%lld s4xx=%lld loadgen_cpu=%.2f\n",
+         rec.Summary(duration).c_str(), static_cast<long long>(completed),
+         static_cast<long long>(driver.Backlog(end)), static_cast<long long>(loop.closed),
+         static_cast<long long>(statuses[5]), static_cast<long long>(statuses[4]),
+         cpu / (duration + warmup));
   return 0;
 }
 
@@ -654,6 +664,7 @@ int RunGrpc(const Args& args) {
   std::condition_variable cv;
   Recorder rec;
   int64_t outstanding = 0;
+  int64_t completed = 0;
   std::string first_error;
   const int64_t start = MonoNs();
   const int64_t measure_from = start + static_cast<int64_t>(warmup * 1e9);
@@ -683,6 +694,7 @@ int RunGrpc(const Args& args) {
                      {
                        std::lock_guard<std::mutex> lock(mu);
                        --outstanding;
+                       ++completed;
                        if (due >= measure_from && now <= end) {
                          if (status.ok()) {
                            rec.Add(now - due);
@@ -718,13 +730,23 @@ int RunGrpc(const Args& args) {
   const double cpu = CpuSeconds() - cpu0;
   if (!first_error.empty()) fprintf(stderr, "first gRPC error: %s\n", first_error.c_str());
   std::lock_guard<std::mutex> lock(mu);
-  printf("%s backlog=0 loadgen_cpu=%.2f\n", rec.Summary(duration).c_str(),
-         cpu / (duration + warmup));
+  printf("%s completed=%lld backlog=0 loadgen_cpu=%.2f\n", rec.Summary(duration).c_str(),
+         static_cast<long long>(completed), cpu / (duration + warmup));
   fflush(stdout);
   _exit(0);  // gRPC's threads need not be torn down politely
 }
 
 // ---------------------------------------------------------------------------------------------
+
+// Appends a line to --mark-file (if given): bench/run reads the services' CPU time and memory when
+// a mark appears.
+void Mark(const std::string& mark_file, const char* what) {
+  if (mark_file.empty()) return;
+  FILE* file = fopen(mark_file.c_str(), "a");
+  if (file == nullptr) Die("cannot write the mark file");
+  fprintf(file, "%s\n", what);
+  fclose(file);
+}
 
 long RssKiB(int pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -778,6 +800,8 @@ int RunEvents(const Args& args) {
   const double duration = args.Num("duration");
   const double warmup = args.Num("warmup", 2);
   const int gateway_pid = static_cast<int>(args.Num("gateway-pid", 0));
+  // "begin" when publishing starts, "end" once the last deliveries had their 2 s.
+  const std::string mark_file = args.Str("mark-file", "");
   const uint64_t nonce = RunNonce();
 
   const long rss_before = gateway_pid > 0 ? RssKiB(gateway_pid) : -1;
@@ -802,6 +826,7 @@ int RunEvents(const Args& args) {
   const int64_t end_real = measure_from + static_cast<int64_t>(duration * 1e9);
   std::atomic<int64_t> published_measured{0};
   (void)measured_published_from;
+  Mark(mark_file, "begin");
 
   std::thread publisher([&] {
     redisContext* redis = redisConnect("127.0.0.1", redis_port);
@@ -846,18 +871,20 @@ int RunEvents(const Args& args) {
   // Deliveries still in flight get 2 s after the last publish.
   loop.Run(MonoNs() + static_cast<int64_t>((end_real - RealNs()) + 2e9), nullptr);
   publisher.join();
+  Mark(mark_file, "end");
   const double cpu = CpuSeconds() - cpu0;
   const int per_stream = clients / streams;
   const long rss_end = gateway_pid > 0 ? RssKiB(gateway_pid) : -1;
-  printf("%s connected=%zu connect_s=%.1f published=%lld expected=%lld delivered=%zu "
-         "gw_rss_before_kib=%ld gw_rss_after_kib=%ld gw_rss_end_kib=%ld per_conn_kib=%.2f "
-         "reconnects=%lld loadgen_cpu=%.2f\n",
-         rec.Summary(duration).c_str(), conns.size(), connect_s,
-         static_cast<long long>(published_measured.load()),
-         static_cast<long long>(published_measured.load() * per_stream), rec.samples.size(),
-         rss_before, rss_after, rss_end,
-         rss_before > 0 ? double(rss_after - rss_before) / clients : -1.0,
-         static_cast<long long>(loop.closed), cpu / (duration + warmup));
+  printf(
+      "%s completed=%lld connected=%zu connect_s=%.1f published=%lld expected=%lld delivered=%zu "
+      "gw_rss_before_kib=%ld gw_rss_after_kib=%ld gw_rss_end_kib=%ld per_conn_kib=%.2f "
+      "reconnects=%lld loadgen_cpu=%.2f\n",
+      rec.Summary(duration).c_str(), static_cast<long long>(published.load()), conns.size(),
+      connect_s, static_cast<long long>(published_measured.load()),
+      static_cast<long long>(published_measured.load() * per_stream), rec.samples.size(),
+      rss_before, rss_after, rss_end,
+      rss_before > 0 ? double(rss_after - rss_before) / clients : -1.0,
+      static_cast<long long>(loop.closed), cpu / (duration + warmup));
   return 0;
 }
 
@@ -910,6 +937,16 @@ const char* const kTurnTexts[] = {
     "Internet juda sekin ishlayapti",
 };
 
+// One utterance from each of four different knowledge-base topics (data/kb.json: outage, double
+// charge, Wi-Fi password, TV channels), so each of a session's consecutive turns changes its
+// suggestions and publishes a "suggestions" event (`--texts topics`, the sessions5k scenario).
+const char* const kTopicTexts[] = {
+    "Internetim ishlamayapti, aloqa yo'q",
+    "Hisobimdan ikki marta pul yechildi",
+    "Wifi parolini unutdim",
+    "Kanallar ko'rinmayapti, televizor ishlamayapti",
+};
+
 int RunTurn(const Args& args) {
   const int port = static_cast<int>(args.Num("port"));
   const int sessions = static_cast<int>(args.Num("sessions"));
@@ -917,33 +954,41 @@ int RunTurn(const Args& args) {
   const double duration = args.Num("duration");
   const double warmup = args.Num("warmup", 2);
   const int connections = static_cast<int>(args.Num("connections", 32));
-  // Written "begin" when the turns start and "end" when they stop, so the caller can read the
-  // services' CPU time over exactly the turns (without the session starts before them).
+  const int start_connections = static_cast<int>(args.Num("start-connections", 16));
+  const std::string texts = args.Str("texts", "rotate");
+  if (texts != "rotate" && texts != "topics") Die("--texts is rotate or topics");
+  // Written "ready" once the sessions are started and their SSE streams open, "begin" when the
+  // turns start and "end" when they stop, so the caller can read the services' CPU time over
+  // exactly the turns (without the session starts before them) and memory at each stage.
   const std::string mark_file = args.Str("mark-file", "");
-  auto mark = [&](const char* what) {
-    if (mark_file.empty()) return;
-    FILE* file = fopen(mark_file.c_str(), "a");
-    if (file == nullptr) Die("cannot write the mark file");
-    fprintf(file, "%s\n", what);
-    fclose(file);
-  };
+  auto mark = [&](const char* what) { Mark(mark_file, what); };
 
   Loop loop(port);
   const int64_t t_start = MonoNs();
-  std::vector<std::string> ids = StartSessions(loop, port, sessions, 16);
+  std::vector<std::string> ids = StartSessions(loop, port, sessions, start_connections);
   if (static_cast<int>(ids.size()) < sessions) Die("could not start the sessions");
   const double start_s = (MonoNs() - t_start) / 1e9;
   std::vector<std::string> paths;
   for (const std::string& id : ids) paths.push_back("/ai/sessions/" + id + "/events");
-  std::vector<size_t> sse = OpenSse(loop, port, paths, 256, 60);
+  std::vector<size_t> sse = OpenSse(loop, port, paths, 256, std::max(60.0, sessions / 50.0));
+  if (sse.size() < ids.size()) Die("could not open an SSE stream on every session");
   loop.Run(MonoNs() + 2000000000LL, nullptr);  // replays of session.started etc. drain
+  mark("ready");
 
-  // Per session: due time of its outstanding turn (0: none).
-  std::vector<int64_t> outstanding(ids.size(), 0);
+  // A turn's events are matched to it through its "transcript" event, which every accepted turn
+  // publishes, in order, just before its "suggestions" event (one script writes both): per
+  // session, the due times of the turns sent and not yet transcribed (FIFO), and the due time of
+  // the turn transcribed last whose suggestions have not arrived (0: none). A turn whose
+  // suggestions did not change publishes no "suggestions" event; it is counted, not timed.
+  std::vector<std::deque<int64_t>> queued(ids.size());
+  std::vector<int64_t> transcribed(ids.size(), 0);
   Recorder event_rec;  // POST due -> "suggestions" SSE event
   Recorder post_rec;   // POST due -> HTTP answer
   int64_t unmatched = 0;
   int64_t skipped_busy = 0;
+  int64_t unchanged = 0;  // transcribed turns of the measured window without a "suggestions" event
+  int64_t answered = 0;   // POST answers between the "begin" and "end" marks (warm-up included)
+  int64_t events = 0;     // "suggestions" events matched to a turn over the same span
   const int64_t start = MonoNs();
   const int64_t measure_from = start + static_cast<int64_t>(warmup * 1e9);
   const int64_t end = measure_from + static_cast<int64_t>(duration * 1e9);
@@ -957,12 +1002,19 @@ int RunTurn(const Args& args) {
   }
   std::vector<std::string> bodies;
   for (const char* text : kTurnTexts) {
-    bodies.push_back(std::string(R"({"speaker":"customer","text":")") + text + "\"}");
+    if (texts == "rotate") {
+      bodies.push_back(std::string(R"({"speaker":"customer","text":")") + text + "\"}");
+    }
+  }
+  for (const char* text : kTopicTexts) {
+    if (texts == "topics") {
+      bodies.push_back(std::string(R"({"speaker":"customer","text":")") + text + "\"}");
+    }
   }
   RequestDriver driver(loop, conns, rate, [&](uint64_t seq, size_t conn) {
     size_t s = seq % ids.size();
     loop.At(conn).tag = s;
-    if (outstanding[s] != 0) ++skipped_busy;  // the earlier turn's event is late; keep going
+    if (!queued[s].empty()) ++skipped_busy;  // the earlier turn is late; keep going
     // A session's consecutive turns say different things: the engine publishes a "suggestions"
     // event only when they change, so repeating one text would leave turns without an event.
     const size_t said = (seq / ids.size() + s) % bodies.size();
@@ -970,6 +1022,12 @@ int RunTurn(const Args& args) {
   });
   loop.on_response = [&](Conn& conn, const HttpResult& result) {
     int64_t now = MonoNs();
+    if (now <= end) ++answered;
+    if (result.status != 200) {  // no events will come for it
+      std::deque<int64_t>& fifo = queued[conn.tag];
+      auto it = std::find(fifo.begin(), fifo.end(), conn.due);
+      if (it != fifo.end()) fifo.erase(it);
+    }
     if (conn.due >= measure_from && now <= end) {
       if (result.status == 200) {
         post_rec.Add(now - conn.due);
@@ -984,17 +1042,28 @@ int RunTurn(const Args& args) {
   };
   // The POST's due time is stamped when the request is handed to a connection.
   auto base_tick = [&]() -> int64_t { return driver.Tick(); };
-  std::vector<int64_t> last_due_of_conn;
   loop.on_sse = [&](Conn& conn, const std::string& event, std::string_view) {
+    const size_t s = conn.tag;
+    if (event == "transcript") {
+      if (transcribed[s] >= measure_from) ++unchanged;
+      transcribed[s] = 0;
+      if (queued[s].empty()) {
+        ++unmatched;
+        return;
+      }
+      transcribed[s] = queued[s].front();
+      queued[s].pop_front();
+      return;
+    }
     if (event != "suggestions") return;
-    size_t s = conn.tag;
-    int64_t due = outstanding[s];
+    int64_t due = transcribed[s];
     if (due == 0) {
       ++unmatched;
       return;
     }
-    outstanding[s] = 0;
+    transcribed[s] = 0;
     int64_t now = MonoNs();
+    if (now <= end) ++events;
     if (due >= measure_from && now <= end + 2000000000LL) event_rec.Add(now - due);
   };
   // Wrap Send so every POST records its session's due time.
@@ -1007,7 +1076,7 @@ int RunTurn(const Args& args) {
         int64_t next = base_tick();
         for (uint64_t k = before; k < driver.sent(); ++k) {
           size_t s = k % ids.size();
-          outstanding[s] = rate > 0 ? start + static_cast<int64_t>(k * 1e9 / rate) : MonoNs();
+          queued[s].push_back(rate > 0 ? start + static_cast<int64_t>(k * 1e9 / rate) : MonoNs());
         }
         return next;
       });
@@ -1015,6 +1084,21 @@ int RunTurn(const Args& args) {
   driver.Stop();
   loop.Run(MonoNs() + 2000000000LL, nullptr);
   (void)sse;
+  // Turns of the measured window with no event 2 s after the end: their latency is not in the
+  // percentiles (it is at least end + 2 s - due), so they are counted here.
+  int64_t unanswered = 0;
+  for (size_t s = 0; s < ids.size(); ++s) {
+    for (int64_t due : queued[s]) {
+      if (due >= measure_from) ++unanswered;
+    }
+    if (transcribed[s] >= measure_from) ++unchanged;
+  }
+  printf(
+      "completed=%lld turns_sent=%llu events_in_span=%lld unanswered=%lld unchanged=%lld "
+      "sse_open=%zu ",
+      static_cast<long long>(answered), static_cast<unsigned long long>(driver.sent()),
+      static_cast<long long>(events), static_cast<long long>(unanswered),
+      static_cast<long long>(unchanged), sse.size());
   printf("%s post_p50_ms=%.3f post_p99_ms=%.3f post_errors=%lld sessions=%zu sessions_start_s=%.1f "
          "unmatched=%lld overlapped=%lld backlog=%lld\n",
          event_rec.Summary(duration).c_str(),
