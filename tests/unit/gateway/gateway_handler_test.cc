@@ -1,6 +1,8 @@
 // GatewayHandler: the stages and handlers in their order (gateway_handler.h), with a recording
 // backend — Twilio webhooks, bearer tokens, rate limits, CORS, the order of checks.
 
+#include "services/gateway/gateway_handler.h"
+
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
@@ -14,7 +16,6 @@
 #include "livecall/v1/call_control.pb.h"
 #include "livecall/v1/twilio_webhooks.pb.h"
 #include "services/gateway/agent_auth.h"
-#include "services/gateway/gateway_handler.h"
 #include "services/gateway/twilio_signature.h"
 
 namespace livecall::gateway {
