@@ -1,11 +1,13 @@
 #include "services/gateway/agent_auth.h"
 
+#include <google/protobuf/struct.pb.h>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/caller_identity.h"
-#include "common/log.h"
 #include "services/gateway/error_response.h"
+#include "services/gateway/json_output.h"
 
 namespace livecall::gateway {
 namespace {
@@ -99,15 +101,20 @@ absl::StatusOr<livecall::v1::DevLoginResponse> DevLogin(
   }
   const int64_t issued = absl::ToUnixSeconds(now);
   const int64_t expires = issued + absl::ToInt64Seconds(ttl);
+  google::protobuf::Struct header;
+  (*header.mutable_fields())["alg"] = JsonString("HS256");
+  (*header.mutable_fields())["typ"] = JsonString("JWT");
+  google::protobuf::Struct claims;
+  auto& fields = *claims.mutable_fields();
+  fields["sub"] = JsonString(request.agent_id());
+  fields["role"] = JsonString(role);
+  fields["iat"].set_number_value(static_cast<double>(issued));
+  fields["nbf"].set_number_value(static_cast<double>(issued));
+  fields["exp"].set_number_value(static_cast<double>(expires));
+  fields["iss"] = JsonString(kDevLoginIssuer);
+  if (!audience.empty()) fields["aud"] = JsonString(audience);
   livecall::v1::DevLoginResponse response;
-  // The agent id and role are from closed alphabets, so they need no JSON escaping.
-  response.set_token(SignJwtHs256(
-      R"({"alg":"HS256","typ":"JWT"})",
-      absl::StrCat(
-          R"({"sub":")", request.agent_id(), R"(","role":")", role, R"(","iat":)", issued,
-          R"(,"nbf":)", issued, R"(,"exp":)", expires, R"(,"iss":")", kDevLoginIssuer, "\"",
-          audience.empty() ? "" : absl::StrCat(R"(,"aud":")", JsonEscape(audience), "\""), "}"),
-      secret));
+  response.set_token(SignJwtHs256(PrintJson(header), PrintJson(claims), secret));
   response.set_agent_id(request.agent_id());
   response.set_role(role);
   response.mutable_expires_at()->set_seconds(expires);

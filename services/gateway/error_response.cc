@@ -1,8 +1,11 @@
 #include "services/gateway/error_response.h"
 
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/log.h"
+#include "services/gateway/json_output.h"
 
 namespace livecall::gateway {
 
@@ -44,98 +47,18 @@ int HttpStatusFromGrpc(grpc::StatusCode code) {
 }
 
 std::string GrpcCodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::OK:
-      return "OK";
-    case grpc::StatusCode::CANCELLED:
-      return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN:
-      return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND:
-      return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED:
-      return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED:
-      return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE:
-      return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED:
-      return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL:
-      return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE:
-      return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS:
-      return "DATA_LOSS";
-    case grpc::StatusCode::UNAUTHENTICATED:
-      return "UNAUTHENTICATED";
-    default:
-      return "UNKNOWN";
-  }
-}
-
-std::string ToValidUtf8(absl::string_view text) {
-  static constexpr absl::string_view kReplacement = "\xEF\xBF\xBD";
-  std::string out;
-  out.reserve(text.size());
-  size_t i = 0;
-  while (i < text.size()) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    size_t length = 0;
-    uint32_t min_code_point = 0;
-    if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      length = 2;
-      min_code_point = 0x80;
-    } else if ((c & 0xF0) == 0xE0) {
-      length = 3;
-      min_code_point = 0x800;
-    } else if ((c & 0xF8) == 0xF0) {
-      length = 4;
-      min_code_point = 0x10000;
-    }
-    bool valid = length != 0 && i + length <= text.size();
-    uint32_t code_point = valid ? (c & (0x7F >> length)) : 0;
-    for (size_t k = 1; valid && k < length; ++k) {
-      const unsigned char next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xC0) != 0x80) {
-        valid = false;
-      } else {
-        code_point = (code_point << 6) | (next & 0x3F);
-      }
-    }
-    // Overlong forms, UTF-16 surrogates and values past U+10FFFF are not UTF-8 either.
-    if (valid && (code_point < min_code_point || code_point > 0x10FFFF ||
-                  (code_point >= 0xD800 && code_point <= 0xDFFF))) {
-      valid = false;
-    }
-    if (valid) {
-      out.append(text.data() + i, length);
-      i += length;
-    } else {
-      out.append(kReplacement.data(), kReplacement.size());
-      ++i;
-    }
-  }
-  return out;
+  // gRPC's and absl's codes are the same numbers with the same canonical names.
+  std::string name = absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+  return name.empty() ? "UNKNOWN" : name;
 }
 
 std::string ErrorBody(absl::string_view code, absl::string_view message) {
-  return absl::StrCat("{\"error\":{\"code\":\"", JsonEscape(ToValidUtf8(code)), "\",\"message\":\"",
-                      JsonEscape(ToValidUtf8(message)), "\"}}");
+  google::protobuf::Struct error;
+  (*error.mutable_fields())["code"] = JsonString(code);
+  (*error.mutable_fields())["message"] = JsonString(message);
+  google::protobuf::Struct body;
+  *(*body.mutable_fields())["error"].mutable_struct_value() = std::move(error);
+  return PrintJson(body);
 }
 
 bool MessageIsForClients(grpc::StatusCode code) {
@@ -199,15 +122,16 @@ HttpResponse ErrorResponse(const absl::Status& status) {
 }
 
 void AttachRequestId(HttpResponse* response, absl::string_view request_id) {
-  static constexpr absl::string_view kPrefix = "{\"error\":{";
-  static constexpr absl::string_view kSuffix = "}}";
-  std::string& body = response->body;
-  if (response->stream != nullptr || !absl::StartsWith(body, kPrefix) ||
-      !absl::EndsWith(body, kSuffix) || absl::StrContains(body, "\"requestId\":")) {
+  if (response->stream != nullptr || !absl::StartsWith(response->body, "{\"error\":{")) return;
+  google::protobuf::Struct body;
+  if (!google::protobuf::util::JsonStringToMessage(response->body, &body).ok() ||
+      body.fields().size() != 1) {
     return;
   }
-  body.insert(body.size() - kSuffix.size(),
-              absl::StrCat(",\"requestId\":\"", JsonEscape(ToValidUtf8(request_id)), "\""));
+  google::protobuf::Value& error = (*body.mutable_fields())["error"];
+  if (!error.has_struct_value() || error.struct_value().fields().count("requestId") > 0) return;
+  (*error.mutable_struct_value()->mutable_fields())["requestId"] = JsonString(request_id);
+  response->body = PrintJson(body);
 }
 
 HttpResponse HttpErrorResponse(int http_status, absl::string_view code, absl::string_view message) {

@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "services/gateway/http_response.h"
+#include "services/gateway/json_output.h"
 
 namespace livecall::gateway {
 
@@ -29,11 +30,12 @@ namespace livecall::gateway {
 // errors); FAILED_PRECONDITION is 400, not 412. Unknown or out-of-range codes are 500.
 int HttpStatusFromGrpc(grpc::StatusCode code);
 
-// "INVALID_ARGUMENT", "NOT_FOUND", ...; "UNKNOWN" for a value outside the enum.
+// "INVALID_ARGUMENT", "NOT_FOUND", ... (absl::StatusCodeToString); "UNKNOWN" for a value outside
+// the enum.
 std::string GrpcCodeName(grpc::StatusCode code);
 
-// The error body. The message is JSON-escaped and any invalid UTF-8 in it (it may quote client
-// input) is replaced by U+FFFD so the body is always valid JSON.
+// The error body, printed by protobuf (json_output.h). Any invalid UTF-8 in the message (it may
+// quote client input) is replaced by U+FFFD so the body is always valid JSON.
 std::string ErrorBody(absl::string_view code, absl::string_view message);
 
 // Whether a status of `code` keeps its own message in the answer (see above).
@@ -52,9 +54,6 @@ HttpResponse HttpErrorResponse(int http_status, absl::string_view code, absl::st
 // Adds `"requestId":"<request_id>"` to an error body of the shape above (any other body, and one
 // that has it already, is left as it is).
 void AttachRequestId(HttpResponse* response, absl::string_view request_id);
-
-// `text` with every invalid UTF-8 sequence replaced by U+FFFD.
-std::string ToValidUtf8(absl::string_view text);
 
 }  // namespace livecall::gateway
 

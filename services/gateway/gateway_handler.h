@@ -1,19 +1,21 @@
 #ifndef LIVECALL_SERVICES_GATEWAY_GATEWAY_HANDLER_H_
 #define LIVECALL_SERVICES_GATEWAY_GATEWAY_HANDLER_H_
 
-// The gateway's request handling, in this order: CORS preflight; match the route table (the
-// proto-declared routes and the gateway's builtin ones); the bearer token (→ 401); rate limits per
-// verified agent, or per client IP for everything else (429 with Retry-After); the route's roles
-// (→ 403); a Twilio webhook's signature (→ 403); then serve it — a builtin route itself, or
-// transcode JSON to the request message, call the backend with x-request-id and the verified
-// identity (x-livecall-agent/-role) as metadata, and transcode the answer back; any other GET is a
-// file of the console (console_files.h), which is public. Every failure becomes the one error
-// shape of error_response.h, with the request id; what a backend's internal error said is logged,
-// not answered. Every answer is counted and timed by route template, method and status
-// (common/metrics.h).
+// The gateway's request handling: a pipeline of stages (stages/stage.h), in this order —
+//   cors_stage (preflight) → route_match_stage (404/405/400, console files) → auth_stage (bearer
+//   token) → rate_limit_stage (429, per verified agent or per client IP) → access_stage (401, then
+//   the route's roles: 403) → twilio_signature_stage (403)
+// — then the handler bound to the route's kind when the route table was built: a backend call
+// (transcoded, or raw bytes), live events (SSE), a Twilio webhook, the dev login, or a fixed
+// document (/healthz, /openapi.json). services/gateway/README.md lists the files. Every failure
+// becomes the one error shape of error_response.h, with the request id; what a backend's internal
+// error said is logged, not answered. Every answer is counted and timed by route template, method
+// and status (common/metrics.h).
 
-#include <optional>
+#include <array>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "common/audio_url_signer.h"
@@ -28,6 +30,7 @@
 #include "services/gateway/readiness.h"
 #include "services/gateway/route_table.h"
 #include "services/gateway/sse_handler.h"
+#include "services/gateway/stages/stage.h"
 
 namespace livecall::gateway {
 
@@ -77,7 +80,8 @@ class GatewayHandler : public HttpHandler {
     LiveStreamLimits* stream_limits = nullptr;
   };
 
-  // All pointers must outlive the handler. `readiness` may be null (then /readyz is always ready).
+  // All pointers must outlive the handler. `readiness` is not used: /readyz is the admin port's
+  // (AdminHandler).
   GatewayHandler(const RouteTable* routes, BackendClient* backend,
                  const ReadinessChecker* readiness, std::string openapi_json, Options options);
 
@@ -89,48 +93,10 @@ class GatewayHandler : public HttpHandler {
   std::string ClientIp(const HttpRequest& request, const std::string& peer_ip) const;
 
  private:
-  // The route's bearer token: OK with the caller (empty agent for a public route or a request
-  // without a token while auth is off), or the 401 to answer.
-  absl::StatusOr<AuthenticatedAgent> Authenticate(const Route& route, const HttpRequest& request,
-                                                  HttpResponse* refusal) const;
-  // The 429 when the caller's bucket (its agent's, or else its address's) is empty.
-  std::optional<HttpResponse> RateLimit(const Route& route, const HttpRequest& request,
-                                        const std::string& client_ip,
-                                        const absl::StatusOr<AuthenticatedAgent>& caller) const;
-  // A builtin route (/healthz, /readyz, /metrics, /openapi.json).
-  void HandleBuiltin(const Route& route, HttpResponder respond);
-  void HandleRoute(const RouteMatch& match, const HttpRequest& request,
-                   const std::string& request_id, const AuthenticatedAgent& caller,
-                   absl::string_view query, HttpResponder respond);
-  // A live-event route (SSE): an agent's ownership of the call or session is checked with its
-  // service first.
-  void HandleLiveEvents(const RouteMatch& match, const HttpRequest& request,
-                        const std::string& request_id, const AuthenticatedAgent& caller,
-                        HttpResponder respond);
-  // The read that shows whether `caller` may use the call or session the route names (GetCall /
-  // GetSession with the caller's identity: 404 when there is none, 403 when it is another
-  // agent's); nullopt for a route that names neither.
-  std::optional<BackendRequest> OwnershipCheck(const RouteMatch& match,
-                                               const AuthenticatedAgent& caller,
-                                               const std::string& request_id) const;
-  // Answers `refusal` (a 400 about the request itself) only once OwnershipCheck has passed, so the
-  // order is always 401 → 403/404 → 400; the check's own error otherwise.
-  void RefuseAfterOwnershipCheck(const RouteMatch& match, const AuthenticatedAgent& caller,
-                                 const std::string& request_id, HttpResponse refusal,
-                                 HttpResponder respond);
-  // An RPC of kGatewayService, answered here (the dev login).
-  void HandleGatewayRpc(const RouteMatch& match, const HttpRequest& request,
-                        absl::string_view query, HttpResponder respond);
-  // A (livecall.v1.twilio_webhook) route: signature first, then form in, TwiML or 204 out.
-  void HandleTwilioWebhook(const RouteMatch& match, const HttpRequest& request,
-                           const std::string& request_id, absl::string_view query,
-                           HttpResponder respond);
-
-  const RouteTable* routes_;
-  BackendClient* backend_;
-  const ReadinessChecker* readiness_;
-  const std::string openapi_json_;
-  const Options options_;
+  const int trusted_proxy_hops_;
+  std::vector<std::unique_ptr<Stage>> stages_;
+  // By RouteKind.
+  std::array<std::unique_ptr<RouteHandler>, kRouteKindCount> handlers_;
 };
 
 }  // namespace livecall::gateway

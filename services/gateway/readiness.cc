@@ -1,5 +1,7 @@
 #include "services/gateway/readiness.h"
 
+#include <google/protobuf/struct.pb.h>
+
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -9,6 +11,7 @@
 #include "common/pending_calls.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/gateway/error_response.h"
+#include "services/gateway/json_output.h"
 #include "services/gateway/url.h"
 
 namespace livecall::gateway {
@@ -59,21 +62,16 @@ class Round {
   HttpResponse Render() ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
     bool ready = true;
-    std::string checks;
+    google::protobuf::Struct checks;
     for (size_t i = 0; i < names_.size(); ++i) {
       const absl::Status& status = results_[i];
       ready = ready && status.ok();
-      const std::string text = status.ok() ? "ok"
-                                           : absl::StrCat(absl::StatusCodeToString(status.code()),
-                                                          ": ", status.message());
-      absl::StrAppend(&checks, i == 0 ? "" : ",", "\"", JsonEscape(names_[i]), "\":\"",
-                      JsonEscape(ToValidUtf8(text)), "\"");
+      (*checks.mutable_fields())[names_[i]] =
+          JsonString(status.ok() ? "ok"
+                                 : absl::StrCat(absl::StatusCodeToString(status.code()), ": ",
+                                                status.message()));
     }
-    HttpResponse response;
-    response.status = ready ? 200 : 503;
-    response.body = absl::StrCat("{\"status\":\"", ready ? "ready" : "not ready", "\",\"checks\":{",
-                                 checks, "}}");
-    return response;
+    return ReadinessResponse(ready, std::move(checks));
   }
 
   const std::vector<std::string> names_;
@@ -84,6 +82,19 @@ class Round {
 };
 
 }  // namespace
+
+std::string HealthzBody() {
+  google::protobuf::Struct body;
+  (*body.mutable_fields())["status"] = JsonString("ok");
+  return PrintJson(body);
+}
+
+HttpResponse ReadinessResponse(bool ready, google::protobuf::Struct checks) {
+  google::protobuf::Struct body;
+  (*body.mutable_fields())["status"] = JsonString(ready ? "ready" : "not ready");
+  *(*body.mutable_fields())["checks"].mutable_struct_value() = std::move(checks);
+  return JsonResponse(ready ? 200 : 503, PrintJson(body));
+}
 
 ReadinessCheck GrpcHealthCheck(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout) {
   auto client = std::make_shared<HealthClient>();
@@ -125,7 +136,7 @@ ReadinessChecker::~ReadinessChecker() {
 
 void ReadinessChecker::Check(std::function<void(HttpResponse)> done) const {
   if (checks_.empty()) {
-    done(JsonResponse(200, "{\"status\":\"ready\",\"checks\":{}}"));
+    done(ReadinessResponse(/*ready=*/true, {}));
     return;
   }
   std::optional<HttpResponse> fresh;
@@ -169,19 +180,18 @@ void ReadinessChecker::Finish(HttpResponse response) const {
 
 void AdminHandler::Handle(const HttpRequest& request, const std::string&, const std::string&,
                           HttpResponder respond) {
-  const std::string path(SplitTarget(absl::string_view(request.target().data(),
-                                                       request.target().size()))
-                             .path);
+  const std::string path(
+      SplitTarget(absl::string_view(request.target().data(), request.target().size())).path);
   if (path != "/healthz" && path != "/readyz" && path != "/metrics") {
-    return respond(HttpErrorResponse(404, "NOT_FOUND", "the admin port serves /healthz, "
-                                                       "/readyz and /metrics"));
+    return respond(HttpErrorResponse(404, "NOT_FOUND",
+                                     "the admin port serves /healthz, /readyz and /metrics"));
   }
   if (request.method() != boost::beast::http::verb::get) {
     HttpResponse refused = HttpErrorResponse(405, "METHOD_NOT_ALLOWED", "use GET");
     refused.headers.emplace_back("Allow", "GET");
     return respond(std::move(refused));
   }
-  if (path == "/healthz") return respond(JsonResponse(200, "{\"status\":\"ok\"}"));
+  if (path == "/healthz") return respond(JsonResponse(200, HealthzBody()));
   if (path == "/metrics") {
     HttpResponse metrics = JsonResponse(200, SerializeMetrics());
     metrics.content_type = std::string(kMetricsContentType);

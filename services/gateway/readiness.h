@@ -10,6 +10,7 @@
 // flood of /readyz costs at most one round a second (it used to queue a PING and three gRPC calls
 // per request, and made every pod NotReady).
 
+#include <google/protobuf/struct.pb.h>
 #include <grpcpp/grpcpp.h>
 
 #include <functional>
@@ -36,6 +37,13 @@ namespace livecall::gateway {
 // cached answer is never mistaken for a fresh one.
 inline constexpr absl::string_view kReadinessCheckedAtHeader = "X-Livecall-Readiness-Checked-At";
 
+// {"status":"ok"}: GET /healthz's body, on either port.
+std::string HealthzBody();
+
+// GET /readyz's answer: 200 {"checks":{"redis":"ok",...},"status":"ready"}, or 503 with
+// "not ready" when a check failed (its value then says why).
+HttpResponse ReadinessResponse(bool ready, google::protobuf::Struct checks);
+
 // Starts one check; calls `done` exactly once, from any thread, without blocking the caller.
 using ReadinessCheck = std::function<void(std::function<void(absl::Status)> done)>;
 
@@ -54,7 +62,7 @@ struct ReadinessOptions {
 
 class ReadinessChecker {
  public:
-  // `checks`: JSON key ("callControl", "redis", ...) and check, reported in this order.
+  // `checks`: JSON key ("callControl", "redis", ...) and check.
   explicit ReadinessChecker(std::vector<std::pair<std::string, ReadinessCheck>> checks,
                             ReadinessOptions options = {});
   // Waits for the round in flight, if any (its checks call back into the checker).
@@ -62,9 +70,8 @@ class ReadinessChecker {
   ReadinessChecker(const ReadinessChecker&) = delete;
   ReadinessChecker& operator=(const ReadinessChecker&) = delete;
 
-  // `done` gets 200 {"status":"ready","checks":{"redis":"ok",...}} or 503
-  // {"status":"not ready","checks":{...,"redis":"UNAVAILABLE: ..."}}: the cached answer while it
-  // is fresh, else that of the round in flight, else of a new round.
+  // `done` gets ReadinessResponse (a failed check's value: "UNAVAILABLE: ..."): the cached answer
+  // while it is fresh, else that of the round in flight, else of a new round.
   void Check(std::function<void(HttpResponse)> done) const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:

@@ -1,6 +1,7 @@
 #include "services/gateway/route_table.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -105,6 +106,43 @@ bool MoreSpecific(const PathTemplate& a, const PathTemplate& b) {
   return false;
 }
 
+// The handler of an RPC's route. The gateway answers only the dev login of kGatewayService.
+absl::StatusOr<RouteKind> KindOf(const Route& route) {
+  if (route.method->service()->full_name() == kGatewayService) {
+    if (route.method->full_name() != "livecall.v1.Auth.DevLogin") {
+      return absl::InvalidArgumentError("the gateway answers no such RPC of its own");
+    }
+    return RouteKind::kDevLogin;
+  }
+  if (route.twilio_webhook) return RouteKind::kTwilioWebhook;
+  if (route.server_sent_events) return RouteKind::kLiveEvents;
+  return RouteKind::kBackendCall;
+}
+
+// What the route's path variables are to the gateway: the call or session it names, and a signed
+// audio id; and whether its webhook is harmless to repeat (status: queued < ringing < in-progress
+// < final; conference events: ordered by SequenceNumber, the first agent to join wins). The other
+// webhooks answer TwiML that acts on the call (voice, gather, dtmf), or add a turn that is
+// deduplicated only for an hour (transcription): a stale one of those stays refused.
+void BindPathRoles(Route* route) {
+  for (const PathTemplate::Segment& segment : route->path.segments()) {
+    if (!segment.is_variable) continue;
+    if (segment.field->name() == "session_id") {
+      route->owner = OwnedRecord::kSession;
+      route->owner_field = segment.field;
+    } else if (segment.field->name() == "call_sid") {
+      route->owner = OwnedRecord::kCall;
+      route->owner_field = segment.field;
+    } else if (segment.field->name() == "file_name" && route->raw_response) {
+      route->signed_file_name = segment.field;
+    }
+  }
+  route->replay_safe_webhook =
+      route->twilio_webhook &&
+      (route->method->full_name() == "livecall.v1.TwilioWebhooks.CallStatus" ||
+       route->method->full_name() == "livecall.v1.TwilioWebhooks.ConferenceStatus");
+}
+
 }  // namespace
 
 absl::StatusOr<PathTemplate> PathTemplate::Parse(absl::string_view pattern,
@@ -179,10 +217,12 @@ absl::StatusOr<RouteTable> RouteTable::BuildServed() {
   for (absl::string_view name : kServedServices) names.emplace_back(name);
   absl::StatusOr<RouteTable> table = Build(names);
   if (!table.ok()) return table;
-  for (const auto& [path, summary] : std::vector<std::pair<const char*, const char*>>{
-           {"/healthz", "The process is up."},
-           {"/openapi.json", "This document."}}) {
-    if (absl::Status added = table->AddBuiltinRoute("GET", path, RouteAccess::kPublic, summary);
+  for (const auto& [kind, path, summary] :
+       std::vector<std::tuple<RouteKind, const char*, const char*>>{
+           {RouteKind::kHealth, "/healthz", "The process is up."},
+           {RouteKind::kOpenApi, "/openapi.json", "This document."}}) {
+    if (absl::Status added =
+            table->AddBuiltinRoute(kind, "GET", path, RouteAccess::kPublic, summary);
         !added.ok()) {
       return added;
     }
@@ -190,8 +230,9 @@ absl::StatusOr<RouteTable> RouteTable::BuildServed() {
   return table;
 }
 
-absl::Status RouteTable::AddBuiltinRoute(absl::string_view http_method, absl::string_view pattern,
-                                         RouteAccess access, absl::string_view summary) {
+absl::Status RouteTable::AddBuiltinRoute(RouteKind kind, absl::string_view http_method,
+                                         absl::string_view pattern, RouteAccess access,
+                                         absl::string_view summary) {
   absl::StatusOr<PathTemplate> path = PathTemplate::Parse(pattern, nullptr);
   if (!path.ok()) return path.status();
   Route route;
@@ -199,6 +240,7 @@ absl::Status RouteTable::AddBuiltinRoute(absl::string_view http_method, absl::st
   route.path = *std::move(path);
   route.access = access;
   route.builtin = true;
+  route.kind = kind;
   route.summary = std::string(summary);
   return AddRoute(std::move(route));
 }
@@ -275,6 +317,10 @@ absl::StatusOr<RouteTable> RouteTable::Build(const std::vector<std::string>& ser
           route.roles.push_back(role);
         }
         route.server_sent_events = server_sent_events;
+        absl::StatusOr<RouteKind> kind = KindOf(route);
+        if (!kind.ok()) return rpc_error(kind.status());
+        route.kind = *kind;
+        BindPathRoles(&route);
         if (route.raw_response != (method->output_type() == livecall::v1::HttpBody::descriptor())) {
           return rpc_error(absl::InvalidArgumentError(
               "an RPC answers livecall.v1.HttpBody exactly when it has (raw_response) = true"));

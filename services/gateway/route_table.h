@@ -9,6 +9,7 @@
 
 #include <google/protobuf/descriptor.h>
 
+#include <cstddef>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,16 +22,34 @@ namespace livecall::gateway {
 
 // The services whose annotated RPCs the gateway serves.
 inline constexpr absl::string_view kServedServices[] = {
-    "livecall.v1.CallControl", "livecall.v1.AiSession", "livecall.v1.Context",
+    "livecall.v1.CallControl",    "livecall.v1.AiSession",   "livecall.v1.Context",
     "livecall.v1.TwilioWebhooks", "livecall.v1.SpeechAudio", "livecall.v1.Auth"};
 
 // RPCs of this service are answered by the gateway itself (the dev login), not by a backend.
 inline constexpr absl::string_view kGatewayService = "livecall.v1.Auth";
 
+// What serves a matched route, bound when the table is built so that dispatch compares no
+// strings: the gateway keeps one handler per kind (services/gateway/README.md).
+enum class RouteKind {
+  kBackendCall,    // JSON (or raw bytes) ⇄ the RPC of a backend.
+  kLiveEvents,     // A live-event watch, served as Server-Sent Events.
+  kTwilioWebhook,  // A signed Twilio webhook: form in, TwiML or 204 out.
+  kDevLogin,       // livecall.v1.Auth.DevLogin, answered by the gateway.
+  kHealth,         // GET /healthz.
+  kOpenApi,        // GET /openapi.json.
+};
+inline constexpr size_t kRouteKindCount = 6;
+
+// The record a route's path names, whose owner alone may use it (README "Order of checks"): the
+// gateway asks the record's service (GetCall / GetSession) before it refuses a body, and before it
+// opens an agent's live-event stream.
+enum class OwnedRecord { kNone, kCall, kSession };
+
 // What a route asks of a caller before anything else happens. Declared once per route — in the
 // protos for RPCs ((livecall.v1.auth), (livecall.v1.twilio_webhook)), at AddBuiltinRoute for the
-// gateway's own routes — and enforced in one place (GatewayHandler), so a route is never public by
-// accident: a route that declares nothing needs a bearer token.
+// gateway's own routes — and enforced by the gateway's stages (auth_stage, access_stage,
+// twilio_signature_stage), so a route is never public by accident: a route that declares nothing
+// needs a bearer token.
 enum class RouteAccess {
   kBearer,           // Authorization: Bearer <JWT>, 401 without a valid one.
   kPublic,           // Nothing (health, metrics, the API document, dev login, the console).
@@ -85,6 +104,15 @@ struct Route {
   std::vector<std::string> roles;
   // A route the gateway serves itself without an RPC (/healthz, ...): `method` is null.
   bool builtin = false;
+  RouteKind kind = RouteKind::kBackendCall;
+  // The path variable naming the route's call (call_sid) or session (session_id), if any.
+  OwnedRecord owner = OwnedRecord::kNone;
+  const google::protobuf::FieldDescriptor* owner_field = nullptr;
+  // A webhook that only moves a call forward (status, conference), harmless to repeat: one older
+  // than the replay window is accepted and logged rather than refused (twilio_signature_stage.h).
+  bool replay_safe_webhook = false;
+  // A (raw_response) audio route's {file_name}, "<signed id>.wav", which the gateway verifies.
+  const google::protobuf::FieldDescriptor* signed_file_name = nullptr;
   // (livecall.v1.raw_response): the RPC answers livecall.v1.HttpBody, written as raw bytes.
   bool raw_response = false;
   // A server-streaming GET of livecall.v1.LiveEventEnvelope: served as Server-Sent Events from
@@ -116,10 +144,11 @@ class RouteTable {
 
   RouteMatch Match(absl::string_view http_method, absl::string_view path) const;
 
-  // A route the gateway answers itself (no RPC), e.g. GET /healthz with kPublic. The handler
-  // recognises it by `path.pattern()`. INVALID_ARGUMENT when it clashes with another route.
-  absl::Status AddBuiltinRoute(absl::string_view http_method, absl::string_view pattern,
-                               RouteAccess access, absl::string_view summary);
+  // A route the gateway answers itself (no RPC) with the handler of `kind`, e.g. GET /healthz
+  // with kPublic. INVALID_ARGUMENT when it clashes with another route.
+  absl::Status AddBuiltinRoute(RouteKind kind, absl::string_view http_method,
+                               absl::string_view pattern, RouteAccess access,
+                               absl::string_view summary);
 
   const std::vector<Route>& routes() const { return routes_; }
   const std::vector<const google::protobuf::ServiceDescriptor*>& services() const {

@@ -75,13 +75,6 @@ TEST(ErrorBodyTest, ReplacesInvalidUtf8AndKeepsValidUtf8) {
   EXPECT_EQ(ErrorBody("X", "Привет"), "{\"error\":{\"code\":\"X\",\"message\":\"Привет\"}}");
 }
 
-TEST(ToValidUtf8Test, RejectsOverlongSurrogatesAndTruncatedSequences) {
-  EXPECT_EQ(ToValidUtf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // Overlong '/'.
-  EXPECT_EQ(ToValidUtf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // Surrogate.
-  EXPECT_EQ(ToValidUtf8("ok\xE2\x82"), "ok\xEF\xBF\xBD\xEF\xBF\xBD");              // Truncated.
-  EXPECT_EQ(ToValidUtf8("\xF0\x9F\x98\x80"), "\xF0\x9F\x98\x80");                  // U+1F600.
-}
-
 TEST(ErrorResponseTest, BackendStatusBecomesStatusAndBody) {
   const HttpResponse response =
       ErrorResponse(grpc::Status(grpc::StatusCode::NOT_FOUND, "call CA1 not found"));

@@ -460,7 +460,7 @@ TEST_F(GatewayServerTest, TheAdminPortServesHealthReadinessAndMetricsOnly) {
   EXPECT_EQ(connection.RoundTrip(RawRequest("GET", "/healthz")).body(), R"({"status":"ok"})");
   auto ready = connection.RoundTrip(RawRequest("GET", "/readyz"));
   EXPECT_EQ(ready.result_int(), 200);
-  EXPECT_EQ(ready.body(), R"({"status":"ready","checks":{"aiSession":"ok"}})");
+  EXPECT_EQ(ready.body(), R"({"checks":{"aiSession":"ok"},"status":"ready"})");
   auto metrics = connection.RoundTrip(RawRequest("GET", "/metrics"));
   EXPECT_EQ(metrics.result_int(), 200);
   EXPECT_THAT(metrics.body(), HasSubstr("# TYPE"));

@@ -29,7 +29,7 @@ TEST(ReadinessCheckerTest, AllChecksOkIsReady) {
   checker.Check([&](HttpResponse r) { response = std::move(r); });
   ASSERT_TRUE(response.has_value());
   EXPECT_EQ(response->status, 200);
-  EXPECT_EQ(response->body, R"({"status":"ready","checks":{"callControl":"ok","redis":"ok"}})");
+  EXPECT_EQ(response->body, R"({"checks":{"callControl":"ok","redis":"ok"},"status":"ready"})");
 }
 
 TEST(ReadinessCheckerTest, AFailingCheckIs503WithItsMessage) {
@@ -41,7 +41,7 @@ TEST(ReadinessCheckerTest, AFailingCheckIs503WithItsMessage) {
   EXPECT_EQ(response->status, 503);
   EXPECT_EQ(
       response->body,
-      R"({"status":"not ready","checks":{"callControl":"ok","redis":"UNAVAILABLE: redis \"down\""}})");
+      R"({"checks":{"callControl":"ok","redis":"UNAVAILABLE: redis \"down\""},"status":"not ready"})");
 }
 
 TEST(ReadinessCheckerTest, AnswersOnlyWhenTheLastCheckFinishesInAnyOrder) {
@@ -62,7 +62,7 @@ TEST(ReadinessCheckerTest, AnswersOnlyWhenTheLastCheckFinishesInAnyOrder) {
   EXPECT_EQ(response.status, 503);
   EXPECT_EQ(
       response.body,
-      R"({"status":"not ready","checks":{"aiSession":"DEADLINE_EXCEEDED: late","context":"ok"}})");
+      R"({"checks":{"aiSession":"DEADLINE_EXCEEDED: late","context":"ok"},"status":"not ready"})");
 }
 
 // A flood of /readyz runs one round of checks: callers that come while it is in flight wait for

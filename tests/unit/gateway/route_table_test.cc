@@ -26,8 +26,56 @@ class RouteTableTest : public ::testing::Test {
     return match.route->method->full_name();
   }
 
+  const Route& RouteOf(absl::string_view method, absl::string_view path) {
+    RouteMatch match = table_.Match(method, path);
+    EXPECT_EQ(match.result, RouteMatch::Result::kMatched) << method << " " << path;
+    static const Route kNone;
+    return match.route == nullptr ? kNone : *match.route;
+  }
+
   RouteTable table_;
 };
+
+// The handler of each route is chosen when the table is built, not by comparing names per request.
+TEST_F(RouteTableTest, EveryRouteIsBoundToItsHandlersKind) {
+  EXPECT_EQ(RouteOf("POST", "/api/voip/call").kind, RouteKind::kBackendCall);
+  EXPECT_EQ(RouteOf("GET", "/tts/a.wav").kind, RouteKind::kBackendCall);
+  EXPECT_EQ(RouteOf("POST", "/twilio/voice").kind, RouteKind::kTwilioWebhook);
+  EXPECT_EQ(RouteOf("GET", "/api/calls/CA1/events").kind, RouteKind::kLiveEvents);
+  EXPECT_EQ(RouteOf("GET", "/ai/sessions/S1/events").kind, RouteKind::kLiveEvents);
+  EXPECT_EQ(RouteOf("POST", "/api/auth/dev-login").kind, RouteKind::kDevLogin);
+  EXPECT_EQ(RouteOf("GET", "/healthz").kind, RouteKind::kHealth);
+  EXPECT_EQ(RouteOf("GET", "/openapi.json").kind, RouteKind::kOpenApi);
+}
+
+TEST_F(RouteTableTest, TheCallOrSessionARoutesPathNamesIsBound) {
+  const Route& hold = RouteOf("POST", "/api/calls/CA1/hold");
+  EXPECT_EQ(hold.owner, OwnedRecord::kCall);
+  ASSERT_NE(hold.owner_field, nullptr);
+  EXPECT_EQ(hold.owner_field->name(), "call_sid");
+  const Route& turns = RouteOf("POST", "/api/ai/sessions/S1/turns");
+  EXPECT_EQ(turns.owner, OwnedRecord::kSession);
+  ASSERT_NE(turns.owner_field, nullptr);
+  EXPECT_EQ(turns.owner_field->name(), "session_id");
+  EXPECT_EQ(RouteOf("GET", "/api/customers/%2B998901112233").owner, OwnedRecord::kNone);
+  EXPECT_EQ(RouteOf("POST", "/api/voip/call").owner_field, nullptr);
+}
+
+TEST_F(RouteTableTest, TheSignedAudioIdIsBoundOnTheRawAudioRouteOnly) {
+  const Route& audio = RouteOf("GET", "/tts/a.wav");
+  ASSERT_NE(audio.signed_file_name, nullptr);
+  EXPECT_EQ(audio.signed_file_name->name(), "file_name");
+  EXPECT_EQ(RouteOf("GET", "/api/calls/CA1").signed_file_name, nullptr);
+}
+
+TEST_F(RouteTableTest, OnlyStatusAndConferenceCallbacksAreReplaySafe) {
+  EXPECT_TRUE(RouteOf("POST", "/twilio/status").replay_safe_webhook);
+  EXPECT_TRUE(RouteOf("POST", "/twilio/conference").replay_safe_webhook);
+  for (const char* path : {"/twilio/voice", "/twilio/gather", "/twilio/transcription",
+                           "/twilio/dtmf", "/api/voip/call"}) {
+    EXPECT_FALSE(RouteOf("POST", path).replay_safe_webhook) << path;
+  }
+}
 
 TEST_F(RouteTableTest, HasEveryAnnotatedRpcAndAliasAndNothingElse) {
   std::vector<std::string> routes;

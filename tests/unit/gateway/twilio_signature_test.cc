@@ -131,5 +131,12 @@ TEST(TwilioSignatureTest, ValidatesJsonBodiesByTheirSha256) {
   EXPECT_FALSE(ValidateTwilioBodySignature("12345", url, kBody, kHash, ""));
 }
 
+TEST(TwilioTimestampTest, ParsesTwiliosFormats) {
+  EXPECT_EQ(*ParseTwilioTimestamp("Mon, 16 Aug 2010 03:45:01 +0000"),
+            absl::FromUnixSeconds(1281930301));
+  EXPECT_EQ(*ParseTwilioTimestamp("2010-08-16T03:45:01Z"), absl::FromUnixSeconds(1281930301));
+  EXPECT_FALSE(ParseTwilioTimestamp("yesterday").ok());
+}
+
 }  // namespace
 }  // namespace livecall::gateway

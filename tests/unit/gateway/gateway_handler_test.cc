@@ -1,4 +1,7 @@
-// The gateway's handling of Twilio webhooks and agent bearer tokens, with a recording backend.
+// GatewayHandler: the stages and handlers in their order (gateway_handler.h), with a recording
+// backend — Twilio webhooks, bearer tokens, rate limits, CORS, the order of checks.
+
+#include "services/gateway/gateway_handler.h"
 
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
@@ -13,7 +16,6 @@
 #include "livecall/v1/call_control.pb.h"
 #include "livecall/v1/twilio_webhooks.pb.h"
 #include "services/gateway/agent_auth.h"
-#include "services/gateway/gateway_handler.h"
 #include "services/gateway/twilio_signature.h"
 
 namespace livecall::gateway {
@@ -662,25 +664,6 @@ TEST_F(WebhookAndAuthTest, InternalDetailIsNotAnsweredAndEveryErrorNamesTheReque
   // The gateway's own refusals too.
   EXPECT_THAT(Send(Get("/api/calls/CA1")).body, HasSubstr("\"requestId\":\"req-1\""));
   EXPECT_THAT(Send(Get("/no/such/route")).body, HasSubstr("\"requestId\":\"req-1\""));
-}
-
-TEST(TwilioTimestampTest, ParsesTwiliosFormats) {
-  EXPECT_EQ(*ParseTwilioTimestamp("Mon, 16 Aug 2010 03:45:01 +0000"),
-            absl::FromUnixSeconds(1281930301));
-  EXPECT_EQ(*ParseTwilioTimestamp("2010-08-16T03:45:01Z"), absl::FromUnixSeconds(1281930301));
-  EXPECT_FALSE(ParseTwilioTimestamp("yesterday").ok());
-}
-
-TEST(AgentAuthTest, VerifiesTheBearerToken) {
-  absl::StatusOr<AuthenticatedAgent> agent =
-      AuthenticateAgent("Bearer " + AgentToken("alice"), Verifier());
-  ASSERT_TRUE(agent.ok()) << agent.status();
-  EXPECT_EQ(agent->agent_id, "alice");
-  EXPECT_EQ(agent->role, "agent");
-  EXPECT_FALSE(AuthenticateAgent("Basic abc", Verifier()).ok());
-  EXPECT_FALSE(AuthenticateAgent("Bearer " + AgentToken("al\"ice"), Verifier()).ok());
-  EXPECT_EQ(AuthenticateAgent("Bearer x.y.z", Verifier()).status().code(),
-            absl::StatusCode::kUnauthenticated);
 }
 
 }  // namespace
