@@ -74,6 +74,11 @@ struct TwilioWebhookOptions {
   // The global cap on concurrent outbound calls, shared with PlaceCall: a browser call dials a
   // customer too. Null: no cap.
   OutboundCallLimit* outbound_limit = nullptr;
+  // Threads that start calls' AI sessions for /twilio/voice, which waits for them (up to 3 s).
+  // A pool of their own: queued behind the very webhooks that wait for them on the RPC
+  // executor, a burst of calls would make each webhook wait the whole 3 s. As many as the RPC
+  // executor's workers, so every waiting webhook's start runs at once.
+  int session_start_threads = 8;
 };
 
 using Params = google::protobuf::Map<std::string, std::string>;
@@ -91,7 +96,8 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
         voice_agent_(voice_agent),
         speech_(speech),
         executor_(executor),
-        options_(std::move(options)) {}
+        options_(std::move(options)),
+        session_starts_(options_.session_start_threads) {}
 
   // The work behind the RPCs, each in its family's file; blocking, run on the executor.
   absl::StatusOr<std::string> HandleVoice(const Params& params);  // voice_webhook.cc
@@ -172,6 +178,8 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
   SpeechRenderer& speech_;
   Executor& executor_;
   const TwilioWebhookOptions options_;
+  // Last: destroyed (drained) first, while everything its tasks use still lives.
+  Executor session_starts_;
 };
 
 }  // namespace livecall::call_control

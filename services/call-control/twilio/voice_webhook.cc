@@ -197,15 +197,16 @@ absl::StatusOr<std::string> TwilioWebhookService::CustomerCall(const std::string
 
 std::string TwilioWebhookService::StartSession(const livecall::v1::Call& call,
                                                const std::string& agent_id) {
-  // Started on the executor, so a slow ai-session never makes Twilio's webhook wait past
-  // kSessionStartWait; the session is recorded with the call whenever it starts.
+  // Started on a pool of its own (see session_start_threads), so a slow ai-session never makes
+  // Twilio's webhook wait past kSessionStartWait; the session is recorded with the call whenever
+  // it starts.
   struct Started {
     absl::Mutex mu;
     bool done ABSL_GUARDED_BY(mu) = false;
     std::string language ABSL_GUARDED_BY(mu);
   };
   auto started = std::make_shared<Started>();
-  executor_.Submit([this, call, agent_id, started] {
+  session_starts_.Submit([this, call, agent_id, started] {
     absl::StatusOr<livecall::v1::Call> recorded = sessions_.Start(call, agent_id, "");
     // The call may have ended while its session was starting: then the session ends too.
     if (recorded.ok()) sessions_.EndIfFinished(*recorded);

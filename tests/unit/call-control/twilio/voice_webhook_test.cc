@@ -6,6 +6,7 @@
 #include <set>
 #include <tuple>
 
+#include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
 #include "tests/support/wait_for.h"
 #include "tests/unit/call-control/twilio/twilio_webhook_test_fixture.h"
@@ -126,6 +127,30 @@ TEST_F(VoiceWebhookTest, ASlowAiSessionDoesNotHoldUpTheVoiceWebhook) {
   EXPECT_EQ(response->children[0].Child("Transcription")->Attr("languageCode"), "uz-UZ");
   ASSERT_TRUE(
       WaitFor([&] { return store_->Get(customer)->session_id() == "S1"; }, absl::Seconds(10)));
+}
+
+// Every RPC worker busy (a burst of webhooks, each waiting for its call's AI session): the
+// session still starts at once and the call gets its language, because session starts do not
+// queue behind the webhooks that wait for them (each such webhook used to wait the whole 3 s and
+// answer without the session's language).
+TEST_F(VoiceWebhookTest, SessionStartsDoNotQueueBehindBusyRpcWorkers) {
+  absl::Notification release_workers;
+  absl::BlockingCounter workers_busy(2);  // The fixture's executor has two workers.
+  for (int i = 0; i < 2; ++i) {
+    executor_.Submit([&] {
+      workers_busy.DecrementCount();
+      release_workers.WaitForNotification();
+    });
+  }
+  workers_busy.Wait();
+  std::string twiml;
+  const std::string customer = AgentCalls(&twiml);
+  release_workers.Notify();
+  absl::StatusOr<XmlNode> response = ParseXml(twiml);
+  ASSERT_THAT(response.status(), IsOk()) << twiml;
+  ASSERT_THAT(response->ChildNames(), ElementsAre("Start", "Dial"));
+  EXPECT_EQ(response->children[0].Child("Transcription")->Attr("languageCode"), "ru-RU");
+  EXPECT_EQ(store_->Get(customer)->session_id(), "S1");
 }
 
 // A signed /twilio/voice replayed after the dedup window (Twilio's own retries come within
