@@ -12,7 +12,6 @@
 #include "absl/time/clock.h"
 #include "common/caller_identity.h"
 #include "common/log.h"
-#include "common/metrics.h"
 #include "livecall/v1/ai_session.pb.h"
 #include "livecall/v1/auth.pb.h"
 #include "livecall/v1/call_control.pb.h"
@@ -20,6 +19,7 @@
 #include "livecall/v1/twilio_webhooks.pb.h"
 #include "services/gateway/agent_auth.h"
 #include "services/gateway/error_response.h"
+#include "services/gateway/gateway_metrics.h"
 #include "services/gateway/sse_handler.h"
 #include "services/gateway/transcoder.h"
 #include "services/gateway/twilio_signature.h"
@@ -91,7 +91,7 @@ absl::string_view HeaderValue(const HttpRequest& request, Name field) {
   return absl::string_view(it->value().data(), it->value().size());
 }
 
-// Wraps `respond` so that the answer is counted and timed (common/metrics.h) under `*route`, which
+// Wraps `respond` so that the answer is counted and timed (gateway_metrics.h) under `*route`, which
 // the handler fills in once it knows the route template.
 HttpResponder Observed(absl::string_view method, std::shared_ptr<std::string> route,
                        HttpResponder respond) {
