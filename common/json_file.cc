@@ -1,11 +1,15 @@
 #include "common/json_file.h"
 
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/json.h"
 
 namespace livecall {
 
@@ -20,16 +24,37 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
 
 absl::Status ParseJsonArrayFile(const std::string& path, absl::string_view field_name,
                                 google::protobuf::Message* list) {
+  const google::protobuf::FieldDescriptor* field =
+      list->GetDescriptor()->FindFieldByName(std::string(field_name));
+  if (field == nullptr || !field->is_repeated() ||
+      field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+    return absl::InternalError(
+        absl::StrCat(list->GetTypeName(), " has no repeated message field ", field_name));
+  }
   absl::StatusOr<std::string> content = ReadFileToString(path);
   if (!content.ok()) return content.status();
-  std::string wrapped = absl::StrCat("{\"", field_name, "\":", *content, "}");
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  auto status = google::protobuf::util::JsonStringToMessage(wrapped, list, options);
-  if (!status.ok()) {
+  google::protobuf::ListValue entries;
+  if (auto status = google::protobuf::util::JsonStringToMessage(*content, &entries); !status.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, ": not a JSON array of the expected entries: ", status.ToString()));
   }
+  // Each entry through the strict parser on its own, so that an error names the entry; `list` is
+  // changed only when every entry is good.
+  std::unique_ptr<google::protobuf::Message> parsed(list->New());
+  const google::protobuf::Reflection* reflection = parsed->GetReflection();
+  google::protobuf::util::JsonParseOptions strict;
+  strict.ignore_unknown_fields = false;
+  for (int i = 0; i < entries.values_size(); ++i) {
+    absl::StatusOr<std::string> entry_json = ToJson(entries.values(i));
+    if (!entry_json.ok()) return entry_json.status();
+    google::protobuf::Message* entry = reflection->AddMessage(parsed.get(), field);
+    if (auto status = google::protobuf::util::JsonStringToMessage(*entry_json, entry, strict);
+        !status.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": entry #", i + 1, " is not one of the expected entries: ", status.ToString()));
+    }
+  }
+  list->GetReflection()->Swap(list, parsed.get());
   return absl::OkStatus();
 }
 

@@ -1,6 +1,5 @@
 #include "common/jwt.h"
 
-#include <google/protobuf/util/json_util.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
@@ -17,24 +16,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/json.h"
 
 namespace livecall {
 namespace {
 
 absl::Status Unauthenticated(absl::string_view why) {
   return absl::UnauthenticatedError(absl::StrCat("invalid token: ", why));
-}
-
-absl::StatusOr<google::protobuf::Struct> ParseObject(absl::string_view json) {
-  google::protobuf::Struct object;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  if (!google::protobuf::util::JsonStringToMessage(
-           google::protobuf::StringPiece(json.data(), json.size()), &object, options)
-           .ok()) {
-    return absl::InvalidArgumentError("not a JSON object");
-  }
-  return object;
 }
 
 // A NumericDate claim (RFC 7519 §2); false when present but not a number.
@@ -113,7 +101,7 @@ absl::StatusOr<UnverifiedJwt> SplitJwt(absl::string_view token) {
   UnverifiedJwt jwt;
   absl::StatusOr<std::string> header_json = Base64UrlDecode(parts[0]);
   if (!header_json.ok()) return Unauthenticated("header is not base64url");
-  absl::StatusOr<google::protobuf::Struct> header = ParseObject(*header_json);
+  absl::StatusOr<google::protobuf::Struct> header = ParseJsonObject(*header_json);
   if (!header.ok()) return Unauthenticated("header is not a JSON object");
   jwt.header = *std::move(header);
   auto alg = jwt.header.fields().find("alg");
@@ -227,7 +215,7 @@ absl::StatusOr<VerifiedJwt> FinishVerification(UnverifiedJwt jwt, const JwtVerif
   verified.header = std::move(jwt.header);
   absl::StatusOr<std::string> payload_json = Base64UrlDecode(jwt.payload_b64);
   if (!payload_json.ok()) return Unauthenticated("payload is not base64url");
-  absl::StatusOr<google::protobuf::Struct> payload = ParseObject(*payload_json);
+  absl::StatusOr<google::protobuf::Struct> payload = ParseJsonObject(*payload_json);
   if (!payload.ok()) return Unauthenticated("payload is not a JSON object");
   verified.payload = *std::move(payload);
 

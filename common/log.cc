@@ -119,6 +119,10 @@ absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view name) {
       absl::StrCat("unknown log level \"", name, "\" (want debug, info, warning or error)"));
 }
 
+// Log lines are written with this escaper, not protobuf's JSON printer (common/json.h): a line
+// through a google.protobuf.Struct costs about 24 times as much (7.6 µs against 0.3 µs for seven
+// fields, -O2), comes out with its keys in hash order instead of ts, level, service, msg first,
+// and loses invalid UTF-8 bytes with a complaint of libprotobuf's own on stderr.
 std::string JsonEscape(absl::string_view text) {
   std::string out;
   out.reserve(text.size() + 8);

@@ -14,6 +14,8 @@ namespace {
 
 double Seconds(absl::Duration elapsed) { return absl::ToDoubleSeconds(elapsed); }
 
+}  // namespace
+
 prometheus::Family<prometheus::Counter>& CounterFamily(const std::string& name,
                                                        const std::string& help) {
   return prometheus::BuildCounter().Name(name).Help(help).Register(MetricsRegistry());
@@ -27,8 +29,6 @@ prometheus::Family<prometheus::Histogram>& HistogramFamily(const std::string& na
 prometheus::Gauge& SingleGauge(const std::string& name, const std::string& help) {
   return prometheus::BuildGauge().Name(name).Help(help).Register(MetricsRegistry()).Add({});
 }
-
-}  // namespace
 
 std::shared_ptr<prometheus::Registry> SharedMetricsRegistry() {
   static auto* registry =
@@ -110,26 +110,6 @@ prometheus::Gauge& GrpcServerInFlight() {
   return gauge;
 }
 
-void RecordHttpRequest(absl::string_view route, absl::string_view method, int status,
-                       absl::Duration elapsed) {
-  static auto& requests =
-      CounterFamily("livecall_http_requests_total", "HTTP requests answered by the gateway.");
-  static auto& duration = HistogramFamily("livecall_http_request_duration_seconds",
-                                          "Time from an HTTP request's arrival to its answer.");
-  const std::string route_label(route);
-  const std::string method_label(method);
-  requests.Add({{"route", route_label}, {"method", method_label}, {"status", absl::StrCat(status)}})
-      .Increment();
-  duration.Add({{"route", route_label}, {"method", method_label}}, LatencyBuckets())
-      .Observe(Seconds(elapsed));
-}
-
-prometheus::Gauge& HttpInFlightRequests() {
-  static auto& gauge =
-      SingleGauge("livecall_http_in_flight_requests", "HTTP requests being handled right now.");
-  return gauge;
-}
-
 void RecordRedisCommand(absl::string_view command, absl::Duration elapsed,
                         absl::string_view error_code) {
   static auto& duration = HistogramFamily("livecall_redis_command_duration_seconds",
@@ -155,24 +135,6 @@ void RecordHttpClientRequest(absl::string_view target, absl::Duration elapsed,
   requests.Add({{"target", target_label}, {"outcome", std::string(outcome)}}).Increment();
 }
 
-void RecordLlmFallback(absl::string_view purpose) {
-  static auto& fallbacks = CounterFamily(
-      "livecall_llm_fallbacks_total",
-      "LLM requests that failed, were late or unusable, answered by the embedded engine instead.");
-  fallbacks.Add({{"purpose", std::string(purpose)}}).Increment();
-}
-
-void RecordVoiceAgentReply(absl::string_view action, absl::string_view reason,
-                           absl::string_view engine) {
-  static auto& replies = CounterFamily("livecall_voice_agent_replies_total",
-                                       "AI voice-agent replies to callers by action, reason, engine.");
-  replies
-      .Add({{"action", std::string(action)},
-            {"reason", std::string(reason)},
-            {"engine", std::string(engine)}})
-      .Increment();
-}
-
 void SetCircuitOpen(absl::string_view target, bool open) {
   static auto& gauge =
       prometheus::BuildGauge()
@@ -188,23 +150,6 @@ void RecordCircuitRejection(absl::string_view target) {
                     "Calls refused at once because their dependency is known to be down.");
   rejections.Add({{"target", std::string(target)}}).Increment();
 }
-
-prometheus::Gauge& ActiveCallsGauge() {
-  static auto& gauge = SingleGauge("livecall_active_calls", "Calls that have not ended.");
-  return gauge;
-}
-
-prometheus::Gauge& ActiveSessionsGauge() {
-  static auto& gauge = SingleGauge("livecall_active_sessions", "AI sessions that have not ended.");
-  return gauge;
-}
-
-prometheus::Gauge& OutboxBacklogGauge() {
-  static auto& gauge = SingleGauge("livecall_outbox_backlog",
-                                   "Finished conversations not yet delivered to the CRM.");
-  return gauge;
-}
-
 
 PeriodicSampler::PeriodicSampler(absl::Duration interval, std::function<void()> sample)
     : interval_(interval), sample_(std::move(sample)), thread_([this] { Loop(); }) {}

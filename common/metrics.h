@@ -3,22 +3,21 @@
 
 // Prometheus metrics (prometheus-cpp): one registry per process, exposed at /metrics — by the
 // gateway on its own HTTP port, by the gRPC services on a metrics address of their own
-// (MetricsExposer). The metric families every process shares are defined here so that their names,
-// help texts, labels and buckets are written once:
+// (MetricsExposer). The metric families two or more processes share are defined here so that their
+// names, help texts, labels and buckets are written once:
 //
 //   livecall_build_info{service}                              gauge, always 1
 //   livecall_grpc_server_handled_total{grpc_service,grpc_method,grpc_code}
 //   livecall_grpc_server_handling_seconds{grpc_service,grpc_method}       histogram
 //   livecall_grpc_server_in_flight                                         gauge
-//   livecall_http_requests_total{route,method,status}          gateway, route = path template
-//   livecall_http_request_duration_seconds{route,method}       histogram
-//   livecall_http_in_flight_requests                           gauge
 //   livecall_redis_command_duration_seconds{command}           histogram
 //   livecall_redis_command_errors_total{command,code}
 //   livecall_http_client_request_duration_seconds{target}      histogram (llm, twilio, crm, ...)
 //   livecall_http_client_requests_total{target,outcome}        outcome 2xx..5xx or an error code
-//   livecall_active_calls, livecall_active_sessions, livecall_outbox_backlog   gauges, sampled
-//                                                              from Redis indexes every 15 s
+//   livecall_circuit_breaker_open{target}, livecall_circuit_breaker_rejections_total{target}
+//
+// A service's own metrics are in services/<name>/<name>_metrics.h, defined with CounterFamily,
+// HistogramFamily and SingleGauge below.
 //
 // Labels only ever take values from bounded sets (proto method names, route templates, command
 // names written in the code, target names chosen by callers), never raw paths or ids.
@@ -59,6 +58,14 @@ void RegisterProcessMetrics(absl::string_view service_name);
 std::string SerializeMetrics();
 inline constexpr absl::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 
+// A counter family, a histogram family or a gauge without labels, registered in MetricsRegistry()
+// under `name`; for the metrics a service defines itself. Call once per name (keep the result).
+prometheus::Family<prometheus::Counter>& CounterFamily(const std::string& name,
+                                                       const std::string& help);
+prometheus::Family<prometheus::Histogram>& HistogramFamily(const std::string& name,
+                                                           const std::string& help);
+prometheus::Gauge& SingleGauge(const std::string& name, const std::string& help);
+
 // Latency buckets in seconds, 1 ms to 30 s: gRPC handling, Redis commands and remote HTTP calls
 // (an LLM answer can take seconds) all fit one scale.
 const prometheus::Histogram::BucketBoundaries& LatencyBuckets();
@@ -93,12 +100,6 @@ void RecordGrpcServerRpc(absl::string_view service, absl::string_view method,
                          absl::string_view code, absl::Duration elapsed);
 prometheus::Gauge& GrpcServerInFlight();
 
-// HTTP requests served by the gateway. `route` is the matched path template
-// ("/api/calls/{call_sid}"), a fixed path ("/healthz") or "unmatched".
-void RecordHttpRequest(absl::string_view route, absl::string_view method, int status,
-                       absl::Duration elapsed);
-prometheus::Gauge& HttpInFlightRequests();
-
 // One Redis command (or pipeline, named by its first command). `error_code` empty when it
 // succeeded, else the absl status code name ("UNAVAILABLE", "INTERNAL").
 void RecordRedisCommand(absl::string_view command, absl::Duration elapsed,
@@ -109,25 +110,11 @@ void RecordRedisCommand(absl::string_view command, absl::Duration elapsed,
 void RecordHttpClientRequest(absl::string_view target, absl::Duration elapsed,
                              absl::string_view outcome);
 
-// The LLM failed, was late or answered something unusable for `purpose` ("greeting",
-// "suggestions", "summary", "caller-reply"), and the embedded engine answered instead.
-void RecordLlmFallback(absl::string_view purpose);
-
-// One AI voice-agent reply: its action ("continue", "goodbye", "handoff"), reason and engine.
-void RecordVoiceAgentReply(absl::string_view action, absl::string_view reason,
-                           absl::string_view engine);
-
 // Circuit breakers (common/circuit_breaker.h): livecall_circuit_breaker_open{target} is 1 while
 // the breaker of `target` refuses calls; livecall_circuit_breaker_rejections_total{target} counts
 // the calls it refused without trying.
 void SetCircuitOpen(absl::string_view target, bool open);
 void RecordCircuitRejection(absl::string_view target);
-
-// Gauges for what the services own; registered on first use, so a process exports only the ones
-// it sets.
-prometheus::Gauge& ActiveCallsGauge();
-prometheus::Gauge& ActiveSessionsGauge();
-prometheus::Gauge& OutboxBacklogGauge();
 
 // Runs `sample` every `interval` on a thread of its own (the first run at once), e.g. a Redis
 // count for a gauge. `sample` may block; it is never run concurrently with itself. Stops and joins

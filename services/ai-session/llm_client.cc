@@ -1,12 +1,11 @@
 #include "services/ai-session/llm_client.h"
 
 #include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "common/log.h"
+#include "common/json.h"
 
 namespace livecall::ai_session {
 namespace {
@@ -14,13 +13,10 @@ namespace {
 using google::protobuf::Struct;
 using google::protobuf::Value;
 
-absl::StatusOr<Struct> ParseJsonObject(absl::string_view json) {
-  Struct object;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-  if (!google::protobuf::util::JsonStringToMessage(std::string(json), &object, options).ok()) {
-    return absl::InternalError(absl::StrCat("llm: not a JSON object: ", json.substr(0, 120)));
-  }
+// The LLM's answer as a JSON object; INTERNAL when it is not one (the server misbehaved).
+absl::StatusOr<Struct> ParseAnswer(absl::string_view json) {
+  absl::StatusOr<Struct> object = ParseJsonObject(json);
+  if (!object.ok()) return absl::InternalError(absl::StrCat("llm: ", object.status().message()));
   return object;
 }
 
@@ -78,7 +74,7 @@ absl::Status ChatStreamParser::HandleLine(absl::string_view line) {
     done_ = true;
     return absl::OkStatus();
   }
-  absl::StatusOr<Struct> chunk = ParseJsonObject(line);
+  absl::StatusOr<Struct> chunk = ParseAnswer(line);
   if (!chunk.ok()) return chunk.status();
   if (absl::Status error = ErrorInStream(*chunk); !error.ok()) return error;
   if (const Value* content = FirstChoiceContent(*chunk, "delta")) {
@@ -89,13 +85,19 @@ absl::Status ChatStreamParser::HandleLine(absl::string_view line) {
 
 absl::StatusOr<std::string> OpenAiLlmClient::Complete(const std::vector<ChatMessage>& messages,
                                                       absl::Duration deadline) {
-  std::string body = absl::StrCat("{\"model\":\"", JsonEscape(endpoint_.model),
-                                  "\",\"stream\":true,\"temperature\":0.2,\"messages\":[");
-  for (size_t i = 0; i < messages.size(); ++i) {
-    absl::StrAppend(&body, i == 0 ? "" : ",", "{\"role\":\"", JsonEscape(messages[i].role),
-                    "\",\"content\":\"", JsonEscape(messages[i].content), "\"}");
+  Struct body;
+  auto& fields = *body.mutable_fields();
+  fields["model"].set_string_value(endpoint_.model);
+  fields["stream"].set_bool_value(true);
+  fields["temperature"].set_number_value(0.2);
+  google::protobuf::ListValue& turns = *fields["messages"].mutable_list_value();
+  for (const ChatMessage& message : messages) {
+    auto& turn = *turns.add_values()->mutable_struct_value()->mutable_fields();
+    turn["role"].set_string_value(message.role);
+    turn["content"].set_string_value(message.content);
   }
-  body += "]}";
+  absl::StatusOr<std::string> body_json = ToJson(body);
+  if (!body_json.ok()) return body_json.status();
   HttpRequest request;
   request.method = "POST";
   request.url = ChatCompletionsUrl(endpoint_.base_url);
@@ -103,7 +105,7 @@ absl::StatusOr<std::string> OpenAiLlmClient::Complete(const std::vector<ChatMess
   if (!endpoint_.api_key.empty()) {
     request.headers.emplace_back("Authorization", absl::StrCat("Bearer ", endpoint_.api_key));
   }
-  request.body = std::move(body);
+  request.body = *std::move(body_json);
   request.timeout = deadline;
   request.connect_timeout = std::min(deadline, absl::Seconds(1));
   ChatStreamParser parser;
@@ -122,7 +124,7 @@ absl::StatusOr<std::string> OpenAiLlmClient::Complete(const std::vector<ChatMess
         absl::StrCat("llm answered HTTP ", response->status, ": ", plain_body.substr(0, 200)));
   }
   if (absl::StartsWith(response->Header("content-type"), "application/json")) {
-    absl::StatusOr<Struct> object = ParseJsonObject(plain_body);
+    absl::StatusOr<Struct> object = ParseAnswer(plain_body);
     if (!object.ok()) return object.status();
     if (absl::Status error = ErrorInStream(*object); !error.ok()) return error;
     const Value* content = FirstChoiceContent(*object, "message");

@@ -1,7 +1,6 @@
 #include "services/ai-session/llm_prompts.h"
 
 #include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 #include <deque>
@@ -9,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/json.h"
 #include "services/ai-session/knowledge_base.h"
 
 namespace livecall::ai_session {
@@ -93,13 +93,8 @@ absl::StatusOr<Struct> ExtractJsonObject(absl::string_view reply) {
   if (open == absl::string_view::npos || close == absl::string_view::npos || close < open) {
     return absl::InternalError("llm reply has no JSON object");
   }
-  Struct object;
-  google::protobuf::util::JsonParseOptions options;
-  if (!google::protobuf::util::JsonStringToMessage(
-           std::string(reply.substr(open, close - open + 1)), &object, options)
-           .ok()) {
-    return absl::InternalError("llm reply is not valid JSON");
-  }
+  absl::StatusOr<Struct> object = ParseJsonObject(reply.substr(open, close - open + 1));
+  if (!object.ok()) return absl::InternalError("llm reply is not valid JSON");
   return object;
 }
 

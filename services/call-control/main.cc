@@ -6,6 +6,7 @@
 #include "common/metrics.h"
 #include "common/process.h"
 #include "services/call-control/call_control_config.h"
+#include "services/call-control/call_control_metrics.h"
 #include "services/call-control/call_control_service.h"
 #include "services/call-control/sandbox/sandbox_callee.h"
 #include "services/call-control/sandbox/sandbox_provider.h"
@@ -134,7 +135,7 @@ int main() {
   livecall::LogInfo("telephony provider", {{"provider", std::string(provider->name())}});
   livecall::PeriodicSampler active_calls(absl::Seconds(15), [&calls] {
     absl::StatusOr<int64_t> count = calls.CountLive(absl::Now());
-    if (count.ok()) livecall::ActiveCallsGauge().Set(static_cast<double>(*count));
+    if (count.ok()) livecall::call_control::ActiveCallsGauge().Set(static_cast<double>(*count));
   });
   // Every replica works off the sessions to end of calls that ended (call_sessions.h), so one
   // that ended while ai-session or this process was down still ends.

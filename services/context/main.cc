@@ -15,6 +15,7 @@
 #include "common/metrics.h"
 #include "common/process.h"
 #include "services/context/context_config.h"
+#include "services/context/context_metrics.h"
 #include "services/context/context_service.h"
 #include "services/context/customer_source.h"
 #include "services/context/outbox.h"
@@ -102,7 +103,7 @@ int main(int argc, char** argv) {
                                                 : livecall::context::CustomerLookup::kBlocking);
   livecall::PeriodicSampler active_sessions(absl::Seconds(15), [&sessions] {
     absl::StatusOr<int64_t> count = sessions.CountActive(absl::Now());
-    if (count.ok()) livecall::ActiveSessionsGauge().Set(static_cast<double>(*count));
+    if (count.ok()) livecall::context::ActiveSessionsGauge().Set(static_cast<double>(*count));
   });
 
   std::unique_ptr<livecall::context::OutboxDeliverer> outbox;

@@ -64,6 +64,12 @@ constexpr int kReplayBatch = 100;
 // How much of a refusing CRM's answer is kept with the dead letter and logged.
 constexpr size_t kKeptErrorBytes = 300;
 
+prometheus::Gauge& OutboxBacklogGauge() {
+  static auto& gauge = SingleGauge("livecall_outbox_backlog",
+                                   "Finished conversations not yet delivered to the CRM.");
+  return gauge;
+}
+
 prometheus::Gauge& OldestAgeGauge() {
   static auto& gauge = prometheus::BuildGauge()
                            .Name("livecall_outbox_oldest_age_seconds")

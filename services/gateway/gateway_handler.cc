@@ -5,8 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
-#include "common/metrics.h"
 #include "services/gateway/error_response.h"
+#include "services/gateway/gateway_metrics.h"
 #include "services/gateway/stages/access_stage.h"
 #include "services/gateway/stages/auth_stage.h"
 #include "services/gateway/stages/backend_call_handler.h"
@@ -31,7 +31,7 @@ std::string MethodLabel(absl::string_view method) {
   return "OTHER";
 }
 
-// Wraps `respond` so that the answer is counted and timed (common/metrics.h) under `*route`, which
+// Wraps `respond` so that the answer is counted and timed (gateway_metrics.h) under `*route`, which
 // the stages fill in once they know the route template.
 HttpResponder Observed(absl::string_view method, std::shared_ptr<std::string> route,
                        HttpResponder respond) {

@@ -10,7 +10,7 @@
 // document (/healthz, /openapi.json). services/gateway/README.md lists the files. Every failure
 // becomes the one error shape of error_response.h, with the request id; what a backend's internal
 // error said is logged, not answered. Every answer is counted and timed by route template, method
-// and status (common/metrics.h).
+// and status (gateway_metrics.h).
 
 #include <array>
 #include <memory>

@@ -3,7 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "common/log.h"
+#include "common/json.h"
 
 namespace livecall::call_control::tts {
 
@@ -25,9 +25,15 @@ absl::StatusOr<Synthesis> RemoteTts::Synthesize(absl::string_view text,
   if (!options_.api_key.empty()) {
     request.headers.emplace_back("Authorization", absl::StrCat("Bearer ", options_.api_key));
   }
-  request.body =
-      absl::StrCat(R"({"model":")", JsonEscape(options_.model), R"(","input":")", JsonEscape(text),
-                   R"(","voice":")", JsonEscape(options_.voice), R"(","response_format":"wav"})");
+  google::protobuf::Struct body;
+  auto& fields = *body.mutable_fields();
+  fields["model"].set_string_value(options_.model);
+  fields["input"].set_string_value(std::string(text));
+  fields["voice"].set_string_value(options_.voice);
+  fields["response_format"].set_string_value("wav");
+  absl::StatusOr<std::string> body_json = ToJson(body);
+  if (!body_json.ok()) return body_json.status();
+  request.body = *std::move(body_json);
   absl::StatusOr<HttpResponse> response = http_.Send(request);
   if (!response.ok()) return response.status();
   if (response->status != 200) {

@@ -1,7 +1,6 @@
 #include "services/call-control/twilio/twilio_client.h"
 
 #include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 #include <cmath>
@@ -11,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "common/json.h"
 #include "common/log.h"
 
 namespace livecall::call_control {
@@ -19,16 +19,10 @@ namespace {
 using google::protobuf::Struct;
 using google::protobuf::Value;
 
-absl::StatusOr<Struct> ParseJsonObject(absl::string_view body) {
-  Struct object;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-  if (!google::protobuf::util::JsonStringToMessage(
-           google::protobuf::StringPiece(body.data(), body.size()), &object, options)
-           .ok()) {
-    return absl::InternalError(
-        absl::StrCat("twilio answered something that is not JSON: ", body.substr(0, 200)));
-  }
+// Twilio's answer as a JSON object; INTERNAL when it is not one.
+absl::StatusOr<Struct> ParseAnswer(absl::string_view body) {
+  absl::StatusOr<Struct> object = ParseJsonObject(body);
+  if (!object.ok()) return absl::InternalError(absl::StrCat("twilio: ", object.status().message()));
   return object;
 }
 
@@ -55,7 +49,7 @@ bool IsUnreserved(unsigned char c) {
 }
 
 absl::StatusOr<TwilioParticipant> ParseParticipant(absl::string_view body) {
-  absl::StatusOr<Struct> json = ParseJsonObject(body);
+  absl::StatusOr<Struct> json = ParseAnswer(body);
   if (!json.ok()) return json.status();
   TwilioParticipant participant;
   participant.call_sid = StringField(*json, "call_sid");
@@ -68,7 +62,7 @@ absl::StatusOr<TwilioParticipant> ParseParticipant(absl::string_view body) {
 }
 
 absl::StatusOr<TwilioCall> ParseCall(absl::string_view body) {
-  absl::StatusOr<Struct> json = ParseJsonObject(body);
+  absl::StatusOr<Struct> json = ParseAnswer(body);
   if (!json.ok()) return json.status();
   TwilioCall call;
   call.sid = StringField(*json, "sid");
@@ -104,7 +98,7 @@ absl::Status TwilioErrorStatus(long http_status, absl::string_view body) {
   std::string code;
   std::string message;
   std::string more_info;
-  if (absl::StatusOr<Struct> json = ParseJsonObject(body); json.ok()) {
+  if (absl::StatusOr<Struct> json = ParseAnswer(body); json.ok()) {
     code = StringField(*json, "code");
     message = StringField(*json, "message");
     more_info = StringField(*json, "more_info");
@@ -242,7 +236,7 @@ absl::StatusOr<std::optional<std::string>> TwilioClient::FindConference(
       Send("GET", "/Conferences.json",
            {{"FriendlyName", std::string(friendly_name)}, {"Status", "in-progress"}}, Retry::kSafe);
   if (!body.ok()) return body.status();
-  absl::StatusOr<Struct> json = ParseJsonObject(*body);
+  absl::StatusOr<Struct> json = ParseAnswer(*body);
   if (!json.ok()) return json.status();
   auto it = json->fields().find("conferences");
   if (it == json->fields().end() || it->second.kind_case() != Value::kListValue) {

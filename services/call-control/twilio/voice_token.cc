@@ -11,6 +11,8 @@ namespace {
 
 constexpr size_t kMaxIdentityLength = 121;
 
+// The payload is written here rather than through protobuf's Struct (common/json.h): a Struct's
+// keys come out in hash order, and the token must have twilio-node's key order byte for byte.
 std::string Quoted(absl::string_view text) { return absl::StrCat("\"", JsonEscape(text), "\""); }
 
 int HexValue(char c) {

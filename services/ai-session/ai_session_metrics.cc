@@ -1,0 +1,28 @@
+#include "services/ai-session/ai_session_metrics.h"
+
+#include <string>
+
+#include "common/metrics.h"
+
+namespace livecall::ai_session {
+
+void RecordLlmFallback(absl::string_view purpose) {
+  static auto& fallbacks = CounterFamily(
+      "livecall_llm_fallbacks_total",
+      "LLM requests that failed, were late or unusable, answered by the embedded engine instead.");
+  fallbacks.Add({{"purpose", std::string(purpose)}}).Increment();
+}
+
+void RecordVoiceAgentReply(absl::string_view action, absl::string_view reason,
+                           absl::string_view engine) {
+  static auto& replies =
+      CounterFamily("livecall_voice_agent_replies_total",
+                    "AI voice-agent replies to callers by action, reason, engine.");
+  replies
+      .Add({{"action", std::string(action)},
+            {"reason", std::string(reason)},
+            {"engine", std::string(engine)}})
+      .Increment();
+}
+
+}  // namespace livecall::ai_session
