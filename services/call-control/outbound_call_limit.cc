@@ -96,9 +96,10 @@ absl::Status OutboundCallLimit::CheckDestination(const std::string& e164) const 
 
 absl::StatusOr<int> OutboundCallLimit::TryAdd(const OutboundSlot& slot, absl::Time now) {
   const bool counts_agent = CountsFor(slot.agent_identity);
-  absl::StatusOr<RedisReply> reply = redis_.Command(
-      {"EVAL", kTryAddScript, "2", kOutboundActiveKey, AgentOutboundKey(slot.agent_identity),
-       absl::StrCat(absl::ToUnixMillis(now)), absl::StrCat(absl::ToUnixMillis(now + kPendingLapse)),
+  static const RedisScript& script = *new RedisScript(kTryAddScript);
+  absl::StatusOr<RedisReply> reply = script.Run(
+      redis_, {kOutboundActiveKey, AgentOutboundKey(slot.agent_identity)},
+      {absl::StrCat(absl::ToUnixMillis(now)), absl::StrCat(absl::ToUnixMillis(now + kPendingLapse)),
        absl::StrCat(CountsGlobally() ? policy_.max_active : 0), slot.member,
        absl::StrCat(counts_agent ? policy_.max_per_agent : 0),
        absl::StrCat(absl::ToInt64Milliseconds(policy_.slot_lifetime))});
