@@ -144,7 +144,7 @@ TEST_F(RedisClusterTest, CommandsPipelinesAndScriptsReachTheNodeOfTheirSlot) {
 }
 
 TEST_F(RedisClusterTest, AStaleSlotMapIsCorrectedByMovedAndAskRedirections) {
-  const std::string key = "test:moving";
+  const std::string key = "test:{moving}";
   ASSERT_THAT(redis_->Command({"SET", key, "before"}).status(), IsOk());
   absl::StatusOr<int> source = cluster_->MasterOf(key);
   ASSERT_THAT(source.status(), IsOk());
