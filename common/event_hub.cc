@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "common/live_events.h"
 #include "common/log.h"
+#include "common/redis_cluster.h"
 
 namespace livecall {
 namespace {
@@ -257,31 +258,44 @@ absl::Status EventHub::CatchUp(const std::vector<uint64_t>& handles) {
 
 absl::Status EventHub::ReadDirtyStreams() {
   if (dirty_.empty()) return absl::OkStatus();
-  std::vector<std::string> command = {"XREAD", "COUNT", absl::StrCat(options_.batch), "STREAMS"};
+  // One XREAD names many streams; in a Redis Cluster those of one XREAD must share a hash slot,
+  // so there it is one XREAD per slot (sent as one pipeline per node).
+  absl::flat_hash_map<int, std::pair<std::vector<std::string>, std::vector<std::string>>> by_slot;
   {
     absl::MutexLock lock(&mu_);
-    std::vector<std::string> ids;
-    ids.reserve(dirty_.size());
     for (auto it = dirty_.begin(); it != dirty_.end();) {
       auto watched = streams_.find(*it);
       if (watched == streams_.end()) {
         dirty_.erase(it++);  // Nobody watches it any more.
         continue;
       }
-      command.push_back(*it);
+      auto& [streams, ids] = by_slot[redis_.cluster() ? RedisKeySlot(*it) : 0];
+      streams.push_back(*it);
       ids.push_back(watched->second.cursor);
       ++it;
     }
-    if (ids.empty()) return absl::OkStatus();
+  }
+  if (by_slot.empty()) return absl::OkStatus();
+  std::vector<std::vector<std::string>> commands;
+  for (auto& [slot, names_and_ids] : by_slot) {
+    auto& [streams, ids] = names_and_ids;
+    std::vector<std::string> command = {"XREAD", "COUNT", absl::StrCat(options_.batch), "STREAMS"};
+    command.insert(command.end(), std::make_move_iterator(streams.begin()),
+                   std::make_move_iterator(streams.end()));
     command.insert(command.end(), std::make_move_iterator(ids.begin()),
                    std::make_move_iterator(ids.end()));
+    commands.push_back(std::move(command));
   }
-  absl::StatusOr<RedisReply> reply = redis_.Command(command);
-  if (!reply.ok()) return reply.status();  // dirty_ is kept: read again after the pause.
+  absl::StatusOr<std::vector<RedisReply>> replies = redis_.Pipeline(commands);
+  if (!replies.ok()) return replies.status();  // dirty_ is kept: read again after the pause.
   absl::flat_hash_set<std::string> more;  // Streams with a full page: more may be waiting.
-  if ((*reply)->type == REDIS_REPLY_ARRAY) {
-    for (size_t s = 0; s < (*reply)->elements; ++s) {
-      const redisReply& stream_reply = *(*reply)->element[s];
+  for (const RedisReply& reply : *replies) {
+    if (reply->type == REDIS_REPLY_ERROR) {
+      return absl::UnavailableError(absl::StrCat("redis XREAD: ", ReplyString(*reply)));
+    }
+    if (reply->type != REDIS_REPLY_ARRAY) continue;
+    for (size_t s = 0; s < reply->elements; ++s) {
+      const redisReply& stream_reply = *reply->element[s];
       const std::string stream = ReplyString(*stream_reply.element[0]);
       std::vector<StreamEntry> entries = ParseEntries(*stream_reply.element[1]);
       if (static_cast<int>(entries.size()) >= options_.batch) more.insert(stream);

@@ -1,7 +1,12 @@
 #include "common/live_events.h"
 
+#include <cstdio>
+
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "common/event_hub.h"
+#include "common/ids.h"
+#include "common/redis_cluster.h"
 
 namespace livecall {
 namespace {
@@ -18,6 +23,26 @@ bool IsHexId(const std::string& id, absl::string_view prefix) {
 }
 
 }  // namespace
+
+int SessionSlot(const std::string& session_id) {
+  uint32_t prefix = 0;
+  if (session_id.size() < 8 || !absl::SimpleHexAtoi(session_id.substr(4, 4), &prefix)) return 0;
+  return static_cast<int>(prefix % kRedisClusterSlots);
+}
+
+std::string SessionKeyPrefix(const std::string& session_id) {
+  return absl::StrCat("livecall:session:{", SlotHashTag(SessionSlot(session_id)), "}:", session_id);
+}
+
+std::string NewSessionId(int slot) {
+  std::string id = NewId("ses_");
+  if (slot >= 0 && id.size() >= 8) {
+    char digits[5];
+    std::snprintf(digits, sizeof(digits), "%04x", slot % kRedisClusterSlots);
+    id.replace(4, 4, digits);
+  }
+  return id;
+}
 
 absl::StatusOr<std::string> WatchedStreamKey(const livecall::v1::WatchEventsRequest& request) {
   if (!request.after_event_id().empty() && !IsStreamId(request.after_event_id())) {

@@ -25,12 +25,28 @@ inline constexpr int kLiveEventsKept = 1000;
 inline constexpr char kLiveEventsChannel[] = "livecall:live-events";
 #define LIVECALL_LIVE_EVENTS_CHANNEL "livecall:live-events"
 
+// Keys carry Redis Cluster hash tags: a call's keys are tagged with its sid, and a session's with
+// a tag naming the slot its id was made for (SessionKeyPrefix), the slot of its call when it runs
+// beside one. So a script that writes a session and its call's stream touches one slot.
+
+// "livecall:session:{<tag>}:<id>": every key of the session starts with it.
+std::string SessionKeyPrefix(const std::string& session_id);
+// The hash slot a session id was made for: its first four hex digits, modulo 16384 (NewSessionId).
+int SessionSlot(const std::string& session_id);
+// "ses_" + 32 hex digits, the first four naming `slot` (-1: a random slot).
+std::string NewSessionId(int slot);
+
 inline std::string SessionEventsKey(const std::string& session_id) {
-  return absl::StrCat("livecall:session:{", session_id, "}:events");
+  return absl::StrCat(SessionKeyPrefix(session_id), ":events");
+}
+
+// "livecall:call:{<sid>}": every key of the call starts with it.
+inline std::string CallKeyPrefix(const std::string& call_sid) {
+  return absl::StrCat("livecall:call:{", call_sid, "}");
 }
 
 inline std::string CallEventsKey(const std::string& call_sid) {
-  return absl::StrCat("livecall:call:", call_sid, ":events");
+  return absl::StrCat(CallKeyPrefix(call_sid), ":events");
 }
 
 // The stream a watch names (a session's or a call's). INVALID_ARGUMENT for a malformed resume id

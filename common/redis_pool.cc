@@ -2,14 +2,19 @@
 
 #include <sys/time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <mutex>
+#include <optional>
+#include <tuple>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/metrics.h"
@@ -32,11 +37,31 @@ std::string CommandLabel(const std::vector<std::vector<std::string>>& commands) 
 
 }  // namespace
 
+namespace {
+
+// host[:port] -> address; `url` only for the message.
+absl::StatusOr<RedisNodeAddress> ParseHostPort(absl::string_view host_port, absl::string_view url) {
+  RedisNodeAddress address;
+  address.host = "127.0.0.1";
+  if (size_t colon = host_port.rfind(':'); colon != absl::string_view::npos) {
+    if (!absl::SimpleAtoi(host_port.substr(colon + 1), &address.port) || address.port <= 0 ||
+        address.port > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat("redis URL \"", url, "\" has a bad port"));
+    }
+    host_port = host_port.substr(0, colon);
+  }
+  if (!host_port.empty()) address.host = std::string(host_port);
+  return address;
+}
+
+}  // namespace
+
 absl::StatusOr<RedisUrl> ParseRedisUrl(absl::string_view url) {
   absl::string_view rest = url;
-  if (!absl::ConsumePrefix(&rest, "redis://")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("redis URL \"", url, "\" must start with redis://"));
+  const bool cluster = absl::ConsumePrefix(&rest, "redis+cluster://");
+  if (!cluster && !absl::ConsumePrefix(&rest, "redis://")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "redis URL \"", url, "\" must start with redis:// (one server) or redis+cluster://"));
   }
   RedisUrl parsed;
   if (size_t at = rest.rfind('@'); at != absl::string_view::npos) {
@@ -47,43 +72,101 @@ absl::StatusOr<RedisUrl> ParseRedisUrl(absl::string_view url) {
     parsed.password =
         std::string(colon == absl::string_view::npos ? credentials : credentials.substr(colon + 1));
   }
-  absl::string_view host_port = rest;
+  absl::string_view hosts = rest;
   if (size_t slash = rest.find('/'); slash != absl::string_view::npos) {
-    host_port = rest.substr(0, slash);
+    hosts = rest.substr(0, slash);
     absl::string_view db = rest.substr(slash + 1);
     if (!db.empty() && (!absl::SimpleAtoi(db, &parsed.db) || parsed.db < 0)) {
       return absl::InvalidArgumentError(
           absl::StrCat("redis URL \"", url, "\" has a bad db number"));
     }
   }
-  if (size_t colon = host_port.rfind(':'); colon != absl::string_view::npos) {
-    if (!absl::SimpleAtoi(host_port.substr(colon + 1), &parsed.port) || parsed.port <= 0 ||
-        parsed.port > 65535) {
-      return absl::InvalidArgumentError(absl::StrCat("redis URL \"", url, "\" has a bad port"));
-    }
-    host_port = host_port.substr(0, colon);
+  if (!cluster) {
+    absl::StatusOr<RedisNodeAddress> address = ParseHostPort(hosts, url);
+    if (!address.ok()) return address.status();
+    parsed.host = address->host;
+    parsed.port = address->port;
+    return parsed;
   }
-  if (!host_port.empty()) parsed.host = std::string(host_port);
+  if (parsed.db != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("redis URL \"", url, "\": a Redis Cluster has database 0 only"));
+  }
+  for (absl::string_view node : absl::StrSplit(hosts, ',', absl::SkipWhitespace())) {
+    absl::StatusOr<RedisNodeAddress> address = ParseHostPort(absl::StripAsciiWhitespace(node), url);
+    if (!address.ok()) return address.status();
+    parsed.cluster_seeds.push_back(*std::move(address));
+  }
+  if (parsed.cluster_seeds.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("redis URL \"", url, "\" names no cluster node"));
+  }
+  parsed.host = parsed.cluster_seeds.front().host;
+  parsed.port = parsed.cluster_seeds.front().port;
   return parsed;
 }
 
+// The connections to one server (the one server, or one cluster node).
+class RedisPool::Node {
+ public:
+  Node(const Options& options, std::string host, int port)
+      : options_(options),
+        host_(std::move(host)),
+        port_(port),
+        breaker_(SharedCircuitBreaker(absl::StrCat("redis ", host_, ":", port_), "redis",
+                                      options.breaker)) {}
+
+  const std::string& host() const { return host_; }
+  int port() const { return port_; }
+
+  // Once, and once more on a fresh connection if the first was stale. `sent` tells whether the
+  // commands may have reached the server (false: surely not run, safe to send elsewhere).
+  absl::StatusOr<std::vector<RedisReply>> RunWithRetry(
+      const std::vector<std::vector<std::string>>& commands, bool* sent);
+  absl::StatusOr<Connection> Connect();
+
+ private:
+  // Closes every idle connection (after one turned out to be stale).
+  void DropIdleConnections() ABSL_LOCKS_EXCLUDED(mu_);
+  // `reused` tells whether the connection came from the idle list (and so may be stale).
+  absl::StatusOr<Connection> Acquire(bool* reused);
+  // `unreachable` tells whether it failed because Redis could not be reached (for the breaker).
+  absl::StatusOr<std::vector<RedisReply>> RunPipeline(
+      const std::vector<std::vector<std::string>>& commands, bool* stale_connection,
+      bool* unreachable, bool* sent);
+  void Release(Connection connection, bool healthy);
+
+  const Options& options_;
+  const std::string host_;
+  const int port_;
+  const std::shared_ptr<CircuitBreaker> breaker_;
+  absl::Mutex mu_;
+  std::vector<Connection> idle_ ABSL_GUARDED_BY(mu_);
+  int open_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
 RedisPool::RedisPool(Options options)
     : options_(std::move(options)),
-      breaker_(
-          SharedCircuitBreaker(absl::StrCat("redis ", options_.url.host, ":", options_.url.port),
-                               "redis", options_.breaker)) {
+      slot_node_(options_.url.cluster() ? kRedisClusterSlots : 0, -1) {
   // hiredis writes with write(2): a peer that closed the socket would raise SIGPIPE and kill the
   // process instead of returning EPIPE.
   static std::once_flag ignore_sigpipe;
   std::call_once(ignore_sigpipe, [] { std::signal(SIGPIPE, SIG_IGN); });
+  absl::MutexLock lock(&map_mu_);
+  if (!options_.url.cluster()) {
+    nodes_.push_back(std::make_unique<Node>(options_, options_.url.host, options_.url.port));
+    return;
+  }
+  for (const RedisNodeAddress& seed : options_.url.cluster_seeds) {
+    nodes_.push_back(std::make_unique<Node>(options_, seed.host, seed.port));
+  }
 }
 
 RedisPool::~RedisPool() = default;
 
-absl::StatusOr<RedisPool::Connection> RedisPool::Connect() {
+absl::StatusOr<RedisPool::Connection> RedisPool::Node::Connect() {
   timeval connect_timeout = absl::ToTimeval(options_.connect_timeout);
-  Connection connection(
-      redisConnectWithTimeout(options_.url.host.c_str(), options_.url.port, connect_timeout));
+  Connection connection(redisConnectWithTimeout(host_.c_str(), port_, connect_timeout));
   if (connection == nullptr) return absl::UnavailableError("redis connect: out of memory");
   if (connection->err) return ContextError(*connection, "connect");
   timeval command_timeout = absl::ToTimeval(options_.command_timeout);
@@ -112,7 +195,7 @@ absl::StatusOr<RedisPool::Connection> RedisPool::Connect() {
   return connection;
 }
 
-absl::StatusOr<RedisPool::Connection> RedisPool::Acquire(bool* reused) {
+absl::StatusOr<RedisPool::Connection> RedisPool::Node::Acquire(bool* reused) {
   *reused = false;
   {
     absl::MutexLock lock(&mu_);
@@ -138,7 +221,7 @@ absl::StatusOr<RedisPool::Connection> RedisPool::Acquire(bool* reused) {
   return connection;
 }
 
-void RedisPool::Release(Connection connection, bool healthy) {
+void RedisPool::Node::Release(Connection connection, bool healthy) {
   absl::MutexLock lock(&mu_);
   if (healthy && connection != nullptr && connection->err == 0) {
     idle_.push_back(std::move(connection));
@@ -150,7 +233,7 @@ void RedisPool::Release(Connection connection, bool healthy) {
 absl::StatusOr<RedisReply> RedisPool::Command(const std::vector<std::string>& argv) {
   const absl::Time start = absl::Now();
   absl::StatusOr<RedisReply> result = [&]() -> absl::StatusOr<RedisReply> {
-    absl::StatusOr<std::vector<RedisReply>> replies = RunWithRetry({argv});
+    absl::StatusOr<std::vector<RedisReply>> replies = Route({argv}, RoutingKey(argv));
     if (!replies.ok()) return replies.status();
     RedisReply reply = std::move(replies->front());
     if (reply->type == REDIS_REPLY_ERROR) {
@@ -167,24 +250,334 @@ absl::StatusOr<RedisReply> RedisPool::Command(const std::vector<std::string>& ar
 absl::StatusOr<std::vector<RedisReply>> RedisPool::Pipeline(
     const std::vector<std::vector<std::string>>& commands) {
   const absl::Time start = absl::Now();
-  absl::StatusOr<std::vector<RedisReply>> replies = RunWithRetry(commands);
+  absl::StatusOr<std::vector<RedisReply>> replies = [&] {
+    if (!cluster()) return Route(commands, nullptr);
+    const bool transaction = !commands.empty() && !commands.front().empty() &&
+                             absl::EqualsIgnoreCase(commands.front().front(), "MULTI");
+    if (!transaction) return ScatterPipeline(commands);
+    // A MULTI block runs where its (one) slot is; the cluster would refuse one across slots.
+    const std::string* first_key = nullptr;
+    for (const std::vector<std::string>& command : commands) {
+      const std::string* key = RoutingKey(command);
+      if (key == nullptr) continue;
+      if (first_key == nullptr) {
+        first_key = key;
+      } else if (RedisKeySlot(*key) != RedisKeySlot(*first_key)) {
+        return absl::StatusOr<std::vector<RedisReply>>(absl::InternalError(
+            absl::StrCat("redis: CROSSSLOT a MULTI block touches keys of two hash slots (",
+                         *first_key, ", ", *key, ")")));
+      }
+    }
+    return Route(commands, first_key);
+  }();
   RecordRedisCommand(CommandLabel(commands), absl::Now() - start,
                      replies.ok() ? "" : absl::StatusCodeToString(replies.status().code()));
   return replies;
 }
 
-absl::StatusOr<std::vector<RedisReply>> RedisPool::RunWithRetry(
+namespace {
+
+// The cluster's answer that asks to send the command again (elsewhere, or later), if any.
+enum class ClusterRetry { kNone, kMoved, kAsk, kLater };
+ClusterRetry RetryOf(const redisReply& reply, std::optional<RedisRedirect>* redirect) {
+  if (reply.type != REDIS_REPLY_ERROR) return ClusterRetry::kNone;
+  const absl::string_view error(reply.str, reply.len);
+  if (std::optional<RedisRedirect> parsed = ParseRedisRedirect(error); parsed.has_value()) {
+    *redirect = std::move(parsed);
+    return (*redirect)->ask ? ClusterRetry::kAsk : ClusterRetry::kMoved;
+  }
+  if (absl::StartsWith(error, "TRYAGAIN") || absl::StartsWith(error, "CLUSTERDOWN")) {
+    return ClusterRetry::kLater;
+  }
+  return ClusterRetry::kNone;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<RedisReply>> RedisPool::RunOnNode(
+    Node& node, const std::vector<std::vector<std::string>>& commands, bool* sent) {
+  bool writes = false;
+  if (options_.wait_replicas > 0) {
+    for (const std::vector<std::string>& command : commands) {
+      if (!IsReadOnlyCommand(command)) writes = true;
+    }
+  }
+  if (!writes) return node.RunWithRetry(commands, sent);
+  std::vector<std::vector<std::string>> waited = commands;
+  waited.push_back({"WAIT", absl::StrCat(options_.wait_replicas),
+                    absl::StrCat(absl::ToInt64Milliseconds(options_.wait_timeout))});
+  absl::StatusOr<std::vector<RedisReply>> replies = node.RunWithRetry(waited, sent);
+  if (!replies.ok()) return replies;
+  RedisReply wait = std::move(replies->back());
+  replies->pop_back();
+  // A write refused or redirected was not made: nothing to wait for.
+  for (const RedisReply& reply : *replies) {
+    std::optional<RedisRedirect> ignored;
+    if (RetryOf(*reply, &ignored) != ClusterRetry::kNone) return replies;
+  }
+  if (wait->type != REDIS_REPLY_INTEGER || wait->integer < options_.wait_replicas) {
+    return absl::UnavailableError(absl::StrCat(
+        "redis ", node.host(), ":", node.port(), ": the write reached ",
+        wait->type == REDIS_REPLY_INTEGER ? wait->integer : 0, " of ", options_.wait_replicas,
+        " replicas within ", absl::FormatDuration(options_.wait_timeout),
+        "; it may be lost if that primary fails"));
+  }
+  return replies;
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisPool::Route(
+    const std::vector<std::vector<std::string>>& commands, const std::string* key) {
+  if (!cluster()) {
+    Node* node;
+    {
+      absl::MutexLock lock(&map_mu_);
+      node = nodes_.front().get();
+    }
+    bool sent = false;
+    return RunOnNode(*node, commands, &sent);
+  }
+  const int slot = key != nullptr ? RedisKeySlot(*key) : 0;
+  const absl::Time deadline = absl::Now() + options_.failover_wait;
+  absl::Duration pause = absl::Milliseconds(20);
+  std::optional<RedisRedirect> ask;
+  int redirects = 0;  // MOVED/ASK followed: a bound on a map that keeps changing under us.
+  while (true) {
+    Node* node = ask.has_value() ? &NodeAt(ask->host, ask->port) : NodeForSlot(slot);
+    if (node == nullptr) {
+      // No slot map yet (or this slot is not served): read it, and try again.
+      absl::Status refreshed = RefreshSlotMap();
+      node = NodeForSlot(slot);
+      if (node == nullptr) {
+        if (absl::Now() >= deadline) {
+          return refreshed.ok() ? absl::UnavailableError(
+                                      absl::StrCat("redis cluster: no node serves slot ", slot))
+                                : refreshed;
+        }
+        absl::SleepFor(pause);
+        pause = std::min(pause * 2, absl::Milliseconds(500));
+        continue;
+      }
+    }
+    std::vector<std::vector<std::string>> sending;
+    if (ask.has_value()) sending.push_back({"ASKING"});
+    sending.insert(sending.end(), commands.begin(), commands.end());
+    bool sent = false;
+    absl::StatusOr<std::vector<RedisReply>> replies = RunOnNode(*node, sending, &sent);
+    const bool asked = ask.has_value();
+    ask.reset();
+    if (!replies.ok()) {
+      // Resend elsewhere only what surely did not run: a node that died (failover under way)
+      // refuses connections; a reply lost in flight may belong to a write that was made.
+      if (sent || absl::Now() >= deadline) return replies;
+      (void)RefreshSlotMap();
+      absl::SleepFor(pause);
+      pause = std::min(pause * 2, absl::Milliseconds(500));
+      continue;
+    }
+    if (asked) replies->erase(replies->begin());
+    ClusterRetry retry = ClusterRetry::kNone;
+    std::optional<RedisRedirect> redirect;
+    for (const RedisReply& reply : *replies) {
+      retry = RetryOf(*reply, &redirect);
+      if (retry != ClusterRetry::kNone) break;
+    }
+    if (retry == ClusterRetry::kNone || absl::Now() >= deadline) return replies;
+    if ((retry == ClusterRetry::kMoved || retry == ClusterRetry::kAsk) && ++redirects > 16) {
+      return replies;
+    }
+    // A redirection for another slot than the one routed by: the commands span slots (a script
+    // naming keys of two slots), which no resend fixes.
+    if ((retry == ClusterRetry::kMoved || retry == ClusterRetry::kAsk) && key != nullptr &&
+        redirect->slot != slot) {
+      return replies;
+    }
+    switch (retry) {
+      case ClusterRetry::kMoved: {
+        Node& target = NodeAt(redirect->host, redirect->port);
+        {
+          absl::MutexLock lock(&map_mu_);
+          for (size_t i = 0; i < nodes_.size(); ++i) {
+            if (nodes_[i].get() == &target) slot_node_[redirect->slot] = static_cast<int>(i);
+          }
+        }
+        // One slot moved: most likely more did (a failover, a resharding).
+        (void)RefreshSlotMap();
+        break;
+      }
+      case ClusterRetry::kAsk:
+        ask = std::move(redirect);
+        break;
+      case ClusterRetry::kLater:
+      case ClusterRetry::kNone:
+        absl::SleepFor(pause);
+        pause = std::min(pause * 2, absl::Milliseconds(500));
+        (void)RefreshSlotMap();
+        break;
+    }
+  }
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisPool::ScatterPipeline(
     const std::vector<std::vector<std::string>>& commands) {
+  // Group by the node serving each command's slot (keyless commands go with the first group);
+  // each group is one pipeline, and a command redirected within it is sent again on its own.
+  std::vector<RedisReply> replies(commands.size());
+  std::vector<std::pair<Node*, std::vector<size_t>>> groups;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    const std::string* key = RoutingKey(commands[i]);
+    Node* node = key != nullptr ? NodeForSlot(RedisKeySlot(*key)) : nullptr;
+    if (node == nullptr && key != nullptr) {
+      (void)RefreshSlotMap();
+      node = NodeForSlot(RedisKeySlot(*key));
+    }
+    auto group = std::find_if(groups.begin(), groups.end(),
+                              [&](const auto& g) { return key == nullptr || g.first == node; });
+    if (group == groups.end()) {
+      groups.push_back({node, {i}});
+    } else {
+      group->second.push_back(i);
+    }
+  }
+  for (const auto& [node, indexes] : groups) {
+    std::vector<std::vector<std::string>> part;
+    const std::string* key = nullptr;
+    for (size_t i : indexes) {
+      part.push_back(commands[i]);
+      if (key == nullptr) key = RoutingKey(commands[i]);
+    }
+    absl::StatusOr<std::vector<RedisReply>> answered = Route(part, key);
+    if (!answered.ok()) return answered.status();
+    for (size_t j = 0; j < indexes.size(); ++j) {
+      std::optional<RedisRedirect> redirect;
+      if (RetryOf(*(*answered)[j], &redirect) != ClusterRetry::kNone) {
+        absl::StatusOr<std::vector<RedisReply>> alone =
+            Route({commands[indexes[j]]}, RoutingKey(commands[indexes[j]]));
+        if (!alone.ok()) return alone.status();
+        replies[indexes[j]] = std::move(alone->front());
+      } else {
+        replies[indexes[j]] = std::move((*answered)[j]);
+      }
+    }
+  }
+  return replies;
+}
+
+RedisPool::Node* RedisPool::NodeForSlot(int slot) {
+  absl::MutexLock lock(&map_mu_);
+  const int index = slot_node_[slot];
+  return index < 0 ? nullptr : nodes_[index].get();
+}
+
+RedisPool::Node& RedisPool::NodeAt(const std::string& host, int port) {
+  absl::MutexLock lock(&map_mu_);
+  for (const std::unique_ptr<Node>& node : nodes_) {
+    if (node->host() == host && node->port() == port) return *node;
+  }
+  nodes_.push_back(std::make_unique<Node>(options_, host, port));
+  return *nodes_.back();
+}
+
+absl::Status RedisPool::RefreshSlotMap() {
+  if (!cluster()) return absl::OkStatus();
+  absl::MutexLock refreshing(&refresh_mu_);
+  std::vector<Node*> candidates;
+  {
+    absl::MutexLock lock(&map_mu_);
+    // Another caller refreshed it just now (several commands saw the same MOVED).
+    if (absl::Now() - last_refresh_ < absl::Milliseconds(50)) return absl::OkStatus();
+    // Nodes that serve slots first, then the rest (seeds, nodes that failed over).
+    absl::flat_hash_set<int> serving(slot_node_.begin(), slot_node_.end());
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (serving.contains(static_cast<int>(i))) candidates.push_back(nodes_[i].get());
+    }
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      if (!serving.contains(static_cast<int>(i))) candidates.push_back(nodes_[i].get());
+    }
+  }
+  absl::Status last_error = absl::UnavailableError("redis cluster: no node to ask for slots");
+  for (Node* asked : candidates) {
+    bool sent = false;
+    absl::StatusOr<std::vector<RedisReply>> replies =
+        asked->RunWithRetry({{"CLUSTER", "SLOTS"}}, &sent);
+    if (!replies.ok()) {
+      last_error = replies.status();
+      continue;
+    }
+    const redisReply& ranges = *replies->front();
+    if (ranges.type != REDIS_REPLY_ARRAY || ranges.elements == 0) {
+      last_error = absl::UnavailableError(
+          absl::StrCat("redis cluster: ", asked->host(), ":", asked->port(),
+                       " answered CLUSTER SLOTS with no slots: ", ReplyString(ranges)));
+      continue;
+    }
+    // [[start, end, [ip, port, id...], replica...], ...]
+    std::vector<std::tuple<int, int, std::string, int>> served;
+    for (size_t r = 0; r < ranges.elements; ++r) {
+      const redisReply& range = *ranges.element[r];
+      if (range.type != REDIS_REPLY_ARRAY || range.elements < 3) continue;
+      const redisReply& master = *range.element[2];
+      if (master.type != REDIS_REPLY_ARRAY || master.elements < 2) continue;
+      std::string host = ReplyString(*master.element[0]);
+      // An empty or "?" address is the node's that answered (cluster-preferred-endpoint-type).
+      if (host.empty() || host == "?") host = asked->host();
+      served.emplace_back(static_cast<int>(range.element[0]->integer),
+                          static_cast<int>(range.element[1]->integer), std::move(host),
+                          static_cast<int>(master.element[1]->integer));
+    }
+    for (const auto& [first, last, host, port] : served) {
+      Node& node = NodeAt(host, port);
+      absl::MutexLock lock(&map_mu_);
+      int index = 0;
+      while (nodes_[index].get() != &node) ++index;
+      for (int slot = std::max(first, 0); slot <= std::min(last, kRedisClusterSlots - 1); ++slot) {
+        slot_node_[slot] = index;
+      }
+    }
+    absl::MutexLock lock(&map_mu_);
+    last_refresh_ = absl::Now();
+    return absl::OkStatus();
+  }
+  return last_error;
+}
+
+std::string RedisPool::NodeOf(const std::string& key) {
+  if (!cluster()) return absl::StrCat(options_.url.host, ":", options_.url.port);
+  Node* node = NodeForSlot(RedisKeySlot(key));
+  if (node == nullptr) {
+    (void)RefreshSlotMap();
+    node = NodeForSlot(RedisKeySlot(key));
+  }
+  return node == nullptr ? "" : absl::StrCat(node->host(), ":", node->port());
+}
+
+absl::StatusOr<RedisPool::Connection> RedisPool::OpenDedicatedConnection() {
+  std::vector<Node*> candidates;
+  {
+    absl::MutexLock lock(&map_mu_);
+    for (const std::unique_ptr<Node>& node : nodes_) candidates.push_back(node.get());
+  }
+  absl::Status last_error = absl::UnavailableError("redis: no node");
+  for (Node* node : candidates) {
+    absl::StatusOr<Connection> connection = node->Connect();
+    if (connection.ok()) return connection;
+    last_error = connection.status();
+  }
+  return last_error;
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisPool::Node::RunWithRetry(
+    const std::vector<std::vector<std::string>>& commands, bool* sent) {
+  *sent = false;
   if (absl::Status allowed = breaker_->Allow(); !allowed.ok()) return allowed;
   bool stale_connection = false;
   bool unreachable = false;
   absl::StatusOr<std::vector<RedisReply>> replies =
-      RunPipeline(commands, &stale_connection, &unreachable);
+      RunPipeline(commands, &stale_connection, &unreachable, sent);
   if (!replies.ok() && stale_connection) {
     // The server closed an idle connection (a restart, an idle timeout): the other idle ones are
     // as old and most likely dead too, so the retry must not pick one of them.
     DropIdleConnections();
-    replies = RunPipeline(commands, &stale_connection, &unreachable);
+    replies = RunPipeline(commands, &stale_connection, &unreachable, sent);
   }
   if (replies.ok()) {
     breaker_->RecordSuccess();
@@ -194,7 +587,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisPool::RunWithRetry(
   return replies;
 }
 
-void RedisPool::DropIdleConnections() {
+void RedisPool::Node::DropIdleConnections() {
   std::vector<Connection> dropped;
   {
     absl::MutexLock lock(&mu_);
@@ -204,11 +597,12 @@ void RedisPool::DropIdleConnections() {
   // Closed outside the lock.
 }
 
-absl::StatusOr<std::vector<RedisReply>> RedisPool::RunPipeline(
+absl::StatusOr<std::vector<RedisReply>> RedisPool::Node::RunPipeline(
     const std::vector<std::vector<std::string>>& commands, bool* stale_connection,
-    bool* unreachable) {
+    bool* unreachable, bool* sent) {
   bool reused = false;
   *stale_connection = false;
+  *sent = false;
   // Every failure below is Redis not answering, except a pool with no free connection (busy, not
   // down) and a refused AUTH or SELECT (misconfigured, not down).
   *unreachable = true;
@@ -248,11 +642,30 @@ absl::StatusOr<std::vector<RedisReply>> RedisPool::RunPipeline(
           reused && i == 0 &&
           (context->err == REDIS_ERR_EOF ||
            (context->err == REDIS_ERR_IO && (error_number == ECONNRESET || error_number == EPIPE)));
+      // The commands may have run unless the connection was found closed before any reply.
+      *sent = !*stale_connection;
       absl::Status error = ContextError(*context, "reply");
       Release(*std::move(connection), false);
       return error;
     }
+    *sent = true;
     replies.emplace_back(static_cast<redisReply*>(raw));
+  }
+  // A failover turned the server this connection reaches into a replica (the address now leads
+  // to the new primary, this connection still to the old one): nothing was written, so the
+  // caller sends it again on a fresh connection.
+  for (const RedisReply& reply : replies) {
+    if (reply->type != REDIS_REPLY_ERROR ||
+        !absl::StartsWith(absl::string_view(reply->str, reply->len), "READONLY")) {
+      continue;
+    }
+    *stale_connection = true;
+    *sent = false;
+    *unreachable = false;
+    absl::Status error = absl::UnavailableError(absl::StrCat(
+        "redis ", host_, ":", port_, ": ", ReplyString(*reply), " (a failover made it a replica)"));
+    Release(*std::move(connection), false);
+    return error;
   }
   Release(*std::move(connection), true);
   return replies;

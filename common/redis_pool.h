@@ -5,6 +5,15 @@
 // die after any I/O error, so each command leases one connection for the duration of the call and a
 // connection that failed is closed instead of returned. Calls block: run them on a worker pool,
 // never on a gRPC or Asio I/O thread.
+//
+// Against a Redis Cluster (a "redis+cluster://" URL) the pool keeps one such pool per node and
+// routes each command by its key's hash slot (common/redis_cluster.h), from a slot map read with
+// CLUSTER SLOTS from any reachable node. MOVED updates the map and resends; ASK resends once to the
+// named node after ASKING; CLUSTERDOWN/TRYAGAIN and a node that cannot be reached (a master that
+// died, before its replica is promoted) refresh the map and resend until Options::failover_wait
+// runs out -- but only commands that were never sent: a command whose reply was lost may have run,
+// so it fails (UNAVAILABLE) instead of running twice. A MULTI block or a script must touch one
+// slot (the suite's key layout puts what is written together under one hash tag).
 
 #include <hiredis/hiredis.h>
 
@@ -19,17 +28,28 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/circuit_breaker.h"
+#include "common/redis_cluster.h"
 
 namespace livecall {
+
+struct RedisNodeAddress {
+  std::string host;
+  int port = 6379;
+};
 
 struct RedisUrl {
   std::string host = "127.0.0.1";
   int port = 6379;
   int db = 0;
   std::string password;  // Empty: no AUTH.
+  // A Redis Cluster's seed nodes (host and port above are the first); empty: one server.
+  std::vector<RedisNodeAddress> cluster_seeds;
+  bool cluster() const { return !cluster_seeds.empty(); }
 };
 
-// Parses "redis://[:password@]host[:port][/db]".
+// Parses "redis://[:password@]host[:port][/db]" (one server, or a primary behind a failover
+// address) or "redis+cluster://[:password@]host[:port][,host[:port]...][/0]" (a Redis Cluster,
+// given by one or more seed nodes; the rest are found with CLUSTER SLOTS; db 0 only).
 absl::StatusOr<RedisUrl> ParseRedisUrl(absl::string_view url);
 
 struct RedisReplyDeleter {
@@ -51,6 +71,14 @@ class RedisPool {
     // one is let through per open period to find out whether Redis is back. Every pool of the
     // process that talks to the same host:port shares one breaker (the first pool's options).
     CircuitBreaker::Options breaker;
+    // After each write (any command but a read), wait until this many replicas have it (WAIT):
+    // a write is acknowledged only once it would survive its primary's death and a failover.
+    // 0: acknowledge on the primary's answer (Redis replication is asynchronous).
+    int wait_replicas = 0;
+    absl::Duration wait_timeout = absl::Seconds(1);
+    // Cluster: how long a command that could not be sent keeps being resent (slot map refreshed
+    // each time) while a failover is under way, before UNAVAILABLE.
+    absl::Duration failover_wait = absl::Seconds(5);
   };
 
   explicit RedisPool(Options options);
@@ -67,11 +95,19 @@ class RedisPool {
 
   // Sends the commands as one pipeline on one connection and returns one reply each, in order.
   // Used for MULTI ... EXEC blocks. Error replies inside the pipeline are returned, not converted.
+  // In a cluster a MULTI block must touch one slot (else INTERNAL, CROSSSLOT); other pipelines are
+  // split into one per node, sent one after another, so commands on different nodes run in no
+  // set order relative to each other.
   absl::StatusOr<std::vector<RedisReply>> Pipeline(
       const std::vector<std::vector<std::string>>& commands);
 
   absl::Status Ping();
 
+  bool cluster() const { return options_.url.cluster(); }
+  // Reads the cluster's slot map again (a no-op for one server).
+  absl::Status RefreshSlotMap() ABSL_LOCKS_EXCLUDED(map_mu_);
+  // "host:port" of the node that serves `key` by the current slot map (the server's for one).
+  std::string NodeOf(const std::string& key) ABSL_LOCKS_EXCLUDED(map_mu_);
 
   struct ContextDeleter {
     void operator()(redisContext* context) const { redisFree(context); }
@@ -79,30 +115,34 @@ class RedisPool {
   using Connection = std::unique_ptr<redisContext, ContextDeleter>;
 
   // A new connection outside the pool, authenticated and on the URL's database, for what cannot
-  // share one (a SUBSCRIBE). The caller owns it; the breaker is not consulted.
-  absl::StatusOr<Connection> OpenDedicatedConnection() { return Connect(); }
+  // share one (a SUBSCRIBE). In a cluster: to the first node that answers. The caller owns it;
+  // the breaker is not consulted.
+  absl::StatusOr<Connection> OpenDedicatedConnection();
 
  private:
+  class Node;  // The connections to one server.
 
-  // Pipeline() without metrics: once, and once more on a fresh connection if the first was stale.
-  absl::StatusOr<std::vector<RedisReply>> RunWithRetry(
+  // Runs `commands` on one node (the one serving `key`, or any when null), following
+  // redirections; WAITs for replicas after writes.
+  absl::StatusOr<std::vector<RedisReply>> Route(
+      const std::vector<std::vector<std::string>>& commands, const std::string* key);
+  // A plain (non-MULTI) pipeline in a cluster: one sub-pipeline per node, replies in order.
+  absl::StatusOr<std::vector<RedisReply>> ScatterPipeline(
       const std::vector<std::vector<std::string>>& commands);
-  // Closes every idle connection (after one turned out to be stale).
-  void DropIdleConnections() ABSL_LOCKS_EXCLUDED(mu_);
-  // `reused` tells whether the connection came from the idle list (and so may be stale).
-  absl::StatusOr<Connection> Acquire(bool* reused);
-  // `unreachable` tells whether it failed because Redis could not be reached (for the breaker).
-  absl::StatusOr<std::vector<RedisReply>> RunPipeline(
-      const std::vector<std::vector<std::string>>& commands, bool* stale_connection,
-      bool* unreachable);
-  void Release(Connection connection, bool healthy);
-  absl::StatusOr<Connection> Connect();
+  // On `node`, with WAIT appended after writes when Options::wait_replicas asks for it.
+  absl::StatusOr<std::vector<RedisReply>> RunOnNode(
+      Node& node, const std::vector<std::vector<std::string>>& commands, bool* sent);
+  Node* NodeForSlot(int slot) ABSL_LOCKS_EXCLUDED(map_mu_);
+  Node& NodeAt(const std::string& host, int port) ABSL_LOCKS_EXCLUDED(map_mu_);
 
   const Options options_;
-  const std::shared_ptr<CircuitBreaker> breaker_;
-  absl::Mutex mu_;
-  std::vector<Connection> idle_ ABSL_GUARDED_BY(mu_);
-  int open_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Mutex map_mu_;
+  // Never shrinks, so a Node& stays valid for the pool's life.
+  std::vector<std::unique_ptr<Node>> nodes_ ABSL_GUARDED_BY(map_mu_);
+  // Cluster: slot -> index in nodes_, -1 while unknown.
+  std::vector<int> slot_node_ ABSL_GUARDED_BY(map_mu_);
+  absl::Time last_refresh_ ABSL_GUARDED_BY(map_mu_) = absl::InfinitePast();
+  absl::Mutex refresh_mu_;  // One CLUSTER SLOTS at a time.
 };
 
 // For an index of live things scored by creation time (unix ms): drops the members scored below

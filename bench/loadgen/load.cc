@@ -757,7 +757,14 @@ long RssKiB(int pid) {
   return -1;
 }
 
-std::string SessionId(uint64_t nonce, uint64_t i) { return "ses_" + Hex(nonce, 16) + Hex(i, 16); }
+// Ids made for hash slot 0 (their first four hex digits), so their keys carry the tag of slot 0,
+// "{3560}" (common/live_events.h: SessionKeyPrefix).
+std::string SessionId(uint64_t nonce, uint64_t i) {
+  return "ses_0000" + Hex(nonce & 0xffffffffffffULL, 12) + Hex(i, 16);
+}
+std::string SessionEventsKey(const std::string& session_id) {
+  return "livecall:session:{3560}:" + session_id + ":events";
+}
 
 // Opens `paths.size()` SSE connections, at most `window` handshakes at a time; returns when all
 // answered their head or after `timeout_s`.
@@ -837,7 +844,7 @@ int RunEvents(const Args& args) {
       int64_t due_real = start_real + (due_mono - start_mono);
       if (due_real >= end_real) break;
       SleepUntilMono(due_mono);
-      std::string key = "livecall:session:{" + SessionId(nonce, k % streams) + "}:events";
+      std::string key = SessionEventsKey(SessionId(nonce, k % streams));
       std::string data = "{\"type\":\"bench\",\"benchTs\":" + std::to_string(due_real) + "}";
       // As the services write: the entry, then its notification (common/live_events.h), in one
       // round trip; Redis applies them in order.
@@ -854,7 +861,7 @@ int RunEvents(const Args& args) {
     }
     // Tidy: the benchmark's streams expire.
     for (int s = 0; s < streams; ++s) {
-      std::string key = "livecall:session:{" + SessionId(nonce, s) + "}:events";
+      std::string key = SessionEventsKey(SessionId(nonce, s));
       freeReplyObject(redisCommand(redis, "EXPIRE %s 60", key.c_str()));
     }
     redisFree(redis);

@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/redis_script.h"
 #include "common/status.h"
 #include "services/context/session_store.h"
 
@@ -55,6 +56,8 @@ constexpr char kReplayScript[] = R"lua(
         kept[#kept + 1] = fields[i + 1]
       end
     end
+    kept[#kept + 1] = 'replayed'
+    kept[#kept + 1] = '1'
     redis.call('XADD', KEYS[2], '*', unpack(kept))
     redis.call('XDEL', KEYS[1], letter[1])
   end
@@ -158,13 +161,10 @@ void SampleOutboxGauges(RedisPool& redis) {
 absl::StatusOr<int64_t> ReplayDeadLetters(RedisPool& redis) {
   int64_t replayed = 0;
   for (;;) {
+    static const RedisScript& script = *new RedisScript(kReplayScript);
     absl::StatusOr<RedisReply> moved =
-        redis.Command({"EVAL", kReplayScript, "2", kOutboxDeadLettersKey, kOutboxKey,
-                       absl::StrCat(kReplayBatch)});
+        script.Run(redis, {kOutboxDeadLettersKey, kOutboxKey}, {absl::StrCat(kReplayBatch)});
     if (!moved.ok()) return moved.status();
-    if ((*moved)->type != REDIS_REPLY_INTEGER) {
-      return absl::InternalError(absl::StrCat("redis: ", ReplyString(**moved)));
-    }
     if ((*moved)->integer == 0) break;
     replayed += (*moved)->integer;
   }
@@ -198,6 +198,7 @@ absl::StatusOr<std::vector<OutboxDeliverer::Entry>> OutboxDeliverer::ParseEntrie
       if (name == "session_id") e.session_id = ReplyString(*fields.element[f + 1]);
       if (name == "idempotency_key") e.idempotency_key = ReplyString(*fields.element[f + 1]);
       if (name == "record") e.record = ReplyString(*fields.element[f + 1]);
+      if (name == "replayed") e.replayed = ReplyString(*fields.element[f + 1]) == "1";
     }
     parsed.push_back(std::move(e));
   }
@@ -205,13 +206,11 @@ absl::StatusOr<std::vector<OutboxDeliverer::Entry>> OutboxDeliverer::ParseEntrie
 }
 
 absl::StatusOr<bool> OutboxDeliverer::SetIdleIfMine(const std::string& id, absl::Duration idle) {
-  absl::StatusOr<RedisReply> set =
-      redis_.Command({"EVAL", kSetIdleIfMineScript, "1", kOutboxKey, kOutboxGroup,
-                      options_.consumer, id, absl::StrCat(absl::ToInt64Milliseconds(idle))});
+  static const RedisScript& script = *new RedisScript(kSetIdleIfMineScript);
+  absl::StatusOr<RedisReply> set = script.Run(
+      redis_, {kOutboxKey},
+      {kOutboxGroup, options_.consumer, id, absl::StrCat(absl::ToInt64Milliseconds(idle))});
   if (!set.ok()) return set.status();
-  if ((*set)->type != REDIS_REPLY_INTEGER) {
-    return absl::InternalError(absl::StrCat("redis: ", ReplyString(**set)));
-  }
   return (*set)->integer == 1;
 }
 
@@ -224,14 +223,12 @@ absl::Status OutboxDeliverer::ClaimableAfter(const std::string& id, absl::Durati
 absl::Status OutboxDeliverer::DeadLetter(const Entry& entry, int attempt_number,
                                          const HttpResponse& response) {
   const std::string error = response.body.substr(0, kKeptErrorBytes);
-  absl::StatusOr<RedisReply> moved = redis_.Command(
-      {"EVAL", kDeadLetterScript, "3", kOutboxKey, kOutboxDeadLettersKey, kOutboxAttemptsKey,
-       kOutboxGroup, options_.consumer, entry.id, entry.session_id, entry.idempotency_key,
+  static const RedisScript& script = *new RedisScript(kDeadLetterScript);
+  absl::StatusOr<RedisReply> moved = script.Run(
+      redis_, {kOutboxKey, kOutboxDeadLettersKey, kOutboxAttemptsKey},
+      {kOutboxGroup, options_.consumer, entry.id, entry.session_id, entry.idempotency_key,
        entry.record, absl::StrCat(response.status), error, absl::StrCat(attempt_number)});
   if (!moved.ok()) return moved.status();
-  if ((*moved)->type != REDIS_REPLY_INTEGER) {
-    return absl::InternalError(absl::StrCat("redis: ", ReplyString(**moved)));
-  }
   if ((*moved)->integer != 1) return absl::OkStatus();  // Another replica has it now.
   CountDeadLettered(static_cast<int>(response.status));
   LogError("crm refused a conversation for good; moved to the dead letters",
@@ -252,6 +249,17 @@ absl::StatusOr<bool> OutboxDeliverer::Attempt(const Entry& entry, int attempt_nu
   absl::StatusOr<bool> mine = SetIdleIfMine(entry.id, absl::ZeroDuration());
   if (!mine.ok()) return mine.status();
   if (!*mine) return false;
+  if (!entry.replayed) {
+    // An entry whose session's end did not name it belongs to an end that failed: drop it.
+    absl::StatusOr<bool> confirmed = ConfirmOutboxEntry(redis_, entry.session_id, entry.id);
+    if (!confirmed.ok()) return confirmed.status();
+    if (!*confirmed) {
+      LogInfo("outbox entry of an end that did not happen dropped unsent",
+              {{"entry", entry.id}, {"session_id", entry.session_id}});
+      LIVECALL_RETURN_IF_ERROR(Remove(entry.id));
+      return false;
+    }
+  }
   HttpRequest request;
   request.method = "POST";
   request.url = options_.webhook_url;
@@ -265,14 +273,7 @@ absl::StatusOr<bool> OutboxDeliverer::Attempt(const Entry& entry, int attempt_nu
   }
   absl::StatusOr<HttpResponse> response = http_.Send(request);
   if (response.ok() && response->status >= 200 && response->status < 300) {
-    absl::StatusOr<std::vector<RedisReply>> done = redis_.Pipeline({
-        {"MULTI"},
-        {"XACK", kOutboxKey, kOutboxGroup, entry.id},
-        {"XDEL", kOutboxKey, entry.id},
-        {"HDEL", kOutboxAttemptsKey, entry.id},
-        {"EXEC"},
-    });
-    if (!done.ok()) return done.status();
+    LIVECALL_RETURN_IF_ERROR(Remove(entry.id));
     LogInfo("conversation delivered to the crm", {{"entry", entry.id},
                                                   {"key", entry.idempotency_key},
                                                   {"attempt", absl::StrCat(attempt_number)}});
@@ -297,6 +298,12 @@ absl::StatusOr<bool> OutboxDeliverer::Attempt(const Entry& entry, int attempt_nu
               {"error", response.ok() ? absl::StrCat("HTTP ", response->status)
                                       : response.status().ToString()}});
   return false;
+}
+
+absl::Status OutboxDeliverer::Remove(const std::string& id) {
+  return RunTransaction(redis_, {{"XACK", kOutboxKey, kOutboxGroup, id},
+                                 {"XDEL", kOutboxKey, id},
+                                 {"HDEL", kOutboxAttemptsKey, id}});
 }
 
 absl::StatusOr<int> OutboxDeliverer::RunOnce(absl::Time now) {

@@ -1,7 +1,7 @@
 #ifndef LIVECALL_SERVICES_CONTEXT_OUTBOX_H_
 #define LIVECALL_SERVICES_CONTEXT_OUTBOX_H_
 
-// Delivers finished conversations from the outbox (the Redis Stream livecall:outbox, filled by
+// Delivers finished conversations from the outbox (the Redis Stream livecall:{outbox}, filled by
 // SessionStore::End) to the CRM webhook, at least once: an entry is acknowledged and deleted only
 // after the CRM answered 2xx, and a failed delivery is retried with exponential backoff until it
 // succeeds. The outbox is never trimmed: an entry leaves it only delivered, or refused for good
@@ -17,11 +17,18 @@
 // entry moves to the dead-letter stream (counter livecall_outbox_dead_lettered_total, gauge
 // livecall_outbox_dead_letters) until an operator replays it (ReplayDeadLetters,
 // `livecall-context --replay-dead-letters`) after fixing the cause.
-//   livecall:outbox             STREAM  fields session_id, idempotency_key, record (JSON)
-//   livecall:outbox:attempts    HASH    entry id -> "<attempts>:<next attempt, unix ms>"
-//   livecall:outbox:dead        STREAM  the refused entries' fields, plus status (the CRM's HTTP
+//   livecall:{outbox}           STREAM  fields session_id, idempotency_key, record (JSON), and
+//                                       replayed ("1", for an entry moved back from the dead
+//                                       letters)
+//   livecall:{outbox}:attempts  HASH    entry id -> "<attempts>:<next attempt, unix ms>"
+//   livecall:{outbox}:dead      STREAM  the refused entries' fields, plus status (the CRM's HTTP
 //                                       status), error (the start of its answer), outbox_id,
 //                                       attempts
+// (One hash tag: the scripts that move entries between them run on one Redis Cluster node.)
+// SessionStore::End adds an entry just before the script that ends the session names it, so an
+// entry may belong to an end that failed: before its first POST the deliverer asks the session's
+// slot (ConfirmOutboxEntry) and drops an entry no end names -- no CRM ever sees a conversation
+// that did not end, and none that ended is lost.
 // The POST carries the record as JSON and headers Idempotency-Key (the record's key, stable
 // across retries) and X-Livecall-Delivery-Attempt.
 
@@ -38,8 +45,8 @@
 namespace livecall::context {
 
 inline constexpr char kOutboxGroup[] = "crm";
-inline constexpr char kOutboxAttemptsKey[] = "livecall:outbox:attempts";
-inline constexpr char kOutboxDeadLettersKey[] = "livecall:outbox:dead";
+inline constexpr char kOutboxAttemptsKey[] = "livecall:{outbox}:attempts";
+inline constexpr char kOutboxDeadLettersKey[] = "livecall:{outbox}:dead";
 
 // How long an outbox entry taken by one replica must have been idle before another may claim it:
 // longer than a POST with `webhook_timeout` can last, with a margin (twice the timeout, at least
@@ -106,6 +113,7 @@ class OutboxDeliverer {
     std::string session_id;
     std::string idempotency_key;
     std::string record;
+    bool replayed = false;  // Moved back from the dead letters: confirmed before.
   };
   // true when delivered (acknowledged and deleted). Nothing when another replica owns the entry.
   absl::StatusOr<bool> Attempt(const Entry& entry, int attempt_number, absl::Time now);
@@ -115,6 +123,8 @@ class OutboxDeliverer {
   // Makes an entry this replica owns claimable again after `delay` (its backoff).
   absl::Status ClaimableAfter(const std::string& id, absl::Duration delay);
   absl::Status DeadLetter(const Entry& entry, int attempt_number, const HttpResponse& response);
+  // Acknowledges and deletes a delivered (or dropped) entry.
+  absl::Status Remove(const std::string& id);
   absl::StatusOr<std::vector<Entry>> ParseEntries(const redisReply& entries);
 
   RedisPool& redis_;

@@ -7,7 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/live_events.h"
+#include "common/log.h"
 #include "common/proto_time.h"
+#include "common/redis_cluster.h"
+#include "common/redis_script.h"
 
 namespace livecall::context {
 namespace {
@@ -28,19 +31,6 @@ bool IsWellFormedSessionId(const std::string& id) {
 
 absl::Status NoSession(const std::string& session_id) {
   return absl::NotFoundError(absl::StrCat("no session \"", session_id, "\""));
-}
-
-absl::Status CheckExec(const std::vector<RedisReply>& replies) {
-  const redisReply& exec = *replies.back();
-  if (exec.type != REDIS_REPLY_ARRAY) {
-    return absl::InternalError(absl::StrCat("redis EXEC failed: ", ReplyString(exec)));
-  }
-  for (size_t i = 0; i < exec.elements; ++i) {
-    if (exec.element[i]->type == REDIS_REPLY_ERROR) {
-      return absl::InternalError(absl::StrCat("redis: ", ReplyString(*exec.element[i])));
-    }
-  }
-  return absl::OkStatus();
 }
 
 std::string SerializeSuggestions(
@@ -76,6 +66,13 @@ std::string CallEventsKeyOrEmpty(const std::string& call_sid) {
   return call_sid.empty() ? "" : CallEventsKey(call_sid);
 }
 
+// `keys`, and the call's event stream after them when the session runs beside a call.
+std::vector<std::string> WithCallStream(std::vector<std::string> keys,
+                                        const std::string& call_sid) {
+  if (!call_sid.empty()) keys.push_back(CallEventsKey(call_sid));
+  return keys;
+}
+
 // Lua helper shared by the scripts: publish one event to the session's stream and, when the
 // session has a call, to the call's stream. KEYS/ARGV positions are given by the caller.
 #define LIVECALL_PUBLISH_LUA                                          \
@@ -95,7 +92,8 @@ std::string CallEventsKeyOrEmpty(const std::string& call_sid) {
 #define LIVECALL_KEPT "1000"
 static_assert(kLiveEventsKept == 1000, "keep LIVECALL_KEPT in step");
 
-// KEYS: header, turns, suggestions, session events, call events ("" for none).
+// KEYS: header, turns, suggestions, session events, and the call's events when it has a call
+// (a key named only when it exists: on a Redis Cluster every key named must be in the slot).
 // ARGV: turn, suggestions, ttl, transcript event JSON, suggestions event JSON.
 // Returns the new number of turns, -1 when the session does not exist, -2 when it has ended.
 constexpr char kAppendTurnScript[] = LIVECALL_PUBLISH_LUA R"lua(
@@ -109,25 +107,24 @@ constexpr char kAppendTurnScript[] = LIVECALL_PUBLISH_LUA R"lua(
   redis.call('HINCRBY', KEYS[1], 'version', 1)
   redis.call('EXPIRE', KEYS[1], ARGV[3])
   redis.call('EXPIRE', KEYS[2], ARGV[3])
-  publish(KEYS[4], KEYS[5], 'transcript', ARGV[4], ARGV[3])
-  if changed then publish(KEYS[4], KEYS[5], 'suggestions', ARGV[5], ARGV[3]) end
+  local call_stream = KEYS[5] or ''
+  publish(KEYS[4], call_stream, 'transcript', ARGV[4], ARGV[3])
+  if changed then publish(KEYS[4], call_stream, 'suggestions', ARGV[5], ARGV[3]) end
   return count)lua";
 
-// KEYS: header, session events, call events ("" for none), outbox, active sessions index.
-// ARGV: expected version, new header, ttl, summary event JSON, outbox record JSON,
-//       idempotency key, session id.
+// KEYS: header, session events, and the call's events when it has a call.
+// ARGV: expected version, new header, ttl, summary event JSON, the CRM outbox entry's id.
 // Returns 1 when written, 0 when the session changed since the snapshot (retry), -1 when gone.
+// The outbox entry was added just before (End): recording its id here is what makes it the
+// session's, in the same step as the end; an entry no session names is dropped unsent (outbox.h).
 constexpr char kEndScript[] = LIVECALL_PUBLISH_LUA R"lua(
   local version = redis.call('HGET', KEYS[1], 'version')
   if not version then return -1 end
   if version ~= ARGV[1] then return 0 end
-  redis.call('HSET', KEYS[1], 'proto', ARGV[2], 'status', 'ended', 'version', tonumber(version) + 1)
+  redis.call('HSET', KEYS[1], 'proto', ARGV[2], 'status', 'ended', 'version', tonumber(version) + 1,
+             'outbox_id', ARGV[5])
   redis.call('EXPIRE', KEYS[1], ARGV[3])
-  publish(KEYS[2], KEYS[3], 'summary', ARGV[4], ARGV[3])
-  -- Never trimmed: an entry leaves the outbox only delivered or dead-lettered (outbox.h).
-  redis.call('XADD', KEYS[4], '*', 'session_id', ARGV[7],
-             'idempotency_key', ARGV[6], 'record', ARGV[5])
-  redis.call('ZREM', KEYS[5], ARGV[7])
+  publish(KEYS[2], KEYS[3] or '', 'summary', ARGV[4], ARGV[3])
   return 1)lua";
 
 // KEYS: header. ARGV: expected version, new header.
@@ -139,20 +136,21 @@ constexpr char kAssignScript[] = R"lua(
   redis.call('HSET', KEYS[1], 'proto', ARGV[2], 'version', tonumber(version) + 1)
   return 1)lua";
 
-// KEYS: the call's session index (CallSessionKey). ARGV: the new session's id, the TTL, then the
-// writes of the new session, each as its argument count followed by its arguments.
+// KEYS: the call's session index (CallSessionKey). ARGV: the new session's id, the TTL, the key
+// prefix of a session beside this call (SessionKeyPrefix without the id), then the writes of the
+// new session, each as its argument count followed by its arguments.
 // Returns the id of the call's session: the one the index names while that session is still
 // stored (nothing is written), else the new one, written here with the index in one step, so
 // concurrent starts for one call make one session. Repeating it (a retried command) answers the
-// id the first run wrote.
+// id the first run wrote. Every key is in the call's slot: a session beside a call is made for it.
 constexpr char kCreateForCallScript[] = R"lua(
   local existing = redis.call('GET', KEYS[1])
   -- SessionKey(existing): a session that expired leaves its index entry behind.
-  if existing and redis.call('EXISTS', 'livecall:session:{' .. existing .. '}') == 1 then
+  if existing and redis.call('EXISTS', ARGV[3] .. existing) == 1 then
     return existing
   end
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-  local at = 3
+  local at = 4
   while at <= #ARGV do
     local count = tonumber(ARGV[at])
     redis.call(unpack(ARGV, at + 1, at + count))
@@ -160,13 +158,36 @@ constexpr char kCreateForCallScript[] = R"lua(
   end
   return ARGV[1])lua";
 
+// KEYS: the new session's header. ARGV: its writes, as in kCreateForCallScript.
+constexpr char kCreateScript[] = R"lua(
+  local at = 1
+  while at <= #ARGV do
+    local count = tonumber(ARGV[at])
+    redis.call(unpack(ARGV, at + 1, at + count))
+    at = at + count + 1
+  end
+  return 1)lua";
+
+// KEYS: the session's header. ARGV: an outbox entry id. Decides, on the session's own slot,
+// whether the entry is the session's record: 1 when End recorded it (or the session ended before
+// entries were named, or it has expired: deliver), 0 when no End did and none ever will (the
+// version is bumped, so the End that added it fails and adds another): drop it unsent.
+constexpr char kConfirmOutboxScript[] = R"lua(
+  local header = redis.call('HMGET', KEYS[1], 'status', 'outbox_id', 'version')
+  if not header[1] then return 1 end
+  if header[2] == ARGV[1] then return 1 end
+  if header[1] == 'ended' then
+    if not header[2] then return 1 end
+    return 0
+  end
+  redis.call('HINCRBY', KEYS[1], 'version', 1)
+  return 0)lua";
+
 constexpr int kMaxEndAttempts = 5;
 
 }  // namespace
 
-std::string SessionKey(const std::string& session_id) {
-  return absl::StrCat("livecall:session:{", session_id, "}");
-}
+std::string SessionKey(const std::string& session_id) { return SessionKeyPrefix(session_id); }
 std::string TurnsKey(const std::string& session_id) {
   return absl::StrCat(SessionKey(session_id), ":turns");
 }
@@ -174,15 +195,27 @@ std::string SuggestionsKey(const std::string& session_id) {
   return absl::StrCat(SessionKey(session_id), ":suggestions");
 }
 std::string PhoneSessionsKey(const std::string& e164) {
-  return absl::StrCat("livecall:phone:", e164, ":sessions");
+  return absl::StrCat("livecall:phone:{", e164, "}:sessions");
 }
 std::string CallSessionKey(const std::string& call_sid) {
-  return absl::StrCat("livecall:call:", call_sid, ":session");
+  return absl::StrCat(CallKeyPrefix(call_sid), ":session");
+}
+
+absl::StatusOr<bool> ConfirmOutboxEntry(RedisPool& redis, const std::string& session_id,
+                                        const std::string& entry_id) {
+  static const RedisScript& script = *new RedisScript(kConfirmOutboxScript);
+  if (!IsWellFormedSessionId(session_id)) return true;  // Not ours to judge: deliver.
+  absl::StatusOr<RedisReply> reply = script.Run(redis, {SessionKey(session_id)}, {entry_id});
+  if (!reply.ok()) return reply.status();
+  return (*reply)->integer == 1;
 }
 
 absl::StatusOr<livecall::v1::Session> SessionStore::Create(livecall::v1::Session session,
                                                            absl::Time now) {
-  session.set_session_id(NewId("ses_"));
+  // Beside a call, the session is made for the call's slot: its scripts write the call's stream
+  // and its index on one Redis Cluster node.
+  session.set_session_id(NewSessionId(
+      session.call_sid().empty() ? -1 : RedisKeySlot(CallKeyPrefix(session.call_sid()))));
   session.set_status("active");
   *session.mutable_created_at() = ToProtoTimestamp(now);
   *session.mutable_updated_at() = ToProtoTimestamp(now);
@@ -219,36 +252,51 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Create(livecall::v1::Session
     commands.push_back({"EXPIRE", stream, ttl});
     commands.push_back({"PUBLISH", kLiveEventsChannel, stream});
   }
+  // The indexes live in slots of their own, so they are written first: an index entry may name
+  // a session that is not (yet, or any more) stored -- readers skip those -- but a stored session
+  // is always in its indexes.
   const std::string index = PhoneSessionsKey(session.phone_number());
-  commands.push_back({"ZADD", index, absl::StrCat(absl::ToUnixMillis(now)), id});
-  commands.push_back({"EXPIRE", index, ttl});
-  commands.push_back({"ZADD", kActiveSessionsKey, absl::StrCat(absl::ToUnixMillis(now)), id});
-  if (!session.call_sid().empty()) return CreateForCall(session, commands);
-  commands.insert(commands.begin(), {"MULTI"});
-  commands.push_back({"EXEC"});
-  absl::StatusOr<std::vector<RedisReply>> replies = redis_.Pipeline(commands);
-  if (!replies.ok()) return replies.status();
-  if (absl::Status status = CheckExec(*replies); !status.ok()) return status;
+  const RedisCommands indexes = {
+      {"ZADD", index, absl::StrCat(absl::ToUnixMillis(now)), id},
+      {"EXPIRE", index, ttl},
+      {"ZADD", kActiveSessionsKey, absl::StrCat(absl::ToUnixMillis(now)), id},
+  };
+  if (!session.call_sid().empty()) return CreateForCall(session, indexes, commands);
+  static const RedisScript& create = *new RedisScript(kCreateScript);
+  std::vector<std::string> args;
+  for (const std::vector<std::string>& write : commands) {
+    args.push_back(absl::StrCat(write.size()));
+    args.insert(args.end(), write.begin(), write.end());
+  }
+  absl::StatusOr<RedisReply> reply = create.RunAfter(redis_, indexes, {SessionKey(id)}, args);
+  if (!reply.ok()) return reply.status();
   return session;
 }
 
 absl::StatusOr<livecall::v1::Session> SessionStore::CreateForCall(
-    const livecall::v1::Session& session, const std::vector<std::vector<std::string>>& writes) {
-  const std::string ttl = absl::StrCat(absl::ToInt64Seconds(ttl_));
-  std::vector<std::string> eval = {
-      "EVAL", kCreateForCallScript, "1", CallSessionKey(session.call_sid()), session.session_id(),
-      ttl};
+    const livecall::v1::Session& session, const RedisCommands& indexes,
+    const RedisCommands& writes) {
+  static const RedisScript& script = *new RedisScript(kCreateForCallScript);
+  const std::string& id = session.session_id();
+  std::string prefix = SessionKeyPrefix(id);
+  prefix.resize(prefix.size() - id.size());
+  std::vector<std::string> args = {id, absl::StrCat(absl::ToInt64Seconds(ttl_)), prefix};
   for (const std::vector<std::string>& write : writes) {
-    eval.push_back(absl::StrCat(write.size()));
-    eval.insert(eval.end(), write.begin(), write.end());
+    args.push_back(absl::StrCat(write.size()));
+    args.insert(args.end(), write.begin(), write.end());
   }
-  absl::StatusOr<RedisReply> reply = redis_.Command(eval);
+  absl::StatusOr<RedisReply> reply =
+      script.RunAfter(redis_, indexes, {CallSessionKey(session.call_sid())}, args);
   if (!reply.ok()) return reply.status();
   if ((*reply)->type != REDIS_REPLY_STRING) {
     return absl::InternalError(absl::StrCat("redis: ", ReplyString(**reply)));
   }
   const std::string call_session_id = ReplyString(**reply);
   if (call_session_id == session.session_id()) return session;
+  // The call had its session: this one was not made, so its index entries go again.
+  absl::StatusOr<std::vector<RedisReply>> unindexed =
+      redis_.Pipeline({{"ZREM", indexes[0][1], id}, {"ZREM", kActiveSessionsKey, id}});
+  if (!unindexed.ok()) return unindexed.status();
   return Get(call_session_id);
 }
 
@@ -318,11 +366,14 @@ absl::StatusOr<int> SessionStore::AppendTurn(
   *transcript.mutable_turn() = turn;
   LiveEvent suggested = NewEvent("suggestions", session_id, sid, now);
   *suggested.mutable_suggestions() = list;
-  absl::StatusOr<RedisReply> reply = redis_.Command(
-      {"EVAL", kAppendTurnScript, "5", SessionKey(session_id), TurnsKey(session_id),
-       SuggestionsKey(session_id), SessionEventsKey(session_id), CallEventsKeyOrEmpty(sid),
-       turn.SerializeAsString(), list.SerializeAsString(), absl::StrCat(absl::ToInt64Seconds(ttl_)),
-       ToJson(transcript), ToJson(suggested)});
+  static const RedisScript& script = *new RedisScript(kAppendTurnScript);
+  absl::StatusOr<RedisReply> reply =
+      script.Run(redis_,
+                 WithCallStream({SessionKey(session_id), TurnsKey(session_id),
+                                 SuggestionsKey(session_id), SessionEventsKey(session_id)},
+                                sid),
+                 {turn.SerializeAsString(), list.SerializeAsString(),
+                  absl::StrCat(absl::ToInt64Seconds(ttl_)), ToJson(transcript), ToJson(suggested)});
   if (!reply.ok()) return reply.status();
   const long long result = (*reply)->integer;
   if (result == -1) return NoSession(session_id);
@@ -367,15 +418,33 @@ absl::StatusOr<livecall::v1::Session> SessionStore::End(const std::string& sessi
     if (call != nullptr) *record.mutable_call() = *call;
     *record.mutable_finished_at() = ToProtoTimestamp(now);
 
-    absl::StatusOr<RedisReply> written = redis_.Command(
-        {"EVAL", kEndScript, "5", SessionKey(session_id), SessionEventsKey(session_id),
-         CallEventsKeyOrEmpty(session.call_sid()), kOutboxKey, kActiveSessionsKey,
-         snapshot->version,
-         header.SerializeAsString(), absl::StrCat(absl::ToInt64Seconds(ttl_)), ToJson(ended),
-         ToJson(record, /*print_empty_fields=*/true), record.idempotency_key(), session_id});
+    // The outbox lives in a slot of its own: the record goes in first, and becomes the
+    // session's only when the end below names it (the deliverer drops entries no end names).
+    absl::StatusOr<RedisReply> entry = redis_.Command(
+        {"XADD", kOutboxKey, "*", "session_id", session_id, "idempotency_key",
+         record.idempotency_key(), "record", ToJson(record, /*print_empty_fields=*/true)});
+    if (!entry.ok()) return entry.status();
+    const std::string entry_id = ReplyString(**entry);
+    static const RedisScript& script = *new RedisScript(kEndScript);
+    absl::StatusOr<RedisReply> written = script.Run(
+        redis_,
+        WithCallStream({SessionKey(session_id), SessionEventsKey(session_id)}, session.call_sid()),
+        {snapshot->version, header.SerializeAsString(), absl::StrCat(absl::ToInt64Seconds(ttl_)),
+         ToJson(ended), entry_id});
     if (!written.ok()) return written.status();
+    if ((*written)->integer == 1) {
+      // Off the active index after the end (it may name more sessions than are active, never
+      // fewer); a failure here only leaves the gauge high until the entry ages out.
+      if (absl::Status removed = redis_.Command({"ZREM", kActiveSessionsKey, session_id}).status();
+          !removed.ok()) {
+        LogWarning("session ended; its active-index entry stays until it ages out",
+                   {{"sessionId", session_id}, {"error", removed.ToString()}});
+      }
+      return session;
+    }
+    // Not ended: the entry is nobody's. Deleting it saves the deliverer a check.
+    (void)redis_.Command({"XDEL", kOutboxKey, entry_id});
     if ((*written)->integer == -1) return NoSession(session_id);
-    if ((*written)->integer == 1) return session;
   }
   return absl::AbortedError(
       absl::StrCat("session \"", session_id, "\" kept changing; try ending it again"));
@@ -401,13 +470,10 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Assign(const std::string& se
     livecall::v1::Session header = session;
     header.clear_conversation();
     header.clear_suggestions();
-    absl::StatusOr<RedisReply> written =
-        redis_.Command({"EVAL", kAssignScript, "1", SessionKey(session_id), snapshot->version,
-                        header.SerializeAsString()});
+    static const RedisScript& script = *new RedisScript(kAssignScript);
+    absl::StatusOr<RedisReply> written = script.Run(
+        redis_, {SessionKey(session_id)}, {snapshot->version, header.SerializeAsString()});
     if (!written.ok()) return written.status();
-    if ((*written)->type != REDIS_REPLY_INTEGER) {
-      return absl::InternalError(absl::StrCat("redis: ", ReplyString(**written)));
-    }
     if ((*written)->integer == -1) return NoSession(session_id);
     if ((*written)->integer == 1) return session;
   }

@@ -1,32 +1,41 @@
 #ifndef LIVECALL_SERVICES_CONTEXT_SESSION_STORE_H_
 #define LIVECALL_SERVICES_CONTEXT_SESSION_STORE_H_
 
-// Conversation state in Redis. Key layout (every key has the session TTL, refreshed on write;
-// the braces are Redis Cluster hash tags, so one session's keys live on one shard):
-//   livecall:session:{<id>}               HASH    proto: serialized Session without conversation
-//                                                         and suggestions
-//                                                 status: "active" | "ended"
-//                                                 call_sid: the call it runs beside, or ""
-//                                                 version: bumped by every write
-//   livecall:session:{<id>}:turns         LIST    serialized livecall.v1.Turn, oldest first
-//   livecall:session:{<id>}:suggestions   STRING  serialized livecall.v1.SuggestionList (latest)
-//   livecall:session:{<id>}:events        STREAM  live events (common/live_events.h)
-//   livecall:call:<sid>:events            STREAM  the same events for the session's call
-//   livecall:phone:<e164>:sessions        ZSET    session ids scored by creation time (unix ms)
-//   livecall:call:<sid>:session           STRING  the id of the session beside call <sid>: one
-//                                                 session per call (set with the session, TTL of
-//                                                 the session at its start)
-//   livecall:sessions:active              ZSET    sessions not ended, scored by creation (unix ms);
-//                                                 no TTL: CountActive drops entries past the TTL
-//   livecall:outbox                       STREAM  finished conversations for the CRM (no TTL;
-//                                                 never trimmed; see outbox.h)
+// Conversation state in Redis. Key layout (every key has the session TTL, refreshed on write).
+// The braces are Redis Cluster hash tags: all of one session's keys, and those of the call it runs
+// beside, share one hash slot, so each script below touches one slot. <tag> is the tag of the slot
+// the session id was made for (common/live_events.h: SessionKeyPrefix; its call's slot, or a random
+// one for a session without a call):
+//   livecall:session:{<tag>}:<id>              HASH    proto: serialized Session without
+//                                                        conversation and suggestions
+//                                                      status: "active" | "ended"
+//                                                      call_sid: the call it runs beside, or ""
+//                                                      version: bumped by every write
+//                                                      outbox_id: the CRM outbox entry of its end
+//   livecall:session:{<tag>}:<id>:turns        LIST    serialized livecall.v1.Turn, oldest first
+//   livecall:session:{<tag>}:<id>:suggestions  STRING  serialized SuggestionList (latest)
+//   livecall:session:{<tag>}:<id>:events       STREAM  live events (common/live_events.h)
+//   livecall:call:{<sid>}:events               STREAM  the same events for the session's call
+//   livecall:call:{<sid>}:session              STRING  the id of the session beside call <sid>:
+//                                                      one session per call (set with the session,
+//                                                      TTL of the session at its start)
+// Indexes, each in a slot of its own, written before the session (added) or after it (removed),
+// so they may name sessions that are not stored or not active -- readers skip or trim those --
+// but never miss one that is:
+//   livecall:phone:{<e164>}:sessions           ZSET    session ids scored by creation (unix ms)
+//   livecall:sessions:active                   ZSET    sessions not ended, scored by creation;
+//                                                      no TTL: CountActive drops entries past TTL
+//   livecall:{outbox}                          STREAM  finished conversations for the CRM (no
+//                                                      TTL; never trimmed; see outbox.h)
 // Appending a turn is one Lua script (check active, RPUSH, replace suggestions, publish the
 // events, refresh TTLs), so two replicas appending to the same session interleave whole turns,
 // never half-writes. Ending is one Lua script too, guarded by the version read with the snapshot
-// it summarises: it writes the header, publishes the summary and enqueues the conversation for
-// the CRM together, or not at all (and retries on a conflicting write).
-// Everything here assumes one Redis primary (a session's keys and its call's stream are written
-// in one script); Redis Cluster is not supported.
+// it summarises: it writes the header and publishes the summary together, or not at all (and
+// retries on a conflicting write). The CRM record is added to the outbox just before that script
+// and becomes the session's when the script records its entry id (outbox_id) -- in the same step
+// as the end. The deliverer sends an entry only once the session's slot confirms it
+// (ConfirmOutboxEntry), and drops entries no end names: an end is never without its record, and
+// a record never without its end.
 
 #include <string>
 #include <vector>
@@ -34,6 +43,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/redis_pool.h"
+#include "common/redis_script.h"
 #include "livecall/v1/context.pb.h"
 
 namespace livecall::context {
@@ -43,9 +53,15 @@ std::string TurnsKey(const std::string& session_id);
 std::string SuggestionsKey(const std::string& session_id);
 std::string PhoneSessionsKey(const std::string& e164);
 std::string CallSessionKey(const std::string& call_sid);
-inline constexpr char kOutboxKey[] = "livecall:outbox";
+inline constexpr char kOutboxKey[] = "livecall:{outbox}";
 // ZSET of the sessions that have not ended, scored by creation (unix ms).
 inline constexpr char kActiveSessionsKey[] = "livecall:sessions:active";
+
+// Whether the outbox entry `entry_id` is the record of `session_id`'s end, decided on the
+// session's slot (see the layout above): true to deliver it, false to drop it unsent (no end
+// names it, and from now on none will).
+absl::StatusOr<bool> ConfirmOutboxEntry(RedisPool& redis, const std::string& session_id,
+                                        const std::string& entry_id);
 
 class SessionStore {
  public:
@@ -96,8 +112,9 @@ class SessionStore {
   absl::StatusOr<Snapshot> Read(const std::string& session_id);
   // Create's writes for a session beside a call, made only if the call has no session yet
   // (atomically with its index entry); answers the call's session.
-  absl::StatusOr<livecall::v1::Session> CreateForCall(
-      const livecall::v1::Session& session, const std::vector<std::vector<std::string>>& writes);
+  absl::StatusOr<livecall::v1::Session> CreateForCall(const livecall::v1::Session& session,
+                                                      const RedisCommands& indexes,
+                                                      const RedisCommands& writes);
 
   RedisPool& redis_;
   const absl::Duration ttl_;

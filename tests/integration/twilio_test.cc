@@ -610,7 +610,7 @@ TEST_F(TwilioTest, ARungAgentReadsItsCallByItsLegBeforeTheJoinIsReported) {
   ASSERT_TRUE(WaitFor(
       [&] {
         absl::StatusOr<RedisReply> rung =
-            redis.Command({"HGETALL", "livecall:call-leg-agents:" + customer});
+            redis.Command({"HGETALL", "livecall:call:{" + customer + "}:leg-agents"});
         if (!rung.ok()) return false;
         for (size_t i = 0; i + 1 < (*rung)->elements; i += 2) {
           leg_of[ReplyString(*(*rung)->element[i + 1])] = ReplyString(*(*rung)->element[i]);
@@ -654,7 +654,7 @@ TEST_F(TwilioTest, ReplayedOrForeignBrowserCallsDialNobody) {
   const std::string customer = BrowserCall(agent_leg, "agent_2D14");
   const size_t dialled = twilio_->Requests("CreateParticipant").size();
   RedisPool redis(SuiteRedis());
-  ASSERT_THAT(redis.Command({"DEL", "livecall:idem:voice:" + agent_leg}).status(),
+  ASSERT_THAT(redis.Command({"DEL", "livecall:idem:{voice:" + agent_leg + "}"}).status(),
               IsOk());  // The dedup hour has passed.
   HttpResponse replayed = Webhook("/twilio/voice", voice);
   ASSERT_EQ(replayed.status, 200) << replayed;

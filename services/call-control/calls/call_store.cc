@@ -4,11 +4,13 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/ids.h"
 #include "common/live_events.h"
 #include "common/proto_time.h"
+#include "common/status.h"
 #include "livecall/v1/context.pb.h"
 #include "services/call-control/calls/call_state_machine.h"
 
@@ -35,79 +37,89 @@ std::string LiveScore(const livecall::v1::Call& call) {
 
 }  // namespace
 
-std::string CallKey(const std::string& call_sid) {
-  return absl::StrCat("livecall:call:", call_sid);
-}
-
-absl::Status RunTransaction(RedisPool& redis, RedisCommands commands) {
-  commands.insert(commands.begin(), {"MULTI"});
-  commands.push_back({"EXEC"});
-  absl::StatusOr<std::vector<RedisReply>> replies = redis.Pipeline(commands);
-  if (!replies.ok()) return replies.status();
-  const redisReply& exec = *replies->back();
-  if (exec.type != REDIS_REPLY_ARRAY) {
-    return absl::InternalError(absl::StrCat("redis EXEC failed: ", ReplyString(exec)));
-  }
-  for (size_t i = 0; i < exec.elements; ++i) {
-    if (exec.element[i]->type == REDIS_REPLY_ERROR) {
-      return absl::InternalError(absl::StrCat("redis: ", ReplyString(*exec.element[i])));
-    }
-  }
-  return absl::OkStatus();
-}
+std::string CallKey(const std::string& call_sid) { return CallKeyPrefix(call_sid); }
 
 namespace {
 
-std::string AliasKey(const std::string& sid) { return absl::StrCat("livecall:call-alias:", sid); }
+std::string AliasKey(const std::string& sid) { return absl::StrCat(CallKeyPrefix(sid), ":alias"); }
+std::string SessionEndKey(const std::string& sid) {
+  return absl::StrCat(CallKeyPrefix(sid), ":session-end");
+}
+
+// KEYS: the call, its live events, its session-ending marker. ARGV: the call's bytes, ttl (s),
+// call.status event JSON, events kept, "1" when its AI session must now be ended.
+// The state, its live event and the session-ending marker are written together: a watcher never
+// misses a change, and an ended call's session is never forgotten.
+constexpr char kPutScript[] = R"lua(
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'type', 'call.status', 'data', ARGV[3])
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+  redis.call('PUBLISH', ')lua" LIVECALL_LIVE_EVENTS_CHANNEL R"lua(', KEYS[2])
+  if ARGV[5] == '1' then redis.call('SET', KEYS[3], '1', 'EX', ARGV[2]) end
+  return 1)lua";
 
 }  // namespace
 
-RedisCommands CallStore::CallWrites(const livecall::v1::Call& call) const {
-  const std::string ttl = absl::StrCat(absl::ToInt64Seconds(ttl_));
-  const std::string events = CallEventsKey(call.call_sid());
-  // The state and its live event are written together (MULTI): a watcher never misses a change.
-  RedisCommands commands = {
-      {"SET", CallKey(call.call_sid()), call.SerializeAsString(), "EX", ttl},
-      {"XADD", events, "MAXLEN", "~", absl::StrCat(kLiveEventsKept), "*", "type", "call.status",
-       "data", CallStatusEventJson(call)},
-      {"EXPIRE", events, ttl},
-      {"PUBLISH", kLiveEventsChannel, events},
-  };
-  // The live floor's index moves with the call, in the same transaction.
+CallStore::IndexWrites CallStore::IndexWritesOf(const livecall::v1::Call& call,
+                                                bool end_session) const {
+  IndexWrites writes;
+  // Additions before the call's write, removals after it: the indexes may name calls that are not
+  // (yet, or any more) live -- readers check the call -- but never miss one that is.
   if (IsTerminalCallStatus(call.status())) {
-    commands.push_back({"ZREM", kLiveCallsKey, call.call_sid()});
-    // So does ending its AI session: the job outlives this process (CallSessions works it off).
-    if (!call.session_id().empty()) {
-      commands.push_back({"ZADD", kSessionsToEndKey, "NX",
-                          absl::StrCat(absl::ToUnixMillis(absl::Now())), call.call_sid()});
-    }
+    writes.after.push_back({"ZREM", kLiveCallsKey, call.call_sid()});
   } else {
-    commands.push_back({"ZADD", kLiveCallsKey, LiveScore(call), call.call_sid()});
+    writes.before.push_back({"ZADD", kLiveCallsKey, LiveScore(call), call.call_sid()});
   }
-  return commands;
+  // The session-ending job: on the schedule before the call's write sets its marker, so every
+  // marker is on the schedule; ClaimSessionEnd skips entries without one.
+  if (end_session) {
+    writes.before.push_back({"ZADD", kSessionsToEndKey, "NX",
+                             absl::StrCat(absl::ToUnixMillis(absl::Now())), call.call_sid()});
+  }
+  return writes;
+}
+
+absl::Status CallStore::WriteCall(const livecall::v1::Call& call, const IndexWrites& indexes,
+                                  bool end_session) {
+  static const RedisScript& script = *new RedisScript(kPutScript);
+  absl::StatusOr<RedisReply> written = script.RunAfter(
+      redis_, indexes.before,
+      {CallKey(call.call_sid()), CallEventsKey(call.call_sid()), SessionEndKey(call.call_sid())},
+      {call.SerializeAsString(), absl::StrCat(absl::ToInt64Seconds(ttl_)),
+       CallStatusEventJson(call), absl::StrCat(kLiveEventsKept), end_session ? "1" : "0"});
+  if (!written.ok()) return written.status();
+  if (indexes.after.empty()) return absl::OkStatus();
+  absl::StatusOr<std::vector<RedisReply>> removed = redis_.Pipeline(indexes.after);
+  if (!removed.ok()) return removed.status();
+  return CheckReplies(*removed);
 }
 
 absl::Status CallStore::Put(const livecall::v1::Call& call,
                             std::optional<absl::Time> next_step_at) {
-  RedisCommands commands = CallWrites(call);
+  const bool end_session = IsTerminalCallStatus(call.status()) && !call.session_id().empty();
+  IndexWrites indexes = IndexWritesOf(call, end_session);
   if (next_step_at.has_value()) {
-    commands.push_back(
+    indexes.before.push_back(
         {"ZADD", kSandboxDueKey, absl::StrCat(absl::ToUnixMillis(*next_step_at)), call.call_sid()});
   } else {
-    commands.push_back({"ZREM", kSandboxDueKey, call.call_sid()});
+    indexes.after.push_back({"ZREM", kSandboxDueKey, call.call_sid()});
   }
-  return RunTransaction(redis_, std::move(commands));
+  return WriteCall(call, indexes, end_session);
 }
 
 absl::Status CallStore::Create(const livecall::v1::Call& call,
                                const std::vector<std::string>& aliases, const RedisCommands& also) {
-  RedisCommands commands = CallWrites(call);
+  const bool end_session = IsTerminalCallStatus(call.status()) && !call.session_id().empty();
+  IndexWrites indexes = IndexWritesOf(call, end_session);
+  // An alias (its own slot) before the call: one naming a call not yet written reads as no call.
   for (const std::string& alias : aliases) {
-    commands.push_back(
+    indexes.before.push_back(
         {"SET", AliasKey(alias), call.call_sid(), "EX", absl::StrCat(absl::ToInt64Seconds(ttl_))});
   }
-  commands.insert(commands.end(), also.begin(), also.end());
-  return RunTransaction(redis_, std::move(commands));
+  LIVECALL_RETURN_IF_ERROR(WriteCall(call, indexes, end_session));
+  // `also` after the record (e.g. the outbound slot becoming the call's: a slot named by a sid
+  // always has its record).
+  return RunTransaction(redis_, also);
 }
 
 absl::StatusOr<livecall::v1::Call> CallStore::Get(const std::string& call_sid) {
@@ -161,26 +173,27 @@ absl::StatusOr<bool> CallStore::ClaimStep(const std::string& call_sid, absl::Tim
       return 1
     end
     return 0)lua";
-  absl::StatusOr<RedisReply> reply = redis_.Command(
-      {"EVAL", kClaimScript, "1", kSandboxDueKey, call_sid, absl::StrCat(absl::ToUnixMillis(now)),
-       absl::StrCat(absl::ToUnixMillis(now + lease))});
+  static const RedisScript& script = *new RedisScript(kClaimScript);
+  absl::StatusOr<RedisReply> reply = script.Run(redis_, {kSandboxDueKey},
+                                                {call_sid, absl::StrCat(absl::ToUnixMillis(now)),
+                                                 absl::StrCat(absl::ToUnixMillis(now + lease))});
   if (!reply.ok()) return reply.status();
   return (*reply)->integer == 1;
 }
 
 namespace {
 
-std::string LegsKey(const std::string& sid) { return absl::StrCat("livecall:call-legs:", sid); }
+std::string LegsKey(const std::string& sid) { return absl::StrCat(CallKeyPrefix(sid), ":legs"); }
 std::string LegAgentsKey(const std::string& sid) {
-  return absl::StrCat("livecall:call-leg-agents:", sid);
+  return absl::StrCat(CallKeyPrefix(sid), ":leg-agents");
 }
 std::string VoiceSeenKey(const std::string& sid) {
-  return absl::StrCat("livecall:voice-seen:", sid);
+  return absl::StrCat(CallKeyPrefix(sid), ":voice-seen");
 }
-constexpr char kSessionEndTriesKey[] = "livecall:sessions:end-tries";
-std::string SequenceKey(const std::string& sid) { return absl::StrCat("livecall:call-seq:", sid); }
+constexpr char kSessionEndTriesKey[] = "livecall:{sessions:to-end}:tries";
+std::string SequenceKey(const std::string& sid) { return absl::StrCat(CallKeyPrefix(sid), ":seq"); }
 std::string IdempotencyKey(const std::string& scoped) {
-  return absl::StrCat("livecall:idem:", scoped);
+  return absl::StrCat("livecall:idem:{", scoped, "}");
 }
 constexpr char kAvailableAgentsKey[] = "livecall:agents:available";
 
@@ -190,10 +203,9 @@ absl::StatusOr<livecall::v1::Call> CallStore::Update(const std::string& call_sid
                                                      const Mutation& mutate) {
   // Compare-and-set in one script: the write happens only if the stored bytes are still the ones
   // this caller read, so no concurrent update is lost.
-  // KEYS: call, its live events, the live floor's index, the session-ending schedule. ARGV: old
-  // bytes, new bytes, ttl, call.status event JSON, events kept, call sid, "1" while the call is
-  // live, its index score, "1" when its AI session must now be ended, now (ms).
-  static constexpr char kCasScript[] = R"lua(
+  // KEYS: call, its live events, its session-ending marker. ARGV: old bytes, new bytes, ttl,
+  // call.status event JSON, events kept, "1" when its AI session must now be ended.
+  static const RedisScript& script = *new RedisScript(R"lua(
     local current = redis.call('GET', KEYS[1])
     if not current then return -1 end
     if current ~= ARGV[1] then return 0 end
@@ -201,13 +213,8 @@ absl::StatusOr<livecall::v1::Call> CallStore::Update(const std::string& call_sid
     redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'type', 'call.status', 'data', ARGV[4])
     redis.call('EXPIRE', KEYS[2], ARGV[3])
     redis.call('PUBLISH', ')lua" LIVECALL_LIVE_EVENTS_CHANNEL R"lua(', KEYS[2])
-    if ARGV[7] == '1' then
-      redis.call('ZADD', KEYS[3], ARGV[8], ARGV[6])
-    else
-      redis.call('ZREM', KEYS[3], ARGV[6])
-    end
-    if ARGV[9] == '1' then redis.call('ZADD', KEYS[4], 'NX', ARGV[10], ARGV[6]) end
-    return 1)lua";
+    if ARGV[6] == '1' then redis.call('SET', KEYS[3], '1', 'EX', ARGV[3]) end
+    return 1)lua");
   constexpr int kMaxAttempts = 20;
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     absl::StatusOr<livecall::v1::Call> call = Get(call_sid);
@@ -222,17 +229,24 @@ absl::StatusOr<livecall::v1::Call> CallStore::Update(const std::string& call_sid
     if (!*changed) return call;
     const bool end_session = !had_session_to_end && IsTerminalCallStatus(call->status()) &&
                              !call->session_id().empty();
-    absl::StatusOr<RedisReply> reply = redis_.Command(
-        {"EVAL", kCasScript, "4", CallKey(call_sid), CallEventsKey(call_sid), kLiveCallsKey,
-         kSessionsToEndKey, before, call->SerializeAsString(),
-         absl::StrCat(absl::ToInt64Seconds(ttl_)), CallStatusEventJson(*call),
-         absl::StrCat(kLiveEventsKept), call_sid, IsTerminalCallStatus(call->status()) ? "0" : "1",
-         LiveScore(*call), end_session ? "1" : "0", absl::StrCat(absl::ToUnixMillis(absl::Now()))});
+    const IndexWrites indexes = IndexWritesOf(*call, end_session);
+    absl::StatusOr<RedisReply> reply = script.RunAfter(
+        redis_, indexes.before,
+        {CallKey(call_sid), CallEventsKey(call_sid), SessionEndKey(call_sid)},
+        {before, call->SerializeAsString(), absl::StrCat(absl::ToInt64Seconds(ttl_)),
+         CallStatusEventJson(*call), absl::StrCat(kLiveEventsKept), end_session ? "1" : "0"});
     if (!reply.ok()) return reply.status();
     if ((*reply)->type != REDIS_REPLY_INTEGER) {
       return absl::InternalError(absl::StrCat("redis: ", ReplyString(**reply)));
     }
-    if ((*reply)->integer == 1) return call;
+    if ((*reply)->integer == 1) {
+      if (!indexes.after.empty()) {
+        absl::StatusOr<std::vector<RedisReply>> removed = redis_.Pipeline(indexes.after);
+        if (!removed.ok()) return removed.status();
+        LIVECALL_RETURN_IF_ERROR(CheckReplies(*removed));
+      }
+      return call;
+    }
     if ((*reply)->integer == -1) {
       return absl::NotFoundError(absl::StrCat("no call \"", call_sid, "\""));
     }
@@ -262,24 +276,21 @@ absl::StatusOr<livecall::v1::Call> CallStore::GetByAnyLeg(const std::string& sid
 
 absl::Status CallStore::AddAgentLeg(const std::string& call_sid, const std::string& leg_sid,
                                     const std::string& identity) {
-  // One script: a leg is never an alias without being a leg of the call, nor without the identity
-  // it rings (which lets that agent read the call before its join is reported).
-  // KEYS: legs, leg agents, the leg's alias. ARGV: leg, identity, call sid, ttl (s).
-  static constexpr char kAddLegScript[] = R"lua(
+  // One script for the call's side: a leg is never without the identity it rings (which lets that
+  // agent read the call before its join is reported). The leg's alias is in the leg's own slot:
+  // written first, it names the call before the call lists the leg, never after.
+  // KEYS: legs, leg agents. ARGV: leg, identity, ttl (s).
+  static const RedisScript& script = *new RedisScript(R"lua(
     redis.call('SADD', KEYS[1], ARGV[1])
-    redis.call('EXPIRE', KEYS[1], ARGV[4])
+    redis.call('EXPIRE', KEYS[1], ARGV[3])
     redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-    redis.call('EXPIRE', KEYS[2], ARGV[4])
-    redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4])
-    return 1)lua";
-  absl::StatusOr<RedisReply> reply = redis_.Command(
-      {"EVAL", kAddLegScript, "3", LegsKey(call_sid), LegAgentsKey(call_sid), AliasKey(leg_sid),
-       leg_sid, identity, call_sid, absl::StrCat(absl::ToInt64Seconds(ttl_))});
-  if (!reply.ok()) return reply.status();
-  if ((*reply)->type == REDIS_REPLY_ERROR) {
-    return absl::InternalError(absl::StrCat("redis: ", ReplyString(**reply)));
-  }
-  return absl::OkStatus();
+    redis.call('EXPIRE', KEYS[2], ARGV[3])
+    return 1)lua");
+  const std::string ttl = absl::StrCat(absl::ToInt64Seconds(ttl_));
+  return script
+      .RunAfter(redis_, {{"SET", AliasKey(leg_sid), call_sid, "EX", ttl}},
+                {LegsKey(call_sid), LegAgentsKey(call_sid)}, {leg_sid, identity, ttl})
+      .status();
 }
 
 absl::StatusOr<std::vector<std::string>> CallStore::AgentLegs(const std::string& call_sid) {
@@ -304,13 +315,13 @@ absl::StatusOr<bool> CallStore::WasAgentRung(const std::string& call_sid,
 
 absl::StatusOr<bool> CallStore::MarkVoiceCallNew(const std::string& call_sid) {
   // KEYS: the call, an alias of that sid, its marker. ARGV: ttl (s). 1 when new.
-  static constexpr char kMarkScript[] = R"lua(
+  static const RedisScript& script = *new RedisScript(R"lua(
     if redis.call('EXISTS', KEYS[1], KEYS[2]) > 0 then return 0 end
     if redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[1]) then return 1 end
-    return 0)lua";
+    return 0)lua");
   absl::StatusOr<RedisReply> reply =
-      redis_.Command({"EVAL", kMarkScript, "3", CallKey(call_sid), AliasKey(call_sid),
-                      VoiceSeenKey(call_sid), absl::StrCat(absl::ToInt64Seconds(ttl_))});
+      script.Run(redis_, {CallKey(call_sid), AliasKey(call_sid), VoiceSeenKey(call_sid)},
+                 {absl::StrCat(absl::ToInt64Seconds(ttl_))});
   if (!reply.ok()) return reply.status();
   if ((*reply)->type != REDIS_REPLY_INTEGER) {
     return absl::InternalError(absl::StrCat("redis: ", ReplyString(**reply)));
@@ -328,19 +339,37 @@ absl::StatusOr<std::vector<std::string>> CallStore::DueSessionEnds(absl::Time no
 
 absl::StatusOr<int> CallStore::ClaimSessionEnd(const std::string& call_sid, absl::Time now,
                                                absl::Duration retry, absl::Duration max_retry) {
+  // The schedule is in a slot of its own, written before the call's marker (IndexWritesOf): an
+  // entry whose call has no marker is a job not yet (or never) due -- the write that ends the
+  // call is under way or failed -- so it is put off, never taken off, until the call has its
+  // marker or has expired.
+  absl::StatusOr<std::vector<RedisReply>> call_state =
+      redis_.Pipeline({{"EXISTS", SessionEndKey(call_sid)}, {"EXISTS", CallKey(call_sid)}});
+  if (!call_state.ok()) return call_state.status();
+  LIVECALL_RETURN_IF_ERROR(CheckReplies(*call_state));
+  const bool marked = (*call_state)[0]->integer == 1;
+  const bool call_exists = (*call_state)[1]->integer == 1;
+  if (!marked && call_exists) {
+    absl::StatusOr<RedisReply> deferred =
+        redis_.Command({"ZADD", kSessionsToEndKey, "XX", "GT",
+                        absl::StrCat(absl::ToUnixMillis(now + retry)), call_sid});
+    if (!deferred.ok()) return deferred.status();
+    return 0;
+  }
   // Check-and-set in one script, as ClaimStep: of two replicas only one sees the entry due.
   // KEYS: the schedule, the tries. ARGV: sid, now (ms), retry (ms), max retry (ms).
-  static constexpr char kClaimScript[] = R"lua(
+  static const RedisScript& script = *new RedisScript(R"lua(
     local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
     if not score or tonumber(score) > tonumber(ARGV[2]) then return 0 end
     local tries = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
     local wait = math.min(tonumber(ARGV[3]) * 2 ^ math.min(tries - 1, 30), tonumber(ARGV[4]))
     redis.call('ZADD', KEYS[1], math.floor(tonumber(ARGV[2]) + wait), ARGV[1])
-    return tries)lua";
-  absl::StatusOr<RedisReply> reply = redis_.Command(
-      {"EVAL", kClaimScript, "2", kSessionsToEndKey, kSessionEndTriesKey, call_sid,
-       absl::StrCat(absl::ToUnixMillis(now)), absl::StrCat(absl::ToInt64Milliseconds(retry)),
-       absl::StrCat(absl::ToInt64Milliseconds(max_retry))});
+    return tries)lua");
+  absl::StatusOr<RedisReply> reply =
+      script.Run(redis_, {kSessionsToEndKey, kSessionEndTriesKey},
+                 {call_sid, absl::StrCat(absl::ToUnixMillis(now)),
+                  absl::StrCat(absl::ToInt64Milliseconds(retry)),
+                  absl::StrCat(absl::ToInt64Milliseconds(max_retry))});
   if (!reply.ok()) return reply.status();
   if ((*reply)->type != REDIS_REPLY_INTEGER) {
     return absl::InternalError(absl::StrCat("redis: ", ReplyString(**reply)));
@@ -349,21 +378,24 @@ absl::StatusOr<int> CallStore::ClaimSessionEnd(const std::string& call_sid, absl
 }
 
 absl::Status CallStore::FinishSessionEnd(const std::string& call_sid) {
-  return RunTransaction(
-      redis_, {{"ZREM", kSessionsToEndKey, call_sid}, {"HDEL", kSessionEndTriesKey, call_sid}});
+  // Off the schedule first: a marker left behind (a crash in between) is harmless, an entry left
+  // without its marker would wait for the call to expire.
+  LIVECALL_RETURN_IF_ERROR(RunTransaction(
+      redis_, {{"ZREM", kSessionsToEndKey, call_sid}, {"HDEL", kSessionEndTriesKey, call_sid}}));
+  return redis_.Command({"DEL", SessionEndKey(call_sid)}).status();
 }
 
 absl::StatusOr<bool> CallStore::AdvanceSequence(const std::string& call_sid,
                                                 const std::string& kind, int64_t sequence) {
-  static constexpr char kAdvanceScript[] = R"lua(
+  static const RedisScript& script = *new RedisScript(R"lua(
     local last = redis.call('HGET', KEYS[1], ARGV[1])
     if last and tonumber(last) >= tonumber(ARGV[2]) then return 0 end
     redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
     redis.call('EXPIRE', KEYS[1], ARGV[3])
-    return 1)lua";
+    return 1)lua");
   absl::StatusOr<RedisReply> reply =
-      redis_.Command({"EVAL", kAdvanceScript, "1", SequenceKey(call_sid), kind,
-                      absl::StrCat(sequence), absl::StrCat(absl::ToInt64Seconds(ttl_))});
+      script.Run(redis_, {SequenceKey(call_sid)},
+                 {kind, absl::StrCat(sequence), absl::StrCat(absl::ToInt64Seconds(ttl_))});
   if (!reply.ok()) return reply.status();
   return (*reply)->integer == 1;
 }
@@ -406,23 +438,32 @@ absl::StatusOr<std::vector<livecall::v1::Call>> CallStore::ListLive(int limit) {
   // A page at a time: entries of calls that ended without their write reaching the index (an
   // expired call) are dropped, and the next page is read until `limit` live calls are found.
   while (static_cast<int>(calls.size()) < limit) {
-    absl::StatusOr<RedisReply> page = redis_.Command(
-        {"ZREVRANGE", kLiveCallsKey, absl::StrCat(offset), absl::StrCat(offset + limit - 1)});
+    absl::StatusOr<RedisReply> page =
+        redis_.Command({"ZREVRANGE", kLiveCallsKey, absl::StrCat(offset),
+                        absl::StrCat(offset + limit - 1), "WITHSCORES"});
     if (!page.ok()) return page.status();
-    const size_t count = (*page)->elements;
+    const size_t count = (*page)->elements / 2;
     if (count == 0) break;
     std::vector<std::string> sids;
+    std::vector<int64_t> created_ms;
     std::vector<std::vector<std::string>> reads;
     for (size_t i = 0; i < count; ++i) {
-      sids.push_back(ReplyString(*(*page)->element[i]));
+      sids.push_back(ReplyString(*(*page)->element[2 * i]));
+      int64_t score = 0;
+      (void)absl::SimpleAtoi(ReplyString(*(*page)->element[2 * i + 1]), &score);
+      created_ms.push_back(score);
       reads.push_back({"GET", CallKey(sids.back())});
     }
     absl::StatusOr<std::vector<RedisReply>> stored = redis_.Pipeline(reads);
     if (!stored.ok()) return stored.status();
+    // The entry is written before its call: one without a call younger than this may belong to
+    // a call being written right now, so it is skipped, not swept.
+    const int64_t young_ms = absl::ToUnixMillis(absl::Now() - absl::Minutes(1));
     std::vector<std::string> gone = {"ZREM", kLiveCallsKey};
     for (size_t i = 0; i < count; ++i) {
       const redisReply& reply = *(*stored)[i];
       livecall::v1::Call call;
+      if (reply.type == REDIS_REPLY_NIL && created_ms[i] > young_ms) continue;
       if (reply.type != REDIS_REPLY_STRING ||
           !call.ParseFromArray(reply.str, static_cast<int>(reply.len)) ||
           IsTerminalCallStatus(call.status())) {

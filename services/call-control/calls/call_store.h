@@ -1,34 +1,50 @@
 #ifndef LIVECALL_SERVICES_CALL_CONTROL_CALLS_CALL_STORE_H_
 #define LIVECALL_SERVICES_CALL_CONTROL_CALLS_CALL_STORE_H_
 
-// Calls in Redis. Key layout:
-//   livecall:call:{call_sid}     STRING  serialized livecall.v1.Call, TTL (LIVECALL_CALL_TTL_S)
-//   livecall:call:<sid>:events   STREAM  live events (common/live_events.h): every write of the
-//                                        call adds a "call.status" event in the same MULTI/script
-//   livecall:sandbox:due         ZSET    call sids scored by when the sandbox's next step is due
-//                                        (unix ms); no TTL: a member leaves when its call ends.
-// A call and its next due step (or its removal from the due set) are written in one MULTI/EXEC
-// block. A replica claims a due step by pushing its score a lease into the future, so a replica
-// that dies mid-step leaves the step to be retried when the lease runs out, never lost.
-//   livecall:call-alias:{sid}    STRING  the call's own sid for its other leg (the agent's
-//                                        browser leg, a ringing agent), TTL as the call
-//   livecall:call-legs:{sid}     SET     agent legs rung for an inbound call, TTL as the call
-//   livecall:call-leg-agents:{sid} HASH  agent leg -> the Twilio identity it rings, TTL as the
-//                                        call; written with the leg and its alias (AddAgentLeg)
-//   livecall:voice-seen:{sid}    STRING  a CallSid /twilio/voice has answered, TTL as the call: a
-//                                        replay after the dedup window dials nobody
-//   livecall:sessions:to-end     ZSET    sids of ended calls whose AI session must still be
-//                                        ended, scored by when to try next (unix ms); added in the
-//                                        write that ends the call (Put, Update), removed when
-//                                        ai-session confirms (FinishSessionEnd)
-//   livecall:sessions:end-tries  HASH    sid -> attempts so far, for the backoff
-//   livecall:call-seq:{sid}      HASH    event kind -> highest SequenceNumber applied (hold, mute)
-//   livecall:idem:{scope}:{key}  STRING  "" while the first request runs, then its call sid; TTL
-//   livecall:agents:available    ZSET    Twilio identities scored by their token's expiry (unix ms)
-//   livecall:calls:live          ZSET    sids of the calls that have not ended, scored by creation
-//                                        (unix ms); written with the call (Put, Update), so a call
-//                                        leaves it when it ends. No TTL: an entry whose call
-//                                        expired without ending is swept by ListLive.
+// Calls in Redis. Key layout. The braces are Redis Cluster hash tags: every key of one call shares
+// the call's slot, so each script below touches one slot; the indexes across calls are each in a
+// slot of their own (and the AI session beside a call is made for the call's slot too:
+// services/context/session_store.h).
+//   livecall:call:{<sid>}             STRING serialized livecall.v1.Call, TTL (LIVECALL_CALL_TTL_S)
+//   livecall:call:{<sid>}:events      STREAM live events (common/live_events.h): every write of the
+//                                            call adds a "call.status" event in the same script
+//   livecall:call:{<sid>}:alias       STRING the call's own sid for its other leg <sid> (the
+//                                            agent's browser leg, a ringing agent), TTL as the call
+//   livecall:call:{<sid>}:legs        SET    agent legs rung for an inbound call, TTL as the call
+//   livecall:call:{<sid>}:leg-agents  HASH   agent leg -> the Twilio identity it rings, TTL as the
+//                                            call; written with the legs (AddAgentLeg)
+//   livecall:call:{<sid>}:voice-seen  STRING a CallSid /twilio/voice has answered, TTL as the call:
+//                                            a replay after the dedup window dials nobody
+//   livecall:call:{<sid>}:seq         HASH   event kind -> highest SequenceNumber applied (hold...)
+//   livecall:call:{<sid>}:session-end STRING "1": the call has ended and its AI session must still
+//                                            be ended; set in the same script as the write that
+//                                            ends the call (Put, Update), deleted when ai-session
+//                                            confirms (FinishSessionEnd). TTL as the call.
+//   livecall:idem:{<scope>:<key>}     STRING "" while the first request runs, then its call sid
+// Indexes (one slot each). An addition is written before the call's script and a removal after
+// it, so an index may name a call that is not (yet, or any more) live or due -- its readers check
+// the call -- but never misses one that is:
+//   livecall:{sandbox}:due            ZSET   call sids scored by when the sandbox's next step is
+//   due
+//                                            (unix ms); no TTL: a member leaves when its call ends.
+//                                            A replica claims a due step by pushing its score a
+//                                            lease into the future, so a replica that dies
+//                                            mid-step leaves the step to be retried, never lost.
+//   livecall:{sessions:to-end}:due    ZSET   sids of ended calls whose AI session must still be
+//                                            ended, scored by when to try next (unix ms); added
+//                                            before the write that sets the call's session-end
+//                                            marker; an entry whose call has no marker is put off
+//                                            (that write is under way or failed), not taken:
+//                                            ClaimSessionEnd. Removed when ai-session confirms.
+//   livecall:{sessions:to-end}:tries  HASH   sid -> attempts so far, for the backoff
+//   livecall:agents:available         ZSET   Twilio identities scored by their token's expiry (ms)
+//   livecall:{calls}:live             ZSET   sids of the calls that have not ended, scored by
+//                                            creation (unix ms); added before each write of a live
+//                                            call, removed after the write that ends it. No TTL:
+//                                            entries of ended or expired calls are swept by
+//                                            ListLive.
+// So the durable promise stands on one slot: the write that ends a call sets its session-end
+// marker atomically with the terminal state, and the schedule that finds it was written first.
 // Concurrent writers of one call (status callbacks, conference events, API actions, replicas)
 // use Update(): an optimistic compare-and-set on the serialized call, retried on conflict.
 
@@ -41,18 +57,15 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/redis_pool.h"
+#include "common/redis_script.h"
 #include "livecall/v1/call_control.pb.h"
 
 namespace livecall::call_control {
 
 std::string CallKey(const std::string& call_sid);
-inline constexpr char kSandboxDueKey[] = "livecall:sandbox:due";
-inline constexpr char kLiveCallsKey[] = "livecall:calls:live";
-inline constexpr char kSessionsToEndKey[] = "livecall:sessions:to-end";
-
-using RedisCommands = std::vector<std::vector<std::string>>;
-// Runs `commands` in one MULTI/EXEC block; an error reply of any of them is the answer.
-absl::Status RunTransaction(RedisPool& redis, RedisCommands commands);
+inline constexpr char kSandboxDueKey[] = "livecall:{sandbox}:due";
+inline constexpr char kLiveCallsKey[] = "livecall:{calls}:live";
+inline constexpr char kSessionsToEndKey[] = "livecall:{sessions:to-end}:due";
 
 class CallStore {
  public:
@@ -61,8 +74,9 @@ class CallStore {
   // Writes the call and schedules the sandbox's next step at `next_step_at`, or unschedules it.
   // An ended call with an AI session is put on the session-ending schedule in the same write.
   absl::Status Put(const livecall::v1::Call& call, std::optional<absl::Time> next_step_at);
-  // Writes a new call, makes each of `aliases` name it, and runs `also` (e.g. the outbound slot's
-  // OutboundCallLimit::CommitWrites), all in one transaction.
+  // Writes a new call, makes each of `aliases` name it (first), and runs `also` in one MULTI block
+  // after the call is written (e.g. the outbound slot's OutboundCallLimit::CommitWrites, which
+  // must only ever name a call that has its record).
   absl::Status Create(const livecall::v1::Call& call, const std::vector<std::string>& aliases,
                       const RedisCommands& also);
 
@@ -150,9 +164,16 @@ class CallStore {
   // Members of the sorted set `schedule` scored at or before `now`, at most `limit`.
   absl::StatusOr<std::vector<std::string>> DueMembers(const char* schedule, absl::Time now,
                                                       int limit);
-  // The writes of `call` for a transaction: its state, its live event, the live floor's index,
-  // and the session-ending schedule when it has ended.
-  RedisCommands CallWrites(const livecall::v1::Call& call) const;
+  // The index writes around a write of `call`: additions before it, removals after it.
+  struct IndexWrites {
+    RedisCommands before;
+    RedisCommands after;
+  };
+  IndexWrites IndexWritesOf(const livecall::v1::Call& call, bool end_session) const;
+  // The call's script (state, live event, session-ending marker when `end_session`) after
+  // `indexes.before`, then `indexes.after`.
+  absl::Status WriteCall(const livecall::v1::Call& call, const IndexWrites& indexes,
+                         bool end_session);
 
   RedisPool& redis_;
   const absl::Duration ttl_;

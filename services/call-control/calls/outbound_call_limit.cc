@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/redis_script.h"
 #include "services/call-control/calls/call_state_machine.h"
 
 namespace livecall::call_control {
@@ -143,9 +144,10 @@ absl::Status OutboundSlot::Release() {
 absl::StatusOr<int> OutboundCallLimit::TryAdd(const std::string& member,
                                               const std::string& agent_identity, absl::Time now) {
   const bool counts_agent = CountsFor(agent_identity);
-  absl::StatusOr<RedisReply> reply = redis_.Command(
-      {"EVAL", kTryAddScript, "2", kOutboundActiveKey, AgentOutboundKey(agent_identity),
-       absl::StrCat(absl::ToUnixMillis(now)), absl::StrCat(absl::ToUnixMillis(now + kPendingLapse)),
+  static const RedisScript& script = *new RedisScript(kTryAddScript);
+  absl::StatusOr<RedisReply> reply = script.Run(
+      redis_, {kOutboundActiveKey, AgentOutboundKey(agent_identity)},
+      {absl::StrCat(absl::ToUnixMillis(now)), absl::StrCat(absl::ToUnixMillis(now + kPendingLapse)),
        absl::StrCat(CountsGlobally() ? policy_.max_active : 0), member,
        absl::StrCat(counts_agent ? policy_.max_per_agent : 0),
        absl::StrCat(absl::ToInt64Milliseconds(policy_.slot_lifetime))});

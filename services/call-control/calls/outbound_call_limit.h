@@ -9,23 +9,24 @@
 //  - a global cap on concurrent outbound calls (LIVECALL_MAX_ACTIVE_CALLS);
 //  - a per-agent quota of concurrent outbound calls (LIVECALL_MAX_CALLS_PER_AGENT).
 //
-//   livecall:calls:outbound-active           ZSET  a call sid (or "pending:<id>" while it is
+//   livecall:{calls:outbound-active}          ZSET  a call sid (or "pending:<id>" while it is
 //                                                  being dialled) scored by when its slot lapses
 //                                                  (unix ms)
-//   livecall:calls:outbound-active:{agent}   ZSET  the same for one agent's calls (its Twilio
+//   livecall:{calls:outbound-active}:<agent>  ZSET  the same for one agent's calls (its Twilio
 //                                                  identity), TTL the slot lifetime
+// (One hash tag, so the script that counts both runs on one Redis Cluster node.)
 //
 // A slot is taken atomically (one Lua script: drop lapsed slots, count both sets, add to both)
 // before dialling, as "pending:<id>", which the sweep below never frees: it lapses by its own
 // score (kPendingLapse) if the replica dies while dialling. Once the provider has named the call,
-// the slot becomes the call's sid in the same Redis transaction that writes the call record
-// (OutboundSlot::CommitWrites, CallStore::Create) or, where the provider writes the record
-// itself, right after it (OutboundSlot::Commit); a slot never committed is given back by its
-// OutboundSlot, or lapses if the replica dies first: so a slot named by a sid always has its call
-// record, and a missing record means the call is gone. A call gives its slot back when it ends;
-// rather than hooking every path that ends a call (status callbacks, the sandbox, hangup), a full
-// set is swept lazily: slots of calls that have ended or are gone are removed and the count taken
-// again. A slot also lapses after `slot_lifetime`, so a crash never keeps one forever.
+// the slot becomes the call's sid right after the call record is written (OutboundSlot::CommitWrites,
+// run by CallStore::Create after the record; or OutboundSlot::Commit, where the provider writes
+// the record itself); a slot never committed is given back by its OutboundSlot, or lapses if the
+// replica dies first: so a slot named by a sid always has its call record, and a missing record
+// means the call is gone. A call gives its slot back when it ends; rather than hooking every path
+// that ends a call (status callbacks, the sandbox, hangup), a full set is swept lazily: slots of
+// calls that have ended or are gone are removed and the count taken again. A slot also lapses
+// after `slot_lifetime`, so a crash never keeps one forever.
 
 #include <string>
 #include <utility>
@@ -39,7 +40,7 @@
 
 namespace livecall::call_control {
 
-inline constexpr char kOutboundActiveKey[] = "livecall:calls:outbound-active";
+inline constexpr char kOutboundActiveKey[] = "livecall:{calls:outbound-active}";
 // How long a slot being dialled is kept before it lapses by itself.
 inline constexpr absl::Duration kPendingLapse = absl::Minutes(2);
 

@@ -54,15 +54,19 @@ absl::Status AudioCache::Put(const std::string& key, const std::string& wav, abs
       redis_.Command({"ZPOPMIN", kLruKey, absl::StrCat(entries - options_.max_entries)});
   if (!evicted.ok()) return evicted.status();
   if (absl::Status error = ReplyError(**evicted); !error.ok()) return error;
-  std::vector<std::string> del = {"DEL"};
+  // One DEL per key: the keys are in different Redis Cluster slots.
+  std::vector<std::vector<std::string>> deletes;
   // ZPOPMIN answers member, score, member, score, ...
   for (size_t i = 0; i + 1 < (*evicted)->elements; i += 2) {
-    del.push_back(AudioKey(ReplyString(*(*evicted)->element[i])));
+    deletes.push_back({"DEL", AudioKey(ReplyString(*(*evicted)->element[i]))});
   }
-  if (del.size() == 1) return absl::OkStatus();
-  absl::StatusOr<RedisReply> deleted = redis_.Command(del);
+  if (deletes.empty()) return absl::OkStatus();
+  absl::StatusOr<std::vector<RedisReply>> deleted = redis_.Pipeline(deletes);
   if (!deleted.ok()) return deleted.status();
-  return ReplyError(**deleted);
+  for (const RedisReply& reply : *deleted) {
+    if (absl::Status error = ReplyError(*reply); !error.ok()) return error;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace livecall::call_control::tts

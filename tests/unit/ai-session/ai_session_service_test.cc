@@ -246,7 +246,8 @@ TEST_F(AiSessionServiceTest, CallControlDecidesWhichCallsAnAgentMayAttachTo) {
   }
   request.set_call_sid("CA1000000000000000000000000000000f");
   EXPECT_THAT(service.Start(request, bob), StatusIs(absl::StatusCode::kNotFound));
-  absl::StatusOr<RedisReply> sessions = redis_->Command({"KEYS", "livecall:session:{*}"});
+  absl::StatusOr<RedisReply> sessions =
+      redis_->Command({"KEYS", "livecall:session:{*}:ses_????????????????????????????????"});
   ASSERT_THAT(sessions.status(), IsOk());
   EXPECT_EQ((*sessions)->elements, 0u);
 
@@ -313,7 +314,8 @@ TEST_F(AiSessionServiceTest, ACallHasOneSessionHoweverManyStartAtOnce) {
     EXPECT_EQ(session->greeting(), started[0]->greeting());
     EXPECT_EQ(session->conversation_size(), 1);
   }
-  absl::StatusOr<RedisReply> headers = redis_->Command({"KEYS", "livecall:session:{*}"});
+  absl::StatusOr<RedisReply> headers =
+      redis_->Command({"KEYS", "livecall:session:{*}:ses_????????????????????????????????"});
   ASSERT_THAT(headers.status(), IsOk());
   EXPECT_EQ((*headers)->elements, 1u);
   // The call's live events announce one session.

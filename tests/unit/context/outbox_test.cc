@@ -143,6 +143,41 @@ TEST_F(OutboxTest, AFinishedConversationReachesTheCrmWithItsIdempotencyKey) {
   EXPECT_EQ(*outbox.RunOnce(absl::Now()), 0);  // Nothing delivered twice.
 }
 
+// SessionStore::End adds the record just before the script that ends the session names it (the
+// outbox is in a Redis Cluster slot of its own). An End that died in between leaves an entry no
+// end names: it is dropped unsent, and that End could no longer name it; a real end is delivered.
+TEST_F(OutboxTest, AnEntryNoEndNamedIsDroppedUnsent) {
+  livecall::v1::Session session;
+  session.set_phone_number("+998901112233");
+  session.set_call_sid(NewId("CA"));
+  absl::StatusOr<livecall::v1::Session> created = sessions_->Create(session, absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  ASSERT_THAT(
+      redis_
+          ->Command({"XADD", kOutboxKey, "*", "session_id", created->session_id(),
+                     "idempotency_key", "conversation:" + created->session_id(), "record", "{}"})
+          .status(),
+      IsOk());
+  const std::string orphan = OutboxEntryId();
+  OutboxDeliverer outbox(*redis_, http_, Options("replica-a"));
+  ASSERT_THAT(outbox.EnsureGroup(), IsOk());
+  EXPECT_EQ(*outbox.RunOnce(absl::Now()), 0);
+  EXPECT_TRUE(crm_->requests().empty());
+  EXPECT_EQ(*outbox.Backlog(), 0);
+  // The session is still active; its version moved, so an End holding the old one retries.
+  absl::StatusOr<bool> confirmed = ConfirmOutboxEntry(*redis_, created->session_id(), orphan);
+  ASSERT_THAT(confirmed.status(), IsOk());
+  EXPECT_FALSE(*confirmed);
+  ASSERT_THAT(sessions_->End(created->session_id(), {}, "resolved", nullptr, absl::Now()).status(),
+              IsOk());
+  EXPECT_EQ(*outbox.RunOnce(absl::Now()), 1);
+  ASSERT_EQ(crm_->requests().size(), 1u);
+  EXPECT_EQ(crm_->requests()[0].headers.at("idempotency-key"),
+            "conversation:" + created->session_id());
+  // Ended: an entry other than the one its end named is not its record.
+  EXPECT_FALSE(*ConfirmOutboxEntry(*redis_, created->session_id(), orphan));
+}
+
 TEST_F(OutboxTest, ACrmThatIsDownGetsTheConversationOnceItIsBack) {
   CrmAnswers(503);
   const std::string session_id = FinishConversation("salom");

@@ -75,9 +75,9 @@ TEST_F(CallStoreTest, AnAgentLegIsRecordedWithItsAliasAndTheIdentityItRings) {
   EXPECT_FALSE(*calls_->WasAgentRung(kCall, "bob"));
   EXPECT_FALSE(*calls_->WasAgentRung("CA00000000000000000000000000000002", "alice"));
   // All three keys live as long as the call.
-  for (const std::string& key : {absl::StrCat("livecall:call-legs:", kCall),
-                                 absl::StrCat("livecall:call-leg-agents:", kCall),
-                                 absl::StrCat("livecall:call-alias:", kLeg)}) {
+  for (const std::string& key : {absl::StrCat("livecall:call:{", kCall, "}:legs"),
+                                 absl::StrCat("livecall:call:{", kCall, "}:leg-agents"),
+                                 absl::StrCat("livecall:call:{", kLeg, "}:alias")}) {
     absl::StatusOr<RedisReply> ttl = redis_->Command({"TTL", key});
     ASSERT_THAT(ttl.status(), IsOk());
     EXPECT_GT((*ttl)->integer, 3000) << key;
@@ -160,6 +160,72 @@ TEST_F(CallStoreTest, TheWriteThatEndsACallSchedulesTheEndOfItsSession) {
                   .status(),
               IsOk());
   EXPECT_THAT(due(later), ElementsAre(other));
+}
+
+// The schedule is written before the call's script (they are in different Redis Cluster slots):
+// an entry whose call has no session-end marker yet -- that write is under way, or it failed -- is
+// put off, never taken or dropped; it is taken once the marker is there, or the call is gone.
+TEST_F(CallStoreTest, AScheduledSessionEndWaitsForItsCallsMarker) {
+  PutCall(1, "in-progress", absl::Now());
+  const absl::Time now = absl::Now() + absl::Seconds(1);
+  // What a writer that died between the two steps leaves behind.
+  ASSERT_THAT(redis_->Command({"ZADD", kSessionsToEndKey, "0", kCall}).status(), IsOk());
+  EXPECT_EQ(*calls_->ClaimSessionEnd(kCall, now, absl::Seconds(1), absl::Seconds(3)), 0);
+  EXPECT_THAT(*calls_->DueSessionEnds(now, 10), IsEmpty());
+  EXPECT_THAT(*calls_->DueSessionEnds(now + absl::Seconds(1), 10), ElementsAre(kCall));
+
+  // The call ends (the write sets the marker): the entry is taken.
+  ASSERT_THAT(calls_
+                  ->Update(kCall,
+                           [](livecall::v1::Call& call) -> absl::StatusOr<bool> {
+                             call.set_session_id("S1");
+                             RecordCallStatus(call, "completed", absl::Now());
+                             return true;
+                           })
+                  .status(),
+              IsOk());
+  EXPECT_EQ(
+      *calls_->ClaimSessionEnd(kCall, now + absl::Seconds(1), absl::Seconds(1), absl::Seconds(3)),
+      1);
+  ASSERT_THAT(calls_->FinishSessionEnd(kCall), IsOk());
+  EXPECT_THAT(*calls_->DueSessionEnds(now + absl::Hours(1), 10), IsEmpty());
+
+  // An entry whose call has expired is taken, so the sweeper gives it up.
+  const std::string gone = "CA00000000000000000000000000000009";
+  ASSERT_THAT(redis_->Command({"ZADD", kSessionsToEndKey, "0", gone}).status(), IsOk());
+  EXPECT_EQ(*calls_->ClaimSessionEnd(gone, now, absl::Seconds(1), absl::Seconds(3)), 1);
+}
+
+// The live index is written before a live call and cleaned after an ended one; its reader checks.
+TEST_F(CallStoreTest, TheLiveFloorSkipsEntriesWithoutALiveCall) {
+  const absl::Time now = absl::Now();
+  PutCall(1, "ringing", now);
+  PutCall(2, "completed", now);
+  // An entry whose call is being written right now (young), and one left by a write that failed
+  // long ago (old).
+  ASSERT_THAT(redis_
+                  ->Command({"ZADD", kLiveCallsKey, absl::StrCat(absl::ToUnixMillis(now)),
+                             "CA00000000000000000000000000000003"})
+                  .status(),
+              IsOk());
+  ASSERT_THAT(redis_
+                  ->Command({"ZADD", kLiveCallsKey,
+                             absl::StrCat(absl::ToUnixMillis(now - absl::Minutes(10))),
+                             "CA00000000000000000000000000000004"})
+                  .status(),
+              IsOk());
+  absl::StatusOr<std::vector<livecall::v1::Call>> live = calls_->ListLive(10);
+  ASSERT_THAT(live.status(), IsOk());
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].call_sid(), kCall);
+  absl::StatusOr<RedisReply> young =
+      redis_->Command({"ZSCORE", kLiveCallsKey, "CA00000000000000000000000000000003"});
+  ASSERT_THAT(young.status(), IsOk());
+  EXPECT_FALSE(IsNil(**young));  // Kept: its call may still come.
+  absl::StatusOr<RedisReply> old =
+      redis_->Command({"ZSCORE", kLiveCallsKey, "CA00000000000000000000000000000004"});
+  ASSERT_THAT(old.status(), IsOk());
+  EXPECT_TRUE(IsNil(**old));  // Swept.
 }
 
 }  // namespace

@@ -157,7 +157,7 @@ TEST_F(VoiceWebhookTest, SessionStartsDoNotQueueBehindBusyRpcWorkers) {
 // seconds) dials nobody and leaves the call as it is.
 TEST_F(VoiceWebhookTest, ABrowserCallReplayedAfterTheDedupWindowDialsNobody) {
   const std::string customer = AgentCalls();
-  ASSERT_THAT(redis_->Command({"DEL", absl::StrCat("livecall:idem:voice:", kAgentLeg)}).status(),
+  ASSERT_THAT(redis_->Command({"DEL", absl::StrCat("livecall:idem:{voice:", kAgentLeg, "}")}).status(),
               IsOk());  // The window has passed.
   absl::StatusOr<std::string> replayed = webhooks_->HandleVoice(MakeParams(
       {{"CallSid", kAgentLeg}, {"From", "client:agent_2Dalice"}, {"To", "+998901112233"}}));
@@ -180,7 +180,7 @@ TEST_F(VoiceWebhookTest, AnInboundCallReplayedAfterTheDedupWindowRingsNobody) {
   ASSERT_THAT(webhooks_->HandleVoice(ringing).status(), IsOk());
   ASSERT_TRUE(WaitFor([&] { return store_->AgentLegs(inbound)->size() == 1; }, absl::Seconds(10)));
   ASSERT_THAT(Status(inbound, "completed", 3), IsOk());
-  ASSERT_THAT(redis_->Command({"DEL", absl::StrCat("livecall:idem:voice:", inbound)}).status(),
+  ASSERT_THAT(redis_->Command({"DEL", absl::StrCat("livecall:idem:{voice:", inbound, "}")}).status(),
               IsOk());  // The window has passed.
   absl::StatusOr<std::string> replayed = webhooks_->HandleVoice(ringing);
   ASSERT_THAT(replayed.status(), IsOk());
@@ -253,7 +253,7 @@ TEST_F(VoiceWebhookTest, ARungAgentReadsItsCallBeforeTheJoinIsReportedUntilAnoth
   ASSERT_TRUE(WaitFor([&] { return store_->AgentLegs(customer)->size() == 2; }, absl::Seconds(10)));
   // Which leg rings whom, as RingAgents recorded it.
   absl::StatusOr<RedisReply> rung =
-      redis_->Command({"HGETALL", absl::StrCat("livecall:call-leg-agents:", customer)});
+      redis_->Command({"HGETALL", absl::StrCat("livecall:call:{", customer, "}:leg-agents")});
   ASSERT_THAT(rung.status(), IsOk());
   std::map<std::string, std::string> leg_of;
   for (size_t i = 0; i + 1 < (*rung)->elements; i += 2) {
