@@ -1,11 +1,10 @@
 #include "common/json_file.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "common/enum_json.h"
 
 namespace livecall {
 
@@ -25,10 +24,10 @@ absl::Status ParseJsonArrayFile(const std::string& path, absl::string_view field
   std::string wrapped = absl::StrCat("{\"", field_name, "\":", *content, "}");
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
-  auto status = google::protobuf::util::JsonStringToMessage(wrapped, list, options);
+  absl::Status status = ParseJson(wrapped, list, options);
   if (!status.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a JSON array of the expected entries: ", status.ToString()));
+        absl::StrCat(path, ": not a JSON array of the expected entries: ", status.message()));
   }
   return absl::OkStatus();
 }

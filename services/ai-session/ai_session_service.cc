@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/enum_json.h"
 #include "common/ids.h"
 #include "common/language.h"
 #include "common/log.h"
@@ -29,19 +30,24 @@ bool IsKnownDisposition(const std::string& disposition) {
 // the sandbox) in parentheses, after a sentence in the session's language; empty when the call
 // was talked on.
 std::string CallOutcome(const livecall::v1::Call& call, const std::string& language) {
-  const bool unanswered = call.status() == "busy" || call.status() == "no-answer" ||
-                          call.status() == "failed" || call.status() == "canceled";
-  const bool abandoned = call.status() == "completed" && call.direction() == "inbound" &&
-                         call.agent_call_sid().empty() && !call.handed_off();
+  using livecall::v1::CallStatus;
+  const CallStatus status = call.status();
+  const bool unanswered =
+      status == livecall::v1::CALL_STATUS_BUSY || status == livecall::v1::CALL_STATUS_NO_ANSWER ||
+      status == livecall::v1::CALL_STATUS_FAILED || status == livecall::v1::CALL_STATUS_CANCELED;
+  const bool abandoned = status == livecall::v1::CALL_STATUS_COMPLETED &&
+                         call.direction() == "inbound" && call.agent_call_sid().empty() &&
+                         !call.handed_off();
   if (!unanswered && !abandoned) return "";
   if (abandoned) {
     if (language == "ru") return "Клиент положил трубку, не дождавшись оператора (abandoned).";
     if (language == "en") return "The caller hung up before an agent answered (abandoned).";
     return "Mijoz operator javob berishidan oldin go'shakni qo'ydi (abandoned).";
   }
-  if (language == "ru") return absl::StrCat("Разговор не состоялся (", call.status(), ").");
-  if (language == "en") return absl::StrCat("Nobody talked on the call (", call.status(), ").");
-  return absl::StrCat("Suhbat bo'lmadi (", call.status(), ").");
+  const std::string& spelled = EnumJsonName(status);
+  if (language == "ru") return absl::StrCat("Разговор не состоялся (", spelled, ").");
+  if (language == "en") return absl::StrCat("Nobody talked on the call (", spelled, ").");
+  return absl::StrCat("Suhbat bo'lmadi (", spelled, ").");
 }
 
 }  // namespace
@@ -87,7 +93,7 @@ absl::StatusOr<livecall::v1::Call> AiSessionService::GetCall(const std::string& 
   // As the gateway forwards it: call-control believes it because ai-session sends its API key.
   if (!caller.agent_id.empty()) {
     rpc.AddMetadata(kAgentMetadata, caller.agent_id);
-    rpc.AddMetadata(kRoleMetadata, caller.role);
+    rpc.AddMetadata(kRoleMetadata, RoleName(caller.role));
   }
   livecall::v1::Call call;
   LIVECALL_RETURN_IF_ERROR(ToAbslStatus(calls_->GetCall(&rpc, request, &call)));

@@ -1,11 +1,10 @@
 #include "services/call-control/call_store.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/enum_json.h"
 #include "common/ids.h"
 #include "common/live_events.h"
 #include "common/proto_time.h"
@@ -22,10 +21,16 @@ std::string CallStatusEventJson(const livecall::v1::Call& call) {
   event.set_call_sid(call.call_sid());
   *event.mutable_at() = ToProtoTimestamp(absl::Now());
   *event.mutable_call() = call;
-  std::string json;
   // Serialising our own well-formed message cannot fail.
-  (void)google::protobuf::util::MessageToJsonString(event, &json);
-  return json;
+  return PrintJson(event).value_or("");
+}
+
+// A call as stored, and a record the previous version stored (status and mode as strings:
+// replaces_string_field in call_control.proto). False when the bytes are not a Call.
+bool ParseStoredCall(const char* data, size_t size, livecall::v1::Call* call) {
+  if (!call->ParseFromArray(data, static_cast<int>(size))) return false;
+  ReadLegacyEnumStrings(call);
+  return true;
 }
 
 // A call's score in the live floor's index: when it was created (unix ms).
@@ -67,7 +72,7 @@ RedisCommands CallStore::CallWrites(const livecall::v1::Call& call) const {
   const std::string events = CallEventsKey(call.call_sid());
   // The state and its live event are written together (MULTI): a watcher never misses a change.
   RedisCommands commands = {
-      {"SET", CallKey(call.call_sid()), call.SerializeAsString(), "EX", ttl},
+      {"SET", CallKey(call.call_sid()), SerializeWithLegacyEnumStrings(call), "EX", ttl},
       {"XADD", events, "MAXLEN", "~", absl::StrCat(kLiveEventsKept), "*", "type", "call.status",
        "data", CallStatusEventJson(call)},
       {"EXPIRE", events, ttl},
@@ -111,6 +116,12 @@ absl::Status CallStore::Create(const livecall::v1::Call& call,
 }
 
 absl::StatusOr<livecall::v1::Call> CallStore::Get(const std::string& call_sid) {
+  std::string unused;
+  return GetStored(call_sid, &unused);
+}
+
+absl::StatusOr<livecall::v1::Call> CallStore::GetStored(const std::string& call_sid,
+                                                        std::string* stored) {
   if (!IsCallSidShaped(call_sid)) {
     return absl::NotFoundError(absl::StrCat("no call \"", call_sid, "\""));
   }
@@ -118,9 +129,10 @@ absl::StatusOr<livecall::v1::Call> CallStore::Get(const std::string& call_sid) {
   if (!reply.ok()) return reply.status();
   if (IsNil(**reply)) return absl::NotFoundError(absl::StrCat("no call \"", call_sid, "\""));
   livecall::v1::Call call;
-  if (!call.ParseFromArray((*reply)->str, static_cast<int>((*reply)->len))) {
+  if (!ParseStoredCall((*reply)->str, (*reply)->len, &call)) {
     return absl::DataLossError(absl::StrCat("call \"", call_sid, "\" is corrupt in redis"));
   }
+  stored->assign((*reply)->str, (*reply)->len);
   return call;
 }
 
@@ -210,9 +222,9 @@ absl::StatusOr<livecall::v1::Call> CallStore::Update(const std::string& call_sid
     return 1)lua";
   constexpr int kMaxAttempts = 20;
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    absl::StatusOr<livecall::v1::Call> call = Get(call_sid);
+    std::string before;
+    absl::StatusOr<livecall::v1::Call> call = GetStored(call_sid, &before);
     if (!call.ok()) return call.status();
-    const std::string before = call->SerializeAsString();
     // The session is to be ended once: when the call ends, or when a session is recorded on a
     // call that has ended already (it started while the call was ending).
     const bool had_session_to_end =
@@ -224,7 +236,7 @@ absl::StatusOr<livecall::v1::Call> CallStore::Update(const std::string& call_sid
                              !call->session_id().empty();
     absl::StatusOr<RedisReply> reply = redis_.Command(
         {"EVAL", kCasScript, "4", CallKey(call_sid), CallEventsKey(call_sid), kLiveCallsKey,
-         kSessionsToEndKey, before, call->SerializeAsString(),
+         kSessionsToEndKey, before, SerializeWithLegacyEnumStrings(*call),
          absl::StrCat(absl::ToInt64Seconds(ttl_)), CallStatusEventJson(*call),
          absl::StrCat(kLiveEventsKept), call_sid, IsTerminalCallStatus(call->status()) ? "0" : "1",
          LiveScore(*call), end_session ? "1" : "0", absl::StrCat(absl::ToUnixMillis(absl::Now()))});
@@ -423,8 +435,7 @@ absl::StatusOr<std::vector<livecall::v1::Call>> CallStore::ListLive(int limit) {
     for (size_t i = 0; i < count; ++i) {
       const redisReply& reply = *(*stored)[i];
       livecall::v1::Call call;
-      if (reply.type != REDIS_REPLY_STRING ||
-          !call.ParseFromArray(reply.str, static_cast<int>(reply.len)) ||
+      if (reply.type != REDIS_REPLY_STRING || !ParseStoredCall(reply.str, reply.len, &call) ||
           IsTerminalCallStatus(call.status())) {
         gone.push_back(sids[i]);
         continue;

@@ -153,6 +153,8 @@ class CallStore {
   // The writes of `call` for a transaction: its state, its live event, the live floor's index,
   // and the session-ending schedule when it has ended.
   RedisCommands CallWrites(const livecall::v1::Call& call) const;
+  // Get, and the record's bytes as stored (Update's compare-and-set compares them).
+  absl::StatusOr<livecall::v1::Call> GetStored(const std::string& call_sid, std::string* stored);
 
   RedisPool& redis_;
   const absl::Duration ttl_;

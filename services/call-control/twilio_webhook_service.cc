@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/enum_json.h"
 #include "common/ids.h"
 #include "common/language.h"
 #include "common/log.h"
@@ -148,7 +149,7 @@ void TwilioWebhookService::StopOtherLegs(const livecall::v1::Call& call, bool ca
     }
     // A customer who answered ends the conference by leaving (endConferenceOnExit); one who never
     // answered would leave the agent alone in it.
-    if (call.status() == "completed") return;
+    if (call.status() == livecall::v1::CALL_STATUS_COMPLETED) return;
     if (!call.conference_sid().empty()) {
       warn("cannot end the conference of an ended call", call.conference_sid(),
            twilio_->EndConference(call.conference_sid()));
@@ -291,7 +292,7 @@ absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& c
   call.set_direction("outbound-api");
   call.set_provider("twilio");
   *call.mutable_created_at() = ToProtoTimestamp(now);
-  RecordCallStatus(call, "queued", now);
+  RecordCallStatus(call, livecall::v1::CALL_STATUS_QUEUED, now);
   // The call, the browser leg's alias and the slot become the call's in one transaction, so the
   // slot's sweep never finds the slot without its call.
   LIVECALL_RETURN_IF_ERROR(calls_.Create(
@@ -334,8 +335,10 @@ absl::StatusOr<std::string> TwilioWebhookService::CustomerCall(const std::string
   call.set_direction("inbound");
   call.set_provider("twilio");
   *call.mutable_created_at() = ToProtoTimestamp(now);
-  const std::string reported = Param(params, "CallStatus");
-  RecordCallStatus(call, IsKnownCallStatus(reported) ? reported : "ringing", now);
+  RecordCallStatus(
+      call,
+      ParseCallStatus(Param(params, "CallStatus")).value_or(livecall::v1::CALL_STATUS_RINGING),
+      now);
   LIVECALL_RETURN_IF_ERROR(calls_.Put(call, std::nullopt));
 
   std::string language;
@@ -366,7 +369,9 @@ absl::Status TwilioWebhookService::HandleCallStatus(const Params& params) {
   const std::string sid = Param(params, "CallSid");
   const std::string status = Param(params, "CallStatus");
   if (!IsCallSidShaped(sid)) return absl::InvalidArgumentError("CallSid is missing or malformed");
-  if (status != "initiated" && !IsKnownCallStatus(status)) {
+  // Twilio's "initiated" is known but moves nothing: the call is queued from the start.
+  const std::optional<livecall::v1::CallStatus> reported = ParseCallStatus(status);
+  if (status != "initiated" && !reported.has_value()) {
     return absl::InvalidArgumentError(absl::StrCat("unknown CallStatus \"", status, "\""));
   }
   absl::StatusOr<std::string> own = calls_.Resolve(sid);
@@ -378,10 +383,10 @@ absl::Status TwilioWebhookService::HandleCallStatus(const Params& params) {
   absl::StatusOr<livecall::v1::Call> call =
       calls_.Update(sid, [&](livecall::v1::Call& stored) -> absl::StatusOr<bool> {
         ended = false;
-        if (!IsForwardReport(stored.status(), status)) return false;
-        RecordCallStatus(stored, status, at);
-        if (IsTerminalCallStatus(status)) stored.set_on_hold(false);
-        ended = IsTerminalCallStatus(status);
+        if (!reported.has_value() || !IsForwardReport(stored.status(), *reported)) return false;
+        RecordCallStatus(stored, *reported, at);
+        if (IsTerminalCallStatus(*reported)) stored.set_on_hold(false);
+        ended = IsTerminalCallStatus(*reported);
         return true;
       });
   if (absl::IsNotFound(call.status())) {
@@ -441,14 +446,17 @@ absl::Status TwilioWebhookService::HandleConferenceStatus(const Params& params) 
           changed = true;
         }
         if (event == "participant-join" && is_customer &&
-            IsForwardReport(stored.status(), "in-progress")) {
-          RecordCallStatus(stored, "in-progress", EventTime(params));
+            IsForwardReport(stored.status(), livecall::v1::CALL_STATUS_IN_PROGRESS)) {
+          RecordCallStatus(stored, livecall::v1::CALL_STATUS_IN_PROGRESS, EventTime(params));
           changed = true;
         }
         if (call_over) {
           // A customer who never answered (the agent left first) did not talk: canceled.
-          customer_unanswered = IsForwardReport(stored.status(), "in-progress");
-          const std::string final_status = customer_unanswered ? "canceled" : "completed";
+          customer_unanswered =
+              IsForwardReport(stored.status(), livecall::v1::CALL_STATUS_IN_PROGRESS);
+          const livecall::v1::CallStatus final_status = customer_unanswered
+                                                            ? livecall::v1::CALL_STATUS_CANCELED
+                                                            : livecall::v1::CALL_STATUS_COMPLETED;
           if (IsForwardReport(stored.status(), final_status)) {
             RecordCallStatus(stored, final_status, EventTime(params));
             stored.set_on_hold(false);
@@ -485,7 +493,7 @@ absl::Status TwilioWebhookService::HandleConferenceStatus(const Params& params) 
     LogInfo("call ended in its conference", {{"callSid", call->call_sid()},
                                              {"event", event},
                                              {"reason", Param(params, "ReasonConferenceEnded")},
-                                             {"status", call->status()}});
+                                             {"status", EnumJsonName(call->status())}});
     sessions_.EndIfFinished(*call);
     // An outbound customer still being dialled is a REST participant Twilio keeps ringing.
     StopOtherLegs(*call, customer_unanswered && call->direction() != "inbound");
@@ -682,7 +690,7 @@ absl::StatusOr<std::string> TwilioWebhookService::HandleGather(const Params& par
     return RenderTwiml({Verb("Hangup")});
   }
   if (!call.ok()) return call.status();
-  if (call->mode() != "ai") {
+  if (call->mode() != livecall::v1::CALL_MODE_AI) {
     return absl::FailedPreconditionError(
         absl::StrCat("call ", call->call_sid(), " is not an AI voice-agent call"));
   }

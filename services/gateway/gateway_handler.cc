@@ -295,9 +295,10 @@ void GatewayHandler::Handle(const HttpRequest& request, const std::string& reque
   // (No agent: a public route, or no token while LIVECALL_AUTH=off, when no role is needed.)
   if (!caller->agent_id.empty() && !matched.roles.empty() &&
       std::find(matched.roles.begin(), matched.roles.end(), caller->role) == matched.roles.end()) {
-    return respond(InsufficientRoleResponse(absl::StrCat("the role ", caller->role,
-                                                         " may not use this route; it needs ",
-                                                         absl::StrJoin(matched.roles, " or "))));
+    return respond(InsufficientRoleResponse(absl::StrCat(
+        "the role ", RoleName(caller->role), " may not use this route; it needs ",
+        absl::StrJoin(matched.roles, " or ",
+                      [](std::string* out, Role role) { out->append(RoleName(role)); }))));
   }
   if (matched.builtin) return HandleBuiltin(matched, std::move(respond));
   return HandleRoute(match, request, request_id, *caller, parts.query, std::move(respond));
@@ -358,7 +359,7 @@ void GatewayHandler::HandleRoute(const RouteMatch& match, const HttpRequest& req
   // The identity the token proved; the token itself stays here.
   if (!caller.agent_id.empty()) {
     call.metadata.emplace_back(kAgentMetadata, caller.agent_id);
-    call.metadata.emplace_back(kRoleMetadata, caller.role);
+    call.metadata.emplace_back(kRoleMetadata, RoleName(caller.role));
   }
   if (auto key = request.find("idempotency-key"); key != request.end()) {
     const absl::string_view value(key->value().data(), key->value().size());
@@ -435,7 +436,7 @@ std::optional<BackendRequest> GatewayHandler::OwnershipCheck(const RouteMatch& m
   check.metadata = {{"x-request-id", request_id}};
   if (!caller.agent_id.empty()) {
     check.metadata.emplace_back(kAgentMetadata, caller.agent_id);
-    check.metadata.emplace_back(kRoleMetadata, caller.role);
+    check.metadata.emplace_back(kRoleMetadata, RoleName(caller.role));
   }
   for (const auto& [field, value] : match.bindings) {
     if (field->name() == "session_id") {

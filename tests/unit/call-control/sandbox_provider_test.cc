@@ -1,6 +1,7 @@
 #include "services/call-control/sandbox_provider.h"
 
 #include "absl/time/clock.h"
+#include "common/enum_json.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/proto_matchers.h"
@@ -19,7 +20,9 @@ using ::testing::MatchesRegex;
 
 std::vector<std::string> Statuses(const livecall::v1::Call& call) {
   std::vector<std::string> statuses;
-  for (const livecall::v1::CallEvent& event : call.history()) statuses.push_back(event.status());
+  for (const livecall::v1::CallEvent& event : call.history()) {
+    statuses.push_back(EnumJsonName(event.status()));
+  }
   return statuses;
 }
 
@@ -56,7 +59,7 @@ TEST_F(SandboxProviderTest, PlacedCallIsQueuedWithATwilioShapedSid) {
   absl::StatusOr<livecall::v1::Call> call = sandbox.Place(NewCall());
   ASSERT_THAT(call.status(), IsOk());
   EXPECT_THAT(call->call_sid(), MatchesRegex("CA[0-9a-f]{32}"));
-  EXPECT_EQ(call->status(), "queued");
+  EXPECT_EQ(call->status(), livecall::v1::CALL_STATUS_QUEUED);
   EXPECT_EQ(call->provider(), "sandbox");
   EXPECT_EQ(call->direction(), "outbound-api");
   EXPECT_THAT(Statuses(*call), ElementsAre("queued"));
@@ -72,13 +75,13 @@ TEST_F(SandboxProviderTest, StepsHappenOnlyWhenDueAndInLifecycleOrder) {
   const absl::Time placed = absl::Now();
   EXPECT_EQ(*sandbox.RunDueSteps(placed), 0);  // Ringing is a second away.
   EXPECT_EQ(*sandbox.RunDueSteps(placed + absl::Seconds(2)), 1);
-  EXPECT_EQ(store_->Get(call->call_sid())->status(), "ringing");
+  EXPECT_EQ(store_->Get(call->call_sid())->status(), livecall::v1::CALL_STATUS_RINGING);
   EXPECT_EQ(*sandbox.RunDueSteps(placed + absl::Seconds(3)), 0);  // Answer is due at +4 s.
   EXPECT_EQ(*sandbox.RunDueSteps(placed + absl::Seconds(5)), 1);
   EXPECT_EQ(*sandbox.RunDueSteps(placed + absl::Seconds(9)), 1);
   absl::StatusOr<livecall::v1::Call> done = store_->Get(call->call_sid());
   EXPECT_THAT(Statuses(*done), ElementsAre("queued", "ringing", "in-progress", "completed"));
-  EXPECT_EQ(done->status(), "completed");
+  EXPECT_EQ(done->status(), livecall::v1::CALL_STATUS_COMPLETED);
   // Completed calls leave the schedule.
   EXPECT_TRUE(store_->DueSteps(placed + absl::Hours(1), 10)->empty());
 }
@@ -106,7 +109,7 @@ TEST_F(SandboxProviderTest, AClaimedStepThatWasNeverFinishedIsRetriedAfterItsLea
   ASSERT_TRUE(*store_->ClaimStep(call->call_sid(), due, absl::Seconds(10)));
   EXPECT_EQ(*sandbox.RunDueSteps(due + absl::Seconds(5)), 0);
   EXPECT_EQ(*sandbox.RunDueSteps(due + absl::Seconds(11)), 1);
-  EXPECT_EQ(store_->Get(call->call_sid())->status(), "ringing");
+  EXPECT_EQ(store_->Get(call->call_sid())->status(), livecall::v1::CALL_STATUS_RINGING);
 }
 
 TEST_F(SandboxProviderTest, BackgroundLoopCompletesACall) {
@@ -122,7 +125,7 @@ TEST_F(SandboxProviderTest, BackgroundLoopCompletesACall) {
   EXPECT_TRUE(livecall::testing::WaitFor(
       [&] {
         absl::StatusOr<livecall::v1::Call> current = store_->Get(call->call_sid());
-        return current.ok() && current->status() == "completed";
+        return current.ok() && current->status() == livecall::v1::CALL_STATUS_COMPLETED;
       },
       absl::Seconds(10)));
   sandbox.Stop();

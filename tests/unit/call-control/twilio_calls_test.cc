@@ -9,6 +9,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "common/enum_json.h"
 #include "common/jwt.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -160,7 +161,9 @@ Params MakeParams(std::initializer_list<std::pair<const std::string, std::string
 
 std::vector<std::string> Statuses(const livecall::v1::Call& call) {
   std::vector<std::string> statuses;
-  for (const livecall::v1::CallEvent& event : call.history()) statuses.push_back(event.status());
+  for (const livecall::v1::CallEvent& event : call.history()) {
+    statuses.push_back(EnumJsonName(event.status()));
+  }
   return statuses;
 }
 
@@ -312,7 +315,7 @@ TEST_F(TwilioCallsTest, AgentCallJoinsAConferenceAndDialsTheCustomerIntoIt) {
   EXPECT_EQ(by_agent->call_sid(), customer);
   EXPECT_EQ(by_customer->agent_call_sid(), kAgentLeg);
   EXPECT_EQ(by_customer->session_id(), "S1");
-  EXPECT_EQ(by_customer->status(), "queued");
+  EXPECT_EQ(by_customer->status(), livecall::v1::CALL_STATUS_QUEUED);
   EXPECT_FALSE(by_customer->conference_sid().empty());
 }
 
@@ -383,7 +386,7 @@ TEST_F(TwilioCallsTest, HoldResumeMuteDtmfAndHangupReachTheCustomersParticipant)
 
   call = service_->Act(kAgentLeg, CallAction::kHangup);
   ASSERT_THAT(call.status(), IsOk());
-  EXPECT_EQ(call->status(), "completed");
+  EXPECT_EQ(call->status(), livecall::v1::CALL_STATUS_COMPLETED);
   std::vector<TwilioApiRequest> ended = twilio_.Requests("UpdateConference");
   ASSERT_THAT(ended, SizeIs(1));
   EXPECT_EQ(ended[0].path_params.at("Sid"), conference);
@@ -428,7 +431,7 @@ TEST_F(TwilioCallsTest, DuplicateAndOutOfOrderStatusCallbacksLeaveTheRightState)
   ASSERT_THAT(Status(customer, "busy", 3), IsOk());
   absl::StatusOr<livecall::v1::Call> call = store_->Get(customer);
   ASSERT_THAT(call.status(), IsOk());
-  EXPECT_EQ(call->status(), "completed");
+  EXPECT_EQ(call->status(), livecall::v1::CALL_STATUS_COMPLETED);
   EXPECT_THAT(Statuses(*call), ElementsAre("queued", "in-progress", "completed"));
   // The agent's own leg does not drive the call.
   ASSERT_THAT(Status(kAgentLeg, "completed", 5), IsOk());
@@ -450,7 +453,7 @@ TEST_F(TwilioCallsTest, ConferenceEventsTrackHoldInTwiliosOrder) {
                     {"SequenceNumber", absl::StrCat(sequence)}}));
   };
   ASSERT_THAT(event("participant-join", 1), IsOk());
-  EXPECT_EQ(store_->Get(customer)->status(), "in-progress");
+  EXPECT_EQ(store_->Get(customer)->status(), livecall::v1::CALL_STATUS_IN_PROGRESS);
   ASSERT_THAT(event("participant-unhold", 4), IsOk());
   ASSERT_THAT(event("participant-hold", 3), IsOk());  // Older than the unhold: ignored.
   EXPECT_FALSE(store_->Get(customer)->on_hold());
@@ -681,7 +684,7 @@ TEST_F(TwilioCallsTest, AVoiceWebhookReplayedAfterTheDedupWindowDialsNobody) {
   replayed = webhooks_->HandleVoice(ringing);
   ASSERT_THAT(replayed.status(), IsOk());
   EXPECT_THAT(ParseXml(*replayed)->ChildNames(), ElementsAre("Hangup"));
-  EXPECT_EQ(store_->Get(inbound)->status(), "completed");
+  EXPECT_EQ(store_->Get(inbound)->status(), livecall::v1::CALL_STATUS_COMPLETED);
   EXPECT_THAT(ai_.starts, SizeIs(2));
   // Within the window a retry still gets the answer given first (here: the replay's).
   EXPECT_EQ(*webhooks_->HandleVoice(ringing), *replayed);
@@ -819,7 +822,7 @@ TEST_F(TwilioCallsTest, AnInboundCustomerLeavingTheConferenceEndsTheCall) {
   ASSERT_THAT(event("participant-leave", customer, 2), IsOk());
   absl::StatusOr<livecall::v1::Call> call = store_->Get(customer);
   ASSERT_THAT(call.status(), IsOk());
-  EXPECT_EQ(call->status(), "completed");
+  EXPECT_EQ(call->status(), livecall::v1::CALL_STATUS_COMPLETED);
   ASSERT_TRUE(WaitFor([&] { return ai_.Ends().size() == 1; }, absl::Seconds(10)));
   EXPECT_EQ(ai_.Ends()[0].session_id(), call->session_id());
   ASSERT_TRUE(
@@ -843,7 +846,7 @@ TEST_F(TwilioCallsTest, TheConferenceEndingEndsTheCallAndStopsDiallingTheCustome
                    {"CallSidEndingConference", kAgentLeg},
                    {"SequenceNumber", "4"}})),
               IsOk());
-  EXPECT_EQ(store_->Get(customer)->status(), "canceled");
+  EXPECT_EQ(store_->Get(customer)->status(), livecall::v1::CALL_STATUS_CANCELED);
   ASSERT_TRUE(WaitFor([&] { return !twilio_.Requests("UpdateCall").empty(); }, absl::Seconds(10)));
   EXPECT_EQ(twilio_.Requests("UpdateCall")[0].path_params.at("Sid"), customer);
   EXPECT_EQ(twilio_.Requests("UpdateCall")[0].Field("Status"), "canceled");
@@ -944,10 +947,10 @@ Params Query(std::initializer_list<std::pair<const std::string, std::string>> fi
 TEST_F(TwilioCallsTest, AiCallGreetsThenAnswersInAGatherLoopAndEndsItsSession) {
   livecall::v1::PlaceCallRequest request;
   request.set_to("+998935550101");
-  request.set_mode("ai");
+  request.set_mode(livecall::v1::CALL_MODE_AI);
   absl::StatusOr<livecall::v1::Call> call = service_->Place(request);
   ASSERT_THAT(call.status(), IsOk());
-  EXPECT_EQ(call->mode(), "ai");
+  EXPECT_EQ(call->mode(), livecall::v1::CALL_MODE_AI);
   EXPECT_EQ(call->session_id(), "S1");
   EXPECT_EQ(call->language(), "ru");
   EXPECT_EQ(call->text(), "Здравствуйте, Анна! Чем могу помочь?");
@@ -1021,7 +1024,7 @@ TEST_F(TwilioCallsTest, AiCallGreetsThenAnswersInAGatherLoopAndEndsItsSession) {
 TEST_F(TwilioCallsTest, ARetriedGatherIsAnsweredOnceWithTheSameTwiml) {
   livecall::v1::PlaceCallRequest request;
   request.set_to("+998935550101");
-  request.set_mode("ai");
+  request.set_mode(livecall::v1::CALL_MODE_AI);
   absl::StatusOr<livecall::v1::Call> call = service_->Place(request);
   ASSERT_THAT(call.status(), IsOk());
   const Params said =
@@ -1050,7 +1053,7 @@ TEST_F(TwilioCallsTest, AiCallHandsTheCallerToAnAvailableAgent) {
   ASSERT_THAT(store_->MarkAgentAvailable("alice", absl::Now() + absl::Hours(1)), IsOk());
   livecall::v1::PlaceCallRequest request;
   request.set_to("+998935550101");
-  request.set_mode("ai");
+  request.set_mode(livecall::v1::CALL_MODE_AI);
   absl::StatusOr<livecall::v1::Call> call = service_->Place(request);
   ASSERT_THAT(call.status(), IsOk());
   ai_.AddReply("Соединяю вас с оператором.", "handoff");
@@ -1081,7 +1084,7 @@ TEST_F(TwilioCallsTest, AiCallWithoutAiSessionWaitsThenHandsOverOrApologises) {
   ai_.fail = true;
   livecall::v1::PlaceCallRequest request;
   request.set_to("+998935550101");
-  request.set_mode("ai");
+  request.set_mode(livecall::v1::CALL_MODE_AI);
   request.set_language("en");
   absl::StatusOr<livecall::v1::Call> call = service_->Place(request);
   ASSERT_THAT(call.status(), IsOk());  // Dialled: the call matters more than its assistant.
@@ -1106,16 +1109,16 @@ TEST_F(TwilioCallsTest, AiCallWithoutAiSessionWaitsThenHandsOverOrApologises) {
 TEST_F(TwilioCallsTest, PlaceCallChecksTheMode) {
   livecall::v1::PlaceCallRequest request;
   request.set_to("+998935550101");
-  request.set_mode("robot");
+  request.set_mode(static_cast<livecall::v1::CallMode>(9));  // A gRPC client's unknown number.
   EXPECT_THAT(service_->Place(request).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("mode")));
-  request.set_mode("tts");
+  request.set_mode(livecall::v1::CALL_MODE_TTS);
   EXPECT_THAT(service_->Place(request).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("text is required")));
-  request.set_mode("agent");
+  request.set_mode(livecall::v1::CALL_MODE_AGENT);
   EXPECT_THAT(service_->Place(request).status(),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("browser")));
-  request.set_mode("ai");
+  request.set_mode(livecall::v1::CALL_MODE_AI);
   request.set_language("de");
   EXPECT_THAT(service_->Place(request).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("language")));
@@ -1174,14 +1177,14 @@ TEST_F(SandboxControlTest, HoldMuteDigitsAndHangupAreSimulated) {
   const absl::Time start = absl::Now();
   ASSERT_THAT(sandbox_->RunDueSteps(start + absl::Seconds(1)).status(), IsOk());
   ASSERT_THAT(sandbox_->RunDueSteps(start + absl::Seconds(2)).status(), IsOk());
-  ASSERT_EQ(store_->Get(call->call_sid())->status(), "in-progress");
+  ASSERT_EQ(store_->Get(call->call_sid())->status(), livecall::v1::CALL_STATUS_IN_PROGRESS);
 
   EXPECT_TRUE(service_->Act(call->call_sid(), CallAction::kHold)->on_hold());
   EXPECT_TRUE(service_->Act(call->call_sid(), CallAction::kMute)->muted());
   EXPECT_EQ(service_->Act(call->call_sid(), CallAction::kSendDigits, "5")->digits_sent(), "5");
   absl::StatusOr<livecall::v1::Call> ended = service_->Act(call->call_sid(), CallAction::kHangup);
   ASSERT_THAT(ended.status(), IsOk());
-  EXPECT_EQ(ended->status(), "completed");
+  EXPECT_EQ(ended->status(), livecall::v1::CALL_STATUS_COMPLETED);
   EXPECT_THAT(Statuses(*ended), ElementsAre("queued", "ringing", "in-progress", "completed"));
   // Hung up: the sandbox's schedule has nothing left for it.
   EXPECT_THAT(*store_->DueSteps(start + absl::Hours(1), 10), IsEmpty());
