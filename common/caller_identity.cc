@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "common/enum_json.h"
 
 namespace livecall {
 namespace {
@@ -55,9 +56,13 @@ class ApiKeyInterceptorFactory final
 
 }  // namespace
 
-bool IsKnownRole(absl::string_view role) {
-  return role == kRoleAgent || role == kRoleSupervisor || role == kRoleService;
+std::optional<Role> ParseRole(absl::string_view text) {
+  std::optional<Role> role = ParseEnumJsonName<Role>(text);
+  if (role == livecall::v1::ROLE_UNSPECIFIED) return std::nullopt;
+  return role;
 }
+
+const std::string& RoleName(Role role) { return EnumJsonName(role); }
 
 bool IsValidAgentIdentity(absl::string_view agent_id) {
   if (agent_id.empty() || agent_id.size() > 128) return false;
@@ -151,16 +156,17 @@ absl::StatusOr<CallerIdentity> GrpcCallerAuthenticator::Authenticate(
     caller.peer = "unauthenticated";
   }
   const std::string agent = MetadataValue(context, kAgentMetadata);
-  const std::string role = MetadataValue(context, kRoleMetadata);
-  if (agent.empty() && role.empty()) return caller;  // The peer acts for itself.
-  if (!IsKnownRole(role)) {
+  const std::string role_name = MetadataValue(context, kRoleMetadata);
+  if (agent.empty() && role_name.empty()) return caller;  // The peer acts for itself.
+  const std::optional<Role> role = ParseRole(role_name);
+  if (!role.has_value()) {
     return absl::InvalidArgumentError("x-livecall-role must be agent, supervisor or service");
   }
   if (!IsValidAgentIdentity(agent)) {
     return absl::InvalidArgumentError("x-livecall-agent must be 1-128 printable characters");
   }
   caller.agent_id = agent;
-  caller.role = role;
+  caller.role = *role;
   return caller;
 }
 

@@ -17,6 +17,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "common/config.h"
+#include "livecall/v1/http.pb.h"
 
 namespace livecall {
 
@@ -32,12 +34,16 @@ inline constexpr char kApiKeyMetadata[] = "x-api-key";
 inline constexpr char kAgentMetadata[] = "x-livecall-agent";
 inline constexpr char kRoleMetadata[] = "x-livecall-role";
 
-inline constexpr char kRoleAgent[] = "agent";
-inline constexpr char kRoleSupervisor[] = "supervisor";
-inline constexpr char kRoleService[] = "service";
+using livecall::v1::Role;
+inline constexpr Role kRoleAgent = livecall::v1::ROLE_AGENT;
+inline constexpr Role kRoleSupervisor = livecall::v1::ROLE_SUPERVISOR;
+inline constexpr Role kRoleService = livecall::v1::ROLE_SERVICE;
 
-// "agent", "supervisor" or "service".
-bool IsKnownRole(absl::string_view role);
+// The role spelled `text` ("agent", "supervisor" or "service": a token's `role` claim, the
+// x-livecall-role metadata); nullopt for anything else.
+std::optional<Role> ParseRole(absl::string_view text);
+// The role's spelling, as tokens, metadata, logs and JSON carry it.
+const std::string& RoleName(Role role);
 
 // 1-128 printable ASCII characters without quotes or backslashes: safe as metadata, in a quoted
 // header value and in logs.
@@ -62,8 +68,7 @@ struct CallerIdentity {
   std::string peer;
   // The agent the peer acts for; empty when the peer acts for itself.
   std::string agent_id;
-  // "agent", "supervisor" or "service".
-  std::string role = kRoleService;
+  Role role = kRoleService;
 
   bool is_agent() const { return role == kRoleAgent; }
   // Whether the caller may read or control what `owner_agent_id` owns: an agent only its own

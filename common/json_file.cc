@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/json.h"
+#include "common/enum_json.h"
 
 namespace livecall {
 
@@ -36,7 +37,7 @@ absl::Status ParseJsonArrayFile(const std::string& path, absl::string_view field
   google::protobuf::ListValue entries;
   if (auto status = google::protobuf::util::JsonStringToMessage(*content, &entries); !status.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a JSON array of the expected entries: ", status.ToString()));
+        absl::StrCat(path, ": not a JSON array of the expected entries: ", status.message()));
   }
   // Each entry through the strict parser on its own, so that an error names the entry; `list` is
   // changed only when every entry is good.
@@ -48,8 +49,8 @@ absl::Status ParseJsonArrayFile(const std::string& path, absl::string_view field
     absl::StatusOr<std::string> entry_json = ToJson(entries.values(i));
     if (!entry_json.ok()) return entry_json.status();
     google::protobuf::Message* entry = reflection->AddMessage(parsed.get(), field);
-    if (auto status = google::protobuf::util::JsonStringToMessage(*entry_json, entry, strict);
-        !status.ok()) {
+    // The contract's enum spellings (enum_json.h), as the page and the REST API write them.
+    if (absl::Status status = ParseJson(*entry_json, entry, strict); !status.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           path, ": entry #", i + 1, " is not one of the expected entries: ", status.ToString()));
     }

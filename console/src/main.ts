@@ -26,6 +26,10 @@ import { afterUserGesture, callOfLeg, TwilioPhone } from "./twilio_phone";
 const TERMINAL_STATUSES = new Set(["completed", "busy", "failed", "no-answer", "canceled"]);
 const storage = window.localStorage;
 
+// The call as the page shows it: a browser-placed call has no record until Twilio answers, and
+// the page shows it "connecting" meanwhile (placeBrowserCall).
+type ShownCall = Omit<Call, "status"> & { status?: Call["status"] | "connecting" };
+
 interface State {
   lang: Lang;
   token: string | null;
@@ -33,7 +37,7 @@ interface State {
   mode: "checking" | "sandbox" | "twilio";
   modeReason: string;
   view: "live" | "settings";
-  call: Call | null;
+  call: ShownCall | null;
   session: Session | null;
   customer: Customer | null;
   transcript: Turn[];
@@ -194,7 +198,7 @@ function renderCall(): void {
 }
 
 /** Seconds since the call was answered (until it ended). */
-function callSeconds(call: Call | null): number {
+function callSeconds(call: ShownCall | null): number {
   const history = call?.history ?? [];
   const answered = history.find((event) => event.status === "in-progress")?.at;
   if (!answered) return 0;
@@ -459,7 +463,7 @@ async function placeCall(): Promise<void> {
     return;
   }
   void startMicrophone();
-  const request: PlaceCallRequest = { to, mode };
+  const request: PlaceCallRequest = { to, mode: state.callMode };
   const call = await client.configureTTS(request, { idempotencyKey: randomKey() });
   followCall(call);
 }

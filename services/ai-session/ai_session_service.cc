@@ -8,6 +8,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/async_unary.h"
+#include "common/enum_json.h"
 #include "common/ids.h"
 #include "common/language.h"
 #include "common/log.h"
@@ -32,19 +33,24 @@ bool IsKnownDisposition(const std::string& disposition) {
 // the sandbox) in parentheses, after a sentence in the session's language; empty when the call
 // was talked on.
 std::string CallOutcome(const livecall::v1::Call& call, const std::string& language) {
-  const bool unanswered = call.status() == "busy" || call.status() == "no-answer" ||
-                          call.status() == "failed" || call.status() == "canceled";
-  const bool abandoned = call.status() == "completed" && call.direction() == "inbound" &&
-                         call.agent_call_sid().empty() && !call.handed_off();
+  using livecall::v1::CallStatus;
+  const CallStatus status = call.status();
+  const bool unanswered =
+      status == livecall::v1::CALL_STATUS_BUSY || status == livecall::v1::CALL_STATUS_NO_ANSWER ||
+      status == livecall::v1::CALL_STATUS_FAILED || status == livecall::v1::CALL_STATUS_CANCELED;
+  const bool abandoned = status == livecall::v1::CALL_STATUS_COMPLETED &&
+                         call.direction() == "inbound" && call.agent_call_sid().empty() &&
+                         !call.handed_off();
   if (!unanswered && !abandoned) return "";
   if (abandoned) {
     if (language == "ru") return "Клиент положил трубку, не дождавшись оператора (abandoned).";
     if (language == "en") return "The caller hung up before an agent answered (abandoned).";
     return "Mijoz operator javob berishidan oldin go'shakni qo'ydi (abandoned).";
   }
-  if (language == "ru") return absl::StrCat("Разговор не состоялся (", call.status(), ").");
-  if (language == "en") return absl::StrCat("Nobody talked on the call (", call.status(), ").");
-  return absl::StrCat("Suhbat bo'lmadi (", call.status(), ").");
+  const std::string& spelled = EnumJsonName(status);
+  if (language == "ru") return absl::StrCat("Разговор не состоялся (", spelled, ").");
+  if (language == "en") return absl::StrCat("Nobody talked on the call (", spelled, ").");
+  return absl::StrCat("Suhbat bo'lmadi (", spelled, ").");
 }
 
 // Runs `start` with a callback and waits for its answer: the blocking form of an asynchronous
@@ -130,7 +136,7 @@ void AiSessionService::GetCallAsync(const std::string& call_sid, const CallerIde
   // As the gateway forwards it: call-control believes it because ai-session sends its API key.
   if (!caller.agent_id.empty()) {
     call->context.AddMetadata(kAgentMetadata, caller.agent_id);
-    call->context.AddMetadata(kRoleMetadata, caller.role);
+    call->context.AddMetadata(kRoleMetadata, RoleName(caller.role));
   }
   calls_->async()->GetCall(&call->context, &call->request, &call->response,
                            [call, done = std::move(done)](grpc::Status status) {

@@ -122,9 +122,10 @@ livecall::v1::CallerReply EmbeddedCallerReply(
     case CallerIntent::kOther:
       break;
   }
-  const auto best = std::find_if(
-      answers.begin(), answers.end(),
-      [](const livecall::v1::Suggestion& s) { return s.kind() == "answer"; });
+  const auto best =
+      std::find_if(answers.begin(), answers.end(), [](const livecall::v1::Suggestion& s) {
+        return s.kind() == livecall::v1::SUGGESTION_KIND_ANSWER;
+      });
   if (best == answers.end() || best->confidence() < options.min_answer_confidence) {
     return Reply(language, lines.handoff, "handoff", "not-confident");
   }

@@ -341,8 +341,10 @@ absl::StatusOr<KnowledgeBase> KnowledgeBase::FromEntries(livecall::v1::Knowledge
           absl::StrCat("entry \"", entry.id(), "\": ", language.status().message()));
     }
     entry.set_language(*language);
-    if (entry.kind().empty()) entry.set_kind("answer");
-    if (entry.kind() != "answer" && entry.kind() != "next-step" && entry.kind() != "warning") {
+    if (entry.kind() == livecall::v1::SUGGESTION_KIND_UNSPECIFIED) {
+      entry.set_kind(livecall::v1::SUGGESTION_KIND_ANSWER);
+    }
+    if (!livecall::v1::SuggestionKind_IsValid(entry.kind())) {
       return absl::InvalidArgumentError(
           absl::StrCat("entry \"", entry.id(), "\": kind must be answer, next-step or warning"));
     }

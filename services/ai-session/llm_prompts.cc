@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/enum_json.h"
 #include "common/json.h"
 #include "services/ai-session/knowledge_base.h"
 
@@ -214,12 +215,16 @@ absl::StatusOr<std::vector<livecall::v1::Suggestion>> ParseSuggestions(absl::str
     const Struct& fields = item.struct_value();
     std::string text = StringField(fields, "text");
     if (text.empty() || text.size() > kMaxSuggestionLength) continue;
-    std::string kind = StringField(fields, "kind");
-    if (kind != "answer" && kind != "next-step" && kind != "warning") kind = "answer";
+    // Unknown kinds (and none) become answers.
+    const livecall::v1::SuggestionKind kind =
+        ParseEnumJsonName<livecall::v1::SuggestionKind>(StringField(fields, "kind"))
+            .value_or(livecall::v1::SUGGESTION_KIND_UNSPECIFIED);
     livecall::v1::Suggestion suggestion;
     suggestion.set_id(absl::StrCat("llm-", suggestions.size() + 1));
     suggestion.set_text(std::move(text));
-    suggestion.set_kind(kind);
+    suggestion.set_kind(kind == livecall::v1::SUGGESTION_KIND_UNSPECIFIED
+                            ? livecall::v1::SUGGESTION_KIND_ANSWER
+                            : kind);
     suggestion.set_source("llm");
     suggestion.set_confidence(0.7f);
     suggestions.push_back(std::move(suggestion));

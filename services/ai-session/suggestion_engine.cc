@@ -35,7 +35,7 @@ std::string Quote(const std::string& text) {
 livecall::v1::Suggestion ClarifyingQuestion(const std::string& language) {
   livecall::v1::Suggestion suggestion;
   suggestion.set_id(absl::StrCat("clarify-", language));
-  suggestion.set_kind("next-step");
+  suggestion.set_kind(livecall::v1::SUGGESTION_KIND_NEXT_STEP);
   suggestion.set_source("embedded");
   suggestion.set_confidence(0.3f);
   if (language == "ru") {
@@ -155,7 +155,8 @@ livecall::v1::Summary EmbeddedSummary(const KnowledgeBase& kb,
   }
   summary.set_agreed(Quote(last_agent_turn));
   for (const RankedEntry& topic : topics) {
-    if (topic.entry->kind() == "next-step") summary.add_follow_ups(topic.entry->answer());
+    if (topic.entry->kind() == livecall::v1::SUGGESTION_KIND_NEXT_STEP)
+      summary.add_follow_ups(topic.entry->answer());
   }
   const SummaryTemplates& t = SummaryTemplatesFor(session.language());
   const std::string name =

@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/enum_json.h"
 #include "common/language.h"
 #include "common/log.h"
 #include "common/phone_number.h"
@@ -34,15 +35,19 @@ absl::StatusOr<livecall::v1::Call> CallControlService::Place(
       NormalizePhoneNumber(request.from().empty() ? default_caller_id_ : request.from());
   if (!from.ok())
     return absl::InvalidArgumentError(absl::StrCat("from: ", from.status().message()));
-  const std::string mode = request.mode().empty() ? "tts" : request.mode();
-  if (mode != "tts" && mode != "ai" && mode != "agent") {
+  using livecall::v1::CALL_MODE_AGENT;
+  using livecall::v1::CALL_MODE_TTS;
+  const livecall::v1::CallMode mode =
+      request.mode() == livecall::v1::CALL_MODE_UNSPECIFIED ? CALL_MODE_TTS : request.mode();
+  // A gRPC client may send a number this version does not know.
+  if (!livecall::v1::CallMode_IsValid(mode)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("mode \"", request.mode(), "\" is not one of tts, ai, agent"));
+        absl::StrCat("mode ", static_cast<int>(request.mode()), " is not one of tts, ai, agent"));
   }
-  if (mode == "tts" && absl::StripAsciiWhitespace(request.text()).empty()) {
+  if (mode == CALL_MODE_TTS && absl::StripAsciiWhitespace(request.text()).empty()) {
     return absl::InvalidArgumentError("text is required: what the call says to the callee");
   }
-  if (mode == "agent" && !request.text().empty()) {
+  if (mode == CALL_MODE_AGENT && !request.text().empty()) {
     return absl::InvalidArgumentError("text is not used in mode agent: the agent does the talking");
   }
   if (request.text().size() > kMaxSpokenTextLength) {
@@ -54,11 +59,11 @@ absl::StatusOr<livecall::v1::Call> CallControlService::Place(
   if (!request.language().empty()) {
     LIVECALL_ASSIGN_OR_RETURN(language, ParseLanguage(request.language()));
   }
-  if (mode != "tts" && sessions_ == nullptr) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("mode ", mode, " needs ai-session, and this call-control has none"));
+  if (mode != CALL_MODE_TTS && sessions_ == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "mode ", EnumJsonName(mode), " needs ai-session, and this call-control has none"));
   }
-  if (mode == "agent" && provider_.name() != "sandbox") {
+  if (mode == CALL_MODE_AGENT && provider_.name() != "sandbox") {
     return absl::FailedPreconditionError(
         "with Twilio an agent's call starts in the agent's browser (Twilio.Device.connect, "
         "answered by /twilio/voice); mode agent places simulated calls in the sandbox only");
@@ -71,7 +76,7 @@ absl::StatusOr<livecall::v1::Call> CallControlService::Place(
   call.set_mode(mode);
   // A tts call speaks Uzbek unless told otherwise; the others speak the customer's language,
   // which the AI session finds out (customer context, else the number's country).
-  call.set_language(language.empty() && mode == "tts" ? "uz" : language);
+  call.set_language(language.empty() && mode == CALL_MODE_TTS ? "uz" : language);
   // The call is its caller's: an agent reads and controls only its own (CheckCallOwner).
   if (!caller.agent_id.empty()) {
     LIVECALL_ASSIGN_OR_RETURN(std::string owner, AgentIdentity(caller.agent_id));
@@ -89,7 +94,7 @@ absl::StatusOr<livecall::v1::Call> CallControlService::Place(
   // A placement that fails gives the slot back as this returns.
   LIVECALL_ASSIGN_OR_RETURN(livecall::v1::Call placed, provider_.Place(std::move(call)));
   LIVECALL_RETURN_IF_ERROR(slot.Commit(placed.call_sid(), absl::Now()));
-  if (mode == "tts") return placed;
+  if (mode == CALL_MODE_TTS) return placed;
   absl::StatusOr<livecall::v1::Call> with_session =
       sessions_->Start(placed, caller.agent_id, language);
   // The call is dialled either way; an AI call without its session hands over to a human.
@@ -183,10 +188,10 @@ absl::StatusOr<livecall::v1::Call> CallControlService::Act(const std::string& ca
   LIVECALL_ASSIGN_OR_RETURN(livecall::v1::Call call, calls_.GetByAnyLeg(call_sid));
   LIVECALL_RETURN_IF_ERROR(CheckCallOwner(caller, call));
   if (action == CallAction::kSendDigits) LIVECALL_RETURN_IF_ERROR(ValidateDigits(digits));
-  if (call.status() != "in-progress") {
-    return absl::FailedPreconditionError(absl::StrCat("cannot ", ActionName(action), " call ",
-                                                      call.call_sid(), ": it is ", call.status(),
-                                                      ", not in-progress"));
+  if (call.status() != livecall::v1::CALL_STATUS_IN_PROGRESS) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot ", ActionName(action), " call ", call.call_sid(), ": it is ",
+                     EnumJsonName(call.status()), ", not in-progress"));
   }
   switch (action) {
     case CallAction::kHold:
@@ -219,7 +224,7 @@ absl::StatusOr<livecall::v1::Call> CallControlService::Act(const std::string& ca
           case CallAction::kHangup:
             if (IsTerminalCallStatus(stored.status())) return false;
             stored.set_on_hold(false);
-            RecordCallStatus(stored, "completed", now);
+            RecordCallStatus(stored, livecall::v1::CALL_STATUS_COMPLETED, now);
             return true;
           case CallAction::kSendDigits:
             stored.set_digits_sent(stored.digits_sent() + digits);

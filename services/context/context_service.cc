@@ -59,11 +59,11 @@ void AuditConversationRead(const CallerIdentity& caller, const Session& session,
           .Name("livecall_conversation_reads_audited_total")
           .Help("Reads of a conversation's transcript by someone other than its agent, by role.")
           .Register(MetricsRegistry());
-  reads.Add({{"role", caller.role}}).Increment();
+  reads.Add({{"role", RoleName(caller.role)}}).Increment();
   LogInfo("audit: conversation read by another than its agent",
           {{"audit", "conversation.read"},
            {"reader", caller.agent_id},
-           {"reader_role", caller.role},
+           {"reader_role", RoleName(caller.role)},
            {"owner", session.agent_id().empty() ? "(none)" : session.agent_id()},
            {"session_id", session.session_id()},
            {"request_id", CurrentRequestId()},

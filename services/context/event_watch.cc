@@ -1,7 +1,6 @@
 #include "services/context/event_watch.h"
 
-#include <google/protobuf/util/json_util.h>
-
+#include "common/enum_json.h"
 #include "common/live_events.h"
 #include "common/log.h"
 
@@ -22,8 +21,7 @@ void EventWatchReactor::OnEntries(const std::vector<StreamEntry>& entries) {
     envelope.set_event_id(entry.id);
     google::protobuf::util::JsonParseOptions options;
     options.ignore_unknown_fields = true;  // Events written by a newer version of the suite.
-    if (!google::protobuf::util::JsonStringToMessage(entry.data, envelope.mutable_event(), options)
-             .ok()) {
+    if (!ParseJson(entry.data, envelope.mutable_event(), options).ok()) {
       LogWarning("unreadable live event skipped", {{"id", entry.id}});
       continue;
     }

@@ -1,10 +1,9 @@
 #include "services/context/session_store.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/enum_json.h"
 #include "common/ids.h"
 #include "common/live_events.h"
 #include "common/log.h"
@@ -37,18 +36,16 @@ std::string SerializeSuggestions(
     const google::protobuf::RepeatedPtrField<livecall::v1::Suggestion>& suggestions) {
   livecall::v1::SuggestionList list;
   *list.mutable_suggestions() = suggestions;
-  return list.SerializeAsString();
+  return SerializeWithLegacyEnumStrings(list);
 }
 
 // Events leave out empty fields (they live in Redis per session and go to every watcher); the
 // CRM's record prints them all, so its shape never depends on the values.
 std::string ToJson(const google::protobuf::Message& message, bool print_empty_fields = false) {
-  std::string json;
   google::protobuf::util::JsonPrintOptions options;
   options.always_print_primitive_fields = print_empty_fields;
   // Serialising our own well-formed messages cannot fail.
-  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
-  return json;
+  return PrintJson(message, options).value_or("");
 }
 
 LiveEvent NewEvent(const std::string& type, const std::string& session_id,
@@ -338,6 +335,7 @@ absl::StatusOr<SessionStore::Snapshot> SessionStore::Read(const std::string& ses
     if (!list.ParseFromArray(suggestions.str, static_cast<int>(suggestions.len))) {
       return absl::DataLossError(absl::StrCat("suggestions of \"", session_id, "\" are corrupt"));
     }
+    ReadLegacyEnumStrings(&list);  // Kinds as strings, as the previous version stored them.
     *session.mutable_suggestions() = std::move(*list.mutable_suggestions());
   }
   return snapshot;
@@ -372,7 +370,7 @@ absl::StatusOr<int> SessionStore::AppendTurn(
                  WithCallStream({SessionKey(session_id), TurnsKey(session_id),
                                  SuggestionsKey(session_id), SessionEventsKey(session_id)},
                                 sid),
-                 {turn.SerializeAsString(), list.SerializeAsString(),
+                 {turn.SerializeAsString(), SerializeWithLegacyEnumStrings(list),
                   absl::StrCat(absl::ToInt64Seconds(ttl_)), ToJson(transcript), ToJson(suggested)});
   if (!reply.ok()) return reply.status();
   const long long result = (*reply)->integer;

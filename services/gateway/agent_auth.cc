@@ -44,18 +44,20 @@ absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(absl::string_view authoriza
   }
   AuthenticatedAgent agent;
   agent.agent_id = verified->StringClaim("sub");
-  agent.role = verified->StringClaim("role");
+  const std::string role = verified->StringClaim("role");
   if (auto exp = verified->payload.fields().find("exp");
       exp != verified->payload.fields().end() && exp->second.has_number_value()) {
     agent.expires_at = absl::FromUnixSeconds(static_cast<int64_t>(exp->second.number_value()));
   }
-  if (agent.role.empty()) agent.role = kRoleAgent;
   if (!IsValidAgentIdentity(agent.agent_id)) {
     return absl::UnauthenticatedError("invalid token: sub must be 1-128 printable characters");
   }
-  if (!IsKnownRole(agent.role)) {
+  // No role claim: an agent.
+  const std::optional<Role> parsed = role.empty() ? kRoleAgent : ParseRole(role);
+  if (!parsed.has_value()) {
     return absl::UnauthenticatedError("invalid token: role must be agent, supervisor or service");
   }
+  agent.role = *parsed;
   return agent;
 }
 
@@ -95,8 +97,9 @@ absl::StatusOr<livecall::v1::DevLoginResponse> DevLogin(
         "agentId must be 1-64 letters, digits, '_' or '-' (it becomes the Twilio client "
         "identity)");
   }
-  const std::string role = request.role().empty() ? kRoleAgent : request.role();
-  if (!IsKnownRole(role)) {
+  const Role role = request.role() == livecall::v1::ROLE_UNSPECIFIED ? kRoleAgent : request.role();
+  // JSON names a role by its spelling, but also takes a number this version may not know.
+  if (!livecall::v1::Role_IsValid(role)) {
     return absl::InvalidArgumentError("role must be agent, supervisor or service");
   }
   const int64_t issued = absl::ToUnixSeconds(now);
@@ -107,7 +110,7 @@ absl::StatusOr<livecall::v1::DevLoginResponse> DevLogin(
   google::protobuf::Struct claims;
   auto& fields = *claims.mutable_fields();
   fields["sub"] = JsonString(request.agent_id());
-  fields["role"] = JsonString(role);
+  fields["role"] = JsonString(RoleName(role));
   fields["iat"].set_number_value(static_cast<double>(issued));
   fields["nbf"].set_number_value(static_cast<double>(issued));
   fields["exp"].set_number_value(static_cast<double>(expires));

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/caller_identity.h"
 #include "common/jwt.h"
 #include "livecall/v1/auth.pb.h"
 #include "services/gateway/http_response.h"
@@ -21,7 +22,7 @@ namespace livecall::gateway {
 
 struct AuthenticatedAgent {
   std::string agent_id;
-  std::string role;
+  Role role = kRoleAgent;
   // The token's exp: a live-event stream it opens ends then.
   absl::Time expires_at = absl::InfiniteFuture();
 };

@@ -10,6 +10,8 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/caller_identity.h"
+#include "common/enum_json.h"
 
 namespace livecall::gateway {
 namespace {
@@ -132,8 +134,10 @@ class SchemaWriter {
       case FieldDescriptor::TYPE_ENUM: {
         Set(out, "type", "string");
         ListValue* values = List(out, "enum");
+        // The JSON spellings, UNSPECIFIED's "" among them: answers print an unset enum as ""
+        // (an inbound call's mode), as they printed the string field it was.
         for (int i = 0; i < field->enum_type()->value_count(); ++i) {
-          Append(values, field->enum_type()->value(i)->name());
+          Append(values, EnumJsonName(field->enum_type()->value(i)));
         }
         break;
       }
@@ -323,7 +327,7 @@ absl::StatusOr<std::string> GenerateOpenApi(const RouteTable& routes) {
       List(security->add_values()->mutable_struct_value(), "bearerAuth");
       if (!route.roles.empty()) {
         ListValue* roles = List(operation, "x-livecall-roles");
-        for (const std::string& role : route.roles) Append(roles, role);
+        for (Role role : route.roles) Append(roles, RoleName(role));
       }
     }
 

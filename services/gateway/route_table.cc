@@ -309,12 +309,12 @@ absl::StatusOr<RouteTable> RouteTable::Build(const std::vector<std::string>& ser
           }
           route.access = auth.public_() ? RouteAccess::kPublic : RouteAccess::kSignedUrl;
         }
-        for (const std::string& role : auth.roles()) {
-          if (!IsKnownRole(role)) {
+        for (int role : auth.roles()) {
+          if (!livecall::v1::Role_IsValid(role) || role == livecall::v1::ROLE_UNSPECIFIED) {
             return rpc_error(absl::InvalidArgumentError(
-                absl::StrCat("(auth) role \"", role, "\" is not agent, supervisor or service")));
+                absl::StrCat("(auth) role ", role, " is not agent, supervisor or service")));
           }
-          route.roles.push_back(role);
+          route.roles.push_back(static_cast<Role>(role));
         }
         route.server_sent_events = server_sent_events;
         absl::StatusOr<RouteKind> kind = KindOf(route);

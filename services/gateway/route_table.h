@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/caller_identity.h"
 
 namespace livecall::gateway {
 
@@ -101,7 +102,7 @@ struct Route {
   bool twilio_webhook = false;
   RouteAccess access = RouteAccess::kBearer;
   // (livecall.v1.auth).roles: the roles allowed (403 for others); empty: every role.
-  std::vector<std::string> roles;
+  std::vector<Role> roles;
   // A route the gateway serves itself without an RPC (/healthz, ...): `method` is null.
   bool builtin = false;
   RouteKind kind = RouteKind::kBackendCall;

@@ -8,6 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/enum_json.h"
 #include "services/gateway/url.h"
 
 namespace livecall::gateway {
@@ -101,8 +102,9 @@ absl::Status SetPrimitive(Message* message, const FieldDescriptor* field, const 
     }
     case FieldDescriptor::CPPTYPE_ENUM: {
       const google::protobuf::EnumValueDescriptor* value =
-          field->enum_type()->FindValueByName(text);
-      if (value == nullptr) return bad(absl::StrCat("a value of ", field->enum_type()->name()));
+          FindEnumValueByJsonName(field->enum_type(), text);
+      if (value == nullptr)
+        return bad(absl::StrCat("one of ", EnumJsonNameList(field->enum_type())));
       repeated ? reflection->AddEnum(message, field, value)
                : reflection->SetEnum(message, field, value);
       return absl::OkStatus();
@@ -205,11 +207,8 @@ absl::Status JsonToMessage(absl::string_view json, Message* message) {
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
   options.case_insensitive_enum_parsing = false;
-  google::protobuf::util::Status status = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(json.data(), json.size()), message, options);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid JSON body: ", std::string(status.message())));
+  if (absl::Status status = ParseJson(json, message, options); !status.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid JSON body: ", status.message()));
   }
   return absl::OkStatus();
 }
@@ -305,14 +304,7 @@ absl::StatusOr<std::string> MessageToJson(const Message& message) {
   options.always_print_primitive_fields = true;
   options.preserve_proto_field_names = false;
   options.always_print_enums_as_ints = false;
-  std::string json;
-  google::protobuf::util::Status status =
-      google::protobuf::util::MessageToJsonString(message, &json, options);
-  if (!status.ok()) {
-    return absl::InternalError(absl::StrCat("cannot print ", message.GetTypeName(),
-                                            " as JSON: ", std::string(status.message())));
-  }
-  return json;
+  return PrintJson(message, options);
 }
 
 absl::StatusOr<std::unique_ptr<Message>> BuildRequestMessage(const RouteMatch& match,

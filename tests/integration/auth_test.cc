@@ -19,6 +19,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "common/caller_identity.h"
+#include "common/enum_json.h"
 #include "common/jwt.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -248,7 +249,7 @@ TEST_F(AuthTest, SupervisorsSeeTheLiveFloorAndAgentsAreRefused) {
     livecall::v1::ListCallsResponse calls;
     EXPECT_THAT(ParseJsonMessage(response.body, &calls), IsOk()) << response;
     for (const Call& call : calls.calls()) {
-      EXPECT_THAT(call.status(), AnyOf("queued", "ringing", "in-progress")) << call.call_sid();
+      EXPECT_THAT(EnumJsonName(call.status()), AnyOf("queued", "ringing", "in-progress")) << call.call_sid();
       sids.push_back(call.call_sid());
     }
     return sids;

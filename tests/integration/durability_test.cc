@@ -252,7 +252,7 @@ TEST_F(DurabilityTest, ASessionEndsAfterItsCallEndedWhileAiSessionWasDownAndCall
       [&] {
         Call now;
         return ParseJsonMessage(Get("/api/calls/" + call.call_sid()).body, &now).ok() &&
-               now.status() == "in-progress";
+               now.status() == livecall::v1::CALL_STATUS_IN_PROGRESS;
       },
       absl::Seconds(10)));
 

@@ -99,7 +99,7 @@ TEST_F(GrpcApiTest, PlaceCallThroughGeneratedStub) {
   livecall::v1::Call call;
   ASSERT_THAT(stub->PlaceCall(Context().get(), request, &call), IsOk());
   EXPECT_EQ(call.to(), "+998977770707");
-  EXPECT_EQ(call.status(), "queued");
+  EXPECT_EQ(call.status(), livecall::v1::CALL_STATUS_QUEUED);
 
   livecall::v1::GetCallRequest get;
   get.set_call_sid(call.call_sid());

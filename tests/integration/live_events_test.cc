@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/enum_json.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "livecall/v1/call_control.pb.h"
@@ -128,7 +129,7 @@ TEST_F(LiveEventsTest, ACallsStreamShowsEveryStatusOfTheSandboxCall) {
     LiveEvent parsed;
     ASSERT_THAT(ParseJsonMessage(event.data, &parsed), IsOk());
     EXPECT_EQ(parsed.call_sid(), call.call_sid());
-    statuses.push_back(parsed.call().status());
+    statuses.push_back(EnumJsonName(parsed.call().status()));
   }
   EXPECT_EQ(statuses, (std::vector<std::string>{"queued", "ringing", "in-progress", "completed"}));
 }

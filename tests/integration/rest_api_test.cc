@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "common/enum_json.h"
 #include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -98,7 +99,8 @@ TEST_F(RestApiTest, AiCallStartReturnsSessionWithGreeting) {
     for (const auto& suggestion : session.suggestions()) {
       EXPECT_THAT(suggestion.id(), Not(IsEmpty()));
       EXPECT_THAT(suggestion.text(), Not(IsEmpty()));
-      EXPECT_THAT(suggestion.kind(), AnyOf(Eq("answer"), Eq("next-step"), Eq("warning")));
+      EXPECT_THAT(EnumJsonName(suggestion.kind()),
+                  AnyOf(Eq("answer"), Eq("next-step"), Eq("warning")));
       EXPECT_GE(suggestion.confidence(), 0.0f);
       EXPECT_LE(suggestion.confidence(), 1.0f);
     }
@@ -267,7 +269,7 @@ TEST_F(RestApiTest, VoipCallMovesThroughSandboxLifecycle) {
     EXPECT_TRUE(IsTwilioCallSid(placed.call_sid())) << placed.call_sid();
     EXPECT_EQ(placed.to(), kDilshod);
     EXPECT_THAT(placed.from(), Not(IsEmpty()));
-    EXPECT_EQ(placed.status(), "queued");
+    EXPECT_EQ(placed.status(), livecall::v1::CALL_STATUS_QUEUED);
     EXPECT_EQ(placed.direction(), "outbound-api");
     EXPECT_EQ(placed.text(), "Salom");
     EXPECT_EQ(placed.provider(), "sandbox");
@@ -279,7 +281,7 @@ TEST_F(RestApiTest, VoipCallMovesThroughSandboxLifecycle) {
         [&] {
           last = Get("/api/calls/" + placed.call_sid());
           return last.status == 200 && ParseJsonMessage(last.body, &latest).ok() &&
-                 latest.status() == "completed";
+                 latest.status() == livecall::v1::CALL_STATUS_COMPLETED;
         },
         absl::Seconds(15));
     ASSERT_TRUE(completed) << "last answer: " << last;

@@ -90,7 +90,7 @@ TEST_F(RestartTest, CallSurvivesCallControlRestart) {
   EXPECT_EQ(read->text(), "Salom");
   EXPECT_EQ(read->provider(), "sandbox");
   ASSERT_THAT(read->history(), Not(IsEmpty()));
-  EXPECT_EQ(read->history(0).status(), "queued");
+  EXPECT_EQ(read->history(0).status(), livecall::v1::CALL_STATUS_QUEUED);
 }
 
 TEST_F(RestartTest, CallLifecycleContinuesAfterCallControlRestart) {
@@ -104,7 +104,7 @@ TEST_F(RestartTest, CallLifecycleContinuesAfterCallControlRestart) {
       [&] {
         last = Get("/api/calls/" + placed.call_sid());
         return last.status == 200 && ParseJsonMessage(last.body, &latest).ok() &&
-               latest.status() == "completed";
+               latest.status() == livecall::v1::CALL_STATUS_COMPLETED;
       },
       absl::Seconds(15)))
       << "last answer: " << last;

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "common/enum_json.h"
 #include "gmock/gmock.h"
 #include "livecall/v1/ai_session.pb.h"
 #include "tests/support/json.h"
@@ -87,7 +88,9 @@ void ExpectErrorResponse(const HttpResponse& response, long http_status, const s
 
 std::vector<std::string> HistoryStatuses(const livecall::v1::Call& call) {
   std::vector<std::string> statuses;
-  for (const livecall::v1::CallEvent& event : call.history()) statuses.push_back(event.status());
+  for (const livecall::v1::CallEvent& event : call.history()) {
+    statuses.push_back(EnumJsonName(event.status()));
+  }
   return statuses;
 }
 

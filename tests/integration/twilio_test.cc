@@ -212,7 +212,7 @@ TEST_F(TwilioTest, BrowserCallIsAConferenceThatHoldMuteAndHangupReallyControl) {
                                        {"SequenceNumber", "2"}})
                 .status,
             204);
-  EXPECT_EQ(GetCall(agent_leg).status(), "in-progress");
+  EXPECT_EQ(GetCall(agent_leg).status(), livecall::v1::CALL_STATUS_IN_PROGRESS);
 
   const size_t updates_before = twilio_->Requests("UpdateParticipant").size();
   livecall::v1::Call held;
@@ -275,7 +275,7 @@ TEST_F(TwilioTest, BrowserCallIsAConferenceThatHoldMuteAndHangupReallyControl) {
   HttpResponse hangup = Post("/api/calls/" + agent_leg + "/hangup", "");
   ASSERT_EQ(hangup.status, 200) << hangup;
   ASSERT_THAT(ParseJsonMessage(hangup.body, &ended), IsOk());
-  EXPECT_EQ(ended.status(), "completed");
+  EXPECT_EQ(ended.status(), livecall::v1::CALL_STATUS_COMPLETED);
   std::vector<TwilioApiRequest> ends = twilio_->Requests("UpdateConference");
   ASSERT_THAT(ends, SizeIs(ends_before + 1));
   EXPECT_EQ(ends.back().path_params.at("Sid"), call.conference_sid());
@@ -305,7 +305,7 @@ TEST_F(TwilioTest, UnsignedWebhooksAreRefusedAndChangeNothing) {
                                 {"Timestamp", "not a date"}});
   ExpectErrorResponse(undated, 403, "PERMISSION_DENIED");
   EXPECT_THAT(undated.body, HasSubstr("Timestamp"));
-  EXPECT_EQ(GetCall(customer).status(), "queued");
+  EXPECT_EQ(GetCall(customer).status(), livecall::v1::CALL_STATUS_QUEUED);
   EXPECT_EQ(twilio_->total_requests(), requests_before);
   EXPECT_EQ(Get("/api/calls/CA10000000000000000000000000000003").status, 404);
 
@@ -317,7 +317,7 @@ TEST_F(TwilioTest, UnsignedWebhooksAreRefusedAndChangeNothing) {
                     {{"CallSid", customer}, {"CallStatus", "ringing"}, {"Timestamp", an_hour_ago}})
                 .status,
             204);
-  EXPECT_EQ(GetCall(customer).status(), "ringing");
+  EXPECT_EQ(GetCall(customer).status(), livecall::v1::CALL_STATUS_RINGING);
 }
 
 // A customer calls our number: the AI session starts with nobody's name on it; the agent whose
@@ -764,12 +764,12 @@ TEST_F(TwilioLifecycleTest, AnInboundCallEndsWhenTheCallerHangsUp) {
   const std::string agent = RungLeg("agent_2D31");
   twilio_->Answer(agent);
   livecall::v1::Call call = GetCall(customer);
-  EXPECT_EQ(call.status(), "in-progress");
+  EXPECT_EQ(call.status(), livecall::v1::CALL_STATUS_IN_PROGRESS);
   EXPECT_EQ(call.agent_call_sid(), agent);
   ASSERT_THAT(call.session_id(), Not(IsEmpty()));
 
   twilio_->EndCall(customer);
-  EXPECT_EQ(GetCall(customer).status(), "completed");
+  EXPECT_EQ(GetCall(customer).status(), livecall::v1::CALL_STATUS_COMPLETED);
   // The conference ended with the caller (endConferenceOnExit): the agent's leg is over too.
   EXPECT_EQ(twilio_->CallStatus(agent), "completed");
   livecall::v1::Session session = WaitForEndedSession(call.session_id());
@@ -785,7 +785,7 @@ TEST_F(TwilioLifecycleTest, AnInboundCallerWhoHangsUpWhileAgentsRingStopsTheRing
   const std::string agent = RungLeg("agent_2D32");
   twilio_->Ring(agent);
   twilio_->EndCall(customer);
-  EXPECT_EQ(GetCall(customer).status(), "completed");
+  EXPECT_EQ(GetCall(customer).status(), livecall::v1::CALL_STATUS_COMPLETED);
   EXPECT_TRUE(WaitFor([&] { return twilio_->CallStatus(agent) == "canceled"; }, absl::Seconds(10)));
   livecall::v1::Session session = WaitForEndedSession(GetCall(customer).session_id());
   EXPECT_THAT(session.summary().text(), HasSubstr("(abandoned)"));
@@ -836,7 +836,7 @@ TEST_F(TwilioLifecycleTest, ALateSecondAgentIsRemovedWithoutEndingTheCall) {
   EXPECT_EQ(twilio_->CallStatus(customer), "in-progress");
   EXPECT_EQ(twilio_->CallStatus(first), "in-progress");
   livecall::v1::Call call = GetCall(customer);
-  EXPECT_EQ(call.status(), "in-progress");
+  EXPECT_EQ(call.status(), livecall::v1::CALL_STATUS_IN_PROGRESS);
   EXPECT_EQ(call.agent_call_sid(), first);
 
   ASSERT_TRUE(WaitFor(
@@ -852,7 +852,7 @@ TEST_F(TwilioLifecycleTest, ALateSecondAgentIsRemovedWithoutEndingTheCall) {
       absl::Seconds(10)));
   twilio_->EndCall(first);
   EXPECT_EQ(twilio_->ConferenceStatus("call-" + customer), "completed");
-  EXPECT_EQ(GetCall(customer).status(), "completed");
+  EXPECT_EQ(GetCall(customer).status(), livecall::v1::CALL_STATUS_COMPLETED);
 }
 
 // 15.4: the customer an agent calls from the browser is busy: the agent, alone in the conference
@@ -868,7 +868,7 @@ TEST_F(TwilioLifecycleTest, ABusyCustomerHangsUpTheAgentsBrowserCall) {
 
   twilio_->Ring(customer);
   twilio_->EndCall(customer, "busy");
-  EXPECT_EQ(GetCall(customer).status(), "busy");
+  EXPECT_EQ(GetCall(customer).status(), livecall::v1::CALL_STATUS_BUSY);
   EXPECT_TRUE(
       WaitFor([&] { return twilio_->CallStatus(agent_leg) == "completed"; }, absl::Seconds(10)));
   EXPECT_EQ(twilio_->ConferenceStatus("call-" + agent_leg), "completed");

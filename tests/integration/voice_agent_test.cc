@@ -100,7 +100,7 @@ TEST_F(VoiceAgentTest, AiCallsAnswerTheScriptedCustomerInEachLanguageAndSayGoodb
   std::vector<Call> calls;
   for (const Case& c : cases) {
     calls.push_back(PlaceCallInMode(c.phone, "ai"));
-    EXPECT_EQ(calls.back().mode(), "ai");
+    EXPECT_EQ(calls.back().mode(), livecall::v1::CALL_MODE_AI);
     EXPECT_FALSE(calls.back().session_id().empty());
     EXPECT_EQ(calls.back().language(), c.language);
     EXPECT_FALSE(calls.back().text().empty()) << "the greeting the call opens with";
@@ -119,7 +119,7 @@ TEST_F(VoiceAgentTest, AiCallsAnswerTheScriptedCustomerInEachLanguageAndSayGoodb
     EXPECT_FALSE(session.summary().text().empty());
     // The customer said goodbye, so the call is over.
     Call ended = GetCall(calls[i].call_sid());
-    EXPECT_EQ(ended.status(), "completed");
+    EXPECT_EQ(ended.status(), livecall::v1::CALL_STATUS_COMPLETED);
     EXPECT_EQ(ended.script_lines_spoken(), 3);
     EXPECT_FALSE(ended.handed_off());
   }
@@ -137,7 +137,7 @@ TEST_F(VoiceAgentTest, UzbekAiCallsCarryTheAudioOfEachReply) {
         if (!now.audio_url().empty() && (heard.empty() || now.audio_url() != heard.back())) {
           heard.push_back(now.audio_url());
         }
-        return now.status() == "completed";
+        return now.status() == livecall::v1::CALL_STATUS_COMPLETED;
       },
       absl::Seconds(20)));
   // At least two of the greeting and the three replies were seen (polling may miss some).
@@ -157,7 +157,7 @@ TEST_F(VoiceAgentTest, UzbekAiCallsCarryTheAudioOfEachReply) {
 
 TEST_F(VoiceAgentTest, AgentCallPlaysTheCustomerAsTranscriptUntilTheAgentHangsUp) {
   Call call = PlaceCallInMode("+998935550101", "agent");
-  EXPECT_EQ(call.mode(), "agent");
+  EXPECT_EQ(call.mode(), livecall::v1::CALL_MODE_AGENT);
   ASSERT_FALSE(call.session_id().empty());
   // All three lines arrive as customer turns, each with suggestions for the agent.
   Session session;
@@ -172,7 +172,7 @@ TEST_F(VoiceAgentTest, AgentCallPlaysTheCustomerAsTranscriptUntilTheAgentHangsUp
             "Здравствуйте. У меня интернет не работает, с утра нет связи.");
   ASSERT_FALSE(session.suggestions().empty());
   // The agent's call stays up after the script: the agent controls it and hangs up.
-  EXPECT_EQ(GetCall(call.call_sid()).status(), "in-progress");
+  EXPECT_EQ(GetCall(call.call_sid()).status(), livecall::v1::CALL_STATUS_IN_PROGRESS);
   EXPECT_EQ(Post("/api/calls/" + call.call_sid() + "/hold", "").status, 200);
   EXPECT_EQ(Post("/api/calls/" + call.call_sid() + "/resume", "").status, 200);
   HttpResponse hung_up = Post("/api/calls/" + call.call_sid() + "/hangup", "");
@@ -221,7 +221,8 @@ TEST_F(VoiceAgentHandoffTest, AskingForAPersonOrStumpingTheAgentHandsTheCallOver
           return handed.handed_off();
         },
         absl::Seconds(20)));
-    EXPECT_EQ(handed.status(), "in-progress");  // Now the human agent's call.
+    EXPECT_EQ(handed.status(),
+              livecall::v1::CALL_STATUS_IN_PROGRESS);  // Now the human agent's call.
     Session session = GetSession(call.session_id());
     ASSERT_THAT(Speakers(session), ElementsAre("ai", "customer", "ai"));
     ASSERT_EQ(Post("/api/calls/" + call.call_sid() + "/hangup", "").status, 200);

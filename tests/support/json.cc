@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/enum_json.h"
 
 namespace livecall::testing {
 
@@ -16,11 +17,11 @@ absl::StatusOr<google::protobuf::Value> ParseJson(absl::string_view text) {
 absl::Status ParseJsonMessage(absl::string_view text, google::protobuf::Message* message) {
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
-  auto status = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(text.data(), text.size()), message, options);
+  // The suite's enum spellings ("in-progress"), as the page reads them.
+  absl::Status status = livecall::ParseJson(text, message, options);
   if (!status.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("not a valid ", message->GetTypeName(),
-                                                   " in JSON: ", status.ToString(),
+                                                   " in JSON: ", status.message(),
                                                    "; text: ", text.substr(0, 2000)));
   }
   return absl::OkStatus();

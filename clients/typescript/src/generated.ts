@@ -45,13 +45,13 @@ export interface Call {
   handedOff?: boolean;
   history?: Array<CallEvent>;
   language?: string;
-  mode?: string;
+  mode?: "" | "tts" | "ai" | "agent";
   muted?: boolean;
   onHold?: boolean;
   provider?: string;
   scriptLinesSpoken?: number;
   sessionId?: string;
-  status?: string;
+  status?: "" | "queued" | "ringing" | "in-progress" | "completed" | "busy" | "failed" | "no-answer" | "canceled";
   text?: string;
   to?: string;
   updatedAt?: string;
@@ -61,7 +61,7 @@ export interface Call {
 /** The proto message livecall.v1.CallEvent. */
 export interface CallEvent {
   at?: string;
-  status?: string;
+  status?: "" | "queued" | "ringing" | "in-progress" | "completed" | "busy" | "failed" | "no-answer" | "canceled";
 }
 
 /** The proto message livecall.v1.CreateVoiceTokenRequest. */
@@ -85,14 +85,14 @@ export interface Customer {
 /** The proto message livecall.v1.DevLoginRequest. */
 export interface DevLoginRequest {
   agentId?: string;
-  role?: string;
+  role?: "" | "agent" | "supervisor" | "service";
 }
 
 /** The proto message livecall.v1.DevLoginResponse. */
 export interface DevLoginResponse {
   agentId?: string;
   expiresAt?: string;
-  role?: string;
+  role?: "" | "agent" | "supervisor" | "service";
   token?: string;
 }
 
@@ -136,7 +136,7 @@ export interface LiveEventEnvelope {
 export interface PlaceCallRequest {
   from?: string;
   language?: string;
-  mode?: string;
+  mode?: "" | "tts" | "ai" | "agent";
   text?: string;
   to?: string;
   voice?: string;
@@ -191,7 +191,7 @@ export interface StartSessionRequest {
 export interface Suggestion {
   confidence?: number;
   id?: string;
-  kind?: string;
+  kind?: "" | "answer" | "next-step" | "warning";
   source?: string;
   text?: string;
 }

@@ -20,7 +20,7 @@ bool IsPermanent(const absl::Status& status) {
 }  // namespace
 
 std::string DispositionOf(const livecall::v1::Call& call) {
-  if (call.status() != "completed") return "no-answer";
+  if (call.status() != livecall::v1::CALL_STATUS_COMPLETED) return "no-answer";
   return call.handed_off() ? "escalated" : "completed";
 }
 
@@ -45,7 +45,8 @@ absl::StatusOr<livecall::v1::Call> CallSessions::Start(const livecall::v1::Call&
         stored.set_session_id(session->session_id());
         stored.set_language(session->language());
         // An AI call opens with the session's greeting unless the caller of PlaceCall gave one.
-        if (stored.mode() == "ai" && stored.text().empty()) stored.set_text(session->greeting());
+        if (stored.mode() == livecall::v1::CALL_MODE_AI && stored.text().empty())
+          stored.set_text(session->greeting());
         return true;
       });
   if (!updated.ok()) {

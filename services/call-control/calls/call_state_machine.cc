@@ -4,71 +4,82 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/enum_json.h"
 #include "common/proto_time.h"
 
 namespace livecall::call_control {
 namespace {
 
-constexpr std::array<absl::string_view, 8> kStatuses = {
-    "queued", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"};
+using livecall::v1::CALL_STATUS_BUSY;
+using livecall::v1::CALL_STATUS_CANCELED;
+using livecall::v1::CALL_STATUS_COMPLETED;
+using livecall::v1::CALL_STATUS_FAILED;
+using livecall::v1::CALL_STATUS_IN_PROGRESS;
+using livecall::v1::CALL_STATUS_NO_ANSWER;
+using livecall::v1::CALL_STATUS_QUEUED;
+using livecall::v1::CALL_STATUS_RINGING;
+using livecall::v1::CALL_STATUS_UNSPECIFIED;
 
-constexpr std::array<std::pair<absl::string_view, absl::string_view>, 11> kTransitions = {{
-    {"queued", "ringing"},
-    {"queued", "canceled"},
-    {"queued", "failed"},
-    {"ringing", "in-progress"},
-    {"ringing", "busy"},
-    {"ringing", "no-answer"},
-    {"ringing", "canceled"},
-    {"ringing", "failed"},
-    {"in-progress", "completed"},
-    {"in-progress", "failed"},
+constexpr std::array<std::pair<CallStatus, CallStatus>, 11> kTransitions = {{
+    {CALL_STATUS_QUEUED, CALL_STATUS_RINGING},
+    {CALL_STATUS_QUEUED, CALL_STATUS_CANCELED},
+    {CALL_STATUS_QUEUED, CALL_STATUS_FAILED},
+    {CALL_STATUS_RINGING, CALL_STATUS_IN_PROGRESS},
+    {CALL_STATUS_RINGING, CALL_STATUS_BUSY},
+    {CALL_STATUS_RINGING, CALL_STATUS_NO_ANSWER},
+    {CALL_STATUS_RINGING, CALL_STATUS_CANCELED},
+    {CALL_STATUS_RINGING, CALL_STATUS_FAILED},
+    {CALL_STATUS_IN_PROGRESS, CALL_STATUS_COMPLETED},
+    {CALL_STATUS_IN_PROGRESS, CALL_STATUS_FAILED},
     // Twilio may report an answered call straight from queued when ringing is not observed.
-    {"queued", "in-progress"},
+    {CALL_STATUS_QUEUED, CALL_STATUS_IN_PROGRESS},
 }};
+
+int StatusRank(CallStatus status) {
+  switch (status) {
+    case CALL_STATUS_QUEUED:
+      return 0;
+    case CALL_STATUS_RINGING:
+      return 1;
+    case CALL_STATUS_IN_PROGRESS:
+      return 2;
+    default:
+      return 3;
+  }
+}
 
 }  // namespace
 
-bool IsKnownCallStatus(absl::string_view status) {
-  for (absl::string_view known : kStatuses) {
-    if (status == known) return true;
-  }
-  return false;
+std::optional<CallStatus> ParseCallStatus(absl::string_view status) {
+  std::optional<CallStatus> parsed = ParseEnumJsonName<CallStatus>(status);
+  if (parsed == CALL_STATUS_UNSPECIFIED) return std::nullopt;
+  return parsed;
 }
 
-bool IsTerminalCallStatus(absl::string_view status) {
-  return status == "completed" || status == "busy" || status == "failed" || status == "no-answer" ||
-         status == "canceled";
+bool IsTerminalCallStatus(CallStatus status) {
+  return status == CALL_STATUS_COMPLETED || status == CALL_STATUS_BUSY ||
+         status == CALL_STATUS_FAILED || status == CALL_STATUS_NO_ANSWER ||
+         status == CALL_STATUS_CANCELED;
 }
 
-absl::Status CheckCallTransition(absl::string_view from, absl::string_view to) {
-  if (!IsKnownCallStatus(from) || !IsKnownCallStatus(to)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown call status in \"", from, "\" -> \"", to, "\""));
+absl::Status CheckCallTransition(CallStatus from, CallStatus to) {
+  if (from == CALL_STATUS_UNSPECIFIED || to == CALL_STATUS_UNSPECIFIED) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown call status in \"", EnumJsonName(from),
+                                                   "\" -> \"", EnumJsonName(to), "\""));
   }
   for (const auto& [allowed_from, allowed_to] : kTransitions) {
     if (from == allowed_from && to == allowed_to) return absl::OkStatus();
   }
-  return absl::FailedPreconditionError(absl::StrCat("a call cannot go from ", from, " to ", to));
+  return absl::FailedPreconditionError(
+      absl::StrCat("a call cannot go from ", EnumJsonName(from), " to ", EnumJsonName(to)));
 }
 
-namespace {
-
-int StatusRank(absl::string_view status) {
-  if (status == "queued" || status == "initiated") return 0;
-  if (status == "ringing") return 1;
-  if (status == "in-progress") return 2;
-  return 3;
-}
-
-}  // namespace
-
-bool IsForwardReport(absl::string_view current, absl::string_view reported) {
-  if (!IsKnownCallStatus(reported) || IsTerminalCallStatus(current)) return false;
+bool IsForwardReport(CallStatus current, CallStatus reported) {
+  if (reported == CALL_STATUS_UNSPECIFIED || IsTerminalCallStatus(current)) return false;
   return StatusRank(reported) > StatusRank(current);
 }
 
-void RecordCallStatus(livecall::v1::Call& call, const std::string& status, absl::Time at) {
+void RecordCallStatus(livecall::v1::Call& call, CallStatus status, absl::Time at) {
   call.set_status(status);
   *call.mutable_updated_at() = ToProtoTimestamp(at);
   livecall::v1::CallEvent* event = call.add_history();

@@ -6,6 +6,7 @@
 //   queued|ringing -> canceled | failed;  ringing -> busy | no-answer;  in-progress -> failed
 // completed, busy, failed, no-answer and canceled are terminal.
 
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -15,21 +16,25 @@
 
 namespace livecall::call_control {
 
-bool IsKnownCallStatus(absl::string_view status);
-bool IsTerminalCallStatus(absl::string_view status);
+using livecall::v1::CallStatus;
+
+// The status Twilio spells `status` (its CallStatus parameter, which is also our JSON spelling),
+// or nullopt for one a Call does not take: Twilio's "initiated", "answered", anything unknown.
+std::optional<CallStatus> ParseCallStatus(absl::string_view status);
+bool IsTerminalCallStatus(CallStatus status);
 
 // OK when `from` -> `to` is a legal step; FAILED_PRECONDITION naming both otherwise.
-absl::Status CheckCallTransition(absl::string_view from, absl::string_view to);
+absl::Status CheckCallTransition(CallStatus from, CallStatus to);
 
 // Whether a status Twilio reports (status callback, conference join) moves a call in `current`
-// forward. Statuses are ranked queued (and Twilio's "initiated") < ringing < in-progress <
-// terminal, and only a strictly higher rank is applied, never after a terminal one. Applying only
-// forward moves makes the outcome independent of delivery order and duplicates: a late "ringing"
-// after "in-progress" changes nothing, and "completed" is final even when "in-progress" was lost.
-bool IsForwardReport(absl::string_view current, absl::string_view reported);
+// forward. Statuses are ranked queued < ringing < in-progress < terminal, and only a strictly
+// higher rank is applied, never after a terminal one. Applying only forward moves makes the
+// outcome independent of delivery order and duplicates: a late "ringing" after "in-progress"
+// changes nothing, and "completed" is final even when "in-progress" was lost.
+bool IsForwardReport(CallStatus current, CallStatus reported);
 
 // Sets the status and updated_at, and appends the history event.
-void RecordCallStatus(livecall::v1::Call& call, const std::string& status, absl::Time at);
+void RecordCallStatus(livecall::v1::Call& call, CallStatus status, absl::Time at);
 
 }  // namespace livecall::call_control
 

@@ -1,12 +1,11 @@
 #include "services/call-control/calls/call_store.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/enum_json.h"
 #include "common/ids.h"
 #include "common/live_events.h"
 #include "common/proto_time.h"
@@ -24,10 +23,16 @@ std::string CallStatusEventJson(const livecall::v1::Call& call) {
   event.set_call_sid(call.call_sid());
   *event.mutable_at() = ToProtoTimestamp(absl::Now());
   *event.mutable_call() = call;
-  std::string json;
   // Serialising our own well-formed message cannot fail.
-  (void)google::protobuf::util::MessageToJsonString(event, &json);
-  return json;
+  return PrintJson(event).value_or("");
+}
+
+// A call as stored, and a record the previous version stored (status and mode as strings:
+// replaces_string_field in call_control.proto). False when the bytes are not a Call.
+bool ParseStoredCall(const char* data, size_t size, livecall::v1::Call* call) {
+  if (!call->ParseFromArray(data, static_cast<int>(size))) return false;
+  ReadLegacyEnumStrings(call);
+  return true;
 }
 
 // A call's score in the live floor's index: when it was created (unix ms).
@@ -85,7 +90,7 @@ absl::Status CallStore::WriteCall(const livecall::v1::Call& call, const IndexWri
   absl::StatusOr<RedisReply> written = script.RunAfter(
       redis_, indexes.before,
       {CallKey(call.call_sid()), CallEventsKey(call.call_sid()), SessionEndKey(call.call_sid())},
-      {call.SerializeAsString(), absl::StrCat(absl::ToInt64Seconds(ttl_)),
+      {SerializeWithLegacyEnumStrings(call), absl::StrCat(absl::ToInt64Seconds(ttl_)),
        CallStatusEventJson(call), absl::StrCat(kLiveEventsKept), end_session ? "1" : "0"});
   if (!written.ok()) return written.status();
   if (indexes.after.empty()) return absl::OkStatus();
@@ -123,6 +128,12 @@ absl::Status CallStore::Create(const livecall::v1::Call& call,
 }
 
 absl::StatusOr<livecall::v1::Call> CallStore::Get(const std::string& call_sid) {
+  std::string unused;
+  return GetStored(call_sid, &unused);
+}
+
+absl::StatusOr<livecall::v1::Call> CallStore::GetStored(const std::string& call_sid,
+                                                        std::string* stored) {
   if (!IsCallSidShaped(call_sid)) {
     return absl::NotFoundError(absl::StrCat("no call \"", call_sid, "\""));
   }
@@ -130,9 +141,10 @@ absl::StatusOr<livecall::v1::Call> CallStore::Get(const std::string& call_sid) {
   if (!reply.ok()) return reply.status();
   if (IsNil(**reply)) return absl::NotFoundError(absl::StrCat("no call \"", call_sid, "\""));
   livecall::v1::Call call;
-  if (!call.ParseFromArray((*reply)->str, static_cast<int>((*reply)->len))) {
+  if (!ParseStoredCall((*reply)->str, (*reply)->len, &call)) {
     return absl::DataLossError(absl::StrCat("call \"", call_sid, "\" is corrupt in redis"));
   }
+  stored->assign((*reply)->str, (*reply)->len);
   return call;
 }
 
@@ -217,9 +229,9 @@ absl::StatusOr<livecall::v1::Call> CallStore::Update(const std::string& call_sid
     return 1)lua");
   constexpr int kMaxAttempts = 20;
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    absl::StatusOr<livecall::v1::Call> call = Get(call_sid);
+    std::string before;
+    absl::StatusOr<livecall::v1::Call> call = GetStored(call_sid, &before);
     if (!call.ok()) return call.status();
-    const std::string before = call->SerializeAsString();
     // The session is to be ended once: when the call ends, or when a session is recorded on a
     // call that has ended already (it started while the call was ending).
     const bool had_session_to_end =
@@ -233,7 +245,7 @@ absl::StatusOr<livecall::v1::Call> CallStore::Update(const std::string& call_sid
     absl::StatusOr<RedisReply> reply = script.RunAfter(
         redis_, indexes.before,
         {CallKey(call_sid), CallEventsKey(call_sid), SessionEndKey(call_sid)},
-        {before, call->SerializeAsString(), absl::StrCat(absl::ToInt64Seconds(ttl_)),
+        {before, SerializeWithLegacyEnumStrings(*call), absl::StrCat(absl::ToInt64Seconds(ttl_)),
          CallStatusEventJson(*call), absl::StrCat(kLiveEventsKept), end_session ? "1" : "0"});
     if (!reply.ok()) return reply.status();
     if ((*reply)->type != REDIS_REPLY_INTEGER) {
@@ -465,7 +477,7 @@ absl::StatusOr<std::vector<livecall::v1::Call>> CallStore::ListLive(int limit) {
       livecall::v1::Call call;
       if (reply.type == REDIS_REPLY_NIL && created_ms[i] > young_ms) continue;
       if (reply.type != REDIS_REPLY_STRING ||
-          !call.ParseFromArray(reply.str, static_cast<int>(reply.len)) ||
+          !ParseStoredCall(reply.str, reply.len, &call) ||
           IsTerminalCallStatus(call.status())) {
         gone.push_back(sids[i]);
         continue;

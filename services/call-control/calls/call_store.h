@@ -170,6 +170,8 @@ class CallStore {
     RedisCommands after;
   };
   IndexWrites IndexWritesOf(const livecall::v1::Call& call, bool end_session) const;
+  // Get, and the record's bytes as stored (Update's compare-and-set compares them).
+  absl::StatusOr<livecall::v1::Call> GetStored(const std::string& call_sid, std::string* stored);
   // The call's script (state, live event, session-ending marker when `end_session`) after
   // `indexes.before`, then `indexes.after`.
   absl::Status WriteCall(const livecall::v1::Call& call, const IndexWrites& indexes,

@@ -57,7 +57,7 @@ absl::StatusOr<bool> SandboxCallee::Step(livecall::v1::Call& call) {
   const std::vector<std::string>& lines = scripts_.LinesFor(call.language());
   const int next = call.script_lines_spoken();
   const bool script_done = next >= static_cast<int>(lines.size());
-  if (call.mode() == "ai" && !call.handed_off()) {
+  if (call.mode() == livecall::v1::CALL_MODE_AI && !call.handed_off()) {
     // The scripted customer hangs up once they have said everything.
     if (script_done) return false;
     VoiceAgentTurn turn = voice_agent_.Hear(call, lines[next], kScriptedSpeechConfidence, 0);

@@ -9,6 +9,13 @@
 #include "services/call-control/calls/call_state_machine.h"
 
 namespace livecall::call_control {
+
+using livecall::v1::CALL_MODE_AGENT;
+using livecall::v1::CALL_MODE_AI;
+using livecall::v1::CALL_STATUS_COMPLETED;
+using livecall::v1::CALL_STATUS_IN_PROGRESS;
+using livecall::v1::CALL_STATUS_QUEUED;
+using livecall::v1::CALL_STATUS_RINGING;
 namespace {
 
 // A replica that claimed a step and died leaves it to the others after this long.
@@ -28,28 +35,29 @@ absl::StatusOr<livecall::v1::Call> SandboxProvider::Place(livecall::v1::Call cal
   call.set_direction("outbound-api");
   call.set_provider("sandbox");
   *call.mutable_created_at() = ToProtoTimestamp(now);
-  RecordCallStatus(call, "queued", now);
+  RecordCallStatus(call, CALL_STATUS_QUEUED, now);
   if (absl::Status status = store_.Put(call, now + timings_.ring); !status.ok()) return status;
   return call;
 }
 
 bool SandboxProvider::Converses(const livecall::v1::Call& call) const {
-  return conversation_ != nullptr && (call.mode() == "ai" || call.mode() == "agent");
+  return conversation_ != nullptr &&
+         (call.mode() == CALL_MODE_AI || call.mode() == CALL_MODE_AGENT);
 }
 
 absl::Status SandboxProvider::Advance(const std::string& call_sid, absl::Time now) {
   absl::StatusOr<livecall::v1::Call> call = store_.Get(call_sid);
   if (absl::IsNotFound(call.status())) return store_.Unschedule(call_sid);  // Expired.
   if (!call.ok()) return call.status();
-  std::string next;
+  CallStatus next = livecall::v1::CALL_STATUS_UNSPECIFIED;
   std::optional<absl::Time> next_step_at;
-  if (call->status() == "queued") {
-    next = "ringing";
+  if (call->status() == CALL_STATUS_QUEUED) {
+    next = CALL_STATUS_RINGING;
     next_step_at = now + timings_.answer;
-  } else if (call->status() == "ringing") {
-    next = "in-progress";
+  } else if (call->status() == CALL_STATUS_RINGING) {
+    next = CALL_STATUS_IN_PROGRESS;
     next_step_at = now + (Converses(*call) ? timings_.line : timings_.talk);
-    if (Converses(*call) && call->mode() == "ai") {
+    if (Converses(*call) && call->mode() == CALL_MODE_AI) {
       // The voice agent's greeting, heard when the callee answers (as Twilio fetches it then);
       // an AI call's text is the greeting its session set after Place.
       absl::StatusOr<TwimlElement> greeting = speech_.Render(
@@ -60,7 +68,7 @@ absl::Status SandboxProvider::Advance(const std::string& call_sid, absl::Time no
       }
       call->set_audio_url(greeting.ok() ? PlayedAudioUrl(*greeting) : "");
     }
-  } else if (call->status() == "in-progress") {
+  } else if (call->status() == CALL_STATUS_IN_PROGRESS) {
     if (Converses(*call)) return Converse(*std::move(call), now);
     return Complete(call_sid, now);
   } else {
@@ -74,7 +82,7 @@ absl::Status SandboxProvider::Advance(const std::string& call_sid, absl::Time no
 absl::Status SandboxProvider::Converse(livecall::v1::Call call, absl::Time now) {
   absl::Time answered_at = now;
   for (const livecall::v1::CallEvent& event : call.history()) {
-    if (event.status() == "in-progress") answered_at = FromProtoTimestamp(event.at());
+    if (event.status() == CALL_STATUS_IN_PROGRESS) answered_at = FromProtoTimestamp(event.at());
   }
   const int script_lines_before = call.script_lines_spoken();
   const bool handed_off_before = call.handed_off();
@@ -96,19 +104,19 @@ absl::Status SandboxProvider::Converse(livecall::v1::Call call, absl::Time now) 
   // so a hold or a hang-up that came in between is kept.
   absl::StatusOr<livecall::v1::Call> updated =
       store_.Update(call.call_sid(), [&](livecall::v1::Call& stored) -> absl::StatusOr<bool> {
-        if (stored.status() != "in-progress") return false;
+        if (stored.status() != CALL_STATUS_IN_PROGRESS) return false;
         stored.set_script_lines_spoken(call.script_lines_spoken());
         stored.set_handed_off(call.handed_off());
         stored.set_audio_url(call.audio_url());
         if (!goes_on) {
           stored.set_on_hold(false);
-          RecordCallStatus(stored, "completed", now);
+          RecordCallStatus(stored, CALL_STATUS_COMPLETED, now);
         }
         *stored.mutable_updated_at() = ToProtoTimestamp(now);
         return true;
       });
   if (!updated.ok()) return updated.status();
-  if (updated->status() != "in-progress") {
+  if (updated->status() != CALL_STATUS_IN_PROGRESS) {
     LIVECALL_RETURN_IF_ERROR(store_.Unschedule(call.call_sid()));
     if (IsTerminalCallStatus(updated->status())) conversation_->Ended(*updated);
     return absl::OkStatus();
@@ -119,14 +127,15 @@ absl::Status SandboxProvider::Converse(livecall::v1::Call call, absl::Time now) 
 absl::Status SandboxProvider::Complete(const std::string& call_sid, absl::Time now) {
   absl::StatusOr<livecall::v1::Call> updated =
       store_.Update(call_sid, [&](livecall::v1::Call& stored) -> absl::StatusOr<bool> {
-        if (stored.status() != "in-progress") return false;
+        if (stored.status() != CALL_STATUS_IN_PROGRESS) return false;
         stored.set_on_hold(false);
-        RecordCallStatus(stored, "completed", now);
+        RecordCallStatus(stored, CALL_STATUS_COMPLETED, now);
         return true;
       });
   if (!updated.ok()) return updated.status();
   LIVECALL_RETURN_IF_ERROR(store_.Unschedule(call_sid));
-  if (conversation_ != nullptr && updated->status() == "completed") conversation_->Ended(*updated);
+  if (conversation_ != nullptr && updated->status() == CALL_STATUS_COMPLETED)
+    conversation_->Ended(*updated);
   return absl::OkStatus();
 }
 

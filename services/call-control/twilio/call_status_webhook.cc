@@ -2,6 +2,7 @@
 // the call's other legs stop (StopOtherLegs).
 
 #include "absl/strings/str_cat.h"
+#include "common/enum_json.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "services/call-control/calls/call_state_machine.h"
@@ -16,7 +17,9 @@ absl::Status TwilioWebhookService::HandleCallStatus(const Params& params) {
   const std::string sid = Param(params, "CallSid");
   const std::string status = Param(params, "CallStatus");
   if (!IsCallSidShaped(sid)) return absl::InvalidArgumentError("CallSid is missing or malformed");
-  if (status != "initiated" && !IsKnownCallStatus(status)) {
+  // Twilio's "initiated" is known but moves nothing: the call is queued from the start.
+  const std::optional<livecall::v1::CallStatus> reported = ParseCallStatus(status);
+  if (status != "initiated" && !reported.has_value()) {
     return absl::InvalidArgumentError(absl::StrCat("unknown CallStatus \"", status, "\""));
   }
   absl::StatusOr<std::string> own = calls_.Resolve(sid);
@@ -28,10 +31,10 @@ absl::Status TwilioWebhookService::HandleCallStatus(const Params& params) {
   absl::StatusOr<livecall::v1::Call> call =
       calls_.Update(sid, [&](livecall::v1::Call& stored) -> absl::StatusOr<bool> {
         ended = false;
-        if (!IsForwardReport(stored.status(), status)) return false;
-        RecordCallStatus(stored, status, at);
-        if (IsTerminalCallStatus(status)) stored.set_on_hold(false);
-        ended = IsTerminalCallStatus(status);
+        if (!reported.has_value() || !IsForwardReport(stored.status(), *reported)) return false;
+        RecordCallStatus(stored, *reported, at);
+        if (IsTerminalCallStatus(*reported)) stored.set_on_hold(false);
+        ended = IsTerminalCallStatus(*reported);
         return true;
       });
   if (absl::IsNotFound(call.status())) {

@@ -64,14 +64,17 @@ absl::Status TwilioWebhookService::HandleConferenceStatus(const Params& params) 
           changed = true;
         }
         if (event == "participant-join" && is_customer &&
-            IsForwardReport(stored.status(), "in-progress")) {
-          RecordCallStatus(stored, "in-progress", EventTime(params));
+            IsForwardReport(stored.status(), livecall::v1::CALL_STATUS_IN_PROGRESS)) {
+          RecordCallStatus(stored, livecall::v1::CALL_STATUS_IN_PROGRESS, EventTime(params));
           changed = true;
         }
         if (call_over) {
           // A customer who never answered (the agent left first) did not talk: canceled.
-          customer_unanswered = IsForwardReport(stored.status(), "in-progress");
-          const std::string final_status = customer_unanswered ? "canceled" : "completed";
+          customer_unanswered =
+              IsForwardReport(stored.status(), livecall::v1::CALL_STATUS_IN_PROGRESS);
+          const livecall::v1::CallStatus final_status = customer_unanswered
+                                                            ? livecall::v1::CALL_STATUS_CANCELED
+                                                            : livecall::v1::CALL_STATUS_COMPLETED;
           if (IsForwardReport(stored.status(), final_status)) {
             RecordCallStatus(stored, final_status, EventTime(params));
             stored.set_on_hold(false);
@@ -108,7 +111,7 @@ absl::Status TwilioWebhookService::HandleConferenceStatus(const Params& params) 
     LogInfo("call ended in its conference", {{"callSid", call->call_sid()},
                                              {"event", event},
                                              {"reason", Param(params, "ReasonConferenceEnded")},
-                                             {"status", call->status()}});
+                                             {"status", EnumJsonName(call->status())}});
     sessions_.EndIfFinished(*call);
     // An outbound customer still being dialled is a REST participant Twilio keeps ringing.
     StopOtherLegs(*call, customer_unanswered && call->direction() != "inbound");

@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/enum_json.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/proto_time.h"
@@ -48,7 +49,7 @@ absl::StatusOr<std::string> TwilioWebhookService::HandleGather(const Params& par
     return RenderTwiml({Verb("Hangup")});
   }
   if (!call.ok()) return call.status();
-  if (call->mode() != "ai") {
+  if (call->mode() != livecall::v1::CALL_MODE_AI) {
     return absl::FailedPreconditionError(
         absl::StrCat("call ", call->call_sid(), " is not an AI voice-agent call"));
   }

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "common/enum_json.h"
 #include "common/language.h"
 #include "common/live_events.h"
 #include "common/proto_time.h"
@@ -207,9 +208,8 @@ absl::Status SpeechErrorEvents::Publish(const std::string& call_sid,
   event.set_call_sid(call_sid);
   *event.mutable_at() = ToProtoTimestamp(absl::Now());
   *event.mutable_speech_error() = error;
-  std::string json;
   // Serialising our own well-formed message cannot fail.
-  (void)google::protobuf::util::MessageToJsonString(event, &json);
+  const std::string json = PrintJson(event).value_or("");
   const std::string events = CallEventsKey(call_sid);
   absl::StatusOr<std::vector<RedisReply>> replies = redis_.Pipeline({
       {"MULTI"},

@@ -33,7 +33,7 @@ void AddStatusCallback(FormFields& fields, const std::string& public_url) {
 
 absl::StatusOr<livecall::v1::Call> TwilioProvider::Place(livecall::v1::Call call) {
   FormFields fields = {{"To", call.to()}, {"From", call.from()}};
-  if (call.mode() == "ai") {
+  if (call.mode() == livecall::v1::CALL_MODE_AI) {
     // The voice agent's greeting needs the call's AI session, which starts once Twilio has named
     // the call: Twilio fetches the opening TwiML when the callee answers.
     fields.emplace_back("Url", absl::StrCat(options_.public_url, "/twilio/gather?step=greet"));
@@ -64,7 +64,8 @@ absl::StatusOr<livecall::v1::Call> TwilioProvider::Place(livecall::v1::Call call
   call.set_direction("outbound-api");
   call.set_provider("twilio");
   *call.mutable_created_at() = ToProtoTimestamp(now);
-  RecordCallStatus(call, IsKnownCallStatus(created->status) ? created->status : "queued", now);
+  RecordCallStatus(
+      call, ParseCallStatus(created->status).value_or(livecall::v1::CALL_STATUS_QUEUED), now);
   if (absl::Status stored = store_.Put(call, std::nullopt); !stored.ok()) return stored;
   return call;
 }

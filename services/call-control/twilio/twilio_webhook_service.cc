@@ -81,7 +81,7 @@ void TwilioWebhookService::StopOtherLegs(const livecall::v1::Call& call, bool ca
     }
     // A customer who answered ends the conference by leaving (endConferenceOnExit); one who never
     // answered would leave the agent alone in it.
-    if (call.status() == "completed") return;
+    if (call.status() == livecall::v1::CALL_STATUS_COMPLETED) return;
     if (!call.conference_sid().empty()) {
       warn("cannot end the conference of an ended call", call.conference_sid(),
            twilio_->EndConference(call.conference_sid()));

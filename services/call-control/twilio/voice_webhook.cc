@@ -4,6 +4,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/enum_json.h"
 #include "common/ids.h"
 #include "common/language.h"
 #include "common/log.h"
@@ -127,7 +128,7 @@ absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& c
   call.set_direction("outbound-api");
   call.set_provider("twilio");
   *call.mutable_created_at() = ToProtoTimestamp(now);
-  RecordCallStatus(call, "queued", now);
+  RecordCallStatus(call, livecall::v1::CALL_STATUS_QUEUED, now);
   // The call, the browser leg's alias and the slot become the call's in one transaction, so the
   // slot's sweep never finds the slot without its call.
   LIVECALL_RETURN_IF_ERROR(
@@ -167,8 +168,10 @@ absl::StatusOr<std::string> TwilioWebhookService::CustomerCall(const std::string
   call.set_direction("inbound");
   call.set_provider("twilio");
   *call.mutable_created_at() = ToProtoTimestamp(now);
-  const std::string reported = Param(params, "CallStatus");
-  RecordCallStatus(call, IsKnownCallStatus(reported) ? reported : "ringing", now);
+  RecordCallStatus(
+      call,
+      ParseCallStatus(Param(params, "CallStatus")).value_or(livecall::v1::CALL_STATUS_RINGING),
+      now);
   LIVECALL_RETURN_IF_ERROR(calls_.Put(call, std::nullopt));
 
   std::string language;

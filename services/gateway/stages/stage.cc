@@ -44,7 +44,7 @@ std::vector<std::pair<std::string, std::string>> CallerMetadata(const std::strin
   std::vector<std::pair<std::string, std::string>> metadata = {{"x-request-id", request_id}};
   if (!caller.agent_id.empty()) {
     metadata.emplace_back(kAgentMetadata, caller.agent_id);
-    metadata.emplace_back(kRoleMetadata, caller.role);
+    metadata.emplace_back(kRoleMetadata, RoleName(caller.role));
   }
   return metadata;
 }

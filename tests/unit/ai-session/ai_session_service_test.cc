@@ -136,8 +136,8 @@ TEST_F(AiSessionServiceTest, KnownCustomerGetsAPersonalGreetingAndIssueSuggestio
   EXPECT_EQ(session->direction(), "outbound");
   EXPECT_THAT(session->suggestions(),
               Contains(Property(&livecall::v1::Suggestion::source, "internet-outage-uz")));
-  EXPECT_THAT(session->suggestions(),
-              Contains(Property(&livecall::v1::Suggestion::kind, "next-step")));
+  EXPECT_THAT(session->suggestions(), Contains(Property(&livecall::v1::Suggestion::kind,
+                                                        livecall::v1::SUGGESTION_KIND_NEXT_STEP)));
   ASSERT_EQ(session->conversation_size(), 1);
   EXPECT_EQ(session->conversation(0).speaker(), "ai");
   EXPECT_EQ(session->conversation(0).text(), session->greeting());
@@ -202,7 +202,7 @@ TEST_F(AiSessionServiceTest, ACallSidMustLookLikeOneAndABadOneStoresNothing) {
 
 TEST_F(AiSessionServiceTest, AnAgentAttachesToACallOnlyWithCallControlsWord) {
   // This service has no call-control to ask: an agent naming a call is refused, not believed.
-  const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = "agent"};
+  const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = kRoleAgent};
   livecall::v1::StartSessionRequest request = Request("+998901112233");
   request.set_call_sid("CA0123456789abcdef0123456789abcdef");
   EXPECT_THAT(service_->Start(request, alice), StatusIs(absl::StatusCode::kFailedPrecondition));
@@ -224,7 +224,7 @@ livecall::v1::Call RecordBrowserCall(call_control::CallStore& store, const std::
   call.set_agent_identity(*call_control::AgentIdentity(agent_id));
   call.set_to("+998901112233");
   call.set_direction("outbound-api");
-  call.set_status("in-progress");
+  call.set_status(livecall::v1::CALL_STATUS_IN_PROGRESS);
   call.set_session_id(session_id);
   EXPECT_THAT(store.PutAlias(agent_leg, customer_leg), IsOk());
   EXPECT_THAT(store.Put(call, std::nullopt), IsOk());
@@ -234,8 +234,8 @@ livecall::v1::Call RecordBrowserCall(call_control::CallStore& store, const std::
 TEST_F(AiSessionServiceTest, CallControlDecidesWhichCallsAnAgentMayAttachTo) {
   AiSessionService service(*stub_, *kb_, /*llm=*/nullptr, executor_, AiEngineOptions{},
                            calls_stub_.get());
-  const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = "agent"};
-  const CallerIdentity bob{.peer = "gateway", .agent_id = "bob", .role = "agent"};
+  const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = kRoleAgent};
+  const CallerIdentity bob{.peer = "gateway", .agent_id = "bob", .role = kRoleAgent};
   const std::string customer_leg = "CA1000000000000000000000000000000c";
   const std::string agent_leg = "CA1000000000000000000000000000000a";
   RecordBrowserCall(*call_store_, "alice", customer_leg, agent_leg);
@@ -260,7 +260,7 @@ TEST_F(AiSessionServiceTest, CallControlDecidesWhichCallsAnAgentMayAttachTo) {
   request.set_call_sid(customer_leg);
   EXPECT_EQ(service.Start(request, alice)->session_id(), started->session_id());
   // A supervisor may name any call, even one call-control does not know.
-  const CallerIdentity supervisor{.peer = "gateway", .agent_id = "sam", .role = "supervisor"};
+  const CallerIdentity supervisor{.peer = "gateway", .agent_id = "sam", .role = kRoleSupervisor};
   EXPECT_EQ(service.Start(request, supervisor)->session_id(), started->session_id());
   request.set_call_sid("CA1000000000000000000000000000000f");
   EXPECT_THAT(service.Start(request, supervisor).status(), IsOk());
@@ -280,8 +280,8 @@ TEST_F(AiSessionServiceTest, TheOwnerOfACallGetsItsUnownedSession) {
   // alice answered (call-control recorded her) and her page starts the call's session.
   RecordBrowserCall(*call_store_, "alice", customer_leg, "CA2000000000000000000000000000000a",
                     unowned->session_id());
-  const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = "agent"};
-  const CallerIdentity bob{.peer = "gateway", .agent_id = "bob", .role = "agent"};
+  const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = kRoleAgent};
+  const CallerIdentity bob{.peer = "gateway", .agent_id = "bob", .role = kRoleAgent};
   livecall::v1::StartSessionRequest page = Request("+998901112233");
   page.set_call_sid("CA2000000000000000000000000000000a");
   EXPECT_THAT(service.Start(page, bob), StatusIs(absl::StatusCode::kPermissionDenied));
@@ -406,8 +406,8 @@ TEST_F(AiSessionServiceTest, EndingSavesASummaryAndClosesTheSession) {
 }
 
 TEST_F(AiSessionServiceTest, OnlyAServiceOrASupervisorAssignsAnUnownedSession) {
-  const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = "agent"};
-  const CallerIdentity bob{.peer = "gateway", .agent_id = "bob", .role = "agent"};
+  const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = kRoleAgent};
+  const CallerIdentity bob{.peer = "gateway", .agent_id = "bob", .role = kRoleAgent};
   absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998901112233"));
   ASSERT_THAT(session.status(), IsOk());
   ASSERT_EQ(session->agent_id(), "");  // Started by a service (an inbound call): nobody's yet.
@@ -433,8 +433,8 @@ TEST_F(AiSessionServiceTest, OnlyAServiceOrASupervisorAssignsAnUnownedSession) {
 }
 
 TEST_F(AiSessionServiceTest, OwnershipIsCheckedBeforeTheRequestsFields) {
-  const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = "agent"};
-  const CallerIdentity bob{.peer = "gateway", .agent_id = "bob", .role = "agent"};
+  const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = kRoleAgent};
+  const CallerIdentity bob{.peer = "gateway", .agent_id = "bob", .role = kRoleAgent};
   absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998901112233"), alice);
   ASSERT_THAT(session.status(), IsOk());
   livecall::v1::EndAiSessionRequest end;

@@ -1,5 +1,6 @@
 #include "services/ai-session/caller_replies.h"
 
+#include "common/enum_json.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -51,7 +52,7 @@ class EmbeddedCallerReplyTest : public ::testing::Test {
                                   const std::string& kind = "answer") {
     livecall::v1::Suggestion suggestion;
     suggestion.set_text(text);
-    suggestion.set_kind(kind);
+    suggestion.set_kind(*ParseEnumJsonName<livecall::v1::SuggestionKind>(kind));
     suggestion.set_confidence(confidence);
     return suggestion;
   }

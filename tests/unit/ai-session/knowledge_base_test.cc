@@ -1,7 +1,10 @@
 #include "services/ai-session/knowledge_base.h"
 
+#include <fstream>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/files.h"
 #include "tests/support/status_matchers.h"
 
 namespace livecall::ai_session {
@@ -149,13 +152,29 @@ TEST(KnowledgeBaseTest, BadEntriesAreRejectedWithTheirId) {
   EXPECT_THAT(KnowledgeBase::FromEntries(list),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("\"x\"")));
   entry->set_language("en");
-  entry->set_kind("shout");
+  entry->set_kind(static_cast<livecall::v1::SuggestionKind>(9));  // From gRPC, say.
   EXPECT_THAT(KnowledgeBase::FromEntries(list),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("kind")));
-  entry->set_kind("");
+  entry->set_kind(livecall::v1::SUGGESTION_KIND_UNSPECIFIED);
   *list.add_entries() = *entry;
   EXPECT_THAT(KnowledgeBase::FromEntries(list),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("twice")));
+}
+
+// A file's kind is one of the spellings the page sees; anything else stops the start.
+TEST(KnowledgeBaseTest, AFileWithAnUnknownKindIsRejectedNamingTheKinds) {
+  absl::StatusOr<std::string> dir = livecall::testing::MakeTempDir("kb");
+  ASSERT_THAT(dir.status(), IsOk());
+  const std::string path = *dir + "/kb.json";
+  std::ofstream(path) << R"([{"id":"x","language":"en","triggers":["hi"],"answer":"Hello",)"
+                      << R"("kind":"shout"}])";
+  EXPECT_THAT(KnowledgeBase::Load(path),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr(R"(expected "answer", "next-step" or "warning")")));
+  std::ofstream(path) << R"([{"id":"x","language":"en","triggers":["hi"],"answer":"Hello",)"
+                      << R"("kind":"next-step"}])";
+  absl::StatusOr<KnowledgeBase> kb = KnowledgeBase::Load(path);
+  ASSERT_THAT(kb.status(), IsOk());
 }
 
 }  // namespace

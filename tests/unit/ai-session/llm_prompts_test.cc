@@ -90,7 +90,8 @@ TEST(LlmPromptsTest, SuggestionsAreReadFromJsonWrappedInProse) {
   ASSERT_EQ(suggestions->size(), 2u);
   EXPECT_EQ((*suggestions)[0].text(), "Routerni qayta yoqing");
   EXPECT_EQ((*suggestions)[0].source(), "llm");
-  EXPECT_EQ((*suggestions)[1].kind(), "answer");  // Unknown kinds become answers.
+  EXPECT_EQ((*suggestions)[1].kind(),
+            livecall::v1::SUGGESTION_KIND_ANSWER);  // Unknown kinds become answers.
 }
 
 TEST(LlmPromptsTest, MalformedRepliesAreErrors) {

@@ -70,7 +70,7 @@ TEST_F(SuggestionEngineTest, NothingMatchingAsksAClarifyingQuestion) {
   std::vector<livecall::v1::Suggestion> suggestions =
       TurnSuggestions(*kb_, SessionWith("uz", {{"customer", "hmm"}}));
   ASSERT_THAT(suggestions, SizeIs(1));
-  EXPECT_EQ(suggestions[0].kind(), "next-step");
+  EXPECT_EQ(suggestions[0].kind(), livecall::v1::SUGGESTION_KIND_NEXT_STEP);
   EXPECT_EQ(suggestions[0].source(), "embedded");
   EXPECT_THAT(suggestions[0].text(), HasSubstr("Aniqlashtiring"));
 }

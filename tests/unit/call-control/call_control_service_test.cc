@@ -18,7 +18,7 @@ class RecordingProvider final : public TelephonyProvider {
   absl::StatusOr<livecall::v1::Call> Place(livecall::v1::Call call) override {
     placed.push_back(call);
     call.set_call_sid("CA0123456789abcdef0123456789abcdef");
-    call.set_status("queued");
+    call.set_status(livecall::v1::CALL_STATUS_QUEUED);
     return call;
   }
   absl::Status Hold(const livecall::v1::Call&, bool) override { return absl::OkStatus(); }

@@ -29,22 +29,22 @@ GrpcAuthConfig Read(std::map<std::string, std::string> vars, bool serves, bool d
 }
 
 TEST(CallerIdentityTest, AnAgentMayUseOnlyWhatItOwns) {
-  const CallerIdentity agent{.peer = "gateway", .agent_id = "agent-1", .role = "agent"};
+  const CallerIdentity agent{.peer = "gateway", .agent_id = "agent-1", .role = kRoleAgent};
   EXPECT_TRUE(agent.MayAccess("agent-1"));
   EXPECT_FALSE(agent.MayAccess("agent-2"));
   EXPECT_FALSE(agent.MayAccess(""));  // Nobody's yet is not the agent's.
-  const CallerIdentity supervisor{.peer = "gateway", .agent_id = "boss", .role = "supervisor"};
+  const CallerIdentity supervisor{.peer = "gateway", .agent_id = "boss", .role = kRoleSupervisor};
   EXPECT_TRUE(supervisor.MayAccess("agent-2"));
   EXPECT_TRUE(CallerIdentity{}.MayAccess("agent-2"));  // A service acting for itself.
 }
 
 TEST(CallerIdentityTest, AnAgentCreatesOnlyForItself) {
-  const CallerIdentity agent{.peer = "gateway", .agent_id = "agent-1", .role = "agent"};
+  const CallerIdentity agent{.peer = "gateway", .agent_id = "agent-1", .role = kRoleAgent};
   EXPECT_EQ(*agent.OwnerFor(""), "agent-1");
   EXPECT_EQ(*agent.OwnerFor("agent-1"), "agent-1");
   EXPECT_THAT(agent.OwnerFor("agent-2").status(),
               StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("agent-2")));
-  const CallerIdentity supervisor{.peer = "gateway", .agent_id = "boss", .role = "supervisor"};
+  const CallerIdentity supervisor{.peer = "gateway", .agent_id = "boss", .role = kRoleSupervisor};
   EXPECT_EQ(*supervisor.OwnerFor("agent-2"), "agent-2");
   EXPECT_EQ(*supervisor.OwnerFor(""), "boss");
   EXPECT_EQ(*CallerIdentity{}.OwnerFor(""), "");

@@ -32,7 +32,7 @@ TEST(AgentAuthTest, VerifiesTheBearerToken) {
       AuthenticateAgent("Bearer " + AgentToken("alice"), Verifier());
   ASSERT_TRUE(agent.ok()) << agent.status();
   EXPECT_EQ(agent->agent_id, "alice");
-  EXPECT_EQ(agent->role, "agent");
+  EXPECT_EQ(agent->role, kRoleAgent);
   EXPECT_FALSE(AuthenticateAgent("Basic abc", Verifier()).ok());
   EXPECT_FALSE(AuthenticateAgent("Bearer " + AgentToken("al\"ice"), Verifier()).ok());
   EXPECT_EQ(AuthenticateAgent("Bearer x.y.z", Verifier()).status().code(),

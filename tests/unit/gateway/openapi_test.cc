@@ -208,6 +208,35 @@ TEST_F(OpenApiTest, SchemasFollowTheProto3JsonMapping) {
                    .contains("google.protobuf.Timestamp"));
 }
 
+// The generated TypeScript client turns these into string unions. "" is an unset value.
+TEST_F(OpenApiTest, EnumsListTheirJsonSpellings) {
+  auto spellings = [this](const std::string& schema, const std::string& property) {
+    std::vector<std::string> values;
+    const Struct& field = Object(Object(Schema(schema), "properties"), property);
+    EXPECT_EQ(Text(field, "type"), "string") << property;
+    for (const Value& value : field.fields().at("enum").list_value().values()) {
+      values.push_back(value.string_value());
+    }
+    return values;
+  };
+  using ::testing::ElementsAre;
+  EXPECT_THAT(spellings("livecall.v1.Call", "status"),
+              ElementsAre("", "queued", "ringing", "in-progress", "completed", "busy", "failed",
+                          "no-answer", "canceled"));
+  EXPECT_THAT(spellings("livecall.v1.CallEvent", "status"),
+              ElementsAre("", "queued", "ringing", "in-progress", "completed", "busy", "failed",
+                          "no-answer", "canceled"));
+  EXPECT_THAT(spellings("livecall.v1.Call", "mode"), ElementsAre("", "tts", "ai", "agent"));
+  EXPECT_THAT(spellings("livecall.v1.PlaceCallRequest", "mode"), ElementsAre("", "tts", "ai", "agent"));
+  EXPECT_THAT(spellings("livecall.v1.Suggestion", "kind"),
+              ElementsAre("", "answer", "next-step", "warning"));
+  EXPECT_THAT(spellings("livecall.v1.DevLoginRequest", "role"),
+              ElementsAre("", "agent", "supervisor", "service"));
+  EXPECT_THAT(spellings("livecall.v1.DevLoginResponse", "role"),
+              ElementsAre("", "agent", "supervisor", "service"));
+  EXPECT_THAT(json_, ::testing::Not(::testing::HasSubstr("CALL_STATUS_")));
+}
+
 TEST_F(OpenApiTest, DescribesTheErrorBody) {
   const Struct& error = Schema("Error");
   const Struct& inner = Object(Object(error, "properties"), "error");

@@ -210,6 +210,63 @@ TEST_F(TranscoderTest, QueryParameterWithBadEncodingIsInvalidArgument) {
   EXPECT_EQ(request.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(TranscoderTest, EnumsInABodyAreTheirJsonSpellings) {
+  auto request = BuildRequestMessage(Matched("POST", "/api/voip/call"),
+                                     R"({"to":"901112233","mode":"ai"})", "");
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(dynamic_cast<const livecall::v1::PlaceCallRequest&>(**request).mode(),
+            livecall::v1::CALL_MODE_AI);
+}
+
+TEST_F(TranscoderTest, AnUnknownEnumSpellingIsA400NamingTheAcceptedOnes) {
+  for (const char* body :
+       {R"({"to":"901112233","mode":"robot"})", R"({"to":"901112233","mode":"CALL_MODE_AI"})"}) {
+    auto request = BuildRequestMessage(Matched("POST", "/api/voip/call"), body, "");
+    EXPECT_EQ(request.status().code(), absl::StatusCode::kInvalidArgument) << body;
+    EXPECT_THAT(std::string(request.status().message()),
+                HasSubstr(R"(expected "tts", "ai" or "agent")"))
+        << body;
+    EXPECT_THAT(std::string(request.status().message()), HasSubstr("mode")) << body;
+  }
+}
+
+TEST_F(TranscoderTest, EnumsInAQueryAreTheirJsonSpellings) {
+  // PlaceCall's input as query parameters, on a hand-built no-body route.
+  Route route;
+  route.http_method = "GET";
+  route.method = google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(
+      "livecall.v1.CallControl.PlaceCall");
+  route.body_is_request = false;
+  RouteMatch match;
+  match.result = RouteMatch::Result::kMatched;
+  match.route = &route;
+  auto request = BuildRequestMessage(match, "", "to=901112233&mode=agent");
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(dynamic_cast<const livecall::v1::PlaceCallRequest&>(**request).mode(),
+            livecall::v1::CALL_MODE_AGENT);
+  auto unknown = BuildRequestMessage(match, "", "mode=CALL_MODE_AGENT");
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(unknown.status().message()),
+              HasSubstr(R"("CALL_MODE_AGENT" is not one of "tts", "ai" or "agent")"));
+}
+
+TEST(MessageToJsonTest, EnumsPrintAsTheStringsThePageKnows) {
+  livecall::v1::Call call;
+  call.set_status(livecall::v1::CALL_STATUS_IN_PROGRESS);
+  call.set_mode(livecall::v1::CALL_MODE_AGENT);
+  call.add_history()->set_status(livecall::v1::CALL_STATUS_QUEUED);
+  absl::StatusOr<std::string> json = MessageToJson(call);
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_THAT(*json, HasSubstr(R"("status":"in-progress")"));
+  EXPECT_THAT(*json, HasSubstr(R"("mode":"agent")"));
+  EXPECT_THAT(*json, HasSubstr(R"("history":[{"status":"queued"}])"));
+  livecall::v1::Session session;
+  session.add_suggestions()->set_kind(livecall::v1::SUGGESTION_KIND_NEXT_STEP);
+  EXPECT_THAT(MessageToJson(session).value_or(""), HasSubstr(R"("kind":"next-step")"));
+  // Unset, as an empty string field printed.
+  EXPECT_THAT(MessageToJson(livecall::v1::Call()).value_or(""), HasSubstr(R"("mode":"")"));
+}
+
 TEST(MessageToJsonTest, PrintsLowerCamelCaseWithEveryPrimitive) {
   livecall::v1::Session session;
   session.set_session_id("S1");

@@ -1,5 +1,7 @@
 #include "services/call-control/calls/call_store.h"
 
+#include <google/protobuf/unknown_field_set.h>
+
 #include <optional>
 
 #include "absl/strings/str_cat.h"
@@ -34,7 +36,7 @@ class CallStoreTest : public ::testing::Test {
   void PutCall(int n, const std::string& status, absl::Time created) {
     livecall::v1::Call call;
     call.set_call_sid(absl::StrCat("CA", std::string(30, '0'), absl::Dec(n, absl::kZeroPad2)));
-    call.set_status(status);
+    call.set_status(*ParseCallStatus(status));
     *call.mutable_created_at() = ToProtoTimestamp(created);
     ASSERT_THAT(calls_->Put(call, std::nullopt), IsOk());
   }
@@ -101,7 +103,7 @@ TEST_F(CallStoreTest, TheWriteThatEndsACallSchedulesTheEndOfItsSession) {
   auto set = [&](const std::string& status, const std::string& session) {
     absl::StatusOr<livecall::v1::Call> updated =
         calls_->Update(kCall, [&](livecall::v1::Call& call) -> absl::StatusOr<bool> {
-          if (!status.empty()) RecordCallStatus(call, status, absl::Now());
+          if (!status.empty()) RecordCallStatus(call, *ParseCallStatus(status), absl::Now());
           if (!session.empty()) call.set_session_id(session);
           call.set_muted(!call.muted());  // Always a change.
           return true;
@@ -145,7 +147,8 @@ TEST_F(CallStoreTest, TheWriteThatEndsACallSchedulesTheEndOfItsSession) {
   ASSERT_THAT(calls_
                   ->Update(other,
                            [](livecall::v1::Call& call) -> absl::StatusOr<bool> {
-                             RecordCallStatus(call, "no-answer", absl::Now());
+                             RecordCallStatus(call, livecall::v1::CALL_STATUS_NO_ANSWER,
+                                              absl::Now());
                              return true;
                            })
                   .status(),
@@ -226,6 +229,56 @@ TEST_F(CallStoreTest, TheLiveFloorSkipsEntriesWithoutALiveCall) {
       redis_->Command({"ZSCORE", kLiveCallsKey, "CA00000000000000000000000000000004"});
   ASSERT_THAT(old.status(), IsOk());
   EXPECT_TRUE(IsNil(**old));  // Swept.
+}
+
+}  // namespace
+}  // namespace livecall::call_control
+
+namespace livecall::call_control {
+namespace {
+
+// A Call as the version before the enums stored it (status 4 and mode 21 as strings, the history
+// event's status 1 as a string), written byte by byte from the old field numbers.
+std::string PreviousVersionRecord(const std::string& status) {
+  std::string bytes = std::string("\x0a\x22") + kCall;  // 1: call_sid (34 characters)
+  bytes += "\x22" + std::string(1, static_cast<char>(status.size())) + status;  // 4: status
+  bytes += std::string("\x52\x08\x0a\x06") + "queued";  // 10: history { 1: "queued" }
+  bytes += std::string("\xaa\x01\x05") + "agent";       // 21: mode
+  return bytes;
+}
+
+// A rolling deploy: records written by the previous version read after the upgrade.
+TEST_F(CallStoreTest, ARecordOfThePreviousVersionReadsAndUpdates) {
+  ASSERT_THAT(
+      redis_->Command({"SET", CallKey(kCall), PreviousVersionRecord("in-progress")}).status(),
+      IsOk());
+  absl::StatusOr<livecall::v1::Call> read = calls_->Get(kCall);
+  ASSERT_THAT(read.status(), IsOk());
+  EXPECT_EQ(read->status(), livecall::v1::CALL_STATUS_IN_PROGRESS);
+  EXPECT_EQ(read->mode(), livecall::v1::CALL_MODE_AGENT);
+  ASSERT_EQ(read->history_size(), 1);
+  EXPECT_EQ(read->history(0).status(), livecall::v1::CALL_STATUS_QUEUED);
+
+  // The compare-and-set compares the bytes as stored, not the upgraded message's.
+  absl::StatusOr<livecall::v1::Call> updated =
+      calls_->Update(kCall, [](livecall::v1::Call& call) -> absl::StatusOr<bool> {
+        RecordCallStatus(call, livecall::v1::CALL_STATUS_COMPLETED, absl::Now());
+        return true;
+      });
+  ASSERT_THAT(updated.status(), IsOk());
+  EXPECT_EQ(updated->status(), livecall::v1::CALL_STATUS_COMPLETED);
+  EXPECT_EQ(calls_->Get(kCall)->status(), livecall::v1::CALL_STATUS_COMPLETED);
+
+  // What this version wrote still carries the status as a string for the previous version.
+  absl::StatusOr<RedisReply> stored = redis_->Command({"GET", CallKey(kCall)});
+  ASSERT_THAT(stored.status(), IsOk());
+  google::protobuf::UnknownFieldSet old_view;
+  ASSERT_TRUE(old_view.ParseFromArray((*stored)->str, static_cast<int>((*stored)->len)));
+  std::string old_status;
+  for (int i = 0; i < old_view.field_count(); ++i) {
+    if (old_view.field(i).number() == 4) old_status = old_view.field(i).length_delimited();
+  }
+  EXPECT_EQ(old_status, "completed");
 }
 
 }  // namespace

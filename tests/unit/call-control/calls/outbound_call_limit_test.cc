@@ -47,7 +47,7 @@ class OutboundCallLimitTest : public ::testing::Test {
     call.set_call_sid(absl::StrCat("CA", std::string(28, '0'), absl::Dec(n, absl::kZeroPad4)));
     call.set_agent_identity(slot.agent_identity());
     *call.mutable_created_at() = ToProtoTimestamp(absl::Now());
-    RecordCallStatus(call, "queued", absl::Now());
+    RecordCallStatus(call, livecall::v1::CALL_STATUS_QUEUED, absl::Now());
     EXPECT_THAT(calls_->Create(call, {}, slot.CommitWrites(call.call_sid(), absl::Now())), IsOk());
     return call.call_sid();
   }
@@ -56,7 +56,8 @@ class OutboundCallLimitTest : public ::testing::Test {
     ASSERT_THAT(calls_
                     ->Update(call_sid,
                              [](livecall::v1::Call& call) -> absl::StatusOr<bool> {
-                               RecordCallStatus(call, "completed", absl::Now());
+                               RecordCallStatus(call, livecall::v1::CALL_STATUS_COMPLETED,
+                                                absl::Now());
                                return true;
                              })
                     .status(),

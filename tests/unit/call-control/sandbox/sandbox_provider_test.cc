@@ -1,6 +1,7 @@
 #include "services/call-control/sandbox/sandbox_provider.h"
 
 #include "absl/time/clock.h"
+#include "common/enum_json.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/call-control/call_control_service.h"
@@ -21,7 +22,9 @@ using ::testing::MatchesRegex;
 
 std::vector<std::string> Statuses(const livecall::v1::Call& call) {
   std::vector<std::string> statuses;
-  for (const livecall::v1::CallEvent& event : call.history()) statuses.push_back(event.status());
+  for (const livecall::v1::CallEvent& event : call.history()) {
+    statuses.push_back(EnumJsonName(event.status()));
+  }
   return statuses;
 }
 
@@ -58,7 +61,7 @@ TEST_F(SandboxProviderTest, PlacedCallIsQueuedWithATwilioShapedSid) {
   absl::StatusOr<livecall::v1::Call> call = sandbox.Place(NewCall());
   ASSERT_THAT(call.status(), IsOk());
   EXPECT_THAT(call->call_sid(), MatchesRegex("CA[0-9a-f]{32}"));
-  EXPECT_EQ(call->status(), "queued");
+  EXPECT_EQ(call->status(), livecall::v1::CALL_STATUS_QUEUED);
   EXPECT_EQ(call->provider(), "sandbox");
   EXPECT_EQ(call->direction(), "outbound-api");
   EXPECT_THAT(Statuses(*call), ElementsAre("queued"));
@@ -74,13 +77,13 @@ TEST_F(SandboxProviderTest, StepsHappenOnlyWhenDueAndInLifecycleOrder) {
   const absl::Time placed = absl::Now();
   EXPECT_EQ(*sandbox.RunDueSteps(placed), 0);  // Ringing is a second away.
   EXPECT_EQ(*sandbox.RunDueSteps(placed + absl::Seconds(2)), 1);
-  EXPECT_EQ(store_->Get(call->call_sid())->status(), "ringing");
+  EXPECT_EQ(store_->Get(call->call_sid())->status(), livecall::v1::CALL_STATUS_RINGING);
   EXPECT_EQ(*sandbox.RunDueSteps(placed + absl::Seconds(3)), 0);  // Answer is due at +4 s.
   EXPECT_EQ(*sandbox.RunDueSteps(placed + absl::Seconds(5)), 1);
   EXPECT_EQ(*sandbox.RunDueSteps(placed + absl::Seconds(9)), 1);
   absl::StatusOr<livecall::v1::Call> done = store_->Get(call->call_sid());
   EXPECT_THAT(Statuses(*done), ElementsAre("queued", "ringing", "in-progress", "completed"));
-  EXPECT_EQ(done->status(), "completed");
+  EXPECT_EQ(done->status(), livecall::v1::CALL_STATUS_COMPLETED);
   // Completed calls leave the schedule.
   EXPECT_TRUE(store_->DueSteps(placed + absl::Hours(1), 10)->empty());
 }
@@ -108,7 +111,7 @@ TEST_F(SandboxProviderTest, AClaimedStepThatWasNeverFinishedIsRetriedAfterItsLea
   ASSERT_TRUE(*store_->ClaimStep(call->call_sid(), due, absl::Seconds(10)));
   EXPECT_EQ(*sandbox.RunDueSteps(due + absl::Seconds(5)), 0);
   EXPECT_EQ(*sandbox.RunDueSteps(due + absl::Seconds(11)), 1);
-  EXPECT_EQ(store_->Get(call->call_sid())->status(), "ringing");
+  EXPECT_EQ(store_->Get(call->call_sid())->status(), livecall::v1::CALL_STATUS_RINGING);
 }
 
 TEST_F(SandboxProviderTest, BackgroundLoopCompletesACall) {
@@ -124,7 +127,7 @@ TEST_F(SandboxProviderTest, BackgroundLoopCompletesACall) {
   EXPECT_TRUE(livecall::testing::WaitFor(
       [&] {
         absl::StatusOr<livecall::v1::Call> current = store_->Get(call->call_sid());
-        return current.ok() && current->status() == "completed";
+        return current.ok() && current->status() == livecall::v1::CALL_STATUS_COMPLETED;
       },
       absl::Seconds(10)));
   sandbox.Stop();
@@ -172,14 +175,14 @@ TEST_F(SandboxControlTest, HoldMuteDigitsAndHangupAreSimulated) {
   const absl::Time start = absl::Now();
   ASSERT_THAT(sandbox_->RunDueSteps(start + absl::Seconds(1)).status(), IsOk());
   ASSERT_THAT(sandbox_->RunDueSteps(start + absl::Seconds(2)).status(), IsOk());
-  ASSERT_EQ(store_->Get(call->call_sid())->status(), "in-progress");
+  ASSERT_EQ(store_->Get(call->call_sid())->status(), livecall::v1::CALL_STATUS_IN_PROGRESS);
 
   EXPECT_TRUE(service_->Act(call->call_sid(), CallAction::kHold)->on_hold());
   EXPECT_TRUE(service_->Act(call->call_sid(), CallAction::kMute)->muted());
   EXPECT_EQ(service_->Act(call->call_sid(), CallAction::kSendDigits, "5")->digits_sent(), "5");
   absl::StatusOr<livecall::v1::Call> ended = service_->Act(call->call_sid(), CallAction::kHangup);
   ASSERT_THAT(ended.status(), IsOk());
-  EXPECT_EQ(ended->status(), "completed");
+  EXPECT_EQ(ended->status(), livecall::v1::CALL_STATUS_COMPLETED);
   EXPECT_THAT(Statuses(*ended), ElementsAre("queued", "ringing", "in-progress", "completed"));
   // Hung up: the sandbox's schedule has nothing left for it.
   EXPECT_THAT(*store_->DueSteps(start + absl::Hours(1), 10), IsEmpty());

@@ -28,7 +28,7 @@ TEST_F(CallStatusWebhookTest, DuplicateAndOutOfOrderStatusCallbacksLeaveTheRight
   ASSERT_THAT(Status(customer, "busy", 3), IsOk());
   absl::StatusOr<livecall::v1::Call> call = store_->Get(customer);
   ASSERT_THAT(call.status(), IsOk());
-  EXPECT_EQ(call->status(), "completed");
+  EXPECT_EQ(call->status(), livecall::v1::CALL_STATUS_COMPLETED);
   EXPECT_THAT(Statuses(*call), ElementsAre("queued", "in-progress", "completed"));
 }
 
@@ -46,7 +46,7 @@ TEST_F(CallStatusWebhookTest, AStatusCallbackForACallWeDoNotTrackIsAcknowledged)
 TEST_F(CallStatusWebhookTest, AnUnknownCallStatusIsRefused) {
   const std::string customer = AgentCalls();
   EXPECT_THAT(Status(customer, "exploded", 9), StatusIs(absl::StatusCode::kInvalidArgument));
-  EXPECT_EQ(store_->Get(customer)->status(), "queued");
+  EXPECT_EQ(store_->Get(customer)->status(), livecall::v1::CALL_STATUS_QUEUED);
 }
 
 // Issue 15.4: a customer who is busy leaves the agent alone in the conference it started: the

@@ -27,7 +27,7 @@ TEST_F(ConferenceWebhookTest, ConferenceEventsTrackHoldInTwiliosOrder) {
                     {"SequenceNumber", absl::StrCat(sequence)}}));
   };
   ASSERT_THAT(event("participant-join", 1), IsOk());
-  EXPECT_EQ(store_->Get(customer)->status(), "in-progress");
+  EXPECT_EQ(store_->Get(customer)->status(), livecall::v1::CALL_STATUS_IN_PROGRESS);
   ASSERT_THAT(event("participant-unhold", 4), IsOk());
   ASSERT_THAT(event("participant-hold", 3), IsOk());  // Older than the unhold: ignored.
   EXPECT_FALSE(store_->Get(customer)->on_hold());
@@ -63,7 +63,7 @@ TEST_F(ConferenceWebhookTest, AnInboundCustomerLeavingTheConferenceEndsTheCall) 
   ASSERT_THAT(event("participant-leave", customer, 2), IsOk());
   absl::StatusOr<livecall::v1::Call> call = store_->Get(customer);
   ASSERT_THAT(call.status(), IsOk());
-  EXPECT_EQ(call->status(), "completed");
+  EXPECT_EQ(call->status(), livecall::v1::CALL_STATUS_COMPLETED);
   ASSERT_TRUE(WaitFor([&] { return ai_.Ends().size() == 1; }, absl::Seconds(10)));
   EXPECT_EQ(ai_.Ends()[0].session_id(), call->session_id());
   ASSERT_TRUE(
@@ -87,7 +87,7 @@ TEST_F(ConferenceWebhookTest, TheConferenceEndingEndsTheCallAndStopsDiallingTheC
                    {"CallSidEndingConference", kAgentLeg},
                    {"SequenceNumber", "4"}})),
               IsOk());
-  EXPECT_EQ(store_->Get(customer)->status(), "canceled");
+  EXPECT_EQ(store_->Get(customer)->status(), livecall::v1::CALL_STATUS_CANCELED);
   ASSERT_TRUE(WaitFor([&] { return !twilio_.Requests("UpdateCall").empty(); }, absl::Seconds(10)));
   EXPECT_EQ(twilio_.Requests("UpdateCall")[0].path_params.at("Sid"), customer);
   EXPECT_EQ(twilio_.Requests("UpdateCall")[0].Field("Status"), "canceled");

@@ -21,10 +21,10 @@ class GatherWebhookTest : public TwilioWebhookTest {};
 TEST_F(GatherWebhookTest, AiCallGreetsThenAnswersInAGatherLoopAndEndsItsSession) {
   livecall::v1::PlaceCallRequest request;
   request.set_to("+998935550101");
-  request.set_mode("ai");
+  request.set_mode(livecall::v1::CALL_MODE_AI);
   absl::StatusOr<livecall::v1::Call> call = service_->Place(request);
   ASSERT_THAT(call.status(), IsOk());
-  EXPECT_EQ(call->mode(), "ai");
+  EXPECT_EQ(call->mode(), livecall::v1::CALL_MODE_AI);
   EXPECT_EQ(call->session_id(), "S1");
   EXPECT_EQ(call->language(), "ru");
   EXPECT_EQ(call->text(), "Здравствуйте, Анна! Чем могу помочь?");
@@ -98,7 +98,7 @@ TEST_F(GatherWebhookTest, AiCallGreetsThenAnswersInAGatherLoopAndEndsItsSession)
 TEST_F(GatherWebhookTest, ARetriedGatherIsAnsweredOnceWithTheSameTwiml) {
   livecall::v1::PlaceCallRequest request;
   request.set_to("+998935550101");
-  request.set_mode("ai");
+  request.set_mode(livecall::v1::CALL_MODE_AI);
   absl::StatusOr<livecall::v1::Call> call = service_->Place(request);
   ASSERT_THAT(call.status(), IsOk());
   const Params said =
@@ -127,7 +127,7 @@ TEST_F(GatherWebhookTest, AiCallHandsTheCallerToAnAvailableAgent) {
   ASSERT_THAT(store_->MarkAgentAvailable("alice", absl::Now() + absl::Hours(1)), IsOk());
   livecall::v1::PlaceCallRequest request;
   request.set_to("+998935550101");
-  request.set_mode("ai");
+  request.set_mode(livecall::v1::CALL_MODE_AI);
   absl::StatusOr<livecall::v1::Call> call = service_->Place(request);
   ASSERT_THAT(call.status(), IsOk());
   ai_.AddReply("Соединяю вас с оператором.", "handoff");
@@ -158,7 +158,7 @@ TEST_F(GatherWebhookTest, AiCallWithoutAiSessionWaitsThenHandsOverOrApologises) 
   ai_.fail = true;
   livecall::v1::PlaceCallRequest request;
   request.set_to("+998935550101");
-  request.set_mode("ai");
+  request.set_mode(livecall::v1::CALL_MODE_AI);
   request.set_language("en");
   absl::StatusOr<livecall::v1::Call> call = service_->Place(request);
   ASSERT_THAT(call.status(), IsOk());  // Dialled: the call matters more than its assistant.

@@ -54,7 +54,7 @@ TEST_F(TwilioProviderTest, HoldResumeMuteDtmfAndHangupReachTheCustomersParticipa
 
   call = service_->Act(kAgentLeg, CallAction::kHangup);
   ASSERT_THAT(call.status(), IsOk());
-  EXPECT_EQ(call->status(), "completed");
+  EXPECT_EQ(call->status(), livecall::v1::CALL_STATUS_COMPLETED);
   std::vector<TwilioApiRequest> ended = twilio_.Requests("UpdateConference");
   ASSERT_THAT(ended, SizeIs(1));
   EXPECT_EQ(ended[0].path_params.at("Sid"), conference);
@@ -180,16 +180,16 @@ TEST_F(TwilioProviderTest, AFailedPlacementLetsItsIdempotencyKeyBeUsedAgain) {
 TEST_F(TwilioProviderTest, PlaceCallChecksTheMode) {
   livecall::v1::PlaceCallRequest request;
   request.set_to("+998935550101");
-  request.set_mode("robot");
+  request.set_mode(static_cast<livecall::v1::CallMode>(9));  // A gRPC client's unknown number.
   EXPECT_THAT(service_->Place(request).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("mode")));
-  request.set_mode("tts");
+  request.set_mode(livecall::v1::CALL_MODE_TTS);
   EXPECT_THAT(service_->Place(request).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("text is required")));
-  request.set_mode("agent");
+  request.set_mode(livecall::v1::CALL_MODE_AGENT);
   EXPECT_THAT(service_->Place(request).status(),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("browser")));
-  request.set_mode("ai");
+  request.set_mode(livecall::v1::CALL_MODE_AI);
   request.set_language("de");
   EXPECT_THAT(service_->Place(request).status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("language")));

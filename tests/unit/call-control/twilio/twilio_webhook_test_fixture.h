@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/enum_json.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
@@ -154,7 +155,9 @@ inline Params Query(std::initializer_list<std::pair<const std::string, std::stri
 // The statuses a call went through, in order.
 inline std::vector<std::string> Statuses(const livecall::v1::Call& call) {
   std::vector<std::string> statuses;
-  for (const livecall::v1::CallEvent& event : call.history()) statuses.push_back(event.status());
+  for (const livecall::v1::CallEvent& event : call.history()) {
+    statuses.push_back(EnumJsonName(event.status()));
+  }
   return statuses;
 }
 

@@ -76,7 +76,7 @@ TEST_F(VoiceWebhookTest, AgentCallJoinsAConferenceAndDialsTheCustomerIntoIt) {
   EXPECT_EQ(by_agent->call_sid(), customer);
   EXPECT_EQ(by_customer->agent_call_sid(), kAgentLeg);
   EXPECT_EQ(by_customer->session_id(), "S1");
-  EXPECT_EQ(by_customer->status(), "queued");
+  EXPECT_EQ(by_customer->status(), livecall::v1::CALL_STATUS_QUEUED);
   EXPECT_FALSE(by_customer->conference_sid().empty());
 }
 
@@ -185,7 +185,7 @@ TEST_F(VoiceWebhookTest, AnInboundCallReplayedAfterTheDedupWindowRingsNobody) {
   absl::StatusOr<std::string> replayed = webhooks_->HandleVoice(ringing);
   ASSERT_THAT(replayed.status(), IsOk());
   EXPECT_THAT(ParseXml(*replayed)->ChildNames(), ElementsAre("Hangup"));
-  EXPECT_EQ(store_->Get(inbound)->status(), "completed");
+  EXPECT_EQ(store_->Get(inbound)->status(), livecall::v1::CALL_STATUS_COMPLETED);
   EXPECT_THAT(ai_.starts, SizeIs(1));
   // Within the window a retry still gets the answer given first (here: the replay's).
   EXPECT_EQ(*webhooks_->HandleVoice(ringing), *replayed);

@@ -28,7 +28,7 @@ TEST(AuthStageTest, AValidTokenBecomesTheCaller) {
   TestExchange test(GetCall(BearerToken("alice", "supervisor")));
   EXPECT_FALSE(stage.Process(test.exchange()).has_value());
   EXPECT_EQ(test.exchange().caller.agent_id, "alice");
-  EXPECT_EQ(test.exchange().caller.role, "supervisor");
+  EXPECT_EQ(test.exchange().caller.role, kRoleSupervisor);
   EXPECT_FALSE(test.exchange().unauthenticated.has_value());
 }
 

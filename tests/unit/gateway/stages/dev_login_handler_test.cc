@@ -48,7 +48,7 @@ TEST(DevLoginHandlerTest, OnItIssuesATokenForTheAgentThatTheGatewayAccepts) {
       "Bearer " + body.fields().at("token").string_value(), TestVerifier(), {.dev_login = true});
   ASSERT_TRUE(agent.ok()) << agent.status();
   EXPECT_EQ(agent->agent_id, "agent-1");
-  EXPECT_EQ(agent->role, "supervisor");
+  EXPECT_EQ(agent->role, kRoleSupervisor);
 }
 
 TEST(DevLoginHandlerTest, ABadAgentIdIs400) {
