@@ -369,17 +369,14 @@ void GatewayHandler::HandleRoute(const RouteMatch& match, const HttpRequest& req
     call.metadata.emplace_back("idempotency-key", std::string(value));
   }
 
-  absl::StatusOr<std::unique_ptr<google::protobuf::Message>> message =
-      BuildRequestMessage(match, request.body(), query);
-  if (!message.ok()) {
+  absl::StatusOr<std::string> payload = BuildRequestPayload(match, request.body(), query);
+  if (!payload.ok()) {
     // What the body says wrong is told only to a caller who may use the call or session the
     // route names (README "Order of checks"): another agent learns nothing by probing.
-    return RefuseAfterOwnershipCheck(match, caller, request_id, ErrorResponse(message.status()),
+    return RefuseAfterOwnershipCheck(match, caller, request_id, ErrorResponse(payload.status()),
                                      std::move(respond));
   }
-  if (!(*message)->SerializeToString(&call.payload)) {
-    return respond(ErrorResponse(absl::InternalError("cannot serialize the request")));
-  }
+  call.payload = *std::move(payload);
 
   const google::protobuf::Descriptor* output_type = match.route->method->output_type();
   if (match.route->raw_response && options_.tts_signer != nullptr) {
@@ -414,11 +411,7 @@ void GatewayHandler::HandleRoute(const RouteMatch& match, const HttpRequest& req
     // Runs on a gRPC thread, where an escaping exception would end the process.
     try {
       if (!status.ok()) return respond(ErrorResponse(status));
-      std::unique_ptr<google::protobuf::Message> reply = NewMessage(output_type);
-      if (!reply->ParseFromString(payload)) {
-        return respond(ErrorResponse(absl::InternalError("the backend's answer cannot be parsed")));
-      }
-      absl::StatusOr<std::string> json = MessageToJson(*reply);
+      absl::StatusOr<std::string> json = PayloadToJson(output_type, payload);
       if (!json.ok()) return respond(ErrorResponse(json.status()));
       respond(JsonResponse(200, *std::move(json)));
     } catch (...) {

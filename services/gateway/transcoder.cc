@@ -1,13 +1,19 @@
 #include "services/gateway/transcoder.h"
 
 #include <google/protobuf/struct.pb.h>
+#include <google/protobuf/type.pb.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/type_resolver.h>
+#include <google/protobuf/util/type_resolver_util.h>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "services/gateway/url.h"
 
 namespace livecall::gateway {
@@ -17,6 +23,86 @@ using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
+
+constexpr absl::string_view kTypeUrlPrefix = "type.googleapis.com";
+
+// The generated pool's types as google.protobuf.Type, each built once. protobuf's own resolver
+// rebuilds a type's description from its descriptor on every lookup, and the stream converter
+// looks up every message type of a request and of its reply each time: that was most of the
+// gateway's JSON cost. Thread-safe; the cache only grows, bounded by the types of the protos.
+class CachingTypeResolver final : public google::protobuf::util::TypeResolver {
+ public:
+  CachingTypeResolver()
+      : pool_(google::protobuf::util::NewTypeResolverForDescriptorPool(
+            std::string(kTypeUrlPrefix), google::protobuf::DescriptorPool::generated_pool())) {}
+
+  google::protobuf::util::Status ResolveMessageType(const std::string& type_url,
+                                                    google::protobuf::Type* type) override {
+    return Resolve(type_url, type, &types_, [this](const std::string& url, auto* out) {
+      return pool_->ResolveMessageType(url, out);
+    });
+  }
+
+  google::protobuf::util::Status ResolveEnumType(const std::string& type_url,
+                                                 google::protobuf::Enum* type) override {
+    return Resolve(type_url, type, &enums_, [this](const std::string& url, auto* out) {
+      return pool_->ResolveEnumType(url, out);
+    });
+  }
+
+ private:
+  template <typename T, typename Build>
+  google::protobuf::util::Status Resolve(
+      const std::string& type_url, T* out,
+      absl::flat_hash_map<std::string, std::unique_ptr<const T>>* cache, Build build)
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    {
+      absl::ReaderMutexLock lock(&mu_);
+      if (auto it = cache->find(type_url); it != cache->end()) {
+        *out = *it->second;
+        return google::protobuf::util::Status();
+      }
+    }
+    auto built = std::make_unique<T>();
+    google::protobuf::util::Status status = build(type_url, built.get());
+    if (!status.ok()) return status;  // Unknown types are not cached: not a bounded set.
+    *out = *built;
+    absl::MutexLock lock(&mu_);
+    cache->try_emplace(type_url, std::move(built));
+    return status;
+  }
+
+  const std::unique_ptr<google::protobuf::util::TypeResolver> pool_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<const google::protobuf::Type>> types_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::unique_ptr<const google::protobuf::Enum>> enums_
+      ABSL_GUARDED_BY(mu_);
+};
+
+CachingTypeResolver& SharedTypeResolver() {
+  static CachingTypeResolver* const resolver = new CachingTypeResolver();
+  return *resolver;
+}
+
+std::string TypeUrl(const Descriptor* type) {
+  return absl::StrCat(kTypeUrlPrefix, "/", type->full_name());
+}
+
+google::protobuf::util::JsonParseOptions StrictParseOptions() {
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  options.case_insensitive_enum_parsing = false;
+  return options;
+}
+
+google::protobuf::util::JsonPrintOptions StablePrintOptions() {
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = false;
+  options.always_print_enums_as_ints = false;
+  return options;
+}
 
 const FieldDescriptor* FindFieldByEitherName(const Descriptor* type, const std::string& name) {
   if (const FieldDescriptor* field = type->FindFieldByName(name); field != nullptr) return field;
@@ -202,14 +288,16 @@ absl::Status JsonToMessage(absl::string_view json, Message* message) {
   if (absl::StripAsciiWhitespace(json).empty()) json = "{}";
   // Checked before protobuf parses: its parser recurses per level and copies every string.
   if (absl::Status within = CheckJsonLimits(json); !within.ok()) return within;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  options.case_insensitive_enum_parsing = false;
-  google::protobuf::util::Status status = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(json.data(), json.size()), message, options);
+  std::string binary;
+  google::protobuf::util::Status status = google::protobuf::util::JsonToBinaryString(
+      &SharedTypeResolver(), TypeUrl(message->GetDescriptor()),
+      google::protobuf::StringPiece(json.data(), json.size()), &binary, StrictParseOptions());
   if (!status.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid JSON body: ", std::string(status.message())));
+  }
+  if (!message->ParseFromString(binary)) {
+    return absl::InvalidArgumentError("invalid JSON body: not a valid message");
   }
   return absl::OkStatus();
 }
@@ -301,13 +389,10 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> JsonObjectToPar
 }
 
 absl::StatusOr<std::string> MessageToJson(const Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.always_print_primitive_fields = true;
-  options.preserve_proto_field_names = false;
-  options.always_print_enums_as_ints = false;
   std::string json;
-  google::protobuf::util::Status status =
-      google::protobuf::util::MessageToJsonString(message, &json, options);
+  google::protobuf::util::Status status = google::protobuf::util::BinaryToJsonString(
+      &SharedTypeResolver(), TypeUrl(message.GetDescriptor()), message.SerializeAsString(), &json,
+      StablePrintOptions());
   if (!status.ok()) {
     return absl::InternalError(absl::StrCat("cannot print ", message.GetTypeName(),
                                             " as JSON: ", std::string(status.message())));
@@ -333,6 +418,58 @@ absl::StatusOr<std::unique_ptr<Message>> BuildRequestMessage(const RouteMatch& m
     reflection->SetString(request.get(), field, value);
   }
   return request;
+}
+
+absl::StatusOr<std::string> BuildRequestPayload(const RouteMatch& match, absl::string_view body,
+                                                absl::string_view query) {
+  if (!match.route->body_is_request) {
+    absl::StatusOr<std::unique_ptr<Message>> request = BuildRequestMessage(match, body, query);
+    if (!request.ok()) return request.status();
+    std::string payload;
+    if (!(*request)->SerializeToString(&payload)) {
+      return absl::InternalError("cannot serialize the request");
+    }
+    return payload;
+  }
+  if (!query.empty()) {
+    return absl::InvalidArgumentError(
+        "this route takes its input as a JSON body, not as query parameters");
+  }
+  // An empty POST body means "no fields", as `{}` would.
+  if (absl::StripAsciiWhitespace(body).empty()) body = "{}";
+  // Checked before protobuf parses: its parser recurses per level and copies every string.
+  if (absl::Status within = CheckJsonLimits(body); !within.ok()) return within;
+  std::string payload;
+  google::protobuf::util::Status status = google::protobuf::util::JsonToBinaryString(
+      &SharedTypeResolver(), TypeUrl(match.route->method->input_type()),
+      google::protobuf::StringPiece(body.data(), body.size()), &payload, StrictParseOptions());
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid JSON body: ", std::string(status.message())));
+  }
+  if (!match.bindings.empty()) {
+    // Path variables override the body: a message's wire bytes followed by more fields parse as
+    // the merge of both, where a later singular field replaces an earlier one.
+    std::unique_ptr<Message> bound = NewMessage(match.route->method->input_type());
+    for (const auto& [field, value] : match.bindings) {
+      bound->GetReflection()->SetString(bound.get(), field, value);
+    }
+    if (!bound->AppendToString(&payload)) {
+      return absl::InternalError("cannot serialize the request");
+    }
+  }
+  return payload;
+}
+
+absl::StatusOr<std::string> PayloadToJson(const Descriptor* type, const std::string& payload) {
+  std::string json;
+  google::protobuf::util::Status status = google::protobuf::util::BinaryToJsonString(
+      &SharedTypeResolver(), TypeUrl(type), payload, &json, StablePrintOptions());
+  if (!status.ok()) {
+    return absl::InternalError(absl::StrCat("the backend's answer is not a ", type->full_name(),
+                                            ": ", std::string(status.message())));
+  }
+  return json;
 }
 
 }  // namespace livecall::gateway
