@@ -1,10 +1,12 @@
 #include "services/gateway/transcoder.h"
 
+#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/type.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/type_resolver.h>
 #include <google/protobuf/util/type_resolver_util.h>
+#include <google/protobuf/wire_format_lite.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -462,6 +464,15 @@ absl::StatusOr<std::string> BuildRequestPayload(const RouteMatch& match, absl::s
 }
 
 absl::StatusOr<std::string> PayloadToJson(const Descriptor* type, const std::string& payload) {
+  // The converter prints what it can of truncated bytes; a walk of the wire format (no message
+  // built) refuses them as ParseFromString did.
+  google::protobuf::io::CodedInputStream input(reinterpret_cast<const uint8_t*>(payload.data()),
+                                               static_cast<int>(payload.size()));
+  if (!google::protobuf::internal::WireFormatLite::SkipMessage(&input) ||
+      input.BytesUntilLimit() > 0 || !input.ExpectAtEnd()) {
+    return absl::InternalError(
+        absl::StrCat("the backend's answer is not a ", type->full_name(), ": malformed bytes"));
+  }
   std::string json;
   google::protobuf::util::Status status = google::protobuf::util::BinaryToJsonString(
       &SharedTypeResolver(), TypeUrl(type), payload, &json, StablePrintOptions());
