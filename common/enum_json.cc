@@ -30,8 +30,11 @@ using google::protobuf::Reflection;
 constexpr char kTypeUrlPrefix[] = "type.googleapis.com";
 
 // protobuf's resolver for the generated pool, with each enum value's name replaced by its JSON
-// spelling: the converter prints that name and parses by it.
-class SpellingTypeResolver : public google::protobuf::util::TypeResolver {
+// spelling: the converter prints that name and parses by it. Each type is built once: protobuf's
+// own resolver rebuilds a type's description from its descriptor on every lookup, and the JSON
+// converter looks up every message type of a message each time (most of the gateway's JSON cost
+// before). Thread-safe; the cache only grows, bounded by the contract's types.
+class SpellingTypeResolver final : public google::protobuf::util::TypeResolver {
  public:
   SpellingTypeResolver()
       : pool_(DescriptorPool::generated_pool()),
@@ -39,11 +42,21 @@ class SpellingTypeResolver : public google::protobuf::util::TypeResolver {
 
   google::protobuf::util::Status ResolveMessageType(const std::string& type_url,
                                                     google::protobuf::Type* type) override {
-    return base_->ResolveMessageType(type_url, type);
+    return Resolve(type_url, type, &types_, [this](const std::string& url, auto* out) {
+      return base_->ResolveMessageType(url, out);
+    });
   }
 
   google::protobuf::util::Status ResolveEnumType(const std::string& type_url,
                                                  google::protobuf::Enum* enum_type) override {
+    return Resolve(type_url, enum_type, &enums_, [this](const std::string& url, auto* out) {
+      return BuildEnumType(url, out);
+    });
+  }
+
+ private:
+  google::protobuf::util::Status BuildEnumType(const std::string& type_url,
+                                               google::protobuf::Enum* enum_type) {
     google::protobuf::util::Status status = base_->ResolveEnumType(type_url, enum_type);
     if (!status.ok()) return status;
     const size_t slash = type_url.rfind('/');
@@ -58,13 +71,38 @@ class SpellingTypeResolver : public google::protobuf::util::TypeResolver {
     return status;
   }
 
- private:
+  template <typename T, typename Build>
+  google::protobuf::util::Status Resolve(
+      const std::string& type_url, T* out,
+      absl::flat_hash_map<std::string, std::unique_ptr<const T>>* cache, Build build)
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    {
+      absl::ReaderMutexLock lock(&mu_);
+      if (auto it = cache->find(type_url); it != cache->end()) {
+        *out = *it->second;
+        return google::protobuf::util::Status();
+      }
+    }
+    auto built = std::make_unique<T>();
+    google::protobuf::util::Status status = build(type_url, built.get());
+    if (!status.ok()) return status;  // Unknown types are not cached: not a bounded set.
+    *out = *built;
+    absl::MutexLock lock(&mu_);
+    cache->try_emplace(type_url, std::move(built));
+    return status;
+  }
+
   const DescriptorPool* pool_;
-  std::unique_ptr<google::protobuf::util::TypeResolver> base_;
+  const std::unique_ptr<google::protobuf::util::TypeResolver> base_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<const google::protobuf::Type>> types_
+      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::unique_ptr<const google::protobuf::Enum>> enums_
+      ABSL_GUARDED_BY(mu_);
 };
 
-// protobuf names a rejected enum by its type URL ("invalid value \"x\" for type
-// type.googleapis.com/livecall.v1.CallMode"); say which spellings would have done.
+}  // namespace
+
 std::string WithAcceptedSpellings(std::string message) {
   const std::string marker = absl::StrCat(kTypeUrlPrefix, "/");
   const size_t at = message.find(marker);
@@ -79,6 +117,8 @@ std::string WithAcceptedSpellings(std::string message) {
   if (type == nullptr) return message;
   return absl::StrCat(message, " (expected ", EnumJsonNameList(type), ")");
 }
+
+namespace {
 
 // Per message type: its enum fields that replaced string fields, and the message fields whose
 // types have such fields somewhere inside. Computed once per type.

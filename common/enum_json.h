@@ -44,6 +44,10 @@ absl::StatusOr<std::string> PrintJson(const google::protobuf::Message& message,
 absl::Status ParseJson(absl::string_view json, google::protobuf::Message* message,
                        const google::protobuf::util::JsonParseOptions& options = {});
 
+// protobuf names a rejected enum by its type URL ("invalid value \"x\" for type
+// type.googleapis.com/livecall.v1.CallMode"): `message` with the spellings that would have done.
+std::string WithAcceptedSpellings(std::string message);
+
 // A value's JSON spelling: its json_name option, else its name (enums without the option print
 // as protobuf prints them).
 const std::string& EnumJsonName(const google::protobuf::EnumValueDescriptor* value);

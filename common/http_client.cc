@@ -50,9 +50,9 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   }
   size_t colon = line.find(':');
   if (colon != absl::string_view::npos) {
-    transfer->response->headers.emplace_back(
-        absl::AsciiStrToLower(absl::StripAsciiWhitespace(line.substr(0, colon))),
-        std::string(absl::StripAsciiWhitespace(line.substr(colon + 1))));
+    transfer->response
+        ->headers[absl::AsciiStrToLower(absl::StripAsciiWhitespace(line.substr(0, colon)))] =
+        std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
   }
   return bytes;
 }
@@ -70,10 +70,12 @@ CURL* ThreadHandle() {
 void CurlGlobalInit() { curl_global_init(CURL_GLOBAL_ALL); }
 
 std::string HttpResponse::Header(absl::string_view name) const {
-  for (const auto& [key, value] : headers) {
-    if (key == name) return value;
-  }
-  return "";
+  auto it = headers.find(std::string(name));
+  return it == headers.end() ? std::string() : it->second;
+}
+
+std::ostream& operator<<(std::ostream& out, const HttpResponse& response) {
+  return out << "HTTP " << response.status << " body: " << response.body;
 }
 
 CircuitBreaker& CurlHttpClient::BreakerFor(const std::string& target) {

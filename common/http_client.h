@@ -5,7 +5,9 @@
 // implementation. Calls block: run them on a worker pool, never on an I/O thread.
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,15 +40,23 @@ struct HttpRequest {
   std::string metrics_target;
 };
 
+// An HTTP response as a client received it: the one response type of every HTTP client here
+// (CurlHttpClient below, and the tests' client in tests/support/http_client.h). What the gateway
+// answers is another thing (services/gateway/http_response.h: a body that may be streamed).
 struct HttpResponse {
+  // 0 when no HTTP response arrived (only the tests' client answers so; it then puts why in
+  // `body`).
   long status = 0;
   std::string body;
-  // Lower-case names.
-  std::vector<std::pair<std::string, std::string>> headers;
+  // Lower-case names; a repeated header keeps its last value.
+  std::map<std::string, std::string> headers;
 
-  // The first header with this (lower-case) name, or empty.
+  // The header with this (lower-case) name, or empty.
   std::string Header(absl::string_view name) const;
 };
+
+// "HTTP <status> body: <body>": what a failed EXPECT or a log line shows.
+std::ostream& operator<<(std::ostream& out, const HttpResponse& response);
 
 class HttpClient {
  public:

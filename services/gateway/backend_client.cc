@@ -24,6 +24,10 @@ struct CallState {
 constexpr absl::Duration kDeadlineSlack = absl::Milliseconds(50);
 
 std::string Flatten(const grpc::ByteBuffer& buffer) {
+  // A small reply arrives as one slice: one copy, no slice vector.
+  if (grpc::Slice single; buffer.TrySingleSlice(&single).ok()) {
+    return std::string(reinterpret_cast<const char*>(single.begin()), single.size());
+  }
   std::vector<grpc::Slice> slices;
   std::string out;
   if (!buffer.Dump(&slices).ok()) return out;

@@ -18,7 +18,8 @@ inline constexpr absl::string_view kJsonContentType = "application/json; charset
 class StreamSink {
  public:
   virtual ~StreamSink() = default;
-  // Sends `data` as the next piece of the body (one HTTP/1.1 chunk).
+  // Sends `data` as the next piece of the body (an HTTP/1.1 chunk; pieces that queue up behind a
+  // slow write go out together).
   virtual void Write(std::string data) = 0;
   // Ends the body; the connection closes once everything is written.
   virtual void End() = 0;

@@ -26,6 +26,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "services/gateway/error_response.h"
+#include "services/gateway/response_stream.h"
 #include "services/gateway/url.h"
 
 namespace livecall::gateway {
@@ -181,11 +182,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Answer what has been read, then close. A live stream is ended cleanly.
   void Drain() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
-      self->closing_ = true;
-      if (self->streaming_) {
-        self->StopStream();
-        self->EndStream();
-      }
+      if (self->connection_ == Connection::kStreaming) return self->response_stream_->End();
+      if (self->connection_ == Connection::kOpen) self->connection_ = Connection::kClosing;
       self->MaybeFinish();
     });
   }
@@ -195,6 +193,16 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  // Where the connection is in its life. Reading and writing go on beside it: a request may be
+  // read (`parser_` is set) while an answer is written (`writing_`), up to max_pipelined.
+  enum class Connection {
+    kOpen,       // Reads requests and answers them in order.
+    kClosing,    // Reads no more; closes once every queued answer is written.
+    kStreaming,  // A streamed answer (response_stream_) owns the socket until it ends.
+    kLingering,  // FIN sent; discarding input until the client closes or a short timeout.
+    kClosed,
+  };
+
   // One request and, once the handler answers, its response; kept until written.
   struct Exchange {
     HttpRequest request;
@@ -206,24 +214,25 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string request_id;
     absl::Time start = absl::Now();
     std::optional<http::response<http::string_body>> response;
-    // A streamed answer (SSE): only the head of `response` is written, then the stream's chunks.
+    // A streamed answer (SSE): `response` is its head, written by a ResponseStream.
     std::shared_ptr<StreamBody> stream;
     absl::Time stream_ends_at = absl::InfiniteFuture();
-    std::optional<http::response_serializer<http::string_body>> head_serializer;
   };
 
   const HttpServerOptions& options() const { return state_->options; }
+  bool reading() const { return parser_.has_value(); }
 
   void DoRead() {
-    if (closed_ || closing_ || reading_ || queue_.size() >= options().max_pipelined) return;
+    if (connection_ != Connection::kOpen || reading() || queue_.size() >= options().max_pipelined) {
+      return;
+    }
     if (state_->draining) {
-      closing_ = true;
+      connection_ = Connection::kClosing;
       MaybeFinish();
       return;
     }
     parser_.emplace();
     ConfigureRequestParser(options(), &*parser_);
-    reading_ = true;
     UpdateReadTimer();
     // Reads are bounded by our own timer (which pauses while a request is being answered), not
     // by the stream's, so a slow backend does not look like a slow client.
@@ -233,6 +242,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnReadHeader(beast::error_code ec, std::size_t) {
+    if (connection_ == Connection::kStreaming) return parser_.reset();  // Cancelled for it.
     if (ec) return OnReadError(ec);
     const HttpRequest& header = parser_->get();
     // curl and other clients wait for "100 Continue" before sending a larger body. Answer it
@@ -260,14 +270,16 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnReadBody(beast::error_code ec, std::size_t) {
+    if (connection_ == Connection::kStreaming) return parser_.reset();  // Cancelled for it.
     if (ec) return OnReadError(ec);
-    reading_ = false;
     auto exchange = std::make_shared<Exchange>();
     exchange->request = parser_->release();
     parser_.reset();
     DescribeRequest(exchange->request, exchange.get());
     exchange->request_id = ChooseRequestId(exchange->request);
-    if (!exchange->keep_alive) closing_ = true;
+    if (!exchange->keep_alive && connection_ == Connection::kOpen) {
+      connection_ = Connection::kClosing;
+    }
     queue_.push_back(exchange);
     UpdateReadTimer();
     Dispatch(exchange);
@@ -275,20 +287,27 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnReadError(beast::error_code ec) {
-    reading_ = false;
-    if (closed_ || ec == net::error::operation_aborted) return CloseSocket();
+    if (connection_ == Connection::kClosed || ec == net::error::operation_aborted) {
+      parser_.reset();
+      return CloseSocket();
+    }
     if (ec == http::error::end_of_stream) {
+      parser_.reset();
       // The client is done sending; answer what it asked, then close.
-      closing_ = true;
+      if (connection_ == Connection::kOpen) connection_ = Connection::kClosing;
       return MaybeFinish();
     }
-    if (!DeservesAnswer(ec)) return CloseSocket();
+    if (!DeservesAnswer(ec)) {
+      parser_.reset();
+      return CloseSocket();
+    }
 
     // The request cannot be framed, so the connection cannot continue: answer and close.
     auto exchange = std::make_shared<Exchange>();
-    if (parser_ && parser_->is_header_done()) DescribeRequest(parser_->get(), exchange.get());
+    if (parser_->is_header_done()) DescribeRequest(parser_->get(), exchange.get());
+    parser_.reset();
     exchange->request_id = NewId("", 16);
-    closing_ = true;
+    connection_ = Connection::kClosing;
     queue_.push_back(exchange);
     SetResponse(exchange.get(), FramingErrorResponse(ec, options()), /*close=*/true);
     MaybeWrite();
@@ -304,12 +323,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Dispatch(const std::shared_ptr<Exchange>& exchange) {
     auto answered = std::make_shared<std::atomic<bool>>(false);
+    // dispatch: an answer given while the handler runs (on this strand) is taken at once; one
+    // from a gRPC thread is posted to the strand.
     HttpResponder respond = [self = shared_from_this(), exchange, answered](HttpResponse response) {
       if (answered->exchange(true)) return;  // A second answer is a handler bug; keep the first.
-      net::post(self->stream_.get_executor(),
-                [self, exchange, response = std::move(response)]() mutable {
-                  self->OnAnswer(exchange, std::move(response));
-                });
+      net::dispatch(self->stream_.get_executor(),
+                    [self, exchange, response = std::move(response)]() mutable {
+                      self->OnAnswer(exchange, std::move(response));
+                    });
     };
     try {
       state_->handler->Handle(exchange->request, exchange->request_id, client_ip_,
@@ -324,7 +345,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnAnswer(const std::shared_ptr<Exchange>& exchange, HttpResponse response) {
-    if (closed_) return;
+    if (connection_ == Connection::kClosed) return;
     try {
       SetResponse(exchange.get(), std::move(response), /*close=*/false);
     } catch (const std::exception& e) {
@@ -354,26 +375,23 @@ class Session : public std::enable_shared_from_this<Session> {
       exchange->stream = std::move(answer.stream);
       exchange->stream_ends_at = answer.stream_ends_at;
       exchange->response = std::move(response);
-      closing_ = true;
+      if (connection_ == Connection::kOpen) connection_ = Connection::kClosing;
       return;
     }
     FinishResponse(std::move(answer), exchange->keep_alive && !close, exchange->is_head, &response);
     exchange->response = std::move(response);
-    if (close) closing_ = true;
+    if (close && connection_ == Connection::kOpen) connection_ = Connection::kClosing;
   }
 
   void MaybeWrite() {
-    if (closed_ || writing_ || queue_.empty() || !queue_.front()->response) return;
-    writing_ = true;
-    stream_.expires_after(ToChrono(options().write_timeout));
-    if (queue_.front()->stream) {
-      Exchange& exchange = *queue_.front();
-      exchange.head_serializer.emplace(*exchange.response);
-      http::async_write_header(
-          stream_, *exchange.head_serializer,
-          beast::bind_front_handler(&Session::OnStreamHeadWritten, shared_from_this()));
+    if (connection_ == Connection::kClosed || connection_ == Connection::kStreaming ||
+        connection_ == Connection::kLingering || writing_ || queue_.empty() ||
+        !queue_.front()->response) {
       return;
     }
+    if (queue_.front()->stream) return StartStream();
+    writing_ = true;
+    stream_.expires_after(ToChrono(options().write_timeout));
     http::async_write(stream_, *queue_.front()->response,
                       beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
   }
@@ -385,7 +403,7 @@ class Session : public std::enable_shared_from_this<Session> {
     LogAccess(*exchange);
     if (ec) return CloseSocket();
     if (exchange->response->need_eof()) {
-      closing_ = true;
+      if (connection_ == Connection::kOpen) connection_ = Connection::kClosing;
       queue_.clear();
       return Shutdown();
     }
@@ -407,8 +425,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // The read timer runs only while a read is outstanding and no request awaits its answer.
   void UpdateReadTimer() {
-    if (closed_) return;
-    if (reading_ && queue_.empty()) {
+    if (connection_ == Connection::kClosed) return;
+    if (reading() && queue_.empty()) {
       timer_.expires_after(ToChrono(options().read_timeout));
       timer_.async_wait(beast::bind_front_handler(&Session::OnReadTimer, shared_from_this()));
     } else {
@@ -417,138 +435,54 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnReadTimer(beast::error_code ec) {
-    if (ec == net::error::operation_aborted || closed_) return;
+    if (ec == net::error::operation_aborted || connection_ == Connection::kClosed) return;
     // Re-armed after this completion was queued: a newer wait owns the deadline.
     if (timer_.expiry() > std::chrono::steady_clock::now()) return;
-    if (reading_ && queue_.empty()) CloseSocket();
+    if (reading() && queue_.empty()) CloseSocket();
   }
 
   void MaybeFinish() {
-    if (!closed_ && closing_ && queue_.empty() && !writing_ && !streaming_) Shutdown();
+    if (connection_ == Connection::kClosing && queue_.empty() && !writing_) Shutdown();
   }
 
-  // --- Streamed answers (Server-Sent Events) ---------------------------------------------------
-  // After the head, the body's chunks are written straight to the socket, one at a time, from a
-  // queue the stream fills through a StreamSink. The connection reads nothing more, but watches
-  // the socket so that a client that goes away stops its stream at once.
-
-  class Sink final : public StreamSink {
-   public:
-    explicit Sink(std::weak_ptr<Session> session) : session_(std::move(session)) {}
-    void Write(std::string data) override {
-      if (data.empty()) return;
-      if (std::shared_ptr<Session> session = session_.lock()) {
-        net::post(session->stream_.get_executor(), [session, data = std::move(data)]() mutable {
-          session->QueueChunk(std::move(data));
-        });
-      }
+  // The streamed answer at the front of the queue takes the socket; nothing after it is
+  // answered (the connection stopped reading when the handler chose to stream).
+  void StartStream() {
+    std::shared_ptr<Exchange> exchange = queue_.front();
+    queue_.clear();
+    LogAccess(*exchange);
+    if (reading()) {
+      // A pipelined request's read is still outstanding; it would race the stream's watch of the
+      // socket. Its completion sees kStreaming and only drops the parser.
+      beast::error_code ignored;
+      stream_.socket().cancel(ignored);
     }
-    void End() override {
-      if (std::shared_ptr<Session> session = session_.lock()) {
-        net::post(session->stream_.get_executor(), [session] { session->EndStream(); });
-      }
-    }
-
-   private:
-    std::weak_ptr<Session> session_;
-  };
-
-  void OnStreamHeadWritten(beast::error_code ec, std::size_t) {
-    writing_ = false;
-    stream_exchange_ = queue_.front();
-    queue_.pop_front();
-    queue_.clear();  // Nothing after a stream is answered.
-    LogAccess(*stream_exchange_);
-    if (ec) return CloseSocket();
+    timer_.cancel();
     stream_.expires_never();
-    streaming_ = true;
-    WatchForClientClose();
-    stream_exchange_->stream->Start(std::make_shared<Sink>(weak_from_this()));
-    if (stream_exchange_->stream_ends_at != absl::InfiniteFuture()) {
-      // The token that opened the stream expires: end it; the client reconnects with a new one.
-      timer_.expires_at(std::chrono::steady_clock::now() +
-                        ToChrono(std::max(absl::ZeroDuration(),
-                                          stream_exchange_->stream_ends_at - absl::Now())));
-      timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-        if (ec == net::error::operation_aborted || self->closed_) return;
-        self->StopStream();
-        self->EndStream();
-      });
-    }
-    if (state_->draining) {
-      StopStream();
-      EndStream();
-    }
-  }
-
-  void QueueChunk(std::string data) {
-    if (closed_ || !streaming_ || stream_ending_) return;
-    pending_bytes_ += data.size();
-    const size_t total = state_->stream_pending_bytes.fetch_add(data.size()) + data.size();
-    if (pending_bytes_ > options().max_stream_pending_bytes ||
-        total > options().max_total_stream_pending_bytes) {
-      LogWarning("stream client too slow; closing", {{"request_id", stream_exchange_->request_id}});
-      return CloseSocket();
-    }
-    chunks_.push_back(absl::StrCat(absl::Hex(data.size()), "\r\n", data, "\r\n"));
-    WriteChunk();
-  }
-
-  void EndStream() {
-    if (closed_ || !streaming_ || stream_ending_) return;
-    stream_ending_ = true;
-    chunks_.push_back("0\r\n\r\n");
-    WriteChunk();
-  }
-
-  void WriteChunk() {
-    if (closed_ || chunk_writing_ || chunks_.empty()) return;
-    chunk_writing_ = true;
-    net::async_write(stream_.socket(), net::buffer(chunks_.front()),
-                     [self = shared_from_this()](beast::error_code ec, std::size_t written) {
-                       self->OnChunkWritten(ec, written);
-                     });
-  }
-
-  void OnChunkWritten(beast::error_code ec, std::size_t) {
-    chunk_writing_ = false;
-    if (ec || closed_) return CloseSocket();
-    ReleasePending(std::min(pending_bytes_, chunks_.front().size()));
-    chunks_.pop_front();
-    if (!chunks_.empty()) return WriteChunk();
-    if (stream_ending_) {
-      StopStream();
-      streaming_ = false;
-      Shutdown();
-    }
-  }
-
-  void WatchForClientClose() {
-    stream_.socket().async_wait(
-        tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
-          if (self->closed_ || !self->streaming_) return;
-          if (ec) return self->CloseSocket();
-          beast::error_code read_error;
-          const size_t n =
-              self->stream_.socket().read_some(net::buffer(self->discard_), read_error);
-          if (read_error || n == 0) return self->CloseSocket();
-          self->WatchForClientClose();  // Ignore what it sends.
+    connection_ = Connection::kStreaming;
+    response_stream_ = std::make_shared<ResponseStream>(
+        stream_.socket(), shared_from_this(), std::move(*exchange->response), exchange->stream,
+        ResponseStream::Limits{options().max_stream_pending_bytes,
+                               options().max_total_stream_pending_bytes},
+        &state_->stream_pending_bytes, exchange->request_id,
+        [weak = weak_from_this()](ResponseStream::Outcome outcome) {
+          std::shared_ptr<Session> self = weak.lock();
+          if (!self) return;
+          if (outcome == ResponseStream::Outcome::kFailed) return self->CloseSocket();
+          self->connection_ = Connection::kClosing;
+          self->Shutdown();
         });
-  }
-
-  void StopStream() {
-    if (stream_stopped_ || !stream_exchange_ || !stream_exchange_->stream) return;
-    stream_stopped_ = true;
-    stream_exchange_->stream->Stop();
+    response_stream_->Start(exchange->stream_ends_at);
+    if (state_->draining) response_stream_->End();
   }
 
   // Graceful close after the last response: send FIN, then read and discard what the client is
   // still sending for a moment, so an unread request body does not turn our close into a reset
   // that destroys the response before the client reads it.
   void Shutdown() {
-    if (closed_ || lingering_) return;
-    if (reading_) return CloseSocket();
-    lingering_ = true;
+    if (connection_ == Connection::kLingering || connection_ == Connection::kClosed) return;
+    if (reading()) return CloseSocket();
+    connection_ = Connection::kLingering;
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream_.expires_never();
@@ -567,16 +501,14 @@ class Session : public std::enable_shared_from_this<Session> {
                             });
   }
 
-  void ReleasePending(size_t bytes) {
-    pending_bytes_ -= bytes;
-    state_->stream_pending_bytes.fetch_sub(bytes);
-  }
-
   void CloseSocket() {
-    if (closed_) return;
-    closed_ = true;
-    ReleasePending(pending_bytes_);
-    StopStream();
+    if (connection_ == Connection::kClosed) return;
+    connection_ = Connection::kClosed;
+    if (response_stream_) {
+      response_stream_->Abort();
+      // The stream holds this connection; this breaks the cycle.
+      response_stream_.reset();
+    }
     timer_.cancel();
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -589,23 +521,14 @@ class Session : public std::enable_shared_from_this<Session> {
   net::steady_timer timer_;
   std::string client_ip_;
   beast::flat_buffer buffer_;
+  // Set while a request is being read.
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<http::response<http::empty_body>> continue_;
   std::deque<std::shared_ptr<Exchange>> queue_;
   std::array<char, 4096> discard_;
-  bool reading_ = false;    // A header or body read is in progress.
-  bool writing_ = false;    // An async_write is in progress.
-  bool closing_ = false;    // Read no more requests; close once the queue is written.
-  bool lingering_ = false;  // FIN sent; discarding input until the client closes.
-  bool closed_ = false;
-  // A streamed answer in progress (see "Streamed answers").
-  std::shared_ptr<Exchange> stream_exchange_;
-  std::deque<std::string> chunks_;
-  size_t pending_bytes_ = 0;
-  bool streaming_ = false;
-  bool chunk_writing_ = false;
-  bool stream_ending_ = false;
-  bool stream_stopped_ = false;
+  Connection connection_ = Connection::kOpen;
+  bool writing_ = false;  // An async_write is in flight; one at a time.
+  std::shared_ptr<ResponseStream> response_stream_;
 };
 
 }  // namespace

@@ -8,7 +8,8 @@
 //    written strictly in request order from a queue, one async_write at a time;
 //  - each request gets a fresh parser with a deliberate body limit (413) and header limit (431);
 //    an idle or slow client is cut off by a read timeout; need_eof()/keep_alive() are honoured;
-//  - an exception from a handler answers 500 and closes that connection only.
+//  - an exception from a handler answers 500 and closes that connection only;
+//  - a streamed answer (Server-Sent Events) takes the connection over: response_stream.h.
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>

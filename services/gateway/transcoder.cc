@@ -1,14 +1,22 @@
 #include "services/gateway/transcoder.h"
 
+#include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/struct.pb.h>
+#include <google/protobuf/type.pb.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/type_resolver.h>
+#include <google/protobuf/util/type_resolver_util.h>
+#include <google/protobuf/wire_format_lite.h>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/enum_json.h"
+#include "absl/synchronization/mutex.h"
 #include "services/gateway/url.h"
 
 namespace livecall::gateway {
@@ -18,6 +26,27 @@ using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
+
+// The contract's types with the enum spellings of http.proto's json_name (common/enum_json.h),
+// each built once.
+google::protobuf::util::TypeResolver& SharedTypeResolver() { return *EnumJsonTypeResolver(); }
+
+std::string TypeUrl(const Descriptor* type) { return TypeUrlOf(type); }
+
+google::protobuf::util::JsonParseOptions StrictParseOptions() {
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  options.case_insensitive_enum_parsing = false;
+  return options;
+}
+
+google::protobuf::util::JsonPrintOptions StablePrintOptions() {
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = false;
+  options.always_print_enums_as_ints = false;
+  return options;
+}
 
 const FieldDescriptor* FindFieldByEitherName(const Descriptor* type, const std::string& name) {
   if (const FieldDescriptor* field = type->FindFieldByName(name); field != nullptr) return field;
@@ -204,11 +233,16 @@ absl::Status JsonToMessage(absl::string_view json, Message* message) {
   if (absl::StripAsciiWhitespace(json).empty()) json = "{}";
   // Checked before protobuf parses: its parser recurses per level and copies every string.
   if (absl::Status within = CheckJsonLimits(json); !within.ok()) return within;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  options.case_insensitive_enum_parsing = false;
-  if (absl::Status status = ParseJson(json, message, options); !status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("invalid JSON body: ", status.message()));
+  std::string binary;
+  google::protobuf::util::Status status = google::protobuf::util::JsonToBinaryString(
+      &SharedTypeResolver(), TypeUrl(message->GetDescriptor()),
+      google::protobuf::StringPiece(json.data(), json.size()), &binary, StrictParseOptions());
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid JSON body: ", WithAcceptedSpellings(std::string(status.message()))));
+  }
+  if (!message->ParseFromString(binary)) {
+    return absl::InvalidArgumentError("invalid JSON body: not a valid message");
   }
   return absl::OkStatus();
 }
@@ -300,11 +334,15 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> JsonObjectToPar
 }
 
 absl::StatusOr<std::string> MessageToJson(const Message& message) {
-  google::protobuf::util::JsonPrintOptions options;
-  options.always_print_primitive_fields = true;
-  options.preserve_proto_field_names = false;
-  options.always_print_enums_as_ints = false;
-  return PrintJson(message, options);
+  std::string json;
+  google::protobuf::util::Status status = google::protobuf::util::BinaryToJsonString(
+      &SharedTypeResolver(), TypeUrl(message.GetDescriptor()), message.SerializeAsString(), &json,
+      StablePrintOptions());
+  if (!status.ok()) {
+    return absl::InternalError(absl::StrCat("cannot print ", message.GetTypeName(),
+                                            " as JSON: ", std::string(status.message())));
+  }
+  return json;
 }
 
 absl::StatusOr<std::unique_ptr<Message>> BuildRequestMessage(const RouteMatch& match,
@@ -325,6 +363,67 @@ absl::StatusOr<std::unique_ptr<Message>> BuildRequestMessage(const RouteMatch& m
     reflection->SetString(request.get(), field, value);
   }
   return request;
+}
+
+absl::StatusOr<std::string> BuildRequestPayload(const RouteMatch& match, absl::string_view body,
+                                                absl::string_view query) {
+  if (!match.route->body_is_request) {
+    absl::StatusOr<std::unique_ptr<Message>> request = BuildRequestMessage(match, body, query);
+    if (!request.ok()) return request.status();
+    std::string payload;
+    if (!(*request)->SerializeToString(&payload)) {
+      return absl::InternalError("cannot serialize the request");
+    }
+    return payload;
+  }
+  if (!query.empty()) {
+    return absl::InvalidArgumentError(
+        "this route takes its input as a JSON body, not as query parameters");
+  }
+  // An empty POST body means "no fields", as `{}` would.
+  if (absl::StripAsciiWhitespace(body).empty()) body = "{}";
+  // Checked before protobuf parses: its parser recurses per level and copies every string.
+  if (absl::Status within = CheckJsonLimits(body); !within.ok()) return within;
+  std::string payload;
+  google::protobuf::util::Status status = google::protobuf::util::JsonToBinaryString(
+      &SharedTypeResolver(), TypeUrl(match.route->method->input_type()),
+      google::protobuf::StringPiece(body.data(), body.size()), &payload, StrictParseOptions());
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid JSON body: ", WithAcceptedSpellings(std::string(status.message()))));
+  }
+  if (!match.bindings.empty()) {
+    // Path variables override the body: a message's wire bytes followed by more fields parse as
+    // the merge of both, where a later singular field replaces an earlier one.
+    std::unique_ptr<Message> bound = NewMessage(match.route->method->input_type());
+    for (const auto& [field, value] : match.bindings) {
+      bound->GetReflection()->SetString(bound.get(), field, value);
+    }
+    if (!bound->AppendToString(&payload)) {
+      return absl::InternalError("cannot serialize the request");
+    }
+  }
+  return payload;
+}
+
+absl::StatusOr<std::string> PayloadToJson(const Descriptor* type, const std::string& payload) {
+  // The converter prints what it can of truncated bytes; a walk of the wire format (no message
+  // built) refuses them as ParseFromString did.
+  google::protobuf::io::CodedInputStream input(reinterpret_cast<const uint8_t*>(payload.data()),
+                                               static_cast<int>(payload.size()));
+  if (!google::protobuf::internal::WireFormatLite::SkipMessage(&input) ||
+      input.BytesUntilLimit() > 0 || !input.ExpectAtEnd()) {
+    return absl::InternalError(
+        absl::StrCat("the backend's answer is not a ", type->full_name(), ": malformed bytes"));
+  }
+  std::string json;
+  google::protobuf::util::Status status = google::protobuf::util::BinaryToJsonString(
+      &SharedTypeResolver(), TypeUrl(type), payload, &json, StablePrintOptions());
+  if (!status.ok()) {
+    return absl::InternalError(absl::StrCat("the backend's answer is not a ", type->full_name(),
+                                            ": ", std::string(status.message())));
+  }
+  return json;
 }
 
 }  // namespace livecall::gateway

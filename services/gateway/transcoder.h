@@ -12,6 +12,12 @@
 //    before protobuf parses it.
 //  - response: lowerCamelCase, every primitive field printed even when it holds its default, so
 //    the web page sees a stable shape.
+// A backend call needs bytes and a reply is bytes, so the hot path never builds a message:
+// BuildRequestPayload turns the JSON body into wire bytes and PayloadToJson the reply's wire bytes
+// into JSON, each in one pass of protobuf's stream converter (json_util's
+// JsonStringToMessage/MessageToJsonString are that same converter plus a parse or a serialize of
+// the whole message around it). Both resolve types through one process-wide cache, so the
+// converter does not rebuild google.protobuf.Type descriptions on every request.
 
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
@@ -50,6 +56,16 @@ std::unique_ptr<google::protobuf::Message> NewMessage(const google::protobuf::De
 // INVALID_ARGUMENT for malformed or unknown input, with a message fit for the client.
 absl::StatusOr<std::unique_ptr<google::protobuf::Message>> BuildRequestMessage(
     const RouteMatch& match, absl::string_view body, absl::string_view query);
+
+// The same request, as the wire bytes of the route's request message: what a backend call sends.
+// Same errors as BuildRequestMessage.
+absl::StatusOr<std::string> BuildRequestPayload(const RouteMatch& match, absl::string_view body,
+                                                absl::string_view query);
+
+// The JSON (as MessageToJson prints it) of the message of `type` whose wire bytes are `payload`.
+// INTERNAL when the bytes are not such a message.
+absl::StatusOr<std::string> PayloadToJson(const google::protobuf::Descriptor* type,
+                                          const std::string& payload);
 
 // Parses a JSON object into `message` (strict: unknown fields are errors). An empty `json` is
 // the empty object.

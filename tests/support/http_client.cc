@@ -41,12 +41,6 @@ size_t AppendHeader(char* data, size_t size, size_t count, void* user_data) {
 
 }  // namespace
 
-std::ostream& operator<<(std::ostream& out, const HttpResponse& response) {
-  out << "HTTP " << response.status;
-  if (!response.error.empty()) out << " (" << response.error << ")";
-  return out << " body: " << response.body;
-}
-
 HttpResponse HttpRequest(const std::string& method, const std::string& url, const std::string& body,
                          const std::map<std::string, std::string>& headers,
                          absl::Duration timeout) {
@@ -54,7 +48,7 @@ HttpResponse HttpRequest(const std::string& method, const std::string& url, cons
   HttpResponse response;
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
   if (curl == nullptr) {
-    response.error = "curl_easy_init failed";
+    response.body = "curl_easy_init failed";
     return response;
   }
   CURL* handle = curl.get();
@@ -92,8 +86,8 @@ HttpResponse HttpRequest(const std::string& method, const std::string& url, cons
   CURLcode code = curl_easy_perform(handle);
   curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &response.status);
   curl_slist_free_all(header_list);
-  if (code != CURLE_OK) {
-    response.error =
+  if (code != CURLE_OK && response.status == 0) {
+    response.body =
         absl::StrCat(curl_easy_strerror(code), error_buffer[0] != '\0' ? ": " : "", error_buffer);
   }
   return response;

@@ -2,24 +2,17 @@
 #define LIVECALL_TESTS_SUPPORT_HTTP_CLIENT_H_
 
 #include <map>
-#include <ostream>
 #include <string>
 
 #include "absl/time/time.h"
+#include "common/http_client.h"
 
 namespace livecall::testing {
 
-struct HttpResponse {
-  // 0 when no HTTP response arrived (connection refused, timeout); `error` then says why.
-  long status = 0;
-  std::string body;
-  // Lower-case names; a repeated header keeps its last value.
-  std::map<std::string, std::string> headers;
-  std::string error;
-};
-
-// The status, the error if any, and the body: what a failed EXPECT should show.
-std::ostream& operator<<(std::ostream& out, const HttpResponse& response);
+// The services' client response type (common/http_client.h), so a test reads an answer as the
+// services read theirs. Status 0: no HTTP response arrived (connection refused, timeout), and
+// `body` says why.
+using HttpResponse = ::livecall::HttpResponse;
 
 // One blocking HTTP/1.1 request through libcurl. `method` is sent as is ("GET", "POST", "PATCH").
 // A non-empty body is sent with Content-Type: application/json unless `headers` names another.

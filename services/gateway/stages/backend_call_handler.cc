@@ -81,15 +81,14 @@ void BackendCallHandler::Serve(const Exchange& exchange, HttpResponder respond) 
     call.metadata.emplace_back("idempotency-key", std::string(value));
   }
 
-  absl::StatusOr<std::unique_ptr<google::protobuf::Message>> message =
-      BuildRequestMessage(exchange.match, exchange.request.body(), exchange.query);
-  if (!message.ok()) {
-    return ownership_.RefuseAfterCheck(exchange, ErrorResponse(message.status()),
+  // JSON straight to wire bytes (transcoder.h): no message is built on the way.
+  absl::StatusOr<std::string> payload =
+      BuildRequestPayload(exchange.match, exchange.request.body(), exchange.query);
+  if (!payload.ok()) {
+    return ownership_.RefuseAfterCheck(exchange, ErrorResponse(payload.status()),
                                        std::move(respond));
   }
-  if (!(*message)->SerializeToString(&call.payload)) {
-    return respond(ErrorResponse(absl::InternalError("cannot serialize the request")));
-  }
+  call.payload = *std::move(payload);
 
   if (route.raw_response) {
     if (tts_signer_ != nullptr) {
@@ -111,9 +110,7 @@ void BackendCallHandler::Serve(const Exchange& exchange, HttpResponder respond) 
   const google::protobuf::Descriptor* output_type = route.method->output_type();
   backend_->Call(std::move(call),
                  AnswerWith(std::move(respond), [output_type](std::string payload) {
-                   std::unique_ptr<google::protobuf::Message> reply = NewMessage(output_type);
-                   if (!reply->ParseFromString(payload)) return UnparsableReply();
-                   absl::StatusOr<std::string> json = MessageToJson(*reply);
+                   absl::StatusOr<std::string> json = PayloadToJson(output_type, payload);
                    if (!json.ok()) return ErrorResponse(json.status());
                    return JsonResponse(200, *std::move(json));
                  }));

@@ -284,25 +284,6 @@ TEST(HttpServerStreamTest, AStreamOverTheTotalUnsentBudgetIsDisconnected) {
   server.Shutdown(absl::Seconds(1));
 }
 
-// Per identity, a new stream ends the identity's oldest (a reloaded page supersedes the tab it
-// replaced); in total, a new stream is refused.
-TEST(LiveStreamLimitsTest, CapsStreamsPerIdentityAndInTotal) {
-  LiveStreamLimits limits({.per_identity = 2, .total = 3});
-  std::vector<std::string> evicted;
-  auto a1 = limits.Acquire("agent-a", [&] { evicted.push_back("a1"); });
-  auto a2 = limits.Acquire("agent-a", [&] { evicted.push_back("a2"); });
-  ASSERT_TRUE(a1.ok() && a2.ok());
-  EXPECT_TRUE(evicted.empty());
-  auto a3 = limits.Acquire("agent-a", [&] { evicted.push_back("a3"); });
-  ASSERT_TRUE(a3.ok());
-  EXPECT_EQ(evicted, std::vector<std::string>{"a1"});
-  // a1's connection has not gone yet: it still counts in the total.
-  EXPECT_EQ(limits.Acquire("agent-b").status().code(), absl::StatusCode::kResourceExhausted);
-  a1->reset();  // A closed stream gives its slot back.
-  EXPECT_TRUE(limits.Acquire("agent-b").ok());
-  EXPECT_EQ(evicted, std::vector<std::string>{"a1"});
-}
-
 TEST(HttpServerStartTest, UnbindableAddressIsAnError) {
   ScriptedHandler handler;
   HttpServer server({.address = "203.0.113.1:80"}, &handler);

@@ -265,6 +265,83 @@ TEST(MessageToJsonTest, EnumsPrintAsTheStringsThePageKnows) {
   EXPECT_THAT(MessageToJson(session).value_or(""), HasSubstr(R"("kind":"next-step")"));
   // Unset, as an empty string field printed.
   EXPECT_THAT(MessageToJson(livecall::v1::Call()).value_or(""), HasSubstr(R"("mode":"")"));
+TEST_F(TranscoderTest, PayloadIsTheWireFormOfTheRequestMessage) {
+  RouteMatch match = Matched("POST", "/ai/call/start");
+  const absl::string_view body = R"({"phoneNumber":"+998901112233","callSid":"CA1"})";
+  absl::StatusOr<std::string> payload = BuildRequestPayload(match, body, "");
+  ASSERT_TRUE(payload.ok()) << payload.status();
+  livecall::v1::StartSessionRequest sent;
+  ASSERT_TRUE(sent.ParseFromString(*payload));
+  EXPECT_EQ(sent.phone_number(), "+998901112233");
+  EXPECT_EQ(sent.call_sid(), "CA1");
+}
+
+TEST_F(TranscoderTest, PayloadRefusesWhatTheMessageRefusesWithTheSameWords) {
+  RouteMatch match = Matched("POST", "/ai/call/start");
+  for (absl::string_view body :
+       {R"({"phoneNumbr":"1"})", R"({"phoneNumber":)", R"([1,2])", R"({"phoneNumber":5})"}) {
+    absl::StatusOr<std::unique_ptr<google::protobuf::Message>> message =
+        BuildRequestMessage(match, body, "");
+    absl::StatusOr<std::string> payload = BuildRequestPayload(match, body, "");
+    ASSERT_FALSE(message.ok()) << body;
+    EXPECT_EQ(payload.status(), message.status()) << body;
+  }
+  EXPECT_EQ(BuildRequestPayload(match, "{}", "language=uz").status(),
+            BuildRequestMessage(match, "{}", "language=uz").status());
+  EXPECT_EQ(BuildRequestPayload(match, std::string(kMaxJsonDepth + 1, '['), "").status(),
+            BuildRequestMessage(match, std::string(kMaxJsonDepth + 1, '['), "").status());
+}
+
+TEST_F(TranscoderTest, PayloadOfAnEmptyBodyIsTheEmptyMessage) {
+  absl::StatusOr<std::string> payload =
+      BuildRequestPayload(Matched("POST", "/ai/call/start"), " ", "");
+  ASSERT_TRUE(payload.ok()) << payload.status();
+  EXPECT_EQ(*payload, "");
+}
+
+TEST_F(TranscoderTest, PayloadPathVariableOverridesTheBody) {
+  RouteMatch match = Matched("POST", "/ai/sessions/S-path/turns");
+  absl::StatusOr<std::string> payload = BuildRequestPayload(
+      match, R"({"sessionId":"S-body","speaker":"customer","text":"Salom"})", "");
+  ASSERT_TRUE(payload.ok()) << payload.status();
+  livecall::v1::AddTurnRequest sent;
+  ASSERT_TRUE(sent.ParseFromString(*payload));
+  EXPECT_EQ(sent.session_id(), "S-path");
+  EXPECT_EQ(sent.text(), "Salom");
+}
+
+TEST_F(TranscoderTest, PayloadOfARouteWithoutBodyComesFromPathAndQuery) {
+  absl::StatusOr<std::string> payload =
+      BuildRequestPayload(QueryRoute(), "", "phoneNumber=%2B998901112233&call_sid=CA9");
+  ASSERT_TRUE(payload.ok()) << payload.status();
+  livecall::v1::StartSessionRequest sent;
+  ASSERT_TRUE(sent.ParseFromString(*payload));
+  EXPECT_EQ(sent.phone_number(), "+998901112233");
+  EXPECT_EQ(sent.call_sid(), "CA9");
+}
+
+TEST(PayloadToJsonTest, PrintsTheReplyBytesAsMessageToJsonPrintsTheMessage) {
+  livecall::v1::Session session;
+  session.set_session_id("S1");
+  session.mutable_created_at()->set_seconds(1764147600);
+  session.add_suggestions()->set_confidence(0.5f);
+  (*session.mutable_customer()->mutable_attributes())["tier"] = "gold";
+  absl::StatusOr<std::string> from_bytes =
+      PayloadToJson(livecall::v1::Session::descriptor(), session.SerializeAsString());
+  absl::StatusOr<std::string> from_message = MessageToJson(session);
+  ASSERT_TRUE(from_bytes.ok()) << from_bytes.status();
+  ASSERT_TRUE(from_message.ok()) << from_message.status();
+  EXPECT_EQ(*from_bytes, *from_message);
+  EXPECT_THAT(*from_bytes, HasSubstr(R"("callSid":"")"));
+}
+
+TEST(PayloadToJsonTest, BytesThatAreNotTheMessageAreInternal) {
+  // Field 1 (session_id, a string) announced with 100 bytes and followed by three.
+  absl::StatusOr<std::string> json =
+      PayloadToJson(livecall::v1::Session::descriptor(), std::string("\x0a\x64"
+                                                                     "abc",
+                                                                     5));
+  EXPECT_EQ(json.status().code(), absl::StatusCode::kInternal);
 }
 
 TEST(MessageToJsonTest, PrintsLowerCamelCaseWithEveryPrimitive) {
