@@ -37,7 +37,7 @@ absl::Status ParseJsonArrayFile(const std::string& path, absl::string_view field
   google::protobuf::ListValue entries;
   if (auto status = google::protobuf::util::JsonStringToMessage(*content, &entries); !status.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a JSON array of the expected entries: ", status.message()));
+        absl::StrCat(path, ": not a JSON array of the expected entries: ", std::string(status.message())));
   }
   // Each entry through the strict parser on its own, so that an error names the entry; `list` is
   // changed only when every entry is good.

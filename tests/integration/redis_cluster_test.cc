@@ -25,7 +25,7 @@
 #include "gtest/gtest.h"
 #include "livecall/v1/call_control.pb.h"
 #include "livecall/v1/context.pb.h"
-#include "services/call-control/call_store.h"
+#include "services/call-control/calls/call_store.h"
 #include "services/context/outbox.h"
 #include "services/context/session_store.h"
 #include "tests/support/status_matchers.h"
@@ -54,7 +54,7 @@ RedisPool::Options ClusterPoolOptions(const RedisCluster& cluster) {
   return options;
 }
 
-Call NewCall(const std::string& status) {
+Call NewCall(livecall::v1::CallStatus status) {
   Call call;
   call.set_call_sid(NewId("CA"));
   call.set_status(status);
@@ -195,7 +195,7 @@ TEST_F(RedisClusterTest, CallsSessionsAndTheirLiveEventsGoThrough) {
   EventHub hub({.redis = *ParseRedisUrl(cluster_->url()), .block = absl::Milliseconds(200)});
   hub.Start();
 
-  Call call = NewCall("ringing");
+  Call call = NewCall(livecall::v1::CALL_STATUS_RINGING);
   ASSERT_THAT(calls.Create(call, {NewId("CA")}, {}), IsOk());
   absl::Mutex mu;
   std::vector<std::string> types;
@@ -213,7 +213,7 @@ TEST_F(RedisClusterTest, CallsSessionsAndTheirLiveEventsGoThrough) {
   ASSERT_THAT(sessions.AppendTurn(session->session_id(), CustomerTurn("internet yo'q"), {}),
               IsOkAndHolds(2));
   absl::StatusOr<Call> answered = calls.Update(call.call_sid(), [](Call& stored) {
-    stored.set_status("in-progress");
+    stored.set_status(livecall::v1::CALL_STATUS_IN_PROGRESS);
     stored.set_session_id("ses_recorded");
     return true;
   });
@@ -222,7 +222,7 @@ TEST_F(RedisClusterTest, CallsSessionsAndTheirLiveEventsGoThrough) {
       sessions.End(session->session_id(), {}, "resolved", &*answered, absl::Now());
   ASSERT_THAT(ended.status(), IsOk());
   absl::StatusOr<Call> completed = calls.Update(call.call_sid(), [](Call& stored) {
-    stored.set_status("completed");
+    stored.set_status(livecall::v1::CALL_STATUS_COMPLETED);
     return true;
   });
   ASSERT_THAT(completed.status(), IsOk());
@@ -286,7 +286,7 @@ TEST(RedisClusterFailoverTest, NoAcknowledgedWriteIsLostWhenAMasterIsKilled) {
   int refused = 0;
   // One round: a call, its session, a turn. Answers whether all three were acknowledged.
   auto write_round = [&](int round) {
-    Call call = NewCall("in-progress");
+    Call call = NewCall(livecall::v1::CALL_STATUS_IN_PROGRESS);
     if (!calls.Create(call, {}, {}).ok()) {
       ++refused;
       return false;
@@ -343,7 +343,7 @@ TEST(RedisClusterFailoverTest, NoAcknowledgedWriteIsLostWhenAMasterIsKilled) {
     SCOPED_TRACE(written.call_sid);
     absl::StatusOr<Call> call = calls.Get(written.call_sid);
     ASSERT_THAT(call.status(), IsOk());
-    EXPECT_EQ(call->status(), "in-progress");
+    EXPECT_EQ(call->status(), livecall::v1::CALL_STATUS_IN_PROGRESS);
     if (written.session_id.empty()) continue;
     absl::StatusOr<Session> session = sessions.Get(written.session_id);
     ASSERT_THAT(session.status(), IsOk());

@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
+#include "common/enum_json.h"
 #include "common/log.h"
 #include "common/proto_time.h"
 #include "common/status.h"

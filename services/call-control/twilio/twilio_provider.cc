@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/enum_json.h"
 #include "common/proto_time.h"
 #include "services/call-control/calls/call_state_machine.h"
 #include "services/call-control/twilio/twiml.h"

@@ -502,7 +502,7 @@ TEST_F(AiSessionServiceTest, TheHotRpcsAreAnsweredWithoutAWorker) {
   for_call.set_call_sid("CA0123456789abcdef0123456789abcdef");
   std::unique_ptr<grpc::ClientContext> as_agent = rpc();
   as_agent->AddMetadata(kAgentMetadata, "agent_7");
-  as_agent->AddMetadata(kRoleMetadata, kRoleAgent);
+  as_agent->AddMetadata(kRoleMetadata, RoleName(kRoleAgent));
   livecall::v1::Session unused;
   EXPECT_THAT(ToAbslStatus(ai->StartSession(as_agent.get(), for_call, &unused)),
               StatusIs(absl::StatusCode::kNotFound));

@@ -54,7 +54,7 @@ google::protobuf::Struct Claims(const std::string& token) {
 TEST(DevLoginTest, TheTokenNamesTheAgentRoleIssuerAudienceAndLifetime) {
   livecall::v1::DevLoginRequest request;
   request.set_agent_id("agent-1");
-  request.set_role("supervisor");
+  request.set_role(livecall::v1::ROLE_SUPERVISOR);
   const absl::Time now = absl::FromUnixSeconds(1798761600);
   absl::StatusOr<livecall::v1::DevLoginResponse> login =
       DevLogin(request, kSecret, absl::Hours(8), now, "livecall-api");
@@ -77,7 +77,7 @@ TEST(DevLoginTest, WithoutAnAudienceTheTokenHasNoAud) {
   absl::StatusOr<livecall::v1::DevLoginResponse> login =
       DevLogin(request, kSecret, absl::Hours(8), absl::Now());
   ASSERT_TRUE(login.ok()) << login.status();
-  EXPECT_EQ(login->role(), "agent");
+  EXPECT_EQ(login->role(), livecall::v1::ROLE_AGENT);
   EXPECT_EQ(Claims(login->token()).fields().count("aud"), 0u);
 }
 
@@ -87,7 +87,7 @@ TEST(DevLoginTest, ABadAgentIdOrRoleIsInvalidArgument) {
   EXPECT_EQ(DevLogin(request, kSecret, absl::Hours(8), absl::Now()).status().code(),
             absl::StatusCode::kInvalidArgument);
   request.set_agent_id("agent-1");
-  request.set_role("admin");
+  request.set_role(static_cast<livecall::v1::Role>(9));  // A number no role has.
   EXPECT_EQ(DevLogin(request, kSecret, absl::Hours(8), absl::Now()).status().code(),
             absl::StatusCode::kInvalidArgument);
 }

@@ -265,6 +265,8 @@ TEST(MessageToJsonTest, EnumsPrintAsTheStringsThePageKnows) {
   EXPECT_THAT(MessageToJson(session).value_or(""), HasSubstr(R"("kind":"next-step")"));
   // Unset, as an empty string field printed.
   EXPECT_THAT(MessageToJson(livecall::v1::Call()).value_or(""), HasSubstr(R"("mode":"")"));
+}
+
 TEST_F(TranscoderTest, PayloadIsTheWireFormOfTheRequestMessage) {
   RouteMatch match = Matched("POST", "/ai/call/start");
   const absl::string_view body = R"({"phoneNumber":"+998901112233","callSid":"CA1"})";

@@ -23,7 +23,7 @@ TEST(AccessStageTest, The401AuthStageRecordedIsAnswered) {
 
 TEST(AccessStageTest, ARoleTheRouteDoesNotAllowIs403InsufficientScope) {
   TestExchange test(Request(boost::beast::http::verb::get, "/api/calls"));
-  test.exchange().caller = {.agent_id = "alice", .role = "agent"};
+  test.exchange().caller = {.agent_id = "alice", .role = kRoleAgent};
   std::optional<HttpResponse> answer = AccessStage().Process(test.exchange());
   ASSERT_TRUE(answer.has_value());
   EXPECT_EQ(answer->status, 403);
@@ -33,13 +33,13 @@ TEST(AccessStageTest, ARoleTheRouteDoesNotAllowIs403InsufficientScope) {
 
 TEST(AccessStageTest, ARoleTheRouteAllowsGoesOn) {
   TestExchange test(Request(boost::beast::http::verb::get, "/api/calls"));
-  test.exchange().caller = {.agent_id = "boss", .role = "supervisor"};
+  test.exchange().caller = {.agent_id = "boss", .role = kRoleSupervisor};
   EXPECT_FALSE(AccessStage().Process(test.exchange()).has_value());
 }
 
 TEST(AccessStageTest, ARouteWithoutRolesTakesEveryRole) {
   TestExchange test(Request(boost::beast::http::verb::get, "/api/calls/CA1"));
-  test.exchange().caller = {.agent_id = "alice", .role = "agent"};
+  test.exchange().caller = {.agent_id = "alice", .role = kRoleAgent};
   EXPECT_FALSE(AccessStage().Process(test.exchange()).has_value());
 }
 

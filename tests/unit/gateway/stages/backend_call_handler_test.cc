@@ -46,7 +46,7 @@ TEST(BackendCallHandlerTest, TheVerifiedIdentityAndTheIdempotencyKeyAreForwarded
   request.set("Idempotency-Key", "retry-42");
   request.set("X-Livecall-Agent", "mallory");
   TestExchange test(request);
-  test.exchange().caller = {.agent_id = "alice", .role = "agent"};
+  test.exchange().caller = {.agent_id = "alice", .role = kRoleAgent};
   handler.Serve(test.exchange(), test.Responder());
   ASSERT_EQ(backend.calls.size(), 1u);
   EXPECT_EQ(MetadataOf(backend.calls[0], "idempotency-key"), "retry-42");

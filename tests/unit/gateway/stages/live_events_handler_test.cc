@@ -21,7 +21,7 @@ TEST(LiveEventsHandlerTest, ASupervisorWatchesAnyCallWithoutAnOwnershipCheck) {
   RecordingBackend backend;
   const LiveEventsHandler handler(&backend, absl::Seconds(5), nullptr, nullptr);
   TestExchange test(Request(boost::beast::http::verb::get, "/api/calls/CA1/events"));
-  test.exchange().caller = {.agent_id = "boss", .role = "supervisor"};
+  test.exchange().caller = {.agent_id = "boss", .role = kRoleSupervisor};
   handler.Serve(test.exchange(), test.Responder());
   ASSERT_TRUE(test.answered().has_value());
   EXPECT_EQ(test.answered()->status, 503);
@@ -33,7 +33,7 @@ TEST(LiveEventsHandlerTest, AnAgentWatchesAnotherAgentsCallNot) {
   backend.status = grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "not your call");
   const LiveEventsHandler handler(&backend, absl::Seconds(5), nullptr, nullptr);
   TestExchange test(Request(boost::beast::http::verb::get, "/api/calls/CA1/events"));
-  test.exchange().caller = {.agent_id = "mallory", .role = "agent"};
+  test.exchange().caller = {.agent_id = "mallory", .role = kRoleAgent};
   handler.Serve(test.exchange(), test.Responder());
   ASSERT_TRUE(test.answered().has_value());
   EXPECT_EQ(test.answered()->status, 403);
@@ -47,7 +47,7 @@ TEST(LiveEventsHandlerTest, AnAgentsOwnCallIsOpenedOnceItsServiceSaysSo) {
   RecordingBackend backend;
   const LiveEventsHandler handler(&backend, absl::Seconds(5), nullptr, nullptr);
   TestExchange test(Request(boost::beast::http::verb::get, "/api/calls/CA1/events"));
-  test.exchange().caller = {.agent_id = "alice", .role = "agent"};
+  test.exchange().caller = {.agent_id = "alice", .role = kRoleAgent};
   handler.Serve(test.exchange(), test.Responder());
   ASSERT_TRUE(test.answered().has_value());
   EXPECT_EQ(test.answered()->status, 503);

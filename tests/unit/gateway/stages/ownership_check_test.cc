@@ -16,7 +16,7 @@ using testing::RecordingBackend;
 using testing::Request;
 using testing::TestExchange;
 
-const AuthenticatedAgent kMallory = {.agent_id = "mallory", .role = "agent"};
+const AuthenticatedAgent kMallory = {.agent_id = "mallory", .role = kRoleAgent};
 
 TEST(OwnershipCheckTest, ACallsRouteIsCheckedWithGetCallAsTheCaller) {
   RecordingBackend backend;
