@@ -49,9 +49,8 @@ class SpellingTypeResolver final : public google::protobuf::util::TypeResolver {
 
   google::protobuf::util::Status ResolveEnumType(const std::string& type_url,
                                                  google::protobuf::Enum* enum_type) override {
-    return Resolve(type_url, enum_type, &enums_, [this](const std::string& url, auto* out) {
-      return BuildEnumType(url, out);
-    });
+    return Resolve(type_url, enum_type, &enums_,
+                   [this](const std::string& url, auto* out) { return BuildEnumType(url, out); });
   }
 
  private:

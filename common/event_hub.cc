@@ -139,18 +139,19 @@ void EventHub::Wake() {
 bool EventHub::Listen() {
   absl::StatusOr<RedisPool::Connection> connection = redis_.OpenDedicatedConnection();
   if (!connection.ok()) return false;
-  RedisReply reply(
-      static_cast<redisReply*>(redisCommand(connection->get(), "SUBSCRIBE %s", kLiveEventsChannel)));
+  RedisReply reply(static_cast<redisReply*>(
+      redisCommand(connection->get(), "SUBSCRIBE %s", kLiveEventsChannel)));
   if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) return false;
   listener_ = *std::move(connection);
   return true;
 }
 
 void EventHub::WaitForNews(absl::Duration timeout) {
-  pollfd fds[2] = {{.fd = wake_fd_, .events = POLLIN, .revents = 0},
-                   {.fd = listener_ != nullptr ? listener_->fd : -1, .events = POLLIN, .revents = 0}};
-  const int wait_ms =
-      static_cast<int>(std::max<int64_t>(0, absl::ToInt64Milliseconds(timeout + absl::Microseconds(999))));
+  pollfd fds[2] = {
+      {.fd = wake_fd_, .events = POLLIN, .revents = 0},
+      {.fd = listener_ != nullptr ? listener_->fd : -1, .events = POLLIN, .revents = 0}};
+  const int wait_ms = static_cast<int>(
+      std::max<int64_t>(0, absl::ToInt64Milliseconds(timeout + absl::Microseconds(999))));
   if (poll(fds, listener_ != nullptr ? 2 : 1, wait_ms) <= 0) return;  // Timeout or EINTR.
   if (fds[0].revents != 0) {
     uint64_t count;
@@ -288,7 +289,7 @@ absl::Status EventHub::ReadDirtyStreams() {
   }
   absl::StatusOr<std::vector<RedisReply>> replies = redis_.Pipeline(commands);
   if (!replies.ok()) return replies.status();  // dirty_ is kept: read again after the pause.
-  absl::flat_hash_set<std::string> more;  // Streams with a full page: more may be waiting.
+  absl::flat_hash_set<std::string> more;       // Streams with a full page: more may be waiting.
   for (const RedisReply& reply : *replies) {
     if (reply->type == REDIS_REPLY_ERROR) {
       return absl::UnavailableError(absl::StrCat("redis XREAD: ", ReplyString(*reply)));
@@ -368,8 +369,7 @@ absl::Status EventHub::Pass() {
   if (!dirty_.empty() || stopping_) return absl::OkStatus();  // More pages are waiting.
 
   now = absl::Now();
-  WaitForNews(std::min({options_.block, next_sweep_ - now,
-                        next_heartbeat_check_ - now}));
+  WaitForNews(std::min({options_.block, next_sweep_ - now, next_heartbeat_check_ - now}));
   return absl::OkStatus();
 }
 

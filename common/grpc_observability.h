@@ -20,9 +20,9 @@ namespace livecall {
 std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>
 NewObservabilityInterceptorFactory();
 
-// Splits "/livecall.v1.Context/LookupCustomer" into service and method. Methods that no proto linked
-// into the binary declares (a client calling an unknown path) become "unknown"/"unknown", so the
-// metrics' labels stay a bounded set.
+// Splits "/livecall.v1.Context/LookupCustomer" into service and method. Methods that no proto
+// linked into the binary declares (a client calling an unknown path) become "unknown"/"unknown", so
+// the metrics' labels stay a bounded set.
 struct RpcName {
   std::string service;
   std::string method;

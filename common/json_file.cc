@@ -9,8 +9,8 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "common/json.h"
 #include "common/enum_json.h"
+#include "common/json.h"
 
 namespace livecall {
 
@@ -36,8 +36,8 @@ absl::Status ParseJsonArrayFile(const std::string& path, absl::string_view field
   if (!content.ok()) return content.status();
   google::protobuf::ListValue entries;
   if (auto status = google::protobuf::util::JsonStringToMessage(*content, &entries); !status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": not a JSON array of the expected entries: ", std::string(status.message())));
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": not a JSON array of the expected entries: ", std::string(status.message())));
   }
   // Each entry through the strict parser on its own, so that an error names the entry; `list` is
   // changed only when every entry is good.

@@ -678,9 +678,8 @@ absl::Status RedisPool::Ping() {
 
 absl::StatusOr<int64_t> TrimAndCountIndex(RedisPool& redis, const std::string& key,
                                           int64_t oldest_kept_ms) {
-  absl::StatusOr<std::vector<RedisReply>> replies =
-      redis.Pipeline({{"ZREMRANGEBYSCORE", key, "-inf", absl::StrCat("(", oldest_kept_ms)},
-                      {"ZCARD", key}});
+  absl::StatusOr<std::vector<RedisReply>> replies = redis.Pipeline(
+      {{"ZREMRANGEBYSCORE", key, "-inf", absl::StrCat("(", oldest_kept_ms)}, {"ZCARD", key}});
   if (!replies.ok()) return replies.status();
   const redisReply& count = *replies->back();
   if (count.type != REDIS_REPLY_INTEGER) {

@@ -40,8 +40,8 @@ grpc::ServerUnaryReactor* FinishOnExecutor(grpc::CallbackServerContext* context,
     return reactor;
   }
   const bool queued = executor.TrySubmit([context, reactor, caller = *std::move(caller),
-                                           work = std::move(work),
-                                           request_id = RequestIdOf(*context)]() mutable {
+                                          work = std::move(work),
+                                          request_id = RequestIdOf(*context)]() mutable {
     if (context->IsCancelled()) {
       reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client cancelled the call"));
       return;

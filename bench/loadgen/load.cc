@@ -24,6 +24,8 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -56,9 +58,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/generic/generic_stub.h>
-#include <grpcpp/grpcpp.h>
 
 namespace {
 
@@ -228,8 +227,8 @@ class Loop {
       int64_t wait_ns = std::max<int64_t>(0, wake - now);
       timespec timeout{static_cast<time_t>(wait_ns / 1000000000),
                        static_cast<long>(wait_ns % 1000000000)};
-      int n = epoll_pwait2(epoll_, events.data(), static_cast<int>(events.size()), &timeout,
-                           nullptr);
+      int n =
+          epoll_pwait2(epoll_, events.data(), static_cast<int>(events.size()), &timeout, nullptr);
       if (n < 0 && errno != EINTR) Die("epoll_pwait2");
       for (int e = 0; e < n; ++e) {
         size_t i = events[e].data.u64;
@@ -255,8 +254,7 @@ class Loop {
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(port_));
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 &&
-        errno != EINPROGRESS) {
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 && errno != EINPROGRESS) {
       Die(std::string("connect: ") + strerror(errno));
     }
     return fd;
@@ -273,8 +271,8 @@ class Loop {
   void Flush(size_t i) {
     Conn& conn = conns_[i];
     while (conn.woff < conn.wbuf.size()) {
-      ssize_t n = send(conn.fd, conn.wbuf.data() + conn.woff, conn.wbuf.size() - conn.woff,
-                       MSG_NOSIGNAL);
+      ssize_t n =
+          send(conn.fd, conn.wbuf.data() + conn.woff, conn.wbuf.size() - conn.woff, MSG_NOSIGNAL);
       if (n < 0) {
         if (errno == EAGAIN || errno == EINPROGRESS || errno == ENOTCONN) break;
         Reopen(i);
@@ -358,7 +356,8 @@ class Loop {
       std::string value;
       size_t body_start = head_end + 4;
       size_t consumed = 0;
-      bool close_after = HeaderValue(head, "connection", &value) && strcasecmp(value.c_str(), "close") == 0;
+      bool close_after =
+          HeaderValue(head, "connection", &value) && strcasecmp(value.c_str(), "close") == 0;
       if (HeaderValue(head, "content-length", &value)) {
         size_t length = strtoull(value.c_str(), nullptr, 10);
         if (conn.rbuf.size() < body_start + length) return;
@@ -436,7 +435,8 @@ std::string ReadFile(const std::string& path) {
 
 std::string Base64(const unsigned char* data, size_t size) {
   std::string out(4 * ((size + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
+  int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
   out.resize(static_cast<size_t>(n));
   return out;
 }
@@ -495,8 +495,9 @@ const std::string& AuthorizationLine() {
 
 std::string JsonPost(int port, const std::string& path, const std::string& body) {
   return "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n" +
-         AuthorizationLine() + "Content-Type: application/json\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n\r\n" + body;
+         AuthorizationLine() +
+         "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\n\r\n" + body;
 }
 
 std::string SseGet(int port, const std::string& path) {
@@ -652,7 +653,8 @@ int RunGrpc(const Args& args) {
   const double rate = args.Num("rate", 0);
 
   grpc::ChannelArguments channel_args;
-  auto channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), channel_args);
+  auto channel =
+      grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), channel_args);
   if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(5))) {
     Die("cannot connect to " + target);
   }
@@ -768,8 +770,8 @@ std::string SessionEventsKey(const std::string& session_id) {
 
 // Opens `paths.size()` SSE connections, at most `window` handshakes at a time; returns when all
 // answered their head or after `timeout_s`.
-std::vector<size_t> OpenSse(Loop& loop, int port, const std::vector<std::string>& paths,
-                            int window, double timeout_s) {
+std::vector<size_t> OpenSse(Loop& loop, int port, const std::vector<std::string>& paths, int window,
+                            double timeout_s) {
   std::vector<size_t> conns;
   size_t opened = 0;
   size_t next = 0;
@@ -907,7 +909,8 @@ std::vector<std::string> StartSessions(Loop& loop, int port, int count, int conn
     slot.slots[&loop.At(c)] = c;
     conns.push_back(c);
   }
-  const std::string request = JsonPost(port, "/ai/call/start", R"({"phoneNumber":"+998901112233"})");
+  const std::string request =
+      JsonPost(port, "/ai/call/start", R"({"phoneNumber":"+998901112233"})");
   int sent = 0;
   std::vector<size_t> idle = conns;
   loop.on_response = [&](Conn& conn, const HttpResult& result) {
@@ -932,7 +935,10 @@ std::vector<std::string> StartSessions(Loop& loop, int port, int count, int conn
         }
         return 0;
       },
-      [&] { return static_cast<int>(ids.size()) >= count || (sent >= count && idle.size() == conns.size()); });
+      [&] {
+        return static_cast<int>(ids.size()) >= count ||
+               (sent >= count && idle.size() == conns.size());
+      });
   loop.on_response = nullptr;
   return ids;
 }
@@ -1041,7 +1047,8 @@ int RunTurn(const Args& args) {
       } else {
         ++post_rec.errors;
         if (post_rec.errors < 3) {
-          fprintf(stderr, "turn answered %d: %s\n", result.status, result.body.substr(0, 200).c_str());
+          fprintf(stderr, "turn answered %d: %s\n", result.status,
+                  result.body.substr(0, 200).c_str());
         }
       }
     }
@@ -1076,17 +1083,15 @@ int RunTurn(const Args& args) {
   // Wrap Send so every POST records its session's due time.
   mark("begin");
   driver.Begin(start);
-  loop.Run(
-      end,
-      [&]() -> int64_t {
-        uint64_t before = driver.sent();
-        int64_t next = base_tick();
-        for (uint64_t k = before; k < driver.sent(); ++k) {
-          size_t s = k % ids.size();
-          queued[s].push_back(rate > 0 ? start + static_cast<int64_t>(k * 1e9 / rate) : MonoNs());
-        }
-        return next;
-      });
+  loop.Run(end, [&]() -> int64_t {
+    uint64_t before = driver.sent();
+    int64_t next = base_tick();
+    for (uint64_t k = before; k < driver.sent(); ++k) {
+      size_t s = k % ids.size();
+      queued[s].push_back(rate > 0 ? start + static_cast<int64_t>(k * 1e9 / rate) : MonoNs());
+    }
+    return next;
+  });
   mark("end");
   driver.Stop();
   loop.Run(MonoNs() + 2000000000LL, nullptr);
@@ -1106,14 +1111,25 @@ int RunTurn(const Args& args) {
       static_cast<long long>(answered), static_cast<unsigned long long>(driver.sent()),
       static_cast<long long>(events), static_cast<long long>(unanswered),
       static_cast<long long>(unchanged), sse.size());
-  printf("%s post_p50_ms=%.3f post_p99_ms=%.3f post_errors=%lld sessions=%zu sessions_start_s=%.1f "
-         "unmatched=%lld overlapped=%lld backlog=%lld\n",
-         event_rec.Summary(duration).c_str(),
-         [&] { Recorder r = post_rec; std::sort(r.samples.begin(), r.samples.end()); return r.samples.empty() ? 0.0 : r.samples[r.samples.size() / 2] / 1e6; }(),
-         [&] { Recorder r = post_rec; std::sort(r.samples.begin(), r.samples.end()); return r.samples.empty() ? 0.0 : r.samples[static_cast<size_t>(0.99 * (r.samples.size() - 1))] / 1e6; }(),
-         static_cast<long long>(post_rec.errors), ids.size(), start_s,
-         static_cast<long long>(unmatched), static_cast<long long>(skipped_busy),
-         static_cast<long long>(driver.Backlog(end)));
+  printf(
+      "%s post_p50_ms=%.3f post_p99_ms=%.3f post_errors=%lld sessions=%zu sessions_start_s=%.1f "
+      "unmatched=%lld overlapped=%lld backlog=%lld\n",
+      event_rec.Summary(duration).c_str(),
+      [&] {
+        Recorder r = post_rec;
+        std::sort(r.samples.begin(), r.samples.end());
+        return r.samples.empty() ? 0.0 : r.samples[r.samples.size() / 2] / 1e6;
+      }(),
+      [&] {
+        Recorder r = post_rec;
+        std::sort(r.samples.begin(), r.samples.end());
+        return r.samples.empty()
+                   ? 0.0
+                   : r.samples[static_cast<size_t>(0.99 * (r.samples.size() - 1))] / 1e6;
+      }(),
+      static_cast<long long>(post_rec.errors), ids.size(), start_s,
+      static_cast<long long>(unmatched), static_cast<long long>(skipped_busy),
+      static_cast<long long>(driver.Backlog(end)));
   return 0;
 }
 
@@ -1138,9 +1154,9 @@ int RunPopulate(const Args& args) {
   RequestDriver driver(loop, conns, 0, [&](uint64_t seq, size_t) {
     const size_t s = seq % ids.size();
     const char* speaker = (seq / ids.size()) % 2 == 0 ? "customer" : "agent";
-    return JsonPost(port, "/ai/sessions/" + ids[s] + "/turns",
-                    std::string(R"({"speaker":")") + speaker + R"(","text":")" +
-                        kTurnTexts[seq % 4] + "\"}");
+    return JsonPost(
+        port, "/ai/sessions/" + ids[s] + "/turns",
+        std::string(R"({"speaker":")") + speaker + R"(","text":")" + kTurnTexts[seq % 4] + "\"}");
   });
   loop.on_response = [&](Conn& conn, const HttpResult& result) {
     ++done;
@@ -1151,7 +1167,8 @@ int RunPopulate(const Args& args) {
     driver.Done(slot(conn));
   };
   driver.Begin(MonoNs());
-  loop.Run(MonoNs() + 300000000000LL, [&] { return driver.Tick(); }, [&] { return done >= total; });
+  loop.Run(
+      MonoNs() + 300000000000LL, [&] { return driver.Tick(); }, [&] { return done >= total; });
   for (const std::string& id : ids) printf("%s\n", id.c_str());
   fprintf(stderr, "populate: %zu sessions, %llu turns, %lld errors\n", ids.size(),
           static_cast<unsigned long long>(done), static_cast<long long>(errors));

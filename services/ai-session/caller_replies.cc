@@ -24,7 +24,8 @@ constexpr const char* kHumanAgentPhrases[] = {
 
 constexpr const char* kGoodbyePhrases[] = {
     // Uzbek.
-    "xayr", "hayr", "salomat bo'ling", "ko'rishguncha", "boshqa savolim yo'q", "hammasi joyida rahmat",
+    "xayr", "hayr", "salomat bo'ling", "ko'rishguncha", "boshqa savolim yo'q",
+    "hammasi joyida rahmat",
     // Russian.
     "до свидания", "всего доброго", "больше вопросов нет",
     // English.
@@ -98,18 +99,19 @@ bool IsUnclearSpeech(const livecall::v1::ReplyToCallerRequest& request,
   return confidence > 0 && confidence < options.min_speech_confidence;
 }
 
-livecall::v1::CallerReply EmbeddedCallerReply(
-    const livecall::v1::Session& session, const livecall::v1::ReplyToCallerRequest& request,
-    const std::vector<livecall::v1::Suggestion>& answers, const VoiceAgentOptions& options) {
+livecall::v1::CallerReply EmbeddedCallerReply(const livecall::v1::Session& session,
+                                              const livecall::v1::ReplyToCallerRequest& request,
+                                              const std::vector<livecall::v1::Suggestion>& answers,
+                                              const VoiceAgentOptions& options) {
   const std::string& language = session.language();
   const VoiceLines& lines = VoiceLinesFor(language);
   const bool silent = absl::StripAsciiWhitespace(request.text()).empty();
   if (IsUnclearSpeech(request, options)) {
     const bool last_chance = request.unclear_attempts() + 1 >= options.max_unclear_attempts;
     livecall::v1::CallerReply reply =
-        silent ? last_chance ? Reply(language, lines.silent_goodbye, "goodbye", "no-speech")
-                             : Reply(language, lines.did_not_hear, "continue", "no-speech")
-        : last_chance ? Reply(language, lines.handoff, "handoff", "unclear")
+        silent        ? last_chance ? Reply(language, lines.silent_goodbye, "goodbye", "no-speech")
+                                    : Reply(language, lines.did_not_hear, "continue", "no-speech")
+               : last_chance ? Reply(language, lines.handoff, "handoff", "unclear")
                       : Reply(language, lines.did_not_catch, "continue", "unclear");
     reply.set_unclear(true);
     return reply;

@@ -32,12 +32,12 @@ CallerIntent DetectCallerIntent(absl::string_view text);
 
 // The fixed lines of the voice agent in "uz", "ru" or "en".
 struct VoiceLines {
-  const char* did_not_hear;     // Silence: ask again.
-  const char* did_not_catch;    // Unintelligible: ask again.
-  const char* goodbye;          // The caller said goodbye.
-  const char* silent_goodbye;   // The caller stayed silent.
-  const char* handoff;          // Connecting to a human agent.
-  const char* anything_else;    // Appended after an answer.
+  const char* did_not_hear;    // Silence: ask again.
+  const char* did_not_catch;   // Unintelligible: ask again.
+  const char* goodbye;         // The caller said goodbye.
+  const char* silent_goodbye;  // The caller stayed silent.
+  const char* handoff;         // Connecting to a human agent.
+  const char* anything_else;   // Appended after an answer.
 };
 const VoiceLines& VoiceLinesFor(const std::string& language);
 
@@ -45,9 +45,10 @@ const VoiceLines& VoiceLinesFor(const std::string& language);
 // the caller's words alone (AnswersTo), best first: the agent says only what answers what the
 // caller said, never a guess from the conversation around it. `request.text` empty or below the
 // speech confidence floor is unclear.
-livecall::v1::CallerReply EmbeddedCallerReply(
-    const livecall::v1::Session& session, const livecall::v1::ReplyToCallerRequest& request,
-    const std::vector<livecall::v1::Suggestion>& answers, const VoiceAgentOptions& options);
+livecall::v1::CallerReply EmbeddedCallerReply(const livecall::v1::Session& session,
+                                              const livecall::v1::ReplyToCallerRequest& request,
+                                              const std::vector<livecall::v1::Suggestion>& answers,
+                                              const VoiceAgentOptions& options);
 
 // Whether the caller's words count as unclear (nothing said, or the recogniser was unsure).
 bool IsUnclearSpeech(const livecall::v1::ReplyToCallerRequest& request,

@@ -194,7 +194,7 @@ absl::StatusOr<livecall::v1::CallerReply> ParseCallerReply(absl::string_view rep
     return absl::InternalError(
         absl::StrCat("llm caller reply action \"", parsed.action(), "\" is unknown"));
   }
-  parsed.set_reason(parsed.action() == "continue" ? "answer"
+  parsed.set_reason(parsed.action() == "continue"  ? "answer"
                     : parsed.action() == "goodbye" ? "goodbye"
                                                    : "not-confident");
   parsed.set_engine("llm");

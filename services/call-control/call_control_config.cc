@@ -97,9 +97,8 @@ SpeechConfig ReadSpeechConfig(EnvReader& env) {
 // "+998, +7": E.164 prefixes, each "+" and up to 14 digits ("+" alone: every number).
 std::vector<std::string> ReadDialPrefixes(EnvReader& env) {
   std::vector<std::string> prefixes;
-  for (absl::string_view prefix :
-       absl::StrSplit(env.String("LIVECALL_ALLOWED_DIAL_PREFIXES", "+998"), ',',
-                      absl::SkipWhitespace())) {
+  for (absl::string_view prefix : absl::StrSplit(
+           env.String("LIVECALL_ALLOWED_DIAL_PREFIXES", "+998"), ',', absl::SkipWhitespace())) {
     prefix = absl::StripAsciiWhitespace(prefix);
     const bool digits_only =
         prefix.size() > 1 && std::all_of(prefix.begin() + 1, prefix.end(), [](char c) {
@@ -140,8 +139,8 @@ absl::StatusOr<CallControlConfig> ReadCallControlConfig(EnvReader& env) {
       env.Millis("LIVECALL_SANDBOX_LINE_MS", absl::Seconds(4), min_step, max_step);
   config.sandbox.max_call =
       env.Millis("LIVECALL_SANDBOX_MAX_CALL_MS", absl::Minutes(10), min_step, absl::Hours(4));
-  config.sandbox_script_file = env.String("LIVECALL_SANDBOX_SCRIPT_FILE",
-                                          LIVECALL_DEFAULT_DATA_DIR "/sandbox_scripts.json");
+  config.sandbox_script_file =
+      env.String("LIVECALL_SANDBOX_SCRIPT_FILE", LIVECALL_DEFAULT_DATA_DIR "/sandbox_scripts.json");
   config.sandbox_caller_id = env.String("LIVECALL_SANDBOX_CALLER_ID", "+998712000000");
   if (!NormalizePhoneNumber(config.sandbox_caller_id).ok()) {
     env.AddError("LIVECALL_SANDBOX_CALLER_ID", "not a valid phone number");

@@ -14,7 +14,8 @@ std::string LanguageOf(const livecall::v1::Call& call) {
 
 std::string VoiceAgentFailureLine(const std::string& language) {
   if (language == "ru") return "Извините, у нас техническая заминка. Соединяю вас с оператором.";
-  if (language == "en") return "Sorry, we have a technical problem. I'm connecting you to an agent.";
+  if (language == "en")
+    return "Sorry, we have a technical problem. I'm connecting you to an agent.";
   return "Kechirasiz, texnik nosozlik yuz berdi. Sizni operatorga ulayman.";
 }
 
@@ -39,8 +40,7 @@ VoiceAgentTurn VoiceAgent::Hear(const livecall::v1::Call& call, const std::strin
                                  .language = LanguageOf(call),
                                  .action = "handoff"};
   if (call.session_id().empty()) {
-    LogWarning("voice agent without an AI session; handing over",
-               {{"callSid", call.call_sid()}});
+    LogWarning("voice agent without an AI session; handing over", {{"callSid", call.call_sid()}});
     return failed;
   }
   livecall::v1::ReplyToCallerRequest request;

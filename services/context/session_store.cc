@@ -78,12 +78,14 @@ std::vector<std::string> WithCallStream(std::vector<std::string> keys,
   ", '*', 'type', type, "                                             \
   "'data', data)\n"                                                   \
   "  redis.call('EXPIRE', stream, ttl)\n"                             \
-  "  redis.call('PUBLISH', '" LIVECALL_LIVE_EVENTS_CHANNEL "', stream)\n" \
+  "  redis.call('PUBLISH', '" LIVECALL_LIVE_EVENTS_CHANNEL            \
+  "', stream)\n"                                                      \
   "  if call_stream ~= '' then\n"                                     \
   "    redis.call('XADD', call_stream, 'MAXLEN', '~', " LIVECALL_KEPT \
   ", '*', 'type', type, 'data', data)\n"                              \
   "    redis.call('EXPIRE', call_stream, ttl)\n"                      \
-  "    redis.call('PUBLISH', '" LIVECALL_LIVE_EVENTS_CHANNEL "', call_stream)\n" \
+  "    redis.call('PUBLISH', '" LIVECALL_LIVE_EVENTS_CHANNEL          \
+  "', call_stream)\n"                                                 \
   "  end\n"                                                           \
   "end\n"
 #define LIVECALL_KEPT "1000"

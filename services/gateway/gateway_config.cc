@@ -16,10 +16,10 @@ absl::StatusOr<GatewayConfig> ReadGatewayConfig(EnvReader& env) {
   config.http_addr = env.Address("LIVECALL_HTTP_ADDR", config.http_addr);
   config.admin_addr = env.Address("LIVECALL_ADMIN_ADDR", config.admin_addr);
   config.backends = ReadServiceAddresses(env);
-  config.sse_max_per_agent = static_cast<int>(
-      env.Int("LIVECALL_SSE_MAX_PER_AGENT", config.sse_max_per_agent, 1, 1000000));
-  config.sse_max_streams = static_cast<int>(
-      env.Int("LIVECALL_SSE_MAX_STREAMS", config.sse_max_streams, 1, 1000000));
+  config.sse_max_per_agent =
+      static_cast<int>(env.Int("LIVECALL_SSE_MAX_PER_AGENT", config.sse_max_per_agent, 1, 1000000));
+  config.sse_max_streams =
+      static_cast<int>(env.Int("LIVECALL_SSE_MAX_STREAMS", config.sse_max_streams, 1, 1000000));
   config.tts_url_secret = env.OptionalString("LIVECALL_TTS_URL_SECRET");
   if (!config.tts_url_secret.empty() && config.tts_url_secret.size() < 32) {
     env.AddError("LIVECALL_TTS_URL_SECRET", "shorter than 32 bytes");

@@ -18,10 +18,10 @@
 namespace livecall::gateway {
 
 struct GatewayConfig {
-  std::string http_addr = "0.0.0.0:8080";                   // LIVECALL_HTTP_ADDR
+  std::string http_addr = "0.0.0.0:8080";  // LIVECALL_HTTP_ADDR
   // /healthz, /readyz and /metrics for the kubelet and Prometheus, on a port the Ingress does
   // not route (the public port answers /healthz only).
-  std::string admin_addr = "127.0.0.1:9450";  // LIVECALL_ADMIN_ADDR
+  std::string admin_addr = "127.0.0.1:9450";                // LIVECALL_ADMIN_ADDR
   ServiceAddresses backends;                                // LIVECALL_*_ADDR
   RedisUrl redis;                                           // LIVECALL_REDIS_URL
   int http_threads = 2;                                     // LIVECALL_HTTP_THREADS
@@ -29,18 +29,18 @@ struct GatewayConfig {
   absl::Duration grpc_deadline = absl::Milliseconds(5000);  // LIVECALL_GRPC_DEADLINE_MS
   // Twilio webhooks: Twilio waits 15 s for an answer, so their deadline fits inside that.
   absl::Duration webhook_deadline = absl::Milliseconds(12000);  // LIVECALL_WEBHOOK_DEADLINE_MS
-  absl::Duration read_timeout = absl::Seconds(30);          // LIVECALL_HTTP_READ_TIMEOUT_MS
-  LogLevel log_level = LogLevel::kInfo;                     // LIVECALL_LOG_LEVEL
+  absl::Duration read_timeout = absl::Seconds(30);              // LIVECALL_HTTP_READ_TIMEOUT_MS
+  LogLevel log_level = LogLevel::kInfo;                         // LIVECALL_LOG_LEVEL
   // Twilio webhooks are verified with this token against this URL; with no token they are all
   // refused (403).
-  std::string twilio_auth_token;                     // TWILIO_AUTH_TOKEN
+  std::string twilio_auth_token;  // TWILIO_AUTH_TOKEN
   // call-control's key for the /tts/<id>.wav ids: forged ids are refused here (403) before they
   // reach call-control. Empty: not checked here (call-control still checks).
   std::string tts_url_secret;  // LIVECALL_TTS_URL_SECRET
   // Open live-event streams: per agent (a new one ends the agent's oldest) and in total (a new
   // one is refused, 429).
-  int sse_max_per_agent = 5;    // LIVECALL_SSE_MAX_PER_AGENT
-  int sse_max_streams = 1000;   // LIVECALL_SSE_MAX_STREAMS
+  int sse_max_per_agent = 5;                         // LIVECALL_SSE_MAX_PER_AGENT
+  int sse_max_streams = 1000;                        // LIVECALL_SSE_MAX_STREAMS
   std::string public_url = "http://localhost:8080";  // LIVECALL_PUBLIC_URL, no trailing '/'
   // The console's build output, served at "/"; empty: no console.
   std::string console_dir;  // LIVECALL_CONSOLE_DIR

@@ -2,10 +2,9 @@
 
 #include <atomic>
 
-#include "absl/synchronization/mutex.h"
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "common/live_events.h"
 #include "common/log.h"
 #include "livecall/v1/context.pb.h"
@@ -39,8 +38,8 @@ class Eviction {
 // One subscription to the hub for one connection.
 class SseStream final : public StreamBody {
  public:
-  SseStream(EventHub& hub, std::string stream_key, std::string after_id,
-            std::shared_ptr<void> slot, std::shared_ptr<Eviction> eviction)
+  SseStream(EventHub& hub, std::string stream_key, std::string after_id, std::shared_ptr<void> slot,
+            std::shared_ptr<Eviction> eviction)
       : hub_(hub),
         stream_key_(std::move(stream_key)),
         after_id_(std::move(after_id)),

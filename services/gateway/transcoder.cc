@@ -15,8 +15,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "common/enum_json.h"
 #include "absl/synchronization/mutex.h"
+#include "common/enum_json.h"
 #include "services/gateway/url.h"
 
 namespace livecall::gateway {

@@ -197,9 +197,8 @@ TEST_F(AuthTest, EveryRouteOfTheApiDocumentAgainstEveryCredential) {
       for (const Credential& credential : credentials) {
         SCOPED_TRACE(absl::StrCat(http_method, " ", path, " with ", credential.name));
         // A live-event stream that is let in stays open: its status line is enough.
-        HttpResponse response =
-            As(credential.token, http_method, target, body,
-               streams ? absl::Seconds(1) : absl::Seconds(10));
+        HttpResponse response = As(credential.token, http_method, target, body,
+                                   streams ? absl::Seconds(1) : absl::Seconds(10));
         ASSERT_NE(response.status, 0) << response;
         if (is_public) {
           EXPECT_THAT(response.status, Not(AnyOf(401, 500))) << response;
@@ -249,7 +248,8 @@ TEST_F(AuthTest, SupervisorsSeeTheLiveFloorAndAgentsAreRefused) {
     livecall::v1::ListCallsResponse calls;
     EXPECT_THAT(ParseJsonMessage(response.body, &calls), IsOk()) << response;
     for (const Call& call : calls.calls()) {
-      EXPECT_THAT(EnumJsonName(call.status()), AnyOf("queued", "ringing", "in-progress")) << call.call_sid();
+      EXPECT_THAT(EnumJsonName(call.status()), AnyOf("queued", "ringing", "in-progress"))
+          << call.call_sid();
       sids.push_back(call.call_sid());
     }
     return sids;

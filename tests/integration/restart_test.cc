@@ -50,9 +50,7 @@ class RestartTest : public SuiteTest {
     EXPECT_THAT(*read, EqualsProto(expected));
   }
 
-  static long ReadyzStatus() {
-    return HttpRequest("GET", suite().admin_url() + "/readyz").status;
-  }
+  static long ReadyzStatus() { return HttpRequest("GET", suite().admin_url() + "/readyz").status; }
 };
 
 TEST_F(RestartTest, SessionSurvivesAiSessionRestart) {

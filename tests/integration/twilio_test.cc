@@ -104,10 +104,11 @@ class TwilioTest : public SuiteTest {
 
   static std::string AgentBearer(const std::string& agent) {
     return absl::StrCat(
-        "Bearer ", SignJwtHs256(R"({"alg":"HS256","typ":"JWT"})",
-                                absl::StrCat(R"({"sub":")", agent, R"(","exp":)",
-                                             absl::ToUnixSeconds(absl::Now() + absl::Hours(1)), "}"),
-                                kTestJwtSecret));
+        "Bearer ",
+        SignJwtHs256(R"({"alg":"HS256","typ":"JWT"})",
+                     absl::StrCat(R"({"sub":")", agent, R"(","exp":)",
+                                  absl::ToUnixSeconds(absl::Now() + absl::Hours(1)), "}"),
+                     kTestJwtSecret));
   }
 
   // As the suite's supervisor unless `headers` carry their own Authorization ("" for none).
@@ -132,14 +133,15 @@ class TwilioTest : public SuiteTest {
   // The browser agent `identity` calls +998901112233 from its leg `agent_leg`; answers the
   // customer's leg as call-control recorded it.
   static std::string BrowserCall(const std::string& agent_leg, const std::string& identity) {
-    HttpResponse answer = Webhook("/twilio/voice", {{"AccountSid", "AC00000000000000000000000000000000"},
-                                                    {"ApplicationSid", "AP00000000000000000000000000000000"},
-                                                    {"CallSid", agent_leg},
-                                                    {"CallStatus", "ringing"},
-                                                    {"Direction", "inbound"},
-                                                    {"From", "client:" + identity},
-                                                    {"Caller", "client:" + identity},
-                                                    {"To", "+998901112233"}});
+    HttpResponse answer =
+        Webhook("/twilio/voice", {{"AccountSid", "AC00000000000000000000000000000000"},
+                                  {"ApplicationSid", "AP00000000000000000000000000000000"},
+                                  {"CallSid", agent_leg},
+                                  {"CallStatus", "ringing"},
+                                  {"Direction", "inbound"},
+                                  {"From", "client:" + identity},
+                                  {"Caller", "client:" + identity},
+                                  {"To", "+998901112233"}});
     EXPECT_EQ(answer.status, 200) << answer;
     EXPECT_THAT(answer.headers["content-type"], HasSubstr("text/xml"));
     absl::StatusOr<XmlNode> twiml = ParseXml(answer.body);
@@ -170,8 +172,8 @@ TEST_F(TwilioTest, AnAgentGetsAVoiceTokenThatVerifiesByTwiliosRules) {
   ExpectErrorResponse(anonymous, 401, "UNAUTHENTICATED");
   EXPECT_THAT(anonymous.headers["www-authenticate"], HasSubstr("Bearer"));
 
-  HttpResponse response =
-      PostJson("/api/voice/token", R"({"ttlSeconds":600})", {{"Authorization", AgentBearer("agent-7")}});
+  HttpResponse response = PostJson("/api/voice/token", R"({"ttlSeconds":600})",
+                                   {{"Authorization", AgentBearer("agent-7")}});
   ASSERT_EQ(response.status, 200) << response;
   livecall::v1::VoiceToken token;
   ASSERT_THAT(ParseJsonMessage(response.body, &token), IsOk());
@@ -207,9 +209,8 @@ TEST_F(TwilioTest, BrowserCallIsAConferenceThatHoldMuteAndHangupReallyControl) {
 
   // Not answered yet: call control is a conflict.
   ExpectErrorResponse(Post("/api/calls/" + agent_leg + "/hold", ""), 409, "FAILED_PRECONDITION");
-  ASSERT_EQ(Webhook("/twilio/status", {{"CallSid", customer},
-                                       {"CallStatus", "in-progress"},
-                                       {"SequenceNumber", "2"}})
+  ASSERT_EQ(Webhook("/twilio/status",
+                    {{"CallSid", customer}, {"CallStatus", "in-progress"}, {"SequenceNumber", "2"}})
                 .status,
             204);
   EXPECT_EQ(GetCall(agent_leg).status(), livecall::v1::CALL_STATUS_IN_PROGRESS);
@@ -236,7 +237,8 @@ TEST_F(TwilioTest, BrowserCallIsAConferenceThatHoldMuteAndHangupReallyControl) {
   EXPECT_EQ(updates[updates_before + 1].Field("Hold"), "false");
   EXPECT_EQ(updates[updates_before + 2].Field("Muted"), "true");
   EXPECT_EQ(updates[updates_before + 3].Field("Muted"), "false");
-  EXPECT_THAT(updates[updates_before + 4].Field("AnnounceUrl"), HasSubstr("/twilio/dtmf?digits=1%23"));
+  EXPECT_THAT(updates[updates_before + 4].Field("AnnounceUrl"),
+              HasSubstr("/twilio/dtmf?digits=1%23"));
 
   // What the customer says reaches the AI session as a customer turn.
   ASSERT_EQ(Webhook("/twilio/transcription",
@@ -472,9 +474,12 @@ TEST_F(TwilioTest, AnAgentCannotAttachASessionToAnotherAgentsCall) {
 TEST_F(TwilioTest, StatusCallbacksOutOfOrderAndRepeatedLeaveTheFinalState) {
   livecall::v1::Call call;
   PlaceCall("+998901112233", "Salom", &call);
-  for (const auto& [status, sequence] : std::vector<std::pair<std::string, std::string>>{
-           {"ringing", "1"}, {"completed", "3"}, {"in-progress", "2"}, {"completed", "3"},
-           {"ringing", "1"}}) {
+  for (const auto& [status, sequence] :
+       std::vector<std::pair<std::string, std::string>>{{"ringing", "1"},
+                                                        {"completed", "3"},
+                                                        {"in-progress", "2"},
+                                                        {"completed", "3"},
+                                                        {"ringing", "1"}}) {
     ASSERT_EQ(Webhook("/twilio/status", {{"CallSid", call.call_sid()},
                                          {"CallStatus", status},
                                          {"SequenceNumber", sequence}})
@@ -487,7 +492,8 @@ TEST_F(TwilioTest, StatusCallbacksOutOfOrderAndRepeatedLeaveTheFinalState) {
 
 TEST_F(TwilioTest, ConfigureTtsPlacesOneCallPerIdempotencyKey) {
   const size_t before = twilio_->Requests("CreateCall").size();
-  const std::string body = R"({"to":"+998901112233","text":"Salom & <xush> kelibsiz","language":"ru"})";
+  const std::string body =
+      R"({"to":"+998901112233","text":"Salom & <xush> kelibsiz","language":"ru"})";
   HttpResponse first = PostJson("/api/voip/call", body, {{"Idempotency-Key", "tts-1"}});
   HttpResponse retry = PostJson("/api/voip/call", body, {{"Idempotency-Key", "tts-1"}});
   ASSERT_EQ(first.status, 200) << first;
@@ -531,9 +537,10 @@ TEST_F(TwilioTest, AiVoiceAgentCallRunsItsGatherLoopThroughSignedWebhooks) {
   EXPECT_EQ(twiml->children[0].Attr("language"), "en-US");
   EXPECT_EQ(twiml->children[0].children[0].text, call.text());
 
-  HttpResponse answer = Webhook("/twilio/gather?unclear=0", {{"CallSid", call.call_sid()},
-                                                            {"SpeechResult", "My internet is down"},
-                                                            {"Confidence", "0.91"}});
+  HttpResponse answer =
+      Webhook("/twilio/gather?unclear=0", {{"CallSid", call.call_sid()},
+                                           {"SpeechResult", "My internet is down"},
+                                           {"Confidence", "0.91"}});
   ASSERT_EQ(answer.status, 200) << answer;
   twiml = ParseXml(answer.body);
   ASSERT_THAT(twiml, IsOk()) << answer.body;
@@ -553,14 +560,15 @@ TEST_F(TwilioTest, AiVoiceAgentCallRunsItsGatherLoopThroughSignedWebhooks) {
                     {{"CallSid", call.call_sid()}, {"SpeechResult", "bye"}}, "forged")
                 .status,
             403);
-  HttpResponse goodbye = Webhook("/twilio/gather?unclear=0",
-                                 {{"CallSid", call.call_sid()}, {"SpeechResult", "Thanks, goodbye"}});
+  HttpResponse goodbye = Webhook("/twilio/gather?unclear=0", {{"CallSid", call.call_sid()},
+                                                              {"SpeechResult", "Thanks, goodbye"}});
   ASSERT_EQ(goodbye.status, 200) << goodbye;
   EXPECT_THAT(ParseXml(goodbye.body)->ChildNames(), ElementsAre("Say", "Hangup"));
 
   for (const char* status : {"in-progress", "completed"}) {
-    ASSERT_EQ(Webhook("/twilio/status", {{"CallSid", call.call_sid()}, {"CallStatus", status}}).status,
-              204);
+    ASSERT_EQ(
+        Webhook("/twilio/status", {{"CallSid", call.call_sid()}, {"CallStatus", status}}).status,
+        204);
   }
   livecall::v1::Session session;
   ASSERT_TRUE(WaitFor(

@@ -302,11 +302,11 @@ TEST_P(ManifestEnvironmentTest, EveryBinaryRunsWithItsManifestAndAnswersItsProbe
   // The probes and the scrape are on the admin port only: the port the Service and the Ingress
   // route answers neither.
   for (const char* path : {"/readyz", "/metrics"}) {
-    EXPECT_EQ(HttpRequest("GET", absl::StrCat("http://127.0.0.1:",
-                                              suite.LocalPort("gateway", gateway.ports.at("http")),
-                                              path))
-                  .status,
-              404)
+    EXPECT_EQ(
+        HttpRequest("GET", absl::StrCat("http://127.0.0.1:",
+                                        suite.LocalPort("gateway", gateway.ports.at("http")), path))
+            .status,
+        404)
         << path;
   }
   EXPECT_TRUE(WaitFor(
@@ -321,8 +321,7 @@ TEST_P(ManifestEnvironmentTest, EveryBinaryRunsWithItsManifestAndAnswersItsProbe
   const std::map<std::string, std::vector<std::string>> expected = {
       {"gateway",
        {"livecall_build_info{service=\"gateway\"} 1", "livecall_http_requests_total{",
-        "route=\"/ai/call/start\"",
-        "livecall_http_request_duration_seconds_bucket{",
+        "route=\"/ai/call/start\"", "livecall_http_request_duration_seconds_bucket{",
         "livecall_redis_command_duration_seconds_count{command=\"PING\"}"}},
       {"ai-session",
        {"livecall_build_info{service=\"ai-session\"} 1", "livecall_grpc_server_handled_total{",

@@ -29,13 +29,28 @@ absl::Status RedisServer::Start(absl::Duration timeout) {
     data_dir_ = *dir;
   }
   if (port_ == 0) port_ = FreeTcpPort();
-  absl::Status started =
-      process_.Start("redis-server",
-                     {"--port", absl::StrCat(port_), "--bind", "127.0.0.1", "--dir", data_dir_,
-                      "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-                      "--daemonize", "no", "--protected-mode", "no", "--stream-node-max-bytes",
-                      "16384", "--logfile", ""},
-                     {}, absl::StrCat(data_dir_, "/redis.log"));
+  absl::Status started = process_.Start("redis-server",
+                                        {"--port",
+                                         absl::StrCat(port_),
+                                         "--bind",
+                                         "127.0.0.1",
+                                         "--dir",
+                                         data_dir_,
+                                         "--appendonly",
+                                         "yes",
+                                         "--appendfsync",
+                                         "always",
+                                         "--save",
+                                         "",
+                                         "--daemonize",
+                                         "no",
+                                         "--protected-mode",
+                                         "no",
+                                         "--stream-node-max-bytes",
+                                         "16384",
+                                         "--logfile",
+                                         ""},
+                                        {}, absl::StrCat(data_dir_, "/redis.log"));
   if (!started.ok()) return started;
   bool exited = false;
   bool ready = WaitFor(

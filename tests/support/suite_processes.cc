@@ -260,9 +260,8 @@ absl::Status SuiteProcesses::WaitUntilReady() {
         absl::Time checked_at;
         std::string error;
         return last.status == 200 &&
-               absl::ParseTime(absl::RFC3339_full,
-                               last.headers["x-livecall-readiness-checked-at"], &checked_at,
-                               &error) &&
+               absl::ParseTime(absl::RFC3339_full, last.headers["x-livecall-readiness-checked-at"],
+                               &checked_at, &error) &&
                checked_at >= asked_at - absl::Milliseconds(1);
       },
       options_.ready_timeout);

@@ -148,8 +148,8 @@ absl::StatusOr<livecall::v1::Call> CallStore::GetStored(const std::string& call_
   return call;
 }
 
-absl::StatusOr<std::vector<std::string>> CallStore::DueMembers(const char* schedule,
-                                                               absl::Time now, int limit) {
+absl::StatusOr<std::vector<std::string>> CallStore::DueMembers(const char* schedule, absl::Time now,
+                                                               int limit) {
   absl::StatusOr<RedisReply> reply =
       redis_.Command({"ZRANGEBYSCORE", schedule, "-inf", absl::StrCat(absl::ToUnixMillis(now)),
                       "LIMIT", "0", absl::StrCat(limit)});
@@ -166,8 +166,7 @@ absl::StatusOr<std::vector<std::string>> CallStore::DueSteps(absl::Time now, int
 }
 
 absl::Status CallStore::Schedule(const std::string& call_sid, absl::Time at) {
-  return redis_
-      .Command({"ZADD", kSandboxDueKey, absl::StrCat(absl::ToUnixMillis(at)), call_sid})
+  return redis_.Command({"ZADD", kSandboxDueKey, absl::StrCat(absl::ToUnixMillis(at)), call_sid})
       .status();
 }
 
@@ -239,8 +238,8 @@ absl::StatusOr<livecall::v1::Call> CallStore::Update(const std::string& call_sid
     absl::StatusOr<bool> changed = mutate(*call);
     if (!changed.ok()) return changed.status();
     if (!*changed) return call;
-    const bool end_session = !had_session_to_end && IsTerminalCallStatus(call->status()) &&
-                             !call->session_id().empty();
+    const bool end_session =
+        !had_session_to_end && IsTerminalCallStatus(call->status()) && !call->session_id().empty();
     const IndexWrites indexes = IndexWritesOf(*call, end_session);
     absl::StatusOr<RedisReply> reply = script.RunAfter(
         redis_, indexes.before,
@@ -476,8 +475,7 @@ absl::StatusOr<std::vector<livecall::v1::Call>> CallStore::ListLive(int limit) {
       const redisReply& reply = *(*stored)[i];
       livecall::v1::Call call;
       if (reply.type == REDIS_REPLY_NIL && created_ms[i] > young_ms) continue;
-      if (reply.type != REDIS_REPLY_STRING ||
-          !ParseStoredCall(reply.str, reply.len, &call) ||
+      if (reply.type != REDIS_REPLY_STRING || !ParseStoredCall(reply.str, reply.len, &call) ||
           IsTerminalCallStatus(call.status())) {
         gone.push_back(sids[i]);
         continue;

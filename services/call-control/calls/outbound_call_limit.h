@@ -19,14 +19,14 @@
 // A slot is taken atomically (one Lua script: drop lapsed slots, count both sets, add to both)
 // before dialling, as "pending:<id>", which the sweep below never frees: it lapses by its own
 // score (kPendingLapse) if the replica dies while dialling. Once the provider has named the call,
-// the slot becomes the call's sid right after the call record is written (OutboundSlot::CommitWrites,
-// run by CallStore::Create after the record; or OutboundSlot::Commit, where the provider writes
-// the record itself); a slot never committed is given back by its OutboundSlot, or lapses if the
-// replica dies first: so a slot named by a sid always has its call record, and a missing record
-// means the call is gone. A call gives its slot back when it ends; rather than hooking every path
-// that ends a call (status callbacks, the sandbox, hangup), a full set is swept lazily: slots of
-// calls that have ended or are gone are removed and the count taken again. A slot also lapses
-// after `slot_lifetime`, so a crash never keeps one forever.
+// the slot becomes the call's sid right after the call record is written
+// (OutboundSlot::CommitWrites, run by CallStore::Create after the record; or OutboundSlot::Commit,
+// where the provider writes the record itself); a slot never committed is given back by its
+// OutboundSlot, or lapses if the replica dies first: so a slot named by a sid always has its call
+// record, and a missing record means the call is gone. A call gives its slot back when it ends;
+// rather than hooking every path that ends a call (status callbacks, the sandbox, hangup), a full
+// set is swept lazily: slots of calls that have ended or are gone are removed and the count taken
+// again. A slot also lapses after `slot_lifetime`, so a crash never keeps one forever.
 
 #include <string>
 #include <utility>

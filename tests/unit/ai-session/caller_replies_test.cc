@@ -20,16 +20,16 @@ TEST(CallerIntentTest, AskingForAPersonInEachLanguageAndScript) {
 }
 
 TEST(CallerIntentTest, GoodbyesInEachLanguage) {
-  for (const char* words : {"Rahmat, xayr!", "Boshqa savolim yo'q", "Boshqa savolim yoʻq",
-                            "Спасибо, до свидания", "Всего доброго!", "Thanks, goodbye",
-                            "That's all, bye"}) {
+  for (const char* words :
+       {"Rahmat, xayr!", "Boshqa savolim yo'q", "Boshqa savolim yoʻq", "Спасибо, до свидания",
+        "Всего доброго!", "Thanks, goodbye", "That's all, bye"}) {
     EXPECT_EQ(DetectCallerIntent(words), CallerIntent::kGoodbye) << words;
   }
 }
 
 TEST(CallerIntentTest, QuestionsAreNeither) {
-  for (const char* words : {"Internetim ishlamayapti", "интернет пока не работает",
-                            "What is my balance?", ""}) {
+  for (const char* words :
+       {"Internetim ishlamayapti", "интернет пока не работает", "What is my balance?", ""}) {
     EXPECT_EQ(DetectCallerIntent(words), CallerIntent::kOther) << words;
   }
 }
@@ -65,9 +65,9 @@ class EmbeddedCallerReplyTest : public ::testing::Test {
 };
 
 TEST_F(EmbeddedCallerReplyTest, AConfidentAnswerIsSaidAndTheCallGoesOn) {
-  livecall::v1::CallerReply reply = EmbeddedCallerReply(
-      session_, Heard("my internet is down"),
-      {Answer("Please restart the router.", 0.6f)}, options_);
+  livecall::v1::CallerReply reply =
+      EmbeddedCallerReply(session_, Heard("my internet is down"),
+                          {Answer("Please restart the router.", 0.6f)}, options_);
   EXPECT_EQ(reply.action(), "continue");
   EXPECT_EQ(reply.reason(), "answer");
   EXPECT_THAT(reply.text(), StartsWith("Please restart the router. "));
@@ -82,9 +82,9 @@ TEST_F(EmbeddedCallerReplyTest, AWeakOrMissingAnswerHandsOver) {
                 .reason(),
             "not-confident");
   // A next step for the agent is not an answer for the caller.
-  livecall::v1::CallerReply reply = EmbeddedCallerReply(
-      session_, Heard("my fridge broke"), {Answer("Ask when it started.", 0.9f, "next-step")},
-      options_);
+  livecall::v1::CallerReply reply =
+      EmbeddedCallerReply(session_, Heard("my fridge broke"),
+                          {Answer("Ask when it started.", 0.9f, "next-step")}, options_);
   EXPECT_EQ(reply.action(), "handoff");
   EXPECT_EQ(reply.text(), VoiceLinesFor("en").handoff);
 }

@@ -3,9 +3,9 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/live_events.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "common/live_events.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/wait_for.h"
@@ -156,8 +156,8 @@ TEST_F(EventHubTest, NewsOfOneStreamAmongManyArrivesByItsNotification) {
   }
   Received busy;
   hub.Subscribe("busy", "", busy.Callback());
-  ASSERT_TRUE(livecall::testing::WaitFor([&] { return hub.subscriber_count() == 301; },
-                                         absl::Seconds(10)));
+  ASSERT_TRUE(
+      livecall::testing::WaitFor([&] { return hub.subscriber_count() == 301; }, absl::Seconds(10)));
   for (int i = 0; i < 40; ++i) Add("busy", absl::StrCat(i));
   ASSERT_TRUE(
       livecall::testing::WaitFor([&] { return busy.data().size() == 40; }, absl::Seconds(10)));

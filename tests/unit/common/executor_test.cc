@@ -1,9 +1,9 @@
 #include "common/executor.h"
 
+#include <grpcpp/grpcpp.h>
+
 #include <atomic>
 #include <memory>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -113,8 +113,8 @@ class FinishOnExecutorTest : public ::testing::Test {
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
     ASSERT_GT(port, 0);
-    stub_ = grpc::health::v1::Health::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    stub_ = grpc::health::v1::Health::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
   }
 
   grpc::Status Check(absl::Duration deadline) {

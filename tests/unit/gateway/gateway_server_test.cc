@@ -430,8 +430,8 @@ TEST_F(GatewayServerTest, AForgedAudioIdIsRefusedAtTheGatewayWithoutABackendCall
   ASSERT_TRUE(server.Start().ok());
   TestConnection connection(server.port());
   const std::string key(32, 'a');
-  const std::string forged = absl::StrCat(key, "-", absl::ToUnixSeconds(absl::Now()) + 600, "-",
-                                          std::string(32, '0'));
+  const std::string forged =
+      absl::StrCat(key, "-", absl::ToUnixSeconds(absl::Now()) + 600, "-", std::string(32, '0'));
   const std::string expired = signer.Sign(key, absl::Now() - absl::Seconds(1));
   const int calls_before = speech_->calls.load();
 
@@ -445,9 +445,9 @@ TEST_F(GatewayServerTest, AForgedAudioIdIsRefusedAtTheGatewayWithoutABackendCall
 
   // A valid id goes on to call-control (whose fake knows only "a.wav": 404).
   const std::string valid = signer.Sign(key, absl::Now() + absl::Minutes(5));
-  EXPECT_EQ(connection.RoundTrip(RawRequest("GET", absl::StrCat("/tts/", valid, ".wav")))
-                .result_int(),
-            404);
+  EXPECT_EQ(
+      connection.RoundTrip(RawRequest("GET", absl::StrCat("/tts/", valid, ".wav"))).result_int(),
+      404);
   EXPECT_EQ(speech_->calls.load(), calls_before + 1);
   server.Shutdown(absl::Seconds(5));
 }
@@ -492,7 +492,8 @@ TEST_F(GatewayServerTest, RawResponseRoutesWriteTheBytesWithTheirHeaders) {
 // gRPC destroys a call's completion (and the ClientContext, which holds the call and its channel)
 // on its own thread after the completion has answered. The client's destructor must wait for that:
 // otherwise the last reference to a call or channel is dropped on a gRPC thread while main (after
-// SIGTERM) or a test's teardown shuts gRPC down, and gRPC aborts at exit (ref_counted.h: prior > 0).
+// SIGTERM) or a test's teardown shuts gRPC down, and gRPC aborts at exit (ref_counted.h: prior >
+// 0).
 TEST_F(GatewayServerTest, TheBackendClientsDestructorWaitsUntilGrpcHasReleasedEveryCall) {
   testing::ReleaseWitness witness;
   {

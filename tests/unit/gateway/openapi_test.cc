@@ -100,11 +100,11 @@ TEST_F(OpenApiTest, EveryOperationDeclaresItsSecurity) {
       EXPECT_TRUE(requirements.values(0).struct_value().fields().contains("bearerAuth")) << path;
     }
   }
-  EXPECT_THAT(open, ::testing::ElementsAre(
-                        "get /healthz", "get /openapi.json",
-                        "get /tts/{file_name}", "post /api/auth/dev-login",
-                        "post /twilio/conference", "post /twilio/dtmf", "post /twilio/gather",
-                        "post /twilio/status", "post /twilio/transcription", "post /twilio/voice"));
+  EXPECT_THAT(open, ::testing::ElementsAre("get /healthz", "get /openapi.json",
+                                           "get /tts/{file_name}", "post /api/auth/dev-login",
+                                           "post /twilio/conference", "post /twilio/dtmf",
+                                           "post /twilio/gather", "post /twilio/status",
+                                           "post /twilio/transcription", "post /twilio/voice"));
   const Struct& login = Object(Object(Object(document_, "paths"), "/api/auth/dev-login"), "post");
   const Struct& shape = Schema("livecall.v1.DevLoginResponse");
   EXPECT_FALSE(Text(login, "operationId").empty());
@@ -227,7 +227,8 @@ TEST_F(OpenApiTest, EnumsListTheirJsonSpellings) {
               ElementsAre("", "queued", "ringing", "in-progress", "completed", "busy", "failed",
                           "no-answer", "canceled"));
   EXPECT_THAT(spellings("livecall.v1.Call", "mode"), ElementsAre("", "tts", "ai", "agent"));
-  EXPECT_THAT(spellings("livecall.v1.PlaceCallRequest", "mode"), ElementsAre("", "tts", "ai", "agent"));
+  EXPECT_THAT(spellings("livecall.v1.PlaceCallRequest", "mode"),
+              ElementsAre("", "tts", "ai", "agent"));
   EXPECT_THAT(spellings("livecall.v1.Suggestion", "kind"),
               ElementsAre("", "answer", "next-step", "warning"));
   EXPECT_THAT(spellings("livecall.v1.DevLoginRequest", "role"),

@@ -78,7 +78,8 @@ TEST(ReadinessCheckerTest, ConcurrentCallersShareOneRoundAndItsAnswerIsCached) {
                              }}},
                            {.cache_for = absl::Seconds(1), .now = [&] { return now; }});
   std::vector<int> statuses;
-  for (int i = 0; i < 100; ++i) checker.Check([&](HttpResponse r) { statuses.push_back(r.status); });
+  for (int i = 0; i < 100; ++i)
+    checker.Check([&](HttpResponse r) { statuses.push_back(r.status); });
   EXPECT_EQ(rounds, 1);
   EXPECT_TRUE(statuses.empty());
   pending(absl::UnavailableError("down"));
@@ -120,9 +121,9 @@ TEST(ReadinessCheckerTest, EveryAnswerNamesWhenItsRoundBegan) {
   now += absl::Seconds(1);
   checker.Check([&](HttpResponse r) { answers.push_back(checked_at(r)); });
   pending(absl::OkStatus());
-  EXPECT_EQ(answers, (std::vector<std::string>{"2023-11-14T22:13:20.123Z",
-                                               "2023-11-14T22:13:20.123Z",
-                                               "2023-11-14T22:13:21.923Z"}));
+  EXPECT_EQ(answers,
+            (std::vector<std::string>{"2023-11-14T22:13:20.123Z", "2023-11-14T22:13:20.123Z",
+                                      "2023-11-14T22:13:21.923Z"}));
 }
 
 TEST(GrpcHealthCheckTest, UnreachableBackendFailsWithinTheTimeout) {

@@ -128,10 +128,9 @@ TEST_F(RouteTableTest, HasEveryAnnotatedRpcAndAliasAndNothingElse) {
 TEST_F(RouteTableTest, ServesTheThreeServicesTwiliosWebhooksAndSpeechAudio) {
   std::vector<std::string> names;
   for (const auto* service : table_.services()) names.push_back(service->full_name());
-  EXPECT_THAT(names,
-              ElementsAre("livecall.v1.CallControl", "livecall.v1.AiSession", "livecall.v1.Context",
-                          "livecall.v1.TwilioWebhooks", "livecall.v1.SpeechAudio",
-                          "livecall.v1.Auth"));
+  EXPECT_THAT(names, ElementsAre("livecall.v1.CallControl", "livecall.v1.AiSession",
+                                 "livecall.v1.Context", "livecall.v1.TwilioWebhooks",
+                                 "livecall.v1.SpeechAudio", "livecall.v1.Auth"));
 }
 
 TEST_F(RouteTableTest, SpeechAudioIsARawRouteWithItsOwnSignature) {

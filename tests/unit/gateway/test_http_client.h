@@ -4,15 +4,15 @@
 // A blocking HTTP/1.1 client over one TCP connection, for tests that talk to the real server:
 // raw bytes out (so tests can pipeline or send malformed requests), Beast-parsed responses in.
 
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <string>
-
-#include <sys/socket.h>
-#include <sys/time.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"

@@ -182,7 +182,8 @@ TEST_F(CallStoreTest, AScheduledSessionEndWaitsForItsCallsMarker) {
                   ->Update(kCall,
                            [](livecall::v1::Call& call) -> absl::StatusOr<bool> {
                              call.set_session_id("S1");
-                             RecordCallStatus(call, livecall::v1::CALL_STATUS_COMPLETED, absl::Now());
+                             RecordCallStatus(call, livecall::v1::CALL_STATUS_COMPLETED,
+                                              absl::Now());
                              return true;
                            })
                   .status(),

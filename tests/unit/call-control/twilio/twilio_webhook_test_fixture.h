@@ -11,9 +11,9 @@
 #include <utility>
 #include <vector>
 
-#include "common/enum_json.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "common/enum_json.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/call-control/call_control_service.h"

@@ -157,8 +157,9 @@ TEST_F(VoiceWebhookTest, SessionStartsDoNotQueueBehindBusyRpcWorkers) {
 // seconds) dials nobody and leaves the call as it is.
 TEST_F(VoiceWebhookTest, ABrowserCallReplayedAfterTheDedupWindowDialsNobody) {
   const std::string customer = AgentCalls();
-  ASSERT_THAT(redis_->Command({"DEL", absl::StrCat("livecall:idem:{voice:", kAgentLeg, "}")}).status(),
-              IsOk());  // The window has passed.
+  ASSERT_THAT(
+      redis_->Command({"DEL", absl::StrCat("livecall:idem:{voice:", kAgentLeg, "}")}).status(),
+      IsOk());  // The window has passed.
   absl::StatusOr<std::string> replayed = webhooks_->HandleVoice(MakeParams(
       {{"CallSid", kAgentLeg}, {"From", "client:agent_2Dalice"}, {"To", "+998901112233"}}));
   ASSERT_THAT(replayed.status(), IsOk());
@@ -180,8 +181,9 @@ TEST_F(VoiceWebhookTest, AnInboundCallReplayedAfterTheDedupWindowRingsNobody) {
   ASSERT_THAT(webhooks_->HandleVoice(ringing).status(), IsOk());
   ASSERT_TRUE(WaitFor([&] { return store_->AgentLegs(inbound)->size() == 1; }, absl::Seconds(10)));
   ASSERT_THAT(Status(inbound, "completed", 3), IsOk());
-  ASSERT_THAT(redis_->Command({"DEL", absl::StrCat("livecall:idem:{voice:", inbound, "}")}).status(),
-              IsOk());  // The window has passed.
+  ASSERT_THAT(
+      redis_->Command({"DEL", absl::StrCat("livecall:idem:{voice:", inbound, "}")}).status(),
+      IsOk());  // The window has passed.
   absl::StatusOr<std::string> replayed = webhooks_->HandleVoice(ringing);
   ASSERT_THAT(replayed.status(), IsOk());
   EXPECT_THAT(ParseXml(*replayed)->ChildNames(), ElementsAre("Hangup"));
