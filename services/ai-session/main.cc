@@ -6,28 +6,19 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/process.h"
+#include "common/service_main.h"
 #include "services/ai-session/ai_session_config.h"
 #include "services/ai-session/ai_session_service.h"
 
 int main() {
-  livecall::TurnOffMutexDeadlockDetection();
-  livecall::BlockShutdownSignals();
+  absl::StatusOr<livecall::ServiceSettings<livecall::ai_session::AiSessionConfig>> settings =
+      livecall::StartService("ai-session", "LIVECALL_AI_SESSION_ADDR",
+                             "LIVECALL_AI_SESSION_METRICS_ADDR", "127.0.0.1:9452",
+                             livecall::ai_session::ReadAiSessionConfig);
+  if (!settings.ok()) return 2;
+  livecall::ai_session::AiSessionConfig* const config = &settings->config;
+  const std::string& metrics_address = settings->metrics_address;
   livecall::CurlGlobalInit();
-  livecall::InitLogging("ai-session");
-  livecall::EnvReader env;
-  const std::string metrics_address =
-      livecall::ReadMetricsAddress(env, "LIVECALL_AI_SESSION_METRICS_ADDR", "127.0.0.1:9452");
-  absl::StatusOr<livecall::ai_session::AiSessionConfig> config =
-      livecall::ai_session::ReadAiSessionConfig(env);
-  if (config.ok()) {
-    config->listen_address =
-        livecall::ReadGrpcListenAddress(env, "LIVECALL_AI_SESSION_ADDR", config->listen_address);
-    if (absl::Status status = env.status(); !status.ok()) config = status;
-  }
-  if (!config.ok()) {
-    livecall::LogError("bad configuration", {{"error", std::string(config.status().message())}});
-    return 2;
-  }
   absl::StatusOr<livecall::ai_session::KnowledgeBase> kb =
       livecall::ai_session::KnowledgeBase::Load(config->kb_file);
   if (!kb.ok()) {

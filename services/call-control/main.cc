@@ -5,6 +5,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/process.h"
+#include "common/service_main.h"
 #include "services/call-control/call_control_config.h"
 #include "services/call-control/call_control_metrics.h"
 #include "services/call-control/call_control_service.h"
@@ -16,23 +17,13 @@
 #include "services/call-control/twilio/twilio_webhook_service.h"
 
 int main() {
-  livecall::TurnOffMutexDeadlockDetection();
-  livecall::BlockShutdownSignals();
-  livecall::InitLogging("call-control");
-  livecall::EnvReader env;
-  const std::string metrics_address =
-      livecall::ReadMetricsAddress(env, "LIVECALL_CALL_CONTROL_METRICS_ADDR", "127.0.0.1:9451");
-  absl::StatusOr<livecall::call_control::CallControlConfig> config =
-      livecall::call_control::ReadCallControlConfig(env);
-  if (config.ok()) {
-    config->listen_address =
-        livecall::ReadGrpcListenAddress(env, "LIVECALL_CALL_CONTROL_ADDR", config->listen_address);
-    if (absl::Status status = env.status(); !status.ok()) config = status;
-  }
-  if (!config.ok()) {
-    livecall::LogError("bad configuration", {{"error", std::string(config.status().message())}});
-    return 2;
-  }
+  absl::StatusOr<livecall::ServiceSettings<livecall::call_control::CallControlConfig>> settings =
+      livecall::StartService("call-control", "LIVECALL_CALL_CONTROL_ADDR",
+                             "LIVECALL_CALL_CONTROL_METRICS_ADDR", "127.0.0.1:9451",
+                             livecall::call_control::ReadCallControlConfig);
+  if (!settings.ok()) return 2;
+  livecall::call_control::CallControlConfig* const config = &settings->config;
+  const std::string& metrics_address = settings->metrics_address;
   livecall::CurlGlobalInit();
 
   livecall::RegisterProcessMetrics("call-control");

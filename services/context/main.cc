@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/process.h"
+#include "common/service_main.h"
 #include "services/context/context_config.h"
 #include "services/context/context_metrics.h"
 #include "services/context/context_service.h"
@@ -50,24 +51,13 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  livecall::TurnOffMutexDeadlockDetection();
-  livecall::BlockShutdownSignals();
+  absl::StatusOr<livecall::ServiceSettings<livecall::context::ContextConfig>> settings =
+      livecall::StartService("context", "LIVECALL_CONTEXT_ADDR", "LIVECALL_CONTEXT_METRICS_ADDR",
+                             "127.0.0.1:9453", livecall::context::ReadContextConfig);
+  if (!settings.ok()) return 2;
+  livecall::context::ContextConfig* const config = &settings->config;
+  const std::string& metrics_address = settings->metrics_address;
   livecall::CurlGlobalInit();
-  livecall::InitLogging("context");
-  livecall::EnvReader env;
-  const std::string metrics_address =
-      livecall::ReadMetricsAddress(env, "LIVECALL_CONTEXT_METRICS_ADDR", "127.0.0.1:9453");
-  absl::StatusOr<livecall::context::ContextConfig> config =
-      livecall::context::ReadContextConfig(env);
-  if (config.ok()) {
-    config->listen_address =
-        livecall::ReadGrpcListenAddress(env, "LIVECALL_CONTEXT_ADDR", config->listen_address);
-    if (absl::Status status = env.status(); !status.ok()) config = status;
-  }
-  if (!config.ok()) {
-    livecall::LogError("bad configuration", {{"error", std::string(config.status().message())}});
-    return 2;
-  }
   if (replay_dead_letters) return ReplayDeadLetters(*config);
   absl::StatusOr<livecall::context::CustomerDirectory> directory =
       livecall::context::CustomerDirectory::Load(config->customers_file);

@@ -3,9 +3,10 @@
 
 namespace livecall::testing {
 
-// A TCP port on 127.0.0.1 that nothing listens on right now: the kernel picks it (bind to port 0),
-// the socket is closed, and the number is handed out. The same process never gets the same port
-// twice, so the several servers of one test cannot collide with each other.
+// A TCP port on 127.0.0.1 that nothing listens on right now, below the kernel's ephemeral range
+// (so no outgoing connection can take it before the server binds it; see free_port.cc). The same
+// process never gets the same port twice, so the several servers of one test cannot collide
+// with each other.
 int FreeTcpPort();
 
 }  // namespace livecall::testing

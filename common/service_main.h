@@ -1,0 +1,56 @@
+#ifndef LIVECALL_COMMON_SERVICE_MAIN_H_
+#define LIVECALL_COMMON_SERVICE_MAIN_H_
+
+// The start every gRPC service's main shares: process-wide settings (mutex deadlock detection
+// off, shutdown signals blocked for the signal thread), logging as the service, the metrics and
+// listen addresses, and the service's own configuration. Header-only: only mains include it.
+
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "common/config.h"
+#include "common/grpc_server.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "common/process.h"
+
+namespace livecall {
+
+template <typename Config>
+struct ServiceSettings {
+  Config config;
+  std::string metrics_address;
+};
+
+// `read` reads the service's configuration (a Config with a listen_address) from the
+// environment. A configuration error is logged ("bad configuration") and returned: the main
+// exits with status 2.
+template <typename Read,
+          typename Config = typename std::invoke_result_t<Read, EnvReader&>::value_type>
+absl::StatusOr<ServiceSettings<Config>> StartService(const char* service,
+                                                     const char* listen_variable,
+                                                     const char* metrics_variable,
+                                                     const char* default_metrics_address,
+                                                     Read read) {
+  TurnOffMutexDeadlockDetection();
+  BlockShutdownSignals();
+  InitLogging(service);
+  EnvReader env;
+  std::string metrics_address = ReadMetricsAddress(env, metrics_variable, default_metrics_address);
+  absl::StatusOr<Config> config = read(env);
+  if (config.ok()) {
+    config->listen_address = ReadGrpcListenAddress(env, listen_variable, config->listen_address);
+    if (absl::Status status = env.status(); !status.ok()) config = status;
+  }
+  if (!config.ok()) {
+    LogError("bad configuration", {{"error", std::string(config.status().message())}});
+    return config.status();
+  }
+  return ServiceSettings<Config>{*std::move(config), std::move(metrics_address)};
+}
+
+}  // namespace livecall
+
+#endif  // LIVECALL_COMMON_SERVICE_MAIN_H_
