@@ -2,8 +2,9 @@
 #define LIVECALL_COMMON_SERVICE_MAIN_H_
 
 // The start every gRPC service's main shares: process-wide settings (mutex deadlock detection
-// off, shutdown signals blocked for the signal thread), logging as the service, the metrics and
-// listen addresses, and the service's own configuration. Header-only: only mains include it.
+// off, shutdown signals blocked for the signal thread, libcurl), logging as the service, the
+// metrics and listen addresses, and the service's own configuration. Header-only: only mains
+// include it.
 
 #include <string>
 #include <type_traits>
@@ -11,7 +12,9 @@
 
 #include "absl/status/statusor.h"
 #include "common/config.h"
+#include "common/executor.h"
 #include "common/grpc_server.h"
+#include "common/http_client.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/process.h"
@@ -36,6 +39,7 @@ absl::StatusOr<ServiceSettings<Config>> StartService(const char* service,
                                                      Read read) {
   TurnOffMutexDeadlockDetection();
   BlockShutdownSignals();
+  CurlGlobalInit();
   InitLogging(service);
   EnvReader env;
   std::string metrics_address = ReadMetricsAddress(env, metrics_variable, default_metrics_address);
@@ -49,6 +53,19 @@ absl::StatusOr<ServiceSettings<Config>> StartService(const char* service,
     return config.status();
   }
   return ServiceSettings<Config>{*std::move(config), std::move(metrics_address)};
+}
+
+// The end every gRPC service's main shares: serve until SIGTERM or SIGINT, then run the tasks
+// still queued on `executor` while the objects they use still live (the executor is made before
+// them, so it would be destroyed after them). The main's exit status.
+inline int ServeUntilSignalThenDrain(const GrpcServerOptions& options, Executor& executor) {
+  absl::Status served = ServeGrpcUntilSignal(options);
+  executor.Drain();
+  if (!served.ok()) {
+    LogError("server failed", {{"error", std::string(served.message())}});
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace livecall

@@ -11,14 +11,11 @@
 #include "services/ai-session/ai_session_service.h"
 
 int main() {
-  absl::StatusOr<livecall::ServiceSettings<livecall::ai_session::AiSessionConfig>> settings =
-      livecall::StartService("ai-session", "LIVECALL_AI_SESSION_ADDR",
-                             "LIVECALL_AI_SESSION_METRICS_ADDR", "127.0.0.1:9452",
-                             livecall::ai_session::ReadAiSessionConfig);
+  auto settings = livecall::StartService("ai-session", "LIVECALL_AI_SESSION_ADDR",
+                                         "LIVECALL_AI_SESSION_METRICS_ADDR", "127.0.0.1:9452",
+                                         livecall::ai_session::ReadAiSessionConfig);
   if (!settings.ok()) return 2;
   livecall::ai_session::AiSessionConfig* const config = &settings->config;
-  const std::string& metrics_address = settings->metrics_address;
-  livecall::CurlGlobalInit();
   absl::StatusOr<livecall::ai_session::KnowledgeBase> kb =
       livecall::ai_session::KnowledgeBase::Load(config->kb_file);
   if (!kb.ok()) {
@@ -49,16 +46,10 @@ int main() {
   livecall::ai_session::AiSessionService service(*context, *kb, llm.get(), executor, config->engine,
                                                  calls.get());
 
-  absl::Status served = livecall::ServeGrpcUntilSignal({.address = config->listen_address,
-                                                        .services = {&service},
-                                                        .metrics_address = metrics_address,
-                                                        .on_drain = nullptr,
-                                                        .auth = config->grpc_auth});
-  // The executor was made before the objects its queued tasks use: finish them while those live.
-  executor.Drain();
-  if (!served.ok()) {
-    livecall::LogError("server failed", {{"error", std::string(served.message())}});
-    return 1;
-  }
-  return 0;
+  return livecall::ServeUntilSignalThenDrain({.address = config->listen_address,
+                                              .services = {&service},
+                                              .metrics_address = settings->metrics_address,
+                                              .on_drain = nullptr,
+                                              .auth = config->grpc_auth},
+                                             executor);
 }

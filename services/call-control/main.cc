@@ -17,14 +17,11 @@
 #include "services/call-control/twilio/twilio_webhook_service.h"
 
 int main() {
-  absl::StatusOr<livecall::ServiceSettings<livecall::call_control::CallControlConfig>> settings =
-      livecall::StartService("call-control", "LIVECALL_CALL_CONTROL_ADDR",
-                             "LIVECALL_CALL_CONTROL_METRICS_ADDR", "127.0.0.1:9451",
-                             livecall::call_control::ReadCallControlConfig);
+  auto settings = livecall::StartService("call-control", "LIVECALL_CALL_CONTROL_ADDR",
+                                         "LIVECALL_CALL_CONTROL_METRICS_ADDR", "127.0.0.1:9451",
+                                         livecall::call_control::ReadCallControlConfig);
   if (!settings.ok()) return 2;
   livecall::call_control::CallControlConfig* const config = &settings->config;
-  const std::string& metrics_address = settings->metrics_address;
-  livecall::CurlGlobalInit();
 
   livecall::RegisterProcessMetrics("call-control");
   livecall::RedisPool redis(config->redis);
@@ -138,20 +135,13 @@ int main() {
     }
   });
 
-  absl::Status served =
-      livecall::ServeGrpcUntilSignal({.address = config->listen_address,
-                                      .services = {&service, &webhooks, &speech_audio},
-                                      .metrics_address = metrics_address,
-                                      .on_drain =
-                                          [&sandbox] {
-                                            if (sandbox) sandbox->Stop();
-                                          },
-                                      .auth = config->grpc_auth});
-  // The executor was made before the objects its queued tasks use: finish them while those live.
-  executor.Drain();
-  if (!served.ok()) {
-    livecall::LogError("server failed", {{"error", std::string(served.message())}});
-    return 1;
-  }
-  return 0;
+  return livecall::ServeUntilSignalThenDrain({.address = config->listen_address,
+                                              .services = {&service, &webhooks, &speech_audio},
+                                              .metrics_address = settings->metrics_address,
+                                              .on_drain =
+                                                  [&sandbox] {
+                                                    if (sandbox) sandbox->Stop();
+                                                  },
+                                              .auth = config->grpc_auth},
+                                             executor);
 }

@@ -51,13 +51,11 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  absl::StatusOr<livecall::ServiceSettings<livecall::context::ContextConfig>> settings =
+  auto settings =
       livecall::StartService("context", "LIVECALL_CONTEXT_ADDR", "LIVECALL_CONTEXT_METRICS_ADDR",
                              "127.0.0.1:9453", livecall::context::ReadContextConfig);
   if (!settings.ok()) return 2;
   livecall::context::ContextConfig* const config = &settings->config;
-  const std::string& metrics_address = settings->metrics_address;
-  livecall::CurlGlobalInit();
   if (replay_dead_letters) return ReplayDeadLetters(*config);
   absl::StatusOr<livecall::context::CustomerDirectory> directory =
       livecall::context::CustomerDirectory::Load(config->customers_file);
@@ -116,19 +114,13 @@ int main(int argc, char** argv) {
     livecall::LogInfo("no crm webhook; finished conversations stay queryable in redis");
   }
 
-  absl::Status served = livecall::ServeGrpcUntilSignal({.address = config->listen_address,
-                                                        .services = {&service},
-                                                        .metrics_address = metrics_address,
-                                                        .on_drain =
-                                                            [&outbox] {
-                                                              if (outbox) outbox->Stop();
-                                                            },
-                                                        .auth = config->grpc_auth});
-  // The executor was made before the objects its queued tasks use: finish them while those live.
-  executor.Drain();
-  if (!served.ok()) {
-    livecall::LogError("server failed", {{"error", std::string(served.message())}});
-    return 1;
-  }
-  return 0;
+  return livecall::ServeUntilSignalThenDrain({.address = config->listen_address,
+                                              .services = {&service},
+                                              .metrics_address = settings->metrics_address,
+                                              .on_drain =
+                                                  [&outbox] {
+                                                    if (outbox) outbox->Stop();
+                                                  },
+                                              .auth = config->grpc_auth},
+                                             executor);
 }
