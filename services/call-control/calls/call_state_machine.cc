@@ -10,16 +10,6 @@
 namespace livecall::call_control {
 namespace {
 
-using livecall::v1::CALL_STATUS_BUSY;
-using livecall::v1::CALL_STATUS_CANCELED;
-using livecall::v1::CALL_STATUS_COMPLETED;
-using livecall::v1::CALL_STATUS_FAILED;
-using livecall::v1::CALL_STATUS_IN_PROGRESS;
-using livecall::v1::CALL_STATUS_NO_ANSWER;
-using livecall::v1::CALL_STATUS_QUEUED;
-using livecall::v1::CALL_STATUS_RINGING;
-using livecall::v1::CALL_STATUS_UNSPECIFIED;
-
 constexpr std::array<std::pair<CallStatus, CallStatus>, 11> kTransitions = {{
     {CALL_STATUS_QUEUED, CALL_STATUS_RINGING},
     {CALL_STATUS_QUEUED, CALL_STATUS_CANCELED},

@@ -17,6 +17,16 @@
 namespace livecall::call_control {
 
 using livecall::v1::CallStatus;
+// The statuses by name, for the call model's users in call-control.
+using livecall::v1::CALL_STATUS_BUSY;
+using livecall::v1::CALL_STATUS_CANCELED;
+using livecall::v1::CALL_STATUS_COMPLETED;
+using livecall::v1::CALL_STATUS_FAILED;
+using livecall::v1::CALL_STATUS_IN_PROGRESS;
+using livecall::v1::CALL_STATUS_NO_ANSWER;
+using livecall::v1::CALL_STATUS_QUEUED;
+using livecall::v1::CALL_STATUS_RINGING;
+using livecall::v1::CALL_STATUS_UNSPECIFIED;
 
 // The status Twilio spells `status` (its CallStatus parameter, which is also our JSON spelling),
 // or nullopt for one a Call does not take: Twilio's "initiated", "answered", anything unknown.

@@ -12,10 +12,6 @@ namespace livecall::call_control {
 
 using livecall::v1::CALL_MODE_AGENT;
 using livecall::v1::CALL_MODE_AI;
-using livecall::v1::CALL_STATUS_COMPLETED;
-using livecall::v1::CALL_STATUS_IN_PROGRESS;
-using livecall::v1::CALL_STATUS_QUEUED;
-using livecall::v1::CALL_STATUS_RINGING;
 namespace {
 
 // A replica that claimed a step and died leaves it to the others after this long.
