@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "common/wire_json.h"
 #include "livecall/v1/http.pb.h"
 
 namespace livecall {
@@ -207,10 +208,19 @@ std::string TypeUrlOf(const Descriptor* type) {
 
 absl::StatusOr<std::string> PrintJson(const Message& message,
                                       const google::protobuf::util::JsonPrintOptions& options) {
+  const std::string wire = message.SerializeAsString();
   std::string json;
+  // The one-pass printer (wire_json.h) prints the same bytes; protobuf's converter does what it
+  // leaves alone.
+  if (!options.add_whitespace && !options.always_print_enums_as_ints) {
+    WireJsonOptions one_pass;
+    one_pass.always_print_primitive_fields = options.always_print_primitive_fields;
+    one_pass.preserve_proto_field_names = options.preserve_proto_field_names;
+    if (WireToJson(message.GetDescriptor(), wire, one_pass, &json)) return json;
+    json.clear();
+  }
   google::protobuf::util::Status status = google::protobuf::util::BinaryToJsonString(
-      EnumJsonTypeResolver(), TypeUrlOf(message.GetDescriptor()), message.SerializeAsString(),
-      &json, options);
+      EnumJsonTypeResolver(), TypeUrlOf(message.GetDescriptor()), wire, &json, options);
   if (!status.ok()) {
     return absl::InternalError(absl::StrCat("cannot print ", message.GetTypeName(),
                                             " as JSON: ", std::string(status.message())));

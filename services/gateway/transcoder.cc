@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/enum_json.h"
+#include "common/wire_json.h"
 #include "services/gateway/url.h"
 
 namespace livecall::gateway {
@@ -46,6 +47,21 @@ google::protobuf::util::JsonPrintOptions StablePrintOptions() {
   options.preserve_proto_field_names = false;
   options.always_print_enums_as_ints = false;
   return options;
+}
+
+// The wire bytes of a JSON body (within CheckJsonLimits): wire_json.h's one pass, or protobuf's
+// converter for what that leaves to it, which also words every refusal.
+absl::Status JsonBodyToWire(const Descriptor* type, absl::string_view json, std::string* wire) {
+  if (JsonToWire(type, json, wire)) return absl::OkStatus();
+  wire->clear();
+  google::protobuf::util::Status status = google::protobuf::util::JsonToBinaryString(
+      &SharedTypeResolver(), TypeUrl(type), google::protobuf::StringPiece(json.data(), json.size()),
+      wire, StrictParseOptions());
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid JSON body: ", WithAcceptedSpellings(std::string(status.message()))));
+  }
+  return absl::OkStatus();
 }
 
 const FieldDescriptor* FindFieldByEitherName(const Descriptor* type, const std::string& name) {
@@ -234,12 +250,9 @@ absl::Status JsonToMessage(absl::string_view json, Message* message) {
   // Checked before protobuf parses: its parser recurses per level and copies every string.
   if (absl::Status within = CheckJsonLimits(json); !within.ok()) return within;
   std::string binary;
-  google::protobuf::util::Status status = google::protobuf::util::JsonToBinaryString(
-      &SharedTypeResolver(), TypeUrl(message->GetDescriptor()),
-      google::protobuf::StringPiece(json.data(), json.size()), &binary, StrictParseOptions());
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid JSON body: ", WithAcceptedSpellings(std::string(status.message()))));
+  if (absl::Status converted = JsonBodyToWire(message->GetDescriptor(), json, &binary);
+      !converted.ok()) {
+    return converted;
   }
   if (!message->ParseFromString(binary)) {
     return absl::InvalidArgumentError("invalid JSON body: not a valid message");
@@ -334,10 +347,12 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> JsonObjectToPar
 }
 
 absl::StatusOr<std::string> MessageToJson(const Message& message) {
+  const std::string wire = message.SerializeAsString();
   std::string json;
+  if (WireToJson(message.GetDescriptor(), wire, &json)) return json;
+  json.clear();
   google::protobuf::util::Status status = google::protobuf::util::BinaryToJsonString(
-      &SharedTypeResolver(), TypeUrl(message.GetDescriptor()), message.SerializeAsString(), &json,
-      StablePrintOptions());
+      &SharedTypeResolver(), TypeUrl(message.GetDescriptor()), wire, &json, StablePrintOptions());
   if (!status.ok()) {
     return absl::InternalError(absl::StrCat("cannot print ", message.GetTypeName(),
                                             " as JSON: ", std::string(status.message())));
@@ -385,12 +400,9 @@ absl::StatusOr<std::string> BuildRequestPayload(const RouteMatch& match, absl::s
   // Checked before protobuf parses: its parser recurses per level and copies every string.
   if (absl::Status within = CheckJsonLimits(body); !within.ok()) return within;
   std::string payload;
-  google::protobuf::util::Status status = google::protobuf::util::JsonToBinaryString(
-      &SharedTypeResolver(), TypeUrl(match.route->method->input_type()),
-      google::protobuf::StringPiece(body.data(), body.size()), &payload, StrictParseOptions());
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid JSON body: ", WithAcceptedSpellings(std::string(status.message()))));
+  if (absl::Status converted = JsonBodyToWire(match.route->method->input_type(), body, &payload);
+      !converted.ok()) {
+    return converted;
   }
   if (!match.bindings.empty()) {
     // Path variables override the body: a message's wire bytes followed by more fields parse as
@@ -407,8 +419,13 @@ absl::StatusOr<std::string> BuildRequestPayload(const RouteMatch& match, absl::s
 }
 
 absl::StatusOr<std::string> PayloadToJson(const Descriptor* type, const std::string& payload) {
-  // The converter prints what it can of truncated bytes; a walk of the wire format (no message
-  // built) refuses them as ParseFromString did.
+  std::string json;
+  json.reserve(payload.size() * 2 + 256);
+  if (WireToJson(type, payload, &json)) return json;
+  json.clear();
+  // protobuf's converter for what WireToJson leaves to it (wire_json.h). It prints what it can of
+  // truncated bytes; a walk of the wire format (no message built) refuses them as ParseFromString
+  // did.
   google::protobuf::io::CodedInputStream input(reinterpret_cast<const uint8_t*>(payload.data()),
                                                static_cast<int>(payload.size()));
   if (!google::protobuf::internal::WireFormatLite::SkipMessage(&input) ||
@@ -416,7 +433,6 @@ absl::StatusOr<std::string> PayloadToJson(const Descriptor* type, const std::str
     return absl::InternalError(
         absl::StrCat("the backend's answer is not a ", type->full_name(), ": malformed bytes"));
   }
-  std::string json;
   google::protobuf::util::Status status = google::protobuf::util::BinaryToJsonString(
       &SharedTypeResolver(), TypeUrl(type), payload, &json, StablePrintOptions());
   if (!status.ok()) {
