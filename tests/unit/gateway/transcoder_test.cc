@@ -1,9 +1,11 @@
 #include "services/gateway/transcoder.h"
 
 #include <gmock/gmock.h>
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/enum_json.h"
 #include "livecall/v1/ai_session.pb.h"
 #include "livecall/v1/call_control.pb.h"
 #include "livecall/v1/context.pb.h"
@@ -335,6 +337,50 @@ TEST(PayloadToJsonTest, PrintsTheReplyBytesAsMessageToJsonPrintsTheMessage) {
   ASSERT_TRUE(from_message.ok()) << from_message.status();
   EXPECT_EQ(*from_bytes, *from_message);
   EXPECT_THAT(*from_bytes, HasSubstr(R"("callSid":"")"));
+}
+
+// What the one-pass printer (common/wire_json.h) leaves to protobuf still prints as protobuf
+// prints it: here an enum number the contract does not know (a newer backend's).
+TEST(PayloadToJsonTest, WhatTheOnePassPrinterLeavesPrintsAsProtobufPrintsIt) {
+  livecall::v1::Call call;
+  call.set_call_sid("CA1");
+  call.set_status(static_cast<livecall::v1::CallStatus>(99));
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  std::string expected;
+  ASSERT_TRUE(google::protobuf::util::BinaryToJsonString(
+                  EnumJsonTypeResolver(), TypeUrlOf(livecall::v1::Call::descriptor()),
+                  call.SerializeAsString(), &expected, options)
+                  .ok());
+  absl::StatusOr<std::string> json =
+      PayloadToJson(livecall::v1::Call::descriptor(), call.SerializeAsString());
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_EQ(*json, expected);
+  EXPECT_THAT(*json, HasSubstr(R"("callSid":"CA1")"));
+}
+
+// A body the one-pass parser leaves to protobuf (a number in exponent form) is protobuf's to take
+// or refuse, with the same bytes or words as before.
+TEST_F(TranscoderTest, BodiesTheOnePassParserLeavesAreProtobufs) {
+  RouteMatch match = Matched("POST", "/api/voice/token");
+  for (absl::string_view body : {R"({"ttlSeconds":6e2})", R"({"ttlSeconds":600.0})",
+                                 R"({'ttlSeconds':600})", R"({"ttlSeconds":1.5})"}) {
+    std::string expected;
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = false;
+    const bool accepted =
+        google::protobuf::util::JsonToBinaryString(
+            EnumJsonTypeResolver(), TypeUrlOf(livecall::v1::CreateVoiceTokenRequest::descriptor()),
+            google::protobuf::StringPiece(body.data(), body.size()), &expected, options)
+            .ok();
+    absl::StatusOr<std::string> payload = BuildRequestPayload(match, body, "");
+    EXPECT_EQ(payload.ok(), accepted) << body;
+    if (accepted && payload.ok()) EXPECT_EQ(*payload, expected) << body;
+    if (!payload.ok()) {
+      EXPECT_EQ(payload.status().code(), absl::StatusCode::kInvalidArgument) << body;
+      EXPECT_THAT(std::string(payload.status().message()), HasSubstr("invalid JSON body: "));
+    }
+  }
 }
 
 TEST(PayloadToJsonTest, BytesThatAreNotTheMessageAreInternal) {
