@@ -13,6 +13,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
@@ -860,6 +861,7 @@ class WireWriter : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, WireWr
       if (top.type == Frame::kList) return false;
       top.pending = nullptr;
       frames_.push_back(Frame{Frame::kMap, nullptr, field});
+      map_keys_.clear();  // One map is open at a time: its values are never objects.
       return true;
     }
     if (field->kind != Kind::kMessage || !field->message->supported) return false;
@@ -891,7 +893,8 @@ class WireWriter : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, WireWr
     const absl::string_view name(text, length);
     if (top.type == Frame::kMap) {
       map_key_.assign(name.data(), name.size());
-      return true;
+      // protobuf refuses a key given twice.
+      return map_keys_.insert(map_key_).second;
     }
     auto it = top.plan->index_by_name.find(name);
     if (it == top.plan->index_by_name.end() || it->second >= 64) return false;
@@ -1088,6 +1091,7 @@ class WireWriter : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, WireWr
   std::string* out_;
   absl::InlinedVector<Frame, 8> frames_;
   std::string map_key_;
+  absl::flat_hash_set<std::string> map_keys_;
 };
 
 }  // namespace

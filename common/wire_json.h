@@ -14,7 +14,7 @@
 // unknown enum numbers, invalid UTF-8, and wire bytes that generated code does not write (a
 // singular field twice, a repeated field in two runs, a map entry without its key or value). On
 // the JSON side also floats, Timestamps, bytes, maps of messages, numbers that are not plain
-// integers, `null`, enums by number, a field named twice and a oneof given twice. The
+// integers, `null`, enums by number, a field or map key named twice and a oneof given twice. The
 // differential tests (tests/unit/common/wire_json_test.cc) hold both converters to the same bytes
 // on every message type of the contract, the REST routes' among them.
 
