@@ -848,6 +848,16 @@ bool ParsePlainInteger(absl::string_view text, bool* negative, uint64_t* magnitu
   return absl::SimpleAtoi(text, magnitude);
 }
 
+// RapidJSON 1.1 decodes the escape of a lone low surrogate (U+DC00..U+DFFF) into the three bytes
+// of that code point, which is not UTF-8; protobuf refuses it.
+bool HasEncodedSurrogate(absl::string_view text) {
+  for (size_t at = text.find('\xed'); at != absl::string_view::npos;
+       at = text.find('\xed', at + 1)) {
+    if (at + 1 < text.size() && static_cast<unsigned char>(text[at + 1]) >= 0xa0) return true;
+  }
+  return false;
+}
+
 class WireWriter : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, WireWriter> {
  public:
   WireWriter(const MessagePlan& root, std::string* out) : root_(root), out_(out) {}
@@ -891,6 +901,7 @@ class WireWriter : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, WireWr
   bool Key(const char* text, rapidjson::SizeType length, bool) {
     Frame& top = frames_.back();
     const absl::string_view name(text, length);
+    if (HasEncodedSurrogate(name)) return false;
     if (top.type == Frame::kMap) {
       map_key_.assign(name.data(), name.size());
       // protobuf refuses a key given twice.
@@ -934,6 +945,7 @@ class WireWriter : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, WireWr
     const FieldPlan* field = TakeScalarField();
     if (field == nullptr) return false;
     const absl::string_view value(text, length);
+    if (HasEncodedSurrogate(value)) return false;
     if (field->kind == Kind::kString) {
       return Emit([&] {
         WriteTag(field->number, kLengthDelimited, out_);

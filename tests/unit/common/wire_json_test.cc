@@ -482,6 +482,8 @@ TEST(WireJsonTest, LeavesRefusalsAndRareSpellingsToProtobuf) {
       {start, std::string("{}\0", 3)},
       {start, "{\"phoneNumber\":\"\xff\"}"},
       {start, R"({"phoneNumber":"\ud800"})"},
+      {start, R"({"phoneNumber":"\udf80"})"},
+      {start, R"({"phone\udc00Number":"x"})"},
       {start, R"({phoneNumber:"x"})"},
       {place, R"({"mode":"robot"})"},
       {place, R"({"mode":"CALL_MODE_AI"})"},
