@@ -110,12 +110,6 @@ class SessionStore {
     std::string version;
   };
   absl::StatusOr<Snapshot> Read(const std::string& session_id);
-  // Create's writes for a session beside a call, made only if the call has no session yet
-  // (atomically with its index entry); answers the call's session.
-  absl::StatusOr<livecall::v1::Session> CreateForCall(const livecall::v1::Session& session,
-                                                      const RedisCommands& indexes,
-                                                      const RedisCommands& writes);
-
   RedisPool& redis_;
   const absl::Duration ttl_;
 };

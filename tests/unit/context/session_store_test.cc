@@ -273,6 +273,34 @@ TEST_F(SessionStoreTest, ACallKeepsItsOneSessionUntilThatSessionIsGone) {
   EXPECT_EQ(store.Create(session, absl::Now())->session_id(), renewed->session_id());
 }
 
+TEST_F(SessionStoreTest, ASessionCreatedWithSeveralTurnsBesideACallKeepsThemAndItsTtls) {
+  SessionStore store(*redis_, absl::Hours(1));
+  livecall::v1::Session session = NewSession();
+  session.set_call_sid("CAfedcba9876543210fedcba9876543210");
+  *session.add_conversation() = Turn("customer", "salom");
+  *session.add_conversation() = Turn("ai", "qanday yordam bera olaman?");
+  absl::StatusOr<livecall::v1::Session> created = store.Create(session, absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  SessionStore other_replica(*redis_, absl::Hours(1));
+  absl::StatusOr<livecall::v1::Session> read = other_replica.Get(created->session_id());
+  ASSERT_THAT(read.status(), IsOk());
+  EXPECT_THAT(*read, EqualsProto(*created));
+  ASSERT_EQ(read->conversation_size(), 3);
+  EXPECT_EQ(read->conversation(2).text(), "qanday yordam bera olaman?");
+  for (const std::string& key :
+       {SessionKey(created->session_id()), TurnsKey(created->session_id()),
+        SuggestionsKey(created->session_id()), SessionEventsKey(created->session_id()),
+        CallEventsKey(session.call_sid()), CallSessionKey(session.call_sid())}) {
+    absl::StatusOr<RedisReply> ttl = redis_->Command({"TTL", key});
+    ASSERT_THAT(ttl.status(), IsOk());
+    EXPECT_GT((*ttl)->integer, 3500) << key;
+    EXPECT_LE((*ttl)->integer, 3600) << key;
+  }
+  absl::StatusOr<RedisReply> index = redis_->Command({"GET", CallSessionKey(session.call_sid())});
+  ASSERT_THAT(index.status(), IsOk());
+  EXPECT_EQ(ReplyString(**index), created->session_id());
+}
+
 TEST_F(SessionStoreTest, UnchangedSuggestionsAreNotPublishedAgain) {
   SessionStore store(*redis_, absl::Hours(1));
   absl::StatusOr<livecall::v1::Session> created = store.Create(NewSession(), absl::Now());
