@@ -260,7 +260,10 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Create(livecall::v1::Session
     return absl::InternalError(absl::StrCat("redis: ", ReplyString(**reply)));
   }
   const std::string session_id = ReplyString(**reply);
-  if (session_id == id) return session;
+  if (session_id == id) {
+    call_sids_.Insert(id, call_sid);
+    return session;
+  }
   // The call had its session: this one was not made, so its index entries go again.
   absl::StatusOr<std::vector<RedisReply>> unindexed =
       redis_.Pipeline({{"ZREM", index, id}, {"ZREM", kActiveSessionsKey, id}});
@@ -295,6 +298,7 @@ absl::StatusOr<SessionStore::Snapshot> SessionStore::Read(const std::string& ses
   }
   session.set_status(ReplyString(*header.element[1]));
   snapshot.version = ReplyString(*header.element[2]);
+  call_sids_.Insert(session_id, session.call_sid());
   for (size_t i = 0; i < turns.elements; ++i) {
     const redisReply& item = *turns.element[i];
     if (!session.add_conversation()->ParseFromArray(item.str, static_cast<int>(item.len))) {
@@ -322,11 +326,9 @@ absl::StatusOr<int> SessionStore::AppendTurn(
     const std::string& session_id, const livecall::v1::Turn& turn,
     const std::vector<livecall::v1::Suggestion>& suggestions) {
   if (!IsWellFormedSessionId(session_id)) return NoSession(session_id);
-  absl::StatusOr<RedisReply> call_sid =
-      redis_.Command({"HGET", SessionKey(session_id), "call_sid"});
+  absl::StatusOr<std::string> call_sid = CallSidOf(session_id);
   if (!call_sid.ok()) return call_sid.status();
-  if (IsNil(**call_sid)) return NoSession(session_id);
-  const std::string sid = ReplyString(**call_sid);
+  const std::string& sid = *call_sid;
   const absl::Time now = absl::Now();
   livecall::v1::SuggestionList list;
   for (const livecall::v1::Suggestion& suggestion : suggestions)
@@ -351,6 +353,17 @@ absl::StatusOr<int> SessionStore::AppendTurn(
         absl::StrCat("session \"", session_id, "\" has ended; it takes no more turns"));
   }
   return static_cast<int>(result);
+}
+
+absl::StatusOr<std::string> SessionStore::CallSidOf(const std::string& session_id) {
+  if (std::optional<std::string> known = call_sids_.Find(session_id)) return *std::move(known);
+  absl::StatusOr<RedisReply> call_sid =
+      redis_.Command({"HGET", SessionKey(session_id), "call_sid"});
+  if (!call_sid.ok()) return call_sid.status();
+  if (IsNil(**call_sid)) return NoSession(session_id);
+  std::string sid = ReplyString(**call_sid);
+  call_sids_.Insert(session_id, sid);
+  return sid;
 }
 
 absl::StatusOr<int64_t> SessionStore::CountActive(absl::Time now) {
