@@ -116,7 +116,7 @@ absl::StatusOr<Customer> ContextService::Lookup(const std::string& phone_number)
   absl::StatusOr<std::string> e164 = NormalizePhoneNumber(phone_number);
   if (!e164.ok()) return e164.status();
   absl::StatusOr<std::optional<Customer>> found = customers_.Find(*e164);
-  if (found.ok() && found->has_value()) return **found;
+  if (found.ok() && found->has_value()) return *std::move(*found);
   if (!found.ok()) {
     LogWarning("customer source unavailable; empty context",
                {{"phone", *e164}, {"error", found.status().ToString()}});

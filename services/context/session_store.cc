@@ -58,11 +58,6 @@ LiveEvent NewEvent(const std::string& type, const std::string& session_id,
   return event;
 }
 
-// The call's event stream key, or "" when the session runs beside no call.
-std::string CallEventsKeyOrEmpty(const std::string& call_sid) {
-  return call_sid.empty() ? "" : CallEventsKey(call_sid);
-}
-
 // `keys`, and the call's event stream after them when the session runs beside a call.
 std::vector<std::string> WithCallStream(std::vector<std::string> keys,
                                         const std::string& call_sid) {
@@ -135,37 +130,38 @@ constexpr char kAssignScript[] = R"lua(
   redis.call('HSET', KEYS[1], 'proto', ARGV[2], 'version', tonumber(version) + 1)
   return 1)lua";
 
-// KEYS: the call's session index (CallSessionKey). ARGV: the new session's id, the TTL, the key
-// prefix of a session beside this call (SessionKeyPrefix without the id), then the writes of the
-// new session, each as its argument count followed by its arguments.
-// Returns the id of the call's session: the one the index names while that session is still
-// stored (nothing is written), else the new one, written here with the index in one step, so
-// concurrent starts for one call make one session. Repeating it (a retried command) answers the
-// id the first run wrote. Every key is in the call's slot: a session beside a call is made for it.
-constexpr char kCreateForCallScript[] = R"lua(
-  local existing = redis.call('GET', KEYS[1])
-  -- SessionKey(existing): a session that expired leaves its index entry behind.
-  if existing and redis.call('EXISTS', ARGV[3] .. existing) == 1 then
-    return existing
+// KEYS: header, suggestions, turns, session events, then, for a session beside a call, the
+// call's events and the call's session index (CallSessionKey) -- a key is named only when it
+// exists: on a Redis Cluster every key named must be in the slot, and all of these are (a session
+// beside a call is made for the call's slot).
+// ARGV: id, ttl, header (serialized Session without turns and suggestions), call sid, serialized
+// suggestions, session.started event JSON, the key prefix of a session beside this call
+// (SessionKeyPrefix without the id), then the serialized turns (none, or more).
+// Returns the id of the session: for a session beside a call, the one the call's index names while
+// that session is still stored (nothing is written), else the new one, written here with the index
+// in one step, so concurrent starts for one call make one session. Repeating it (a retried
+// command) answers the id the first run wrote. Each value travels once (the event was sent twice,
+// once per stream, when this script ran a list of generic commands).
+constexpr char kCreateScript[] = LIVECALL_PUBLISH_LUA R"lua(
+  local ttl = ARGV[2]
+  if KEYS[6] then
+    local existing = redis.call('GET', KEYS[6])
+    -- SessionKey(existing): a session that expired leaves its index entry behind.
+    if existing and redis.call('EXISTS', ARGV[7] .. existing) == 1 then
+      return existing
+    end
+    redis.call('SET', KEYS[6], ARGV[1], 'EX', ttl)
   end
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-  local at = 4
-  while at <= #ARGV do
-    local count = tonumber(ARGV[at])
-    redis.call(unpack(ARGV, at + 1, at + count))
-    at = at + count + 1
+  redis.call('HSET', KEYS[1], 'proto', ARGV[3], 'status', 'active', 'call_sid', ARGV[4],
+             'version', '1')
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('SET', KEYS[2], ARGV[5], 'EX', ttl)
+  if #ARGV >= 8 then
+    redis.call('RPUSH', KEYS[3], unpack(ARGV, 8, #ARGV))
+    redis.call('EXPIRE', KEYS[3], ttl)
   end
+  publish(KEYS[4], KEYS[5] or '', 'session.started', ARGV[6], ttl)
   return ARGV[1])lua";
-
-// KEYS: the new session's header. ARGV: its writes, as in kCreateForCallScript.
-constexpr char kCreateScript[] = R"lua(
-  local at = 1
-  while at <= #ARGV do
-    local count = tonumber(ARGV[at])
-    redis.call(unpack(ARGV, at + 1, at + count))
-    at = at + count + 1
-  end
-  return 1)lua";
 
 // KEYS: the session's header. ARGV: an outbox entry id. Decides, on the session's own slot,
 // whether the entry is the session's record: 1 when End recorded it (or the session ended before
@@ -223,80 +219,56 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Create(livecall::v1::Session
   header.clear_suggestions();
   const std::string ttl = absl::StrCat(absl::ToInt64Seconds(ttl_));
   const std::string& id = session.session_id();
+  const std::string& call_sid = session.call_sid();
   // The page already has the whole session from /ai/call/start: the event carries the header
   // (customer, greeting, language) without turns and suggestions, to keep each stream small.
-  LiveEvent started = NewEvent("session.started", id, session.call_sid(), now);
+  LiveEvent started = NewEvent("session.started", id, call_sid, now);
   *started.mutable_session() = header;
-  const std::string started_json = ToJson(started);
-  std::vector<std::vector<std::string>> commands = {
-      {"HSET", SessionKey(id), "proto", header.SerializeAsString(), "status", "active", "call_sid",
-       session.call_sid(), "version", "1"},
-      {"EXPIRE", SessionKey(id), ttl},
-      {"SET", SuggestionsKey(id), SerializeSuggestions(session.suggestions()), "EX", ttl},
-  };
-  if (session.conversation_size() > 0) {
-    std::vector<std::string> push = {"RPUSH", TurnsKey(id)};
-    for (const livecall::v1::Turn& turn : session.conversation()) {
-      push.push_back(turn.SerializeAsString());
-    }
-    commands.push_back(std::move(push));
-    commands.push_back({"EXPIRE", TurnsKey(id), ttl});
+  std::vector<std::string> keys = {SessionKey(id), SuggestionsKey(id), TurnsKey(id),
+                                   SessionEventsKey(id)};
+  std::string call_prefix;
+  if (!call_sid.empty()) {
+    keys.push_back(CallEventsKey(call_sid));
+    keys.push_back(CallSessionKey(call_sid));
+    call_prefix = SessionKeyPrefix(id);
+    call_prefix.resize(call_prefix.size() - id.size());
   }
-  const std::string kept = absl::StrCat(kLiveEventsKept);
-  for (const std::string& stream :
-       {SessionEventsKey(id), CallEventsKeyOrEmpty(session.call_sid())}) {
-    if (stream.empty()) continue;
-    commands.push_back({"XADD", stream, "MAXLEN", "~", kept, "*", "type", "session.started", "data",
-                        started_json});
-    commands.push_back({"EXPIRE", stream, ttl});
-    commands.push_back({"PUBLISH", kLiveEventsChannel, stream});
+  std::vector<std::string> args = {id,
+                                   ttl,
+                                   header.SerializeAsString(),
+                                   call_sid,
+                                   SerializeSuggestions(session.suggestions()),
+                                   ToJson(started),
+                                   std::move(call_prefix)};
+  for (const livecall::v1::Turn& turn : session.conversation()) {
+    args.push_back(turn.SerializeAsString());
   }
   // The indexes live in slots of their own, so they are written first: an index entry may name
   // a session that is not (yet, or any more) stored -- readers skip those -- but a stored session
   // is always in its indexes.
   const std::string index = PhoneSessionsKey(session.phone_number());
+  const std::string created_ms = absl::StrCat(absl::ToUnixMillis(now));
   const RedisCommands indexes = {
-      {"ZADD", index, absl::StrCat(absl::ToUnixMillis(now)), id},
+      {"ZADD", index, created_ms, id},
       {"EXPIRE", index, ttl},
-      {"ZADD", kActiveSessionsKey, absl::StrCat(absl::ToUnixMillis(now)), id},
+      {"ZADD", kActiveSessionsKey, created_ms, id},
   };
-  if (!session.call_sid().empty()) return CreateForCall(session, indexes, commands);
   static const RedisScript& create = *new RedisScript(kCreateScript);
-  std::vector<std::string> args;
-  for (const std::vector<std::string>& write : commands) {
-    args.push_back(absl::StrCat(write.size()));
-    args.insert(args.end(), write.begin(), write.end());
-  }
-  absl::StatusOr<RedisReply> reply = create.RunAfter(redis_, indexes, {SessionKey(id)}, args);
-  if (!reply.ok()) return reply.status();
-  return session;
-}
-
-absl::StatusOr<livecall::v1::Session> SessionStore::CreateForCall(
-    const livecall::v1::Session& session, const RedisCommands& indexes,
-    const RedisCommands& writes) {
-  static const RedisScript& script = *new RedisScript(kCreateForCallScript);
-  const std::string& id = session.session_id();
-  std::string prefix = SessionKeyPrefix(id);
-  prefix.resize(prefix.size() - id.size());
-  std::vector<std::string> args = {id, absl::StrCat(absl::ToInt64Seconds(ttl_)), prefix};
-  for (const std::vector<std::string>& write : writes) {
-    args.push_back(absl::StrCat(write.size()));
-    args.insert(args.end(), write.begin(), write.end());
-  }
-  absl::StatusOr<RedisReply> reply =
-      script.RunAfter(redis_, indexes, {CallSessionKey(session.call_sid())}, args);
+  absl::StatusOr<RedisReply> reply = create.RunAfter(redis_, indexes, keys, args);
   if (!reply.ok()) return reply.status();
   if ((*reply)->type != REDIS_REPLY_STRING) {
     return absl::InternalError(absl::StrCat("redis: ", ReplyString(**reply)));
   }
-  const std::string call_session_id = ReplyString(**reply);
-  if (call_session_id == session.session_id()) return session;
+  const std::string session_id = ReplyString(**reply);
+  if (session_id == id) {
+    call_sids_.Insert(id, call_sid);
+    return session;
+  }
   // The call had its session: this one was not made, so its index entries go again.
   absl::StatusOr<std::vector<RedisReply>> unindexed =
-      redis_.Pipeline({{"ZREM", indexes[0][1], id}, {"ZREM", kActiveSessionsKey, id}});
+      redis_.Pipeline({{"ZREM", index, id}, {"ZREM", kActiveSessionsKey, id}});
   if (!unindexed.ok()) return unindexed.status();
-  return Get(call_session_id);
+  return Get(session_id);
 }
 
 absl::StatusOr<SessionStore::Snapshot> SessionStore::Read(const std::string& session_id) {
@@ -326,6 +298,7 @@ absl::StatusOr<SessionStore::Snapshot> SessionStore::Read(const std::string& ses
   }
   session.set_status(ReplyString(*header.element[1]));
   snapshot.version = ReplyString(*header.element[2]);
+  call_sids_.Insert(session_id, session.call_sid());
   for (size_t i = 0; i < turns.elements; ++i) {
     const redisReply& item = *turns.element[i];
     if (!session.add_conversation()->ParseFromArray(item.str, static_cast<int>(item.len))) {
@@ -353,11 +326,9 @@ absl::StatusOr<int> SessionStore::AppendTurn(
     const std::string& session_id, const livecall::v1::Turn& turn,
     const std::vector<livecall::v1::Suggestion>& suggestions) {
   if (!IsWellFormedSessionId(session_id)) return NoSession(session_id);
-  absl::StatusOr<RedisReply> call_sid =
-      redis_.Command({"HGET", SessionKey(session_id), "call_sid"});
+  absl::StatusOr<std::string> call_sid = CallSidOf(session_id);
   if (!call_sid.ok()) return call_sid.status();
-  if (IsNil(**call_sid)) return NoSession(session_id);
-  const std::string sid = ReplyString(**call_sid);
+  const std::string& sid = *call_sid;
   const absl::Time now = absl::Now();
   livecall::v1::SuggestionList list;
   for (const livecall::v1::Suggestion& suggestion : suggestions)
@@ -382,6 +353,17 @@ absl::StatusOr<int> SessionStore::AppendTurn(
         absl::StrCat("session \"", session_id, "\" has ended; it takes no more turns"));
   }
   return static_cast<int>(result);
+}
+
+absl::StatusOr<std::string> SessionStore::CallSidOf(const std::string& session_id) {
+  if (std::optional<std::string> known = call_sids_.Find(session_id)) return *std::move(known);
+  absl::StatusOr<RedisReply> call_sid =
+      redis_.Command({"HGET", SessionKey(session_id), "call_sid"});
+  if (!call_sid.ok()) return call_sid.status();
+  if (IsNil(**call_sid)) return NoSession(session_id);
+  std::string sid = ReplyString(**call_sid);
+  call_sids_.Insert(session_id, sid);
+  return sid;
 }
 
 absl::StatusOr<int64_t> SessionStore::CountActive(absl::Time now) {

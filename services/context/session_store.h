@@ -42,6 +42,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/bounded_cache.h"
 #include "common/redis_pool.h"
 #include "common/redis_script.h"
 #include "livecall/v1/context.pb.h"
@@ -65,6 +66,10 @@ absl::StatusOr<bool> ConfirmOutboxEntry(RedisPool& redis, const std::string& ses
 
 class SessionStore {
  public:
+  // Sessions whose call this process remembers: ~150 bytes each (2.5 MB at most), more than
+  // the sessions live at once on one replica.
+  static constexpr size_t kCallSidCacheCapacity = 16384;
+
   SessionStore(RedisPool& redis, absl::Duration ttl) : redis_(redis), ttl_(ttl) {}
 
   // Stores a new session (its conversation and suggestions included); assigns session_id
@@ -110,14 +115,15 @@ class SessionStore {
     std::string version;
   };
   absl::StatusOr<Snapshot> Read(const std::string& session_id);
-  // Create's writes for a session beside a call, made only if the call has no session yet
-  // (atomically with its index entry); answers the call's session.
-  absl::StatusOr<livecall::v1::Session> CreateForCall(const livecall::v1::Session& session,
-                                                      const RedisCommands& indexes,
-                                                      const RedisCommands& writes);
+  // The call a session runs beside ("" for none): it is set when the session is created and never
+  // changes, so it is asked of Redis only the first time this process meets the session.
+  // NOT_FOUND when there is no such session.
+  absl::StatusOr<std::string> CallSidOf(const std::string& session_id);
 
   RedisPool& redis_;
   const absl::Duration ttl_;
+  // Session id -> call sid, for the sessions this process created or read lately.
+  BoundedCache<std::string> call_sids_{kCallSidCacheCapacity};
 };
 
 }  // namespace livecall::context

@@ -273,6 +273,80 @@ TEST_F(SessionStoreTest, ACallKeepsItsOneSessionUntilThatSessionIsGone) {
   EXPECT_EQ(store.Create(session, absl::Now())->session_id(), renewed->session_id());
 }
 
+// How many HGETs Redis has run (those of scripts included).
+int64_t HgetCalls(RedisPool& redis) {
+  absl::StatusOr<RedisReply> info = redis.Command({"INFO", "commandstats"});
+  if (!info.ok()) return -1;
+  const std::string text = ReplyString(**info);
+  const std::string prefix = "cmdstat_hget:calls=";
+  const size_t at = text.find(prefix);
+  if (at == std::string::npos) return 0;
+  return std::stoll(text.substr(at + prefix.size()));
+}
+
+// A session's call never changes, so a replica asks Redis for it once: the turns after the first
+// cost no extra round trip (the script's own HGET of the status is the same for every turn).
+TEST_F(SessionStoreTest, AReplicaAsksForASessionsCallOnlyOnce) {
+  SessionStore creator(*redis_, absl::Hours(1));
+  livecall::v1::Session session = NewSession();
+  session.set_call_sid("CA0123456789abcdef0123456789abcdef");
+  absl::StatusOr<livecall::v1::Session> created = creator.Create(session, absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  const std::string& id = created->session_id();
+
+  int64_t before = HgetCalls(*redis_);
+  ASSERT_THAT(creator.AppendTurn(id, Turn("customer", "salom"), {}).status(), IsOk());
+  const int64_t per_known_turn = HgetCalls(*redis_) - before;
+
+  SessionStore other_replica(*redis_, absl::Hours(1));
+  before = HgetCalls(*redis_);
+  ASSERT_THAT(other_replica.AppendTurn(id, Turn("customer", "internet"), {}).status(), IsOk());
+  EXPECT_EQ(HgetCalls(*redis_) - before, per_known_turn + 1);
+  before = HgetCalls(*redis_);
+  ASSERT_THAT(other_replica.AppendTurn(id, Turn("customer", "yo'q"), {}).status(), IsOk());
+  EXPECT_EQ(HgetCalls(*redis_) - before, per_known_turn);
+
+  // Every turn still went to the call's stream.
+  EXPECT_EQ(EventTypes(*redis_, CallEventsKey(session.call_sid())),
+            (std::vector<std::string>{"session.started", "transcript", "suggestions", "transcript",
+                                      "transcript"}));
+  // A known session that is gone (expired) is still NOT_FOUND: the script checks it.
+  ASSERT_THAT(redis_->Command({"DEL", SessionKey(id)}).status(), IsOk());
+  EXPECT_THAT(other_replica.AppendTurn(id, Turn("customer", "alo"), {}),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(
+      other_replica.AppendTurn("ses_00000000000000000000000000000000", Turn("customer", "alo"), {}),
+      StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(SessionStoreTest, ASessionCreatedWithSeveralTurnsBesideACallKeepsThemAndItsTtls) {
+  SessionStore store(*redis_, absl::Hours(1));
+  livecall::v1::Session session = NewSession();
+  session.set_call_sid("CAfedcba9876543210fedcba9876543210");
+  *session.add_conversation() = Turn("customer", "salom");
+  *session.add_conversation() = Turn("ai", "qanday yordam bera olaman?");
+  absl::StatusOr<livecall::v1::Session> created = store.Create(session, absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  SessionStore other_replica(*redis_, absl::Hours(1));
+  absl::StatusOr<livecall::v1::Session> read = other_replica.Get(created->session_id());
+  ASSERT_THAT(read.status(), IsOk());
+  EXPECT_THAT(*read, EqualsProto(*created));
+  ASSERT_EQ(read->conversation_size(), 3);
+  EXPECT_EQ(read->conversation(2).text(), "qanday yordam bera olaman?");
+  for (const std::string& key :
+       {SessionKey(created->session_id()), TurnsKey(created->session_id()),
+        SuggestionsKey(created->session_id()), SessionEventsKey(created->session_id()),
+        CallEventsKey(session.call_sid()), CallSessionKey(session.call_sid())}) {
+    absl::StatusOr<RedisReply> ttl = redis_->Command({"TTL", key});
+    ASSERT_THAT(ttl.status(), IsOk());
+    EXPECT_GT((*ttl)->integer, 3500) << key;
+    EXPECT_LE((*ttl)->integer, 3600) << key;
+  }
+  absl::StatusOr<RedisReply> index = redis_->Command({"GET", CallSessionKey(session.call_sid())});
+  ASSERT_THAT(index.status(), IsOk());
+  EXPECT_EQ(ReplyString(**index), created->session_id());
+}
+
 TEST_F(SessionStoreTest, UnchangedSuggestionsAreNotPublishedAgain) {
   SessionStore store(*redis_, absl::Hours(1));
   absl::StatusOr<livecall::v1::Session> created = store.Create(NewSession(), absl::Now());
