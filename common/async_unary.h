@@ -66,6 +66,9 @@ class CallScope {
     return absl::OkStatus();
   }
 
+  // How long until the request's deadline: InfiniteDuration() without one.
+  absl::Duration TimeLeft() const { return deadline_ - absl::Now(); }
+
   // A peer call made for this request: the sooner of now + `budget` and the request's deadline,
   // and the request id. True when `budget` is what bounds the call: only then does a
   // DEADLINE_EXCEEDED say that the peer was slow rather than that the caller was in a hurry.

@@ -1,5 +1,6 @@
 #include "services/ai-session/ai_session_service.h"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -15,7 +16,6 @@
 #include "common/proto_time.h"
 #include "common/request_id.h"
 #include "common/status.h"
-#include "common/unary_reactor.h"
 #include "services/ai-session/ai_session_metrics.h"
 #include "services/ai-session/greeting.h"
 #include "services/ai-session/llm_prompts.h"
@@ -23,6 +23,10 @@
 
 namespace livecall::ai_session {
 namespace {
+
+// Kept from an LLM's deadline for what follows it (a call or two to context), so that its answer
+// is stored before the caller's deadline.
+constexpr absl::Duration kStoreReserve = absl::Milliseconds(300);
 
 bool IsKnownDisposition(const std::string& disposition) {
   return disposition == "resolved" || disposition == "follow-up" || disposition == "escalated" ||
@@ -145,14 +149,6 @@ void AiSessionService::GetCallAsync(const std::string& call_sid, const CallerIde
                            });
 }
 
-absl::StatusOr<livecall::v1::Call> AiSessionService::GetCall(const std::string& call_sid,
-                                                             const CallerIdentity& caller) {
-  return Await<livecall::v1::Call>(
-      [&](std::function<void(absl::StatusOr<livecall::v1::Call>)> done) {
-        GetCallAsync(call_sid, caller, CallScope::Detached(), std::move(done));
-      });
-}
-
 void AiSessionService::ForCallerAsync(Session session, const CallerIdentity& caller,
                                       const CallScope& scope, SessionCallback done) {
   if (caller.MayAccess(session.agent_id())) return done(std::move(session));
@@ -174,14 +170,6 @@ void AiSessionService::CountFallback(absl::string_view purpose, const absl::Stat
   RecordLlmFallback(purpose);
   LogWarning("llm failed; embedded engine answers",
              {{"purpose", std::string(purpose)}, {"error", why.ToString()}});
-}
-
-absl::StatusOr<Session> AiSessionService::GetActive(const std::string& session_id,
-                                                    absl::string_view refused,
-                                                    const CallerIdentity& caller) {
-  LIVECALL_ASSIGN_OR_RETURN(Session session, Get(session_id, caller));
-  LIVECALL_RETURN_IF_ERROR(CheckActive(session, refused));
-  return session;
 }
 
 absl::Status AiSessionService::CheckActive(const Session& session, absl::string_view refused) {
@@ -206,25 +194,25 @@ void AiSessionService::AppendAsync(const std::string& session_id, const livecall
       });
 }
 
-absl::Status AiSessionService::Append(const std::string& session_id, const livecall::v1::Turn& turn,
-                                      const std::vector<livecall::v1::Suggestion>& suggestions) {
-  absl::Notification stored;
-  absl::Status status;
-  AppendAsync(session_id, turn, suggestions, CallScope::Detached(), [&](absl::Status appended) {
-    status = std::move(appended);
-    stored.Notify();
-  });
-  stored.WaitForNotification();
-  return status;
-}
-
 absl::StatusOr<std::string> AiSessionService::AskLlm(const std::vector<ChatMessage>& messages,
                                                      absl::Duration deadline,
-                                                     absl::string_view purpose) {
+                                                     absl::string_view purpose,
+                                                     const CallScope& scope) {
   if (llm_ == nullptr) return absl::UnavailableError("no LLM configured");
-  absl::StatusOr<std::string> reply = llm_->Complete(messages, deadline);
+  deadline = std::min(deadline, scope.TimeLeft() - kStoreReserve);
+  absl::StatusOr<std::string> reply =
+      deadline > absl::ZeroDuration()
+          ? llm_->Complete(messages, deadline)
+          : absl::DeadlineExceededError("the request's deadline leaves no time for the LLM");
   if (!reply.ok()) CountFallback(purpose, reply.status());
   return reply;
+}
+
+bool AiSessionService::SubmitForLlm(const CallScope& scope, std::function<void()> task) {
+  return executor_.TrySubmit([request_id = scope.request_id(), task = std::move(task)] {
+    ScopedRequestId scoped(request_id);
+    task();
+  });
 }
 
 // Start's steps, each begun from the completion of the one before: the caller's right to the call
@@ -353,7 +341,7 @@ class AiSessionService::StartFlow : public std::enable_shared_from_this<StartFlo
     if (service_.llm_ != nullptr) {
       absl::StatusOr<std::string> reply =
           service_.AskLlm(GreetingPrompt(session, session.greeting()),
-                          service_.options_.llm_greeting_deadline, "greeting");
+                          service_.options_.llm_greeting_deadline, "greeting", scope_);
       absl::StatusOr<std::string> greeting =
           reply.ok() ? ParseGreeting(*reply) : absl::StatusOr<std::string>(reply.status());
       // The greeting is said to whoever answers: one that tells the customer's record is
@@ -467,7 +455,7 @@ void AiSessionService::AnswerTurn(Session session, const livecall::v1::AddTurnRe
     if (llm_ != nullptr) {
       absl::StatusOr<std::string> reply =
           AskLlm(SuggestionPrompt(session, options_.llm_max_prompt_tokens),
-                 options_.llm_suggestion_deadline, "suggestions");
+                 options_.llm_suggestion_deadline, "suggestions", scope);
       if (reply.ok()) {
         absl::StatusOr<std::vector<livecall::v1::Suggestion>> parsed =
             ParseSuggestions(*reply, kMaxSuggestions);
@@ -503,124 +491,247 @@ void AiSessionService::AnswerTurn(Session session, const livecall::v1::AddTurnRe
   }
 }
 
-absl::StatusOr<livecall::v1::CallerReply> AiSessionService::ReplyToCaller(
-    const livecall::v1::ReplyToCallerRequest& request) {
-  const std::string text(absl::StripAsciiWhitespace(request.text()));
-  if (text.size() > kMaxTurnTextLength) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("text is longer than ", kMaxTurnTextLength, " bytes"));
+// ReplyToCaller's steps, each begun from the completion of the one before: the session read, the
+// caller's words stored with the suggestions for them, the reply (the LLM's, asked on a worker, or
+// the embedded engine's), the reply stored as the AI's turn.
+class AiSessionService::ReplyFlow : public std::enable_shared_from_this<ReplyFlow> {
+ public:
+  ReplyFlow(AiSessionService& service, const livecall::v1::ReplyToCallerRequest& request,
+            CallScope scope, ReplyCallback done)
+      : service_(service), request_(request), scope_(std::move(scope)), done_(std::move(done)) {}
+
+  void Run() {
+    text_ = std::string(absl::StripAsciiWhitespace(request_.text()));
+    if (text_.size() > kMaxTurnTextLength) {
+      return done_(absl::InvalidArgumentError(
+          absl::StrCat("text is longer than ", kMaxTurnTextLength, " bytes")));
+    }
+    if (!(request_.speech_confidence() >= 0 && request_.speech_confidence() <= 1)) {
+      return done_(absl::InvalidArgumentError("speechConfidence must be between 0 and 1"));
+    }
+    if (request_.unclear_attempts() < 0) {
+      return done_(absl::InvalidArgumentError("unclearAttempts must not be negative"));
+    }
+    // call-control's voice agent, a service: no ownership to check.
+    service_.GetAsync(request_.session_id(), CallerIdentity{}, scope_,
+                      [self = shared_from_this()](absl::StatusOr<Session> session) {
+                        self->AfterSession(std::move(session));
+                      });
   }
-  if (!(request.speech_confidence() >= 0 && request.speech_confidence() <= 1)) {
-    return absl::InvalidArgumentError("speechConfidence must be between 0 and 1");
-  }
-  if (request.unclear_attempts() < 0) {
-    return absl::InvalidArgumentError("unclearAttempts must not be negative");
-  }
-  LIVECALL_ASSIGN_OR_RETURN(Session session,
-                            GetActive(request.session_id(), "the voice agent cannot reply"));
-  // What the caller said is part of the conversation even when the recogniser was unsure; the
-  // knowledge-base suggestions for it are what a human agent would see, and what the embedded
-  // reply answers from.
-  std::vector<livecall::v1::Suggestion> suggestions(session.suggestions().begin(),
-                                                    session.suggestions().end());
-  if (!text.empty()) {
-    livecall::v1::Turn caller_turn;
+
+ private:
+  void AfterSession(absl::StatusOr<Session> session) {
+    if (!session.ok()) return done_(session.status());
+    if (absl::Status active = CheckActive(*session, "the voice agent cannot reply"); !active.ok()) {
+      return done_(active);
+    }
+    session_ = *std::move(session);
+    // What the caller said is part of the conversation even when the recogniser was unsure; the
+    // knowledge-base suggestions for it are what a human agent would see, and what the embedded
+    // reply answers from.
+    suggestions_.assign(session_.suggestions().begin(), session_.suggestions().end());
+    if (text_.empty()) return Reply();
+    livecall::v1::Turn& caller_turn = *session_.add_conversation();
     caller_turn.set_speaker("customer");
-    caller_turn.set_text(text);
+    caller_turn.set_text(text_);
     *caller_turn.mutable_at() = ToProtoTimestamp(absl::Now());
-    *session.add_conversation() = caller_turn;
-    suggestions = TurnSuggestions(kb_, session);
-    LIVECALL_RETURN_IF_ERROR(Append(session.session_id(), caller_turn, suggestions));
+    suggestions_ = TurnSuggestions(service_.kb_, session_);
+    service_.AppendAsync(session_.session_id(), caller_turn, suggestions_, scope_,
+                         [self = shared_from_this()](absl::Status stored) {
+                           if (!stored.ok()) return self->done_(stored);
+                           self->Reply();
+                         });
   }
-  std::optional<livecall::v1::CallerReply> reply;
+
   // The caller's explicit wishes (a person, goodbye) and unclear speech are decided by the
   // embedded rules; the LLM words answers.
-  if (llm_ != nullptr && !IsUnclearSpeech(request, options_.voice) &&
-      DetectCallerIntent(text) == CallerIntent::kOther) {
-    absl::StatusOr<std::string> answer =
-        AskLlm(CallerReplyPrompt(session, options_.llm_max_prompt_tokens),
-               options_.llm_caller_reply_deadline, "caller-reply");
-    if (answer.ok()) {
-      absl::StatusOr<livecall::v1::CallerReply> parsed = ParseCallerReply(*answer);
-      // Never spoken: customer data the voice agent was not given (an LLM that knows more than
-      // its prompt, or repeats what the conversation carries). The embedded engine answers.
-      if (parsed.ok() && SaysWithheldCustomerData(parsed->text(), session)) {
-        parsed = absl::FailedPreconditionError("llm caller reply says withheld customer data");
-      }
-      if (parsed.ok()) {
-        reply = *std::move(parsed);
-        reply->set_language(session.language());
-      } else {
-        CountFallback("caller-reply", parsed.status());
-      }
+  void Reply() {
+    if (service_.llm_ == nullptr || IsUnclearSpeech(request_, service_.options_.voice) ||
+        DetectCallerIntent(text_) != CallerIntent::kOther) {
+      return Store();
+    }
+    // The LLM blocks (libcurl): asked from a worker. With none free the embedded engine answers:
+    // Twilio is waiting for what to say.
+    const bool queued = service_.SubmitForLlm(scope_, [self = shared_from_this()] {
+      self->AskLlm();
+      self->Store();
+    });
+    if (!queued) {
+      service_.CountFallback("caller-reply", absl::ResourceExhaustedError("no worker is free"));
+      Store();
     }
   }
-  if (!reply.has_value()) {
-    reply = EmbeddedCallerReply(session, request, AnswersTo(kb_, text, session.language()),
-                                options_.voice);
+
+  void AskLlm() {
+    absl::StatusOr<std::string> answer =
+        service_.AskLlm(CallerReplyPrompt(session_, service_.options_.llm_max_prompt_tokens),
+                        service_.options_.llm_caller_reply_deadline, "caller-reply", scope_);
+    if (!answer.ok()) return;
+    absl::StatusOr<livecall::v1::CallerReply> parsed = ParseCallerReply(*answer);
+    // Never spoken: customer data the voice agent was not given (an LLM that knows more than its
+    // prompt, or repeats what the conversation carries). The embedded engine answers.
+    if (parsed.ok() && SaysWithheldCustomerData(parsed->text(), session_)) {
+      parsed = absl::FailedPreconditionError("llm caller reply says withheld customer data");
+    }
+    if (!parsed.ok()) return service_.CountFallback("caller-reply", parsed.status());
+    reply_ = *std::move(parsed);
+    reply_->set_language(session_.language());
   }
-  livecall::v1::Turn agent_turn;
-  agent_turn.set_speaker("ai");
-  agent_turn.set_text(reply->text());
-  *agent_turn.mutable_at() = ToProtoTimestamp(absl::Now());
-  LIVECALL_RETURN_IF_ERROR(Append(session.session_id(), agent_turn, suggestions));
-  for (livecall::v1::Suggestion& suggestion : suggestions) {
-    *reply->add_suggestions() = std::move(suggestion);
+
+  void Store() {
+    if (!reply_.has_value()) {
+      reply_ = EmbeddedCallerReply(session_, request_,
+                                   AnswersTo(service_.kb_, text_, session_.language()),
+                                   service_.options_.voice);
+    }
+    livecall::v1::Turn agent_turn;
+    agent_turn.set_speaker("ai");
+    agent_turn.set_text(reply_->text());
+    *agent_turn.mutable_at() = ToProtoTimestamp(absl::Now());
+    service_.AppendAsync(session_.session_id(), agent_turn, suggestions_, scope_,
+                         [self = shared_from_this()](absl::Status stored) {
+                           if (!stored.ok()) return self->done_(stored);
+                           livecall::v1::CallerReply& reply = *self->reply_;
+                           for (livecall::v1::Suggestion& suggestion : self->suggestions_) {
+                             *reply.add_suggestions() = std::move(suggestion);
+                           }
+                           RecordVoiceAgentReply(reply.action(), reply.reason(), reply.engine());
+                           self->done_(std::move(reply));
+                         });
   }
-  RecordVoiceAgentReply(reply->action(), reply->reason(), reply->engine());
-  return *std::move(reply);
+
+  AiSessionService& service_;
+  const livecall::v1::ReplyToCallerRequest& request_;
+  const CallScope scope_;
+  ReplyCallback done_;
+  std::string text_;
+  Session session_;
+  std::vector<livecall::v1::Suggestion> suggestions_;
+  std::optional<livecall::v1::CallerReply> reply_;
+};
+
+void AiSessionService::ReplyToCallerAsync(const livecall::v1::ReplyToCallerRequest& request,
+                                          CallScope scope, ReplyCallback done) {
+  std::make_shared<ReplyFlow>(*this, request, std::move(scope), std::move(done))->Run();
+}
+
+absl::StatusOr<livecall::v1::CallerReply> AiSessionService::ReplyToCaller(
+    const livecall::v1::ReplyToCallerRequest& request) {
+  return Await<livecall::v1::CallerReply>([&](ReplyCallback done) {
+    ReplyToCallerAsync(request, CallScope::Detached(), std::move(done));
+  });
+}
+
+// End's steps, each begun from the completion of the one before: the session read, its summary
+// (the LLM's, asked on a worker, or the embedded engine's), the call record (call-control) and
+// the session ended (context).
+class AiSessionService::EndFlow : public std::enable_shared_from_this<EndFlow> {
+ public:
+  EndFlow(AiSessionService& service, const livecall::v1::EndAiSessionRequest& request,
+          const CallerIdentity& caller, CallScope scope, SessionCallback done)
+      : service_(service),
+        request_(request),
+        caller_(caller),
+        scope_(std::move(scope)),
+        done_(std::move(done)) {}
+
+  void Run() {
+    // Existence and ownership, then the request's fields, then the session's state (as AddTurn).
+    service_.GetAsync(request_.session_id(), caller_, scope_,
+                      [self = shared_from_this()](absl::StatusOr<Session> session) {
+                        self->AfterSession(std::move(session));
+                      });
+  }
+
+ private:
+  void AfterSession(absl::StatusOr<Session> session) {
+    if (!session.ok()) return done_(session.status());
+    const std::string disposition =
+        request_.disposition().empty() ? "completed" : request_.disposition();
+    if (!IsKnownDisposition(disposition)) {
+      return done_(absl::InvalidArgumentError(absl::StrCat(
+          "disposition \"", disposition,
+          "\" is not resolved, follow-up, escalated, no-answer, abandoned or completed")));
+    }
+    if (absl::Status active = CheckActive(*session, "it cannot end again"); !active.ok()) {
+      return done_(active);
+    }
+    session_ = *std::move(session);
+    end_.set_session_id(session_.session_id());
+    end_.set_disposition(disposition);
+    if (service_.llm_ == nullptr) return AttachCall();
+    // The LLM blocks (libcurl): asked from a worker. With none free the embedded summary is
+    // written: the conversation still ends.
+    const bool queued = service_.SubmitForLlm(scope_, [self = shared_from_this()] {
+      self->Summarise();
+      self->AttachCall();
+    });
+    if (!queued) {
+      service_.CountFallback("summary", absl::ResourceExhaustedError("no worker is free"));
+      AttachCall();
+    }
+  }
+
+  void Summarise() {
+    absl::StatusOr<std::string> reply =
+        service_.AskLlm(SummaryPrompt(session_, service_.options_.llm_max_prompt_tokens),
+                        service_.options_.llm_summary_deadline, "summary", scope_);
+    if (!reply.ok()) return;
+    absl::StatusOr<livecall::v1::Summary> summary = ParseSummary(*reply);
+    if (!summary.ok()) return service_.CountFallback("summary", summary.status());
+    *end_.mutable_summary() = *std::move(summary);
+    summarised_ = true;
+  }
+
+  void AttachCall() {
+    if (!summarised_) *end_.mutable_summary() = EmbeddedSummary(service_.kb_, session_);
+    if (service_.calls_ == nullptr || session_.call_sid().empty()) return Finish();
+    // The call record goes to the CRM with the conversation; without it the conversation still
+    // ends (the CRM gets the call SID inside the session).
+    service_.GetCallAsync(session_.call_sid(), CallerIdentity{}, scope_,
+                          [self = shared_from_this()](absl::StatusOr<livecall::v1::Call> call) {
+                            if (call.ok()) {
+                              *self->end_.mutable_call() = *std::move(call);
+                            } else {
+                              LogWarning("call record unavailable for the finished conversation",
+                                         {{"callSid", self->session_.call_sid()},
+                                          {"error", call.status().ToString()}});
+                            }
+                            self->Finish();
+                          });
+  }
+
+  void Finish() {
+    // The summary says why a call nobody talked on ended (busy, no answer, the caller gave up).
+    if (const std::string outcome = CallOutcome(end_.call(), session_.language());
+        !outcome.empty()) {
+      end_.mutable_summary()->set_text(absl::StrCat(outcome, " ", end_.summary().text()));
+    }
+    service_.CallContextAsync<livecall::v1::EndSessionRequest, Session>(
+        scope_, std::move(end_), &livecall::v1::Context::StubInterface::async_interface::EndSession,
+        std::move(done_));
+  }
+
+  AiSessionService& service_;
+  const livecall::v1::EndAiSessionRequest& request_;
+  const CallerIdentity caller_;
+  const CallScope scope_;
+  SessionCallback done_;
+  Session session_;
+  livecall::v1::EndSessionRequest end_;
+  bool summarised_ = false;
+};
+
+void AiSessionService::EndAsync(const livecall::v1::EndAiSessionRequest& request,
+                                const CallerIdentity& caller, CallScope scope,
+                                SessionCallback done) {
+  std::make_shared<EndFlow>(*this, request, caller, std::move(scope), std::move(done))->Run();
 }
 
 absl::StatusOr<Session> AiSessionService::End(const livecall::v1::EndAiSessionRequest& request,
                                               const CallerIdentity& caller) {
-  // Existence and ownership, then the request's fields, then the session's state (as AddTurn).
-  LIVECALL_ASSIGN_OR_RETURN(Session session, Get(request.session_id(), caller));
-  const std::string disposition =
-      request.disposition().empty() ? "completed" : request.disposition();
-  if (!IsKnownDisposition(disposition)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "disposition \"", disposition,
-        "\" is not resolved, follow-up, escalated, no-answer, abandoned or completed"));
-  }
-  LIVECALL_RETURN_IF_ERROR(CheckActive(session, "it cannot end again"));
-  livecall::v1::EndSessionRequest end;
-  end.set_session_id(session.session_id());
-  end.set_disposition(disposition);
-  bool summarised = false;
-  if (llm_ != nullptr) {
-    absl::StatusOr<std::string> reply =
-        AskLlm(SummaryPrompt(session, options_.llm_max_prompt_tokens),
-               options_.llm_summary_deadline, "summary");
-    if (reply.ok()) {
-      absl::StatusOr<livecall::v1::Summary> summary = ParseSummary(*reply);
-      if (summary.ok()) {
-        *end.mutable_summary() = *std::move(summary);
-        summarised = true;
-      } else {
-        CountFallback("summary", summary.status());
-      }
-    }
-  }
-  if (!summarised) *end.mutable_summary() = EmbeddedSummary(kb_, session);
-  if (calls_ != nullptr && !session.call_sid().empty()) {
-    // The call record goes to the CRM with the conversation; without it the conversation still
-    // ends (the CRM gets the call SID inside the session).
-    absl::StatusOr<livecall::v1::Call> call = GetCall(session.call_sid(), CallerIdentity{});
-    if (call.ok()) {
-      *end.mutable_call() = *std::move(call);
-    } else {
-      LogWarning("call record unavailable for the finished conversation",
-                 {{"callSid", session.call_sid()}, {"error", call.status().ToString()}});
-    }
-  }
-  // The summary says why a call nobody talked on ended (busy, no answer, the caller gave up).
-  if (const std::string outcome = CallOutcome(end.call(), session.language()); !outcome.empty()) {
-    end.mutable_summary()->set_text(absl::StrCat(outcome, " ", end.summary().text()));
-  }
   return Await<Session>([&](SessionCallback done) {
-    CallContextAsync<livecall::v1::EndSessionRequest, Session>(
-        CallScope::Detached(), std::move(end),
-        &livecall::v1::Context::StubInterface::async_interface::EndSession, std::move(done));
+    EndAsync(request, caller, CallScope::Detached(), std::move(done));
   });
 }
 
@@ -683,20 +794,19 @@ grpc::ServerUnaryReactor* AiSessionService::AddTurn(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* AiSessionService::ReplyToCaller(
     grpc::CallbackServerContext* context, const livecall::v1::ReplyToCallerRequest* request,
     livecall::v1::CallerReply* response) {
-  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
-    LIVECALL_ASSIGN_OR_RETURN(*response, ReplyToCaller(*request));
-    return absl::OkStatus();
+  return FinishAsync(context, [this, request, response](const CallerIdentity&, CallScope scope,
+                                                        AsyncFinish finish) {
+    ReplyToCallerAsync(*request, std::move(scope), AnswerInto(response, std::move(finish)));
   });
 }
 
 grpc::ServerUnaryReactor* AiSessionService::EndSession(
     grpc::CallbackServerContext* context, const livecall::v1::EndAiSessionRequest* request,
     Session* response) {
-  return FinishOnExecutor(context, executor_,
-                          [this, request, response](const CallerIdentity& caller) -> absl::Status {
-                            LIVECALL_ASSIGN_OR_RETURN(*response, End(*request, caller));
-                            return absl::OkStatus();
-                          });
+  return FinishAsync(context, [this, request, response](const CallerIdentity& caller,
+                                                        CallScope scope, AsyncFinish finish) {
+    EndAsync(*request, caller, std::move(scope), AnswerInto(response, std::move(finish)));
+  });
 }
 
 grpc::ServerUnaryReactor* AiSessionService::AssignSession(

@@ -42,9 +42,9 @@ struct AiEngineOptions {
 // failure never fails the request. Holds no state of its own: sessions live in Redis through
 // context.
 //
-// StartSession, GetSession and AddTurn are answered from gRPC's callback threads: their calls to
-// context and call-control use the callback client API (common/async_unary.h), and only the LLM,
-// which blocks (libcurl), is asked from the executor. The other RPCs run on the executor.
+// Every RPC is answered from gRPC's callback threads: the calls to context and call-control use
+// the callback client API (common/async_unary.h), and only the LLM, which blocks (libcurl), is
+// asked from the executor.
 class AiSessionService final : public livecall::v1::AiSession::CallbackService {
  public:
   // `llm` may be null (embedded engine only); `calls` may be null (no call record is attached to
@@ -64,18 +64,24 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
 
   using SessionCallback = std::function<void(absl::StatusOr<livecall::v1::Session>)>;
   using TurnCallback = std::function<void(absl::StatusOr<livecall::v1::AddTurnResponse>)>;
+  using ReplyCallback = std::function<void(absl::StatusOr<livecall::v1::CallerReply>)>;
 
-  // The work behind StartSession, GetSession and AddTurn without blocking: each calls `done`
-  // once, on a gRPC thread (or on the calling thread for an error found before any peer call).
-  // `request` stays valid until then. `scope` carries the request id and the deadline.
+  // The work behind the RPCs without blocking: each calls `done` once, on a gRPC thread or an
+  // executor's worker (or on the calling thread for an error found before any peer call).
+  // `request` stays valid until then. `scope` carries the request id and the deadline: a chain
+  // whose client cancelled or whose deadline passed stops before its next peer call.
   void StartAsync(const livecall::v1::StartSessionRequest& request, const CallerIdentity& caller,
                   CallScope scope, SessionCallback done);
   void GetAsync(const std::string& session_id, const CallerIdentity& caller, CallScope scope,
                 SessionCallback done);
   void AddTurnAsync(const livecall::v1::AddTurnRequest& request, const CallerIdentity& caller,
                     CallScope scope, TurnCallback done);
+  void ReplyToCallerAsync(const livecall::v1::ReplyToCallerRequest& request, CallScope scope,
+                          ReplyCallback done);
+  void EndAsync(const livecall::v1::EndAiSessionRequest& request, const CallerIdentity& caller,
+                CallScope scope, SessionCallback done);
 
-  // The work behind the RPCs, blocking (context, LLM): for the executor and tests.
+  // The same, waited for (never on a gRPC thread): for tests.
   // Each takes the caller (common/caller_identity.h): a session is its agent's (agent_id), set
   // from the caller when it starts; an agent may use only its own, a supervisor or service any
   // (PERMISSION_DENIED otherwise). The default caller is a service.
@@ -128,6 +134,8 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
 
  private:
   class StartFlow;
+  class ReplyFlow;
+  class EndFlow;
 
   // One callback-API call to context (its `method`) through context_breaker_: while context is
   // known to be down (unreachable or past the deadline several times in a row) the call is not
@@ -161,24 +169,19 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
   // the executor, or the embedded engine's), stored.
   void AnswerTurn(livecall::v1::Session session, const livecall::v1::AddTurnRequest& request,
                   const CallScope& scope, TurnCallback done);
-  // GetCallAsync, waited for (End, on the executor).
-  absl::StatusOr<livecall::v1::Call> GetCall(const std::string& call_sid,
-                                             const CallerIdentity& caller);
   // The LLM's reply, or an error after which the caller uses the embedded engine (counted).
+  // `deadline` is cut to what `scope` leaves after kStoreReserve, the time kept for storing the
+  // answer: an answer that comes after the caller has stopped waiting is worth nothing.
   absl::StatusOr<std::string> AskLlm(const std::vector<ChatMessage>& messages,
-                                     absl::Duration deadline, absl::string_view purpose);
+                                     absl::Duration deadline, absl::string_view purpose,
+                                     const CallScope& scope);
+  // Runs `task` (which asks the LLM, blocking) on a worker with the request's id; false, and
+  // `task` dropped, when the executor's queue is full.
+  bool SubmitForLlm(const CallScope& scope, std::function<void()> task);
   // Counts a fallback to the embedded engine (metric and log).
   void CountFallback(absl::string_view purpose, const absl::Status& why);
-  // An active session, or FAILED_PRECONDITION naming what it refused (PERMISSION_DENIED when it
-  // is not `caller`'s).
-  absl::StatusOr<livecall::v1::Session> GetActive(const std::string& session_id,
-                                                  absl::string_view refused,
-                                                  const CallerIdentity& caller = {});
   // OK for an active session; FAILED_PRECONDITION naming what it refused otherwise.
   static absl::Status CheckActive(const livecall::v1::Session& session, absl::string_view refused);
-  // Appends `turn` to the session's conversation with `suggestions` as its new suggestions.
-  absl::Status Append(const std::string& session_id, const livecall::v1::Turn& turn,
-                      const std::vector<livecall::v1::Suggestion>& suggestions);
 
   livecall::v1::Context::StubInterface& context_;
   const KnowledgeBase& kb_;

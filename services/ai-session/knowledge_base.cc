@@ -125,6 +125,45 @@ std::vector<std::string> Tokens(absl::string_view text, size_t max_length) {
   return tokens;
 }
 
+// The normalised tokens of a text (Tokens(text, 0)) one after another in one string, for a query:
+// no string per token, and the buffers are reused from text to text.
+class TokenBuffer {
+ public:
+  void Tokenize(absl::string_view text) {
+    chars_.clear();
+    ends_.clear();
+    size_t start = 0;  // Of the token being read, in chars_.
+    auto flush = [&] {
+      if (chars_.size() == start) return;
+      ends_.push_back(chars_.size());
+      start = chars_.size();
+    };
+    size_t i = 0;
+    while (i < text.size()) {
+      char32_t cp = ToLower(NextCodePoint(text, &i));
+      if (IsLatinWordCharacter(cp)) {
+        chars_.push_back(static_cast<char>(cp));
+      } else if (const char* latin = CyrillicToLatin(cp)) {
+        chars_.append(latin);
+      } else if (IsUzbekApostrophe(cp) && chars_.size() > start) {
+        // o'zbek -> ozbek: the apostrophe belongs to the word.
+      } else {
+        flush();
+      }
+    }
+    flush();
+  }
+  size_t size() const { return ends_.size(); }
+  absl::string_view operator[](size_t i) const {
+    const size_t begin = i == 0 ? 0 : ends_[i - 1];
+    return absl::string_view(chars_).substr(begin, ends_[i] - begin);
+  }
+
+ private:
+  std::string chars_;
+  std::vector<size_t> ends_;
+};
+
 // Function words of the three languages (Russian as folded to Latin): they say nothing of the
 // topic, and as n-grams they would match any entry's answer. Words that carry a topic's sense
 // even when short ("ne", "no", "not", "yoq", "za") are not here.
@@ -311,6 +350,18 @@ double CountTerms(const std::vector<std::string>& terms, double weight,
   return weight * terms.size();
 }
 
+// A term (a token cut to kStemLength bytes, or an n-gram of kGramLength) as a number: its bytes
+// and its length. Terms are ASCII after folding (Tokens) and at most seven bytes long, so two
+// terms have the same key only when they are the same.
+uint64_t TermKey(absl::string_view term) {
+  static_assert(kStemLength <= 7 && kGramLength <= 7);
+  uint64_t key = static_cast<uint64_t>(term.size()) << 56;
+  for (size_t i = 0; i < term.size(); ++i) {
+    key |= static_cast<uint64_t>(static_cast<unsigned char>(term[i])) << (8 * i);
+  }
+  return key;
+}
+
 // The id of the same topic's entry in `language`: "roaming-uz" -> "roaming-ru".
 std::string SiblingId(const livecall::v1::KnowledgeEntry& entry, absl::string_view language) {
   absl::string_view id = entry.id();
@@ -382,8 +433,7 @@ void KnowledgeBase::BuildIndex() {
 }
 
 void KnowledgeBase::IndexTerms(const std::vector<absl::flat_hash_map<std::string, double>>& counts,
-                               const std::vector<double>& lengths, double weight,
-                               absl::flat_hash_map<std::string, std::vector<Posting>>* index) {
+                               const std::vector<double>& lengths, double weight, Index* index) {
   // Okapi BM25 with each posting's idf and saturated term frequency computed once, here.
   const double n = static_cast<double>(counts.size());
   double average_length = 0;
@@ -397,7 +447,7 @@ void KnowledgeBase::IndexTerms(const std::vector<absl::flat_hash_map<std::string
     for (const auto& [term, tf] : counts[d]) {
       const double df = document_frequency.at(term);
       const double idf = std::log(1.0 + (n - df + 0.5) / (df + 0.5));
-      (*index)[term].push_back(
+      (*index)[TermKey(term)].push_back(
           {static_cast<int>(d), weight * idf * tf * (kK1 + 1) / (tf + kK1 * length_norm)});
     }
   }
@@ -415,29 +465,47 @@ absl::StatusOr<KnowledgeBase> KnowledgeBase::Load(const std::string& path) {
 
 std::vector<RankedEntry> KnowledgeBase::Rank(absl::string_view query, const std::string& language,
                                              size_t limit) const {
-  return RankWeighted({{std::string(query), 1.0}}, language, limit);
+  return RankWeighted({{query, 1.0}}, language, limit);
 }
 
 std::vector<RankedEntry> KnowledgeBase::RankWeighted(const std::vector<WeightedText>& query,
                                                      const std::string& language,
                                                      size_t limit) const {
+  // The terms of ContentTokens and CharacterGrams, in the same order, read in place: a query
+  // builds no string per token or n-gram (this runs on every customer turn).
   std::vector<double> scores(entries_.entries_size(), 0.0);
-  auto score_terms = [&](const std::vector<std::string>& terms, double weight,
-                         const absl::flat_hash_map<std::string, std::vector<Posting>>& index) {
-    // Each distinct term of a text once.
-    absl::flat_hash_set<absl::string_view> seen;
-    for (const std::string& term : terms) {
-      if (!seen.insert(term).second) continue;
-      auto postings = index.find(term);
-      if (postings == index.end()) continue;
-      for (const Posting& posting : postings->second) {
-        scores[posting.document] += weight * posting.weight;
-      }
-    }
+  TokenBuffer tokens;
+  std::vector<absl::string_view> content;  // The tokens that are not function words.
+  std::string anchored;
+  // The postings already added for the text and index being scored: each distinct term once.
+  std::vector<const std::vector<Posting>*> seen;
+  auto score_term = [&](absl::string_view term, double weight, const Index& index) {
+    auto postings = index.find(TermKey(term));
+    if (postings == index.end()) return;
+    const std::vector<Posting>* list = &postings->second;
+    if (std::find(seen.begin(), seen.end(), list) != seen.end()) return;
+    seen.push_back(list);
+    for (const Posting& posting : *list) scores[posting.document] += weight * posting.weight;
   };
   for (const WeightedText& part : query) {
-    score_terms(ContentTokens(part.text, kStemLength), part.weight, word_index_);
-    score_terms(CharacterGrams(part.text), part.weight, gram_index_);
+    tokens.Tokenize(part.text);
+    content.clear();
+    seen.clear();
+    for (size_t t = 0; t < tokens.size(); ++t) {
+      const absl::string_view token = tokens[t];
+      if (IsFunctionWord(token)) continue;
+      content.push_back(token);
+      score_term(token.substr(0, kStemLength), part.weight, word_index_);
+    }
+    seen.clear();
+    for (const absl::string_view token : content) {
+      if (token.size() < kMinGramToken) continue;
+      anchored.assign("^");
+      anchored.append(token.data(), token.size());
+      for (size_t i = 0; i + kGramLength <= anchored.size(); ++i) {
+        score_term(absl::string_view(anchored).substr(i, kGramLength), part.weight, gram_index_);
+      }
+    }
   }
   std::vector<RankedEntry> ranked;
   for (size_t d = 0; d < scores.size(); ++d) {

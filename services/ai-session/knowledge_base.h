@@ -5,6 +5,7 @@
 // tokens of each entry's triggers and answer and over their character n-grams (README: "How the
 // embedded engine finds the answer"). Loaded once; immutable, so Rank() needs no lock.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -41,9 +42,9 @@ class KnowledgeBase {
 
   // The same with several texts, each with a weight: a term's BM25 contribution is multiplied by
   // the sum of the weights of the texts it occurs in (the customer's latest words count more than
-  // the conversation before them).
+  // the conversation before them). The texts are read during the call only.
   struct WeightedText {
-    std::string text;
+    absl::string_view text;
     double weight;
   };
   std::vector<RankedEntry> RankWeighted(const std::vector<WeightedText>& query,
@@ -61,7 +62,9 @@ class KnowledgeBase {
     int document;  // Index into entries_.
     double weight;
   };
-  using Index = absl::flat_hash_map<std::string, std::vector<Posting>>;
+  // Keyed by TermKey (knowledge_base.cc): a term is at most seven ASCII bytes, so a number names
+  // it and a query hashes integers, not strings.
+  using Index = absl::flat_hash_map<uint64_t, std::vector<Posting>>;
 
   void BuildIndex();
   static void IndexTerms(const std::vector<absl::flat_hash_map<std::string, double>>& counts,

@@ -22,9 +22,10 @@ livecall::v1::Suggestion FromEntry(const livecall::v1::KnowledgeEntry& entry, do
   return suggestion;
 }
 
-std::string OpenIssue(const livecall::v1::Customer& customer) {
+absl::string_view OpenIssue(const livecall::v1::Customer& customer) {
   auto issue = customer.attributes().find("open_issue");
-  return issue == customer.attributes().end() ? "" : issue->second;
+  if (issue == customer.attributes().end()) return "";
+  return issue->second;
 }
 
 std::string Quote(const std::string& text) {
@@ -74,7 +75,7 @@ std::vector<livecall::v1::Suggestion> InitialSuggestions(const KnowledgeBase& kb
                                                          const livecall::v1::Customer& customer,
                                                          const std::string& language) {
   std::vector<livecall::v1::Suggestion> suggestions;
-  const std::string issue = OpenIssue(customer);
+  const absl::string_view issue = OpenIssue(customer);
   if (!issue.empty()) {
     for (const RankedEntry& ranked : kb.Rank(issue, language, kMaxSuggestions - 1)) {
       suggestions.push_back(FromEntry(*ranked.entry, ranked.confidence));
@@ -151,7 +152,7 @@ livecall::v1::Summary EmbeddedSummary(const KnowledgeBase& kb,
   } else if (!first_customer_turn.empty()) {
     summary.set_customer_intent(Quote(first_customer_turn));
   } else {
-    summary.set_customer_intent(OpenIssue(session.customer()));
+    summary.set_customer_intent(std::string(OpenIssue(session.customer())));
   }
   summary.set_agreed(Quote(last_agent_turn));
   for (const RankedEntry& topic : topics) {

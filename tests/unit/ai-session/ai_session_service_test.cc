@@ -20,6 +20,7 @@
 #include "tests/support/proto_matchers.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/wait_for.h"
 #include "tests/unit/ai-session/llm_test_util.h"
 
 namespace livecall::ai_session {
@@ -119,6 +120,8 @@ class AiSessionServiceTest : public ::testing::Test {
   std::unique_ptr<livecall::v1::CallControl::Stub> calls_stub_;
   std::unique_ptr<KnowledgeBase> kb_;
   std::unique_ptr<AiSessionService> service_;
+  // The session a test's LLM acts on.
+  std::string current_session_;
 };
 
 TEST_F(AiSessionServiceTest, KnownCustomerGetsAPersonalGreetingAndIssueSuggestions) {
@@ -506,6 +509,25 @@ TEST_F(AiSessionServiceTest, TheHotRpcsAreAnsweredWithoutAWorker) {
   livecall::v1::Session unused;
   EXPECT_THAT(ToAbslStatus(ai->StartSession(as_agent.get(), for_call, &unused)),
               StatusIs(absl::StatusCode::kNotFound));
+
+  // The voice agent's reply and the end of the session too.
+  livecall::v1::ReplyToCallerRequest said;
+  said.set_session_id(started.session_id());
+  said.set_text("Internetim ishlamayapti");
+  said.set_speech_confidence(0.9f);
+  livecall::v1::CallerReply reply;
+  ASSERT_THAT(ai->ReplyToCaller(rpc().get(), said, &reply), IsOk());
+  EXPECT_EQ(reply.engine(), "embedded");
+  EXPECT_EQ(reply.suggestions(0).source(), "internet-outage-uz");
+  livecall::v1::EndAiSessionRequest end;
+  end.set_session_id(started.session_id());
+  livecall::v1::Session ended;
+  ASSERT_THAT(ai->EndSession(rpc().get(), end, &ended), IsOk());
+  EXPECT_EQ(ended.status(), "ended");
+  EXPECT_EQ(ended.conversation_size(), 4);
+  EXPECT_EQ(ended.summary().source(), "embedded");
+  EXPECT_THAT(ToAbslStatus(ai->EndSession(rpc().get(), end, &ended)),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
   server->Shutdown();
 }
 
@@ -800,6 +822,216 @@ TEST_F(AiSessionServiceTest, TheVoiceAgentNeitherHearsNorSaysTheCustomersRecord)
     EXPECT_THAT(turn.text(), Not(HasSubstr("45000")));
     EXPECT_THAT(absl::AsciiStrToLower(turn.text()), Not(HasSubstr("tp-link")));
   }
+}
+
+// --- ReplyToCaller and EndSession over gRPC, when something goes wrong ---------------------------
+
+// An AiSession server in this process for one service, and the calls the tests make to it.
+class AiServer {
+ public:
+  explicit AiServer(AiSessionService& service) {
+    grpc::ServerBuilder builder;
+    builder.RegisterService(&service);
+    server_ = builder.BuildAndStart();
+    stub_ = livecall::v1::AiSession::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
+  }
+  ~AiServer() { Shutdown(); }
+  // Returns once every RPC has been finished by the service.
+  void Shutdown() {
+    if (server_ != nullptr) server_->Shutdown();
+    server_ = nullptr;
+  }
+  livecall::v1::AiSession::Stub& stub() { return *stub_; }
+
+ private:
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<livecall::v1::AiSession::Stub> stub_;
+};
+
+// An LLM whose answers wait until the test lets them go (or ignore it: `wait` false).
+class HeldLlm final : public LlmClient {
+ public:
+  absl::StatusOr<std::string> Complete(const std::vector<ChatMessage>& messages,
+                                       absl::Duration) override {
+    asked_.Notify();
+    released_.WaitForNotification();
+    if (messages.front().content.find("Summarise") != std::string::npos) {
+      return std::string(R"({"text":"Held summary.","agreed":"nothing"})");
+    }
+    return std::string(R"({"reply":"Held reply.","action":"continue"})");
+  }
+  bool WaitUntilAsked() { return asked_.WaitForNotificationWithTimeout(absl::Seconds(10)); }
+  void Release() { released_.Notify(); }
+
+ private:
+  absl::Notification asked_;
+  absl::Notification released_;
+};
+
+std::unique_ptr<grpc::ClientContext> CallWithin(absl::Duration deadline) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  return context;
+}
+
+TEST_F(AiSessionServiceTest, EndAndReplyFinishWithContextsRefusalWhenTheSessionEndsMeanwhile) {
+  // The LLM is asked after the session was read; meanwhile the session ends (an agent, another
+  // replica): context refuses the reply's turn and the second end, and the RPC says so.
+  ScriptedLlm llm([&](const std::string& system) -> absl::StatusOr<std::string> {
+    if (system.find("voice agent") == std::string::npos &&
+        system.find("Summarise") == std::string::npos) {
+      return absl::UnavailableError("n/a");
+    }
+    livecall::v1::EndAiSessionRequest end;
+    end.set_session_id(current_session_);
+    EXPECT_THAT(service_->End(end).status(), IsOk());
+    return absl::UnavailableError("down");
+  });
+  std::unique_ptr<AiSessionService> service = ServiceWithLlm(&llm);
+  AiServer server(*service);
+  for (const bool reply : {true, false}) {
+    absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998977770707"));
+    ASSERT_THAT(session.status(), IsOk());
+    current_session_ = session->session_id();
+    grpc::Status status;
+    if (reply) {
+      livecall::v1::ReplyToCallerRequest said;
+      said.set_session_id(session->session_id());
+      said.set_text("my internet is down");
+      livecall::v1::CallerReply answer;
+      status = server.stub().ReplyToCaller(CallWithin(absl::Seconds(10)).get(), said, &answer);
+    } else {
+      livecall::v1::EndAiSessionRequest end;
+      end.set_session_id(session->session_id());
+      livecall::v1::Session ended;
+      status = server.stub().EndSession(CallWithin(absl::Seconds(10)).get(), end, &ended);
+    }
+    EXPECT_THAT(ToAbslStatus(status), StatusIs(absl::StatusCode::kFailedPrecondition)) << reply;
+    // The customer's words were stored before the reply was asked for, the reply was not.
+    absl::StatusOr<livecall::v1::Session> stored = service_->Get(session->session_id());
+    ASSERT_THAT(stored.status(), IsOk());
+    EXPECT_EQ(stored->conversation_size(), reply ? 2 : 1);
+    EXPECT_EQ(stored->summary().source(), "embedded");  // The other end's.
+  }
+}
+
+TEST_F(AiSessionServiceTest, AnEndWhoseClientCancelledWhileTheLlmSummarisedEndsNothing) {
+  HeldLlm llm;
+  std::unique_ptr<AiSessionService> service = ServiceWithLlm(&llm);
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998977770707"));
+  ASSERT_THAT(session.status(), IsOk());
+  AiServer server(*service);
+  livecall::v1::EndAiSessionRequest end;
+  end.set_session_id(session->session_id());
+  livecall::v1::Session ended;
+  std::unique_ptr<grpc::ClientContext> call = CallWithin(absl::Seconds(10));
+  absl::Notification answered;
+  grpc::Status status;
+  server.stub().async()->EndSession(call.get(), &end, &ended, [&](grpc::Status finished) {
+    status = std::move(finished);
+    answered.Notify();
+  });
+  ASSERT_TRUE(llm.WaitUntilAsked());
+  call->TryCancel();
+  ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  llm.Release();
+  server.Shutdown();  // The chain has finished the RPC.
+  absl::StatusOr<livecall::v1::Session> stored = service_->Get(session->session_id());
+  ASSERT_THAT(stored.status(), IsOk());
+  EXPECT_EQ(stored->status(), "active");
+}
+
+TEST_F(AiSessionServiceTest, AReplyWhoseDeadlinePassedWhileTheLlmWroteIsNotStored) {
+  HeldLlm llm;
+  std::unique_ptr<AiSessionService> service = ServiceWithLlm(&llm);
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998977770707"));
+  ASSERT_THAT(session.status(), IsOk());
+  AiServer server(*service);
+  livecall::v1::ReplyToCallerRequest said;
+  said.set_session_id(session->session_id());
+  said.set_text("my internet is down");
+  livecall::v1::CallerReply reply;
+  std::unique_ptr<grpc::ClientContext> call = CallWithin(absl::Seconds(1));
+  const absl::Time deadline = absl::FromChrono(call->deadline());
+  absl::Notification answered;
+  grpc::Status status;
+  server.stub().async()->ReplyToCaller(call.get(), &said, &reply, [&](grpc::Status finished) {
+    status = std::move(finished);
+    answered.Notify();
+  });
+  ASSERT_TRUE(llm.WaitUntilAsked());
+  // An LLM that takes longer than the caller waits (this one ignores its own deadline).
+  ASSERT_TRUE(livecall::testing::WaitFor([&] { return absl::Now() > deadline; }, absl::Seconds(5)));
+  llm.Release();
+  ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  server.Shutdown();
+  absl::StatusOr<livecall::v1::Session> stored = service_->Get(session->session_id());
+  ASSERT_THAT(stored.status(), IsOk());
+  ASSERT_EQ(stored->conversation_size(), 2);  // The caller's words, no reply.
+  EXPECT_EQ(stored->conversation(1).speaker(), "customer");
+}
+
+// An LLM that answers only at the deadline it is given: slow, but keeping to it.
+class LateLlm final : public LlmClient {
+ public:
+  absl::StatusOr<std::string> Complete(const std::vector<ChatMessage>&,
+                                       absl::Duration deadline) override {
+    ++asked;
+    given = deadline;
+    absl::SleepFor(deadline);
+    return absl::DeadlineExceededError("late");
+  }
+  std::atomic<int> asked{0};
+  absl::Duration given;
+};
+
+TEST_F(AiSessionServiceTest, TheLlmGetsOnlyTheTimeTheCallerLeavesSoTheSessionStillEnds) {
+  LateLlm llm;
+  AiEngineOptions options;
+  options.llm_summary_deadline = absl::Seconds(5);
+  AiSessionService service(*stub_, *kb_, &llm, executor_, options);
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998977770707"));
+  ASSERT_THAT(session.status(), IsOk());
+  AiServer server(service);
+  livecall::v1::EndAiSessionRequest end;
+  end.set_session_id(session->session_id());
+  livecall::v1::Session ended;
+  ASSERT_THAT(server.stub().EndSession(CallWithin(absl::Seconds(2)).get(), end, &ended), IsOk());
+  EXPECT_EQ(ended.status(), "ended");
+  EXPECT_EQ(ended.summary().source(), "embedded");
+  EXPECT_EQ(llm.asked, 1);
+  EXPECT_LT(llm.given, absl::Seconds(2));
+  EXPECT_EQ(service.llm_fallbacks(), 1);
+}
+
+TEST_F(AiSessionServiceTest, WithNoWorkerFreeTheEmbeddedEngineRepliesAndSummarises) {
+  int asked = 0;
+  ScriptedLlm llm([&](const std::string&) -> absl::StatusOr<std::string> {
+    ++asked;
+    return absl::UnavailableError("never asked");
+  });
+  Executor full(1, /*max_queued=*/0);  // Refuses every task.
+  AiSessionService service(*stub_, *kb_, &llm, full, AiEngineOptions{});
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998977770707"));
+  ASSERT_THAT(session.status(), IsOk());
+  AiServer server(service);
+  livecall::v1::ReplyToCallerRequest said;
+  said.set_session_id(session->session_id());
+  said.set_text("my internet is down");
+  livecall::v1::CallerReply reply;
+  ASSERT_THAT(server.stub().ReplyToCaller(CallWithin(absl::Seconds(10)).get(), said, &reply),
+              IsOk());
+  EXPECT_EQ(reply.engine(), "embedded");
+  EXPECT_THAT(reply.text(), StartsWith("Let me check for an outage"));
+  livecall::v1::EndAiSessionRequest end;
+  end.set_session_id(session->session_id());
+  livecall::v1::Session ended;
+  ASSERT_THAT(server.stub().EndSession(CallWithin(absl::Seconds(10)).get(), end, &ended), IsOk());
+  EXPECT_EQ(ended.summary().source(), "embedded");
+  EXPECT_EQ(asked, 0);
+  EXPECT_EQ(service.llm_fallbacks(), 2);
 }
 
 }  // namespace
