@@ -359,5 +359,31 @@ TEST(RedisClusterFailoverTest, NoAcknowledgedWriteIsLostWhenAMasterIsKilled) {
             << " writes refused during the failover\n";
 }
 
+// A customer's /twilio/voice on a cluster: the lookup reads the call's slot and the agents' set
+// (another node, same pipeline), and the one script writes the call, its event and its answer on
+// the call's slot, after the live floor's entry on its own.
+TEST_F(RedisClusterTest, AnInboundVoiceCallIsWrittenByOneScriptOnItsSlot) {
+  CallStore calls(*redis_, absl::Hours(1));
+  ASSERT_THAT(calls.MarkAgentAvailable("alice", absl::Now() + absl::Hours(1)), IsOk());
+  Call call = NewCall(livecall::v1::CALL_STATUS_RINGING);
+  absl::StatusOr<CallStore::VoiceCallState> fresh =
+      calls.LookupVoiceCall(call.call_sid(), absl::Now(), 5);
+  ASSERT_THAT(fresh.status(), IsOk());
+  EXPECT_FALSE(fresh->known);
+  EXPECT_EQ(fresh->agents, std::vector<std::string>{"alice"});
+  absl::StatusOr<CallStore::VoiceCallWrite> written =
+      calls.CreateAnsweredCall(call, "<Response/>", absl::Hours(1));
+  ASSERT_THAT(written.status(), IsOk());
+  EXPECT_TRUE(written->written);
+  ASSERT_THAT(calls.Get(call.call_sid()).status(), IsOk());
+  absl::StatusOr<std::vector<Call>> live = calls.ListLive(10);
+  ASSERT_THAT(live.status(), IsOk());
+  EXPECT_EQ(live->size(), 1u);
+  absl::StatusOr<CallStore::VoiceCallState> retry =
+      calls.LookupVoiceCall(call.call_sid(), absl::Now(), 5);
+  ASSERT_THAT(retry.status(), IsOk());
+  EXPECT_EQ(retry->answer, "<Response/>");
+}
+
 }  // namespace
 }  // namespace livecall::testing

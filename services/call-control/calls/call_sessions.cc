@@ -27,6 +27,14 @@ std::string DispositionOf(const livecall::v1::Call& call) {
 absl::StatusOr<livecall::v1::Call> CallSessions::Start(const livecall::v1::Call& call,
                                                        const std::string& agent_id,
                                                        const std::string& language) {
+  absl::StatusOr<livecall::v1::Session> session = Open(call, agent_id, language);
+  if (!session.ok()) return session.status();
+  return Record(call.call_sid(), *session);
+}
+
+absl::StatusOr<livecall::v1::Session> CallSessions::Open(const livecall::v1::Call& call,
+                                                         const std::string& agent_id,
+                                                         const std::string& language) {
   livecall::v1::StartSessionRequest request;
   const bool inbound = call.direction() == "inbound";
   request.set_phone_number(inbound ? call.from() : call.to());
@@ -38,20 +46,24 @@ absl::StatusOr<livecall::v1::Call> CallSessions::Start(const livecall::v1::Call&
   if (!session.ok()) {
     LogError("cannot start the AI session; the call goes on without it",
              {{"callSid", call.call_sid()}, {"error", session.status().ToString()}});
-    return session.status();
   }
+  return session;
+}
+
+absl::StatusOr<livecall::v1::Call> CallSessions::Record(const std::string& call_sid,
+                                                        const livecall::v1::Session& session) {
   absl::StatusOr<livecall::v1::Call> updated =
-      calls_.Update(call.call_sid(), [&](livecall::v1::Call& stored) -> absl::StatusOr<bool> {
-        stored.set_session_id(session->session_id());
-        stored.set_language(session->language());
+      calls_.Update(call_sid, [&](livecall::v1::Call& stored) -> absl::StatusOr<bool> {
+        stored.set_session_id(session.session_id());
+        stored.set_language(session.language());
         // An AI call opens with the session's greeting unless the caller of PlaceCall gave one.
         if (stored.mode() == livecall::v1::CALL_MODE_AI && stored.text().empty())
-          stored.set_text(session->greeting());
+          stored.set_text(session.greeting());
         return true;
       });
   if (!updated.ok()) {
     LogError("cannot record the call's AI session",
-             {{"callSid", call.call_sid()}, {"error", updated.status().ToString()}});
+             {{"callSid", call_sid}, {"error", updated.status().ToString()}});
   }
   return updated;
 }

@@ -36,6 +36,14 @@ class CallSessions {
   absl::StatusOr<livecall::v1::Call> Start(const livecall::v1::Call& call,
                                            const std::string& agent_id,
                                            const std::string& language);
+  // Start's two halves, for a caller that writes the call once the session exists (a customer's
+  // /twilio/voice): Open asks ai-session for the session (failures logged), Record records it on
+  // the stored call.
+  absl::StatusOr<livecall::v1::Session> Open(const livecall::v1::Call& call,
+                                             const std::string& agent_id,
+                                             const std::string& language);
+  absl::StatusOr<livecall::v1::Call> Record(const std::string& call_sid,
+                                            const livecall::v1::Session& session);
 
   // Gives the call's session to `agent_id` (the agent who answered the call: an inbound call, or
   // an AI call handed over), so that agent may read it and its live events. OK when the call has

@@ -201,6 +201,9 @@ std::string LegAgentsKey(const std::string& sid) {
 std::string VoiceSeenKey(const std::string& sid) {
   return absl::StrCat(CallKeyPrefix(sid), ":voice-seen");
 }
+std::string VoiceAnswerKey(const std::string& sid) {
+  return absl::StrCat(CallKeyPrefix(sid), ":voice-answer");
+}
 constexpr char kSessionEndTriesKey[] = "livecall:{sessions:to-end}:tries";
 std::string SequenceKey(const std::string& sid) { return absl::StrCat(CallKeyPrefix(sid), ":seq"); }
 std::string IdempotencyKey(const std::string& scoped) {
@@ -493,20 +496,114 @@ absl::StatusOr<std::vector<livecall::v1::Call>> CallStore::ListLive(int limit) {
 }
 
 absl::Status CallStore::MarkAgentAvailable(const std::string& identity, absl::Time until) {
-  return redis_
-      .Command({"ZADD", kAvailableAgentsKey, absl::StrCat(absl::ToUnixMillis(until)), identity})
-      .status();
+  absl::StatusOr<std::vector<RedisReply>> replies = redis_.Pipeline(
+      {{"ZREMRANGEBYSCORE", kAvailableAgentsKey, "-inf",
+        absl::StrCat(absl::ToUnixMillis(absl::Now()))},
+       {"ZADD", kAvailableAgentsKey, absl::StrCat(absl::ToUnixMillis(until)), identity}});
+  if (!replies.ok()) return replies.status();
+  return CheckReplies(*replies);
 }
 
+namespace {
+
+// The agents whose token is valid after `now`, latest expiry first: a read, so a webhook's
+// lookup writes nothing (MarkAgentAvailable drops the expired ones).
+std::vector<std::string> AvailableAgentsCommand(absl::Time now, int limit) {
+  return {"ZREVRANGEBYSCORE",
+          kAvailableAgentsKey,
+          "+inf",
+          absl::StrCat("(", absl::ToUnixMillis(now)),
+          "LIMIT",
+          "0",
+          absl::StrCat(limit)};
+}
+
+std::vector<std::string> Members(const redisReply& range) {
+  std::vector<std::string> members;
+  members.reserve(range.elements);
+  for (size_t i = 0; i < range.elements; ++i) members.push_back(ReplyString(*range.element[i]));
+  return members;
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<std::string>> CallStore::AvailableAgents(absl::Time now, int limit) {
-  absl::StatusOr<std::vector<RedisReply>> replies = redis_.Pipeline(
-      {{"ZREMRANGEBYSCORE", kAvailableAgentsKey, "-inf", absl::StrCat(absl::ToUnixMillis(now))},
-       {"ZREVRANGE", kAvailableAgentsKey, "0", absl::StrCat(limit - 1)}});
+  if (limit <= 0) return std::vector<std::string>();
+  absl::StatusOr<RedisReply> range = redis_.Command(AvailableAgentsCommand(now, limit));
+  if (!range.ok()) return range.status();
+  if ((*range)->type != REDIS_REPLY_ARRAY) {
+    return absl::InternalError(absl::StrCat("redis: ", ReplyString(**range)));
+  }
+  return Members(**range);
+}
+
+absl::StatusOr<CallStore::VoiceCallState> CallStore::LookupVoiceCall(const std::string& call_sid,
+                                                                     absl::Time now,
+                                                                     int max_agents) {
+  RedisCommands reads = {{"GET", VoiceAnswerKey(call_sid)},
+                         {"EXISTS", CallKey(call_sid), AliasKey(call_sid), VoiceSeenKey(call_sid)}};
+  if (max_agents > 0) reads.push_back(AvailableAgentsCommand(now, max_agents));
+  absl::StatusOr<std::vector<RedisReply>> replies = redis_.Pipeline(reads);
   if (!replies.ok()) return replies.status();
-  const redisReply& range = *replies->back();
-  std::vector<std::string> agents;
-  for (size_t i = 0; i < range.elements; ++i) agents.push_back(ReplyString(*range.element[i]));
-  return agents;
+  LIVECALL_RETURN_IF_ERROR(CheckReplies(*replies));
+  VoiceCallState state;
+  if (!IsNil(*(*replies)[0])) state.answer = ReplyString(*(*replies)[0]);
+  state.known = (*replies)[1]->integer > 0;
+  if (max_agents > 0) state.agents = Members(*(*replies)[2]);
+  return state;
+}
+
+absl::StatusOr<CallStore::VoiceCallWrite> CallStore::CreateAnsweredCall(
+    const livecall::v1::Call& call, const std::string& twiml, absl::Duration answer_ttl) {
+  // Put's script with the webhook's dedup in front: the check and every write of the call's slot
+  // are one script, so a delivery writes the call, its event, its marker and its answer, or
+  // nothing (a lost race). Redis does not undo a script's writes when a later command fails, so
+  // the only command that can fail (XADD, on a key of another type) comes first: a failed script
+  // has written nothing and Twilio's retry starts afresh.
+  // KEYS: the answer, the call, its alias, its voice-seen marker, its live events, its
+  // session-ending marker. ARGV: the TwiML, answer ttl (s), the call's bytes, ttl (s), the
+  // call.status event JSON, events kept, "1" when its AI session must now be ended.
+  static const RedisScript& script = *new RedisScript(R"lua(
+    local answered = redis.call('GET', KEYS[1])
+    if answered then return {0, answered} end
+    if redis.call('EXISTS', KEYS[2], KEYS[3], KEYS[4]) > 0 then return {0} end
+    redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[6], '*', 'type', 'call.status', 'data', ARGV[5])
+    redis.call('EXPIRE', KEYS[5], ARGV[4])
+    redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
+    if ARGV[7] == '1' then redis.call('SET', KEYS[6], '1', 'EX', ARGV[4]) end
+    redis.call('SET', KEYS[4], '1', 'EX', ARGV[4])
+    redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+    redis.call('PUBLISH', ')lua" LIVECALL_LIVE_EVENTS_CHANNEL R"lua(', KEYS[5])
+    return {1})lua");
+  const std::string& sid = call.call_sid();
+  const bool end_session = IsTerminalCallStatus(call.status()) && !call.session_id().empty();
+  const IndexWrites indexes = IndexWritesOf(call, end_session);
+  absl::StatusOr<RedisReply> reply = script.RunAfter(
+      redis_, indexes.before,
+      {VoiceAnswerKey(sid), CallKey(sid), AliasKey(sid), VoiceSeenKey(sid), CallEventsKey(sid),
+       SessionEndKey(sid)},
+      {twiml, absl::StrCat(absl::ToInt64Seconds(answer_ttl)), SerializeWithLegacyEnumStrings(call),
+       absl::StrCat(absl::ToInt64Seconds(ttl_)), CallStatusEventJson(call),
+       absl::StrCat(kLiveEventsKept), end_session ? "1" : "0"});
+  if (!reply.ok()) return reply.status();
+  const redisReply& result = **reply;
+  if (result.type != REDIS_REPLY_ARRAY || result.elements == 0 ||
+      result.element[0]->type != REDIS_REPLY_INTEGER) {
+    return absl::InternalError(absl::StrCat("redis: unexpected answer ", ReplyString(result)));
+  }
+  VoiceCallWrite write;
+  write.written = result.element[0]->integer == 1;
+  if (!write.written) {
+    if (result.elements > 1) write.answer = ReplyString(*result.element[1]);
+    return write;
+  }
+  write.answer = twiml;
+  if (!indexes.after.empty()) {
+    absl::StatusOr<std::vector<RedisReply>> removed = redis_.Pipeline(indexes.after);
+    if (!removed.ok()) return removed.status();
+    LIVECALL_RETURN_IF_ERROR(CheckReplies(*removed));
+  }
+  return write;
 }
 
 }  // namespace livecall::call_control

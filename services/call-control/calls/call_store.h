@@ -15,6 +15,8 @@
 //                                            call; written with the legs (AddAgentLeg)
 //   livecall:call:{<sid>}:voice-seen  STRING a CallSid /twilio/voice has answered, TTL as the call:
 //                                            a replay after the dedup window dials nobody
+//   livecall:call:{<sid>}:voice-answer STRING the TwiML /twilio/voice answered a customer's call
+//                                            (CreateAnsweredCall), kept for the dedup window
 //   livecall:call:{<sid>}:seq         HASH   event kind -> highest SequenceNumber applied (hold...)
 //   livecall:call:{<sid>}:session-end STRING "1": the call has ended and its AI session must still
 //                                            be ended; set in the same script as the write that
@@ -123,6 +125,31 @@ class CallStore {
   // Forgets the marker again (the first answer failed; Twilio's retry may try afresh).
   absl::Status ForgetVoiceCall(const std::string& call_sid);
 
+  // /twilio/voice for a customer calling our number, in two round trips: what Redis knows of the
+  // CallSid and who may be rung (reads, one pipeline), then the call with its answer (one
+  // script). A first delivery is answered by CreateAnsweredCall; a retry finds the answer.
+  struct VoiceCallState {
+    // The TwiML a delivery of this CallSid was answered with, within the dedup window.
+    std::optional<std::string> answer;
+    // A call, a leg or an earlier answer exists under this sid: past the window, a replay.
+    bool known = false;
+    // Agents that hold a valid Voice token (AvailableAgents), at most `max_agents`.
+    std::vector<std::string> agents;
+  };
+  absl::StatusOr<VoiceCallState> LookupVoiceCall(const std::string& call_sid, absl::Time now,
+                                                 int max_agents);
+  // In one script on the call's slot (after the live floor's entry, as Put): unless the sid is
+  // answered or known already, writes the new `call`, its call.status event, the voice-seen
+  // marker and `twiml` as the answer kept for `answer_ttl`. A delivery that lost a race gets the
+  // winner's answer (written false); nullopt answer: a call or leg appeared under the sid.
+  struct VoiceCallWrite {
+    bool written = false;
+    std::optional<std::string> answer;
+  };
+  absl::StatusOr<VoiceCallWrite> CreateAnsweredCall(const livecall::v1::Call& call,
+                                                    const std::string& twiml,
+                                                    absl::Duration answer_ttl);
+
   // The session-ending schedule. Sids due at or before `now`, at most `limit`.
   absl::StatusOr<std::vector<std::string>> DueSessionEnds(absl::Time now, int limit);
   // Claims a due entry: its next try is pushed `retry` * 2^(tries so far) (at most `max_retry`)
@@ -156,7 +183,8 @@ class CallStore {
   // TTL (their calls expired without ending) are dropped on the way.
   absl::StatusOr<int64_t> CountLive(absl::Time now);
 
-  // Agents that hold a valid Voice token, so an inbound call can ring them.
+  // Agents that hold a valid Voice token, so an inbound call can ring them, latest expiry first.
+  // Expired entries are dropped when a token is marked (so reading stays a read).
   absl::Status MarkAgentAvailable(const std::string& identity, absl::Time until);
   absl::StatusOr<std::vector<std::string>> AvailableAgents(absl::Time now, int limit);
 

@@ -35,6 +35,18 @@ absl::StatusOr<std::optional<std::string>> AudioCache::Get(const std::string& ke
   return ReplyString(*(*replies)[0]);
 }
 
+absl::StatusOr<bool> AudioCache::Touch(const std::string& key, absl::Time now) {
+  // PEXPIRE answers 1 when the key exists; on a missing key neither command changes anything.
+  absl::StatusOr<std::vector<RedisReply>> replies = redis_.Pipeline(
+      {{"PEXPIRE", AudioKey(key), absl::StrCat(absl::ToInt64Milliseconds(options_.ttl))},
+       {"ZADD", kLruKey, "XX", absl::StrCat(absl::ToUnixMillis(now)), key}});
+  if (!replies.ok()) return replies.status();
+  for (const RedisReply& reply : *replies) {
+    if (absl::Status error = ReplyError(*reply); !error.ok()) return error;
+  }
+  return (*replies)[0]->integer == 1;
+}
+
 absl::Status AudioCache::Put(const std::string& key, const std::string& wav, absl::Time now) {
   const int64_t now_ms = absl::ToUnixMillis(now);
   absl::StatusOr<std::vector<RedisReply>> replies = redis_.Pipeline(

@@ -32,6 +32,9 @@ class AudioCache {
 
   // The WAV under `key`, or nullopt; a hit counts as a use (its TTL starts again).
   absl::StatusOr<std::optional<std::string>> Get(const std::string& key, absl::Time now);
+  // Whether `key` is cached; a hit counts as a use, as Get's. The audio's bytes stay in Redis:
+  // rendering a URL needs only to know that they are there.
+  absl::StatusOr<bool> Touch(const std::string& key, absl::Time now);
   // Stores `wav` under `key` and evicts the least recently used entries over the bound.
   absl::Status Put(const std::string& key, const std::string& wav, absl::Time now);
 

@@ -95,10 +95,10 @@ absl::StatusOr<std::string> SpeechSynthesizer::SynthesizeWav(TtsProvider& provid
 }
 
 absl::StatusOr<bool> SpeechSynthesizer::IsCached(const std::string& key) {
-  absl::StatusOr<std::optional<std::string>> cached = cache_.Get(key, absl::Now());
+  absl::StatusOr<bool> cached = cache_.Touch(key, absl::Now());
   if (!cached.ok()) return cached.status();
-  CountCacheLookup(cached->has_value());
-  return cached->has_value();
+  CountCacheLookup(*cached);
+  return *cached;
 }
 
 absl::StatusOr<std::string> SpeechSynthesizer::CachedAudio(const std::string& text,

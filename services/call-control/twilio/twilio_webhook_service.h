@@ -45,7 +45,10 @@
 // gather_webhook.cc (the voice agent's turns), dtmf_webhook.cc; twilio_webhook_service.cc holds
 // the RPCs and what several families share (stopping an ended call's legs, TwiML pieces).
 
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/executor.h"
@@ -142,6 +145,19 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
   // when no agent is available.
   absl::StatusOr<bool> RingAgents(const std::string& call_sid, const std::string& conference,
                                   const std::string& caller);
+  // Rings `agents` into `conference`, in the background.
+  void Ring(const std::string& call_sid, const std::string& conference, const std::string& caller,
+            std::vector<std::string> agents);
+  // A customer's call: its AI session starts before the call is written (OpenSession) and is
+  // awaited up to 3 s (AwaitSession); one that comes later is recorded on the call then
+  // (RecordWhenStarted, after the call's write; RecordLateSession).
+  struct PendingSession;
+  std::shared_ptr<PendingSession> OpenSession(const livecall::v1::Call& call);
+  std::optional<livecall::v1::Session> AwaitSession(PendingSession& pending,
+                                                    const std::string& call_sid);
+  void RecordWhenStarted(const std::shared_ptr<PendingSession>& pending,
+                         const std::string& call_sid);
+  void RecordLateSession(const std::string& call_sid, const livecall::v1::Session& session);
 
   // gather_webhook.cc
   // The voice agent's turn as TwiML on the customer's leg of `call`; a <Gather>'s action URL

@@ -48,19 +48,20 @@ absl::StatusOr<std::string> TwilioWebhookService::HandleVoice(const Params& para
     return absl::FailedPreconditionError(
         "Twilio is not configured (TWILIO_ACCOUNT_SID); this call-control runs the sandbox");
   }
+  const std::string from = Param(params, "From");
+  // A customer's call writes nothing before its one script (CustomerCall); a browser's call dials
+  // the customer before it answers, so it claims its CallSid first.
+  if (!absl::StartsWith(from, "client:")) return CustomerCall(call_sid, params);
   auto answer_first = [&]() -> absl::StatusOr<std::string> {
     // A CallSid answered before, past the dedup window, is no retry of Twilio's (those come within
     // seconds) but a replay of a signed request: it dials nobody and joins nothing.
     LIVECALL_ASSIGN_OR_RETURN(bool new_call, calls_.MarkVoiceCallNew(call_sid));
-    const std::string from = Param(params, "From");
     absl::StatusOr<std::string> twiml;
     if (!new_call) {
       LogWarning("replayed /twilio/voice for a known call: hung up", {{"callSid", call_sid}});
       twiml = RenderTwiml({Verb("Hangup")});
-    } else if (absl::StartsWith(from, "client:")) {
-      twiml = AgentCall(call_sid, from.substr(7), Param(params, "To"), Param(params, "Language"));
     } else {
-      twiml = CustomerCall(call_sid, params);
+      twiml = AgentCall(call_sid, from.substr(7), Param(params, "To"), Param(params, "Language"));
     }
     // Failed: Twilio's retry tries afresh.
     if (!twiml.ok()) LIVECALL_RETURN_IF_ERROR(calls_.ForgetVoiceCall(call_sid));
@@ -156,6 +157,20 @@ absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& c
 
 absl::StatusOr<std::string> TwilioWebhookService::CustomerCall(const std::string& call_sid,
                                                                const Params& params) {
+  // Twilio delivers at least once. Until the call's one script nothing is written and nobody is
+  // dialled, so a retry needs no claim: it finds the first delivery's answer (or, past the dedup
+  // window, that the sid is known), and of two deliveries at once the script writes one and
+  // answers the other with that one's TwiML. The agents to ring are read in the same round trip.
+  LIVECALL_ASSIGN_OR_RETURN(
+      CallStore::VoiceCallState known,
+      calls_.LookupVoiceCall(call_sid, absl::Now(), options_.max_agents_rung));
+  if (known.answer.has_value()) return *std::move(known.answer);
+  if (known.known) {
+    // A replay of a signed request after the dedup window: it rings nobody and writes nothing.
+    LogWarning("replayed /twilio/voice for a known call: hung up", {{"callSid", call_sid}});
+    return RenderTwiml({Verb("Hangup")});
+  }
+
   const std::string raw_from = Param(params, "From");
   absl::StatusOr<std::string> from = NormalizePhoneNumber(raw_from);
   const std::string conference = absl::StrCat(kConferencePrefix, call_sid);
@@ -172,30 +187,112 @@ absl::StatusOr<std::string> TwilioWebhookService::CustomerCall(const std::string
       call,
       ParseCallStatus(Param(params, "CallStatus")).value_or(livecall::v1::CALL_STATUS_RINGING),
       now);
-  LIVECALL_RETURN_IF_ERROR(calls_.Put(call, std::nullopt));
 
+  // The session starts before the call is written, so the call is written once, with it.
+  std::shared_ptr<PendingSession> pending;
   std::string language;
   if (from.ok()) {
-    language = StartSession(call, "");
+    pending = OpenSession(call);
+    if (std::optional<livecall::v1::Session> session = AwaitSession(*pending, call_sid)) {
+      call.set_session_id(session->session_id());
+      call.set_language(session->language());
+      language = session->language();
+    }
     if (language.empty()) language = DefaultLanguageForNumber(call.from());
   } else {
     LogWarning("caller has no usable number; no AI session",
                {{"callSid", call_sid}, {"from", raw_from}});
   }
-  LIVECALL_ASSIGN_OR_RETURN(bool ringing, RingAgents(call_sid, conference, call.from()));
-  if (!ringing) {
+
+  std::string twiml;
+  if (known.agents.empty()) {
     LogWarning("inbound call but no agent is available", {{"callSid", call_sid}});
     // The customer hears it in their own language (Uzbek as our own audio, speech.h).
     const std::string said = language.empty() ? DefaultLanguageForNumber(call.from()) : language;
     LIVECALL_ASSIGN_OR_RETURN(TwimlElement busy,
                               speech_.Render({.text = VoiceAgentBusyLine(said), .language = said}));
-    return RenderTwiml({std::move(busy), Verb("Hangup")});
+    twiml = RenderTwiml({std::move(busy), Verb("Hangup")});
+  } else {
+    // This TwiML runs on the customer's leg: its inbound track is the customer speaking.
+    twiml = RenderTwiml(
+        {StartTranscription(language, "customer", "agent"), CustomerConferenceDial(conference)});
   }
 
-  // This TwiML runs on the customer's leg: its inbound track is the customer speaking.
-  TwimlElement start = StartTranscription(language, "customer", "agent");
-  LogInfo("inbound call", {{"callSid", call_sid}});
-  return RenderTwiml({start, CustomerConferenceDial(conference)});
+  LIVECALL_ASSIGN_OR_RETURN(CallStore::VoiceCallWrite write,
+                            calls_.CreateAnsweredCall(call, twiml, kVoiceDedupTtl));
+  if (!write.written) {
+    // Another delivery of this CallSid was written meanwhile: its answer is the answer. (The
+    // session this one started is nobody's; it lapses with its TTL.)
+    LogWarning("/twilio/voice delivered twice at once: answered with the first's TwiML",
+               {{"callSid", call_sid}});
+    return write.answer.has_value() ? *std::move(write.answer) : RenderTwiml({Verb("Hangup")});
+  }
+  if (pending != nullptr && call.session_id().empty()) RecordWhenStarted(pending, call_sid);
+  if (!known.agents.empty()) {
+    LogInfo("inbound call", {{"callSid", call_sid}});
+    Ring(call_sid, conference, call.from(), std::move(known.agents));
+  }
+  return twiml;
+}
+
+// A customer's AI session on its way: started on session_starts_, awaited by the webhook up to
+// kSessionStartWait. A session that comes later is recorded on the call by whichever of the two
+// is last: the start, or the webhook once it has written the call without it.
+struct TwilioWebhookService::PendingSession {
+  absl::Mutex mu;
+  bool answered ABSL_GUARDED_BY(mu) = false;
+  std::optional<livecall::v1::Session> session ABSL_GUARDED_BY(mu);
+  bool record_late ABSL_GUARDED_BY(mu) = false;
+};
+
+std::shared_ptr<TwilioWebhookService::PendingSession> TwilioWebhookService::OpenSession(
+    const livecall::v1::Call& call) {
+  auto pending = std::make_shared<PendingSession>();
+  session_starts_.Submit([this, call, pending] {
+    absl::StatusOr<livecall::v1::Session> session = sessions_.Open(call, "", "");
+    bool record = false;
+    {
+      absl::MutexLock lock(&pending->mu);
+      pending->answered = true;
+      if (session.ok()) pending->session = *session;
+      record = pending->record_late && session.ok();
+    }
+    if (record) RecordLateSession(call.call_sid(), *session);
+  });
+  return pending;
+}
+
+std::optional<livecall::v1::Session> TwilioWebhookService::AwaitSession(
+    PendingSession& pending, const std::string& call_sid) {
+  absl::MutexLock lock(&pending.mu);
+  if (pending.mu.AwaitWithTimeout(absl::Condition(&pending.answered), kSessionStartWait)) {
+    return pending.session;
+  }
+  LogWarning("ai-session is slow: answering Twilio before the call's AI session has started",
+             {{"callSid", call_sid}});
+  return std::nullopt;
+}
+
+void TwilioWebhookService::RecordWhenStarted(const std::shared_ptr<PendingSession>& pending,
+                                             const std::string& call_sid) {
+  std::optional<livecall::v1::Session> session;
+  {
+    absl::MutexLock lock(&pending->mu);
+    pending->record_late = true;
+    if (pending->answered) session = pending->session;
+  }
+  // Answered after the wait but before the call was written: recorded now, after answering.
+  if (session.has_value()) {
+    executor_.Submit(
+        [this, call_sid, session = *std::move(session)] { RecordLateSession(call_sid, session); });
+  }
+}
+
+void TwilioWebhookService::RecordLateSession(const std::string& call_sid,
+                                             const livecall::v1::Session& session) {
+  absl::StatusOr<livecall::v1::Call> recorded = sessions_.Record(call_sid, session);
+  // The call may have ended while its session was starting: then the session ends too.
+  if (recorded.ok()) sessions_.EndIfFinished(*recorded);
 }
 
 std::string TwilioWebhookService::StartSession(const livecall::v1::Call& call,
@@ -232,7 +329,14 @@ absl::StatusOr<bool> TwilioWebhookService::RingAgents(const std::string& call_si
   LIVECALL_ASSIGN_OR_RETURN(std::vector<std::string> agents,
                             calls_.AvailableAgents(absl::Now(), options_.max_agents_rung));
   if (agents.empty()) return false;
-  executor_.Submit([this, call_sid, conference, caller, agents] {
+  Ring(call_sid, conference, caller, std::move(agents));
+  return true;
+}
+
+void TwilioWebhookService::Ring(const std::string& call_sid, const std::string& conference,
+                                const std::string& caller, std::vector<std::string> agents) {
+  LogInfo("ringing agents", {{"callSid", call_sid}, {"agentsRung", absl::StrCat(agents.size())}});
+  executor_.Submit([this, call_sid, conference, caller, agents = std::move(agents)] {
     for (const std::string& identity : agents) {
       // Rung agents do not end the conference when they leave: removing one who answered late
       // must not end the call. The agent who takes the call gets endConferenceOnExit then.
@@ -259,8 +363,6 @@ absl::StatusOr<bool> TwilioWebhookService::RingAgents(const std::string& call_si
       }
     }
   });
-  LogInfo("ringing agents", {{"callSid", call_sid}, {"agentsRung", absl::StrCat(agents.size())}});
-  return true;
 }
 
 }  // namespace livecall::call_control

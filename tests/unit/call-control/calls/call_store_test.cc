@@ -99,6 +99,74 @@ TEST_F(CallStoreTest, AVoiceCallIsNewOnlyOnce) {
 }
 
 // Ending a call's AI session is scheduled in the write that ends the call, once.
+// A customer's /twilio/voice: one script writes the call, its event, its replay marker and its
+// answer; the lookup then finds the answer, and a second write (a retry, a concurrent delivery)
+// writes nothing and gets the first answer.
+TEST_F(CallStoreTest, AnAnsweredVoiceCallIsWrittenOnceWithItsAnswer) {
+  const absl::Time now = absl::Now();
+  ASSERT_THAT(calls_->MarkAgentAvailable("alice", now + absl::Hours(1)), IsOk());
+  ASSERT_THAT(calls_->MarkAgentAvailable("bob", now + absl::Hours(2)), IsOk());
+  ASSERT_THAT(calls_->MarkAgentAvailable("gone", now - absl::Seconds(1)), IsOk());
+  absl::StatusOr<CallStore::VoiceCallState> fresh = calls_->LookupVoiceCall(kCall, now, 5);
+  ASSERT_THAT(fresh.status(), IsOk());
+  EXPECT_FALSE(fresh->answer.has_value());
+  EXPECT_FALSE(fresh->known);
+  // Latest token first; an expired one is not rung.
+  EXPECT_THAT(fresh->agents, ElementsAre("bob", "alice"));
+
+  livecall::v1::Call call;
+  call.set_call_sid(kCall);
+  call.set_status(livecall::v1::CALL_STATUS_RINGING);
+  *call.mutable_created_at() = ToProtoTimestamp(now);
+  absl::StatusOr<CallStore::VoiceCallWrite> written =
+      calls_->CreateAnsweredCall(call, "<Response>first</Response>", absl::Hours(1));
+  ASSERT_THAT(written.status(), IsOk());
+  EXPECT_TRUE(written->written);
+  EXPECT_EQ(calls_->Get(kCall)->status(), livecall::v1::CALL_STATUS_RINGING);
+  EXPECT_EQ(Live(now), 1);
+
+  call.set_status(livecall::v1::CALL_STATUS_IN_PROGRESS);
+  absl::StatusOr<CallStore::VoiceCallWrite> again =
+      calls_->CreateAnsweredCall(call, "<Response>second</Response>", absl::Hours(1));
+  ASSERT_THAT(again.status(), IsOk());
+  EXPECT_FALSE(again->written);
+  EXPECT_EQ(again->answer, "<Response>first</Response>");
+  EXPECT_EQ(calls_->Get(kCall)->status(), livecall::v1::CALL_STATUS_RINGING);
+  absl::StatusOr<RedisReply> events =
+      redis_->Command({"XLEN", absl::StrCat("livecall:call:{", kCall, "}:events")});
+  ASSERT_THAT(events.status(), IsOk());
+  EXPECT_EQ((*events)->integer, 1);
+
+  absl::StatusOr<CallStore::VoiceCallState> retry = calls_->LookupVoiceCall(kCall, now, 5);
+  ASSERT_THAT(retry.status(), IsOk());
+  EXPECT_EQ(retry->answer, "<Response>first</Response>");
+  EXPECT_TRUE(retry->known);
+  // Past the dedup window the answer is gone but the sid is still known (a replay).
+  ASSERT_THAT(
+      redis_->Command({"DEL", absl::StrCat("livecall:call:{", kCall, "}:voice-answer")}).status(),
+      IsOk());
+  absl::StatusOr<CallStore::VoiceCallState> replay = calls_->LookupVoiceCall(kCall, now, 0);
+  ASSERT_THAT(replay.status(), IsOk());
+  EXPECT_FALSE(replay->answer.has_value());
+  EXPECT_TRUE(replay->known);
+  EXPECT_THAT(replay->agents, IsEmpty());
+}
+
+// A sid that is another call's leg is known: the script writes no call under it.
+TEST_F(CallStoreTest, AnAnsweredVoiceCallIsNotWrittenUnderALegOfAnotherCall) {
+  ASSERT_THAT(calls_->PutAlias(kLeg, kCall), IsOk());
+  EXPECT_TRUE(calls_->LookupVoiceCall(kLeg, absl::Now(), 1)->known);
+  livecall::v1::Call call;
+  call.set_call_sid(kLeg);
+  call.set_status(livecall::v1::CALL_STATUS_RINGING);
+  absl::StatusOr<CallStore::VoiceCallWrite> written =
+      calls_->CreateAnsweredCall(call, "<Response/>", absl::Hours(1));
+  ASSERT_THAT(written.status(), IsOk());
+  EXPECT_FALSE(written->written);
+  EXPECT_FALSE(written->answer.has_value());
+  EXPECT_THAT(calls_->Get(kLeg).status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(CallStoreTest, TheWriteThatEndsACallSchedulesTheEndOfItsSession) {
   auto set = [&](const std::string& status, const std::string& session) {
     absl::StatusOr<livecall::v1::Call> updated =

@@ -133,6 +133,35 @@ TEST_F(SpeechSynthesizerTest, TheCacheIsBoundedByLeastRecentUse) {
   EXPECT_EQ((*entries)->integer, 3);
 }
 
+// Rendering cached speech again is a use of its audio (without reading its bytes): the audio's
+// TTL starts again and it becomes the most recently used, so the bound evicts another entry.
+TEST_F(SpeechSynthesizerTest, ACacheHitRenewsTheAudiosTtlAndRank) {
+  std::unique_ptr<SpeechSynthesizer> synthesizer = Synthesizer(false);
+  std::vector<std::string> urls;
+  for (const char* text : {"bir", "ikki", "uch"}) {
+    absl::StatusOr<std::string> url = synthesizer->AudioUrl(text, "uz");
+    ASSERT_THAT(url.status(), IsOk());
+    urls.push_back(*url);
+  }
+  absl::StatusOr<RedisReply> oldest = redis_->Command({"ZRANGE", "livecall:tts:lru", "0", "0"});
+  ASSERT_THAT(oldest.status(), IsOk());
+  ASSERT_EQ((*oldest)->elements, 1u);
+  const std::string bir_audio =
+      absl::StrCat("livecall:tts:audio:", ReplyString(*(*oldest)->element[0]));
+  ASSERT_THAT(redis_->Command({"PEXPIRE", bir_audio, "60000"}).status(), IsOk());
+
+  const double hits = Metric(R"(livecall_tts_cache_lookups_total{result="hit"})");
+  ASSERT_THAT(synthesizer->AudioUrl("bir", "uz").status(), IsOk());
+  EXPECT_EQ(Metric(R"(livecall_tts_cache_lookups_total{result="hit"})"), hits + 1);
+  absl::StatusOr<RedisReply> ttl = redis_->Command({"PTTL", bir_audio});
+  ASSERT_THAT(ttl.status(), IsOk());
+  EXPECT_GT((*ttl)->integer, 3600 * 1000);
+  ASSERT_THAT(synthesizer->AudioUrl("to'rt", "uz").status(), IsOk());
+  // "ikki" was the least recently used, not "bir".
+  EXPECT_THAT(FetchUrl(*synthesizer, urls[0]).status(), IsOk());
+  EXPECT_THAT(FetchUrl(*synthesizer, urls[1]).status(), StatusIs(absl::StatusCode::kNotFound));
+}
+
 TEST_F(SpeechSynthesizerTest, ForgedAndExpiredUrlsAreRefused) {
   std::unique_ptr<SpeechSynthesizer> synthesizer = Synthesizer(false);
   absl::StatusOr<std::string> url = synthesizer->AudioUrl("Xayr", "uz");

@@ -36,7 +36,13 @@ class FakeAiSession final : public AiSessionClient {
   absl::StatusOr<livecall::v1::Session> StartSession(
       const livecall::v1::StartSessionRequest& request) override {
     // A slow ai-session: answers once the test lets it (or after a long while).
-    if (start_gate != nullptr) start_gate->WaitForNotificationWithTimeout(absl::Seconds(30));
+    if (start_gate != nullptr) {
+      {
+        absl::MutexLock lock(&mu_);
+        ++starts_held;
+      }
+      start_gate->WaitForNotificationWithTimeout(absl::Seconds(30));
+    }
     absl::MutexLock lock(&mu_);
     starts.push_back(request);
     if (fail) return absl::UnavailableError("ai-session is down");
@@ -127,10 +133,16 @@ class FakeAiSession final : public AiSessionClient {
     absl::MutexLock lock(&mu_);
     return starts.size();
   }
+  // Starts waiting at start_gate.
+  int StartsHeld() {
+    absl::MutexLock lock(&mu_);
+    return starts_held;
+  }
 
   absl::Mutex mu_;
   bool fail = false;
   absl::Notification* start_gate = nullptr;
+  int starts_held = 0;
   bool fail_end = false;
   int end_attempts = 0;
   std::vector<livecall::v1::StartSessionRequest> starts;

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <set>
+#include <thread>
 #include <tuple>
 
 #include "absl/synchronization/blocking_counter.h"
@@ -25,7 +26,26 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
-class VoiceWebhookTest : public TwilioWebhookTest {};
+class VoiceWebhookTest : public TwilioWebhookTest {
+ protected:
+  // A customer calls our number: `sid` rings in from +998901112233.
+  static Params Inbound(const std::string& sid) {
+    return MakeParams({{"CallSid", sid},
+                       {"From", "+998901112233"},
+                       {"To", kCallerId},
+                       {"CallStatus", "ringing"}});
+  }
+  static std::string VoiceAnswerKey(const std::string& sid) {
+    return absl::StrCat("livecall:call:{", sid, "}:voice-answer");
+  }
+  // How many entries the call's live-event stream holds (each write of the call adds one).
+  int64_t CallEvents(const std::string& sid) {
+    absl::StatusOr<RedisReply> length =
+        redis_->Command({"XLEN", absl::StrCat("livecall:call:{", sid, "}:events")});
+    EXPECT_THAT(length.status(), IsOk());
+    return length.ok() ? (*length)->integer : -1;
+  }
+};
 
 TEST_F(VoiceWebhookTest, AgentCallJoinsAConferenceAndDialsTheCustomerIntoIt) {
   std::string twiml;
@@ -181,9 +201,8 @@ TEST_F(VoiceWebhookTest, AnInboundCallReplayedAfterTheDedupWindowRingsNobody) {
   ASSERT_THAT(webhooks_->HandleVoice(ringing).status(), IsOk());
   ASSERT_TRUE(WaitFor([&] { return store_->AgentLegs(inbound)->size() == 1; }, absl::Seconds(10)));
   ASSERT_THAT(Status(inbound, "completed", 3), IsOk());
-  ASSERT_THAT(
-      redis_->Command({"DEL", absl::StrCat("livecall:idem:{voice:", inbound, "}")}).status(),
-      IsOk());  // The window has passed.
+  ASSERT_THAT(redis_->Command({"DEL", VoiceAnswerKey(inbound)}).status(),
+              IsOk());  // The window has passed.
   absl::StatusOr<std::string> replayed = webhooks_->HandleVoice(ringing);
   ASSERT_THAT(replayed.status(), IsOk());
   EXPECT_THAT(ParseXml(*replayed)->ChildNames(), ElementsAre("Hangup"));
@@ -225,6 +244,95 @@ TEST_F(VoiceWebhookTest, InboundCallRingsTheAvailableAgentsIntoItsConference) {
   EXPECT_EQ(rung[0].Field("EndConferenceOnExit"), "false");
   EXPECT_EQ(rung[1].Field("EndConferenceOnExit"), "false");
   ASSERT_TRUE(WaitFor([&] { return store_->AgentLegs(customer)->size() == 2; }, absl::Seconds(10)));
+}
+
+// Twilio's retry of a customer's /twilio/voice (the same CallSid, within the dedup window) gets
+// the first TwiML and writes nothing: no second session, no second event, nobody rung again.
+TEST_F(VoiceWebhookTest, ARetriedInboundWebhookAnswersTheFirstTwimlAndWritesOnce) {
+  ASSERT_THAT(service_->MintToken("alice", {}).status(), IsOk());
+  const std::string customer = "CAcccccccccccccccccccccccccccccccc";
+  absl::StatusOr<std::string> first = webhooks_->HandleVoice(Inbound(customer));
+  ASSERT_THAT(first.status(), IsOk());
+  ASSERT_TRUE(WaitFor([&] { return store_->AgentLegs(customer)->size() == 1; }, absl::Seconds(10)));
+  absl::StatusOr<std::string> retry = webhooks_->HandleVoice(Inbound(customer));
+  ASSERT_THAT(retry.status(), IsOk());
+  EXPECT_EQ(*retry, *first);
+  EXPECT_THAT(ParseXml(*retry)->ChildNames(), ElementsAre("Start", "Dial"));
+  // The call was written once, with its session.
+  EXPECT_EQ(CallEvents(customer), 1);
+  EXPECT_THAT(ai_.starts, SizeIs(1));
+  EXPECT_EQ(store_->Get(customer)->session_id(), "S1");
+  EXPECT_EQ(store_->Get(customer)->language(), "ru");
+  executor_.Drain();
+  EXPECT_THAT(twilio_.Requests("CreateParticipant"), SizeIs(1));
+}
+
+// Two deliveries of one CallSid at once (both past the lookup before either has written): the
+// call's script writes one of them, and the other answers with that one's TwiML.
+TEST_F(VoiceWebhookTest, TwoDeliveriesAtOnceWriteOneCallAndAnswerAlike) {
+  ASSERT_THAT(service_->MintToken("alice", {}).status(), IsOk());
+  const std::string customer = "CAcccccccccccccccccccccccccccccccc";
+  absl::Notification both_looked_up;
+  ai_.start_gate = &both_looked_up;
+  absl::StatusOr<std::string> answers[2];
+  std::thread deliveries[2];
+  for (int i = 0; i < 2; ++i) {
+    deliveries[i] = std::thread([&, i] { answers[i] = webhooks_->HandleVoice(Inbound(customer)); });
+  }
+  ASSERT_TRUE(WaitFor([&] { return ai_.StartsHeld() == 2; }, absl::Seconds(10)));
+  both_looked_up.Notify();
+  for (std::thread& delivery : deliveries) delivery.join();
+  ASSERT_THAT(answers[0].status(), IsOk());
+  ASSERT_THAT(answers[1].status(), IsOk());
+  EXPECT_EQ(*answers[0], *answers[1]);
+  EXPECT_THAT(ParseXml(*answers[0])->ChildNames(), ElementsAre("Start", "Dial"));
+  EXPECT_EQ(CallEvents(customer), 1);
+  executor_.Drain();
+  EXPECT_THAT(twilio_.Requests("CreateParticipant"), SizeIs(1));
+}
+
+// The call's script fails (here: its event stream's key holds a string, so XADD fails): nothing
+// of the call is written, not even its answer or its replay marker, so Twilio's retry is answered
+// afresh and not taken for a replay.
+TEST_F(VoiceWebhookTest, AFailedCallScriptWritesNothingAndTheRetryIsAnswered) {
+  const std::string customer = "CAcccccccccccccccccccccccccccccccc";
+  const std::string events = absl::StrCat("livecall:call:{", customer, "}:events");
+  ASSERT_THAT(redis_->Command({"SET", events, "not a stream"}).status(), IsOk());
+  EXPECT_THAT(webhooks_->HandleVoice(Inbound(customer)).status(),
+              StatusIs(absl::StatusCode::kInternal));
+  for (const std::string& key :
+       {absl::StrCat("livecall:call:{", customer, "}"),
+        absl::StrCat("livecall:call:{", customer, "}:voice-seen"), VoiceAnswerKey(customer)}) {
+    absl::StatusOr<RedisReply> exists = redis_->Command({"EXISTS", key});
+    ASSERT_THAT(exists.status(), IsOk());
+    EXPECT_EQ((*exists)->integer, 0) << key;
+  }
+
+  ASSERT_THAT(redis_->Command({"DEL", events}).status(), IsOk());
+  absl::StatusOr<std::string> retry = webhooks_->HandleVoice(Inbound(customer));
+  ASSERT_THAT(retry.status(), IsOk());
+  EXPECT_THAT(ParseXml(*retry)->ChildNames(), ElementsAre("Say", "Hangup"));
+  EXPECT_EQ(store_->Get(customer)->status(), livecall::v1::CALL_STATUS_RINGING);
+  EXPECT_EQ(CallEvents(customer), 1);
+}
+
+// A customer's call whose AI session is slow is answered (in the number's language) and written
+// without it; the session is recorded on the call when it comes.
+TEST_F(VoiceWebhookTest, ASlowAiSessionIsRecordedOnAnInboundCallWhenItComes) {
+  absl::Notification ai_answers;
+  ai_.start_gate = &ai_answers;
+  const std::string customer = "CAcccccccccccccccccccccccccccccccc";
+  absl::StatusOr<std::string> twiml = webhooks_->HandleVoice(Inbound(customer));
+  ASSERT_THAT(twiml.status(), IsOk());
+  EXPECT_EQ(ai_.StartsAnswered(), 0u);
+  // No agent is online: the caller hears so in Uzbek, the number's language.
+  EXPECT_THAT(ParseXml(*twiml)->ChildNames(), ElementsAre("Say", "Hangup"));
+  EXPECT_EQ(ParseXml(*twiml)->children[0].text, VoiceAgentBusyLine("uz"));
+  EXPECT_EQ(store_->Get(customer)->session_id(), "");
+  ai_answers.Notify();
+  ASSERT_TRUE(
+      WaitFor([&] { return store_->Get(customer)->session_id() == "S1"; }, absl::Seconds(10)));
+  EXPECT_EQ(store_->Get(customer)->language(), "ru");
 }
 
 TEST_F(VoiceWebhookTest, InboundCallWithNoAgentIsToldSo) {
