@@ -5,6 +5,11 @@
 //   {"ts":"2026-11-26T09:00:00.123Z","level":"info","service":"gateway","msg":"listening","addr":"0.0.0.0:8080"}
 // Abseil 20220623 has no absl/log, so this small facade is the suite's logger. Thread-safe.
 //
+// Each line is written when it is logged, unless a process turns on buffered writing
+// (StartBufferedLogging): then info and debug lines are gathered in memory and written together
+// by a flusher thread within the flush interval, and at exit; a warning or an error writes what is
+// gathered and itself at once. Lines stay whole and in order either way.
+//
 // Logs never carry credentials: a field whose name says it holds one (authorization, token,
 // secret, signature, api_key, password, cookie) is written as "[redacted]", and in every message
 // and value JSON Web Tokens, the credential after "Bearer "/"Basic " and every secret registered
@@ -16,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace livecall {
 
@@ -25,6 +31,13 @@ using LogField = std::pair<absl::string_view, std::string>;
 
 // Sets the "service" field of every line and the minimum level (LIVECALL_LOG_LEVEL).
 void InitLogging(absl::string_view service_name, LogLevel min_level = LogLevel::kInfo);
+
+// Buffers info and debug lines and writes them every `flush_interval` from a thread of the
+// logger's own (a busy server's access log then costs one write per interval, not one per
+// request), and at exit (std::atexit). Calling it again changes the interval.
+void StartBufferedLogging(absl::Duration flush_interval = absl::Milliseconds(50));
+// Writes every buffered line now; returns once they are written.
+void FlushLogs();
 absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view name);
 
 void Log(LogLevel level, absl::string_view message, std::initializer_list<LogField> fields = {});

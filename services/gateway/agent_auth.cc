@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/caller_identity.h"
 #include "services/gateway/error_response.h"
 #include "services/gateway/json_output.h"
@@ -23,15 +24,36 @@ std::string QuotedHeaderText(absl::string_view text) {
 
 }  // namespace
 
+std::optional<AuthenticatedAgent> VerifiedTokenCache::Find(absl::string_view token,
+                                                           absl::Time now) const {
+  absl::MutexLock lock(&mu_);
+  auto it = tokens_.find(token);
+  if (it == tokens_.end() || now >= it->second.valid_until) return std::nullopt;
+  return it->second.agent;
+}
+
+void VerifiedTokenCache::Remember(absl::string_view token, const AuthenticatedAgent& agent,
+                                  absl::Time valid_until) {
+  absl::MutexLock lock(&mu_);
+  if (tokens_.size() >= capacity_) tokens_.clear();
+  tokens_.insert_or_assign(std::string(token), Entry{agent, valid_until});
+}
+
 absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(absl::string_view authorization,
                                                      const JwtVerifier& verifier,
-                                                     const AgentAuthOptions& options) {
+                                                     const AgentAuthOptions& options,
+                                                     VerifiedTokenCache* cache) {
   authorization = absl::StripAsciiWhitespace(authorization);
   if (authorization.size() < 7 || !absl::StartsWithIgnoreCase(authorization, "Bearer ")) {
     return absl::UnauthenticatedError("the Authorization header is not \"Bearer <token>\"");
   }
   const absl::string_view token = absl::StripAsciiWhitespace(authorization.substr(7));
+  const absl::Time now = options.jwt.now == absl::InfinitePast() ? absl::Now() : options.jwt.now;
+  if (cache != nullptr) {
+    if (std::optional<AuthenticatedAgent> known = cache->Find(token, now)) return *known;
+  }
   JwtVerifyOptions rules = options.jwt;
+  rules.now = now;
   if (!options.issuer.empty()) {
     rules.issuers = {options.issuer};
     if (options.dev_login) rules.issuers.emplace_back(kDevLoginIssuer);
@@ -58,6 +80,14 @@ absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(absl::string_view authoriza
     return absl::UnauthenticatedError("invalid token: role must be agent, supervisor or service");
   }
   agent.role = *parsed;
+  if (cache != nullptr) {
+    // exp was truncated to whole seconds in expires_at; the second's margin keeps the cached
+    // verdict strictly within what a fresh verification would accept (now < exp + leeway).
+    const absl::Time valid_until = agent.expires_at == absl::InfiniteFuture()
+                                       ? absl::InfiniteFuture()
+                                       : agent.expires_at + options.jwt.leeway - absl::Seconds(1);
+    cache->Remember(token, agent, valid_until);
+  }
   return agent;
 }
 

@@ -8,10 +8,14 @@
 // x-livecall-role (common/caller_identity.h), and never forwards those headers from a client.
 // Which routes need a token is the route table's (RouteAccess); this file only checks one.
 
+#include <optional>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/caller_identity.h"
 #include "common/jwt.h"
@@ -42,12 +46,41 @@ struct AgentAuthOptions {
   bool dev_login = false;
 };
 
+// The tokens that verified, and whom they proved, so that an agent's every request does not
+// decode, parse (two JSON documents) and check its token again. A token is taken from here only
+// until its exp (less one second, within the leeway): every other check of a token (signature,
+// aud, iss, nbf, iat, lifetime) that passed once passes at any later time, and exp is the only
+// one that a later time fails. Refused tokens are never kept, so a flood of forged tokens cannot
+// fill it. Thread-safe. When full it starts again empty: a bound, not a policy.
+class VerifiedTokenCache {
+ public:
+  explicit VerifiedTokenCache(size_t capacity = 4096) : capacity_(capacity) {}
+
+  // The agent `token` proved, when it verified before and is still valid at `now`.
+  std::optional<AuthenticatedAgent> Find(absl::string_view token, absl::Time now) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Keeps `agent`, proved by `token`, until `valid_until`.
+  void Remember(absl::string_view token, const AuthenticatedAgent& agent, absl::Time valid_until)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  struct Entry {
+    AuthenticatedAgent agent;
+    absl::Time valid_until;
+  };
+  const size_t capacity_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Entry> tokens_ ABSL_GUARDED_BY(mu_);
+};
+
 // UNAUTHENTICATED (with a message for WWW-Authenticate) when the header is not "Bearer <token>",
 // the token does not verify, has expired, fails the aud/iss/lifetime rules, is a dev-login token
-// while the dev login is off, or has no usable `sub` or an unknown `role`.
+// while the dev login is off, or has no usable `sub` or an unknown `role`. With `cache`, a token
+// that verified before (under these same options and verifier) is answered from there.
 absl::StatusOr<AuthenticatedAgent> AuthenticateAgent(absl::string_view authorization,
                                                      const JwtVerifier& verifier,
-                                                     const AgentAuthOptions& options = {});
+                                                     const AgentAuthOptions& options = {},
+                                                     VerifiedTokenCache* cache = nullptr);
 
 // 401 in the one error shape, with `WWW-Authenticate: Bearer realm="livecall"` and, when a token
 // was sent, `error="invalid_token"` (RFC 6750 §3).

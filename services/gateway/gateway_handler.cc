@@ -24,42 +24,42 @@ namespace livecall::gateway {
 namespace {
 
 // The metrics label of an HTTP method: the standard ones, else OTHER (a client may send any token).
-std::string MethodLabel(absl::string_view method) {
+absl::string_view MethodLabel(absl::string_view method) {
   for (absl::string_view known : {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}) {
-    if (method == known) return std::string(known);
+    if (method == known) return known;
   }
   return "OTHER";
 }
 
-// Wraps `respond` so that the answer is counted and timed (gateway_metrics.h) under `*route`, which
-// the stages fill in once they know the route template.
-HttpResponder Observed(absl::string_view method, std::shared_ptr<std::string> route,
-                       HttpResponder respond) {
-  HttpInFlightRequests().Increment();
-  return [method = MethodLabel(method), route = std::move(route), start = absl::Now(),
-          respond = std::move(respond)](HttpResponse response) {
-    HttpInFlightRequests().Decrement();
-    RecordHttpRequest(*route, method, response.status, absl::Now() - start);
-    respond(std::move(response));
-  };
-}
+// What every answer passes through on its way to the connection, in one allocation for the
+// request: the route label the stages fill in, the request id, the start time.
+struct AnswerContext {
+  std::string route_label = "unmatched";
+  std::string request_id;
+  absl::string_view method_label;
+  absl::Time start;
+  HttpResponder respond;
+};
 
-// Every error names the request, and what it must not tell the client goes to the log under the
-// same id.
-HttpResponder Identified(const std::string& request_id, std::shared_ptr<std::string> route,
-                         HttpResponder respond) {
-  return
-      [request_id, route = std::move(route), respond = std::move(respond)](HttpResponse response) {
-        if (!response.log_detail.empty()) {
-          LogWarning("request failed", {{"request_id", request_id},
-                                        {"route", *route},
-                                        {"status", absl::StrCat(response.status)},
-                                        {"error", response.log_detail}});
-          response.log_detail.clear();
-        }
-        AttachRequestId(&response, request_id);
-        respond(std::move(response));
-      };
+// Wraps `respond` so that every error names the request, what it must not tell the client goes
+// to the log under the same id, and the answer is counted and timed (gateway_metrics.h) under the
+// route label.
+HttpResponder Finishing(std::shared_ptr<AnswerContext> context) {
+  HttpInFlightRequests().Increment();
+  return [context = std::move(context)](HttpResponse response) {
+    if (!response.log_detail.empty()) {
+      LogWarning("request failed", {{"request_id", context->request_id},
+                                    {"route", context->route_label},
+                                    {"status", absl::StrCat(response.status)},
+                                    {"error", response.log_detail}});
+      response.log_detail.clear();
+    }
+    AttachRequestId(&response, context->request_id);
+    HttpInFlightRequests().Decrement();
+    RecordHttpRequest(context->route_label, context->method_label, response.status,
+                      absl::Now() - context->start);
+    context->respond(std::move(response));
+  };
 }
 
 }  // namespace
@@ -110,9 +110,15 @@ std::string GatewayHandler::ClientIp(const HttpRequest& request, const std::stri
 
 void GatewayHandler::Handle(const HttpRequest& request, const std::string& request_id,
                             const std::string& client_ip, HttpResponder respond) {
-  auto route_label = std::make_shared<std::string>("unmatched");
   const absl::string_view method(request.method_string().data(), request.method_string().size());
-  respond = Identified(request_id, route_label, Observed(method, route_label, std::move(respond)));
+  auto context = std::make_shared<AnswerContext>();
+  context->request_id = request_id;
+  context->method_label = MethodLabel(method);
+  context->start = absl::Now();
+  context->respond = std::move(respond);
+  // The label lives in the context; the exchange's pointer shares its ownership.
+  std::shared_ptr<std::string> route_label(context, &context->route_label);
+  respond = Finishing(std::move(context));
   const absl::string_view target(request.target().data(), request.target().size());
   if (target.empty() || target[0] != '/') {
     return respond(HttpErrorResponse(400, "INVALID_ARGUMENT",

@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <deque>
+#include <mutex>
 #include <optional>
 #include <sstream>
 
@@ -162,7 +163,15 @@ struct HttpServer::State {
 
 namespace {
 
-// One HTTP/1.1 connection. Everything below runs on the connection's strand.
+// The connection whose state the current thread holds (SessionLock), if any.
+thread_local const void* t_locked_session = nullptr;
+
+// One HTTP/1.1 connection. Its I/O completions run on the connection's strand; its state is
+// touched only under `mu_` (SessionLock), which the strand's handlers take at once, so an answer
+// that arrives on a gRPC thread can take the connection when it is idle and write there and then
+// (a non-blocking write: most answers fit the socket's buffer). Posting every answer to the
+// strand instead cost a thread wake-up per request (bench/README.md, issue 17). When a strand
+// handler holds the connection, the answer is posted as before.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<HttpServer::State> state)
@@ -170,18 +179,25 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     const tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
     if (!ec) client_ip_ = peer.address().to_string();
+    // Synchronous writes (MaybeWrite) return would_block instead of waiting; asynchronous
+    // operations are not affected.
+    stream_.socket().non_blocking(true, ec);
   }
 
   ~Session() { state_->registry.Remove(this); }
 
   void Start() {
     state_->registry.Add(this, weak_from_this());
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->DoRead(); });
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      const SessionLock lock(self.get());
+      self->DoRead();
+    });
   }
 
   // Answer what has been read, then close. A live stream is ended cleanly.
   void Drain() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
+      const SessionLock lock(self.get());
       if (self->connection_ == Connection::kStreaming) return self->response_stream_->End();
       if (self->connection_ == Connection::kOpen) self->connection_ = Connection::kClosing;
       self->MaybeFinish();
@@ -189,7 +205,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ForceClose() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] { self->CloseSocket(); });
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      const SessionLock lock(self.get());
+      self->CloseSocket();
+    });
   }
 
  private:
@@ -214,9 +233,42 @@ class Session : public std::enable_shared_from_this<Session> {
     std::string request_id;
     absl::Time start = absl::Now();
     std::optional<http::response<http::string_body>> response;
+    // Writes `response`; kept across a write that did not finish at once.
+    std::optional<http::response_serializer<http::string_body>> serializer;
     // A streamed answer (SSE): `response` is its head, written by a ResponseStream.
     std::shared_ptr<StreamBody> stream;
     absl::Time stream_ends_at = absl::InfiniteFuture();
+    // Set by the first answer; a second is a handler bug and is dropped.
+    std::atomic<bool> answered{false};
+  };
+
+  // Holds the connection's state for the current thread; re-entrant (a handler that answers at
+  // once, a stream that finishes while the connection closes it).
+  class SessionLock {
+   public:
+    explicit SessionLock(Session* session)
+        : mu_(t_locked_session == session ? nullptr : &session->mu_) {
+      if (mu_ == nullptr) return;
+      mu_->Lock();
+      previous_ = t_locked_session;
+      t_locked_session = session;
+    }
+    // Takes a mutex this thread already locked with TryLock().
+    SessionLock(Session* session, std::adopt_lock_t) : mu_(&session->mu_) {
+      previous_ = t_locked_session;
+      t_locked_session = session;
+    }
+    ~SessionLock() {
+      if (mu_ == nullptr) return;
+      t_locked_session = previous_;
+      mu_->Unlock();
+    }
+    SessionLock(const SessionLock&) = delete;
+    SessionLock& operator=(const SessionLock&) = delete;
+
+   private:
+    absl::Mutex* const mu_;
+    const void* previous_ = nullptr;
   };
 
   const HttpServerOptions& options() const { return state_->options; }
@@ -226,6 +278,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (connection_ != Connection::kOpen || reading() || queue_.size() >= options().max_pipelined) {
       return;
     }
+    // Usually a read is already outstanding when an answer is written on another thread; when
+    // not (the pipeline was full), the read starts from the strand, as every stream operation.
+    if (!OnStrand()) return OnStrandLater([](Session* self) { self->DoRead(); });
     if (state_->draining) {
       connection_ = Connection::kClosing;
       MaybeFinish();
@@ -242,6 +297,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnReadHeader(beast::error_code ec, std::size_t) {
+    const SessionLock lock(this);
     if (connection_ == Connection::kStreaming) return parser_.reset();  // Cancelled for it.
     if (ec) return OnReadError(ec);
     const HttpRequest& header = parser_->get();
@@ -254,6 +310,7 @@ class Session : public std::enable_shared_from_this<Session> {
       stream_.expires_after(ToChrono(options().write_timeout));
       http::async_write(stream_, *continue_,
                         [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                          const SessionLock lock(self.get());
                           self->writing_ = false;
                           if (ec) return self->CloseSocket();
                           self->ReadBody();
@@ -270,6 +327,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnReadBody(beast::error_code ec, std::size_t) {
+    const SessionLock lock(this);
     if (connection_ == Connection::kStreaming) return parser_.reset();  // Cancelled for it.
     if (ec) return OnReadError(ec);
     auto exchange = std::make_shared<Exchange>();
@@ -322,25 +380,30 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Dispatch(const std::shared_ptr<Exchange>& exchange) {
-    auto answered = std::make_shared<std::atomic<bool>>(false);
-    // dispatch: an answer given while the handler runs (on this strand) is taken at once; one
-    // from a gRPC thread is posted to the strand.
-    HttpResponder respond = [self = shared_from_this(), exchange, answered](HttpResponse response) {
-      if (answered->exchange(true)) return;  // A second answer is a handler bug; keep the first.
-      net::dispatch(self->stream_.get_executor(),
-                    [self, exchange, response = std::move(response)]() mutable {
-                      self->OnAnswer(exchange, std::move(response));
-                    });
+    // An answer given while the handler runs is taken at once; one from another thread (gRPC's)
+    // takes the connection there when it is idle, else is posted to the strand.
+    HttpResponder respond = [self = shared_from_this(), exchange](HttpResponse response) {
+      if (exchange->answered.exchange(true)) return;  // A second answer: keep the first.
+      if (t_locked_session == self.get()) return self->OnAnswer(exchange, std::move(response));
+      if (self->mu_.TryLock()) {
+        const SessionLock lock(self.get(), std::adopt_lock);
+        return self->OnAnswer(exchange, std::move(response));
+      }
+      net::post(self->stream_.get_executor(),
+                [self, exchange, response = std::move(response)]() mutable {
+                  const SessionLock lock(self.get());
+                  self->OnAnswer(exchange, std::move(response));
+                });
     };
     try {
       state_->handler->Handle(exchange->request, exchange->request_id, client_ip_,
                               std::move(respond));
     } catch (const std::exception& e) {
       LogError("handler threw", {{"error", e.what()}, {"request_id", exchange->request_id}});
-      if (!answered->exchange(true)) FailExchange(exchange.get());
+      if (!exchange->answered.exchange(true)) FailExchange(exchange.get());
     } catch (...) {
       LogError("handler threw", {{"request_id", exchange->request_id}});
-      if (!answered->exchange(true)) FailExchange(exchange.get());
+      if (!exchange->answered.exchange(true)) FailExchange(exchange.get());
     }
   }
 
@@ -389,14 +452,54 @@ class Session : public std::enable_shared_from_this<Session> {
         !queue_.front()->response) {
       return;
     }
-    if (queue_.front()->stream) return StartStream();
+    if (queue_.front()->stream) {
+      // A stream's operations all run on the strand (response_stream.h).
+      if (!OnStrand()) return OnStrandLater([](Session* self) { self->MaybeWrite(); });
+      return StartStream();
+    }
     writing_ = true;
+    Exchange& exchange = *queue_.front();
+    exchange.serializer.emplace(*exchange.response);
+    // Written here and now when the socket takes it all: no completion to wait for on another
+    // thread. What does not fit goes on asynchronously from where this write stopped.
+    beast::error_code ec;
+    http::write(stream_.socket(), *exchange.serializer, ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) {
+      // The stream's timers are not thread-safe while a read is outstanding: the rest is written
+      // from the strand.
+      if (!OnStrand()) return OnStrandLater([](Session* self) { self->ContinueWrite(); });
+      return ContinueWrite();
+    }
+    AfterWrite(ec);
+  }
+
+  void ContinueWrite() {
+    if (queue_.empty() || !queue_.front()->serializer) return;
     stream_.expires_after(ToChrono(options().write_timeout));
-    http::async_write(stream_, *queue_.front()->response,
+    http::async_write(stream_, *queue_.front()->serializer,
                       beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
   }
 
+  bool OnStrand() {
+    const auto* strand =
+        stream_.get_executor().target<net::strand<net::io_context::executor_type>>();
+    return strand != nullptr && strand->running_in_this_thread();
+  }
+
+  // Runs `step` on the strand, with the connection held.
+  void OnStrandLater(void (*step)(Session*)) {
+    net::post(stream_.get_executor(), [self = shared_from_this(), step] {
+      const SessionLock lock(self.get());
+      step(self.get());
+    });
+  }
+
   void OnWrite(beast::error_code ec, std::size_t) {
+    const SessionLock lock(this);
+    AfterWrite(ec);
+  }
+
+  void AfterWrite(beast::error_code ec) {
     writing_ = false;
     std::shared_ptr<Exchange> exchange = queue_.front();
     queue_.pop_front();
@@ -423,22 +526,47 @@ class Session : public std::enable_shared_from_this<Session> {
              {"request_id", exchange.request_id}});
   }
 
-  // The read timer runs only while a read is outstanding and no request awaits its answer.
+  // The read timer runs only while a read is outstanding and no request awaits its answer. The
+  // deadline moves twice per request; rather than cancel and re-arm the timer each time (a
+  // cancelled wait still completes, through the strand), one wait stays outstanding and, when it
+  // fires, is armed again for the time left.
   void UpdateReadTimer() {
     if (connection_ == Connection::kClosed) return;
     if (reading() && queue_.empty()) {
-      timer_.expires_after(ToChrono(options().read_timeout));
-      timer_.async_wait(beast::bind_front_handler(&Session::OnReadTimer, shared_from_this()));
+      read_deadline_ = std::chrono::steady_clock::now() + ToChrono(options().read_timeout);
+      if (!read_timer_waiting_) ArmReadTimer();
     } else {
-      timer_.cancel();
+      read_deadline_ = std::chrono::steady_clock::time_point::max();  // Paused.
     }
   }
 
+  void ArmReadTimer() {
+    read_timer_waiting_ = true;
+    if (!OnStrand()) return OnStrandLater([](Session* self) { self->StartReadWait(); });
+    StartReadWait();
+  }
+
+  void StartReadWait() {
+    if (connection_ == Connection::kClosed ||
+        read_deadline_ == std::chrono::steady_clock::time_point::max()) {
+      read_timer_waiting_ = false;  // UpdateReadTimer arms it when the deadline runs again.
+      return;
+    }
+    timer_.expires_at(read_deadline_);
+    timer_.async_wait(beast::bind_front_handler(&Session::OnReadTimer, shared_from_this()));
+  }
+
   void OnReadTimer(beast::error_code ec) {
+    const SessionLock lock(this);
+    read_timer_waiting_ = false;
     if (ec == net::error::operation_aborted || connection_ == Connection::kClosed) return;
-    // Re-armed after this completion was queued: a newer wait owns the deadline.
-    if (timer_.expiry() > std::chrono::steady_clock::now()) return;
-    if (reading() && queue_.empty()) CloseSocket();
+    // Paused, or no longer reading (lingering, streaming): UpdateReadTimer arms it again.
+    if (!reading() || !queue_.empty() ||
+        read_deadline_ == std::chrono::steady_clock::time_point::max()) {
+      return;
+    }
+    if (std::chrono::steady_clock::now() >= read_deadline_) return CloseSocket();
+    ArmReadTimer();
   }
 
   void MaybeFinish() {
@@ -468,6 +596,7 @@ class Session : public std::enable_shared_from_this<Session> {
         [weak = weak_from_this()](ResponseStream::Outcome outcome) {
           std::shared_ptr<Session> self = weak.lock();
           if (!self) return;
+          const SessionLock lock(self.get());
           if (outcome == ResponseStream::Outcome::kFailed) return self->CloseSocket();
           self->connection_ = Connection::kClosing;
           self->Shutdown();
@@ -481,6 +610,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // that destroys the response before the client reads it.
   void Shutdown() {
     if (connection_ == Connection::kLingering || connection_ == Connection::kClosed) return;
+    if (!OnStrand()) return OnStrandLater([](Session* self) { self->Shutdown(); });
     if (reading()) return CloseSocket();
     connection_ = Connection::kLingering;
     beast::error_code ignored;
@@ -488,6 +618,7 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_never();
     timer_.expires_after(std::chrono::seconds(2));
     timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      const SessionLock lock(self.get());
       if (ec != net::error::operation_aborted) self->CloseSocket();
     });
     Discard();
@@ -496,6 +627,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void Discard() {
     stream_.async_read_some(net::buffer(discard_),
                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              const SessionLock lock(self.get());
                               if (ec) return self->CloseSocket();
                               self->Discard();
                             });
@@ -503,6 +635,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void CloseSocket() {
     if (connection_ == Connection::kClosed) return;
+    if (!OnStrand()) return OnStrandLater([](Session* self) { self->CloseSocket(); });
     connection_ = Connection::kClosed;
     if (response_stream_) {
       response_stream_->Abort();
@@ -517,8 +650,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // First member: destroyed last, it keeps the io_context alive for the socket and timer.
   const std::shared_ptr<HttpServer::State> state_;
+  // Guards everything below but the members set once in the constructor (SessionLock).
+  absl::Mutex mu_;
   beast::tcp_stream stream_;
+  // The read timeout, then (Shutdown) the linger time.
   net::steady_timer timer_;
+  std::chrono::steady_clock::time_point read_deadline_ =
+      std::chrono::steady_clock::time_point::max();
+  bool read_timer_waiting_ = false;  // An OnReadTimer wait is outstanding.
   std::string client_ip_;
   beast::flat_buffer buffer_;
   // Set while a request is being read.

@@ -14,8 +14,9 @@ std::optional<HttpResponse> AuthStage::Process(Exchange& exchange) const {
         UnauthorizedResponse("this route needs an agent's bearer token", token_sent);
     return std::nullopt;
   }
-  absl::StatusOr<AuthenticatedAgent> agent = AuthenticateAgent(
-      exchange.Header(boost::beast::http::field::authorization), options_.jwt, options_.rules);
+  absl::StatusOr<AuthenticatedAgent> agent =
+      AuthenticateAgent(exchange.Header(boost::beast::http::field::authorization), options_.jwt,
+                        options_.rules, &verified_tokens_);
   if (!agent.ok()) {
     exchange.unauthenticated =
         UnauthorizedResponse(agent.status().message(), /*token_was_sent=*/true);

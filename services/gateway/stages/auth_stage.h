@@ -5,7 +5,9 @@
 // dev login's tokens) and records the verdict in the exchange: the caller, or the 401 to answer.
 // It answers nothing itself: rate_limit_stage first counts the request against the verified
 // agent's bucket, or else its address's — so a flood of forged tokens is limited too — and
-// access_stage then answers the 401.
+// access_stage then answers the 401. Tokens that verified are remembered until their exp
+// (agent_auth.h's VerifiedTokenCache): an agent's requests after its first skip the JSON parsing
+// and the signature check.
 
 #include <optional>
 #include <string>
@@ -35,6 +37,7 @@ class AuthStage : public Stage {
 
  private:
   const AuthStageOptions options_;
+  mutable VerifiedTokenCache verified_tokens_;
 };
 
 }  // namespace livecall::gateway

@@ -1,8 +1,18 @@
 #include "common/log.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/support/files.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/wait_for.h"
 
 namespace livecall {
 namespace {
@@ -54,6 +64,94 @@ TEST(RedactSecretsTest, TheLogNeverWritesCredentials) {
   }
   EXPECT_NE(line.find("\"path\":\"/api/calls/CA1\""), std::string::npos) << line;
   EXPECT_NE(line.find("\"authorization\":\"[redacted]\""), std::string::npos) << line;
+}
+
+// Buffered logging is process-wide and cannot be turned off, so each of these tests runs in a
+// child process of its own (gtest's death-test machinery, in its "threadsafe" style: a fresh
+// run of this binary rather than a fork of a process with threads), which exits 0 when every
+// expectation held and names the first that did not otherwise.
+
+// Points stderr at a new file and returns its path.
+std::string RedirectStderrToFile() {
+  absl::StatusOr<std::string> dir = livecall::testing::MakeTempDir("log_test");
+  if (!dir.ok()) std::_Exit(10);
+  const std::string path = absl::StrCat(*dir, "/stderr.log");
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0 || ::dup2(fd, STDERR_FILENO) < 0) std::_Exit(11);
+  ::close(fd);
+  return path;
+}
+
+void ExitUnless(bool condition, const char* what) {
+  if (condition) return;
+  std::fprintf(stdout, "failed: %s\n", what);
+  std::fflush(stdout);
+  std::_Exit(1);
+}
+
+TEST(BufferedLoggingTest, InfoLinesWaitForTheFlushAndAWarningWritesThemFirst) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        const std::string path = RedirectStderrToFile();
+        StartBufferedLogging(absl::Hours(1));
+        LogInfo("held back", {{"n", "1"}});
+        ExitUnless(!absl::StrContains(livecall::testing::ReadFileOrEmpty(path), "held back"),
+                   "an info line was written before the flush");
+        LogWarning("written at once");
+        const std::string text = livecall::testing::ReadFileOrEmpty(path);
+        const size_t held = text.find("\"msg\":\"held back\",\"n\":\"1\"}\n");
+        const size_t warning = text.find("\"msg\":\"written at once\"}\n");
+        ExitUnless(held != std::string::npos && warning != std::string::npos && held < warning,
+                   "the warning did not write the held line, then itself");
+        LogInfo("flushed");
+        FlushLogs();
+        ExitUnless(absl::StrContains(livecall::testing::ReadFileOrEmpty(path), "flushed"),
+                   "FlushLogs did not write the held line");
+        std::_Exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST(BufferedLoggingTest, ALineIsWrittenWithinTheFlushInterval) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        const std::string path = RedirectStderrToFile();
+        StartBufferedLogging(absl::Milliseconds(20));
+        LogInfo("soon visible");
+        ExitUnless(livecall::testing::WaitFor(
+                       [&] {
+                         return absl::StrContains(livecall::testing::ReadFileOrEmpty(path),
+                                                  "soon visible");
+                       },
+                       absl::Seconds(10)),
+                   "the flusher did not write the line");
+        std::_Exit(0);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+// Every line logged before exit() is on stderr afterwards, whole and in order, though the flush
+// interval never came.
+TEST(BufferedLoggingTest, EveryLineLoggedBeforeExitIsWritten) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  constexpr int kLines = 100;
+  std::string all_in_order;
+  for (int i = 0; i < kLines; ++i) {
+    absl::StrAppend(&all_in_order, "\"msg\":\"line ", i, "\",\"path\":\"/ai/call/start\"\\}\n.*");
+  }
+  absl::StrAppend(&all_in_order, "\"msg\":\"last\"");
+  EXPECT_EXIT(
+      {
+        StartBufferedLogging(absl::Hours(1));
+        for (int i = 0; i < kLines; ++i) {
+          LogInfo(absl::StrCat("line ", i), {{"path", "/ai/call/start"}});
+        }
+        LogInfo("last");
+        std::exit(0);
+      },
+      ::testing::ExitedWithCode(0), all_in_order);
 }
 
 }  // namespace

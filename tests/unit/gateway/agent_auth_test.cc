@@ -39,6 +39,70 @@ TEST(AgentAuthTest, VerifiesTheBearerToken) {
             absl::StatusCode::kUnauthenticated);
 }
 
+std::string TokenExpiringAt(const std::string& sub, absl::Time exp) {
+  return SignJwtHs256(R"({"alg":"HS256","typ":"JWT"})",
+                      absl::StrCat(R"({"sub":")", sub, R"(","role":"supervisor","exp":)",
+                                   absl::ToUnixSeconds(exp), "}"),
+                      kSecret);
+}
+
+AgentAuthOptions At(absl::Time now) {
+  AgentAuthOptions options;
+  options.jwt.now = now;
+  options.jwt.leeway = absl::Seconds(30);
+  return options;
+}
+
+TEST(VerifiedTokenCacheTest, ATokenThatVerifiedIsAnsweredFromTheCacheUntilItsExp) {
+  const absl::Time now = absl::FromUnixSeconds(1798761600);
+  const std::string token = TokenExpiringAt("alice", now + absl::Minutes(10));
+  VerifiedTokenCache cache;
+  ASSERT_FALSE(cache.Find(token, now).has_value());
+  absl::StatusOr<AuthenticatedAgent> first =
+      AuthenticateAgent("Bearer " + token, Verifier(), At(now), &cache);
+  ASSERT_TRUE(first.ok()) << first.status();
+  std::optional<AuthenticatedAgent> cached = cache.Find(token, now + absl::Minutes(5));
+  ASSERT_TRUE(cached.has_value());
+  EXPECT_EQ(cached->agent_id, "alice");
+  EXPECT_EQ(cached->role, kRoleSupervisor);
+  EXPECT_EQ(cached->expires_at, now + absl::Minutes(10));
+  // With the cache, the same verdict; a verifier without the key proves the answer came from it.
+  absl::StatusOr<AuthenticatedAgent> again =
+      AuthenticateAgent("Bearer " + token, JwtVerifier(), At(now + absl::Minutes(5)), &cache);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->agent_id, "alice");
+  // Past exp + leeway the cache has nothing, and a fresh verification refuses the token.
+  const absl::Time late = now + absl::Minutes(10) + absl::Seconds(30);
+  EXPECT_FALSE(cache.Find(token, late).has_value());
+  EXPECT_EQ(AuthenticateAgent("Bearer " + token, Verifier(), At(late), &cache).status().code(),
+            absl::StatusCode::kUnauthenticated);
+}
+
+TEST(VerifiedTokenCacheTest, ARefusedTokenIsNotKept) {
+  const absl::Time now = absl::FromUnixSeconds(1798761600);
+  VerifiedTokenCache cache;
+  const std::string forged = SignJwtHs256(
+      R"({"alg":"HS256","typ":"JWT"})",
+      absl::StrCat(R"({"sub":"mallory","exp":)", absl::ToUnixSeconds(now + absl::Hours(1)), "}"),
+      "another secret, 32 bytes or more!");
+  EXPECT_FALSE(AuthenticateAgent("Bearer " + forged, Verifier(), At(now), &cache).ok());
+  EXPECT_FALSE(cache.Find(forged, now).has_value());
+  EXPECT_FALSE(AuthenticateAgent("Bearer " + forged, Verifier(), At(now), &cache).ok());
+}
+
+TEST(VerifiedTokenCacheTest, AFullCacheStartsAgainWithinItsCapacity) {
+  const absl::Time now = absl::FromUnixSeconds(1798761600);
+  VerifiedTokenCache cache(/*capacity=*/2);
+  const absl::Time later = now + absl::Hours(1);
+  cache.Remember("a", AuthenticatedAgent{.agent_id = "a"}, later);
+  cache.Remember("b", AuthenticatedAgent{.agent_id = "b"}, later);
+  cache.Remember("c", AuthenticatedAgent{.agent_id = "c"}, later);
+  EXPECT_FALSE(cache.Find("a", now).has_value());
+  EXPECT_FALSE(cache.Find("b", now).has_value());
+  ASSERT_TRUE(cache.Find("c", now).has_value());
+  EXPECT_EQ(cache.Find("c", now)->agent_id, "c");
+}
+
 // The claims of a dev-login token, decoded from its middle part.
 google::protobuf::Struct Claims(const std::string& token) {
   const std::vector<std::string> parts = absl::StrSplit(token, '.');

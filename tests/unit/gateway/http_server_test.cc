@@ -111,6 +111,41 @@ TEST_F(HttpServerTest, PipelinedAnswersAreWrittenInRequestOrder) {
   EXPECT_THAT(second.body(), HasSubstr("GET /echo"));
 }
 
+// An answer given on another thread is written there when it fits the socket; one too large for
+// the socket's buffers (the client reads nothing until it is answered) goes on from the
+// connection's own thread, whole, and the connection serves the next request after it.
+TEST_F(HttpServerTest, AnAnswerLargerThanTheSocketBuffersFromAnotherThreadArrivesWhole) {
+  TestConnection connection(server_->port());
+  connection.SetReceiveTimeout(absl::Seconds(30));
+  connection.Send(RawRequest("GET", "/later"));
+  const std::string body(24 << 20, 'x');
+  handler_.AnswerLater(JsonResponse(200, body));
+  auto large = connection.ReadUnlimited();
+  EXPECT_EQ(large.result_int(), 200);
+  EXPECT_EQ(large.body().size(), body.size());
+  EXPECT_EQ(large.body(), body);
+  auto next = connection.RoundTrip(RawRequest("GET", "/echo"));
+  EXPECT_EQ(next.result_int(), 200);
+  EXPECT_THAT(next.body(), HasSubstr("GET /echo"));
+}
+
+// Answers from other threads, to pipelined requests, in the reverse of their order: each is
+// written in request order.
+TEST_F(HttpServerTest, PipelinedAnswersFromAnotherThreadAreWrittenInRequestOrder) {
+  TestConnection connection(server_->port());
+  connection.SetReceiveTimeout(absl::Seconds(30));
+  connection.Send(RawRequest("GET", "/later") + RawRequest("GET", "/echo") +
+                  RawRequest("GET", "/echo?second"));
+  std::thread answerer([this] { handler_.AnswerLater(JsonResponse(202, "{\"n\":1}")); });
+  auto first = connection.Read();
+  auto second = connection.Read();
+  auto third = connection.Read();
+  answerer.join();
+  EXPECT_EQ(first.result_int(), 202);
+  EXPECT_THAT(second.body(), HasSubstr("GET /echo "));
+  EXPECT_THAT(third.body(), HasSubstr("GET /echo?second"));
+}
+
 TEST_F(HttpServerTest, AnswerToHeadHasNoBody) {
   TestConnection connection(server_->port());
   connection.Send("HEAD /echo HTTP/1.1\r\nHost: t\r\n\r\n");

@@ -55,6 +55,14 @@ class TestConnection {
     return response;
   }
 
+  // A response with a body of any size (Read() stops at Beast's default of 8 MB).
+  TestResponse ReadUnlimited() {
+    boost::beast::http::response_parser<boost::beast::http::string_body> parser;
+    parser.body_limit(boost::none);
+    boost::beast::http::read(socket_, buffer_, parser);
+    return parser.release();
+  }
+
   // The answer to a HEAD request: a header only, whatever its Content-Length says.
   TestResponse ReadHeadAnswer() {
     boost::beast::http::response_parser<boost::beast::http::string_body> parser;
