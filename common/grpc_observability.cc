@@ -5,10 +5,12 @@
 
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -17,6 +19,36 @@ namespace livecall {
 namespace {
 
 using grpc::experimental::InterceptionHookPoints;
+
+// What the interceptor needs of a method, worked out once per method: ParseRpcName looks the
+// service up in the descriptor pool (a lock and a hash) and each log line needs the joined name.
+struct MethodInfo {
+  RpcName name;
+  std::string log_name;  // "service/method"
+  bool routine;          // gRPC's own services (health, reflection): logged at debug level
+};
+
+const MethodInfo& MethodInfoFor(absl::string_view path) {
+  static absl::Mutex mu;
+  // Only methods a linked proto declares are kept, so the map is bounded by the contract.
+  static auto* known = new absl::flat_hash_map<std::string, std::unique_ptr<MethodInfo>>();
+  static const MethodInfo* unknown =
+      new MethodInfo{{"unknown", "unknown"}, "unknown/unknown", false};
+  {
+    absl::ReaderMutexLock lock(&mu);
+    auto it = known->find(path);
+    if (it != known->end()) return *it->second;
+  }
+  RpcName name = ParseRpcName(path);
+  if (name.service == "unknown") return *unknown;
+  auto info = std::make_unique<MethodInfo>();
+  info->log_name = absl::StrCat(name.service, "/", name.method);
+  info->routine = absl::StartsWith(name.service, "grpc.");
+  info->name = std::move(name);
+  absl::MutexLock lock(&mu);
+  auto [it, inserted] = known->try_emplace(std::string(path), std::move(info));
+  return *it->second;
+}
 
 std::string MetadataValue(const grpc::ServerContextBase& context, absl::string_view key) {
   const auto& metadata = context.client_metadata();
@@ -30,7 +62,7 @@ std::string MetadataValue(const grpc::ServerContextBase& context, absl::string_v
 class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
  public:
   explicit ObservabilityInterceptor(grpc::experimental::ServerRpcInfo* info)
-      : info_(info), name_(ParseRpcName(info->method())), start_(absl::Now()) {
+      : info_(info), method_(MethodInfoFor(info->method())), start_(absl::Now()) {
     GrpcServerInFlight().Increment();
   }
 
@@ -53,14 +85,14 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
     const absl::Duration elapsed = absl::Now() - start_;
     const std::string code =
         absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()));
-    RecordGrpcServerRpc(name_.service, name_.method, code, elapsed);
-    const bool routine = absl::StartsWith(name_.service, "grpc.");
+    RecordGrpcServerRpc(method_.name.service, method_.name.method, code, elapsed);
+    const bool routine = method_.routine;
     std::string request_id;
     if (info_->server_context() != nullptr) {
       request_id = MetadataValue(*info_->server_context(), "x-request-id");
     }
     if (request_id.empty()) request_id = "-";
-    const std::string method = absl::StrCat(name_.service, "/", name_.method);
+    const std::string& method = method_.log_name;
     const std::string duration_ms = absl::StrCat(absl::ToInt64Milliseconds(elapsed));
     if (status.ok()) {
       Log(routine ? LogLevel::kDebug : LogLevel::kInfo, "rpc",
@@ -79,7 +111,7 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
   }
 
   grpc::experimental::ServerRpcInfo* const info_;
-  const RpcName name_;
+  const MethodInfo& method_;
   const absl::Time start_;
   bool recorded_ = false;
 };

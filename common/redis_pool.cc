@@ -30,9 +30,14 @@ absl::Status ContextError(const redisContext& context, absl::string_view what) {
 
 // The metrics label of a command or pipeline: its first command's name, upper-case. The names are
 // written in the code, so the label's values are a small fixed set.
+// Taken from the command's name without copying its arguments (a session's JSON among them).
+std::string CommandLabel(const std::vector<std::string>& command) {
+  if (command.empty()) return "NONE";
+  return absl::AsciiStrToUpper(command.front());
+}
+
 std::string CommandLabel(const std::vector<std::vector<std::string>>& commands) {
-  if (commands.empty() || commands.front().empty()) return "NONE";
-  return absl::AsciiStrToUpper(commands.front().front());
+  return commands.empty() ? "NONE" : CommandLabel(commands.front());
 }
 
 }  // namespace
@@ -242,7 +247,7 @@ absl::StatusOr<RedisReply> RedisPool::Command(const std::vector<std::string>& ar
     }
     return reply;
   }();
-  RecordRedisCommand(CommandLabel({argv}), absl::Now() - start,
+  RecordRedisCommand(CommandLabel(argv), absl::Now() - start,
                      result.ok() ? "" : absl::StatusCodeToString(result.status().code()));
   return result;
 }

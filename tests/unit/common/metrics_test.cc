@@ -82,15 +82,37 @@ TEST(MetricsTest, RedisCommandsAreTimedAndErrorsCountedByCommand) {
   RedisPool pool({.url = *ParseRedisUrl(redis.url())});
   ASSERT_THAT(pool.Command({"set", "metrics-test", "1"}).status(), IsOk());
   ASSERT_THAT(pool.Command({"echo", "metrics-test"}).status(), IsOk());
+  ASSERT_THAT(pool.Command({"ECHO", "metrics-test"}).status(), IsOk());
   EXPECT_THAT(pool.Command({"INCRBY", "metrics-test", "not-a-number"}).status(),
               StatusIs(absl::StatusCode::kInternal));
   const std::string text = SerializeMetrics();
   // Upper-cased, whatever the caller wrote.
-  EXPECT_THAT(text, HasSubstr("livecall_redis_command_duration_seconds_count{command=\"ECHO\"} 1"));
+  EXPECT_THAT(text, HasSubstr("livecall_redis_command_duration_seconds_count{command=\"ECHO\"} 2"));
   EXPECT_THAT(text, HasSubstr("livecall_redis_command_errors_total{code=\"INTERNAL\","
                               "command=\"INCRBY\"} 1"));
   EXPECT_THAT(text, Not(HasSubstr("livecall_redis_command_errors_total{code=\"INTERNAL\","
                                   "command=\"SET\"}")));
+}
+
+// The series are resolved once per label set and reused: each later call must still land in its
+// own method's and code's series.
+TEST(MetricsTest, GrpcServerRpcsAreCountedPerMethodAndCodeEveryTime) {
+  for (int i = 0; i < 3; ++i) {
+    RecordGrpcServerRpc("livecall.v1.MetricsTest", "Ping", "OK", absl::Milliseconds(2));
+  }
+  RecordGrpcServerRpc("livecall.v1.MetricsTest", "Ping", "NOT_FOUND", absl::Milliseconds(1));
+  RecordGrpcServerRpc("livecall.v1.MetricsTest", "Pong", "OK", absl::Milliseconds(40));
+  const std::string text = SerializeMetrics();
+  EXPECT_THAT(text, HasSubstr("livecall_grpc_server_handled_total{grpc_code=\"OK\","
+                              "grpc_method=\"Ping\",grpc_service=\"livecall.v1.MetricsTest\"} 3"));
+  EXPECT_THAT(text, HasSubstr("livecall_grpc_server_handled_total{grpc_code=\"NOT_FOUND\","
+                              "grpc_method=\"Ping\",grpc_service=\"livecall.v1.MetricsTest\"} 1"));
+  EXPECT_THAT(text, HasSubstr("livecall_grpc_server_handled_total{grpc_code=\"OK\","
+                              "grpc_method=\"Pong\",grpc_service=\"livecall.v1.MetricsTest\"} 1"));
+  EXPECT_THAT(text, HasSubstr("livecall_grpc_server_handling_seconds_count{grpc_method=\"Ping\","
+                              "grpc_service=\"livecall.v1.MetricsTest\"} 4"));
+  EXPECT_THAT(text, HasSubstr("livecall_grpc_server_handling_seconds_count{grpc_method=\"Pong\","
+                              "grpc_service=\"livecall.v1.MetricsTest\"} 1"));
 }
 
 TEST(MetricsTest, PeriodicSamplerRunsAtOnceAndStopsWhenDestroyed) {
