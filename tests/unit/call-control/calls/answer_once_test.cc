@@ -8,18 +8,21 @@
 #include <optional>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
-#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/wait_for.h"
 
 namespace livecall::call_control {
 namespace {
 
 using ::livecall::testing::IsOk;
 using ::livecall::testing::StatusIs;
+using ::livecall::testing::WaitFor;
 using ::testing::HasSubstr;
 
 class AnswerOnceTest : public ::testing::Test {
@@ -40,6 +43,17 @@ class AnswerOnceTest : public ::testing::Test {
       ++runs_;
       return text;
     });
+  }
+
+  // How many times this test's own Redis has run `command`.
+  int64_t RedisCalls(const std::string& command) {
+    absl::StatusOr<RedisReply> info = redis_->Command({"INFO", "commandstats"});
+    if (!info.ok()) return -1;
+    const std::string text((*info)->str, (*info)->len);
+    const std::string prefix = absl::StrCat("cmdstat_", command, ":calls=");
+    const size_t at = text.find(prefix);
+    if (at == std::string::npos) return 0;
+    return std::stoll(text.substr(at + prefix.size()));
   }
 
   livecall::testing::RedisServer redis_server_;
@@ -113,7 +127,9 @@ TEST_F(AnswerOnceTest, ARetryWhileTheFirstRunsWaitsForItsAnswer) {
   });
   started.WaitForNotification();
   std::thread finisher([&] {
-    absl::SleepFor(absl::Milliseconds(200));  // The retry below is waiting by then.
+    // The retry looks for the first's answer (a GET) only once it found the key taken: from then
+    // on it is waiting, and the first may finish.
+    EXPECT_TRUE(WaitFor([&] { return RedisCalls("get") >= 1; }, absl::Seconds(10)));
     finish.Notify();
   });
   absl::StatusOr<OnceAnswer> retry = Answer("gather:CA1:1", "<Response>second</Response>",
