@@ -24,6 +24,11 @@
 namespace livecall {
 namespace {
 
+// Proto3 JSON's spelling of a float or double that is not finite (a string, as protobuf prints it).
+const char* NonFiniteJson(double value) {
+  return std::isnan(value) ? "\"NaN\"" : value > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+}
+
 using google::protobuf::Descriptor;
 using google::protobuf::EnumDescriptor;
 using google::protobuf::FieldDescriptor;
@@ -751,9 +756,7 @@ class Printer {
         if (std::isfinite(value)) {
           out_->append(google::protobuf::SimpleFtoa(value));
         } else {
-          out_->append(std::isnan(value) ? "\"NaN\""
-                       : value > 0       ? "\"Infinity\""
-                                         : "\"-Infinity\"");
+          out_->append(NonFiniteJson(value));
         }
         return true;
       }
@@ -763,9 +766,7 @@ class Printer {
         if (std::isfinite(value)) {
           out_->append(google::protobuf::SimpleDtoa(value));
         } else {
-          out_->append(std::isnan(value) ? "\"NaN\""
-                       : value > 0       ? "\"Infinity\""
-                                         : "\"-Infinity\"");
+          out_->append(NonFiniteJson(value));
         }
         return true;
       }

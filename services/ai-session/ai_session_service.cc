@@ -208,11 +208,18 @@ absl::StatusOr<std::string> AiSessionService::AskLlm(const std::vector<ChatMessa
   return reply;
 }
 
-bool AiSessionService::SubmitForLlm(const CallScope& scope, std::function<void()> task) {
-  return executor_.TrySubmit([request_id = scope.request_id(), task = std::move(task)] {
-    ScopedRequestId scoped(request_id);
-    task();
-  });
+void AiSessionService::AskLlmOnWorker(const CallScope& scope, absl::string_view purpose,
+                                      std::function<void()> ask, std::function<void()> then) {
+  // `then` is copied into the task: it runs here too when the task is refused.
+  const bool queued =
+      executor_.TrySubmit([request_id = scope.request_id(), ask = std::move(ask), then] {
+        ScopedRequestId scoped(request_id);
+        ask();
+        then();
+      });
+  if (queued) return;
+  CountFallback(purpose, absl::ResourceExhaustedError("no worker is free"));
+  then();
 }
 
 // Start's steps, each begun from the completion of the one before: the caller's right to the call
@@ -550,16 +557,10 @@ class AiSessionService::ReplyFlow : public std::enable_shared_from_this<ReplyFlo
         DetectCallerIntent(text_) != CallerIntent::kOther) {
       return Store();
     }
-    // The LLM blocks (libcurl): asked from a worker. With none free the embedded engine answers:
-    // Twilio is waiting for what to say.
-    const bool queued = service_.SubmitForLlm(scope_, [self = shared_from_this()] {
-      self->AskLlm();
-      self->Store();
-    });
-    if (!queued) {
-      service_.CountFallback("caller-reply", absl::ResourceExhaustedError("no worker is free"));
-      Store();
-    }
+    // With no worker free the embedded engine answers: Twilio is waiting for what to say.
+    service_.AskLlmOnWorker(
+        scope_, "caller-reply", [self = shared_from_this()] { self->AskLlm(); },
+        [self = shared_from_this()] { self->Store(); });
   }
 
   void AskLlm() {
@@ -660,16 +661,10 @@ class AiSessionService::EndFlow : public std::enable_shared_from_this<EndFlow> {
     end_.set_session_id(session_.session_id());
     end_.set_disposition(disposition);
     if (service_.llm_ == nullptr) return AttachCall();
-    // The LLM blocks (libcurl): asked from a worker. With none free the embedded summary is
-    // written: the conversation still ends.
-    const bool queued = service_.SubmitForLlm(scope_, [self = shared_from_this()] {
-      self->Summarise();
-      self->AttachCall();
-    });
-    if (!queued) {
-      service_.CountFallback("summary", absl::ResourceExhaustedError("no worker is free"));
-      AttachCall();
-    }
+    // With no worker free the embedded summary is written: the conversation still ends.
+    service_.AskLlmOnWorker(
+        scope_, "summary", [self = shared_from_this()] { self->Summarise(); },
+        [self = shared_from_this()] { self->AttachCall(); });
   }
 
   void Summarise() {

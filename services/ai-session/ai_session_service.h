@@ -175,9 +175,11 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
   absl::StatusOr<std::string> AskLlm(const std::vector<ChatMessage>& messages,
                                      absl::Duration deadline, absl::string_view purpose,
                                      const CallScope& scope);
-  // Runs `task` (which asks the LLM, blocking) on a worker with the request's id; false, and
-  // `task` dropped, when the executor's queue is full.
-  bool SubmitForLlm(const CallScope& scope, std::function<void()> task);
+  // Runs `ask` (which asks the LLM, blocking: libcurl) and then `then` on a worker with the
+  // request's id. With no worker free the embedded engine's answer stands: a fallback for
+  // `purpose` is counted and `then` runs here at once.
+  void AskLlmOnWorker(const CallScope& scope, absl::string_view purpose, std::function<void()> ask,
+                      std::function<void()> then);
   // Counts a fallback to the embedded engine (metric and log).
   void CountFallback(absl::string_view purpose, const absl::Status& why);
   // OK for an active session; FAILED_PRECONDITION naming what it refused otherwise.
