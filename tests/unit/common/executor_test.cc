@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 
 #include "absl/synchronization/notification.h"
@@ -10,6 +11,7 @@
 #include "common/unary_reactor.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "gtest/gtest.h"
+#include "tests/support/wait_for.h"
 
 namespace livecall {
 namespace {
@@ -83,6 +85,7 @@ class CountingHealth final : public grpc::health::v1::Health::CallbackService {
   explicit CountingHealth(Executor& executor) : executor_(executor) {}
   grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context, const HealthCheckRequest*,
                                   HealthCheckResponse* response) override {
+    deadline.store(context->deadline());
     return FinishOnExecutor(context, executor_, [this, response]() -> absl::Status {
       runs.fetch_add(1);
       response->set_status(HealthCheckResponse::SERVING);
@@ -90,6 +93,8 @@ class CountingHealth final : public grpc::health::v1::Health::CallbackService {
     });
   }
   std::atomic<int> runs{0};
+  // The deadline as the server sees it: the client's, moved later by the request's transit time.
+  std::atomic<std::chrono::system_clock::time_point> deadline{};
 
  private:
   Executor& executor_;
@@ -152,6 +157,16 @@ TEST_F(FinishOnExecutorTest, AnRpcWhoseDeadlinePassedInTheQueueIsDroppedUnrun) {
   Start(/*max_queued=*/16);
   // The worker is busy until after the client has given up.
   EXPECT_EQ(Check(absl::Milliseconds(200)).error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  // The client gives up at its own deadline; the server's comes a little later (grpc-timeout
+  // counts from when the server read the request). Free the worker only once that has passed too,
+  // or the queued RPC is rightly run in the gap.
+  ASSERT_TRUE(testing::WaitFor(
+      [this] {
+        auto seen = service_->deadline.load();
+        return seen != std::chrono::system_clock::time_point{} &&
+               seen <= std::chrono::system_clock::now();
+      },
+      absl::Seconds(10)));
   release_.Notify();
   executor_->Drain();
   EXPECT_EQ(service_->runs.load(), 0);
