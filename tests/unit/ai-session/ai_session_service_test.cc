@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/live_events.h"
 #include "gmock/gmock.h"
@@ -581,10 +582,13 @@ TEST_F(AiSessionServiceTest, AnUnreachableContextOpensTheBreakerAndStartsAreRefu
                 AnyOf(StatusIs(absl::StatusCode::kDeadlineExceeded),
                       StatusIs(absl::StatusCode::kUnavailable)));
   }
-  const absl::Time before = absl::Now();
+  // The breaker's own refusal (it names the failures it counted), not a call that failed: no
+  // clock in the assertion, so a loaded machine cannot fail it.
   EXPECT_THAT(service.Start(Request("+998901112233")),
-              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("context is unavailable")));
-  EXPECT_LT(absl::Now() - before, absl::Milliseconds(50));
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr(absl::StrCat(
+                           "context is unavailable: ", CircuitBreaker::Options{}.failure_threshold,
+                           " attempts in a row failed"))));
 }
 
 // An LLM that answers from a script, for the engine-choice tests.
