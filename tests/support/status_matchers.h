@@ -87,6 +87,16 @@ inline ::testing::PolymorphicMatcher<internal_status::StatusIsMatcher> StatusIs(
   return StatusIs(code, ::testing::_);
 }
 
+// Matches an OK absl::StatusOr<T> whose value matches `value_matcher`; an error fails the
+// expectation (naming the status) instead of aborting the test on `->`.
+MATCHER_P(IsOkAndHolds, value_matcher, "is OK and holds a value that matches") {
+  if (!arg.ok()) {
+    *result_listener << "whose status is " << arg.status();
+    return false;
+  }
+  return ::testing::ExplainMatchResult(value_matcher, *arg, result_listener);
+}
+
 }  // namespace livecall::testing
 
 #define LIVECALL_EXPECT_OK(expr) EXPECT_THAT((expr), ::livecall::testing::IsOk())
