@@ -75,12 +75,14 @@ class AiSessionServiceTest : public ::testing::Test {
                                                   AiEngineOptions{});
   }
 
-  // A service that asks `llm` first, with short deadlines.
-  std::unique_ptr<AiSessionService> ServiceWithLlm(LlmClient* llm) {
+  // A service that asks `llm` first. The scripted LLMs answer at once, so the deadline only
+  // needs to outlast a loaded machine's scheduling; tests of the deadline pass a short one.
+  std::unique_ptr<AiSessionService> ServiceWithLlm(LlmClient* llm,
+                                                   absl::Duration deadline = absl::Seconds(3)) {
     AiEngineOptions options;
-    options.llm_suggestion_deadline = absl::Milliseconds(300);
-    options.llm_greeting_deadline = absl::Milliseconds(300);
-    options.llm_summary_deadline = absl::Milliseconds(300);
+    options.llm_suggestion_deadline = deadline;
+    options.llm_greeting_deadline = deadline;
+    options.llm_summary_deadline = deadline;
     return std::make_unique<AiSessionService>(*stub_, *kb_, llm, executor_, options);
   }
 
@@ -661,7 +663,7 @@ TEST_F(AiSessionServiceTest, ARealSlowLlmServerIsCutAtTheDeadlineAndTheEmbeddedE
   ASSERT_THAT(server.Start(), IsOk());
   CurlHttpClient http;
   OpenAiLlmClient llm(http, {server.base_url(), "", "m"});
-  std::unique_ptr<AiSessionService> service = ServiceWithLlm(&llm);
+  std::unique_ptr<AiSessionService> service = ServiceWithLlm(&llm, absl::Milliseconds(300));
   absl::StatusOr<livecall::v1::Session> session = service->Start(Request("+998935550101"));
   ASSERT_THAT(session.status(), IsOk());
   absl::StatusOr<livecall::v1::AddTurnResponse> answer =
@@ -830,12 +832,40 @@ TEST_F(AiSessionServiceTest, TheVoiceAgentNeitherHearsNorSaysTheCustomersRecord)
 
 // --- ReplyToCaller and EndSession over gRPC, when something goes wrong ---------------------------
 
+// Keeps the server context of the latest RPC, so a test can wait until the server has seen what
+// the client did: a client's cancel or deadline reaches the server a little later, and a chain
+// that checks before then rightly goes on.
+class ServerContextRecorder final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    latest_.store(info->server_context());
+    return new PassThrough();
+  }
+  // Valid while that RPC is unfinished (the tests hold it open with a HeldLlm).
+  grpc::ServerContextBase* latest() const { return latest_.load(); }
+
+ private:
+  class PassThrough final : public grpc::experimental::Interceptor {
+   public:
+    void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+      methods->Proceed();
+    }
+  };
+  std::atomic<grpc::ServerContextBase*> latest_{nullptr};
+};
+
 // An AiSession server in this process for one service, and the calls the tests make to it.
 class AiServer {
  public:
   explicit AiServer(AiSessionService& service) {
     grpc::ServerBuilder builder;
     builder.RegisterService(&service);
+    auto recorder = std::make_unique<ServerContextRecorder>();
+    recorder_ = recorder.get();
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(std::move(recorder));
+    builder.experimental().SetInterceptorCreators(std::move(creators));
     server_ = builder.BuildAndStart();
     stub_ = livecall::v1::AiSession::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
   }
@@ -846,8 +876,17 @@ class AiServer {
     server_ = nullptr;
   }
   livecall::v1::AiSession::Stub& stub() { return *stub_; }
+  // Whether the server has seen the latest RPC's cancellation; its deadline as the server sees it.
+  bool LatestCancelled() const {
+    return recorder_->latest() != nullptr && recorder_->latest()->IsCancelled();
+  }
+  absl::Time LatestDeadline() const {
+    return recorder_->latest() == nullptr ? absl::InfiniteFuture()
+                                          : absl::FromChrono(recorder_->latest()->deadline());
+  }
 
  private:
+  ServerContextRecorder* recorder_;  // Owned by server_.
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<livecall::v1::AiSession::Stub> stub_;
 };
@@ -939,6 +978,8 @@ TEST_F(AiSessionServiceTest, AnEndWhoseClientCancelledWhileTheLlmSummarisedEndsN
   call->TryCancel();
   ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  ASSERT_TRUE(
+      livecall::testing::WaitFor([&] { return server.LatestCancelled(); }, absl::Seconds(10)));
   llm.Release();
   server.Shutdown();  // The chain has finished the RPC.
   absl::StatusOr<livecall::v1::Session> stored = service_->Get(session->session_id());
@@ -957,7 +998,6 @@ TEST_F(AiSessionServiceTest, AReplyWhoseDeadlinePassedWhileTheLlmWroteIsNotStore
   said.set_text("my internet is down");
   livecall::v1::CallerReply reply;
   std::unique_ptr<grpc::ClientContext> call = CallWithin(absl::Seconds(1));
-  const absl::Time deadline = absl::FromChrono(call->deadline());
   absl::Notification answered;
   grpc::Status status;
   server.stub().async()->ReplyToCaller(call.get(), &said, &reply, [&](grpc::Status finished) {
@@ -965,8 +1005,10 @@ TEST_F(AiSessionServiceTest, AReplyWhoseDeadlinePassedWhileTheLlmWroteIsNotStore
     answered.Notify();
   });
   ASSERT_TRUE(llm.WaitUntilAsked());
-  // An LLM that takes longer than the caller waits (this one ignores its own deadline).
-  ASSERT_TRUE(livecall::testing::WaitFor([&] { return absl::Now() > deadline; }, absl::Seconds(5)));
+  // An LLM that takes longer than the caller waits (this one ignores its own deadline). The
+  // server's deadline, which the chain checks, trails the client's by the request's transit.
+  ASSERT_TRUE(livecall::testing::WaitFor([&] { return absl::Now() > server.LatestDeadline(); },
+                                         absl::Seconds(5)));
   llm.Release();
   ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(10)));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
