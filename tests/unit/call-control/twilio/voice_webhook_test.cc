@@ -154,18 +154,21 @@ TEST_F(VoiceWebhookTest, ASlowAiSessionDoesNotHoldUpTheVoiceWebhook) {
 // queue behind the webhooks that wait for them (each such webhook used to wait the whole 3 s and
 // answer without the session's language).
 TEST_F(VoiceWebhookTest, SessionStartsDoNotQueueBehindBusyRpcWorkers) {
-  absl::Notification release_workers;
-  absl::BlockingCounter workers_busy(2);  // The fixture's executor has two workers.
+  // Shared with the workers: they may still be waking inside WaitForNotification when the test
+  // returns, and a notification destroyed under them left them waiting forever on freed memory
+  // (TearDown's Drain then hung).
+  auto release_workers = std::make_shared<absl::Notification>();
+  auto workers_busy = std::make_shared<absl::BlockingCounter>(2);  // The executor has two workers.
   for (int i = 0; i < 2; ++i) {
-    executor_.Submit([&] {
-      workers_busy.DecrementCount();
-      release_workers.WaitForNotification();
+    executor_.Submit([release_workers, workers_busy] {
+      workers_busy->DecrementCount();
+      release_workers->WaitForNotification();
     });
   }
-  workers_busy.Wait();
+  workers_busy->Wait();
   std::string twiml;
   const std::string customer = AgentCalls(&twiml);
-  release_workers.Notify();
+  release_workers->Notify();
   absl::StatusOr<XmlNode> response = ParseXml(twiml);
   ASSERT_THAT(response.status(), IsOk()) << twiml;
   ASSERT_THAT(response->ChildNames(), ElementsAre("Start", "Dial"));
