@@ -65,23 +65,28 @@ std::vector<std::string> WithCallStream(std::vector<std::string> keys,
   return keys;
 }
 
-// Lua helper shared by the scripts: publish one event to the session's stream and, when the
-// session has a call, to the call's stream. KEYS/ARGV positions are given by the caller.
-#define LIVECALL_PUBLISH_LUA                                          \
-  "local function publish(stream, call_stream, type, data, ttl)\n"    \
-  "  redis.call('XADD', stream, 'MAXLEN', '~', " LIVECALL_KEPT        \
-  ", '*', 'type', type, "                                             \
-  "'data', data)\n"                                                   \
-  "  redis.call('EXPIRE', stream, ttl)\n"                             \
-  "  redis.call('PUBLISH', '" LIVECALL_LIVE_EVENTS_CHANNEL            \
-  "', stream)\n"                                                      \
-  "  if call_stream ~= '' then\n"                                     \
-  "    redis.call('XADD', call_stream, 'MAXLEN', '~', " LIVECALL_KEPT \
-  ", '*', 'type', type, 'data', data)\n"                              \
-  "    redis.call('EXPIRE', call_stream, ttl)\n"                      \
-  "    redis.call('PUBLISH', '" LIVECALL_LIVE_EVENTS_CHANNEL          \
-  "', call_stream)\n"                                                 \
-  "  end\n"                                                           \
+// Lua helpers shared by the scripts. append: one event to a stream; announce: the stream's TTL
+// and its notification, once per stream and script however many events it appended (readers
+// XREAD everything new on a notification). publish: one event to the session's stream and, when
+// the session has a call, to the call's stream. Numbers travel as strings: Redis formats a Lua
+// number argument with printf.
+#define LIVECALL_PUBLISH_LUA                                       \
+  "local function append(stream, type, data)\n"                    \
+  "  redis.call('XADD', stream, 'MAXLEN', '~', '" LIVECALL_KEPT    \
+  "', '*', 'type', type, 'data', data)\n"                          \
+  "end\n"                                                          \
+  "local function announce(stream, ttl)\n"                         \
+  "  redis.call('EXPIRE', stream, ttl)\n"                          \
+  "  redis.call('PUBLISH', '" LIVECALL_LIVE_EVENTS_CHANNEL         \
+  "', stream)\n"                                                   \
+  "end\n"                                                          \
+  "local function publish(stream, call_stream, type, data, ttl)\n" \
+  "  append(stream, type, data)\n"                                 \
+  "  announce(stream, ttl)\n"                                      \
+  "  if call_stream ~= '' then\n"                                  \
+  "    append(call_stream, type, data)\n"                          \
+  "    announce(call_stream, ttl)\n"                               \
+  "  end\n"                                                        \
   "end\n"
 #define LIVECALL_KEPT "1000"
 static_assert(kLiveEventsKept == 1000, "keep LIVECALL_KEPT in step");
@@ -90,20 +95,24 @@ static_assert(kLiveEventsKept == 1000, "keep LIVECALL_KEPT in step");
 // (a key named only when it exists: on a Redis Cluster every key named must be in the slot).
 // ARGV: turn, suggestions, ttl, transcript event JSON, suggestions event JSON.
 // Returns the new number of turns, -1 when the session does not exist, -2 when it has ended.
+// Each key's TTL is set once and each stream announced once, after both of its events.
 constexpr char kAppendTurnScript[] = LIVECALL_PUBLISH_LUA R"lua(
   local status = redis.call('HGET', KEYS[1], 'status')
   if not status then return -1 end
   if status ~= 'active' then return -2 end
+  local ttl = ARGV[3]
   local count = redis.call('RPUSH', KEYS[2], ARGV[1])
-  -- Suggestions that did not change are not news: no event for them.
-  local changed = redis.call('GET', KEYS[3]) ~= ARGV[2]
-  redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[3])
-  redis.call('HINCRBY', KEYS[1], 'version', 1)
-  redis.call('EXPIRE', KEYS[1], ARGV[3])
-  redis.call('EXPIRE', KEYS[2], ARGV[3])
-  local call_stream = KEYS[5] or ''
-  publish(KEYS[4], call_stream, 'transcript', ARGV[4], ARGV[3])
-  if changed then publish(KEYS[4], call_stream, 'suggestions', ARGV[5], ARGV[3]) end
+  redis.call('EXPIRE', KEYS[2], ttl)
+  -- Suggestions that did not change are not news: no event for them. SET's GET answers the
+  -- ones it replaced.
+  local changed = redis.call('SET', KEYS[3], ARGV[2], 'EX', ttl, 'GET') ~= ARGV[2]
+  redis.call('HINCRBY', KEYS[1], 'version', '1')
+  redis.call('EXPIRE', KEYS[1], ttl)
+  for _, stream in ipairs({KEYS[4], KEYS[5]}) do
+    append(stream, 'transcript', ARGV[4])
+    if changed then append(stream, 'suggestions', ARGV[5]) end
+    announce(stream, ttl)
+  end
   return count)lua";
 
 // KEYS: header, session events, and the call's events when it has a call.

@@ -273,16 +273,17 @@ TEST_F(SessionStoreTest, ACallKeepsItsOneSessionUntilThatSessionIsGone) {
   EXPECT_EQ(store.Create(session, absl::Now())->session_id(), renewed->session_id());
 }
 
-// How many HGETs Redis has run (those of scripts included).
-int64_t HgetCalls(RedisPool& redis) {
+// How many times Redis has run `command` (lowercase; those run by scripts included).
+int64_t CommandCalls(RedisPool& redis, const std::string& command) {
   absl::StatusOr<RedisReply> info = redis.Command({"INFO", "commandstats"});
   if (!info.ok()) return -1;
   const std::string text = ReplyString(**info);
-  const std::string prefix = "cmdstat_hget:calls=";
+  const std::string prefix = absl::StrCat("cmdstat_", command, ":calls=");
   const size_t at = text.find(prefix);
   if (at == std::string::npos) return 0;
   return std::stoll(text.substr(at + prefix.size()));
 }
+int64_t HgetCalls(RedisPool& redis) { return CommandCalls(redis, "hget"); }
 
 // A session's call never changes, so a replica asks Redis for it once: the turns after the first
 // cost no extra round trip (the script's own HGET of the status is the same for every turn).
@@ -317,6 +318,34 @@ TEST_F(SessionStoreTest, AReplicaAsksForASessionsCallOnlyOnce) {
   EXPECT_THAT(
       other_replica.AppendTurn("ses_00000000000000000000000000000000", Turn("customer", "alo"), {}),
       StatusIs(absl::StatusCode::kNotFound));
+}
+
+// A turn with new suggestions appends two events to each stream but refreshes each key's TTL and
+// notifies each stream once: readers XREAD all that is new on one notification.
+TEST_F(SessionStoreTest, ATurnSetsEachTtlAndAnnouncesEachStreamOnce) {
+  SessionStore store(*redis_, absl::Hours(1));
+  livecall::v1::Session session = NewSession();
+  session.set_call_sid("CA00112233445566778899aabbccddeeff");
+  absl::StatusOr<livecall::v1::Session> created = store.Create(session, absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  const std::string& id = created->session_id();
+  const int64_t expires = CommandCalls(*redis_, "expire");
+  const int64_t publishes = CommandCalls(*redis_, "publish");
+  ASSERT_THAT(
+      store.AppendTurn(id, Turn("customer", "internet yo'q"), {Suggestion("restart")}).status(),
+      IsOk());
+  // Turns, header, and the two streams (the suggestions' TTL comes with their SET).
+  EXPECT_EQ(CommandCalls(*redis_, "expire") - expires, 4);
+  EXPECT_EQ(CommandCalls(*redis_, "publish") - publishes, 2);
+  const std::vector<std::string> expected = {"session.started", "transcript", "suggestions"};
+  EXPECT_EQ(EventTypes(*redis_, SessionEventsKey(id)), expected);
+  EXPECT_EQ(EventTypes(*redis_, CallEventsKey(session.call_sid())), expected);
+  for (const std::string& key : {SessionKey(id), TurnsKey(id), SuggestionsKey(id),
+                                 SessionEventsKey(id), CallEventsKey(session.call_sid())}) {
+    absl::StatusOr<RedisReply> ttl = redis_->Command({"TTL", key});
+    ASSERT_THAT(ttl.status(), IsOk());
+    EXPECT_GT((*ttl)->integer, 3500) << key;
+  }
 }
 
 TEST_F(SessionStoreTest, ASessionCreatedWithSeveralTurnsBesideACallKeepsThemAndItsTtls) {
