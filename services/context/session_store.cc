@@ -10,6 +10,7 @@
 #include "common/proto_time.h"
 #include "common/redis_cluster.h"
 #include "common/redis_script.h"
+#include "services/context/session_wire.h"
 
 namespace livecall::context {
 namespace {
@@ -333,27 +334,33 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Get(const std::string& sessi
 
 absl::StatusOr<int> SessionStore::AppendTurn(
     const std::string& session_id, const livecall::v1::Turn& turn,
-    const std::vector<livecall::v1::Suggestion>& suggestions) {
+    const google::protobuf::RepeatedPtrField<livecall::v1::Suggestion>& suggestions) {
   if (!IsWellFormedSessionId(session_id)) return NoSession(session_id);
   absl::StatusOr<std::string> call_sid = CallSidOf(session_id);
   if (!call_sid.ok()) return call_sid.status();
   const std::string& sid = *call_sid;
   const absl::Time now = absl::Now();
-  livecall::v1::SuggestionList list;
-  for (const livecall::v1::Suggestion& suggestion : suggestions)
-    *list.add_suggestions() = suggestion;
-  LiveEvent transcript = NewEvent("transcript", session_id, sid, now);
-  *transcript.mutable_turn() = turn;
-  LiveEvent suggested = NewEvent("suggestions", session_id, sid, now);
-  *suggested.mutable_suggestions() = list;
+  // Each part serialised once: stored as it is and printed inside its event (session_wire.h).
+  std::string turn_wire = turn.SerializeAsString();
+  SuggestionListWire list = SerializeSuggestionList(suggestions);
+  std::string transcript = LiveEventJson(NewEvent("transcript", session_id, sid, now),
+                                         LiveEvent::kTurnFieldNumber, turn_wire);
+  std::string suggested = LiveEventJson(NewEvent("suggestions", session_id, sid, now),
+                                        LiveEvent::kSuggestionsFieldNumber, list.plain);
+  std::vector<std::string> args;
+  args.reserve(5);
+  args.push_back(std::move(turn_wire));
+  args.push_back(std::move(list.stored));
+  args.push_back(absl::StrCat(absl::ToInt64Seconds(ttl_)));
+  args.push_back(std::move(transcript));
+  args.push_back(std::move(suggested));
   static const RedisScript& script = *new RedisScript(kAppendTurnScript);
   absl::StatusOr<RedisReply> reply =
       script.Run(redis_,
                  WithCallStream({SessionKey(session_id), TurnsKey(session_id),
                                  SuggestionsKey(session_id), SessionEventsKey(session_id)},
                                 sid),
-                 {turn.SerializeAsString(), SerializeWithLegacyEnumStrings(list),
-                  absl::StrCat(absl::ToInt64Seconds(ttl_)), ToJson(transcript), ToJson(suggested)});
+                 args);
   if (!reply.ok()) return reply.status();
   const long long result = (*reply)->integer;
   if (result == -1) return NoSession(session_id);

@@ -49,11 +49,15 @@ class SessionStoreTest : public ::testing::Test {
     return turn;
   }
 
-  static livecall::v1::Suggestion Suggestion(const std::string& id) {
-    livecall::v1::Suggestion suggestion;
-    suggestion.set_id(id);
-    suggestion.set_text(id);
-    return suggestion;
+  static google::protobuf::RepeatedPtrField<livecall::v1::Suggestion> Suggestions(
+      std::initializer_list<std::string> ids) {
+    google::protobuf::RepeatedPtrField<livecall::v1::Suggestion> suggestions;
+    for (const std::string& id : ids) {
+      livecall::v1::Suggestion* suggestion = suggestions.Add();
+      suggestion->set_id(id);
+      suggestion->set_text(id);
+    }
+    return suggestions;
   }
 
   livecall::testing::RedisServer redis_server_;
@@ -98,10 +102,10 @@ TEST_F(SessionStoreTest, AppendedTurnsAndLatestSuggestionsReadBackInOrder) {
   absl::StatusOr<livecall::v1::Session> created = store.Create(NewSession(), absl::Now());
   ASSERT_THAT(created.status(), IsOk());
   EXPECT_EQ(*store.AppendTurn(created->session_id(), Turn("customer", "internetim ishlamayapti"),
-                              {Suggestion("internet-outage-uz")}),
+                              Suggestions({"internet-outage-uz"})),
             2);
   EXPECT_EQ(*store.AppendTurn(created->session_id(), Turn("agent", "tekshiraman"),
-                              {Suggestion("technician-visit-uz"), Suggestion("x")}),
+                              Suggestions({"technician-visit-uz", "x"})),
             3);
   absl::StatusOr<livecall::v1::Session> read = store.Get(created->session_id());
   ASSERT_THAT(read.status(), IsOk());
@@ -124,7 +128,7 @@ TEST_F(SessionStoreTest, ConcurrentAppendsFromTwoReplicasLoseNoTurn) {
     for (int i = 0; i < 50; ++i) {
       ASSERT_THAT(store
                       .AppendTurn(created->session_id(), Turn("customer", who + std::to_string(i)),
-                                  {Suggestion(who)})
+                                  Suggestions({who}))
                       .status(),
                   IsOk());
     }
@@ -225,7 +229,7 @@ TEST_F(SessionStoreTest, EveryChangeIsPublishedToTheSessionsAndTheCallsEventStre
   ASSERT_THAT(created.status(), IsOk());
   ASSERT_THAT(store
                   .AppendTurn(created->session_id(), Turn("customer", "internet yo'q"),
-                              {Suggestion("internet-outage-uz")})
+                              Suggestions({"internet-outage-uz"}))
                   .status(),
               IsOk());
   livecall::v1::Summary summary;
@@ -332,7 +336,7 @@ TEST_F(SessionStoreTest, ATurnSetsEachTtlAndAnnouncesEachStreamOnce) {
   const int64_t expires = CommandCalls(*redis_, "expire");
   const int64_t publishes = CommandCalls(*redis_, "publish");
   ASSERT_THAT(
-      store.AppendTurn(id, Turn("customer", "internet yo'q"), {Suggestion("restart")}).status(),
+      store.AppendTurn(id, Turn("customer", "internet yo'q"), Suggestions({"restart"})).status(),
       IsOk());
   // Turns, header, and the two streams (the suggestions' TTL comes with their SET).
   EXPECT_EQ(CommandCalls(*redis_, "expire") - expires, 4);
@@ -383,7 +387,7 @@ TEST_F(SessionStoreTest, UnchangedSuggestionsAreNotPublishedAgain) {
   for (const char* text : {"internet yo'q", "hali ham yo'q"}) {
     ASSERT_THAT(store
                     .AppendTurn(created->session_id(), Turn("customer", text),
-                                {Suggestion("internet-outage-uz")})
+                                Suggestions({"internet-outage-uz"}))
                     .status(),
                 IsOk());
   }
