@@ -33,13 +33,6 @@ absl::Status NoSession(const std::string& session_id) {
   return absl::NotFoundError(absl::StrCat("no session \"", session_id, "\""));
 }
 
-std::string SerializeSuggestions(
-    const google::protobuf::RepeatedPtrField<livecall::v1::Suggestion>& suggestions) {
-  livecall::v1::SuggestionList list;
-  *list.mutable_suggestions() = suggestions;
-  return SerializeWithLegacyEnumStrings(list);
-}
-
 // Events leave out empty fields (they live in Redis per session and go to every watcher); the
 // CRM's record prints them all, so its shape never depends on the values.
 std::string ToJson(const google::protobuf::Message& message, bool print_empty_fields = false) {
@@ -224,16 +217,22 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Create(livecall::v1::Session
   session.set_status("active");
   *session.mutable_created_at() = ToProtoTimestamp(now);
   *session.mutable_updated_at() = ToProtoTimestamp(now);
-  livecall::v1::Session header = session;
-  header.clear_conversation();
-  header.clear_suggestions();
   const std::string ttl = absl::StrCat(absl::ToInt64Seconds(ttl_));
   const std::string& id = session.session_id();
   const std::string& call_sid = session.call_sid();
+  // The header is the session without its turns and suggestions: serialised with them set aside
+  // (not copied), stored as it is and printed inside the session.started event (session_wire.h).
   // The page already has the whole session from /ai/call/start: the event carries the header
   // (customer, greeting, language) without turns and suggestions, to keep each stream small.
-  LiveEvent started = NewEvent("session.started", id, call_sid, now);
-  *started.mutable_session() = header;
+  google::protobuf::RepeatedPtrField<livecall::v1::Turn> turns;
+  google::protobuf::RepeatedPtrField<livecall::v1::Suggestion> suggestions;
+  session.mutable_conversation()->Swap(&turns);
+  session.mutable_suggestions()->Swap(&suggestions);
+  std::string header = session.SerializeAsString();
+  session.mutable_conversation()->Swap(&turns);
+  session.mutable_suggestions()->Swap(&suggestions);
+  std::string started = LiveEventJson(NewEvent("session.started", id, call_sid, now),
+                                      LiveEvent::kSessionFieldNumber, header);
   std::vector<std::string> keys = {SessionKey(id), SuggestionsKey(id), TurnsKey(id),
                                    SessionEventsKey(id)};
   std::string call_prefix;
@@ -243,13 +242,15 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Create(livecall::v1::Session
     call_prefix = SessionKeyPrefix(id);
     call_prefix.resize(call_prefix.size() - id.size());
   }
-  std::vector<std::string> args = {id,
-                                   ttl,
-                                   header.SerializeAsString(),
-                                   call_sid,
-                                   SerializeSuggestions(session.suggestions()),
-                                   ToJson(started),
-                                   std::move(call_prefix)};
+  std::vector<std::string> args;
+  args.reserve(7 + session.conversation_size());
+  args.push_back(id);
+  args.push_back(ttl);
+  args.push_back(std::move(header));
+  args.push_back(call_sid);
+  args.push_back(std::move(SerializeSuggestionList(session.suggestions()).stored));
+  args.push_back(std::move(started));
+  args.push_back(std::move(call_prefix));
   for (const livecall::v1::Turn& turn : session.conversation()) {
     args.push_back(turn.SerializeAsString());
   }

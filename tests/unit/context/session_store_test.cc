@@ -3,7 +3,9 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/enum_json.h"
 #include "common/live_events.h"
+#include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/proto_matchers.h"
@@ -349,6 +351,48 @@ TEST_F(SessionStoreTest, ATurnSetsEachTtlAndAnnouncesEachStreamOnce) {
     absl::StatusOr<RedisReply> ttl = redis_->Command({"TTL", key});
     ASSERT_THAT(ttl.status(), IsOk());
     EXPECT_GT((*ttl)->integer, 3500) << key;
+  }
+}
+
+// What Create stores and publishes is the session as before: the header (the session without its
+// turns and suggestions) as its wire bytes and inside the session.started event as PrintJson
+// prints it, the suggestions with their kinds' legacy strings.
+TEST_F(SessionStoreTest, CreateStoresAndPublishesTheHeaderAndSuggestionsAsTheLibraryWritesThem) {
+  SessionStore store(*redis_, absl::Hours(1));
+  livecall::v1::Session session = NewSession();
+  session.set_call_sid("CA77777777777777777777777777777777");
+  (*session.mutable_customer()->mutable_attributes())["plan"] = "Uy interneti 100 Mbit/s";
+  session.mutable_customer()->set_name("Dilshod Karimov");
+  session.mutable_suggestions(0)->set_kind(livecall::v1::SUGGESTION_KIND_WARNING);
+  session.mutable_suggestions(0)->set_confidence(0.75f);
+  const absl::Time now = absl::FromUnixMillis(1800000000123);
+  absl::StatusOr<livecall::v1::Session> created = store.Create(session, now);
+  ASSERT_THAT(created.status(), IsOk());
+  const std::string& id = created->session_id();
+
+  livecall::v1::Session header = *created;
+  header.clear_conversation();
+  header.clear_suggestions();
+  absl::StatusOr<RedisReply> stored = redis_->Command({"HGET", SessionKey(id), "proto"});
+  ASSERT_THAT(stored.status(), IsOk());
+  EXPECT_EQ(ReplyString(**stored), header.SerializeAsString());
+
+  livecall::v1::SuggestionList suggestions;
+  *suggestions.mutable_suggestions() = created->suggestions();
+  absl::StatusOr<RedisReply> stored_suggestions = redis_->Command({"GET", SuggestionsKey(id)});
+  ASSERT_THAT(stored_suggestions.status(), IsOk());
+  EXPECT_EQ(ReplyString(**stored_suggestions), SerializeWithLegacyEnumStrings(suggestions));
+
+  livecall::v1::LiveEvent started;
+  started.set_type("session.started");
+  started.set_session_id(id);
+  started.set_call_sid(session.call_sid());
+  *started.mutable_at() = ToProtoTimestamp(now);
+  *started.mutable_session() = header;
+  for (const std::string& stream : {SessionEventsKey(id), CallEventsKey(session.call_sid())}) {
+    std::vector<std::string> data;
+    ASSERT_EQ(EventTypes(*redis_, stream, &data), std::vector<std::string>{"session.started"});
+    EXPECT_EQ(data[0], *PrintJson(started)) << stream;
   }
 }
 
