@@ -321,7 +321,7 @@ absl::StatusOr<SessionStore::Snapshot> SessionStore::Read(const std::string& ses
     if (!list.ParseFromArray(suggestions.str, static_cast<int>(suggestions.len))) {
       return absl::DataLossError(absl::StrCat("suggestions of \"", session_id, "\" are corrupt"));
     }
-    ReadLegacyEnumStrings(&list);  // Kinds as strings, as the previous version stored them.
+    ReadLegacySuggestionKinds(&list);  // Kinds as strings, as the previous version stored them.
     *session.mutable_suggestions() = std::move(*list.mutable_suggestions());
   }
   return snapshot;

@@ -1,5 +1,7 @@
 #include "services/context/session_wire.h"
 
+#include <google/protobuf/unknown_field_set.h>
+
 #include "common/enum_json.h"
 #include "common/wire_json.h"
 #include "livecall/v1/http.pb.h"
@@ -52,6 +54,33 @@ SuggestionListWire SerializeSuggestionList(
     AppendLengthDelimited(kSuggestionsField, suggestion, &wire.stored);
   }
   return wire;
+}
+
+void ReadLegacySuggestionKinds(livecall::v1::SuggestionList* list) {
+  const int number = LegacyKindField();
+  for (Suggestion& suggestion : *list->mutable_suggestions()) {
+    const google::protobuf::Reflection* reflection = suggestion.GetReflection();
+    if (reflection->GetUnknownFields(suggestion).empty()) continue;
+    google::protobuf::UnknownFieldSet* unknown = reflection->MutableUnknownFields(&suggestion);
+    // The last occurrence wins, as it would have for the string field.
+    const google::protobuf::EnumValueDescriptor* value = nullptr;
+    bool found = false;
+    for (int i = 0; i < unknown->field_count(); ++i) {
+      const google::protobuf::UnknownField& legacy = unknown->field(i);
+      if (legacy.number() != number ||
+          legacy.type() != google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED) {
+        continue;
+      }
+      found = true;
+      value = FindEnumValueByJsonName(livecall::v1::SuggestionKind_descriptor(),
+                                      legacy.length_delimited());
+    }
+    if (!found) continue;
+    if (value != nullptr) {
+      suggestion.set_kind(static_cast<livecall::v1::SuggestionKind>(value->number()));
+    }
+    unknown->DeleteByNumber(number);
+  }
 }
 
 std::string LiveEventJson(const LiveEvent& envelope, int payload_field, absl::string_view payload) {

@@ -32,6 +32,11 @@ struct SuggestionListWire {
 SuggestionListWire SerializeSuggestionList(
     const google::protobuf::RepeatedPtrField<livecall::v1::Suggestion>& suggestions);
 
+// ReadLegacyEnumStrings(list), without reflection: each suggestion's kind from the string the
+// previous version stored under the old field number (the string wins when both are there),
+// which is then dropped.
+void ReadLegacySuggestionKinds(livecall::v1::SuggestionList* list);
+
 // The JSON of `envelope` (type, ids, time; no payload) with its payload field `payload_field`
 // set to the message whose wire bytes are `payload`, exactly as PrintJson prints that event
 // (empty fields left out).

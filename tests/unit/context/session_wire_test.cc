@@ -72,6 +72,42 @@ TEST(SerializeSuggestionListTest, KeepsUnknownFieldsAsTheLibraryDoes) {
   EXPECT_EQ(wire.stored, SerializeWithLegacyEnumStrings(list));
 }
 
+// Lists as this version stores them, as the previous version stored them (the string alone), as
+// a previous-version replica rewrote them (both, the string changed) and with a spelling nobody
+// knows: read as ReadLegacyEnumStrings reads them.
+TEST(ReadLegacySuggestionKindsTest, ReadsWhatReadLegacyEnumStringsReads) {
+  const SuggestionList list = SuggestionsOfEveryKind();
+  std::vector<std::string> stored = {SerializeSuggestionList(list.suggestions()).stored};
+  std::string previous, rewritten, unknown_spelling;
+  for (const Suggestion& item : list.suggestions()) {
+    Suggestion without_kind = item;
+    without_kind.clear_kind();
+    std::string old = without_kind.SerializeAsString();
+    if (item.kind() != livecall::v1::SUGGESTION_KIND_UNSPECIFIED) {
+      AppendLengthDelimited(3, EnumJsonName(item.kind()), &old);
+    }
+    AppendLengthDelimited(1, old, &previous);
+    std::string both = item.SerializeAsString();
+    AppendLengthDelimited(3, "warning", &both);
+    AppendLengthDelimited(3, "next-step", &both);
+    AppendLengthDelimited(1, both, &rewritten);
+    std::string odd = item.SerializeAsString();
+    AppendLengthDelimited(3, "urgent", &odd);
+    AppendLengthDelimited(1, odd, &unknown_spelling);
+  }
+  stored.push_back(previous);
+  stored.push_back(rewritten);
+  stored.push_back(unknown_spelling);
+  for (const std::string& bytes : stored) {
+    SuggestionList by_library;
+    ASSERT_TRUE(by_library.ParseFromString(bytes));
+    SuggestionList by_hand = by_library;
+    ReadLegacyEnumStrings(&by_library);
+    ReadLegacySuggestionKinds(&by_hand);
+    EXPECT_EQ(by_hand.SerializeAsString(), by_library.SerializeAsString());
+  }
+}
+
 TEST(AppendLengthDelimitedTest, WritesTagLengthAndBytesAsProtobufDoes) {
   LiveEvent event;
   event.set_type(std::string(300, 'x'));  // A length of two varint bytes.
