@@ -194,9 +194,8 @@ grpc::ServerUnaryReactor* ContextService::AppendTurn(grpc::CallbackServerContext
               absl::StrCat("turn.speaker \"", turn.speaker(), "\" is not customer, agent or ai"));
         }
         if (turn.text().empty()) return absl::InvalidArgumentError("turn.text is required");
-        std::vector<livecall::v1::Suggestion> suggestions(request->suggestions().begin(),
-                                                          request->suggestions().end());
-        absl::StatusOr<int> count = sessions_.AppendTurn(request->session_id(), turn, suggestions);
+        absl::StatusOr<int> count =
+            sessions_.AppendTurn(request->session_id(), turn, request->suggestions());
         if (!count.ok()) return count.status();
         response->set_turn_count(*count);
         return absl::OkStatus();

@@ -10,6 +10,7 @@
 #include "common/proto_time.h"
 #include "common/redis_cluster.h"
 #include "common/redis_script.h"
+#include "services/context/session_wire.h"
 
 namespace livecall::context {
 namespace {
@@ -30,13 +31,6 @@ bool IsWellFormedSessionId(const std::string& id) {
 
 absl::Status NoSession(const std::string& session_id) {
   return absl::NotFoundError(absl::StrCat("no session \"", session_id, "\""));
-}
-
-std::string SerializeSuggestions(
-    const google::protobuf::RepeatedPtrField<livecall::v1::Suggestion>& suggestions) {
-  livecall::v1::SuggestionList list;
-  *list.mutable_suggestions() = suggestions;
-  return SerializeWithLegacyEnumStrings(list);
 }
 
 // Events leave out empty fields (they live in Redis per session and go to every watcher); the
@@ -65,23 +59,28 @@ std::vector<std::string> WithCallStream(std::vector<std::string> keys,
   return keys;
 }
 
-// Lua helper shared by the scripts: publish one event to the session's stream and, when the
-// session has a call, to the call's stream. KEYS/ARGV positions are given by the caller.
-#define LIVECALL_PUBLISH_LUA                                          \
-  "local function publish(stream, call_stream, type, data, ttl)\n"    \
-  "  redis.call('XADD', stream, 'MAXLEN', '~', " LIVECALL_KEPT        \
-  ", '*', 'type', type, "                                             \
-  "'data', data)\n"                                                   \
-  "  redis.call('EXPIRE', stream, ttl)\n"                             \
-  "  redis.call('PUBLISH', '" LIVECALL_LIVE_EVENTS_CHANNEL            \
-  "', stream)\n"                                                      \
-  "  if call_stream ~= '' then\n"                                     \
-  "    redis.call('XADD', call_stream, 'MAXLEN', '~', " LIVECALL_KEPT \
-  ", '*', 'type', type, 'data', data)\n"                              \
-  "    redis.call('EXPIRE', call_stream, ttl)\n"                      \
-  "    redis.call('PUBLISH', '" LIVECALL_LIVE_EVENTS_CHANNEL          \
-  "', call_stream)\n"                                                 \
-  "  end\n"                                                           \
+// Lua helpers shared by the scripts. append: one event to a stream; announce: the stream's TTL
+// and its notification, once per stream and script however many events it appended (readers
+// XREAD everything new on a notification). publish: one event to the session's stream and, when
+// the session has a call, to the call's stream. Numbers travel as strings: Redis formats a Lua
+// number argument with printf.
+#define LIVECALL_PUBLISH_LUA                                       \
+  "local function append(stream, type, data)\n"                    \
+  "  redis.call('XADD', stream, 'MAXLEN', '~', '" LIVECALL_KEPT    \
+  "', '*', 'type', type, 'data', data)\n"                          \
+  "end\n"                                                          \
+  "local function announce(stream, ttl)\n"                         \
+  "  redis.call('EXPIRE', stream, ttl)\n"                          \
+  "  redis.call('PUBLISH', '" LIVECALL_LIVE_EVENTS_CHANNEL         \
+  "', stream)\n"                                                   \
+  "end\n"                                                          \
+  "local function publish(stream, call_stream, type, data, ttl)\n" \
+  "  append(stream, type, data)\n"                                 \
+  "  announce(stream, ttl)\n"                                      \
+  "  if call_stream ~= '' then\n"                                  \
+  "    append(call_stream, type, data)\n"                          \
+  "    announce(call_stream, ttl)\n"                               \
+  "  end\n"                                                        \
   "end\n"
 #define LIVECALL_KEPT "1000"
 static_assert(kLiveEventsKept == 1000, "keep LIVECALL_KEPT in step");
@@ -90,20 +89,24 @@ static_assert(kLiveEventsKept == 1000, "keep LIVECALL_KEPT in step");
 // (a key named only when it exists: on a Redis Cluster every key named must be in the slot).
 // ARGV: turn, suggestions, ttl, transcript event JSON, suggestions event JSON.
 // Returns the new number of turns, -1 when the session does not exist, -2 when it has ended.
+// Each key's TTL is set once and each stream announced once, after both of its events.
 constexpr char kAppendTurnScript[] = LIVECALL_PUBLISH_LUA R"lua(
   local status = redis.call('HGET', KEYS[1], 'status')
   if not status then return -1 end
   if status ~= 'active' then return -2 end
+  local ttl = ARGV[3]
   local count = redis.call('RPUSH', KEYS[2], ARGV[1])
-  -- Suggestions that did not change are not news: no event for them.
-  local changed = redis.call('GET', KEYS[3]) ~= ARGV[2]
-  redis.call('SET', KEYS[3], ARGV[2], 'EX', ARGV[3])
-  redis.call('HINCRBY', KEYS[1], 'version', 1)
-  redis.call('EXPIRE', KEYS[1], ARGV[3])
-  redis.call('EXPIRE', KEYS[2], ARGV[3])
-  local call_stream = KEYS[5] or ''
-  publish(KEYS[4], call_stream, 'transcript', ARGV[4], ARGV[3])
-  if changed then publish(KEYS[4], call_stream, 'suggestions', ARGV[5], ARGV[3]) end
+  redis.call('EXPIRE', KEYS[2], ttl)
+  -- Suggestions that did not change are not news: no event for them. SET's GET answers the
+  -- ones it replaced.
+  local changed = redis.call('SET', KEYS[3], ARGV[2], 'EX', ttl, 'GET') ~= ARGV[2]
+  redis.call('HINCRBY', KEYS[1], 'version', '1')
+  redis.call('EXPIRE', KEYS[1], ttl)
+  for _, stream in ipairs({KEYS[4], KEYS[5]}) do
+    append(stream, 'transcript', ARGV[4])
+    if changed then append(stream, 'suggestions', ARGV[5]) end
+    announce(stream, ttl)
+  end
   return count)lua";
 
 // KEYS: header, session events, and the call's events when it has a call.
@@ -214,16 +217,22 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Create(livecall::v1::Session
   session.set_status("active");
   *session.mutable_created_at() = ToProtoTimestamp(now);
   *session.mutable_updated_at() = ToProtoTimestamp(now);
-  livecall::v1::Session header = session;
-  header.clear_conversation();
-  header.clear_suggestions();
   const std::string ttl = absl::StrCat(absl::ToInt64Seconds(ttl_));
   const std::string& id = session.session_id();
   const std::string& call_sid = session.call_sid();
+  // The header is the session without its turns and suggestions: serialised with them set aside
+  // (not copied), stored as it is and printed inside the session.started event (session_wire.h).
   // The page already has the whole session from /ai/call/start: the event carries the header
   // (customer, greeting, language) without turns and suggestions, to keep each stream small.
-  LiveEvent started = NewEvent("session.started", id, call_sid, now);
-  *started.mutable_session() = header;
+  google::protobuf::RepeatedPtrField<livecall::v1::Turn> turns;
+  google::protobuf::RepeatedPtrField<livecall::v1::Suggestion> suggestions;
+  session.mutable_conversation()->Swap(&turns);
+  session.mutable_suggestions()->Swap(&suggestions);
+  std::string header = session.SerializeAsString();
+  session.mutable_conversation()->Swap(&turns);
+  session.mutable_suggestions()->Swap(&suggestions);
+  std::string started = LiveEventJson(NewEvent("session.started", id, call_sid, now),
+                                      LiveEvent::kSessionFieldNumber, header);
   std::vector<std::string> keys = {SessionKey(id), SuggestionsKey(id), TurnsKey(id),
                                    SessionEventsKey(id)};
   std::string call_prefix;
@@ -233,13 +242,15 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Create(livecall::v1::Session
     call_prefix = SessionKeyPrefix(id);
     call_prefix.resize(call_prefix.size() - id.size());
   }
-  std::vector<std::string> args = {id,
-                                   ttl,
-                                   header.SerializeAsString(),
-                                   call_sid,
-                                   SerializeSuggestions(session.suggestions()),
-                                   ToJson(started),
-                                   std::move(call_prefix)};
+  std::vector<std::string> args;
+  args.reserve(7 + session.conversation_size());
+  args.push_back(id);
+  args.push_back(ttl);
+  args.push_back(std::move(header));
+  args.push_back(call_sid);
+  args.push_back(std::move(SerializeSuggestionList(session.suggestions()).stored));
+  args.push_back(std::move(started));
+  args.push_back(std::move(call_prefix));
   for (const livecall::v1::Turn& turn : session.conversation()) {
     args.push_back(turn.SerializeAsString());
   }
@@ -310,7 +321,7 @@ absl::StatusOr<SessionStore::Snapshot> SessionStore::Read(const std::string& ses
     if (!list.ParseFromArray(suggestions.str, static_cast<int>(suggestions.len))) {
       return absl::DataLossError(absl::StrCat("suggestions of \"", session_id, "\" are corrupt"));
     }
-    ReadLegacyEnumStrings(&list);  // Kinds as strings, as the previous version stored them.
+    ReadLegacySuggestionKinds(&list);  // Kinds as strings, as the previous version stored them.
     *session.mutable_suggestions() = std::move(*list.mutable_suggestions());
   }
   return snapshot;
@@ -324,27 +335,33 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Get(const std::string& sessi
 
 absl::StatusOr<int> SessionStore::AppendTurn(
     const std::string& session_id, const livecall::v1::Turn& turn,
-    const std::vector<livecall::v1::Suggestion>& suggestions) {
+    const google::protobuf::RepeatedPtrField<livecall::v1::Suggestion>& suggestions) {
   if (!IsWellFormedSessionId(session_id)) return NoSession(session_id);
   absl::StatusOr<std::string> call_sid = CallSidOf(session_id);
   if (!call_sid.ok()) return call_sid.status();
   const std::string& sid = *call_sid;
   const absl::Time now = absl::Now();
-  livecall::v1::SuggestionList list;
-  for (const livecall::v1::Suggestion& suggestion : suggestions)
-    *list.add_suggestions() = suggestion;
-  LiveEvent transcript = NewEvent("transcript", session_id, sid, now);
-  *transcript.mutable_turn() = turn;
-  LiveEvent suggested = NewEvent("suggestions", session_id, sid, now);
-  *suggested.mutable_suggestions() = list;
+  // Each part serialised once: stored as it is and printed inside its event (session_wire.h).
+  std::string turn_wire = turn.SerializeAsString();
+  SuggestionListWire list = SerializeSuggestionList(suggestions);
+  std::string transcript = LiveEventJson(NewEvent("transcript", session_id, sid, now),
+                                         LiveEvent::kTurnFieldNumber, turn_wire);
+  std::string suggested = LiveEventJson(NewEvent("suggestions", session_id, sid, now),
+                                        LiveEvent::kSuggestionsFieldNumber, list.plain);
+  std::vector<std::string> args;
+  args.reserve(5);
+  args.push_back(std::move(turn_wire));
+  args.push_back(std::move(list.stored));
+  args.push_back(absl::StrCat(absl::ToInt64Seconds(ttl_)));
+  args.push_back(std::move(transcript));
+  args.push_back(std::move(suggested));
   static const RedisScript& script = *new RedisScript(kAppendTurnScript);
   absl::StatusOr<RedisReply> reply =
       script.Run(redis_,
                  WithCallStream({SessionKey(session_id), TurnsKey(session_id),
                                  SuggestionsKey(session_id), SessionEventsKey(session_id)},
                                 sid),
-                 {turn.SerializeAsString(), SerializeWithLegacyEnumStrings(list),
-                  absl::StrCat(absl::ToInt64Seconds(ttl_)), ToJson(transcript), ToJson(suggested)});
+                 args);
   if (!reply.ok()) return reply.status();
   const long long result = (*reply)->integer;
   if (result == -1) return NoSession(session_id);

@@ -83,8 +83,9 @@ class SessionStore {
 
   // Appends `turn` and replaces the suggestions; returns the number of turns.
   // NOT_FOUND / FAILED_PRECONDITION (ended).
-  absl::StatusOr<int> AppendTurn(const std::string& session_id, const livecall::v1::Turn& turn,
-                                 const std::vector<livecall::v1::Suggestion>& suggestions);
+  absl::StatusOr<int> AppendTurn(
+      const std::string& session_id, const livecall::v1::Turn& turn,
+      const google::protobuf::RepeatedPtrField<livecall::v1::Suggestion>& suggestions);
 
   // Marks the session ended with its summary and disposition, and enqueues the finished
   // conversation (with `call`, when given) in the CRM outbox.

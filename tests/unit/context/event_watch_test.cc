@@ -54,9 +54,10 @@ class EventWatchTest : public ::testing::Test {
     livecall::v1::Turn turn;
     turn.set_speaker("customer");
     turn.set_text(text);
-    livecall::v1::Suggestion suggestion;  // New each turn, so each turn has a suggestions event.
-    suggestion.set_id("about-" + text);
-    ASSERT_THAT(sessions_->AppendTurn(session_id, turn, {suggestion}).status(), IsOk());
+    google::protobuf::RepeatedPtrField<livecall::v1::Suggestion> suggestions;
+    // New each turn, so each turn has a suggestions event.
+    suggestions.Add()->set_id("about-" + text);
+    ASSERT_THAT(sessions_->AppendTurn(session_id, turn, suggestions).status(), IsOk());
   }
 
   // Reads `count` events from a watch, then cancels it.

@@ -3,7 +3,9 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/enum_json.h"
 #include "common/live_events.h"
+#include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/proto_matchers.h"
@@ -49,11 +51,15 @@ class SessionStoreTest : public ::testing::Test {
     return turn;
   }
 
-  static livecall::v1::Suggestion Suggestion(const std::string& id) {
-    livecall::v1::Suggestion suggestion;
-    suggestion.set_id(id);
-    suggestion.set_text(id);
-    return suggestion;
+  static google::protobuf::RepeatedPtrField<livecall::v1::Suggestion> Suggestions(
+      std::initializer_list<std::string> ids) {
+    google::protobuf::RepeatedPtrField<livecall::v1::Suggestion> suggestions;
+    for (const std::string& id : ids) {
+      livecall::v1::Suggestion* suggestion = suggestions.Add();
+      suggestion->set_id(id);
+      suggestion->set_text(id);
+    }
+    return suggestions;
   }
 
   livecall::testing::RedisServer redis_server_;
@@ -98,10 +104,10 @@ TEST_F(SessionStoreTest, AppendedTurnsAndLatestSuggestionsReadBackInOrder) {
   absl::StatusOr<livecall::v1::Session> created = store.Create(NewSession(), absl::Now());
   ASSERT_THAT(created.status(), IsOk());
   EXPECT_EQ(*store.AppendTurn(created->session_id(), Turn("customer", "internetim ishlamayapti"),
-                              {Suggestion("internet-outage-uz")}),
+                              Suggestions({"internet-outage-uz"})),
             2);
   EXPECT_EQ(*store.AppendTurn(created->session_id(), Turn("agent", "tekshiraman"),
-                              {Suggestion("technician-visit-uz"), Suggestion("x")}),
+                              Suggestions({"technician-visit-uz", "x"})),
             3);
   absl::StatusOr<livecall::v1::Session> read = store.Get(created->session_id());
   ASSERT_THAT(read.status(), IsOk());
@@ -124,7 +130,7 @@ TEST_F(SessionStoreTest, ConcurrentAppendsFromTwoReplicasLoseNoTurn) {
     for (int i = 0; i < 50; ++i) {
       ASSERT_THAT(store
                       .AppendTurn(created->session_id(), Turn("customer", who + std::to_string(i)),
-                                  {Suggestion(who)})
+                                  Suggestions({who}))
                       .status(),
                   IsOk());
     }
@@ -225,7 +231,7 @@ TEST_F(SessionStoreTest, EveryChangeIsPublishedToTheSessionsAndTheCallsEventStre
   ASSERT_THAT(created.status(), IsOk());
   ASSERT_THAT(store
                   .AppendTurn(created->session_id(), Turn("customer", "internet yo'q"),
-                              {Suggestion("internet-outage-uz")})
+                              Suggestions({"internet-outage-uz"}))
                   .status(),
               IsOk());
   livecall::v1::Summary summary;
@@ -273,16 +279,17 @@ TEST_F(SessionStoreTest, ACallKeepsItsOneSessionUntilThatSessionIsGone) {
   EXPECT_EQ(store.Create(session, absl::Now())->session_id(), renewed->session_id());
 }
 
-// How many HGETs Redis has run (those of scripts included).
-int64_t HgetCalls(RedisPool& redis) {
+// How many times Redis has run `command` (lowercase; those run by scripts included).
+int64_t CommandCalls(RedisPool& redis, const std::string& command) {
   absl::StatusOr<RedisReply> info = redis.Command({"INFO", "commandstats"});
   if (!info.ok()) return -1;
   const std::string text = ReplyString(**info);
-  const std::string prefix = "cmdstat_hget:calls=";
+  const std::string prefix = absl::StrCat("cmdstat_", command, ":calls=");
   const size_t at = text.find(prefix);
   if (at == std::string::npos) return 0;
   return std::stoll(text.substr(at + prefix.size()));
 }
+int64_t HgetCalls(RedisPool& redis) { return CommandCalls(redis, "hget"); }
 
 // A session's call never changes, so a replica asks Redis for it once: the turns after the first
 // cost no extra round trip (the script's own HGET of the status is the same for every turn).
@@ -317,6 +324,76 @@ TEST_F(SessionStoreTest, AReplicaAsksForASessionsCallOnlyOnce) {
   EXPECT_THAT(
       other_replica.AppendTurn("ses_00000000000000000000000000000000", Turn("customer", "alo"), {}),
       StatusIs(absl::StatusCode::kNotFound));
+}
+
+// A turn with new suggestions appends two events to each stream but refreshes each key's TTL and
+// notifies each stream once: readers XREAD all that is new on one notification.
+TEST_F(SessionStoreTest, ATurnSetsEachTtlAndAnnouncesEachStreamOnce) {
+  SessionStore store(*redis_, absl::Hours(1));
+  livecall::v1::Session session = NewSession();
+  session.set_call_sid("CA00112233445566778899aabbccddeeff");
+  absl::StatusOr<livecall::v1::Session> created = store.Create(session, absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  const std::string& id = created->session_id();
+  const int64_t expires = CommandCalls(*redis_, "expire");
+  const int64_t publishes = CommandCalls(*redis_, "publish");
+  ASSERT_THAT(
+      store.AppendTurn(id, Turn("customer", "internet yo'q"), Suggestions({"restart"})).status(),
+      IsOk());
+  // Turns, header, and the two streams (the suggestions' TTL comes with their SET).
+  EXPECT_EQ(CommandCalls(*redis_, "expire") - expires, 4);
+  EXPECT_EQ(CommandCalls(*redis_, "publish") - publishes, 2);
+  const std::vector<std::string> expected = {"session.started", "transcript", "suggestions"};
+  EXPECT_EQ(EventTypes(*redis_, SessionEventsKey(id)), expected);
+  EXPECT_EQ(EventTypes(*redis_, CallEventsKey(session.call_sid())), expected);
+  for (const std::string& key : {SessionKey(id), TurnsKey(id), SuggestionsKey(id),
+                                 SessionEventsKey(id), CallEventsKey(session.call_sid())}) {
+    absl::StatusOr<RedisReply> ttl = redis_->Command({"TTL", key});
+    ASSERT_THAT(ttl.status(), IsOk());
+    EXPECT_GT((*ttl)->integer, 3500) << key;
+  }
+}
+
+// What Create stores and publishes is the session as before: the header (the session without its
+// turns and suggestions) as its wire bytes and inside the session.started event as PrintJson
+// prints it, the suggestions with their kinds' legacy strings.
+TEST_F(SessionStoreTest, CreateStoresAndPublishesTheHeaderAndSuggestionsAsTheLibraryWritesThem) {
+  SessionStore store(*redis_, absl::Hours(1));
+  livecall::v1::Session session = NewSession();
+  session.set_call_sid("CA77777777777777777777777777777777");
+  (*session.mutable_customer()->mutable_attributes())["plan"] = "Uy interneti 100 Mbit/s";
+  session.mutable_customer()->set_name("Dilshod Karimov");
+  session.mutable_suggestions(0)->set_kind(livecall::v1::SUGGESTION_KIND_WARNING);
+  session.mutable_suggestions(0)->set_confidence(0.75f);
+  const absl::Time now = absl::FromUnixMillis(1800000000123);
+  absl::StatusOr<livecall::v1::Session> created = store.Create(session, now);
+  ASSERT_THAT(created.status(), IsOk());
+  const std::string& id = created->session_id();
+
+  livecall::v1::Session header = *created;
+  header.clear_conversation();
+  header.clear_suggestions();
+  absl::StatusOr<RedisReply> stored = redis_->Command({"HGET", SessionKey(id), "proto"});
+  ASSERT_THAT(stored.status(), IsOk());
+  EXPECT_EQ(ReplyString(**stored), header.SerializeAsString());
+
+  livecall::v1::SuggestionList suggestions;
+  *suggestions.mutable_suggestions() = created->suggestions();
+  absl::StatusOr<RedisReply> stored_suggestions = redis_->Command({"GET", SuggestionsKey(id)});
+  ASSERT_THAT(stored_suggestions.status(), IsOk());
+  EXPECT_EQ(ReplyString(**stored_suggestions), SerializeWithLegacyEnumStrings(suggestions));
+
+  livecall::v1::LiveEvent started;
+  started.set_type("session.started");
+  started.set_session_id(id);
+  started.set_call_sid(session.call_sid());
+  *started.mutable_at() = ToProtoTimestamp(now);
+  *started.mutable_session() = header;
+  for (const std::string& stream : {SessionEventsKey(id), CallEventsKey(session.call_sid())}) {
+    std::vector<std::string> data;
+    ASSERT_EQ(EventTypes(*redis_, stream, &data), std::vector<std::string>{"session.started"});
+    EXPECT_EQ(data[0], *PrintJson(started)) << stream;
+  }
 }
 
 TEST_F(SessionStoreTest, ASessionCreatedWithSeveralTurnsBesideACallKeepsThemAndItsTtls) {
@@ -354,7 +431,7 @@ TEST_F(SessionStoreTest, UnchangedSuggestionsAreNotPublishedAgain) {
   for (const char* text : {"internet yo'q", "hali ham yo'q"}) {
     ASSERT_THAT(store
                     .AppendTurn(created->session_id(), Turn("customer", text),
-                                {Suggestion("internet-outage-uz")})
+                                Suggestions({"internet-outage-uz"}))
                     .status(),
                 IsOk());
   }
