@@ -1,5 +1,6 @@
 // livecall-call-control: places and controls phone calls; the call state machine in Redis.
 
+#include "common/arena_allocator.h"
 #include "common/grpc_server.h"
 #include "common/ids.h"
 #include "common/log.h"
@@ -119,6 +120,19 @@ int main() {
        .speech_errors = &speech_errors,
        .outbound_limit = &outbound_limit,
        .session_start_threads = config->worker_threads});
+  // Twilio's webhooks carry their form fields as a map of 7-25 short strings: parsed onto one
+  // protobuf arena per RPC (common/arena_allocator.h), a few map nodes and strings cost one
+  // malloc. The handlers read the fields and set the TwiML string: nothing is moved between
+  // messages or kept past the RPC.
+  using WebhookRequest = livecall::v1::TwilioWebhookRequest;
+  livecall::ArenaMessageAllocator<WebhookRequest, livecall::v1::TwimlResponse> twiml_messages;
+  livecall::ArenaMessageAllocator<WebhookRequest, livecall::v1::WebhookAck> ack_messages;
+  webhooks.SetMessageAllocatorFor_Voice(&twiml_messages);
+  webhooks.SetMessageAllocatorFor_Gather(&twiml_messages);
+  webhooks.SetMessageAllocatorFor_DtmfAnnouncement(&twiml_messages);
+  webhooks.SetMessageAllocatorFor_CallStatus(&ack_messages);
+  webhooks.SetMessageAllocatorFor_ConferenceStatus(&ack_messages);
+  webhooks.SetMessageAllocatorFor_Transcription(&ack_messages);
   livecall::call_control::SpeechAudioService speech_audio(synthesizer, executor);
   livecall::LogInfo("telephony provider", {{"provider", std::string(provider->name())}});
   livecall::PeriodicSampler active_calls(absl::Seconds(15), [&calls] {
