@@ -33,6 +33,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/caller_identity.h"
+#include "common/grpc_server.h"
 #include "common/pending_calls.h"
 #include "common/request_id.h"
 #include "common/status.h"
@@ -69,13 +70,13 @@ class CallScope {
   // How long until the request's deadline: InfiniteDuration() without one.
   absl::Duration TimeLeft() const { return deadline_ - absl::Now(); }
 
-  // A peer call made for this request: the sooner of now + `budget` and the request's deadline,
-  // and the request id. True when `budget` is what bounds the call: only then does a
-  // DEADLINE_EXCEEDED say that the peer was slow rather than that the caller was in a hurry.
+  // A peer call made for this request (PreparePeerCall): the sooner of now + `budget` and the
+  // request's deadline, the request id and the API key. True when `budget` is what bounds the
+  // call: only then does a DEADLINE_EXCEEDED say that the peer was slow rather than that the
+  // caller was in a hurry.
   bool Prepare(grpc::ClientContext* peer, absl::Duration budget) const {
     const absl::Time own = absl::Now() + budget;
-    peer->set_deadline(absl::ToChronoTime(std::min(own, deadline_)));
-    if (!request_id_.empty()) peer->AddMetadata(kRequestIdMetadata, request_id_);
+    PreparePeerCall(peer, std::min(own, deadline_), request_id_);
     return own <= deadline_;
   }
 

@@ -192,6 +192,24 @@ absl::StatusOr<CallerIdentity> AuthenticateCaller(const grpc::ServerContextBase&
   return installed->Authenticate(context);
 }
 
+namespace {
+absl::Mutex peer_api_key_mu(absl::kConstInit);
+std::string* peer_api_key ABSL_GUARDED_BY(peer_api_key_mu) = nullptr;
+}  // namespace
+
+void SetPeerApiKey(absl::string_view key) {
+  absl::MutexLock lock(&peer_api_key_mu);
+  if (peer_api_key == nullptr) peer_api_key = new std::string();
+  peer_api_key->assign(key.data(), key.size());
+}
+
+void AddPeerApiKey(grpc::ClientContext* context) {
+  absl::ReaderMutexLock lock(&peer_api_key_mu);
+  if (peer_api_key != nullptr && !peer_api_key->empty()) {
+    context->AddMetadata(kApiKeyMetadata, *peer_api_key);
+  }
+}
+
 std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface> NewApiKeyInterceptorFactory(
     std::string key) {
   return std::make_unique<ApiKeyInterceptorFactory>(std::move(key));

@@ -3,12 +3,13 @@
 
 // Who calls a gRPC service, and on whose behalf.
 //
-// Peers authenticate with per-service API keys: every channel a process opens (MakePeerChannel)
-// sends its LIVECALL_GRPC_API_KEY as `x-api-key` metadata, and every gRPC service accepts the keys
-// listed in its LIVECALL_GRPC_API_KEYS ("gateway:<key>,call-control:<key>"), answering
-// UNAUTHENTICATED otherwise (health checks and reflection stay open). Only an authenticated peer's
-// `x-livecall-agent` / `x-livecall-role` metadata is believed: the gateway sets them from an
-// agent's verified bearer token; a peer that sends none acts for itself, with the role "service".
+// Peers authenticate with per-service API keys: every call a process makes to a peer
+// (PreparePeerCall, common/grpc_server.h) sends its LIVECALL_GRPC_API_KEY as `x-api-key`
+// metadata, and every gRPC service accepts the keys listed in its LIVECALL_GRPC_API_KEYS
+// ("gateway:<key>,call-control:<key>"), answering UNAUTHENTICATED otherwise (health checks and
+// reflection stay open). Only an authenticated peer's `x-livecall-agent` / `x-livecall-role`
+// metadata is believed: the gateway sets them from an agent's verified bearer token; a peer that
+// sends none acts for itself, with the role "service".
 // mTLS (grpc::SslServerCredentials with client certificates) is the documented alternative.
 //
 // The services decide ownership with the identity: an agent reads and controls only the calls and
@@ -102,7 +103,16 @@ class GrpcCallerAuthenticator {
 void InstallGrpcCallerAuthenticator(GrpcAuthConfig config);
 absl::StatusOr<CallerIdentity> AuthenticateCaller(const grpc::ServerContextBase& context);
 
-// A client interceptor factory that adds `x-api-key: <key>` to every call of a channel.
+// The key this process sends to its peers; MakePeerChannel (common/grpc_server.h) sets it at
+// start-up. Empty: none is sent (LIVECALL_AUTH=off).
+void SetPeerApiKey(absl::string_view key);
+// Adds `x-api-key: <the process's peer key>` to an outgoing call, when there is a key. Through
+// PreparePeerCall (common/grpc_server.h), which the services' peer calls use.
+void AddPeerApiKey(grpc::ClientContext* context);
+
+// A client interceptor factory that adds `x-api-key: <key>` to every call of a channel: for tests
+// and tools, whose many call sites each build their own ClientContext. The services set the key
+// per call instead (AddPeerApiKey): an interceptor costs every call gRPC's interception machinery.
 std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface> NewApiKeyInterceptorFactory(
     std::string key);
 

@@ -10,6 +10,7 @@
 #include "common/grpc_observability.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/request_id.h"
 
 namespace livecall {
 
@@ -84,10 +85,15 @@ std::shared_ptr<grpc::Channel> MakePeerChannel(const std::string& address,
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   args.SetServiceConfigJSON(R"({"loadBalancingConfig":[{"round_robin":{}}]})");
-  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
-  if (!api_key.empty()) interceptors.push_back(NewApiKeyInterceptorFactory(api_key));
-  return grpc::experimental::CreateCustomChannelWithInterceptors(
-      address, grpc::InsecureChannelCredentials(), args, std::move(interceptors));
+  SetPeerApiKey(api_key);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+void PreparePeerCall(grpc::ClientContext* context, absl::Time deadline,
+                     absl::string_view request_id) {
+  context->set_deadline(absl::ToChronoTime(deadline));
+  if (!request_id.empty()) context->AddMetadata(kRequestIdMetadata, std::string(request_id));
+  AddPeerApiKey(context);
 }
 
 }  // namespace livecall

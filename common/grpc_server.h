@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/caller_identity.h"
 
@@ -42,10 +43,19 @@ struct GrpcServerOptions {
 absl::Status ServeGrpcUntilSignal(const GrpcServerOptions& options);
 
 // A channel to a peer service with keepalive; "dns:///name:port" targets balance per call
-// (round_robin over a headless Service's addresses). A non-empty `api_key` goes with every call
-// as x-api-key metadata (common/caller_identity.h).
+// (round_robin over a headless Service's addresses). `api_key` becomes the process's peer key
+// (SetPeerApiKey, common/caller_identity.h), which PreparePeerCall sends with every call: a
+// process has one key (LIVECALL_GRPC_API_KEY) for all of its peers.
 std::shared_ptr<grpc::Channel> MakePeerChannel(const std::string& address,
                                                const std::string& api_key);
+
+// Sets what every call to a peer carries on its (never reused) ClientContext: the deadline,
+// `request_id` as x-request-id (none when empty) and the process's peer key as x-api-key (none
+// while it is empty, i.e. LIVECALL_AUTH=off). Plain per-call metadata rather than a client
+// interceptor on the channel: an interceptor sends every call of the channel through gRPC's
+// interception machinery, about 9,000 more instructions a call (bench/README.md, issue 17).
+void PreparePeerCall(grpc::ClientContext* context, absl::Time deadline,
+                     absl::string_view request_id);
 
 }  // namespace livecall
 

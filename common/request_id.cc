@@ -21,8 +21,4 @@ ScopedRequestId::ScopedRequestId(std::string request_id)
 
 ScopedRequestId::~ScopedRequestId() { current_request_id = std::move(previous_); }
 
-void ForwardRequestId(grpc::ClientContext* context) {
-  if (!current_request_id.empty()) context->AddMetadata(kRequestIdMetadata, current_request_id);
-}
-
 }  // namespace livecall

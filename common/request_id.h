@@ -2,9 +2,9 @@
 #define LIVECALL_COMMON_REQUEST_ID_H_
 
 // The x-request-id of the request a thread is working for, so that the calls it makes to peer
-// services carry it on and one id follows a request through every service's log. The gateway
-// sets it (from the client's X-Request-Id or a new one); FinishOnExecutor scopes it around an
-// RPC's work.
+// services carry it on (PreparePeerCall, common/grpc_server.h) and one id follows a request
+// through every service's log. The gateway sets it (from the client's X-Request-Id or a new one);
+// FinishOnExecutor scopes it around an RPC's work.
 
 #include <grpcpp/grpcpp.h>
 
@@ -31,9 +31,6 @@ class ScopedRequestId {
  private:
   std::string previous_;
 };
-
-// Adds this thread's request id to an outgoing call, when there is one.
-void ForwardRequestId(grpc::ClientContext* context);
 
 }  // namespace livecall
 

@@ -1,6 +1,7 @@
 #include "services/call-control/ai_session_client.h"
 
 #include "absl/time/clock.h"
+#include "common/grpc_server.h"
 #include "common/request_id.h"
 #include "common/status.h"
 
@@ -9,8 +10,7 @@ namespace livecall::call_control {
 template <typename Request, typename Response, typename Method>
 absl::StatusOr<Response> GrpcAiSessionClient::Call(Method method, const Request& request) {
   grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
-  ForwardRequestId(&context);
+  PreparePeerCall(&context, absl::Now() + deadline_, CurrentRequestId());
   Response response;
   grpc::Status status = ((*stub_).*method)(&context, request, &response);
   if (!status.ok()) return ToAbslStatus(status);

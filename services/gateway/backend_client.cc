@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/grpc_server.h"
 
 namespace livecall::gateway {
 namespace {
@@ -77,7 +78,8 @@ void GrpcBackendClient::Call(BackendRequest request, BackendCallback done) {
   auto state = std::make_shared<CallState>(&pending_);
   state->done = std::move(done);
   state->deadline = absl::Now() + request.deadline;
-  state->context.set_deadline(absl::ToChronoTime(state->deadline));
+  // The request id is among the request's metadata, which the stages fill in.
+  PreparePeerCall(&state->context, state->deadline, /*request_id=*/"");
   for (const auto& [key, value] : request.metadata) state->context.AddMetadata(key, value);
   grpc::Slice slice(request.payload);
   state->request = grpc::ByteBuffer(&slice, 1);

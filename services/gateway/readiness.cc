@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/grpc_server.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/pending_calls.h"
@@ -102,7 +103,7 @@ ReadinessCheck GrpcHealthCheck(std::shared_ptr<grpc::Channel> channel, absl::Dur
   client->timeout = timeout;
   return [client](std::function<void(absl::Status)> done) {
     auto call = std::make_shared<HealthCall>(&client->pending, std::move(done));
-    call->context.set_deadline(absl::ToChronoTime(absl::Now() + client->timeout));
+    PreparePeerCall(&call->context, absl::Now() + client->timeout, /*request_id=*/"");
     client->stub->async()->Check(
         &call->context, &call->request, &call->response, [call](grpc::Status status) {
           if (!status.ok()) {
