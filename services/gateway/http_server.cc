@@ -118,7 +118,7 @@ std::string ChooseRequestId(const HttpRequest& request) {
   const auto id_header = request.find("x-request-id");
   return id_header != request.end() && IsValidRequestId(View(id_header->value()))
              ? std::string(id_header->value())
-             : NewId("", 16);
+             : NewRequestId();
 }
 
 // Status, content type, caching and the handler's headers of a response.
@@ -364,7 +364,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto exchange = std::make_shared<Exchange>();
     if (parser_->is_header_done()) DescribeRequest(parser_->get(), exchange.get());
     parser_.reset();
-    exchange->request_id = NewId("", 16);
+    exchange->request_id = NewRequestId();
     connection_ = Connection::kClosing;
     queue_.push_back(exchange);
     SetResponse(exchange.get(), FramingErrorResponse(ec, options()), /*close=*/true);
@@ -774,7 +774,7 @@ std::vector<std::string> ServeRawRequests(const HttpServerOptions& options, Http
       const HttpRequest& header = parser.get();
       const unsigned version = parser.is_header_done() ? header.version() : 11;
       http::response<http::string_body> response =
-          ResponseHead(FramingErrorResponse(ec, options), version, NewId("", 16));
+          ResponseHead(FramingErrorResponse(ec, options), version, NewRequestId());
       FinishResponse(FramingErrorResponse(ec, options), /*keep_alive=*/false,
                      /*is_head=*/parser.is_header_done() && header.method() == http::verb::head,
                      &response);

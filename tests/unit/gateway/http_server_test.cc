@@ -6,9 +6,11 @@
 #include <stdexcept>
 #include <thread>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "common/ids.h"
 #include "services/gateway/sse_handler.h"
 #include "tests/unit/gateway/test_http_client.h"
 
@@ -334,6 +336,26 @@ TEST(IsValidRequestIdTest, AcceptsVisibleAsciiUpTo128) {
   EXPECT_FALSE(IsValidRequestId("caf\xC3\xA9"));
   EXPECT_FALSE(IsValidRequestId(std::string(129, 'a')));
   EXPECT_TRUE(IsValidRequestId(std::string(128, 'a')));
+}
+
+// Request ids come from a per-thread generator (common/ids.h): NewId's shape, and no two alike,
+// on one thread or across threads.
+TEST(NewRequestIdTest, IsThirtyTwoLowercaseHexDigitsAndNeverRepeats) {
+  constexpr int kPerThread = 20000;
+  std::vector<std::string> ids[2];
+  std::thread other([&ids] {
+    for (int i = 0; i < kPerThread; ++i) ids[1].push_back(NewRequestId());
+  });
+  for (int i = 0; i < kPerThread; ++i) ids[0].push_back(NewRequestId());
+  other.join();
+  absl::flat_hash_set<std::string> seen;
+  for (const std::vector<std::string>& thread_ids : ids) {
+    for (const std::string& id : thread_ids) {
+      EXPECT_THAT(id, ::testing::MatchesRegex("[0-9a-f]{32}"));
+      EXPECT_TRUE(seen.insert(id).second) << id;
+    }
+  }
+  EXPECT_EQ(seen.size(), 2u * kPerThread);
 }
 
 // ServeRawRequests (the fuzz target's entry point) reads as a connection does: pipelined requests
