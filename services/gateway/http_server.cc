@@ -321,6 +321,16 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadBody() {
+    // A small body usually arrives with its header: when it is all buffered, parse it here rather
+    // than through another read operation, which completes by a post to the strand. Chunked
+    // bodies, and bodies still arriving, take the read.
+    if (!parser_->is_done() && !parser_->chunked() && parser_->content_length().has_value() &&
+        buffer_.size() >= *parser_->content_length()) {
+      beast::error_code ec;
+      buffer_.consume(parser_->put(buffer_.data(), ec));
+      if (ec || parser_->is_done()) return OnReadBody(ec, 0);
+    }
+    if (parser_->is_done()) return OnReadBody({}, 0);
     stream_.expires_never();
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnReadBody, shared_from_this()));

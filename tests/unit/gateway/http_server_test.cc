@@ -240,6 +240,26 @@ TEST_F(HttpServerTest, ExpectContinueGetsA100BeforeTheBody) {
   EXPECT_EQ(response.body(), R"({"echo":"POST /echo {}"})");
 }
 
+// A body that came with its header is parsed from what was read; the next request's bytes behind
+// it stay for the next request.
+TEST_F(HttpServerTest, PipelinedPostsAreEachAnsweredWithTheirOwnBody) {
+  TestConnection connection(server_->port());
+  connection.Send(RawRequest("POST", "/echo", "{\"n\":1}") +
+                  RawRequest("POST", "/echo", "{\"n\":2}") + RawRequest("GET", "/echo"));
+  EXPECT_EQ(connection.Read().body(), R"({"echo":"POST /echo {"n":1}"})");
+  EXPECT_EQ(connection.Read().body(), R"({"echo":"POST /echo {"n":2}"})");
+  EXPECT_EQ(connection.Read().body(), R"({"echo":"GET /echo "})");
+}
+
+TEST_F(HttpServerTest, ABodySentAfterItsHeaderIsReadWhole) {
+  TestConnection connection(server_->port());
+  connection.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 8\r\n\r\n{\"n\"");
+  connection.Send(":12}");
+  auto response = connection.Read();
+  EXPECT_EQ(response.result_int(), 200);
+  EXPECT_EQ(response.body(), R"({"echo":"POST /echo {"n":12}"})");
+}
+
 TEST_F(HttpServerTest, ShutdownLetsAnInFlightRequestFinish) {
   TestConnection connection(server_->port());
   connection.Send(RawRequest("GET", "/later"));
