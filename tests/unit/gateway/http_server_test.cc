@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -356,6 +357,76 @@ TEST(IsValidRequestIdTest, AcceptsVisibleAsciiUpTo128) {
   EXPECT_FALSE(IsValidRequestId("caf\xC3\xA9"));
   EXPECT_FALSE(IsValidRequestId(std::string(129, 'a')));
   EXPECT_TRUE(IsValidRequestId(std::string(128, 'a')));
+}
+
+// What ResponseBytes writes by hand, held to what Beast writes for the same answer (the
+// server's code before ResponseBytes): message, then serializer.
+std::string BeastBytes(const HttpResponse& answer, unsigned version, const std::string& request_id,
+                       bool keep_alive, bool is_head, bool* need_eof) {
+  namespace http = boost::beast::http;
+  http::response<http::string_body> response;
+  response.version(version);
+  response.result(static_cast<unsigned>(answer.status));
+  if (answer.status == 499) response.reason("Client Closed Request");
+  response.set(http::field::content_type, answer.content_type);
+  response.set(http::field::cache_control, answer.stream ? "no-cache" : "no-store");
+  response.set("X-Request-Id", request_id);
+  for (const auto& [name, value] : answer.headers) response.set(name, value);
+  response.keep_alive(keep_alive);
+  response.body() = answer.body;
+  response.prepare_payload();
+  if (is_head) response.body().clear();
+  *need_eof = response.need_eof();
+  std::ostringstream wire;
+  wire << response;
+  return wire.str();
+}
+
+TEST(ResponseBytesTest, AreWhatBeastWritesForTheSameAnswer) {
+  std::vector<HttpResponse> answers;
+  for (int status : {200, 201, 202, 204, 304, 400, 401, 403, 404, 405, 409,
+                     413, 415, 429, 431, 499, 500, 501, 503, 504, 299, 599}) {
+    HttpResponse answer = JsonResponse(status, status == 204 || status == 304 ? "" : "{\"a\":1}");
+    answers.push_back(answer);
+    answer.headers = {{"Retry-After", "5"}, {"Allow", "GET, POST"}};
+    answers.push_back(answer);
+  }
+  HttpResponse raw = JsonResponse(200, std::string(3000, 'w'));
+  raw.content_type = "audio/wav";
+  raw.headers = {{"Cache-Control", "public, max-age=3600"}, {"ETag", "\"abc\""}};
+  answers.push_back(raw);
+  HttpResponse replaced = JsonResponse(200, "{}");
+  replaced.headers = {
+      {"vary", "Origin"}, {"content-type", "text/plain"}, {"Vary", "X"}, {"x-request-id", "mine"}};
+  answers.push_back(replaced);
+  HttpResponse untyped = JsonResponse(404, "");
+  untyped.content_type = "";
+  answers.push_back(untyped);
+  HttpResponse framing = JsonResponse(200, "{}");  // Left to Beast: it rewrites Connection.
+  framing.headers = {{"Connection", "upgrade"}};
+  answers.push_back(framing);
+  for (const HttpResponse& answer : answers) {
+    for (unsigned version : {10u, 11u}) {
+      for (bool keep_alive : {true, false}) {
+        for (bool is_head : {false, true}) {
+          SCOPED_TRACE(absl::StrCat(answer.status, " version ", version, " keep-alive ", keep_alive,
+                                    " head ", is_head, " ", answer.headers.size(), " headers"));
+          bool need_eof = false;
+          const std::string expected =
+              BeastBytes(answer, version, "req-1", keep_alive, is_head, &need_eof);
+          bool close = !need_eof;
+          EXPECT_EQ(ResponseBytes(answer, version, "req-1", keep_alive, is_head, &close), expected);
+          EXPECT_EQ(close, need_eof);
+        }
+      }
+    }
+  }
+}
+
+TEST(ResponseBytesTest, ABodyOnA204IsRefusedAsBeastRefusesIt) {
+  bool close = false;
+  EXPECT_THROW(ResponseBytes(JsonResponse(204, "{}"), 11, "req-1", true, false, &close),
+               std::invalid_argument);
 }
 
 // Request ids come from a per-thread generator (common/ids.h): NewId's shape, and no two alike,
