@@ -3,9 +3,11 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <vector>
 
+#include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -21,6 +23,17 @@ std::string NewId(absl::string_view prefix, int bytes) {
   }
   return absl::StrCat(prefix, absl::BytesToHexString(absl::string_view(
                                   reinterpret_cast<const char*>(buffer.data()), buffer.size())));
+}
+
+std::string NewRequestId() {
+  thread_local absl::BitGen generator;
+  static constexpr char kHexDigits[] = "0123456789abcdef";
+  std::string id(32, '0');
+  for (size_t half = 0; half < 2; ++half) {
+    uint64_t bits = generator();
+    for (size_t i = 16 * half + 16; i > 16 * half; bits >>= 4) id[--i] = kHexDigits[bits & 0xf];
+  }
+  return id;
 }
 
 bool IsCallSidShaped(absl::string_view sid) {

@@ -1,5 +1,6 @@
 #include "services/gateway/http_server.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
@@ -17,6 +18,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -118,7 +120,7 @@ std::string ChooseRequestId(const HttpRequest& request) {
   const auto id_header = request.find("x-request-id");
   return id_header != request.end() && IsValidRequestId(View(id_header->value()))
              ? std::string(id_header->value())
-             : NewId("", 16);
+             : NewRequestId();
 }
 
 // Status, content type, caching and the handler's headers of a response.
@@ -147,7 +149,89 @@ void FinishResponse(HttpResponse answer, bool keep_alive, bool is_head,
   if (is_head) response->body().clear();
 }
 
+// Beast's ResponseHead + FinishResponse, serialized: what ResponseBytes falls back to for what
+// it does not write itself.
+std::string BeastResponseBytes(HttpResponse answer, unsigned version, absl::string_view request_id,
+                               bool keep_alive, bool is_head, bool* close) {
+  http::response<http::string_body> response =
+      ResponseHead(answer, version, std::string(request_id));
+  FinishResponse(std::move(answer), keep_alive, is_head, &response);
+  *close = response.need_eof();
+  http::response_serializer<http::string_body> serializer(response);
+  std::string wire;
+  beast::error_code ec;
+  while (!serializer.is_done()) {
+    serializer.next(ec, [&](beast::error_code&, const auto& buffers) {
+      for (const auto buffer : beast::buffers_range_ref(buffers)) {
+        wire.append(static_cast<const char*>(buffer.data()), buffer.size());
+      }
+      serializer.consume(beast::buffer_bytes(buffers));
+    });
+  }
+  return wire;
+}
+
+// Headers whose value Beast's keep_alive() and prepare_payload() rewrite.
+bool IsFramingHeader(absl::string_view name) {
+  return absl::EqualsIgnoreCase(name, "Connection") ||
+         absl::EqualsIgnoreCase(name, "Content-Length") ||
+         absl::EqualsIgnoreCase(name, "Transfer-Encoding");
+}
+
 }  // namespace
+
+std::string ResponseBytes(HttpResponse answer, unsigned version, absl::string_view request_id,
+                          bool keep_alive, bool is_head, bool* close) {
+  const int status = answer.status;
+  // What Beast treats specially (no body allowed, an unusual version, framing headers set by the
+  // handler) is left to Beast.
+  bool simple = (version == 10 || version == 11) && status >= 200 && status <= 999 &&
+                status != 204 && status != 304;
+  for (const auto& [name, value] : answer.headers) simple = simple && !IsFramingHeader(name);
+  if (!simple) {
+    return BeastResponseBytes(std::move(answer), version, request_id, keep_alive, is_head, close);
+  }
+  // Beast's set(): a header replaces every earlier one of the same name and goes last.
+  absl::InlinedVector<std::pair<absl::string_view, absl::string_view>, 8> fields = {
+      {"Content-Type", answer.content_type},
+      {"Cache-Control", answer.stream ? "no-cache" : "no-store"},
+      {"X-Request-Id", request_id}};
+  for (const auto& [name, value] : answer.headers) {
+    fields.erase(std::remove_if(fields.begin(), fields.end(),
+                                [&name = name](const auto& field) {
+                                  return absl::EqualsIgnoreCase(field.first, name);
+                                }),
+                 fields.end());
+    fields.emplace_back(name, value);
+  }
+  const absl::string_view reason =
+      status == 499 ? absl::string_view("Client Closed Request")
+                    : View(http::obsolete_reason(static_cast<http::status>(status)));
+  std::string wire;
+  wire.reserve(256 + (is_head ? 0 : answer.body.size()));
+  const char status_line[] = {'H',
+                              'T',
+                              'T',
+                              'P',
+                              '/',
+                              static_cast<char>('0' + version / 10),
+                              '.',
+                              static_cast<char>('0' + version % 10),
+                              ' ',
+                              static_cast<char>('0' + status / 100),
+                              static_cast<char>('0' + status / 10 % 10),
+                              static_cast<char>('0' + status % 10),
+                              ' '};
+  wire.append(status_line, sizeof(status_line));
+  absl::StrAppend(&wire, reason, "\r\n");
+  for (const auto& [name, value] : fields) absl::StrAppend(&wire, name, ": ", value, "\r\n");
+  if (version == 11 && !keep_alive) wire.append("Connection: close\r\n");
+  if (version == 10 && keep_alive) wire.append("Connection: keep-alive\r\n");
+  absl::StrAppend(&wire, "Content-Length: ", answer.body.size(), "\r\n\r\n");
+  if (!is_head) wire.append(answer.body);
+  *close = !keep_alive;
+  return wire;
+}
 
 // What the listener and every connection share. Connections hold it, and with it the
 // io_context, so a late gRPC completion never touches a destroyed io_context.
@@ -232,10 +316,15 @@ class Session : public std::enable_shared_from_this<Session> {
     bool is_head = false;
     std::string request_id;
     absl::Time start = absl::Now();
-    std::optional<http::response<http::string_body>> response;
-    // Writes `response`; kept across a write that did not finish at once.
-    std::optional<http::response_serializer<http::string_body>> serializer;
+    // Set once the handler answered: the answer's status, and for a complete answer its bytes
+    // (ResponseBytes), written from `written` on.
+    bool answered_ready = false;
+    int status = 0;
+    std::string wire;
+    size_t written = 0;
+    bool close_after = false;
     // A streamed answer (SSE): `response` is its head, written by a ResponseStream.
+    std::optional<http::response<http::string_body>> response;
     std::shared_ptr<StreamBody> stream;
     absl::Time stream_ends_at = absl::InfiniteFuture();
     // Set by the first answer; a second is a handler bug and is dropped.
@@ -321,6 +410,16 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ReadBody() {
+    // A small body usually arrives with its header: when it is all buffered, parse it here rather
+    // than through another read operation, which completes by a post to the strand. Chunked
+    // bodies, and bodies still arriving, take the read.
+    if (!parser_->is_done() && !parser_->chunked() && parser_->content_length().has_value() &&
+        buffer_.size() >= *parser_->content_length()) {
+      beast::error_code ec;
+      buffer_.consume(parser_->put(buffer_.data(), ec));
+      if (ec || parser_->is_done()) return OnReadBody(ec, 0);
+    }
+    if (parser_->is_done()) return OnReadBody({}, 0);
     stream_.expires_never();
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnReadBody, shared_from_this()));
@@ -364,7 +463,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto exchange = std::make_shared<Exchange>();
     if (parser_->is_header_done()) DescribeRequest(parser_->get(), exchange.get());
     parser_.reset();
-    exchange->request_id = NewId("", 16);
+    exchange->request_id = NewRequestId();
     connection_ = Connection::kClosing;
     queue_.push_back(exchange);
     SetResponse(exchange.get(), FramingErrorResponse(ec, options()), /*close=*/true);
@@ -420,16 +519,27 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // 500 for an exchange whose handling threw; the connection closes after it.
   void FailExchange(Exchange* exchange) {
+    exchange->answered_ready = false;
     exchange->response.reset();
+    exchange->stream.reset();
     SetResponse(exchange, HttpErrorResponse(500, "INTERNAL", "internal error"), /*close=*/true);
     MaybeWrite();
   }
 
   void SetResponse(Exchange* exchange, HttpResponse answer, bool close) {
     AttachRequestId(&answer, exchange->request_id);  // The server's own errors (413, 500) too.
-    http::response<http::string_body> response =
-        ResponseHead(answer, exchange->version, exchange->request_id);
-    if (answer.stream && !close) {
+    if (!answer.stream || close) {
+      exchange->status = answer.status;
+      exchange->wire =
+          ResponseBytes(std::move(answer), exchange->version, exchange->request_id,
+                        exchange->keep_alive && !close, exchange->is_head, &exchange->close_after);
+      exchange->answered_ready = true;
+      if (close && connection_ == Connection::kOpen) connection_ = Connection::kClosing;
+      return;
+    }
+    {
+      http::response<http::string_body> response =
+          ResponseHead(answer, exchange->version, exchange->request_id);
       // The connection carries this stream until it ends, then closes.
       response.keep_alive(false);
       response.chunked(true);
@@ -438,18 +548,16 @@ class Session : public std::enable_shared_from_this<Session> {
       exchange->stream = std::move(answer.stream);
       exchange->stream_ends_at = answer.stream_ends_at;
       exchange->response = std::move(response);
+      exchange->status = answer.status;
+      exchange->answered_ready = true;
       if (connection_ == Connection::kOpen) connection_ = Connection::kClosing;
-      return;
     }
-    FinishResponse(std::move(answer), exchange->keep_alive && !close, exchange->is_head, &response);
-    exchange->response = std::move(response);
-    if (close && connection_ == Connection::kOpen) connection_ = Connection::kClosing;
   }
 
   void MaybeWrite() {
     if (connection_ == Connection::kClosed || connection_ == Connection::kStreaming ||
         connection_ == Connection::kLingering || writing_ || queue_.empty() ||
-        !queue_.front()->response) {
+        !queue_.front()->answered_ready) {
       return;
     }
     if (queue_.front()->stream) {
@@ -459,11 +567,10 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     writing_ = true;
     Exchange& exchange = *queue_.front();
-    exchange.serializer.emplace(*exchange.response);
     // Written here and now when the socket takes it all: no completion to wait for on another
     // thread. What does not fit goes on asynchronously from where this write stopped.
     beast::error_code ec;
-    http::write(stream_.socket(), *exchange.serializer, ec);
+    exchange.written += net::write(stream_.socket(), net::buffer(exchange.wire), ec);
     if (ec == net::error::would_block || ec == net::error::try_again) {
       // The stream's timers are not thread-safe while a read is outstanding: the rest is written
       // from the strand.
@@ -474,10 +581,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void ContinueWrite() {
-    if (queue_.empty() || !queue_.front()->serializer) return;
+    if (queue_.empty() || !queue_.front()->answered_ready) return;
+    const Exchange& exchange = *queue_.front();
     stream_.expires_after(ToChrono(options().write_timeout));
-    http::async_write(stream_, *queue_.front()->serializer,
-                      beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
+    net::async_write(stream_,
+                     net::buffer(exchange.wire.data() + exchange.written,
+                                 exchange.wire.size() - exchange.written),
+                     beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
   }
 
   bool OnStrand() {
@@ -505,7 +615,7 @@ class Session : public std::enable_shared_from_this<Session> {
     queue_.pop_front();
     LogAccess(*exchange);
     if (ec) return CloseSocket();
-    if (exchange->response->need_eof()) {
+    if (exchange->close_after) {
       if (connection_ == Connection::kOpen) connection_ = Connection::kClosing;
       queue_.clear();
       return Shutdown();
@@ -517,7 +627,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void LogAccess(const Exchange& exchange) {
-    const int status = exchange.response ? exchange.response->result_int() : 0;
+    const int status = exchange.status;
     LogInfo("request",
             {{"method", ToValidUtf8(exchange.method)},
              {"path", ToValidUtf8(exchange.path)},
@@ -774,7 +884,7 @@ std::vector<std::string> ServeRawRequests(const HttpServerOptions& options, Http
       const HttpRequest& header = parser.get();
       const unsigned version = parser.is_header_done() ? header.version() : 11;
       http::response<http::string_body> response =
-          ResponseHead(FramingErrorResponse(ec, options), version, NewId("", 16));
+          ResponseHead(FramingErrorResponse(ec, options), version, NewRequestId());
       FinishResponse(FramingErrorResponse(ec, options), /*keep_alive=*/false,
                      /*is_head=*/parser.is_header_done() && header.method() == http::verb::head,
                      &response);
@@ -787,13 +897,18 @@ std::vector<std::string> ServeRawRequests(const HttpServerOptions& options, Http
     const bool keep_alive = request.keep_alive();
     const bool is_head = request.method() == http::verb::head;
     closing = !keep_alive;
-    handler->Handle(request, request_id, "127.0.0.1",
-                    [write, version, keep_alive, is_head, request_id](HttpResponse answer) {
-                      http::response<http::string_body> response =
-                          ResponseHead(answer, version, request_id);
-                      FinishResponse(std::move(answer), keep_alive, is_head, &response);
-                      write(response);
-                    });
+    handler->Handle(
+        request, request_id, "127.0.0.1",
+        [write, written, version, keep_alive, is_head, request_id](HttpResponse answer) {
+          if (answer.stream) {
+            http::response<http::string_body> response = ResponseHead(answer, version, request_id);
+            FinishResponse(std::move(answer), keep_alive, is_head, &response);
+            return write(response);
+          }
+          bool close = false;
+          written->push_back(
+              ResponseBytes(std::move(answer), version, request_id, keep_alive, is_head, &close));
+        });
   }
   return std::move(*written);
 }

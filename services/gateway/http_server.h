@@ -62,6 +62,16 @@ struct HttpServerOptions {
 // 1-128 printable ASCII characters without spaces: safe to echo and to send as gRPC metadata.
 bool IsValidRequestId(absl::string_view id);
 
+// The bytes of a complete (not streamed) answer as the connection writes them: status line,
+// Content-Type, Cache-Control, X-Request-Id, the handler's headers (each replacing an earlier one
+// of the same name), Connection when the version needs it, Content-Length, then the body (none
+// for HEAD). Byte for byte what Beast writes for the same answer (http_server_test.cc holds it
+// so); written by hand because Beast's fields and serializer cost a few thousand instructions
+// and an allocation per header on every request. Sets `close` when the connection must close
+// after it. Throws std::invalid_argument where Beast does (a body on a 204 or 304).
+std::string ResponseBytes(HttpResponse answer, unsigned version, absl::string_view request_id,
+                          bool keep_alive, bool is_head, bool* close);
+
 // The connection's request path without a socket, for the fuzz target (tests/fuzz): `bytes` are
 // read as a connection reads them — the same parser limits, pipelined requests in order, a
 // framing error answered (400, 413, 431) and the rest dropped, Connection: close honoured — and

@@ -3,12 +3,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "common/ids.h"
 #include "services/gateway/sse_handler.h"
 #include "tests/unit/gateway/test_http_client.h"
 
@@ -238,6 +241,26 @@ TEST_F(HttpServerTest, ExpectContinueGetsA100BeforeTheBody) {
   EXPECT_EQ(response.body(), R"({"echo":"POST /echo {}"})");
 }
 
+// A body that came with its header is parsed from what was read; the next request's bytes behind
+// it stay for the next request.
+TEST_F(HttpServerTest, PipelinedPostsAreEachAnsweredWithTheirOwnBody) {
+  TestConnection connection(server_->port());
+  connection.Send(RawRequest("POST", "/echo", "{\"n\":1}") +
+                  RawRequest("POST", "/echo", "{\"n\":2}") + RawRequest("GET", "/echo"));
+  EXPECT_EQ(connection.Read().body(), R"({"echo":"POST /echo {"n":1}"})");
+  EXPECT_EQ(connection.Read().body(), R"({"echo":"POST /echo {"n":2}"})");
+  EXPECT_EQ(connection.Read().body(), R"({"echo":"GET /echo "})");
+}
+
+TEST_F(HttpServerTest, ABodySentAfterItsHeaderIsReadWhole) {
+  TestConnection connection(server_->port());
+  connection.Send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 8\r\n\r\n{\"n\"");
+  connection.Send(":12}");
+  auto response = connection.Read();
+  EXPECT_EQ(response.result_int(), 200);
+  EXPECT_EQ(response.body(), R"({"echo":"POST /echo {"n":12}"})");
+}
+
 TEST_F(HttpServerTest, ShutdownLetsAnInFlightRequestFinish) {
   TestConnection connection(server_->port());
   connection.Send(RawRequest("GET", "/later"));
@@ -334,6 +357,96 @@ TEST(IsValidRequestIdTest, AcceptsVisibleAsciiUpTo128) {
   EXPECT_FALSE(IsValidRequestId("caf\xC3\xA9"));
   EXPECT_FALSE(IsValidRequestId(std::string(129, 'a')));
   EXPECT_TRUE(IsValidRequestId(std::string(128, 'a')));
+}
+
+// What ResponseBytes writes by hand, held to what Beast writes for the same answer (the
+// server's code before ResponseBytes): message, then serializer.
+std::string BeastBytes(const HttpResponse& answer, unsigned version, const std::string& request_id,
+                       bool keep_alive, bool is_head, bool* need_eof) {
+  namespace http = boost::beast::http;
+  http::response<http::string_body> response;
+  response.version(version);
+  response.result(static_cast<unsigned>(answer.status));
+  if (answer.status == 499) response.reason("Client Closed Request");
+  response.set(http::field::content_type, answer.content_type);
+  response.set(http::field::cache_control, answer.stream ? "no-cache" : "no-store");
+  response.set("X-Request-Id", request_id);
+  for (const auto& [name, value] : answer.headers) response.set(name, value);
+  response.keep_alive(keep_alive);
+  response.body() = answer.body;
+  response.prepare_payload();
+  if (is_head) response.body().clear();
+  *need_eof = response.need_eof();
+  std::ostringstream wire;
+  wire << response;
+  return wire.str();
+}
+
+TEST(ResponseBytesTest, AreWhatBeastWritesForTheSameAnswer) {
+  std::vector<HttpResponse> answers;
+  for (int status : {200, 201, 202, 204, 304, 400, 401, 403, 404, 405, 409,
+                     413, 415, 429, 431, 499, 500, 501, 503, 504, 299, 599}) {
+    HttpResponse answer = JsonResponse(status, status == 204 || status == 304 ? "" : "{\"a\":1}");
+    answers.push_back(answer);
+    answer.headers = {{"Retry-After", "5"}, {"Allow", "GET, POST"}};
+    answers.push_back(answer);
+  }
+  HttpResponse raw = JsonResponse(200, std::string(3000, 'w'));
+  raw.content_type = "audio/wav";
+  raw.headers = {{"Cache-Control", "public, max-age=3600"}, {"ETag", "\"abc\""}};
+  answers.push_back(raw);
+  HttpResponse replaced = JsonResponse(200, "{}");
+  replaced.headers = {
+      {"vary", "Origin"}, {"content-type", "text/plain"}, {"Vary", "X"}, {"x-request-id", "mine"}};
+  answers.push_back(replaced);
+  HttpResponse untyped = JsonResponse(404, "");
+  untyped.content_type = "";
+  answers.push_back(untyped);
+  HttpResponse framing = JsonResponse(200, "{}");  // Left to Beast: it rewrites Connection.
+  framing.headers = {{"Connection", "upgrade"}};
+  answers.push_back(framing);
+  for (const HttpResponse& answer : answers) {
+    for (unsigned version : {10u, 11u}) {
+      for (bool keep_alive : {true, false}) {
+        for (bool is_head : {false, true}) {
+          SCOPED_TRACE(absl::StrCat(answer.status, " version ", version, " keep-alive ", keep_alive,
+                                    " head ", is_head, " ", answer.headers.size(), " headers"));
+          bool need_eof = false;
+          const std::string expected =
+              BeastBytes(answer, version, "req-1", keep_alive, is_head, &need_eof);
+          bool close = !need_eof;
+          EXPECT_EQ(ResponseBytes(answer, version, "req-1", keep_alive, is_head, &close), expected);
+          EXPECT_EQ(close, need_eof);
+        }
+      }
+    }
+  }
+}
+
+TEST(ResponseBytesTest, ABodyOnA204IsRefusedAsBeastRefusesIt) {
+  bool close = false;
+  EXPECT_THROW(ResponseBytes(JsonResponse(204, "{}"), 11, "req-1", true, false, &close),
+               std::invalid_argument);
+}
+
+// Request ids come from a per-thread generator (common/ids.h): NewId's shape, and no two alike,
+// on one thread or across threads.
+TEST(NewRequestIdTest, IsThirtyTwoLowercaseHexDigitsAndNeverRepeats) {
+  constexpr int kPerThread = 20000;
+  std::vector<std::string> ids[2];
+  std::thread other([&ids] {
+    for (int i = 0; i < kPerThread; ++i) ids[1].push_back(NewRequestId());
+  });
+  for (int i = 0; i < kPerThread; ++i) ids[0].push_back(NewRequestId());
+  other.join();
+  absl::flat_hash_set<std::string> seen;
+  for (const std::vector<std::string>& thread_ids : ids) {
+    for (const std::string& id : thread_ids) {
+      EXPECT_THAT(id, ::testing::MatchesRegex("[0-9a-f]{32}"));
+      EXPECT_TRUE(seen.insert(id).second) << id;
+    }
+  }
+  EXPECT_EQ(seen.size(), 2u * kPerThread);
 }
 
 // ServeRawRequests (the fuzz target's entry point) reads as a connection does: pipelined requests
