@@ -3,12 +3,16 @@
 //   livecall-bench-grpc-floor ADDRESS callback    the callback API, as the services serve today
 //   livecall-bench-grpc-floor ADDRESS cq          the async completion-queue API, one thread that
 //                                                 polls its queue and answers in place
+//   livecall-bench-grpc-floor ADDRESS sync        the synchronous API: gRPC's polling threads run
+//                                                 the handler in place (and may block in it)
 // With Debian's gRPC 1.51 on Linux, the callback API runs every callback through a process-global
 // completion queue served by "nexting" threads (CompletionQueue::CallbackAlternativeCQ), so an RPC
 // takes thread hand-offs that the completion-queue API does not. bench/run's `grpcfloor` scenario
 // drives both with h2load and reports CPU and context switches per RPC (bench/README.md).
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/rpc_service_method.h>
+#include <grpcpp/support/method_handler.h>
 #include <grpcpp/support/server_callback.h>
 
 #include <cstdio>
@@ -39,6 +43,21 @@ class EmptyAnswer : public grpc::ServerGenericBidiReactor {
 class CallbackFloor : public grpc::CallbackGenericService {
   grpc::ServerGenericBidiReactor* CreateReactor(grpc::GenericCallbackServerContext*) override {
     return new EmptyAnswer;
+  }
+};
+
+// The synchronous API has no generic service: one method of raw bytes, registered by hand.
+class SyncFloor : public grpc::Service {
+ public:
+  SyncFloor() {
+    AddMethod(new grpc::internal::RpcServiceMethod(
+        "/livecall.bench.Floor/Answer", grpc::internal::RpcMethod::NORMAL_RPC,
+        new grpc::internal::RpcMethodHandler<SyncFloor, grpc::ByteBuffer, grpc::ByteBuffer>(
+            [](SyncFloor*, grpc::ServerContext*, const grpc::ByteBuffer*, grpc::ByteBuffer* reply) {
+              *reply = EmptyMessage();
+              return grpc::Status::OK;
+            },
+            this)));
   }
 };
 
@@ -89,17 +108,20 @@ void ServeFromQueue(grpc::AsyncGenericService& service, grpc::ServerCompletionQu
 
 int main(int argc, char** argv) {
   const std::string api = argc > 2 ? argv[2] : "";
-  if (argc != 3 || (api != "callback" && api != "cq")) {
-    std::fprintf(stderr, "usage: %s ADDRESS callback|cq\n", argv[0]);
+  if (argc != 3 || (api != "callback" && api != "cq" && api != "sync")) {
+    std::fprintf(stderr, "usage: %s ADDRESS callback|cq|sync\n", argv[0]);
     return 2;
   }
   grpc::ServerBuilder builder;
   builder.AddListeningPort(argv[1], grpc::InsecureServerCredentials());
   CallbackFloor callback_service;
   grpc::AsyncGenericService queued_service;
+  SyncFloor sync_service;
   std::unique_ptr<grpc::ServerCompletionQueue> queue;
   if (api == "callback") {
     builder.RegisterCallbackGenericService(&callback_service);
+  } else if (api == "sync") {
+    builder.RegisterService(&sync_service);
   } else {
     builder.RegisterAsyncGenericService(&queued_service);
     queue = builder.AddCompletionQueue();
