@@ -1,5 +1,7 @@
 #include "services/gateway/url.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "services/gateway/error_response.h"
@@ -48,7 +50,10 @@ absl::StatusOr<std::string> PercentDecode(absl::string_view text, bool plus_is_s
       out.push_back(c);
     }
   }
-  if (ToValidUtf8(out) != out) {
+  // Plain ASCII is valid UTF-8 (the usual case: spared ToValidUtf8's copy).
+  const bool ascii = std::all_of(out.begin(), out.end(),
+                                 [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (!ascii && ToValidUtf8(out) != out) {
     return absl::InvalidArgumentError("percent-decoded text is not valid UTF-8");
   }
   return out;
