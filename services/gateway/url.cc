@@ -29,26 +29,31 @@ RequestTarget SplitTarget(absl::string_view target) {
 absl::StatusOr<std::string> PercentDecode(absl::string_view text, bool plus_is_space) {
   std::string out;
   out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '%') {
-      if (i + 2 >= text.size()) {
-        return absl::InvalidArgumentError("malformed percent-encoding: '%' at the end");
-      }
-      const int hi = HexValue(text[i + 1]);
-      const int lo = HexValue(text[i + 2]);
-      if (hi < 0 || lo < 0) {
-        return absl::InvalidArgumentError(
-            "malformed percent-encoding: '%' not followed by two "
-            "hex digits");
-      }
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
+  const absl::string_view specials = plus_is_space ? "%+" : "%";
+  size_t i = 0;
+  while (i < text.size()) {
+    // The run up to the next escape is copied as it is, in one append.
+    const size_t special = std::min(text.find_first_of(specials, i), text.size());
+    out.append(text.data() + i, special - i);
+    i = special;
+    if (i == text.size()) break;
+    if (text[i] == '+') {
       out.push_back(' ');
-    } else {
-      out.push_back(c);
+      ++i;
+      continue;
     }
+    if (i + 2 >= text.size()) {
+      return absl::InvalidArgumentError("malformed percent-encoding: '%' at the end");
+    }
+    const int hi = HexValue(text[i + 1]);
+    const int lo = HexValue(text[i + 2]);
+    if (hi < 0 || lo < 0) {
+      return absl::InvalidArgumentError(
+          "malformed percent-encoding: '%' not followed by two "
+          "hex digits");
+    }
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 3;
   }
   // Plain ASCII is valid UTF-8 (the usual case: spared ToValidUtf8's copy).
   const bool ascii = std::all_of(out.begin(), out.end(),
