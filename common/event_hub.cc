@@ -136,6 +136,20 @@ void EventHub::Wake() {
   (void)!write(wake_fd_, &one, sizeof(one));
 }
 
+bool EventHub::WantsNotifications(absl::Time now) {
+  bool watching;
+  {
+    absl::MutexLock lock(&mu_);
+    watching = !streams_.empty();
+  }
+  if (watching) {
+    unwatched_since_ = absl::InfiniteFuture();
+    return true;
+  }
+  if (unwatched_since_ == absl::InfiniteFuture()) unwatched_since_ = now;
+  return now - unwatched_since_ < options_.idle_unsubscribe;
+}
+
 bool EventHub::Listen() {
   absl::StatusOr<RedisPool::Connection> connection = redis_.OpenDedicatedConnection();
   if (!connection.ok()) return false;
@@ -308,7 +322,10 @@ absl::Status EventHub::ReadDirtyStreams() {
 }
 
 void EventHub::DeliverNews(const std::string& stream, const std::vector<StreamEntry>& entries) {
-  std::vector<std::pair<uint64_t, std::vector<StreamEntry>>> deliveries;
+  // Subscribers that have seen none of `entries` (the usual case) are handed `entries` itself;
+  // only one that is partly ahead (caught up past the first) gets its own copy of the rest.
+  std::vector<uint64_t> take_all;
+  std::vector<std::pair<uint64_t, std::vector<StreamEntry>>> take_rest;
   {
     absl::MutexLock lock(&mu_);
     auto watched = streams_.find(stream);
@@ -323,13 +340,14 @@ void EventHub::DeliverNews(const std::string& stream, const std::vector<StreamEn
         for (const StreamEntry& entry : entries) {
           if (IdAfter(entry.id, last_id)) unseen.push_back(entry);
         }
-        if (!unseen.empty()) deliveries.emplace_back(handle, std::move(unseen));
+        if (!unseen.empty()) take_rest.emplace_back(handle, std::move(unseen));
       } else {
-        deliveries.emplace_back(handle, entries);
+        take_all.push_back(handle);
       }
     }
   }
-  for (const auto& [handle, unseen] : deliveries) Deliver(handle, unseen);
+  for (uint64_t handle : take_all) Deliver(handle, entries);
+  for (const auto& [handle, unseen] : take_rest) Deliver(handle, unseen);
 }
 
 void EventHub::SendHeartbeats() {
@@ -356,13 +374,18 @@ absl::Status EventHub::Pass() {
   }
   if (absl::Status status = CatchUp(joining); !status.ok()) return status;
 
-  // (Re)subscribing: whatever was published meanwhile is found by a sweep right away.
-  if (listener_ == nullptr && Listen()) next_sweep_ = absl::InfinitePast();
   absl::Time now = absl::Now();
+  const bool wants_notifications = WantsNotifications(now);
+  if (!wants_notifications && listener_ != nullptr) listener_.reset();
+  // (Re)subscribing: whatever was published meanwhile is found by a sweep right away.
+  if (wants_notifications && listener_ == nullptr && Listen()) {
+    next_sweep_ = absl::InfinitePast();
+  }
   if (now >= next_sweep_) {
     absl::MutexLock lock(&mu_);
     for (const auto& [stream, watched] : streams_) dirty_.insert(stream);
-    next_sweep_ = now + (listener_ != nullptr ? options_.sweep : kUnsubscribedSweep);
+    next_sweep_ =
+        now + (listener_ != nullptr || !wants_notifications ? options_.sweep : kUnsubscribedSweep);
   }
   if (absl::Status status = ReadDirtyStreams(); !status.ok()) return status;
   SendHeartbeats();

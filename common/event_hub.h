@@ -55,6 +55,10 @@ class EventHub {
     // a keep-alive (SSE comment) through proxies.
     absl::Duration heartbeat = absl::Seconds(15);
     int batch = 200;
+    // A hub that has watched no stream for this long drops its notification connection (and the
+    // thread wake-up every writer's notification costs it); it subscribes again, and sweeps once,
+    // with its next watcher.
+    absl::Duration idle_unsubscribe = absl::Seconds(10);
   };
   // Called on the hub's thread, in order; must not block. An empty vector is a heartbeat.
   using Callback = std::function<void(const std::vector<StreamEntry>& entries)>;
@@ -99,6 +103,9 @@ class EventHub {
   void WaitForNews(absl::Duration timeout);
   // Ends WaitForNews early. Never blocks: Subscribe runs on I/O threads.
   void Wake();
+  // Whether the hub should hold its notification connection: some stream is watched, or one was
+  // within options_.idle_unsubscribe of `now`.
+  bool WantsNotifications(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
 
   const Options options_;
   RedisPool redis_;
@@ -112,6 +119,8 @@ class EventHub {
   RedisPool::Connection listener_;
   absl::flat_hash_set<std::string> dirty_;
   absl::Time next_sweep_ = absl::InfinitePast();
+  // Since when no stream is watched (InfiniteFuture: some is). A new hub watches nothing yet.
+  absl::Time unwatched_since_ = absl::InfinitePast();
 
   mutable absl::Mutex mu_;
   uint64_t next_handle_ ABSL_GUARDED_BY(mu_) = 1;

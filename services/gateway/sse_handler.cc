@@ -3,7 +3,7 @@
 #include <atomic>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "common/live_events.h"
 #include "common/log.h"
@@ -54,9 +54,7 @@ class SseStream final : public StreamBody {
         hub_.Subscribe(stream_key_, after_id_, [sink](const std::vector<StreamEntry>& entries) {
           if (entries.empty()) return sink->Write(": ping\n\n");
           std::string text;
-          for (const StreamEntry& entry : entries) {
-            text += FormatServerSentEvent(entry);
-          }
+          for (const StreamEntry& entry : entries) AppendServerSentEvent(entry, &text);
           sink->Write(std::move(text));
         });
     started_ = true;
@@ -126,13 +124,28 @@ void LiveStreamLimits::Release(const std::string& identity, uint64_t id) {
   if (open.empty()) per_identity_.erase(it);
 }
 
-std::string FormatServerSentEvent(const StreamEntry& entry) {
-  std::string text = absl::StrCat("id: ", entry.id, "\n");
-  if (!entry.type.empty()) absl::StrAppend(&text, "event: ", entry.type, "\n");
-  for (absl::string_view line : absl::StrSplit(entry.data, '\n')) {
-    absl::StrAppend(&text, "data: ", absl::StripSuffix(line, "\r"), "\n");
+void AppendServerSentEvent(const StreamEntry& entry, std::string* out) {
+  // One pass with one growth: this runs for every event on every open stream.
+  out->reserve(out->size() + entry.id.size() + entry.type.size() + entry.data.size() + 32);
+  out->append("id: ").append(entry.id).push_back('\n');
+  if (!entry.type.empty()) out->append("event: ").append(entry.type).push_back('\n');
+  const absl::string_view data = entry.data;
+  size_t start = 0;
+  while (true) {
+    const size_t end = data.find('\n', start);
+    absl::string_view line =
+        data.substr(start, end == absl::string_view::npos ? absl::string_view::npos : end - start);
+    absl::ConsumeSuffix(&line, "\r");
+    out->append("data: ").append(line.data(), line.size()).push_back('\n');
+    if (end == absl::string_view::npos) break;
+    start = end + 1;
   }
-  text += "\n";
+  out->push_back('\n');
+}
+
+std::string FormatServerSentEvent(const StreamEntry& entry) {
+  std::string text;
+  AppendServerSentEvent(entry, &text);
   return text;
 }
 

@@ -70,8 +70,11 @@ struct LiveStreamGrant {
   absl::Time ends_at = absl::InfiniteFuture();
 };
 
-// One event in SSE framing; multi-line data becomes several data: lines.
+// One event in SSE framing; multi-line data becomes several data: lines (a CR before a line
+// break is dropped).
 std::string FormatServerSentEvent(const StreamEntry& entry);
+// The same, appended to `out`.
+void AppendServerSentEvent(const StreamEntry& entry, std::string* out);
 
 // The answer to a matched live-event route: a streamed 200, or the error response for a bad
 // request (unknown id shape 404, malformed Last-Event-ID 400). `hub` null: 503.

@@ -1,5 +1,7 @@
 #include "services/gateway/url.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "services/gateway/error_response.h"
@@ -27,28 +29,36 @@ RequestTarget SplitTarget(absl::string_view target) {
 absl::StatusOr<std::string> PercentDecode(absl::string_view text, bool plus_is_space) {
   std::string out;
   out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '%') {
-      if (i + 2 >= text.size()) {
-        return absl::InvalidArgumentError("malformed percent-encoding: '%' at the end");
-      }
-      const int hi = HexValue(text[i + 1]);
-      const int lo = HexValue(text[i + 2]);
-      if (hi < 0 || lo < 0) {
-        return absl::InvalidArgumentError(
-            "malformed percent-encoding: '%' not followed by two "
-            "hex digits");
-      }
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
+  const absl::string_view specials = plus_is_space ? "%+" : "%";
+  size_t i = 0;
+  while (i < text.size()) {
+    // The run up to the next escape is copied as it is, in one append.
+    const size_t special = std::min(text.find_first_of(specials, i), text.size());
+    out.append(text.data() + i, special - i);
+    i = special;
+    if (i == text.size()) break;
+    if (text[i] == '+') {
       out.push_back(' ');
-    } else {
-      out.push_back(c);
+      ++i;
+      continue;
     }
+    if (i + 2 >= text.size()) {
+      return absl::InvalidArgumentError("malformed percent-encoding: '%' at the end");
+    }
+    const int hi = HexValue(text[i + 1]);
+    const int lo = HexValue(text[i + 2]);
+    if (hi < 0 || lo < 0) {
+      return absl::InvalidArgumentError(
+          "malformed percent-encoding: '%' not followed by two "
+          "hex digits");
+    }
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 3;
   }
-  if (ToValidUtf8(out) != out) {
+  // Plain ASCII is valid UTF-8 (the usual case: spared ToValidUtf8's copy).
+  const bool ascii = std::all_of(out.begin(), out.end(),
+                                 [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  if (!ascii && ToValidUtf8(out) != out) {
     return absl::InvalidArgumentError("percent-decoded text is not valid UTF-8");
   }
   return out;

@@ -226,6 +226,42 @@ TEST_F(EventHubTest, DeliveryResumesWithoutLossAfterARedisRestart) {
   EXPECT_EQ(received.data(), (std::vector<std::string>{"before", "after"}));
 }
 
+// A hub that watches nothing does not hear (nor wake up for) every writer's notification: it
+// subscribes with its first watcher and unsubscribes once nothing has been watched for
+// idle_unsubscribe. Events written meanwhile are not lost: the next watcher replays them.
+TEST_F(EventHubTest, OnlyAHubThatWatchesSomethingHoldsTheNotificationSubscription) {
+  auto subscriptions = [&]() -> int64_t {
+    absl::StatusOr<RedisReply> reply = redis_->Command({"PUBSUB", "NUMSUB", kLiveEventsChannel});
+    if (!reply.ok() || (*reply)->type != REDIS_REPLY_ARRAY || (*reply)->elements != 2) return -1;
+    return (*reply)->element[1]->integer;
+  };
+  EventHub::Options options = HubOptions();
+  options.idle_unsubscribe = absl::Milliseconds(100);
+  EventHub hub(options);
+  hub.Start();
+  EXPECT_EQ(subscriptions(), 0);
+
+  Received first;
+  const uint64_t handle = hub.Subscribe("s", "", first.Callback());
+  ASSERT_TRUE(livecall::testing::WaitFor([&] { return subscriptions() == 1; }, absl::Seconds(10)));
+  Add("s", "one");  // Only a notification brings it (no sweep for an hour).
+  ASSERT_TRUE(
+      livecall::testing::WaitFor([&] { return first.data().size() == 1; }, absl::Seconds(10)));
+
+  hub.Unsubscribe(handle);
+  ASSERT_TRUE(livecall::testing::WaitFor([&] { return subscriptions() == 0; }, absl::Seconds(10)));
+  Add("s", "two");  // Nobody listens.
+
+  Received second;
+  hub.Subscribe("s", "", second.Callback());
+  ASSERT_TRUE(livecall::testing::WaitFor([&] { return subscriptions() == 1; }, absl::Seconds(10)));
+  Add("s", "three");
+  ASSERT_TRUE(
+      livecall::testing::WaitFor([&] { return second.data().size() == 3; }, absl::Seconds(10)));
+  EXPECT_EQ(second.data(), (std::vector<std::string>{"one", "two", "three"}));
+  EXPECT_EQ(first.data(), (std::vector<std::string>{"one"}));
+}
+
 TEST(StreamIdTest, RecognisesRedisStreamIds) {
   EXPECT_TRUE(IsStreamId("1700000000000-0"));
   EXPECT_TRUE(IsStreamId("0-0"));

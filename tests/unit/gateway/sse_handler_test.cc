@@ -6,6 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
 namespace livecall::gateway {
 namespace {
 
@@ -23,6 +28,31 @@ TEST(FormatServerSentEventTest, AnEventWithoutTypeHasNoEventLine) {
 TEST(FormatServerSentEventTest, MultiLineDataBecomesSeveralDataLines) {
   EXPECT_EQ(FormatServerSentEvent({.id = "1-0", .type = "t", .data = "a\r\nb\nc"}),
             "id: 1-0\nevent: t\ndata: a\ndata: b\ndata: c\n\n");
+}
+
+// The frames are byte for byte what the split-and-concatenate formatter wrote before, for data
+// with and without line breaks, CRs, empty lines and an empty payload.
+TEST(FormatServerSentEventTest, MatchesTheSplittingFormatter) {
+  auto reference = [](const StreamEntry& entry) {
+    std::string text = absl::StrCat("id: ", entry.id, "\n");
+    if (!entry.type.empty()) absl::StrAppend(&text, "event: ", entry.type, "\n");
+    for (absl::string_view line : absl::StrSplit(entry.data, '\n')) {
+      absl::StrAppend(&text, "data: ", absl::StripSuffix(line, "\r"), "\n");
+    }
+    return text + "\n";
+  };
+  for (const std::string data :
+       {"", "{}", "\n", "\r\n", "a\n", "\na", "a\r\r\nb", "\r", "a\n\nb\r", "x\ry",
+        R"({"type":"suggestions","suggestions":[{"text":"Salom"}]})"}) {
+    for (const std::string type : {"", "suggestions"}) {
+      const StreamEntry entry{.id = "1700000000000-12", .type = type, .data = data};
+      EXPECT_EQ(FormatServerSentEvent(entry), reference(entry)) << absl::CEscape(data);
+      std::string batch = "prefix";
+      AppendServerSentEvent(entry, &batch);
+      AppendServerSentEvent(entry, &batch);
+      EXPECT_EQ(batch, "prefix" + reference(entry) + reference(entry));
+    }
+  }
 }
 
 // Per identity, a new stream ends the identity's oldest (a reloaded page supersedes the tab it

@@ -1,6 +1,15 @@
 #include "services/gateway/twilio_signature.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -67,6 +76,56 @@ TEST(TwilioSignatureTest, ComputesLivecallsOwnVectors) {
                  {"Final", "true"},
                  {"Track", "inbound_track"}}),
             "/wJl+VL3wcLYKwLSFSdXb7t99DY=");
+}
+
+// What ComputeTwilioSignature computed before it kept keyed digest states (OpenSSL's one-shot
+// HMAC over the URL and the parameters sorted through a map of value sets): the same output for
+// keys shorter than, as long as and longer than SHA-1's block, the empty key, and keys that
+// change from one call to the next on one thread.
+std::string OneShotSignature(const std::string& token, const std::string& url,
+                             const FormParams& params) {
+  std::map<std::string, std::set<std::string>> sorted;
+  for (const auto& [name, value] : params) sorted[name].insert(value);
+  std::string data = url;
+  for (const auto& [name, values] : sorted) {
+    for (const std::string& value : values) absl::StrAppend(&data, name, value);
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha1(), token.data(), static_cast<int>(token.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest, &length);
+  return absl::Base64Escape(
+      absl::string_view(reinterpret_cast<const char*>(digest), static_cast<size_t>(length)));
+}
+
+TEST(TwilioSignatureTest, MatchesOneShotHmacForEveryKeyLength) {
+  const FormParams params = {{"To", "+998712000000"},
+                             {"From", "+998901112233"},
+                             {"Multi", "b"},
+                             {"Multi", "a"},
+                             {"Multi", "b"},
+                             {"Empty", ""},
+                             {"Caller", "client:ālice"},
+                             {"CallSid", "CA0123"}};
+  const std::vector<std::string> tokens = {"12345",
+                                           "",
+                                           std::string(63, 'k'),
+                                           std::string(64, 'k'),
+                                           std::string(65, 'k'),
+                                           std::string(200, 'z'),
+                                           "bench0auth0token0000000000000000",
+                                           "12345"};
+  for (int round = 0; round < 2; ++round) {
+    for (const std::string& token : tokens) {
+      for (const FormParams& p : {params, FormParams{}}) {
+        const std::string url = "https://example.com/twilio/voice?x=" + std::to_string(round);
+        EXPECT_EQ(ComputeTwilioSignature(token, url, p), OneShotSignature(token, url, p))
+            << "token of " << token.size() << " bytes";
+        EXPECT_TRUE(ValidateTwilioSignature(token.empty() ? "x" : token, url, p,
+                                            OneShotSignature(token.empty() ? "x" : token, url, p)));
+      }
+    }
+  }
 }
 
 TEST(TwilioSignatureTest, AcceptsTheDefaultPortEitherWay) {

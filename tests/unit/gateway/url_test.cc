@@ -32,6 +32,9 @@ TEST(PercentDecodeTest, RejectsMalformedEscapes) {
 
 TEST(PercentDecodeTest, RejectsDecodedTextThatIsNotUtf8) {
   EXPECT_EQ(PercentDecode("%FF", false).status().code(), absl::StatusCode::kInvalidArgument);
+  // Raw bytes past ASCII are checked as well as decoded ones.
+  EXPECT_EQ(PercentDecode("a\xC3", true).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(*PercentDecode("\xD0\x9F+%D0%9F", true), "\xD0\x9F \xD0\x9F");
 }
 
 TEST(ParseQueryTest, KeepsOrderRepeatsAndEmptyValues) {
