@@ -46,12 +46,15 @@
 // the RPCs and what several families share (stopping an ended call's legs, TwiML pieces).
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/executor.h"
 #include "common/pending_calls.h"
 #include "livecall/v1/twilio_webhooks.grpc.pb.h"
@@ -178,6 +181,10 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
   void RecordWhenStarted(const std::shared_ptr<PendingSession>& pending,
                          const std::string& call_sid);
   void RecordLateSession(const std::string& call_sid, const livecall::v1::Session& session);
+  // What a customer hears when no agent is available, in `language`: rendered (a TTS cache
+  // lookup in Redis for our own audio) at most once per kBusyLineReuse per language, not once per
+  // call. Failures are not kept.
+  absl::StatusOr<TwimlElement> BusyLine(const std::string& language);
 
   // gather_webhook.cc
   // The voice agent's turn as TwiML on the customer's leg of `call`; a <Gather>'s action URL
@@ -214,6 +221,12 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
   SpeechRenderer& speech_;
   Executor& executor_;
   const TwilioWebhookOptions options_;
+  struct RenderedLine {
+    TwimlElement verb;
+    absl::Time rendered_at;
+  };
+  absl::Mutex busy_lines_mu_;
+  std::map<std::string, RenderedLine> busy_lines_ ABSL_GUARDED_BY(busy_lines_mu_);
   // Last: destroyed (drained, stopped, waited for) first, while everything their tasks use
   // still lives.
   Executor session_starts_;

@@ -30,6 +30,10 @@ constexpr absl::Duration kVoiceDedupTtl = absl::Hours(1);
 // wait for the AI session's language together stay well inside that.
 constexpr absl::Duration kWebhookRestBudget = absl::Seconds(5);
 constexpr absl::Duration kSessionStartWait = absl::Seconds(3);
+// How long a rendered busy line is said again as it is. Our own audio's URL stays valid for
+// LIVECALL_TTS_URL_TTL_S (an hour by default) and its cache entry for a day after its last use
+// (renewed by each rendering), so a line a minute old still plays.
+constexpr absl::Duration kBusyLineReuse = absl::Minutes(1);
 
 std::string SayAndHangUp(absl::string_view text) {
   return RenderTwiml({Verb("Say", text), Verb("Hangup")});
@@ -330,8 +334,7 @@ absl::StatusOr<std::string> TwilioWebhookService::CustomerTwiml(
     LogWarning("inbound call but no agent is available", {{"callSid", call_sid}});
     // The customer hears it in their own language (Uzbek as our own audio, speech.h).
     const std::string said = language.empty() ? DefaultLanguageForNumber(call.from()) : language;
-    LIVECALL_ASSIGN_OR_RETURN(TwimlElement busy,
-                              speech_.Render({.text = VoiceAgentBusyLine(said), .language = said}));
+    LIVECALL_ASSIGN_OR_RETURN(TwimlElement busy, BusyLine(said));
     twiml = RenderTwiml({std::move(busy), Verb("Hangup")});
   } else {
     // This TwiML runs on the customer's leg: its inbound track is the customer speaking.
@@ -369,6 +372,22 @@ void TwilioWebhookService::RecordWhenStarted(const std::shared_ptr<PendingSessio
     executor_.Submit(
         [this, call_sid, session = *std::move(session)] { RecordLateSession(call_sid, session); });
   }
+}
+
+absl::StatusOr<TwimlElement> TwilioWebhookService::BusyLine(const std::string& language) {
+  const absl::Time now = absl::Now();
+  {
+    absl::MutexLock lock(&busy_lines_mu_);
+    auto it = busy_lines_.find(language);
+    if (it != busy_lines_.end() && now - it->second.rendered_at < kBusyLineReuse) {
+      return it->second.verb;
+    }
+  }
+  LIVECALL_ASSIGN_OR_RETURN(TwimlElement verb, speech_.Render({.text = VoiceAgentBusyLine(language),
+                                                               .language = language}));
+  absl::MutexLock lock(&busy_lines_mu_);
+  busy_lines_[language] = RenderedLine{.verb = verb, .rendered_at = now};
+  return verb;
 }
 
 void TwilioWebhookService::RecordLateSession(const std::string& call_sid,

@@ -230,6 +230,38 @@ TEST_F(VoiceWebhookTest, CustomerWebhooksWaitingForTheirSessionsHoldNoRpcWorker)
   }
 }
 
+// The busy line is the same for every call in a language: it is rendered (for our own audio, a
+// TTS cache lookup in Redis) once, not once per call, and every caller hears the same.
+TEST_F(VoiceWebhookTest, TheBusyLineIsRenderedOnceForManyCallsInALanguage) {
+  class CountingRenderer final : public SpeechRenderer {
+   public:
+    absl::StatusOr<TwimlElement> Render(const SpokenText& speech) override {
+      absl::MutexLock lock(&mu);
+      rendered.push_back(speech.text);
+      return SayRenderer().Render(speech);
+    }
+    absl::Mutex mu;
+    std::vector<std::string> rendered;
+  };
+  CountingRenderer speech;
+  TwilioWebhookService webhooks(
+      provider_.get(), *store_, *sessions_, voice_agent_, speech, executor_,
+      TwilioWebhookOptions{.public_url = kPublicUrl, .caller_id = kCallerId});
+  std::vector<std::string> answers;
+  for (const char* customer :
+       {"CAcccccccccccccccccccccccccccccccc", "CAdddddddddddddddddddddddddddddddd"}) {
+    absl::StatusOr<std::string> twiml = webhooks.HandleVoice(Inbound(customer));
+    ASSERT_THAT(twiml.status(), IsOk());
+    answers.push_back(*twiml);
+  }
+  EXPECT_EQ(answers[0], answers[1]);
+  EXPECT_EQ(ParseXml(answers[0])->children[0].text, VoiceAgentBusyLine("ru"));
+  absl::MutexLock lock(&speech.mu);
+  EXPECT_THAT(speech.rendered, ElementsAre(VoiceAgentBusyLine("ru")));
+  ai_.DrainAsyncStarts();
+  executor_.Drain();
+}
+
 // A signed /twilio/voice replayed after the dedup window (Twilio's own retries come within
 // seconds) dials nobody and leaves the call as it is.
 TEST_F(VoiceWebhookTest, ABrowserCallReplayedAfterTheDedupWindowDialsNobody) {
