@@ -1,6 +1,7 @@
 #include "services/call-control/ai_session_client.h"
 
 #include "absl/time/clock.h"
+#include "common/async_unary.h"
 #include "common/grpc_server.h"
 #include "common/request_id.h"
 #include "common/status.h"
@@ -21,6 +22,22 @@ absl::StatusOr<livecall::v1::Session> GrpcAiSessionClient::StartSession(
     const livecall::v1::StartSessionRequest& request) {
   return Call<livecall::v1::StartSessionRequest, livecall::v1::Session>(
       &livecall::v1::AiSession::Stub::StartSession, request);
+}
+
+void GrpcAiSessionClient::StartSessionAsync(const livecall::v1::StartSessionRequest& request,
+                                            const std::string& request_id, SessionDone done) {
+  using Call = PeerCall<livecall::v1::StartSessionRequest, livecall::v1::Session>;
+  auto call = std::make_shared<Call>(&pending_);
+  call->request = request;
+  PreparePeerCall(&call->context, absl::Now() + deadline_, request_id);
+  stub_->async()->StartSession(&call->context, &call->request, &call->response,
+                               [call, done = std::move(done)](grpc::Status status) {
+                                 if (!status.ok()) {
+                                   done(ToAbslStatus(status));
+                                 } else {
+                                   done(std::move(call->response));
+                                 }
+                               });
 }
 
 absl::StatusOr<livecall::v1::AddTurnResponse> GrpcAiSessionClient::AddTurn(

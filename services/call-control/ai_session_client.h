@@ -3,15 +3,19 @@
 
 // call-control's edge to ai-session: start the AI session beside a call, feed it what was said
 // (real-time transcription), let its voice agent answer a caller, give it to the agent who
-// answers, end it with the call. An interface so unit tests use a fake; the real one is a
-// synchronous gRPC stub with a deadline, called from the worker pool only.
+// answers, end it with the call. An interface so unit tests use a fake; the real one is a gRPC stub
+// with a deadline: synchronous calls from the worker pool only, and StartSessionAsync with the
+// callback API, which parks no thread while ai-session works (a customer's /twilio/voice).
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/pending_calls.h"
 #include "livecall/v1/ai_session.grpc.pb.h"
 
 namespace livecall::call_control {
@@ -24,6 +28,12 @@ class AiSessionClient {
   virtual ~AiSessionClient() = default;
   virtual absl::StatusOr<livecall::v1::Session> StartSession(
       const livecall::v1::StartSessionRequest& request) = 0;
+  // StartSession without blocking: `done` runs once, on a thread of the client's, with its
+  // answer; it must not block (hand blocking work to an Executor). The call carries
+  // `request_id` (x-request-id).
+  using SessionDone = std::function<void(absl::StatusOr<livecall::v1::Session>)>;
+  virtual void StartSessionAsync(const livecall::v1::StartSessionRequest& request,
+                                 const std::string& request_id, SessionDone done) = 0;
   virtual absl::StatusOr<livecall::v1::AddTurnResponse> AddTurn(
       const livecall::v1::AddTurnRequest& request) = 0;
   virtual absl::StatusOr<livecall::v1::CallerReply> ReplyToCaller(
@@ -41,6 +51,8 @@ class GrpcAiSessionClient final : public AiSessionClient {
 
   absl::StatusOr<livecall::v1::Session> StartSession(
       const livecall::v1::StartSessionRequest& request) override;
+  void StartSessionAsync(const livecall::v1::StartSessionRequest& request,
+                         const std::string& request_id, SessionDone done) override;
   absl::StatusOr<livecall::v1::AddTurnResponse> AddTurn(
       const livecall::v1::AddTurnRequest& request) override;
   absl::StatusOr<livecall::v1::CallerReply> ReplyToCaller(
@@ -54,6 +66,8 @@ class GrpcAiSessionClient final : public AiSessionClient {
   template <typename Request, typename Response, typename Method>
   absl::StatusOr<Response> Call(Method method, const Request& request);
 
+  // First, so destroyed last: waits for gRPC to release every async call (pending_calls.h).
+  PendingCalls pending_;
   std::unique_ptr<livecall::v1::AiSession::Stub> stub_;
   const absl::Duration deadline_;
 };

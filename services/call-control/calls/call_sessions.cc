@@ -32,9 +32,11 @@ absl::StatusOr<livecall::v1::Call> CallSessions::Start(const livecall::v1::Call&
   return Record(call.call_sid(), *session);
 }
 
-absl::StatusOr<livecall::v1::Session> CallSessions::Open(const livecall::v1::Call& call,
-                                                         const std::string& agent_id,
-                                                         const std::string& language) {
+namespace {
+
+livecall::v1::StartSessionRequest StartRequestFor(const livecall::v1::Call& call,
+                                                  const std::string& agent_id,
+                                                  const std::string& language) {
   livecall::v1::StartSessionRequest request;
   const bool inbound = call.direction() == "inbound";
   request.set_phone_number(inbound ? call.from() : call.to());
@@ -42,12 +44,34 @@ absl::StatusOr<livecall::v1::Session> CallSessions::Open(const livecall::v1::Cal
   request.set_direction(inbound ? "inbound" : "outbound");
   request.set_agent_id(agent_id);
   request.set_language(language);
-  absl::StatusOr<livecall::v1::Session> session = ai_.StartSession(request);
-  if (!session.ok()) {
-    LogError("cannot start the AI session; the call goes on without it",
-             {{"callSid", call.call_sid()}, {"error", session.status().ToString()}});
-  }
+  return request;
+}
+
+void LogOpenFailure(const std::string& call_sid, const absl::Status& status) {
+  LogError("cannot start the AI session; the call goes on without it",
+           {{"callSid", call_sid}, {"error", status.ToString()}});
+}
+
+}  // namespace
+
+absl::StatusOr<livecall::v1::Session> CallSessions::Open(const livecall::v1::Call& call,
+                                                         const std::string& agent_id,
+                                                         const std::string& language) {
+  absl::StatusOr<livecall::v1::Session> session =
+      ai_.StartSession(StartRequestFor(call, agent_id, language));
+  if (!session.ok()) LogOpenFailure(call.call_sid(), session.status());
   return session;
+}
+
+void CallSessions::OpenAsync(const livecall::v1::Call& call, const std::string& agent_id,
+                             const std::string& language, const std::string& request_id,
+                             AiSessionClient::SessionDone done) {
+  ai_.StartSessionAsync(StartRequestFor(call, agent_id, language), request_id,
+                        [call_sid = call.call_sid(),
+                         done = std::move(done)](absl::StatusOr<livecall::v1::Session> session) {
+                          if (!session.ok()) LogOpenFailure(call_sid, session.status());
+                          done(std::move(session));
+                        });
 }
 
 absl::StatusOr<livecall::v1::Call> CallSessions::Record(const std::string& call_sid,

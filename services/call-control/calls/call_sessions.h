@@ -42,6 +42,11 @@ class CallSessions {
   absl::StatusOr<livecall::v1::Session> Open(const livecall::v1::Call& call,
                                              const std::string& agent_id,
                                              const std::string& language);
+  // Open without blocking (the gRPC callback API): `done` runs once, on ai-session client's
+  // thread, and must not block. The call carries `request_id`.
+  void OpenAsync(const livecall::v1::Call& call, const std::string& agent_id,
+                 const std::string& language, const std::string& request_id,
+                 AiSessionClient::SessionDone done);
   absl::StatusOr<livecall::v1::Call> Record(const std::string& call_sid,
                                             const livecall::v1::Session& session);
 

@@ -4,9 +4,13 @@
 
 #include "services/call-control/twilio/twilio_webhook_service.h"
 
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/async_unary.h"
 #include "common/log.h"
+#include "common/request_id.h"
 #include "common/status.h"
 #include "common/unary_reactor.h"
 #include "services/call-control/twilio/twilio_webhook_internal.h"
@@ -95,9 +99,28 @@ void TwilioWebhookService::StopOtherLegs(const livecall::v1::Call& call, bool ca
 grpc::ServerUnaryReactor* TwilioWebhookService::Voice(
     grpc::CallbackServerContext* context, const livecall::v1::TwilioWebhookRequest* request,
     livecall::v1::TwimlResponse* response) {
-  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
-    LIVECALL_ASSIGN_OR_RETURN(*response->mutable_twiml(), HandleVoice(request->params()));
-    return absl::OkStatus();
+  // FinishOnExecutor's contract (unary_reactor.h), but finished from HandleVoice's answer, which
+  // for a customer's call comes once its AI session has started, without a worker waiting.
+  return FinishAsync(context, [this, context, request, response](
+                                  const CallerIdentity&, CallScope scope, AsyncFinish finish) {
+    const bool queued =
+        executor_.TrySubmit([this, context, request, response, scope = std::move(scope), finish]() {
+          if (context->IsCancelled())
+            return finish(absl::CancelledError("the client cancelled the call"));
+          if (context->deadline() <= std::chrono::system_clock::now()) {
+            return finish(absl::DeadlineExceededError(
+                "the deadline passed while the request waited for a worker"));
+          }
+          ScopedRequestId request_id(scope.request_id());
+          HandleVoice(request->params(), [response, finish](absl::StatusOr<std::string> twiml) {
+            if (twiml.ok()) *response->mutable_twiml() = *std::move(twiml);
+            finish(twiml.status());
+          });
+        });
+    if (!queued) {
+      finish(absl::ResourceExhaustedError(absl::StrCat(
+          "the server is busy (", executor_.max_queued(), " requests queued); retry")));
+    }
   });
 }
 

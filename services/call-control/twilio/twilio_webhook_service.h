@@ -45,17 +45,23 @@
 // gather_webhook.cc (the voice agent's turns), dtmf_webhook.cc; twilio_webhook_service.cc holds
 // the RPCs and what several families share (stopping an ended call's legs, TwiML pieces).
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/executor.h"
+#include "common/pending_calls.h"
 #include "livecall/v1/twilio_webhooks.grpc.pb.h"
 #include "services/call-control/calls/call_sessions.h"
 #include "services/call-control/calls/call_store.h"
 #include "services/call-control/calls/outbound_call_limit.h"
+#include "services/call-control/deadline_timer.h"
 #include "services/call-control/speech.h"
 #include "services/call-control/twilio/speech_recognition.h"
 #include "services/call-control/twilio/twilio_provider.h"
@@ -77,10 +83,11 @@ struct TwilioWebhookOptions {
   // The global cap on concurrent outbound calls, shared with PlaceCall: a browser call dials a
   // customer too. Null: no cap.
   OutboundCallLimit* outbound_limit = nullptr;
-  // Threads that start calls' AI sessions for /twilio/voice, which waits for them (up to 3 s).
-  // A pool of their own: queued behind the very webhooks that wait for them on the RPC
-  // executor, a burst of calls would make each webhook wait the whole 3 s. As many as the RPC
-  // executor's workers, so every waiting webhook's start runs at once.
+  // Threads that start the AI sessions of agents' browser calls for /twilio/voice, which waits
+  // for them (up to 3 s). A pool of their own: queued behind the very webhooks that wait for them
+  // on the RPC executor, a burst of calls would make each webhook wait the whole 3 s. As many as
+  // the RPC executor's workers, so every waiting webhook's start runs at once. (A customer's call
+  // starts its session with gRPC's callback API and parks no thread: it needs none of these.)
   int session_start_threads = 8;
 };
 
@@ -103,11 +110,17 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
         session_starts_(options_.session_start_threads) {}
 
   // The work behind the RPCs, each in its family's file; blocking, run on the executor.
-  absl::StatusOr<std::string> HandleVoice(const Params& params);  // voice_webhook.cc
-  absl::Status HandleCallStatus(const Params& params);            // call_status_webhook.cc
-  absl::Status HandleConferenceStatus(const Params& params);      // conference_webhook.cc
-  absl::Status HandleTranscription(const Params& params);         // transcription_webhook.cc
-  absl::StatusOr<std::string> HandleDtmf(const Params& query);    // dtmf_webhook.cc
+  // /twilio/voice (voice_webhook.cc): `done` runs once with the TwiML, on this thread or, for a
+  // customer's call, on the executor once its AI session has started (or 3 s have passed), so
+  // no thread waits for ai-session meanwhile.
+  using VoiceDone = std::function<void(absl::StatusOr<std::string>)>;
+  void HandleVoice(const Params& params, VoiceDone done);
+  // The same, waiting for the answer (tests; never on the executor, which answers it).
+  absl::StatusOr<std::string> HandleVoice(const Params& params);
+  absl::Status HandleCallStatus(const Params& params);          // call_status_webhook.cc
+  absl::Status HandleConferenceStatus(const Params& params);    // conference_webhook.cc
+  absl::Status HandleTranscription(const Params& params);       // transcription_webhook.cc
+  absl::StatusOr<std::string> HandleDtmf(const Params& query);  // dtmf_webhook.cc
   absl::StatusOr<std::string> HandleGather(const Params& params,
                                            const Params& query);  // gather_webhook.cc
 
@@ -137,7 +150,10 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
   // when the call cannot be placed; empty or unknown: English.
   absl::StatusOr<std::string> AgentCall(const std::string& call_sid, const std::string& identity,
                                         const std::string& to, const std::string& language);
-  absl::StatusOr<std::string> CustomerCall(const std::string& call_sid, const Params& params);
+  // A browser's call, deduplicated by its CallSid.
+  absl::StatusOr<std::string> BrowserCall(const std::string& call_sid, const std::string& from,
+                                          const Params& params);
+  void CustomerCall(const std::string& call_sid, const Params& params, VoiceDone done);
   // Starts the AI session and records it with the call; answers the session's language, or empty
   // when ai-session failed (logged: the call goes on without it).
   std::string StartSession(const livecall::v1::Call& call, const std::string& agent_id);
@@ -148,16 +164,27 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
   // Rings `agents` into `conference`, in the background.
   void Ring(const std::string& call_sid, const std::string& conference, const std::string& caller,
             std::vector<std::string> agents);
-  // A customer's call: its AI session starts before the call is written (OpenSession) and is
-  // awaited up to 3 s (AwaitSession); one that comes later is recorded on the call then
-  // (RecordWhenStarted, after the call's write; RecordLateSession).
+  // A customer's call: its AI session starts before the call is written (OpenSession, with
+  // the callback API) and the webhook goes on (AnswerCustomer, on the executor) when it has
+  // started (SessionStarted) or after 3 s (SessionWaitOver), whichever is first; one that comes
+  // later is recorded on the call then (RecordWhenStarted, after the call's write;
+  // RecordLateSession).
   struct PendingSession;
-  std::shared_ptr<PendingSession> OpenSession(const livecall::v1::Call& call);
-  std::optional<livecall::v1::Session> AwaitSession(PendingSession& pending,
-                                                    const std::string& call_sid);
+  void OpenSession(const std::shared_ptr<PendingSession>& pending);
+  void SessionStarted(const std::shared_ptr<PendingSession>& pending,
+                      absl::StatusOr<livecall::v1::Session> session);
+  void SessionWaitOver(const std::shared_ptr<PendingSession>& pending);
+  void AnswerCustomer(const std::shared_ptr<PendingSession>& pending,
+                      const std::optional<livecall::v1::Session>& session);
+  absl::StatusOr<std::string> CustomerTwiml(const std::shared_ptr<PendingSession>& pending,
+                                            const std::optional<livecall::v1::Session>& session);
   void RecordWhenStarted(const std::shared_ptr<PendingSession>& pending,
                          const std::string& call_sid);
   void RecordLateSession(const std::string& call_sid, const livecall::v1::Session& session);
+  // What a customer hears when no agent is available, in `language`: rendered (a TTS cache
+  // lookup in Redis for our own audio) at most once per kBusyLineReuse per language, not once per
+  // call. Failures are not kept.
+  absl::StatusOr<TwimlElement> BusyLine(const std::string& language);
 
   // gather_webhook.cc
   // The voice agent's turn as TwiML on the customer's leg of `call`; a <Gather>'s action URL
@@ -194,8 +221,19 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
   SpeechRenderer& speech_;
   Executor& executor_;
   const TwilioWebhookOptions options_;
-  // Last: destroyed (drained) first, while everything its tasks use still lives.
+  struct RenderedLine {
+    TwimlElement verb;
+    absl::Time rendered_at;
+  };
+  absl::Mutex busy_lines_mu_;
+  std::map<std::string, RenderedLine> busy_lines_ ABSL_GUARDED_BY(busy_lines_mu_);
+  // Last: destroyed (drained, stopped, waited for) first, while everything their tasks use
+  // still lives.
   Executor session_starts_;
+  // The 3 s bound of customers' webhooks on their sessions' starts.
+  DeadlineTimer session_waits_;
+  // Customers' session starts whose answer has not been handled yet.
+  PendingCalls customer_session_starts_;
 };
 
 }  // namespace livecall::call_control

@@ -3,6 +3,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/enum_json.h"
 #include "common/ids.h"
@@ -10,6 +11,7 @@
 #include "common/log.h"
 #include "common/phone_number.h"
 #include "common/proto_time.h"
+#include "common/request_id.h"
 #include "common/status.h"
 #include "services/call-control/calls/answer_once.h"
 #include "services/call-control/calls/call_state_machine.h"
@@ -28,6 +30,10 @@ constexpr absl::Duration kVoiceDedupTtl = absl::Hours(1);
 // wait for the AI session's language together stay well inside that.
 constexpr absl::Duration kWebhookRestBudget = absl::Seconds(5);
 constexpr absl::Duration kSessionStartWait = absl::Seconds(3);
+// How long a rendered busy line is said again as it is. Our own audio's URL stays valid for
+// LIVECALL_TTS_URL_TTL_S (an hour by default) and its cache entry for a day after its last use
+// (renewed by each rendering), so a line a minute old still plays.
+constexpr absl::Duration kBusyLineReuse = absl::Minutes(1);
 
 std::string SayAndHangUp(absl::string_view text) {
   return RenderTwiml({Verb("Say", text), Verb("Hangup")});
@@ -40,18 +46,38 @@ using webhook_internal::kConferencePrefix;
 using webhook_internal::Param;
 
 absl::StatusOr<std::string> TwilioWebhookService::HandleVoice(const Params& params) {
+  struct Answer {
+    absl::Notification given;
+    absl::StatusOr<std::string> twiml;
+  };
+  auto answer = std::make_shared<Answer>();
+  HandleVoice(params, [answer](absl::StatusOr<std::string> twiml) {
+    answer->twiml = std::move(twiml);
+    answer->given.Notify();
+  });
+  answer->given.WaitForNotification();
+  return answer->twiml;
+}
+
+void TwilioWebhookService::HandleVoice(const Params& params, VoiceDone done) {
   const std::string call_sid = Param(params, "CallSid");
   if (!IsCallSidShaped(call_sid)) {
-    return absl::InvalidArgumentError("CallSid is missing or malformed");
+    return done(absl::InvalidArgumentError("CallSid is missing or malformed"));
   }
   if (twilio_ == nullptr) {
-    return absl::FailedPreconditionError(
-        "Twilio is not configured (TWILIO_ACCOUNT_SID); this call-control runs the sandbox");
+    return done(absl::FailedPreconditionError(
+        "Twilio is not configured (TWILIO_ACCOUNT_SID); this call-control runs the sandbox"));
   }
   const std::string from = Param(params, "From");
   // A customer's call writes nothing before its one script (CustomerCall); a browser's call dials
   // the customer before it answers, so it claims its CallSid first.
-  if (!absl::StartsWith(from, "client:")) return CustomerCall(call_sid, params);
+  if (!absl::StartsWith(from, "client:")) return CustomerCall(call_sid, params, std::move(done));
+  done(BrowserCall(call_sid, from, params));
+}
+
+absl::StatusOr<std::string> TwilioWebhookService::BrowserCall(const std::string& call_sid,
+                                                              const std::string& from,
+                                                              const Params& params) {
   auto answer_first = [&]() -> absl::StatusOr<std::string> {
     // A CallSid answered before, past the dedup window, is no retry of Twilio's (those come within
     // seconds) but a replay of a signed request: it dials nobody and joins nothing.
@@ -155,31 +181,51 @@ absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& c
   return RenderTwiml({start, dial});
 }
 
-absl::StatusOr<std::string> TwilioWebhookService::CustomerCall(const std::string& call_sid,
-                                                               const Params& params) {
+// A customer's call on its way to its answer: its AI session is asked for (OpenSession) and the
+// webhook goes on, on the executor, with the session (SessionStarted) or without it after
+// kSessionStartWait (SessionWaitOver), whichever is first. A session that comes later is recorded
+// on the call by whichever of the two is last: the start, or the webhook once it has written the
+// call without it.
+struct TwilioWebhookService::PendingSession {
+  livecall::v1::Call call;  // Not yet written.
+  std::vector<std::string> agents;
+  VoiceDone done;
+  std::string request_id;
+  bool opened = false;  // Its session was asked for.
+
+  absl::Mutex mu;
+  bool went_on ABSL_GUARDED_BY(mu) = false;  // The webhook has gone on, with or without it.
+  DeadlineTimer::TaskId wait_over ABSL_GUARDED_BY(mu) = 0;
+  bool answered ABSL_GUARDED_BY(mu) = false;
+  std::optional<livecall::v1::Session> session ABSL_GUARDED_BY(mu);
+  bool record_late ABSL_GUARDED_BY(mu) = false;
+};
+
+void TwilioWebhookService::CustomerCall(const std::string& call_sid, const Params& params,
+                                        VoiceDone done) {
   // Twilio delivers at least once. Until the call's one script nothing is written and nobody is
   // dialled, so a retry needs no claim: it finds the first delivery's answer (or, past the dedup
   // window, that the sid is known), and of two deliveries at once the script writes one and
   // answers the other with that one's TwiML. The agents to ring are read in the same round trip.
-  LIVECALL_ASSIGN_OR_RETURN(
-      CallStore::VoiceCallState known,
-      calls_.LookupVoiceCall(call_sid, absl::Now(), options_.max_agents_rung));
-  if (known.answer.has_value()) return *std::move(known.answer);
-  if (known.known) {
+  absl::StatusOr<CallStore::VoiceCallState> known =
+      calls_.LookupVoiceCall(call_sid, absl::Now(), options_.max_agents_rung);
+  if (!known.ok()) return done(known.status());
+  if (known->answer.has_value()) return done(*std::move(known->answer));
+  if (known->known) {
     // A replay of a signed request after the dedup window: it rings nobody and writes nothing.
     LogWarning("replayed /twilio/voice for a known call: hung up", {{"callSid", call_sid}});
-    return RenderTwiml({Verb("Hangup")});
+    return done(RenderTwiml({Verb("Hangup")}));
   }
 
   const std::string raw_from = Param(params, "From");
   absl::StatusOr<std::string> from = NormalizePhoneNumber(raw_from);
-  const std::string conference = absl::StrCat(kConferencePrefix, call_sid);
   const absl::Time now = absl::Now();
-  livecall::v1::Call call;
+  auto pending = std::make_shared<PendingSession>();
+  livecall::v1::Call& call = pending->call;
   call.set_call_sid(call_sid);
   call.set_from(from.ok() ? *from : raw_from);
   call.set_to(Param(params, "To"));
-  call.set_conference_name(conference);
+  call.set_conference_name(absl::StrCat(kConferencePrefix, call_sid));
   call.set_direction("inbound");
   call.set_provider("twilio");
   *call.mutable_created_at() = ToProtoTimestamp(now);
@@ -187,35 +233,113 @@ absl::StatusOr<std::string> TwilioWebhookService::CustomerCall(const std::string
       call,
       ParseCallStatus(Param(params, "CallStatus")).value_or(livecall::v1::CALL_STATUS_RINGING),
       now);
+  pending->agents = std::move(known->agents);
+  pending->done = std::move(done);
+  pending->request_id = CurrentRequestId();
 
   // The session starts before the call is written, so the call is written once, with it.
-  std::shared_ptr<PendingSession> pending;
-  std::string language;
   if (from.ok()) {
-    pending = OpenSession(call);
-    if (std::optional<livecall::v1::Session> session = AwaitSession(*pending, call_sid)) {
+    pending->opened = true;
+    return OpenSession(pending);
+  }
+  LogWarning("caller has no usable number; no AI session",
+             {{"callSid", call_sid}, {"from", raw_from}});
+  AnswerCustomer(pending, std::nullopt);
+}
+
+void TwilioWebhookService::OpenSession(const std::shared_ptr<PendingSession>& pending) {
+  {
+    // The timer holds no reference: a webhook gone on without it leaves nothing behind but the
+    // timer's entry, cancelled.
+    std::weak_ptr<PendingSession> weak = pending;
+    absl::MutexLock lock(&pending->mu);
+    pending->wait_over = session_waits_.Schedule(absl::Now() + kSessionStartWait, [this, weak] {
+      if (std::shared_ptr<PendingSession> waiting = weak.lock()) SessionWaitOver(waiting);
+    });
+  }
+  // Held until the answer has been handled: this service outlives every answer's handling.
+  auto in_flight = std::make_shared<PendingCalls::Guard>(&customer_session_starts_);
+  sessions_.OpenAsync(pending->call, "", "", pending->request_id,
+                      [this, pending, in_flight](absl::StatusOr<livecall::v1::Session> session) {
+                        SessionStarted(pending, std::move(session));
+                      });
+}
+
+void TwilioWebhookService::SessionStarted(const std::shared_ptr<PendingSession>& pending,
+                                          absl::StatusOr<livecall::v1::Session> session) {
+  bool go_on = false;
+  bool record_late = false;
+  DeadlineTimer::TaskId wait_over = 0;
+  {
+    absl::MutexLock lock(&pending->mu);
+    pending->answered = true;
+    if (session.ok()) pending->session = *session;
+    if (!pending->went_on) {
+      pending->went_on = go_on = true;
+      wait_over = pending->wait_over;
+    } else {
+      record_late = pending->record_late && session.ok();
+    }
+  }
+  if (go_on) {
+    session_waits_.Cancel(wait_over);
+    std::optional<livecall::v1::Session> started;
+    if (session.ok()) started = *std::move(session);
+    executor_.Submit(
+        [this, pending, started = std::move(started)] { AnswerCustomer(pending, started); });
+  } else if (record_late) {
+    // Answered after the call was written without it: recorded now, after answering.
+    executor_.Submit([this, pending, session = *std::move(session)] {
+      ScopedRequestId scope(pending->request_id);
+      RecordLateSession(pending->call.call_sid(), session);
+    });
+  }
+}
+
+void TwilioWebhookService::SessionWaitOver(const std::shared_ptr<PendingSession>& pending) {
+  {
+    absl::MutexLock lock(&pending->mu);
+    if (pending->went_on) return;
+    pending->went_on = true;
+  }
+  ScopedRequestId scope(pending->request_id);
+  LogWarning("ai-session is slow: answering Twilio before the call's AI session has started",
+             {{"callSid", pending->call.call_sid()}});
+  executor_.Submit([this, pending] { AnswerCustomer(pending, std::nullopt); });
+}
+
+void TwilioWebhookService::AnswerCustomer(const std::shared_ptr<PendingSession>& pending,
+                                          const std::optional<livecall::v1::Session>& session) {
+  ScopedRequestId scope(pending->request_id);
+  pending->done(CustomerTwiml(pending, session));
+}
+
+absl::StatusOr<std::string> TwilioWebhookService::CustomerTwiml(
+    const std::shared_ptr<PendingSession>& pending,
+    const std::optional<livecall::v1::Session>& session) {
+  livecall::v1::Call call = pending->call;
+  const std::string& call_sid = call.call_sid();
+  std::string language;
+  if (pending->opened) {
+    if (session.has_value()) {
       call.set_session_id(session->session_id());
       call.set_language(session->language());
       language = session->language();
     }
     if (language.empty()) language = DefaultLanguageForNumber(call.from());
-  } else {
-    LogWarning("caller has no usable number; no AI session",
-               {{"callSid", call_sid}, {"from", raw_from}});
   }
 
   std::string twiml;
-  if (known.agents.empty()) {
+  if (pending->agents.empty()) {
     LogWarning("inbound call but no agent is available", {{"callSid", call_sid}});
     // The customer hears it in their own language (Uzbek as our own audio, speech.h).
     const std::string said = language.empty() ? DefaultLanguageForNumber(call.from()) : language;
-    LIVECALL_ASSIGN_OR_RETURN(TwimlElement busy,
-                              speech_.Render({.text = VoiceAgentBusyLine(said), .language = said}));
+    LIVECALL_ASSIGN_OR_RETURN(TwimlElement busy, BusyLine(said));
     twiml = RenderTwiml({std::move(busy), Verb("Hangup")});
   } else {
     // This TwiML runs on the customer's leg: its inbound track is the customer speaking.
-    twiml = RenderTwiml(
-        {StartTranscription(language, "customer", "agent"), CustomerConferenceDial(conference)});
+    twiml = RenderTwiml({StartTranscription(language, "customer", "agent"),
+                         CustomerConferenceDial(call.conference_name())});
   }
 
   LIVECALL_ASSIGN_OR_RETURN(CallStore::VoiceCallWrite write,
@@ -227,50 +351,12 @@ absl::StatusOr<std::string> TwilioWebhookService::CustomerCall(const std::string
                {{"callSid", call_sid}});
     return write.answer.has_value() ? *std::move(write.answer) : RenderTwiml({Verb("Hangup")});
   }
-  if (pending != nullptr && call.session_id().empty()) RecordWhenStarted(pending, call_sid);
-  if (!known.agents.empty()) {
+  if (pending->opened && call.session_id().empty()) RecordWhenStarted(pending, call_sid);
+  if (!pending->agents.empty()) {
     LogInfo("inbound call", {{"callSid", call_sid}});
-    Ring(call_sid, conference, call.from(), std::move(known.agents));
+    Ring(call_sid, call.conference_name(), call.from(), pending->agents);
   }
   return twiml;
-}
-
-// A customer's AI session on its way: started on session_starts_, awaited by the webhook up to
-// kSessionStartWait. A session that comes later is recorded on the call by whichever of the two
-// is last: the start, or the webhook once it has written the call without it.
-struct TwilioWebhookService::PendingSession {
-  absl::Mutex mu;
-  bool answered ABSL_GUARDED_BY(mu) = false;
-  std::optional<livecall::v1::Session> session ABSL_GUARDED_BY(mu);
-  bool record_late ABSL_GUARDED_BY(mu) = false;
-};
-
-std::shared_ptr<TwilioWebhookService::PendingSession> TwilioWebhookService::OpenSession(
-    const livecall::v1::Call& call) {
-  auto pending = std::make_shared<PendingSession>();
-  session_starts_.Submit([this, call, pending] {
-    absl::StatusOr<livecall::v1::Session> session = sessions_.Open(call, "", "");
-    bool record = false;
-    {
-      absl::MutexLock lock(&pending->mu);
-      pending->answered = true;
-      if (session.ok()) pending->session = *session;
-      record = pending->record_late && session.ok();
-    }
-    if (record) RecordLateSession(call.call_sid(), *session);
-  });
-  return pending;
-}
-
-std::optional<livecall::v1::Session> TwilioWebhookService::AwaitSession(
-    PendingSession& pending, const std::string& call_sid) {
-  absl::MutexLock lock(&pending.mu);
-  if (pending.mu.AwaitWithTimeout(absl::Condition(&pending.answered), kSessionStartWait)) {
-    return pending.session;
-  }
-  LogWarning("ai-session is slow: answering Twilio before the call's AI session has started",
-             {{"callSid", call_sid}});
-  return std::nullopt;
 }
 
 void TwilioWebhookService::RecordWhenStarted(const std::shared_ptr<PendingSession>& pending,
@@ -286,6 +372,22 @@ void TwilioWebhookService::RecordWhenStarted(const std::shared_ptr<PendingSessio
     executor_.Submit(
         [this, call_sid, session = *std::move(session)] { RecordLateSession(call_sid, session); });
   }
+}
+
+absl::StatusOr<TwimlElement> TwilioWebhookService::BusyLine(const std::string& language) {
+  const absl::Time now = absl::Now();
+  {
+    absl::MutexLock lock(&busy_lines_mu_);
+    auto it = busy_lines_.find(language);
+    if (it != busy_lines_.end() && now - it->second.rendered_at < kBusyLineReuse) {
+      return it->second.verb;
+    }
+  }
+  LIVECALL_ASSIGN_OR_RETURN(TwimlElement verb, speech_.Render({.text = VoiceAgentBusyLine(language),
+                                                               .language = language}));
+  absl::MutexLock lock(&busy_lines_mu_);
+  busy_lines_[language] = RenderedLine{.verb = verb, .rendered_at = now};
+  return verb;
 }
 
 void TwilioWebhookService::RecordLateSession(const std::string& call_sid,

@@ -52,6 +52,14 @@ class FakeAiSession final : public AiSessionClient {
     session.set_greeting("Здравствуйте, Анна! Чем могу помочь?");
     return session;
   }
+  // StartSession on a thread of the fake's own, answering `done` there, as gRPC's callback
+  // client answers on a thread of its own.
+  void StartSessionAsync(const livecall::v1::StartSessionRequest& request,
+                         const std::string& request_id, SessionDone done) override {
+    async_starts_.Submit([this, request, done = std::move(done)] { done(StartSession(request)); });
+  }
+  // Waits for every StartSessionAsync to have answered.
+  void DrainAsyncStarts() { async_starts_.Drain(); }
   absl::StatusOr<livecall::v1::AddTurnResponse> AddTurn(
       const livecall::v1::AddTurnRequest& request) override {
     absl::MutexLock lock(&mu_);
@@ -151,6 +159,9 @@ class FakeAiSession final : public AiSessionClient {
   std::vector<livecall::v1::EndAiSessionRequest> ends;
   std::vector<livecall::v1::AssignSessionRequest> assigns;
   std::vector<livecall::v1::CallerReply> replies;
+  // Last: drained first, while what its tasks use still lives. Threads enough for every test's
+  // starts held at once.
+  Executor async_starts_{4};
 };
 
 inline Params MakeParams(std::initializer_list<std::pair<const std::string, std::string>> fields) {
@@ -211,6 +222,7 @@ class TwilioWebhookTest : public ::testing::Test {
   void TearDown() override {
     // Background work (AI sessions started after answering, legs stopped after a call ends)
     // finishes while the objects it uses still exist.
+    ai_.DrainAsyncStarts();
     executor_.Drain();
     EXPECT_THAT(twilio_.Violations(), ::testing::IsEmpty());
   }

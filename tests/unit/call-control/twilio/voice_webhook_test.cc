@@ -176,6 +176,92 @@ TEST_F(VoiceWebhookTest, SessionStartsDoNotQueueBehindBusyRpcWorkers) {
   EXPECT_EQ(store_->Get(customer)->session_id(), "S1");
 }
 
+// A customer's webhook holds no RPC worker while its AI session starts (the start is an async
+// call, continued from its answer): with each worker's webhook waiting for its session, other
+// requests still run at once, and the webhooks are answered, with their sessions, when they come.
+TEST_F(VoiceWebhookTest, CustomerWebhooksWaitingForTheirSessionsHoldNoRpcWorker) {
+  absl::Notification ai_answers;
+  ai_.start_gate = &ai_answers;
+  struct Answers {
+    absl::Mutex mu;
+    std::vector<std::string> twiml ABSL_GUARDED_BY(mu);
+    int failed ABSL_GUARDED_BY(mu) = 0;
+  };
+  auto answers = std::make_shared<Answers>();
+  auto answered = [answers] {
+    absl::MutexLock lock(&answers->mu);
+    return static_cast<int>(answers->twiml.size()) + answers->failed;
+  };
+  const std::string customers[] = {"CAcccccccccccccccccccccccccccccccc",
+                                   "CAdddddddddddddddddddddddddddddddd"};
+  for (const std::string& customer : customers) {  // The executor has two workers.
+    executor_.Submit([this, customer, answers] {
+      webhooks_->HandleVoice(Inbound(customer), [answers](absl::StatusOr<std::string> twiml) {
+        absl::MutexLock lock(&answers->mu);
+        if (twiml.ok()) {
+          answers->twiml.push_back(*twiml);
+        } else {
+          ++answers->failed;
+        }
+      });
+    });
+  }
+  ASSERT_TRUE(WaitFor([&] { return ai_.StartsHeld() == 2; }, absl::Seconds(10)));
+  // Shared with the worker, which may still be inside Notify when the test goes on.
+  auto ran = std::make_shared<absl::Notification>();
+  auto answered_when_ran = std::make_shared<int>(-1);
+  executor_.Submit([ran, answered_when_ran, answered] {
+    *answered_when_ran = answered();
+    ran->Notify();
+  });
+  ran->WaitForNotification();
+  // Run before either webhook was answered: neither held a worker while waiting.
+  EXPECT_EQ(*answered_when_ran, 0);
+  ai_answers.Notify();
+  ASSERT_TRUE(WaitFor([&] { return answered() == 2; }, absl::Seconds(10)));
+  absl::MutexLock lock(&answers->mu);
+  EXPECT_EQ(answers->failed, 0);
+  for (const std::string& twiml : answers->twiml) {
+    // In the session's language: it came within the wait.
+    EXPECT_EQ(ParseXml(twiml)->children[0].text, VoiceAgentBusyLine("ru")) << twiml;
+  }
+  for (const std::string& customer : customers) {
+    EXPECT_THAT(store_->Get(customer)->session_id(), ::testing::StartsWith("S")) << customer;
+  }
+}
+
+// The busy line is the same for every call in a language: it is rendered (for our own audio, a
+// TTS cache lookup in Redis) once, not once per call, and every caller hears the same.
+TEST_F(VoiceWebhookTest, TheBusyLineIsRenderedOnceForManyCallsInALanguage) {
+  class CountingRenderer final : public SpeechRenderer {
+   public:
+    absl::StatusOr<TwimlElement> Render(const SpokenText& speech) override {
+      absl::MutexLock lock(&mu);
+      rendered.push_back(speech.text);
+      return SayRenderer().Render(speech);
+    }
+    absl::Mutex mu;
+    std::vector<std::string> rendered;
+  };
+  CountingRenderer speech;
+  TwilioWebhookService webhooks(
+      provider_.get(), *store_, *sessions_, voice_agent_, speech, executor_,
+      TwilioWebhookOptions{.public_url = kPublicUrl, .caller_id = kCallerId});
+  std::vector<std::string> answers;
+  for (const char* customer :
+       {"CAcccccccccccccccccccccccccccccccc", "CAdddddddddddddddddddddddddddddddd"}) {
+    absl::StatusOr<std::string> twiml = webhooks.HandleVoice(Inbound(customer));
+    ASSERT_THAT(twiml.status(), IsOk());
+    answers.push_back(*twiml);
+  }
+  EXPECT_EQ(answers[0], answers[1]);
+  EXPECT_EQ(ParseXml(answers[0])->children[0].text, VoiceAgentBusyLine("ru"));
+  absl::MutexLock lock(&speech.mu);
+  EXPECT_THAT(speech.rendered, ElementsAre(VoiceAgentBusyLine("ru")));
+  ai_.DrainAsyncStarts();
+  executor_.Drain();
+}
+
 // A signed /twilio/voice replayed after the dedup window (Twilio's own retries come within
 // seconds) dials nobody and leaves the call as it is.
 TEST_F(VoiceWebhookTest, ABrowserCallReplayedAfterTheDedupWindowDialsNobody) {
