@@ -89,6 +89,13 @@ struct TwilioWebhookOptions {
   // the RPC executor's workers, so every waiting webhook's start runs at once. (A customer's call
   // starts its session with gRPC's callback API and parks no thread: it needs none of these.)
   int session_start_threads = 8;
+  // How long a rendered busy line (no agent available) is said again as it is. Our own audio's URL
+  // stays valid for LIVECALL_TTS_URL_TTL_S (an hour by default) and its cache entry for a day after
+  // its last use (renewed by each rendering); but the cache also evicts its least recently used
+  // entries past LIVECALL_TTS_CACHE_MAX_ENTRIES, and a line not renewed while thousands of others
+  // are rendered could go. Ten seconds keeps that window small (2,000 renderings in 10 s would be
+  // needed) and still spares the round trip for all calls but one in ten seconds on a busy floor.
+  absl::Duration busy_line_reuse = absl::Seconds(10);
 };
 
 using Params = google::protobuf::Map<std::string, std::string>;

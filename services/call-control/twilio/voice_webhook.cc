@@ -30,13 +30,6 @@ constexpr absl::Duration kVoiceDedupTtl = absl::Hours(1);
 // wait for the AI session's language together stay well inside that.
 constexpr absl::Duration kWebhookRestBudget = absl::Seconds(5);
 constexpr absl::Duration kSessionStartWait = absl::Seconds(3);
-// How long a rendered busy line is said again as it is. Our own audio's URL stays valid for
-// LIVECALL_TTS_URL_TTL_S (an hour by default) and its cache entry for a day after its last use
-// (renewed by each rendering); but the cache also evicts its least recently used entries past
-// LIVECALL_TTS_CACHE_MAX_ENTRIES, and a line not renewed while thousands of others are rendered
-// could go. Ten seconds keeps that window small (2,000 renderings in 10 s would be needed) and
-// still spares the round trip for every call but one in ten seconds when the floor is busy.
-constexpr absl::Duration kBusyLineReuse = absl::Seconds(10);
 
 std::string SayAndHangUp(absl::string_view text) {
   return RenderTwiml({Verb("Say", text), Verb("Hangup")});
@@ -382,7 +375,7 @@ absl::StatusOr<TwimlElement> TwilioWebhookService::BusyLine(const std::string& l
   {
     absl::MutexLock lock(&busy_lines_mu_);
     auto it = busy_lines_.find(language);
-    if (it != busy_lines_.end() && now - it->second.rendered_at < kBusyLineReuse) {
+    if (it != busy_lines_.end() && now - it->second.rendered_at < options_.busy_line_reuse) {
       return it->second.verb;
     }
   }
