@@ -668,20 +668,57 @@ class AiSessionService::ReplyFlow : public std::enable_shared_from_this<ReplyFlo
     if (request_.unclear_attempts() < 0) {
       return done_(absl::InvalidArgumentError("unclearAttempts must not be negative"));
     }
-    // call-control's voice agent, a service: no ownership to check.
-    service_.GetAsync(request_.session_id(), CallerIdentity{}, scope_,
-                      [self = shared_from_this()](absl::StatusOr<Session> session) {
-                        self->AfterSession(std::move(session));
-                      });
+    // As AddTurn: from this replica's copy of the session when it has one (see the class
+    // comment), else from a read.
+    if (service_.session_cache_ != nullptr) {
+      std::optional<std::shared_ptr<const CachedSession>> cached =
+          service_.session_cache_->Find(request_.session_id());
+      if (cached.has_value() && *cached != nullptr) {
+        source_ = TurnSource::kCache;
+        return AfterSession((*cached)->session, (*cached)->version);
+      }
+    }
+    Read(TurnSource::kRead);
   }
 
  private:
-  void AfterSession(absl::StatusOr<Session> session) {
-    if (!session.ok()) return done_(session.status());
-    if (absl::Status active = CheckActive(*session, "the voice agent cannot reply"); !active.ok()) {
+  void Read(TurnSource source) {
+    source_ = source;
+    // call-control's voice agent, a service: no ownership to check.
+    service_.GetVersionedAsync(
+        request_.session_id(), CallerIdentity{}, scope_,
+        [self = shared_from_this()](absl::StatusOr<Session> session, int64_t version) {
+          if (!session.ok()) return self->done_(session.status());
+          const bool conditional =
+              self->service_.session_cache_ != nullptr && self->source_ != TurnSource::kReread;
+          self->AfterSession(*std::move(session), conditional ? version : 0);
+        });
+  }
+
+  // Whether a refusal of what was done from the copy (or from a read another writer overtook)
+  // is answered again from a fresh read; then it is.
+  bool ReadAgainAfter(const absl::Status& refused) {
+    if (source_ == TurnSource::kCache && IsAboutTheSession(refused)) {
+      service_.ForgetSession(request_.session_id());
+      Read(TurnSource::kRead);
+      return true;
+    }
+    if (source_ == TurnSource::kRead && absl::IsAborted(refused)) {
+      service_.ForgetSession(request_.session_id());
+      Read(TurnSource::kReread);
+      return true;
+    }
+    return false;
+  }
+
+  void AfterSession(Session session, int64_t version) {
+    if (absl::Status active = CheckActive(session, "the voice agent cannot reply"); !active.ok()) {
+      if (ReadAgainAfter(active)) return;
       return done_(active);
     }
-    session_ = *std::move(session);
+    session_ = std::move(session);
+    version_ = version;
+    reply_.reset();
     // What the caller said is part of the conversation even when the recogniser was unsure; the
     // knowledge-base suggestions for it are what a human agent would see, and what the embedded
     // reply answers from.
@@ -692,11 +729,17 @@ class AiSessionService::ReplyFlow : public std::enable_shared_from_this<ReplyFlo
     caller_turn.set_text(text_);
     *caller_turn.mutable_at() = ToProtoTimestamp(absl::Now());
     suggestions_ = TurnSuggestions(service_.kb_, session_);
-    service_.AppendAsync(session_.session_id(), caller_turn, suggestions_, scope_,
-                         [self = shared_from_this()](absl::Status stored) {
-                           if (!stored.ok()) return self->done_(stored);
-                           self->Reply();
-                         });
+    service_.AppendVersionedAsync(session_.session_id(), caller_turn, suggestions_, version_,
+                                  scope_,
+                                  [self = shared_from_this()](absl::StatusOr<int64_t> stored) {
+                                    if (!stored.ok()) {
+                                      if (self->ReadAgainAfter(stored.status())) return;
+                                      return self->done_(stored.status());
+                                    }
+                                    if (self->version_ != 0) self->version_ = *stored;
+                                    self->caller_turn_stored_ = true;
+                                    self->Reply();
+                                  });
   }
 
   // The caller's explicit wishes (a person, goodbye) and unclear speech are decided by the
@@ -738,16 +781,39 @@ class AiSessionService::ReplyFlow : public std::enable_shared_from_this<ReplyFlo
     agent_turn.set_speaker("ai");
     agent_turn.set_text(reply_->text());
     *agent_turn.mutable_at() = ToProtoTimestamp(absl::Now());
-    service_.AppendAsync(session_.session_id(), agent_turn, suggestions_, scope_,
-                         [self = shared_from_this()](absl::Status stored) {
-                           if (!stored.ok()) return self->done_(stored);
-                           livecall::v1::CallerReply& reply = *self->reply_;
-                           for (livecall::v1::Suggestion& suggestion : self->suggestions_) {
-                             *reply.add_suggestions() = std::move(suggestion);
-                           }
-                           RecordVoiceAgentReply(reply.action(), reply.reason(), reply.engine());
-                           self->done_(std::move(reply));
-                         });
+    *session_.add_conversation() = agent_turn;
+    // The reply is decided: a write that came in meanwhile only makes the copy stale, and the
+    // reply is stored as before the copy (no version expected).
+    service_.AppendVersionedAsync(
+        session_.session_id(), agent_turn, suggestions_, version_, scope_,
+        [self = shared_from_this(), agent_turn](absl::StatusOr<int64_t> stored) {
+          if (absl::IsAborted(stored.status()) && self->version_ != 0) {
+            // Nothing stored yet (no words from the caller): done again from a fresh read, as
+            // the session then is. Else the caller's words are stored, and so is the reply.
+            if (!self->caller_turn_stored_ && self->ReadAgainAfter(stored.status())) return;
+            self->service_.ForgetSession(self->session_.session_id());
+            self->version_ = 0;
+            return self->service_.AppendAsync(
+                self->session_.session_id(), agent_turn, self->suggestions_, self->scope_,
+                [self](absl::Status stored) { self->Answer(stored); });
+          }
+          if (stored.ok() && self->version_ != 0) {
+            self->session_.mutable_suggestions()->Assign(self->suggestions_.begin(),
+                                                         self->suggestions_.end());
+            self->service_.RememberSession(self->session_, *stored);
+          }
+          self->Answer(stored.status());
+        });
+  }
+
+  void Answer(const absl::Status& stored) {
+    if (!stored.ok()) return done_(stored);
+    livecall::v1::CallerReply& reply = *reply_;
+    for (livecall::v1::Suggestion& suggestion : suggestions_) {
+      *reply.add_suggestions() = std::move(suggestion);
+    }
+    RecordVoiceAgentReply(reply.action(), reply.reason(), reply.engine());
+    done_(std::move(reply));
   }
 
   AiSessionService& service_;
@@ -758,6 +824,11 @@ class AiSessionService::ReplyFlow : public std::enable_shared_from_this<ReplyFlo
   Session session_;
   std::vector<livecall::v1::Suggestion> suggestions_;
   std::optional<livecall::v1::CallerReply> reply_;
+  // Where session_ came from, and its version when the appends expect one (0: they do not).
+  TurnSource source_ = TurnSource::kRead;
+  int64_t version_ = 0;
+  // Whether the caller's words are stored (the first of the two appends).
+  bool caller_turn_stored_ = false;
 };
 
 void AiSessionService::ReplyToCallerAsync(const livecall::v1::ReplyToCallerRequest& request,

@@ -40,7 +40,8 @@ struct AiEngineOptions {
   // The voice agent waits this long for the LLM's reply to a caller (Twilio is waiting on TwiML).
   absl::Duration llm_caller_reply_deadline = absl::Milliseconds(1500);
   VoiceAgentOptions voice;
-  // Sessions whose copy this replica keeps for AddTurn (0: none; see AiSessionService).
+  // Sessions whose copy this replica keeps for AddTurn and ReplyToCaller (0: none; see
+  // AiSessionService).
   size_t session_cache_size = 20000;
 };
 
@@ -48,15 +49,15 @@ struct AiEngineOptions {
 // from the LLM when one is configured and answers in time, else from the embedded engine; an LLM
 // failure never fails the request. Sessions live in Redis through context.
 //
-// A turn costs one call to context when this replica knows the session: it keeps, per session it
-// started, read or appended to lately (options.session_cache_size of them), the copy AddTurn
-// needs -- the header, the suggestions and the newest turns the suggestions and the LLM prompt
-// read -- with context's version of it. A turn on a known session is checked, suggested and
-// appended from that copy, the append conditional on the version (AppendTurnRequest's
-// expected_version): a copy another writer (a replica, call-control's voice agent, the end, an
-// assignment) made stale is refused by context, and the turn is done again from a fresh read.
-// Any refusal of a turn on a copy is answered from a fresh read too, so every answer is the one
-// the stored session gives.
+// A turn (AddTurn, and the caller's words in ReplyToCaller) costs one call to context per write
+// when this replica knows the session: it keeps, per session it started, read or appended to
+// lately (options.session_cache_size of them), the copy a turn needs -- the header, the suggestions
+// and the newest turns the suggestions and the LLM prompt read -- with context's version of it. A
+// turn on a known session is checked, suggested and appended from that copy, the append conditional
+// on the version (AppendTurnRequest's expected_version): a copy another writer (a replica,
+// call-control's voice agent, the end, an assignment) made stale is refused by context, and the
+// turn is done again from a fresh read. Any refusal of a turn on a copy is answered from a fresh
+// read too, so every answer is the one the stored session gives.
 //
 // Every RPC is answered from gRPC's callback threads: the calls to context and call-control use
 // the callback client API (common/async_unary.h), and only the LLM, which blocks (libcurl), is

@@ -1287,6 +1287,49 @@ TEST_F(AiSessionServiceTest, TheCacheKeepsAtMostItsCapacityAndReadsWhatItDropped
   EXPECT_EQ(stored->conversation_size(), 3);
 }
 
+TEST_F(AiSessionServiceTest, TheVoiceAgentRepliesFromTheCopyAndSeesOtherWritersTurns) {
+  std::unique_ptr<AiSessionService> other = Replica(*stub_, *kb_, executor_);
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998901112233"));
+  ASSERT_THAT(session.status(), IsOk());
+  const std::string& id = session->session_id();
+  ASSERT_THAT(service_->ReplyToCaller(CallerSaid(id, "Internetim ishlamayapti")).status(), IsOk());
+  // The reply left a good copy: the next turn here appends from it.
+  ASSERT_THAT(service_->AddTurn(Turn(id, "customer", "hali ham yo'q")).status(), IsOk());
+  EXPECT_EQ(service_->session_cache_counts().hits, 1);
+  EXPECT_EQ(service_->session_cache_counts().stale, 0);
+
+  // Another replica's turn makes the copy stale: the reply is made from a fresh read.
+  ASSERT_THAT(other->AddTurn(Turn(id, "customer", "to'lov qancha?")).status(), IsOk());
+  absl::StatusOr<livecall::v1::CallerReply> reply =
+      service_->ReplyToCaller(CallerSaid(id, "Rahmat, xayr!"));
+  ASSERT_THAT(reply.status(), IsOk());
+  EXPECT_EQ(reply->action(), "goodbye");
+  absl::StatusOr<livecall::v1::Session> stored = sessions_->Get(id);
+  ASSERT_THAT(stored.status(), IsOk());
+  std::vector<std::string> said;
+  for (const livecall::v1::Turn& turn : stored->conversation()) said.push_back(turn.text());
+  ASSERT_EQ(said.size(), 7u);
+  EXPECT_EQ(said[1], "Internetim ishlamayapti");
+  EXPECT_EQ(said[3], "hali ham yo'q");
+  EXPECT_EQ(said[4], "to'lov qancha?");
+  EXPECT_EQ(said[5], "Rahmat, xayr!");
+  EXPECT_EQ(said[6], reply->text());
+
+  // Ended elsewhere: the voice agent's own refusal, as without the copy, and nothing stored.
+  livecall::v1::EndAiSessionRequest end;
+  end.set_session_id(id);
+  ASSERT_THAT(other->End(end).status(), IsOk());
+  EXPECT_THAT(service_->ReplyToCaller(CallerSaid(id, "alo?")),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("has ended; the voice agent cannot reply")));
+  EXPECT_THAT(service_->ReplyToCaller(CallerSaid(id, "", 0)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("has ended; the voice agent cannot reply")));
+  stored = sessions_->Get(id);
+  ASSERT_THAT(stored.status(), IsOk());
+  EXPECT_EQ(stored->conversation_size(), 7);
+}
+
 // An LLM that records the user prompts it is sent and suggests one thing.
 class RecordingLlm final : public LlmClient {
  public:
