@@ -38,6 +38,8 @@ absl::StatusOr<AiSessionConfig> ReadAiSessionConfig(EnvReader& env) {
       env.Int("LIVECALL_VOICE_MIN_SPEECH_CONFIDENCE_PCT", 25, 0, 100) / 100.0;
   config.engine.voice.max_unclear_attempts =
       static_cast<int>(env.Int("LIVECALL_VOICE_MAX_UNCLEAR_ATTEMPTS", 2, 1, 10));
+  config.engine.session_cache_size =
+      static_cast<size_t>(env.Int("LIVECALL_SESSION_CACHE_SIZE", 20000, 0, 10000000));
   config.worker_threads = static_cast<int>(env.Int("LIVECALL_WORKER_THREADS", 8, 1, 256));
   config.grpc_auth = ReadGrpcAuthConfig(env, /*serves_grpc=*/true, /*dials_peers=*/true);
   if (absl::Status status = env.status(); !status.ok()) return status;

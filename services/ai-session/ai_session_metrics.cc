@@ -25,4 +25,12 @@ void RecordVoiceAgentReply(absl::string_view action, absl::string_view reason,
       .Increment();
 }
 
+void RecordSessionCacheTurn(absl::string_view outcome) {
+  static auto& turns = CounterFamily(
+      "livecall_session_cache_turns_total",
+      "Customer and agent turns by how the session was found: hit (this replica's copy, one call "
+      "to context), miss (read first) or stale (the copy was refused and the session read).");
+  turns.Add({{"outcome", std::string(outcome)}}).Increment();
+}
+
 }  // namespace livecall::ai_session

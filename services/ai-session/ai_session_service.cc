@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -57,6 +58,26 @@ std::string CallOutcome(const livecall::v1::Call& call, const std::string& langu
   return absl::StrCat("Suhbat bo'lmadi (", spelled, ").");
 }
 
+// The session version context sent with an answer (0 when none).
+int64_t SessionVersionOf(const grpc::ClientContext& context) {
+  const auto& trailers = context.GetServerTrailingMetadata();
+  auto found = trailers.find(kSessionVersionMetadata);
+  if (found == trailers.end()) return 0;
+  int64_t version = 0;
+  if (!absl::SimpleAtoi(absl::string_view(found->second.data(), found->second.size()), &version)) {
+    return 0;
+  }
+  return version;
+}
+
+// Whether a turn answered `status` about the session or the request (rather than about getting
+// an answer at all): on a cached copy, such an answer is given again from a fresh read.
+bool IsAboutTheSession(const absl::Status& status) {
+  return absl::IsNotFound(status) || absl::IsPermissionDenied(status) ||
+         absl::IsInvalidArgument(status) || absl::IsFailedPrecondition(status) ||
+         absl::IsAborted(status);
+}
+
 // Runs `start` with a callback and waits for its answer: the blocking form of an asynchronous
 // operation, for tests and for work that runs on the executor anyway. Never on a gRPC thread.
 template <typename T>
@@ -107,8 +128,21 @@ void AiSessionService::CallContextAsync(
     void (livecall::v1::Context::StubInterface::async_interface::*method)(
         grpc::ClientContext*, const Request*, Response*, std::function<void(grpc::Status)>),
     std::function<void(absl::StatusOr<Response>)> done) {
-  if (absl::Status wanted = scope.StillWanted(); !wanted.ok()) return done(wanted);
-  if (absl::Status allowed = context_breaker_.Allow(); !allowed.ok()) return done(allowed);
+  CallContextVersionedAsync<Request, Response>(
+      scope, std::move(request), method,
+      [done = std::move(done)](absl::StatusOr<Response> answer, int64_t) {
+        done(std::move(answer));
+      });
+}
+
+template <typename Request, typename Response>
+void AiSessionService::CallContextVersionedAsync(
+    const CallScope& scope, Request request,
+    void (livecall::v1::Context::StubInterface::async_interface::*method)(
+        grpc::ClientContext*, const Request*, Response*, std::function<void(grpc::Status)>),
+    std::function<void(absl::StatusOr<Response>, int64_t version)> done) {
+  if (absl::Status wanted = scope.StillWanted(); !wanted.ok()) return done(wanted, 0);
+  if (absl::Status allowed = context_breaker_.Allow(); !allowed.ok()) return done(allowed, 0);
   auto call = std::make_shared<PeerCall<Request, Response>>(&pending_);
   call->request = std::move(request);
   const bool own_deadline = scope.Prepare(&call->context, options_.peer_deadline);
@@ -119,9 +153,36 @@ void AiSessionService::CallContextAsync(
       &call->context, &call->request, &call->response,
       [this, call, own_deadline, done = std::move(done)](grpc::Status status) {
         RecordContextOutcome(status, own_deadline);
-        if (!status.ok()) return done(ToAbslStatus(status));
-        done(std::move(call->response));
+        if (!status.ok()) return done(ToAbslStatus(status), 0);
+        done(std::move(call->response), SessionVersionOf(call->context));
       });
+}
+
+void AiSessionService::RememberSession(Session& session, int64_t version) {
+  if (session_cache_ == nullptr) return;
+  if (version <= 0) return ForgetSession(session.session_id());
+  // Only the newest turns the suggestions and the LLM prompt read are kept (see TurnsReadBy*):
+  // the copy answers the next turn exactly as the whole session would.
+  int kept = TurnsReadBySuggestions(session);
+  if (llm_ != nullptr) {
+    kept = std::max(kept, TurnsReadByPrompts(session, options_.llm_max_prompt_tokens));
+  }
+  auto entry = std::make_shared<CachedSession>();
+  entry->version = version;
+  google::protobuf::RepeatedPtrField<livecall::v1::Turn> turns;
+  session.mutable_conversation()->Swap(&turns);
+  entry->session = session;
+  session.mutable_conversation()->Swap(&turns);
+  const int total = session.conversation_size();
+  entry->session.mutable_conversation()->Reserve(kept);
+  for (int i = total - kept; i < total; ++i) {
+    *entry->session.add_conversation() = session.conversation(i);
+  }
+  session_cache_->Insert(session.session_id(), std::move(entry));
+}
+
+void AiSessionService::ForgetSession(const std::string& session_id) {
+  if (session_cache_ != nullptr) session_cache_->Insert(session_id, nullptr);
 }
 
 void AiSessionService::GetCallAsync(const std::string& call_sid, const CallerIdentity& caller,
@@ -160,9 +221,13 @@ void AiSessionService::ForCallerAsync(Session session, const CallerIdentity& cal
   livecall::v1::AssignSessionRequest assign;
   assign.set_session_id(session.session_id());
   assign.set_agent_id(caller.agent_id);
-  CallContextAsync<livecall::v1::AssignSessionRequest, Session>(
+  CallContextVersionedAsync<livecall::v1::AssignSessionRequest, Session>(
       scope, std::move(assign),
-      &livecall::v1::Context::StubInterface::async_interface::AssignSession, std::move(done));
+      &livecall::v1::Context::StubInterface::async_interface::AssignSession,
+      [this, done = std::move(done)](absl::StatusOr<Session> assigned, int64_t version) {
+        if (assigned.ok()) RememberSession(*assigned, version);
+        done(std::move(assigned));
+      });
 }
 
 void AiSessionService::CountFallback(absl::string_view purpose, const absl::Status& why) {
@@ -181,16 +246,27 @@ absl::Status AiSessionService::CheckActive(const Session& session, absl::string_
 void AiSessionService::AppendAsync(const std::string& session_id, const livecall::v1::Turn& turn,
                                    const std::vector<livecall::v1::Suggestion>& suggestions,
                                    const CallScope& scope, std::function<void(absl::Status)> done) {
+  AppendVersionedAsync(
+      session_id, turn, suggestions, /*expected_version=*/0, scope,
+      [done = std::move(done)](absl::StatusOr<int64_t> version) { done(version.status()); });
+}
+
+void AiSessionService::AppendVersionedAsync(
+    const std::string& session_id, const livecall::v1::Turn& turn,
+    const std::vector<livecall::v1::Suggestion>& suggestions, int64_t expected_version,
+    const CallScope& scope, std::function<void(absl::StatusOr<int64_t>)> done) {
   livecall::v1::AppendTurnRequest append;
   append.set_session_id(session_id);
   *append.mutable_turn() = turn;
   for (const livecall::v1::Suggestion& suggestion : suggestions) {
     *append.add_suggestions() = suggestion;
   }
+  append.set_expected_version(expected_version);
   CallContextAsync<livecall::v1::AppendTurnRequest, livecall::v1::AppendTurnResponse>(
       scope, std::move(append), &livecall::v1::Context::StubInterface::async_interface::AppendTurn,
       [done = std::move(done)](absl::StatusOr<livecall::v1::AppendTurnResponse> appended) {
-        done(appended.status());
+        if (!appended.ok()) return done(appended.status());
+        done(appended->version());
       });
 }
 
@@ -316,11 +392,12 @@ class AiSessionService::StartFlow : public std::enable_shared_from_this<StartFlo
   void Create(Customer customer) {
     livecall::v1::CreateSessionRequest create;
     Compose(std::move(customer), *create.mutable_session());
-    service_.CallContextAsync<livecall::v1::CreateSessionRequest, Session>(
+    service_.CallContextVersionedAsync<livecall::v1::CreateSessionRequest, Session>(
         scope_, std::move(create),
         &livecall::v1::Context::StubInterface::async_interface::CreateSession,
-        [self = shared_from_this()](absl::StatusOr<Session> created) {
+        [self = shared_from_this()](absl::StatusOr<Session> created, int64_t version) {
           if (!created.ok()) return self->done_(created.status());
+          self->service_.RememberSession(*created, version);
           // Context answers the call's session when it had one already (a concurrent start).
           self->service_.ForCallerAsync(*std::move(created), self->caller_, self->scope_,
                                         std::move(self->done_));
@@ -394,16 +471,26 @@ absl::StatusOr<Session> AiSessionService::Start(const livecall::v1::StartSession
 
 void AiSessionService::GetAsync(const std::string& session_id, const CallerIdentity& caller,
                                 CallScope scope, SessionCallback done) {
-  if (session_id.empty()) return done(absl::InvalidArgumentError("sessionId is required"));
+  GetVersionedAsync(session_id, caller, scope,
+                    [done = std::move(done)](absl::StatusOr<Session> session, int64_t) {
+                      done(std::move(session));
+                    });
+}
+
+void AiSessionService::GetVersionedAsync(const std::string& session_id,
+                                         const CallerIdentity& caller, const CallScope& scope,
+                                         VersionedSessionCallback done) {
+  if (session_id.empty()) return done(absl::InvalidArgumentError("sessionId is required"), 0);
   livecall::v1::GetSessionRequest request;
   request.set_session_id(session_id);
-  CallContextAsync<livecall::v1::GetSessionRequest, Session>(
+  CallContextVersionedAsync<livecall::v1::GetSessionRequest, Session>(
       scope, std::move(request), &livecall::v1::Context::StubInterface::async_interface::GetSession,
-      [caller, done = std::move(done)](absl::StatusOr<Session> session) {
+      [this, caller, done = std::move(done)](absl::StatusOr<Session> session, int64_t version) {
+        if (session.ok()) RememberSession(*session, version);
         if (session.ok() && !caller.MayAccess(session->agent_id())) {
-          return done(NotYours(absl::StrCat("session ", session->session_id())));
+          return done(NotYours(absl::StrCat("session ", session->session_id())), 0);
         }
-        done(std::move(session));
+        done(std::move(session), version);
       });
 }
 
@@ -417,13 +504,33 @@ absl::StatusOr<Session> AiSessionService::Get(const std::string& session_id,
 void AiSessionService::AddTurnAsync(const livecall::v1::AddTurnRequest& request,
                                     const CallerIdentity& caller, CallScope scope,
                                     TurnCallback done) {
+  if (session_cache_ != nullptr) {
+    std::optional<std::shared_ptr<const CachedSession>> cached =
+        session_cache_->Find(request.session_id());
+    if (cached.has_value() && *cached != nullptr) {
+      return AnswerTurn(std::make_shared<Session>((*cached)->session), (*cached)->version,
+                        TurnSource::kCache, request, caller, scope, std::move(done));
+    }
+    ++cache_misses_;
+    RecordSessionCacheTurn("miss");
+  }
+  ReadAndAnswerTurn(request, caller, TurnSource::kRead, scope, std::move(done));
+}
+
+void AiSessionService::ReadAndAnswerTurn(const livecall::v1::AddTurnRequest& request,
+                                         const CallerIdentity& caller, TurnSource source,
+                                         const CallScope& scope, TurnCallback done) {
   // Existence and ownership (404/403), then the request's fields (400), then the session's state
   // (409): only the session's agent learns anything from a malformed request.
-  GetAsync(request.session_id(), caller, scope,
-           [this, &request, scope, done = std::move(done)](absl::StatusOr<Session> session) {
-             if (!session.ok()) return done(session.status());
-             AnswerTurn(*std::move(session), request, scope, std::move(done));
-           });
+  GetVersionedAsync(request.session_id(), caller, scope,
+                    [this, &request, caller, source, scope, done = std::move(done)](
+                        absl::StatusOr<Session> session, int64_t version) mutable {
+                      if (!session.ok()) return done(session.status());
+                      // Without a cache the append is unconditional, as it always was.
+                      if (session_cache_ == nullptr || source == TurnSource::kReread) version = 0;
+                      AnswerTurn(std::make_shared<Session>(*std::move(session)), version, source,
+                                 request, caller, scope, std::move(done));
+                    });
 }
 
 absl::StatusOr<livecall::v1::AddTurnResponse> AiSessionService::AddTurn(
@@ -433,8 +540,32 @@ absl::StatusOr<livecall::v1::AddTurnResponse> AiSessionService::AddTurn(
   });
 }
 
-void AiSessionService::AnswerTurn(Session session, const livecall::v1::AddTurnRequest& request,
-                                  const CallScope& scope, TurnCallback done) {
+void AiSessionService::AnswerTurn(std::shared_ptr<Session> session, int64_t version,
+                                  TurnSource source, const livecall::v1::AddTurnRequest& request,
+                                  const CallerIdentity& caller, const CallScope& scope,
+                                  TurnCallback done) {
+  if (source == TurnSource::kCache) {
+    // The copy may be stale: whatever it refuses, or context refuses for it, is answered again
+    // from a fresh read, so the answer is always the stored session's.
+    done = [this, &request, caller, scope,
+            done = std::move(done)](absl::StatusOr<livecall::v1::AddTurnResponse> answer) mutable {
+      if (answer.ok() || !IsAboutTheSession(answer.status())) {
+        ++cache_hits_;
+        RecordSessionCacheTurn("hit");
+        // Not knowing whether the append was made, the copy is not trusted again.
+        if (!answer.ok()) ForgetSession(request.session_id());
+        return done(std::move(answer));
+      }
+      ++cache_stale_;
+      RecordSessionCacheTurn("stale");
+      ForgetSession(request.session_id());
+      ReadAndAnswerTurn(request, caller, TurnSource::kRead, scope, std::move(done));
+    };
+    // Ownership from the copy (GetVersionedAsync checks a read one).
+    if (!caller.MayAccess(session->agent_id())) {
+      return done(NotYours(absl::StrCat("session ", session->session_id())));
+    }
+  }
   if (request.speaker() != "customer" && request.speaker() != "agent") {
     return done(absl::InvalidArgumentError(
         absl::StrCat("speaker \"", request.speaker(), "\" is not customer or agent")));
@@ -445,7 +576,7 @@ void AiSessionService::AnswerTurn(Session session, const livecall::v1::AddTurnRe
     return done(absl::InvalidArgumentError(
         absl::StrCat("text is longer than ", kMaxTurnTextLength, " bytes")));
   }
-  if (absl::Status active = CheckActive(session, "it takes no more turns"); !active.ok()) {
+  if (absl::Status active = CheckActive(*session, "it takes no more turns"); !active.ok()) {
     return done(active);
   }
   auto response = std::make_shared<livecall::v1::AddTurnResponse>();
@@ -453,15 +584,17 @@ void AiSessionService::AnswerTurn(Session session, const livecall::v1::AddTurnRe
   turn.set_speaker(request.speaker());
   turn.set_text(std::move(text));
   *turn.mutable_at() = ToProtoTimestamp(absl::Now());
-  *session.add_conversation() = turn;
+  *session->add_conversation() = turn;
   response->set_engine("embedded");
 
-  // Suggestions for the conversation so far, then the turn and them stored together.
-  auto suggest_and_store = [this, scope, response](Session session, TurnCallback done) {
+  // Suggestions for the conversation so far, then the turn and them stored together (only if
+  // the session is still at `version`, when known), and the copy kept for the next turn.
+  auto suggest_and_store = [this, &request, caller, source, version, scope, response](
+                               std::shared_ptr<Session> session, TurnCallback done) {
     std::vector<livecall::v1::Suggestion> suggestions;
     if (llm_ != nullptr) {
       absl::StatusOr<std::string> reply =
-          AskLlm(SuggestionPrompt(session, options_.llm_max_prompt_tokens),
+          AskLlm(SuggestionPrompt(*session, options_.llm_max_prompt_tokens),
                  options_.llm_suggestion_deadline, "suggestions", scope);
       if (reply.ok()) {
         absl::StatusOr<std::vector<livecall::v1::Suggestion>> parsed =
@@ -474,15 +607,31 @@ void AiSessionService::AnswerTurn(Session session, const livecall::v1::AddTurnRe
         }
       }
     }
-    if (suggestions.empty()) suggestions = TurnSuggestions(kb_, session);
+    if (suggestions.empty()) suggestions = TurnSuggestions(kb_, *session);
     for (const livecall::v1::Suggestion& suggestion : suggestions) {
       *response->add_suggestions() = suggestion;
     }
-    AppendAsync(session.session_id(), response->turn(), suggestions, scope,
-                [response, done = std::move(done)](absl::Status stored) {
-                  if (!stored.ok()) return done(stored);
-                  done(std::move(*response));
-                });
+    const std::string& session_id = session->session_id();
+    AppendVersionedAsync(session_id, response->turn(), suggestions, version, scope,
+                         [this, &request, caller, source, version, scope, session, response,
+                          done = std::move(done)](absl::StatusOr<int64_t> stored) mutable {
+                           if (absl::IsAborted(stored.status()) && source == TurnSource::kRead) {
+                             // Another writer came between the read and the append: once more, from
+                             // a new read.
+                             ForgetSession(session->session_id());
+                             return ReadAndAnswerTurn(request, caller, TurnSource::kReread, scope,
+                                                      std::move(done));
+                           }
+                           if (!stored.ok()) return done(stored.status());
+                           if (version != 0) {
+                             // The append was made on exactly this copy: with the new turn and
+                             // suggestions, it is the stored session at the new version.
+                             session->mutable_suggestions()->Assign(response->suggestions().begin(),
+                                                                    response->suggestions().end());
+                             RememberSession(*session, *stored);
+                           }
+                           done(std::move(*response));
+                         });
   };
   if (llm_ == nullptr) return suggest_and_store(std::move(session), std::move(done));
   // The LLM blocks (libcurl): asked from a worker.
@@ -519,20 +668,57 @@ class AiSessionService::ReplyFlow : public std::enable_shared_from_this<ReplyFlo
     if (request_.unclear_attempts() < 0) {
       return done_(absl::InvalidArgumentError("unclearAttempts must not be negative"));
     }
-    // call-control's voice agent, a service: no ownership to check.
-    service_.GetAsync(request_.session_id(), CallerIdentity{}, scope_,
-                      [self = shared_from_this()](absl::StatusOr<Session> session) {
-                        self->AfterSession(std::move(session));
-                      });
+    // As AddTurn: from this replica's copy of the session when it has one (see the class
+    // comment), else from a read.
+    if (service_.session_cache_ != nullptr) {
+      std::optional<std::shared_ptr<const CachedSession>> cached =
+          service_.session_cache_->Find(request_.session_id());
+      if (cached.has_value() && *cached != nullptr) {
+        source_ = TurnSource::kCache;
+        return AfterSession((*cached)->session, (*cached)->version);
+      }
+    }
+    Read(TurnSource::kRead);
   }
 
  private:
-  void AfterSession(absl::StatusOr<Session> session) {
-    if (!session.ok()) return done_(session.status());
-    if (absl::Status active = CheckActive(*session, "the voice agent cannot reply"); !active.ok()) {
+  void Read(TurnSource source) {
+    source_ = source;
+    // call-control's voice agent, a service: no ownership to check.
+    service_.GetVersionedAsync(
+        request_.session_id(), CallerIdentity{}, scope_,
+        [self = shared_from_this()](absl::StatusOr<Session> session, int64_t version) {
+          if (!session.ok()) return self->done_(session.status());
+          const bool conditional =
+              self->service_.session_cache_ != nullptr && self->source_ != TurnSource::kReread;
+          self->AfterSession(*std::move(session), conditional ? version : 0);
+        });
+  }
+
+  // Whether a refusal of what was done from the copy (or from a read another writer overtook)
+  // is answered again from a fresh read; then it is.
+  bool ReadAgainAfter(const absl::Status& refused) {
+    if (source_ == TurnSource::kCache && IsAboutTheSession(refused)) {
+      service_.ForgetSession(request_.session_id());
+      Read(TurnSource::kRead);
+      return true;
+    }
+    if (source_ == TurnSource::kRead && absl::IsAborted(refused)) {
+      service_.ForgetSession(request_.session_id());
+      Read(TurnSource::kReread);
+      return true;
+    }
+    return false;
+  }
+
+  void AfterSession(Session session, int64_t version) {
+    if (absl::Status active = CheckActive(session, "the voice agent cannot reply"); !active.ok()) {
+      if (ReadAgainAfter(active)) return;
       return done_(active);
     }
-    session_ = *std::move(session);
+    session_ = std::move(session);
+    version_ = version;
+    reply_.reset();
     // What the caller said is part of the conversation even when the recogniser was unsure; the
     // knowledge-base suggestions for it are what a human agent would see, and what the embedded
     // reply answers from.
@@ -543,11 +729,17 @@ class AiSessionService::ReplyFlow : public std::enable_shared_from_this<ReplyFlo
     caller_turn.set_text(text_);
     *caller_turn.mutable_at() = ToProtoTimestamp(absl::Now());
     suggestions_ = TurnSuggestions(service_.kb_, session_);
-    service_.AppendAsync(session_.session_id(), caller_turn, suggestions_, scope_,
-                         [self = shared_from_this()](absl::Status stored) {
-                           if (!stored.ok()) return self->done_(stored);
-                           self->Reply();
-                         });
+    service_.AppendVersionedAsync(session_.session_id(), caller_turn, suggestions_, version_,
+                                  scope_,
+                                  [self = shared_from_this()](absl::StatusOr<int64_t> stored) {
+                                    if (!stored.ok()) {
+                                      if (self->ReadAgainAfter(stored.status())) return;
+                                      return self->done_(stored.status());
+                                    }
+                                    if (self->version_ != 0) self->version_ = *stored;
+                                    self->caller_turn_stored_ = true;
+                                    self->Reply();
+                                  });
   }
 
   // The caller's explicit wishes (a person, goodbye) and unclear speech are decided by the
@@ -589,16 +781,39 @@ class AiSessionService::ReplyFlow : public std::enable_shared_from_this<ReplyFlo
     agent_turn.set_speaker("ai");
     agent_turn.set_text(reply_->text());
     *agent_turn.mutable_at() = ToProtoTimestamp(absl::Now());
-    service_.AppendAsync(session_.session_id(), agent_turn, suggestions_, scope_,
-                         [self = shared_from_this()](absl::Status stored) {
-                           if (!stored.ok()) return self->done_(stored);
-                           livecall::v1::CallerReply& reply = *self->reply_;
-                           for (livecall::v1::Suggestion& suggestion : self->suggestions_) {
-                             *reply.add_suggestions() = std::move(suggestion);
-                           }
-                           RecordVoiceAgentReply(reply.action(), reply.reason(), reply.engine());
-                           self->done_(std::move(reply));
-                         });
+    *session_.add_conversation() = agent_turn;
+    // The reply is decided: a write that came in meanwhile only makes the copy stale, and the
+    // reply is stored as before the copy (no version expected).
+    service_.AppendVersionedAsync(
+        session_.session_id(), agent_turn, suggestions_, version_, scope_,
+        [self = shared_from_this(), agent_turn](absl::StatusOr<int64_t> stored) {
+          if (absl::IsAborted(stored.status()) && self->version_ != 0) {
+            // Nothing stored yet (no words from the caller): done again from a fresh read, as
+            // the session then is. Else the caller's words are stored, and so is the reply.
+            if (!self->caller_turn_stored_ && self->ReadAgainAfter(stored.status())) return;
+            self->service_.ForgetSession(self->session_.session_id());
+            self->version_ = 0;
+            return self->service_.AppendAsync(
+                self->session_.session_id(), agent_turn, self->suggestions_, self->scope_,
+                [self](absl::Status stored) { self->Answer(stored); });
+          }
+          if (stored.ok() && self->version_ != 0) {
+            self->session_.mutable_suggestions()->Assign(self->suggestions_.begin(),
+                                                         self->suggestions_.end());
+            self->service_.RememberSession(self->session_, *stored);
+          }
+          self->Answer(stored.status());
+        });
+  }
+
+  void Answer(const absl::Status& stored) {
+    if (!stored.ok()) return done_(stored);
+    livecall::v1::CallerReply& reply = *reply_;
+    for (livecall::v1::Suggestion& suggestion : suggestions_) {
+      *reply.add_suggestions() = std::move(suggestion);
+    }
+    RecordVoiceAgentReply(reply.action(), reply.reason(), reply.engine());
+    done_(std::move(reply));
   }
 
   AiSessionService& service_;
@@ -609,6 +824,11 @@ class AiSessionService::ReplyFlow : public std::enable_shared_from_this<ReplyFlo
   Session session_;
   std::vector<livecall::v1::Suggestion> suggestions_;
   std::optional<livecall::v1::CallerReply> reply_;
+  // Where session_ came from, and its version when the appends expect one (0: they do not).
+  TurnSource source_ = TurnSource::kRead;
+  int64_t version_ = 0;
+  // Whether the caller's words are stored (the first of the two appends).
+  bool caller_turn_stored_ = false;
 };
 
 void AiSessionService::ReplyToCallerAsync(const livecall::v1::ReplyToCallerRequest& request,
@@ -702,6 +922,9 @@ class AiSessionService::EndFlow : public std::enable_shared_from_this<EndFlow> {
         !outcome.empty()) {
       end_.mutable_summary()->set_text(absl::StrCat(outcome, " ", end_.summary().text()));
     }
+    // An ended session takes no turns: its copy is of no more use (were it kept, the end's new
+    // version would make it refused).
+    service_.ForgetSession(session_.session_id());
     service_.CallContextAsync<livecall::v1::EndSessionRequest, Session>(
         scope_, std::move(end_), &livecall::v1::Context::StubInterface::async_interface::EndSession,
         std::move(done_));
@@ -746,9 +969,12 @@ void AiSessionService::AssignAsync(const livecall::v1::AssignSessionRequest& req
   if (!IsValidAgentIdentity(request.agent_id())) {
     return done(absl::InvalidArgumentError("agentId must be 1-128 printable characters"));
   }
-  CallContextAsync<livecall::v1::AssignSessionRequest, Session>(
+  CallContextVersionedAsync<livecall::v1::AssignSessionRequest, Session>(
       scope, request, &livecall::v1::Context::StubInterface::async_interface::AssignSession,
-      std::move(done));
+      [this, done = std::move(done)](absl::StatusOr<Session> assigned, int64_t version) {
+        if (assigned.ok()) RememberSession(*assigned, version);
+        done(std::move(assigned));
+      });
 }
 
 absl::StatusOr<Session> AiSessionService::Assign(const livecall::v1::AssignSessionRequest& request,

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/async_unary.h"
+#include "common/bounded_cache.h"
 #include "common/caller_identity.h"
 #include "common/circuit_breaker.h"
 #include "common/executor.h"
@@ -23,6 +25,9 @@
 
 namespace livecall::ai_session {
 
+// The trailing metadata in which context sends a session's version (context.proto).
+inline constexpr char kSessionVersionMetadata[] = "livecall-session-version";
+
 // Longest turn text accepted (a few minutes of speech).
 inline constexpr size_t kMaxTurnTextLength = 2000;
 
@@ -35,12 +40,24 @@ struct AiEngineOptions {
   // The voice agent waits this long for the LLM's reply to a caller (Twilio is waiting on TwiML).
   absl::Duration llm_caller_reply_deadline = absl::Milliseconds(1500);
   VoiceAgentOptions voice;
+  // Sessions whose copy this replica keeps for AddTurn and ReplyToCaller (0: none; see
+  // AiSessionService).
+  size_t session_cache_size = 20000;
 };
 
 // livecall.v1.AiSession: the AI session beside a call. Greeting, suggestions and the summary come
 // from the LLM when one is configured and answers in time, else from the embedded engine; an LLM
-// failure never fails the request. Holds no state of its own: sessions live in Redis through
-// context.
+// failure never fails the request. Sessions live in Redis through context.
+//
+// A turn (AddTurn, and the caller's words in ReplyToCaller) costs one call to context per write
+// when this replica knows the session: it keeps, per session it started, read or appended to
+// lately (options.session_cache_size of them), the copy a turn needs -- the header, the suggestions
+// and the newest turns the suggestions and the LLM prompt read -- with context's version of it. A
+// turn on a known session is checked, suggested and appended from that copy, the append conditional
+// on the version (AppendTurnRequest's expected_version): a copy another writer (a replica,
+// call-control's voice agent, the end, an assignment) made stale is refused by context, and the
+// turn is done again from a fresh read. Any refusal of a turn on a copy is answered from a fresh
+// read too, so every answer is the one the stored session gives.
 //
 // Every RPC is answered from gRPC's callback threads: the calls to context and call-control use
 // the callback client API (common/async_unary.h), and only the LLM, which blocks (libcurl), is
@@ -57,7 +74,10 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
         llm_(llm),
         executor_(executor),
         options_(options),
-        calls_(calls) {}
+        calls_(calls),
+        session_cache_(options.session_cache_size > 0
+                           ? std::make_unique<SessionCache>(options.session_cache_size)
+                           : nullptr) {}
 
   // Waits until gRPC has released every peer call this service started.
   ~AiSessionService() override;
@@ -112,6 +132,18 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
   // livecall_llm_fallbacks_total counter).
   int64_t llm_fallbacks() const { return llm_fallbacks_.load(); }
 
+  // How AddTurn found the sessions it appended to (also livecall_session_cache_turns_total):
+  // from this replica's copy (hit), with a read of context as there was no copy (miss), or with a
+  // read after context refused the copy (stale: another writer had changed the session).
+  struct SessionCacheCounts {
+    int64_t hits = 0;
+    int64_t misses = 0;
+    int64_t stale = 0;
+  };
+  SessionCacheCounts session_cache_counts() const {
+    return {cache_hits_.load(), cache_misses_.load(), cache_stale_.load()};
+  }
+
   // livecall::v1::AiSession::CallbackService
   grpc::ServerUnaryReactor* StartSession(grpc::CallbackServerContext* context,
                                          const livecall::v1::StartSessionRequest* request,
@@ -137,6 +169,22 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
   class ReplyFlow;
   class EndFlow;
 
+  // What AddTurn needs of a session (see the class comment) and its version in context.
+  struct CachedSession {
+    livecall::v1::Session session;
+    int64_t version = 0;
+  };
+  // A null entry is a session forgotten (BoundedCache keeps, never erases).
+  using SessionCache = BoundedCache<std::shared_ptr<const CachedSession>>;
+  // How a turn came by the session it is answered from.
+  enum class TurnSource {
+    kCache,   // This replica's copy; any refusal is answered from a fresh read instead.
+    kRead,    // A read of context; appended conditionally, for the copy it leaves.
+    kReread,  // A read after a conditional append was refused: appended as before the cache.
+  };
+  using VersionedSessionCallback =
+      std::function<void(absl::StatusOr<livecall::v1::Session>, int64_t version)>;
+
   // One callback-API call to context (its `method`) through context_breaker_: while context is
   // known to be down (unreachable or past the deadline several times in a row) the call is not
   // made and the answer is UNAVAILABLE at once, so an agent's request does not wait out the
@@ -147,6 +195,25 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
                             grpc::ClientContext*, const Request*, Response*,
                             std::function<void(grpc::Status)>),
                         std::function<void(absl::StatusOr<Response>)> done);
+  // The same, with the session version context sent in the answer's trailing metadata (0 when
+  // it sent none).
+  template <typename Request, typename Response>
+  void CallContextVersionedAsync(
+      const CallScope& scope, Request request,
+      void (livecall::v1::Context::StubInterface::async_interface::*method)(
+          grpc::ClientContext*, const Request*, Response*, std::function<void(grpc::Status)>),
+      std::function<void(absl::StatusOr<Response>, int64_t version)> done);
+  // GetAsync with the session's version; the copy kept for AddTurn is refreshed from it.
+  void GetVersionedAsync(const std::string& session_id, const CallerIdentity& caller,
+                         const CallScope& scope, VersionedSessionCallback done);
+  // Keeps `session` at `version` (a copy cut to the turns AddTurn reads) for AddTurn; forgets the
+  // session when the version is unknown (0).
+  // `session` is as it was on return (its turns are set aside while the rest is copied).
+  void RememberSession(livecall::v1::Session& session, int64_t version);
+  void ForgetSession(const std::string& session_id);
+  // AddTurn's work from a read of context (`source` kRead or kReread).
+  void ReadAndAnswerTurn(const livecall::v1::AddTurnRequest& request, const CallerIdentity& caller,
+                         TurnSource source, const CallScope& scope, TurnCallback done);
   // Counts a call's outcome for context_breaker_; `own_deadline`: CallScope::Prepare's answer.
   void RecordContextOutcome(const grpc::Status& status, bool own_deadline);
   // call-control's GetCall (either leg's SID) as `caller`: the caller's identity goes with it, so
@@ -162,13 +229,21 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
   void AssignAsync(const livecall::v1::AssignSessionRequest& request, const CallerIdentity& caller,
                    CallScope scope, SessionCallback done);
   // Append below without blocking.
+  // With `expected_version` (not 0), appended only at that version (ABORTED otherwise); `done`
+  // gets the version after the append.
   void AppendAsync(const std::string& session_id, const livecall::v1::Turn& turn,
                    const std::vector<livecall::v1::Suggestion>& suggestions, const CallScope& scope,
                    std::function<void(absl::Status)> done);
-  // AddTurn's work once the session is read: the turn and its suggestions (the LLM's, asked on
-  // the executor, or the embedded engine's), stored.
-  void AnswerTurn(livecall::v1::Session session, const livecall::v1::AddTurnRequest& request,
-                  const CallScope& scope, TurnCallback done);
+  void AppendVersionedAsync(const std::string& session_id, const livecall::v1::Turn& turn,
+                            const std::vector<livecall::v1::Suggestion>& suggestions,
+                            int64_t expected_version, const CallScope& scope,
+                            std::function<void(absl::StatusOr<int64_t>)> done);
+  // AddTurn's work once the session is at hand (at `version`, 0 when unknown): the ownership
+  // check, the turn and its suggestions (the LLM's, asked on the executor, or the embedded
+  // engine's), stored; the copy kept for the next turn.
+  void AnswerTurn(std::shared_ptr<livecall::v1::Session> session, int64_t version,
+                  TurnSource source, const livecall::v1::AddTurnRequest& request,
+                  const CallerIdentity& caller, const CallScope& scope, TurnCallback done);
   // The LLM's reply, or an error after which the caller uses the embedded engine (counted).
   // `deadline` is cut to what `scope` leaves after kStoreReserve, the time kept for storing the
   // answer: an answer that comes after the caller has stopped waiting is worth nothing.
@@ -193,6 +268,11 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
   livecall::v1::CallControl::StubInterface* const calls_;
   std::atomic<int64_t> llm_fallbacks_{0};
   CircuitBreaker context_breaker_{"context", {}};
+  // Null when options.session_cache_size is 0.
+  const std::unique_ptr<SessionCache> session_cache_;
+  std::atomic<int64_t> cache_hits_{0};
+  std::atomic<int64_t> cache_misses_{0};
+  std::atomic<int64_t> cache_stale_{0};
   // Last: destroyed first, waiting for gRPC to release the peer calls whose completions use the
   // members above.
   PendingCalls pending_;

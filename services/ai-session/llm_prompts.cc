@@ -64,20 +64,38 @@ bool ContainsTokens(const std::vector<std::string>& haystack,
                                         needle.end()) != haystack.end();
 }
 
+// What a turn's line ("speaker: text" and its newline) costs in a prompt.
+int LineCost(const livecall::v1::Turn& turn) {
+  return static_cast<int>((turn.speaker().size() + 2 + turn.text().size() + 3) / 4) + 1;
+}
+
 // The newest turns that fit `budget` tokens, oldest first.
 std::string RecentTurns(const livecall::v1::Session& session, int budget) {
   std::deque<std::string> lines;
   int used = 0;
   for (int i = session.conversation_size() - 1; i >= 0; --i) {
     const livecall::v1::Turn& turn = session.conversation(i);
-    std::string line = absl::StrCat(turn.speaker(), ": ", turn.text());
-    const int cost = EstimateTokens(line) + 1;
+    const int cost = LineCost(turn);
     if (used + cost > budget) break;
     used += cost;
-    lines.push_front(std::move(line));
+    lines.push_front(absl::StrCat(turn.speaker(), ": ", turn.text()));
   }
   return absl::StrJoin(lines, "\n");
 }
+
+}  // namespace
+
+int TurnsReadByPrompts(const livecall::v1::Session& session, int token_budget) {
+  // As RecentTurns walks: it stops at the first turn that does not fit what is left.
+  int used = 0;
+  for (int i = session.conversation_size() - 1; i >= 0; --i) {
+    used += LineCost(session.conversation(i));
+    if (used > token_budget) return session.conversation_size() - i;
+  }
+  return session.conversation_size();
+}
+
+namespace {
 
 // `context` (the customer as the prompt shows it) and the newest turns that fit the budget.
 std::string UserPrompt(const livecall::v1::Session& session, int token_budget,

@@ -19,6 +19,11 @@ namespace livecall::ai_session {
 // so errs on the side of a shorter prompt.
 int EstimateTokens(absl::string_view text);
 
+// How many of the newest turns of `session` a prompt of at most `token_budget` tokens may show,
+// now and after any turns are appended: the newest ones up to and including the first that would
+// overflow the budget. A copy cut to these turns gives the same prompts.
+int TurnsReadByPrompts(const livecall::v1::Session& session, int token_budget);
+
 std::vector<ChatMessage> SuggestionPrompt(const livecall::v1::Session& session, int token_budget);
 std::vector<ChatMessage> SummaryPrompt(const livecall::v1::Session& session, int token_budget);
 std::vector<ChatMessage> GreetingPrompt(const livecall::v1::Session& session,

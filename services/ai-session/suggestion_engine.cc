@@ -121,6 +121,18 @@ std::vector<livecall::v1::Suggestion> TurnSuggestions(const KnowledgeBase& kb,
   return suggestions;
 }
 
+int TurnsReadBySuggestions(const livecall::v1::Session& session) {
+  const auto& turns = session.conversation();
+  bool customer_seen = false;
+  int spoken = 0;  // Customer and agent turns, the ones TurnSuggestions may take.
+  for (int i = turns.size() - 1; i >= 0; --i) {
+    if (turns[i].speaker() == "customer") customer_seen = true;
+    if (turns[i].speaker() != "ai") ++spoken;
+    if (customer_seen && spoken > kContextTurns) return turns.size() - i;
+  }
+  return turns.size();
+}
+
 std::vector<livecall::v1::Suggestion> AnswersTo(const KnowledgeBase& kb, absl::string_view words,
                                                 const std::string& language) {
   std::vector<livecall::v1::Suggestion> answers;

@@ -29,6 +29,11 @@ std::vector<livecall::v1::Suggestion> TurnSuggestions(const KnowledgeBase& kb,
 
 // Entries ranked by `words` alone (no conversation, no customer attributes): what answers exactly
 // what someone just said, e.g. the voice agent's reply to a caller.
+// How many of the newest turns of `session` TurnSuggestions reads, now and after any turns are
+// appended: back to the newest customer turn and to the (kContextTurns + 1)-th newest customer or
+// agent turn, whichever is further. A copy cut to these turns gives the same suggestions.
+int TurnsReadBySuggestions(const livecall::v1::Session& session);
+
 std::vector<livecall::v1::Suggestion> AnswersTo(const KnowledgeBase& kb, absl::string_view words,
                                                 const std::string& language);
 

@@ -48,6 +48,11 @@ void KeepHeaderOnly(Session& session) {
   session.clear_greeting();
 }
 
+// The session's version for the caller, beside the session (context.proto: the Context service).
+void AddSessionVersion(grpc::CallbackServerContext& context, int64_t version) {
+  context.AddTrailingMetadata(kSessionVersionMetadata, absl::StrCat(version));
+}
+
 }  // namespace
 
 void AuditConversationRead(const CallerIdentity& caller, const Session& session,
@@ -148,7 +153,8 @@ grpc::ServerUnaryReactor* ContextService::CreateSession(
     grpc::CallbackServerContext* context, const livecall::v1::CreateSessionRequest* request,
     Session* response) {
   return FinishOnExecutor(
-      context, executor_, [this, request, response](const CallerIdentity& caller) -> absl::Status {
+      context, executor_,
+      [this, context, request, response](const CallerIdentity& caller) -> absl::Status {
         if (caller.is_agent() && request->session().agent_id() != caller.agent_id) {
           return absl::PermissionDeniedError("an agent creates sessions only for itself");
         }
@@ -159,8 +165,11 @@ grpc::ServerUnaryReactor* ContextService::CreateSession(
         if (!e164.ok()) return e164.status();
         Session session = request->session();
         session.set_phone_number(*e164);
-        absl::StatusOr<Session> created = sessions_.Create(std::move(session), absl::Now());
+        int64_t version = 0;
+        absl::StatusOr<Session> created =
+            sessions_.Create(std::move(session), absl::Now(), &version);
         if (!created.ok()) return created.status();
+        AddSessionVersion(*context, version);
         *response = *std::move(created);
         return absl::OkStatus();
       });
@@ -169,17 +178,20 @@ grpc::ServerUnaryReactor* ContextService::CreateSession(
 grpc::ServerUnaryReactor* ContextService::GetSession(grpc::CallbackServerContext* context,
                                                      const livecall::v1::GetSessionRequest* request,
                                                      Session* response) {
-  return FinishOnExecutor(context, executor_,
-                          [this, request, response](const CallerIdentity& caller) -> absl::Status {
-                            absl::StatusOr<Session> session = sessions_.Get(request->session_id());
-                            if (!session.ok()) return session.status();
-                            if (!caller.MayAccess(session->agent_id())) {
-                              return NotYours(absl::StrCat("session ", request->session_id()));
-                            }
-                            AuditConversationRead(caller, *session, "GetSession");
-                            *response = *std::move(session);
-                            return absl::OkStatus();
-                          });
+  return FinishOnExecutor(
+      context, executor_,
+      [this, context, request, response](const CallerIdentity& caller) -> absl::Status {
+        int64_t version = 0;
+        absl::StatusOr<Session> session = sessions_.Get(request->session_id(), &version);
+        if (!session.ok()) return session.status();
+        if (!caller.MayAccess(session->agent_id())) {
+          return NotYours(absl::StrCat("session ", request->session_id()));
+        }
+        AuditConversationRead(caller, *session, "GetSession");
+        AddSessionVersion(*context, version);
+        *response = *std::move(session);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* ContextService::AppendTurn(grpc::CallbackServerContext* context,
@@ -194,10 +206,16 @@ grpc::ServerUnaryReactor* ContextService::AppendTurn(grpc::CallbackServerContext
               absl::StrCat("turn.speaker \"", turn.speaker(), "\" is not customer, agent or ai"));
         }
         if (turn.text().empty()) return absl::InvalidArgumentError("turn.text is required");
+        if (request->expected_version() < 0) {
+          return absl::InvalidArgumentError("expected_version must not be negative");
+        }
+        int64_t version = 0;
         absl::StatusOr<int> count =
-            sessions_.AppendTurn(request->session_id(), turn, request->suggestions());
+            sessions_.AppendTurn(request->session_id(), turn, request->suggestions(),
+                                 request->expected_version(), &version);
         if (!count.ok()) return count.status();
         response->set_turn_count(*count);
+        response->set_version(version);
         return absl::OkStatus();
       });
 }
@@ -221,7 +239,8 @@ grpc::ServerUnaryReactor* ContextService::AssignSession(
     grpc::CallbackServerContext* context, const livecall::v1::AssignSessionRequest* request,
     Session* response) {
   return FinishOnExecutor(
-      context, executor_, [this, request, response](const CallerIdentity& caller) -> absl::Status {
+      context, executor_,
+      [this, context, request, response](const CallerIdentity& caller) -> absl::Status {
         if (caller.is_agent()) {
           return absl::PermissionDeniedError(
               "an agent cannot assign sessions; call-control assigns a call's session to the "
@@ -230,8 +249,11 @@ grpc::ServerUnaryReactor* ContextService::AssignSession(
         if (!IsValidAgentIdentity(request->agent_id())) {
           return absl::InvalidArgumentError("agentId must be 1-128 printable characters");
         }
+        int64_t version = 0;
         LIVECALL_ASSIGN_OR_RETURN(
-            *response, sessions_.Assign(request->session_id(), request->agent_id(), absl::Now()));
+            *response,
+            sessions_.Assign(request->session_id(), request->agent_id(), absl::Now(), &version));
+        AddSessionVersion(*context, version);
         return absl::OkStatus();
       });
 }

@@ -10,6 +10,10 @@
 
 namespace livecall::context {
 
+// The trailing metadata in which CreateSession, GetSession and AssignSession send the session's
+// version (decimal; context.proto, the Context service).
+inline constexpr char kSessionVersionMetadata[] = "livecall-session-version";
+
 // Records that `caller`, acting for a person, was given the transcript of `session`, which that
 // person does not own (a supervisor reading an agent's conversation): a structured log line with
 // `"audit":"conversation.read"`, who, whose, which session and the request id, and one count in

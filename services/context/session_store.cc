@@ -87,27 +87,31 @@ static_assert(kLiveEventsKept == 1000, "keep LIVECALL_KEPT in step");
 
 // KEYS: header, turns, suggestions, session events, and the call's events when it has a call
 // (a key named only when it exists: on a Redis Cluster every key named must be in the slot).
-// ARGV: turn, suggestions, ttl, transcript event JSON, suggestions event JSON.
-// Returns the new number of turns, -1 when the session does not exist, -2 when it has ended.
+// ARGV: turn, suggestions, ttl, transcript event JSON, suggestions event JSON, expected version
+// ("0": any).
+// Returns {turns, version} after the append; {-1} when the session does not exist, {-3, version}
+// when its version is not the expected one (nothing written), {-2} when it has ended.
 // Each key's TTL is set once and each stream announced once, after both of its events.
 constexpr char kAppendTurnScript[] = LIVECALL_PUBLISH_LUA R"lua(
-  local status = redis.call('HGET', KEYS[1], 'status')
-  if not status then return -1 end
-  if status ~= 'active' then return -2 end
+  local header = redis.call('HMGET', KEYS[1], 'status', 'version')
+  local status = header[1]
+  if not status then return {-1} end
+  if ARGV[6] ~= '0' and header[2] ~= ARGV[6] then return {-3, tonumber(header[2]) or 0} end
+  if status ~= 'active' then return {-2} end
   local ttl = ARGV[3]
   local count = redis.call('RPUSH', KEYS[2], ARGV[1])
   redis.call('EXPIRE', KEYS[2], ttl)
   -- Suggestions that did not change are not news: no event for them. SET's GET answers the
   -- ones it replaced.
   local changed = redis.call('SET', KEYS[3], ARGV[2], 'EX', ttl, 'GET') ~= ARGV[2]
-  redis.call('HINCRBY', KEYS[1], 'version', '1')
+  local version = redis.call('HINCRBY', KEYS[1], 'version', '1')
   redis.call('EXPIRE', KEYS[1], ttl)
   for _, stream in ipairs({KEYS[4], KEYS[5]}) do
     append(stream, 'transcript', ARGV[4])
     if changed then append(stream, 'suggestions', ARGV[5]) end
     announce(stream, ttl)
   end
-  return count)lua";
+  return {count, version})lua";
 
 // KEYS: header, session events, and the call's events when it has a call.
 // ARGV: expected version, new header, ttl, summary event JSON, the CRM outbox entry's id.
@@ -183,6 +187,13 @@ constexpr char kConfirmOutboxScript[] = R"lua(
 
 constexpr int kMaxEndAttempts = 5;
 
+// The header's version field as a number; 0 (never a stored version) when unreadable.
+int64_t ParseVersion(absl::string_view stored) {
+  int64_t version = 0;
+  if (!absl::SimpleAtoi(stored, &version)) return 0;
+  return version;
+}
+
 }  // namespace
 
 std::string SessionKey(const std::string& session_id) { return SessionKeyPrefix(session_id); }
@@ -209,7 +220,7 @@ absl::StatusOr<bool> ConfirmOutboxEntry(RedisPool& redis, const std::string& ses
 }
 
 absl::StatusOr<livecall::v1::Session> SessionStore::Create(livecall::v1::Session session,
-                                                           absl::Time now) {
+                                                           absl::Time now, int64_t* version) {
   // Beside a call, the session is made for the call's slot: its scripts write the call's stream
   // and its index on one Redis Cluster node.
   session.set_session_id(NewSessionId(
@@ -273,13 +284,14 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Create(livecall::v1::Session
   const std::string session_id = ReplyString(**reply);
   if (session_id == id) {
     call_sids_.Insert(id, call_sid);
+    if (version != nullptr) *version = 1;  // As kCreateScript writes it.
     return session;
   }
   // The call had its session: this one was not made, so its index entries go again.
   absl::StatusOr<std::vector<RedisReply>> unindexed =
       redis_.Pipeline({{"ZREM", index, id}, {"ZREM", kActiveSessionsKey, id}});
   if (!unindexed.ok()) return unindexed.status();
-  return Get(session_id);
+  return Get(session_id, version);
 }
 
 absl::StatusOr<SessionStore::Snapshot> SessionStore::Read(const std::string& session_id) {
@@ -327,15 +339,21 @@ absl::StatusOr<SessionStore::Snapshot> SessionStore::Read(const std::string& ses
   return snapshot;
 }
 
-absl::StatusOr<livecall::v1::Session> SessionStore::Get(const std::string& session_id) {
+absl::StatusOr<livecall::v1::Session> SessionStore::Get(const std::string& session_id,
+                                                        int64_t* version) {
   absl::StatusOr<Snapshot> snapshot = Read(session_id);
   if (!snapshot.ok()) return snapshot.status();
+  if (version != nullptr) *version = ParseVersion(snapshot->version);
   return std::move(snapshot->session);
 }
 
 absl::StatusOr<int> SessionStore::AppendTurn(
     const std::string& session_id, const livecall::v1::Turn& turn,
-    const google::protobuf::RepeatedPtrField<livecall::v1::Suggestion>& suggestions) {
+    const google::protobuf::RepeatedPtrField<livecall::v1::Suggestion>& suggestions,
+    int64_t expected_version, int64_t* version) {
+  if (expected_version < 0) {
+    return absl::InvalidArgumentError("expected_version must not be negative");
+  }
   if (!IsWellFormedSessionId(session_id)) return NoSession(session_id);
   absl::StatusOr<std::string> call_sid = CallSidOf(session_id);
   if (!call_sid.ok()) return call_sid.status();
@@ -349,12 +367,13 @@ absl::StatusOr<int> SessionStore::AppendTurn(
   std::string suggested = LiveEventJson(NewEvent("suggestions", session_id, sid, now),
                                         LiveEvent::kSuggestionsFieldNumber, list.plain);
   std::vector<std::string> args;
-  args.reserve(5);
+  args.reserve(6);
   args.push_back(std::move(turn_wire));
   args.push_back(std::move(list.stored));
   args.push_back(absl::StrCat(absl::ToInt64Seconds(ttl_)));
   args.push_back(std::move(transcript));
   args.push_back(std::move(suggested));
+  args.push_back(absl::StrCat(expected_version));
   static const RedisScript& script = *new RedisScript(kAppendTurnScript);
   absl::StatusOr<RedisReply> reply =
       script.Run(redis_,
@@ -363,12 +382,24 @@ absl::StatusOr<int> SessionStore::AppendTurn(
                                 sid),
                  args);
   if (!reply.ok()) return reply.status();
-  const long long result = (*reply)->integer;
+  const redisReply& answer = **reply;
+  if (answer.type != REDIS_REPLY_ARRAY || answer.elements < 1 ||
+      answer.element[0]->type != REDIS_REPLY_INTEGER) {
+    return absl::InternalError(absl::StrCat("redis: ", ReplyString(answer)));
+  }
+  const long long result = answer.element[0]->integer;
   if (result == -1) return NoSession(session_id);
   if (result == -2) {
     return absl::FailedPreconditionError(
         absl::StrCat("session \"", session_id, "\" has ended; it takes no more turns"));
   }
+  const long long now_version = answer.elements > 1 ? answer.element[1]->integer : 0;
+  if (result == -3) {
+    return absl::AbortedError(absl::StrCat("session \"", session_id, "\" is at version ",
+                                           now_version, ", not the expected ", expected_version,
+                                           "; nothing was written: read it again"));
+  }
+  if (version != nullptr) *version = now_version;
   return static_cast<int>(result);
 }
 
@@ -451,14 +482,18 @@ absl::StatusOr<livecall::v1::Session> SessionStore::End(const std::string& sessi
 
 absl::StatusOr<livecall::v1::Session> SessionStore::Assign(const std::string& session_id,
                                                            const std::string& agent_id,
-                                                           absl::Time now) {
+                                                           absl::Time now, int64_t* version) {
   // Optimistic, like End: the header is rewritten only if no other write came in between (a
   // turn, the end, another agent's assignment), so two agents answering at once cannot both win.
   for (int attempt = 0; attempt < kMaxEndAttempts; ++attempt) {
     absl::StatusOr<Snapshot> snapshot = Read(session_id);
     if (!snapshot.ok()) return snapshot.status();
     livecall::v1::Session& session = snapshot->session;
-    if (session.agent_id() == agent_id) return session;
+    const int64_t read_version = ParseVersion(snapshot->version);
+    if (session.agent_id() == agent_id) {
+      if (version != nullptr) *version = read_version;
+      return session;
+    }
     if (!session.agent_id().empty()) {
       return absl::FailedPreconditionError(
           absl::StrCat("session \"", session_id, "\" belongs to agent ", session.agent_id(),
@@ -474,7 +509,10 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Assign(const std::string& se
         redis_, {SessionKey(session_id)}, {snapshot->version, header.SerializeAsString()});
     if (!written.ok()) return written.status();
     if ((*written)->integer == -1) return NoSession(session_id);
-    if ((*written)->integer == 1) return session;
+    if ((*written)->integer == 1) {
+      if (version != nullptr) *version = read_version + 1;  // As kAssignScript writes it.
+      return session;
+    }
   }
   return absl::AbortedError(
       absl::StrCat("session \"", session_id, "\" kept changing; try assigning it again"));

@@ -10,7 +10,11 @@
 //                                                        conversation and suggestions
 //                                                      status: "active" | "ended"
 //                                                      call_sid: the call it runs beside, or ""
-//                                                      version: bumped by every write
+//                                                      version: bumped by every write to
+//                                                        the session (create sets 1; append,
+//                                                        assign, end and a refused outbox
+//                                                        entry add 1): equal versions, equal
+//                                                        sessions
 //                                                      outbox_id: the CRM outbox entry of its end
 //   livecall:session:{<tag>}:<id>:turns        LIST    serialized livecall.v1.Turn, oldest first
 //   livecall:session:{<tag>}:<id>:suggestions  STRING  serialized SuggestionList (latest)
@@ -72,20 +76,29 @@ class SessionStore {
 
   SessionStore(RedisPool& redis, absl::Duration ttl) : redis_(redis), ttl_(ttl) {}
 
+  // Every method given a `version` (may be null) sets it to the session's version (the header's
+  // `version` above) as answered: a reader that holds a copy at version v knows the stored one is
+  // the same while the version is still v.
+
   // Stores a new session (its conversation and suggestions included); assigns session_id
   // ("ses_" + 32 hex), status "active" and the times. A session for a call (call_sid set) that
   // has one already is not created: the call's session is answered as stored (so concurrent and
   // repeated starts for one call share one session; the caller compares owners).
-  absl::StatusOr<livecall::v1::Session> Create(livecall::v1::Session session, absl::Time now);
+  absl::StatusOr<livecall::v1::Session> Create(livecall::v1::Session session, absl::Time now,
+                                               int64_t* version = nullptr);
 
   // The whole session, conversation included. NOT_FOUND when there is none (or it expired).
-  absl::StatusOr<livecall::v1::Session> Get(const std::string& session_id);
+  absl::StatusOr<livecall::v1::Session> Get(const std::string& session_id,
+                                            int64_t* version = nullptr);
 
-  // Appends `turn` and replaces the suggestions; returns the number of turns.
-  // NOT_FOUND / FAILED_PRECONDITION (ended).
+  // Appends `turn` and replaces the suggestions; returns the number of turns. With
+  // `expected_version` (not 0) nothing is written unless the session is at that version: ABORTED
+  // otherwise (checked after existence, before the status). NOT_FOUND / FAILED_PRECONDITION
+  // (ended). `version`: the version the append made.
   absl::StatusOr<int> AppendTurn(
       const std::string& session_id, const livecall::v1::Turn& turn,
-      const google::protobuf::RepeatedPtrField<livecall::v1::Suggestion>& suggestions);
+      const google::protobuf::RepeatedPtrField<livecall::v1::Suggestion>& suggestions,
+      int64_t expected_version = 0, int64_t* version = nullptr);
 
   // Marks the session ended with its summary and disposition, and enqueues the finished
   // conversation (with `call`, when given) in the CRM outbox.
@@ -98,7 +111,8 @@ class SessionStore {
   // already that agent's; FAILED_PRECONDITION when another agent owns it. NOT_FOUND when gone.
   // Answers the whole session as stored afterwards.
   absl::StatusOr<livecall::v1::Session> Assign(const std::string& session_id,
-                                               const std::string& agent_id, absl::Time now);
+                                               const std::string& agent_id, absl::Time now,
+                                               int64_t* version = nullptr);
 
   // How many sessions have not ended (the livecall_active_sessions gauge), from an index written
   // with each session (Create adds, End removes), not a SCAN of the keyspace. Entries created

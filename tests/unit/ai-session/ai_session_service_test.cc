@@ -9,10 +9,12 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/live_events.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/ai-session/suggestion_engine.h"
 #include "services/call-control/call_control_service.h"
 #include "services/call-control/sandbox/sandbox_provider.h"
 #include "services/call-control/twilio/voice_token.h"
@@ -1078,6 +1080,308 @@ TEST_F(AiSessionServiceTest, WithNoWorkerFreeTheEmbeddedEngineRepliesAndSummaris
   EXPECT_EQ(ended.summary().source(), "embedded");
   EXPECT_EQ(asked, 0);
   EXPECT_EQ(service.llm_fallbacks(), 2);
+}
+
+// --- The per-replica session copy AddTurn answers from (AiSessionService's class comment).
+
+// A second replica of ai-session on the same context, with `cache_size` sessions kept.
+std::unique_ptr<AiSessionService> Replica(livecall::v1::Context::StubInterface& context,
+                                          const KnowledgeBase& kb, Executor& executor,
+                                          size_t cache_size = 20000) {
+  AiEngineOptions options;
+  options.session_cache_size = cache_size;
+  return std::make_unique<AiSessionService>(context, kb, /*llm=*/nullptr, executor, options);
+}
+
+TEST_F(AiSessionServiceTest, TheVersionMetadataIsTheOneContextSends) {
+  EXPECT_STREQ(kSessionVersionMetadata, context::kSessionVersionMetadata);
+}
+
+TEST_F(AiSessionServiceTest, TurnsOnAKnownSessionAreAnsweredFromTheCopyAsFromTheStore) {
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998901112233"));
+  ASSERT_THAT(session.status(), IsOk());
+  const std::string& id = session->session_id();
+  const std::vector<std::pair<std::string, std::string>> said = {
+      {"customer", "internet ishlamayapti"},
+      {"agent", "Qaysi manzil?"},
+      {"customer", "Chilonzor, uyda"},
+      {"agent", "Tekshiraman"},
+      {"agent", "Routerni o'chirib yoqing"},
+      {"customer", "to'lov qancha?"},
+      {"agent", "Bir daqiqa"},
+      {"agent", "Tarifingiz 99 ming"}};
+  for (const auto& [speaker, text] : said) {
+    absl::StatusOr<livecall::v1::AddTurnResponse> added =
+        service_->AddTurn(Turn(id, speaker, text));
+    ASSERT_THAT(added.status(), IsOk()) << text;
+    // What the code before the copy gave: suggestions for the stored conversation with the turn.
+    absl::StatusOr<livecall::v1::Session> stored = sessions_->Get(id);
+    ASSERT_THAT(stored.status(), IsOk());
+    EXPECT_EQ(stored->conversation(stored->conversation_size() - 1).text(), text);
+    const std::vector<livecall::v1::Suggestion> expected = TurnSuggestions(*kb_, *stored);
+    ASSERT_EQ(added->suggestions_size(), static_cast<int>(expected.size())) << text;
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_THAT(added->suggestions(static_cast<int>(i)), EqualsProto(expected[i])) << text;
+    }
+  }
+  const AiSessionService::SessionCacheCounts counts = service_->session_cache_counts();
+  EXPECT_EQ(counts.hits, static_cast<int64_t>(said.size()));
+  EXPECT_EQ(counts.misses, 0);
+  EXPECT_EQ(counts.stale, 0);
+}
+
+TEST_F(AiSessionServiceTest, ATurnSeesWhatAnotherReplicaOrContextAppendedMeanwhile) {
+  std::unique_ptr<AiSessionService> other = Replica(*stub_, *kb_, executor_);
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998901112233"));
+  ASSERT_THAT(session.status(), IsOk());
+  const std::string& id = session->session_id();
+  ASSERT_THAT(service_->AddTurn(Turn(id, "agent", "Assalomu alaykum")).status(), IsOk());
+  // The other replica has no copy: it reads, appends the customer's words, keeps its copy.
+  ASSERT_THAT(other->AddTurn(Turn(id, "customer", "internet ishlamayapti")).status(), IsOk());
+  EXPECT_EQ(other->session_cache_counts().misses, 1);
+
+  // This replica's copy is stale: context refuses it and the turn is answered from a new read,
+  // whose latest customer words (the other replica's) decide the suggestions.
+  absl::StatusOr<livecall::v1::AddTurnResponse> added =
+      service_->AddTurn(Turn(id, "agent", "Tekshiraman"));
+  ASSERT_THAT(added.status(), IsOk());
+  EXPECT_EQ(service_->session_cache_counts().stale, 1);
+  absl::StatusOr<livecall::v1::Session> stored = sessions_->Get(id);
+  ASSERT_THAT(stored.status(), IsOk());
+  ASSERT_EQ(stored->conversation_size(), 4);
+  EXPECT_EQ(stored->conversation(2).text(), "internet ishlamayapti");
+  EXPECT_EQ(stored->conversation(3).text(), "Tekshiraman");
+  std::vector<livecall::v1::Suggestion> expected = TurnSuggestions(*kb_, *stored);
+  ASSERT_EQ(added->suggestions_size(), static_cast<int>(expected.size()));
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_THAT(added->suggestions(static_cast<int>(i)), EqualsProto(expected[i]));
+  }
+
+  // A turn written to context directly (as call-control's voice agent does through another
+  // path) between two turns here: the next turn is answered with it.
+  livecall::v1::AppendTurnRequest direct;
+  direct.set_session_id(id);
+  direct.mutable_turn()->set_speaker("customer");
+  direct.mutable_turn()->set_text("to'lov qancha turadi?");
+  livecall::v1::AppendTurnResponse appended;
+  grpc::ClientContext direct_context;
+  ASSERT_TRUE(stub_->AppendTurn(&direct_context, direct, &appended).ok());
+  added = service_->AddTurn(Turn(id, "agent", "Bir daqiqa"));
+  ASSERT_THAT(added.status(), IsOk());
+  EXPECT_EQ(service_->session_cache_counts().stale, 2);
+  stored = sessions_->Get(id);
+  ASSERT_THAT(stored.status(), IsOk());
+  ASSERT_EQ(stored->conversation_size(), 6);
+  EXPECT_EQ(stored->conversation(4).text(), "to'lov qancha turadi?");
+  expected = TurnSuggestions(*kb_, *stored);
+  ASSERT_EQ(added->suggestions_size(), static_cast<int>(expected.size()));
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_THAT(added->suggestions(static_cast<int>(i)), EqualsProto(expected[i]));
+  }
+  // And the copy is good again.
+  ASSERT_THAT(service_->AddTurn(Turn(id, "agent", "Rahmat")).status(), IsOk());
+  EXPECT_EQ(service_->session_cache_counts().stale, 2);
+}
+
+TEST_F(AiSessionServiceTest, ACopyOfASessionEndedOrGoneElsewhereGivesTodaysErrors) {
+  std::unique_ptr<AiSessionService> other = Replica(*stub_, *kb_, executor_);
+  const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = kRoleAgent};
+  const CallerIdentity bob{.peer = "gateway", .agent_id = "bob", .role = kRoleAgent};
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998901112233"), alice);
+  ASSERT_THAT(session.status(), IsOk());
+  const std::string& id = session->session_id();
+  ASSERT_THAT(service_->AddTurn(Turn(id, "customer", "salom"), alice).status(), IsOk());
+  // From the copy, in today's order: another agent's 403 before a malformed turn's 400.
+  EXPECT_THAT(service_->AddTurn(Turn(id, "robot", "salom"), bob),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_THAT(service_->AddTurn(Turn(id, "robot", "salom"), alice),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("speaker")));
+
+  // Ended on the other replica: 409 here, as the stored session says, after the 400 checks.
+  livecall::v1::EndAiSessionRequest end;
+  end.set_session_id(id);
+  ASSERT_THAT(other->End(end, alice).status(), IsOk());
+  EXPECT_THAT(service_->AddTurn(Turn(id, "agent", "   "), alice),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("text is required")));
+  EXPECT_THAT(service_->AddTurn(Turn(id, "agent", "yana"), alice),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("has ended; it takes no more turns")));
+  absl::StatusOr<livecall::v1::Session> stored = sessions_->Get(id);
+  ASSERT_THAT(stored.status(), IsOk());
+  EXPECT_EQ(stored->conversation_size(), 2);
+
+  // Gone (expired) while this replica still has its copy: 404, as for any unknown session.
+  absl::StatusOr<livecall::v1::Session> gone = service_->Start(Request("+998901112233"));
+  ASSERT_THAT(gone.status(), IsOk());
+  ASSERT_THAT(service_->AddTurn(Turn(gone->session_id(), "customer", "salom")).status(), IsOk());
+  ASSERT_THAT(redis_
+                  ->Command({"DEL", context::SessionKey(gone->session_id()),
+                             context::TurnsKey(gone->session_id()),
+                             context::SuggestionsKey(gone->session_id())})
+                  .status(),
+              IsOk());
+  EXPECT_THAT(service_->AddTurn(Turn(gone->session_id(), "customer", "salom")),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(service_->AddTurn(Turn("ses_0123456789abcdef0123456789abcdef", "customer", "x")),
+              StatusIs(absl::StatusCode::kNotFound));
+}
+
+TEST_F(AiSessionServiceTest, AnAssignmentElsewhereIsSeenByTheReplicaWithTheCopy) {
+  std::unique_ptr<AiSessionService> other = Replica(*stub_, *kb_, executor_);
+  const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = kRoleAgent};
+  const CallerIdentity bob{.peer = "gateway", .agent_id = "bob", .role = kRoleAgent};
+  // An inbound call's session, nobody's yet; call-control's turns are appended here.
+  livecall::v1::StartSessionRequest inbound = Request("+998901112233");
+  inbound.set_direction("inbound");
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(inbound);
+  ASSERT_THAT(session.status(), IsOk());
+  const std::string& id = session->session_id();
+  ASSERT_THAT(service_->AddTurn(Turn(id, "customer", "salom")).status(), IsOk());
+
+  // Bob answers: the other replica assigns it. Here, the copy still says nobody's.
+  livecall::v1::AssignSessionRequest assign;
+  assign.set_session_id(id);
+  assign.set_agent_id("bob");
+  ASSERT_THAT(other->Assign(assign).status(), IsOk());
+  EXPECT_THAT(service_->AddTurn(Turn(id, "agent", "Eshitaman"), alice),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  ASSERT_THAT(service_->AddTurn(Turn(id, "agent", "Eshitaman"), bob).status(), IsOk());
+  absl::StatusOr<livecall::v1::Session> stored = sessions_->Get(id);
+  ASSERT_THAT(stored.status(), IsOk());
+  EXPECT_EQ(stored->agent_id(), "bob");
+  ASSERT_EQ(stored->conversation_size(), 3);
+  EXPECT_EQ(stored->conversation(2).text(), "Eshitaman");
+}
+
+TEST_F(AiSessionServiceTest, WithoutACacheEveryTurnReadsTheSession) {
+  std::unique_ptr<AiSessionService> uncached = Replica(*stub_, *kb_, executor_, 0);
+  absl::StatusOr<livecall::v1::Session> session = uncached->Start(Request("+998901112233"));
+  ASSERT_THAT(session.status(), IsOk());
+  for (const char* text : {"internet ishlamayapti", "Tekshiraman", "rahmat"}) {
+    ASSERT_THAT(uncached->AddTurn(Turn(session->session_id(), "customer", text)).status(), IsOk());
+  }
+  absl::StatusOr<livecall::v1::Session> stored = sessions_->Get(session->session_id());
+  ASSERT_THAT(stored.status(), IsOk());
+  EXPECT_EQ(stored->conversation_size(), 4);
+  const AiSessionService::SessionCacheCounts counts = uncached->session_cache_counts();
+  EXPECT_EQ(counts.hits + counts.misses + counts.stale, 0);
+}
+
+TEST_F(AiSessionServiceTest, TheCacheKeepsAtMostItsCapacityAndReadsWhatItDropped) {
+  std::unique_ptr<AiSessionService> small = Replica(*stub_, *kb_, executor_, 2);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<livecall::v1::Session> session = small->Start(Request("+998901112233"));
+    ASSERT_THAT(session.status(), IsOk());
+    ids.push_back(session->session_id());
+  }
+  // The newest is known; the first was dropped to keep two: read again, then known.
+  ASSERT_THAT(small->AddTurn(Turn(ids[2], "customer", "salom")).status(), IsOk());
+  EXPECT_EQ(small->session_cache_counts().hits, 1);
+  ASSERT_THAT(small->AddTurn(Turn(ids[0], "customer", "salom")).status(), IsOk());
+  EXPECT_EQ(small->session_cache_counts().misses, 1);
+  ASSERT_THAT(small->AddTurn(Turn(ids[0], "customer", "yana")).status(), IsOk());
+  EXPECT_EQ(small->session_cache_counts().hits, 2);
+  absl::StatusOr<livecall::v1::Session> stored = sessions_->Get(ids[0]);
+  ASSERT_THAT(stored.status(), IsOk());
+  EXPECT_EQ(stored->conversation_size(), 3);
+}
+
+TEST_F(AiSessionServiceTest, TheVoiceAgentRepliesFromTheCopyAndSeesOtherWritersTurns) {
+  std::unique_ptr<AiSessionService> other = Replica(*stub_, *kb_, executor_);
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998901112233"));
+  ASSERT_THAT(session.status(), IsOk());
+  const std::string& id = session->session_id();
+  ASSERT_THAT(service_->ReplyToCaller(CallerSaid(id, "Internetim ishlamayapti")).status(), IsOk());
+  // The reply left a good copy: the next turn here appends from it.
+  ASSERT_THAT(service_->AddTurn(Turn(id, "customer", "hali ham yo'q")).status(), IsOk());
+  EXPECT_EQ(service_->session_cache_counts().hits, 1);
+  EXPECT_EQ(service_->session_cache_counts().stale, 0);
+
+  // Another replica's turn makes the copy stale: the reply is made from a fresh read.
+  ASSERT_THAT(other->AddTurn(Turn(id, "customer", "to'lov qancha?")).status(), IsOk());
+  absl::StatusOr<livecall::v1::CallerReply> reply =
+      service_->ReplyToCaller(CallerSaid(id, "Rahmat, xayr!"));
+  ASSERT_THAT(reply.status(), IsOk());
+  EXPECT_EQ(reply->action(), "goodbye");
+  absl::StatusOr<livecall::v1::Session> stored = sessions_->Get(id);
+  ASSERT_THAT(stored.status(), IsOk());
+  std::vector<std::string> said;
+  for (const livecall::v1::Turn& turn : stored->conversation()) said.push_back(turn.text());
+  ASSERT_EQ(said.size(), 7u);
+  EXPECT_EQ(said[1], "Internetim ishlamayapti");
+  EXPECT_EQ(said[3], "hali ham yo'q");
+  EXPECT_EQ(said[4], "to'lov qancha?");
+  EXPECT_EQ(said[5], "Rahmat, xayr!");
+  EXPECT_EQ(said[6], reply->text());
+
+  // Ended elsewhere: the voice agent's own refusal, as without the copy, and nothing stored.
+  livecall::v1::EndAiSessionRequest end;
+  end.set_session_id(id);
+  ASSERT_THAT(other->End(end).status(), IsOk());
+  EXPECT_THAT(service_->ReplyToCaller(CallerSaid(id, "alo?")),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("has ended; the voice agent cannot reply")));
+  EXPECT_THAT(service_->ReplyToCaller(CallerSaid(id, "", 0)),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("has ended; the voice agent cannot reply")));
+  stored = sessions_->Get(id);
+  ASSERT_THAT(stored.status(), IsOk());
+  EXPECT_EQ(stored->conversation_size(), 7);
+}
+
+// An LLM that records the user prompts it is sent and suggests one thing.
+class RecordingLlm final : public LlmClient {
+ public:
+  absl::StatusOr<std::string> Complete(const std::vector<ChatMessage>& messages,
+                                       absl::Duration) override {
+    absl::MutexLock lock(&mu_);
+    // The conversation the prompt shows (the customer's attributes before it are a map, printed
+    // in no fixed order).
+    const std::string& prompt = messages.back().content;
+    prompts_.push_back(prompt.substr(std::min(prompt.size(), prompt.find("Conversation so far:"))));
+    return R"({"suggestions":[{"text":"ok","kind":"answer"}]})";
+  }
+  std::vector<std::string> prompts() {
+    absl::MutexLock lock(&mu_);
+    return prompts_;
+  }
+  void Clear() {
+    absl::MutexLock lock(&mu_);
+    prompts_.clear();
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::string> prompts_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST_F(AiSessionServiceTest, AReplicaWithTheLlmKeepsTheTurnsItsPromptShowsAndAsksTheSame) {
+  // Two replicas with the same scripted LLM: one keeps its copy, the other reads every time
+  // (cache off); over a long conversation both send the LLM the same prompts.
+  RecordingLlm cached_llm;
+  RecordingLlm read_llm;
+  AiEngineOptions options;
+  options.llm_max_prompt_tokens = 300;
+  AiSessionService with_cache(*stub_, *kb_, &cached_llm, executor_, options);
+  options.session_cache_size = 0;
+  AiSessionService without_cache(*stub_, *kb_, &read_llm, executor_, options);
+  absl::StatusOr<livecall::v1::Session> a = with_cache.Start(Request("+998901112233"));
+  absl::StatusOr<livecall::v1::Session> b = without_cache.Start(Request("+998901112233"));
+  ASSERT_THAT(a.status(), IsOk());
+  ASSERT_THAT(b.status(), IsOk());
+  cached_llm.Clear();
+  read_llm.Clear();
+  for (int i = 0; i < 40; ++i) {
+    const std::string text = absl::StrCat("turn ", i, " ", std::string(i % 7 * 9, 'x'));
+    const std::string speaker = i % 3 == 0 ? "customer" : "agent";
+    ASSERT_THAT(with_cache.AddTurn(Turn(a->session_id(), speaker, text)).status(), IsOk());
+    ASSERT_THAT(without_cache.AddTurn(Turn(b->session_id(), speaker, text)).status(), IsOk());
+  }
+  EXPECT_EQ(with_cache.session_cache_counts().hits, 40);
+  ASSERT_EQ(cached_llm.prompts().size(), 40u);
+  EXPECT_THAT(cached_llm.prompts().back(), StartsWith("Conversation so far:\nagent: turn"));
+  EXPECT_EQ(cached_llm.prompts(), read_llm.prompts());
 }
 
 }  // namespace

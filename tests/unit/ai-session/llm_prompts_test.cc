@@ -1,5 +1,6 @@
 #include "services/ai-session/llm_prompts.h"
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/status_matchers.h"
@@ -49,6 +50,30 @@ livecall::v1::Session SessionWithARecord() {
   customer.add_notes("Просила связаться по email");
   session.add_conversation()->set_text("Internetim ishlamayapti");
   return session;
+}
+
+TEST(LlmPromptsTest, ACopyCutToTheTurnsPromptsReadAsksTheSameAfterAnyNewTurn) {
+  for (int budget : {200, 300, 2000}) {
+    livecall::v1::Session session;
+    session.set_language("uz");
+    session.mutable_customer()->set_name("Dilshod");
+    livecall::v1::Session cut = session;
+    for (int i = 0; i < 300; ++i) {
+      livecall::v1::Turn turn;
+      turn.set_speaker(i % 2 == 0 ? "customer" : "agent");
+      turn.set_text(absl::StrCat("turn ", i, " ", std::string(i * 13 % 97, 'x')));
+      *session.add_conversation() = turn;
+      *cut.add_conversation() = turn;
+      for (int asked : {budget, budget / 2}) {
+        ASSERT_EQ(SuggestionPrompt(session, asked)[1].content,
+                  SuggestionPrompt(cut, asked)[1].content)
+            << budget << " " << i;
+      }
+      cut.mutable_conversation()->DeleteSubrange(
+          0, cut.conversation_size() - TurnsReadByPrompts(cut, budget));
+    }
+    EXPECT_LT(cut.conversation_size(), 300) << budget;
+  }
 }
 
 TEST(LlmPromptsTest, TheVoiceAgentIsToldTheNameLanguageAndOpenRequestOnly) {

@@ -125,6 +125,52 @@ TEST_F(SuggestionEngineTest, TheSandboxCustomersQuestionsAreAnsweredConfidently)
   }
 }
 
+// The newest `kept` turns of `session` only.
+livecall::v1::Session NewestTurns(const livecall::v1::Session& session, int kept) {
+  livecall::v1::Session cut = session;
+  cut.mutable_conversation()->DeleteSubrange(0, session.conversation_size() - kept);
+  return cut;
+}
+
+TEST_F(SuggestionEngineTest, ACopyCutToTheTurnsSuggestionsReadSuggestsTheSameAfterAnyNewTurn) {
+  const std::vector<std::string> texts = {
+      "internet ishlamayapti", "Qaysi manzil?", "to'lov qancha", "router",    "salom",
+      "tarif qimmat",          "Tekshiraman",   "rahmat",        "aloqa yo'q"};
+  const std::vector<std::string> speakers = {"customer", "agent", "ai"};
+  for (int pattern = 0; pattern < 60; ++pattern) {
+    livecall::v1::Session session = SessionWith("uz", {});
+    for (int i = 0; i < 3 + pattern % 17; ++i) {
+      livecall::v1::Turn* turn = session.add_conversation();
+      turn->set_speaker(speakers[(pattern * 7 + i * (pattern % 5 + 1)) % 3]);
+      turn->set_text(texts[(pattern + i * 3) % texts.size()]);
+    }
+    livecall::v1::Session cut = NewestTurns(session, TurnsReadBySuggestions(session));
+    // Several turns more, each appended to both and the copy cut again as ai-session does.
+    for (int more = 0; more < 6; ++more) {
+      livecall::v1::Turn turn;
+      turn.set_speaker(more % 3 == pattern % 3 ? "customer" : more % 2 == 0 ? "agent" : "ai");
+      turn.set_text(texts[(pattern * 5 + more) % texts.size()]);
+      *session.add_conversation() = turn;
+      *cut.add_conversation() = turn;
+      const std::vector<livecall::v1::Suggestion> whole = TurnSuggestions(*kb_, session);
+      const std::vector<livecall::v1::Suggestion> from_cut = TurnSuggestions(*kb_, cut);
+      ASSERT_EQ(whole.size(), from_cut.size()) << pattern << " " << more;
+      for (size_t i = 0; i < whole.size(); ++i) {
+        EXPECT_EQ(whole[i].SerializeAsString(), from_cut[i].SerializeAsString())
+            << pattern << " " << more;
+      }
+      cut = NewestTurns(cut, TurnsReadBySuggestions(cut));
+    }
+    EXPECT_LE(cut.conversation_size(), session.conversation_size());
+  }
+  // A long conversation keeps only a few turns: the newest customer words and four spoken.
+  livecall::v1::Session long_one = SessionWith("uz", {{"customer", "internet"}});
+  for (int i = 0; i < 100; ++i) long_one.add_conversation()->set_speaker("agent");
+  EXPECT_EQ(TurnsReadBySuggestions(long_one), 101);
+  long_one.add_conversation()->set_speaker("customer");
+  EXPECT_EQ(TurnsReadBySuggestions(long_one), 4);
+}
+
 TEST_F(SuggestionEngineTest, SummaryNamesTheCustomerTheRequestAndTheAgreement) {
   livecall::v1::Summary summary =
       EmbeddedSummary(*kb_, SessionWith("uz", {{"ai", "Assalomu alaykum"},

@@ -294,5 +294,65 @@ TEST_F(ConversationAccessTest, AServiceActingForItselfReadsEverythingUnaudited) 
   EXPECT_EQ(AuditedReads("service"), audited_before);
 }
 
+// The version a call's answer carried in its trailing metadata ("" when none).
+std::string VersionSent(const grpc::ClientContext& context) {
+  const auto& trailers = context.GetServerTrailingMetadata();
+  auto found = trailers.find(kSessionVersionMetadata);
+  if (found == trailers.end()) return "";
+  return std::string(found->second.data(), found->second.size());
+}
+
+TEST_F(ConversationAccessTest, SessionAnswersCarryTheVersionAndAnAppendMayExpectOne) {
+  livecall::v1::CreateSessionRequest create;
+  create.mutable_session()->set_phone_number("90 111 22 33");
+  livecall::v1::Session created;
+  grpc::ClientContext create_context;
+  ASSERT_TRUE(stub_->CreateSession(&create_context, create, &created).ok());
+  EXPECT_EQ(VersionSent(create_context), "1");
+
+  livecall::v1::AppendTurnRequest append;
+  append.set_session_id(created.session_id());
+  append.mutable_turn()->set_speaker("customer");
+  append.mutable_turn()->set_text("internet yo'q");
+  append.set_expected_version(1);
+  livecall::v1::AppendTurnResponse appended;
+  grpc::ClientContext append_context;
+  ASSERT_TRUE(stub_->AppendTurn(&append_context, append, &appended).ok());
+  EXPECT_EQ(appended.turn_count(), 1);
+  EXPECT_EQ(appended.version(), 2);
+
+  // The same append expecting 1 again: refused, with why.
+  grpc::ClientContext stale_context;
+  const grpc::Status stale = stub_->AppendTurn(&stale_context, append, &appended);
+  EXPECT_EQ(stale.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_THAT(stale.error_message(), HasSubstr("is at version 2, not the expected 1"));
+  append.set_expected_version(-5);
+  grpc::ClientContext negative_context;
+  EXPECT_EQ(stub_->AppendTurn(&negative_context, append, &appended).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  livecall::v1::AssignSessionRequest assign;
+  assign.set_session_id(created.session_id());
+  assign.set_agent_id("agent-a");
+  livecall::v1::Session assigned;
+  grpc::ClientContext assign_context;
+  ASSERT_TRUE(stub_->AssignSession(&assign_context, assign, &assigned).ok());
+  EXPECT_EQ(VersionSent(assign_context), "3");
+
+  livecall::v1::GetSessionRequest get;
+  get.set_session_id(created.session_id());
+  livecall::v1::Session read;
+  grpc::ClientContext get_context;
+  ASSERT_TRUE(stub_->GetSession(&get_context, get, &read).ok());
+  EXPECT_EQ(VersionSent(get_context), "3");
+  EXPECT_EQ(read.conversation_size(), 1);
+  // An error carries none.
+  get.set_session_id("ses_0123456789abcdef0123456789abcdef");
+  grpc::ClientContext missing_context;
+  EXPECT_EQ(stub_->GetSession(&missing_context, get, &read).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(VersionSent(missing_context), "");
+}
+
 }  // namespace
 }  // namespace livecall::context

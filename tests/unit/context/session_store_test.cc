@@ -252,6 +252,103 @@ TEST_F(SessionStoreTest, EveryChangeIsPublishedToTheSessionsAndTheCallsEventStre
   EXPECT_GT((*ttl)->integer, 0);
 }
 
+TEST_F(SessionStoreTest, EveryWriteToASessionBumpsTheVersionEveryReadAnswers) {
+  SessionStore store(*redis_, absl::Hours(1));
+  int64_t version = -1;
+  livecall::v1::Session unowned = NewSession();
+  absl::StatusOr<livecall::v1::Session> created = store.Create(unowned, absl::Now(), &version);
+  ASSERT_THAT(created.status(), IsOk());
+  EXPECT_EQ(version, 1);
+  const std::string& id = created->session_id();
+  int64_t read = -1;
+  ASSERT_THAT(store.Get(id, &read).status(), IsOk());
+  EXPECT_EQ(read, 1);
+
+  int64_t appended = -1;
+  ASSERT_THAT(store.AppendTurn(id, Turn("customer", "salom"), {}, 0, &appended).status(), IsOk());
+  EXPECT_EQ(appended, 2);
+  ASSERT_THAT(store.Get(id, &read).status(), IsOk());
+  EXPECT_EQ(read, 2);
+
+  int64_t assigned = -1;
+  ASSERT_THAT(store.Assign(id, "agent_7", absl::Now(), &assigned).status(), IsOk());
+  EXPECT_EQ(assigned, 3);
+  // Assigning it to its owner again writes nothing: the version stays.
+  ASSERT_THAT(store.Assign(id, "agent_7", absl::Now(), &assigned).status(), IsOk());
+  EXPECT_EQ(assigned, 3);
+  ASSERT_THAT(store.Get(id, &read).status(), IsOk());
+  EXPECT_EQ(read, 3);
+
+  // A concurrent start for the call answers the stored session with its version.
+  livecall::v1::Session beside_call = NewSession();
+  beside_call.set_call_sid("CA0123456789abcdef0123456789abcdef");
+  absl::StatusOr<livecall::v1::Session> first = store.Create(beside_call, absl::Now());
+  ASSERT_THAT(first.status(), IsOk());
+  ASSERT_THAT(store.AppendTurn(first->session_id(), Turn("agent", "salom"), {}).status(), IsOk());
+  int64_t again = -1;
+  absl::StatusOr<livecall::v1::Session> second = store.Create(beside_call, absl::Now(), &again);
+  ASSERT_THAT(second.status(), IsOk());
+  EXPECT_EQ(second->session_id(), first->session_id());
+  EXPECT_EQ(again, 2);
+
+  livecall::v1::Summary summary;
+  summary.set_text("done");
+  ASSERT_THAT(store.End(id, summary, "resolved", nullptr, absl::Now()).status(), IsOk());
+  ASSERT_THAT(store.Get(id, &read).status(), IsOk());
+  EXPECT_EQ(read, 4);
+}
+
+TEST_F(SessionStoreTest, AnAppendAtAnotherVersionThanExpectedIsRefusedAndWritesNothing) {
+  SessionStore store(*redis_, absl::Hours(1));
+  livecall::v1::Session session = NewSession();
+  session.set_call_sid("CA0123456789abcdef0123456789abcdef");
+  absl::StatusOr<livecall::v1::Session> created = store.Create(session, absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  const std::string& id = created->session_id();
+  int64_t version = -1;
+  ASSERT_THAT(
+      store.AppendTurn(id, Turn("customer", "internet yo'q"), Suggestions({"a"}), 1, &version),
+      IsOk());
+  EXPECT_EQ(version, 2);
+
+  // Another writer appended at 2 meanwhile: an append expecting 1 is refused.
+  EXPECT_THAT(
+      store.AppendTurn(id, Turn("agent", "stale"), Suggestions({"b"}), 1, &version),
+      StatusIs(absl::StatusCode::kAborted, HasSubstr("is at version 2, not the expected 1")));
+  absl::StatusOr<livecall::v1::Session> read = store.Get(id, &version);
+  ASSERT_THAT(read.status(), IsOk());
+  EXPECT_EQ(version, 2);
+  ASSERT_EQ(read->conversation_size(), 2);
+  EXPECT_EQ(read->conversation(1).text(), "internet yo'q");
+  ASSERT_EQ(read->suggestions_size(), 1);
+  EXPECT_EQ(read->suggestions(0).id(), "a");
+  const std::vector<std::string> expected = {"session.started", "transcript", "suggestions"};
+  EXPECT_EQ(EventTypes(*redis_, SessionEventsKey(id)), expected);
+  EXPECT_EQ(EventTypes(*redis_, CallEventsKey(session.call_sid())), expected);
+
+  // At the expected version it is written.
+  ASSERT_THAT(store.AppendTurn(id, Turn("agent", "fresh"), Suggestions({"b"}), 2, &version),
+              IsOk());
+  EXPECT_EQ(version, 3);
+
+  // Ended: the end moved the version, so an append expecting the old one is refused; one
+  // expecting the ended session's version learns it has ended; no expectation, as before.
+  livecall::v1::Summary summary;
+  summary.set_text("done");
+  ASSERT_THAT(store.End(id, summary, "resolved", nullptr, absl::Now()).status(), IsOk());
+  EXPECT_THAT(store.AppendTurn(id, Turn("agent", "late"), {}, 3),
+              StatusIs(absl::StatusCode::kAborted));
+  EXPECT_THAT(store.AppendTurn(id, Turn("agent", "late"), {}, 4),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(store.AppendTurn(id, Turn("agent", "late"), {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  // Gone and malformed: NOT_FOUND whatever the version; a negative version is refused.
+  EXPECT_THAT(store.AppendTurn("ses_0123456789abcdef0123456789abcdef", Turn("agent", "x"), {}, 3),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(store.AppendTurn(id, Turn("agent", "x"), {}, -1),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 TEST_F(SessionStoreTest, ACallKeepsItsOneSessionUntilThatSessionIsGone) {
   SessionStore store(*redis_, absl::Hours(1));
   livecall::v1::Session session = NewSession();
