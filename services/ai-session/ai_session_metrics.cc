@@ -29,7 +29,8 @@ void RecordSessionCacheTurn(absl::string_view outcome) {
   static auto& turns = CounterFamily(
       "livecall_session_cache_turns_total",
       "Customer and agent turns by how the session was found: hit (this replica's copy, one call "
-      "to context), miss (read first) or stale (the copy was refused and the session read).");
+      "to context), miss (read first), stale (the copy was refused and the session read) or "
+      "shared (written through other replicas too: read first, no copy kept).");
   turns.Add({{"outcome", std::string(outcome)}}).Increment();
 }
 

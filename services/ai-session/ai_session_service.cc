@@ -159,7 +159,7 @@ void AiSessionService::CallContextVersionedAsync(
 }
 
 void AiSessionService::RememberSession(Session& session, int64_t version) {
-  if (session_cache_ == nullptr) return;
+  if (session_cache_ == nullptr || IsSharedSession(session.session_id())) return;
   if (version <= 0) return ForgetSession(session.session_id());
   // Only the newest turns the suggestions and the LLM prompt read are kept (see TurnsReadBy*):
   // the copy answers the next turn exactly as the whole session would.
@@ -182,7 +182,33 @@ void AiSessionService::RememberSession(Session& session, int64_t version) {
 }
 
 void AiSessionService::ForgetSession(const std::string& session_id) {
-  if (session_cache_ != nullptr) session_cache_->Insert(session_id, nullptr);
+  if (session_cache_ == nullptr || IsSharedSession(session_id)) return;
+  session_cache_->Insert(session_id, nullptr);
+}
+
+void AiSessionService::NoteCopyRefused(const std::string& session_id, int64_t expected_version) {
+  if (session_cache_ == nullptr) return;
+  if (std::shared_ptr<const CachedSession> copy = CachedCopy(session_id);
+      copy != nullptr && copy->version > expected_version) {
+    return;
+  }
+  auto mark = std::make_shared<CachedSession>();
+  mark->shared = true;
+  session_cache_->Insert(session_id, std::move(mark));
+}
+
+std::shared_ptr<const AiSessionService::CachedSession> AiSessionService::CachedCopy(
+    const std::string& session_id) {
+  if (session_cache_ == nullptr) return nullptr;
+  std::optional<std::shared_ptr<const CachedSession>> cached = session_cache_->Find(session_id);
+  if (!cached.has_value() || *cached == nullptr || (*cached)->shared) return nullptr;
+  return *std::move(cached);
+}
+
+bool AiSessionService::IsSharedSession(const std::string& session_id) {
+  if (session_cache_ == nullptr) return false;
+  std::optional<std::shared_ptr<const CachedSession>> cached = session_cache_->Find(session_id);
+  return cached.has_value() && *cached != nullptr && (*cached)->shared;
 }
 
 void AiSessionService::GetCallAsync(const std::string& call_sid, const CallerIdentity& caller,
@@ -505,14 +531,17 @@ void AiSessionService::AddTurnAsync(const livecall::v1::AddTurnRequest& request,
                                     const CallerIdentity& caller, CallScope scope,
                                     TurnCallback done) {
   if (session_cache_ != nullptr) {
-    std::optional<std::shared_ptr<const CachedSession>> cached =
-        session_cache_->Find(request.session_id());
-    if (cached.has_value() && *cached != nullptr) {
-      return AnswerTurn(std::make_shared<Session>((*cached)->session), (*cached)->version,
+    if (std::shared_ptr<const CachedSession> cached = CachedCopy(request.session_id())) {
+      return AnswerTurn(std::make_shared<Session>(cached->session), cached->version,
                         TurnSource::kCache, request, caller, scope, std::move(done));
     }
-    ++cache_misses_;
-    RecordSessionCacheTurn("miss");
+    if (IsSharedSession(request.session_id())) {
+      ++cache_shared_;
+      RecordSessionCacheTurn("shared");
+    } else {
+      ++cache_misses_;
+      RecordSessionCacheTurn("miss");
+    }
   }
   ReadAndAnswerTurn(request, caller, TurnSource::kRead, scope, std::move(done));
 }
@@ -547,7 +576,7 @@ void AiSessionService::AnswerTurn(std::shared_ptr<Session> session, int64_t vers
   if (source == TurnSource::kCache) {
     // The copy may be stale: whatever it refuses, or context refuses for it, is answered again
     // from a fresh read, so the answer is always the stored session's.
-    done = [this, &request, caller, scope,
+    done = [this, &request, caller, scope, version,
             done = std::move(done)](absl::StatusOr<livecall::v1::AddTurnResponse> answer) mutable {
       if (answer.ok() || !IsAboutTheSession(answer.status())) {
         ++cache_hits_;
@@ -558,7 +587,11 @@ void AiSessionService::AnswerTurn(std::shared_ptr<Session> session, int64_t vers
       }
       ++cache_stale_;
       RecordSessionCacheTurn("stale");
-      ForgetSession(request.session_id());
+      if (absl::IsAborted(answer.status())) {
+        NoteCopyRefused(request.session_id(), version);
+      } else {
+        ForgetSession(request.session_id());
+      }
       ReadAndAnswerTurn(request, caller, TurnSource::kRead, scope, std::move(done));
     };
     // Ownership from the copy (GetVersionedAsync checks a read one).
@@ -670,13 +703,9 @@ class AiSessionService::ReplyFlow : public std::enable_shared_from_this<ReplyFlo
     }
     // As AddTurn: from this replica's copy of the session when it has one (see the class
     // comment), else from a read.
-    if (service_.session_cache_ != nullptr) {
-      std::optional<std::shared_ptr<const CachedSession>> cached =
-          service_.session_cache_->Find(request_.session_id());
-      if (cached.has_value() && *cached != nullptr) {
-        source_ = TurnSource::kCache;
-        return AfterSession((*cached)->session, (*cached)->version);
-      }
+    if (std::shared_ptr<const CachedSession> cached = service_.CachedCopy(request_.session_id())) {
+      source_ = TurnSource::kCache;
+      return AfterSession(cached->session, cached->version);
     }
     Read(TurnSource::kRead);
   }
@@ -699,7 +728,11 @@ class AiSessionService::ReplyFlow : public std::enable_shared_from_this<ReplyFlo
   // is answered again from a fresh read; then it is.
   bool ReadAgainAfter(const absl::Status& refused) {
     if (source_ == TurnSource::kCache && IsAboutTheSession(refused)) {
-      service_.ForgetSession(request_.session_id());
+      if (absl::IsAborted(refused)) {
+        service_.NoteCopyRefused(request_.session_id(), version_);
+      } else {
+        service_.ForgetSession(request_.session_id());
+      }
       Read(TurnSource::kRead);
       return true;
     }

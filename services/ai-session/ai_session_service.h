@@ -133,15 +133,17 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
   int64_t llm_fallbacks() const { return llm_fallbacks_.load(); }
 
   // How AddTurn found the sessions it appended to (also livecall_session_cache_turns_total):
-  // from this replica's copy (hit), with a read of context as there was no copy (miss), or with a
-  // read after context refused the copy (stale: another writer had changed the session).
+  // from this replica's copy (hit), with a read of context as there was no copy (miss), with a
+  // read after context refused the copy (stale: another writer had changed the session), or with
+  // a read as the session is written through other replicas too (shared: no copy is kept).
   struct SessionCacheCounts {
     int64_t hits = 0;
     int64_t misses = 0;
     int64_t stale = 0;
+    int64_t shared = 0;
   };
   SessionCacheCounts session_cache_counts() const {
-    return {cache_hits_.load(), cache_misses_.load(), cache_stale_.load()};
+    return {cache_hits_.load(), cache_misses_.load(), cache_stale_.load(), cache_shared_.load()};
   }
 
   // livecall::v1::AiSession::CallbackService
@@ -173,6 +175,11 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
   struct CachedSession {
     livecall::v1::Session session;
     int64_t version = 0;
+    // Another replica wrote this session since this one last did (a copy was refused): its turns
+    // go through several replicas (round robin), so a copy here would be refused turn after
+    // turn, each refusal a wasted call. Such a session is read for every turn, as without a
+    // cache, and no copy of it is kept.
+    bool shared = false;
   };
   // A null entry is a session forgotten (BoundedCache keeps, never erases).
   using SessionCache = BoundedCache<std::shared_ptr<const CachedSession>>;
@@ -210,7 +217,16 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
   // session when the version is unknown (0).
   // `session` is as it was on return (its turns are set aside while the rest is copied).
   void RememberSession(livecall::v1::Session& session, int64_t version);
+  // Keeps no copy of the session (a shared mark stays).
   void ForgetSession(const std::string& session_id);
+  // A conditional append at `expected_version` from this replica's copy was refused (ABORTED).
+  // When the copy is still at or before that version, another replica wrote the session: it is
+  // marked shared (CachedSession::shared) and no copy of it is kept from now on. When the copy
+  // is newer, this replica's own concurrent turn moved it on: the copy stays.
+  void NoteCopyRefused(const std::string& session_id, int64_t expected_version);
+  // This replica's usable copy of the session; null when it has none or the session is shared.
+  std::shared_ptr<const CachedSession> CachedCopy(const std::string& session_id);
+  bool IsSharedSession(const std::string& session_id);
   // AddTurn's work from a read of context (`source` kRead or kReread).
   void ReadAndAnswerTurn(const livecall::v1::AddTurnRequest& request, const CallerIdentity& caller,
                          TurnSource source, const CallScope& scope, TurnCallback done);
@@ -273,6 +289,7 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
   std::atomic<int64_t> cache_hits_{0};
   std::atomic<int64_t> cache_misses_{0};
   std::atomic<int64_t> cache_stale_{0};
+  std::atomic<int64_t> cache_shared_{0};
   // Last: destroyed first, waiting for gRPC to release the peer calls whose completions use the
   // members above.
   PendingCalls pending_;

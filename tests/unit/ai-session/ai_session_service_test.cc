@@ -1157,8 +1157,9 @@ TEST_F(AiSessionServiceTest, ATurnSeesWhatAnotherReplicaOrContextAppendedMeanwhi
     EXPECT_THAT(added->suggestions(static_cast<int>(i)), EqualsProto(expected[i]));
   }
 
-  // A turn written to context directly (as call-control's voice agent does through another
-  // path) between two turns here: the next turn is answered with it.
+  // A turn written to context directly between two turns here: the next turn is answered with
+  // it. The session was refused once for another replica's write: it is read for every turn here
+  // now (shared), so that write is no second refusal.
   livecall::v1::AppendTurnRequest direct;
   direct.set_session_id(id);
   direct.mutable_turn()->set_speaker("customer");
@@ -1168,7 +1169,8 @@ TEST_F(AiSessionServiceTest, ATurnSeesWhatAnotherReplicaOrContextAppendedMeanwhi
   ASSERT_TRUE(stub_->AppendTurn(&direct_context, direct, &appended).ok());
   added = service_->AddTurn(Turn(id, "agent", "Bir daqiqa"));
   ASSERT_THAT(added.status(), IsOk());
-  EXPECT_EQ(service_->session_cache_counts().stale, 2);
+  EXPECT_EQ(service_->session_cache_counts().stale, 1);
+  EXPECT_EQ(service_->session_cache_counts().shared, 1);
   stored = sessions_->Get(id);
   ASSERT_THAT(stored.status(), IsOk());
   ASSERT_EQ(stored->conversation_size(), 6);
@@ -1178,9 +1180,47 @@ TEST_F(AiSessionServiceTest, ATurnSeesWhatAnotherReplicaOrContextAppendedMeanwhi
   for (size_t i = 0; i < expected.size(); ++i) {
     EXPECT_THAT(added->suggestions(static_cast<int>(i)), EqualsProto(expected[i]));
   }
-  // And the copy is good again.
   ASSERT_THAT(service_->AddTurn(Turn(id, "agent", "Rahmat")).status(), IsOk());
-  EXPECT_EQ(service_->session_cache_counts().stale, 2);
+  EXPECT_EQ(service_->session_cache_counts().stale, 1);
+  EXPECT_EQ(service_->session_cache_counts().shared, 2);
+  stored = sessions_->Get(id);
+  ASSERT_THAT(stored.status(), IsOk());
+  ASSERT_EQ(stored->conversation_size(), 7);
+  EXPECT_EQ(stored->conversation(6).text(), "Rahmat");
+}
+
+// Replicas behind round robin take a session's turns in turn: each copy would be refused at every
+// turn (a wasted call each). After one refusal a replica keeps no copy of that session and reads
+// it for each turn, as without a cache; a session only this replica writes keeps its copy.
+TEST_F(AiSessionServiceTest, ASessionWrittenThroughTwoReplicasIsRefusedOnceOnEach) {
+  std::unique_ptr<AiSessionService> other = Replica(*stub_, *kb_, executor_);
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998901112233"));
+  ASSERT_THAT(session.status(), IsOk());
+  const std::string& id = session->session_id();
+  const std::vector<std::string> words = {"salom",     "internet", "ishlamayapti", "tekshiring",
+                                          "kechagina", "to'ladim", "rahmat",       "xayr"};
+  for (size_t i = 0; i < words.size(); ++i) {
+    AiSessionService& replica = i % 2 == 0 ? *other : *service_;
+    ASSERT_THAT(replica.AddTurn(Turn(id, "customer", words[i])).status(), IsOk()) << i;
+  }
+  EXPECT_LE(service_->session_cache_counts().stale, 1);
+  EXPECT_LE(other->session_cache_counts().stale, 1);
+  EXPECT_EQ(service_->session_cache_counts().hits, 0);
+  absl::StatusOr<livecall::v1::Session> stored = sessions_->Get(id);
+  ASSERT_THAT(stored.status(), IsOk());
+  ASSERT_EQ(stored->conversation_size(), static_cast<int>(words.size()) + 1);
+  for (size_t i = 0; i < words.size(); ++i) {
+    EXPECT_EQ(stored->conversation(static_cast<int>(i) + 1).text(), words[i]);
+  }
+
+  // Another session, written only here: its copy serves every turn.
+  absl::StatusOr<livecall::v1::Session> own = service_->Start(Request("+998901112233"));
+  ASSERT_THAT(own.status(), IsOk());
+  const int64_t hits = service_->session_cache_counts().hits;
+  for (const char* text : {"salom", "yordam kerak"}) {
+    ASSERT_THAT(service_->AddTurn(Turn(own->session_id(), "customer", text)).status(), IsOk());
+  }
+  EXPECT_EQ(service_->session_cache_counts().hits, hits + 2);
 }
 
 TEST_F(AiSessionServiceTest, ACopyOfASessionEndedOrGoneElsewhereGivesTodaysErrors) {
