@@ -16,6 +16,7 @@
 #include "common/circuit_breaker.h"
 #include "common/executor.h"
 #include "common/pending_calls.h"
+#include "common/session_version.h"
 #include "livecall/v1/ai_session.grpc.pb.h"
 #include "livecall/v1/call_control.grpc.pb.h"
 #include "livecall/v1/context.grpc.pb.h"
@@ -24,9 +25,6 @@
 #include "services/ai-session/llm_client.h"
 
 namespace livecall::ai_session {
-
-// The trailing metadata in which context sends a session's version (context.proto).
-inline constexpr char kSessionVersionMetadata[] = "livecall-session-version";
 
 // Longest turn text accepted (a few minutes of speech).
 inline constexpr size_t kMaxTurnTextLength = 2000;

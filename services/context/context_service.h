@@ -4,15 +4,12 @@
 #include "common/caller_identity.h"
 #include "common/event_hub.h"
 #include "common/executor.h"
+#include "common/session_version.h"
 #include "livecall/v1/context.grpc.pb.h"
 #include "services/context/customer_source.h"
 #include "services/context/session_store.h"
 
 namespace livecall::context {
-
-// The trailing metadata in which CreateSession, GetSession and AssignSession send the session's
-// version (decimal; context.proto, the Context service).
-inline constexpr char kSessionVersionMetadata[] = "livecall-session-version";
 
 // Records that `caller`, acting for a person, was given the transcript of `session`, which that
 // person does not own (a supervisor reading an agent's conversation): a structured log line with

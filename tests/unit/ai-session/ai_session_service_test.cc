@@ -1093,10 +1093,6 @@ std::unique_ptr<AiSessionService> Replica(livecall::v1::Context::StubInterface& 
   return std::make_unique<AiSessionService>(context, kb, /*llm=*/nullptr, executor, options);
 }
 
-TEST_F(AiSessionServiceTest, TheVersionMetadataIsTheOneContextSends) {
-  EXPECT_STREQ(kSessionVersionMetadata, context::kSessionVersionMetadata);
-}
-
 TEST_F(AiSessionServiceTest, TurnsOnAKnownSessionAreAnsweredFromTheCopyAsFromTheStore) {
   absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998901112233"));
   ASSERT_THAT(session.status(), IsOk());
