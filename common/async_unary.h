@@ -29,6 +29,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -51,6 +52,11 @@ class CallScope {
   }
   static CallScope ForRpc(const grpc::CallbackServerContext& context) {
     return CallScope(RequestIdOf(context), absl::FromChrono(context.deadline()), &context);
+  }
+  // For an RPC served from a completion queue (common/queued_unary.h), where whether the client
+  // cancelled is not known: only the deadline stops the chain.
+  static CallScope ForQueuedRpc(const grpc::ServerContextBase& context) {
+    return CallScope(RequestIdOf(context), absl::FromChrono(context.deadline()), nullptr);
   }
 
   const std::string& request_id() const { return request_id_; }
@@ -106,19 +112,24 @@ struct PeerCall {
 // server's shutdown, hanging.
 class AsyncFinish {
  public:
+  // `answer` sends the RPC's answer; it is called exactly once.
+  explicit AsyncFinish(absl::AnyInvocable<void(const absl::Status&)> answer)
+      : state_(std::make_shared<State>(std::move(answer))) {}
   explicit AsyncFinish(grpc::ServerUnaryReactor* reactor)
-      : state_(std::make_shared<State>(reactor)) {}
+      : AsyncFinish(
+            [reactor](const absl::Status& status) { reactor->Finish(ToGrpcStatus(status)); }) {}
   void operator()(const absl::Status& status) const { state_->Finish(status); }
 
  private:
   struct State {
-    explicit State(grpc::ServerUnaryReactor* reactor) : reactor(reactor) {}
+    explicit State(absl::AnyInvocable<void(const absl::Status&)> answer)
+        : answer(std::move(answer)) {}
     ~State() { Finish(absl::InternalError("the request's work ended without an answer")); }
     void Finish(const absl::Status& status) {
       if (finished.exchange(true)) return;
-      reactor->Finish(ToGrpcStatus(status));
+      answer(status);
     }
-    grpc::ServerUnaryReactor* const reactor;
+    absl::AnyInvocable<void(const absl::Status&)> answer;
     std::atomic<bool> finished{false};
   };
   std::shared_ptr<State> state_;

@@ -10,6 +10,7 @@
 #include "common/grpc_observability.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/queued_unary.h"
 #include "common/request_id.h"
 
 namespace livecall {
@@ -57,10 +58,12 @@ absl::Status ServeGrpcUntilSignal(const GrpcServerOptions& options) {
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(NewObservabilityInterceptorFactory());
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  if (options.queued != nullptr) options.queued->AddTo(builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || selected_port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options.address));
   }
+  if (options.queued != nullptr) options.queued->Start();
   server->GetHealthCheckService()->SetServingStatus(true);
   LogInfo("listening", {{"addr", options.address}, {"port", absl::StrCat(selected_port)}});
 
@@ -70,6 +73,8 @@ absl::Status ServeGrpcUntilSignal(const GrpcServerOptions& options) {
   if (options.on_drain) options.on_drain();
   server->Shutdown(absl::ToChronoTime(absl::Now() + options.drain_timeout));
   server->Wait();
+  // Only now: the queues are polled until every call has been answered or cancelled.
+  if (options.queued != nullptr) options.queued->Stop();
   LogInfo("stopped");
   return absl::OkStatus();
 }

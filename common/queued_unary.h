@@ -1,0 +1,218 @@
+#ifndef LIVECALL_COMMON_QUEUED_UNARY_H_
+#define LIVECALL_COMMON_QUEUED_UNARY_H_
+
+// Unary methods served from gRPC's completion queues (the "async" server API) instead of the
+// callback API. Why: with Debian's gRPC 1.51 on Linux, every callback-API RPC goes through a
+// process-global queue served by gRPC's own "nexting" threads, so a callback RPC costs about
+// twice the CPU of a completion-queue RPC on this kind of machine and several thread switches
+// (bench/README.md, "gRPC's floor": 36 µs and 1.4 switches against 16.5 µs and none at 64 in
+// flight). Here each of a few threads polls its own queue and runs the methods' work in place.
+//
+// A service keeps its generated CallbackService base for what stays on the callback API (server
+// streams) and marks each method served here as generic (QueuedService below); every unmarked
+// method of every service of the server comes to this one AsyncGenericService, which answers a
+// method it does not know UNIMPLEMENTED.
+//
+// The work kinds, all with FinishOnExecutor's contract (common/unary_reactor.h): the caller is
+// authenticated first (UNAUTHENTICATED without the work running), the work runs with the
+// caller's x-request-id as the thread's, and a call whose deadline passed before its work started
+// is answered DEADLINE_EXCEEDED without it. A request that does not parse is INVALID_ARGUMENT.
+//   Handle       work(caller, context, request, response) -> absl::Status, run in place on the
+//                polling thread. With QueuedWork::kMayBlock (Redis through hiredis) a thread asks
+//                gRPC for its next call only once it is free, so a call never waits behind
+//                another's blocking work while a thread is idle: calls that find every thread busy
+//                wait in gRPC until one is free, or until their deadline.
+//   HandleAsync  work(caller, scope, request, response, finish), started on the polling thread;
+//                it must not block, and calls finish(status) once, from any thread (the shape of
+//                FinishAsync, common/async_unary.h). CallScope::StillWanted sees the deadline only:
+//                the completion-queue API says whether a client cancelled only through one more
+//                queue event per call, which is not worth its cost here.
+//
+// Shutdown: grpc::Server::Shutdown first (it returns once every call has been answered or
+// cancelled, while the queues are still polled), then Stop() (or the destructor) shuts the queues
+// down and joins the threads. ServeGrpcUntilSignal (common/grpc_server.h) does this in order.
+
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/grpcpp.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "common/async_unary.h"
+#include "common/caller_identity.h"
+#include "google/protobuf/arena.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+
+namespace livecall {
+
+enum class QueuedWork {
+  // Handlers may block (hiredis, libcurl): a thread has at most one call at a time.
+  kMayBlock,
+  // Handlers never block: each thread keeps several calls asked for ahead of a burst.
+  kNeverBlocks,
+};
+
+struct QueuedUnaryOptions {
+  int threads = 2;
+  QueuedWork work = QueuedWork::kMayBlock;
+};
+
+// One call taken from a queue, from its request to its answer. Internal to QueuedUnaryMethods
+// and its templates.
+class QueuedCall {
+ public:
+  grpc::GenericServerContext& context() { return context_; }
+  grpc::ByteBuffer& request_bytes() { return request_; }
+  // Answers the call once, from any thread: `response` (read before this returns) when `status`
+  // is OK, else the status alone.
+  void Answer(const absl::Status& status, const google::protobuf::Message* response);
+  // Keeps `state` (a call's messages) alive until the call's answer has been sent.
+  void Keep(std::shared_ptr<void> state) { kept_ = std::move(state); }
+
+ private:
+  friend class QueuedUnaryMethods;
+  enum class Step { kRequested, kRead, kAnswered };
+  explicit QueuedCall(int queue) : queue_(queue) {}
+
+  const int queue_;
+  Step step_ = Step::kRequested;
+  grpc::GenericServerContext context_;
+  grpc::GenericServerAsyncReaderWriter stream_{&context_};
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer reply_;
+  std::shared_ptr<void> kept_;
+};
+
+class QueuedUnaryMethods {
+ public:
+  explicit QueuedUnaryMethods(QueuedUnaryOptions options);
+  // Stop().
+  ~QueuedUnaryMethods();
+  QueuedUnaryMethods(const QueuedUnaryMethods&) = delete;
+  QueuedUnaryMethods& operator=(const QueuedUnaryMethods&) = delete;
+
+  // `method` is the full path, "/livecall.v1.Context/GetSession"; a method registered twice, or
+  // whose messages are not the contract's (the generated pool's descriptor), stops the process at
+  // start-up: that is a programming error.
+  template <typename Request, typename Response, typename Work>
+  void Handle(absl::string_view method, Work work) {
+    AddMethod<Request, Response>(
+        method, [work = std::move(work)](QueuedCall& call, const CallerIdentity& caller) {
+          google::protobuf::Arena arena;
+          auto* request = google::protobuf::Arena::CreateMessage<Request>(&arena);
+          if (absl::Status parsed = Parse(call, *request); !parsed.ok()) {
+            call.Answer(parsed, nullptr);
+            return;
+          }
+          Response response;
+          absl::Status status = work(caller, call.context(), *request, response);
+          call.Answer(status, &response);
+        });
+  }
+
+  template <typename Request, typename Response, typename Work>
+  void HandleAsync(absl::string_view method, Work work) {
+    AddMethod<Request, Response>(
+        method, [work = std::move(work)](QueuedCall& call, const CallerIdentity& caller) {
+          struct Messages {
+            Request request;
+            Response response;
+          };
+          auto messages = std::make_shared<Messages>();
+          if (absl::Status parsed = Parse(call, messages->request); !parsed.ok()) {
+            call.Answer(parsed, nullptr);
+            return;
+          }
+          call.Keep(messages);
+          Response* response = &messages->response;
+          AsyncFinish finish(
+              [&call, response](const absl::Status& status) { call.Answer(status, response); });
+          work(caller, CallScope::ForQueuedRpc(call.context()), messages->request, *response,
+               std::move(finish));
+        });
+  }
+
+  // Adds the generic service and one completion queue per thread to `builder`. Call once,
+  // after every Handle and before BuildAndStart.
+  void AddTo(grpc::ServerBuilder& builder);
+  // Starts the polling threads; after BuildAndStart.
+  void Start();
+  // After grpc::Server::Shutdown: shuts the queues down and joins the threads. Idempotent.
+  void Stop();
+
+ private:
+  using Run = absl::AnyInvocable<void(QueuedCall&, const CallerIdentity&) const>;
+  struct Queue {
+    std::unique_ptr<grpc::ServerCompletionQueue> queue;
+    absl::Mutex mu;
+    bool shut_down ABSL_GUARDED_BY(mu) = false;
+  };
+
+  template <typename Request, typename Response>
+  void AddMethod(absl::string_view method, Run run) {
+    CheckContract(method, Request::descriptor(), Response::descriptor());
+    methods_.emplace(std::string(method), std::move(run));
+  }
+  template <typename Request>
+  static absl::Status Parse(QueuedCall& call, Request& request) {
+    if (grpc::Status status =
+            grpc::SerializationTraits<Request>::Deserialize(&call.request_bytes(), &request);
+        !status.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the request is not a valid ", Request::descriptor()->full_name()));
+    }
+    return absl::OkStatus();
+  }
+  static void CheckContract(absl::string_view method, const google::protobuf::Descriptor* request,
+                            const google::protobuf::Descriptor* response);
+
+  void Poll(int index);
+  void AskForCall(int index);
+  void Dispatch(QueuedCall& call);
+
+  QueuedUnaryOptions options_;
+  absl::flat_hash_map<std::string, Run> methods_;
+  grpc::AsyncGenericService service_;
+  std::vector<std::unique_ptr<Queue>> queues_;
+  std::vector<std::thread> threads_;
+};
+
+// Stops the process at start-up with `why`: a method table that does not match the contract is
+// a programming error.
+[[noreturn]] void FailQueuedSetup(absl::string_view why);
+
+// The generated service class `Generated` (livecall::v1::Context), served through its
+// CallbackService except for the methods named in MarkQueued, which a QueuedUnaryMethods of the
+// same server serves.
+template <typename Generated>
+class QueuedService : public Generated::CallbackService {
+ protected:
+  // `method` is the method's name in the proto ("GetSession").
+  void MarkQueued(absl::string_view method) {
+    const google::protobuf::ServiceDescriptor* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+            Generated::service_full_name());
+    const google::protobuf::MethodDescriptor* found =
+        service == nullptr ? nullptr : service->FindMethodByName(std::string(method));
+    if (found == nullptr) {
+      FailQueuedSetup(absl::StrCat(Generated::service_full_name(), " has no method ", method));
+    }
+    this->MarkMethodGeneric(found->index());
+  }
+};
+
+}  // namespace livecall
+
+#endif  // LIVECALL_COMMON_QUEUED_UNARY_H_
