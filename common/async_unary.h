@@ -53,10 +53,13 @@ class CallScope {
   static CallScope ForRpc(const grpc::CallbackServerContext& context) {
     return CallScope(RequestIdOf(context), absl::FromChrono(context.deadline()), &context);
   }
-  // For an RPC served from a completion queue (common/queued_unary.h), where whether the client
-  // cancelled is not known: only the deadline stops the chain.
-  static CallScope ForQueuedRpc(const grpc::ServerContextBase& context) {
-    return CallScope(RequestIdOf(context), absl::FromChrono(context.deadline()), nullptr);
+  // For an RPC served from a completion queue (common/queued_unary.h): `cancelled` (null when the
+  // queue does not watch for it) is set once the client has cancelled.
+  static CallScope ForQueuedRpc(const grpc::ServerContextBase& context,
+                                const std::atomic<bool>* cancelled) {
+    CallScope scope(RequestIdOf(context), absl::FromChrono(context.deadline()), nullptr);
+    scope.cancelled_ = cancelled;
+    return scope;
   }
 
   const std::string& request_id() const { return request_id_; }
@@ -64,7 +67,8 @@ class CallScope {
   // OK while somebody waits for the answer; CANCELLED when the client cancelled the RPC,
   // DEADLINE_EXCEEDED once its deadline has passed.
   absl::Status StillWanted() const {
-    if (server_ != nullptr && server_->IsCancelled()) {
+    if ((server_ != nullptr && server_->IsCancelled()) ||
+        (cancelled_ != nullptr && cancelled_->load(std::memory_order_relaxed))) {
       return absl::CancelledError("the client cancelled the call");
     }
     if (absl::Now() >= deadline_) {
@@ -94,6 +98,7 @@ class CallScope {
   absl::Time deadline_;
   // Valid until the RPC is finished, which is the end of every chain made for it.
   const grpc::CallbackServerContext* server_;
+  const std::atomic<bool>* cancelled_ = nullptr;
 };
 
 // One callback-API unary call's state, alive until gRPC releases its completion.

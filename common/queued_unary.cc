@@ -24,18 +24,19 @@ void FailQueuedSetup(absl::string_view why) {
 
 void QueuedCall::Answer(const absl::Status& status, const google::protobuf::Message* response) {
   step_ = Step::kAnswered;
+  QueuedTag* const tag = this;
   if (!status.ok() || response == nullptr) {
-    stream_.Finish(ToGrpcStatus(status), this);
+    stream_.Finish(ToGrpcStatus(status), tag);
     return;
   }
   bool own_buffer = false;
   if (grpc::Status serialized = grpc::SerializationTraits<google::protobuf::Message>::Serialize(
           *response, &reply_, &own_buffer);
       !serialized.ok()) {
-    stream_.Finish(serialized, this);
+    stream_.Finish(serialized, tag);
     return;
   }
-  stream_.WriteAndFinish(reply_, grpc::WriteOptions(), grpc::Status::OK, this);
+  stream_.WriteAndFinish(reply_, grpc::WriteOptions(), grpc::Status::OK, tag);
 }
 
 QueuedUnaryMethods::QueuedUnaryMethods(QueuedUnaryOptions options) : options_(options) {
@@ -98,51 +99,96 @@ void QueuedUnaryMethods::Stop() {
     for (std::unique_ptr<Queue>& queue : queues_) {
       void* tag = nullptr;
       bool ok = false;
-      while (queue->queue->Next(&tag, &ok)) delete static_cast<QueuedCall*>(tag);
+      while (queue->queue->Next(&tag, &ok)) {
+      }
     }
   }
   threads_.clear();
+}
+
+namespace {
+// The queue (and its lock and shutdown flag) the calling thread polls, if it is one of a
+// QueuedUnaryMethods' threads.
+struct PolledQueue {
+  grpc::ServerCompletionQueue* queue = nullptr;
+  absl::Mutex* mu = nullptr;
+  const bool* shut_down = nullptr;
+};
+thread_local PolledQueue this_threads_queue;
+}  // namespace
+
+bool QueuedUnaryMethods::OnThisThreadsQueue(absl::FunctionRef<void(grpc::CompletionQueue*)> start) {
+  const PolledQueue& polled = this_threads_queue;
+  if (polled.queue == nullptr) return false;
+  absl::MutexLock lock(polled.mu);
+  if (*polled.shut_down) return false;
+  start(polled.queue);
+  return true;
 }
 
 void QueuedUnaryMethods::AskForCall(int index) {
   Queue& queue = *queues_[index];
   absl::MutexLock lock(&queue.mu);
   if (queue.shut_down) return;
-  auto* call = new QueuedCall(index);
-  service_.RequestCall(&call->context_, &call->stream_, queue.queue.get(), queue.queue.get(), call);
+  auto* call = new QueuedCall(*this, index);
+  if (options_.watch_cancellation) {
+    call->context_.AsyncNotifyWhenDone(static_cast<QueuedTag*>(&call->done_));
+  }
+  service_.RequestCall(&call->context_, &call->stream_, queue.queue.get(), queue.queue.get(),
+                       static_cast<QueuedTag*>(call));
 }
 
 void QueuedUnaryMethods::Poll(int index) {
-  const bool may_block = options_.work == QueuedWork::kMayBlock;
-  for (int i = 0; i < (may_block ? 1 : kCallsAskedAhead); ++i) AskForCall(index);
-  grpc::ServerCompletionQueue& queue = *queues_[index]->queue;
+  Queue& polled = *queues_[index];
+  this_threads_queue = {polled.queue.get(), &polled.mu, &polled.shut_down};
+  const int ahead = options_.work == QueuedWork::kMayBlock ? 1 : kCallsAskedAhead;
+  for (int i = 0; i < ahead; ++i) AskForCall(index);
   void* tag = nullptr;
   bool ok = false;
-  while (queue.Next(&tag, &ok)) {
-    auto* call = static_cast<QueuedCall*>(tag);
-    switch (call->step_) {
-      case QueuedCall::Step::kRequested:
-        if (!ok) {  // The server is shutting down: no call came.
-          delete call;
-          break;
-        }
-        if (!may_block) AskForCall(index);
-        call->step_ = QueuedCall::Step::kRead;
-        call->stream_.Read(&call->request_, call);
-        break;
-      case QueuedCall::Step::kRead:
-        if (ok) {
-          Dispatch(*call);
-        } else {
-          call->Answer(absl::CancelledError("the call ended before its request arrived"), nullptr);
-        }
-        // Free again: a blocking thread asks for its next call only now.
-        if (may_block) AskForCall(index);
-        break;
-      case QueuedCall::Step::kAnswered:
-        delete call;
-        break;
+  while (polled.queue->Next(&tag, &ok)) static_cast<QueuedTag*>(tag)->OnQueued(ok);
+  this_threads_queue = {};
+}
+
+void QueuedCall::OnQueued(bool ok) { owner_.Advance(*this, ok); }
+
+void QueuedCall::DoneTag::OnQueued(bool) {
+  // Safe now: AsyncNotifyWhenDone's tag has come back.
+  if (call.context_.IsCancelled()) call.cancelled_.store(true, std::memory_order_relaxed);
+  call.Release();
+}
+
+void QueuedCall::Release() {
+  if (--outstanding_ == 0) delete this;
+}
+
+void QueuedUnaryMethods::Advance(QueuedCall& call, bool ok) {
+  const bool may_block = options_.work == QueuedWork::kMayBlock;
+  switch (call.step_) {
+    case QueuedCall::Step::kRequested:
+      if (!ok) {  // The server is shutting down: no call came (nor will its done tag).
+        delete &call;
+        return;
+      }
+      // The answer, and the done tag that a matched call now owes.
+      if (options_.watch_cancellation) call.outstanding_ = 2;
+      if (!may_block) AskForCall(call.queue_);
+      call.step_ = QueuedCall::Step::kRead;
+      call.stream_.Read(&call.request_, static_cast<QueuedTag*>(&call));
+      return;
+    case QueuedCall::Step::kRead: {
+      const int queue = call.queue_;
+      if (ok) {
+        Dispatch(call);
+      } else {
+        call.Answer(absl::CancelledError("the call ended before its request arrived"), nullptr);
+      }
+      // Free again: a blocking thread asks for its next call only now.
+      if (may_block) AskForCall(queue);
+      return;
     }
+    case QueuedCall::Step::kAnswered:
+      call.Release();
+      return;
   }
 }
 

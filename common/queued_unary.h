@@ -34,8 +34,11 @@
 
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/async_unary_call.h>
 
+#include <atomic>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -45,6 +48,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -67,27 +71,59 @@ enum class QueuedWork {
 struct QueuedUnaryOptions {
   int threads = 2;
   QueuedWork work = QueuedWork::kMayBlock;
+  // Whether HandleAsync's chains learn that a client cancelled (CallScope::StillWanted): one more
+  // queue event per call (ServerContext::AsyncNotifyWhenDone).
+  bool watch_cancellation = false;
 };
+
+// What a completion queue of QueuedUnaryMethods hands back: each event runs its tag's OnQueued on
+// the thread that polls the queue.
+class QueuedTag {
+ public:
+  virtual void OnQueued(bool ok) = 0;
+
+ protected:
+  ~QueuedTag() = default;
+};
+
+class QueuedUnaryMethods;
 
 // One call taken from a queue, from its request to its answer. Internal to QueuedUnaryMethods
 // and its templates.
-class QueuedCall {
+class QueuedCall final : public QueuedTag {
  public:
   grpc::GenericServerContext& context() { return context_; }
   grpc::ByteBuffer& request_bytes() { return request_; }
+  // Set once the client has cancelled (with QueuedUnaryOptions::watch_cancellation).
+  const std::atomic<bool>& cancelled() const { return cancelled_; }
   // Answers the call once, from any thread: `response` (read before this returns) when `status`
   // is OK, else the status alone.
   void Answer(const absl::Status& status, const google::protobuf::Message* response);
   // Keeps `state` (a call's messages) alive until the call's answer has been sent.
   void Keep(std::shared_ptr<void> state) { kept_ = std::move(state); }
 
+  void OnQueued(bool ok) override;
+
  private:
   friend class QueuedUnaryMethods;
   enum class Step { kRequested, kRead, kAnswered };
-  explicit QueuedCall(int queue) : queue_(queue) {}
+  // AsyncNotifyWhenDone's tag: the call is over, answered or cancelled.
+  struct DoneTag final : QueuedTag {
+    explicit DoneTag(QueuedCall& call) : call(call) {}
+    void OnQueued(bool ok) override;
+    QueuedCall& call;
+  };
+  QueuedCall(QueuedUnaryMethods& owner, int queue) : owner_(owner), queue_(queue) {}
+  // Deletes the call once neither its answer nor its done tag is still to come.
+  void Release();
 
+  QueuedUnaryMethods& owner_;
   const int queue_;
   Step step_ = Step::kRequested;
+  // Events still to come on the queue before the call may go (only its polling thread counts).
+  int outstanding_ = 1;
+  DoneTag done_{*this};
+  std::atomic<bool> cancelled_{false};
   grpc::GenericServerContext context_;
   grpc::GenericServerAsyncReaderWriter stream_{&context_};
   grpc::ByteBuffer request_;
@@ -139,8 +175,8 @@ class QueuedUnaryMethods {
           Response* response = &messages->response;
           AsyncFinish finish(
               [&call, response](const absl::Status& status) { call.Answer(status, response); });
-          work(caller, CallScope::ForQueuedRpc(call.context()), messages->request, *response,
-               std::move(finish));
+          work(caller, CallScope::ForQueuedRpc(call.context(), &call.cancelled()),
+               messages->request, *response, std::move(finish));
         });
   }
 
@@ -151,6 +187,11 @@ class QueuedUnaryMethods {
   void Start();
   // After grpc::Server::Shutdown: shuts the queues down and joins the threads. Idempotent.
   void Stop();
+
+  // Runs `start(queue)` with the queue of the polling thread this runs on, whose tags (a
+  // QueuedTag) then come back to this same thread; false, without running it, on any other
+  // thread or once the queue is shutting down. For peer calls made from a chain (CallOnQueue).
+  static bool OnThisThreadsQueue(absl::FunctionRef<void(grpc::CompletionQueue*)> start);
 
  private:
   using Run = absl::AnyInvocable<void(QueuedCall&, const CallerIdentity&) const>;
@@ -178,8 +219,10 @@ class QueuedUnaryMethods {
   static void CheckContract(absl::string_view method, const google::protobuf::Descriptor* request,
                             const google::protobuf::Descriptor* response);
 
+  friend class QueuedCall;
   void Poll(int index);
   void AskForCall(int index);
+  void Advance(QueuedCall& call, bool ok);
   void Dispatch(QueuedCall& call);
 
   QueuedUnaryOptions options_;
@@ -188,6 +231,36 @@ class QueuedUnaryMethods {
   std::vector<std::unique_ptr<Queue>> queues_;
   std::vector<std::thread> threads_;
 };
+
+// A unary call to a peer whose answer comes back on the polling thread that made it, instead of
+// on gRPC's callback threads: no thread hand-off between a chain's steps. `prepare(queue)` is
+// the stub's PrepareAsync<Method>(context, request, queue). False when this thread polls no queue
+// (the caller then uses the callback API), and `done` is left as it was; otherwise `done(status)`
+// runs once, on this thread, after `*response` has been filled.
+template <typename Response, typename Prepare>
+bool CallOnQueue(Prepare prepare, Response* response, std::function<void(grpc::Status)>& done) {
+  class Reply final : public QueuedTag {
+   public:
+    explicit Reply(std::function<void(grpc::Status)> done) : done_(std::move(done)) {}
+    void OnQueued(bool) override {
+      reader_.reset();  // Before `done` drops the ClientContext that holds the call.
+      done_(status_);
+      delete this;
+    }
+    // The stub's reader: std::unique_ptr<grpc::ClientAsyncResponseReader(Interface)<Response>>.
+    std::invoke_result_t<Prepare&, grpc::CompletionQueue*> reader_;
+    grpc::Status status_;
+
+   private:
+    std::function<void(grpc::Status)> done_;
+  };
+  return QueuedUnaryMethods::OnThisThreadsQueue([&](grpc::CompletionQueue* queue) {
+    auto* reply = new Reply(std::move(done));
+    reply->reader_ = prepare(queue);
+    reply->reader_->StartCall();
+    reply->reader_->Finish(response, &reply->status_, static_cast<QueuedTag*>(reply));
+  });
+}
 
 // Stops the process at start-up with `why`: a method table that does not match the contract is
 // a programming error.

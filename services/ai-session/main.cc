@@ -51,5 +51,5 @@ int main() {
                                               .metrics_address = settings->metrics_address,
                                               .on_drain = nullptr,
                                               .auth = config->grpc_auth},
-                                             executor);
+                                             &executor);
 }

@@ -157,5 +157,5 @@ int main() {
                                                     if (sandbox) sandbox->Stop();
                                                   },
                                               .auth = config->grpc_auth},
-                                             executor);
+                                             &executor);
 }

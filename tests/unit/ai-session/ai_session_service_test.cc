@@ -54,7 +54,7 @@ class AiSessionServiceTest : public ::testing::Test {
     sessions_ = std::make_unique<context::SessionStore>(*redis_, absl::Hours(1));
     source_ = std::make_unique<context::DirectorySource>(*directory_);
     context_service_ =
-        std::make_unique<context::ContextService>(*source_, *sessions_, context_executor_);
+        std::make_unique<context::ContextService>(*source_, *sessions_, context_unary_);
     // call-control as the real one answers GetCall (its call store on the same Redis; the
     // sandbox provider is never asked to dial).
     call_store_ = std::make_unique<call_control::CallStore>(*redis_, absl::Hours(1));
@@ -65,8 +65,10 @@ class AiSessionServiceTest : public ::testing::Test {
     grpc::ServerBuilder builder;
     builder.RegisterService(context_service_.get());
     builder.RegisterService(call_control_.get());
+    context_unary_.AddTo(builder);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
+    context_unary_.Start();
     stub_ = livecall::v1::Context::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
     calls_stub_ =
         livecall::v1::CallControl::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
@@ -99,6 +101,7 @@ class AiSessionServiceTest : public ::testing::Test {
 
   void TearDown() override {
     if (server_) server_->Shutdown();
+    context_unary_.Stop();
   }
 
   livecall::v1::StartSessionRequest Request(const std::string& phone) {
@@ -112,7 +115,7 @@ class AiSessionServiceTest : public ::testing::Test {
   std::unique_ptr<context::CustomerDirectory> directory_;
   std::unique_ptr<context::SessionStore> sessions_;
   std::unique_ptr<context::DirectorySource> source_;
-  Executor context_executor_{2};
+  QueuedUnaryMethods context_unary_{{.threads = 2}};
   Executor executor_{2};
   std::unique_ptr<context::ContextService> context_service_;
   call_control::SayRenderer say_;

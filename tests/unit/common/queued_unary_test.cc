@@ -23,6 +23,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "livecall/v1/context.grpc.pb.h"
+#include "tests/support/wait_for.h"
 
 namespace livecall {
 namespace {
@@ -52,6 +53,12 @@ class MixedContext final : public QueuedService<livecall::v1::Context> {
     return reactor;
   }
 };
+
+// Whether `scope` learns of its client's cancellation within 20 s (the done tag comes back on
+// the polling thread shortly after the client's cancel reaches the server).
+bool WaitForCancellation(const CallScope& scope) {
+  return livecall::testing::WaitFor([&] { return !scope.StillWanted().ok(); }, absl::Seconds(20));
+}
 
 class QueuedUnaryTest : public ::testing::Test {
  protected:
@@ -293,6 +300,107 @@ TEST_F(QueuedUnaryTest, ShutdownWaitsForWorkInPlace) {
   call.join();
   ASSERT_TRUE(during.ok()) << during.status();
   EXPECT_EQ(during->session_id(), "s-during");
+}
+
+// With watch_cancellation, a chain still running when its client cancels sees it (StillWanted).
+TEST_F(QueuedUnaryTest, AChainLearnsThatItsClientCancelled) {
+  QueuedUnaryMethods methods(
+      {.threads = 1, .work = QueuedWork::kNeverBlocks, .watch_cancellation = true});
+  absl::Notification started;
+  absl::Notification cancelled;
+  std::thread chain;
+  absl::Status seen;
+  methods.HandleAsync<GetSessionRequest, Session>(
+      kGetSession, [&](const CallerIdentity&, CallScope scope, const GetSessionRequest&, Session&,
+                       AsyncFinish finish) {
+        EXPECT_TRUE(scope.StillWanted().ok());
+        chain = std::thread([&, scope = std::move(scope), finish] {
+          started.Notify();
+          // The chain's next step, after the client has gone.
+          cancelled.WaitForNotification();
+          ASSERT_TRUE(WaitForCancellation(scope));
+          seen = scope.StillWanted();
+          finish(seen);
+        });
+      });
+  Serve(methods);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+  GetSessionRequest request;
+  Session session;
+  absl::Notification answered;
+  grpc::Status status;
+  stub_->async()->GetSession(&context, &request, &session, [&](grpc::Status finished) {
+    status = finished;
+    answered.Notify();
+  });
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  context.TryCancel();
+  ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  cancelled.Notify();
+  chain.join();
+  EXPECT_EQ(seen.code(), absl::StatusCode::kCancelled);
+  Shutdown(methods);
+}
+
+// A chain's peer call made on a polling thread comes back on that same thread; anywhere else
+// CallOnQueue declines and leaves the completion to the caller.
+TEST_F(QueuedUnaryTest, APeerCallFromAPollingThreadComesBackOnIt) {
+  QueuedUnaryMethods methods({.threads = 2, .work = QueuedWork::kNeverBlocks});
+  methods.Handle<GetSessionRequest, Session>(
+      kGetSession,
+      [](const CallerIdentity&, grpc::ServerContextBase&, const GetSessionRequest& request,
+         Session& response) -> absl::Status {
+        response.set_session_id(absl::StrCat("peer saw ", request.session_id()));
+        return absl::OkStatus();
+      });
+  std::atomic<bool> same_thread{false};
+  methods.HandleAsync<livecall::v1::EndSessionRequest, Session>(
+      kEndSession, [&](const CallerIdentity&, CallScope, const livecall::v1::EndSessionRequest&,
+                       Session& response, AsyncFinish finish) {
+        struct Peer {
+          grpc::ClientContext context;
+          GetSessionRequest request;
+          Session response;
+        };
+        auto peer = std::make_shared<Peer>();
+        peer->request.set_session_id("s-peer");
+        peer->context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+        const std::thread::id caller = std::this_thread::get_id();
+        std::function<void(grpc::Status)> done = [&, peer, caller, finish](grpc::Status status) {
+          same_thread = std::this_thread::get_id() == caller;
+          response = peer->response;
+          finish(ToAbslStatus(status));
+        };
+        const bool queued = CallOnQueue(
+            [&](grpc::CompletionQueue* queue) {
+              return stub_->PrepareAsyncGetSession(&peer->context, peer->request, queue);
+            },
+            &peer->response, done);
+        if (!queued) finish(absl::InternalError("not on a polling thread"));
+      });
+  Serve(methods);
+  grpc::ClientContext context;
+  livecall::v1::EndSessionRequest request;
+  Session session;
+  const grpc::Status status = stub_->EndSession(&context, request, &session);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(session.session_id(), "peer saw s-peer");
+  EXPECT_TRUE(same_thread.load());
+
+  // The test's own thread polls no queue.
+  std::function<void(grpc::Status)> unused = [](grpc::Status) {};
+  Session ignored;
+  EXPECT_FALSE(CallOnQueue(
+      [](grpc::CompletionQueue*)
+          -> std::unique_ptr<grpc::ClientAsyncResponseReaderInterface<Session>> {
+        ADD_FAILURE() << "prepared off a polling thread";
+        return nullptr;
+      },
+      &ignored, unused));
+  EXPECT_TRUE(static_cast<bool>(unused));  // Left to the caller.
+  Shutdown(methods);
 }
 
 }  // namespace
