@@ -2,6 +2,7 @@
 
 #include <grpcpp/impl/codegen/proto_utils.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 
@@ -40,7 +41,9 @@ void QueuedCall::Answer(const absl::Status& status, const google::protobuf::Mess
 }
 
 QueuedUnaryMethods::QueuedUnaryMethods(QueuedUnaryOptions options) : options_(options) {
-  if (options_.threads < 1) options_.threads = 1;
+  if (options_.threads <= 0) {
+    options_.threads = std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 16);
+  }
 }
 
 QueuedUnaryMethods::~QueuedUnaryMethods() { Stop(); }

@@ -69,7 +69,9 @@ enum class QueuedWork {
 };
 
 struct QueuedUnaryOptions {
-  int threads = 2;
+  // Polling threads; 0: one per core (std::thread::hardware_concurrency, at most 16), for work
+  // that never blocks.
+  int threads = 0;
   QueuedWork work = QueuedWork::kMayBlock;
   // Whether HandleAsync's chains learn that a client cancelled (CallScope::StillWanted): one more
   // queue event per call (ServerContext::AsyncNotifyWhenDone).
