@@ -61,7 +61,7 @@ class AiSessionServiceTest : public ::testing::Test {
     sandbox_ = std::make_unique<call_control::SandboxProvider>(
         *call_store_, call_control::SandboxTimings{}, say_);
     call_control_ = std::make_unique<call_control::CallControlService>(
-        *sandbox_, *call_store_, call_control_executor_, "+998712000000");
+        *sandbox_, *call_store_, context_unary_, "+998712000000");
     grpc::ServerBuilder builder;
     builder.RegisterService(context_service_.get());
     builder.RegisterService(call_control_.get());
@@ -123,12 +123,12 @@ class AiSessionServiceTest : public ::testing::Test {
   std::unique_ptr<context::CustomerDirectory> directory_;
   std::unique_ptr<context::SessionStore> sessions_;
   std::unique_ptr<context::DirectorySource> source_;
+  // The queued methods of the server of context and call-control.
   QueuedUnaryMethods context_unary_{{.threads = 2}};
   std::vector<std::unique_ptr<QueuedUnaryMethods>> unaries_;
   Executor executor_{2};
   std::unique_ptr<context::ContextService> context_service_;
   call_control::SayRenderer say_;
-  Executor call_control_executor_{2};
   std::unique_ptr<call_control::CallStore> call_store_;
   std::unique_ptr<call_control::SandboxProvider> sandbox_;
   std::unique_ptr<call_control::CallControlService> call_control_;
