@@ -34,7 +34,9 @@
 
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/rpc_service_method.h>
 #include <grpcpp/support/async_unary_call.h>
+#include <grpcpp/support/method_handler.h>
 
 #include <atomic>
 #include <cstddef>
@@ -268,11 +270,11 @@ bool CallOnQueue(Prepare prepare, Response* response, std::function<void(grpc::S
 // a programming error.
 [[noreturn]] void FailQueuedSetup(absl::string_view why);
 
-// The generated service class `Generated` (livecall::v1::Context), served through its
-// CallbackService except for the methods named in MarkQueued, which a QueuedUnaryMethods of the
-// same server serves.
-template <typename Generated>
-class QueuedService : public Generated::CallbackService {
+// The generated service class `Generated` (livecall::v1::Context), served through `Base` (its
+// CallbackService, or its synchronous Service) except for the methods named in MarkQueued, which
+// a QueuedUnaryMethods of the same server serves.
+template <typename Generated, typename Base = typename Generated::CallbackService>
+class QueuedService : public Base {
  protected:
   // `method` is the method's name in the proto ("GetSession").
   void MarkQueued(absl::string_view method) {
@@ -285,7 +287,29 @@ class QueuedService : public Generated::CallbackService {
       FailQueuedSetup(absl::StrCat(Generated::service_full_name(), " has no method ", method));
     }
     this->MarkMethodGeneric(found->index());
+    if (!named_) AddNamePlaceholder();
+    named_ = true;
   }
+
+ private:
+  // gRPC lists a service (server reflection: grpcurl, Postman) by the path of a method it
+  // registers, and a generic method registers none: a service whose every method is queued would
+  // vanish from the list. A method at "/<service>/", which no client of the contract calls
+  // (UNIMPLEMENTED on gRPC's synchronous threads, which reflection starts anyway), keeps its name.
+  void AddNamePlaceholder() {
+    using Bytes = grpc::ByteBuffer;
+    this->AddMethod(new grpc::internal::RpcServiceMethod(
+        placeholder_path_.c_str(), grpc::internal::RpcMethod::NORMAL_RPC,
+        new grpc::internal::RpcMethodHandler<QueuedService, Bytes, Bytes>(
+            [](QueuedService*, grpc::ServerContext*, const Bytes*, Bytes*) {
+              return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "not a method of the service");
+            },
+            this)));
+  }
+
+  bool named_ = false;
+  // The path outlives the method, which keeps a pointer to it.
+  const std::string placeholder_path_ = absl::StrCat("/", Generated::service_full_name(), "/");
 };
 
 }  // namespace livecall
