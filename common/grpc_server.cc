@@ -82,7 +82,8 @@ absl::Status ServeGrpcUntilSignal(const GrpcServerOptions& options) {
           response.set_status(serving.load() ? grpc::health::v1::HealthCheckResponse::SERVING
                                              : grpc::health::v1::HealthCheckResponse::NOT_SERVING);
           return absl::OkStatus();
-        });
+        },
+        QueuedAccess::kPublic);
   }
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

@@ -70,6 +70,13 @@ enum class QueuedWork {
   kNeverBlocks,
 };
 
+// Whether a queued method authenticates its caller first (common/caller_identity.h).
+enum class QueuedAccess {
+  kAuthenticated,
+  // Open to any caller, as gRPC's own health service is: health checks (probes carry no key).
+  kPublic,
+};
+
 struct QueuedUnaryOptions {
   // Polling threads; 0: one per core (std::thread::hardware_concurrency, at most 16), for work
   // that never blocks.
@@ -89,6 +96,10 @@ class QueuedTag {
  protected:
   ~QueuedTag() = default;
 };
+
+// Stops the process at start-up with `why`: a method table that does not match the contract is
+// a programming error.
+[[noreturn]] void FailQueuedSetup(absl::string_view why);
 
 class QueuedUnaryMethods;
 
@@ -147,9 +158,10 @@ class QueuedUnaryMethods {
   // whose messages are not the contract's (the generated pool's descriptor), stops the process at
   // start-up: that is a programming error.
   template <typename Request, typename Response, typename Work>
-  void Handle(absl::string_view method, Work work) {
+  void Handle(absl::string_view method, Work work,
+              QueuedAccess access = QueuedAccess::kAuthenticated) {
     AddMethod<Request, Response>(
-        method, [work = std::move(work)](QueuedCall& call, const CallerIdentity& caller) {
+        method, access, [work = std::move(work)](QueuedCall& call, const CallerIdentity& caller) {
           google::protobuf::Arena arena;
           auto* request = google::protobuf::Arena::CreateMessage<Request>(&arena);
           if (absl::Status parsed = Parse(call, *request); !parsed.ok()) {
@@ -165,7 +177,8 @@ class QueuedUnaryMethods {
   template <typename Request, typename Response, typename Work>
   void HandleAsync(absl::string_view method, Work work) {
     AddMethod<Request, Response>(
-        method, [work = std::move(work)](QueuedCall& call, const CallerIdentity& caller) {
+        method, QueuedAccess::kAuthenticated,
+        [work = std::move(work)](QueuedCall& call, const CallerIdentity& caller) {
           struct Messages {
             Request request;
             Response response;
@@ -205,10 +218,16 @@ class QueuedUnaryMethods {
     bool shut_down ABSL_GUARDED_BY(mu) = false;
   };
 
+  struct Method {
+    QueuedAccess access;
+    Run run;
+  };
   template <typename Request, typename Response>
-  void AddMethod(absl::string_view method, Run run) {
+  void AddMethod(absl::string_view method, QueuedAccess access, Run run) {
     CheckContract(method, Request::descriptor(), Response::descriptor());
-    methods_.emplace(std::string(method), std::move(run));
+    if (!methods_.emplace(std::string(method), Method{access, std::move(run)}).second) {
+      FailQueuedSetup(absl::StrCat(method, " is handled twice"));
+    }
   }
   template <typename Request>
   static absl::Status Parse(QueuedCall& call, Request& request) {
@@ -230,7 +249,7 @@ class QueuedUnaryMethods {
   void Dispatch(QueuedCall& call);
 
   QueuedUnaryOptions options_;
-  absl::flat_hash_map<std::string, Run> methods_;
+  absl::flat_hash_map<std::string, Method> methods_;
   grpc::AsyncGenericService service_;
   std::vector<std::unique_ptr<Queue>> queues_;
   std::vector<std::thread> threads_;
@@ -265,10 +284,6 @@ bool CallOnQueue(Prepare prepare, Response* response, std::function<void(grpc::S
     reply->reader_->Finish(response, &reply->status_, static_cast<QueuedTag*>(reply));
   });
 }
-
-// Stops the process at start-up with `why`: a method table that does not match the contract is
-// a programming error.
-[[noreturn]] void FailQueuedSetup(absl::string_view why);
 
 // The generated service class `Generated` (livecall::v1::Context), served through `Base` (its
 // CallbackService, or its synchronous Service) except for the methods named in MarkQueued, which
