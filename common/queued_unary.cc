@@ -202,7 +202,9 @@ void QueuedUnaryMethods::Dispatch(QueuedCall& call) {
                 nullptr);
     return;
   }
-  absl::StatusOr<CallerIdentity> caller = AuthenticateCaller(call.context_);
+  absl::StatusOr<CallerIdentity> caller = method->second.access == QueuedAccess::kPublic
+                                              ? CallerIdentity{}
+                                              : AuthenticateCaller(call.context_);
   if (!caller.ok()) {
     call.Answer(caller.status(), nullptr);
     return;
@@ -214,7 +216,7 @@ void QueuedUnaryMethods::Dispatch(QueuedCall& call) {
     return;
   }
   ScopedRequestId request_id(RequestIdOf(call.context_));
-  method->second(call, *caller);
+  method->second.run(call, *caller);
 }
 
 }  // namespace livecall

@@ -34,7 +34,9 @@
 
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/rpc_service_method.h>
 #include <grpcpp/support/async_unary_call.h>
+#include <grpcpp/support/method_handler.h>
 
 #include <atomic>
 #include <cstddef>
@@ -68,6 +70,13 @@ enum class QueuedWork {
   kNeverBlocks,
 };
 
+// Whether a queued method authenticates its caller first (common/caller_identity.h).
+enum class QueuedAccess {
+  kAuthenticated,
+  // Open to any caller, as gRPC's own health service is: health checks (probes carry no key).
+  kPublic,
+};
+
 struct QueuedUnaryOptions {
   // Polling threads; 0: one per core (std::thread::hardware_concurrency, at most 16), for work
   // that never blocks.
@@ -87,6 +96,10 @@ class QueuedTag {
  protected:
   ~QueuedTag() = default;
 };
+
+// Stops the process at start-up with `why`: a method table that does not match the contract is
+// a programming error.
+[[noreturn]] void FailQueuedSetup(absl::string_view why);
 
 class QueuedUnaryMethods;
 
@@ -145,9 +158,10 @@ class QueuedUnaryMethods {
   // whose messages are not the contract's (the generated pool's descriptor), stops the process at
   // start-up: that is a programming error.
   template <typename Request, typename Response, typename Work>
-  void Handle(absl::string_view method, Work work) {
+  void Handle(absl::string_view method, Work work,
+              QueuedAccess access = QueuedAccess::kAuthenticated) {
     AddMethod<Request, Response>(
-        method, [work = std::move(work)](QueuedCall& call, const CallerIdentity& caller) {
+        method, access, [work = std::move(work)](QueuedCall& call, const CallerIdentity& caller) {
           google::protobuf::Arena arena;
           auto* request = google::protobuf::Arena::CreateMessage<Request>(&arena);
           if (absl::Status parsed = Parse(call, *request); !parsed.ok()) {
@@ -163,7 +177,8 @@ class QueuedUnaryMethods {
   template <typename Request, typename Response, typename Work>
   void HandleAsync(absl::string_view method, Work work) {
     AddMethod<Request, Response>(
-        method, [work = std::move(work)](QueuedCall& call, const CallerIdentity& caller) {
+        method, QueuedAccess::kAuthenticated,
+        [work = std::move(work)](QueuedCall& call, const CallerIdentity& caller) {
           struct Messages {
             Request request;
             Response response;
@@ -203,10 +218,16 @@ class QueuedUnaryMethods {
     bool shut_down ABSL_GUARDED_BY(mu) = false;
   };
 
+  struct Method {
+    QueuedAccess access;
+    Run run;
+  };
   template <typename Request, typename Response>
-  void AddMethod(absl::string_view method, Run run) {
+  void AddMethod(absl::string_view method, QueuedAccess access, Run run) {
     CheckContract(method, Request::descriptor(), Response::descriptor());
-    methods_.emplace(std::string(method), std::move(run));
+    if (!methods_.emplace(std::string(method), Method{access, std::move(run)}).second) {
+      FailQueuedSetup(absl::StrCat(method, " is handled twice"));
+    }
   }
   template <typename Request>
   static absl::Status Parse(QueuedCall& call, Request& request) {
@@ -228,7 +249,7 @@ class QueuedUnaryMethods {
   void Dispatch(QueuedCall& call);
 
   QueuedUnaryOptions options_;
-  absl::flat_hash_map<std::string, Run> methods_;
+  absl::flat_hash_map<std::string, Method> methods_;
   grpc::AsyncGenericService service_;
   std::vector<std::unique_ptr<Queue>> queues_;
   std::vector<std::thread> threads_;
@@ -264,15 +285,11 @@ bool CallOnQueue(Prepare prepare, Response* response, std::function<void(grpc::S
   });
 }
 
-// Stops the process at start-up with `why`: a method table that does not match the contract is
-// a programming error.
-[[noreturn]] void FailQueuedSetup(absl::string_view why);
-
-// The generated service class `Generated` (livecall::v1::Context), served through its
-// CallbackService except for the methods named in MarkQueued, which a QueuedUnaryMethods of the
-// same server serves.
-template <typename Generated>
-class QueuedService : public Generated::CallbackService {
+// The generated service class `Generated` (livecall::v1::Context), served through `Base` (its
+// CallbackService, or its synchronous Service) except for the methods named in MarkQueued, which
+// a QueuedUnaryMethods of the same server serves.
+template <typename Generated, typename Base = typename Generated::CallbackService>
+class QueuedService : public Base {
  protected:
   // `method` is the method's name in the proto ("GetSession").
   void MarkQueued(absl::string_view method) {
@@ -285,7 +302,29 @@ class QueuedService : public Generated::CallbackService {
       FailQueuedSetup(absl::StrCat(Generated::service_full_name(), " has no method ", method));
     }
     this->MarkMethodGeneric(found->index());
+    if (!named_) AddNamePlaceholder();
+    named_ = true;
   }
+
+ private:
+  // gRPC lists a service (server reflection: grpcurl, Postman) by the path of a method it
+  // registers, and a generic method registers none: a service whose every method is queued would
+  // vanish from the list. A method at "/<service>/", which no client of the contract calls
+  // (UNIMPLEMENTED on gRPC's synchronous threads, which reflection starts anyway), keeps its name.
+  void AddNamePlaceholder() {
+    using Bytes = grpc::ByteBuffer;
+    this->AddMethod(new grpc::internal::RpcServiceMethod(
+        placeholder_path_.c_str(), grpc::internal::RpcMethod::NORMAL_RPC,
+        new grpc::internal::RpcMethodHandler<QueuedService, Bytes, Bytes>(
+            [](QueuedService*, grpc::ServerContext*, const Bytes*, Bytes*) {
+              return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "not a method of the service");
+            },
+            this)));
+  }
+
+  bool named_ = false;
+  // The path outlives the method, which keeps a pointer to it.
+  const std::string placeholder_path_ = absl::StrCat("/", Generated::service_full_name(), "/");
 };
 
 }  // namespace livecall

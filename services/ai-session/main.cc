@@ -44,10 +44,10 @@ int main() {
   std::unique_ptr<livecall::v1::CallControl::Stub> calls = livecall::v1::CallControl::NewStub(
       livecall::MakePeerChannel(config->call_control_address, config->grpc_auth.client_key));
   livecall::Executor executor(config->worker_threads);
-  // The RPCs never block: one polling thread per core answers them and the answers of their
-  // peer calls.
-  livecall::QueuedUnaryMethods unary(
-      {.work = livecall::QueuedWork::kNeverBlocks, .watch_cancellation = true});
+  // The RPCs never block: a few polling threads answer them and the answers of their peer calls.
+  livecall::QueuedUnaryMethods unary({.threads = config->grpc_threads,
+                                      .work = livecall::QueuedWork::kNeverBlocks,
+                                      .watch_cancellation = true});
   livecall::ai_session::AiSessionService service(*context, *kb, llm.get(), executor, unary,
                                                  config->engine, calls.get());
 

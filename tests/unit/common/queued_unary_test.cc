@@ -261,9 +261,25 @@ TEST_F(QueuedUnaryTest, AnUnauthenticatedCallerIsRefusedBeforeTheWork) {
         response.set_session_id(caller.peer);
         return absl::OkStatus();
       });
+  // A public method (a health check) answers any caller, with no identity.
+  methods.Handle<livecall::v1::EndSessionRequest, Session>(
+      kEndSession,
+      [](const CallerIdentity& caller, grpc::ServerContextBase&,
+         const livecall::v1::EndSessionRequest&, Session& response) -> absl::Status {
+        response.set_session_id(absl::StrCat("public:", caller.peer));
+        return absl::OkStatus();
+      },
+      QueuedAccess::kPublic);
   Serve(methods);
   EXPECT_EQ(GetSession("s-1").status().code(), absl::StatusCode::kUnauthenticated);
   EXPECT_EQ(runs.load(), 0);
+  {
+    grpc::ClientContext context;
+    livecall::v1::EndSessionRequest request;
+    Session session;
+    ASSERT_TRUE(stub_->EndSession(&context, request, &session).ok());
+    EXPECT_EQ(session.session_id(), "public:");
+  }
   grpc::ClientContext context;
   context.AddMetadata(kApiKeyMetadata, "gateway-key-0123456789");
   GetSessionRequest request;
