@@ -29,6 +29,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -52,13 +53,22 @@ class CallScope {
   static CallScope ForRpc(const grpc::CallbackServerContext& context) {
     return CallScope(RequestIdOf(context), absl::FromChrono(context.deadline()), &context);
   }
+  // For an RPC served from a completion queue (common/queued_unary.h): `cancelled` (null when the
+  // queue does not watch for it) is set once the client has cancelled.
+  static CallScope ForQueuedRpc(const grpc::ServerContextBase& context,
+                                const std::atomic<bool>* cancelled) {
+    CallScope scope(RequestIdOf(context), absl::FromChrono(context.deadline()), nullptr);
+    scope.cancelled_ = cancelled;
+    return scope;
+  }
 
   const std::string& request_id() const { return request_id_; }
 
   // OK while somebody waits for the answer; CANCELLED when the client cancelled the RPC,
   // DEADLINE_EXCEEDED once its deadline has passed.
   absl::Status StillWanted() const {
-    if (server_ != nullptr && server_->IsCancelled()) {
+    if ((server_ != nullptr && server_->IsCancelled()) ||
+        (cancelled_ != nullptr && cancelled_->load(std::memory_order_relaxed))) {
       return absl::CancelledError("the client cancelled the call");
     }
     if (absl::Now() >= deadline_) {
@@ -88,6 +98,7 @@ class CallScope {
   absl::Time deadline_;
   // Valid until the RPC is finished, which is the end of every chain made for it.
   const grpc::CallbackServerContext* server_;
+  const std::atomic<bool>* cancelled_ = nullptr;
 };
 
 // One callback-API unary call's state, alive until gRPC releases its completion.
@@ -106,19 +117,24 @@ struct PeerCall {
 // server's shutdown, hanging.
 class AsyncFinish {
  public:
+  // `answer` sends the RPC's answer; it is called exactly once.
+  explicit AsyncFinish(absl::AnyInvocable<void(const absl::Status&)> answer)
+      : state_(std::make_shared<State>(std::move(answer))) {}
   explicit AsyncFinish(grpc::ServerUnaryReactor* reactor)
-      : state_(std::make_shared<State>(reactor)) {}
+      : AsyncFinish(
+            [reactor](const absl::Status& status) { reactor->Finish(ToGrpcStatus(status)); }) {}
   void operator()(const absl::Status& status) const { state_->Finish(status); }
 
  private:
   struct State {
-    explicit State(grpc::ServerUnaryReactor* reactor) : reactor(reactor) {}
+    explicit State(absl::AnyInvocable<void(const absl::Status&)> answer)
+        : answer(std::move(answer)) {}
     ~State() { Finish(absl::InternalError("the request's work ended without an answer")); }
     void Finish(const absl::Status& status) {
       if (finished.exchange(true)) return;
-      reactor->Finish(ToGrpcStatus(status));
+      answer(status);
     }
-    grpc::ServerUnaryReactor* const reactor;
+    absl::AnyInvocable<void(const absl::Status&)> answer;
     std::atomic<bool> finished{false};
   };
   std::shared_ptr<State> state_;

@@ -20,6 +20,8 @@
 
 namespace livecall {
 
+class QueuedUnaryMethods;
+
 // Blocks SIGTERM and SIGINT in the calling thread and every thread it starts later, so that
 // WaitForShutdownSignal() can take them synchronously. Call first thing in main().
 void BlockShutdownSignals();
@@ -30,6 +32,9 @@ int WaitForShutdownSignal();
 struct GrpcServerOptions {
   std::string address;
   std::vector<grpc::Service*> services;
+  // The services' unary methods served from completion queues (common/queued_unary.h); null when
+  // every method is on the callback API.
+  QueuedUnaryMethods* queued = nullptr;
   // Where GET /metrics is served (common/metrics.h); empty: not served.
   std::string metrics_address;
   absl::Duration drain_timeout = absl::Seconds(10);

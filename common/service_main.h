@@ -57,10 +57,12 @@ absl::StatusOr<ServiceSettings<Config>> StartService(const char* service,
 
 // The end every gRPC service's main shares: serve until SIGTERM or SIGINT, then run the tasks
 // still queued on `executor` while the objects they use still live (the executor is made before
-// them, so it would be destroyed after them). The main's exit status.
-inline int ServeUntilSignalThenDrain(const GrpcServerOptions& options, Executor& executor) {
+// them, so it would be destroyed after them; null for a service with none). The main's exit
+// status.
+inline int ServeUntilSignalThenDrain(const GrpcServerOptions& options,
+                                     Executor* executor = nullptr) {
   absl::Status served = ServeGrpcUntilSignal(options);
-  executor.Drain();
+  if (executor != nullptr) executor->Drain();
   if (!served.ok()) {
     LogError("server failed", {{"error", std::string(served.message())}});
     return 1;

@@ -41,6 +41,7 @@ absl::StatusOr<AiSessionConfig> ReadAiSessionConfig(EnvReader& env) {
   config.engine.session_cache_size =
       static_cast<size_t>(env.Int("LIVECALL_SESSION_CACHE_SIZE", 20000, 0, 10000000));
   config.worker_threads = static_cast<int>(env.Int("LIVECALL_WORKER_THREADS", 8, 1, 256));
+  config.grpc_threads = static_cast<int>(env.Int("LIVECALL_GRPC_THREADS", 1, 1, 64));
   config.grpc_auth = ReadGrpcAuthConfig(env, /*serves_grpc=*/true, /*dials_peers=*/true);
   if (absl::Status status = env.status(); !status.ok()) return status;
   return config;

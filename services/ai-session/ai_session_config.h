@@ -24,6 +24,11 @@ struct AiSessionConfig {
   // LIVECALL_SESSION_CACHE_SIZE (sessions kept for AddTurn; 0: none).
   AiEngineOptions engine;
   int worker_threads;  // LIVECALL_WORKER_THREADS
+  // LIVECALL_GRPC_THREADS: the threads that answer the RPCs, which never block. One by default:
+  // several threads polling one process's sockets hand events to each other (a start one at a
+  // time: 4.2 thread switches with one thread, 11.7 with two); more only once one core is not
+  // enough for a replica.
+  int grpc_threads;
   // LIVECALL_AUTH, LIVECALL_GRPC_API_KEYS (the peers let in), LIVECALL_GRPC_API_KEY (what this
   // service sends to its peers).
   GrpcAuthConfig grpc_auth;

@@ -107,6 +107,92 @@ std::function<void(absl::StatusOr<T>)> AnswerInto(T* response, AsyncFinish finis
 using livecall::v1::Customer;
 using livecall::v1::Session;
 
+// Context's methods as CallContextAsync takes them.
+using ContextStub = livecall::v1::Context::StubInterface;
+const AiSessionService::ContextMethod<livecall::v1::LookupCustomerRequest, Customer>
+    AiSessionService::kLookupCustomer{&ContextStub::async_interface::LookupCustomer,
+                                      &ContextStub::PrepareAsyncLookupCustomer};
+const AiSessionService::ContextMethod<livecall::v1::CreateSessionRequest, Session>
+    AiSessionService::kCreateSession{&ContextStub::async_interface::CreateSession,
+                                     &ContextStub::PrepareAsyncCreateSession};
+const AiSessionService::ContextMethod<livecall::v1::GetSessionRequest, Session>
+    AiSessionService::kGetSession{&ContextStub::async_interface::GetSession,
+                                  &ContextStub::PrepareAsyncGetSession};
+const AiSessionService::ContextMethod<livecall::v1::AppendTurnRequest,
+                                      livecall::v1::AppendTurnResponse>
+    AiSessionService::kAppendTurn{&ContextStub::async_interface::AppendTurn,
+                                  &ContextStub::PrepareAsyncAppendTurn};
+const AiSessionService::ContextMethod<livecall::v1::EndSessionRequest, Session>
+    AiSessionService::kEndSession{&ContextStub::async_interface::EndSession,
+                                  &ContextStub::PrepareAsyncEndSession};
+const AiSessionService::ContextMethod<livecall::v1::AssignSessionRequest, Session>
+    AiSessionService::kAssignSession{&ContextStub::async_interface::AssignSession,
+                                     &ContextStub::PrepareAsyncAssignSession};
+
+AiSessionService::AiSessionService(livecall::v1::Context::StubInterface& context,
+                                   const KnowledgeBase& kb, LlmClient* llm, Executor& executor,
+                                   QueuedUnaryMethods& unary, AiEngineOptions options,
+                                   livecall::v1::CallControl::StubInterface* calls)
+    : context_(context),
+      kb_(kb),
+      llm_(llm),
+      executor_(executor),
+      options_(options),
+      calls_(calls),
+      session_cache_(options.session_cache_size > 0
+                         ? std::make_unique<SessionCache>(options.session_cache_size)
+                         : nullptr) {
+  using livecall::v1::AddTurnRequest;
+  using livecall::v1::AddTurnResponse;
+  using livecall::v1::AssignSessionRequest;
+  using livecall::v1::CallerReply;
+  using livecall::v1::EndAiSessionRequest;
+  using livecall::v1::GetAiSessionRequest;
+  using livecall::v1::ReplyToCallerRequest;
+  using livecall::v1::StartSessionRequest;
+  for (const char* method :
+       {"StartSession", "GetSession", "AddTurn", "ReplyToCaller", "EndSession", "AssignSession"}) {
+    MarkQueued(method);
+  }
+  unary.HandleAsync<StartSessionRequest, Session>(
+      "/livecall.v1.AiSession/StartSession",
+      [this](const CallerIdentity& caller, CallScope scope, const StartSessionRequest& request,
+             Session& response, AsyncFinish finish) {
+        StartAsync(request, caller, std::move(scope), AnswerInto(&response, std::move(finish)));
+      });
+  unary.HandleAsync<GetAiSessionRequest, Session>(
+      "/livecall.v1.AiSession/GetSession",
+      [this](const CallerIdentity& caller, CallScope scope, const GetAiSessionRequest& request,
+             Session& response, AsyncFinish finish) {
+        GetAsync(request.session_id(), caller, std::move(scope),
+                 AnswerInto(&response, std::move(finish)));
+      });
+  unary.HandleAsync<AddTurnRequest, AddTurnResponse>(
+      "/livecall.v1.AiSession/AddTurn",
+      [this](const CallerIdentity& caller, CallScope scope, const AddTurnRequest& request,
+             AddTurnResponse& response, AsyncFinish finish) {
+        AddTurnAsync(request, caller, std::move(scope), AnswerInto(&response, std::move(finish)));
+      });
+  unary.HandleAsync<ReplyToCallerRequest, CallerReply>(
+      "/livecall.v1.AiSession/ReplyToCaller",
+      [this](const CallerIdentity&, CallScope scope, const ReplyToCallerRequest& request,
+             CallerReply& response, AsyncFinish finish) {
+        ReplyToCallerAsync(request, std::move(scope), AnswerInto(&response, std::move(finish)));
+      });
+  unary.HandleAsync<EndAiSessionRequest, Session>(
+      "/livecall.v1.AiSession/EndSession",
+      [this](const CallerIdentity& caller, CallScope scope, const EndAiSessionRequest& request,
+             Session& response, AsyncFinish finish) {
+        EndAsync(request, caller, std::move(scope), AnswerInto(&response, std::move(finish)));
+      });
+  unary.HandleAsync<AssignSessionRequest, Session>(
+      "/livecall.v1.AiSession/AssignSession",
+      [this](const CallerIdentity& caller, CallScope scope, const AssignSessionRequest& request,
+             Session& response, AsyncFinish finish) {
+        AssignAsync(request, caller, std::move(scope), AnswerInto(&response, std::move(finish)));
+      });
+}
+
 AiSessionService::~AiSessionService() = default;
 
 void AiSessionService::RecordContextOutcome(const grpc::Status& status, bool own_deadline) {
@@ -123,11 +209,9 @@ void AiSessionService::RecordContextOutcome(const grpc::Status& status, bool own
 }
 
 template <typename Request, typename Response>
-void AiSessionService::CallContextAsync(
-    const CallScope& scope, Request request,
-    void (livecall::v1::Context::StubInterface::async_interface::*method)(
-        grpc::ClientContext*, const Request*, Response*, std::function<void(grpc::Status)>),
-    std::function<void(absl::StatusOr<Response>)> done) {
+void AiSessionService::CallContextAsync(const CallScope& scope, Request request,
+                                        ContextMethod<Request, Response> method,
+                                        std::function<void(absl::StatusOr<Response>)> done) {
   CallContextVersionedAsync<Request, Response>(
       scope, std::move(request), method,
       [done = std::move(done)](absl::StatusOr<Response> answer, int64_t) {
@@ -137,9 +221,7 @@ void AiSessionService::CallContextAsync(
 
 template <typename Request, typename Response>
 void AiSessionService::CallContextVersionedAsync(
-    const CallScope& scope, Request request,
-    void (livecall::v1::Context::StubInterface::async_interface::*method)(
-        grpc::ClientContext*, const Request*, Response*, std::function<void(grpc::Status)>),
+    const CallScope& scope, Request request, ContextMethod<Request, Response> method,
     std::function<void(absl::StatusOr<Response>, int64_t version)> done) {
   if (absl::Status wanted = scope.StillWanted(); !wanted.ok()) return done(wanted, 0);
   if (absl::Status allowed = context_breaker_.Allow(); !allowed.ok()) return done(allowed, 0);
@@ -149,13 +231,21 @@ void AiSessionService::CallContextVersionedAsync(
   // Context restarting (a rolling update) is waited out within the deadline instead of failing
   // the agent's request while the channel reconnects.
   call->context.set_wait_for_ready(true);
-  (context_.async()->*method)(
-      &call->context, &call->request, &call->response,
-      [this, call, own_deadline, done = std::move(done)](grpc::Status status) {
-        RecordContextOutcome(status, own_deadline);
-        if (!status.ok()) return done(ToAbslStatus(status), 0);
-        done(std::move(call->response), SessionVersionOf(call->context));
-      });
+  std::function<void(grpc::Status)> answered = [this, call, own_deadline,
+                                                done = std::move(done)](grpc::Status status) {
+    RecordContextOutcome(status, own_deadline);
+    if (!status.ok()) return done(ToAbslStatus(status), 0);
+    done(std::move(call->response), SessionVersionOf(call->context));
+  };
+  if (CallOnQueue(
+          [&](grpc::CompletionQueue* queue) {
+            return (context_.*method.queued)(&call->context, call->request, queue);
+          },
+          &call->response, answered)) {
+    return;
+  }
+  (context_.async()->*method.callback)(&call->context, &call->request, &call->response,
+                                       std::move(answered));
 }
 
 void AiSessionService::RememberSession(Session& session, int64_t version) {
@@ -229,11 +319,18 @@ void AiSessionService::GetCallAsync(const std::string& call_sid, const CallerIde
     call->context.AddMetadata(kAgentMetadata, caller.agent_id);
     call->context.AddMetadata(kRoleMetadata, RoleName(caller.role));
   }
-  calls_->async()->GetCall(&call->context, &call->request, &call->response,
-                           [call, done = std::move(done)](grpc::Status status) {
-                             if (!status.ok()) return done(ToAbslStatus(status));
-                             done(std::move(call->response));
-                           });
+  std::function<void(grpc::Status)> answered = [call, done = std::move(done)](grpc::Status status) {
+    if (!status.ok()) return done(ToAbslStatus(status));
+    done(std::move(call->response));
+  };
+  if (CallOnQueue(
+          [&](grpc::CompletionQueue* queue) {
+            return calls_->PrepareAsyncGetCall(&call->context, call->request, queue);
+          },
+          &call->response, answered)) {
+    return;
+  }
+  calls_->async()->GetCall(&call->context, &call->request, &call->response, std::move(answered));
 }
 
 void AiSessionService::ForCallerAsync(Session session, const CallerIdentity& caller,
@@ -248,8 +345,7 @@ void AiSessionService::ForCallerAsync(Session session, const CallerIdentity& cal
   assign.set_session_id(session.session_id());
   assign.set_agent_id(caller.agent_id);
   CallContextVersionedAsync<livecall::v1::AssignSessionRequest, Session>(
-      scope, std::move(assign),
-      &livecall::v1::Context::StubInterface::async_interface::AssignSession,
+      scope, std::move(assign), kAssignSession,
       [this, done = std::move(done)](absl::StatusOr<Session> assigned, int64_t version) {
         if (assigned.ok()) RememberSession(*assigned, version);
         done(std::move(assigned));
@@ -289,7 +385,7 @@ void AiSessionService::AppendVersionedAsync(
   }
   append.set_expected_version(expected_version);
   CallContextAsync<livecall::v1::AppendTurnRequest, livecall::v1::AppendTurnResponse>(
-      scope, std::move(append), &livecall::v1::Context::StubInterface::async_interface::AppendTurn,
+      scope, std::move(append), kAppendTurn,
       [done = std::move(done)](absl::StatusOr<livecall::v1::AppendTurnResponse> appended) {
         if (!appended.ok()) return done(appended.status());
         done(appended->version());
@@ -397,8 +493,7 @@ class AiSessionService::StartFlow : public std::enable_shared_from_this<StartFlo
     livecall::v1::LookupCustomerRequest lookup;
     lookup.set_phone_number(request_.phone_number());
     service_.CallContextAsync<livecall::v1::LookupCustomerRequest, Customer>(
-        scope_, std::move(lookup),
-        &livecall::v1::Context::StubInterface::async_interface::LookupCustomer,
+        scope_, std::move(lookup), kLookupCustomer,
         [self = shared_from_this()](absl::StatusOr<Customer> customer) {
           if (!customer.ok()) return self->done_(customer.status());
           if (self->service_.llm_ == nullptr) return self->Create(*std::move(customer));
@@ -419,8 +514,7 @@ class AiSessionService::StartFlow : public std::enable_shared_from_this<StartFlo
     livecall::v1::CreateSessionRequest create;
     Compose(std::move(customer), *create.mutable_session());
     service_.CallContextVersionedAsync<livecall::v1::CreateSessionRequest, Session>(
-        scope_, std::move(create),
-        &livecall::v1::Context::StubInterface::async_interface::CreateSession,
+        scope_, std::move(create), kCreateSession,
         [self = shared_from_this()](absl::StatusOr<Session> created, int64_t version) {
           if (!created.ok()) return self->done_(created.status());
           self->service_.RememberSession(*created, version);
@@ -510,7 +604,7 @@ void AiSessionService::GetVersionedAsync(const std::string& session_id,
   livecall::v1::GetSessionRequest request;
   request.set_session_id(session_id);
   CallContextVersionedAsync<livecall::v1::GetSessionRequest, Session>(
-      scope, std::move(request), &livecall::v1::Context::StubInterface::async_interface::GetSession,
+      scope, std::move(request), kGetSession,
       [this, caller, done = std::move(done)](absl::StatusOr<Session> session, int64_t version) {
         if (session.ok()) RememberSession(*session, version);
         if (session.ok() && !caller.MayAccess(session->agent_id())) {
@@ -959,8 +1053,7 @@ class AiSessionService::EndFlow : public std::enable_shared_from_this<EndFlow> {
     // version would make it refused).
     service_.ForgetSession(session_.session_id());
     service_.CallContextAsync<livecall::v1::EndSessionRequest, Session>(
-        scope_, std::move(end_), &livecall::v1::Context::StubInterface::async_interface::EndSession,
-        std::move(done_));
+        scope_, std::move(end_), kEndSession, std::move(done_));
   }
 
   AiSessionService& service_;
@@ -1003,7 +1096,7 @@ void AiSessionService::AssignAsync(const livecall::v1::AssignSessionRequest& req
     return done(absl::InvalidArgumentError("agentId must be 1-128 printable characters"));
   }
   CallContextVersionedAsync<livecall::v1::AssignSessionRequest, Session>(
-      scope, request, &livecall::v1::Context::StubInterface::async_interface::AssignSession,
+      scope, request, kAssignSession,
       [this, done = std::move(done)](absl::StatusOr<Session> assigned, int64_t version) {
         if (assigned.ok()) RememberSession(*assigned, version);
         done(std::move(assigned));
@@ -1014,61 +1107,6 @@ absl::StatusOr<Session> AiSessionService::Assign(const livecall::v1::AssignSessi
                                                  const CallerIdentity& caller) {
   return Await<Session>([&](SessionCallback done) {
     AssignAsync(request, caller, CallScope::Detached(), std::move(done));
-  });
-}
-
-grpc::ServerUnaryReactor* AiSessionService::StartSession(
-    grpc::CallbackServerContext* context, const livecall::v1::StartSessionRequest* request,
-    Session* response) {
-  return FinishAsync(context, [this, request, response](const CallerIdentity& caller,
-                                                        CallScope scope, AsyncFinish finish) {
-    StartAsync(*request, caller, std::move(scope), AnswerInto(response, std::move(finish)));
-  });
-}
-
-grpc::ServerUnaryReactor* AiSessionService::GetSession(
-    grpc::CallbackServerContext* context, const livecall::v1::GetAiSessionRequest* request,
-    Session* response) {
-  return FinishAsync(context, [this, request, response](const CallerIdentity& caller,
-                                                        CallScope scope, AsyncFinish finish) {
-    GetAsync(request->session_id(), caller, std::move(scope),
-             AnswerInto(response, std::move(finish)));
-  });
-}
-
-grpc::ServerUnaryReactor* AiSessionService::AddTurn(grpc::CallbackServerContext* context,
-                                                    const livecall::v1::AddTurnRequest* request,
-                                                    livecall::v1::AddTurnResponse* response) {
-  return FinishAsync(context, [this, request, response](const CallerIdentity& caller,
-                                                        CallScope scope, AsyncFinish finish) {
-    AddTurnAsync(*request, caller, std::move(scope), AnswerInto(response, std::move(finish)));
-  });
-}
-
-grpc::ServerUnaryReactor* AiSessionService::ReplyToCaller(
-    grpc::CallbackServerContext* context, const livecall::v1::ReplyToCallerRequest* request,
-    livecall::v1::CallerReply* response) {
-  return FinishAsync(context, [this, request, response](const CallerIdentity&, CallScope scope,
-                                                        AsyncFinish finish) {
-    ReplyToCallerAsync(*request, std::move(scope), AnswerInto(response, std::move(finish)));
-  });
-}
-
-grpc::ServerUnaryReactor* AiSessionService::EndSession(
-    grpc::CallbackServerContext* context, const livecall::v1::EndAiSessionRequest* request,
-    Session* response) {
-  return FinishAsync(context, [this, request, response](const CallerIdentity& caller,
-                                                        CallScope scope, AsyncFinish finish) {
-    EndAsync(*request, caller, std::move(scope), AnswerInto(response, std::move(finish)));
-  });
-}
-
-grpc::ServerUnaryReactor* AiSessionService::AssignSession(
-    grpc::CallbackServerContext* context, const livecall::v1::AssignSessionRequest* request,
-    Session* response) {
-  return FinishAsync(context, [this, request, response](const CallerIdentity& caller,
-                                                        CallScope scope, AsyncFinish finish) {
-    AssignAsync(*request, caller, std::move(scope), AnswerInto(response, std::move(finish)));
   });
 }
 

@@ -16,6 +16,7 @@
 #include "common/circuit_breaker.h"
 #include "common/executor.h"
 #include "common/pending_calls.h"
+#include "common/queued_unary.h"
 #include "common/session_version.h"
 #include "livecall/v1/ai_session.grpc.pb.h"
 #include "livecall/v1/call_control.grpc.pb.h"
@@ -57,25 +58,19 @@ struct AiEngineOptions {
 // turn is done again from a fresh read. Any refusal of a turn on a copy is answered from a fresh
 // read too, so every answer is the one the stored session gives.
 //
-// Every RPC is answered from gRPC's callback threads: the calls to context and call-control use
-// the callback client API (common/async_unary.h), and only the LLM, which blocks (libcurl), is
-// asked from the executor.
-class AiSessionService final : public livecall::v1::AiSession::CallbackService {
+// Every RPC is served from completion queues (common/queued_unary.h) and never blocks: its
+// chain of calls to context and call-control starts on the polling thread, and each call's answer
+// comes back on that same thread (CallOnQueue; the callback client API from any other thread).
+// Only the LLM, which blocks (libcurl), is asked from the executor.
+class AiSessionService final : public QueuedService<livecall::v1::AiSession> {
  public:
-  // `llm` may be null (embedded engine only); `calls` may be null (no call record is attached to
-  // a finished conversation).
+  // Adds the RPCs to `unary` (QueuedWork::kNeverBlocks, watch_cancellation), which the same
+  // server serves. `llm` may be null (embedded engine only); `calls` may be null (no call record
+  // is attached to a finished conversation).
   AiSessionService(livecall::v1::Context::StubInterface& context, const KnowledgeBase& kb,
-                   LlmClient* llm, Executor& executor, AiEngineOptions options,
-                   livecall::v1::CallControl::StubInterface* calls = nullptr)
-      : context_(context),
-        kb_(kb),
-        llm_(llm),
-        executor_(executor),
-        options_(options),
-        calls_(calls),
-        session_cache_(options.session_cache_size > 0
-                           ? std::make_unique<SessionCache>(options.session_cache_size)
-                           : nullptr) {}
+                   LlmClient* llm, Executor& executor, QueuedUnaryMethods& unary,
+                   AiEngineOptions options,
+                   livecall::v1::CallControl::StubInterface* calls = nullptr);
 
   // Waits until gRPC has released every peer call this service started.
   ~AiSessionService() override;
@@ -144,26 +139,6 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
     return {cache_hits_.load(), cache_misses_.load(), cache_stale_.load(), cache_shared_.load()};
   }
 
-  // livecall::v1::AiSession::CallbackService
-  grpc::ServerUnaryReactor* StartSession(grpc::CallbackServerContext* context,
-                                         const livecall::v1::StartSessionRequest* request,
-                                         livecall::v1::Session* response) override;
-  grpc::ServerUnaryReactor* GetSession(grpc::CallbackServerContext* context,
-                                       const livecall::v1::GetAiSessionRequest* request,
-                                       livecall::v1::Session* response) override;
-  grpc::ServerUnaryReactor* AddTurn(grpc::CallbackServerContext* context,
-                                    const livecall::v1::AddTurnRequest* request,
-                                    livecall::v1::AddTurnResponse* response) override;
-  grpc::ServerUnaryReactor* ReplyToCaller(grpc::CallbackServerContext* context,
-                                          const livecall::v1::ReplyToCallerRequest* request,
-                                          livecall::v1::CallerReply* response) override;
-  grpc::ServerUnaryReactor* EndSession(grpc::CallbackServerContext* context,
-                                       const livecall::v1::EndAiSessionRequest* request,
-                                       livecall::v1::Session* response) override;
-  grpc::ServerUnaryReactor* AssignSession(grpc::CallbackServerContext* context,
-                                          const livecall::v1::AssignSessionRequest* request,
-                                          livecall::v1::Session* response) override;
-
  private:
   class StartFlow;
   class ReplyFlow;
@@ -189,25 +164,41 @@ class AiSessionService final : public livecall::v1::AiSession::CallbackService {
   };
   using VersionedSessionCallback =
       std::function<void(absl::StatusOr<livecall::v1::Session>, int64_t version)>;
+  // A method of context, by both client APIs: the callback API's, and the completion-queue
+  // API's for a call made on a polling thread (CallOnQueue).
+  template <typename Request, typename Response>
+  struct ContextMethod {
+    void (livecall::v1::Context::StubInterface::async_interface::*callback)(
+        grpc::ClientContext*, const Request*, Response*, std::function<void(grpc::Status)>);
+    std::unique_ptr<grpc::ClientAsyncResponseReaderInterface<Response>> (
+        livecall::v1::Context::StubInterface::*queued)(grpc::ClientContext*, const Request&,
+                                                       grpc::CompletionQueue*);
+  };
 
-  // One callback-API call to context (its `method`) through context_breaker_: while context is
+  // One call to context (its `method`) through context_breaker_: while context is
   // known to be down (unreachable or past the deadline several times in a row) the call is not
   // made and the answer is UNAVAILABLE at once, so an agent's request does not wait out the
   // deadline each time; a probe per second finds context again.
   template <typename Request, typename Response>
   void CallContextAsync(const CallScope& scope, Request request,
-                        void (livecall::v1::Context::StubInterface::async_interface::*method)(
-                            grpc::ClientContext*, const Request*, Response*,
-                            std::function<void(grpc::Status)>),
+                        ContextMethod<Request, Response> method,
                         std::function<void(absl::StatusOr<Response>)> done);
   // The same, with the session version context sent in the answer's trailing metadata (0 when
   // it sent none).
   template <typename Request, typename Response>
   void CallContextVersionedAsync(
-      const CallScope& scope, Request request,
-      void (livecall::v1::Context::StubInterface::async_interface::*method)(
-          grpc::ClientContext*, const Request*, Response*, std::function<void(grpc::Status)>),
+      const CallScope& scope, Request request, ContextMethod<Request, Response> method,
       std::function<void(absl::StatusOr<Response>, int64_t version)> done);
+  static const ContextMethod<livecall::v1::LookupCustomerRequest, livecall::v1::Customer>
+      kLookupCustomer;
+  static const ContextMethod<livecall::v1::CreateSessionRequest, livecall::v1::Session>
+      kCreateSession;
+  static const ContextMethod<livecall::v1::GetSessionRequest, livecall::v1::Session> kGetSession;
+  static const ContextMethod<livecall::v1::AppendTurnRequest, livecall::v1::AppendTurnResponse>
+      kAppendTurn;
+  static const ContextMethod<livecall::v1::EndSessionRequest, livecall::v1::Session> kEndSession;
+  static const ContextMethod<livecall::v1::AssignSessionRequest, livecall::v1::Session>
+      kAssignSession;
   // GetAsync with the session's version; the copy kept for AddTurn is refreshed from it.
   void GetVersionedAsync(const std::string& session_id, const CallerIdentity& caller,
                          const CallScope& scope, VersionedSessionCallback done);

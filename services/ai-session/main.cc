@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/process.h"
+#include "common/queued_unary.h"
 #include "common/service_main.h"
 #include "services/ai-session/ai_session_config.h"
 #include "services/ai-session/ai_session_service.h"
@@ -43,13 +44,18 @@ int main() {
   std::unique_ptr<livecall::v1::CallControl::Stub> calls = livecall::v1::CallControl::NewStub(
       livecall::MakePeerChannel(config->call_control_address, config->grpc_auth.client_key));
   livecall::Executor executor(config->worker_threads);
-  livecall::ai_session::AiSessionService service(*context, *kb, llm.get(), executor, config->engine,
-                                                 calls.get());
+  // The RPCs never block: a few polling threads answer them and the answers of their peer calls.
+  livecall::QueuedUnaryMethods unary({.threads = config->grpc_threads,
+                                      .work = livecall::QueuedWork::kNeverBlocks,
+                                      .watch_cancellation = true});
+  livecall::ai_session::AiSessionService service(*context, *kb, llm.get(), executor, unary,
+                                                 config->engine, calls.get());
 
   return livecall::ServeUntilSignalThenDrain({.address = config->listen_address,
                                               .services = {&service},
+                                              .queued = &unary,
                                               .metrics_address = settings->metrics_address,
                                               .on_drain = nullptr,
                                               .auth = config->grpc_auth},
-                                             executor);
+                                             &executor);
 }

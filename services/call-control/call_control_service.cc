@@ -10,7 +10,6 @@
 #include "common/log.h"
 #include "common/phone_number.h"
 #include "common/proto_time.h"
-#include "common/unary_reactor.h"
 #include "services/call-control/calls/answer_once.h"
 #include "services/call-control/calls/call_state_machine.h"
 #include "services/call-control/twilio/voice_token.h"
@@ -103,8 +102,8 @@ absl::StatusOr<livecall::v1::Call> CallControlService::Place(
 
 namespace {
 
-std::string MetadataValue(const grpc::CallbackServerContext* context, const char* key) {
-  const auto& metadata = context->client_metadata();
+std::string MetadataValue(const grpc::ServerContextBase& context, const char* key) {
+  const auto& metadata = context.client_metadata();
   auto it = metadata.find(key);
   if (it == metadata.end()) return "";
   return std::string(it->second.data(), it->second.size());
@@ -309,96 +308,79 @@ absl::StatusOr<livecall::v1::VoiceToken> CallControlService::MintToken(
   return answer;
 }
 
-grpc::ServerUnaryReactor* CallControlService::PlaceCall(
-    grpc::CallbackServerContext* context, const livecall::v1::PlaceCallRequest* request,
-    livecall::v1::Call* response) {
-  std::string key = MetadataValue(context, kIdempotencyKeyMetadata);
-  return FinishOnExecutor(context, executor_,
-                          [this, request, response,
-                           key = std::move(key)](const CallerIdentity& caller) -> absl::Status {
-                            LIVECALL_ASSIGN_OR_RETURN(*response, PlaceOnce(*request, key, caller));
-                            return absl::OkStatus();
-                          });
-}
-
-grpc::ServerUnaryReactor* CallControlService::ActOnExecutor(grpc::CallbackServerContext* context,
-                                                            const std::string& call_sid,
-                                                            CallAction action, std::string digits,
-                                                            livecall::v1::Call* response) {
-  return FinishOnExecutor(context, executor_,
-                          [this, call_sid, action, digits = std::move(digits),
-                           response](const CallerIdentity& caller) -> absl::Status {
-                            LIVECALL_ASSIGN_OR_RETURN(*response,
-                                                      Act(call_sid, action, digits, caller));
-                            return absl::OkStatus();
-                          });
-}
-
-grpc::ServerUnaryReactor* CallControlService::HoldCall(
-    grpc::CallbackServerContext* context, const livecall::v1::CallActionRequest* request,
-    livecall::v1::Call* response) {
-  return ActOnExecutor(context, request->call_sid(), CallAction::kHold, "", response);
-}
-
-grpc::ServerUnaryReactor* CallControlService::ResumeCall(
-    grpc::CallbackServerContext* context, const livecall::v1::CallActionRequest* request,
-    livecall::v1::Call* response) {
-  return ActOnExecutor(context, request->call_sid(), CallAction::kResume, "", response);
-}
-
-grpc::ServerUnaryReactor* CallControlService::MuteCall(
-    grpc::CallbackServerContext* context, const livecall::v1::CallActionRequest* request,
-    livecall::v1::Call* response) {
-  return ActOnExecutor(context, request->call_sid(), CallAction::kMute, "", response);
-}
-
-grpc::ServerUnaryReactor* CallControlService::UnmuteCall(
-    grpc::CallbackServerContext* context, const livecall::v1::CallActionRequest* request,
-    livecall::v1::Call* response) {
-  return ActOnExecutor(context, request->call_sid(), CallAction::kUnmute, "", response);
-}
-
-grpc::ServerUnaryReactor* CallControlService::HangupCall(
-    grpc::CallbackServerContext* context, const livecall::v1::CallActionRequest* request,
-    livecall::v1::Call* response) {
-  return ActOnExecutor(context, request->call_sid(), CallAction::kHangup, "", response);
-}
-
-grpc::ServerUnaryReactor* CallControlService::SendDigits(
-    grpc::CallbackServerContext* context, const livecall::v1::SendDigitsRequest* request,
-    livecall::v1::Call* response) {
-  return ActOnExecutor(context, request->call_sid(), CallAction::kSendDigits, request->digits(),
-                       response);
-}
-
-grpc::ServerUnaryReactor* CallControlService::CreateVoiceToken(
-    grpc::CallbackServerContext* context, const livecall::v1::CreateVoiceTokenRequest* request,
-    livecall::v1::VoiceToken* response) {
-  return FinishOnExecutor(
-      context, executor_, [this, request, response](const CallerIdentity& caller) -> absl::Status {
-        LIVECALL_ASSIGN_OR_RETURN(*response, MintToken(caller.agent_id, *request));
+CallControlService::CallControlService(TelephonyProvider& provider, CallStore& calls,
+                                       QueuedUnaryMethods& unary, std::string default_caller_id,
+                                       CallControlOptions options, CallSessions* sessions)
+    : provider_(provider),
+      calls_(calls),
+      default_caller_id_(std::move(default_caller_id)),
+      options_(std::move(options)),
+      sessions_(sessions) {
+  using livecall::v1::Call;
+  using livecall::v1::CallActionRequest;
+  using livecall::v1::CreateVoiceTokenRequest;
+  using livecall::v1::GetCallRequest;
+  using livecall::v1::ListCallsRequest;
+  using livecall::v1::ListCallsResponse;
+  using livecall::v1::PlaceCallRequest;
+  using livecall::v1::SendDigitsRequest;
+  using livecall::v1::VoiceToken;
+  for (const char* method :
+       {"PlaceCall", "GetCall", "ListCalls", "HoldCall", "ResumeCall", "MuteCall", "UnmuteCall",
+        "HangupCall", "SendDigits", "CreateVoiceToken"}) {
+    MarkQueued(method);
+  }
+  unary.Handle<PlaceCallRequest, Call>(
+      "/livecall.v1.CallControl/PlaceCall",
+      [this](const CallerIdentity& caller, grpc::ServerContextBase& context,
+             const PlaceCallRequest& request, Call& response) -> absl::Status {
+        LIVECALL_ASSIGN_OR_RETURN(
+            response, PlaceOnce(request, MetadataValue(context, kIdempotencyKeyMetadata), caller));
         return absl::OkStatus();
       });
-}
-
-grpc::ServerUnaryReactor* CallControlService::ListCalls(
-    grpc::CallbackServerContext* context, const livecall::v1::ListCallsRequest* request,
-    livecall::v1::ListCallsResponse* response) {
-  return FinishOnExecutor(context, executor_,
-                          [this, request, response](const CallerIdentity& caller) -> absl::Status {
-                            LIVECALL_ASSIGN_OR_RETURN(*response, List(*request, caller));
-                            return absl::OkStatus();
-                          });
-}
-
-grpc::ServerUnaryReactor* CallControlService::GetCall(grpc::CallbackServerContext* context,
-                                                      const livecall::v1::GetCallRequest* request,
-                                                      livecall::v1::Call* response) {
-  return FinishOnExecutor(context, executor_,
-                          [this, request, response](const CallerIdentity& caller) -> absl::Status {
-                            LIVECALL_ASSIGN_OR_RETURN(*response, Read(request->call_sid(), caller));
-                            return absl::OkStatus();
-                          });
+  unary.Handle<GetCallRequest, Call>(
+      "/livecall.v1.CallControl/GetCall",
+      [this](const CallerIdentity& caller, grpc::ServerContextBase&, const GetCallRequest& request,
+             Call& response) -> absl::Status {
+        LIVECALL_ASSIGN_OR_RETURN(response, Read(request.call_sid(), caller));
+        return absl::OkStatus();
+      });
+  unary.Handle<ListCallsRequest, ListCallsResponse>(
+      "/livecall.v1.CallControl/ListCalls",
+      [this](const CallerIdentity& caller, grpc::ServerContextBase&,
+             const ListCallsRequest& request, ListCallsResponse& response) -> absl::Status {
+        LIVECALL_ASSIGN_OR_RETURN(response, List(request, caller));
+        return absl::OkStatus();
+      });
+  for (const auto& [method, action] : std::initializer_list<std::pair<const char*, CallAction>>{
+           {"/livecall.v1.CallControl/HoldCall", CallAction::kHold},
+           {"/livecall.v1.CallControl/ResumeCall", CallAction::kResume},
+           {"/livecall.v1.CallControl/MuteCall", CallAction::kMute},
+           {"/livecall.v1.CallControl/UnmuteCall", CallAction::kUnmute},
+           {"/livecall.v1.CallControl/HangupCall", CallAction::kHangup}}) {
+    unary.Handle<CallActionRequest, Call>(
+        method,
+        [this, action = action](const CallerIdentity& caller, grpc::ServerContextBase&,
+                                const CallActionRequest& request, Call& response) -> absl::Status {
+          LIVECALL_ASSIGN_OR_RETURN(response, Act(request.call_sid(), action, "", caller));
+          return absl::OkStatus();
+        });
+  }
+  unary.Handle<SendDigitsRequest, Call>(
+      "/livecall.v1.CallControl/SendDigits",
+      [this](const CallerIdentity& caller, grpc::ServerContextBase&,
+             const SendDigitsRequest& request, Call& response) -> absl::Status {
+        LIVECALL_ASSIGN_OR_RETURN(
+            response, Act(request.call_sid(), CallAction::kSendDigits, request.digits(), caller));
+        return absl::OkStatus();
+      });
+  unary.Handle<CreateVoiceTokenRequest, VoiceToken>(
+      "/livecall.v1.CallControl/CreateVoiceToken",
+      [this](const CallerIdentity& caller, grpc::ServerContextBase&,
+             const CreateVoiceTokenRequest& request, VoiceToken& response) -> absl::Status {
+        LIVECALL_ASSIGN_OR_RETURN(response, MintToken(caller.agent_id, request));
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace livecall::call_control

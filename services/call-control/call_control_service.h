@@ -5,7 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/caller_identity.h"
-#include "common/executor.h"
+#include "common/queued_unary.h"
 #include "livecall/v1/call_control.grpc.pb.h"
 #include "services/call-control/calls/call_sessions.h"
 #include "services/call-control/calls/call_store.h"
@@ -46,20 +46,18 @@ absl::Status CheckCallOwner(const CallerIdentity& caller, const livecall::v1::Ca
 
 // livecall.v1.CallControl: places calls through the configured provider, controls them (hold,
 // mute, hangup, DTMF) and reads them back; mints agents' Voice Access Tokens.
-class CallControlService final : public livecall::v1::CallControl::CallbackService {
+//
+// The RPCs are served from completion queues (common/queued_unary.h, QueuedWork::kMayBlock): each
+// blocks on Redis or Twilio in place on one polling thread.
+class CallControlService final : public QueuedService<livecall::v1::CallControl> {
  public:
-  // `sessions` may be null: no AI sessions (calls in modes "ai" and "agent" are refused).
-  CallControlService(TelephonyProvider& provider, CallStore& calls, Executor& executor,
+  // Adds the RPCs to `unary`, which the same server serves. `sessions` may be null: no AI
+  // sessions (calls in modes "ai" and "agent" are refused).
+  CallControlService(TelephonyProvider& provider, CallStore& calls, QueuedUnaryMethods& unary,
                      std::string default_caller_id, CallControlOptions options = {},
-                     CallSessions* sessions = nullptr)
-      : provider_(provider),
-        calls_(calls),
-        executor_(executor),
-        default_caller_id_(std::move(default_caller_id)),
-        options_(std::move(options)),
-        sessions_(sessions) {}
+                     CallSessions* sessions = nullptr);
 
-  // The work behind the RPCs; blocking (Redis, Twilio), so run on the executor. The call is
+  // The work behind the RPCs; blocking (Redis, Twilio). The call is
   // `caller`'s: its agent_identity is the caller's agent (as a Twilio client identity), if any.
   // RESOURCE_EXHAUSTED when the outbound-call cap is reached.
   absl::StatusOr<livecall::v1::Call> Place(const livecall::v1::PlaceCallRequest& request,
@@ -87,46 +85,9 @@ class CallControlService final : public livecall::v1::CallControl::CallbackServi
   absl::StatusOr<livecall::v1::VoiceToken> MintToken(
       const std::string& agent_id, const livecall::v1::CreateVoiceTokenRequest& request);
 
-  // livecall::v1::CallControl::CallbackService
-  grpc::ServerUnaryReactor* PlaceCall(grpc::CallbackServerContext* context,
-                                      const livecall::v1::PlaceCallRequest* request,
-                                      livecall::v1::Call* response) override;
-  grpc::ServerUnaryReactor* GetCall(grpc::CallbackServerContext* context,
-                                    const livecall::v1::GetCallRequest* request,
-                                    livecall::v1::Call* response) override;
-  grpc::ServerUnaryReactor* ListCalls(grpc::CallbackServerContext* context,
-                                      const livecall::v1::ListCallsRequest* request,
-                                      livecall::v1::ListCallsResponse* response) override;
-  grpc::ServerUnaryReactor* HoldCall(grpc::CallbackServerContext* context,
-                                     const livecall::v1::CallActionRequest* request,
-                                     livecall::v1::Call* response) override;
-  grpc::ServerUnaryReactor* ResumeCall(grpc::CallbackServerContext* context,
-                                       const livecall::v1::CallActionRequest* request,
-                                       livecall::v1::Call* response) override;
-  grpc::ServerUnaryReactor* MuteCall(grpc::CallbackServerContext* context,
-                                     const livecall::v1::CallActionRequest* request,
-                                     livecall::v1::Call* response) override;
-  grpc::ServerUnaryReactor* UnmuteCall(grpc::CallbackServerContext* context,
-                                       const livecall::v1::CallActionRequest* request,
-                                       livecall::v1::Call* response) override;
-  grpc::ServerUnaryReactor* HangupCall(grpc::CallbackServerContext* context,
-                                       const livecall::v1::CallActionRequest* request,
-                                       livecall::v1::Call* response) override;
-  grpc::ServerUnaryReactor* SendDigits(grpc::CallbackServerContext* context,
-                                       const livecall::v1::SendDigitsRequest* request,
-                                       livecall::v1::Call* response) override;
-  grpc::ServerUnaryReactor* CreateVoiceToken(grpc::CallbackServerContext* context,
-                                             const livecall::v1::CreateVoiceTokenRequest* request,
-                                             livecall::v1::VoiceToken* response) override;
-
  private:
-  grpc::ServerUnaryReactor* ActOnExecutor(grpc::CallbackServerContext* context,
-                                          const std::string& call_sid, CallAction action,
-                                          std::string digits, livecall::v1::Call* response);
-
   TelephonyProvider& provider_;
   CallStore& calls_;
-  Executor& executor_;
   const std::string default_caller_id_;
   const CallControlOptions options_;
   CallSessions* const sessions_;

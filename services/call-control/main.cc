@@ -1,11 +1,11 @@
 // livecall-call-control: places and controls phone calls; the call state machine in Redis.
 
-#include "common/arena_allocator.h"
 #include "common/grpc_server.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/process.h"
+#include "common/queued_unary.h"
 #include "common/service_main.h"
 #include "services/call-control/call_control_config.h"
 #include "services/call-control/call_control_metrics.h"
@@ -101,9 +101,11 @@ int main() {
       {.max_active = config->max_active_calls,
        .max_per_agent = config->max_calls_per_agent,
        .allowed_prefixes = config->allowed_dial_prefixes});
+  // Each RPC blocks on Redis (or Twilio) in place on one of these threads.
+  livecall::QueuedUnaryMethods unary(
+      {.threads = config->worker_threads, .work = livecall::QueuedWork::kMayBlock});
   livecall::call_control::CallControlService service(
-      *provider, calls, executor,
-      twilio.configured() ? twilio.caller_id : config->sandbox_caller_id,
+      *provider, calls, unary, twilio.configured() ? twilio.caller_id : config->sandbox_caller_id,
       {.voice_token = {.account_sid = twilio.account_sid,
                        .api_key_sid = twilio.api_key_sid,
                        .api_key_secret = twilio.api_key_secret,
@@ -113,27 +115,14 @@ int main() {
       &sessions);
   livecall::call_control::SpeechErrorEvents speech_errors(redis, config->call_ttl);
   livecall::call_control::TwilioWebhookService webhooks(
-      twilio_provider.get(), calls, sessions, voice_agent, speech, executor,
+      twilio_provider.get(), calls, sessions, voice_agent, speech, executor, unary,
       {.public_url = config->public_url,
        .caller_id = twilio.caller_id,
        .recognition = config->recognition,
        .speech_errors = &speech_errors,
        .outbound_limit = &outbound_limit,
        .session_start_threads = config->worker_threads});
-  // Twilio's webhooks carry their form fields as a map of 7-25 short strings: parsed onto one
-  // protobuf arena per RPC (common/arena_allocator.h), a few map nodes and strings cost one
-  // malloc. The handlers read the fields and set the TwiML string: nothing is moved between
-  // messages or kept past the RPC.
-  using WebhookRequest = livecall::v1::TwilioWebhookRequest;
-  livecall::ArenaMessageAllocator<WebhookRequest, livecall::v1::TwimlResponse> twiml_messages;
-  livecall::ArenaMessageAllocator<WebhookRequest, livecall::v1::WebhookAck> ack_messages;
-  webhooks.SetMessageAllocatorFor_Voice(&twiml_messages);
-  webhooks.SetMessageAllocatorFor_Gather(&twiml_messages);
-  webhooks.SetMessageAllocatorFor_DtmfAnnouncement(&twiml_messages);
-  webhooks.SetMessageAllocatorFor_CallStatus(&ack_messages);
-  webhooks.SetMessageAllocatorFor_ConferenceStatus(&ack_messages);
-  webhooks.SetMessageAllocatorFor_Transcription(&ack_messages);
-  livecall::call_control::SpeechAudioService speech_audio(synthesizer, executor);
+  livecall::call_control::SpeechAudioService speech_audio(synthesizer, unary);
   livecall::LogInfo("telephony provider", {{"provider", std::string(provider->name())}});
   livecall::PeriodicSampler active_calls(absl::Seconds(15), [&calls] {
     absl::StatusOr<int64_t> count = calls.CountLive(absl::Now());
@@ -151,11 +140,12 @@ int main() {
 
   return livecall::ServeUntilSignalThenDrain({.address = config->listen_address,
                                               .services = {&service, &webhooks, &speech_audio},
+                                              .queued = &unary,
                                               .metrics_address = settings->metrics_address,
                                               .on_drain =
                                                   [&sandbox] {
                                                     if (sandbox) sandbox->Stop();
                                                   },
                                               .auth = config->grpc_auth},
-                                             executor);
+                                             &executor);
 }

@@ -3,7 +3,7 @@
 
 #include "common/caller_identity.h"
 #include "common/event_hub.h"
-#include "common/executor.h"
+#include "common/queued_unary.h"
 #include "common/session_version.h"
 #include "livecall/v1/context.grpc.pb.h"
 #include "services/context/customer_source.h"
@@ -19,69 +19,63 @@ namespace livecall::context {
 void AuditConversationRead(const CallerIdentity& caller, const livecall::v1::Session& session,
                            absl::string_view rpc);
 
-// Whether finding a customer waits for I/O: the CRM (libcurl) and its Redis cache do; the
-// directory file, read into memory at start, does not.
-enum class CustomerLookup { kBlocking, kInMemory };
-
-// livecall.v1.Context: customer lookups by phone and the conversation state in Redis. RPCs that
-// touch Redis (hiredis, synchronous) run on the executor; a lookup from an in-memory source is
-// answered on gRPC's callback thread, without a hand-off.
-class ContextService final : public livecall::v1::Context::CallbackService {
+// livecall.v1.Context: customer lookups by phone and the conversation state in Redis. The unary
+// RPCs are served from completion queues (common/queued_unary.h) and block in place on their
+// polling threads (hiredis, and libcurl for a CRM): one thread per call, no hand-off. The event
+// watches stream on the callback API.
+class ContextService final : public QueuedService<livecall::v1::Context> {
  public:
+  // Adds the unary RPCs to `unary`, which the same server serves (QueuedWork::kMayBlock).
   // `hub` may be null: then the event watches answer UNAVAILABLE.
-  ContextService(CustomerSource& customers, SessionStore& sessions, Executor& executor,
-                 EventHub* hub = nullptr, CustomerLookup lookup = CustomerLookup::kBlocking)
-      : customers_(customers),
-        sessions_(sessions),
-        executor_(executor),
-        hub_(hub),
-        lookup_(lookup) {}
+  ContextService(CustomerSource& customers, SessionStore& sessions, QueuedUnaryMethods& unary,
+                 EventHub* hub = nullptr);
 
   // The customer for any spelling of a phone number; an unknown caller, or a customer source
   // that cannot answer, gives a customer with known=false, never an error. INVALID_ARGUMENT for
-  // a number that is not valid. Blocking unless the source is in memory (CustomerLookup).
+  // a number that is not valid. Blocking unless the source is in memory.
   absl::StatusOr<livecall::v1::Customer> Lookup(const std::string& phone_number) const;
 
   // livecall::v1::Context::CallbackService
-  grpc::ServerUnaryReactor* LookupCustomer(grpc::CallbackServerContext* context,
-                                           const livecall::v1::LookupCustomerRequest* request,
-                                           livecall::v1::Customer* response) override;
-  grpc::ServerUnaryReactor* CreateSession(grpc::CallbackServerContext* context,
-                                          const livecall::v1::CreateSessionRequest* request,
-                                          livecall::v1::Session* response) override;
-  grpc::ServerUnaryReactor* GetSession(grpc::CallbackServerContext* context,
-                                       const livecall::v1::GetSessionRequest* request,
-                                       livecall::v1::Session* response) override;
-  grpc::ServerUnaryReactor* AppendTurn(grpc::CallbackServerContext* context,
-                                       const livecall::v1::AppendTurnRequest* request,
-                                       livecall::v1::AppendTurnResponse* response) override;
-  grpc::ServerUnaryReactor* EndSession(grpc::CallbackServerContext* context,
-                                       const livecall::v1::EndSessionRequest* request,
-                                       livecall::v1::Session* response) override;
   grpc::ServerWriteReactor<livecall::v1::LiveEventEnvelope>* WatchSessionEvents(
       grpc::CallbackServerContext* context,
       const livecall::v1::WatchEventsRequest* request) override;
   grpc::ServerWriteReactor<livecall::v1::LiveEventEnvelope>* WatchCallEvents(
       grpc::CallbackServerContext* context,
       const livecall::v1::WatchEventsRequest* request) override;
-  grpc::ServerUnaryReactor* AssignSession(grpc::CallbackServerContext* context,
-                                          const livecall::v1::AssignSessionRequest* request,
-                                          livecall::v1::Session* response) override;
-  grpc::ServerUnaryReactor* ListSessions(grpc::CallbackServerContext* context,
-                                         const livecall::v1::ListSessionsRequest* request,
-                                         livecall::v1::ListSessionsResponse* response) override;
 
  private:
-  // Authenticates a watch (streaming RPCs do not go through FinishOnExecutor); agents are refused.
+  // The unary RPCs, for the caller (authenticated by QueuedUnaryMethods); `context` carries the
+  // session's version back in trailing metadata.
+  absl::Status LookupCustomerFor(const CallerIdentity& caller,
+                                 const livecall::v1::LookupCustomerRequest& request,
+                                 livecall::v1::Customer& response) const;
+  absl::Status CreateSessionFor(const CallerIdentity& caller, grpc::ServerContextBase& context,
+                                const livecall::v1::CreateSessionRequest& request,
+                                livecall::v1::Session& response);
+  absl::Status GetSessionFor(const CallerIdentity& caller, grpc::ServerContextBase& context,
+                             const livecall::v1::GetSessionRequest& request,
+                             livecall::v1::Session& response);
+  absl::Status AppendTurnFor(const CallerIdentity& caller,
+                             const livecall::v1::AppendTurnRequest& request,
+                             livecall::v1::AppendTurnResponse& response);
+  absl::Status EndSessionFor(const CallerIdentity& caller,
+                             const livecall::v1::EndSessionRequest& request,
+                             livecall::v1::Session& response);
+  absl::Status AssignSessionFor(const CallerIdentity& caller, grpc::ServerContextBase& context,
+                                const livecall::v1::AssignSessionRequest& request,
+                                livecall::v1::Session& response);
+  absl::Status ListSessionsFor(const CallerIdentity& caller,
+                               const livecall::v1::ListSessionsRequest& request,
+                               livecall::v1::ListSessionsResponse& response);
+
+  // Authenticates a watch (streaming RPCs are not queued); agents are refused.
   static absl::Status MayWatch(const grpc::CallbackServerContext& context);
   // OK unless `caller` is an agent and the session is not its own.
   absl::Status CheckOwner(const CallerIdentity& caller, const std::string& session_id);
 
   CustomerSource& customers_;
   SessionStore& sessions_;
-  Executor& executor_;
   EventHub* const hub_;
-  const CustomerLookup lookup_;
 };
 
 }  // namespace livecall::context

@@ -8,13 +8,13 @@
 #include <cstdio>
 #include <cstring>
 
-#include "common/arena_allocator.h"
 #include "common/event_hub.h"
 #include "common/grpc_server.h"
 #include "common/http_client.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/process.h"
+#include "common/queued_unary.h"
 #include "common/service_main.h"
 #include "services/context/context_config.h"
 #include "services/context/context_metrics.h"
@@ -83,25 +83,12 @@ int main(int argc, char** argv) {
                     {{"source", config->crm.lookup_url_template.empty() ? "directory" : "crm"}});
 
   livecall::context::SessionStore sessions(redis, config->session_ttl);
-  livecall::Executor executor(config->worker_threads);
   livecall::EventHub events({.redis = config->redis.url});
   events.Start();
-  livecall::context::ContextService service(customers, sessions, executor, &events,
-                                            config->crm.lookup_url_template.empty()
-                                                ? livecall::context::CustomerLookup::kInMemory
-                                                : livecall::context::CustomerLookup::kBlocking);
-  // CreateSession and AppendTurn parse their requests (a whole session; a turn and its
-  // suggestions) onto one protobuf arena per RPC (common/arena_allocator.h): 3.4 % and 2.5 %
-  // fewer instructions per RPC. CreateSession moves a session built on the heap into its response,
-  // which onto an arena would be a deep copy: that response stays off the arena. LookupCustomer
-  // and GetSession, whose requests are one string, gain nothing from it.
-  livecall::ArenaMessageAllocator<livecall::v1::CreateSessionRequest, livecall::v1::Session,
-                                  livecall::ResponsePlacement::kHeap>
-      create_session_messages;
-  livecall::ArenaMessageAllocator<livecall::v1::AppendTurnRequest, livecall::v1::AppendTurnResponse>
-      append_turn_messages;
-  service.SetMessageAllocatorFor_CreateSession(&create_session_messages);
-  service.SetMessageAllocatorFor_AppendTurn(&append_turn_messages);
+  // Each RPC blocks on Redis (or the CRM) in place on one of these threads.
+  livecall::QueuedUnaryMethods unary(
+      {.threads = config->worker_threads, .work = livecall::QueuedWork::kMayBlock});
+  livecall::context::ContextService service(customers, sessions, unary, &events);
   livecall::PeriodicSampler active_sessions(absl::Seconds(15), [&sessions] {
     absl::StatusOr<int64_t> count = sessions.CountActive(absl::Now());
     if (count.ok()) livecall::context::ActiveSessionsGauge().Set(static_cast<double>(*count));
@@ -129,11 +116,11 @@ int main(int argc, char** argv) {
 
   return livecall::ServeUntilSignalThenDrain({.address = config->listen_address,
                                               .services = {&service},
+                                              .queued = &unary,
                                               .metrics_address = settings->metrics_address,
                                               .on_drain =
                                                   [&outbox] {
                                                     if (outbox) outbox->Stop();
                                                   },
-                                              .auth = config->grpc_auth},
-                                             executor);
+                                              .auth = config->grpc_auth});
 }

@@ -96,72 +96,63 @@ void TwilioWebhookService::StopOtherLegs(const livecall::v1::Call& call, bool ca
   });
 }
 
-grpc::ServerUnaryReactor* TwilioWebhookService::Voice(
-    grpc::CallbackServerContext* context, const livecall::v1::TwilioWebhookRequest* request,
-    livecall::v1::TwimlResponse* response) {
-  // FinishOnExecutor's contract (unary_reactor.h), but finished from HandleVoice's answer, which
-  // for a customer's call comes once its AI session has started, without a worker waiting.
-  return FinishAsync(context, [this, context, request, response](
-                                  const CallerIdentity&, CallScope scope, AsyncFinish finish) {
-    const bool queued =
-        executor_.TrySubmit([this, context, request, response, scope = std::move(scope), finish]() {
-          if (context->IsCancelled())
-            return finish(absl::CancelledError("the client cancelled the call"));
-          if (context->deadline() <= std::chrono::system_clock::now()) {
-            return finish(absl::DeadlineExceededError(
-                "the deadline passed while the request waited for a worker"));
-          }
-          ScopedRequestId request_id(scope.request_id());
-          HandleVoice(request->params(), [response, finish](absl::StatusOr<std::string> twiml) {
-            if (twiml.ok()) *response->mutable_twiml() = *std::move(twiml);
-            finish(twiml.status());
-          });
+TwilioWebhookService::TwilioWebhookService(TwilioProvider* twilio, CallStore& calls,
+                                           CallSessions& sessions, VoiceAgent& voice_agent,
+                                           SpeechRenderer& speech, Executor& executor,
+                                           QueuedUnaryMethods& unary, TwilioWebhookOptions options)
+    : twilio_(twilio),
+      calls_(calls),
+      sessions_(sessions),
+      voice_agent_(voice_agent),
+      speech_(speech),
+      executor_(executor),
+      options_(std::move(options)),
+      session_starts_(options_.session_start_threads) {
+  using livecall::v1::TwilioWebhookRequest;
+  using livecall::v1::TwimlResponse;
+  using livecall::v1::WebhookAck;
+  for (const char* method :
+       {"Voice", "CallStatus", "ConferenceStatus", "Transcription", "Gather", "DtmfAnnouncement"}) {
+    MarkQueued(method);
+  }
+  // Finished from HandleVoice's answer, which for a customer's call comes once its AI session
+  // has started, without a thread waiting.
+  unary.HandleAsync<TwilioWebhookRequest, TwimlResponse>(
+      "/livecall.v1.TwilioWebhooks/Voice",
+      [this](const CallerIdentity&, CallScope, const TwilioWebhookRequest& request,
+             TwimlResponse& response, AsyncFinish finish) {
+        HandleVoice(request.params(), [&response, finish](absl::StatusOr<std::string> twiml) {
+          if (twiml.ok()) *response.mutable_twiml() = *std::move(twiml);
+          finish(twiml.status());
         });
-    if (!queued) {
-      finish(absl::ResourceExhaustedError(absl::StrCat(
-          "the server is busy (", executor_.max_queued(), " requests queued); retry")));
-    }
-  });
-}
-
-grpc::ServerUnaryReactor* TwilioWebhookService::CallStatus(
-    grpc::CallbackServerContext* context, const livecall::v1::TwilioWebhookRequest* request,
-    livecall::v1::WebhookAck* response) {
-  return FinishOnExecutor(context, executor_,
-                          [this, request] { return HandleCallStatus(request->params()); });
-}
-
-grpc::ServerUnaryReactor* TwilioWebhookService::ConferenceStatus(
-    grpc::CallbackServerContext* context, const livecall::v1::TwilioWebhookRequest* request,
-    livecall::v1::WebhookAck* response) {
-  return FinishOnExecutor(context, executor_,
-                          [this, request] { return HandleConferenceStatus(request->params()); });
-}
-
-grpc::ServerUnaryReactor* TwilioWebhookService::Transcription(
-    grpc::CallbackServerContext* context, const livecall::v1::TwilioWebhookRequest* request,
-    livecall::v1::WebhookAck* response) {
-  return FinishOnExecutor(context, executor_,
-                          [this, request] { return HandleTranscription(request->params()); });
-}
-
-grpc::ServerUnaryReactor* TwilioWebhookService::Gather(
-    grpc::CallbackServerContext* context, const livecall::v1::TwilioWebhookRequest* request,
-    livecall::v1::TwimlResponse* response) {
-  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
-    LIVECALL_ASSIGN_OR_RETURN(*response->mutable_twiml(),
-                              HandleGather(request->params(), request->query()));
-    return absl::OkStatus();
-  });
-}
-
-grpc::ServerUnaryReactor* TwilioWebhookService::DtmfAnnouncement(
-    grpc::CallbackServerContext* context, const livecall::v1::TwilioWebhookRequest* request,
-    livecall::v1::TwimlResponse* response) {
-  return FinishOnExecutor(context, executor_, [this, request, response]() -> absl::Status {
-    LIVECALL_ASSIGN_OR_RETURN(*response->mutable_twiml(), HandleDtmf(request->query()));
-    return absl::OkStatus();
-  });
+      });
+  unary.Handle<TwilioWebhookRequest, WebhookAck>(
+      "/livecall.v1.TwilioWebhooks/CallStatus",
+      [this](const CallerIdentity&, grpc::ServerContextBase&, const TwilioWebhookRequest& request,
+             WebhookAck&) { return HandleCallStatus(request.params()); });
+  unary.Handle<TwilioWebhookRequest, WebhookAck>(
+      "/livecall.v1.TwilioWebhooks/ConferenceStatus",
+      [this](const CallerIdentity&, grpc::ServerContextBase&, const TwilioWebhookRequest& request,
+             WebhookAck&) { return HandleConferenceStatus(request.params()); });
+  unary.Handle<TwilioWebhookRequest, WebhookAck>(
+      "/livecall.v1.TwilioWebhooks/Transcription",
+      [this](const CallerIdentity&, grpc::ServerContextBase&, const TwilioWebhookRequest& request,
+             WebhookAck&) { return HandleTranscription(request.params()); });
+  unary.Handle<TwilioWebhookRequest, TwimlResponse>(
+      "/livecall.v1.TwilioWebhooks/Gather",
+      [this](const CallerIdentity&, grpc::ServerContextBase&, const TwilioWebhookRequest& request,
+             TwimlResponse& response) -> absl::Status {
+        LIVECALL_ASSIGN_OR_RETURN(*response.mutable_twiml(),
+                                  HandleGather(request.params(), request.query()));
+        return absl::OkStatus();
+      });
+  unary.Handle<TwilioWebhookRequest, TwimlResponse>(
+      "/livecall.v1.TwilioWebhooks/DtmfAnnouncement",
+      [this](const CallerIdentity&, grpc::ServerContextBase&, const TwilioWebhookRequest& request,
+             TwimlResponse& response) -> absl::Status {
+        LIVECALL_ASSIGN_OR_RETURN(*response.mutable_twiml(), HandleDtmf(request.query()));
+        return absl::OkStatus();
+      });
 }
 
 }  // namespace livecall::call_control

@@ -57,6 +57,7 @@
 #include "absl/time/time.h"
 #include "common/executor.h"
 #include "common/pending_calls.h"
+#include "common/queued_unary.h"
 #include "livecall/v1/twilio_webhooks.grpc.pb.h"
 #include "services/call-control/calls/call_sessions.h"
 #include "services/call-control/calls/call_store.h"
@@ -100,23 +101,19 @@ struct TwilioWebhookOptions {
 
 using Params = google::protobuf::Map<std::string, std::string>;
 
-class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::CallbackService {
+// The RPCs are served from completion queues (common/queued_unary.h, QueuedWork::kMayBlock):
+// each handler blocks on Redis in place on one polling thread; `executor` runs the follow-ups
+// that no webhook waits for.
+class TwilioWebhookService final : public QueuedService<livecall::v1::TwilioWebhooks> {
  public:
-  // `twilio` is null when Twilio is not configured (sandbox): then /twilio/voice is refused and
-  // the event webhooks still update the calls they name.
+  // Adds the RPCs to `unary`, which the same server serves. `twilio` is null when Twilio is not
+  // configured (sandbox): then /twilio/voice is refused and the event webhooks still update the
+  // calls they name.
   TwilioWebhookService(TwilioProvider* twilio, CallStore& calls, CallSessions& sessions,
                        VoiceAgent& voice_agent, SpeechRenderer& speech, Executor& executor,
-                       TwilioWebhookOptions options)
-      : twilio_(twilio),
-        calls_(calls),
-        sessions_(sessions),
-        voice_agent_(voice_agent),
-        speech_(speech),
-        executor_(executor),
-        options_(std::move(options)),
-        session_starts_(options_.session_start_threads) {}
+                       QueuedUnaryMethods& unary, TwilioWebhookOptions options);
 
-  // The work behind the RPCs, each in its family's file; blocking, run on the executor.
+  // The work behind the RPCs, each in its family's file; blocking.
   // /twilio/voice (voice_webhook.cc): `done` runs once with the TwiML, on this thread or, for a
   // customer's call, on the executor once its AI session has started (or 3 s have passed), so
   // no thread waits for ai-session meanwhile.
@@ -130,26 +127,6 @@ class TwilioWebhookService final : public livecall::v1::TwilioWebhooks::Callback
   absl::StatusOr<std::string> HandleDtmf(const Params& query);  // dtmf_webhook.cc
   absl::StatusOr<std::string> HandleGather(const Params& params,
                                            const Params& query);  // gather_webhook.cc
-
-  // livecall::v1::TwilioWebhooks::CallbackService
-  grpc::ServerUnaryReactor* Voice(grpc::CallbackServerContext* context,
-                                  const livecall::v1::TwilioWebhookRequest* request,
-                                  livecall::v1::TwimlResponse* response) override;
-  grpc::ServerUnaryReactor* CallStatus(grpc::CallbackServerContext* context,
-                                       const livecall::v1::TwilioWebhookRequest* request,
-                                       livecall::v1::WebhookAck* response) override;
-  grpc::ServerUnaryReactor* ConferenceStatus(grpc::CallbackServerContext* context,
-                                             const livecall::v1::TwilioWebhookRequest* request,
-                                             livecall::v1::WebhookAck* response) override;
-  grpc::ServerUnaryReactor* Transcription(grpc::CallbackServerContext* context,
-                                          const livecall::v1::TwilioWebhookRequest* request,
-                                          livecall::v1::WebhookAck* response) override;
-  grpc::ServerUnaryReactor* Gather(grpc::CallbackServerContext* context,
-                                   const livecall::v1::TwilioWebhookRequest* request,
-                                   livecall::v1::TwimlResponse* response) override;
-  grpc::ServerUnaryReactor* DtmfAnnouncement(grpc::CallbackServerContext* context,
-                                             const livecall::v1::TwilioWebhookRequest* request,
-                                             livecall::v1::TwimlResponse* response) override;
 
  private:
   // voice_webhook.cc

@@ -54,26 +54,28 @@ class AiSessionServiceTest : public ::testing::Test {
     sessions_ = std::make_unique<context::SessionStore>(*redis_, absl::Hours(1));
     source_ = std::make_unique<context::DirectorySource>(*directory_);
     context_service_ =
-        std::make_unique<context::ContextService>(*source_, *sessions_, context_executor_);
+        std::make_unique<context::ContextService>(*source_, *sessions_, context_unary_);
     // call-control as the real one answers GetCall (its call store on the same Redis; the
     // sandbox provider is never asked to dial).
     call_store_ = std::make_unique<call_control::CallStore>(*redis_, absl::Hours(1));
     sandbox_ = std::make_unique<call_control::SandboxProvider>(
         *call_store_, call_control::SandboxTimings{}, say_);
     call_control_ = std::make_unique<call_control::CallControlService>(
-        *sandbox_, *call_store_, call_control_executor_, "+998712000000");
+        *sandbox_, *call_store_, context_unary_, "+998712000000");
     grpc::ServerBuilder builder;
     builder.RegisterService(context_service_.get());
     builder.RegisterService(call_control_.get());
+    context_unary_.AddTo(builder);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
+    context_unary_.Start();
     stub_ = livecall::v1::Context::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
     calls_stub_ =
         livecall::v1::CallControl::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
     absl::StatusOr<KnowledgeBase> kb = KnowledgeBase::Load(LIVECALL_DEFAULT_DATA_DIR "/kb.json");
     ASSERT_THAT(kb.status(), IsOk());
     kb_ = std::make_unique<KnowledgeBase>(*std::move(kb));
-    service_ = std::make_unique<AiSessionService>(*stub_, *kb_, /*llm=*/nullptr, executor_,
+    service_ = std::make_unique<AiSessionService>(*stub_, *kb_, /*llm=*/nullptr, executor_, Unary(),
                                                   AiEngineOptions{});
   }
 
@@ -85,8 +87,16 @@ class AiSessionServiceTest : public ::testing::Test {
     options.llm_suggestion_deadline = deadline;
     options.llm_greeting_deadline = deadline;
     options.llm_summary_deadline = deadline;
-    return std::make_unique<AiSessionService>(*stub_, *kb_, llm, executor_, options);
+    return std::make_unique<AiSessionService>(*stub_, *kb_, llm, executor_, Unary(), options);
   }
+
+  // A new set of queued methods for one AiSessionService (a server serves one set); the fixture
+  // keeps it until the test's servers are gone. LastUnary() is the newest.
+  QueuedUnaryMethods& Unary() {
+    return *unaries_.emplace_back(std::make_unique<QueuedUnaryMethods>(QueuedUnaryOptions{
+        .threads = 1, .work = QueuedWork::kNeverBlocks, .watch_cancellation = true}));
+  }
+  QueuedUnaryMethods& LastUnary() { return *unaries_.back(); }
 
   livecall::v1::AddTurnRequest Turn(const std::string& session_id, const std::string& speaker,
                                     const std::string& text) {
@@ -99,6 +109,7 @@ class AiSessionServiceTest : public ::testing::Test {
 
   void TearDown() override {
     if (server_) server_->Shutdown();
+    context_unary_.Stop();
   }
 
   livecall::v1::StartSessionRequest Request(const std::string& phone) {
@@ -112,11 +123,12 @@ class AiSessionServiceTest : public ::testing::Test {
   std::unique_ptr<context::CustomerDirectory> directory_;
   std::unique_ptr<context::SessionStore> sessions_;
   std::unique_ptr<context::DirectorySource> source_;
-  Executor context_executor_{2};
+  // The queued methods of the server of context and call-control.
+  QueuedUnaryMethods context_unary_{{.threads = 2}};
+  std::vector<std::unique_ptr<QueuedUnaryMethods>> unaries_;
   Executor executor_{2};
   std::unique_ptr<context::ContextService> context_service_;
   call_control::SayRenderer say_;
-  Executor call_control_executor_{2};
   std::unique_ptr<call_control::CallStore> call_store_;
   std::unique_ptr<call_control::SandboxProvider> sandbox_;
   std::unique_ptr<call_control::CallControlService> call_control_;
@@ -240,7 +252,7 @@ livecall::v1::Call RecordBrowserCall(call_control::CallStore& store, const std::
 }
 
 TEST_F(AiSessionServiceTest, CallControlDecidesWhichCallsAnAgentMayAttachTo) {
-  AiSessionService service(*stub_, *kb_, /*llm=*/nullptr, executor_, AiEngineOptions{},
+  AiSessionService service(*stub_, *kb_, /*llm=*/nullptr, executor_, Unary(), AiEngineOptions{},
                            calls_stub_.get());
   const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = kRoleAgent};
   const CallerIdentity bob{.peer = "gateway", .agent_id = "bob", .role = kRoleAgent};
@@ -275,7 +287,7 @@ TEST_F(AiSessionServiceTest, CallControlDecidesWhichCallsAnAgentMayAttachTo) {
 }
 
 TEST_F(AiSessionServiceTest, TheOwnerOfACallGetsItsUnownedSession) {
-  AiSessionService service(*stub_, *kb_, /*llm=*/nullptr, executor_, AiEngineOptions{},
+  AiSessionService service(*stub_, *kb_, /*llm=*/nullptr, executor_, Unary(), AiEngineOptions{},
                            calls_stub_.get());
   // An inbound call's session, started by call-control before anyone answered.
   const std::string customer_leg = "CA2000000000000000000000000000000c";
@@ -466,12 +478,14 @@ TEST_F(AiSessionServiceTest, OwnershipIsCheckedBeforeTheRequestsFields) {
 TEST_F(AiSessionServiceTest, TheHotRpcsAreAnsweredWithoutAWorker) {
   Executor no_workers(1);
   no_workers.Drain();
-  AiSessionService service(*stub_, *kb_, /*llm=*/nullptr, no_workers, AiEngineOptions{},
+  AiSessionService service(*stub_, *kb_, /*llm=*/nullptr, no_workers, Unary(), AiEngineOptions{},
                            calls_stub_.get());
   grpc::ServerBuilder builder;
   builder.RegisterService(&service);
+  LastUnary().AddTo(builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   ASSERT_NE(server, nullptr);
+  LastUnary().Start();
   std::unique_ptr<livecall::v1::AiSession::Stub> ai =
       livecall::v1::AiSession::NewStub(server->InProcessChannel(grpc::ChannelArguments()));
   auto rpc = [] {
@@ -540,12 +554,15 @@ TEST_F(AiSessionServiceTest, TheHotRpcsAreAnsweredWithoutAWorker) {
 // (or cancelled) and nothing of a call outlives the service (common/pending_calls.h).
 TEST_F(AiSessionServiceTest, ShuttingDownWithStartsInFlightIsClean) {
   for (int round = 0; round < 3; ++round) {
-    auto service = std::make_unique<AiSessionService>(*stub_, *kb_, /*llm=*/nullptr, executor_,
-                                                      AiEngineOptions{}, calls_stub_.get());
+    auto service = std::make_unique<AiSessionService>(
+        *stub_, *kb_, /*llm=*/nullptr, executor_, Unary(), AiEngineOptions{}, calls_stub_.get());
+    QueuedUnaryMethods& unary = LastUnary();
     grpc::ServerBuilder builder;
     builder.RegisterService(service.get());
+    unary.AddTo(builder);
     std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
     ASSERT_NE(server, nullptr);
+    unary.Start();
     std::unique_ptr<livecall::v1::AiSession::Stub> ai =
         livecall::v1::AiSession::NewStub(server->InProcessChannel(grpc::ChannelArguments()));
     constexpr int kStarts = 32;
@@ -569,6 +586,7 @@ TEST_F(AiSessionServiceTest, ShuttingDownWithStartsInFlightIsClean) {
     }
     server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     service.reset();
+    unary.Stop();
     ASSERT_TRUE(all_answered.WaitForNotificationWithTimeout(absl::Seconds(10)));
   }
 }
@@ -580,7 +598,7 @@ TEST_F(AiSessionServiceTest, AnUnreachableContextOpensTheBreakerAndStartsAreRefu
       grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()));
   AiEngineOptions options;
   options.peer_deadline = absl::Milliseconds(100);
-  AiSessionService service(*nowhere, *kb_, /*llm=*/nullptr, executor_, options);
+  AiSessionService service(*nowhere, *kb_, /*llm=*/nullptr, executor_, Unary(), options);
   for (int i = 0; i < CircuitBreaker::Options{}.failure_threshold; ++i) {
     EXPECT_THAT(service.Start(Request("+998901112233")),
                 AnyOf(StatusIs(absl::StatusCode::kDeadlineExceeded),
@@ -789,7 +807,7 @@ TEST_F(AiSessionServiceTest, TheVoiceAgentNeitherHearsNorSaysTheCustomersRecord)
   options.llm_greeting_deadline = absl::Seconds(5);
   options.llm_caller_reply_deadline = absl::Seconds(5);
   options.llm_suggestion_deadline = absl::Seconds(5);
-  AiSessionService service(*stub_, *kb_, &llm, executor_, options);
+  AiSessionService service(*stub_, *kb_, &llm, executor_, Unary(), options);
 
   absl::StatusOr<livecall::v1::Session> session = service.Start(Request("+998901112233"));
   ASSERT_THAT(session.status(), IsOk());
@@ -860,15 +878,18 @@ class ServerContextRecorder final : public grpc::experimental::ServerInterceptor
 // An AiSession server in this process for one service, and the calls the tests make to it.
 class AiServer {
  public:
-  explicit AiServer(AiSessionService& service) {
+  // `unary` is the one `service` was made with.
+  AiServer(AiSessionService& service, QueuedUnaryMethods& unary) : unary_(unary) {
     grpc::ServerBuilder builder;
     builder.RegisterService(&service);
+    unary.AddTo(builder);
     auto recorder = std::make_unique<ServerContextRecorder>();
     recorder_ = recorder.get();
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
     creators.push_back(std::move(recorder));
     builder.experimental().SetInterceptorCreators(std::move(creators));
     server_ = builder.BuildAndStart();
+    unary.Start();
     stub_ = livecall::v1::AiSession::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
   }
   ~AiServer() { Shutdown(); }
@@ -876,6 +897,7 @@ class AiServer {
   void Shutdown() {
     if (server_ != nullptr) server_->Shutdown();
     server_ = nullptr;
+    unary_.Stop();
   }
   livecall::v1::AiSession::Stub& stub() { return *stub_; }
   // Whether the server has seen the latest RPC's cancellation; its deadline as the server sees it.
@@ -888,6 +910,7 @@ class AiServer {
   }
 
  private:
+  QueuedUnaryMethods& unary_;
   ServerContextRecorder* recorder_;  // Owned by server_.
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<livecall::v1::AiSession::Stub> stub_;
@@ -933,7 +956,7 @@ TEST_F(AiSessionServiceTest, EndAndReplyFinishWithContextsRefusalWhenTheSessionE
     return absl::UnavailableError("down");
   });
   std::unique_ptr<AiSessionService> service = ServiceWithLlm(&llm);
-  AiServer server(*service);
+  AiServer server(*service, LastUnary());
   for (const bool reply : {true, false}) {
     absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998977770707"));
     ASSERT_THAT(session.status(), IsOk());
@@ -965,7 +988,7 @@ TEST_F(AiSessionServiceTest, AnEndWhoseClientCancelledWhileTheLlmSummarisedEndsN
   std::unique_ptr<AiSessionService> service = ServiceWithLlm(&llm);
   absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998977770707"));
   ASSERT_THAT(session.status(), IsOk());
-  AiServer server(*service);
+  AiServer server(*service, LastUnary());
   livecall::v1::EndAiSessionRequest end;
   end.set_session_id(session->session_id());
   livecall::v1::Session ended;
@@ -994,7 +1017,7 @@ TEST_F(AiSessionServiceTest, AReplyWhoseDeadlinePassedWhileTheLlmWroteIsNotStore
   std::unique_ptr<AiSessionService> service = ServiceWithLlm(&llm);
   absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998977770707"));
   ASSERT_THAT(session.status(), IsOk());
-  AiServer server(*service);
+  AiServer server(*service, LastUnary());
   livecall::v1::ReplyToCallerRequest said;
   said.set_session_id(session->session_id());
   said.set_text("my internet is down");
@@ -1039,10 +1062,10 @@ TEST_F(AiSessionServiceTest, TheLlmGetsOnlyTheTimeTheCallerLeavesSoTheSessionSti
   LateLlm llm;
   AiEngineOptions options;
   options.llm_summary_deadline = absl::Seconds(5);
-  AiSessionService service(*stub_, *kb_, &llm, executor_, options);
+  AiSessionService service(*stub_, *kb_, &llm, executor_, Unary(), options);
   absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998977770707"));
   ASSERT_THAT(session.status(), IsOk());
-  AiServer server(service);
+  AiServer server(service, LastUnary());
   livecall::v1::EndAiSessionRequest end;
   end.set_session_id(session->session_id());
   livecall::v1::Session ended;
@@ -1061,10 +1084,10 @@ TEST_F(AiSessionServiceTest, WithNoWorkerFreeTheEmbeddedEngineRepliesAndSummaris
     return absl::UnavailableError("never asked");
   });
   Executor full(1, /*max_queued=*/0);  // Refuses every task.
-  AiSessionService service(*stub_, *kb_, &llm, full, AiEngineOptions{});
+  AiSessionService service(*stub_, *kb_, &llm, full, Unary(), AiEngineOptions{});
   absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998977770707"));
   ASSERT_THAT(session.status(), IsOk());
-  AiServer server(service);
+  AiServer server(service, LastUnary());
   livecall::v1::ReplyToCallerRequest said;
   said.set_session_id(session->session_id());
   said.set_text("my internet is down");
@@ -1087,10 +1110,10 @@ TEST_F(AiSessionServiceTest, WithNoWorkerFreeTheEmbeddedEngineRepliesAndSummaris
 // A second replica of ai-session on the same context, with `cache_size` sessions kept.
 std::unique_ptr<AiSessionService> Replica(livecall::v1::Context::StubInterface& context,
                                           const KnowledgeBase& kb, Executor& executor,
-                                          size_t cache_size = 20000) {
+                                          QueuedUnaryMethods& unary, size_t cache_size = 20000) {
   AiEngineOptions options;
   options.session_cache_size = cache_size;
-  return std::make_unique<AiSessionService>(context, kb, /*llm=*/nullptr, executor, options);
+  return std::make_unique<AiSessionService>(context, kb, /*llm=*/nullptr, executor, unary, options);
 }
 
 TEST_F(AiSessionServiceTest, TurnsOnAKnownSessionAreAnsweredFromTheCopyAsFromTheStore) {
@@ -1127,7 +1150,7 @@ TEST_F(AiSessionServiceTest, TurnsOnAKnownSessionAreAnsweredFromTheCopyAsFromThe
 }
 
 TEST_F(AiSessionServiceTest, ATurnSeesWhatAnotherReplicaOrContextAppendedMeanwhile) {
-  std::unique_ptr<AiSessionService> other = Replica(*stub_, *kb_, executor_);
+  std::unique_ptr<AiSessionService> other = Replica(*stub_, *kb_, executor_, Unary());
   absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998901112233"));
   ASSERT_THAT(session.status(), IsOk());
   const std::string& id = session->session_id();
@@ -1189,7 +1212,7 @@ TEST_F(AiSessionServiceTest, ATurnSeesWhatAnotherReplicaOrContextAppendedMeanwhi
 // turn (a wasted call each). After one refusal a replica keeps no copy of that session and reads
 // it for each turn, as without a cache; a session only this replica writes keeps its copy.
 TEST_F(AiSessionServiceTest, ASessionWrittenThroughTwoReplicasIsRefusedOnceOnEach) {
-  std::unique_ptr<AiSessionService> other = Replica(*stub_, *kb_, executor_);
+  std::unique_ptr<AiSessionService> other = Replica(*stub_, *kb_, executor_, Unary());
   absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998901112233"));
   ASSERT_THAT(session.status(), IsOk());
   const std::string& id = session->session_id();
@@ -1220,7 +1243,7 @@ TEST_F(AiSessionServiceTest, ASessionWrittenThroughTwoReplicasIsRefusedOnceOnEac
 }
 
 TEST_F(AiSessionServiceTest, ACopyOfASessionEndedOrGoneElsewhereGivesTodaysErrors) {
-  std::unique_ptr<AiSessionService> other = Replica(*stub_, *kb_, executor_);
+  std::unique_ptr<AiSessionService> other = Replica(*stub_, *kb_, executor_, Unary());
   const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = kRoleAgent};
   const CallerIdentity bob{.peer = "gateway", .agent_id = "bob", .role = kRoleAgent};
   absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998901112233"), alice);
@@ -1263,7 +1286,7 @@ TEST_F(AiSessionServiceTest, ACopyOfASessionEndedOrGoneElsewhereGivesTodaysError
 }
 
 TEST_F(AiSessionServiceTest, AnAssignmentElsewhereIsSeenByTheReplicaWithTheCopy) {
-  std::unique_ptr<AiSessionService> other = Replica(*stub_, *kb_, executor_);
+  std::unique_ptr<AiSessionService> other = Replica(*stub_, *kb_, executor_, Unary());
   const CallerIdentity alice{.peer = "gateway", .agent_id = "alice", .role = kRoleAgent};
   const CallerIdentity bob{.peer = "gateway", .agent_id = "bob", .role = kRoleAgent};
   // An inbound call's session, nobody's yet; call-control's turns are appended here.
@@ -1290,7 +1313,7 @@ TEST_F(AiSessionServiceTest, AnAssignmentElsewhereIsSeenByTheReplicaWithTheCopy)
 }
 
 TEST_F(AiSessionServiceTest, WithoutACacheEveryTurnReadsTheSession) {
-  std::unique_ptr<AiSessionService> uncached = Replica(*stub_, *kb_, executor_, 0);
+  std::unique_ptr<AiSessionService> uncached = Replica(*stub_, *kb_, executor_, Unary(), 0);
   absl::StatusOr<livecall::v1::Session> session = uncached->Start(Request("+998901112233"));
   ASSERT_THAT(session.status(), IsOk());
   for (const char* text : {"internet ishlamayapti", "Tekshiraman", "rahmat"}) {
@@ -1304,7 +1327,7 @@ TEST_F(AiSessionServiceTest, WithoutACacheEveryTurnReadsTheSession) {
 }
 
 TEST_F(AiSessionServiceTest, TheCacheKeepsAtMostItsCapacityAndReadsWhatItDropped) {
-  std::unique_ptr<AiSessionService> small = Replica(*stub_, *kb_, executor_, 2);
+  std::unique_ptr<AiSessionService> small = Replica(*stub_, *kb_, executor_, Unary(), 2);
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) {
     absl::StatusOr<livecall::v1::Session> session = small->Start(Request("+998901112233"));
@@ -1324,7 +1347,7 @@ TEST_F(AiSessionServiceTest, TheCacheKeepsAtMostItsCapacityAndReadsWhatItDropped
 }
 
 TEST_F(AiSessionServiceTest, TheVoiceAgentRepliesFromTheCopyAndSeesOtherWritersTurns) {
-  std::unique_ptr<AiSessionService> other = Replica(*stub_, *kb_, executor_);
+  std::unique_ptr<AiSessionService> other = Replica(*stub_, *kb_, executor_, Unary());
   absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998901112233"));
   ASSERT_THAT(session.status(), IsOk());
   const std::string& id = session->session_id();
@@ -1399,9 +1422,9 @@ TEST_F(AiSessionServiceTest, AReplicaWithTheLlmKeepsTheTurnsItsPromptShowsAndAsk
   RecordingLlm read_llm;
   AiEngineOptions options;
   options.llm_max_prompt_tokens = 300;
-  AiSessionService with_cache(*stub_, *kb_, &cached_llm, executor_, options);
+  AiSessionService with_cache(*stub_, *kb_, &cached_llm, executor_, Unary(), options);
   options.session_cache_size = 0;
-  AiSessionService without_cache(*stub_, *kb_, &read_llm, executor_, options);
+  AiSessionService without_cache(*stub_, *kb_, &read_llm, executor_, Unary(), options);
   absl::StatusOr<livecall::v1::Session> a = with_cache.Start(Request("+998901112233"));
   absl::StatusOr<livecall::v1::Session> b = without_cache.Start(Request("+998901112233"));
   ASSERT_THAT(a.status(), IsOk());

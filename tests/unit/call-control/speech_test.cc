@@ -132,8 +132,8 @@ TEST_F(SpeechTest, ConfigureTtsInUzbekPlacesATwilioCallThatPlaysOurAudio) {
                              .password = "fake-api-key-secret"});
   std::unique_ptr<PhoneSpeechRenderer> renderer = Renderer();
   TwilioProvider provider(client, *store_, *renderer, {.public_url = kPublicUrl});
-  Executor executor(1);
-  CallControlService service(provider, *store_, executor, kCallerId);
+  QueuedUnaryMethods unary({.threads = 1});
+  CallControlService service(provider, *store_, unary, kCallerId);
   livecall::v1::PlaceCallRequest request;
   request.set_to("+998901112233");
   request.set_text("Hurmatli mijoz, qarzingiz 150 000 so'm. Savollar uchun +998 71 200 05 07.");

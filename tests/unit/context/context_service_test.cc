@@ -35,8 +35,8 @@ class ContextLookupTest : public ::testing::Test {
   // Lookups never touch Redis or the executor; the pool is never connected.
   RedisPool redis_{RedisPool::Options{}};
   SessionStore sessions_{redis_, absl::Hours(1)};
-  Executor executor_{1};
-  ContextService service_{source_, sessions_, executor_};
+  QueuedUnaryMethods unary_{{.threads = 1}};
+  ContextService service_{source_, sessions_, unary_};
 };
 
 TEST_F(ContextLookupTest, KnownCustomerIsFoundFromAnySpelling) {
@@ -64,17 +64,17 @@ TEST_F(ContextLookupTest, InvalidNumberIsInvalidArgument) {
   EXPECT_THAT(service_.Lookup(""), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
-// With the customer directory in memory a lookup waits for nothing: it is answered on gRPC's
-// thread even with every worker gone, over a real gRPC server.
-TEST_F(ContextLookupTest, AnInMemoryLookupIsAnsweredWithoutAWorker) {
-  Executor no_workers(1);
-  no_workers.Drain();
-  ContextService service(source_, sessions_, no_workers, /*hub=*/nullptr,
-                         CustomerLookup::kInMemory);
+// LookupCustomer over a real gRPC server, served from a completion queue beside the event
+// watches, which stay on the callback API.
+TEST_F(ContextLookupTest, LookupCustomerIsAnsweredOverGrpc) {
+  QueuedUnaryMethods unary({.threads = 1, .work = QueuedWork::kMayBlock});
+  ContextService service(source_, sessions_, unary);
   grpc::ServerBuilder builder;
   builder.RegisterService(&service);
+  unary.AddTo(builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   ASSERT_NE(server, nullptr);
+  unary.Start();
   std::unique_ptr<livecall::v1::Context::Stub> stub =
       livecall::v1::Context::NewStub(server->InProcessChannel(grpc::ChannelArguments()));
   auto lookup = [&stub](const std::string& phone) -> absl::StatusOr<livecall::v1::Customer> {
@@ -92,7 +92,17 @@ TEST_F(ContextLookupTest, AnInMemoryLookupIsAnsweredWithoutAWorker) {
   ASSERT_THAT(known.status(), IsOk());
   EXPECT_EQ(known->name(), "Dilshod Karimov");
   EXPECT_THAT(lookup("not a phone"), StatusIs(absl::StatusCode::kInvalidArgument));
+  // Live events are off without a hub: the watch answers at once, on the callback API.
+  grpc::ClientContext watch_context;
+  livecall::v1::WatchEventsRequest watch;
+  watch.set_session_id("s-1");
+  std::unique_ptr<grpc::ClientReader<livecall::v1::LiveEventEnvelope>> reader =
+      stub->WatchSessionEvents(&watch_context, watch);
+  livecall::v1::LiveEventEnvelope envelope;
+  EXPECT_FALSE(reader->Read(&envelope));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
   server->Shutdown();
+  unary.Stop();
 }
 
 // GET /api/customers/{phone}/conversations (ListSessions) and GetSession, through a real gRPC
@@ -105,15 +115,18 @@ class ConversationAccessTest : public ::testing::Test {
     options.url = *ParseRedisUrl(redis_server_.url());
     redis_ = std::make_unique<RedisPool>(options);
     sessions_ = std::make_unique<SessionStore>(*redis_, absl::Hours(1));
-    service_ = std::make_unique<ContextService>(source_, *sessions_, executor_);
+    service_ = std::make_unique<ContextService>(source_, *sessions_, unary_);
     grpc::ServerBuilder builder;
     builder.RegisterService(service_.get());
+    unary_.AddTo(builder);
     server_ = builder.BuildAndStart();
+    unary_.Start();
     stub_ = livecall::v1::Context::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
   }
 
   void TearDown() override {
     server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    unary_.Stop();
   }
 
   // An ended conversation of `agent` ("" for nobody's) with Dilshod.
@@ -180,7 +193,7 @@ class ConversationAccessTest : public ::testing::Test {
   std::unique_ptr<SessionStore> sessions_;
   CustomerDirectory directory_;
   DirectorySource source_{directory_};
-  Executor executor_{2};
+  QueuedUnaryMethods unary_{{.threads = 2}};
   std::unique_ptr<ContextService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<livecall::v1::Context::Stub> stub_;

@@ -130,8 +130,8 @@ TEST_F(CustomerSourceTest, ACrmOutageWithNoCopyIsAnEmptyContextNotAFailedCall) {
   CachedSource cached(crm, *redis_, absl::Minutes(5), absl::Hours(1));
   EXPECT_THAT(cached.Find("+998901112233").status(), StatusIs(absl::StatusCode::kUnavailable));
   SessionStore sessions(*redis_, absl::Hours(1));
-  Executor executor(1);
-  ContextService service(cached, sessions, executor);
+  QueuedUnaryMethods unary({.threads = 1});
+  ContextService service(cached, sessions, unary);
   absl::StatusOr<livecall::v1::Customer> customer = service.Lookup("+998901112233");
   ASSERT_THAT(customer.status(), IsOk());
   EXPECT_FALSE(customer->known());

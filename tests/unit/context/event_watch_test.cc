@@ -29,15 +29,18 @@ class EventWatchTest : public ::testing::Test {
     hub_ = std::make_unique<EventHub>(
         EventHub::Options{.redis = options.url, .block = absl::Milliseconds(200)});
     hub_->Start();
-    service_ = std::make_unique<ContextService>(source_, *sessions_, executor_, hub_.get());
+    service_ = std::make_unique<ContextService>(source_, *sessions_, unary_, hub_.get());
     grpc::ServerBuilder builder;
     builder.RegisterService(service_.get());
+    unary_.AddTo(builder);
     server_ = builder.BuildAndStart();
+    unary_.Start();
     stub_ = livecall::v1::Context::NewStub(server_->InProcessChannel(grpc::ChannelArguments()));
   }
 
   void TearDown() override {
     server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+    unary_.Stop();
     hub_->Stop();
   }
 
@@ -83,7 +86,7 @@ class EventWatchTest : public ::testing::Test {
   std::unique_ptr<SessionStore> sessions_;
   CustomerDirectory directory_;
   DirectorySource source_{directory_};
-  Executor executor_{2};
+  QueuedUnaryMethods unary_{{.threads = 2}};
   std::unique_ptr<EventHub> hub_;
   std::unique_ptr<ContextService> service_;
   std::unique_ptr<grpc::Server> server_;

@@ -153,14 +153,14 @@ class SandboxControlTest : public ::testing::Test {
         SandboxTimings{
             .ring = absl::Seconds(1), .answer = absl::Seconds(1), .talk = absl::Seconds(100)},
         speech_);
-    service_ = std::make_unique<CallControlService>(*sandbox_, *store_, executor_, "+998712000000");
+    service_ = std::make_unique<CallControlService>(*sandbox_, *store_, unary_, "+998712000000");
   }
   livecall::testing::RedisServer redis_server_;
   std::unique_ptr<RedisPool> redis_;
   std::unique_ptr<CallStore> store_;
   SayRenderer speech_;
   std::unique_ptr<SandboxProvider> sandbox_;
-  Executor executor_{1};
+  QueuedUnaryMethods unary_{{.threads = 1}};
   std::unique_ptr<CallControlService> service_;
 };
 

@@ -91,7 +91,7 @@ TEST_F(TwilioProviderTest, TwilioErrorsOnControlSurfaceWithTheirCode) {
 TEST_F(TwilioProviderTest, PlaceCallRefusesNumbersAbroadAndAgentsOverTheirQuota) {
   OutboundCallLimit limit(*redis_, *store_,
                           {.max_active = 10, .max_per_agent = 1, .allowed_prefixes = {"+998"}});
-  CallControlService service(*provider_, *store_, executor_, kCallerId,
+  CallControlService service(*provider_, *store_, NewUnary(), kCallerId,
                              CallControlOptions{.outbound_limit = &limit}, sessions_.get());
   livecall::v1::PlaceCallRequest request;
   request.set_to("+14155550100");
@@ -199,7 +199,7 @@ TEST_F(TwilioProviderTest, PlaceCallChecksTheMode) {
 // A placement Twilio refuses gives its slot back at once.
 TEST_F(TwilioProviderTest, APlacementTwilioRefusesGivesItsSlotBack) {
   OutboundCallLimit limit(*redis_, *store_, {.max_active = 1, .allowed_prefixes = {"+998"}});
-  CallControlService service(*provider_, *store_, executor_, kCallerId,
+  CallControlService service(*provider_, *store_, NewUnary(), kCallerId,
                              CallControlOptions{.outbound_limit = &limit}, sessions_.get());
   livecall::v1::PlaceCallRequest request;
   request.set_to("+998901112233");

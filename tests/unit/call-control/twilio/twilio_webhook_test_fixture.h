@@ -208,10 +208,10 @@ class TwilioWebhookTest : public ::testing::Test {
         TwilioProviderOptions{.public_url = kPublicUrl, .hold_music_url = kHoldMusic});
     sessions_ = std::make_unique<CallSessions>(*store_, ai_, executor_);
     webhooks_ = std::make_unique<TwilioWebhookService>(
-        provider_.get(), *store_, *sessions_, voice_agent_, speech_, executor_,
+        provider_.get(), *store_, *sessions_, voice_agent_, speech_, executor_, NewUnary(),
         TwilioWebhookOptions{.public_url = kPublicUrl, .caller_id = kCallerId});
     service_ = std::make_unique<CallControlService>(
-        *provider_, *store_, executor_, kCallerId,
+        *provider_, *store_, NewUnary(), kCallerId,
         CallControlOptions{.voice_token = {.account_sid = "AC00000000000000000000000000000000",
                                            .api_key_sid = "SK00000000000000000000000000000000",
                                            .api_key_secret = "fake-api-key-secret",
@@ -242,10 +242,16 @@ class TwilioWebhookTest : public ::testing::Test {
     return call.ok() ? call->call_sid() : "";
   }
 
+  // A set of queued methods for one service the test calls directly (never served): each service
+  // takes its methods into a set of its own.
+  QueuedUnaryMethods& NewUnary() {
+    return *unaries_.emplace_back(std::make_unique<QueuedUnaryMethods>(QueuedUnaryOptions{}));
+  }
+
   // A webhook service like webhooks_, with an outbound-call policy.
   std::unique_ptr<TwilioWebhookService> WebhooksWith(OutboundCallLimit& limit) {
     return std::make_unique<TwilioWebhookService>(
-        provider_.get(), *store_, *sessions_, voice_agent_, speech_, executor_,
+        provider_.get(), *store_, *sessions_, voice_agent_, speech_, executor_, NewUnary(),
         TwilioWebhookOptions{
             .public_url = kPublicUrl, .caller_id = kCallerId, .outbound_limit = &limit});
   }
@@ -284,6 +290,7 @@ class TwilioWebhookTest : public ::testing::Test {
   std::unique_ptr<TwilioProvider> provider_;
   FakeAiSession ai_;
   Executor executor_{2};
+  std::vector<std::unique_ptr<QueuedUnaryMethods>> unaries_;
   std::unique_ptr<CallSessions> sessions_;
   VoiceAgent voice_agent_{ai_};
   std::unique_ptr<TwilioWebhookService> webhooks_;

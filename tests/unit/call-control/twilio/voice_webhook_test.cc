@@ -245,7 +245,7 @@ TEST_F(VoiceWebhookTest, TheBusyLineIsRenderedOnceForManyCallsInALanguage) {
   };
   CountingRenderer speech;
   TwilioWebhookService webhooks(
-      provider_.get(), *store_, *sessions_, voice_agent_, speech, executor_,
+      provider_.get(), *store_, *sessions_, voice_agent_, speech, executor_, NewUnary(),
       // Reused for an hour here: the two calls must not depend on how fast this machine is.
       TwilioWebhookOptions{
           .public_url = kPublicUrl, .caller_id = kCallerId, .busy_line_reuse = absl::Hours(1)});

@@ -1,0 +1,423 @@
+// Unary methods served from completion queues (common/queued_unary.h), on a real gRPC server over
+// TCP beside methods that stay on the callback API, with the observability interceptor.
+
+#include "common/queued_unary.h"
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/caller_identity.h"
+#include "common/grpc_observability.h"
+#include "common/metrics.h"
+#include "common/request_id.h"
+#include "common/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "livecall/v1/context.grpc.pb.h"
+#include "tests/support/wait_for.h"
+
+namespace livecall {
+namespace {
+
+using livecall::v1::GetSessionRequest;
+using livecall::v1::Session;
+using ::testing::HasSubstr;
+
+constexpr char kGetSession[] = "/livecall.v1.Context/GetSession";
+constexpr char kEndSession[] = "/livecall.v1.Context/EndSession";
+
+// Context with GetSession, EndSession and AssignSession queued and LookupCustomer left on the
+// callback API.
+class MixedContext final : public QueuedService<livecall::v1::Context> {
+ public:
+  MixedContext() {
+    MarkQueued("GetSession");
+    MarkQueued("EndSession");
+    MarkQueued("AssignSession");
+  }
+  grpc::ServerUnaryReactor* LookupCustomer(grpc::CallbackServerContext* context,
+                                           const livecall::v1::LookupCustomerRequest* request,
+                                           livecall::v1::Customer* response) override {
+    response->set_phone_number(request->phone_number());
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+};
+
+// Whether `scope` learns of its client's cancellation within 20 s (the done tag comes back on
+// the polling thread shortly after the client's cancel reaches the server).
+bool WaitForCancellation(const CallScope& scope) {
+  return livecall::testing::WaitFor([&] { return !scope.StillWanted().ok(); }, absl::Seconds(20));
+}
+
+class QueuedUnaryTest : public ::testing::Test {
+ protected:
+  // Builds and starts the server with `methods`, after the test has added its handlers.
+  void Serve(QueuedUnaryMethods& methods) {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&service_);
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
+    factories.push_back(NewObservabilityInterceptorFactory());
+    builder.experimental().SetInterceptorCreators(std::move(factories));
+    methods.AddTo(builder);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    methods.Start();
+    channel_ =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+    stub_ = livecall::v1::Context::NewStub(channel_);
+  }
+
+  void Shutdown(QueuedUnaryMethods& methods) {
+    server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+    methods.Stop();
+  }
+
+  absl::StatusOr<Session> GetSession(const std::string& id, const std::string& request_id = "",
+                                     std::string* version = nullptr) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+    if (!request_id.empty()) context.AddMetadata(kRequestIdMetadata, request_id);
+    GetSessionRequest request;
+    request.set_session_id(id);
+    Session session;
+    grpc::Status status = stub_->GetSession(&context, request, &session);
+    if (!status.ok()) return ToAbslStatus(status);
+    if (version != nullptr) {
+      auto found = context.GetServerTrailingMetadata().find("livecall-test-version");
+      if (found != context.GetServerTrailingMetadata().end()) {
+        *version = std::string(found->second.data(), found->second.size());
+      }
+    }
+    return session;
+  }
+
+  // Calls `method` with raw request bytes through a generic stub.
+  grpc::Status CallRaw(const std::string& method, const std::string& bytes) {
+    grpc::GenericStub stub(channel_);
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+    grpc::Slice slice(bytes);
+    grpc::ByteBuffer request(&slice, 1);
+    grpc::ByteBuffer response;
+    absl::Notification done;
+    grpc::Status result;
+    stub.UnaryCall(&context, method, grpc::StubOptions(), &request, &response,
+                   [&](grpc::Status status) {
+                     result = status;
+                     done.Notify();
+                   });
+    done.WaitForNotification();
+    return result;
+  }
+
+  MixedContext service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<livecall::v1::Context::Stub> stub_;
+};
+
+TEST_F(QueuedUnaryTest, AnswersInPlaceWithTheRequestIdAndTrailingMetadata) {
+  QueuedUnaryMethods methods({.threads = 2, .work = QueuedWork::kMayBlock});
+  methods.Handle<GetSessionRequest, Session>(
+      kGetSession,
+      [](const CallerIdentity&, grpc::ServerContextBase& context, const GetSessionRequest& request,
+         Session& response) -> absl::Status {
+        if (request.session_id() == "missing") return absl::NotFoundError("no session missing");
+        response.set_session_id(request.session_id());
+        response.set_greeting(CurrentRequestId());
+        context.AddTrailingMetadata("livecall-test-version", "7");
+        return absl::OkStatus();
+      });
+  Serve(methods);
+
+  std::string version;
+  absl::StatusOr<Session> found = GetSession("s-1", "req-42", &version);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->session_id(), "s-1");
+  EXPECT_EQ(found->greeting(), "req-42");  // The work ran with the caller's request id.
+  EXPECT_EQ(version, "7");
+  EXPECT_EQ(GetSession("missing").status().code(), absl::StatusCode::kNotFound);
+
+  // The method left on the callback API still answers beside the queued ones.
+  grpc::ClientContext context;
+  livecall::v1::LookupCustomerRequest lookup;
+  lookup.set_phone_number("+998901112233");
+  livecall::v1::Customer customer;
+  ASSERT_TRUE(stub_->LookupCustomer(&context, lookup, &customer).ok());
+  EXPECT_EQ(customer.phone_number(), "+998901112233");
+  Shutdown(methods);
+
+  // The observability interceptor saw the queued calls under their own method names.
+  const std::string metrics = SerializeMetrics();
+  EXPECT_THAT(metrics,
+              HasSubstr("livecall_grpc_server_handled_total{grpc_code=\"NOT_FOUND\","
+                        "grpc_method=\"GetSession\",grpc_service=\"livecall.v1.Context\"} 1"));
+}
+
+TEST_F(QueuedUnaryTest, UnknownMethodsAndBadBytesAreClearErrors) {
+  QueuedUnaryMethods methods({.threads = 1});
+  std::atomic<int> runs{0};
+  methods.Handle<GetSessionRequest, Session>(
+      kGetSession,
+      [&runs](const CallerIdentity&, grpc::ServerContextBase&, const GetSessionRequest&,
+              Session&) -> absl::Status {
+        ++runs;
+        return absl::OkStatus();
+      });
+  Serve(methods);
+  // Marked queued but given no handler, and a path no service has.
+  EXPECT_EQ(CallRaw(kEndSession, "").error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(CallRaw("/livecall.v1.Nothing/Here", "").error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  // Field 1 (session_id) as a length-delimited value running past the end of the message.
+  const grpc::Status garbled = CallRaw(kGetSession, std::string("\x0a\x7f"
+                                                                "abc",
+                                                                5));
+  EXPECT_EQ(garbled.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(garbled.error_message(), HasSubstr("livecall.v1.GetSessionRequest"));
+  EXPECT_EQ(runs.load(), 0);
+  Shutdown(methods);
+}
+
+// With kMayBlock a thread asks for a call only while it is free: a call arriving while one
+// thread blocks goes to the other thread instead of queueing behind the blocked one.
+TEST_F(QueuedUnaryTest, ABlockedThreadTakesNoCallWhileAnotherIsFree) {
+  QueuedUnaryMethods methods({.threads = 2, .work = QueuedWork::kMayBlock});
+  absl::Notification blocked;
+  absl::Notification release;
+  methods.Handle<GetSessionRequest, Session>(
+      kGetSession,
+      [&](const CallerIdentity&, grpc::ServerContextBase&, const GetSessionRequest& request,
+          Session& response) -> absl::Status {
+        if (request.session_id() == "slow") {
+          blocked.Notify();
+          release.WaitForNotification();
+        }
+        response.set_session_id(request.session_id());
+        return absl::OkStatus();
+      });
+  Serve(methods);
+  std::thread slow([&] { EXPECT_TRUE(GetSession("slow").ok()); });
+  blocked.WaitForNotification();
+  // Many calls in turn, each answered while the first thread is still blocked.
+  for (int i = 0; i < 20; ++i) {
+    absl::StatusOr<Session> quick = GetSession(absl::StrCat("quick-", i));
+    ASSERT_TRUE(quick.ok()) << quick.status();
+    EXPECT_FALSE(release.HasBeenNotified());
+  }
+  release.Notify();
+  slow.join();
+  Shutdown(methods);
+}
+
+TEST_F(QueuedUnaryTest, AsyncWorkAnswersFromAnotherThreadAndAForgottenAnswerIsInternal) {
+  QueuedUnaryMethods methods({.threads = 1, .work = QueuedWork::kNeverBlocks});
+  std::vector<std::thread> answerers;
+  absl::Mutex mu;
+  methods.HandleAsync<GetSessionRequest, Session>(
+      kGetSession, [&](const CallerIdentity&, CallScope scope, const GetSessionRequest& request,
+                       Session& response, AsyncFinish finish) {
+        if (request.session_id() == "forgotten") return;  // Drops `finish` unanswered.
+        absl::MutexLock lock(&mu);
+        answerers.emplace_back(
+            [&response, finish, scope = std::move(scope), id = request.session_id()] {
+              response.set_session_id(id);
+              response.set_greeting(scope.request_id());
+              finish(scope.StillWanted());
+            });
+      });
+  Serve(methods);
+  absl::StatusOr<Session> answered = GetSession("s-async", "req-async");
+  ASSERT_TRUE(answered.ok()) << answered.status();
+  EXPECT_EQ(answered->session_id(), "s-async");
+  EXPECT_EQ(answered->greeting(), "req-async");
+  EXPECT_EQ(GetSession("forgotten").status().code(), absl::StatusCode::kInternal);
+  Shutdown(methods);
+  for (std::thread& thread : answerers) thread.join();
+}
+
+TEST_F(QueuedUnaryTest, AnUnauthenticatedCallerIsRefusedBeforeTheWork) {
+  InstallGrpcCallerAuthenticator(
+      GrpcAuthConfig{.enabled = true, .accepted_keys = {{"gateway", "gateway-key-0123456789"}}});
+  QueuedUnaryMethods methods({.threads = 1});
+  std::atomic<int> runs{0};
+  methods.Handle<GetSessionRequest, Session>(
+      kGetSession,
+      [&runs](const CallerIdentity& caller, grpc::ServerContextBase&, const GetSessionRequest&,
+              Session& response) -> absl::Status {
+        ++runs;
+        response.set_session_id(caller.peer);
+        return absl::OkStatus();
+      });
+  // A public method (a health check) answers any caller, with no identity.
+  methods.Handle<livecall::v1::EndSessionRequest, Session>(
+      kEndSession,
+      [](const CallerIdentity& caller, grpc::ServerContextBase&,
+         const livecall::v1::EndSessionRequest&, Session& response) -> absl::Status {
+        response.set_session_id(absl::StrCat("public:", caller.peer));
+        return absl::OkStatus();
+      },
+      QueuedAccess::kPublic);
+  Serve(methods);
+  EXPECT_EQ(GetSession("s-1").status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(runs.load(), 0);
+  {
+    grpc::ClientContext context;
+    livecall::v1::EndSessionRequest request;
+    Session session;
+    ASSERT_TRUE(stub_->EndSession(&context, request, &session).ok());
+    EXPECT_EQ(session.session_id(), "public:");
+  }
+  grpc::ClientContext context;
+  context.AddMetadata(kApiKeyMetadata, "gateway-key-0123456789");
+  GetSessionRequest request;
+  Session session;
+  ASSERT_TRUE(stub_->GetSession(&context, request, &session).ok());
+  EXPECT_EQ(session.session_id(), "gateway");
+  EXPECT_EQ(runs.load(), 1);
+  Shutdown(methods);
+  InstallGrpcCallerAuthenticator(GrpcAuthConfig{.enabled = false});
+}
+
+// The server's shutdown waits for a call whose blocking work is running; the work's answer is
+// the last thing sent, and the threads then stop.
+TEST_F(QueuedUnaryTest, ShutdownWaitsForWorkInPlace) {
+  QueuedUnaryMethods methods({.threads = 2, .work = QueuedWork::kMayBlock});
+  absl::Notification started;
+  std::atomic<bool> finished{false};
+  methods.Handle<GetSessionRequest, Session>(
+      kGetSession,
+      [&](const CallerIdentity&, grpc::ServerContextBase&, const GetSessionRequest& request,
+          Session& response) -> absl::Status {
+        started.Notify();
+        absl::SleepFor(absl::Milliseconds(200));  // Work in progress, not a wait for a server.
+        response.set_session_id(request.session_id());
+        finished = true;
+        return absl::OkStatus();
+      });
+  Serve(methods);
+  absl::StatusOr<Session> during;
+  std::thread call([&] { during = GetSession("s-during"); });
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  Shutdown(methods);
+  EXPECT_TRUE(finished.load());
+  call.join();
+  ASSERT_TRUE(during.ok()) << during.status();
+  EXPECT_EQ(during->session_id(), "s-during");
+}
+
+// With watch_cancellation, a chain still running when its client cancels sees it (StillWanted).
+TEST_F(QueuedUnaryTest, AChainLearnsThatItsClientCancelled) {
+  QueuedUnaryMethods methods(
+      {.threads = 1, .work = QueuedWork::kNeverBlocks, .watch_cancellation = true});
+  absl::Notification started;
+  absl::Notification cancelled;
+  std::thread chain;
+  absl::Status seen;
+  methods.HandleAsync<GetSessionRequest, Session>(
+      kGetSession, [&](const CallerIdentity&, CallScope scope, const GetSessionRequest&, Session&,
+                       AsyncFinish finish) {
+        EXPECT_TRUE(scope.StillWanted().ok());
+        chain = std::thread([&, scope = std::move(scope), finish] {
+          started.Notify();
+          // The chain's next step, after the client has gone.
+          cancelled.WaitForNotification();
+          ASSERT_TRUE(WaitForCancellation(scope));
+          seen = scope.StillWanted();
+          finish(seen);
+        });
+      });
+  Serve(methods);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+  GetSessionRequest request;
+  Session session;
+  absl::Notification answered;
+  grpc::Status status;
+  stub_->async()->GetSession(&context, &request, &session, [&](grpc::Status finished) {
+    status = finished;
+    answered.Notify();
+  });
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  context.TryCancel();
+  ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  cancelled.Notify();
+  chain.join();
+  EXPECT_EQ(seen.code(), absl::StatusCode::kCancelled);
+  Shutdown(methods);
+}
+
+// A chain's peer call made on a polling thread comes back on that same thread; anywhere else
+// CallOnQueue declines and leaves the completion to the caller.
+TEST_F(QueuedUnaryTest, APeerCallFromAPollingThreadComesBackOnIt) {
+  QueuedUnaryMethods methods({.threads = 2, .work = QueuedWork::kNeverBlocks});
+  methods.Handle<GetSessionRequest, Session>(
+      kGetSession,
+      [](const CallerIdentity&, grpc::ServerContextBase&, const GetSessionRequest& request,
+         Session& response) -> absl::Status {
+        response.set_session_id(absl::StrCat("peer saw ", request.session_id()));
+        return absl::OkStatus();
+      });
+  std::atomic<bool> same_thread{false};
+  methods.HandleAsync<livecall::v1::EndSessionRequest, Session>(
+      kEndSession, [&](const CallerIdentity&, CallScope, const livecall::v1::EndSessionRequest&,
+                       Session& response, AsyncFinish finish) {
+        struct Peer {
+          grpc::ClientContext context;
+          GetSessionRequest request;
+          Session response;
+        };
+        auto peer = std::make_shared<Peer>();
+        peer->request.set_session_id("s-peer");
+        peer->context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+        const std::thread::id caller = std::this_thread::get_id();
+        std::function<void(grpc::Status)> done = [&, peer, caller, finish](grpc::Status status) {
+          same_thread = std::this_thread::get_id() == caller;
+          response = peer->response;
+          finish(ToAbslStatus(status));
+        };
+        const bool queued = CallOnQueue(
+            [&](grpc::CompletionQueue* queue) {
+              return stub_->PrepareAsyncGetSession(&peer->context, peer->request, queue);
+            },
+            &peer->response, done);
+        if (!queued) finish(absl::InternalError("not on a polling thread"));
+      });
+  Serve(methods);
+  grpc::ClientContext context;
+  livecall::v1::EndSessionRequest request;
+  Session session;
+  const grpc::Status status = stub_->EndSession(&context, request, &session);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(session.session_id(), "peer saw s-peer");
+  EXPECT_TRUE(same_thread.load());
+
+  // The test's own thread polls no queue.
+  std::function<void(grpc::Status)> unused = [](grpc::Status) {};
+  Session ignored;
+  EXPECT_FALSE(CallOnQueue(
+      [](grpc::CompletionQueue*)
+          -> std::unique_ptr<grpc::ClientAsyncResponseReaderInterface<Session>> {
+        ADD_FAILURE() << "prepared off a polling thread";
+        return nullptr;
+      },
+      &ignored, unused));
+  EXPECT_TRUE(static_cast<bool>(unused));  // Left to the caller.
+  Shutdown(methods);
+}
+
+}  // namespace
+}  // namespace livecall
