@@ -96,10 +96,9 @@ ResponseStream::ResponseStream(tcp::socket& socket, std::shared_ptr<void> owner,
       end_timer_(socket.get_executor()),
       finished_(std::move(finished)) {}
 
-ResponseStream::~ResponseStream() {
-  const Lock lock(this);
-  Release(pending_bytes_);
-}
+// No lock: nothing else holds the stream any more, and a destructor that locked would order the
+// stream's mutex after whatever its last holder holds.
+ResponseStream::~ResponseStream() ABSL_NO_THREAD_SAFETY_ANALYSIS { Release(pending_bytes_); }
 
 size_t ResponseStream::pending_bytes() const {
   absl::MutexLock lock(&mu_);
