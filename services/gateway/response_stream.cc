@@ -32,20 +32,23 @@ constexpr char kCrlf[] = "\r\n";
 // reach it again (the body's Start -> its first Write). The outermost one runs the `finished`
 // callback that Finish left due, after unlocking: the connection's lock is taken before the
 // stream's (End, Abort), never while it is held.
-class ResponseStream::Lock {
+class ABSL_SCOPED_LOCKABLE ResponseStream::Lock {
  public:
-  explicit Lock(ResponseStream* stream) : stream_(t_locked_stream == stream ? nullptr : stream) {
+  explicit Lock(ResponseStream* stream)
+      ABSL_EXCLUSIVE_LOCK_FUNCTION(stream->mu_) ABSL_NO_THREAD_SAFETY_ANALYSIS
+      : stream_(t_locked_stream == stream ? nullptr : stream) {
     if (stream_ == nullptr) return;
     stream_->mu_.Lock();
     previous_ = t_locked_stream;
     t_locked_stream = stream_;
   }
   // Takes a mutex this thread already locked with TryLock().
-  Lock(ResponseStream* stream, std::adopt_lock_t) : stream_(stream) {
+  Lock(ResponseStream* stream, std::adopt_lock_t)
+      ABSL_EXCLUSIVE_LOCK_FUNCTION(stream->mu_) ABSL_NO_THREAD_SAFETY_ANALYSIS : stream_(stream) {
     previous_ = t_locked_stream;
     t_locked_stream = stream_;
   }
-  ~Lock() {
+  ~Lock() ABSL_UNLOCK_FUNCTION() ABSL_NO_THREAD_SAFETY_ANALYSIS {
     if (stream_ == nullptr) return;
     std::function<void(Outcome)> finished = std::move(stream_->finished_due_);
     stream_->finished_due_ = nullptr;
@@ -156,7 +159,8 @@ void ResponseStream::Abort() {
   Release(pending_bytes_);
 }
 
-void ResponseStream::Accept(std::string data) {
+// Whether this thread holds the stream is known only at run time (t_locked_stream).
+void ResponseStream::Accept(std::string data) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   if (sink_ended_.load(std::memory_order_acquire)) return;
   if (t_locked_stream == this) return Queue(std::move(data), /*on_strand=*/true);
   if (mu_.TryLock()) {
