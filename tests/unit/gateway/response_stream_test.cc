@@ -7,7 +7,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <thread>
@@ -54,6 +59,34 @@ class ScriptedBody final : public StreamBody {
   int stops_ ABSL_GUARDED_BY(mu_) = 0;
   absl::Notification started_;
   absl::Notification stopped_;
+};
+
+// A body whose Start holds the stream (it runs on the stream's strand, under its lock) until the
+// test lets it go, so the sink's writes from another thread meanwhile cannot take the stream.
+class HeldStartBody final : public StreamBody {
+ public:
+  void Start(std::shared_ptr<StreamSink> sink) override {
+    {
+      absl::MutexLock lock(&mu_);
+      sink_ = std::move(sink);
+    }
+    started_.Notify();
+    EXPECT_TRUE(release_.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  }
+  void Stop() override {}
+
+  std::shared_ptr<StreamSink> WaitForSink() {
+    EXPECT_TRUE(started_.WaitForNotificationWithTimeout(absl::Seconds(10)));
+    absl::MutexLock lock(&mu_);
+    return sink_;
+  }
+  void Release() { release_.Notify(); }
+
+ private:
+  absl::Mutex mu_;
+  std::shared_ptr<StreamSink> sink_ ABSL_GUARDED_BY(mu_);
+  absl::Notification started_;
+  absl::Notification release_;
 };
 
 // A connected pair of loopback sockets: `server` is the stream's, `client` the test's. The
@@ -235,6 +268,78 @@ TEST_F(ResponseStreamTest, PiecesAfterTheEndAreNotWritten) {
   boost::system::error_code ec;
   client_.read_some(net::buffer(&byte, 1), ec);
   EXPECT_EQ(ec, net::error::eof);
+}
+
+TEST_F(ResponseStreamTest, PiecesWrittenWhileTheStreamIsBusyKeepTheirOrder) {
+  auto body = std::make_shared<HeldStartBody>();
+  StartStream(body);
+  std::shared_ptr<StreamSink> sink = body->WaitForSink();
+  // The strand holds the stream: these wait for it, in order.
+  sink->Write("data: 1\n\n");
+  sink->Write("data: 2\n\n");
+  body->Release();
+  // These may find the stream free or still busy; either way they follow the first two.
+  std::string expected = "data: 1\n\ndata: 2\n\n";
+  for (int i = 3; i <= 200; ++i) {
+    const std::string piece = "data: " + std::to_string(i) + "\n\n";
+    sink->Write(piece);
+    expected += piece;
+  }
+  sink->End();
+
+  http::response<http::string_body> response = ReadResponse();
+  EXPECT_EQ(response.body(), expected);
+  ASSERT_TRUE(finished_.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(outcome_, ResponseStream::Outcome::kEnded);
+  EXPECT_EQ(total_pending_.load(), 0u);
+}
+
+TEST_F(ResponseStreamTest, ChunksAreFramedByteForByteAsBeastFramesThem) {
+  auto body = std::make_shared<ScriptedBody>();
+  StartStream(body);
+  std::shared_ptr<StreamSink> sink = body->WaitForSink();
+  boost::asio::streambuf head;
+  net::read_until(client_, head, "\r\n\r\n");
+  // Nothing but the head was sent yet.
+  EXPECT_TRUE(boost::beast::buffers_to_string(head.data()).ends_with("\r\n\r\n"));
+  const std::string pieces[] = {"a", std::string(15, 'b'), std::string(16, 'c'),
+                                std::string(4097, 'd'), "data: \xe2\x9c\x93\n\n"};
+  for (const std::string& piece : pieces) {
+    // Each piece is read before the next is written, so each is a chunk of its own.
+    sink->Write(piece);
+    const std::string expected =
+        boost::beast::buffers_to_string(http::make_chunk(net::buffer(piece)));
+    std::string received(expected.size(), '\0');
+    net::read(client_, net::buffer(received));
+    EXPECT_EQ(received, expected);
+  }
+  sink->End();
+  std::string rest;
+  boost::system::error_code ec;
+  net::read(client_, net::dynamic_buffer(rest), ec);  // Up to the FIN after the last chunk.
+  EXPECT_EQ(ec, net::error::eof);
+  EXPECT_EQ(rest, boost::beast::buffers_to_string(http::make_chunk_last()));
+}
+
+TEST_F(ResponseStreamTest, APieceLargerThanTheSocketTakesAtOnceIsWrittenWhole) {
+  server_.set_option(net::socket_base::send_buffer_size(4096));
+  client_.set_option(net::socket_base::receive_buffer_size(4096));
+  auto body = std::make_shared<ScriptedBody>();
+  StartStream(body);
+  std::shared_ptr<StreamSink> sink = body->WaitForSink();
+  std::string expected;
+  for (char c : {'x', 'y', 'z'}) {
+    const std::string piece(200 * 1024, c);
+    sink->Write(piece);
+    expected += piece;
+  }
+  sink->End();
+
+  http::response<http::string_body> response = ReadResponse();
+  EXPECT_EQ(response.body(), expected);
+  ASSERT_TRUE(finished_.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(outcome_, ResponseStream::Outcome::kEnded);
+  EXPECT_EQ(total_pending_.load(), 0u);
 }
 
 }  // namespace
