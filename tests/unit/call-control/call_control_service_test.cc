@@ -42,8 +42,8 @@ class CallControlServiceTest : public ::testing::Test {
   RecordingProvider provider_;
   RedisPool redis_{RedisPool::Options{}};  // Never connected: Place does not read calls back.
   CallStore calls_{redis_, absl::Hours(1)};
-  Executor executor_{1};
-  CallControlService service_{provider_, calls_, executor_, "+998712000000"};
+  QueuedUnaryMethods unary_{{.threads = 1}};
+  CallControlService service_{provider_, calls_, unary_, "+998712000000"};
 };
 
 TEST_F(CallControlServiceTest, NumbersAreNormalisedAndDefaultsFilled) {
