@@ -1,23 +1,21 @@
 #ifndef LIVECALL_COMMON_ASYNC_UNARY_H_
 #define LIVECALL_COMMON_ASYNC_UNARY_H_
 
-// Unary callback-API RPCs answered by asynchronous work: the work starts on gRPC's callback
-// thread, calls its peers with the callback client API (`stub->async()->Method(...)`) and
-// finishes the RPC from the completion of its last call, so no thread waits for a peer. Beside
-// FinishOnExecutor (common/unary_reactor.h), which stays the shape for work that blocks (Redis
-// through hiredis, libcurl): such a step hands itself to an Executor from inside the chain.
+// The asynchronous side of a unary RPC's work (QueuedUnaryMethods::HandleAsync,
+// common/queued_unary.h): the work calls its peers without blocking (CallOnQueue on a polling
+// thread, else the callback client API, `stub->async()->Method(...)`) and finishes the RPC from
+// the completion of its last call, so no thread waits for a peer.
 //
-// FinishAsync keeps FinishOnExecutor's contract: the caller is authenticated first
-// (UNAUTHENTICATED without the work running), the caller's x-request-id goes with every peer call
-// the work makes (CallScope::Prepare), the RPC is finished exactly once, and an RPC whose client
-// cancelled or whose deadline passed is answered CANCELLED / DEADLINE_EXCEEDED before the next
-// peer call instead of doing more work nobody waits for (CallScope::StillWanted). Peer calls
-// carry the sooner of their own deadline and the RPC's.
+// The caller's x-request-id goes with every peer call the work makes (CallScope::Prepare), the
+// RPC is finished exactly once (AsyncFinish), and an RPC whose client cancelled or whose deadline
+// passed is answered CANCELLED / DEADLINE_EXCEEDED before the next peer call instead of doing
+// more work nobody waits for (CallScope::StillWanted). Peer calls carry the sooner of their own
+// deadline and the RPC's.
 //
 // The state of each peer call (PeerCall) holds a PendingCalls::Guard (common/pending_calls.h):
-// gRPC destroys a completion, and the ClientContext it holds, on its own thread after the
-// completion has run, so the owner of the stubs waits for every call to be released before its
-// channels go.
+// gRPC destroys a completion, and the ClientContext it holds, after the completion has run
+// (on its own thread for the callback API), so the owner of the stubs waits for every call to be
+// released before its channels go.
 
 #include <grpcpp/grpcpp.h>
 
@@ -42,24 +40,19 @@
 namespace livecall {
 
 // What a chain of peer calls made for one request carries along: the request id (no thread-local
-// follows a chain from callback to callback), the request's deadline and, for an RPC, its server
-// context, whose cancellation stops the chain.
+// follows a chain from callback to callback), the request's deadline and, for an RPC, whether its
+// client cancelled, which stops the chain.
 class CallScope {
  public:
   // For work outside an RPC (tests, a worker): this thread's request id, no deadline of its own.
   static CallScope Detached() {
     return CallScope(CurrentRequestId(), absl::InfiniteFuture(), nullptr);
   }
-  static CallScope ForRpc(const grpc::CallbackServerContext& context) {
-    return CallScope(RequestIdOf(context), absl::FromChrono(context.deadline()), &context);
-  }
   // For an RPC served from a completion queue (common/queued_unary.h): `cancelled` (null when the
   // queue does not watch for it) is set once the client has cancelled.
   static CallScope ForQueuedRpc(const grpc::ServerContextBase& context,
                                 const std::atomic<bool>* cancelled) {
-    CallScope scope(RequestIdOf(context), absl::FromChrono(context.deadline()), nullptr);
-    scope.cancelled_ = cancelled;
-    return scope;
+    return CallScope(RequestIdOf(context), absl::FromChrono(context.deadline()), cancelled);
   }
 
   const std::string& request_id() const { return request_id_; }
@@ -67,8 +60,7 @@ class CallScope {
   // OK while somebody waits for the answer; CANCELLED when the client cancelled the RPC,
   // DEADLINE_EXCEEDED once its deadline has passed.
   absl::Status StillWanted() const {
-    if ((server_ != nullptr && server_->IsCancelled()) ||
-        (cancelled_ != nullptr && cancelled_->load(std::memory_order_relaxed))) {
+    if (cancelled_ != nullptr && cancelled_->load(std::memory_order_relaxed)) {
       return absl::CancelledError("the client cancelled the call");
     }
     if (absl::Now() >= deadline_) {
@@ -91,17 +83,16 @@ class CallScope {
   }
 
  private:
-  CallScope(std::string request_id, absl::Time deadline, const grpc::CallbackServerContext* server)
-      : request_id_(std::move(request_id)), deadline_(deadline), server_(server) {}
+  CallScope(std::string request_id, absl::Time deadline, const std::atomic<bool>* cancelled)
+      : request_id_(std::move(request_id)), deadline_(deadline), cancelled_(cancelled) {}
 
   std::string request_id_;
   absl::Time deadline_;
   // Valid until the RPC is finished, which is the end of every chain made for it.
-  const grpc::CallbackServerContext* server_;
-  const std::atomic<bool>* cancelled_ = nullptr;
+  const std::atomic<bool>* cancelled_;
 };
 
-// One callback-API unary call's state, alive until gRPC releases its completion.
+// One unary peer call's state, alive until gRPC releases its completion.
 template <typename Request, typename Response>
 struct PeerCall {
   explicit PeerCall(PendingCalls* calls) : pending(calls) {}
@@ -120,9 +111,6 @@ class AsyncFinish {
   // `answer` sends the RPC's answer; it is called exactly once.
   explicit AsyncFinish(absl::AnyInvocable<void(const absl::Status&)> answer)
       : state_(std::make_shared<State>(std::move(answer))) {}
-  explicit AsyncFinish(grpc::ServerUnaryReactor* reactor)
-      : AsyncFinish(
-            [reactor](const absl::Status& status) { reactor->Finish(ToGrpcStatus(status)); }) {}
   void operator()(const absl::Status& status) const { state_->Finish(status); }
 
  private:
@@ -139,27 +127,6 @@ class AsyncFinish {
   };
   std::shared_ptr<State> state_;
 };
-
-// Starts `work(caller, scope, finish)` on the calling (gRPC callback) thread once the caller is
-// authenticated. `work` must not block; it calls `finish(status)` once, from any thread, after
-// it has written the response.
-template <typename Work>
-grpc::ServerUnaryReactor* FinishAsync(grpc::CallbackServerContext* context, Work work) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<CallerIdentity> caller = AuthenticateCaller(*context);
-  if (!caller.ok()) {
-    reactor->Finish(ToGrpcStatus(caller.status()));
-    return reactor;
-  }
-  CallScope scope = CallScope::ForRpc(*context);
-  AsyncFinish finish(reactor);
-  if (absl::Status wanted = scope.StillWanted(); !wanted.ok()) {
-    finish(wanted);
-    return reactor;
-  }
-  work(*caller, std::move(scope), std::move(finish));
-  return reactor;
-}
 
 }  // namespace livecall
 

@@ -96,8 +96,8 @@ class GrpcCallerAuthenticator {
 };
 
 // The process's authenticator, installed once by ServeGrpcUntilSignal (common/grpc_server.h)
-// before the server starts. Every unary RPC authenticates through it in FinishOnExecutor
-// (common/unary_reactor.h), so a new RPC cannot forget to; streaming RPCs call it themselves.
+// before the server starts. Every queued unary RPC authenticates through it before its work
+// (common/queued_unary.h), so a new RPC cannot forget to; streaming RPCs call it themselves.
 // Before Install (unit tests that build a service in-process) every caller is let in as a
 // service, which is what LIVECALL_AUTH=off means.
 void InstallGrpcCallerAuthenticator(GrpcAuthConfig config);

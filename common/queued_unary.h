@@ -13,20 +13,20 @@
 // method of every service of the server comes to this one AsyncGenericService, which answers a
 // method it does not know UNIMPLEMENTED.
 //
-// The work kinds, all with FinishOnExecutor's contract (common/unary_reactor.h): the caller is
-// authenticated first (UNAUTHENTICATED without the work running), the work runs with the
-// caller's x-request-id as the thread's, and a call whose deadline passed before its work started
-// is answered DEADLINE_EXCEEDED without it. A request that does not parse is INVALID_ARGUMENT.
+// The work kinds, with one contract: the caller is authenticated first (UNAUTHENTICATED without
+// the work running; QueuedAccess::kPublic for health checks), the work runs with the caller's
+// x-request-id as the thread's, and a call whose deadline passed before its work started is
+// answered DEADLINE_EXCEEDED without it. A request that does not parse is INVALID_ARGUMENT.
 //   Handle       work(caller, context, request, response) -> absl::Status, run in place on the
 //                polling thread. With QueuedWork::kMayBlock (Redis through hiredis) a thread asks
 //                gRPC for its next call only once it is free, so a call never waits behind
 //                another's blocking work while a thread is idle: calls that find every thread busy
-//                wait in gRPC until one is free, or until their deadline.
+//                wait in gRPC until one is free, or until their deadline (DEADLINE_EXCEEDED, where
+//                a bounded executor queue used to refuse at once with RESOURCE_EXHAUSTED).
 //   HandleAsync  work(caller, scope, request, response, finish), started on the polling thread;
-//                it must not block, and calls finish(status) once, from any thread (the shape of
-//                FinishAsync, common/async_unary.h). CallScope::StillWanted sees the deadline only:
-//                the completion-queue API says whether a client cancelled only through one more
-//                queue event per call, which is not worth its cost here.
+//                it must not block, and calls finish(status) once, from any thread
+//                (common/async_unary.h). CallScope::StillWanted sees the deadline, and the
+//                client's cancellation with QueuedUnaryOptions::watch_cancellation.
 //
 // Shutdown: grpc::Server::Shutdown first (it returns once every call has been answered or
 // cancelled, while the queues are still polled), then Stop() (or the destructor) shuts the queues

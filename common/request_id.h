@@ -4,7 +4,8 @@
 // The x-request-id of the request a thread is working for, so that the calls it makes to peer
 // services carry it on (PreparePeerCall, common/grpc_server.h) and one id follows a request
 // through every service's log. The gateway sets it (from the client's X-Request-Id or a new one);
-// FinishOnExecutor scopes it around an RPC's work.
+// QueuedUnaryMethods (common/queued_unary.h) scopes it around an RPC's work, and CallScope carries
+// it along a chain of peer calls.
 
 #include <grpcpp/grpcpp.h>
 

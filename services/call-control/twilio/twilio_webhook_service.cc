@@ -12,7 +12,6 @@
 #include "common/log.h"
 #include "common/request_id.h"
 #include "common/status.h"
-#include "common/unary_reactor.h"
 #include "services/call-control/twilio/twilio_webhook_internal.h"
 
 namespace livecall::call_control {

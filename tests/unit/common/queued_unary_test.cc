@@ -318,6 +318,47 @@ TEST_F(QueuedUnaryTest, ShutdownWaitsForWorkInPlace) {
   EXPECT_EQ(during->session_id(), "s-during");
 }
 
+// A call whose deadline passes while every thread is busy is never run: gRPC, or the check before
+// the work, answers it DEADLINE_EXCEEDED.
+TEST_F(QueuedUnaryTest, ACallWhoseDeadlinePassedWhileEveryThreadWasBusyIsNotRun) {
+  QueuedUnaryMethods methods({.threads = 1, .work = QueuedWork::kMayBlock});
+  absl::Notification blocked;
+  absl::Notification release;
+  std::atomic<int> runs{0};
+  methods.Handle<GetSessionRequest, Session>(
+      kGetSession,
+      [&](const CallerIdentity&, grpc::ServerContextBase&, const GetSessionRequest& request,
+          Session&) -> absl::Status {
+        ++runs;
+        if (request.session_id() == "slow") {
+          blocked.Notify();
+          release.WaitForNotification();
+        }
+        return absl::OkStatus();
+      });
+  Serve(methods);
+  std::thread slow([&] { EXPECT_TRUE(GetSession("slow").ok()); });
+  ASSERT_TRUE(blocked.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  grpc::ClientContext context;
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(200);
+  context.set_deadline(absl::ToChronoTime(deadline));
+  GetSessionRequest request;
+  request.set_session_id("late");
+  Session session;
+  EXPECT_EQ(stub_->GetSession(&context, request, &session).error_code(),
+            grpc::StatusCode::DEADLINE_EXCEEDED);
+  // The server's deadline is the client's plus the request's transit (grpc-timeout counts from
+  // its arrival), well under a second here: the thread is freed only once that has passed too.
+  ASSERT_TRUE(livecall::testing::WaitFor([&] { return absl::Now() > deadline + absl::Seconds(1); },
+                                         absl::Seconds(10)));
+  release.Notify();
+  slow.join();
+  // The thread is free again, and the next call is answered.
+  EXPECT_TRUE(GetSession("next").ok());
+  EXPECT_EQ(runs.load(), 2);  // "slow" and "next"; never "late".
+  Shutdown(methods);
+}
+
 // With watch_cancellation, a chain still running when its client cancels sees it (StillWanted).
 TEST_F(QueuedUnaryTest, AChainLearnsThatItsClientCancelled) {
   QueuedUnaryMethods methods(
