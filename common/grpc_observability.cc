@@ -62,11 +62,17 @@ std::string MetadataValue(const grpc::ServerContextBase& context, absl::string_v
 class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
  public:
   explicit ObservabilityInterceptor(grpc::experimental::ServerRpcInfo* info)
-      : info_(info), method_(MethodInfoFor(info->method())), start_(absl::Now()) {
-    GrpcServerInFlight().Increment();
+      : info_(info),
+        // A call asked for from a completion queue (common/queued_unary.h) that the server's
+        // shutdown ended before any came has no method: there was no RPC to record.
+        asked_only_(info->method() == nullptr || *info->method() == '\0'),
+        method_(MethodInfoFor(asked_only_ ? "" : info->method())),
+        start_(absl::Now()) {
+    if (!asked_only_) GrpcServerInFlight().Increment();
   }
 
   ~ObservabilityInterceptor() override {
+    if (asked_only_) return;
     if (!recorded_) Record(grpc::Status(grpc::StatusCode::CANCELLED, "ended without a status"));
     GrpcServerInFlight().Decrement();
   }
@@ -111,6 +117,7 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
   }
 
   grpc::experimental::ServerRpcInfo* const info_;
+  const bool asked_only_;
   const MethodInfo& method_;
   const absl::Time start_;
   bool recorded_ = false;

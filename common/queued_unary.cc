@@ -120,13 +120,15 @@ struct PolledQueue {
 thread_local PolledQueue this_threads_queue;
 }  // namespace
 
-bool QueuedUnaryMethods::OnThisThreadsQueue(absl::FunctionRef<void(grpc::CompletionQueue*)> start) {
+QueuedUnaryMethods::QueueLease QueuedUnaryMethods::QueueLease::ForThisThread() {
   const PolledQueue& polled = this_threads_queue;
-  if (polled.queue == nullptr) return false;
-  absl::MutexLock lock(polled.mu);
-  if (*polled.shut_down) return false;
-  start(polled.queue);
-  return true;
+  if (polled.queue == nullptr) return QueueLease(nullptr, nullptr);
+  polled.mu->Lock();
+  if (*polled.shut_down) {
+    polled.mu->Unlock();
+    return QueueLease(nullptr, nullptr);
+  }
+  return QueueLease(polled.mu, polled.queue);
 }
 
 void QueuedUnaryMethods::AskForCall(int index) {

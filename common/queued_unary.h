@@ -50,7 +50,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
-#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -205,10 +204,26 @@ class QueuedUnaryMethods {
   // After grpc::Server::Shutdown: shuts the queues down and joins the threads. Idempotent.
   void Stop();
 
-  // Runs `start(queue)` with the queue of the polling thread this runs on, whose tags (a
-  // QueuedTag) then come back to this same thread; false, without running it, on any other
-  // thread or once the queue is shutting down. For peer calls made from a chain (CallOnQueue).
-  static bool OnThisThreadsQueue(absl::FunctionRef<void(grpc::CompletionQueue*)> start);
+  // The queue of the polling thread this runs on, held against Stop() while the lease lives: its
+  // tags (a QueuedTag) come back to this same thread. Empty on any other thread, or once the
+  // queue is shutting down. For peer calls made from a chain (CallOnQueue).
+  class QueueLease {
+   public:
+    static QueueLease ForThisThread();
+    QueueLease(QueueLease&& other) noexcept
+        : mu_(std::exchange(other.mu_, nullptr)), queue_(other.queue_) {}
+    QueueLease& operator=(QueueLease&&) = delete;
+    ~QueueLease() {
+      if (mu_ != nullptr) mu_->Unlock();
+    }
+    explicit operator bool() const { return mu_ != nullptr; }
+    grpc::CompletionQueue* queue() const { return queue_; }
+
+   private:
+    QueueLease(absl::Mutex* mu, grpc::CompletionQueue* queue) : mu_(mu), queue_(queue) {}
+    absl::Mutex* mu_;
+    grpc::CompletionQueue* queue_;
+  };
 
  private:
   using Run = absl::AnyInvocable<void(QueuedCall&, const CallerIdentity&) const>;
@@ -277,12 +292,13 @@ bool CallOnQueue(Prepare prepare, Response* response, std::function<void(grpc::S
    private:
     std::function<void(grpc::Status)> done_;
   };
-  return QueuedUnaryMethods::OnThisThreadsQueue([&](grpc::CompletionQueue* queue) {
-    auto* reply = new Reply(std::move(done));
-    reply->reader_ = prepare(queue);
-    reply->reader_->StartCall();
-    reply->reader_->Finish(response, &reply->status_, static_cast<QueuedTag*>(reply));
-  });
+  QueuedUnaryMethods::QueueLease lease = QueuedUnaryMethods::QueueLease::ForThisThread();
+  if (!lease) return false;
+  auto* reply = new Reply(std::move(done));
+  reply->reader_ = prepare(lease.queue());
+  reply->reader_->StartCall();
+  reply->reader_->Finish(response, &reply->status_, static_cast<QueuedTag*>(reply));
+  return true;
 }
 
 // The generated service class `Generated` (livecall::v1::Context), served through `Base` (its

@@ -237,9 +237,11 @@ void AiSessionService::CallContextVersionedAsync(
     if (!status.ok()) return done(ToAbslStatus(status), 0);
     done(std::move(call->response), SessionVersionOf(call->context));
   };
+  // The stub captured, not `this`: with `this` captured here, GCC 12's UBSan (-fsanitize=vptr)
+  // stopped ai-session on a member access it took for one on another object.
   if (CallOnQueue(
-          [&](grpc::CompletionQueue* queue) {
-            return (context_.*method.queued)(&call->context, call->request, queue);
+          [&stub = context_, &call, &method](grpc::CompletionQueue* queue) {
+            return (stub.*method.queued)(&call->context, call->request, queue);
           },
           &call->response, answered)) {
     return;
@@ -324,8 +326,8 @@ void AiSessionService::GetCallAsync(const std::string& call_sid, const CallerIde
     done(std::move(call->response));
   };
   if (CallOnQueue(
-          [&](grpc::CompletionQueue* queue) {
-            return calls_->PrepareAsyncGetCall(&call->context, call->request, queue);
+          [stub = calls_, &call](grpc::CompletionQueue* queue) {
+            return stub->PrepareAsyncGetCall(&call->context, call->request, queue);
           },
           &call->response, answered)) {
     return;
