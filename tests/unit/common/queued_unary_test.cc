@@ -31,6 +31,7 @@ namespace {
 using livecall::v1::GetSessionRequest;
 using livecall::v1::Session;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kGetSession[] = "/livecall.v1.Context/GetSession";
 constexpr char kEndSession[] = "/livecall.v1.Context/EndSession";
@@ -160,11 +161,14 @@ TEST_F(QueuedUnaryTest, AnswersInPlaceWithTheRequestIdAndTrailingMetadata) {
   EXPECT_EQ(customer.phone_number(), "+998901112233");
   Shutdown(methods);
 
-  // The observability interceptor saw the queued calls under their own method names.
+  // The observability interceptor saw the queued calls under their own method names, and not the
+  // calls the threads had asked for when the server shut down, which never came.
   const std::string metrics = SerializeMetrics();
   EXPECT_THAT(metrics,
               HasSubstr("livecall_grpc_server_handled_total{grpc_code=\"NOT_FOUND\","
                         "grpc_method=\"GetSession\",grpc_service=\"livecall.v1.Context\"} 1"));
+  EXPECT_THAT(metrics, Not(HasSubstr("grpc_method=\"unknown\"")));
+  EXPECT_THAT(metrics, HasSubstr("livecall_grpc_server_in_flight 0"));
 }
 
 TEST_F(QueuedUnaryTest, UnknownMethodsAndBadBytesAreClearErrors) {
