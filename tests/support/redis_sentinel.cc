@@ -1,0 +1,343 @@
+#include "tests/support/redis_sentinel.h"
+
+#include <hiredis/hiredis.h>
+#include <sys/time.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "tests/support/files.h"
+#include "tests/support/free_port.h"
+#include "tests/support/wait_for.h"
+
+namespace livecall::testing {
+namespace {
+
+using Context = std::unique_ptr<redisContext, decltype(&redisFree)>;
+using Reply = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
+
+std::string ReplyText(const redisReply& reply) {
+  switch (reply.type) {
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+    case REDIS_REPLY_ERROR:
+      return std::string(reply.str, reply.len);
+    case REDIS_REPLY_INTEGER:
+      return absl::StrCat(reply.integer);
+    case REDIS_REPLY_ARRAY: {
+      std::vector<std::string> parts;
+      for (size_t i = 0; i < reply.elements; ++i) parts.push_back(ReplyText(*reply.element[i]));
+      return absl::StrJoin(parts, "\n");
+    }
+    default:
+      return "";
+  }
+}
+
+Reply Run(redisContext& context, const std::vector<std::string>& argv) {
+  std::vector<const char*> args;
+  std::vector<size_t> lengths;
+  for (const std::string& arg : argv) {
+    args.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  return Reply(static_cast<redisReply*>(redisCommandArgv(&context, static_cast<int>(args.size()),
+                                                         args.data(), lengths.data())),
+               freeReplyObject);
+}
+
+// "field\nvalue\nfield\nvalue..." (SENTINEL MASTER's answer as Command gives it) -> value.
+std::string Field(const std::string& pairs, absl::string_view field) {
+  std::vector<std::string> lines = absl::StrSplit(pairs, '\n');
+  for (size_t i = 0; i + 1 < lines.size(); i += 2) {
+    if (lines[i] == field) return lines[i + 1];
+  }
+  return "";
+}
+
+}  // namespace
+
+RedisSentinelGroup::~RedisSentinelGroup() {
+  // Sentinels first, so that none starts a failover while the data nodes go.
+  for (Process& process : processes_) {
+    if (process.sentinel && process.process != nullptr) process.process->Kill();
+  }
+  for (Process& process : processes_) {
+    if (process.process != nullptr) process.process->Kill();
+  }
+  if (!root_dir_.empty() && ShouldRemoveTempDirs()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(root_dir_, ignored);
+  }
+}
+
+absl::Status RedisSentinelGroup::WaitForPong(Process& process) {
+  bool exited = false;
+  bool ready = WaitFor(
+      [&] {
+        if (!process.process->Running()) {
+          exited = true;
+          return true;
+        }
+        absl::StatusOr<std::string> pong = Command(process.port, {"PING"});
+        return pong.ok() && *pong == "PONG";
+      },
+      absl::Seconds(10));
+  if (exited || !ready) {
+    return absl::UnavailableError(absl::StrCat(
+        process.sentinel ? "sentinel" : "redis", " on port ", process.port,
+        exited ? " exited" : " did not answer PING", "; its log:\n", process.process->LogTail(20)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisSentinelGroup::StartDataNode(Process& node, int primary_port) {
+  std::vector<std::string> args = {"--port", absl::StrCat(node.port), "--bind", "127.0.0.1",
+                                   "--dir", node.dir, "--save", "", "--appendonly", "no",
+                                   "--daemonize", "no", "--protected-mode", "no", "--logfile", "",
+                                   // Redis 7 waits 5 s for more replicas before a full sync.
+                                   "--repl-diskless-sync-delay", "0"};
+  if (!options_.password.empty()) {
+    args.insert(args.end(),
+                {"--requirepass", options_.password, "--masterauth", options_.password});
+  }
+  if (primary_port != 0) {
+    args.insert(args.end(), {"--replicaof", "127.0.0.1", absl::StrCat(primary_port)});
+  }
+  node.process = std::make_unique<ChildProcess>();
+  absl::Status started =
+      node.process->Start("redis-server", args, {}, absl::StrCat(node.dir, "/redis.log"));
+  if (!started.ok()) return started;
+  return WaitForPong(node);
+}
+
+absl::Status RedisSentinelGroup::StartSentinel(Process& sentinel, int monitored_port) {
+  const std::string& name = options_.master_name;
+  const std::string config_path = absl::StrCat(sentinel.dir, "/sentinel.conf");
+  {
+    std::ofstream config(config_path);
+    config << "port " << sentinel.port << "\nbind 127.0.0.1\ndir " << sentinel.dir
+           << "\ndaemonize no\nlogfile \"\"\n"
+           << "sentinel monitor " << name << " 127.0.0.1 " << monitored_port << " 2\n"
+           << "sentinel down-after-milliseconds " << name << " 500\n"
+           << "sentinel failover-timeout " << name << " 2000\n";
+    if (!options_.password.empty()) {
+      config << "sentinel auth-pass " << name << " " << options_.password << "\n"
+             << "requirepass " << options_.password << "\n";
+    }
+    if (!config) return absl::InternalError(absl::StrCat("cannot write ", config_path));
+  }
+  sentinel.process = std::make_unique<ChildProcess>();
+  absl::Status started = sentinel.process->Start("redis-server", {config_path, "--sentinel"}, {},
+                                                 absl::StrCat(sentinel.dir, "/sentinel.log"));
+  if (!started.ok()) return started;
+  return WaitForPong(sentinel);
+}
+
+absl::Status RedisSentinelGroup::Start(const Options& options, absl::Duration timeout) {
+  options_ = options;
+  absl::StatusOr<std::string> root = MakeTempDir("livecall-redis-sentinel-");
+  if (!root.ok()) return root.status();
+  root_dir_ = *root;
+  auto add = [&](bool sentinel) -> Process& {
+    Process process;
+    process.port = FreeTcpPort();
+    process.sentinel = sentinel;
+    process.dir = absl::StrCat(root_dir_, sentinel ? "/sentinel-" : "/redis-", process.port);
+    std::filesystem::create_directories(process.dir);
+    processes_.push_back(std::move(process));
+    return processes_.back();
+  };
+  processes_.reserve(1 + options.replicas + options.sentinels + 1);
+  Process& primary = add(false);
+  primary_port_ = primary.port;
+  if (absl::Status started = StartDataNode(primary, 0); !started.ok()) return started;
+  for (int i = 0; i < options.replicas; ++i) {
+    Process& replica = add(false);
+    replica_ports_.push_back(replica.port);
+    if (absl::Status started = StartDataNode(replica, primary_port_); !started.ok()) {
+      return started;
+    }
+  }
+  // Replicas linked before the Sentinels start: their first INFO of the primary lists them all.
+  const bool linked = WaitFor(
+      [&] {
+        absl::StatusOr<std::string> info = Command(primary_port_, {"INFO", "replication"});
+        if (!info.ok() ||
+            !absl::StrContains(*info, absl::StrCat("connected_slaves:", options.replicas))) {
+          return false;
+        }
+        for (int port : replica_ports_) {
+          absl::StatusOr<std::string> replica = Command(port, {"INFO", "replication"});
+          if (!replica.ok() || !absl::StrContains(*replica, "master_link_status:up")) return false;
+        }
+        return true;
+      },
+      timeout);
+  if (!linked) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("the replicas did not link to the primary\n", LogTails()));
+  }
+  for (int i = 0; i < options.sentinels; ++i) {
+    Process& sentinel = add(true);
+    sentinel_ports_.push_back(sentinel.port);
+    if (absl::Status started = StartSentinel(sentinel, primary_port_); !started.ok()) {
+      return started;
+    }
+  }
+  const bool watching = WaitFor(
+      [&] {
+        for (int port : sentinel_ports_) {
+          absl::StatusOr<std::string> master =
+              Command(port, {"SENTINEL", "MASTER", options_.master_name});
+          if (!master.ok() || Field(*master, "flags") != "master" ||
+              Field(*master, "num-slaves") != absl::StrCat(options.replicas)) {
+            return false;
+          }
+        }
+        return true;
+      },
+      timeout);
+  if (!watching) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("the Sentinels did not find the primary and its replicas\n", LogTails()));
+  }
+  return absl::OkStatus();
+}
+
+std::string RedisSentinelGroup::url() const {
+  std::vector<std::string> sentinels;
+  for (int port : sentinel_ports_) sentinels.push_back(absl::StrCat("127.0.0.1:", port));
+  return absl::StrCat("redis+sentinel://",
+                      options_.password.empty() ? "" : absl::StrCat(":", options_.password, "@"),
+                      absl::StrJoin(sentinels, ","), "/", options_.master_name);
+}
+
+absl::StatusOr<std::string> RedisSentinelGroup::Command(
+    int port, const std::vector<std::string>& argv) const {
+  timeval timeout = {1, 0};
+  Context context(redisConnectWithTimeout("127.0.0.1", port, timeout), redisFree);
+  if (context == nullptr || context->err != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot reach 127.0.0.1:", port));
+  }
+  redisSetTimeout(context.get(), timeout);
+  if (!options_.password.empty()) {
+    Reply auth = Run(*context, {"AUTH", options_.password});
+    if (auth == nullptr) {
+      return absl::UnavailableError(absl::StrCat("no answer from 127.0.0.1:", port));
+    }
+    if (auth->type == REDIS_REPLY_ERROR) return ReplyText(*auth);
+  }
+  Reply reply = Run(*context, argv);
+  if (reply == nullptr) {
+    return absl::UnavailableError(absl::StrCat("no answer from 127.0.0.1:", port));
+  }
+  return ReplyText(*reply);
+}
+
+absl::StatusOr<int> RedisSentinelGroup::PrimaryNamedBy(int sentinel_port) const {
+  absl::StatusOr<std::string> address =
+      Command(sentinel_port, {"SENTINEL", "GET-MASTER-ADDR-BY-NAME", options_.master_name});
+  if (!address.ok()) return address.status();
+  std::vector<std::string> parts = absl::StrSplit(*address, '\n');
+  int port = 0;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &port)) {
+    return absl::NotFoundError(absl::StrCat("sentinel on ", sentinel_port, " answered ", *address));
+  }
+  return port;
+}
+
+absl::Status RedisSentinelGroup::WaitForSentinelsToKnowEachOther(absl::Duration timeout) {
+  const std::string others = absl::StrCat(sentinel_ports_.size() - 1);
+  const bool known = WaitFor(
+      [&] {
+        for (int port : sentinel_ports_) {
+          absl::StatusOr<std::string> master =
+              Command(port, {"SENTINEL", "MASTER", options_.master_name});
+          if (!master.ok() || Field(*master, "num-other-sentinels") != others) return false;
+        }
+        return true;
+      },
+      timeout);
+  if (!known) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("the Sentinels did not find each other\n", LogTails()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> RedisSentinelGroup::WaitForFailover(int old_primary_port,
+                                                        absl::Duration timeout) {
+  int promoted = 0;
+  const bool done = WaitFor(
+      [&] {
+        int named = 0;
+        for (int port : sentinel_ports_) {
+          if (!Running(port)) continue;
+          absl::StatusOr<int> primary = PrimaryNamedBy(port);
+          if (!primary.ok() || *primary == old_primary_port) return false;
+          if (named != 0 && *primary != named) return false;
+          named = *primary;
+        }
+        absl::StatusOr<std::string> role = Command(named, {"ROLE"});
+        if (named == 0 || !role.ok() || !absl::StartsWith(*role, "master")) return false;
+        promoted = named;
+        return true;
+      },
+      timeout);
+  if (!done) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "no failover away from 127.0.0.1:", old_primary_port, " finished\n", LogTails()));
+  }
+  return promoted;
+}
+
+absl::StatusOr<int> RedisSentinelGroup::StartStaleSentinel(int port) {
+  Process stale;
+  stale.port = FreeTcpPort();
+  stale.sentinel = true;
+  stale.dir = absl::StrCat(root_dir_, "/stale-sentinel-", stale.port);
+  std::filesystem::create_directories(stale.dir);
+  processes_.push_back(std::move(stale));
+  Process& started = processes_.back();
+  if (absl::Status status = StartSentinel(started, port); !status.ok()) return status;
+  return started.port;
+}
+
+RedisSentinelGroup::Process* RedisSentinelGroup::Find(int port) {
+  for (Process& process : processes_) {
+    if (process.port == port) return &process;
+  }
+  return nullptr;
+}
+
+absl::Status RedisSentinelGroup::Kill(int port) {
+  Process* process = Find(port);
+  if (process == nullptr || process->process == nullptr) {
+    return absl::NotFoundError(absl::StrCat("nothing started on port ", port));
+  }
+  process->process->Kill();
+  return absl::OkStatus();
+}
+
+bool RedisSentinelGroup::Running(int port) {
+  Process* process = Find(port);
+  return process != nullptr && process->process != nullptr && process->process->Running();
+}
+
+std::string RedisSentinelGroup::LogTails() const {
+  std::string tails;
+  for (const Process& process : processes_) {
+    if (process.process == nullptr) continue;
+    absl::StrAppend(&tails, "--- ", process.sentinel ? "sentinel " : "redis ", process.port, ":\n",
+                    process.process->LogTail(8));
+  }
+  return tails;
+}
+
+}  // namespace livecall::testing
