@@ -7,12 +7,13 @@
 namespace livecall {
 
 // LIVECALL_REDIS_URL (default redis://127.0.0.1:6379/0; redis+cluster://host:port,host:port for a
-// Redis Cluster), LIVECALL_REDIS_POOL_SIZE (default 8, per node), LIVECALL_REDIS_TIMEOUT_MS (per
+// Redis Cluster; redis+sentinel://host:port,host:port/master-name for a primary watched by Redis
+// Sentinel), LIVECALL_REDIS_POOL_SIZE (default 8, per node), LIVECALL_REDIS_TIMEOUT_MS (per
 // command, default 2000), LIVECALL_REDIS_WAIT_REPLICAS (default 0: writes are acknowledged once
 // the primary has them; 1: once a replica has them too, so they survive a failover),
-// LIVECALL_REDIS_WAIT_TIMEOUT_MS (default 1000), LIVECALL_REDIS_FAILOVER_WAIT_MS (cluster: how
-// long a command is resent while a failover is under way, default 5000). Problems are recorded
-// in `env`.
+// LIVECALL_REDIS_WAIT_TIMEOUT_MS (default 1000), LIVECALL_REDIS_FAILOVER_WAIT_MS (cluster or
+// Sentinel: how long a command is resent while a failover is under way, default 5000). Problems
+// are recorded in `env`.
 inline RedisPool::Options ReadRedisOptions(EnvReader& env) {
   RedisPool::Options options;
   std::string url = env.String("LIVECALL_REDIS_URL", "redis://127.0.0.1:6379/0");

@@ -9,15 +9,18 @@
 #include <optional>
 #include <tuple>
 
+#include "absl/algorithm/container.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/metrics.h"
+#include "common/redis_sentinel.h"
 
 namespace livecall {
 namespace {
@@ -44,10 +47,14 @@ std::string CommandLabel(const std::vector<std::vector<std::string>>& commands) 
 
 namespace {
 
+constexpr int kSentinelPort = 26379;
+
 // host[:port] -> address; `url` only for the message.
-absl::StatusOr<RedisNodeAddress> ParseHostPort(absl::string_view host_port, absl::string_view url) {
+absl::StatusOr<RedisNodeAddress> ParseHostPort(absl::string_view host_port, absl::string_view url,
+                                               int default_port = 6379) {
   RedisNodeAddress address;
   address.host = "127.0.0.1";
+  address.port = default_port;
   if (size_t colon = host_port.rfind(':'); colon != absl::string_view::npos) {
     if (!absl::SimpleAtoi(host_port.substr(colon + 1), &address.port) || address.port <= 0 ||
         address.port > 65535) {
@@ -59,14 +66,55 @@ absl::StatusOr<RedisNodeAddress> ParseHostPort(absl::string_view host_port, absl
   return address;
 }
 
+// "host[:port][,host[:port]...]/master-name[/db]", after the scheme and the credentials.
+absl::StatusOr<RedisUrl> ParseSentinelUrl(absl::string_view rest, absl::string_view url,
+                                          RedisUrl parsed) {
+  const std::vector<absl::string_view> parts = absl::StrSplit(rest, '/');
+  if (parts.size() < 2 || parts[1].empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("redis URL \"", url,
+                     "\" names no primary: "
+                     "redis+sentinel://[:password@]host:port[,host:port...]/master-name[/db]"));
+  }
+  if (parts.size() > 3) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "redis URL \"", url, "\" has more than /master-name/db after the Sentinels' addresses"));
+  }
+  parsed.master_name = std::string(parts[1]);
+  if (absl::c_any_of(parsed.master_name,
+                     [](char c) { return absl::ascii_isspace(static_cast<unsigned char>(c)); })) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("redis URL \"", url, "\" has a space in its master name"));
+  }
+  if (parts.size() == 3 && !parts[2].empty() &&
+      (!absl::SimpleAtoi(parts[2], &parsed.db) || parsed.db < 0)) {
+    return absl::InvalidArgumentError(absl::StrCat("redis URL \"", url, "\" has a bad db number"));
+  }
+  for (absl::string_view node : absl::StrSplit(parts[0], ',', absl::SkipWhitespace())) {
+    absl::StatusOr<RedisNodeAddress> address =
+        ParseHostPort(absl::StripAsciiWhitespace(node), url, kSentinelPort);
+    if (!address.ok()) return address.status();
+    parsed.sentinels.push_back(*std::move(address));
+  }
+  if (parsed.sentinels.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("redis URL \"", url, "\" names no Sentinel"));
+  }
+  parsed.host = parsed.sentinels.front().host;
+  parsed.port = parsed.sentinels.front().port;
+  return parsed;
+}
+
 }  // namespace
 
 absl::StatusOr<RedisUrl> ParseRedisUrl(absl::string_view url) {
   absl::string_view rest = url;
   const bool cluster = absl::ConsumePrefix(&rest, "redis+cluster://");
-  if (!cluster && !absl::ConsumePrefix(&rest, "redis://")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "redis URL \"", url, "\" must start with redis:// (one server) or redis+cluster://"));
+  const bool sentinel = !cluster && absl::ConsumePrefix(&rest, "redis+sentinel://");
+  if (!cluster && !sentinel && !absl::ConsumePrefix(&rest, "redis://")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("redis URL \"", url,
+                     "\" must start with redis:// (one server), redis+cluster:// (a Redis Cluster) "
+                     "or redis+sentinel:// (a primary watched by Redis Sentinel)"));
   }
   RedisUrl parsed;
   if (size_t at = rest.rfind('@'); at != absl::string_view::npos) {
@@ -77,6 +125,7 @@ absl::StatusOr<RedisUrl> ParseRedisUrl(absl::string_view url) {
     parsed.password =
         std::string(colon == absl::string_view::npos ? credentials : credentials.substr(colon + 1));
   }
+  if (sentinel) return ParseSentinelUrl(rest, url, std::move(parsed));
   absl::string_view hosts = rest;
   if (size_t slash = rest.find('/'); slash != absl::string_view::npos) {
     hosts = rest.substr(0, slash);
@@ -128,11 +177,14 @@ class RedisPool::Node {
   // commands may have reached the server (false: surely not run, safe to send elsewhere).
   absl::StatusOr<std::vector<RedisReply>> RunWithRetry(
       const std::vector<std::vector<std::string>>& commands, bool* sent);
+  // A new connection, authenticated, on the URL's database, and (behind Sentinel) checked to reach
+  // the primary.
   absl::StatusOr<Connection> Connect();
+  // Closes every idle connection (after one turned out to be stale, or the node stopped being the
+  // primary).
+  void DropIdleConnections() ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  // Closes every idle connection (after one turned out to be stale).
-  void DropIdleConnections() ABSL_LOCKS_EXCLUDED(mu_);
   // `reused` tells whether the connection came from the idle list (and so may be stale).
   absl::StatusOr<Connection> Acquire(bool* reused);
   // `unreachable` tells whether it failed because Redis could not be reached (for the breaker).
@@ -158,6 +210,8 @@ RedisPool::RedisPool(Options options)
   static std::once_flag ignore_sigpipe;
   std::call_once(ignore_sigpipe, [] { std::signal(SIGPIPE, SIG_IGN); });
   absl::MutexLock lock(&map_mu_);
+  // Behind Sentinel the primary's node is added once a Sentinel names it.
+  if (options_.url.sentinel()) return;
   if (!options_.url.cluster()) {
     nodes_.push_back(std::make_unique<Node>(options_, options_.url.host, options_.url.port));
     return;
@@ -195,6 +249,11 @@ absl::StatusOr<RedisPool::Connection> RedisPool::Node::Connect() {
     if (reply == nullptr) return ContextError(*connection, "select");
     if (reply->type == REDIS_REPLY_ERROR) {
       return absl::UnavailableError(absl::StrCat("redis select: ", reply->str));
+    }
+  }
+  if (options_.url.sentinel()) {
+    if (absl::Status primary = CheckIsPrimary(*connection, {host_, port_}); !primary.ok()) {
+      return primary;
     }
   }
   return connection;
@@ -332,7 +391,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisPool::RunOnNode(
 
 absl::StatusOr<std::vector<RedisReply>> RedisPool::Route(
     const std::vector<std::vector<std::string>>& commands, const std::string* key) {
-  if (!cluster()) {
+  if (!cluster() && !sentinel()) {
     Node* node;
     {
       absl::MutexLock lock(&map_mu_);
@@ -349,11 +408,14 @@ absl::StatusOr<std::vector<RedisReply>> RedisPool::Route(
   while (true) {
     Node* node = ask.has_value() ? &NodeAt(ask->host, ask->port) : NodeForSlot(slot);
     if (node == nullptr) {
-      // No slot map yet (or this slot is not served): read it, and try again.
-      absl::Status refreshed = RefreshSlotMap();
+      // No slot map yet (or this slot is not served; or no primary known): read it, and try again.
+      bool primary_named = true;
+      absl::Status refreshed = sentinel() ? RefreshPrimary(&primary_named) : RefreshSlotMap();
       node = NodeForSlot(slot);
       if (node == nullptr) {
-        if (absl::Now() >= deadline) {
+        // No Sentinel naming a primary (all down, or the name or password wrong) is no failover
+        // under way: waiting will not help.
+        if (absl::Now() >= deadline || !primary_named) {
           return refreshed.ok() ? absl::UnavailableError(
                                       absl::StrCat("redis cluster: no node serves slot ", slot))
                                 : refreshed;
@@ -469,7 +531,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisPool::ScatterPipeline(
 
 RedisPool::Node* RedisPool::NodeForSlot(int slot) {
   absl::MutexLock lock(&map_mu_);
-  const int index = slot_node_[slot];
+  const int index = sentinel() ? primary_ : slot_node_[slot];
   return index < 0 ? nullptr : nodes_[index].get();
 }
 
@@ -483,6 +545,10 @@ RedisPool::Node& RedisPool::NodeAt(const std::string& host, int port) {
 }
 
 absl::Status RedisPool::RefreshSlotMap() {
+  if (sentinel()) {
+    bool named = false;
+    return RefreshPrimary(&named);
+  }
   if (!cluster()) return absl::OkStatus();
   absl::MutexLock refreshing(&refresh_mu_);
   std::vector<Node*> candidates;
@@ -545,7 +611,76 @@ absl::Status RedisPool::RefreshSlotMap() {
   return last_error;
 }
 
+absl::Status RedisPool::RefreshPrimary(bool* named_any) {
+  *named_any = false;
+  absl::MutexLock refreshing(&refresh_mu_);
+  Node* previous = nullptr;
+  {
+    absl::MutexLock lock(&map_mu_);
+    if (primary_ >= 0) previous = nodes_[primary_].get();
+    // Another caller found it just now (several commands saw the same failure).
+    if (previous != nullptr && absl::Now() - last_refresh_ < absl::Milliseconds(50)) {
+      *named_any = true;
+      return absl::OkStatus();
+    }
+  }
+  std::vector<std::string> errors;
+  for (const RedisNodeAddress& sentinel : options_.url.sentinels) {
+    // A Sentinel that is down is skipped at once once its breaker knows.
+    std::shared_ptr<CircuitBreaker> breaker =
+        SharedCircuitBreaker(absl::StrCat("redis sentinel ", sentinel.host, ":", sentinel.port),
+                             "redis", options_.breaker);
+    if (absl::Status allowed = breaker->Allow(); !allowed.ok()) {
+      errors.push_back(std::string(allowed.message()));
+      continue;
+    }
+    bool answered = false;
+    absl::StatusOr<RedisNodeAddress> named =
+        AskSentinelForPrimary(sentinel, options_.url.master_name, options_.url.password,
+                              options_.connect_timeout, options_.command_timeout, &answered);
+    if (answered) {
+      breaker->RecordSuccess();
+    } else {
+      breaker->RecordFailure();
+    }
+    if (!named.ok()) {
+      errors.push_back(std::string(named.status().message()));
+      continue;
+    }
+    *named_any = true;
+    Node& node = NodeAt(named->host, named->port);
+    // A Sentinel cut off during a failover names the old primary, now a replica (or gone).
+    if (absl::StatusOr<Connection> checked = node.Connect(); !checked.ok()) {
+      errors.push_back(absl::StrCat("sentinel ", sentinel.host, ":", sentinel.port, " named ",
+                                    named->host, ":", named->port, ": ",
+                                    checked.status().message()));
+      continue;
+    }
+    {
+      absl::MutexLock lock(&map_mu_);
+      for (size_t i = 0; i < nodes_.size(); ++i) {
+        if (nodes_[i].get() == &node) primary_ = static_cast<int>(i);
+      }
+      last_refresh_ = absl::Now();
+    }
+    // The old primary's idle connections lead to a replica, or nowhere.
+    if (previous != nullptr && previous != &node) previous->DropIdleConnections();
+    return absl::OkStatus();
+  }
+  return absl::UnavailableError(absl::StrCat("redis sentinel: found no primary named \"",
+                                             options_.url.master_name,
+                                             "\": ", absl::StrJoin(errors, "; ")));
+}
+
 std::string RedisPool::NodeOf(const std::string& key) {
+  if (sentinel()) {
+    Node* primary = NodeForSlot(0);
+    if (primary == nullptr) {
+      (void)RefreshSlotMap();
+      primary = NodeForSlot(0);
+    }
+    return primary == nullptr ? "" : absl::StrCat(primary->host(), ":", primary->port());
+  }
   if (!cluster()) return absl::StrCat(options_.url.host, ":", options_.url.port);
   Node* node = NodeForSlot(RedisKeySlot(key));
   if (node == nullptr) {
@@ -556,6 +691,23 @@ std::string RedisPool::NodeOf(const std::string& key) {
 }
 
 absl::StatusOr<RedisPool::Connection> RedisPool::OpenDedicatedConnection() {
+  if (sentinel()) {
+    // The primary named last, and if it fails (gone, or demoted), the one the Sentinels name now.
+    absl::Status last_error = absl::UnavailableError("redis sentinel: no primary known");
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      Node* primary = attempt == 0 ? NodeForSlot(0) : nullptr;
+      if (primary == nullptr) {
+        bool named = false;
+        if (absl::Status refreshed = RefreshPrimary(&named); !refreshed.ok()) return refreshed;
+        primary = NodeForSlot(0);
+        if (primary == nullptr) break;
+      }
+      absl::StatusOr<Connection> connection = primary->Connect();
+      if (connection.ok()) return connection;
+      last_error = connection.status();
+    }
+    return last_error;
+  }
   std::vector<Node*> candidates;
   {
     absl::MutexLock lock(&map_mu_);

@@ -14,6 +14,13 @@
 // runs out -- but only commands that were never sent: a command whose reply was lost may have run,
 // so it fails (UNAVAILABLE) instead of running twice. A MULTI block or a script must touch one
 // slot (the suite's key layout puts what is written together under one hash tag).
+//
+// Behind Redis Sentinel (a "redis+sentinel://" URL) the pool asks the Sentinels, in order, for the
+// primary's address (common/redis_sentinel.h) and keeps one such pool for it; every new connection
+// checks with ROLE that it reached the primary (a Sentinel may be stale). The same resend loop as
+// for a cluster applies, with "ask the Sentinels again" in place of "read the slot map again": a
+// primary that cannot be reached, a READONLY answer (it was demoted) or its open circuit breaker
+// make the pool ask again and resend what was never sent until Options::failover_wait runs out.
 
 #include <hiredis/hiredis.h>
 
@@ -44,12 +51,21 @@ struct RedisUrl {
   std::string password;  // Empty: no AUTH.
   // A Redis Cluster's seed nodes (host and port above are the first); empty: one server.
   std::vector<RedisNodeAddress> cluster_seeds;
+  // The Sentinels that watch the primary named `master_name` (host and port above are the first
+  // Sentinel's); empty: no Sentinel.
+  std::vector<RedisNodeAddress> sentinels;
+  std::string master_name;
   bool cluster() const { return !cluster_seeds.empty(); }
+  bool sentinel() const { return !sentinels.empty(); }
 };
 
 // Parses "redis://[:password@]host[:port][/db]" (one server, or a primary behind a failover
-// address) or "redis+cluster://[:password@]host[:port][,host[:port]...][/0]" (a Redis Cluster,
-// given by one or more seed nodes; the rest are found with CLUSTER SLOTS; db 0 only).
+// address), "redis+cluster://[:password@]host[:port][,host[:port]...][/0]" (a Redis Cluster,
+// given by one or more seed nodes; the rest are found with CLUSTER SLOTS; db 0 only) or
+// "redis+sentinel://[:password@]host[:port][,host[:port]...]/master-name[/db]" (a primary and its
+// replicas watched by Redis Sentinel: the Sentinels' addresses, port 26379 by default, and the
+// name they monitor the primary by; the password is the data nodes', sent to a Sentinel too if it
+// asks for one).
 absl::StatusOr<RedisUrl> ParseRedisUrl(absl::string_view url);
 
 struct RedisReplyDeleter {
@@ -76,8 +92,9 @@ class RedisPool {
     // 0: acknowledge on the primary's answer (Redis replication is asynchronous).
     int wait_replicas = 0;
     absl::Duration wait_timeout = absl::Seconds(1);
-    // Cluster: how long a command that could not be sent keeps being resent (slot map refreshed
-    // each time) while a failover is under way, before UNAVAILABLE.
+    // Cluster or Sentinel: how long a command that could not be sent keeps being resent (slot map
+    // read again, or the Sentinels asked again, each time) while a failover is under way, before
+    // UNAVAILABLE.
     absl::Duration failover_wait = absl::Seconds(5);
   };
 
@@ -104,9 +121,12 @@ class RedisPool {
   absl::Status Ping();
 
   bool cluster() const { return options_.url.cluster(); }
-  // Reads the cluster's slot map again (a no-op for one server).
+  bool sentinel() const { return options_.url.sentinel(); }
+  // Reads the cluster's slot map again, or asks the Sentinels for the primary again (a no-op for
+  // one server).
   absl::Status RefreshSlotMap() ABSL_LOCKS_EXCLUDED(map_mu_);
-  // "host:port" of the node that serves `key` by the current slot map (the server's for one).
+  // "host:port" of the node that serves `key` by the current slot map (the server's for one, the
+  // primary the Sentinels named last behind Sentinel; empty while unknown).
   std::string NodeOf(const std::string& key) ABSL_LOCKS_EXCLUDED(map_mu_);
 
   struct ContextDeleter {
@@ -115,8 +135,9 @@ class RedisPool {
   using Connection = std::unique_ptr<redisContext, ContextDeleter>;
 
   // A new connection outside the pool, authenticated and on the URL's database, for what cannot
-  // share one (a SUBSCRIBE). In a cluster: to the first node that answers. The caller owns it;
-  // the breaker is not consulted.
+  // share one (a SUBSCRIBE). In a cluster: to the first node that answers; behind Sentinel: to the
+  // primary (the Sentinels are asked again if the one they named last cannot be reached or is no
+  // longer the primary). The caller owns it; the breaker is not consulted.
   absl::StatusOr<Connection> OpenDedicatedConnection();
 
  private:
@@ -132,7 +153,12 @@ class RedisPool {
   // On `node`, with WAIT appended after writes when Options::wait_replicas asks for it.
   absl::StatusOr<std::vector<RedisReply>> RunOnNode(
       Node& node, const std::vector<std::vector<std::string>>& commands, bool* sent);
+  // Behind Sentinel every slot is the primary's.
   Node* NodeForSlot(int slot) ABSL_LOCKS_EXCLUDED(map_mu_);
+  // Sentinel: asks the Sentinels in order for the primary and keeps the first named node that a
+  // fresh connection finds to be a primary. `named_any`: whether some Sentinel named a primary at
+  // all (if one did but it is gone or not the primary, a failover may be under way).
+  absl::Status RefreshPrimary(bool* named_any) ABSL_LOCKS_EXCLUDED(map_mu_);
   Node& NodeAt(const std::string& host, int port) ABSL_LOCKS_EXCLUDED(map_mu_);
 
   const Options options_;
@@ -141,8 +167,10 @@ class RedisPool {
   std::vector<std::unique_ptr<Node>> nodes_ ABSL_GUARDED_BY(map_mu_);
   // Cluster: slot -> index in nodes_, -1 while unknown.
   std::vector<int> slot_node_ ABSL_GUARDED_BY(map_mu_);
+  // Sentinel: the primary's index in nodes_, -1 while unknown.
+  int primary_ ABSL_GUARDED_BY(map_mu_) = -1;
   absl::Time last_refresh_ ABSL_GUARDED_BY(map_mu_) = absl::InfinitePast();
-  absl::Mutex refresh_mu_;  // One CLUSTER SLOTS at a time.
+  absl::Mutex refresh_mu_;  // One CLUSTER SLOTS (or round of Sentinel questions) at a time.
 };
 
 // For an index of live things scored by creation time (unix ms): drops the members scored below
