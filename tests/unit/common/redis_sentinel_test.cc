@@ -211,6 +211,9 @@ TEST_F(RedisSentinelTest, ADemotedPrimarysReadonlyAnswerSendsThePoolToTheNewOne)
               testing::IsOkAndHolds("OK"));
 
   EXPECT_THAT(redis.Command({"SET", "livecall:test:k", "v2"}).status(), IsOk());
+  // The old primary did refuse it (the path under test), and the new one has it.
+  EXPECT_THAT(group_.Command(old_primary, {"INFO", "errorstats"}),
+              testing::IsOkAndHolds(HasSubstr("errorstat_READONLY:count=1")));
   EXPECT_EQ(redis.NodeOf("livecall:test:k"), absl::StrCat("127.0.0.1:", *promoted));
   EXPECT_THAT(group_.Command(*promoted, {"GET", "livecall:test:k"}), testing::IsOkAndHolds("v2"));
 }
