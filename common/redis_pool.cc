@@ -631,7 +631,8 @@ absl::Status RedisPool::RefreshPrimary(bool* named_any) {
         SharedCircuitBreaker(absl::StrCat("redis sentinel ", sentinel.host, ":", sentinel.port),
                              "redis", options_.breaker);
     if (absl::Status allowed = breaker->Allow(); !allowed.ok()) {
-      errors.push_back(std::string(allowed.message()));
+      errors.push_back(
+          absl::StrCat("sentinel ", sentinel.host, ":", sentinel.port, ": ", allowed.message()));
       continue;
     }
     bool answered = false;
