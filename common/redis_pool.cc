@@ -626,7 +626,7 @@ absl::Status RedisPool::RefreshPrimary(bool* named_any) {
   }
   std::vector<std::string> errors;
   for (const RedisNodeAddress& sentinel : options_.url.sentinels) {
-    // A Sentinel that is down is skipped at once once its breaker knows.
+    // A Sentinel known to be down (its breaker open) is skipped without a connection attempt.
     std::shared_ptr<CircuitBreaker> breaker =
         SharedCircuitBreaker(absl::StrCat("redis sentinel ", sentinel.host, ":", sentinel.port),
                              "redis", options_.breaker);
