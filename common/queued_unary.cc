@@ -26,18 +26,21 @@ void FailQueuedSetup(absl::string_view why) {
 void QueuedCall::Answer(const absl::Status& status, const google::protobuf::Message* response) {
   step_ = Step::kAnswered;
   QueuedTag* const tag = this;
+  // Read before the answer starts: once it has, the polling thread may delete the call.
+  QueuedUnaryMethods& owner = owner_;
+  const int queue = queue_;
+  bool own_buffer = false;
   if (!status.ok() || response == nullptr) {
     stream_.Finish(ToGrpcStatus(status), tag);
-    return;
-  }
-  bool own_buffer = false;
-  if (grpc::Status serialized = grpc::SerializationTraits<google::protobuf::Message>::Serialize(
-          *response, &reply_, &own_buffer);
-      !serialized.ok()) {
+  } else if (grpc::Status serialized =
+                 grpc::SerializationTraits<google::protobuf::Message>::Serialize(*response, &reply_,
+                                                                                 &own_buffer);
+             !serialized.ok()) {
     stream_.Finish(serialized, tag);
-    return;
+  } else {
+    stream_.WriteAndFinish(reply_, grpc::WriteOptions(), grpc::Status::OK, tag);
   }
-  stream_.WriteAndFinish(reply_, grpc::WriteOptions(), grpc::Status::OK, tag);
+  owner.Answered(queue);
 }
 
 QueuedUnaryMethods::QueuedUnaryMethods(QueuedUnaryOptions options) : options_(options) {
@@ -93,6 +96,12 @@ void QueuedUnaryMethods::Stop() {
   for (std::unique_ptr<Queue>& queue : queues_) {
     absl::MutexLock lock(&queue->mu);
     if (queue->shut_down) continue;
+    // The server has shut down, but a call it cancelled may still be in a chain's hands (an LLM
+    // reply on its way): its answer needs the queue, and the threads keep polling meanwhile.
+    queue->mu.Await(absl::Condition(
+        +[](Queue* polled)
+             ABSL_EXCLUSIVE_LOCKS_REQUIRED(polled->mu) { return polled->calls_in_hand == 0; },
+        queue.get()));
     queue->shut_down = true;
     queue->queue->Shutdown();
   }
@@ -156,6 +165,12 @@ void QueuedUnaryMethods::Poll(int index) {
 
 void QueuedCall::OnQueued(bool ok) { owner_.Advance(*this, ok); }
 
+void QueuedUnaryMethods::Answered(int index) {
+  Queue& queue = *queues_[index];
+  absl::MutexLock lock(&queue.mu);
+  --queue.calls_in_hand;
+}
+
 void QueuedCall::DoneTag::OnQueued(bool) {
   // Safe now: AsyncNotifyWhenDone's tag has come back.
   if (call.context_.IsCancelled()) call.cancelled_.store(true, std::memory_order_relaxed);
@@ -169,17 +184,36 @@ void QueuedCall::Release() {
 void QueuedUnaryMethods::Advance(QueuedCall& call, bool ok) {
   const bool may_block = options_.work == QueuedWork::kMayBlock;
   switch (call.step_) {
-    case QueuedCall::Step::kRequested:
+    case QueuedCall::Step::kRequested: {
       if (!ok) {  // The server is shutting down: no call came (nor will its done tag).
         delete &call;
         return;
       }
       // The answer, and the done tag that a matched call now owes.
       if (options_.watch_cancellation) call.outstanding_ = 2;
+      Queue& queue = *queues_[call.queue_];
+      {
+        absl::MutexLock lock(&queue.mu);
+        if (!queue.shut_down) {
+          ++queue.calls_in_hand;
+        } else {
+          // Taken by the server just before it shut down, found only after Stop(): it cannot be
+          // read or answered any more. Cancelled, its done tag still comes, and the call goes.
+          call.context_.TryCancel();
+          call.step_ = QueuedCall::Step::kAnswered;
+          if (options_.watch_cancellation) {
+            call.Release();
+          } else {
+            delete &call;
+          }
+          return;
+        }
+      }
       if (!may_block) AskForCall(call.queue_);
       call.step_ = QueuedCall::Step::kRead;
       call.stream_.Read(&call.request_, static_cast<QueuedTag*>(&call));
       return;
+    }
     case QueuedCall::Step::kRead: {
       const int queue = call.queue_;
       if (ok) {

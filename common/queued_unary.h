@@ -28,9 +28,11 @@
 //                (common/async_unary.h). CallScope::StillWanted sees the deadline, and the
 //                client's cancellation with QueuedUnaryOptions::watch_cancellation.
 //
-// Shutdown: grpc::Server::Shutdown first (it returns once every call has been answered or
-// cancelled, while the queues are still polled), then Stop() (or the destructor) shuts the queues
-// down and joins the threads. ServeGrpcUntilSignal (common/grpc_server.h) does this in order.
+// Shutdown: grpc::Server::Shutdown first (no call is taken after it returns), then Stop() (or the
+// destructor), which waits until every call already taken has started its answer -- a chain may
+// still be at work on a call the server has cancelled, and gRPC refuses an answer on a queue that
+// is shut down -- then shuts the queues down and joins the threads; the grpc::Server is destroyed
+// after that. ServeGrpcUntilSignal (common/grpc_server.h) does this in order.
 
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
@@ -201,7 +203,8 @@ class QueuedUnaryMethods {
   void AddTo(grpc::ServerBuilder& builder);
   // Starts the polling threads; after BuildAndStart.
   void Start();
-  // After grpc::Server::Shutdown: shuts the queues down and joins the threads. Idempotent.
+  // After grpc::Server::Shutdown and before the grpc::Server is destroyed (the queues hold tags
+  // that refer to it until drained): shuts the queues down and joins the threads. Idempotent.
   void Stop();
 
   // The queue of the polling thread this runs on, held against Stop() while the lease lives: its
@@ -231,6 +234,10 @@ class QueuedUnaryMethods {
     std::unique_ptr<grpc::ServerCompletionQueue> queue;
     absl::Mutex mu;
     bool shut_down ABSL_GUARDED_BY(mu) = false;
+    // Calls taken from this queue and not yet answered: each will still start an operation on
+    // the queue (its read, its answer), which gRPC refuses once the queue is shut down. Stop()
+    // waits for none.
+    int calls_in_hand ABSL_GUARDED_BY(mu) = 0;
   };
 
   struct Method {
@@ -260,6 +267,8 @@ class QueuedUnaryMethods {
   friend class QueuedCall;
   void Poll(int index);
   void AskForCall(int index);
+  // A call of queue `index` has started its answer (QueuedCall::Answer).
+  void Answered(int index);
   void Advance(QueuedCall& call, bool ok);
   void Dispatch(QueuedCall& call);
 

@@ -548,6 +548,8 @@ TEST_F(AiSessionServiceTest, TheHotRpcsAreAnsweredWithoutAWorker) {
   EXPECT_THAT(ToAbslStatus(ai->EndSession(rpc().get(), end, &ended)),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   server->Shutdown();
+  // Before the server goes: the queues still hold its requests' tags (QueuedUnaryMethods::Stop).
+  LastUnary().Stop();
 }
 
 // A server shut down and a service destroyed while starts are in flight: every RPC is answered
@@ -896,8 +898,10 @@ class AiServer {
   // Returns once every RPC has been finished by the service.
   void Shutdown() {
     if (server_ != nullptr) server_->Shutdown();
-    server_ = nullptr;
+    // Before the server goes: the queues still hold its requests' tags, and a chain may still
+    // answer one of its calls (QueuedUnaryMethods::Stop).
     unary_.Stop();
+    server_ = nullptr;
   }
   livecall::v1::AiSession::Stub& stub() { return *stub_; }
   // Whether the server has seen the latest RPC's cancellation; its deadline as the server sees it.

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -385,13 +386,14 @@ TEST_F(QueuedUnaryTest, AChainLearnsThatItsClientCancelled) {
                        AsyncFinish finish) {
         EXPECT_TRUE(scope.StillWanted().ok());
         chain = std::thread([&, scope = std::move(scope), finish] {
-          started.Notify();
           // The chain's next step, after the client has gone.
           cancelled.WaitForNotification();
           ASSERT_TRUE(WaitForCancellation(scope));
           seen = scope.StillWanted();
           finish(seen);
         });
+        // Only now: the test thread joins `chain`, which this thread has just set.
+        started.Notify();
       });
   Serve(methods);
   grpc::ClientContext context;
@@ -412,6 +414,53 @@ TEST_F(QueuedUnaryTest, AChainLearnsThatItsClientCancelled) {
   chain.join();
   EXPECT_EQ(seen.code(), absl::StatusCode::kCancelled);
   Shutdown(methods);
+}
+
+// The server's shutdown does not wait for a call its client cancelled, but the chain that holds
+// it still answers, on the queue: Stop() waits for that answer before it shuts the queues down
+// (gRPC aborts the process on an answer started on a queue that is shut down).
+TEST_F(QueuedUnaryTest, StopWaitsForAChainStillHoldingACancelledCall) {
+  QueuedUnaryMethods methods(
+      {.threads = 1, .work = QueuedWork::kNeverBlocks, .watch_cancellation = true});
+  absl::Notification started;
+  absl::Mutex mu;
+  std::optional<AsyncFinish> held;
+  methods.HandleAsync<GetSessionRequest, Session>(
+      kGetSession, [&](const CallerIdentity&, CallScope, const GetSessionRequest&, Session&,
+                       AsyncFinish finish) {
+        absl::MutexLock lock(&mu);
+        held.emplace(std::move(finish));
+        started.Notify();
+      });
+  Serve(methods);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+  GetSessionRequest request;
+  Session session;
+  absl::Notification answered;
+  grpc::Status status;
+  stub_->async()->GetSession(&context, &request, &session, [&](grpc::Status finished) {
+    status = finished;
+    answered.Notify();
+  });
+  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  context.TryCancel();
+  ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+
+  absl::Notification stopped;
+  std::thread stopper([&] {
+    Shutdown(methods);
+    stopped.Notify();
+  });
+  // Still held: Stop() has not shut the queue down under the chain.
+  EXPECT_FALSE(stopped.WaitForNotificationWithTimeout(absl::Milliseconds(300)));
+  {
+    absl::MutexLock lock(&mu);
+    (*held)(absl::CancelledError("the client went away"));
+  }
+  stopper.join();
+  EXPECT_TRUE(stopped.HasBeenNotified());
 }
 
 // A chain's peer call made on a polling thread comes back on that same thread; anywhere else
