@@ -157,8 +157,8 @@ class ServedVoiceWebhookTest : public TwilioWebhookTest {
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     unary_->Start();
-    stub_ = livecall::v1::TwilioWebhooks::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    stub_ = livecall::v1::TwilioWebhooks::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
   }
 
   // As main does at SIGTERM: the server's calls answered, then the queues drained, then the
