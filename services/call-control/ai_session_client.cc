@@ -3,10 +3,15 @@
 #include "absl/time/clock.h"
 #include "common/async_unary.h"
 #include "common/grpc_server.h"
+#include "common/queued_unary.h"
 #include "common/request_id.h"
 #include "common/status.h"
 
 namespace livecall::call_control {
+
+bool OnPollingThread() {
+  return static_cast<bool>(QueuedUnaryMethods::QueueLease::ForThisThread());
+}
 
 template <typename Request, typename Response, typename Method>
 absl::StatusOr<Response> GrpcAiSessionClient::Call(Method method, const Request& request) {
@@ -30,14 +35,22 @@ void GrpcAiSessionClient::StartSessionAsync(const livecall::v1::StartSessionRequ
   auto call = std::make_shared<Call>(&pending_);
   call->request = request;
   PreparePeerCall(&call->context, absl::Now() + deadline_, request_id);
+  std::function<void(grpc::Status)> answered = [call, done = std::move(done)](grpc::Status status) {
+    if (!status.ok()) return done(ToAbslStatus(status));
+    done(std::move(call->response));
+  };
+  // On the polling thread's own queue: the answer comes back to this thread, and no callback-API
+  // call starts gRPC's "nexting" threads, which poll the same sockets and hand every event on
+  // (common/queued_unary.h). The callback API remains for other threads (unit tests).
+  if (CallOnQueue(
+          [stub = stub_.get(), &call](grpc::CompletionQueue* queue) {
+            return stub->PrepareAsyncStartSession(&call->context, call->request, queue);
+          },
+          &call->response, answered)) {
+    return;
+  }
   stub_->async()->StartSession(&call->context, &call->request, &call->response,
-                               [call, done = std::move(done)](grpc::Status status) {
-                                 if (!status.ok()) {
-                                   done(ToAbslStatus(status));
-                                 } else {
-                                   done(std::move(call->response));
-                                 }
-                               });
+                               std::move(answered));
 }
 
 absl::StatusOr<livecall::v1::AddTurnResponse> GrpcAiSessionClient::AddTurn(

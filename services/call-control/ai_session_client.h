@@ -4,8 +4,8 @@
 // call-control's edge to ai-session: start the AI session beside a call, feed it what was said
 // (real-time transcription), let its voice agent answer a caller, give it to the agent who
 // answers, end it with the call. An interface so unit tests use a fake; the real one is a gRPC stub
-// with a deadline: synchronous calls from the worker pool only, and StartSessionAsync with the
-// callback API, which parks no thread while ai-session works (a customer's /twilio/voice).
+// with a deadline: synchronous calls, which block their thread like a Redis command, and
+// StartSessionAsync, which parks no thread while ai-session works (a customer's /twilio/voice).
 
 #include <grpcpp/grpcpp.h>
 
@@ -23,14 +23,20 @@ namespace livecall::call_control {
 // ai-session's limit on the text of one turn (AddTurn, ReplyToCaller); longer speech is cut.
 inline constexpr size_t kMaxTurnTextLength = 2000;
 
+// Whether this thread polls a QueuedUnaryMethods' queue that is still served: where
+// StartSessionAsync's `done` runs when the call was made there, and may block.
+bool OnPollingThread();
+
 class AiSessionClient {
  public:
   virtual ~AiSessionClient() = default;
   virtual absl::StatusOr<livecall::v1::Session> StartSession(
       const livecall::v1::StartSessionRequest& request) = 0;
-  // StartSession without blocking: `done` runs once, on a thread of the client's, with its
-  // answer; it must not block (hand blocking work to an Executor). The call carries
-  // `request_id` (x-request-id).
+  // StartSession without blocking: `done` runs once with its answer. Made on a polling thread of
+  // a QueuedUnaryMethods (an RPC's work), the answer comes back on that same thread
+  // (CallOnQueue), where `done` may block as that thread's work may (OnPollingThread() is true
+  // there); made on any other thread, `done` runs on a thread of gRPC's, where it must not block
+  // (hand blocking work to an Executor). The call carries `request_id` (x-request-id).
   using SessionDone = std::function<void(absl::StatusOr<livecall::v1::Session>)>;
   virtual void StartSessionAsync(const livecall::v1::StartSessionRequest& request,
                                  const std::string& request_id, SessionDone done) = 0;

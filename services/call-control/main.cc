@@ -114,14 +114,13 @@ int main() {
        .outbound_limit = &outbound_limit},
       &sessions);
   livecall::call_control::SpeechErrorEvents speech_errors(redis, config->call_ttl);
-  livecall::call_control::TwilioWebhookService webhooks(
-      twilio_provider.get(), calls, sessions, voice_agent, speech, executor, unary,
-      {.public_url = config->public_url,
-       .caller_id = twilio.caller_id,
-       .recognition = config->recognition,
-       .speech_errors = &speech_errors,
-       .outbound_limit = &outbound_limit,
-       .session_start_threads = config->worker_threads});
+  livecall::call_control::TwilioWebhookService webhooks(twilio_provider.get(), calls, sessions,
+                                                        voice_agent, speech, executor, unary,
+                                                        {.public_url = config->public_url,
+                                                         .caller_id = twilio.caller_id,
+                                                         .recognition = config->recognition,
+                                                         .speech_errors = &speech_errors,
+                                                         .outbound_limit = &outbound_limit});
   livecall::call_control::SpeechAudioService speech_audio(synthesizer, unary);
   livecall::LogInfo("telephony provider", {{"provider", std::string(provider->name())}});
   livecall::PeriodicSampler active_calls(absl::Seconds(15), [&calls] {

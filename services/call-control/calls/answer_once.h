@@ -8,6 +8,7 @@
 // sees them); a retry gets that answer and does nothing.
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "absl/functional/function_ref.h"
@@ -45,6 +46,17 @@ struct OnceAnswer {
 absl::StatusOr<OnceAnswer> AnswerOnce(CallStore& calls, const std::string& key,
                                       const AnswerOnceOptions& options,
                                       absl::FunctionRef<absl::StatusOr<std::string>()> answer);
+
+// AnswerOnce in two halves, for an answer that comes later than the call that claims the key
+// (a browser's /twilio/voice goes on from its AI session's answer). ClaimOnce answers the kept
+// answer of an earlier request (repeated), or nullopt when this request has claimed `key`: it
+// must then call FinishOnce once with its answer, which keeps it (or, failed, lets the key go as
+// AnswerOnce would) and answers it.
+absl::StatusOr<std::optional<OnceAnswer>> ClaimOnce(CallStore& calls, const std::string& key,
+                                                    const AnswerOnceOptions& options);
+absl::StatusOr<OnceAnswer> FinishOnce(CallStore& calls, const std::string& key,
+                                      const AnswerOnceOptions& options,
+                                      absl::StatusOr<std::string> text);
 
 }  // namespace livecall::call_control
 

@@ -42,8 +42,9 @@ class CallSessions {
   absl::StatusOr<livecall::v1::Session> Open(const livecall::v1::Call& call,
                                              const std::string& agent_id,
                                              const std::string& language);
-  // Open without blocking (the gRPC callback API): `done` runs once, on ai-session client's
-  // thread, and must not block. The call carries `request_id`.
+  // Open without blocking (AiSessionClient::StartSessionAsync): `done` runs once, on the polling
+  // thread that called this (where it may block) or, called from elsewhere, on a thread of gRPC's
+  // (where it must not). The call carries `request_id`.
   void OpenAsync(const livecall::v1::Call& call, const std::string& agent_id,
                  const std::string& language, const std::string& request_id,
                  AiSessionClient::SessionDone done);

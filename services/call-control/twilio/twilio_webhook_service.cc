@@ -105,8 +105,7 @@ TwilioWebhookService::TwilioWebhookService(TwilioProvider* twilio, CallStore& ca
       voice_agent_(voice_agent),
       speech_(speech),
       executor_(executor),
-      options_(std::move(options)),
-      session_starts_(options_.session_start_threads) {
+      options_(std::move(options)) {
   using livecall::v1::TwilioWebhookRequest;
   using livecall::v1::TwimlResponse;
   using livecall::v1::WebhookAck;

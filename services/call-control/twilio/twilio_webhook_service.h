@@ -84,12 +84,6 @@ struct TwilioWebhookOptions {
   // The global cap on concurrent outbound calls, shared with PlaceCall: a browser call dials a
   // customer too. Null: no cap.
   OutboundCallLimit* outbound_limit = nullptr;
-  // Threads that start the AI sessions of agents' browser calls for /twilio/voice, which waits
-  // for them (up to 3 s). A pool of their own: queued behind the very webhooks that wait for them
-  // on the RPC executor, a burst of calls would make each webhook wait the whole 3 s. As many as
-  // the RPC executor's workers, so every waiting webhook's start runs at once. (A customer's call
-  // starts its session with gRPC's callback API and parks no thread: it needs none of these.)
-  int session_start_threads = 8;
   // How long a rendered busy line (no agent available) is said again as it is. Our own audio's URL
   // stays valid for LIVECALL_TTS_URL_TTL_S (an hour by default) and its cache entry for a day after
   // its last use (renewed by each rendering); but the cache also evicts its least recently used
@@ -115,7 +109,8 @@ class TwilioWebhookService final : public QueuedService<livecall::v1::TwilioWebh
 
   // The work behind the RPCs, each in its family's file; blocking.
   // /twilio/voice (voice_webhook.cc): `done` runs once with the TwiML, on this thread or, for a
-  // customer's call, on the executor once its AI session has started (or 3 s have passed), so
+  // customer's call, once its AI session has started (on the polling thread that asked for it;
+  // on the executor when the start was made elsewhere) or 3 s have passed (on the executor), so
   // no thread waits for ai-session meanwhile.
   using VoiceDone = std::function<void(absl::StatusOr<std::string>)>;
   void HandleVoice(const Params& params, VoiceDone done);
@@ -132,15 +127,21 @@ class TwilioWebhookService final : public QueuedService<livecall::v1::TwilioWebh
   // voice_webhook.cc
   // `language`: the page's Language parameter (device.connect params), for what the agent hears
   // when the call cannot be placed; empty or unknown: English.
-  absl::StatusOr<std::string> AgentCall(const std::string& call_sid, const std::string& identity,
-                                        const std::string& to, const std::string& language);
-  // A browser's call, deduplicated by its CallSid.
-  absl::StatusOr<std::string> BrowserCall(const std::string& call_sid, const std::string& from,
-                                          const Params& params);
+  // `done` runs once with the TwiML (see StartSession for where).
+  void AgentCall(const std::string& call_sid, const std::string& identity, const std::string& to,
+                 const std::string& language, VoiceDone done);
+  // A browser's call, deduplicated by its CallSid (ClaimOnce before, FinishOnce after).
+  void BrowserCall(const std::string& call_sid, const std::string& from, const Params& params,
+                   VoiceDone done);
   void CustomerCall(const std::string& call_sid, const Params& params, VoiceDone done);
-  // Starts the AI session and records it with the call; answers the session's language, or empty
-  // when ai-session failed (logged: the call goes on without it).
-  std::string StartSession(const livecall::v1::Call& call, const std::string& agent_id);
+  // Starts the AI session of a browser's call (written already) and records it with the call.
+  // `go_on` runs once: with the session's language once it has been recorded (on the polling
+  // thread that asked for it, or on the executor when asked from elsewhere), or with "" when
+  // ai-session failed (logged) or has not answered within 3 s (on the executor; a session that
+  // comes later is still recorded). No thread waits meanwhile.
+  struct AgentSessionStart;
+  void StartSession(const livecall::v1::Call& call, const std::string& agent_id,
+                    std::function<void(std::string)> go_on);
   // Rings up to max_agents_rung available agents into `conference` (in the background). False
   // when no agent is available.
   absl::StatusOr<bool> RingAgents(const std::string& call_sid, const std::string& conference,
@@ -148,11 +149,11 @@ class TwilioWebhookService final : public QueuedService<livecall::v1::TwilioWebh
   // Rings `agents` into `conference`, in the background.
   void Ring(const std::string& call_sid, const std::string& conference, const std::string& caller,
             std::vector<std::string> agents);
-  // A customer's call: its AI session starts before the call is written (OpenSession, with
-  // the callback API) and the webhook goes on (AnswerCustomer, on the executor) when it has
-  // started (SessionStarted) or after 3 s (SessionWaitOver), whichever is first; one that comes
-  // later is recorded on the call then (RecordWhenStarted, after the call's write;
-  // RecordLateSession).
+  // A customer's call: its AI session starts before the call is written (OpenSession, on the
+  // polling thread's own completion queue) and the webhook goes on (AnswerCustomer) when it has
+  // started (SessionStarted, where the answer came back) or after 3 s (SessionWaitOver, on the
+  // executor), whichever is first; one that comes later is recorded on the call then
+  // (RecordWhenStarted, after the call's write; RecordLateSession).
   struct PendingSession;
   void OpenSession(const std::shared_ptr<PendingSession>& pending);
   void SessionStarted(const std::shared_ptr<PendingSession>& pending,
@@ -211,13 +212,11 @@ class TwilioWebhookService final : public QueuedService<livecall::v1::TwilioWebh
   };
   absl::Mutex busy_lines_mu_;
   std::map<std::string, RenderedLine> busy_lines_ ABSL_GUARDED_BY(busy_lines_mu_);
-  // Last: destroyed (drained, stopped, waited for) first, while everything their tasks use
-  // still lives.
-  Executor session_starts_;
-  // The 3 s bound of customers' webhooks on their sessions' starts.
+  // Last: destroyed (stopped, waited for) first, while everything their tasks use still lives.
+  // The 3 s bound of /twilio/voice on its call's AI session's start.
   DeadlineTimer session_waits_;
-  // Customers' session starts whose answer has not been handled yet.
-  PendingCalls customer_session_starts_;
+  // Session starts (customers' and browsers') whose answer has not been handled yet.
+  PendingCalls session_starts_;
 };
 
 }  // namespace livecall::call_control

@@ -68,45 +68,52 @@ void TwilioWebhookService::HandleVoice(const Params& params, VoiceDone done) {
   // A customer's call writes nothing before its one script (CustomerCall); a browser's call dials
   // the customer before it answers, so it claims its CallSid first.
   if (!absl::StartsWith(from, "client:")) return CustomerCall(call_sid, params, std::move(done));
-  done(BrowserCall(call_sid, from, params));
+  BrowserCall(call_sid, from, params, std::move(done));
 }
 
-absl::StatusOr<std::string> TwilioWebhookService::BrowserCall(const std::string& call_sid,
-                                                              const std::string& from,
-                                                              const Params& params) {
-  auto answer_first = [&]() -> absl::StatusOr<std::string> {
-    // A CallSid answered before, past the dedup window, is no retry of Twilio's (those come within
-    // seconds) but a replay of a signed request: it dials nobody and joins nothing.
-    LIVECALL_ASSIGN_OR_RETURN(bool new_call, calls_.MarkVoiceCallNew(call_sid));
-    absl::StatusOr<std::string> twiml;
-    if (!new_call) {
-      LogWarning("replayed /twilio/voice for a known call: hung up", {{"callSid", call_sid}});
-      twiml = RenderTwiml({Verb("Hangup")});
-    } else {
-      twiml = AgentCall(call_sid, from.substr(7), Param(params, "To"), Param(params, "Language"));
-    }
-    // Failed: Twilio's retry tries afresh.
-    if (!twiml.ok()) LIVECALL_RETURN_IF_ERROR(calls_.ForgetVoiceCall(call_sid));
-    return twiml;
-  };
+void TwilioWebhookService::BrowserCall(const std::string& call_sid, const std::string& from,
+                                       const Params& params, VoiceDone done) {
   // Twilio delivers at least once: a retry gets the first answer and dials no one again.
-  LIVECALL_ASSIGN_OR_RETURN(OnceAnswer answer,
-                            AnswerOnce(calls_, absl::StrCat("voice:", call_sid),
-                                       {.ttl = kVoiceDedupTtl,
-                                        .still_running = absl::UnavailableError(
-                                            "this call's first webhook is still being answered")},
-                                       answer_first));
-  return answer.text;
+  const std::string key = absl::StrCat("voice:", call_sid);
+  const AnswerOnceOptions once{
+      .ttl = kVoiceDedupTtl,
+      .still_running = absl::UnavailableError("this call's first webhook is still being answered")};
+  absl::StatusOr<std::optional<OnceAnswer>> earlier = ClaimOnce(calls_, key, once);
+  if (!earlier.ok()) return done(earlier.status());
+  if (earlier->has_value()) return done((*earlier)->text);
+  // Claimed: the answer is kept before it is given (or, failed, the claim let go).
+  VoiceDone finish = [this, key, once, done = std::move(done)](absl::StatusOr<std::string> twiml) {
+    absl::StatusOr<OnceAnswer> kept = FinishOnce(calls_, key, once, std::move(twiml));
+    if (!kept.ok()) return done(kept.status());
+    done(std::move(kept->text));
+  };
+  // A CallSid answered before, past the dedup window, is no retry of Twilio's (those come within
+  // seconds) but a replay of a signed request: it dials nobody and joins nothing.
+  absl::StatusOr<bool> new_call = calls_.MarkVoiceCallNew(call_sid);
+  if (!new_call.ok()) return finish(new_call.status());
+  if (!*new_call) {
+    LogWarning("replayed /twilio/voice for a known call: hung up", {{"callSid", call_sid}});
+    return finish(RenderTwiml({Verb("Hangup")}));
+  }
+  AgentCall(call_sid, from.substr(7), Param(params, "To"), Param(params, "Language"),
+            [this, call_sid, finish = std::move(finish)](absl::StatusOr<std::string> twiml) {
+              // Failed: Twilio's retry tries afresh.
+              if (!twiml.ok()) {
+                if (absl::Status forgot = calls_.ForgetVoiceCall(call_sid); !forgot.ok()) {
+                  return finish(forgot);
+                }
+              }
+              finish(std::move(twiml));
+            });
 }
 
-absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& call_sid,
-                                                            const std::string& identity,
-                                                            const std::string& raw_to,
-                                                            const std::string& raw_language) {
+void TwilioWebhookService::AgentCall(const std::string& call_sid, const std::string& identity,
+                                     const std::string& raw_to, const std::string& raw_language,
+                                     VoiceDone done) {
   absl::StatusOr<std::string> to = NormalizePhoneNumber(raw_to);
   if (!to.ok()) {
     LogWarning("agent dialled an invalid number", {{"callSid", call_sid}, {"to", raw_to}});
-    return SayAndHangUp("The number you dialled is not a valid phone number.");
+    return done(SayAndHangUp("The number you dialled is not a valid phone number."));
   }
   // The customer's leg is an outbound call like any PlaceCall: it must be to an allowed number,
   // and it takes a slot of the global cap and of the agent's quota before anyone is dialled,
@@ -120,12 +127,12 @@ absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& c
       LogWarning("agent call refused",
                  {{"callSid", call_sid}, {"error", admitted.status().ToString()}});
       const std::string language = ParseLanguage(raw_language).value_or("en");
-      LIVECALL_ASSIGN_OR_RETURN(
-          TwimlElement refused,
-          speech_.Render({.text = OutboundRefusalLine(refusal, language), .language = language}));
-      return RenderTwiml({std::move(refused), Verb("Hangup")});
+      absl::StatusOr<TwimlElement> refused =
+          speech_.Render({.text = OutboundRefusalLine(refusal, language), .language = language});
+      if (!refused.ok()) return done(refused.status());
+      return done(RenderTwiml({*std::move(refused), Verb("Hangup")}));
     }
-    if (!admitted.ok()) return admitted.status();
+    if (!admitted.ok()) return done(admitted.status());
     slot = *std::move(admitted);
   }
   const std::string conference = absl::StrCat(kConferencePrefix, call_sid);
@@ -136,7 +143,7 @@ absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& c
     LogError("cannot dial the customer into the conference",
              {{"callSid", call_sid}, {"error", customer.status().ToString()}});
     // Nobody was dialled: the slot is given back as this returns.
-    return SayAndHangUp("The call could not be placed. Please try again.");
+    return done(SayAndHangUp("The call could not be placed. Please try again."));
   }
 
   const absl::Time now = absl::Now();
@@ -154,34 +161,39 @@ absl::StatusOr<std::string> TwilioWebhookService::AgentCall(const std::string& c
   RecordCallStatus(call, livecall::v1::CALL_STATUS_QUEUED, now);
   // The call, the browser leg's alias and the slot become the call's in one transaction, so the
   // slot's sweep never finds the slot without its call.
-  LIVECALL_RETURN_IF_ERROR(
-      calls_.Create(call, {call_sid}, slot.CommitWrites(call.call_sid(), now)));
+  if (absl::Status created =
+          calls_.Create(call, {call_sid}, slot.CommitWrites(call.call_sid(), now));
+      !created.ok()) {
+    return done(created);
+  }
 
   absl::StatusOr<std::string> agent_id = AgentIdFromIdentity(identity);
-  std::string language = StartSession(call, agent_id.ok() ? *agent_id : identity);
-  if (language.empty()) language = DefaultLanguageForNumber(call.to());
-
-  // This TwiML runs on the browser's leg: its inbound track is the agent speaking.
-  TwimlElement start = StartTranscription(language, "agent", "customer");
-  TwimlElement dial = Verb("Dial");
-  dial.Attr("callerId", options_.caller_id);
-  dial.Add(Verb("Conference", conference))
-      .Attr("participantLabel", "agent")
-      .Attr("startConferenceOnEnter", "true")
-      .Attr("endConferenceOnExit", "true")
-      .Attr("beep", "false")
-      .Attr("statusCallback", absl::StrCat(options_.public_url, "/twilio/conference"))
-      .Attr("statusCallbackEvent", "start end join leave hold mute")
-      .Attr("waitUrl", "");
-  LogInfo("agent call", {{"callSid", call.call_sid()}, {"agentCallSid", call_sid}});
-  return RenderTwiml({start, dial});
+  StartSession(call, agent_id.ok() ? *agent_id : identity,
+               [this, call, call_sid, done = std::move(done)](std::string language) {
+                 if (language.empty()) language = DefaultLanguageForNumber(call.to());
+                 // This TwiML runs on the browser's leg: its inbound track is the agent speaking.
+                 TwimlElement start = StartTranscription(language, "agent", "customer");
+                 TwimlElement dial = Verb("Dial");
+                 dial.Attr("callerId", options_.caller_id);
+                 dial.Add(Verb("Conference", call.conference_name()))
+                     .Attr("participantLabel", "agent")
+                     .Attr("startConferenceOnEnter", "true")
+                     .Attr("endConferenceOnExit", "true")
+                     .Attr("beep", "false")
+                     .Attr("statusCallback",
+                           absl::StrCat(options_.public_url, "/twilio/conference"))
+                     .Attr("statusCallbackEvent", "start end join leave hold mute")
+                     .Attr("waitUrl", "");
+                 LogInfo("agent call", {{"callSid", call.call_sid()}, {"agentCallSid", call_sid}});
+                 done(RenderTwiml({start, dial}));
+               });
 }
 
 // A customer's call on its way to its answer: its AI session is asked for (OpenSession) and the
-// webhook goes on, on the executor, with the session (SessionStarted) or without it after
-// kSessionStartWait (SessionWaitOver), whichever is first. A session that comes later is recorded
-// on the call by whichever of the two is last: the start, or the webhook once it has written the
-// call without it.
+// webhook goes on with the session (SessionStarted, on the polling thread that asked for it) or
+// without it after kSessionStartWait (SessionWaitOver, on the executor), whichever is first. A
+// session that comes later is recorded on the call by whichever of the two is last: the start, or
+// the webhook once it has written the call without it.
 struct TwilioWebhookService::PendingSession {
   livecall::v1::Call call;  // Not yet written.
   std::vector<std::string> agents;
@@ -254,7 +266,7 @@ void TwilioWebhookService::OpenSession(const std::shared_ptr<PendingSession>& pe
     });
   }
   // Held until the answer has been handled: this service outlives every answer's handling.
-  auto in_flight = std::make_shared<PendingCalls::Guard>(&customer_session_starts_);
+  auto in_flight = std::make_shared<PendingCalls::Guard>(&session_starts_);
   sessions_.OpenAsync(pending->call, "", "", pending->request_id,
                       [this, pending, in_flight](absl::StatusOr<livecall::v1::Session> session) {
                         SessionStarted(pending, std::move(session));
@@ -277,18 +289,25 @@ void TwilioWebhookService::SessionStarted(const std::shared_ptr<PendingSession>&
       record_late = pending->record_late && session.ok();
     }
   }
+  // The answer came back on the polling thread that asked for it (CallOnQueue), whose work may
+  // block on Redis: the webhook goes on right here, with no hand-off to the executor. From
+  // anywhere else (gRPC's callback threads) it must not block.
+  const bool may_block = OnPollingThread();
   if (go_on) {
     session_waits_.Cancel(wait_over);
     std::optional<livecall::v1::Session> started;
     if (session.ok()) started = *std::move(session);
+    if (may_block) return AnswerCustomer(pending, started);
     executor_.Submit(
         [this, pending, started = std::move(started)] { AnswerCustomer(pending, started); });
   } else if (record_late) {
     // Answered after the call was written without it: recorded now, after answering.
-    executor_.Submit([this, pending, session = *std::move(session)] {
+    auto record = [this, pending, session = *std::move(session)] {
       ScopedRequestId scope(pending->request_id);
       RecordLateSession(pending->call.call_sid(), session);
-    });
+    };
+    if (may_block) return record();
+    executor_.Submit(std::move(record));
   }
 }
 
@@ -393,32 +412,78 @@ void TwilioWebhookService::RecordLateSession(const std::string& call_sid,
   if (recorded.ok()) sessions_.EndIfFinished(*recorded);
 }
 
-std::string TwilioWebhookService::StartSession(const livecall::v1::Call& call,
-                                               const std::string& agent_id) {
-  // Started on a pool of its own (see session_start_threads), so a slow ai-session never makes
-  // Twilio's webhook wait past kSessionStartWait; the session is recorded with the call whenever
-  // it starts.
-  struct Started {
-    absl::Mutex mu;
-    bool done ABSL_GUARDED_BY(mu) = false;
-    std::string language ABSL_GUARDED_BY(mu);
-  };
-  auto started = std::make_shared<Started>();
-  session_starts_.Submit([this, call, agent_id, started] {
-    absl::StatusOr<livecall::v1::Call> recorded = sessions_.Start(call, agent_id, "");
-    // The call may have ended while its session was starting: then the session ends too.
-    if (recorded.ok()) sessions_.EndIfFinished(*recorded);
-    absl::MutexLock lock(&started->mu);
-    started->done = true;
-    if (recorded.ok()) started->language = recorded->language();
-  });
-  absl::MutexLock lock(&started->mu);
-  if (started->mu.AwaitWithTimeout(absl::Condition(&started->done), kSessionStartWait)) {
-    return started->language;
+// An agent's browser call, written already, on its way to its answer: its AI session is asked
+// for on the polling thread's completion queue, recorded on the call when it comes (in place on
+// that thread), and the webhook goes on with its language, or without it after kSessionStartWait
+// (on the executor), whichever is first.
+struct TwilioWebhookService::AgentSessionStart {
+  std::string call_sid;
+  std::string request_id;
+  std::function<void(std::string)> go_on;
+  absl::Mutex mu;
+  bool went_on ABSL_GUARDED_BY(mu) = false;
+  DeadlineTimer::TaskId wait_over ABSL_GUARDED_BY(mu) = 0;
+};
+
+void TwilioWebhookService::StartSession(const livecall::v1::Call& call, const std::string& agent_id,
+                                        std::function<void(std::string)> go_on) {
+  auto start = std::make_shared<AgentSessionStart>();
+  start->call_sid = call.call_sid();
+  start->request_id = CurrentRequestId();
+  start->go_on = std::move(go_on);
+  {
+    std::weak_ptr<AgentSessionStart> weak = start;
+    absl::MutexLock lock(&start->mu);
+    start->wait_over = session_waits_.Schedule(absl::Now() + kSessionStartWait, [this, weak] {
+      std::shared_ptr<AgentSessionStart> waiting = weak.lock();
+      if (waiting == nullptr) return;
+      {
+        absl::MutexLock lock(&waiting->mu);
+        if (waiting->went_on) return;
+        waiting->went_on = true;
+      }
+      ScopedRequestId scope(waiting->request_id);
+      LogWarning("ai-session is slow: answering Twilio before the call's AI session has started",
+                 {{"callSid", waiting->call_sid}});
+      executor_.Submit([waiting] {
+        ScopedRequestId scope(waiting->request_id);
+        waiting->go_on("");
+      });
+    });
   }
-  LogWarning("ai-session is slow: answering Twilio before the call's AI session has started",
-             {{"callSid", call.call_sid()}});
-  return "";
+  // Held until the answer has been handled: this service outlives every answer's handling.
+  auto in_flight = std::make_shared<PendingCalls::Guard>(&session_starts_);
+  sessions_.OpenAsync(call, agent_id, "", start->request_id,
+                      [this, start, in_flight](absl::StatusOr<livecall::v1::Session> session) {
+                        auto record = [this, start, in_flight, session = std::move(session)] {
+                          ScopedRequestId scope(start->request_id);
+                          std::string language;
+                          if (session.ok()) {
+                            absl::StatusOr<livecall::v1::Call> recorded =
+                                sessions_.Record(start->call_sid, *session);
+                            // The call may have ended while its session was starting: then the
+                            // session ends too.
+                            if (recorded.ok()) {
+                              sessions_.EndIfFinished(*recorded);
+                              language = recorded->language();
+                            }
+                          }
+                          DeadlineTimer::TaskId wait_over = 0;
+                          {
+                            absl::MutexLock lock(&start->mu);
+                            if (start->went_on) return;
+                            start->went_on = true;
+                            wait_over = start->wait_over;
+                          }
+                          session_waits_.Cancel(wait_over);
+                          start->go_on(std::move(language));
+                        };
+                        // Back on the polling thread that asked (CallOnQueue), whose work may block
+                        // on Redis: the session is recorded and the webhook goes on right here.
+                        // Anywhere else: the executor.
+                        if (OnPollingThread()) return record();
+                        executor_.Submit(std::move(record));
+                      });
 }
 
 absl::StatusOr<bool> TwilioWebhookService::RingAgents(const std::string& call_sid,

@@ -171,5 +171,36 @@ TEST_F(AnswerOnceTest, TheAnswerIsKeptUnderItsKey) {
   EXPECT_EQ(*kept, std::optional<std::string>("<Response/>"));
 }
 
+// The two halves, for an answer that comes after the claim (a browser's /twilio/voice): a retry
+// between the claim and the finish is told the first is still running; after a successful finish
+// it gets the kept answer; a failed finish lets the key go, so the next request claims it afresh.
+TEST_F(AnswerOnceTest, ClaimAndFinishKeepTheAnswerGivenLater) {
+  const AnswerOnceOptions options{.ttl = absl::Minutes(1),
+                                  .still_running = absl::UnavailableError("still answering")};
+  absl::StatusOr<std::optional<OnceAnswer>> claimed = ClaimOnce(*calls_, "voice:CA1", options);
+  ASSERT_THAT(claimed.status(), IsOk());
+  EXPECT_FALSE(claimed->has_value());
+  EXPECT_THAT(ClaimOnce(*calls_, "voice:CA1", options).status(),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("still answering")));
+  absl::StatusOr<OnceAnswer> finished =
+      FinishOnce(*calls_, "voice:CA1", options, std::string("<Response>later</Response>"));
+  ASSERT_THAT(finished.status(), IsOk());
+  EXPECT_EQ(finished->text, "<Response>later</Response>");
+  EXPECT_FALSE(finished->repeated);
+  absl::StatusOr<std::optional<OnceAnswer>> retry = ClaimOnce(*calls_, "voice:CA1", options);
+  ASSERT_THAT(retry.status(), IsOk());
+  ASSERT_TRUE(retry->has_value());
+  EXPECT_EQ((*retry)->text, "<Response>later</Response>");
+  EXPECT_TRUE((*retry)->repeated);
+
+  ASSERT_THAT(ClaimOnce(*calls_, "voice:CA2", options).status(), IsOk());
+  EXPECT_THAT(
+      FinishOnce(*calls_, "voice:CA2", options, absl::InternalError("dial failed")).status(),
+      StatusIs(absl::StatusCode::kInternal));
+  absl::StatusOr<std::optional<OnceAnswer>> afresh = ClaimOnce(*calls_, "voice:CA2", options);
+  ASSERT_THAT(afresh.status(), IsOk());
+  EXPECT_FALSE(afresh->has_value());
+}
+
 }  // namespace
 }  // namespace livecall::call_control

@@ -7,7 +7,6 @@
 #include <thread>
 #include <tuple>
 
-#include "absl/synchronization/blocking_counter.h"
 #include "absl/synchronization/notification.h"
 #include "tests/support/wait_for.h"
 #include "tests/unit/call-control/twilio/twilio_webhook_test_fixture.h"
@@ -147,33 +146,6 @@ TEST_F(VoiceWebhookTest, ASlowAiSessionDoesNotHoldUpTheVoiceWebhook) {
   EXPECT_EQ(response->children[0].Child("Transcription")->Attr("languageCode"), "uz-UZ");
   ASSERT_TRUE(
       WaitFor([&] { return store_->Get(customer)->session_id() == "S1"; }, absl::Seconds(10)));
-}
-
-// Every RPC worker busy (a burst of webhooks, each waiting for its call's AI session): the
-// session still starts at once and the call gets its language, because session starts do not
-// queue behind the webhooks that wait for them (each such webhook used to wait the whole 3 s and
-// answer without the session's language).
-TEST_F(VoiceWebhookTest, SessionStartsDoNotQueueBehindBusyRpcWorkers) {
-  // Shared with the workers: they may still be waking inside WaitForNotification when the test
-  // returns, and a notification destroyed under them left them waiting forever on freed memory
-  // (TearDown's Drain then hung).
-  auto release_workers = std::make_shared<absl::Notification>();
-  auto workers_busy = std::make_shared<absl::BlockingCounter>(2);  // The executor has two workers.
-  for (int i = 0; i < 2; ++i) {
-    executor_.Submit([release_workers, workers_busy] {
-      workers_busy->DecrementCount();
-      release_workers->WaitForNotification();
-    });
-  }
-  workers_busy->Wait();
-  std::string twiml;
-  const std::string customer = AgentCalls(&twiml);
-  release_workers->Notify();
-  absl::StatusOr<XmlNode> response = ParseXml(twiml);
-  ASSERT_THAT(response.status(), IsOk()) << twiml;
-  ASSERT_THAT(response->ChildNames(), ElementsAre("Start", "Dial"));
-  EXPECT_EQ(response->children[0].Child("Transcription")->Attr("languageCode"), "ru-RU");
-  EXPECT_EQ(store_->Get(customer)->session_id(), "S1");
 }
 
 // A customer's webhook holds no RPC worker while its AI session starts (the start is an async
