@@ -1,25 +1,14 @@
 #include "services/gateway/backend_client.h"
 
+#include <memory>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/grpc_server.h"
 
 namespace livecall::gateway {
 namespace {
-
-// Everything one call needs alive until its completion runs: gRPC keeps pointers to the context
-// and both buffers for the call's lifetime.
-struct CallState {
-  explicit CallState(PendingCalls* calls) : pending(calls) {}
-  // First, so destroyed last: the client's destructor waits until the context (which holds the
-  // call and a reference to the channel) is gone.
-  PendingCalls::Guard pending;
-  absl::Time deadline;
-  grpc::ClientContext context;
-  grpc::ByteBuffer request;
-  grpc::ByteBuffer response;
-  BackendCallback done;
-};
 
 // gRPC's deadline timer may fire a little before our clock reads the deadline.
 constexpr absl::Duration kDeadlineSlack = absl::Milliseconds(50);
@@ -41,8 +30,74 @@ std::string Flatten(const grpc::ByteBuffer& buffer) {
 
 }  // namespace
 
+// Everything one call needs alive until its answer is taken from the queue: gRPC keeps pointers
+// to the context, the method path, both buffers and the status for the call's lifetime.
+class GrpcBackendClient::CallState final : public ClientQueueTag {
+ public:
+  CallState(PendingCalls* calls, Backend* backend, BackendCallback done)
+      : pending_(calls), backend_(backend), done_(std::move(done)) {}
+
+  // Starts the call on `queue`; the answer comes back to OnQueued on the queue's thread.
+  void Start(BackendRequest request, grpc::CompletionQueue* queue) {
+    deadline_ = absl::Now() + request.deadline;
+    // The request id is among the request's metadata, which the stages fill in.
+    PreparePeerCall(&context_, deadline_, /*request_id=*/"");
+    for (const auto& [key, value] : request.metadata) context_.AddMetadata(key, value);
+    method_path_ = std::move(request.method_path);
+    grpc::Slice slice(request.payload);
+    request_ = grpc::ByteBuffer(&slice, 1);
+    reader_ = backend_->stub->PrepareUnaryCall(&context_, method_path_, request_, queue);
+    reader_->StartCall();
+    reader_->Finish(&response_, &status_, static_cast<ClientQueueTag*>(this));
+  }
+
+  void OnQueued(bool /*ok: always true for a unary call's Finish*/) override {
+    std::unique_ptr<CallState> self(this);
+    grpc::Status status = std::move(status_);
+    // Not reached: no connection to the backend, or no answer within our deadline. An
+    // UNAVAILABLE over a READY channel, or a DEADLINE_EXCEEDED before our deadline, is the
+    // backend's own answer (a dependency of its own is down or late): the backend is up.
+    const bool unreachable =
+        (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED &&
+         absl::Now() >= deadline_ - kDeadlineSlack) ||
+        (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+         backend_->channel->GetState(/*try_to_connect=*/false) != GRPC_CHANNEL_READY);
+    if (unreachable) {
+      backend_->breaker->RecordFailure();
+      status = grpc::Status(
+          status.error_code(),
+          status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
+              ? absl::StrCat(backend_->name, " did not answer within the deadline")
+              : absl::StrCat(backend_->name, " is unavailable: ", status.error_message()));
+    } else {
+      backend_->breaker->RecordSuccess();
+    }
+    std::string payload;
+    if (status.ok()) payload = Flatten(response_);
+    // The reader lives in the call's arena, which the context releases: it goes first.
+    reader_.reset();
+    done_(status, std::move(payload));
+  }
+
+ private:
+  // First, so destroyed last: the client's destructor waits until the context (which holds the
+  // call and a reference to the channel) is gone.
+  PendingCalls::Guard pending_;
+  Backend* const backend_;
+  absl::Time deadline_;
+  grpc::ClientContext context_;
+  std::string method_path_;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer response_;
+  grpc::Status status_;
+  std::unique_ptr<grpc::GenericClientAsyncResponseReader> reader_;
+  BackendCallback done_;
+};
+
 GrpcBackendClient::GrpcBackendClient(std::vector<BackendTarget> targets,
-                                     CircuitBreaker::Options breaker) {
+                                     std::shared_ptr<ClientQueues> queues,
+                                     CircuitBreaker::Options breaker)
+    : queues_(std::move(queues)) {
   for (BackendTarget& target : targets) {
     auto backend = std::make_unique<Backend>();
     backend->name = target.name;
@@ -55,8 +110,8 @@ GrpcBackendClient::GrpcBackendClient(std::vector<BackendTarget> targets,
 }
 
 GrpcBackendClient::~GrpcBackendClient() {
-  // gRPC destroys each completion, and the call state it holds, on its own thread after the
-  // completion answered; the channels, stubs and breakers go only once every one is gone.
+  // Each call's state is destroyed on its queue's thread after its `done` answered; the channels,
+  // stubs, breakers and queues go only once every one is gone.
   pending_.WaitUntilNone();
 }
 
@@ -75,39 +130,8 @@ void GrpcBackendClient::Call(BackendRequest request, BackendCallback done) {
          std::string());
     return;
   }
-  auto state = std::make_shared<CallState>(&pending_);
-  state->done = std::move(done);
-  state->deadline = absl::Now() + request.deadline;
-  // The request id is among the request's metadata, which the stages fill in.
-  PreparePeerCall(&state->context, state->deadline, /*request_id=*/"");
-  for (const auto& [key, value] : request.metadata) state->context.AddMetadata(key, value);
-  grpc::Slice slice(request.payload);
-  state->request = grpc::ByteBuffer(&slice, 1);
-  backend->stub->UnaryCall(
-      &state->context, request.method_path, grpc::StubOptions(), &state->request, &state->response,
-      [state, backend](grpc::Status status) {
-        // Not reached: no connection to the backend, or no answer within our deadline. An
-        // UNAVAILABLE over a READY channel, or a DEADLINE_EXCEEDED before our deadline, is the
-        // backend's own answer (a dependency of its own is down or late): the backend is up.
-        const bool unreachable =
-            (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED &&
-             absl::Now() >= state->deadline - kDeadlineSlack) ||
-            (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
-             backend->channel->GetState(/*try_to_connect=*/false) != GRPC_CHANNEL_READY);
-        if (unreachable) {
-          backend->breaker->RecordFailure();
-          status = grpc::Status(
-              status.error_code(),
-              status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED
-                  ? absl::StrCat(backend->name, " did not answer within the deadline")
-                  : absl::StrCat(backend->name, " is unavailable: ", status.error_message()));
-        } else {
-          backend->breaker->RecordSuccess();
-        }
-        std::string payload;
-        if (status.ok()) payload = Flatten(state->response);
-        state->done(status, std::move(payload));
-      });
+  auto* state = new CallState(&pending_, backend, std::move(done));
+  state->Start(std::move(request), queues_->Pick());
 }
 
 }  // namespace livecall::gateway

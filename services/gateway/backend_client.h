@@ -3,7 +3,8 @@
 
 // Unary gRPC calls to the backends with serialized messages, so the gateway needs no generated
 // stub per RPC: the route table names the method ("/livecall.v1.AiSession/StartSession") and the
-// bytes are the request message. Calls use gRPC's callback API and never block the caller.
+// bytes are the request message. Calls finish on the gateway's own completion queues
+// (client_queues.h), not on gRPC's callback API, and never block the caller.
 //
 // Each backend (one channel: call-control, ai-session, context) has a circuit breaker
 // (common/circuit_breaker.h): after consecutive failures to reach it — the channel cannot connect
@@ -27,6 +28,7 @@
 #include "absl/time/time.h"
 #include "common/circuit_breaker.h"
 #include "common/pending_calls.h"
+#include "services/gateway/client_queues.h"
 
 namespace livecall::gateway {
 
@@ -44,8 +46,8 @@ using BackendCallback = std::function<void(const grpc::Status& status, std::stri
 class BackendClient {
  public:
   virtual ~BackendClient() = default;
-  // Starts the call and returns at once; `done` runs exactly once, on a gRPC thread (or inline
-  // when the call cannot start). `done` must not block.
+  // Starts the call and returns at once; `done` runs exactly once, on a completion queue's thread
+  // (or inline when the call cannot start). `done` must not block.
   virtual void Call(BackendRequest request, BackendCallback done) = 0;
 };
 
@@ -59,12 +61,12 @@ struct BackendTarget {
   std::vector<std::string> services;
 };
 
-// One channel, GenericStub and circuit breaker per backend.
+// One channel, GenericStub and circuit breaker per backend; the calls finish on `queues`.
 class GrpcBackendClient : public BackendClient {
  public:
-  explicit GrpcBackendClient(std::vector<BackendTarget> targets,
-                             CircuitBreaker::Options breaker = {});
-  // Waits until gRPC has released the state of every call started (each ends by its deadline).
+  GrpcBackendClient(std::vector<BackendTarget> targets, std::shared_ptr<ClientQueues> queues,
+                    CircuitBreaker::Options breaker = {});
+  // Waits until the state of every call started is gone (each ends by its deadline).
   ~GrpcBackendClient() override;
 
   void Call(BackendRequest request, BackendCallback done) override;
@@ -76,6 +78,11 @@ class GrpcBackendClient : public BackendClient {
     std::unique_ptr<grpc::GenericStub> stub;
     std::unique_ptr<CircuitBreaker> breaker;
   };
+  // One call in flight: the queue's tag (backend_client.cc).
+  class CallState;
+
+  // First: destroyed after every call's state is gone (pending_, last).
+  std::shared_ptr<ClientQueues> queues_;
   // Written only in the constructor; read concurrently afterwards (each breaker locks itself).
   std::vector<std::unique_ptr<Backend>> backends_;
   absl::flat_hash_map<std::string, Backend*> by_service_;

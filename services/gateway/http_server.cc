@@ -234,11 +234,27 @@ std::string ResponseBytes(HttpResponse answer, unsigned version, absl::string_vi
 }
 
 // What the listener and every connection share. Connections hold it, and with it the
-// io_context, so a late gRPC completion never touches a destroyed io_context.
+// io_contexts, so a late gRPC completion never touches a destroyed io_context.
 struct HttpServer::State {
+  explicit State(int threads) {
+    // Concurrency hint 1: each is run by one thread alone.
+    for (int i = 0; i < std::max(1, threads); ++i) {
+      io_contexts.push_back(std::make_shared<net::io_context>(1));
+    }
+  }
+  // The next connection's io_context, round robin.
+  net::io_context& NextIoContext() {
+    return *io_contexts[next_io_context.fetch_add(1, std::memory_order_relaxed) %
+                        io_contexts.size()];
+  }
+
   HttpServerOptions options;
   HttpHandler* handler = nullptr;
-  std::shared_ptr<net::io_context> io_context = std::make_shared<net::io_context>();
+  // One io_context per I/O thread, each run by its thread alone; a connection lives on one. A
+  // single io_context shared by every thread wakes a second thread for each event it hands out
+  // (so that one always waits in epoll): one more thread switch per request (issue 17).
+  std::vector<std::shared_ptr<net::io_context>> io_contexts;
+  std::atomic<size_t> next_io_context{0};
   SessionRegistry registry;
   std::atomic<bool> draining{false};
   // Streamed bytes queued and not yet written, over every connection.
@@ -786,7 +802,7 @@ class HttpServer::Listener : public std::enable_shared_from_this<Listener> {
  public:
   explicit Listener(std::shared_ptr<State> state)
       : state_(std::move(state)),
-        acceptor_(net::make_strand(*state_->io_context)),
+        acceptor_(net::make_strand(*state_->io_contexts.front())),
         retry_timer_(acceptor_.get_executor()) {}
 
   absl::Status Listen(const tcp::endpoint& endpoint) {
@@ -823,7 +839,7 @@ class HttpServer::Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   void DoAccept() {
-    acceptor_.async_accept(net::make_strand(*state_->io_context),
+    acceptor_.async_accept(net::make_strand(state_->NextIoContext()),
                            beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
   }
 
@@ -922,7 +938,7 @@ bool IsValidRequestId(absl::string_view id) {
 }
 
 HttpServer::HttpServer(HttpServerOptions options, HttpHandler* handler)
-    : options_(std::move(options)), state_(std::make_shared<State>()) {
+    : options_(std::move(options)), state_(std::make_shared<State>(options_.threads)) {
   state_->options = options_;
   state_->handler = handler;
 }
@@ -944,7 +960,7 @@ absl::Status HttpServer::Start() {
   }
   if (any_port) port = 0;
   beast::error_code ec;
-  tcp::resolver resolver(*state_->io_context);
+  tcp::resolver resolver(*state_->io_contexts.front());
   auto endpoints = resolver.resolve(host, std::to_string(port),
                                     tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec || endpoints.empty()) {
@@ -956,12 +972,12 @@ absl::Status HttpServer::Start() {
     return listening;
   }
   port_ = listener_->port();
-  work_ = std::make_unique<net::executor_work_guard<net::io_context::executor_type>>(
-      state_->io_context->get_executor());
+  for (const std::shared_ptr<net::io_context>& io_context : state_->io_contexts) {
+    work_.push_back(net::make_work_guard(*io_context));
+  }
   listener_->Run();
-  const int thread_count = std::max(1, options_.threads);
-  for (int i = 0; i < thread_count; ++i) {
-    threads_.emplace_back([io_context = state_->io_context] {
+  for (const std::shared_ptr<net::io_context>& io_context : state_->io_contexts) {
+    threads_.emplace_back([io_context] {
       // A handler that throws unwinds out of run(); the connection it belonged to is gone with
       // its handlers, and this thread goes back to serving the others.
       for (;;) {
@@ -993,14 +1009,18 @@ void HttpServer::Shutdown(absl::Duration grace) {
     }
     state_->registry.WaitEmpty(absl::Seconds(1));
   }
-  work_.reset();
-  state_->io_context->stop();
+  work_.clear();
+  for (const std::shared_ptr<net::io_context>& io_context : state_->io_contexts) {
+    io_context->stop();
+  }
   for (std::thread& thread : threads_) thread.join();
   threads_.clear();
   // The closed acceptor's and sockets' last completions hold references to the listener and the
-  // connections, which hold the io_context: run what is ready so that cycle is released.
-  state_->io_context->restart();
-  state_->io_context->poll();
+  // connections, which hold the io_contexts: run what is ready so that cycle is released.
+  for (const std::shared_ptr<net::io_context>& io_context : state_->io_contexts) {
+    io_context->restart();
+    io_context->poll();
+  }
   listener_.reset();
 }
 

@@ -2,8 +2,9 @@
 #define LIVECALL_SERVICES_GATEWAY_HTTP_SERVER_H_
 
 // The HTTP/1.1 listener and its connections, on Boost.Beast's async API (cpp-style §4):
-//  - every connection runs on its own strand; a handler's answer, which arrives on a gRPC thread,
-//    is posted back to that strand before the connection is touched;
+//  - one io_context per I/O thread (`threads`), each run by that thread alone; a connection lives
+//    on one, on its own strand; a handler's answer, which arrives on another thread (the backend
+//    client's), takes the connection there when it is idle, else is posted to that strand;
 //  - keep-alive and pipelining: requests are read ahead (up to a small limit) and their answers
 //    written strictly in request order from a queue, one async_write at a time;
 //  - each request gets a fresh parser with a deliberate body limit (413) and header limit (431);
@@ -105,7 +106,7 @@ class HttpServer {
   const HttpServerOptions options_;
   std::shared_ptr<State> state_;
   std::shared_ptr<Listener> listener_;
-  std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   int port_ = 0;
   bool running_ = false;

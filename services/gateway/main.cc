@@ -16,6 +16,7 @@
 #include "common/process.h"
 #include "common/redis_pool.h"
 #include "services/gateway/backend_client.h"
+#include "services/gateway/client_queues.h"
 #include "services/gateway/console_files.h"
 #include "services/gateway/gateway_config.h"
 #include "services/gateway/gateway_handler.h"
@@ -87,14 +88,17 @@ int main(int argc, char** argv) {
   const auto call_control = livecall::MakePeerChannel(config->backends.call_control, api_key);
   const auto ai_session = livecall::MakePeerChannel(config->backends.ai_session, api_key);
   const auto context = livecall::MakePeerChannel(config->backends.context, api_key);
-  gw::GrpcBackendClient backend({
-      {.name = "call-control",
-       .channel = call_control,
-       .services = {"livecall.v1.CallControl", "livecall.v1.TwilioWebhooks",
-                    "livecall.v1.SpeechAudio"}},
-      {.name = "ai-session", .channel = ai_session, .services = {"livecall.v1.AiSession"}},
-      {.name = "context", .channel = context, .services = {"livecall.v1.Context"}},
-  });
+  // The backend calls' answers and the health checks' come back on this queue's thread (one is
+  // enough: its work per answer is small, and the answer is written to the connection there).
+  const auto client_queues = std::make_shared<gw::ClientQueues>(1);
+  gw::GrpcBackendClient backend(
+      {{.name = "call-control",
+        .channel = call_control,
+        .services = {"livecall.v1.CallControl", "livecall.v1.TwilioWebhooks",
+                     "livecall.v1.SpeechAudio"}},
+       {.name = "ai-session", .channel = ai_session, .services = {"livecall.v1.AiSession"}},
+       {.name = "context", .channel = context, .services = {"livecall.v1.Context"}}},
+      client_queues);
 
   livecall::RedisPool redis({.url = config->redis,
                              .max_connections = 2,
@@ -104,9 +108,9 @@ int main(int argc, char** argv) {
   livecall::Executor redis_executor(1);
   const absl::Duration health_timeout = absl::Seconds(1);
   gw::ReadinessChecker readiness({
-      {"callControl", gw::GrpcHealthCheck(call_control, health_timeout)},
-      {"aiSession", gw::GrpcHealthCheck(ai_session, health_timeout)},
-      {"context", gw::GrpcHealthCheck(context, health_timeout)},
+      {"callControl", gw::GrpcHealthCheck(call_control, health_timeout, client_queues)},
+      {"aiSession", gw::GrpcHealthCheck(ai_session, health_timeout, client_queues)},
+      {"context", gw::GrpcHealthCheck(context, health_timeout, client_queues)},
       {"redis", gw::RedisPingCheck(&redis, &redis_executor)},
   });
 

@@ -23,22 +23,50 @@ using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
 
 // One channel's health stub. The check's function owns it; destroyed with the checker, it waits
-// for gRPC to release every call it started (common/pending_calls.h) before the stub and its
-// channel go.
+// for every call it started to be gone (common/pending_calls.h) before the stub, its channel and
+// the queues go.
 struct HealthClient {
   std::unique_ptr<Health::Stub> stub;
   absl::Duration timeout;
+  std::shared_ptr<ClientQueues> queues;
   PendingCalls pending;  // Last: destroyed (waited for) first.
 };
 
-struct HealthCall {
+// One Check in flight: the queue's tag.
+class HealthCall final : public ClientQueueTag {
+ public:
   HealthCall(PendingCalls* calls, std::function<void(absl::Status)> done)
-      : pending(calls), done(std::move(done)) {}
-  PendingCalls::Guard pending;  // First: released after everything below.
-  grpc::ClientContext context;
-  HealthCheckRequest request;
-  HealthCheckResponse response;
-  std::function<void(absl::Status)> done;
+      : pending_(calls), done_(std::move(done)) {}
+
+  void Start(HealthClient& client) {
+    PreparePeerCall(&context_, absl::Now() + client.timeout, /*request_id=*/"");
+    reader_ = client.stub->PrepareAsyncCheck(&context_, request_, client.queues->Pick());
+    reader_->StartCall();
+    reader_->Finish(&response_, &status_, static_cast<ClientQueueTag*>(this));
+  }
+
+  void OnQueued(bool /*ok: always true for a unary call's Finish*/) override {
+    std::unique_ptr<HealthCall> self(this);
+    // The reader lives in the call's arena, which the context releases: it goes first.
+    reader_.reset();
+    if (!status_.ok()) {
+      done_(absl::Status(static_cast<absl::StatusCode>(status_.error_code()),
+                         status_.error_message()));
+    } else if (response_.status() != HealthCheckResponse::SERVING) {
+      done_(absl::UnavailableError(HealthCheckResponse::ServingStatus_Name(response_.status())));
+    } else {
+      done_(absl::OkStatus());
+    }
+  }
+
+ private:
+  PendingCalls::Guard pending_;  // First: released after everything below.
+  grpc::ClientContext context_;
+  HealthCheckRequest request_;
+  HealthCheckResponse response_;
+  grpc::Status status_;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<HealthCheckResponse>> reader_;
+  std::function<void(absl::Status)> done_;
 };
 
 // Collects the results of one /readyz request; the last check to finish answers.
@@ -97,25 +125,14 @@ HttpResponse ReadinessResponse(bool ready, google::protobuf::Struct checks) {
   return JsonResponse(ready ? 200 : 503, PrintJson(body));
 }
 
-ReadinessCheck GrpcHealthCheck(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout) {
+ReadinessCheck GrpcHealthCheck(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout,
+                               std::shared_ptr<ClientQueues> queues) {
   auto client = std::make_shared<HealthClient>();
   client->stub = Health::NewStub(channel);
   client->timeout = timeout;
+  client->queues = std::move(queues);
   return [client](std::function<void(absl::Status)> done) {
-    auto call = std::make_shared<HealthCall>(&client->pending, std::move(done));
-    PreparePeerCall(&call->context, absl::Now() + client->timeout, /*request_id=*/"");
-    client->stub->async()->Check(
-        &call->context, &call->request, &call->response, [call](grpc::Status status) {
-          if (!status.ok()) {
-            call->done(absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                                    status.error_message()));
-          } else if (call->response.status() != HealthCheckResponse::SERVING) {
-            call->done(absl::UnavailableError(
-                HealthCheckResponse::ServingStatus_Name(call->response.status())));
-          } else {
-            call->done(absl::OkStatus());
-          }
-        });
+    (new HealthCall(&client->pending, std::move(done)))->Start(*client);
   };
 }
 

@@ -2,8 +2,9 @@
 #define LIVECALL_SERVICES_GATEWAY_READINESS_H_
 
 // GET /readyz: the gateway is ready when every backend answers grpc.health.v1 Check with SERVING
-// and Redis answers PING. All checks run at once and none blocks the caller: the gRPC checks use
-// the callback client, the Redis PING (hiredis blocks) runs on a small Executor.
+// and Redis answers PING. All checks run at once and none blocks the caller: the gRPC checks
+// finish on the gateway's completion queues (client_queues.h), the Redis PING (hiredis blocks)
+// runs on a small Executor.
 //
 // One round of checks serves every caller: an answer is reused for `cache_for` (1 s), and callers
 // that come while a round is in flight wait for that round instead of starting their own, so a
@@ -28,6 +29,7 @@
 #include "absl/time/time.h"
 #include "common/executor.h"
 #include "common/redis_pool.h"
+#include "services/gateway/client_queues.h"
 #include "services/gateway/http_response.h"
 #include "services/gateway/http_server.h"
 
@@ -47,8 +49,9 @@ HttpResponse ReadinessResponse(bool ready, google::protobuf::Struct checks);
 // Starts one check; calls `done` exactly once, from any thread, without blocking the caller.
 using ReadinessCheck = std::function<void(std::function<void(absl::Status)> done)>;
 
-// Health/Check("") on `channel` with `timeout`; OK only for SERVING.
-ReadinessCheck GrpcHealthCheck(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout);
+// Health/Check("") on `channel` with `timeout`, finished on `queues`; OK only for SERVING.
+ReadinessCheck GrpcHealthCheck(std::shared_ptr<grpc::Channel> channel, absl::Duration timeout,
+                               std::shared_ptr<ClientQueues> queues);
 
 // PING through `pool`, run on `executor`. Both must outlive every check started.
 ReadinessCheck RedisPingCheck(RedisPool* pool, Executor* executor);

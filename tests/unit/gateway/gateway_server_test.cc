@@ -4,6 +4,9 @@
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <pthread.h>
+
+#include <atomic>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -16,6 +19,7 @@
 #include "livecall/v1/ai_session.grpc.pb.h"
 #include "livecall/v1/speech_audio.grpc.pb.h"
 #include "services/gateway/backend_client.h"
+#include "services/gateway/client_queues.h"
 #include "services/gateway/gateway_handler.h"
 #include "services/gateway/http_server.h"
 #include "services/gateway/openapi.h"
@@ -195,12 +199,16 @@ class GatewayServerTest : public ::testing::Test {
     ASSERT_TRUE(openapi.ok());
 
     // Context points at a port nobody listens on: its routes see UNAVAILABLE.
-    backend_ = std::make_unique<GrpcBackendClient>(std::vector<BackendTarget>{
-        {.name = "ai-session",
-         .channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port),
-                                        grpc::InsecureChannelCredentials()),
-         .services = {"livecall.v1.AiSession", "livecall.v1.SpeechAudio"}},
-        {.name = "context", .channel = UnreachableChannel(), .services = {"livecall.v1.Context"}}});
+    backend_ = std::make_unique<GrpcBackendClient>(
+        std::vector<BackendTarget>{
+            {.name = "ai-session",
+             .channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port),
+                                            grpc::InsecureChannelCredentials()),
+             .services = {"livecall.v1.AiSession", "livecall.v1.SpeechAudio"}},
+            {.name = "context",
+             .channel = UnreachableChannel(),
+             .services = {"livecall.v1.Context"}}},
+        std::make_shared<ClientQueues>(2));
     readiness_ =
         std::make_unique<ReadinessChecker>(std::vector<std::pair<std::string, ReadinessCheck>>{
             {"aiSession", [](std::function<void(absl::Status)> done) { done(absl::OkStatus()); }},
@@ -501,7 +509,8 @@ TEST_F(GatewayServerTest, TheBackendClientsDestructorWaitsUntilGrpcHasReleasedEv
         {{.name = "ai-session",
           .channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", grpc_port_),
                                          grpc::InsecureChannelCredentials()),
-          .services = {"livecall.v1.AiSession"}}});
+          .services = {"livecall.v1.AiSession"}}},
+        std::make_shared<ClientQueues>());
     livecall::v1::GetAiSessionRequest get;
     get.set_session_id("held");
     absl::Notification answered;
@@ -518,6 +527,92 @@ TEST_F(GatewayServerTest, TheBackendClientsDestructorWaitsUntilGrpcHasReleasedEv
   }
   witness.OwnerGone();
   EXPECT_FALSE(witness.released_after_owner());
+}
+
+// The name of the thread this runs on (/proc/<pid>/task/<tid>/comm).
+std::string ThisThreadsName() {
+  char name[16] = {};
+  pthread_getname_np(pthread_self(), name, sizeof(name));
+  return name;
+}
+
+// A client of the fake AiSession at `port`.
+GrpcBackendClient AiSessionClient(int port, int queue_threads = 1) {
+  return GrpcBackendClient({{.name = "ai-session",
+                             .channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+                                                            grpc::InsecureChannelCredentials()),
+                             .services = {"livecall.v1.AiSession"}}},
+                           std::make_shared<ClientQueues>(queue_threads));
+}
+
+BackendRequest GetSession(const std::string& id, absl::Duration deadline) {
+  livecall::v1::GetAiSessionRequest get;
+  get.set_session_id(id);
+  return {.service = "livecall.v1.AiSession",
+          .method_path = "/livecall.v1.AiSession/GetSession",
+          .payload = get.SerializeAsString(),
+          .metadata = {{"x-request-id", "queued-1"}},
+          .deadline = deadline};
+}
+
+// The answer comes back on the client's own completion-queue thread, not on gRPC's callback
+// threads, with the reply's bytes and the request's metadata delivered.
+TEST_F(GatewayServerTest, TheAnswerRunsOnTheClientQueuesThread) {
+  GrpcBackendClient client = AiSessionClient(grpc_port_);
+  absl::Notification answered;
+  std::string thread_name;
+  std::string payload;
+  client.Call(GetSession("S7", absl::Seconds(5)),
+              [&](const grpc::Status& status, std::string reply) {
+                EXPECT_TRUE(status.ok()) << status.error_message();
+                thread_name = ThisThreadsName();
+                payload = std::move(reply);
+                answered.Notify();
+              });
+  answered.WaitForNotification();
+  EXPECT_EQ(thread_name, "gw-backend-cq");
+  livecall::v1::Session session;
+  ASSERT_TRUE(session.ParseFromString(payload));
+  EXPECT_EQ(session.session_id(), "S7");
+  EXPECT_EQ(fake_->Metadata("x-request-id"), "queued-1");
+}
+
+// A backend that does not answer within the deadline: DEADLINE_EXCEEDED naming the backend,
+// once, from the client (whatever the backend does later).
+TEST_F(GatewayServerTest, ABackendSlowerThanTheDeadlineIsDeadlineExceeded) {
+  GrpcBackendClient client = AiSessionClient(grpc_port_, 2);
+  absl::Notification answered;
+  std::atomic<int> answers{0};
+  grpc::Status result;
+  client.Call(GetSession("held", absl::Milliseconds(300)),
+              [&](const grpc::Status& status, std::string) {
+                result = status;
+                answers.fetch_add(1);
+                answered.Notify();
+              });
+  answered.WaitForNotification();
+  EXPECT_EQ(result.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_EQ(result.error_message(), "ai-session did not answer within the deadline");
+  fake_->ReleaseHeld();
+  EXPECT_EQ(answers.load(), 1);
+}
+
+// Destroying the client with a call in flight waits for that call (it ends by its deadline) and
+// answers it first: no call is dropped unanswered, and none is answered after the client is gone.
+TEST_F(GatewayServerTest, DestroyingTheClientWithACallInFlightAnswersItFirst) {
+  std::atomic<int> answers{0};
+  grpc::Status result;
+  {
+    GrpcBackendClient client = AiSessionClient(grpc_port_);
+    client.Call(GetSession("held", absl::Milliseconds(300)),
+                [&](const grpc::Status& status, std::string) {
+                  result = status;
+                  answers.fetch_add(1);
+                });
+  }
+  EXPECT_EQ(answers.load(), 1);
+  EXPECT_EQ(result.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  fake_->ReleaseHeld();
 }
 
 }  // namespace

@@ -316,6 +316,51 @@ class StreamingHandler : public HttpHandler {
   const absl::Time ends_at_;
 };
 
+// Answers every request with 200 and notes which thread handled it.
+class ThreadRecordingHandler : public HttpHandler {
+ public:
+  void Handle(const HttpRequest&, const std::string&, const std::string&,
+              HttpResponder respond) override {
+    {
+      absl::MutexLock lock(&mu_);
+      threads_.push_back(std::this_thread::get_id());
+    }
+    respond(HttpResponse{.status = 200, .body = "ok"});
+  }
+  std::vector<std::thread::id> threads() {
+    absl::MutexLock lock(&mu_);
+    return threads_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::thread::id> threads_ ABSL_GUARDED_BY(mu_);
+};
+
+// Each I/O thread runs an io_context of its own and a connection stays on one: its requests are
+// all handled on one thread, and consecutive connections go to different threads.
+TEST(HttpServerThreadsTest, AConnectionStaysOnOneThreadAndConnectionsAreSpreadOverThem) {
+  ThreadRecordingHandler handler;
+  HttpServer server({.address = "127.0.0.1:0", .threads = 2}, &handler);
+  ASSERT_TRUE(server.Start().ok());
+  {
+    TestConnection first(server.port());
+    TestConnection second(server.port());
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(first.RoundTrip(RawRequest("GET", "/a")).result_int(), 200);
+      EXPECT_EQ(second.RoundTrip(RawRequest("GET", "/b")).result_int(), 200);
+    }
+  }
+  server.Shutdown(absl::Seconds(1));
+  const std::vector<std::thread::id> threads = handler.threads();
+  ASSERT_EQ(threads.size(), 6u);
+  for (int i = 1; i < 3; ++i) {
+    EXPECT_EQ(threads[2 * i], threads[0]);
+    EXPECT_EQ(threads[2 * i + 1], threads[1]);
+  }
+  EXPECT_NE(threads[0], threads[1]);
+}
+
 // A live-event stream lasts no longer than the token that opened it: at stream_ends_at the
 // server ends the body cleanly (the client reconnects with a fresh token).
 TEST(HttpServerStreamTest, AStreamEndsAtItsEndTime) {

@@ -1,9 +1,12 @@
 #include "services/gateway/readiness.h"
 
+#include <grpcpp/health_check_service_interface.h>
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <optional>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "tests/unit/gateway/release_witness.h"
 
@@ -128,7 +131,8 @@ TEST(ReadinessCheckerTest, EveryAnswerNamesWhenItsRoundBegan) {
 
 TEST(GrpcHealthCheckTest, UnreachableBackendFailsWithinTheTimeout) {
   auto channel = grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials());
-  ReadinessCheck check = GrpcHealthCheck(channel, absl::Milliseconds(500));
+  ReadinessCheck check =
+      GrpcHealthCheck(channel, absl::Milliseconds(500), std::make_shared<ClientQueues>());
   absl::Notification done;
   absl::Status result;
   check([&](absl::Status status) {
@@ -139,13 +143,49 @@ TEST(GrpcHealthCheckTest, UnreachableBackendFailsWithinTheTimeout) {
   EXPECT_FALSE(result.ok());
 }
 
+// A backend's health service answering SERVING, then NOT_SERVING: the check follows it, and its
+// answer comes back on the client queues' thread.
+TEST(GrpcHealthCheckTest, ServingIsOkAndNotServingIsUnavailable) {
+  grpc::EnableDefaultHealthCheckService(true);
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  ReadinessCheck check = GrpcHealthCheck(
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()),
+      absl::Seconds(5), std::make_shared<ClientQueues>());
+  auto run = [&check](std::string* thread_name) {
+    absl::Notification done;
+    absl::Status result;
+    check([&](absl::Status status) {
+      result = status;
+      char name[16] = {};
+      pthread_getname_np(pthread_self(), name, sizeof(name));
+      *thread_name = name;
+      done.Notify();
+    });
+    done.WaitForNotification();
+    return result;
+  };
+  std::string thread_name;
+  EXPECT_TRUE(run(&thread_name).ok());
+  EXPECT_EQ(thread_name, "gw-backend-cq");
+  server->GetHealthCheckService()->SetServingStatus(false);
+  absl::Status not_serving = run(&thread_name);
+  EXPECT_EQ(not_serving.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(not_serving.message(), "NOT_SERVING");
+  server->Shutdown();
+}
+
 // The check's function owns the health stub: destroying it waits until gRPC has released every
 // call it started (see GrpcBackendClientTest in gateway_server_test.cc for why).
 TEST(GrpcHealthCheckTest, DestroyingTheCheckWaitsUntilGrpcHasReleasedItsCalls) {
   testing::ReleaseWitness witness;
   {
-    ReadinessCheck check = GrpcHealthCheck(
-        grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()), absl::Seconds(5));
+    ReadinessCheck check =
+        GrpcHealthCheck(grpc::CreateChannel("127.0.0.1:1", grpc::InsecureChannelCredentials()),
+                        absl::Seconds(5), std::make_shared<ClientQueues>());
     absl::Notification answered;
     check([token = witness.token(), &answered](absl::Status status) {
       EXPECT_FALSE(status.ok());
