@@ -31,6 +31,16 @@ void RecordSessionCacheTurn(absl::string_view outcome) {
       "Customer and agent turns by how the session was found: hit (this replica's copy, one call "
       "to context), miss (read first), stale (the copy was refused and the session read) or "
       "shared (written through other replicas too: read first, no copy kept).");
+  // Every turn counts one: each outcome's counter is looked up once, on its first turn
+  // (Family::Add builds a label map and hashes it on every call).
+  if (outcome == "hit") {
+    static prometheus::Counter& hit = turns.Add({{"outcome", "hit"}});
+    return hit.Increment();
+  }
+  if (outcome == "miss") {
+    static prometheus::Counter& miss = turns.Add({{"outcome", "miss"}});
+    return miss.Increment();
+  }
   turns.Add({{"outcome", std::string(outcome)}}).Increment();
 }
 

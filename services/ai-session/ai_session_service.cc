@@ -262,15 +262,77 @@ void AiSessionService::RememberSession(Session& session, int64_t version) {
   auto entry = std::make_shared<CachedSession>();
   entry->version = version;
   google::protobuf::RepeatedPtrField<livecall::v1::Turn> turns;
+  google::protobuf::RepeatedPtrField<livecall::v1::Suggestion> suggestions;
   session.mutable_conversation()->Swap(&turns);
-  entry->session = session;
+  session.mutable_suggestions()->Swap(&suggestions);
+  entry->header = std::make_shared<const Session>(session);
   session.mutable_conversation()->Swap(&turns);
+  session.mutable_suggestions()->Swap(&suggestions);
+  entry->suggestions.assign(session.suggestions().begin(), session.suggestions().end());
   const int total = session.conversation_size();
-  entry->session.mutable_conversation()->Reserve(kept);
+  entry->turns.reserve(kept);
   for (int i = total - kept; i < total; ++i) {
-    *entry->session.add_conversation() = session.conversation(i);
+    entry->turns.push_back(std::make_shared<const livecall::v1::Turn>(session.conversation(i)));
   }
   session_cache_->Insert(session.session_id(), std::move(entry));
+}
+
+void AiSessionService::RememberTurn(const CachedSession& base,
+                                    std::shared_ptr<const livecall::v1::Turn> turn,
+                                    std::vector<livecall::v1::Suggestion> suggestions,
+                                    int64_t version) {
+  const std::string& session_id = base.header->session_id();
+  if (session_cache_ == nullptr || IsSharedSession(session_id)) return;
+  if (version <= 0) return ForgetSession(session_id);
+  std::vector<const livecall::v1::Turn*> turns;
+  turns.reserve(base.turns.size() + 1);
+  for (const std::shared_ptr<const livecall::v1::Turn>& kept : base.turns) {
+    turns.push_back(kept.get());
+  }
+  turns.push_back(turn.get());
+  // As RememberSession keeps them.
+  size_t kept = static_cast<size_t>(TurnsReadBySuggestions(turns));
+  if (llm_ != nullptr) {
+    kept = std::max(kept,
+                    static_cast<size_t>(TurnsReadByPrompts(turns, options_.llm_max_prompt_tokens)));
+  }
+  auto entry = std::make_shared<CachedSession>();
+  entry->version = version;
+  entry->header = base.header;
+  entry->suggestions = std::move(suggestions);
+  entry->turns.reserve(kept);
+  const size_t from_base = kept - 1;  // The new turn is always kept.
+  entry->turns.insert(entry->turns.end(), base.turns.end() - from_base, base.turns.end());
+  entry->turns.push_back(std::move(turn));
+  session_cache_->Insert(session_id, std::move(entry));
+}
+
+std::shared_ptr<const AiSessionService::CachedSession> AiSessionService::PartsOf(Session session,
+                                                                                 int64_t version) {
+  auto parts = std::make_shared<CachedSession>();
+  parts->version = version;
+  google::protobuf::RepeatedPtrField<livecall::v1::Turn> turns;
+  google::protobuf::RepeatedPtrField<livecall::v1::Suggestion> suggestions;
+  session.mutable_conversation()->Swap(&turns);
+  session.mutable_suggestions()->Swap(&suggestions);
+  parts->suggestions.assign(std::make_move_iterator(suggestions.begin()),
+                            std::make_move_iterator(suggestions.end()));
+  parts->turns.reserve(turns.size());
+  for (livecall::v1::Turn& turn : turns) {
+    parts->turns.push_back(std::make_shared<const livecall::v1::Turn>(std::move(turn)));
+  }
+  parts->header = std::make_shared<const Session>(std::move(session));
+  return parts;
+}
+
+Session AiSessionService::CachedSession::Whole() const {
+  Session whole = *header;
+  whole.mutable_suggestions()->Assign(suggestions.begin(), suggestions.end());
+  whole.mutable_conversation()->Reserve(static_cast<int>(turns.size()));
+  for (const std::shared_ptr<const livecall::v1::Turn>& turn : turns) {
+    *whole.add_conversation() = *turn;
+  }
+  return whole;
 }
 
 void AiSessionService::ForgetSession(const std::string& session_id) {
@@ -628,8 +690,8 @@ void AiSessionService::AddTurnAsync(const livecall::v1::AddTurnRequest& request,
                                     TurnCallback done) {
   if (session_cache_ != nullptr) {
     if (std::shared_ptr<const CachedSession> cached = CachedCopy(request.session_id())) {
-      return AnswerTurn(std::make_shared<Session>(cached->session), cached->version,
-                        TurnSource::kCache, request, caller, scope, std::move(done));
+      return AnswerTurn(std::move(cached), TurnSource::kCache, request, caller, scope,
+                        std::move(done));
     }
     if (IsSharedSession(request.session_id())) {
       ++cache_shared_;
@@ -653,8 +715,8 @@ void AiSessionService::ReadAndAnswerTurn(const livecall::v1::AddTurnRequest& req
                       if (!session.ok()) return done(session.status());
                       // Without a cache the append is unconditional, as it always was.
                       if (session_cache_ == nullptr || source == TurnSource::kReread) version = 0;
-                      AnswerTurn(std::make_shared<Session>(*std::move(session)), version, source,
-                                 request, caller, scope, std::move(done));
+                      AnswerTurn(PartsOf(*std::move(session), version), source, request, caller,
+                                 scope, std::move(done));
                     });
 }
 
@@ -665,10 +727,12 @@ absl::StatusOr<livecall::v1::AddTurnResponse> AiSessionService::AddTurn(
   });
 }
 
-void AiSessionService::AnswerTurn(std::shared_ptr<Session> session, int64_t version,
-                                  TurnSource source, const livecall::v1::AddTurnRequest& request,
+void AiSessionService::AnswerTurn(std::shared_ptr<const CachedSession> session, TurnSource source,
+                                  const livecall::v1::AddTurnRequest& request,
                                   const CallerIdentity& caller, const CallScope& scope,
                                   TurnCallback done) {
+  const int64_t version = session->version;
+  const Session& header = *session->header;
   if (source == TurnSource::kCache) {
     // The copy may be stale: whatever it refuses, or context refuses for it, is answered again
     // from a fresh read, so the answer is always the stored session's.
@@ -691,8 +755,8 @@ void AiSessionService::AnswerTurn(std::shared_ptr<Session> session, int64_t vers
       ReadAndAnswerTurn(request, caller, TurnSource::kRead, scope, std::move(done));
     };
     // Ownership from the copy (GetVersionedAsync checks a read one).
-    if (!caller.MayAccess(session->agent_id())) {
-      return done(NotYours(absl::StrCat("session ", session->session_id())));
+    if (!caller.MayAccess(header.agent_id())) {
+      return done(NotYours(absl::StrCat("session ", header.session_id())));
     }
   }
   if (request.speaker() != "customer" && request.speaker() != "agent") {
@@ -705,25 +769,28 @@ void AiSessionService::AnswerTurn(std::shared_ptr<Session> session, int64_t vers
     return done(absl::InvalidArgumentError(
         absl::StrCat("text is longer than ", kMaxTurnTextLength, " bytes")));
   }
-  if (absl::Status active = CheckActive(*session, "it takes no more turns"); !active.ok()) {
+  if (absl::Status active = CheckActive(header, "it takes no more turns"); !active.ok()) {
     return done(active);
   }
+  auto turn = std::make_shared<livecall::v1::Turn>();
+  turn->set_speaker(request.speaker());
+  turn->set_text(std::move(text));
+  *turn->mutable_at() = ToProtoTimestamp(absl::Now());
   auto response = std::make_shared<livecall::v1::AddTurnResponse>();
-  livecall::v1::Turn& turn = *response->mutable_turn();
-  turn.set_speaker(request.speaker());
-  turn.set_text(std::move(text));
-  *turn.mutable_at() = ToProtoTimestamp(absl::Now());
-  *session->add_conversation() = turn;
+  *response->mutable_turn() = *turn;
   response->set_engine("embedded");
 
   // Suggestions for the conversation so far, then the turn and them stored together (only if
   // the session is still at `version`, when known), and the copy kept for the next turn.
-  auto suggest_and_store = [this, &request, caller, source, version, scope, response](
-                               std::shared_ptr<Session> session, TurnCallback done) {
+  auto suggest_and_store = [this, &request, caller, source, scope, session, response,
+                            turn = std::shared_ptr<const livecall::v1::Turn>(turn)](
+                               TurnCallback done) {
     std::vector<livecall::v1::Suggestion> suggestions;
     if (llm_ != nullptr) {
+      Session whole = session->Whole();
+      *whole.add_conversation() = *turn;
       absl::StatusOr<std::string> reply =
-          AskLlm(SuggestionPrompt(*session, options_.llm_max_prompt_tokens),
+          AskLlm(SuggestionPrompt(whole, options_.llm_max_prompt_tokens),
                  options_.llm_suggestion_deadline, "suggestions", scope);
       if (reply.ok()) {
         absl::StatusOr<std::vector<livecall::v1::Suggestion>> parsed =
@@ -736,40 +803,46 @@ void AiSessionService::AnswerTurn(std::shared_ptr<Session> session, int64_t vers
         }
       }
     }
-    if (suggestions.empty()) suggestions = TurnSuggestions(kb_, *session);
-    for (const livecall::v1::Suggestion& suggestion : suggestions) {
-      *response->add_suggestions() = suggestion;
+    if (suggestions.empty()) {
+      // The copy's turns and the new one, read in place.
+      std::vector<const livecall::v1::Turn*> turns;
+      turns.reserve(session->turns.size() + 1);
+      for (const std::shared_ptr<const livecall::v1::Turn>& kept : session->turns) {
+        turns.push_back(kept.get());
+      }
+      turns.push_back(turn.get());
+      suggestions = TurnSuggestions(kb_, *session->header, turns);
     }
-    const std::string& session_id = session->session_id();
-    AppendVersionedAsync(session_id, response->turn(), suggestions, version, scope,
-                         [this, &request, caller, source, version, scope, session, response,
-                          done = std::move(done)](absl::StatusOr<int64_t> stored) mutable {
-                           if (absl::IsAborted(stored.status()) && source == TurnSource::kRead) {
-                             // Another writer came between the read and the append: once more, from
-                             // a new read.
-                             ForgetSession(session->session_id());
-                             return ReadAndAnswerTurn(request, caller, TurnSource::kReread, scope,
-                                                      std::move(done));
-                           }
-                           if (!stored.ok()) return done(stored.status());
-                           if (version != 0) {
-                             // The append was made on exactly this copy: with the new turn and
-                             // suggestions, it is the stored session at the new version.
-                             session->mutable_suggestions()->Assign(response->suggestions().begin(),
-                                                                    response->suggestions().end());
-                             RememberSession(*session, *stored);
-                           }
-                           done(std::move(*response));
-                         });
+    response->mutable_suggestions()->Assign(suggestions.begin(), suggestions.end());
+    const int64_t version = session->version;
+    // Kept for the copy after the append (read by the append until then).
+    auto stored_suggestions =
+        std::make_shared<std::vector<livecall::v1::Suggestion>>(std::move(suggestions));
+    AppendVersionedAsync(
+        session->header->session_id(), *turn, *stored_suggestions, version, scope,
+        [this, &request, caller, source, version, scope, session, turn, response,
+         stored_suggestions, done = std::move(done)](absl::StatusOr<int64_t> stored) mutable {
+          if (absl::IsAborted(stored.status()) && source == TurnSource::kRead) {
+            // Another writer came between the read and the append: once more, from a new read.
+            ForgetSession(session->header->session_id());
+            return ReadAndAnswerTurn(request, caller, TurnSource::kReread, scope, std::move(done));
+          }
+          if (!stored.ok()) return done(stored.status());
+          // The append was made on exactly this copy: with the new turn and suggestions, it is
+          // the stored session at the new version.
+          if (version != 0) {
+            RememberTurn(*session, turn, std::move(*stored_suggestions), *stored);
+          }
+          done(std::move(*response));
+        });
   };
-  if (llm_ == nullptr) return suggest_and_store(std::move(session), std::move(done));
+  if (llm_ == nullptr) return suggest_and_store(std::move(done));
   // The LLM blocks (libcurl): asked from a worker.
   auto pending_done = std::make_shared<TurnCallback>(std::move(done));
-  const bool queued = executor_.TrySubmit(
-      [scope, session = std::move(session), suggest_and_store, pending_done]() mutable {
-        ScopedRequestId request_id(scope.request_id());
-        suggest_and_store(std::move(session), std::move(*pending_done));
-      });
+  const bool queued = executor_.TrySubmit([scope, suggest_and_store, pending_done]() mutable {
+    ScopedRequestId request_id(scope.request_id());
+    suggest_and_store(std::move(*pending_done));
+  });
   if (!queued) {
     (*pending_done)(absl::ResourceExhaustedError(
         absl::StrCat("the server is busy (", executor_.max_queued(), " requests queued); retry")));
@@ -801,7 +874,7 @@ class AiSessionService::ReplyFlow : public std::enable_shared_from_this<ReplyFlo
     // comment), else from a read.
     if (std::shared_ptr<const CachedSession> cached = service_.CachedCopy(request_.session_id())) {
       source_ = TurnSource::kCache;
-      return AfterSession(cached->session, cached->version);
+      return AfterSession(cached->Whole(), cached->version);
     }
     Read(TurnSource::kRead);
   }

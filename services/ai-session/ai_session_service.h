@@ -145,14 +145,23 @@ class AiSessionService final : public QueuedService<livecall::v1::AiSession> {
   class EndFlow;
 
   // What AddTurn needs of a session (see the class comment) and its version in context.
+  // A turn changes neither the header nor the kept turns before it: the copies a session's turns
+  // leave share them, so a turn copies no session (only its own turn and suggestions are new).
   struct CachedSession {
-    livecall::v1::Session session;
+    // The session without its conversation and suggestions.
+    std::shared_ptr<const livecall::v1::Session> header;
+    std::vector<livecall::v1::Suggestion> suggestions;
+    // The newest turns (all of them in a read's parts, else those TurnsReadBy* name), oldest
+    // first.
+    std::vector<std::shared_ptr<const livecall::v1::Turn>> turns;
     int64_t version = 0;
     // Another replica wrote this session since this one last did (a copy was refused): its turns
     // go through several replicas (round robin), so a copy here would be refused turn after
     // turn, each refusal a wasted call. Such a session is read for every turn, as without a
     // cache, and no copy of it is kept.
     bool shared = false;
+    // The copy as one Session (the voice agent's flow and the LLM's prompts read one).
+    livecall::v1::Session Whole() const;
   };
   // A null entry is a session forgotten (BoundedCache keeps, never erases).
   using SessionCache = BoundedCache<std::shared_ptr<const CachedSession>>;
@@ -206,6 +215,13 @@ class AiSessionService final : public QueuedService<livecall::v1::AiSession> {
   // session when the version is unknown (0).
   // `session` is as it was on return (its turns are set aside while the rest is copied).
   void RememberSession(livecall::v1::Session& session, int64_t version);
+  // Keeps, at `version`, `base` with `turn` appended and `suggestions` as its suggestions (an
+  // append made on exactly that copy): the header and the kept turns are shared, not copied.
+  void RememberTurn(const CachedSession& base, std::shared_ptr<const livecall::v1::Turn> turn,
+                    std::vector<livecall::v1::Suggestion> suggestions, int64_t version);
+  // `session` taken apart (moved, not copied) as a copy's parts, with every turn, at `version`.
+  static std::shared_ptr<const CachedSession> PartsOf(livecall::v1::Session session,
+                                                      int64_t version);
   // Keeps no copy of the session (a shared mark stays).
   void ForgetSession(const std::string& session_id);
   // A conditional append at `expected_version` from this replica's copy was refused (ABORTED).
@@ -243,12 +259,12 @@ class AiSessionService final : public QueuedService<livecall::v1::AiSession> {
                             const std::vector<livecall::v1::Suggestion>& suggestions,
                             int64_t expected_version, const CallScope& scope,
                             std::function<void(absl::StatusOr<int64_t>)> done);
-  // AddTurn's work once the session is at hand (at `version`, 0 when unknown): the ownership
-  // check, the turn and its suggestions (the LLM's, asked on the executor, or the embedded
-  // engine's), stored; the copy kept for the next turn.
-  void AnswerTurn(std::shared_ptr<livecall::v1::Session> session, int64_t version,
-                  TurnSource source, const livecall::v1::AddTurnRequest& request,
-                  const CallerIdentity& caller, const CallScope& scope, TurnCallback done);
+  // AddTurn's work once the session is at hand (at `session->version`, 0 when unknown): the
+  // ownership check, the turn and its suggestions (the LLM's, asked on the executor, or the
+  // embedded engine's), stored; the copy kept for the next turn.
+  void AnswerTurn(std::shared_ptr<const CachedSession> session, TurnSource source,
+                  const livecall::v1::AddTurnRequest& request, const CallerIdentity& caller,
+                  const CallScope& scope, TurnCallback done);
   // The LLM's reply, or an error after which the caller uses the embedded engine (counted).
   // `deadline` is cut to what `scope` leaves after kStoreReserve, the time kept for storing the
   // answer: an answer that comes after the caller has stopped waiting is worth nothing.

@@ -354,7 +354,14 @@ double CountTerms(const std::vector<std::string>& terms, double weight,
 // and its length. Terms are ASCII after folding (Tokens) and at most seven bytes long, so two
 // terms have the same key only when they are the same.
 uint64_t TermKey(absl::string_view term) {
-  static_assert(kStemLength <= 7 && kGramLength <= 7);
+  static_assert(kStemLength <= 7 && kGramLength == 4);
+  if (term.size() == 4) {
+    // Every n-gram (about a hundred per turn): the loop below, unrolled, so that the compiler
+    // loads the four bytes at once.
+    const auto* bytes = reinterpret_cast<const unsigned char*>(term.data());
+    return uint64_t{4} << 56 | uint64_t{bytes[0]} | uint64_t{bytes[1]} << 8 |
+           uint64_t{bytes[2]} << 16 | uint64_t{bytes[3]} << 24;
+  }
   uint64_t key = static_cast<uint64_t>(term.size()) << 56;
   for (size_t i = 0; i < term.size(); ++i) {
     key |= static_cast<uint64_t>(static_cast<unsigned char>(term[i])) << (8 * i);
@@ -428,12 +435,33 @@ void KnowledgeBase::BuildIndex() {
       }
     }
   }
-  IndexTerms(word_counts, word_lengths, kWordWeight, &word_index_);
-  IndexTerms(gram_counts, gram_lengths, kGramWeight, &gram_index_);
+  for (int d = 0; d < n; ++d) {
+    const std::string& language = entries_.entries(d).language();
+    if (IndexOf(language) == nullptr) indexes_.push_back({.language = language});
+  }
+  // Each entry's postings go to its language's index (indexes_ is complete: these stay valid).
+  std::vector<Index*> words(n), grams(n);
+  for (int d = 0; d < n; ++d) {
+    for (LanguageIndex& index : indexes_) {
+      if (index.language != entries_.entries(d).language()) continue;
+      words[d] = &index.words;
+      grams[d] = &index.grams;
+    }
+  }
+  IndexTerms(word_counts, word_lengths, kWordWeight, words);
+  IndexTerms(gram_counts, gram_lengths, kGramWeight, grams);
+}
+
+const KnowledgeBase::LanguageIndex* KnowledgeBase::IndexOf(const std::string& language) const {
+  for (const LanguageIndex& index : indexes_) {
+    if (index.language == language) return &index;
+  }
+  return nullptr;
 }
 
 void KnowledgeBase::IndexTerms(const std::vector<absl::flat_hash_map<std::string, double>>& counts,
-                               const std::vector<double>& lengths, double weight, Index* index) {
+                               const std::vector<double>& lengths, double weight,
+                               const std::vector<Index*>& index_of) {
   // Okapi BM25 with each posting's idf and saturated term frequency computed once, here.
   const double n = static_cast<double>(counts.size());
   double average_length = 0;
@@ -444,6 +472,7 @@ void KnowledgeBase::IndexTerms(const std::vector<absl::flat_hash_map<std::string
   }
   for (size_t d = 0; d < counts.size(); ++d) {
     const double length_norm = 1 - kB + kB * lengths[d] / std::max(average_length, 1.0);
+    Index* index = index_of[d];
     for (const auto& [term, tf] : counts[d]) {
       const double df = document_frequency.at(term);
       const double idf = std::log(1.0 + (n - df + 0.5) / (df + 0.5));
@@ -473,6 +502,10 @@ std::vector<RankedEntry> KnowledgeBase::RankWeighted(const std::vector<WeightedT
                                                      size_t limit) const {
   // The terms of ContentTokens and CharacterGrams, in the same order, read in place: a query
   // builds no string per token or n-gram (this runs on every customer turn).
+  const LanguageIndex* indexes = IndexOf(language);
+  if (indexes == nullptr) return {};  // No entry in that language.
+  const Index& word_index = indexes->words;
+  const Index& gram_index = indexes->grams;
   std::vector<double> scores(entries_.entries_size(), 0.0);
   TokenBuffer tokens;
   std::vector<absl::string_view> content;  // The tokens that are not function words.
@@ -495,7 +528,7 @@ std::vector<RankedEntry> KnowledgeBase::RankWeighted(const std::vector<WeightedT
       const absl::string_view token = tokens[t];
       if (IsFunctionWord(token)) continue;
       content.push_back(token);
-      score_term(token.substr(0, kStemLength), part.weight, word_index_);
+      score_term(token.substr(0, kStemLength), part.weight, word_index);
     }
     seen.clear();
     for (const absl::string_view token : content) {
@@ -503,7 +536,7 @@ std::vector<RankedEntry> KnowledgeBase::RankWeighted(const std::vector<WeightedT
       anchored.assign("^");
       anchored.append(token.data(), token.size());
       for (size_t i = 0; i + kGramLength <= anchored.size(); ++i) {
-        score_term(absl::string_view(anchored).substr(i, kGramLength), part.weight, gram_index_);
+        score_term(absl::string_view(anchored).substr(i, kGramLength), part.weight, gram_index);
       }
     }
   }

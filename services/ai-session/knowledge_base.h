@@ -66,13 +66,24 @@ class KnowledgeBase {
   // it and a query hashes integers, not strings.
   using Index = absl::flat_hash_map<uint64_t, std::vector<Posting>>;
 
+  // The postings of one language's entries: a query ranks only the entries in its language, so
+  // it adds up only theirs (idf and lengths are still over the whole knowledge base).
+  struct LanguageIndex {
+    std::string language;
+    Index words;  // Tokens cut to six letters (NormalizedTokens).
+    Index grams;  // Character n-grams of whole tokens.
+  };
+
   void BuildIndex();
+  // Each document's postings into index_of[document].
   static void IndexTerms(const std::vector<absl::flat_hash_map<std::string, double>>& counts,
-                         const std::vector<double>& lengths, double weight, Index* index);
+                         const std::vector<double>& lengths, double weight,
+                         const std::vector<Index*>& index_of);
+  // The index of `language`'s entries; nullptr when it has none.
+  const LanguageIndex* IndexOf(const std::string& language) const;
 
   livecall::v1::KnowledgeEntryList entries_;
-  Index word_index_;  // Tokens cut to six letters (NormalizedTokens).
-  Index gram_index_;  // Character n-grams of whole tokens.
+  std::vector<LanguageIndex> indexes_;
 };
 
 }  // namespace livecall::ai_session

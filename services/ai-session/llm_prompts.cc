@@ -86,13 +86,21 @@ std::string RecentTurns(const livecall::v1::Session& session, int budget) {
 }  // namespace
 
 int TurnsReadByPrompts(const livecall::v1::Session& session, int token_budget) {
+  return TurnsReadByPrompts(
+      std::vector<const livecall::v1::Turn*>(session.conversation().pointer_begin(),
+                                             session.conversation().pointer_end()),
+      token_budget);
+}
+
+int TurnsReadByPrompts(absl::Span<const livecall::v1::Turn* const> turns, int token_budget) {
   // As RecentTurns walks: it stops at the first turn that does not fit what is left.
+  const int size = static_cast<int>(turns.size());
   int used = 0;
-  for (int i = session.conversation_size() - 1; i >= 0; --i) {
-    used += LineCost(session.conversation(i));
-    if (used > token_budget) return session.conversation_size() - i;
+  for (int i = size - 1; i >= 0; --i) {
+    used += LineCost(*turns[i]);
+    if (used > token_budget) return size - i;
   }
-  return session.conversation_size();
+  return size;
 }
 
 namespace {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "livecall/v1/ai_session.pb.h"
 #include "livecall/v1/context.pb.h"
 #include "services/ai-session/llm_client.h"
@@ -23,6 +24,8 @@ int EstimateTokens(absl::string_view text);
 // now and after any turns are appended: the newest ones up to and including the first that would
 // overflow the budget. A copy cut to these turns gives the same prompts.
 int TurnsReadByPrompts(const livecall::v1::Session& session, int token_budget);
+// The same with `turns` (oldest first) as the conversation.
+int TurnsReadByPrompts(absl::Span<const livecall::v1::Turn* const> turns, int token_budget);
 
 std::vector<ChatMessage> SuggestionPrompt(const livecall::v1::Session& session, int token_budget);
 std::vector<ChatMessage> SummaryPrompt(const livecall::v1::Session& session, int token_budget);

@@ -69,6 +69,12 @@ const SummaryTemplates& SummaryTemplatesFor(const std::string& language) {
   return kUzbek;
 }
 
+// The conversation of `session` as TurnSuggestions' span takes it.
+std::vector<const livecall::v1::Turn*> TurnsOf(const livecall::v1::Session& session) {
+  return std::vector<const livecall::v1::Turn*>(session.conversation().pointer_begin(),
+                                                session.conversation().pointer_end());
+}
+
 }  // namespace
 
 std::vector<livecall::v1::Suggestion> InitialSuggestions(const KnowledgeBase& kb,
@@ -91,22 +97,28 @@ std::vector<livecall::v1::Suggestion> InitialSuggestions(const KnowledgeBase& kb
 
 std::vector<livecall::v1::Suggestion> TurnSuggestions(const KnowledgeBase& kb,
                                                       const livecall::v1::Session& session) {
+  return TurnSuggestions(kb, session, TurnsOf(session));
+}
+
+std::vector<livecall::v1::Suggestion> TurnSuggestions(
+    const KnowledgeBase& kb, const livecall::v1::Session& session,
+    absl::Span<const livecall::v1::Turn* const> turns) {
   std::vector<KnowledgeBase::WeightedText> query;
-  const auto& turns = session.conversation();
+  const int size = static_cast<int>(turns.size());
   int latest_customer = -1;
-  for (int i = turns.size() - 1; i >= 0; --i) {
-    if (turns[i].speaker() == "customer") {
+  for (int i = size - 1; i >= 0; --i) {
+    if (turns[i]->speaker() == "customer") {
       latest_customer = i;
       break;
     }
   }
   // The customer's latest words decide; earlier turns and the open issue only break ties and
   // fill in when the latest words match nothing.
-  if (latest_customer >= 0) query.push_back({turns[latest_customer].text(), 1.0});
+  if (latest_customer >= 0) query.push_back({turns[latest_customer]->text(), 1.0});
   int context_taken = 0;
-  for (int i = turns.size() - 1; i >= 0 && context_taken < kContextTurns; --i) {
-    if (i == latest_customer || turns[i].speaker() == "ai") continue;
-    query.push_back({turns[i].text(), 0.25});
+  for (int i = size - 1; i >= 0 && context_taken < kContextTurns; --i) {
+    if (i == latest_customer || turns[i]->speaker() == "ai") continue;
+    query.push_back({turns[i]->text(), 0.25});
     ++context_taken;
   }
   query.push_back({OpenIssue(session.customer()), 0.15});
@@ -122,15 +134,19 @@ std::vector<livecall::v1::Suggestion> TurnSuggestions(const KnowledgeBase& kb,
 }
 
 int TurnsReadBySuggestions(const livecall::v1::Session& session) {
-  const auto& turns = session.conversation();
+  return TurnsReadBySuggestions(TurnsOf(session));
+}
+
+int TurnsReadBySuggestions(absl::Span<const livecall::v1::Turn* const> turns) {
+  const int size = static_cast<int>(turns.size());
   bool customer_seen = false;
   int spoken = 0;  // Customer and agent turns, the ones TurnSuggestions may take.
-  for (int i = turns.size() - 1; i >= 0; --i) {
-    if (turns[i].speaker() == "customer") customer_seen = true;
-    if (turns[i].speaker() != "ai") ++spoken;
-    if (customer_seen && spoken > kContextTurns) return turns.size() - i;
+  for (int i = size - 1; i >= 0; --i) {
+    if (turns[i]->speaker() == "customer") customer_seen = true;
+    if (turns[i]->speaker() != "ai") ++spoken;
+    if (customer_seen && spoken > kContextTurns) return size - i;
   }
-  return turns.size();
+  return size;
 }
 
 std::vector<livecall::v1::Suggestion> AnswersTo(const KnowledgeBase& kb, absl::string_view words,

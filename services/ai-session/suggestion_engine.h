@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/types/span.h"
 #include "livecall/v1/context.pb.h"
 #include "services/ai-session/knowledge_base.h"
 
@@ -33,6 +34,14 @@ std::vector<livecall::v1::Suggestion> TurnSuggestions(const KnowledgeBase& kb,
 // appended: back to the newest customer turn and to the (kContextTurns + 1)-th newest customer or
 // agent turn, whichever is further. A copy cut to these turns gives the same suggestions.
 int TurnsReadBySuggestions(const livecall::v1::Session& session);
+
+// The same two with `turns` (oldest first) as the conversation of `session`, whose own
+// conversation is not read: a turn is suggested for from a kept copy's turns and the new one
+// without copying them into a Session.
+std::vector<livecall::v1::Suggestion> TurnSuggestions(
+    const KnowledgeBase& kb, const livecall::v1::Session& session,
+    absl::Span<const livecall::v1::Turn* const> turns);
+int TurnsReadBySuggestions(absl::Span<const livecall::v1::Turn* const> turns);
 
 std::vector<livecall::v1::Suggestion> AnswersTo(const KnowledgeBase& kb, absl::string_view words,
                                                 const std::string& language);

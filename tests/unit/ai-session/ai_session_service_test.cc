@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/live_events.h"
+#include "common/metrics.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/ai-session/suggestion_engine.h"
@@ -20,6 +21,7 @@
 #include "services/call-control/twilio/voice_token.h"
 #include "services/context/context_service.h"
 #include "tests/fakes/fake_http_server.h"
+#include "tests/support/metrics_text.h"
 #include "tests/support/proto_matchers.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
@@ -1244,6 +1246,28 @@ TEST_F(AiSessionServiceTest, ASessionWrittenThroughTwoReplicasIsRefusedOnceOnEac
     ASSERT_THAT(service_->AddTurn(Turn(own->session_id(), "customer", text)).status(), IsOk());
   }
   EXPECT_EQ(service_->session_cache_counts().hits, hits + 2);
+}
+
+// The metric counts each turn by how its session was found, as session_cache_counts does.
+TEST_F(AiSessionServiceTest, TheCacheMetricCountsEachTurnByItsOutcome) {
+  auto count = [](const char* outcome) {
+    return livecall::testing::MetricValue(
+        SerializeMetrics(),
+        absl::StrCat("livecall_session_cache_turns_total{outcome=\"", outcome, "\"}"));
+  };
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998901112233"));
+  ASSERT_THAT(session.status(), IsOk());
+  ASSERT_THAT(service_->AddTurn(Turn(session->session_id(), "customer", "salom")).status(), IsOk());
+  const double hits = count("hit");
+  const double misses = count("miss");
+  for (const char* text : {"internet ishlamayapti", "rahmat"}) {
+    ASSERT_THAT(service_->AddTurn(Turn(session->session_id(), "customer", text)).status(), IsOk());
+  }
+  EXPECT_EQ(count("hit"), hits + 2);
+  // A replica with no copy reads first: a miss.
+  std::unique_ptr<AiSessionService> other = Replica(*stub_, *kb_, executor_, Unary());
+  ASSERT_THAT(other->AddTurn(Turn(session->session_id(), "agent", "Tekshiraman")).status(), IsOk());
+  EXPECT_EQ(count("miss"), misses + 1);
 }
 
 TEST_F(AiSessionServiceTest, ACopyOfASessionEndedOrGoneElsewhereGivesTodaysErrors) {

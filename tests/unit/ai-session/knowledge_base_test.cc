@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/files.h"
@@ -141,6 +142,41 @@ TEST_F(ShippedKnowledgeBaseTest, RankingStaysInTheRequestedLanguage) {
 
 TEST_F(ShippedKnowledgeBaseTest, UnrelatedTextFindsNothing) {
   EXPECT_TRUE(kb_->Rank("zzzz qqqq", "en", 3).empty());
+}
+
+// Each language's entries have an index of their own (a query adds up only its language's
+// postings), scored over the whole knowledge base: two entries with the same words in two
+// languages score the same, each only in its language, and a language with no entry finds none.
+TEST(KnowledgeBaseTest, EachLanguageRanksItsOwnEntriesWithTheSameScores) {
+  livecall::v1::KnowledgeEntryList list;
+  for (const char* language : {"en", "ru"}) {
+    livecall::v1::KnowledgeEntry* entry = list.add_entries();
+    entry->set_id(absl::StrCat("router-", language));
+    entry->set_language(language);
+    entry->add_triggers("router restart lights blinking");
+    entry->set_answer("Restart the router and wait two minutes.");
+  }
+  // Other topics, so that the router's words are rare enough to name it.
+  for (const char* topic : {"invoice payment charged", "roaming abroad travel", "password wifi",
+                            "television channels missing", "contract cancel", "sim card lost",
+                            "technician visit appointment", "tariff price cheaper"}) {
+    livecall::v1::KnowledgeEntry* other = list.add_entries();
+    other->set_id(absl::StrCat("topic-", list.entries_size()));
+    other->set_language("en");
+    other->add_triggers(topic);
+    other->set_answer("I will check that for you.");
+  }
+  absl::StatusOr<KnowledgeBase> kb = KnowledgeBase::FromEntries(list);
+  ASSERT_THAT(kb.status(), IsOk());
+  const std::vector<RankedEntry> en = kb->Rank("router lights blinking", "en", 3);
+  const std::vector<RankedEntry> ru = kb->Rank("router lights blinking", "ru", 3);
+  ASSERT_EQ(en.size(), 1u);
+  ASSERT_EQ(ru.size(), 1u);
+  EXPECT_EQ(en[0].entry->id(), "router-en");
+  EXPECT_EQ(ru[0].entry->id(), "router-ru");
+  EXPECT_EQ(en[0].score, ru[0].score);
+  EXPECT_TRUE(kb->Rank("router lights blinking", "uz", 3).empty());
+  EXPECT_TRUE(kb->Rank("router lights blinking", "de", 3).empty());
 }
 
 TEST(KnowledgeBaseTest, BadEntriesAreRejectedWithTheirId) {

@@ -69,6 +69,10 @@ TEST(LlmPromptsTest, ACopyCutToTheTurnsPromptsReadAsksTheSameAfterAnyNewTurn) {
                   SuggestionPrompt(cut, asked)[1].content)
             << budget << " " << i;
       }
+      // ai-session counts a copy's turns in place: the same count as the Session's.
+      const std::vector<const livecall::v1::Turn*> in_place(cut.conversation().pointer_begin(),
+                                                            cut.conversation().pointer_end());
+      ASSERT_EQ(TurnsReadByPrompts(in_place, budget), TurnsReadByPrompts(cut, budget)) << i;
       cut.mutable_conversation()->DeleteSubrange(
           0, cut.conversation_size() - TurnsReadByPrompts(cut, budget));
     }

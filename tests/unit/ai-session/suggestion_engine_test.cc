@@ -171,6 +171,45 @@ TEST_F(SuggestionEngineTest, ACopyCutToTheTurnsSuggestionsReadSuggestsTheSameAft
   EXPECT_EQ(TurnsReadBySuggestions(long_one), 4);
 }
 
+// ai-session suggests from its copy's turns and the new one in place (no Session built): the
+// same suggestions and the same turns kept as from a Session with those turns.
+TEST_F(SuggestionEngineTest, TurnsReadInPlaceSuggestTheSameAsTheSessionHoldingThem) {
+  const std::vector<std::pair<std::string, std::string>> said = {
+      {"ai", "Assalomu alaykum"},
+      {"customer", "internet ishlamayapti"},
+      {"agent", "Qaysi manzil?"},
+      {"customer", "Wifi parolini unutdim"},
+      {"ai", "Bir daqiqa"},
+      {"agent", "Tekshiraman"},
+      {"customer", "to'lov qancha"},
+      {"customer", "Kanallar ko'rinmayapti"},
+      {"agent", "Router qayta yoqing"},
+      {"customer", "rahmat"}};
+  for (const char* language : {"uz", "ru", "en"}) {
+    livecall::v1::Session session = SessionWith(language, {});
+    (*session.mutable_customer()->mutable_attributes())["open_issue"] = "internet sekin";
+    livecall::v1::Session header = session;  // Its own conversation stays empty.
+    std::vector<livecall::v1::Turn> turns;
+    turns.reserve(said.size());
+    for (const auto& [speaker, text] : said) {
+      livecall::v1::Turn& turn = turns.emplace_back();
+      turn.set_speaker(speaker);
+      turn.set_text(text);
+      *session.add_conversation() = turn;
+      std::vector<const livecall::v1::Turn*> in_place;
+      for (const livecall::v1::Turn& kept : turns) in_place.push_back(&kept);
+      const std::vector<livecall::v1::Suggestion> expected = TurnSuggestions(*kb_, session);
+      const std::vector<livecall::v1::Suggestion> actual = TurnSuggestions(*kb_, header, in_place);
+      ASSERT_EQ(actual.size(), expected.size()) << language << " " << text;
+      for (size_t i = 0; i < expected.size(); ++i) {
+        EXPECT_EQ(actual[i].SerializeAsString(), expected[i].SerializeAsString())
+            << language << " " << text;
+      }
+      EXPECT_EQ(TurnsReadBySuggestions(in_place), TurnsReadBySuggestions(session)) << text;
+    }
+  }
+}
+
 TEST_F(SuggestionEngineTest, SummaryNamesTheCustomerTheRequestAndTheAgreement) {
   livecall::v1::Summary summary =
       EmbeddedSummary(*kb_, SessionWith("uz", {{"ai", "Assalomu alaykum"},
