@@ -106,4 +106,6 @@ bool RedisServer::Ping() const {
 
 std::string RedisServer::url() const { return absl::StrCat("redis://127.0.0.1:", port_, "/0"); }
 
+RedisUrl RedisServer::parsed_url() const { return *ParseRedisUrl(url()); }
+
 }  // namespace livecall::testing

@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/redis_pool.h"
 #include "tests/support/child_process.h"
 
 namespace livecall::testing {
@@ -32,6 +33,8 @@ class RedisServer {
   int port() const { return port_; }
   // "redis://127.0.0.1:<port>/0".
   std::string url() const;
+  // url() parsed, as RedisPool::Options and EventHub::Options take it.
+  RedisUrl parsed_url() const;
   const std::string& data_dir() const { return data_dir_; }
   ChildProcess& process() { return process_; }
 
