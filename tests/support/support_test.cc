@@ -30,6 +30,7 @@
 namespace livecall::testing {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -130,6 +131,29 @@ TEST_F(ChildProcessTest, SignalStopsTheProcessAndWaitReportsIt) {
   ASSERT_THAT(child.Signal(SIGTERM), IsOk());
   EXPECT_THAT(child.WaitForExit(absl::Seconds(10)),
               StatusIs(absl::StatusCode::kAborted, HasSubstr("signal 15")));
+}
+
+TEST_F(ChildProcessTest, WaitUntilReadyNamesAProcessThatExitedOrNeverGotReady) {
+  ChildProcess ready;
+  ASSERT_THAT(ready.Start("/bin/sh", {"-c", "exec sleep 30"}, {}, log_path_), IsOk());
+  int polls = 0;
+  EXPECT_THAT(ready.WaitUntilReady(
+                  "sleeper", [&] { return ++polls == 3; }, absl::Seconds(10)),
+              IsOk());
+
+  ChildProcess exits;
+  ASSERT_THAT(exits.Start("/bin/sh", {"-c", "echo no-config; exit 3"}, {}, log_path_), IsOk());
+  EXPECT_THAT(exits.WaitUntilReady(
+                  "quitter", [] { return false; }, absl::Seconds(10)),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       AllOf(HasSubstr("quitter exited with code 3"), HasSubstr("no-config"))));
+
+  ChildProcess slow;
+  ASSERT_THAT(slow.Start("/bin/sh", {"-c", "exec sleep 30"}, {}, log_path_), IsOk());
+  EXPECT_THAT(slow.WaitUntilReady(
+                  "sleeper", [] { return false; }, absl::Milliseconds(50)),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("sleeper was not ready within")));
+  EXPECT_TRUE(slow.Running());
 }
 
 TEST_F(ChildProcessTest, MissingBinaryIsAnError) {
