@@ -19,7 +19,7 @@
 #include "livecall/v1/call_control.pb.h"
 #include "tests/fakes/fake_speech_server.h"
 #include "tests/fakes/fake_twilio.h"
-#include "tests/integration/suite_test.h"
+#include "tests/integration/twilio_suite_test.h"
 #include "tests/support/json.h"
 #include "tests/support/metrics_text.h"
 #include "tests/support/sse.h"
@@ -31,49 +31,24 @@ namespace livecall::testing {
 namespace {
 
 using ::livecall::fakes::FakeSpeechServer;
-using ::livecall::fakes::FakeTwilio;
 using ::livecall::fakes::TwilioApiRequest;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
 
-using Form = std::vector<std::pair<std::string, std::string>>;
-
-constexpr char kPublicUrl[] = "https://livecall.example.com";
-constexpr char kAuthToken[] = "integration-auth-token";
 constexpr char kUrlSecret[] = "integration-tts-url-secret-0123456789abcdef";
 
-class SpeechAudioTest : public SuiteTest {
+class SpeechAudioTest : public TwilioSuiteTest {
  protected:
   static void SetUpTestSuite() {
-    twilio_ = new FakeTwilio();
-    const absl::Status started = twilio_->Start();
-    SuiteOptions options = IntegrationSuiteOptions();
-    options.extra_env = {
-        {"TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000"},
-        {"TWILIO_AUTH_TOKEN", kAuthToken},
-        {"TWILIO_API_KEY_SID", "SK00000000000000000000000000000000"},
-        {"TWILIO_API_KEY_SECRET", "fake-api-key-secret"},
-        {"TWILIO_CALLER_ID", "+998712000000"},
-        {"TWILIO_API_BASE_URL", started.ok() ? twilio_->base_url() : "http://127.0.0.1:1"},
-        {"LIVECALL_PUBLIC_URL", kPublicUrl},
+    StartTwilioSuite({
         {"LIVECALL_TTS_URL_SECRET", kUrlSecret},
         {"LIVECALL_TWILIO_VOICE_RU", "Polly.Maxim"},
         // Speech recognition per language (speech_recognition.h), read by call-control's main.
         {"LIVECALL_TRANSCRIPTION_MODEL_UZ", "short"},
         {"LIVECALL_GATHER_MODEL_UZ", "googlev2_long"},
-    };
-    StartSuite(std::move(options));
-  }
-  static void TearDownTestSuite() {
-    StopSuite();
-    delete twilio_;
-    twilio_ = nullptr;
-  }
-  void TearDown() override {
-    EXPECT_THAT(twilio_->Violations(), IsEmpty());
-    SuiteTest::TearDown();
+    });
   }
 
   // configureTTS; answers the TwiML of the call Twilio was asked to create.
@@ -93,19 +68,6 @@ class SpeechAudioTest : public SuiteTest {
     absl::StatusOr<XmlNode> twiml = ParseXml(created.back().Field("Twiml"));
     EXPECT_THAT(twiml.status(), IsOk());
     return twiml.ok() ? *twiml : XmlNode{};
-  }
-
-  // A webhook as Twilio sends it: form-encoded and signed for LIVECALL_PUBLIC_URL + target.
-  static HttpResponse Webhook(const std::string& target, const Form& form) {
-    std::string body;
-    for (const auto& [name, value] : form) {
-      absl::StrAppend(&body, body.empty() ? "" : "&", UrlEncode(name), "=", UrlEncode(value));
-    }
-    return HttpRequest(
-        "POST", suite().base_url() + target, body,
-        {{"Content-Type", "application/x-www-form-urlencoded"},
-         {"X-Twilio-Signature",
-          fakes::TwilioTestSignature(kAuthToken, absl::StrCat(kPublicUrl, target), form)}});
   }
 
   // GET of a public audio URL from the real gateway.
@@ -135,8 +97,6 @@ class SpeechAudioTest : public SuiteTest {
         key, "-", expiry, "-",
         absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), 16)));
   }
-
-  static inline FakeTwilio* twilio_ = nullptr;
 };
 
 TEST_F(SpeechAudioTest, UzbekConfigureTtsPlaysAudioTheGatewayServes) {

@@ -15,7 +15,7 @@
 #include "livecall/v1/call_control.pb.h"
 #include "livecall/v1/context.pb.h"
 #include "tests/fakes/fake_twilio.h"
-#include "tests/integration/suite_test.h"
+#include "tests/integration/twilio_suite_test.h"
 #include "tests/support/json.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/wait_for.h"
@@ -32,60 +32,9 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::SizeIs;
 
-constexpr char kAuthToken[] = "integration-auth-token";
-constexpr char kPublicUrl[] = "https://livecall.example.com";
-constexpr char kApiKeySecret[] = "fake-api-key-secret";
-
-using Form = std::vector<std::pair<std::string, std::string>>;
-
-class TwilioTest : public SuiteTest {
+class TwilioTest : public TwilioSuiteTest {
  protected:
   static void SetUpTestSuite() { StartTwilioSuite({}); }
-  // The suite with Twilio pointed at a new FakeTwilio, and `extra_env` on top.
-  static void StartTwilioSuite(const std::map<std::string, std::string>& extra_env) {
-    twilio_ = new FakeTwilio();
-    const absl::Status started = twilio_->Start();
-    SuiteOptions options = IntegrationSuiteOptions();
-    options.extra_env = {
-        {"TWILIO_ACCOUNT_SID", "AC00000000000000000000000000000000"},
-        {"TWILIO_AUTH_TOKEN", kAuthToken},
-        {"TWILIO_API_KEY_SID", "SK00000000000000000000000000000000"},
-        {"TWILIO_API_KEY_SECRET", kApiKeySecret},
-        {"TWILIO_TWIML_APP_SID", "AP00000000000000000000000000000000"},
-        {"TWILIO_CALLER_ID", "+998712000000"},
-        {"TWILIO_API_BASE_URL", started.ok() ? twilio_->base_url() : "http://127.0.0.1:1"},
-        {"LIVECALL_PUBLIC_URL", kPublicUrl},
-    };
-    for (const auto& [name, value] : extra_env) options.extra_env[name] = value;
-    StartSuite(std::move(options));
-  }
-  static void TearDownTestSuite() {
-    StopSuite();
-    delete twilio_;
-    twilio_ = nullptr;
-  }
-  void TearDown() override {
-    EXPECT_THAT(twilio_->Violations(), IsEmpty());
-    SuiteTest::TearDown();
-  }
-
-  // A webhook as Twilio sends it: form-encoded and signed for LIVECALL_PUBLIC_URL + target.
-  static HttpResponse Webhook(const std::string& target, const Form& form,
-                              const std::string& signature_override = "") {
-    std::string body;
-    for (const auto& [name, value] : form) {
-      absl::StrAppend(&body, body.empty() ? "" : "&", UrlEncode(name), "=", UrlEncode(value));
-    }
-    std::map<std::string, std::string> headers = {
-        {"Content-Type", "application/x-www-form-urlencoded"}};
-    const std::string signature =
-        fakes::TwilioTestSignature(kAuthToken, absl::StrCat(kPublicUrl, target), form);
-    if (signature_override != "-") {
-      headers["X-Twilio-Signature"] = signature_override.empty() ? signature : signature_override;
-    }
-    return HttpRequest("POST", suite().base_url() + target, body, headers);
-  }
-
   // A JSON-bodied webhook as Twilio sends one: bodySHA256 (hex SHA-256 of the body) in the URL,
   // and the URL alone signed.
   static HttpResponse JsonWebhook(const std::string& path, const std::string& body) {
@@ -158,13 +107,7 @@ class TwilioTest : public SuiteTest {
   }
 
   // For looking at (or ageing) what call-control keeps in the suite's Redis.
-  static RedisPool::Options SuiteRedis() {
-    RedisPool::Options options;
-    options.url = *ParseRedisUrl(suite().redis().url());
-    return options;
-  }
-
-  static inline FakeTwilio* twilio_ = nullptr;
+  static RedisPool::Options SuiteRedis() { return {.url = suite().redis().parsed_url()}; }
 };
 
 TEST_F(TwilioTest, AnAgentGetsAVoiceTokenThatVerifiesByTwiliosRules) {

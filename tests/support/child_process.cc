@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "tests/support/files.h"
+#include "tests/support/wait_for.h"
 
 extern char** environ;
 
@@ -187,6 +188,29 @@ absl::StatusOr<int> ChildProcess::WaitForExit(absl::Duration timeout) {
                                            strsignal(signal_number), ")"));
   }
   return absl::UnknownError(absl::StrCat(path_, " ended with wait status ", wait_status_));
+}
+
+absl::Status ChildProcess::WaitUntilReady(absl::string_view name,
+                                          const std::function<bool()>& ready,
+                                          absl::Duration timeout, int log_lines) {
+  bool exited = false;
+  const bool answered = WaitFor(
+      [&] {
+        if (!Running()) {
+          exited = true;
+          return true;
+        }
+        return ready();
+      },
+      timeout);
+  if (answered && !exited) return absl::OkStatus();
+  std::string outcome = absl::StrCat("was not ready within ", absl::FormatDuration(timeout));
+  if (exited) {
+    absl::StatusOr<int> code = WaitForExit(absl::ZeroDuration());
+    outcome = code.ok() ? absl::StrCat("exited with code ", *code) : code.status().ToString();
+  }
+  return absl::UnavailableError(
+      absl::StrCat(name, " ", outcome, "; its log:\n", LogTail(log_lines)));
 }
 
 void ChildProcess::Kill() {

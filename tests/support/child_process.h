@@ -3,12 +3,14 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace livecall::testing {
@@ -40,6 +42,12 @@ class ChildProcess {
   // The exit code once the process exits; DEADLINE_EXCEEDED if it is still running after
   // `timeout`, ABORTED if a signal killed it, FAILED_PRECONDITION if it was never started.
   absl::StatusOr<int> WaitForExit(absl::Duration timeout);
+
+  // Polls `ready` (WaitFor) until it is true while the process runs. UNAVAILABLE, naming the
+  // process `name` and carrying the last `log_lines` lines of its log, when the process exits first
+  // or `ready` is still false after `timeout`.
+  absl::Status WaitUntilReady(absl::string_view name, const std::function<bool()>& ready,
+                              absl::Duration timeout, int log_lines = 30);
 
   // SIGKILL and reap; nothing when not running.
   void Kill();

@@ -14,6 +14,7 @@
 #include "common/redis_cluster.h"
 #include "tests/support/files.h"
 #include "tests/support/free_port.h"
+#include "tests/support/redis_server.h"
 #include "tests/support/wait_for.h"
 
 namespace livecall::testing {
@@ -90,52 +91,11 @@ RedisCluster::~RedisCluster() {
 
 absl::Status RedisCluster::StartNode(Node& node) {
   node.process = std::make_unique<ChildProcess>();
-  absl::Status started = node.process->Start("redis-server",
-                                             {"--port",
-                                              absl::StrCat(node.port),
-                                              "--cluster-port",
-                                              absl::StrCat(node.bus_port),
-                                              "--bind",
-                                              "127.0.0.1",
-                                              "--dir",
-                                              node.dir,
-                                              "--cluster-enabled",
-                                              "yes",
-                                              "--cluster-config-file",
-                                              "nodes.conf",
-                                              "--cluster-node-timeout",
-                                              "1000",
-                                              "--appendonly",
-                                              "yes",
-                                              "--appendfsync",
-                                              "always",
-                                              "--save",
-                                              "",
-                                              "--daemonize",
-                                              "no",
-                                              "--protected-mode",
-                                              "no",
-                                              "--logfile",
-                                              ""},
-                                             {}, absl::StrCat(node.dir, "/redis.log"));
-  if (!started.ok()) return started;
-  bool exited = false;
-  bool ready = WaitFor(
-      [&] {
-        if (!node.process->Running()) {
-          exited = true;
-          return true;
-        }
-        absl::StatusOr<std::string> pong = Command(node.port, {"PING"});
-        return pong.ok() && *pong == "PONG";
-      },
+  return StartRedisProcess(
+      *node.process, node.port, node.dir,
+      {"--cluster-enabled", "yes", "--cluster-port", absl::StrCat(node.bus_port),
+       "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000"},
       absl::Seconds(10));
-  if (exited || !ready) {
-    return absl::UnavailableError(absl::StrCat("cluster node on port ", node.port,
-                                               exited ? " exited" : " did not answer PING",
-                                               "; its log:\n", node.process->LogTail(20)));
-  }
-  return absl::OkStatus();
 }
 
 absl::Status RedisCluster::Start(int masters, int replicas, absl::Duration timeout) {

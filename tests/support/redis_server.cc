@@ -10,7 +10,6 @@
 #include "absl/strings/str_cat.h"
 #include "tests/support/files.h"
 #include "tests/support/free_port.h"
-#include "tests/support/wait_for.h"
 
 namespace livecall::testing {
 
@@ -29,47 +28,9 @@ absl::Status RedisServer::Start(absl::Duration timeout) {
     data_dir_ = *dir;
   }
   if (port_ == 0) port_ = FreeTcpPort();
-  absl::Status started = process_.Start("redis-server",
-                                        {"--port",
-                                         absl::StrCat(port_),
-                                         "--bind",
-                                         "127.0.0.1",
-                                         "--dir",
-                                         data_dir_,
-                                         "--appendonly",
-                                         "yes",
-                                         "--appendfsync",
-                                         "always",
-                                         "--save",
-                                         "",
-                                         "--daemonize",
-                                         "no",
-                                         "--protected-mode",
-                                         "no",
-                                         "--stream-node-max-bytes",
-                                         "16384",
-                                         "--logfile",
-                                         ""},
-                                        {}, absl::StrCat(data_dir_, "/redis.log"));
-  if (!started.ok()) return started;
-  bool exited = false;
-  bool ready = WaitFor(
-      [&] {
-        if (!process_.Running()) {
-          exited = true;
-          return true;
-        }
-        return Ping();
-      },
-      timeout);
-  if (exited || !ready) {
-    std::string log = process_.LogTail(20);
-    process_.Kill();
-    return absl::UnavailableError(absl::StrCat("redis-server on port ", port_,
-                                               exited ? " exited" : " did not answer PING",
-                                               "; its log:\n", log));
-  }
-  return absl::OkStatus();
+  // 16 KiB stream nodes, as production runs Redis (k8s/base/redis.yaml).
+  return StartRedisProcess(process_, port_, data_dir_, {"--stream-node-max-bytes", "16384"},
+                           timeout);
 }
 
 absl::Status RedisServer::Stop(absl::Duration timeout) {
@@ -90,11 +51,46 @@ absl::Status RedisServer::Restart() {
   return Start();
 }
 
-bool RedisServer::Ping() const {
-  if (port_ == 0) return false;
+bool RedisServer::Ping() const { return port_ != 0 && RedisAnswersPing(port_); }
+
+std::string RedisServer::url() const { return absl::StrCat("redis://127.0.0.1:", port_, "/0"); }
+
+RedisUrl RedisServer::parsed_url() const { return *ParseRedisUrl(url()); }
+
+absl::Status StartRedisProcess(ChildProcess& process, int port, const std::string& dir,
+                               const std::vector<std::string>& extra_args, absl::Duration timeout) {
+  std::vector<std::string> args = {"--port",
+                                   absl::StrCat(port),
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--dir",
+                                   dir,
+                                   "--appendonly",
+                                   "yes",
+                                   "--appendfsync",
+                                   "always",
+                                   "--save",
+                                   "",
+                                   "--daemonize",
+                                   "no",
+                                   "--protected-mode",
+                                   "no",
+                                   "--logfile",
+                                   ""};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  absl::Status started = process.Start("redis-server", args, {}, absl::StrCat(dir, "/redis.log"));
+  if (!started.ok()) return started;
+  absl::Status ready = process.WaitUntilReady(
+      absl::StrCat("redis-server on port ", port), [port] { return RedisAnswersPing(port); },
+      timeout, 20);
+  if (!ready.ok()) process.Kill();
+  return ready;
+}
+
+bool RedisAnswersPing(int port) {
   timeval timeout = {0, 250000};
   std::unique_ptr<redisContext, decltype(&redisFree)> context(
-      redisConnectWithTimeout("127.0.0.1", port_, timeout), redisFree);
+      redisConnectWithTimeout("127.0.0.1", port, timeout), redisFree);
   if (context == nullptr || context->err != 0) return false;
   redisSetTimeout(context.get(), timeout);
   auto* reply = static_cast<redisReply*>(redisCommand(context.get(), "PING"));
@@ -103,7 +99,5 @@ bool RedisServer::Ping() const {
   freeReplyObject(reply);
   return pong;
 }
-
-std::string RedisServer::url() const { return absl::StrCat("redis://127.0.0.1:", port_, "/0"); }
 
 }  // namespace livecall::testing

@@ -2,9 +2,11 @@
 #define LIVECALL_TESTS_SUPPORT_REDIS_SERVER_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/redis_pool.h"
 #include "tests/support/child_process.h"
 
 namespace livecall::testing {
@@ -32,6 +34,8 @@ class RedisServer {
   int port() const { return port_; }
   // "redis://127.0.0.1:<port>/0".
   std::string url() const;
+  // url() parsed, as RedisPool::Options and EventHub::Options take it.
+  RedisUrl parsed_url() const;
   const std::string& data_dir() const { return data_dir_; }
   ChildProcess& process() { return process_; }
 
@@ -40,6 +44,18 @@ class RedisServer {
   std::string data_dir_;
   ChildProcess process_;
 };
+
+// Starts `process` as a redis-server on 127.0.0.1:`port` with its data in `dir`: append-only with
+// fsync always (an acknowledged write survives a stop and a restart), no RDB snapshots, its log in
+// `dir`/redis.log, and `extra_args` after those (a cluster node's settings). Returns once it
+// answers PING; one that exits or does not answer within `timeout` is killed, and the error
+// carries its log.
+absl::Status StartRedisProcess(ChildProcess& process, int port, const std::string& dir,
+                               const std::vector<std::string>& extra_args, absl::Duration timeout);
+
+// True when the server on 127.0.0.1:`port` answers PING with PONG (not while it is still loading
+// its data).
+bool RedisAnswersPing(int port);
 
 }  // namespace livecall::testing
 

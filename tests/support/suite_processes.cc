@@ -197,27 +197,8 @@ absl::Status SuiteProcesses::StartService(Service service) {
   absl::Status started = child.Start(binary, {}, Environment(service),
                                      absl::StrCat(log_dir_, "/", ServiceName(service), ".log"));
   if (!started.ok()) return started;
-  bool exited = false;
-  bool healthy = WaitFor(
-      [&] {
-        if (!child.Running()) {
-          exited = true;
-          return true;
-        }
-        return Healthy(service);
-      },
-      options_.ready_timeout);
-  if (exited || !healthy) {
-    std::string outcome =
-        "did not become healthy within " + absl::FormatDuration(options_.ready_timeout);
-    if (exited) {
-      absl::StatusOr<int> code = child.WaitForExit(absl::ZeroDuration());
-      outcome = code.ok() ? absl::StrCat("exited with code ", *code) : code.status().ToString();
-    }
-    return absl::UnavailableError(
-        absl::StrCat(ServiceName(service), " ", outcome, "; its log:\n", child.LogTail(30)));
-  }
-  return absl::OkStatus();
+  return child.WaitUntilReady(
+      ServiceName(service), [&] { return Healthy(service); }, options_.ready_timeout);
 }
 
 absl::Status SuiteProcesses::StopService(Service service, absl::Duration timeout) {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -20,6 +21,7 @@
 #include "tests/support/free_port.h"
 #include "tests/support/http_client.h"
 #include "tests/support/json.h"
+#include "tests/support/redis_fixture.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/wait_for.h"
@@ -28,6 +30,7 @@
 namespace livecall::testing {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -130,6 +133,29 @@ TEST_F(ChildProcessTest, SignalStopsTheProcessAndWaitReportsIt) {
               StatusIs(absl::StatusCode::kAborted, HasSubstr("signal 15")));
 }
 
+TEST_F(ChildProcessTest, WaitUntilReadyNamesAProcessThatExitedOrNeverGotReady) {
+  ChildProcess ready;
+  ASSERT_THAT(ready.Start("/bin/sh", {"-c", "exec sleep 30"}, {}, log_path_), IsOk());
+  int polls = 0;
+  EXPECT_THAT(ready.WaitUntilReady(
+                  "sleeper", [&] { return ++polls == 3; }, absl::Seconds(10)),
+              IsOk());
+
+  ChildProcess exits;
+  ASSERT_THAT(exits.Start("/bin/sh", {"-c", "echo no-config; exit 3"}, {}, log_path_), IsOk());
+  EXPECT_THAT(exits.WaitUntilReady(
+                  "quitter", [] { return false; }, absl::Seconds(10)),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       AllOf(HasSubstr("quitter exited with code 3"), HasSubstr("no-config"))));
+
+  ChildProcess slow;
+  ASSERT_THAT(slow.Start("/bin/sh", {"-c", "exec sleep 30"}, {}, log_path_), IsOk());
+  EXPECT_THAT(slow.WaitUntilReady(
+                  "sleeper", [] { return false; }, absl::Milliseconds(50)),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("sleeper was not ready within")));
+  EXPECT_TRUE(slow.Running());
+}
+
 TEST_F(ChildProcessTest, MissingBinaryIsAnError) {
   ChildProcess child;
   EXPECT_THAT(child.Start("/nonexistent/livecall-nothing", {}, {}, log_path_), Not(IsOk()));
@@ -162,6 +188,30 @@ TEST(RedisServerTest, RestartKeepsAcknowledgedWrites) {
   EXPECT_FALSE(redis.Ping());
   ASSERT_THAT(redis.Start(), IsOk());
   EXPECT_EQ(RedisCommand(redis.port(), "GET", "livecall:test"), "kept");
+}
+
+// The base fixture's pool talks to the test's own server, with the fixture's pool options.
+class RedisFixtureTest : public RedisFixture {
+ protected:
+  RedisFixtureTest()
+      : RedisFixture({.max_connections = 1, .lease_timeout = absl::Milliseconds(100)}) {}
+};
+
+TEST_F(RedisFixtureTest, ThePoolIsConnectedToTheTestsOwnServerWithTheFixturesOptions) {
+  EXPECT_EQ(redis_server_.parsed_url().port, redis_server_.port());
+  ASSERT_THAT(redis_->Command({"SET", "livecall:test", "pooled"}).status(), IsOk());
+  EXPECT_EQ(RedisCommand(redis_server_.port(), "GET", "livecall:test"), "pooled");
+  // Its one connection busy, the pool refuses a second command after the lease timeout.
+  std::thread blocked([this] { EXPECT_THAT(redis_->Command({"BLPOP", "queue", "5"}), IsOk()); });
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return RedisCommand(redis_server_.port(), "INFO", "clients").find("blocked_clients:1") !=
+               std::string::npos;
+      },
+      absl::Seconds(5)));
+  EXPECT_THAT(redis_->Command({"PING"}), StatusIs(absl::StatusCode::kUnavailable));
+  RedisCommand(redis_server_.port(), "LPUSH", "queue", "x");
+  blocked.join();
 }
 
 TEST(HttpRequestTest, ConnectionRefusedIsStatusZeroWithTheErrorAsBody) {

@@ -3,29 +3,22 @@
 #include "services/ai-session/ai_session_config.h"
 
 #include <map>
-#include <memory>
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/support/env_reader.h"
 #include "tests/support/status_matchers.h"
 
 namespace livecall::ai_session {
 namespace {
 
+using ::livecall::testing::EnvReaderFor;
 using ::livecall::testing::IsOk;
 using ::livecall::testing::StatusIs;
 
-EnvReader ReaderFor(std::map<std::string, std::string> vars) {
-  auto shared = std::make_shared<std::map<std::string, std::string>>(std::move(vars));
-  return EnvReader([shared](const char* name) -> const char* {
-    auto it = shared->find(name);
-    return it == shared->end() ? nullptr : it->second.c_str();
-  });
-}
-
 absl::StatusOr<AiSessionConfig> Read(std::map<std::string, std::string> vars) {
   vars.emplace("LIVECALL_AUTH", "off");
-  EnvReader env = ReaderFor(std::move(vars));
+  EnvReader env = EnvReaderFor(std::move(vars));
   return ReadAiSessionConfig(env);
 }
 

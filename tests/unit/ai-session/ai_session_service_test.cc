@@ -23,7 +23,7 @@
 #include "tests/fakes/fake_http_server.h"
 #include "tests/support/metrics_text.h"
 #include "tests/support/proto_matchers.h"
-#include "tests/support/redis_server.h"
+#include "tests/support/redis_fixture.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/wait_for.h"
 #include "tests/unit/ai-session/llm_test_util.h"
@@ -42,13 +42,10 @@ using ::testing::Property;
 using ::testing::StartsWith;
 
 // ai-session against a real context service (in-process gRPC) backed by a real Redis.
-class AiSessionServiceTest : public ::testing::Test {
+class AiSessionServiceTest : public livecall::testing::RedisFixture {
  protected:
   void SetUp() override {
-    ASSERT_THAT(redis_server_.Start(), IsOk());
-    RedisPool::Options options;
-    options.url = *ParseRedisUrl(redis_server_.url());
-    redis_ = std::make_unique<RedisPool>(options);
+    ASSERT_NO_FATAL_FAILURE(RedisFixture::SetUp());
     absl::StatusOr<context::CustomerDirectory> directory =
         context::CustomerDirectory::Load(LIVECALL_DEFAULT_DATA_DIR "/customers.json");
     ASSERT_THAT(directory.status(), IsOk());
@@ -120,8 +117,6 @@ class AiSessionServiceTest : public ::testing::Test {
     return request;
   }
 
-  livecall::testing::RedisServer redis_server_;
-  std::unique_ptr<RedisPool> redis_;
   std::unique_ptr<context::CustomerDirectory> directory_;
   std::unique_ptr<context::SessionStore> sessions_;
   std::unique_ptr<context::DirectorySource> source_;

@@ -6,6 +6,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/env_reader.h"
 
 namespace livecall::call_control {
 namespace {
@@ -16,10 +17,7 @@ absl::StatusOr<CallControlConfig> Read(std::map<std::string, std::string> vars) 
   // Authentication is on by default: the API keys are required (tested in common).
   vars.insert({"LIVECALL_GRPC_API_KEY", "call-control-test-key"});
   vars.insert({"LIVECALL_GRPC_API_KEYS", "gateway:gateway-test-key-0123"});
-  EnvReader env([vars = std::move(vars)](const char* name) -> const char* {
-    auto it = vars.find(name);
-    return it == vars.end() ? nullptr : it->second.c_str();
-  });
+  EnvReader env = ::livecall::testing::EnvReaderFor(std::move(vars));
   return ReadCallControlConfig(env);
 }
 

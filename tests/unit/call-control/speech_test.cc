@@ -11,7 +11,7 @@
 #include "services/call-control/tts/espeak_tts.h"
 #include "services/call-control/twilio/twilio_provider.h"
 #include "tests/fakes/fake_twilio.h"
-#include "tests/support/redis_server.h"
+#include "tests/support/redis_fixture.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/wav.h"
 #include "tests/support/xml.h"
@@ -33,13 +33,10 @@ using ::testing::StartsWith;
 constexpr char kPublicUrl[] = "https://livecall.example.com";
 constexpr char kCallerId[] = "+998712000000";
 
-class SpeechTest : public ::testing::Test {
+class SpeechTest : public livecall::testing::RedisFixture {
  protected:
   void SetUp() override {
-    ASSERT_THAT(redis_server_.Start(), IsOk());
-    RedisPool::Options options;
-    options.url = *ParseRedisUrl(redis_server_.url());
-    redis_ = std::make_unique<RedisPool>(options);
+    ASSERT_NO_FATAL_FAILURE(RedisFixture::SetUp());
     store_ = std::make_unique<CallStore>(*redis_, absl::Hours(1));
     cache_ = std::make_unique<tts::AudioCache>(*redis_, tts::AudioCacheOptions{});
     absl::StatusOr<tts::EspeakTts*> espeak = tts::EspeakTts::Get();
@@ -67,8 +64,6 @@ class SpeechTest : public ::testing::Test {
     return ParseWav(audio->wav);
   }
 
-  livecall::testing::RedisServer redis_server_;
-  std::unique_ptr<RedisPool> redis_;
   std::unique_ptr<CallStore> store_;
   std::unique_ptr<tts::AudioCache> cache_;
   const tts::AudioUrlSigner signer_{"speech-test-secret-of-thirty-two-bytes!!"};

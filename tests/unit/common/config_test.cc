@@ -5,25 +5,19 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/env_reader.h"
 #include "tests/support/status_matchers.h"
 
 namespace livecall {
 namespace {
 
+using ::livecall::testing::EnvReaderFor;
 using ::livecall::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-EnvReader ReaderFor(std::map<std::string, std::string> vars) {
-  auto shared = std::make_shared<std::map<std::string, std::string>>(std::move(vars));
-  return EnvReader([shared](const char* name) -> const char* {
-    auto it = shared->find(name);
-    return it == shared->end() ? nullptr : it->second.c_str();
-  });
-}
-
 TEST(EnvReaderTest, UnsetVariablesTakeTheirDefaults) {
-  EnvReader env = ReaderFor({});
+  EnvReader env = EnvReaderFor({});
   EXPECT_EQ(env.String("LIVECALL_X", "dflt"), "dflt");
   EXPECT_EQ(env.Int("LIVECALL_N", 7, 1, 10), 7);
   ServiceAddresses addresses = ReadServiceAddresses(env);
@@ -34,14 +28,14 @@ TEST(EnvReaderTest, UnsetVariablesTakeTheirDefaults) {
 }
 
 TEST(EnvReaderTest, SetVariablesOverrideDefaults) {
-  EnvReader env = ReaderFor({{"LIVECALL_N", "9"}, {"LIVECALL_CONTEXT_ADDR", "context:7000"}});
+  EnvReader env = EnvReaderFor({{"LIVECALL_N", "9"}, {"LIVECALL_CONTEXT_ADDR", "context:7000"}});
   EXPECT_EQ(env.Int("LIVECALL_N", 7, 1, 10), 9);
   EXPECT_EQ(ReadServiceAddresses(env).context, "context:7000");
   EXPECT_TRUE(env.status().ok());
 }
 
 TEST(EnvReaderTest, EveryBadVariableIsNamedInOneError) {
-  EnvReader env = ReaderFor(
+  EnvReader env = EnvReaderFor(
       {{"LIVECALL_N", "ten"}, {"LIVECALL_M", "99"}, {"LIVECALL_CONTEXT_ADDR", "no-port"}});
   env.Int("LIVECALL_N", 1, 1, 10);
   env.Int("LIVECALL_M", 1, 1, 10);

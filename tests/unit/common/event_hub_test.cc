@@ -6,7 +6,7 @@
 #include "common/live_events.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/support/redis_server.h"
+#include "tests/support/redis_fixture.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/wait_for.h"
 
@@ -48,17 +48,10 @@ class Received {
   int heartbeats_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-class EventHubTest : public ::testing::Test {
+class EventHubTest : public livecall::testing::RedisFixture {
  protected:
-  void SetUp() override {
-    ASSERT_THAT(redis_server_.Start(), IsOk());
-    RedisPool::Options options;
-    options.url = *ParseRedisUrl(redis_server_.url());
-    redis_ = std::make_unique<RedisPool>(options);
-  }
-
   EventHub::Options HubOptions() {
-    return {.redis = *ParseRedisUrl(redis_server_.url()),
+    return {.redis = redis_server_.parsed_url(),
             .block = absl::Milliseconds(200),
             // Only the writers' notifications bring news (the sweep has its own test).
             .sweep = absl::Hours(1),
@@ -92,9 +85,6 @@ class EventHubTest : public ::testing::Test {
     for (int i = from; i < to; ++i) numbers.push_back(absl::StrCat(i));
     return numbers;
   }
-
-  livecall::testing::RedisServer redis_server_;
-  std::unique_ptr<RedisPool> redis_;
 };
 
 TEST_F(EventHubTest, ANewSubscriberGetsWhatIsKeptThenWhatComes) {

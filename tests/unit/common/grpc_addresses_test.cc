@@ -2,33 +2,26 @@
 // while each pod listens on LIVECALL_GRPC_LISTEN_ADDR.
 
 #include <map>
-#include <memory>
 #include <string>
 
 #include "common/config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/env_reader.h"
 #include "tests/support/status_matchers.h"
 
 namespace livecall {
 namespace {
 
+using ::livecall::testing::EnvReaderFor;
 using ::livecall::testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-EnvReader ReaderFor(std::map<std::string, std::string> vars) {
-  auto shared = std::make_shared<std::map<std::string, std::string>>(std::move(vars));
-  return EnvReader([shared](const char* name) -> const char* {
-    auto it = shared->find(name);
-    return it == shared->end() ? nullptr : it->second.c_str();
-  });
-}
-
 TEST(GrpcTargetTest, DnsTargetsOfHeadlessServicesAreAccepted) {
   EnvReader env =
-      ReaderFor({{"LIVECALL_CONTEXT_ADDR", "dns:///context.livecall.svc.cluster.local:50053"},
-                 {"LIVECALL_AI_SESSION_ADDR", "ai-session:50052"}});
+      EnvReaderFor({{"LIVECALL_CONTEXT_ADDR", "dns:///context.livecall.svc.cluster.local:50053"},
+                    {"LIVECALL_AI_SESSION_ADDR", "ai-session:50052"}});
   ServiceAddresses addresses = ReadServiceAddresses(env);
   EXPECT_EQ(addresses.context, "dns:///context.livecall.svc.cluster.local:50053");
   EXPECT_EQ(addresses.ai_session, "ai-session:50052");
@@ -40,7 +33,7 @@ TEST(GrpcTargetTest, MalformedTargetsNameTheVariable) {
   for (const char* bad : {"dns:///context", "http://context:50053", "dns://context:50053",
                           "dns:///context:0", "context"}) {
     SCOPED_TRACE(bad);
-    EnvReader env = ReaderFor({{"LIVECALL_CONTEXT_ADDR", bad}});
+    EnvReader env = EnvReaderFor({{"LIVECALL_CONTEXT_ADDR", bad}});
     EXPECT_EQ(ReadServiceAddresses(env).context, "127.0.0.1:50053");
     EXPECT_THAT(env.status(), StatusIs(absl::StatusCode::kInvalidArgument,
                                        AllOf(HasSubstr("LIVECALL_CONTEXT_ADDR"), HasSubstr(bad))));
@@ -48,21 +41,21 @@ TEST(GrpcTargetTest, MalformedTargetsNameTheVariable) {
 }
 
 TEST(GrpcListenAddressTest, WithoutOverrideTheServiceListensOnItsOwnAddress) {
-  EnvReader env = ReaderFor({});
+  EnvReader env = EnvReaderFor({});
   EXPECT_EQ(ReadGrpcListenAddress(env, "LIVECALL_CONTEXT_ADDR", "127.0.0.1:50053"),
             "127.0.0.1:50053");
   EXPECT_THAT(env.status(), livecall::testing::IsOk());
 }
 
 TEST(GrpcListenAddressTest, OverrideWinsOverTheDialTarget) {
-  EnvReader env = ReaderFor({{"LIVECALL_GRPC_LISTEN_ADDR", "0.0.0.0:50053"}});
+  EnvReader env = EnvReaderFor({{"LIVECALL_GRPC_LISTEN_ADDR", "0.0.0.0:50053"}});
   EXPECT_EQ(ReadGrpcListenAddress(env, "LIVECALL_CONTEXT_ADDR", "dns:///context:50053"),
             "0.0.0.0:50053");
   EXPECT_THAT(env.status(), livecall::testing::IsOk());
 }
 
 TEST(GrpcListenAddressTest, DialTargetWithoutOverrideIsAnErrorNamingBothVariables) {
-  EnvReader env = ReaderFor({});
+  EnvReader env = EnvReaderFor({});
   ReadGrpcListenAddress(env, "LIVECALL_CONTEXT_ADDR", "dns:///context:50053");
   EXPECT_THAT(env.status(), StatusIs(absl::StatusCode::kInvalidArgument,
                                      AllOf(HasSubstr("LIVECALL_CONTEXT_ADDR"),
@@ -70,7 +63,7 @@ TEST(GrpcListenAddressTest, DialTargetWithoutOverrideIsAnErrorNamingBothVariable
 }
 
 TEST(GrpcListenAddressTest, MalformedOverrideIsAnError) {
-  EnvReader env = ReaderFor({{"LIVECALL_GRPC_LISTEN_ADDR", "dns:///0.0.0.0:50053"}});
+  EnvReader env = EnvReaderFor({{"LIVECALL_GRPC_LISTEN_ADDR", "dns:///0.0.0.0:50053"}});
   ReadGrpcListenAddress(env, "LIVECALL_CONTEXT_ADDR", "127.0.0.1:50053");
   EXPECT_THAT(env.status(),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("LIVECALL_GRPC_LISTEN_ADDR")));

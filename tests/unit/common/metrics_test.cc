@@ -79,7 +79,7 @@ TEST(MetricsTest, HttpClientRequestsAreLabelledByTargetAndOutcome) {
 TEST(MetricsTest, RedisCommandsAreTimedAndErrorsCountedByCommand) {
   testing::RedisServer redis;
   ASSERT_THAT(redis.Start(), IsOk());
-  RedisPool pool({.url = *ParseRedisUrl(redis.url())});
+  RedisPool pool({.url = redis.parsed_url()});
   ASSERT_THAT(pool.Command({"set", "metrics-test", "1"}).status(), IsOk());
   ASSERT_THAT(pool.Command({"echo", "metrics-test"}).status(), IsOk());
   ASSERT_THAT(pool.Command({"ECHO", "metrics-test"}).status(), IsOk());

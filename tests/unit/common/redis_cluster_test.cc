@@ -8,7 +8,7 @@
 #include "common/redis_script.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/support/redis_server.h"
+#include "tests/support/redis_fixture.h"
 #include "tests/support/status_matchers.h"
 
 namespace livecall {
@@ -130,18 +130,7 @@ TEST(ParseRedisUrlTest, RejectsAClusterWithADatabaseOrNoNode) {
   EXPECT_THAT(ParseRedisUrl("rediss://a"), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
-class RedisScriptTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_THAT(server_.Start(), IsOk());
-    RedisPool::Options options;
-    options.url = *ParseRedisUrl(server_.url());
-    redis_ = std::make_unique<RedisPool>(options);
-  }
-
-  testing::RedisServer server_;
-  std::unique_ptr<RedisPool> redis_;
-};
+class RedisScriptTest : public testing::RedisFixture {};
 
 TEST_F(RedisScriptTest, RunsBySha1AndLoadsTheScriptWhereItIsMissing) {
   const RedisScript script("return redis.call('INCRBY', KEYS[1], ARGV[1])");
@@ -181,7 +170,7 @@ TEST_F(RedisScriptTest, ATransactionIsAllOrAnError) {
 
 TEST_F(RedisScriptTest, AWriteNoReplicaAcknowledgedIsNotAcknowledged) {
   RedisPool::Options options;
-  options.url = *ParseRedisUrl(server_.url());
+  options.url = redis_server_.parsed_url();
   options.wait_replicas = 1;
   options.wait_timeout = absl::Milliseconds(50);
   RedisPool waiting(options);

@@ -44,11 +44,7 @@ class RedisPoolTest : public ::testing::Test {
   void SetUp() override { ASSERT_THAT(redis_.Start(), IsOk()); }
 
   RedisPool::Options Options() {
-    RedisPool::Options options;
-    options.url = *ParseRedisUrl(redis_.url());
-    options.max_connections = 2;
-    options.command_timeout = absl::Seconds(2);
-    return options;
+    return {.url = redis_.parsed_url(), .max_connections = 2, .command_timeout = absl::Seconds(2)};
   }
 
   testing::RedisServer redis_;

@@ -10,7 +10,7 @@
 #include "gtest/gtest.h"
 #include "livecall/v1/context.grpc.pb.h"
 #include "tests/support/metrics_text.h"
-#include "tests/support/redis_server.h"
+#include "tests/support/redis_fixture.h"
 #include "tests/support/status_matchers.h"
 
 namespace livecall::context {
@@ -107,13 +107,10 @@ TEST_F(ContextLookupTest, LookupCustomerIsAnsweredOverGrpc) {
 
 // GET /api/customers/{phone}/conversations (ListSessions) and GetSession, through a real gRPC
 // server on real Redis, with the identity metadata the gateway sends for an agent or supervisor.
-class ConversationAccessTest : public ::testing::Test {
+class ConversationAccessTest : public livecall::testing::RedisFixture {
  protected:
   void SetUp() override {
-    ASSERT_THAT(redis_server_.Start(), IsOk());
-    RedisPool::Options options;
-    options.url = *ParseRedisUrl(redis_server_.url());
-    redis_ = std::make_unique<RedisPool>(options);
+    ASSERT_NO_FATAL_FAILURE(RedisFixture::SetUp());
     sessions_ = std::make_unique<SessionStore>(*redis_, absl::Hours(1));
     service_ = std::make_unique<ContextService>(source_, *sessions_, unary_);
     grpc::ServerBuilder builder;
@@ -188,8 +185,6 @@ class ConversationAccessTest : public ::testing::Test {
   }
 
   static constexpr char kPhone[] = "+998901112233";
-  livecall::testing::RedisServer redis_server_;
-  std::unique_ptr<RedisPool> redis_;
   std::unique_ptr<SessionStore> sessions_;
   CustomerDirectory directory_;
   DirectorySource source_{directory_};

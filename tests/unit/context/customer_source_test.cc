@@ -4,7 +4,7 @@
 #include "gtest/gtest.h"
 #include "services/context/context_service.h"
 #include "tests/fakes/fake_http_server.h"
-#include "tests/support/redis_server.h"
+#include "tests/support/redis_fixture.h"
 #include "tests/support/status_matchers.h"
 
 namespace livecall::context {
@@ -23,16 +23,9 @@ using ::testing::Optional;
 constexpr char kCrmCustomer[] = R"({"id": 9912, "name": "Dilshod Karimov", "language": "uz",
   "attributes": {"plan": "fibre 100"}, "notes": ["VIP"], "segment": "gold"})";
 
-class CustomerSourceTest : public ::testing::Test {
+class CustomerSourceTest : public livecall::testing::RedisFixture {
  protected:
   static void SetUpTestSuite() { CurlGlobalInit(); }
-
-  void SetUp() override {
-    ASSERT_THAT(redis_server_.Start(), IsOk());
-    RedisPool::Options options;
-    options.url = *ParseRedisUrl(redis_server_.url());
-    redis_ = std::make_unique<RedisPool>(options);
-  }
 
   // A CRM whose answer the test changes as it goes.
   void StartCrm() {
@@ -54,8 +47,6 @@ class CustomerSourceTest : public ::testing::Test {
             .timeout = timeout};
   }
 
-  livecall::testing::RedisServer redis_server_;
-  std::unique_ptr<RedisPool> redis_;
   CurlHttpClient http_;
   std::unique_ptr<FakeHttpServer> crm_;
   absl::Mutex mu_;

@@ -14,7 +14,7 @@
 #include "services/context/session_store.h"
 #include "tests/fakes/fake_http_server.h"
 #include "tests/support/metrics_text.h"
-#include "tests/support/redis_server.h"
+#include "tests/support/redis_fixture.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/wait_for.h"
 
@@ -27,15 +27,12 @@ using ::livecall::fakes::FakeResponse;
 using ::livecall::testing::IsOk;
 using ::testing::HasSubstr;
 
-class OutboxTest : public ::testing::Test {
+class OutboxTest : public livecall::testing::RedisFixture {
  protected:
   static void SetUpTestSuite() { CurlGlobalInit(); }
 
   void SetUp() override {
-    ASSERT_THAT(redis_server_.Start(), IsOk());
-    RedisPool::Options options;
-    options.url = *ParseRedisUrl(redis_server_.url());
-    redis_ = std::make_unique<RedisPool>(options);
+    ASSERT_NO_FATAL_FAILURE(RedisFixture::SetUp());
     sessions_ = std::make_unique<SessionStore>(*redis_, absl::Hours(1));
     // Like a real CRM: it may take its time (and then it is working on the request), and it
     // answers errors with a JSON body saying why.
@@ -107,8 +104,6 @@ class OutboxTest : public ::testing::Test {
             .max_backoff = absl::Seconds(1)};
   }
 
-  livecall::testing::RedisServer redis_server_;
-  std::unique_ptr<RedisPool> redis_;
   std::unique_ptr<SessionStore> sessions_;
   CurlHttpClient http_;
   std::unique_ptr<FakeHttpServer> crm_;

@@ -9,7 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/proto_matchers.h"
-#include "tests/support/redis_server.h"
+#include "tests/support/redis_fixture.h"
 #include "tests/support/status_matchers.h"
 
 namespace livecall::context {
@@ -21,15 +21,8 @@ using ::livecall::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 
-class SessionStoreTest : public ::testing::Test {
+class SessionStoreTest : public livecall::testing::RedisFixture {
  protected:
-  void SetUp() override {
-    ASSERT_THAT(redis_server_.Start(), IsOk());
-    RedisPool::Options options;
-    options.url = *ParseRedisUrl(redis_server_.url());
-    redis_ = std::make_unique<RedisPool>(options);
-  }
-
   livecall::v1::Session NewSession() {
     livecall::v1::Session session;
     session.set_phone_number("+998901112233");
@@ -61,9 +54,6 @@ class SessionStoreTest : public ::testing::Test {
     }
     return suggestions;
   }
-
-  livecall::testing::RedisServer redis_server_;
-  std::unique_ptr<RedisPool> redis_;
 };
 
 TEST_F(SessionStoreTest, CreatedSessionReadsBackWithAssignedIdStatusAndTimes) {
@@ -120,9 +110,7 @@ TEST_F(SessionStoreTest, AppendedTurnsAndLatestSuggestionsReadBackInOrder) {
 
 TEST_F(SessionStoreTest, ConcurrentAppendsFromTwoReplicasLoseNoTurn) {
   SessionStore replica_a(*redis_, absl::Hours(1));
-  RedisPool::Options options;
-  options.url = *ParseRedisUrl(redis_server_.url());
-  RedisPool other_pool(options);
+  RedisPool other_pool({.url = redis_server_.parsed_url()});
   SessionStore replica_b(other_pool, absl::Hours(1));
   absl::StatusOr<livecall::v1::Session> created = replica_a.Create(NewSession(), absl::Now());
   ASSERT_THAT(created.status(), IsOk());

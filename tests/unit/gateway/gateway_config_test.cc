@@ -6,6 +6,8 @@
 #include <map>
 #include <string>
 
+#include "tests/support/env_reader.h"
+
 namespace livecall::gateway {
 namespace {
 
@@ -21,10 +23,7 @@ absl::StatusOr<GatewayConfig> Read(std::map<std::string, std::string> vars,
     vars.insert({"LIVECALL_JWT_SECRET", kSecret});
     vars.insert({"LIVECALL_GRPC_API_KEY", "gateway-test-key-0123"});
   }
-  EnvReader env([vars = std::move(vars)](const char* name) -> const char* {
-    auto it = vars.find(name);
-    return it == vars.end() ? nullptr : it->second.c_str();
-  });
+  EnvReader env = ::livecall::testing::EnvReaderFor(std::move(vars));
   return ReadGatewayConfig(env);
 }
 

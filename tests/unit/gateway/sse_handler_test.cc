@@ -20,7 +20,7 @@
 #include "common/redis_pool.h"
 #include "services/gateway/http_server.h"
 #include "services/gateway/route_table.h"
-#include "tests/support/redis_server.h"
+#include "tests/support/redis_fixture.h"
 #include "tests/support/sse.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/wait_for.h"
@@ -110,24 +110,16 @@ class LiveEventsServer final : public HttpHandler {
   const RouteTable routes_;
 };
 
-class SseEndToEndTest : public ::testing::Test {
+class SseEndToEndTest : public livecall::testing::RedisFixture {
  protected:
-  void SetUp() override {
-    ASSERT_THAT(redis_server_.Start(), IsOk());
-    RedisPool::Options options;
-    options.url = *ParseRedisUrl(redis_server_.url());
-    redis_ = std::make_unique<RedisPool>(options);
-  }
   void TearDown() override {
     if (server_) server_->Shutdown(absl::ZeroDuration());
     if (hub_) hub_->Stop();
   }
 
   void StartServer(HttpServerOptions options = {}) {
-    hub_ =
-        std::make_unique<EventHub>(EventHub::Options{.redis = *ParseRedisUrl(redis_server_.url()),
-                                                     .sweep = absl::Hours(1),
-                                                     .heartbeat = absl::Hours(1)});
+    hub_ = std::make_unique<EventHub>(EventHub::Options{
+        .redis = redis_server_.parsed_url(), .sweep = absl::Hours(1), .heartbeat = absl::Hours(1)});
     hub_->Start();
     handler_ = std::make_unique<LiveEventsServer>(hub_.get());
     options.address = "127.0.0.1:0";
@@ -164,8 +156,6 @@ class SseEndToEndTest : public ::testing::Test {
     return absl::StrCat("http://127.0.0.1:", server_->port(), path);
   }
 
-  livecall::testing::RedisServer redis_server_;
-  std::unique_ptr<RedisPool> redis_;
   std::unique_ptr<EventHub> hub_;
   std::unique_ptr<LiveEventsServer> handler_;
   std::unique_ptr<HttpServer> server_;

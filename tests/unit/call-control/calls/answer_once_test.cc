@@ -13,7 +13,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/support/redis_server.h"
+#include "tests/support/redis_fixture.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/wait_for.h"
 
@@ -25,14 +25,12 @@ using ::livecall::testing::StatusIs;
 using ::livecall::testing::WaitFor;
 using ::testing::HasSubstr;
 
-class AnswerOnceTest : public ::testing::Test {
+class AnswerOnceTest : public livecall::testing::RedisFixture {
  protected:
+  AnswerOnceTest() : RedisFixture({.max_connections = 4}) {}
+
   void SetUp() override {
-    ASSERT_THAT(redis_server_.Start(), IsOk());
-    RedisPool::Options options;
-    options.url = *ParseRedisUrl(redis_server_.url());
-    options.max_connections = 4;
-    redis_ = std::make_unique<RedisPool>(options);
+    ASSERT_NO_FATAL_FAILURE(RedisFixture::SetUp());
     calls_ = std::make_unique<CallStore>(*redis_, absl::Hours(1));
   }
 
@@ -56,8 +54,6 @@ class AnswerOnceTest : public ::testing::Test {
     return std::stoll(text.substr(at + prefix.size()));
   }
 
-  livecall::testing::RedisServer redis_server_;
-  std::unique_ptr<RedisPool> redis_;
   std::unique_ptr<CallStore> calls_;
   std::atomic<int> runs_ = 0;
 };

@@ -10,7 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/call-control/calls/call_state_machine.h"
-#include "tests/support/redis_server.h"
+#include "tests/support/redis_fixture.h"
 #include "tests/support/status_matchers.h"
 
 namespace livecall::call_control {
@@ -23,13 +23,10 @@ using ::testing::IsEmpty;
 constexpr char kCall[] = "CA00000000000000000000000000000001";
 constexpr char kLeg[] = "CA0000000000000000000000000000000a";
 
-class CallStoreTest : public ::testing::Test {
+class CallStoreTest : public livecall::testing::RedisFixture {
  protected:
   void SetUp() override {
-    ASSERT_THAT(redis_server_.Start(), IsOk());
-    RedisPool::Options options;
-    options.url = *ParseRedisUrl(redis_server_.url());
-    redis_ = std::make_unique<RedisPool>(options);
+    ASSERT_NO_FATAL_FAILURE(RedisFixture::SetUp());
     calls_ = std::make_unique<CallStore>(*redis_, absl::Hours(1));
   }
 
@@ -47,8 +44,6 @@ class CallStoreTest : public ::testing::Test {
     return count.ok() ? *count : -1;
   }
 
-  livecall::testing::RedisServer redis_server_;
-  std::unique_ptr<RedisPool> redis_;
   std::unique_ptr<CallStore> calls_;
 };
 

@@ -14,7 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/call-control/calls/call_state_machine.h"
-#include "tests/support/redis_server.h"
+#include "tests/support/redis_fixture.h"
 #include "tests/support/status_matchers.h"
 
 namespace livecall::call_control {
@@ -25,14 +25,12 @@ using ::livecall::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-class OutboundCallLimitTest : public ::testing::Test {
+class OutboundCallLimitTest : public livecall::testing::RedisFixture {
  protected:
+  OutboundCallLimitTest() : RedisFixture({.max_connections = 16}) {}
+
   void SetUp() override {
-    ASSERT_THAT(redis_server_.Start(), IsOk());
-    RedisPool::Options options;
-    options.url = *ParseRedisUrl(redis_server_.url());
-    options.max_connections = 16;
-    redis_ = std::make_unique<RedisPool>(options);
+    ASSERT_NO_FATAL_FAILURE(RedisFixture::SetUp());
     calls_ = std::make_unique<CallStore>(*redis_, absl::Hours(1));
   }
 
@@ -70,8 +68,6 @@ class OutboundCallLimitTest : public ::testing::Test {
     return size.ok() ? (*size)->integer : -1;
   }
 
-  livecall::testing::RedisServer redis_server_;
-  std::unique_ptr<RedisPool> redis_;
   std::unique_ptr<CallStore> calls_;
 };
 

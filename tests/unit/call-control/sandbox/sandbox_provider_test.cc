@@ -6,7 +6,7 @@
 #include "gtest/gtest.h"
 #include "services/call-control/call_control_service.h"
 #include "tests/support/proto_matchers.h"
-#include "tests/support/redis_server.h"
+#include "tests/support/redis_fixture.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/wait_for.h"
 
@@ -28,13 +28,10 @@ std::vector<std::string> Statuses(const livecall::v1::Call& call) {
   return statuses;
 }
 
-class SandboxProviderTest : public ::testing::Test {
+class SandboxProviderTest : public livecall::testing::RedisFixture {
  protected:
   void SetUp() override {
-    ASSERT_THAT(redis_server_.Start(), IsOk());
-    RedisPool::Options options;
-    options.url = *ParseRedisUrl(redis_server_.url());
-    redis_ = std::make_unique<RedisPool>(options);
+    ASSERT_NO_FATAL_FAILURE(RedisFixture::SetUp());
     store_ = std::make_unique<CallStore>(*redis_, absl::Hours(1));
   }
 
@@ -50,8 +47,6 @@ class SandboxProviderTest : public ::testing::Test {
                           .answer = absl::Seconds(2),
                           .talk = absl::Seconds(3),
                           .poll = absl::Milliseconds(20)};
-  livecall::testing::RedisServer redis_server_;
-  std::unique_ptr<RedisPool> redis_;
   std::unique_ptr<CallStore> store_;
   SayRenderer speech_;
 };
@@ -140,13 +135,10 @@ TEST_F(SandboxProviderTest, UnknownCallsAreNotFound) {
 }
 
 // The sandbox keeps its behaviour and gains simulated call control.
-class SandboxControlTest : public ::testing::Test {
+class SandboxControlTest : public livecall::testing::RedisFixture {
  protected:
   void SetUp() override {
-    ASSERT_THAT(redis_server_.Start(), IsOk());
-    RedisPool::Options options;
-    options.url = *ParseRedisUrl(redis_server_.url());
-    redis_ = std::make_unique<RedisPool>(options);
+    ASSERT_NO_FATAL_FAILURE(RedisFixture::SetUp());
     store_ = std::make_unique<CallStore>(*redis_, absl::Hours(1));
     sandbox_ = std::make_unique<SandboxProvider>(
         *store_,
@@ -155,8 +147,6 @@ class SandboxControlTest : public ::testing::Test {
         speech_);
     service_ = std::make_unique<CallControlService>(*sandbox_, *store_, unary_, "+998712000000");
   }
-  livecall::testing::RedisServer redis_server_;
-  std::unique_ptr<RedisPool> redis_;
   std::unique_ptr<CallStore> store_;
   SayRenderer speech_;
   std::unique_ptr<SandboxProvider> sandbox_;

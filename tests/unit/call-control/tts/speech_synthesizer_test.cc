@@ -11,7 +11,7 @@
 #include "services/call-control/tts/remote_tts.h"
 #include "tests/fakes/fake_speech_server.h"
 #include "tests/support/metrics_text.h"
-#include "tests/support/redis_server.h"
+#include "tests/support/redis_fixture.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/wav.h"
 
@@ -33,13 +33,10 @@ constexpr char kSecret[] = "speech-synthesizer-test-secret-32-bytes!";
 
 double Metric(absl::string_view series) { return MetricValue(SerializeMetrics(), series); }
 
-class SpeechSynthesizerTest : public ::testing::Test {
+class SpeechSynthesizerTest : public livecall::testing::RedisFixture {
  protected:
   void SetUp() override {
-    ASSERT_THAT(redis_server_.Start(), IsOk());
-    RedisPool::Options options;
-    options.url = *ParseRedisUrl(redis_server_.url());
-    redis_ = std::make_unique<RedisPool>(options);
+    ASSERT_NO_FATAL_FAILURE(RedisFixture::SetUp());
     cache_ = std::make_unique<AudioCache>(*redis_, AudioCacheOptions{.max_entries = 3});
     absl::StatusOr<EspeakTts*> espeak = EspeakTts::Get();
     ASSERT_THAT(espeak.status(), IsOk());
@@ -67,8 +64,6 @@ class SpeechSynthesizerTest : public ::testing::Test {
     return synthesizer.Fetch(path);
   }
 
-  livecall::testing::RedisServer redis_server_;
-  std::unique_ptr<RedisPool> redis_;
   std::unique_ptr<AudioCache> cache_;
   EspeakTts* espeak_ = nullptr;
   const AudioUrlSigner signer_{kSecret};

@@ -20,7 +20,7 @@
 #include "services/call-control/twilio/twilio_provider.h"
 #include "services/call-control/twilio/twilio_webhook_service.h"
 #include "tests/fakes/fake_twilio.h"
-#include "tests/support/redis_server.h"
+#include "tests/support/redis_fixture.h"
 #include "tests/support/status_matchers.h"
 #include "tests/support/xml.h"
 
@@ -187,13 +187,10 @@ inline std::vector<std::string> Statuses(const livecall::v1::Call& call) {
 // Call-control as it runs against Twilio: the webhooks and the call-control service through the
 // real TwilioProvider and TwilioClient, talking HTTP to FakeTwilio, with a real Redis and a fake
 // ai-session. Each test file of this folder derives its own fixture from it.
-class TwilioWebhookTest : public ::testing::Test {
+class TwilioWebhookTest : public livecall::testing::RedisFixture {
  protected:
   void SetUp() override {
-    ASSERT_THAT(redis_server_.Start(), ::livecall::testing::IsOk());
-    RedisPool::Options options;
-    options.url = *ParseRedisUrl(redis_server_.url());
-    redis_ = std::make_unique<RedisPool>(options);
+    ASSERT_NO_FATAL_FAILURE(RedisFixture::SetUp());
     store_ = std::make_unique<CallStore>(*redis_, absl::Hours(1));
     ASSERT_THAT(twilio_.Start(), ::livecall::testing::IsOk());
     client_ = std::make_unique<TwilioClient>(
@@ -280,8 +277,6 @@ class TwilioWebhookTest : public ::testing::Test {
                     {"Timestamp", "Tue, 31 Aug 2027 20:36:28 +0000"}}));
   }
 
-  livecall::testing::RedisServer redis_server_;
-  std::unique_ptr<RedisPool> redis_;
   std::unique_ptr<CallStore> store_;
   ::livecall::fakes::FakeTwilio twilio_;
   CurlHttpClient http_;
