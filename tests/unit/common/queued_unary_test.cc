@@ -385,13 +385,14 @@ TEST_F(QueuedUnaryTest, AChainLearnsThatItsClientCancelled) {
                        AsyncFinish finish) {
         EXPECT_TRUE(scope.StillWanted().ok());
         chain = std::thread([&, scope = std::move(scope), finish] {
-          started.Notify();
           // The chain's next step, after the client has gone.
           cancelled.WaitForNotification();
           ASSERT_TRUE(WaitForCancellation(scope));
           seen = scope.StillWanted();
           finish(seen);
         });
+        // Only now, once `chain` holds the thread: the test joins it.
+        started.Notify();
       });
   Serve(methods);
   grpc::ClientContext context;
