@@ -896,8 +896,9 @@ class AiServer {
   // Returns once every RPC has been finished by the service.
   void Shutdown() {
     if (server_ != nullptr) server_->Shutdown();
-    server_ = nullptr;
+    // Before the server goes: a chain may still answer a cancelled call through it.
     unary_.Stop();
+    server_ = nullptr;
   }
   livecall::v1::AiSession::Stub& stub() { return *stub_; }
   // Whether the server has seen the latest RPC's cancellation; its deadline as the server sees it.
