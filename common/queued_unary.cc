@@ -23,24 +23,117 @@ void FailQueuedSetup(absl::string_view why) {
   std::abort();
 }
 
+void QueuedCall::Stream(std::unique_ptr<QueuedServerStream> stream, StopStream stop) {
+  server_stream_ = std::move(stream);
+  stop_ = std::move(stop);
+}
+
+bool QueuedCall::StartOnQueue(absl::FunctionRef<void()> start) {
+  QueuedUnaryMethods::Queue& queue = *owner_.queues_[queue_];
+  absl::MutexLock lock(&queue.mu);
+  if (queue.shut_down) return false;
+  start();
+  return true;
+}
+
+std::optional<size_t> QueuedServerStream::WriteMessage(const google::protobuf::Message& message) {
+  grpc::ByteBuffer bytes;
+  bool own_buffer = false;
+  if (grpc::Status serialized = grpc::SerializationTraits<google::protobuf::Message>::Serialize(
+          message, &bytes, &own_buffer);
+      !serialized.ok()) {
+    Finish(ToAbslStatus(serialized));
+    return std::nullopt;
+  }
+  absl::MutexLock lock(&mu_);
+  if (finish_started_ || finish_after_writes_) return std::nullopt;
+  if (write_in_flight_) {
+    waiting_.push_back(std::move(bytes));
+    return waiting_.size();
+  }
+  StartWriteLocked(std::move(bytes));
+  if (!write_in_flight_) return std::nullopt;
+  return 0;
+}
+
+void QueuedServerStream::Finish(const absl::Status& status) {
+  absl::MutexLock lock(&mu_);
+  if (finish_started_ || finish_after_writes_) return;
+  if (status.ok() && write_in_flight_) {
+    finish_after_writes_ = true;
+    return;
+  }
+  StartFinishLocked(ToGrpcStatus(status));
+}
+
+void QueuedServerStream::StartWriteLocked(grpc::ByteBuffer message) {
+  writing_ = std::move(message);
+  // The call cannot go meanwhile: its answer (the Finish, not started yet) is still to come.
+  call_.outstanding_.fetch_add(1, std::memory_order_relaxed);
+  write_in_flight_ = call_.StartOnQueue(
+      [this] { call_.stream_.Write(writing_, static_cast<QueuedTag*>(&write_tag_)); });
+  if (!write_in_flight_) {
+    // The queue is shutting down, so the server has cancelled the call: its done tag ends it.
+    call_.outstanding_.fetch_sub(1, std::memory_order_relaxed);
+    waiting_.clear();
+  }
+}
+
+void QueuedServerStream::StartFinishLocked(const grpc::Status& status) {
+  finish_started_ = true;
+  waiting_.clear();
+  // When the queue is shutting down the Finish is not started; the done tag releases the answer.
+  finish_queued_ = call_.StartOnQueue(
+      [this, &status] { call_.stream_.Finish(status, static_cast<QueuedTag*>(&finish_tag_)); });
+}
+
+void QueuedServerStream::OnWritten(bool ok) {
+  {
+    absl::MutexLock lock(&mu_);
+    write_in_flight_ = false;
+    if (!finish_started_) {
+      if (!ok) {
+        StartFinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "write failed"));
+      } else if (!waiting_.empty()) {
+        grpc::ByteBuffer next = std::move(waiting_.front());
+        waiting_.pop_front();
+        StartWriteLocked(std::move(next));
+      } else if (finish_after_writes_) {
+        StartFinishLocked(grpc::Status::OK);
+      }
+    }
+  }
+  call_.Release();  // This write's.
+}
+
+void QueuedServerStream::FinishTag::OnQueued(bool) { stream.call_.Release(); }
+
+void QueuedServerStream::OnCallDone() {
+  bool answer_not_queued = false;
+  {
+    absl::MutexLock lock(&mu_);
+    // Over without a Finish: the client cancelled, or its deadline passed.
+    if (!finish_started_) StartFinishLocked(grpc::Status::CANCELLED);
+    answer_not_queued = !finish_queued_;
+  }
+  if (answer_not_queued) call_.Release();
+}
+
 void QueuedCall::Answer(const absl::Status& status, const google::protobuf::Message* response) {
   step_ = Step::kAnswered;
   QueuedTag* const tag = this;
-  // Read before the answer starts: once it has, the polling thread may delete the call.
-  QueuedUnaryMethods& owner = owner_;
-  const int queue = queue_;
-  bool own_buffer = false;
   if (!status.ok() || response == nullptr) {
     stream_.Finish(ToGrpcStatus(status), tag);
-  } else if (grpc::Status serialized =
-                 grpc::SerializationTraits<google::protobuf::Message>::Serialize(*response, &reply_,
-                                                                                 &own_buffer);
-             !serialized.ok()) {
-    stream_.Finish(serialized, tag);
-  } else {
-    stream_.WriteAndFinish(reply_, grpc::WriteOptions(), grpc::Status::OK, tag);
+    return;
   }
-  owner.Answered(queue);
+  bool own_buffer = false;
+  if (grpc::Status serialized = grpc::SerializationTraits<google::protobuf::Message>::Serialize(
+          *response, &reply_, &own_buffer);
+      !serialized.ok()) {
+    stream_.Finish(serialized, tag);
+    return;
+  }
+  stream_.WriteAndFinish(reply_, grpc::WriteOptions(), grpc::Status::OK, tag);
 }
 
 QueuedUnaryMethods::QueuedUnaryMethods(QueuedUnaryOptions options) : options_(options) {
@@ -51,7 +144,7 @@ QueuedUnaryMethods::QueuedUnaryMethods(QueuedUnaryOptions options) : options_(op
 
 QueuedUnaryMethods::~QueuedUnaryMethods() { Stop(); }
 
-void QueuedUnaryMethods::CheckContract(absl::string_view method,
+void QueuedUnaryMethods::CheckContract(absl::string_view method, bool server_stream,
                                        const google::protobuf::Descriptor* request,
                                        const google::protobuf::Descriptor* response) {
   // "/livecall.v1.Context/GetSession"
@@ -67,8 +160,14 @@ void QueuedUnaryMethods::CheckContract(absl::string_view method,
       service == nullptr ? nullptr
                          : service->FindMethodByName(std::string(method.substr(slash + 1)));
   if (found == nullptr) FailQueuedSetup(absl::StrCat("no method ", method, " in the contract"));
-  if (found->client_streaming() || found->server_streaming()) {
-    FailQueuedSetup(absl::StrCat(method, " streams; only unary methods are queued"));
+  if (found->client_streaming()) {
+    FailQueuedSetup(absl::StrCat(method, " takes a stream; client streams are not queued"));
+  }
+  if (found->server_streaming() != server_stream) {
+    FailQueuedSetup(absl::StrCat(method, server_stream
+                                             ? " does not stream; HandleServerStream is for "
+                                               "server-streaming methods"
+                                             : " streams; HandleServerStream serves it"));
   }
   if (found->input_type() != request || found->output_type() != response) {
     FailQueuedSetup(absl::StrCat(method, " takes ", found->input_type()->full_name(),
@@ -92,16 +191,30 @@ void QueuedUnaryMethods::Start() {
   }
 }
 
+void QueuedUnaryMethods::CallGone() {
+  if (calls_alive_.fetch_sub(1) == 1 && stopping_.load()) {
+    absl::MutexLock lock(&gone_mu_);
+    all_gone_.SignalAll();
+  }
+}
+
+void QueuedCall::Delete(QueuedCall* call) {
+  QueuedUnaryMethods& owner = call->owner_;
+  delete call;
+  owner.CallGone();
+}
+
 void QueuedUnaryMethods::Stop() {
+  stopping_.store(true);
+  {
+    // After Server::Shutdown the calls still asked for come back failed and the taken ones end,
+    // on the threads, which still poll.
+    absl::MutexLock lock(&gone_mu_);
+    while (calls_alive_.load() > 0) all_gone_.Wait(&gone_mu_);
+  }
   for (std::unique_ptr<Queue>& queue : queues_) {
     absl::MutexLock lock(&queue->mu);
     if (queue->shut_down) continue;
-    // The server has shut down, but a call it cancelled may still be in a chain's hands (an LLM
-    // reply on its way): its answer needs the queue, and the threads keep polling meanwhile.
-    queue->mu.Await(absl::Condition(
-        +[](Queue* polled)
-             ABSL_EXCLUSIVE_LOCKS_REQUIRED(polled->mu) { return polled->calls_in_hand == 0; },
-        queue.get()));
     queue->shut_down = true;
     queue->queue->Shutdown();
   }
@@ -144,8 +257,9 @@ void QueuedUnaryMethods::AskForCall(int index) {
   Queue& queue = *queues_[index];
   absl::MutexLock lock(&queue.mu);
   if (queue.shut_down) return;
+  calls_alive_.fetch_add(1);
   auto* call = new QueuedCall(*this, index);
-  if (options_.watch_cancellation) {
+  if (NotifiesDone()) {
     call->context_.AsyncNotifyWhenDone(static_cast<QueuedTag*>(&call->done_));
   }
   service_.RequestCall(&call->context_, &call->stream_, queue.queue.get(), queue.queue.get(),
@@ -165,55 +279,33 @@ void QueuedUnaryMethods::Poll(int index) {
 
 void QueuedCall::OnQueued(bool ok) { owner_.Advance(*this, ok); }
 
-void QueuedUnaryMethods::Answered(int index) {
-  Queue& queue = *queues_[index];
-  absl::MutexLock lock(&queue.mu);
-  --queue.calls_in_hand;
-}
-
 void QueuedCall::DoneTag::OnQueued(bool) {
   // Safe now: AsyncNotifyWhenDone's tag has come back.
   if (call.context_.IsCancelled()) call.cancelled_.store(true, std::memory_order_relaxed);
+  if (call.server_stream_ != nullptr) call.server_stream_->OnCallDone();
   call.Release();
 }
 
 void QueuedCall::Release() {
-  if (--outstanding_ == 0) delete this;
+  if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  if (stop_) std::move(stop_)();
+  Delete(this);
 }
 
 void QueuedUnaryMethods::Advance(QueuedCall& call, bool ok) {
   const bool may_block = options_.work == QueuedWork::kMayBlock;
   switch (call.step_) {
-    case QueuedCall::Step::kRequested: {
+    case QueuedCall::Step::kRequested:
       if (!ok) {  // The server is shutting down: no call came (nor will its done tag).
-        delete &call;
+        QueuedCall::Delete(&call);
         return;
       }
       // The answer, and the done tag that a matched call now owes.
-      if (options_.watch_cancellation) call.outstanding_ = 2;
-      Queue& queue = *queues_[call.queue_];
-      {
-        absl::MutexLock lock(&queue.mu);
-        if (!queue.shut_down) {
-          ++queue.calls_in_hand;
-        } else {
-          // Taken by the server just before it shut down, found only after Stop(): it cannot be
-          // read or answered any more. Cancelled, its done tag still comes, and the call goes.
-          call.context_.TryCancel();
-          call.step_ = QueuedCall::Step::kAnswered;
-          if (options_.watch_cancellation) {
-            call.Release();
-          } else {
-            delete &call;
-          }
-          return;
-        }
-      }
+      if (NotifiesDone()) call.outstanding_.store(2, std::memory_order_relaxed);
       if (!may_block) AskForCall(call.queue_);
       call.step_ = QueuedCall::Step::kRead;
       call.stream_.Read(&call.request_, static_cast<QueuedTag*>(&call));
       return;
-    }
     case QueuedCall::Step::kRead: {
       const int queue = call.queue_;
       if (ok) {

@@ -1,17 +1,19 @@
 #ifndef LIVECALL_COMMON_QUEUED_UNARY_H_
 #define LIVECALL_COMMON_QUEUED_UNARY_H_
 
-// Unary methods served from gRPC's completion queues (the "async" server API) instead of the
-// callback API. Why: with Debian's gRPC 1.51 on Linux, every callback-API RPC goes through a
-// process-global queue served by gRPC's own "nexting" threads, so a callback RPC costs about
-// twice the CPU of a completion-queue RPC on this kind of machine and several thread switches
-// (bench/README.md, "gRPC's floor": 36 µs and 1.4 switches against 16.5 µs and none at 64 in
-// flight). Here each of a few threads polls its own queue and runs the methods' work in place.
+// Unary and server-streaming methods served from gRPC's completion queues (the "async" server
+// API) instead of the callback API. Why: with Debian's gRPC 1.51 on Linux, every callback-API RPC
+// goes through a process-global queue served by gRPC's own "nexting" threads, so a callback RPC
+// costs about twice the CPU of a completion-queue RPC on this kind of machine and several thread
+// switches (bench/README.md, "gRPC's floor": 36 µs and 1.4 switches against 16.5 µs and none at 64
+// in flight). Here each of a few threads polls its own queue and runs the methods' work in place.
 //
-// A service keeps its generated CallbackService base for what stays on the callback API (server
-// streams) and marks each method served here as generic (QueuedService below); every unmarked
-// method of every service of the server comes to this one AsyncGenericService, which answers a
-// method it does not know UNIMPLEMENTED.
+// A service keeps its generated CallbackService base for what stays on the callback API and marks
+// each method served here as generic (QueuedService below); every unmarked method of every service
+// of the server comes to this one AsyncGenericService, which answers a method it does not know
+// UNIMPLEMENTED. A process whose every method is queued uses no callback API, and gRPC then starts
+// none of its nexting threads (with any callback-API service it does, and they poll the same
+// sockets as the queues' threads: 2.5-3.9 more thread switches per request, bench/README.md).
 //
 // The work kinds, with one contract: the caller is authenticated first (UNAUTHENTICATED without
 // the work running; QueuedAccess::kPublic for health checks), the work runs with the caller's
@@ -27,12 +29,22 @@
 //                it must not block, and calls finish(status) once, from any thread
 //                (common/async_unary.h). CallScope::StillWanted sees the deadline, and the
 //                client's cancellation with QueuedUnaryOptions::watch_cancellation.
+//   HandleServerStream  start(caller, context, request, stream) on the polling thread; it must not
+//                block. It refuses the call with a status (nothing written), or returns the
+//                stream's StopStream. The stream (QueuedStream) then takes messages and its
+//                Finish from any thread, and writes them in order, one at a time (gRPC allows one
+//                outstanding write per stream). The client's cancellation, its deadline or a
+//                failed write ends the stream (CANCELLED/DEADLINE_EXCEEDED). Once the call is
+//                over, the stop runs once, on the polling thread; after it returns, nothing may
+//                touch the stream (a hub's callback is unsubscribed there). Any stream method
+//                turns on the done tag (ServerContext::AsyncNotifyWhenDone) for every call of the
+//                set: gRPC queues that event anyway and drops it when no tag was asked for.
 //
-// Shutdown: grpc::Server::Shutdown first (no call is taken after it returns), then Stop() (or the
-// destructor), which waits until every call already taken has started its answer -- a chain may
-// still be at work on a call the server has cancelled, and gRPC refuses an answer on a queue that
-// is shut down -- then shuts the queues down and joins the threads; the grpc::Server is destroyed
-// after that. ServeGrpcUntilSignal (common/grpc_server.h) does this in order.
+// Shutdown: grpc::Server::Shutdown first (no call is taken after it returns, but a chain may still
+// hold one it cancelled), then Stop() (or the destructor), which waits until every call is gone
+// before it shuts the queues down and joins the threads, and only then is the grpc::Server
+// destroyed (queued tags refer to it). ServeGrpcUntilSignal (common/grpc_server.h) does this in
+// order.
 
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
@@ -42,8 +54,10 @@
 
 #include <atomic>
 #include <cstddef>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -52,7 +66,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -103,6 +119,76 @@ class QueuedTag {
 [[noreturn]] void FailQueuedSetup(absl::string_view why);
 
 class QueuedUnaryMethods;
+class QueuedCall;
+
+// What HandleServerStream's start returns for a stream it accepts: run once, on the polling
+// thread, when the call is over; it stops whatever writes to the stream (unsubscribes), and
+// nothing may touch the stream after it returns.
+using StopStream = absl::AnyInvocable<void() &&>;
+
+// The writing side of a server stream served from a queue (HandleServerStream). Lives as long as
+// its call, i.e. until its StopStream has returned.
+class QueuedServerStream {
+ public:
+  QueuedServerStream(const QueuedServerStream&) = delete;
+  QueuedServerStream& operator=(const QueuedServerStream&) = delete;
+  virtual ~QueuedServerStream() = default;
+
+  // Ends the stream with `status`, from any thread; only the first Finish counts. OK: after the
+  // messages already written; an error: at once, and what still waits is dropped (a client that
+  // reads too slowly must not hold an error back).
+  void Finish(const absl::Status& status) ABSL_LOCKS_EXCLUDED(mu_);
+
+ protected:
+  explicit QueuedServerStream(QueuedCall& call) : call_(call) {}
+  // Serialized on the calling thread; see QueuedStream::Write.
+  std::optional<size_t> WriteMessage(const google::protobuf::Message& message)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  friend class QueuedCall;
+  struct WriteTag final : QueuedTag {
+    explicit WriteTag(QueuedServerStream& stream) : stream(stream) {}
+    void OnQueued(bool ok) override { stream.OnWritten(ok); }
+    QueuedServerStream& stream;
+  };
+  struct FinishTag final : QueuedTag {
+    explicit FinishTag(QueuedServerStream& stream) : stream(stream) {}
+    void OnQueued(bool ok) override;
+    QueuedServerStream& stream;
+  };
+  void StartWriteLocked(grpc::ByteBuffer message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StartFinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The polling thread's side: a write came back; the call is over (its done tag).
+  void OnWritten(bool ok) ABSL_LOCKS_EXCLUDED(mu_);
+  void OnCallDone() ABSL_LOCKS_EXCLUDED(mu_);
+
+  QueuedCall& call_;
+  WriteTag write_tag_{*this};
+  FinishTag finish_tag_{*this};
+  absl::Mutex mu_;
+  grpc::ByteBuffer writing_ ABSL_GUARDED_BY(mu_);
+  bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  // Messages waiting for the one in flight.
+  std::deque<grpc::ByteBuffer> waiting_ ABSL_GUARDED_BY(mu_);
+  // An OK Finish waiting for the writes before it.
+  bool finish_after_writes_ ABSL_GUARDED_BY(mu_) = false;
+  // No more writes: a Finish has been started, or would have been but the queue was shutting
+  // down (then finish_queued_ stays false and the done tag releases the answer instead).
+  bool finish_started_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_queued_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+// A QueuedServerStream of `Response` messages.
+template <typename Response>
+class QueuedStream final : public QueuedServerStream {
+ public:
+  explicit QueuedStream(QueuedCall& call) : QueuedServerStream(call) {}
+  // Sends `message` after those written before it, from any thread. How many messages now wait
+  // behind the one being written (0: this one is being written); nullopt when the stream is over
+  // (finished, or its client gone) and nothing was sent.
+  std::optional<size_t> Write(const Response& message) { return WriteMessage(message); }
+};
 
 // One call taken from a queue, from its request to its answer. Internal to QueuedUnaryMethods
 // and its templates.
@@ -117,11 +203,14 @@ class QueuedCall final : public QueuedTag {
   void Answer(const absl::Status& status, const google::protobuf::Message* response);
   // Keeps `state` (a call's messages) alive until the call's answer has been sent.
   void Keep(std::shared_ptr<void> state) { kept_ = std::move(state); }
+  // A server stream: `stream` writes the call's messages from now on; `stop` runs once it is over.
+  void Stream(std::unique_ptr<QueuedServerStream> stream, StopStream stop);
 
   void OnQueued(bool ok) override;
 
  private:
   friend class QueuedUnaryMethods;
+  friend class QueuedServerStream;
   enum class Step { kRequested, kRead, kAnswered };
   // AsyncNotifyWhenDone's tag: the call is over, answered or cancelled.
   struct DoneTag final : QueuedTag {
@@ -130,14 +219,20 @@ class QueuedCall final : public QueuedTag {
     QueuedCall& call;
   };
   QueuedCall(QueuedUnaryMethods& owner, int queue) : owner_(owner), queue_(queue) {}
-  // Deletes the call once neither its answer nor its done tag is still to come.
+  // Deletes the call once neither its answer nor its done tag (nor a stream's write) is still to
+  // come; a stream's stop runs first. On the polling thread.
   void Release();
+  // Deletes `call` and tells its owner.
+  static void Delete(QueuedCall* call);
+  // Starts an operation on the call from any thread, unless its queue is shutting down (false).
+  bool StartOnQueue(absl::FunctionRef<void()> start);
 
   QueuedUnaryMethods& owner_;
   const int queue_;
   Step step_ = Step::kRequested;
-  // Events still to come on the queue before the call may go (only its polling thread counts).
-  int outstanding_ = 1;
+  // Events still to come on the queue before the call may go. Released on the polling thread
+  // only; a stream's writes add theirs from any thread while another is still held.
+  std::atomic<int> outstanding_{1};
   DoneTag done_{*this};
   std::atomic<bool> cancelled_{false};
   grpc::GenericServerContext context_;
@@ -145,6 +240,8 @@ class QueuedCall final : public QueuedTag {
   grpc::ByteBuffer request_;
   grpc::ByteBuffer reply_;
   std::shared_ptr<void> kept_;
+  std::unique_ptr<QueuedServerStream> server_stream_;
+  StopStream stop_;
 };
 
 class QueuedUnaryMethods {
@@ -162,7 +259,8 @@ class QueuedUnaryMethods {
   void Handle(absl::string_view method, Work work,
               QueuedAccess access = QueuedAccess::kAuthenticated) {
     AddMethod<Request, Response>(
-        method, access, [work = std::move(work)](QueuedCall& call, const CallerIdentity& caller) {
+        method, access, /*server_stream=*/false,
+        [work = std::move(work)](QueuedCall& call, const CallerIdentity& caller) {
           google::protobuf::Arena arena;
           auto* request = google::protobuf::Arena::CreateMessage<Request>(&arena);
           if (absl::Status parsed = Parse(call, *request); !parsed.ok()) {
@@ -178,7 +276,7 @@ class QueuedUnaryMethods {
   template <typename Request, typename Response, typename Work>
   void HandleAsync(absl::string_view method, Work work) {
     AddMethod<Request, Response>(
-        method, QueuedAccess::kAuthenticated,
+        method, QueuedAccess::kAuthenticated, /*server_stream=*/false,
         [work = std::move(work)](QueuedCall& call, const CallerIdentity& caller) {
           struct Messages {
             Request request;
@@ -198,13 +296,39 @@ class QueuedUnaryMethods {
         });
   }
 
+  // A server-streaming method (see the top of this file): `start(caller, context, request,
+  // QueuedStream<Response>& stream)` -> absl::StatusOr<StopStream>.
+  template <typename Request, typename Response, typename Start>
+  void HandleServerStream(absl::string_view method, Start start) {
+    AddMethod<Request, Response>(
+        method, QueuedAccess::kAuthenticated, /*server_stream=*/true,
+        [start = std::move(start)](QueuedCall& call, const CallerIdentity& caller) {
+          Request request;
+          if (absl::Status parsed = Parse(call, request); !parsed.ok()) {
+            call.Answer(parsed, nullptr);
+            return;
+          }
+          auto stream = std::make_unique<QueuedStream<Response>>(call);
+          absl::StatusOr<StopStream> stop = start(caller, call.context(), request, *stream);
+          if (!stop.ok()) {
+            call.Answer(stop.status(), nullptr);
+            return;
+          }
+          call.Stream(std::move(stream), *std::move(stop));
+        });
+    streams_ = true;
+  }
+
   // Adds the generic service and one completion queue per thread to `builder`. Call once,
   // after every Handle and before BuildAndStart.
   void AddTo(grpc::ServerBuilder& builder);
   // Starts the polling threads; after BuildAndStart.
   void Start();
-  // After grpc::Server::Shutdown and before the grpc::Server is destroyed (the queues hold tags
-  // that refer to it until drained): shuts the queues down and joins the threads. Idempotent.
+  // After grpc::Server::Shutdown: waits until every call taken from the queues is gone, then
+  // shuts the queues down and joins the threads. Idempotent. The wait matters: Server::Shutdown
+  // may return while a cancelled call's last events are still queued, and with an interceptor
+  // gRPC hands a done tag back through one more operation on the call, which a queue already
+  // shut down refuses by aborting the process (call.cc: grpc_cq_begin_op).
   void Stop();
 
   // The queue of the polling thread this runs on, held against Stop() while the lease lives: its
@@ -234,10 +358,6 @@ class QueuedUnaryMethods {
     std::unique_ptr<grpc::ServerCompletionQueue> queue;
     absl::Mutex mu;
     bool shut_down ABSL_GUARDED_BY(mu) = false;
-    // Calls taken from this queue and not yet answered: each will still start an operation on
-    // the queue (its read, its answer), which gRPC refuses once the queue is shut down. Stop()
-    // waits for none.
-    int calls_in_hand ABSL_GUARDED_BY(mu) = 0;
   };
 
   struct Method {
@@ -245,8 +365,8 @@ class QueuedUnaryMethods {
     Run run;
   };
   template <typename Request, typename Response>
-  void AddMethod(absl::string_view method, QueuedAccess access, Run run) {
-    CheckContract(method, Request::descriptor(), Response::descriptor());
+  void AddMethod(absl::string_view method, QueuedAccess access, bool server_stream, Run run) {
+    CheckContract(method, server_stream, Request::descriptor(), Response::descriptor());
     if (!methods_.emplace(std::string(method), Method{access, std::move(run)}).second) {
       FailQueuedSetup(absl::StrCat(method, " is handled twice"));
     }
@@ -261,22 +381,31 @@ class QueuedUnaryMethods {
     }
     return absl::OkStatus();
   }
-  static void CheckContract(absl::string_view method, const google::protobuf::Descriptor* request,
+  static void CheckContract(absl::string_view method, bool server_stream,
+                            const google::protobuf::Descriptor* request,
                             const google::protobuf::Descriptor* response);
 
   friend class QueuedCall;
+  void CallGone();
+  // Whether each call asks for its done tag: with watch_cancellation, or for streams.
+  bool NotifiesDone() const { return options_.watch_cancellation || streams_; }
   void Poll(int index);
   void AskForCall(int index);
-  // A call of queue `index` has started its answer (QueuedCall::Answer).
-  void Answered(int index);
   void Advance(QueuedCall& call, bool ok);
   void Dispatch(QueuedCall& call);
 
   QueuedUnaryOptions options_;
+  // Some method streams (HandleServerStream); set before Start.
+  bool streams_ = false;
   absl::flat_hash_map<std::string, Method> methods_;
   grpc::AsyncGenericService service_;
   std::vector<std::unique_ptr<Queue>> queues_;
   std::vector<std::thread> threads_;
+  // QueuedCalls alive, asked for or taken; Stop waits for none.
+  std::atomic<int> calls_alive_{0};
+  std::atomic<bool> stopping_{false};
+  absl::Mutex gone_mu_;
+  absl::CondVar all_gone_;
 };
 
 // A unary call to a peer whose answer comes back on the polling thread that made it, instead of

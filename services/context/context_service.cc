@@ -21,21 +21,6 @@ namespace {
 constexpr int kDefaultListedSessions = 20;
 constexpr int kMaxListedSessions = 100;
 
-// A streaming RPC refused before it started.
-class RefusedWatch final : public grpc::ServerWriteReactor<livecall::v1::LiveEventEnvelope> {
- public:
-  explicit RefusedWatch(const absl::Status& status) { Finish(ToGrpcStatus(status)); }
-  void OnDone() override { delete this; }
-};
-
-grpc::ServerWriteReactor<livecall::v1::LiveEventEnvelope>* Watch(
-    EventHub* hub, const livecall::v1::WatchEventsRequest& request) {
-  if (hub == nullptr) return new RefusedWatch(absl::UnavailableError("live events are off"));
-  absl::StatusOr<std::string> stream = WatchedStreamKey(request);
-  if (!stream.ok()) return new RefusedWatch(stream.status());
-  return new EventWatchReactor(*hub, *stream, request.after_event_id());
-}
-
 // What an agent is shown of a session it does not own in a customer's history: that it happened,
 // when, over which call, with whom and how it ended, but not what was said (the turns, the
 // suggestions drawn from them, the summary of them, the greeting), which GetSession refuses it.
@@ -74,30 +59,35 @@ void AuditConversationRead(const CallerIdentity& caller, const Session& session,
            {"rpc", std::string(rpc)}});
 }
 
-grpc::ServerWriteReactor<livecall::v1::LiveEventEnvelope>* ContextService::WatchSessionEvents(
-    grpc::CallbackServerContext* context, const livecall::v1::WatchEventsRequest* request) {
-  if (absl::Status allowed = MayWatch(*context); !allowed.ok()) return new RefusedWatch(allowed);
-  if (request->session_id().empty()) {
-    return new RefusedWatch(absl::InvalidArgumentError("sessionId is required"));
-  }
-  return Watch(hub_, *request);
+absl::StatusOr<StopStream> ContextService::WatchSessionEventsFor(
+    const CallerIdentity& caller, const livecall::v1::WatchEventsRequest& request,
+    QueuedStream<livecall::v1::LiveEventEnvelope>& out) {
+  LIVECALL_RETURN_IF_ERROR(MayWatch(caller));
+  if (request.session_id().empty()) return absl::InvalidArgumentError("sessionId is required");
+  return Watch(request, out);
 }
 
-grpc::ServerWriteReactor<livecall::v1::LiveEventEnvelope>* ContextService::WatchCallEvents(
-    grpc::CallbackServerContext* context, const livecall::v1::WatchEventsRequest* request) {
-  if (absl::Status allowed = MayWatch(*context); !allowed.ok()) return new RefusedWatch(allowed);
-  if (request->call_sid().empty()) {
-    return new RefusedWatch(absl::InvalidArgumentError("callSid is required"));
-  }
-  return Watch(hub_, *request);
+absl::StatusOr<StopStream> ContextService::WatchCallEventsFor(
+    const CallerIdentity& caller, const livecall::v1::WatchEventsRequest& request,
+    QueuedStream<livecall::v1::LiveEventEnvelope>& out) {
+  LIVECALL_RETURN_IF_ERROR(MayWatch(caller));
+  if (request.call_sid().empty()) return absl::InvalidArgumentError("callSid is required");
+  return Watch(request, out);
 }
 
-absl::Status ContextService::MayWatch(const grpc::CallbackServerContext& context) {
-  absl::StatusOr<CallerIdentity> caller = AuthenticateCaller(context);
-  if (!caller.ok()) return caller.status();
-  // Ownership needs a Redis read, which a reactor's start must not block on; agents watch
-  // through the gateway's SSE routes, which check it first.
-  if (caller->is_agent()) {
+absl::StatusOr<StopStream> ContextService::Watch(
+    const livecall::v1::WatchEventsRequest& request,
+    QueuedStream<livecall::v1::LiveEventEnvelope>& out) {
+  if (hub_ == nullptr) return absl::UnavailableError("live events are off");
+  absl::StatusOr<std::string> stream = WatchedStreamKey(request);
+  if (!stream.ok()) return stream.status();
+  return StartEventWatch(*hub_, *stream, request.after_event_id(), out);
+}
+
+absl::Status ContextService::MayWatch(const CallerIdentity& caller) {
+  // Ownership needs a Redis read, which a stream's start must not block on (it runs on a polling
+  // thread); agents watch through the gateway's SSE routes, which check it first.
+  if (caller.is_agent()) {
     return absl::PermissionDeniedError(
         "agents watch live events through the gateway (its SSE routes check ownership)");
   }
@@ -143,9 +133,12 @@ ContextService::ContextService(CustomerSource& customers, SessionStore& sessions
   using livecall::v1::GetSessionRequest;
   using livecall::v1::ListSessionsRequest;
   using livecall::v1::ListSessionsResponse;
+  using livecall::v1::LiveEventEnvelope;
   using livecall::v1::LookupCustomerRequest;
-  for (const char* method : {"LookupCustomer", "CreateSession", "GetSession", "AppendTurn",
-                             "EndSession", "AssignSession", "ListSessions"}) {
+  using livecall::v1::WatchEventsRequest;
+  for (const char* method :
+       {"LookupCustomer", "CreateSession", "GetSession", "AppendTurn", "EndSession",
+        "AssignSession", "ListSessions", "WatchSessionEvents", "WatchCallEvents"}) {
     MarkQueued(method);
   }
   unary.Handle<LookupCustomerRequest, Customer>(
@@ -183,6 +176,18 @@ ContextService::ContextService(CustomerSource& customers, SessionStore& sessions
       [this](const CallerIdentity& caller, grpc::ServerContextBase&,
              const ListSessionsRequest& request, ListSessionsResponse& response) {
         return ListSessionsFor(caller, request, response);
+      });
+  unary.HandleServerStream<WatchEventsRequest, LiveEventEnvelope>(
+      "/livecall.v1.Context/WatchSessionEvents",
+      [this](const CallerIdentity& caller, grpc::ServerContextBase&,
+             const WatchEventsRequest& request, QueuedStream<LiveEventEnvelope>& out) {
+        return WatchSessionEventsFor(caller, request, out);
+      });
+  unary.HandleServerStream<WatchEventsRequest, LiveEventEnvelope>(
+      "/livecall.v1.Context/WatchCallEvents",
+      [this](const CallerIdentity& caller, grpc::ServerContextBase&,
+             const WatchEventsRequest& request, QueuedStream<LiveEventEnvelope>& out) {
+        return WatchCallEventsFor(caller, request, out);
       });
 }
 

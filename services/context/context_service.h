@@ -19,13 +19,15 @@ namespace livecall::context {
 void AuditConversationRead(const CallerIdentity& caller, const livecall::v1::Session& session,
                            absl::string_view rpc);
 
-// livecall.v1.Context: customer lookups by phone and the conversation state in Redis. The unary
-// RPCs are served from completion queues (common/queued_unary.h) and block in place on their
+// livecall.v1.Context: customer lookups by phone and the conversation state in Redis. Every RPC
+// is served from completion queues (common/queued_unary.h), so the process uses no callback API
+// (and gRPC starts none of its nexting threads in it). The unary RPCs block in place on their
 // polling threads (hiredis, and libcurl for a CRM): one thread per call, no hand-off. The event
-// watches stream on the callback API.
-class ContextService final : public QueuedService<livecall::v1::Context> {
+// watches stream from the same queues, written from the event hub's thread.
+class ContextService final
+    : public QueuedService<livecall::v1::Context, livecall::v1::Context::Service> {
  public:
-  // Adds the unary RPCs to `unary`, which the same server serves (QueuedWork::kMayBlock).
+  // Adds every RPC to `unary`, which the same server serves (QueuedWork::kMayBlock).
   // `hub` may be null: then the event watches answer UNAVAILABLE.
   ContextService(CustomerSource& customers, SessionStore& sessions, QueuedUnaryMethods& unary,
                  EventHub* hub = nullptr);
@@ -34,14 +36,6 @@ class ContextService final : public QueuedService<livecall::v1::Context> {
   // that cannot answer, gives a customer with known=false, never an error. INVALID_ARGUMENT for
   // a number that is not valid. Blocking unless the source is in memory.
   absl::StatusOr<livecall::v1::Customer> Lookup(const std::string& phone_number) const;
-
-  // livecall::v1::Context::CallbackService
-  grpc::ServerWriteReactor<livecall::v1::LiveEventEnvelope>* WatchSessionEvents(
-      grpc::CallbackServerContext* context,
-      const livecall::v1::WatchEventsRequest* request) override;
-  grpc::ServerWriteReactor<livecall::v1::LiveEventEnvelope>* WatchCallEvents(
-      grpc::CallbackServerContext* context,
-      const livecall::v1::WatchEventsRequest* request) override;
 
  private:
   // The unary RPCs, for the caller (authenticated by QueuedUnaryMethods); `context` carries the
@@ -68,8 +62,17 @@ class ContextService final : public QueuedService<livecall::v1::Context> {
                                const livecall::v1::ListSessionsRequest& request,
                                livecall::v1::ListSessionsResponse& response);
 
-  // Authenticates a watch (streaming RPCs are not queued); agents are refused.
-  static absl::Status MayWatch(const grpc::CallbackServerContext& context);
+  // The event watches, for the caller: the stream's stop, or why it is refused (nothing written).
+  absl::StatusOr<StopStream> WatchSessionEventsFor(
+      const CallerIdentity& caller, const livecall::v1::WatchEventsRequest& request,
+      QueuedStream<livecall::v1::LiveEventEnvelope>& out);
+  absl::StatusOr<StopStream> WatchCallEventsFor(const CallerIdentity& caller,
+                                                const livecall::v1::WatchEventsRequest& request,
+                                                QueuedStream<livecall::v1::LiveEventEnvelope>& out);
+  absl::StatusOr<StopStream> Watch(const livecall::v1::WatchEventsRequest& request,
+                                   QueuedStream<livecall::v1::LiveEventEnvelope>& out);
+  // Agents are refused.
+  static absl::Status MayWatch(const CallerIdentity& caller);
   // OK unless `caller` is an agent and the session is not its own.
   absl::Status CheckOwner(const CallerIdentity& caller, const std::string& session_id);
 

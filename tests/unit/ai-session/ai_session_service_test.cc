@@ -895,8 +895,7 @@ class AiServer {
   // Returns once every RPC has been finished by the service.
   void Shutdown() {
     if (server_ != nullptr) server_->Shutdown();
-    // Before the server goes: the queues still hold its requests' tags, and a chain may still
-    // answer one of its calls (QueuedUnaryMethods::Stop).
+    // Before the server goes: a chain may still answer a cancelled call through it.
     unary_.Stop();
     server_ = nullptr;
   }

@@ -392,7 +392,7 @@ TEST_F(QueuedUnaryTest, AChainLearnsThatItsClientCancelled) {
           seen = scope.StillWanted();
           finish(seen);
         });
-        // Only now: the test thread joins `chain`, which this thread has just set.
+        // Only now, once `chain` holds the thread: the test joins it.
         started.Notify();
       });
   Serve(methods);

@@ -65,7 +65,7 @@ TEST_F(ContextLookupTest, InvalidNumberIsInvalidArgument) {
 }
 
 // LookupCustomer over a real gRPC server, served from a completion queue beside the event
-// watches, which stay on the callback API.
+// watches, which stream from the same queues.
 TEST_F(ContextLookupTest, LookupCustomerIsAnsweredOverGrpc) {
   QueuedUnaryMethods unary({.threads = 1, .work = QueuedWork::kMayBlock});
   ContextService service(source_, sessions_, unary);
@@ -92,7 +92,7 @@ TEST_F(ContextLookupTest, LookupCustomerIsAnsweredOverGrpc) {
   ASSERT_THAT(known.status(), IsOk());
   EXPECT_EQ(known->name(), "Dilshod Karimov");
   EXPECT_THAT(lookup("not a phone"), StatusIs(absl::StatusCode::kInvalidArgument));
-  // Live events are off without a hub: the watch answers at once, on the callback API.
+  // Live events are off without a hub: the watch answers at once.
   grpc::ClientContext watch_context;
   livecall::v1::WatchEventsRequest watch;
   watch.set_session_id("s-1");

@@ -9,6 +9,7 @@
 #include "services/context/context_service.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/status_matchers.h"
+#include "tests/support/wait_for.h"
 
 namespace livecall::context {
 namespace {
@@ -151,6 +152,45 @@ TEST_F(EventWatchTest, BadRequestsAreRefused) {
     EXPECT_FALSE(reader->Read(&envelope));
     EXPECT_EQ(reader->Finish().error_code(), code);
   }
+}
+
+// A client that goes away mid-watch ends its subscription to the hub.
+TEST_F(EventWatchTest, ACancelledWatchLeavesTheHub) {
+  const std::string id = NewSession();
+  WatchEventsRequest request;
+  request.set_session_id(id);
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReader<LiveEventEnvelope>> reader =
+      stub_->WatchSessionEvents(&context, request);
+  LiveEventEnvelope envelope;
+  ASSERT_TRUE(reader->Read(&envelope));
+  EXPECT_EQ(envelope.event().type(), "session.started");
+  EXPECT_EQ(hub_->subscriber_count(), 1u);
+  context.TryCancel();
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_TRUE(
+      livecall::testing::WaitFor([&] { return hub_->subscriber_count() == 0; }, absl::Seconds(20)));
+}
+
+// Shutting the server down with watches open ends them once the grace period is over, and
+// leaves no subscription behind.
+TEST_F(EventWatchTest, ShutdownWithOpenWatchesEndsThem) {
+  const std::string id = NewSession();
+  WatchEventsRequest request;
+  request.set_session_id(id);
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  std::vector<std::unique_ptr<grpc::ClientReader<LiveEventEnvelope>>> readers;
+  for (int i = 0; i < 3; ++i) {
+    contexts.push_back(std::make_unique<grpc::ClientContext>());
+    readers.push_back(stub_->WatchSessionEvents(contexts.back().get(), request));
+    LiveEventEnvelope envelope;
+    ASSERT_TRUE(readers.back()->Read(&envelope));
+  }
+  EXPECT_EQ(hub_->subscriber_count(), 3u);
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Milliseconds(100)));
+  unary_.Stop();
+  EXPECT_EQ(hub_->subscriber_count(), 0u);
+  for (auto& reader : readers) EXPECT_FALSE(reader->Finish().ok());
 }
 
 }  // namespace
