@@ -14,6 +14,7 @@
 #include "common/redis_cluster.h"
 #include "tests/support/files.h"
 #include "tests/support/free_port.h"
+#include "tests/support/redis_command.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/wait_for.h"
 
@@ -22,24 +23,6 @@ namespace {
 
 using Context = std::unique_ptr<redisContext, decltype(&redisFree)>;
 using Reply = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
-
-std::string ReplyText(const redisReply& reply) {
-  switch (reply.type) {
-    case REDIS_REPLY_STRING:
-    case REDIS_REPLY_STATUS:
-    case REDIS_REPLY_ERROR:
-      return std::string(reply.str, reply.len);
-    case REDIS_REPLY_INTEGER:
-      return absl::StrCat(reply.integer);
-    case REDIS_REPLY_ARRAY: {
-      std::vector<std::string> parts;
-      for (size_t i = 0; i < reply.elements; ++i) parts.push_back(ReplyText(*reply.element[i]));
-      return absl::StrJoin(parts, "\n");
-    }
-    default:
-      return "";
-  }
-}
 
 // CLUSTER SLOTS of the node on `port`, as (first slot, last slot, master port, replica ports).
 struct SlotRange {
@@ -144,25 +127,7 @@ std::vector<int> RedisCluster::ports() const {
 
 absl::StatusOr<std::string> RedisCluster::Command(int port,
                                                   const std::vector<std::string>& argv) const {
-  timeval timeout = {1, 0};
-  Context context(redisConnectWithTimeout("127.0.0.1", port, timeout), redisFree);
-  if (context == nullptr || context->err != 0) {
-    return absl::UnavailableError(absl::StrCat("cannot reach 127.0.0.1:", port));
-  }
-  redisSetTimeout(context.get(), timeout);
-  std::vector<const char*> args;
-  std::vector<size_t> lengths;
-  for (const std::string& arg : argv) {
-    args.push_back(arg.data());
-    lengths.push_back(arg.size());
-  }
-  Reply reply(static_cast<redisReply*>(redisCommandArgv(
-                  context.get(), static_cast<int>(args.size()), args.data(), lengths.data())),
-              freeReplyObject);
-  if (reply == nullptr) {
-    return absl::UnavailableError(absl::StrCat("no answer from 127.0.0.1:", port));
-  }
-  return ReplyText(*reply);
+  return RedisCommandText(port, argv);
 }
 
 RedisCluster::Node* RedisCluster::Find(int port) {
