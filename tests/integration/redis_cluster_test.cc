@@ -383,6 +383,23 @@ TEST_F(RedisClusterTest, AnInboundVoiceCallIsWrittenByOneScriptOnItsSlot) {
       calls.LookupVoiceCall(call.call_sid(), absl::Now(), 5);
   ASSERT_THAT(retry.status(), IsOk());
   EXPECT_EQ(retry->answer, "<Response/>");
+  // Twilio's retry with the same CallSid, past the lookup (two deliveries at once): the script
+  // writes nothing and answers the first TwiML.
+  call.set_status(livecall::v1::CALL_STATUS_IN_PROGRESS);
+  absl::StatusOr<CallStore::VoiceCallWrite> again =
+      calls.CreateAnsweredCall(call, "<Response>second</Response>", absl::Hours(1));
+  ASSERT_THAT(again.status(), IsOk());
+  EXPECT_FALSE(again->written);
+  EXPECT_EQ(again->answer, "<Response/>");
+  EXPECT_EQ(calls.Get(call.call_sid())->status(), livecall::v1::CALL_STATUS_RINGING);
+  // Every key the script touches is in the call's slot (a cluster refuses the script otherwise).
+  const std::string& sid = call.call_sid();
+  for (const std::string& key :
+       {absl::StrCat(CallKey(sid), ":voice-answer"), absl::StrCat(CallKey(sid), ":alias"),
+        absl::StrCat(CallKey(sid), ":voice-seen"), absl::StrCat(CallKey(sid), ":events"),
+        absl::StrCat(CallKey(sid), ":session-end")}) {
+    EXPECT_EQ(RedisKeySlot(key), RedisKeySlot(CallKey(sid))) << key;
+  }
 }
 
 }  // namespace

@@ -556,35 +556,56 @@ absl::StatusOr<CallStore::VoiceCallState> CallStore::LookupVoiceCall(const std::
 absl::StatusOr<CallStore::VoiceCallWrite> CallStore::CreateAnsweredCall(
     const livecall::v1::Call& call, const std::string& twiml, absl::Duration answer_ttl) {
   // Put's script with the webhook's dedup in front: the check and every write of the call's slot
-  // are one script, so a delivery writes the call, its event, its marker and its answer, or
-  // nothing (a lost race). Redis does not undo a script's writes when a later command fails, so
-  // the only command that can fail (XADD, on a key of another type) comes first: a failed script
-  // has written nothing and Twilio's retry starts afresh.
+  // are one script, so a delivery writes the call, its event and its answer, or nothing (a lost
+  // race). On one server (or Sentinel's primary) the live floor's entry and the session-ending
+  // schedule are written by the same script too (KEYS[7], KEYS[8]): every write of the webhook is
+  // one command. In a cluster those indexes are each in a slot of their own, so they go before
+  // (additions, in the script's pipeline) and after (removals) as Put's do.
+  // Redis does not undo a script's writes when a later command fails, so the commands that can
+  // fail (on a key of another type) come first, index additions before XADD: a failed script has
+  // written nothing of the call and Twilio's retry starts afresh.
+  // The call's own key is its replay marker (MarkVoiceCallNew and LookupVoiceCall check it): it
+  // is written with the same TTL as a voice-seen marker would be, every later write of the call
+  // renews it and nothing deletes it, so a customer's call needs no voice-seen key of its own.
   // KEYS: the answer, the call, its alias, its voice-seen marker, its live events, its
-  // session-ending marker. ARGV: the TwiML, answer ttl (s), the call's bytes, ttl (s), the
-  // call.status event JSON, events kept, "1" when its AI session must now be ended.
+  // session-ending marker; on one server also the live floor and the session-ending schedule.
+  // ARGV: the TwiML, answer ttl (s), the call's bytes, ttl (s), the call.status event JSON,
+  // events kept, "1" when its AI session must now be ended, the sid, its live floor score (""
+  // once it has ended: it leaves the floor), now (unix ms).
   static const RedisScript& script = *new RedisScript(R"lua(
-    local answered = redis.call('GET', KEYS[1])
-    if answered then return {0, answered} end
-    if redis.call('EXISTS', KEYS[2], KEYS[3], KEYS[4]) > 0 then return {0} end
+    if redis.call('EXISTS', KEYS[1], KEYS[2], KEYS[3], KEYS[4]) > 0 then
+      return {0, redis.call('GET', KEYS[1])}
+    end
+    if KEYS[7] then
+      if ARGV[9] ~= '' then redis.call('ZADD', KEYS[7], ARGV[9], ARGV[8]) end
+      if ARGV[7] == '1' then redis.call('ZADD', KEYS[8], 'NX', ARGV[10], ARGV[8]) end
+    end
     redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[6], '*', 'type', 'call.status', 'data', ARGV[5])
     redis.call('EXPIRE', KEYS[5], ARGV[4])
     redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
     if ARGV[7] == '1' then redis.call('SET', KEYS[6], '1', 'EX', ARGV[4]) end
-    redis.call('SET', KEYS[4], '1', 'EX', ARGV[4])
     redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
     redis.call('PUBLISH', ')lua" LIVECALL_LIVE_EVENTS_CHANNEL R"lua(', KEYS[5])
+    if KEYS[7] and ARGV[9] == '' then redis.call('ZREM', KEYS[7], ARGV[8]) end
     return {1})lua");
   const std::string& sid = call.call_sid();
-  const bool end_session = IsTerminalCallStatus(call.status()) && !call.session_id().empty();
-  const IndexWrites indexes = IndexWritesOf(call, end_session);
+  const bool ended = IsTerminalCallStatus(call.status());
+  const bool end_session = ended && !call.session_id().empty();
+  std::vector<std::string> keys = {VoiceAnswerKey(sid), CallKey(sid),       AliasKey(sid),
+                                   VoiceSeenKey(sid),   CallEventsKey(sid), SessionEndKey(sid)};
+  IndexWrites indexes;
+  if (redis_.cluster()) {
+    indexes = IndexWritesOf(call, end_session);
+  } else {
+    keys.push_back(kLiveCallsKey);
+    keys.push_back(kSessionsToEndKey);
+  }
   absl::StatusOr<RedisReply> reply = script.RunAfter(
-      redis_, indexes.before,
-      {VoiceAnswerKey(sid), CallKey(sid), AliasKey(sid), VoiceSeenKey(sid), CallEventsKey(sid),
-       SessionEndKey(sid)},
+      redis_, indexes.before, keys,
       {twiml, absl::StrCat(absl::ToInt64Seconds(answer_ttl)), SerializeWithLegacyEnumStrings(call),
        absl::StrCat(absl::ToInt64Seconds(ttl_)), CallStatusEventJson(call),
-       absl::StrCat(kLiveEventsKept), end_session ? "1" : "0"});
+       absl::StrCat(kLiveEventsKept), end_session ? "1" : "0", sid,
+       ended ? std::string() : LiveScore(call), absl::StrCat(absl::ToUnixMillis(absl::Now()))});
   if (!reply.ok()) return reply.status();
   const redisReply& result = **reply;
   if (result.type != REDIS_REPLY_ARRAY || result.elements == 0 ||
@@ -594,7 +615,9 @@ absl::StatusOr<CallStore::VoiceCallWrite> CallStore::CreateAnsweredCall(
   VoiceCallWrite write;
   write.written = result.element[0]->integer == 1;
   if (!write.written) {
-    if (result.elements > 1) write.answer = ReplyString(*result.element[1]);
+    if (result.elements > 1 && !IsNil(*result.element[1])) {
+      write.answer = ReplyString(*result.element[1]);
+    }
     return write;
   }
   write.answer = twiml;

@@ -13,8 +13,9 @@
 //   livecall:call:{<sid>}:legs        SET    agent legs rung for an inbound call, TTL as the call
 //   livecall:call:{<sid>}:leg-agents  HASH   agent leg -> the Twilio identity it rings, TTL as the
 //                                            call; written with the legs (AddAgentLeg)
-//   livecall:call:{<sid>}:voice-seen  STRING a CallSid /twilio/voice has answered, TTL as the call:
-//                                            a replay after the dedup window dials nobody
+//   livecall:call:{<sid>}:voice-seen  STRING a browser's CallSid /twilio/voice has answered, TTL as
+//                                            the call: a replay after the dedup window dials
+//                                            nobody (a customer's call is marked by its own key)
 //   livecall:call:{<sid>}:voice-answer STRING the TwiML /twilio/voice answered a customer's call
 //                                            (CreateAnsweredCall), kept for the dedup window
 //   livecall:call:{<sid>}:seq         HASH   event kind -> highest SequenceNumber applied (hold...)
@@ -138,10 +139,11 @@ class CallStore {
   };
   absl::StatusOr<VoiceCallState> LookupVoiceCall(const std::string& call_sid, absl::Time now,
                                                  int max_agents);
-  // In one script on the call's slot (after the live floor's entry, as Put): unless the sid is
-  // answered or known already, writes the new `call`, its call.status event, the voice-seen
-  // marker and `twiml` as the answer kept for `answer_ttl`. A delivery that lost a race gets the
-  // winner's answer (written false); nullopt answer: a call or leg appeared under the sid.
+  // In one script on the call's slot: unless the sid is answered or known already, writes the new
+  // `call`, its call.status event and `twiml` as the answer kept for `answer_ttl`; on one server
+  // the live floor's entry too (in a cluster that entry goes first, in the same pipeline, as
+  // Put's). A delivery that lost a race gets the winner's answer (written false) and writes
+  // nothing; nullopt answer: a call or leg appeared under the sid.
   struct VoiceCallWrite {
     bool written = false;
     std::optional<std::string> answer;

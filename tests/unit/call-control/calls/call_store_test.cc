@@ -4,7 +4,9 @@
 
 #include <optional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/proto_time.h"
 #include "gmock/gmock.h"
@@ -145,6 +147,135 @@ TEST_F(CallStoreTest, AnAnsweredVoiceCallIsWrittenOnceWithItsAnswer) {
   EXPECT_FALSE(replay->answer.has_value());
   EXPECT_TRUE(replay->known);
   EXPECT_THAT(replay->agents, IsEmpty());
+}
+
+// The redis-cli MONITOR lines of the commands run between Watch() and Lines(): those a client
+// sent ("[0 127.0.0.1:port]") and those a script ran ("[0 lua]").
+class RedisMonitor {
+ public:
+  explicit RedisMonitor(RedisPool& redis) : redis_(redis) {}
+
+  void Watch() {
+    absl::StatusOr<RedisPool::Connection> connection = redis_.OpenDedicatedConnection();
+    ASSERT_THAT(connection.status(), IsOk());
+    connection_ = *std::move(connection);
+    const timeval timeout{.tv_sec = 5, .tv_usec = 0};
+    ASSERT_EQ(redisSetTimeout(connection_.get(), timeout), REDIS_OK);
+    auto* ok = static_cast<redisReply*>(redisCommand(connection_.get(), "MONITOR"));
+    ASSERT_NE(ok, nullptr);
+    freeReplyObject(ok);
+  }
+
+  // Up to the marker command this sends itself.
+  std::vector<std::string> Lines() {
+    const std::string marker = "end-of-monitored-commands";
+    EXPECT_THAT(redis_.Command({"ECHO", marker}).status(), IsOk());
+    std::vector<std::string> lines;
+    for (;;) {
+      void* reply = nullptr;
+      if (redisGetReply(connection_.get(), &reply) != REDIS_OK || reply == nullptr) {
+        ADD_FAILURE() << "MONITOR ended before the marker";
+        return lines;
+      }
+      std::string line = ReplyString(*static_cast<redisReply*>(reply));
+      freeReplyObject(reply);
+      if (absl::StrContains(line, marker)) return lines;
+      lines.push_back(std::move(line));
+    }
+  }
+
+ private:
+  RedisPool& redis_;
+  RedisPool::Connection connection_;
+};
+
+int CountMatching(const std::vector<std::string>& lines, absl::string_view part) {
+  int count = 0;
+  for (const std::string& line : lines) count += absl::StrContains(line, part) ? 1 : 0;
+  return count;
+}
+
+// On one server every write of a customer's /twilio/voice is one command: the script writes the
+// live floor's entry with the call, and a delivery that finds the sid answered writes nothing.
+TEST_F(CallStoreTest, AnAnsweredVoiceCallIsOneCommandWithItsLiveFloorEntry) {
+  livecall::v1::Call warm;
+  warm.set_call_sid(kLeg);
+  warm.set_status(livecall::v1::CALL_STATUS_RINGING);
+  // The first use loads the script (NOSCRIPT, then EVAL); what is counted below is the usual case.
+  ASSERT_TRUE(calls_->CreateAnsweredCall(warm, "<Response/>", absl::Hours(1))->written);
+
+  livecall::v1::Call call;
+  call.set_call_sid(kCall);
+  call.set_status(livecall::v1::CALL_STATUS_RINGING);
+  *call.mutable_created_at() = ToProtoTimestamp(absl::Now());
+  RedisMonitor monitor(*redis_);
+  ASSERT_NO_FATAL_FAILURE(monitor.Watch());
+  absl::StatusOr<CallStore::VoiceCallWrite> written =
+      calls_->CreateAnsweredCall(call, "<Response>first</Response>", absl::Hours(1));
+  ASSERT_THAT(written.status(), IsOk());
+  EXPECT_TRUE(written->written);
+  const std::vector<std::string> lines = monitor.Lines();
+  EXPECT_EQ(lines.size() - CountMatching(lines, "[0 lua]"), 1u) << absl::StrJoin(lines, "\n");
+  EXPECT_EQ(CountMatching(lines, "\"EVALSHA\""), 1) << absl::StrJoin(lines, "\n");
+  EXPECT_EQ(CountMatching(lines, "\"ZADD\""), 1) << absl::StrJoin(lines, "\n");
+  // Only the call's own key marks it as answered: no voice-seen key is written.
+  EXPECT_EQ(CountMatching(lines, ":voice-seen\" \"1\""), 0) << absl::StrJoin(lines, "\n");
+  absl::StatusOr<std::vector<livecall::v1::Call>> live = calls_->ListLive(10);
+  ASSERT_THAT(live.status(), IsOk());
+  ASSERT_EQ(live->size(), 2u);
+  EXPECT_EQ((*live)[0].call_sid(), kCall);
+
+  // Twilio's retry (the same CallSid): the first answer, and nothing written at all.
+  ASSERT_NO_FATAL_FAILURE(monitor.Watch());
+  call.set_status(livecall::v1::CALL_STATUS_IN_PROGRESS);
+  absl::StatusOr<CallStore::VoiceCallWrite> again =
+      calls_->CreateAnsweredCall(call, "<Response>second</Response>", absl::Hours(1));
+  ASSERT_THAT(again.status(), IsOk());
+  EXPECT_FALSE(again->written);
+  EXPECT_EQ(again->answer, "<Response>first</Response>");
+  const std::vector<std::string> retried = monitor.Lines();
+  EXPECT_EQ(CountMatching(retried, "\"ZADD\"") + CountMatching(retried, "\"SET\"") +
+                CountMatching(retried, "\"XADD\"") + CountMatching(retried, "\"PUBLISH\""),
+            0)
+      << absl::StrJoin(retried, "\n");
+  EXPECT_EQ(calls_->Get(kCall)->status(), livecall::v1::CALL_STATUS_RINGING);
+  // Past the dedup window the call's own key keeps the sid known: a replay writes nothing.
+  ASSERT_THAT(
+      redis_->Command({"DEL", absl::StrCat("livecall:call:{", kCall, "}:voice-answer")}).status(),
+      IsOk());
+  absl::StatusOr<CallStore::VoiceCallState> replay = calls_->LookupVoiceCall(kCall, absl::Now(), 0);
+  ASSERT_THAT(replay.status(), IsOk());
+  EXPECT_FALSE(replay->answer.has_value());
+  EXPECT_TRUE(replay->known);
+  EXPECT_FALSE(*calls_->MarkVoiceCallNew(kCall));
+  absl::StatusOr<CallStore::VoiceCallWrite> replayed =
+      calls_->CreateAnsweredCall(call, "<Response>third</Response>", absl::Hours(1));
+  ASSERT_THAT(replayed.status(), IsOk());
+  EXPECT_FALSE(replayed->written);
+  EXPECT_FALSE(replayed->answer.has_value());
+}
+
+// A call answered already ended (Twilio's CallStatus) leaves the live floor in the same script,
+// and its AI session is put on the session-ending schedule there too.
+TEST_F(CallStoreTest, AnAnsweredVoiceCallThatHasEndedIsNotOnTheLiveFloor) {
+  livecall::v1::Call call;
+  call.set_call_sid(kCall);
+  call.set_session_id("session-1");
+  call.set_status(livecall::v1::CALL_STATUS_COMPLETED);
+  *call.mutable_created_at() = ToProtoTimestamp(absl::Now());
+  ASSERT_THAT(redis_->Command({"ZADD", kLiveCallsKey, "1", kCall}).status(), IsOk());
+  absl::StatusOr<CallStore::VoiceCallWrite> written =
+      calls_->CreateAnsweredCall(call, "<Response/>", absl::Hours(1));
+  ASSERT_THAT(written.status(), IsOk());
+  EXPECT_TRUE(written->written);
+  absl::StatusOr<RedisReply> live = redis_->Command({"ZSCORE", kLiveCallsKey, kCall});
+  ASSERT_THAT(live.status(), IsOk());
+  EXPECT_TRUE(IsNil(**live));
+  EXPECT_THAT(*calls_->DueSessionEnds(absl::Now() + absl::Seconds(1), 10), ElementsAre(kCall));
+  absl::StatusOr<RedisReply> marker =
+      redis_->Command({"GET", absl::StrCat("livecall:call:{", kCall, "}:session-end")});
+  ASSERT_THAT(marker.status(), IsOk());
+  EXPECT_EQ(ReplyString(**marker), "1");
 }
 
 // A sid that is another call's leg is known: the script writes no call under it.
