@@ -500,46 +500,85 @@ std::vector<RankedEntry> KnowledgeBase::Rank(absl::string_view query, const std:
 std::vector<RankedEntry> KnowledgeBase::RankWeighted(const std::vector<WeightedText>& query,
                                                      const std::string& language,
                                                      size_t limit) const {
-  // The terms of ContentTokens and CharacterGrams, in the same order, read in place: a query
-  // builds no string per token or n-gram (this runs on every customer turn).
-  const LanguageIndex* indexes = IndexOf(language);
-  if (indexes == nullptr) return {};  // No entry in that language.
-  const Index& word_index = indexes->words;
-  const Index& gram_index = indexes->grams;
+  const LanguageIndex* index = IndexOf(language);
+  if (index == nullptr) return {};  // No entry in that language.
   std::vector<double> scores(entries_.entries_size(), 0.0);
-  TokenBuffer tokens;
-  std::vector<absl::string_view> content;  // The tokens that are not function words.
-  std::string anchored;
-  // The postings already added for the text and index being scored: each distinct term once.
-  std::vector<const std::vector<Posting>*> seen;
-  auto score_term = [&](absl::string_view term, double weight, const Index& index) {
-    auto postings = index.find(TermKey(term));
-    if (postings == index.end()) return;
-    const std::vector<Posting>* list = &postings->second;
-    if (std::find(seen.begin(), seen.end(), list) != seen.end()) return;
-    seen.push_back(list);
-    for (const Posting& posting : *list) scores[posting.document] += weight * posting.weight;
-  };
+  std::vector<const std::vector<Posting>*> postings;
   for (const WeightedText& part : query) {
-    tokens.Tokenize(part.text);
-    content.clear();
-    seen.clear();
-    for (size_t t = 0; t < tokens.size(); ++t) {
-      const absl::string_view token = tokens[t];
-      if (IsFunctionWord(token)) continue;
-      content.push_back(token);
-      score_term(token.substr(0, kStemLength), part.weight, word_index);
-    }
-    seen.clear();
-    for (const absl::string_view token : content) {
-      if (token.size() < kMinGramToken) continue;
-      anchored.assign("^");
-      anchored.append(token.data(), token.size());
-      for (size_t i = 0; i + kGramLength <= anchored.size(); ++i) {
-        score_term(absl::string_view(anchored).substr(i, kGramLength), part.weight, gram_index);
-      }
+    postings.clear();
+    LookUpInto(part.text, *index, &postings);
+    AddUp(postings, part.weight, &scores);
+  }
+  return Ranked(scores, language, limit);
+}
+
+KnowledgeBase::TextTerms KnowledgeBase::LookUp(absl::string_view text,
+                                               const std::string& language) const {
+  TextTerms terms;
+  terms.index_ = IndexOf(language);
+  if (terms.index_ != nullptr) LookUpInto(text, *terms.index_, &terms.postings_);
+  return terms;
+}
+
+bool KnowledgeBase::LookedUpIn(const TextTerms& terms, const std::string& language) const {
+  return terms.index_ != nullptr && terms.index_ == IndexOf(language);
+}
+
+std::vector<RankedEntry> KnowledgeBase::RankTerms(absl::Span<const WeightedTerms> query,
+                                                  const std::string& language, size_t limit) const {
+  if (IndexOf(language) == nullptr) return {};  // No entry in that language.
+  std::vector<double> scores(entries_.entries_size(), 0.0);
+  for (const WeightedTerms& part : query) AddUp(part.terms->postings_, part.weight, &scores);
+  return Ranked(scores, language, limit);
+}
+
+void KnowledgeBase::LookUpInto(absl::string_view text, const LanguageIndex& index,
+                               std::vector<const std::vector<Posting>*>* postings) {
+  // The terms of ContentTokens and CharacterGrams, in the same order, read in place: no string
+  // per token or n-gram (this runs on every customer turn), and the buffers are the thread's.
+  struct Scratch {
+    TokenBuffer tokens;
+    std::vector<absl::string_view> content;  // The tokens that are not function words.
+    std::string anchored;
+  };
+  thread_local Scratch scratch;
+  // Each distinct term's postings once per index; the words' and the n-grams' lists are apart.
+  const size_t first = postings->size();
+  auto look_up = [&](absl::string_view term, const Index& terms, size_t from) {
+    auto found = terms.find(TermKey(term));
+    if (found == terms.end()) return;
+    const std::vector<Posting>* list = &found->second;
+    if (std::find(postings->begin() + from, postings->end(), list) != postings->end()) return;
+    postings->push_back(list);
+  };
+  scratch.tokens.Tokenize(text);
+  scratch.content.clear();
+  for (size_t t = 0; t < scratch.tokens.size(); ++t) {
+    const absl::string_view token = scratch.tokens[t];
+    if (IsFunctionWord(token)) continue;
+    scratch.content.push_back(token);
+    look_up(token.substr(0, kStemLength), index.words, first);
+  }
+  const size_t grams_from = postings->size();
+  for (const absl::string_view token : scratch.content) {
+    if (token.size() < kMinGramToken) continue;
+    scratch.anchored.assign("^");
+    scratch.anchored.append(token.data(), token.size());
+    for (size_t i = 0; i + kGramLength <= scratch.anchored.size(); ++i) {
+      look_up(absl::string_view(scratch.anchored).substr(i, kGramLength), index.grams, grams_from);
     }
   }
+}
+
+void KnowledgeBase::AddUp(absl::Span<const std::vector<Posting>* const> postings, double weight,
+                          std::vector<double>* scores) {
+  for (const std::vector<Posting>* list : postings) {
+    for (const Posting& posting : *list) (*scores)[posting.document] += weight * posting.weight;
+  }
+}
+
+std::vector<RankedEntry> KnowledgeBase::Ranked(const std::vector<double>& scores,
+                                               const std::string& language, size_t limit) const {
   std::vector<RankedEntry> ranked;
   for (size_t d = 0; d < scores.size(); ++d) {
     const livecall::v1::KnowledgeEntry& entry = entries_.entries(static_cast<int>(d));
