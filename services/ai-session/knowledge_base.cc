@@ -440,16 +440,14 @@ void KnowledgeBase::BuildIndex() {
     if (IndexOf(language) == nullptr) indexes_.push_back({.language = language});
   }
   // Each entry's postings go to its language's index (indexes_ is complete: these stay valid).
-  std::vector<Index*> words(n), grams(n);
+  std::vector<LanguageIndex*> index_of(n);
   for (int d = 0; d < n; ++d) {
     for (LanguageIndex& index : indexes_) {
-      if (index.language != entries_.entries(d).language()) continue;
-      words[d] = &index.words;
-      grams[d] = &index.grams;
+      if (index.language == entries_.entries(d).language()) index_of[d] = &index;
     }
   }
-  IndexTerms(word_counts, word_lengths, kWordWeight, words);
-  IndexTerms(gram_counts, gram_lengths, kGramWeight, grams);
+  IndexTerms(word_counts, word_lengths, kWordWeight, index_of, &LanguageIndex::words);
+  IndexTerms(gram_counts, gram_lengths, kGramWeight, index_of, &LanguageIndex::grams);
 }
 
 const KnowledgeBase::LanguageIndex* KnowledgeBase::IndexOf(const std::string& language) const {
@@ -461,7 +459,8 @@ const KnowledgeBase::LanguageIndex* KnowledgeBase::IndexOf(const std::string& la
 
 void KnowledgeBase::IndexTerms(const std::vector<absl::flat_hash_map<std::string, double>>& counts,
                                const std::vector<double>& lengths, double weight,
-                               const std::vector<Index*>& index_of) {
+                               const std::vector<LanguageIndex*>& index_of,
+                               Index LanguageIndex::*terms) {
   // Okapi BM25 with each posting's idf and saturated term frequency computed once, here.
   const double n = static_cast<double>(counts.size());
   double average_length = 0;
@@ -472,11 +471,14 @@ void KnowledgeBase::IndexTerms(const std::vector<absl::flat_hash_map<std::string
   }
   for (size_t d = 0; d < counts.size(); ++d) {
     const double length_norm = 1 - kB + kB * lengths[d] / std::max(average_length, 1.0);
-    Index* index = index_of[d];
+    LanguageIndex& index = *index_of[d];
     for (const auto& [term, tf] : counts[d]) {
       const double df = document_frequency.at(term);
       const double idf = std::log(1.0 + (n - df + 0.5) / (df + 0.5));
-      (*index)[TermKey(term)].push_back(
+      const auto [list, added] =
+          (index.*terms).try_emplace(TermKey(term), static_cast<uint32_t>(index.lists.size()));
+      if (added) index.lists.emplace_back();
+      index.lists[list->second].push_back(
           {static_cast<int>(d), weight * idf * tf * (kK1 + 1) / (tf + kK1 * length_norm)});
     }
   }
@@ -503,11 +505,11 @@ std::vector<RankedEntry> KnowledgeBase::RankWeighted(const std::vector<WeightedT
   const LanguageIndex* index = IndexOf(language);
   if (index == nullptr) return {};  // No entry in that language.
   std::vector<double> scores(entries_.entries_size(), 0.0);
-  std::vector<const std::vector<Posting>*> postings;
+  std::vector<uint32_t> lists;
   for (const WeightedText& part : query) {
-    postings.clear();
-    LookUpInto(part.text, *index, &postings);
-    AddUp(postings, part.weight, &scores);
+    lists.clear();
+    LookUpInto(part.text, *index, &lists);
+    AddUp(*index, lists, part.weight, &scores);
   }
   return Ranked(scores, language, limit);
 }
@@ -516,7 +518,12 @@ KnowledgeBase::TextTerms KnowledgeBase::LookUp(absl::string_view text,
                                                const std::string& language) const {
   TextTerms terms;
   terms.index_ = IndexOf(language);
-  if (terms.index_ != nullptr) LookUpInto(text, *terms.index_, &terms.postings_);
+  if (terms.index_ == nullptr) return terms;
+  // Found into the thread's buffer, kept in a vector of exactly their number.
+  thread_local std::vector<uint32_t> found;
+  found.clear();
+  LookUpInto(text, *terms.index_, &found);
+  terms.lists_.assign(found.begin(), found.end());
   return terms;
 }
 
@@ -528,12 +535,16 @@ std::vector<RankedEntry> KnowledgeBase::RankTerms(absl::Span<const WeightedTerms
                                                   const std::string& language, size_t limit) const {
   if (IndexOf(language) == nullptr) return {};  // No entry in that language.
   std::vector<double> scores(entries_.entries_size(), 0.0);
-  for (const WeightedTerms& part : query) AddUp(part.terms->postings_, part.weight, &scores);
+  for (const WeightedTerms& part : query) {
+    if (part.terms->index_ != nullptr) {
+      AddUp(*part.terms->index_, part.terms->lists_, part.weight, &scores);
+    }
+  }
   return Ranked(scores, language, limit);
 }
 
 void KnowledgeBase::LookUpInto(absl::string_view text, const LanguageIndex& index,
-                               std::vector<const std::vector<Posting>*>* postings) {
+                               std::vector<uint32_t>* lists) {
   // The terms of ContentTokens and CharacterGrams, in the same order, read in place: no string
   // per token or n-gram (this runs on every customer turn), and the buffers are the thread's.
   struct Scratch {
@@ -543,13 +554,13 @@ void KnowledgeBase::LookUpInto(absl::string_view text, const LanguageIndex& inde
   };
   thread_local Scratch scratch;
   // Each distinct term's postings once per index; the words' and the n-grams' lists are apart.
-  const size_t first = postings->size();
+  const size_t first = lists->size();
   auto look_up = [&](absl::string_view term, const Index& terms, size_t from) {
     auto found = terms.find(TermKey(term));
     if (found == terms.end()) return;
-    const std::vector<Posting>* list = &found->second;
-    if (std::find(postings->begin() + from, postings->end(), list) != postings->end()) return;
-    postings->push_back(list);
+    const uint32_t list = found->second;
+    if (std::find(lists->begin() + from, lists->end(), list) != lists->end()) return;
+    lists->push_back(list);
   };
   scratch.tokens.Tokenize(text);
   scratch.content.clear();
@@ -559,7 +570,7 @@ void KnowledgeBase::LookUpInto(absl::string_view text, const LanguageIndex& inde
     scratch.content.push_back(token);
     look_up(token.substr(0, kStemLength), index.words, first);
   }
-  const size_t grams_from = postings->size();
+  const size_t grams_from = lists->size();
   for (const absl::string_view token : scratch.content) {
     if (token.size() < kMinGramToken) continue;
     scratch.anchored.assign("^");
@@ -570,10 +581,12 @@ void KnowledgeBase::LookUpInto(absl::string_view text, const LanguageIndex& inde
   }
 }
 
-void KnowledgeBase::AddUp(absl::Span<const std::vector<Posting>* const> postings, double weight,
-                          std::vector<double>* scores) {
-  for (const std::vector<Posting>* list : postings) {
-    for (const Posting& posting : *list) (*scores)[posting.document] += weight * posting.weight;
+void KnowledgeBase::AddUp(const LanguageIndex& index, absl::Span<const uint32_t> lists,
+                          double weight, std::vector<double>* scores) {
+  for (const uint32_t list : lists) {
+    for (const Posting& posting : index.lists[list]) {
+      (*scores)[posting.document] += weight * posting.weight;
+    }
   }
 }
 

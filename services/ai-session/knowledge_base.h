@@ -42,13 +42,13 @@ class KnowledgeBase {
   // a session), so a turn looks up only its own words. Valid while this knowledge base lives.
   class TextTerms {
    public:
-    // The postings found (each term's once): the memory a kept text costs is this times a pointer.
-    size_t size() const { return postings_.size(); }
+    // The terms found (each once): the memory a kept text costs is this times four bytes.
+    size_t size() const { return lists_.size(); }
 
    private:
     friend class KnowledgeBase;
     const LanguageIndex* index_ = nullptr;  // Null: looked up in no language's index.
-    std::vector<const std::vector<Posting>*> postings_;
+    std::vector<uint32_t> lists_;           // Into index_->lists, exactly as many as found.
   };
 
   static absl::StatusOr<KnowledgeBase> FromEntries(livecall::v1::KnowledgeEntryList entries);
@@ -89,12 +89,12 @@ class KnowledgeBase {
   size_t size() const { return entries_.entries_size(); }
 
  private:
-  // Appends to `postings` the postings of `text`'s distinct terms in `index` (words, then n-grams),
-  // the ones RankWeighted adds up for it, in that order.
+  // Appends to `lists` the posting lists (in index.lists) of `text`'s distinct terms in `index`
+  // (words, then n-grams), the ones RankWeighted adds up for it, in that order.
   static void LookUpInto(absl::string_view text, const LanguageIndex& index,
-                         std::vector<const std::vector<Posting>*>* postings);
-  // `postings` times `weight` added to each entry's score.
-  static void AddUp(absl::Span<const std::vector<Posting>* const> postings, double weight,
+                         std::vector<uint32_t>* lists);
+  // The postings of `lists` (in index.lists) times `weight` added to each entry's score.
+  static void AddUp(const LanguageIndex& index, absl::Span<const uint32_t> lists, double weight,
                     std::vector<double>* scores);
   // The entries in `language` that scored, ranked (RankWeighted's answer for these scores).
   std::vector<RankedEntry> Ranked(const std::vector<double>& scores, const std::string& language,
@@ -106,23 +106,25 @@ class KnowledgeBase {
     int document;  // Index into entries_.
     double weight;
   };
-  // Keyed by TermKey (knowledge_base.cc): a term is at most seven ASCII bytes, so a number names
-  // it and a query hashes integers, not strings.
-  using Index = absl::flat_hash_map<uint64_t, std::vector<Posting>>;
+  // A term's posting list in its LanguageIndex::lists, keyed by TermKey (knowledge_base.cc): a
+  // term is at most seven ASCII bytes, so a number names it and a query hashes integers, not
+  // strings. A list's number, not its address, is what a kept text holds (half the bytes).
+  using Index = absl::flat_hash_map<uint64_t, uint32_t>;
 
   // The postings of one language's entries: a query ranks only the entries in its language, so
   // it adds up only theirs (idf and lengths are still over the whole knowledge base).
   struct LanguageIndex {
     std::string language;
-    Index words;  // Tokens cut to six letters (NormalizedTokens).
-    Index grams;  // Character n-grams of whole tokens.
+    Index words;                              // Tokens cut to six letters (NormalizedTokens).
+    Index grams;                              // Character n-grams of whole tokens.
+    std::vector<std::vector<Posting>> lists;  // Of both.
   };
 
   void BuildIndex();
-  // Each document's postings into index_of[document].
+  // Each document's postings into (index_of[document]->*terms).
   static void IndexTerms(const std::vector<absl::flat_hash_map<std::string, double>>& counts,
                          const std::vector<double>& lengths, double weight,
-                         const std::vector<Index*>& index_of);
+                         const std::vector<LanguageIndex*>& index_of, Index LanguageIndex::*terms);
   // The index of `language`'s entries; nullptr when it has none.
   const LanguageIndex* IndexOf(const std::string& language) const;
 
