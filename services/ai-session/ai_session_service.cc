@@ -272,23 +272,20 @@ void AiSessionService::RememberSession(Session& session, int64_t version) {
   const int total = session.conversation_size();
   entry->turns.reserve(kept);
   for (int i = total - kept; i < total; ++i) {
-    entry->turns.push_back(std::make_shared<const livecall::v1::Turn>(session.conversation(i)));
+    entry->turns.push_back({std::make_shared<const livecall::v1::Turn>(session.conversation(i))});
   }
   session_cache_->Insert(session.session_id(), std::move(entry));
 }
 
 void AiSessionService::RememberTurn(const CachedSession& base,
                                     std::shared_ptr<const livecall::v1::Turn> turn,
-                                    std::vector<livecall::v1::Suggestion> suggestions,
-                                    int64_t version) {
+                                    TurnOutcome outcome, int64_t version) {
   const std::string& session_id = base.header->session_id();
   if (session_cache_ == nullptr || IsSharedSession(session_id)) return;
   if (version <= 0) return ForgetSession(session_id);
   std::vector<const livecall::v1::Turn*> turns;
   turns.reserve(base.turns.size() + 1);
-  for (const std::shared_ptr<const livecall::v1::Turn>& kept : base.turns) {
-    turns.push_back(kept.get());
-  }
+  for (const CachedSession::KeptTurn& kept : base.turns) turns.push_back(kept.turn.get());
   turns.push_back(turn.get());
   // As RememberSession keeps them.
   size_t kept = static_cast<size_t>(TurnsReadBySuggestions(turns));
@@ -299,11 +296,24 @@ void AiSessionService::RememberTurn(const CachedSession& base,
   auto entry = std::make_shared<CachedSession>();
   entry->version = version;
   entry->header = base.header;
-  entry->suggestions = std::move(suggestions);
+  entry->suggestions = std::move(outcome.suggestions);
+  entry->open_issue_terms = outcome.open_issue_terms != nullptr
+                                ? std::move(outcome.open_issue_terms)
+                                : base.open_issue_terms;
   entry->turns.reserve(kept);
   const size_t from_base = kept - 1;  // The new turn is always kept.
-  entry->turns.insert(entry->turns.end(), base.turns.end() - from_base, base.turns.end());
-  entry->turns.push_back(std::move(turn));
+  for (size_t i = base.turns.size() - from_base; i < base.turns.size(); ++i) {
+    // The terms this turn's suggestions looked up (or found kept) for the turn, else the base's.
+    KeptTerms terms = i < outcome.turn_terms.size() && outcome.turn_terms[i] != nullptr
+                          ? std::move(outcome.turn_terms[i])
+                          : base.turns[i].terms;
+    entry->turns.push_back({base.turns[i].turn, std::move(terms)});
+  }
+  KeptTerms turn_terms;
+  if (outcome.turn_terms.size() == base.turns.size() + 1) {
+    turn_terms = std::move(outcome.turn_terms.back());
+  }
+  entry->turns.push_back({std::move(turn), std::move(turn_terms)});
   session_cache_->Insert(session_id, std::move(entry));
 }
 
@@ -319,7 +329,7 @@ std::shared_ptr<const AiSessionService::CachedSession> AiSessionService::PartsOf
                             std::make_move_iterator(suggestions.end()));
   parts->turns.reserve(turns.size());
   for (livecall::v1::Turn& turn : turns) {
-    parts->turns.push_back(std::make_shared<const livecall::v1::Turn>(std::move(turn)));
+    parts->turns.push_back({std::make_shared<const livecall::v1::Turn>(std::move(turn))});
   }
   parts->header = std::make_shared<const Session>(std::move(session));
   return parts;
@@ -329,8 +339,8 @@ Session AiSessionService::CachedSession::Whole() const {
   Session whole = *header;
   whole.mutable_suggestions()->Assign(suggestions.begin(), suggestions.end());
   whole.mutable_conversation()->Reserve(static_cast<int>(turns.size()));
-  for (const std::shared_ptr<const livecall::v1::Turn>& turn : turns) {
-    *whole.add_conversation() = *turn;
+  for (const KeptTurn& kept : turns) {
+    *whole.add_conversation() = *kept.turn;
   }
   return whole;
 }
@@ -785,7 +795,9 @@ void AiSessionService::AnswerTurn(std::shared_ptr<const CachedSession> session, 
   auto suggest_and_store = [this, &request, caller, source, scope, session, response,
                             turn = std::shared_ptr<const livecall::v1::Turn>(turn)](
                                TurnCallback done) {
-    std::vector<livecall::v1::Suggestion> suggestions;
+    // Kept for the copy after the append (read by the append until then).
+    auto outcome = std::make_shared<TurnOutcome>();
+    std::vector<livecall::v1::Suggestion>& suggestions = outcome->suggestions;
     if (llm_ != nullptr) {
       Session whole = session->Whole();
       *whole.add_conversation() = *turn;
@@ -804,37 +816,41 @@ void AiSessionService::AnswerTurn(std::shared_ptr<const CachedSession> session, 
       }
     }
     if (suggestions.empty()) {
-      // The copy's turns and the new one, read in place.
+      // The copy's turns and the new one, read in place, with the terms kept for them: only the
+      // texts without (the new turn's, a read's) are looked up.
       std::vector<const livecall::v1::Turn*> turns;
       turns.reserve(session->turns.size() + 1);
-      for (const std::shared_ptr<const livecall::v1::Turn>& kept : session->turns) {
-        turns.push_back(kept.get());
+      outcome->turn_terms.reserve(session->turns.size() + 1);
+      for (const CachedSession::KeptTurn& kept : session->turns) {
+        turns.push_back(kept.turn.get());
+        outcome->turn_terms.push_back(kept.terms);
       }
       turns.push_back(turn.get());
-      suggestions = TurnSuggestions(kb_, *session->header, turns);
+      outcome->turn_terms.emplace_back();
+      outcome->open_issue_terms = session->open_issue_terms;
+      suggestions =
+          TurnSuggestions(kb_, *session->header, turns, absl::MakeSpan(outcome->turn_terms),
+                          &outcome->open_issue_terms);
     }
     response->mutable_suggestions()->Assign(suggestions.begin(), suggestions.end());
     const int64_t version = session->version;
-    // Kept for the copy after the append (read by the append until then).
-    auto stored_suggestions =
-        std::make_shared<std::vector<livecall::v1::Suggestion>>(std::move(suggestions));
-    AppendVersionedAsync(
-        session->header->session_id(), *turn, *stored_suggestions, version, scope,
-        [this, &request, caller, source, version, scope, session, turn, response,
-         stored_suggestions, done = std::move(done)](absl::StatusOr<int64_t> stored) mutable {
-          if (absl::IsAborted(stored.status()) && source == TurnSource::kRead) {
-            // Another writer came between the read and the append: once more, from a new read.
-            ForgetSession(session->header->session_id());
-            return ReadAndAnswerTurn(request, caller, TurnSource::kReread, scope, std::move(done));
-          }
-          if (!stored.ok()) return done(stored.status());
-          // The append was made on exactly this copy: with the new turn and suggestions, it is
-          // the stored session at the new version.
-          if (version != 0) {
-            RememberTurn(*session, turn, std::move(*stored_suggestions), *stored);
-          }
-          done(std::move(*response));
-        });
+    AppendVersionedAsync(session->header->session_id(), *turn, outcome->suggestions, version, scope,
+                         [this, &request, caller, source, version, scope, session, turn, response,
+                          outcome, done = std::move(done)](absl::StatusOr<int64_t> stored) mutable {
+                           if (absl::IsAborted(stored.status()) && source == TurnSource::kRead) {
+                             // Another writer came between the read and the append: once more, from
+                             // a new read.
+                             ForgetSession(session->header->session_id());
+                             return ReadAndAnswerTurn(request, caller, TurnSource::kReread, scope,
+                                                      std::move(done));
+                           }
+                           if (!stored.ok()) return done(stored.status());
+                           // The append was made on exactly this copy: with the new turn and
+                           // suggestions, it is the stored session at the new version.
+                           if (version != 0)
+                             RememberTurn(*session, turn, std::move(*outcome), *stored);
+                           done(std::move(*response));
+                         });
   };
   if (llm_ == nullptr) return suggest_and_store(std::move(done));
   // The LLM blocks (libcurl): asked from a worker.

@@ -24,6 +24,7 @@
 #include "services/ai-session/caller_replies.h"
 #include "services/ai-session/knowledge_base.h"
 #include "services/ai-session/llm_client.h"
+#include "services/ai-session/suggestion_engine.h"
 
 namespace livecall::ai_session {
 
@@ -151,9 +152,17 @@ class AiSessionService final : public QueuedService<livecall::v1::AiSession> {
     // The session without its conversation and suggestions.
     std::shared_ptr<const livecall::v1::Session> header;
     std::vector<livecall::v1::Suggestion> suggestions;
+    // A kept turn and its text's knowledge-base terms (null until a turn's suggestions read it):
+    // the terms of the turns before a new one are not looked up again (issue 17).
+    struct KeptTurn {
+      std::shared_ptr<const livecall::v1::Turn> turn;
+      KeptTerms terms;
+    };
     // The newest turns (all of them in a read's parts, else those TurnsReadBy* name), oldest
     // first.
-    std::vector<std::shared_ptr<const livecall::v1::Turn>> turns;
+    std::vector<KeptTurn> turns;
+    // The terms of the customer's open issue (null until looked up), as a turn's are.
+    KeptTerms open_issue_terms;
     int64_t version = 0;
     // Another replica wrote this session since this one last did (a copy was refused): its turns
     // go through several replicas (round robin), so a copy here would be refused turn after
@@ -215,10 +224,19 @@ class AiSessionService final : public QueuedService<livecall::v1::AiSession> {
   // session when the version is unknown (0).
   // `session` is as it was on return (its turns are set aside while the rest is copied).
   void RememberSession(livecall::v1::Session& session, int64_t version);
-  // Keeps, at `version`, `base` with `turn` appended and `suggestions` as its suggestions (an
-  // append made on exactly that copy): the header and the kept turns are shared, not copied.
+  // What a turn on a copy leaves for the copy after it: the turn's suggestions, and the terms
+  // its suggestions looked up or found kept (`turn_terms` for the copy's turns and the new one,
+  // empty when the embedded engine was not asked).
+  struct TurnOutcome {
+    std::vector<livecall::v1::Suggestion> suggestions;
+    std::vector<KeptTerms> turn_terms;
+    KeptTerms open_issue_terms;
+  };
+  // Keeps, at `version`, `base` with `turn` appended and `outcome`'s suggestions as its
+  // suggestions (an append made on exactly that copy): the header and the kept turns are shared,
+  // not copied, and so are their terms.
   void RememberTurn(const CachedSession& base, std::shared_ptr<const livecall::v1::Turn> turn,
-                    std::vector<livecall::v1::Suggestion> suggestions, int64_t version);
+                    TurnOutcome outcome, int64_t version);
   // `session` taken apart (moved, not copied) as a copy's parts, with every turn, at `version`.
   static std::shared_ptr<const CachedSession> PartsOf(livecall::v1::Session session,
                                                       int64_t version);

@@ -440,16 +440,14 @@ void KnowledgeBase::BuildIndex() {
     if (IndexOf(language) == nullptr) indexes_.push_back({.language = language});
   }
   // Each entry's postings go to its language's index (indexes_ is complete: these stay valid).
-  std::vector<Index*> words(n), grams(n);
+  std::vector<LanguageIndex*> index_of(n);
   for (int d = 0; d < n; ++d) {
     for (LanguageIndex& index : indexes_) {
-      if (index.language != entries_.entries(d).language()) continue;
-      words[d] = &index.words;
-      grams[d] = &index.grams;
+      if (index.language == entries_.entries(d).language()) index_of[d] = &index;
     }
   }
-  IndexTerms(word_counts, word_lengths, kWordWeight, words);
-  IndexTerms(gram_counts, gram_lengths, kGramWeight, grams);
+  IndexTerms(word_counts, word_lengths, kWordWeight, index_of, &LanguageIndex::words);
+  IndexTerms(gram_counts, gram_lengths, kGramWeight, index_of, &LanguageIndex::grams);
 }
 
 const KnowledgeBase::LanguageIndex* KnowledgeBase::IndexOf(const std::string& language) const {
@@ -461,7 +459,8 @@ const KnowledgeBase::LanguageIndex* KnowledgeBase::IndexOf(const std::string& la
 
 void KnowledgeBase::IndexTerms(const std::vector<absl::flat_hash_map<std::string, double>>& counts,
                                const std::vector<double>& lengths, double weight,
-                               const std::vector<Index*>& index_of) {
+                               const std::vector<LanguageIndex*>& index_of,
+                               Index LanguageIndex::*terms) {
   // Okapi BM25 with each posting's idf and saturated term frequency computed once, here.
   const double n = static_cast<double>(counts.size());
   double average_length = 0;
@@ -472,11 +471,14 @@ void KnowledgeBase::IndexTerms(const std::vector<absl::flat_hash_map<std::string
   }
   for (size_t d = 0; d < counts.size(); ++d) {
     const double length_norm = 1 - kB + kB * lengths[d] / std::max(average_length, 1.0);
-    Index* index = index_of[d];
+    LanguageIndex& index = *index_of[d];
     for (const auto& [term, tf] : counts[d]) {
       const double df = document_frequency.at(term);
       const double idf = std::log(1.0 + (n - df + 0.5) / (df + 0.5));
-      (*index)[TermKey(term)].push_back(
+      const auto [list, added] =
+          (index.*terms).try_emplace(TermKey(term), static_cast<uint32_t>(index.lists.size()));
+      if (added) index.lists.emplace_back();
+      index.lists[list->second].push_back(
           {static_cast<int>(d), weight * idf * tf * (kK1 + 1) / (tf + kK1 * length_norm)});
     }
   }
@@ -500,46 +502,96 @@ std::vector<RankedEntry> KnowledgeBase::Rank(absl::string_view query, const std:
 std::vector<RankedEntry> KnowledgeBase::RankWeighted(const std::vector<WeightedText>& query,
                                                      const std::string& language,
                                                      size_t limit) const {
-  // The terms of ContentTokens and CharacterGrams, in the same order, read in place: a query
-  // builds no string per token or n-gram (this runs on every customer turn).
-  const LanguageIndex* indexes = IndexOf(language);
-  if (indexes == nullptr) return {};  // No entry in that language.
-  const Index& word_index = indexes->words;
-  const Index& gram_index = indexes->grams;
+  const LanguageIndex* index = IndexOf(language);
+  if (index == nullptr) return {};  // No entry in that language.
   std::vector<double> scores(entries_.entries_size(), 0.0);
-  TokenBuffer tokens;
-  std::vector<absl::string_view> content;  // The tokens that are not function words.
-  std::string anchored;
-  // The postings already added for the text and index being scored: each distinct term once.
-  std::vector<const std::vector<Posting>*> seen;
-  auto score_term = [&](absl::string_view term, double weight, const Index& index) {
-    auto postings = index.find(TermKey(term));
-    if (postings == index.end()) return;
-    const std::vector<Posting>* list = &postings->second;
-    if (std::find(seen.begin(), seen.end(), list) != seen.end()) return;
-    seen.push_back(list);
-    for (const Posting& posting : *list) scores[posting.document] += weight * posting.weight;
-  };
+  std::vector<uint32_t> lists;
   for (const WeightedText& part : query) {
-    tokens.Tokenize(part.text);
-    content.clear();
-    seen.clear();
-    for (size_t t = 0; t < tokens.size(); ++t) {
-      const absl::string_view token = tokens[t];
-      if (IsFunctionWord(token)) continue;
-      content.push_back(token);
-      score_term(token.substr(0, kStemLength), part.weight, word_index);
-    }
-    seen.clear();
-    for (const absl::string_view token : content) {
-      if (token.size() < kMinGramToken) continue;
-      anchored.assign("^");
-      anchored.append(token.data(), token.size());
-      for (size_t i = 0; i + kGramLength <= anchored.size(); ++i) {
-        score_term(absl::string_view(anchored).substr(i, kGramLength), part.weight, gram_index);
-      }
+    lists.clear();
+    LookUpInto(part.text, *index, &lists);
+    AddUp(*index, lists, part.weight, &scores);
+  }
+  return Ranked(scores, language, limit);
+}
+
+KnowledgeBase::TextTerms KnowledgeBase::LookUp(absl::string_view text,
+                                               const std::string& language) const {
+  TextTerms terms;
+  terms.index_ = IndexOf(language);
+  if (terms.index_ == nullptr) return terms;
+  // Found into the thread's buffer, kept in a vector of exactly their number.
+  thread_local std::vector<uint32_t> found;
+  found.clear();
+  LookUpInto(text, *terms.index_, &found);
+  terms.lists_.assign(found.begin(), found.end());
+  return terms;
+}
+
+bool KnowledgeBase::LookedUpIn(const TextTerms& terms, const std::string& language) const {
+  return terms.index_ != nullptr && terms.index_ == IndexOf(language);
+}
+
+std::vector<RankedEntry> KnowledgeBase::RankTerms(absl::Span<const WeightedTerms> query,
+                                                  const std::string& language, size_t limit) const {
+  if (IndexOf(language) == nullptr) return {};  // No entry in that language.
+  std::vector<double> scores(entries_.entries_size(), 0.0);
+  for (const WeightedTerms& part : query) {
+    if (part.terms->index_ != nullptr) {
+      AddUp(*part.terms->index_, part.terms->lists_, part.weight, &scores);
     }
   }
+  return Ranked(scores, language, limit);
+}
+
+void KnowledgeBase::LookUpInto(absl::string_view text, const LanguageIndex& index,
+                               std::vector<uint32_t>* lists) {
+  // The terms of ContentTokens and CharacterGrams, in the same order, read in place: no string
+  // per token or n-gram (this runs on every customer turn), and the buffers are the thread's.
+  struct Scratch {
+    TokenBuffer tokens;
+    std::vector<absl::string_view> content;  // The tokens that are not function words.
+    std::string anchored;
+  };
+  thread_local Scratch scratch;
+  // Each distinct term's postings once per index; the words' and the n-grams' lists are apart.
+  const size_t first = lists->size();
+  auto look_up = [&](absl::string_view term, const Index& terms, size_t from) {
+    auto found = terms.find(TermKey(term));
+    if (found == terms.end()) return;
+    const uint32_t list = found->second;
+    if (std::find(lists->begin() + from, lists->end(), list) != lists->end()) return;
+    lists->push_back(list);
+  };
+  scratch.tokens.Tokenize(text);
+  scratch.content.clear();
+  for (size_t t = 0; t < scratch.tokens.size(); ++t) {
+    const absl::string_view token = scratch.tokens[t];
+    if (IsFunctionWord(token)) continue;
+    scratch.content.push_back(token);
+    look_up(token.substr(0, kStemLength), index.words, first);
+  }
+  const size_t grams_from = lists->size();
+  for (const absl::string_view token : scratch.content) {
+    if (token.size() < kMinGramToken) continue;
+    scratch.anchored.assign("^");
+    scratch.anchored.append(token.data(), token.size());
+    for (size_t i = 0; i + kGramLength <= scratch.anchored.size(); ++i) {
+      look_up(absl::string_view(scratch.anchored).substr(i, kGramLength), index.grams, grams_from);
+    }
+  }
+}
+
+void KnowledgeBase::AddUp(const LanguageIndex& index, absl::Span<const uint32_t> lists,
+                          double weight, std::vector<double>* scores) {
+  for (const uint32_t list : lists) {
+    for (const Posting& posting : index.lists[list]) {
+      (*scores)[posting.document] += weight * posting.weight;
+    }
+  }
+}
+
+std::vector<RankedEntry> KnowledgeBase::Ranked(const std::vector<double>& scores,
+                                               const std::string& language, size_t limit) const {
   std::vector<RankedEntry> ranked;
   for (size_t d = 0; d < scores.size(); ++d) {
     const livecall::v1::KnowledgeEntry& entry = entries_.entries(static_cast<int>(d));

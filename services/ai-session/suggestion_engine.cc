@@ -103,7 +103,24 @@ std::vector<livecall::v1::Suggestion> TurnSuggestions(const KnowledgeBase& kb,
 std::vector<livecall::v1::Suggestion> TurnSuggestions(
     const KnowledgeBase& kb, const livecall::v1::Session& session,
     absl::Span<const livecall::v1::Turn* const> turns) {
-  std::vector<KnowledgeBase::WeightedText> query;
+  std::vector<KeptTerms> turn_terms(turns.size());
+  KeptTerms open_issue_terms;
+  return TurnSuggestions(kb, session, turns, absl::MakeSpan(turn_terms), &open_issue_terms);
+}
+
+std::vector<livecall::v1::Suggestion> TurnSuggestions(
+    const KnowledgeBase& kb, const livecall::v1::Session& session,
+    absl::Span<const livecall::v1::Turn* const> turns, absl::Span<KeptTerms> turn_terms,
+    KeptTerms* open_issue_terms) {
+  const std::string& language = session.language();
+  auto terms_of = [&](absl::string_view text, KeptTerms* kept) {
+    if (*kept == nullptr || !kb.LookedUpIn(**kept, language)) {
+      *kept = std::make_shared<const KnowledgeBase::TextTerms>(kb.LookUp(text, language));
+    }
+    return kept->get();
+  };
+  std::vector<KnowledgeBase::WeightedTerms> query;
+  query.reserve(kContextTurns + 2);
   const int size = static_cast<int>(turns.size());
   int latest_customer = -1;
   for (int i = size - 1; i >= 0; --i) {
@@ -114,21 +131,24 @@ std::vector<livecall::v1::Suggestion> TurnSuggestions(
   }
   // The customer's latest words decide; earlier turns and the open issue only break ties and
   // fill in when the latest words match nothing.
-  if (latest_customer >= 0) query.push_back({turns[latest_customer]->text(), 1.0});
+  if (latest_customer >= 0) {
+    query.push_back({terms_of(turns[latest_customer]->text(), &turn_terms[latest_customer]), 1.0});
+  }
   int context_taken = 0;
   for (int i = size - 1; i >= 0 && context_taken < kContextTurns; --i) {
     if (i == latest_customer || turns[i]->speaker() == "ai") continue;
-    query.push_back({turns[i]->text(), 0.25});
+    query.push_back({terms_of(turns[i]->text(), &turn_terms[i]), 0.25});
     ++context_taken;
   }
-  query.push_back({OpenIssue(session.customer()), 0.15});
+  query.push_back({terms_of(OpenIssue(session.customer()), open_issue_terms), 0.15});
   std::vector<livecall::v1::Suggestion> suggestions;
-  for (const RankedEntry& ranked : kb.RankWeighted(query, session.language(), kMaxSuggestions)) {
+  suggestions.reserve(kMaxSuggestions);
+  for (const RankedEntry& ranked : kb.RankTerms(query, language, kMaxSuggestions)) {
     suggestions.push_back(FromEntry(*ranked.entry, ranked.confidence));
   }
   // The agent reads three: when fewer entries score, asking what exactly is wrong is the next.
   if (suggestions.size() < kMaxSuggestions) {
-    suggestions.push_back(ClarifyingQuestion(session.language()));
+    suggestions.push_back(ClarifyingQuestion(language));
   }
   return suggestions;
 }

@@ -5,6 +5,7 @@
 // knowledge base, the conversation and the customer's context. Deterministic and fast; it is the
 // answer whenever no LLM is configured or the LLM fails or is late.
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,18 @@ std::vector<livecall::v1::Suggestion> TurnSuggestions(
     const KnowledgeBase& kb, const livecall::v1::Session& session,
     absl::Span<const livecall::v1::Turn* const> turns);
 int TurnsReadBySuggestions(absl::Span<const livecall::v1::Turn* const> turns);
+
+// A text's knowledge-base terms as a session's copy keeps them (null: not looked up yet).
+using KeptTerms = std::shared_ptr<const KnowledgeBase::TextTerms>;
+
+// TurnSuggestions over `turns` with the terms kept for them (`turn_terms[i]` for `turns[i]`) and
+// for the customer's open issue: the same suggestions, but a text whose terms are kept (looked up
+// in the session's language) is not looked up again. Each text read whose terms were missing or
+// for another language gets them, so the copy can keep them for the next turn.
+std::vector<livecall::v1::Suggestion> TurnSuggestions(
+    const KnowledgeBase& kb, const livecall::v1::Session& session,
+    absl::Span<const livecall::v1::Turn* const> turns, absl::Span<KeptTerms> turn_terms,
+    KeptTerms* open_issue_terms);
 
 std::vector<livecall::v1::Suggestion> AnswersTo(const KnowledgeBase& kb, absl::string_view words,
                                                 const std::string& language);

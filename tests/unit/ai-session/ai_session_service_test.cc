@@ -1208,6 +1208,39 @@ TEST_F(AiSessionServiceTest, ATurnSeesWhatAnotherReplicaOrContextAppendedMeanwhi
   EXPECT_EQ(stored->conversation(6).text(), "Rahmat");
 }
 
+// A copy keeps its turns' looked-up knowledge-base terms. When another writer changes the
+// session, the refused copy goes with its terms: the turn is suggested from the fresh read's
+// turns (the other writer's customer words lead), not from the terms the copy kept.
+TEST_F(AiSessionServiceTest, TermsKeptWithACopyGoWithTheCopyWhenAnotherWriterChangesTheSession) {
+  std::unique_ptr<AiSessionService> other = Replica(*stub_, *kb_, executor_, Unary());
+  absl::StatusOr<livecall::v1::Session> session = service_->Start(Request("+998901112233"));
+  ASSERT_THAT(session.status(), IsOk());
+  const std::string& id = session->session_id();
+  ASSERT_THAT(
+      service_->AddTurn(Turn(id, "customer", "Internetim ishlamayapti, aloqa yo'q")).status(),
+      IsOk());
+  absl::StatusOr<livecall::v1::AddTurnResponse> from_kept =
+      service_->AddTurn(Turn(id, "agent", "Tekshiraman"));
+  ASSERT_THAT(from_kept.status(), IsOk());
+  ASSERT_GT(from_kept->suggestions_size(), 0);
+  EXPECT_EQ(service_->session_cache_counts().hits, 2);
+
+  ASSERT_THAT(other->AddTurn(Turn(id, "customer", "Wifi parolini unutdim")).status(), IsOk());
+  absl::StatusOr<livecall::v1::AddTurnResponse> added =
+      service_->AddTurn(Turn(id, "agent", "Bir daqiqa"));
+  ASSERT_THAT(added.status(), IsOk());
+  EXPECT_EQ(service_->session_cache_counts().stale, 1);
+  absl::StatusOr<livecall::v1::Session> stored = sessions_->Get(id);
+  ASSERT_THAT(stored.status(), IsOk());
+  const std::vector<livecall::v1::Suggestion> expected = TurnSuggestions(*kb_, *stored);
+  ASSERT_EQ(added->suggestions_size(), static_cast<int>(expected.size()));
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_THAT(added->suggestions(static_cast<int>(i)), EqualsProto(expected[i]));
+  }
+  // The other writer's topic leads now, not the one the copy's kept terms named.
+  EXPECT_NE(added->suggestions(0).id(), from_kept->suggestions(0).id());
+}
+
 // Replicas behind round robin take a session's turns in turn: each copy would be refused at every
 // turn (a wasted call each). After one refusal a replica keeps no copy of that session and reads
 // it for each turn, as without a cache; a session only this replica writes keeps its copy.

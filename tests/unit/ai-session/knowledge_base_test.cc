@@ -144,6 +144,63 @@ TEST_F(ShippedKnowledgeBaseTest, UnrelatedTextFindsNothing) {
   EXPECT_TRUE(kb_->Rank("zzzz qqqq", "en", 3).empty());
 }
 
+// A conversation's turns keep their looked-up terms (ai-session's copy of a session): ranking
+// from them gives exactly RankWeighted's answer for the texts -- the same entries in the same
+// order, bit-identical scores and confidences -- in every language, with any weights.
+TEST_F(ShippedKnowledgeBaseTest, RankingKeptTermsGivesRankWeightedsAnswerExactly) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> queries = {
+      {"uz", {"Internetim ishlamayapti, aloqa yo'q", "Qaysi manzil?", "internet sekin"}},
+      {"uz", {"Hisobimdan ikki marta pul yechildi", "wifi parolini unutdim", ""}},
+      {"uz", {"Kanallar ko'rinmayapti, televizor ishlamayapti", "роутер", "internet вообще нет"}},
+      {"ru", {"Интернет не работает уже второй день", "Проверю", "wifi пароль"}},
+      {"en", {"I was charged twice this month", "my password", "roaming abroad"}},
+      {"en", {"hmm", "thanks", "ok"}}};
+  const std::vector<double> weights = {1.0, 0.25, 0.15};
+  for (const auto& [language, texts] : queries) {
+    std::vector<KnowledgeBase::WeightedText> query;
+    std::vector<KnowledgeBase::TextTerms> terms;
+    terms.reserve(texts.size());
+    std::vector<KnowledgeBase::WeightedTerms> kept;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      query.push_back({texts[i], weights[i]});
+      terms.push_back(kb_->LookUp(texts[i], language));
+      EXPECT_TRUE(kb_->LookedUpIn(terms.back(), language));
+      kept.push_back({&terms.back(), weights[i]});
+    }
+    const std::vector<RankedEntry> expected = kb_->RankWeighted(query, language, 10);
+    const std::vector<RankedEntry> actual = kb_->RankTerms(kept, language, 10);
+    ASSERT_EQ(actual.size(), expected.size()) << texts[0];
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_EQ(actual[i].entry, expected[i].entry) << texts[0];
+      EXPECT_EQ(actual[i].score, expected[i].score) << texts[0];
+      EXPECT_EQ(actual[i].confidence, expected[i].confidence) << texts[0];
+    }
+  }
+}
+
+// Terms are looked up in one language's index: a session whose language is another does not take
+// them for its own (they are looked up again), and a language with no entry has no index.
+TEST_F(ShippedKnowledgeBaseTest, TermsAreLookedUpForOneLanguage) {
+  const KnowledgeBase::TextTerms russian = kb_->LookUp("интернет не работает", "ru");
+  EXPECT_GT(russian.size(), 0u);
+  EXPECT_TRUE(kb_->LookedUpIn(russian, "ru"));
+  EXPECT_FALSE(kb_->LookedUpIn(russian, "uz"));
+  EXPECT_FALSE(kb_->LookedUpIn(russian, "en"));
+  const KnowledgeBase::TextTerms none = kb_->LookUp("интернет не работает", "de");
+  EXPECT_EQ(none.size(), 0u);
+  EXPECT_TRUE(kb_->RankTerms({{&none, 1.0}}, "de", 3).empty());
+}
+
+// What a kept text costs is bounded by its distinct terms that name an entry, not by its length:
+// a word said a hundred times is looked up as once, and words no entry has cost nothing.
+TEST_F(ShippedKnowledgeBaseTest, KeptTermsHoldEachTermOnceAndOnlyTermsThatScore) {
+  const KnowledgeBase::TextTerms once = kb_->LookUp("internet ishlamayapti", "uz");
+  std::string repeated;
+  for (int i = 0; i < 100; ++i) absl::StrAppend(&repeated, "internet ishlamayapti ");
+  EXPECT_EQ(kb_->LookUp(repeated, "uz").size(), once.size());
+  EXPECT_EQ(kb_->LookUp("zzzz qqqq xxxx", "uz").size(), 0u);
+}
+
 // Each language's entries have an index of their own (a query adds up only its language's
 // postings), scored over the whole knowledge base: two entries with the same words in two
 // languages score the same, each only in its language, and a language with no entry finds none.

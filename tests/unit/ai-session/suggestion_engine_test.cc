@@ -210,6 +210,82 @@ TEST_F(SuggestionEngineTest, TurnsReadInPlaceSuggestTheSameAsTheSessionHoldingTh
   }
 }
 
+// ai-session's copy keeps each turn's looked-up terms: a turn suggested with the terms kept from
+// the turns before it gives the same suggestions as looking every text up again, and the texts
+// it read without kept terms (the new turn's, the open issue's) come back with theirs.
+TEST_F(SuggestionEngineTest, KeptTermsSuggestTheSameAsLookingTheTextsUpAgain) {
+  const std::vector<std::pair<std::string, std::string>> said = {
+      {"ai", "Assalomu alaykum"},
+      {"customer", "internet ishlamayapti"},
+      {"agent", "Qaysi manzil?"},
+      {"customer", "Wifi parolini unutdim"},
+      {"ai", "Bir daqiqa"},
+      {"agent", "Tekshiraman"},
+      {"customer", "to'lov qancha"},
+      {"customer", "Kanallar ko'rinmayapti"},
+      {"agent", "Router qayta yoqing"},
+      {"customer", "rahmat"}};
+  for (const char* language : {"uz", "ru", "en"}) {
+    livecall::v1::Session header = SessionWith(language, {});
+    (*header.mutable_customer()->mutable_attributes())["open_issue"] = "internet sekin";
+    std::vector<livecall::v1::Turn> turns;
+    turns.reserve(said.size());
+    std::vector<KeptTerms> kept;  // As the copy keeps them from turn to turn.
+    KeptTerms open_issue;
+    for (const auto& [speaker, text] : said) {
+      livecall::v1::Turn& turn = turns.emplace_back();
+      turn.set_speaker(speaker);
+      turn.set_text(text);
+      kept.emplace_back();
+      std::vector<const livecall::v1::Turn*> in_place;
+      for (const livecall::v1::Turn& each : turns) in_place.push_back(&each);
+      const std::vector<livecall::v1::Suggestion> expected =
+          TurnSuggestions(*kb_, header, in_place);
+      const std::vector<livecall::v1::Suggestion> actual =
+          TurnSuggestions(*kb_, header, in_place, absl::MakeSpan(kept), &open_issue);
+      ASSERT_EQ(actual.size(), expected.size()) << language << " " << text;
+      for (size_t i = 0; i < expected.size(); ++i) {
+        EXPECT_EQ(actual[i].SerializeAsString(), expected[i].SerializeAsString())
+            << language << " " << text;
+      }
+      ASSERT_NE(open_issue, nullptr);
+      EXPECT_TRUE(kb_->LookedUpIn(*open_issue, language));
+      // A new customer or agent turn (AddTurn's) is always read: the latest customer words or
+      // the newest context. The AI's turns never are.
+      if (speaker != "ai") {
+        ASSERT_NE(kept.back(), nullptr) << text;
+        EXPECT_TRUE(kb_->LookedUpIn(*kept.back(), language));
+      }
+      for (size_t i = 0; i < turns.size(); ++i) {
+        if (turns[i].speaker() == "ai") EXPECT_EQ(kept[i], nullptr) << turns[i].text();
+      }
+    }
+  }
+}
+
+// Terms kept for one language (a session read again in another) are not taken for the session's
+// language: they are looked up again, and the suggestions are the session language's.
+TEST_F(SuggestionEngineTest, TermsKeptForAnotherLanguageAreLookedUpAgain) {
+  livecall::v1::Session header = SessionWith("ru", {});
+  livecall::v1::Turn turn;
+  turn.set_speaker("customer");
+  turn.set_text("интернет не работает");
+  const livecall::v1::Turn* turns[] = {&turn};
+  std::vector<KeptTerms> kept = {
+      std::make_shared<const KnowledgeBase::TextTerms>(kb_->LookUp(turn.text(), "uz"))};
+  KeptTerms open_issue =
+      std::make_shared<const KnowledgeBase::TextTerms>(kb_->LookUp("internet sekin", "uz"));
+  const std::vector<livecall::v1::Suggestion> actual =
+      TurnSuggestions(*kb_, header, turns, absl::MakeSpan(kept), &open_issue);
+  const std::vector<livecall::v1::Suggestion> expected = TurnSuggestions(*kb_, header, turns);
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(actual[i].SerializeAsString(), expected[i].SerializeAsString());
+  }
+  EXPECT_TRUE(kb_->LookedUpIn(*kept[0], "ru"));
+  EXPECT_TRUE(kb_->LookedUpIn(*open_issue, "ru"));
+}
+
 TEST_F(SuggestionEngineTest, SummaryNamesTheCustomerTheRequestAndTheAgreement) {
   livecall::v1::Summary summary =
       EmbeddedSummary(*kb_, SessionWith("uz", {{"ai", "Assalomu alaykum"},
