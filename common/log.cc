@@ -1,10 +1,12 @@
 #include "common/log.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,11 +22,21 @@
 namespace livecall {
 namespace {
 
+// What lines are written with. A published LogConfig never changes: InitLogging and
+// RegisterLogSecret publish a changed copy, so a line reads the current one without a lock (an
+// absl::Mutex reader lock and unlock were about 450 instructions of every line). Every copy is
+// kept, as a line may still be reading an older one; they are a handful, made at start-up.
+struct LogConfig {
+  std::string service = "livecall";
+  LogLevel min_level = LogLevel::kInfo;
+  // Longest first, so a secret that contains another is replaced whole.
+  std::vector<std::string> secrets;
+};
+
 struct LogState {
-  absl::Mutex mu;
-  std::string service ABSL_GUARDED_BY(mu) = "livecall";
-  LogLevel min_level ABSL_GUARDED_BY(mu) = LogLevel::kInfo;
-  std::vector<std::string> secrets ABSL_GUARDED_BY(mu);
+  absl::Mutex mu;  // Taken by those who publish.
+  std::vector<std::unique_ptr<const LogConfig>> published ABSL_GUARDED_BY(mu);
+  std::atomic<const LogConfig*> current{nullptr};
 };
 
 // Where finished lines go: straight to stderr, or (StartBufferedLogging) into `pending`, which the
@@ -131,8 +143,27 @@ std::string RedactShapes(absl::string_view text) {
 }
 
 LogState& State() {
-  static LogState* state = new LogState();
+  static LogState* state = [] {
+    auto* created = new LogState();
+    absl::MutexLock lock(&created->mu);
+    created->published.push_back(std::make_unique<const LogConfig>());
+    created->current.store(created->published.back().get(), std::memory_order_release);
+    return created;
+  }();
   return *state;
+}
+
+const LogConfig& CurrentConfig() { return *State().current.load(std::memory_order_acquire); }
+
+// Publishes a copy of the current configuration changed by `change`.
+template <typename Change>
+void PublishConfig(Change change) {
+  LogState& state = State();
+  absl::MutexLock lock(&state.mu);
+  auto next = std::make_unique<LogConfig>(*state.current.load(std::memory_order_relaxed));
+  change(*next);
+  state.current.store(next.get(), std::memory_order_release);
+  state.published.push_back(std::move(next));
 }
 
 // Never destroyed: threads and atexit handlers may log until the very end.
@@ -218,10 +249,10 @@ absl::string_view LevelName(LogLevel level) {
 }  // namespace
 
 void InitLogging(absl::string_view service_name, LogLevel min_level) {
-  LogState& state = State();
-  absl::MutexLock lock(&state.mu);
-  state.service = std::string(service_name);
-  state.min_level = min_level;
+  PublishConfig([&](LogConfig& config) {
+    config.service = std::string(service_name);
+    config.min_level = min_level;
+  });
 }
 
 absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view name) {
@@ -321,22 +352,22 @@ std::string JsonEscape(absl::string_view text) {
 void RegisterLogSecret(absl::string_view secret) {
   // Short values would redact ordinary words.
   if (secret.size() < 8) return;
-  LogState& state = State();
-  absl::MutexLock lock(&state.mu);
-  // Longest first, so a secret that contains another is replaced whole.
-  auto at = std::find_if(state.secrets.begin(), state.secrets.end(),
-                         [&](const std::string& known) { return known.size() < secret.size(); });
-  if (std::find(state.secrets.begin(), state.secrets.end(), secret) == state.secrets.end()) {
-    state.secrets.emplace(at, secret);
-  }
+  const std::vector<std::string>& known = CurrentConfig().secrets;
+  if (std::find(known.begin(), known.end(), secret) != known.end()) return;
+  PublishConfig([&](LogConfig& config) {
+    std::vector<std::string>& secrets = config.secrets;
+    if (std::find(secrets.begin(), secrets.end(), secret) != secrets.end()) return;
+    auto at = std::find_if(secrets.begin(), secrets.end(),
+                           [&](const std::string& other) { return other.size() < secret.size(); });
+    secrets.emplace(at, secret);
+  });
 }
 
 namespace {
 
-std::string RedactSecretsLocked(const LogState& state, absl::string_view text)
-    ABSL_SHARED_LOCKS_REQUIRED(state.mu) {
+std::string RedactSecretsWith(const LogConfig& config, absl::string_view text) {
   std::string out = RedactShapes(text);
-  for (const std::string& secret : state.secrets) {
+  for (const std::string& secret : config.secrets) {
     for (size_t at = out.find(secret); at != std::string::npos; at = out.find(secret, at)) {
       out.replace(at, secret.size(), kRedacted);
       at += kRedactedLength;
@@ -347,8 +378,7 @@ std::string RedactSecretsLocked(const LogState& state, absl::string_view text)
 
 // False when RedactSecretsLocked would return `text` as it is: no "eyJ", no "bearer "/"basic " in
 // any case, no registered secret. Most lines are plain, and this check allocates nothing.
-bool MayHoldSecrets(const LogState& state, absl::string_view text)
-    ABSL_SHARED_LOCKS_REQUIRED(state.mu) {
+bool MayHoldSecrets(const LogConfig& config, absl::string_view text) {
   size_t i = 0;
   while (i < text.size()) {
     if (i + 8 <= text.size()) {
@@ -367,16 +397,15 @@ bool MayHoldSecrets(const LogState& state, absl::string_view text)
       }
     }
   }
-  for (const std::string& secret : state.secrets) {
+  for (const std::string& secret : config.secrets) {
     if (absl::StrContains(text, secret)) return true;
   }
   return false;
 }
 
-void AppendRedactedEscaped(const LogState& state, std::string* out, absl::string_view text)
-    ABSL_SHARED_LOCKS_REQUIRED(state.mu) {
-  if (MayHoldSecrets(state, text)) {
-    AppendJsonEscaped(out, RedactSecretsLocked(state, text));
+void AppendRedactedEscaped(const LogConfig& config, std::string* out, absl::string_view text) {
+  if (MayHoldSecrets(config, text)) {
+    AppendJsonEscaped(out, RedactSecretsWith(config, text));
   } else {
     AppendJsonEscaped(out, text);
   }
@@ -408,9 +437,7 @@ void AppendTimestamp(std::string* out, absl::Time now) {
 }  // namespace
 
 std::string RedactSecrets(absl::string_view text) {
-  LogState& state = State();
-  absl::ReaderMutexLock lock(&state.mu);
-  return RedactSecretsLocked(state, text);
+  return RedactSecretsWith(CurrentConfig(), text);
 }
 
 void StartBufferedLogging(absl::Duration flush_interval) {
@@ -432,33 +459,30 @@ namespace {
 // One line; `Field` is LogField or LogFieldView.
 template <typename Field>
 void LogLine(LogLevel level, absl::string_view message, std::initializer_list<Field> fields) {
-  LogState& state = State();
+  const LogConfig& config = CurrentConfig();
+  if (level < config.min_level) return;
   // Reused by each thread's lines: a line then allocates nothing once the thread has logged one.
   thread_local std::string line;
   line.clear();
-  {
-    absl::ReaderMutexLock lock(&state.mu);
-    if (level < state.min_level) return;
-    line.append("{\"ts\":\"");
-    AppendTimestamp(&line, absl::Now());
-    line.append("\",\"level\":\"");
-    line.append(LevelName(level).data(), LevelName(level).size());
-    line.append("\",\"service\":\"");
-    AppendJsonEscaped(&line, state.service);
-    line.append("\",\"msg\":\"");
-    AppendRedactedEscaped(state, &line, message);
-    line.push_back('"');
-    for (const auto& [key, value] : fields) {
-      line.append(",\"");
-      AppendJsonEscaped(&line, key);
-      line.append("\":\"");
-      if (!value.empty() && IsSecretFieldName(key)) {
-        line.append(kRedacted, kRedactedLength);
-      } else {
-        AppendRedactedEscaped(state, &line, value);
-      }
-      line.push_back('"');
+  line.append("{\"ts\":\"");
+  AppendTimestamp(&line, absl::Now());
+  line.append("\",\"level\":\"");
+  line.append(LevelName(level).data(), LevelName(level).size());
+  line.append("\",\"service\":\"");
+  AppendJsonEscaped(&line, config.service);
+  line.append("\",\"msg\":\"");
+  AppendRedactedEscaped(config, &line, message);
+  line.push_back('"');
+  for (const auto& [key, value] : fields) {
+    line.append(",\"");
+    AppendJsonEscaped(&line, key);
+    line.append("\":\"");
+    if (!value.empty() && IsSecretFieldName(key)) {
+      line.append(kRedacted, kRedactedLength);
+    } else {
+      AppendRedactedEscaped(config, &line, value);
     }
+    line.push_back('"');
   }
   line.append("}\n");
   Emit(level, line);
