@@ -146,6 +146,16 @@ TEST(RedactSecretsTest, CredentialsAreFoundAtAnyOffsetAndAtTheEnd) {
   }
 }
 
+// A value that is a registered secret and nothing else, or the secret with a byte missing.
+TEST(RedactSecretsTest, AValueThatIsExactlyASecretIsRedacted) {
+  RegisterLogSecret("exact-secret-value-77");
+  ::testing::internal::CaptureStderr();
+  LogWarning("exact", {{"detail", "exact-secret-value-77"}, {"near", "exact-secret-value-7"}});
+  const std::string line = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(line.find("\"detail\":\"[redacted]\""), std::string::npos) << line;
+  EXPECT_NE(line.find("\"near\":\"exact-secret-value-7\""), std::string::npos) << line;
+}
+
 // The field names redacted whatever their value, as the log used to find them: every word at
 // every position, compared ignoring case. The logger's one-pass search must agree with it.
 bool NamesACredentialByFullScan(absl::string_view name) {
