@@ -236,9 +236,21 @@ void RecordHttpClientRequest(absl::string_view target, absl::Duration elapsed,
   static auto& requests =
       CounterFamily("livecall_http_client_requests_total",
                     "Outbound HTTP requests by target and outcome (status class or error code).");
-  const std::string target_label(target);
-  duration.Add({{"target", target_label}}, LatencyBuckets()).Observe(Seconds(elapsed));
-  requests.Add({{"target", target_label}, {"outcome", std::string(outcome)}}).Increment();
+  static auto* duration_by_target = new ResolvedMetrics<prometheus::Histogram>();
+  static auto* requests_by_key = new ResolvedMetrics<prometheus::Counter>();
+  duration_by_target
+      ->Get(target,
+            [&]() -> prometheus::Histogram& {
+              return duration.Add({{"target", std::string(target)}}, LatencyBuckets());
+            })
+      .Observe(Seconds(elapsed));
+  requests_by_key
+      ->Get(absl::StrCat(target, " ", outcome),
+            [&]() -> prometheus::Counter& {
+              return requests.Add(
+                  {{"target", std::string(target)}, {"outcome", std::string(outcome)}});
+            })
+      .Increment();
 }
 
 void SetCircuitOpen(absl::string_view target, bool open) {
