@@ -3,10 +3,10 @@
 #include <google/protobuf/descriptor.h>
 #include <grpcpp/grpcpp.h>
 
+#include <charconv>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
@@ -23,17 +23,23 @@ using grpc::experimental::InterceptionHookPoints;
 // What the interceptor needs of a method, worked out once per method: ParseRpcName looks the
 // service up in the descriptor pool (a lock and a hash) and each log line needs the joined name.
 struct MethodInfo {
-  RpcName name;
-  std::string log_name;  // "service/method"
-  bool routine;          // gRPC's own services (health, reflection): logged at debug level
+  explicit MethodInfo(RpcName rpc_name)
+      : name(std::move(rpc_name)),
+        log_name(absl::StrCat(name.service, "/", name.method)),
+        routine(absl::StartsWith(name.service, "grpc.")),
+        metrics(name.service, name.method) {}
+
+  const RpcName name;
+  const std::string log_name;  // "service/method"
+  const bool routine;          // gRPC's own services (health, reflection): logged at debug level
+  GrpcServerMethodMetrics metrics;
 };
 
-const MethodInfo& MethodInfoFor(absl::string_view path) {
+MethodInfo& MethodInfoFor(absl::string_view path) {
   static absl::Mutex mu;
   // Only methods a linked proto declares are kept, so the map is bounded by the contract.
   static auto* known = new absl::flat_hash_map<std::string, std::unique_ptr<MethodInfo>>();
-  static const MethodInfo* unknown =
-      new MethodInfo{{"unknown", "unknown"}, "unknown/unknown", false};
+  static MethodInfo* unknown = new MethodInfo({"unknown", "unknown"});
   {
     absl::ReaderMutexLock lock(&mu);
     auto it = known->find(path);
@@ -41,20 +47,17 @@ const MethodInfo& MethodInfoFor(absl::string_view path) {
   }
   RpcName name = ParseRpcName(path);
   if (name.service == "unknown") return *unknown;
-  auto info = std::make_unique<MethodInfo>();
-  info->log_name = absl::StrCat(name.service, "/", name.method);
-  info->routine = absl::StartsWith(name.service, "grpc.");
-  info->name = std::move(name);
+  auto info = std::make_unique<MethodInfo>(std::move(name));
   absl::MutexLock lock(&mu);
   auto [it, inserted] = known->try_emplace(std::string(path), std::move(info));
   return *it->second;
 }
 
-std::string MetadataValue(const grpc::ServerContextBase& context, absl::string_view key) {
+absl::string_view MetadataValue(const grpc::ServerContextBase& context, absl::string_view key) {
   const auto& metadata = context.client_metadata();
   auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
   if (it == metadata.end()) return "";
-  return std::string(it->second.data(), it->second.size());
+  return absl::string_view(it->second.data(), it->second.size());
 }
 
 // Lives as long as the RPC. Records the call once: when its status is sent, or at destruction for
@@ -86,39 +89,44 @@ class ObservabilityInterceptor final : public grpc::experimental::Interceptor {
   }
 
  private:
+  // Nothing here copies a string: the method's metrics and names were resolved with MethodInfo,
+  // the code's name is a constant, and the log line borrows the request id from the metadata.
   void Record(const grpc::Status& status) {
     recorded_ = true;
     const absl::Duration elapsed = absl::Now() - start_;
-    const std::string code =
-        absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()));
-    RecordGrpcServerRpc(method_.name.service, method_.name.method, code, elapsed);
-    const bool routine = method_.routine;
-    std::string request_id;
+    const int code_number = static_cast<int>(status.error_code());
+    method_.metrics.Record(code_number, elapsed);
+    const absl::string_view code = GrpcStatusCodeName(code_number);
+    absl::string_view request_id;
     if (info_->server_context() != nullptr) {
       request_id = MetadataValue(*info_->server_context(), "x-request-id");
     }
     if (request_id.empty()) request_id = "-";
-    const std::string& method = method_.log_name;
-    const std::string duration_ms = absl::StrCat(absl::ToInt64Milliseconds(elapsed));
+    char duration_ms[24];
+    const absl::string_view duration(duration_ms,
+                                     std::to_chars(duration_ms, duration_ms + sizeof(duration_ms),
+                                                   absl::ToInt64Milliseconds(elapsed))
+                                             .ptr -
+                                         duration_ms);
     if (status.ok()) {
-      Log(routine ? LogLevel::kDebug : LogLevel::kInfo, "rpc",
-          {{"method", method},
-           {"code", code},
-           {"duration_ms", duration_ms},
-           {"request_id", request_id}});
+      LogViews(method_.routine ? LogLevel::kDebug : LogLevel::kInfo, "rpc",
+               {{"method", method_.log_name},
+                {"code", code},
+                {"duration_ms", duration},
+                {"request_id", request_id}});
     } else {
-      Log(LogLevel::kInfo, "rpc",
-          {{"method", method},
-           {"code", code},
-           {"duration_ms", duration_ms},
-           {"request_id", request_id},
-           {"error", status.error_message()}});
+      LogViews(LogLevel::kInfo, "rpc",
+               {{"method", method_.log_name},
+                {"code", code},
+                {"duration_ms", duration},
+                {"request_id", request_id},
+                {"error", status.error_message()}});
     }
   }
 
   grpc::experimental::ServerRpcInfo* const info_;
   const bool asked_only_;
-  const MethodInfo& method_;
+  MethodInfo& method_;
   const absl::Time start_;
   bool recorded_ = false;
 };

@@ -1,9 +1,12 @@
 #include "common/log.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,11 +22,21 @@
 namespace livecall {
 namespace {
 
+// What lines are written with. A published LogConfig never changes: InitLogging and
+// RegisterLogSecret publish a changed copy, so a line reads the current one without a lock (an
+// absl::Mutex reader lock and unlock were about 450 instructions of every line). Every copy is
+// kept, as a line may still be reading an older one; they are a handful, made at start-up.
+struct LogConfig {
+  std::string service = "livecall";
+  LogLevel min_level = LogLevel::kInfo;
+  // Longest first, so a secret that contains another is replaced whole.
+  std::vector<std::string> secrets;
+};
+
 struct LogState {
-  absl::Mutex mu;
-  std::string service ABSL_GUARDED_BY(mu) = "livecall";
-  LogLevel min_level ABSL_GUARDED_BY(mu) = LogLevel::kInfo;
-  std::vector<std::string> secrets ABSL_GUARDED_BY(mu);
+  absl::Mutex mu;  // Taken by those who publish.
+  std::vector<std::unique_ptr<const LogConfig>> published ABSL_GUARDED_BY(mu);
+  std::atomic<const LogConfig*> current{nullptr};
 };
 
 // Where finished lines go: straight to stderr, or (StartBufferedLogging) into `pending`, which the
@@ -48,12 +61,47 @@ bool IsBase64UrlChar(char c) {
   return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
 }
 
-// Field names whose values are credentials whatever they hold.
+// Field names whose values are credentials whatever they hold: any of these words, in any case,
+// anywhere in the name.
+//
+// One pass over the name that compares only the words starting with the letter at hand: comparing
+// every word at every position cost about 86 absl::EqualsIgnoreCase calls per line of the gRPC
+// access log.
+// Whether `text` starts with `word` (lower case) in any case, its first letter already matched.
+inline bool StartsWithWord(absl::string_view text, absl::string_view word) {
+  if (text.size() < word.size()) return false;
+  for (size_t k = 1; k < word.size(); ++k) {
+    if (absl::ascii_tolower(static_cast<unsigned char>(text[k])) != word[k]) return false;
+  }
+  return true;
+}
+
 bool IsSecretFieldName(absl::string_view name) {
-  for (absl::string_view word : {"authorization", "token", "secret", "signature", "password",
-                                 "api_key", "api-key", "apikey", "cookie"}) {
-    for (size_t i = 0; i + word.size() <= name.size(); ++i) {
-      if (absl::EqualsIgnoreCase(name.substr(i, word.size()), word)) return true;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const absl::string_view rest = name.substr(i);
+    switch (absl::ascii_tolower(static_cast<unsigned char>(name[i]))) {
+      case 'a':
+        if (StartsWithWord(rest, "authorization") || StartsWithWord(rest, "api_key") ||
+            StartsWithWord(rest, "api-key") || StartsWithWord(rest, "apikey")) {
+          return true;
+        }
+        break;
+      case 't':
+        if (StartsWithWord(rest, "token")) return true;
+        break;
+      case 's':
+        if (StartsWithWord(rest, "secret") || StartsWithWord(rest, "signature")) {
+          return true;
+        }
+        break;
+      case 'p':
+        if (StartsWithWord(rest, "password")) return true;
+        break;
+      case 'c':
+        if (StartsWithWord(rest, "cookie")) return true;
+        break;
+      default:
+        break;
     }
   }
   return false;
@@ -101,8 +149,27 @@ std::string RedactShapes(absl::string_view text) {
 }
 
 LogState& State() {
-  static LogState* state = new LogState();
+  static LogState* state = [] {
+    auto* created = new LogState();
+    absl::MutexLock lock(&created->mu);
+    created->published.push_back(std::make_unique<const LogConfig>());
+    created->current.store(created->published.back().get(), std::memory_order_release);
+    return created;
+  }();
   return *state;
+}
+
+const LogConfig& CurrentConfig() { return *State().current.load(std::memory_order_acquire); }
+
+// Publishes a copy of the current configuration changed by `change`.
+template <typename Change>
+void PublishConfig(Change change) {
+  LogState& state = State();
+  absl::MutexLock lock(&state.mu);
+  auto next = std::make_unique<LogConfig>(*state.current.load(std::memory_order_relaxed));
+  change(*next);
+  state.current.store(next.get(), std::memory_order_release);
+  state.published.push_back(std::move(next));
 }
 
 // Never destroyed: threads and atexit handlers may log until the very end.
@@ -188,10 +255,10 @@ absl::string_view LevelName(LogLevel level) {
 }  // namespace
 
 void InitLogging(absl::string_view service_name, LogLevel min_level) {
-  LogState& state = State();
-  absl::MutexLock lock(&state.mu);
-  state.service = std::string(service_name);
-  state.min_level = min_level;
+  PublishConfig([&](LogConfig& config) {
+    config.service = std::string(service_name);
+    config.min_level = min_level;
+  });
 }
 
 absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view name) {
@@ -210,37 +277,73 @@ absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view name) {
 // and loses invalid UTF-8 bytes with a complaint of libprotobuf's own on stderr.
 namespace {
 
+// Eight bytes at a time ("SWAR"; Bit Twiddling Hacks' haszero and hasless, exact as yes/no tests):
+// most text needs no escape and no redaction, and skipping it a word at a time costs about a
+// quarter of looking at each byte.
+constexpr uint64_t kEachByte = 0x0101010101010101u;
+constexpr uint64_t kHighBits = 0x8080808080808080u;
+uint64_t LoadWord(const char* at) {
+  uint64_t word;
+  std::memcpy(&word, at, sizeof(word));
+  return word;
+}
+// Nonzero when a byte of `word` is zero.
+constexpr uint64_t HasZeroByte(uint64_t word) { return (word - kEachByte) & ~word & kHighBits; }
+// Nonzero when a byte of `word` is `byte`.
+constexpr uint64_t HasByte(uint64_t word, unsigned char byte) {
+  return HasZeroByte(word ^ (kEachByte * byte));
+}
+// Nonzero when a byte of `word` is below `limit` (at most 128).
+constexpr uint64_t HasByteBelow(uint64_t word, unsigned char limit) {
+  return (word - kEachByte * limit) & ~word & kHighBits;
+}
+
+// Nonzero when a byte of `word` needs a JSON escape: a control character, '"' or '\\'.
+constexpr uint64_t NeedsJsonEscape(uint64_t word) {
+  return HasByteBelow(word, 0x20) | HasByte(word, '"') | HasByte(word, '\\');
+}
+
 void AppendJsonEscaped(std::string* out, absl::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
+  const char* const data = text.data();
+  const size_t size = text.size();
   size_t plain_from = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out->append(text.data() + plain_from, i - plain_from);
-    plain_from = i + 1;
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default: {
-        const char escaped[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
-        out->append(escaped, sizeof(escaped));
+  size_t i = 0;
+  while (i < size) {
+    if (i + 8 <= size && NeedsJsonEscape(LoadWord(data + i)) == 0) {
+      i += 8;
+      continue;
+    }
+    // The next eight bytes (or the last few) one at a time.
+    for (const size_t end = std::min(i + 8, size); i < end; ++i) {
+      const unsigned char c = static_cast<unsigned char>(data[i]);
+      if (c >= 0x20 && c != '"' && c != '\\') continue;
+      out->append(data + plain_from, i - plain_from);
+      plain_from = i + 1;
+      switch (c) {
+        case '"':
+          out->append("\\\"");
+          break;
+        case '\\':
+          out->append("\\\\");
+          break;
+        case '\n':
+          out->append("\\n");
+          break;
+        case '\r':
+          out->append("\\r");
+          break;
+        case '\t':
+          out->append("\\t");
+          break;
+        default: {
+          const char escaped[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
+          out->append(escaped, sizeof(escaped));
+        }
       }
     }
   }
-  out->append(text.data() + plain_from, text.size() - plain_from);
+  out->append(data + plain_from, size - plain_from);
 }
 
 }  // namespace
@@ -255,22 +358,22 @@ std::string JsonEscape(absl::string_view text) {
 void RegisterLogSecret(absl::string_view secret) {
   // Short values would redact ordinary words.
   if (secret.size() < 8) return;
-  LogState& state = State();
-  absl::MutexLock lock(&state.mu);
-  // Longest first, so a secret that contains another is replaced whole.
-  auto at = std::find_if(state.secrets.begin(), state.secrets.end(),
-                         [&](const std::string& known) { return known.size() < secret.size(); });
-  if (std::find(state.secrets.begin(), state.secrets.end(), secret) == state.secrets.end()) {
-    state.secrets.emplace(at, secret);
-  }
+  const std::vector<std::string>& known = CurrentConfig().secrets;
+  if (std::find(known.begin(), known.end(), secret) != known.end()) return;
+  PublishConfig([&](LogConfig& config) {
+    std::vector<std::string>& secrets = config.secrets;
+    if (std::find(secrets.begin(), secrets.end(), secret) != secrets.end()) return;
+    auto at = std::find_if(secrets.begin(), secrets.end(),
+                           [&](const std::string& other) { return other.size() < secret.size(); });
+    secrets.emplace(at, secret);
+  });
 }
 
 namespace {
 
-std::string RedactSecretsLocked(const LogState& state, absl::string_view text)
-    ABSL_SHARED_LOCKS_REQUIRED(state.mu) {
+std::string RedactSecretsWith(const LogConfig& config, absl::string_view text) {
   std::string out = RedactShapes(text);
-  for (const std::string& secret : state.secrets) {
+  for (const std::string& secret : config.secrets) {
     for (size_t at = out.find(secret); at != std::string::npos; at = out.find(secret, at)) {
       out.replace(at, secret.size(), kRedacted);
       at += kRedactedLength;
@@ -281,26 +384,35 @@ std::string RedactSecretsLocked(const LogState& state, absl::string_view text)
 
 // False when RedactSecretsLocked would return `text` as it is: no "eyJ", no "bearer "/"basic " in
 // any case, no registered secret. Most lines are plain, and this check allocates nothing.
-bool MayHoldSecrets(const LogState& state, absl::string_view text)
-    ABSL_SHARED_LOCKS_REQUIRED(state.mu) {
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == 'e' && text.substr(i, 3) == "eyJ") return true;
-    if ((c == 'b' || c == 'B') && (absl::StartsWithIgnoreCase(text.substr(i), "bearer ") ||
-                                   absl::StartsWithIgnoreCase(text.substr(i), "basic "))) {
-      return true;
+bool MayHoldSecrets(const LogConfig& config, absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    if (i + 8 <= text.size()) {
+      const uint64_t word = LoadWord(text.data() + i);
+      if ((HasByte(word, 'e') | HasByte(word, 'b') | HasByte(word, 'B')) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    for (const size_t end = std::min(i + 8, text.size()); i < end; ++i) {
+      const char c = text[i];
+      if (c == 'e' && text.substr(i, 3) == "eyJ") return true;
+      if ((c == 'b' || c == 'B') && (absl::StartsWithIgnoreCase(text.substr(i), "bearer ") ||
+                                     absl::StartsWithIgnoreCase(text.substr(i), "basic "))) {
+        return true;
+      }
     }
   }
-  for (const std::string& secret : state.secrets) {
-    if (absl::StrContains(text, secret)) return true;
+  for (const std::string& secret : config.secrets) {
+    // Most values (codes, durations, ids) are shorter than any secret (8 bytes and more).
+    if (text.size() >= secret.size() && absl::StrContains(text, secret)) return true;
   }
   return false;
 }
 
-void AppendRedactedEscaped(const LogState& state, std::string* out, absl::string_view text)
-    ABSL_SHARED_LOCKS_REQUIRED(state.mu) {
-  if (MayHoldSecrets(state, text)) {
-    AppendJsonEscaped(out, RedactSecretsLocked(state, text));
+void AppendRedactedEscaped(const LogConfig& config, std::string* out, absl::string_view text) {
+  if (MayHoldSecrets(config, text)) {
+    AppendJsonEscaped(out, RedactSecretsWith(config, text));
   } else {
     AppendJsonEscaped(out, text);
   }
@@ -332,9 +444,7 @@ void AppendTimestamp(std::string* out, absl::Time now) {
 }  // namespace
 
 std::string RedactSecrets(absl::string_view text) {
-  LogState& state = State();
-  absl::ReaderMutexLock lock(&state.mu);
-  return RedactSecretsLocked(state, text);
+  return RedactSecretsWith(CurrentConfig(), text);
 }
 
 void StartBufferedLogging(absl::Duration flush_interval) {
@@ -351,39 +461,51 @@ void StartBufferedLogging(absl::Duration flush_interval) {
 
 void FlushLogs() { WritePendingAnd(""); }
 
-void Log(LogLevel level, absl::string_view message, std::initializer_list<LogField> fields) {
-  LogState& state = State();
+namespace {
+
+// One line; `Field` is LogField or LogFieldView.
+template <typename Field>
+void LogLine(LogLevel level, absl::string_view message, std::initializer_list<Field> fields) {
+  const LogConfig& config = CurrentConfig();
+  if (level < config.min_level) return;
   // Reused by each thread's lines: a line then allocates nothing once the thread has logged one.
   thread_local std::string line;
   line.clear();
-  {
-    absl::ReaderMutexLock lock(&state.mu);
-    if (level < state.min_level) return;
-    line.append("{\"ts\":\"");
-    AppendTimestamp(&line, absl::Now());
-    line.append("\",\"level\":\"");
-    line.append(LevelName(level).data(), LevelName(level).size());
-    line.append("\",\"service\":\"");
-    AppendJsonEscaped(&line, state.service);
-    line.append("\",\"msg\":\"");
-    AppendRedactedEscaped(state, &line, message);
-    line.push_back('"');
-    for (const auto& [key, value] : fields) {
-      line.append(",\"");
-      AppendJsonEscaped(&line, key);
-      line.append("\":\"");
-      if (IsSecretFieldName(key) && !value.empty()) {
-        line.append(kRedacted, kRedactedLength);
-      } else {
-        AppendRedactedEscaped(state, &line, value);
-      }
-      line.push_back('"');
+  line.append("{\"ts\":\"");
+  AppendTimestamp(&line, absl::Now());
+  line.append("\",\"level\":\"");
+  line.append(LevelName(level).data(), LevelName(level).size());
+  line.append("\",\"service\":\"");
+  AppendJsonEscaped(&line, config.service);
+  line.append("\",\"msg\":\"");
+  AppendRedactedEscaped(config, &line, message);
+  line.push_back('"');
+  for (const auto& [key, value] : fields) {
+    line.append(",\"");
+    AppendJsonEscaped(&line, key);
+    line.append("\":\"");
+    if (!value.empty() && IsSecretFieldName(key)) {
+      line.append(kRedacted, kRedactedLength);
+    } else {
+      AppendRedactedEscaped(config, &line, value);
     }
+    line.push_back('"');
   }
   line.append("}\n");
   Emit(level, line);
   // A rare huge line should not stay allocated in every thread that logged one.
   if (line.capacity() > 16 * 1024) std::string().swap(line);
+}
+
+}  // namespace
+
+void Log(LogLevel level, absl::string_view message, std::initializer_list<LogField> fields) {
+  LogLine(level, message, fields);
+}
+
+void LogViews(LogLevel level, absl::string_view message,
+              std::initializer_list<LogFieldView> fields) {
+  LogLine(level, message, fields);
 }
 
 }  // namespace livecall

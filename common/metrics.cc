@@ -4,6 +4,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <exception>
+#include <iterator>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -114,31 +115,94 @@ std::string ReadMetricsAddress(EnvReader& env, const char* variable,
   return env.Address(variable, default_address);
 }
 
-void RecordGrpcServerRpc(absl::string_view service, absl::string_view method,
-                         absl::string_view code, absl::Duration elapsed) {
+namespace {
+
+prometheus::Family<prometheus::Counter>& GrpcServerHandledFamily() {
   static auto& handled =
       CounterFamily("livecall_grpc_server_handled_total", "gRPC calls completed by this server.");
+  return handled;
+}
+
+prometheus::Family<prometheus::Histogram>& GrpcServerHandlingFamily() {
   static auto& handling = HistogramFamily("livecall_grpc_server_handling_seconds",
                                           "Time from a gRPC call's arrival to its status.");
+  return handling;
+}
+
+prometheus::Histogram& AddGrpcServerHandling(absl::string_view service, absl::string_view method) {
+  return GrpcServerHandlingFamily().Add(
+      {{"grpc_service", std::string(service)}, {"grpc_method", std::string(method)}},
+      LatencyBuckets());
+}
+
+prometheus::Counter& AddGrpcServerHandled(absl::string_view service, absl::string_view method,
+                                          absl::string_view code) {
+  return GrpcServerHandledFamily().Add({{"grpc_service", std::string(service)},
+                                        {"grpc_method", std::string(method)},
+                                        {"grpc_code", std::string(code)}});
+}
+
+}  // namespace
+
+void RecordGrpcServerRpc(absl::string_view service, absl::string_view method,
+                         absl::string_view code, absl::Duration elapsed) {
   static auto* handled_by_key = new ResolvedMetrics<prometheus::Counter>();
   static auto* handling_by_key = new ResolvedMetrics<prometheus::Histogram>();
   const std::string method_key = absl::StrCat(service, "/", method);
   handling_by_key
       ->Get(method_key,
-            [&]() -> prometheus::Histogram& {
-              return handling.Add(
-                  {{"grpc_service", std::string(service)}, {"grpc_method", std::string(method)}},
-                  LatencyBuckets());
-            })
+            [&]() -> prometheus::Histogram& { return AddGrpcServerHandling(service, method); })
       .Observe(Seconds(elapsed));
   handled_by_key
       ->Get(absl::StrCat(method_key, " ", code),
-            [&]() -> prometheus::Counter& {
-              return handled.Add({{"grpc_service", std::string(service)},
-                                  {"grpc_method", std::string(method)},
-                                  {"grpc_code", std::string(code)}});
-            })
+            [&]() -> prometheus::Counter& { return AddGrpcServerHandled(service, method, code); })
       .Increment();
+}
+
+absl::string_view GrpcStatusCodeName(int code) {
+  static constexpr absl::string_view kNames[] = {"OK",
+                                                 "CANCELLED",
+                                                 "UNKNOWN",
+                                                 "INVALID_ARGUMENT",
+                                                 "DEADLINE_EXCEEDED",
+                                                 "NOT_FOUND",
+                                                 "ALREADY_EXISTS",
+                                                 "PERMISSION_DENIED",
+                                                 "RESOURCE_EXHAUSTED",
+                                                 "FAILED_PRECONDITION",
+                                                 "ABORTED",
+                                                 "OUT_OF_RANGE",
+                                                 "UNIMPLEMENTED",
+                                                 "INTERNAL",
+                                                 "UNAVAILABLE",
+                                                 "DATA_LOSS",
+                                                 "UNAUTHENTICATED"};
+  if (code < 0 || code >= static_cast<int>(std::size(kNames))) return "";
+  return kNames[code];
+}
+
+GrpcServerMethodMetrics::GrpcServerMethodMetrics(absl::string_view service,
+                                                 absl::string_view method)
+    : service_(service), method_(method) {}
+
+void GrpcServerMethodMetrics::Record(int code, absl::Duration elapsed) {
+  if (code < 0 || code >= kCodes) {
+    RecordGrpcServerRpc(service_, method_, GrpcStatusCodeName(code), elapsed);
+    return;
+  }
+  prometheus::Histogram* handling = handling_.load(std::memory_order_acquire);
+  if (handling == nullptr) {
+    handling = &AddGrpcServerHandling(service_, method_);
+    handling_.store(handling, std::memory_order_release);
+  }
+  handling->Observe(Seconds(elapsed));
+  std::atomic<prometheus::Counter*>& slot = handled_by_code_[code];
+  prometheus::Counter* handled = slot.load(std::memory_order_acquire);
+  if (handled == nullptr) {
+    handled = &AddGrpcServerHandled(service_, method_, GrpcStatusCodeName(code));
+    slot.store(handled, std::memory_order_release);
+  }
+  handled->Increment();
 }
 
 prometheus::Gauge& GrpcServerInFlight() {
@@ -172,9 +236,21 @@ void RecordHttpClientRequest(absl::string_view target, absl::Duration elapsed,
   static auto& requests =
       CounterFamily("livecall_http_client_requests_total",
                     "Outbound HTTP requests by target and outcome (status class or error code).");
-  const std::string target_label(target);
-  duration.Add({{"target", target_label}}, LatencyBuckets()).Observe(Seconds(elapsed));
-  requests.Add({{"target", target_label}, {"outcome", std::string(outcome)}}).Increment();
+  static auto* duration_by_target = new ResolvedMetrics<prometheus::Histogram>();
+  static auto* requests_by_key = new ResolvedMetrics<prometheus::Counter>();
+  duration_by_target
+      ->Get(target,
+            [&]() -> prometheus::Histogram& {
+              return duration.Add({{"target", std::string(target)}}, LatencyBuckets());
+            })
+      .Observe(Seconds(elapsed));
+  requests_by_key
+      ->Get(absl::StrCat(target, " ", outcome),
+            [&]() -> prometheus::Counter& {
+              return requests.Add(
+                  {{"target", std::string(target)}, {"outcome", std::string(outcome)}});
+            })
+      .Increment();
 }
 
 void SetCircuitOpen(absl::string_view target, bool open) {

@@ -29,6 +29,8 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <array>
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -98,6 +100,33 @@ std::string ReadMetricsAddress(EnvReader& env, const char* variable,
 // gRPC server RPCs; used by the server interceptor (common/grpc_observability.h).
 void RecordGrpcServerRpc(absl::string_view service, absl::string_view method,
                          absl::string_view code, absl::Duration elapsed);
+
+// The name of a gRPC status code number as absl::StatusCodeToString spells it ("OK",
+// "NOT_FOUND"; "" for a number outside 0..16), without building a string.
+absl::string_view GrpcStatusCodeName(int code);
+
+// The gRPC server metrics of one method, for a caller that keeps one per method (the server
+// interceptor): Record then costs no label lookup, no key string and no lock of ours, only
+// prometheus-cpp's observation. Each metric is created when first recorded, as
+// RecordGrpcServerRpc does, so /metrics shows the same series either way.
+class GrpcServerMethodMetrics {
+ public:
+  GrpcServerMethodMetrics(absl::string_view service, absl::string_view method);
+  GrpcServerMethodMetrics(const GrpcServerMethodMetrics&) = delete;
+  GrpcServerMethodMetrics& operator=(const GrpcServerMethodMetrics&) = delete;
+
+  // `code` is a gRPC status code number.
+  void Record(int code, absl::Duration elapsed);
+
+ private:
+  static constexpr int kCodes = 17;
+
+  const std::string service_;
+  const std::string method_;
+  // Resolved on first use; the family hands the same metric to racing resolvers.
+  std::atomic<prometheus::Histogram*> handling_{nullptr};
+  std::array<std::atomic<prometheus::Counter*>, kCodes> handled_by_code_{};
+};
 prometheus::Gauge& GrpcServerInFlight();
 
 // One Redis command (or pipeline, named by its first command). `error_code` empty when it

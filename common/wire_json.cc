@@ -5,9 +5,12 @@
 #include <rapidjson/reader.h>
 
 #include <algorithm>
+#include <cfloat>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -27,6 +30,26 @@ namespace {
 // Proto3 JSON's spelling of a float or double that is not finite (a string, as protobuf prints it).
 const char* NonFiniteJson(double value) {
   return std::isnan(value) ? "\"NaN\"" : value > 0 ? "\"Infinity\"" : "\"-Infinity\"";
+}
+
+// `value` (finite) as "%.<short>g" when that reads back as the same number, else
+// "%.<long>g": protobuf's FloatToBuffer and DoubleToBuffer. std::to_chars with a precision prints
+// exactly what printf's %g prints (both exact, "C" locale) and std::from_chars reads back as
+// strtof/strtod round; together about a tenth of snprintf + strtod. Subnormal floats go to
+// SimpleFtoa itself: its read-back (safe_strtof) fails on the ERANGE that strtof sets for them,
+// which from_chars does not copy (doubles' read-back ignores errno); they are rare enough.
+template <typename Number>
+void AppendFloatingPoint(Number value, int short_precision, int long_precision, std::string* out) {
+  char buffer[40];
+  std::to_chars_result printed = std::to_chars(buffer, buffer + sizeof(buffer), value,
+                                               std::chars_format::general, short_precision);
+  Number parsed;
+  const std::from_chars_result read = std::from_chars(buffer, printed.ptr, parsed);
+  if (read.ec != std::errc() || read.ptr != printed.ptr || parsed != value) {
+    printed = std::to_chars(buffer, buffer + sizeof(buffer), value, std::chars_format::general,
+                            long_precision);
+  }
+  out->append(buffer, printed.ptr - buffer);
 }
 
 using google::protobuf::Descriptor;
@@ -60,6 +83,21 @@ struct AsciiEscapes {
   }
 };
 const AsciiEscapes kAscii;
+
+// Whether any of the 8 bytes at `at` is escaped (kAscii) or starts or continues a UTF-8 sequence:
+// Bit Twiddling Hacks' haszero, hasless and hasmore, exact as yes/no tests.
+bool NeedsEscapeOrDecoding(const unsigned char* at) {
+  constexpr uint64_t kEachByte = 0x0101010101010101u;
+  constexpr uint64_t kHighBits = 0x8080808080808080u;
+  auto has_zero_byte = [](uint64_t word) { return (word - kEachByte) & ~word & kHighBits; };
+  uint64_t word;
+  std::memcpy(&word, at, sizeof(word));
+  // Below 0x20; 0x7f and up; '"'; '\\'; '<' or '>' (0x3c, 0x3e: equal but for bit 0x02).
+  return ((word - kEachByte * 0x20) & ~word & kHighBits) |
+         (((word + kEachByte) | word) & kHighBits) | has_zero_byte(word ^ (kEachByte * '"')) |
+         has_zero_byte(word ^ (kEachByte * '\\')) |
+         has_zero_byte((word ^ (kEachByte * '<')) & ~(kEachByte * 0x02));
+}
 
 // Code points past ASCII that protobuf writes as \u escapes: the C1 controls and the invisible
 // characters it escapes against JavaScript mischief.
@@ -106,6 +144,11 @@ bool AppendEscaped(absl::string_view text, std::string* out) {
   while (i < size) {
     const unsigned char c = bytes[i];
     if (c < 0x80) {
+      // Runs of ASCII that needs no escape, eight bytes at a time.
+      if (i + 8 <= size && !NeedsEscapeOrDecoding(bytes + i)) {
+        i += 8;
+        continue;
+      }
       if (kAscii.escape[c] != nullptr) {
         out->append(text.data() + copied, i - copied);
         out->append(kAscii.escape[c]);
@@ -113,6 +156,15 @@ bool AppendEscaped(absl::string_view text, std::string* out) {
       }
       ++i;
       continue;
+    }
+    // Two-byte characters below U+0600 that are not escaped (accented Latin, Greek, Cyrillic,
+    // Armenian, Hebrew), the usual text past ASCII, without the general decoding below.
+    if (c >= 0xc2 && c <= 0xd7 && i + 1 < size && (bytes[i + 1] & 0xc0) == 0x80) {
+      const uint32_t cp = ((c & 0x1fu) << 6) | (bytes[i + 1] & 0x3fu);
+      if (cp >= 0xa0 && cp != 0xad) {
+        i += 2;
+        continue;
+      }
     }
     size_t length;
     uint32_t cp;
@@ -754,7 +806,7 @@ class Printer {
         const uint32_t bits = static_cast<uint32_t>(number);
         std::memcpy(&value, &bits, 4);
         if (std::isfinite(value)) {
-          out_->append(google::protobuf::SimpleFtoa(value));
+          AppendJsonFloat(value, out_);
         } else {
           out_->append(NonFiniteJson(value));
         }
@@ -764,7 +816,7 @@ class Printer {
         double value;
         std::memcpy(&value, &number, 8);
         if (std::isfinite(value)) {
-          out_->append(google::protobuf::SimpleDtoa(value));
+          AppendJsonDouble(value, out_);
         } else {
           out_->append(NonFiniteJson(value));
         }
@@ -1126,6 +1178,18 @@ bool JsonToWire(const Descriptor* type, absl::string_view json, std::string* wir
                               rapidjson::kParseNumbersAsStringsFlag |
                               rapidjson::kParseIterativeFlag;
   return !reader.Parse<kFlags>(stream, writer).IsError();
+}
+
+void AppendJsonFloat(float value, std::string* out) {
+  if (value != 0 && std::fabs(value) < std::numeric_limits<float>::min()) {
+    out->append(google::protobuf::SimpleFtoa(value));
+    return;
+  }
+  AppendFloatingPoint(value, FLT_DIG, FLT_DIG + 3, out);
+}
+
+void AppendJsonDouble(double value, std::string* out) {
+  AppendFloatingPoint(value, DBL_DIG, DBL_DIG + 2, out);
 }
 
 }  // namespace livecall

@@ -51,6 +51,11 @@ inline bool WireToJson(const google::protobuf::Descriptor* type, absl::string_vi
 bool JsonToWire(const google::protobuf::Descriptor* type, absl::string_view json,
                 std::string* wire);
 
+// A finite float or double as protobuf writes it in JSON (SimpleFtoa, SimpleDtoa: "0.1",
+// "1e+07", "0.100000001"), appended to `out`; the converter's own printer, public for its test.
+void AppendJsonFloat(float value, std::string* out);
+void AppendJsonDouble(double value, std::string* out);
+
 }  // namespace livecall
 
 #endif  // LIVECALL_COMMON_WIRE_JSON_H_

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/http_client.h"
 #include "common/redis_pool.h"
@@ -113,6 +114,44 @@ TEST(MetricsTest, GrpcServerRpcsAreCountedPerMethodAndCodeEveryTime) {
                               "grpc_service=\"livecall.v1.MetricsTest\"} 4"));
   EXPECT_THAT(text, HasSubstr("livecall_grpc_server_handling_seconds_count{grpc_method=\"Pong\","
                               "grpc_service=\"livecall.v1.MetricsTest\"} 1"));
+}
+
+TEST(MetricsTest, GrpcStatusCodeNamesAreAbslSpellings) {
+  for (int code = -2; code <= 20; ++code) {
+    SCOPED_TRACE(code);
+    EXPECT_EQ(GrpcStatusCodeName(code),
+              absl::StatusCodeToString(static_cast<absl::StatusCode>(code)));
+  }
+}
+
+// A method's resolved metrics write the same series as RecordGrpcServerRpc, into the same
+// counters, and create none before the first call.
+TEST(MetricsTest, ResolvedMethodMetricsCountLikeRecordGrpcServerRpc) {
+  GrpcServerMethodMetrics metrics("livecall.v1.MetricsTest", "Resolved");
+  EXPECT_THAT(SerializeMetrics(), Not(HasSubstr("grpc_method=\"Resolved\"")));
+  metrics.Record(0, absl::Milliseconds(2));
+  metrics.Record(0, absl::Milliseconds(3));
+  RecordGrpcServerRpc("livecall.v1.MetricsTest", "Resolved", "OK", absl::Milliseconds(2));
+  metrics.Record(5, absl::Milliseconds(1));
+  // Outside gRPC's codes: absl's spelling of it, "".
+  metrics.Record(99, absl::Milliseconds(1));
+  const std::string text = SerializeMetrics();
+  EXPECT_THAT(text,
+              HasSubstr("livecall_grpc_server_handled_total{grpc_code=\"OK\","
+                        "grpc_method=\"Resolved\",grpc_service=\"livecall.v1.MetricsTest\"} 3"));
+  EXPECT_THAT(text,
+              HasSubstr("livecall_grpc_server_handled_total{grpc_code=\"NOT_FOUND\","
+                        "grpc_method=\"Resolved\",grpc_service=\"livecall.v1.MetricsTest\"} 1"));
+  EXPECT_THAT(text,
+              HasSubstr("livecall_grpc_server_handled_total{grpc_code=\"\","
+                        "grpc_method=\"Resolved\",grpc_service=\"livecall.v1.MetricsTest\"} 1"));
+  EXPECT_THAT(text, Not(HasSubstr("grpc_code=\"CANCELLED\",grpc_method=\"Resolved\"")));
+  EXPECT_THAT(text,
+              HasSubstr("livecall_grpc_server_handling_seconds_count{grpc_method=\"Resolved\","
+                        "grpc_service=\"livecall.v1.MetricsTest\"} 5"));
+  EXPECT_THAT(text,
+              HasSubstr("livecall_grpc_server_handling_seconds_bucket{grpc_method=\"Resolved\","
+                        "grpc_service=\"livecall.v1.MetricsTest\",le=\"0.0025\"} 4"));
 }
 
 TEST(MetricsTest, PeriodicSamplerRunsAtOnceAndStopsWhenDestroyed) {

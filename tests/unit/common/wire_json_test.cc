@@ -8,6 +8,7 @@
 
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/stubs/strutil.h>
 #include <google/protobuf/text_format.h>
 #include <google/protobuf/timestamp.pb.h>
 #include <google/protobuf/util/json_util.h>
@@ -541,6 +542,69 @@ TEST(WireJsonTest, EscapesEveryCodePointAsProtobufDoes) {
   EXPECT_FALSE(WireToJson(v1::Turn::descriptor(), bad.SerializeAsString(), &json));
 }
 
+// Strings of plain ASCII runs of every length, escaped ASCII, two- to four-byte characters, the
+// ones protobuf escapes (U+2028, U+2029, U+FEFF, C1 controls) and invalid UTF-8 at every offset:
+// the same JSON as protobuf's, and invalid UTF-8 (anywhere, also after a long plain run) still
+// left to protobuf.
+TEST(WireJsonTest, EscapesMixedStringsAsProtobufDoes) {
+  const Reference reference;
+  const std::vector<std::string> valid = {"a",
+                                          "Hello, world ",
+                                          "0123456789abcdef",
+                                          " ",
+                                          "\"",
+                                          "\\",
+                                          "<",
+                                          ">",
+                                          "</script>",
+                                          "\x7f",
+                                          "\n",
+                                          "\t",
+                                          "\x01",
+                                          "\x1f",
+                                          "/",
+                                          "~",
+                                          "\xc3\xa9",
+                                          "\xd0\x94",
+                                          "\xe2\x80\xa8",
+                                          "\xe2\x80\xa9",
+                                          "\xef\xbb\xbf",
+                                          "\xc2\x85",
+                                          "\xc2\xa0",
+                                          "\xc2\xad",
+                                          "\xf0\x9f\x98\x80",
+                                          "\xe2\x80\x8b"};
+  const std::vector<std::string> invalid = {
+      "\xff", "\x80", "\xc0\xaf", "\xed\xa0\x80", "\xf8\x88\x80\x80\x80", "\xc3\x28"};
+  std::mt19937 rng(41);
+  int handled = 0;
+  for (int n = 0; n < 20000; ++n) {
+    std::string text;
+    const int pieces = static_cast<int>(rng() % 12);
+    for (int k = 0; k < pieces; ++k) {
+      // Plain runs often, so that the 8-byte steps meet every kind of byte at every offset.
+      if (rng() % 3 == 0) {
+        text.append(rng() % 20, static_cast<char>('a' + rng() % 26));
+      } else {
+        text += valid[rng() % valid.size()];
+      }
+    }
+    const bool bad = n % 5 == 0;
+    if (bad) text.insert(rng() % (text.size() + 1), invalid[rng() % invalid.size()]);
+    v1::Turn turn;
+    turn.set_text(text);
+    const bool answered =
+        ExpectSameJson(reference, v1::Turn::descriptor(), turn.SerializeAsString());
+    if (bad) {
+      ASSERT_FALSE(answered) << absl::CEscape(text);
+    } else {
+      ASSERT_TRUE(answered) << absl::CEscape(text);
+      ++handled;
+    }
+  }
+  EXPECT_EQ(handled, 16000);
+}
+
 TEST(WireJsonTest, PrintsTimestampsAcrossTheirRangeAsProtobufDoes) {
   const Reference reference;
   Filler filler(7, true);
@@ -570,6 +634,100 @@ TEST(WireJsonTest, PrintsFloatsByBitPatternAsProtobufDoes) {
     ASSERT_TRUE(
         ExpectSameJson(reference, v1::Suggestion::descriptor(), suggestion.SerializeAsString()))
         << bits;
+  }
+}
+
+// The converter's float printer against protobuf's SimpleFtoa, value by value: random bit
+// patterns (subnormals among them), the neighbourhoods of the smallest normal and the largest
+// floats, integers, powers of two and the decimals confidences are made of.
+TEST(WireJsonTest, FloatPrinterWritesWhatSimpleFtoaWrites) {
+  std::vector<float> values = {0.0f,
+                               -0.0f,
+                               0.1f,
+                               0.2f,
+                               0.3f,
+                               1.0f / 3,
+                               1e7f,
+                               1e-5f,
+                               123456.7f,
+                               std::numeric_limits<float>::min(),
+                               std::numeric_limits<float>::max(),
+                               std::numeric_limits<float>::lowest(),
+                               std::numeric_limits<float>::denorm_min(),
+                               std::numeric_limits<float>::epsilon()};
+  for (float edge : {std::numeric_limits<float>::min(), std::numeric_limits<float>::max()}) {
+    float below = edge;
+    float above = edge;
+    for (int k = 0; k < 2000; ++k) {
+      below = std::nextafter(below, 0.0f);
+      above = std::nextafter(above, std::numeric_limits<float>::infinity());
+      values.insert(values.end(), {below, above, -below, -above});
+    }
+  }
+  for (int i = -100000; i <= 100000; ++i) values.push_back(static_cast<float>(i));
+  for (int exponent = -149; exponent <= 127; ++exponent) {
+    values.push_back(std::ldexp(1.0f, exponent));
+  }
+  for (int digits = 0; digits <= 100000; ++digits) {
+    values.insert(values.end(), {digits / 1e5f, digits / 1e4f, digits / 1e3f,
+                                 static_cast<float>(digits * 0.00001)});
+  }
+  std::mt19937 rng(23);
+  for (int i = 0; i < 300000; ++i) {
+    uint32_t bits = rng();
+    if (i % 4 == 0) bits &= 0x807fffff;  // Subnormals (and zero).
+    float value;
+    std::memcpy(&value, &bits, 4);
+    if (std::isfinite(value)) values.push_back(value);
+  }
+  for (float value : values) {
+    std::string printed;
+    AppendJsonFloat(value, &printed);
+    ASSERT_EQ(printed, google::protobuf::SimpleFtoa(value)) << std::hexfloat << value;
+  }
+}
+
+TEST(WireJsonTest, DoublePrinterWritesWhatSimpleDtoaWrites) {
+  std::vector<double> values = {0.0,
+                                -0.0,
+                                0.1,
+                                0.3,
+                                1.0 / 3,
+                                1e15,
+                                1e16,
+                                1e-5,
+                                std::numeric_limits<double>::min(),
+                                std::numeric_limits<double>::max(),
+                                std::numeric_limits<double>::lowest(),
+                                std::numeric_limits<double>::denorm_min(),
+                                std::numeric_limits<double>::epsilon()};
+  for (double edge : {std::numeric_limits<double>::min(), std::numeric_limits<double>::max()}) {
+    double below = edge;
+    double above = edge;
+    for (int k = 0; k < 2000; ++k) {
+      below = std::nextafter(below, 0.0);
+      above = std::nextafter(above, std::numeric_limits<double>::infinity());
+      values.insert(values.end(), {below, above, -below, -above});
+    }
+  }
+  for (int i = -100000; i <= 100000; ++i) values.push_back(i);
+  for (int exponent = -1074; exponent <= 1023; ++exponent)
+    values.push_back(std::ldexp(1.0, exponent));
+  for (int digits = 0; digits <= 100000; ++digits) {
+    values.insert(values.end(), {digits / 1e5, digits / 1e3, digits * 0.001});
+  }
+  std::mt19937_64 rng(31);
+  for (int i = 0; i < 300000; ++i) {
+    uint64_t bits = rng();
+    if (i % 4 == 0) bits &= 0x800fffffffffffffu;  // Subnormals (and zero).
+    double value;
+    std::memcpy(&value, &bits, 8);
+    if (std::isfinite(value)) values.push_back(value);
+  }
+  for (double value : values) {
+    std::string printed;
+    AppendJsonDouble(value, &printed);
+    ASSERT_EQ(printed, google::protobuf::SimpleDtoa(value)) << std::hexfloat << value;
   }
 }
 
