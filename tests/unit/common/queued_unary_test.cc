@@ -26,6 +26,7 @@
 #include "livecall/v1/context.grpc.pb.h"
 #include "tests/support/metrics_text.h"
 #include "tests/support/wait_for.h"
+#include "tests/unit/common/queued_test_server.h"
 
 namespace livecall {
 namespace {
@@ -66,25 +67,34 @@ class QueuedUnaryTest : public ::testing::Test {
  protected:
   // Builds and starts the server with `methods`, after the test has added its handlers.
   void Serve(QueuedUnaryMethods& methods) {
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(&service_);
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
-    factories.push_back(NewObservabilityInterceptorFactory());
-    builder.experimental().SetInterceptorCreators(std::move(factories));
-    methods.AddTo(builder);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    methods.Start();
-    channel_ =
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+    testing::QueuedTestServer started = testing::StartQueuedTestServer(service_, methods);
+    ASSERT_NE(started.server, nullptr);
+    server_ = std::move(started.server);
+    channel_ = std::move(started.channel);
     stub_ = livecall::v1::Context::NewStub(channel_);
   }
 
   void Shutdown(QueuedUnaryMethods& methods) {
-    server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
-    methods.Stop();
+    testing::ShutDownQueuedTestServer(*server_, methods, absl::Seconds(5));
+  }
+
+  // Calls GetSession, waits until its work has `started`, then cancels it: the client sees
+  // CANCELLED while the work (a chain) may still hold the call.
+  void CallThenCancel(absl::Notification& started) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+    GetSessionRequest request;
+    Session session;
+    absl::Notification answered;
+    grpc::Status status;
+    stub_->async()->GetSession(&context, &request, &session, [&](grpc::Status finished) {
+      status = finished;
+      answered.Notify();
+    });
+    ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(20)));
+    context.TryCancel();
+    ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
   }
 
   absl::StatusOr<Session> GetSession(const std::string& id, const std::string& request_id = "",
@@ -396,20 +406,7 @@ TEST_F(QueuedUnaryTest, AChainLearnsThatItsClientCancelled) {
         started.Notify();
       });
   Serve(methods);
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
-  GetSessionRequest request;
-  Session session;
-  absl::Notification answered;
-  grpc::Status status;
-  stub_->async()->GetSession(&context, &request, &session, [&](grpc::Status finished) {
-    status = finished;
-    answered.Notify();
-  });
-  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(20)));
-  context.TryCancel();
-  ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  CallThenCancel(started);
   cancelled.Notify();
   chain.join();
   EXPECT_EQ(seen.code(), absl::StatusCode::kCancelled);
@@ -433,20 +430,7 @@ TEST_F(QueuedUnaryTest, StopWaitsForAChainStillHoldingACancelledCall) {
         started.Notify();
       });
   Serve(methods);
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
-  GetSessionRequest request;
-  Session session;
-  absl::Notification answered;
-  grpc::Status status;
-  stub_->async()->GetSession(&context, &request, &session, [&](grpc::Status finished) {
-    status = finished;
-    answered.Notify();
-  });
-  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(20)));
-  context.TryCancel();
-  ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  CallThenCancel(started);
 
   absl::Notification stopped;
   std::thread stopper([&] {
