@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -216,7 +217,8 @@ TEST_F(QueuedUnaryTest, UnknownMethodsAndBadBytesAreClearErrors) {
 }
 
 // With kMayBlock a thread asks for a call only while it is free: a call arriving while one
-// thread blocks goes to the other thread instead of queueing behind the blocked one.
+// thread blocks goes to the other thread (which polls once the watch sees the first blocked)
+// instead of queueing behind the blocked one.
 TEST_F(QueuedUnaryTest, ABlockedThreadTakesNoCallWhileAnotherIsFree) {
   QueuedUnaryMethods methods({.threads = 2, .work = QueuedWork::kMayBlock});
   absl::Notification blocked;
@@ -243,6 +245,49 @@ TEST_F(QueuedUnaryTest, ABlockedThreadTakesNoCallWhileAnotherIsFree) {
   }
   release.Notify();
   slow.join();
+  Shutdown(methods);
+}
+
+// kMayBlock's threads share one queue and poll only as the load needs (parked otherwise): as many
+// calls as threads, each blocking until all of them run, all run at once; and again after a spell
+// of one call at a time, long enough for the unneeded threads to have parked.
+TEST_F(QueuedUnaryTest, AsManyBlockingCallsAsThreadsRunAtOnceAgainAfterQuietLoad) {
+  constexpr int kThreads = 4;
+  QueuedUnaryMethods methods({.threads = kThreads, .work = QueuedWork::kMayBlock});
+  absl::Mutex mu;
+  int running = 0;
+  methods.Handle<GetSessionRequest, Session>(
+      kGetSession,
+      [&](const CallerIdentity&, grpc::ServerContextBase&, const GetSessionRequest& request,
+          Session& response) -> absl::Status {
+        if (request.session_id() == "together") {
+          absl::MutexLock lock(&mu);
+          ++running;
+          const absl::Condition all_running(
+              +[](int* n) { return *n % kThreads == 0; }, &running);
+          if (!mu.AwaitWithTimeout(all_running, absl::Seconds(20))) {
+            return absl::DeadlineExceededError("the others never ran beside this call");
+          }
+        }
+        response.set_session_id(request.session_id());
+        return absl::OkStatus();
+      });
+  Serve(methods);
+  auto burst = [&] {
+    std::vector<std::thread> callers;
+    for (int i = 0; i < kThreads; ++i) {
+      callers.emplace_back([&] {
+        absl::StatusOr<Session> answered = GetSession("together");
+        EXPECT_TRUE(answered.ok()) << answered.status();
+      });
+    }
+    for (std::thread& caller : callers) caller.join();
+  };
+  burst();
+  // One call at a time for 300 ms: the threads the load no longer needs park (after 50 ms).
+  const absl::Time quiet_until = absl::Now() + absl::Milliseconds(300);
+  while (absl::Now() < quiet_until) ASSERT_TRUE(GetSession("alone").ok());
+  burst();
   Shutdown(methods);
 }
 
