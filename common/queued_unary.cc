@@ -15,6 +15,13 @@ namespace {
 
 // Calls each thread of a kNeverBlocks set keeps asked for: a burst finds one waiting.
 constexpr int kCallsAskedAhead = 8;
+// How long every polling thread of a shared queue may be inside events (blocking calls) before
+// one more thread polls.
+constexpr absl::Duration kStuckAfter = absl::Milliseconds(5);
+// How long the load must have left a polling thread unneeded before it parks.
+constexpr int64_t kParkAfterNs = 50'000'000;
+// Set on a polling thread whose call's work has just told it to park.
+thread_local bool park_after_event = false;
 
 }  // namespace
 
@@ -24,8 +31,16 @@ void FailQueuedSetup(absl::string_view why) {
 }
 
 void QueuedCall::Stream(std::unique_ptr<QueuedServerStream> stream, StopStream stop) {
-  server_stream_ = std::move(stream);
-  stop_ = std::move(stop);
+  QueuedServerStream* started = stream.get();
+  bool done = false;
+  {
+    absl::MutexLock lock(&stream_mu_);
+    server_stream_ = std::move(stream);
+    stop_ = std::move(stop);
+    done = done_arrived_;
+  }
+  // The call ended while the stream started, and the done tag passed it by on another thread.
+  if (done) started->OnCallDone();
 }
 
 bool QueuedCall::StartOnQueue(absl::FunctionRef<void()> start) {
@@ -140,6 +155,7 @@ QueuedUnaryMethods::QueuedUnaryMethods(QueuedUnaryOptions options) : options_(op
   if (options_.threads <= 0) {
     options_.threads = std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1, 16);
   }
+  adaptive_ = options_.work == QueuedWork::kMayBlock && options_.threads > 1;
 }
 
 QueuedUnaryMethods::~QueuedUnaryMethods() { Stop(); }
@@ -178,7 +194,7 @@ void QueuedUnaryMethods::CheckContract(absl::string_view method, bool server_str
 
 void QueuedUnaryMethods::AddTo(grpc::ServerBuilder& builder) {
   builder.RegisterAsyncGenericService(&service_);
-  for (int i = 0; i < options_.threads; ++i) {
+  for (int i = 0; i < (adaptive_ ? 1 : options_.threads); ++i) {
     auto queue = std::make_unique<Queue>();
     queue->queue = builder.AddCompletionQueue();
     queues_.push_back(std::move(queue));
@@ -186,8 +202,18 @@ void QueuedUnaryMethods::AddTo(grpc::ServerBuilder& builder) {
 }
 
 void QueuedUnaryMethods::Start() {
-  for (int i = 0; i < static_cast<int>(queues_.size()); ++i) {
-    threads_.emplace_back([this, i] { Poll(i); });
+  if (adaptive_) {
+    // One call asked for beyond the polling threads' own: when it is taken too, calls are
+    // waiting for a thread, and one more polls.
+    AskForCall(0);
+    watch_ = std::thread([this] { Watch(); });
+  }
+  for (int i = 0; i < options_.threads; ++i) {
+    threads_.emplace_back([this, i] {
+      // Of a shared queue, one thread polls at first; the load unparks the others.
+      if (adaptive_ && i > 0 && !Park()) return;
+      Poll(adaptive_ ? 0 : i);
+    });
   }
 }
 
@@ -218,7 +244,14 @@ void QueuedUnaryMethods::Stop() {
     queue->shut_down = true;
     queue->queue->Shutdown();
   }
+  {
+    absl::MutexLock lock(&pool_mu_);
+    polling_over_ = true;
+    park_cv_.SignalAll();
+    watch_cv_.Signal();
+  }
   for (std::thread& thread : threads_) thread.join();
+  if (watch_.joinable()) watch_.join();
   if (threads_.empty()) {
     // Never started: nothing was asked for, but a queue is drained before it goes.
     for (std::unique_ptr<Queue>& queue : queues_) {
@@ -266,15 +299,97 @@ void QueuedUnaryMethods::AskForCall(int index) {
                        static_cast<QueuedTag*>(call));
 }
 
-void QueuedUnaryMethods::Poll(int index) {
-  Queue& polled = *queues_[index];
+void QueuedUnaryMethods::Poll(int queue) {
+  Queue& polled = *queues_[queue];
   this_threads_queue = {polled.queue.get(), &polled.mu, &polled.shut_down};
   const int ahead = options_.work == QueuedWork::kMayBlock ? 1 : kCallsAskedAhead;
-  for (int i = 0; i < ahead; ++i) AskForCall(index);
-  void* tag = nullptr;
-  bool ok = false;
-  while (polled.queue->Next(&tag, &ok)) static_cast<QueuedTag*>(tag)->OnQueued(ok);
+  while (true) {
+    // This thread's share of the calls asked for on its queue.
+    for (int i = 0; i < ahead; ++i) AskForCall(queue);
+    void* tag = nullptr;
+    bool ok = false;
+    bool more = false;
+    while ((more = polled.queue->Next(&tag, &ok))) {
+      if (!adaptive_) {
+        static_cast<QueuedTag*>(tag)->OnQueued(ok);
+        continue;
+      }
+      EventStarts();
+      static_cast<QueuedTag*>(tag)->OnQueued(ok);
+      EventEnds();
+      if (park_after_event) break;
+    }
+    // The queue is shut down, or this thread parks (the other threads go on polling it) and is
+    // let poll again under load.
+    if (!more) break;
+    park_after_event = false;
+    if (!Park()) break;
+  }
   this_threads_queue = {};
+}
+
+void QueuedUnaryMethods::EventStarts() {
+  if (in_event_.fetch_add(1) == 0 && watch_sleeping_.load()) {
+    absl::MutexLock lock(&pool_mu_);
+    watch_cv_.Signal();
+  }
+}
+
+void QueuedUnaryMethods::EventEnds() {
+  in_event_.fetch_sub(1);
+  events_run_.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool QueuedUnaryMethods::Park() {
+  absl::MutexLock lock(&pool_mu_);
+  ++parked_;
+  while (unparked_ == 0 && !polling_over_) park_cv_.Wait(&pool_mu_);
+  --parked_;
+  if (polling_over_) return false;
+  --unparked_;
+  return true;
+}
+
+void QueuedUnaryMethods::Unpark() {
+  absl::MutexLock lock(&pool_mu_);
+  UnparkLocked();
+}
+
+void QueuedUnaryMethods::UnparkLocked() {
+  if (polling_over_ || parked_ - unparked_ <= 0) return;
+  ++unparked_;
+  polling_.fetch_add(1);
+  park_cv_.Signal();
+}
+
+bool QueuedUnaryMethods::ShouldPark() {
+  if (polling_.load() <= 1) return false;
+  if (absl::GetCurrentTimeNanos() - last_full_ns_.load(std::memory_order_relaxed) < kParkAfterNs) {
+    return false;
+  }
+  absl::MutexLock lock(&pool_mu_);
+  if (polling_.load() <= 1 || polling_over_) return false;
+  polling_.fetch_sub(1);
+  // Counted as full again: the next thread parks only once the load has left it unneeded too.
+  last_full_ns_.store(absl::GetCurrentTimeNanos(), std::memory_order_relaxed);
+  return true;
+}
+
+void QueuedUnaryMethods::Watch() {
+  absl::MutexLock lock(&pool_mu_);
+  int64_t runs_seen = -1;
+  while (!polling_over_) {
+    if (in_event_.load() == 0 && events_run_.load() == runs_seen) {
+      // Nothing ran for a whole period: sleep until an event starts (EventStarts).
+      watch_sleeping_.store(true);
+      while (!polling_over_ && in_event_.load() == 0) watch_cv_.Wait(&pool_mu_);
+      watch_sleeping_.store(false);
+    }
+    runs_seen = events_run_.load();
+    watch_cv_.WaitWithTimeout(&pool_mu_, kStuckAfter);
+    // No event ended for a whole period while every polling thread was inside one: nobody polls.
+    if (events_run_.load() == runs_seen && in_event_.load() >= polling_.load()) UnparkLocked();
+  }
 }
 
 void QueuedCall::OnQueued(bool ok) { owner_.Advance(*this, ok); }
@@ -282,7 +397,14 @@ void QueuedCall::OnQueued(bool ok) { owner_.Advance(*this, ok); }
 void QueuedCall::DoneTag::OnQueued(bool) {
   // Safe now: AsyncNotifyWhenDone's tag has come back.
   if (call.context_.IsCancelled()) call.cancelled_.store(true, std::memory_order_relaxed);
-  if (call.server_stream_ != nullptr) call.server_stream_->OnCallDone();
+  QueuedServerStream* stream = nullptr;
+  {
+    absl::MutexLock lock(&call.stream_mu_);
+    call.done_arrived_ = true;
+    stream = call.server_stream_.get();
+  }
+  // Without a stream yet, Stream() ends it when it comes.
+  if (stream != nullptr) stream->OnCallDone();
   call.Release();
 }
 
@@ -303,6 +425,13 @@ void QueuedUnaryMethods::Advance(QueuedCall& call, bool ok) {
       // The answer, and the done tag that a matched call now owes.
       if (NotifiesDone()) call.outstanding_.store(2, std::memory_order_relaxed);
       if (!may_block) AskForCall(call.queue_);
+      if (adaptive_) {
+        // More calls taken than threads polling: calls wait, so one more thread polls.
+        const int taken = in_work_.fetch_add(1) + 1;
+        const int polling = polling_.load();
+        if (taken >= polling) last_full_ns_.store(absl::GetCurrentTimeNanos());
+        if (taken > polling) Unpark();
+      }
       call.step_ = QueuedCall::Step::kRead;
       call.stream_.Read(&call.request_, static_cast<QueuedTag*>(&call));
       return;
@@ -313,8 +442,13 @@ void QueuedUnaryMethods::Advance(QueuedCall& call, bool ok) {
       } else {
         call.Answer(absl::CancelledError("the call ended before its request arrived"), nullptr);
       }
-      // Free again: a blocking thread asks for its next call only now.
-      if (may_block) AskForCall(queue);
+      if (adaptive_) in_work_.fetch_sub(1);
+      // Free again: a blocking thread asks for its next call only now, unless it parks.
+      if (adaptive_ && ShouldPark()) {
+        park_after_event = true;
+      } else if (may_block) {
+        AskForCall(queue);
+      }
       return;
     }
     case QueuedCall::Step::kAnswered:
@@ -344,7 +478,15 @@ void QueuedUnaryMethods::Dispatch(QueuedCall& call) {
     return;
   }
   ScopedRequestId request_id(RequestIdOf(call.context_));
+  if (!method->second.server_stream) {
+    method->second.run(call, *caller);
+    return;
+  }
+  // Held while the stream starts: its first writes, its Finish and its done tag may come back on
+  // other threads of a shared queue, and the call must outlive Stream().
+  call.outstanding_.fetch_add(1, std::memory_order_relaxed);
   method->second.run(call, *caller);
+  call.Release();
 }
 
 }  // namespace livecall

@@ -6,7 +6,8 @@
 // goes through a process-global queue served by gRPC's own "nexting" threads, so a callback RPC
 // costs about twice the CPU of a completion-queue RPC on this kind of machine and several thread
 // switches (bench/README.md, "gRPC's floor": 36 µs and 1.4 switches against 16.5 µs and none at 64
-// in flight). Here each of a few threads polls its own queue and runs the methods' work in place.
+// in flight). Here a few threads poll the queues and run the methods' work in place (see
+// "Threads" below).
 //
 // A service keeps its generated CallbackService base for what stays on the callback API and marks
 // each method served here as generic (QueuedService below); every unmarked method of every service
@@ -21,10 +22,10 @@
 // answered DEADLINE_EXCEEDED without it. A request that does not parse is INVALID_ARGUMENT.
 //   Handle       work(caller, context, request, response) -> absl::Status, run in place on the
 //                polling thread. With QueuedWork::kMayBlock (Redis through hiredis) a thread asks
-//                gRPC for its next call only once it is free, so a call never waits behind
-//                another's blocking work while a thread is idle: calls that find every thread busy
-//                wait in gRPC until one is free, or until their deadline (DEADLINE_EXCEEDED, where
-//                a bounded executor queue used to refuse at once with RESOURCE_EXHAUSTED).
+//                gRPC for its next call only once it is free (and one call more is asked for
+//                ahead, see "Threads"): calls that find every thread busy wait in gRPC until one
+//                is free, or until their deadline (DEADLINE_EXCEEDED, where a bounded executor
+//                queue used to refuse at once with RESOURCE_EXHAUSTED).
 //   HandleAsync  work(caller, scope, request, response, finish), started on the polling thread;
 //                it must not block, and calls finish(status) once, from any thread
 //                (common/async_unary.h). CallScope::StillWanted sees the deadline, and the
@@ -35,10 +36,24 @@
 //                Finish from any thread, and writes them in order, one at a time (gRPC allows one
 //                outstanding write per stream). The client's cancellation, its deadline or a
 //                failed write ends the stream (CANCELLED/DEADLINE_EXCEEDED). Once the call is
-//                over, the stop runs once, on the polling thread; after it returns, nothing may
+//                over, the stop runs once, on a polling thread; after it returns, nothing may
 //                touch the stream (a hub's callback is unsubscribed there). Any stream method
 //                turns on the done tag (ServerContext::AsyncNotifyWhenDone) for every call of the
 //                set: gRPC queues that event anyway and drops it when no tag was asked for.
+//
+// Threads. kNeverBlocks: each thread polls a queue of its own. kMayBlock with several threads:
+// they share one queue, and only as many of them poll as the load needs; the others wait parked
+// outside gRPC. Why: with gRPC 1.51's epoll1 poller every thread waiting in any queue's Next takes
+// its turn as the process's one epoll poller, handed on each time the poller wakes, so idle
+// threads cost switches at low load. A lone context driven at one call in flight measured 6.3-8.0
+// switches per RPC with 8 threads on a queue each, 9-12 with 8 threads sharing a queue that all
+// poll, 2.0 with one thread; but one thread answered 20-30 % fewer CreateSessions at 64 in flight
+// (its Redis calls block it). So: one thread polls at first. A call taken while every polling
+// thread already holds one (the call asked for ahead was taken too) unparks another; a thread
+// whose work ends once the load has left a polling thread unneeded for 50 ms parks; and a watch
+// thread unparks one when every polling thread has been inside an event for 5 ms (a slow CRM
+// lookup), so that a call waits at most that long unread behind blocking work. Measured the same
+// way: 2.1 switches per RPC at one in flight, and 8 threads' req/s at 64 in flight.
 //
 // Shutdown: grpc::Server::Shutdown first (no call is taken after it returns, but a chain may still
 // hold one it cancelled), then Stop() (or the destructor), which waits until every call is gone
@@ -235,6 +250,10 @@ class QueuedCall final : public QueuedTag {
   std::atomic<int> outstanding_{1};
   DoneTag done_{*this};
   std::atomic<bool> cancelled_{false};
+  // A queue shared by several threads may hand the done tag to one thread while another still
+  // runs the stream's start: whichever comes second ends the stream (Stream, DoneTag).
+  absl::Mutex stream_mu_;
+  bool done_arrived_ ABSL_GUARDED_BY(stream_mu_) = false;
   grpc::GenericServerContext context_;
   grpc::GenericServerAsyncReaderWriter stream_{&context_};
   grpc::ByteBuffer request_;
@@ -332,8 +351,9 @@ class QueuedUnaryMethods {
   void Stop();
 
   // The queue of the polling thread this runs on, held against Stop() while the lease lives: its
-  // tags (a QueuedTag) come back to this same thread. Empty on any other thread, or once the
-  // queue is shutting down. For peer calls made from a chain (CallOnQueue).
+  // tags (a QueuedTag) come back to a thread polling it (this same thread when the queue is its
+  // own). Empty on any other thread, or once the queue is shutting down. For peer calls made from
+  // a chain (CallOnQueue).
   class QueueLease {
    public:
     static QueueLease ForThisThread();
@@ -362,12 +382,14 @@ class QueuedUnaryMethods {
 
   struct Method {
     QueuedAccess access;
+    bool server_stream;
     Run run;
   };
   template <typename Request, typename Response>
   void AddMethod(absl::string_view method, QueuedAccess access, bool server_stream, Run run) {
     CheckContract(method, server_stream, Request::descriptor(), Response::descriptor());
-    if (!methods_.emplace(std::string(method), Method{access, std::move(run)}).second) {
+    if (!methods_.emplace(std::string(method), Method{access, server_stream, std::move(run)})
+             .second) {
       FailQueuedSetup(absl::StrCat(method, " is handled twice"));
     }
   }
@@ -389,7 +411,8 @@ class QueuedUnaryMethods {
   void CallGone();
   // Whether each call asks for its done tag: with watch_cancellation, or for streams.
   bool NotifiesDone() const { return options_.watch_cancellation || streams_; }
-  void Poll(int index);
+  // The polling thread's loop over its queue.
+  void Poll(int queue);
   void AskForCall(int index);
   void Advance(QueuedCall& call, bool ok);
   void Dispatch(QueuedCall& call);
@@ -401,6 +424,41 @@ class QueuedUnaryMethods {
   grpc::AsyncGenericService service_;
   std::vector<std::unique_ptr<Queue>> queues_;
   std::vector<std::thread> threads_;
+
+  // kMayBlock with several threads: one queue that they share, polled by only as many of them as
+  // the load needs (see Poll); the others are parked outside gRPC.
+  bool adaptive_ = false;
+  // Parks the calling thread until it is let poll again (true) or polling is over (false).
+  bool Park() ABSL_LOCKS_EXCLUDED(pool_mu_);
+  // Lets one parked thread poll, if there is one.
+  void Unpark() ABSL_LOCKS_EXCLUDED(pool_mu_);
+  void UnparkLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pool_mu_);
+  // Whether the thread that has just finished a call's work should park instead of asking for
+  // another call: the load has not needed every polling thread for a while.
+  bool ShouldPark() ABSL_LOCKS_EXCLUDED(pool_mu_);
+  // The watch: lets one more thread poll when every polling thread has been inside an event (a
+  // blocking call) for a whole period, so that no call waits unread behind blocking work.
+  void Watch() ABSL_LOCKS_EXCLUDED(pool_mu_);
+  // An event's OnQueued starts and ends (on a polling thread).
+  void EventStarts();
+  void EventEnds();
+  absl::Mutex pool_mu_;
+  absl::CondVar park_cv_;
+  absl::CondVar watch_cv_;
+  // Threads allowed to poll, and parked threads told to.
+  std::atomic<int> polling_{1};
+  int unparked_ ABSL_GUARDED_BY(pool_mu_) = 0;
+  int parked_ ABSL_GUARDED_BY(pool_mu_) = 0;
+  bool polling_over_ ABSL_GUARDED_BY(pool_mu_) = false;
+  // Calls taken and not yet through their work.
+  std::atomic<int> in_work_{0};
+  // When calls taken last filled every polling thread (absl::GetCurrentTimeNanos).
+  std::atomic<int64_t> last_full_ns_{0};
+  // Events being run, and events run so far.
+  std::atomic<int> in_event_{0};
+  std::atomic<int64_t> events_run_{0};
+  std::atomic<bool> watch_sleeping_{false};
+  std::thread watch_;
   // QueuedCalls alive, asked for or taken; Stop waits for none.
   std::atomic<int> calls_alive_{0};
   std::atomic<bool> stopping_{false};
@@ -408,11 +466,12 @@ class QueuedUnaryMethods {
   absl::CondVar all_gone_;
 };
 
-// A unary call to a peer whose answer comes back on the polling thread that made it, instead of
-// on gRPC's callback threads: no thread hand-off between a chain's steps. `prepare(queue)` is
-// the stub's PrepareAsync<Method>(context, request, queue). False when this thread polls no queue
-// (the caller then uses the callback API), and `done` is left as it was; otherwise `done(status)`
-// runs once, on this thread, after `*response` has been filled.
+// A unary call to a peer whose answer comes back on a thread polling the queue of the thread that
+// made it (that same thread when the queue is its own: kNeverBlocks, or one thread), instead of on
+// gRPC's callback threads. `prepare(queue)` is the stub's PrepareAsync<Method>(context, request,
+// queue). False when this thread polls no queue (the caller then uses the callback API), and
+// `done` is left as it was; otherwise `done(status)` runs once, on such a polling thread, after
+// `*response` has been filled.
 template <typename Response, typename Prepare>
 bool CallOnQueue(Prepare prepare, Response* response, std::function<void(grpc::Status)>& done) {
   class Reply final : public QueuedTag {

@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "livecall/v1/context.grpc.pb.h"
 #include "tests/support/wait_for.h"
+#include "tests/unit/common/queued_test_server.h"
 
 namespace livecall {
 namespace {
@@ -157,27 +158,17 @@ class QueuedStreamTest : public ::testing::Test {
           response.set_session_id(request.session_id());
           return absl::OkStatus();
         });
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(&service_);
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
-    factories.push_back(NewObservabilityInterceptorFactory());
-    builder.experimental().SetInterceptorCreators(std::move(factories));
-    methods_.AddTo(builder);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    methods_.Start();
-    stub_ = livecall::v1::Context::NewStub(
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    testing::QueuedTestServer started = testing::StartQueuedTestServer(service_, methods_);
+    ASSERT_NE(started.server, nullptr);
+    server_ = std::move(started.server);
+    stub_ = livecall::v1::Context::NewStub(started.channel);
   }
 
   void TearDown() override { ShutDown(absl::Seconds(5)); }
 
   void ShutDown(absl::Duration grace) {
     if (server_ == nullptr) return;
-    server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
-    methods_.Stop();
+    testing::ShutDownQueuedTestServer(*server_, methods_, grace);
     server_.reset();
   }
 

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -26,6 +27,7 @@
 #include "livecall/v1/context.grpc.pb.h"
 #include "tests/support/metrics_text.h"
 #include "tests/support/wait_for.h"
+#include "tests/unit/common/queued_test_server.h"
 
 namespace livecall {
 namespace {
@@ -66,25 +68,34 @@ class QueuedUnaryTest : public ::testing::Test {
  protected:
   // Builds and starts the server with `methods`, after the test has added its handlers.
   void Serve(QueuedUnaryMethods& methods) {
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(&service_);
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
-    factories.push_back(NewObservabilityInterceptorFactory());
-    builder.experimental().SetInterceptorCreators(std::move(factories));
-    methods.AddTo(builder);
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    methods.Start();
-    channel_ =
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+    testing::QueuedTestServer started = testing::StartQueuedTestServer(service_, methods);
+    ASSERT_NE(started.server, nullptr);
+    server_ = std::move(started.server);
+    channel_ = std::move(started.channel);
     stub_ = livecall::v1::Context::NewStub(channel_);
   }
 
   void Shutdown(QueuedUnaryMethods& methods) {
-    server_->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
-    methods.Stop();
+    testing::ShutDownQueuedTestServer(*server_, methods, absl::Seconds(5));
+  }
+
+  // Calls GetSession, waits until its work has `started`, then cancels it: the client sees
+  // CANCELLED while the work (a chain) may still hold the call.
+  void CallThenCancel(absl::Notification& started) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+    GetSessionRequest request;
+    Session session;
+    absl::Notification answered;
+    grpc::Status status;
+    stub_->async()->GetSession(&context, &request, &session, [&](grpc::Status finished) {
+      status = finished;
+      answered.Notify();
+    });
+    ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(20)));
+    context.TryCancel();
+    ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
   }
 
   absl::StatusOr<Session> GetSession(const std::string& id, const std::string& request_id = "",
@@ -206,7 +217,8 @@ TEST_F(QueuedUnaryTest, UnknownMethodsAndBadBytesAreClearErrors) {
 }
 
 // With kMayBlock a thread asks for a call only while it is free: a call arriving while one
-// thread blocks goes to the other thread instead of queueing behind the blocked one.
+// thread blocks goes to the other thread (which polls once the watch sees the first blocked)
+// instead of queueing behind the blocked one.
 TEST_F(QueuedUnaryTest, ABlockedThreadTakesNoCallWhileAnotherIsFree) {
   QueuedUnaryMethods methods({.threads = 2, .work = QueuedWork::kMayBlock});
   absl::Notification blocked;
@@ -233,6 +245,49 @@ TEST_F(QueuedUnaryTest, ABlockedThreadTakesNoCallWhileAnotherIsFree) {
   }
   release.Notify();
   slow.join();
+  Shutdown(methods);
+}
+
+// kMayBlock's threads share one queue and poll only as the load needs (parked otherwise): as many
+// calls as threads, each blocking until all of them run, all run at once; and again after a spell
+// of one call at a time, long enough for the unneeded threads to have parked.
+TEST_F(QueuedUnaryTest, AsManyBlockingCallsAsThreadsRunAtOnceAgainAfterQuietLoad) {
+  constexpr int kThreads = 4;
+  QueuedUnaryMethods methods({.threads = kThreads, .work = QueuedWork::kMayBlock});
+  absl::Mutex mu;
+  int running = 0;
+  methods.Handle<GetSessionRequest, Session>(
+      kGetSession,
+      [&](const CallerIdentity&, grpc::ServerContextBase&, const GetSessionRequest& request,
+          Session& response) -> absl::Status {
+        if (request.session_id() == "together") {
+          absl::MutexLock lock(&mu);
+          ++running;
+          const absl::Condition all_running(
+              +[](int* n) { return *n % kThreads == 0; }, &running);
+          if (!mu.AwaitWithTimeout(all_running, absl::Seconds(20))) {
+            return absl::DeadlineExceededError("the others never ran beside this call");
+          }
+        }
+        response.set_session_id(request.session_id());
+        return absl::OkStatus();
+      });
+  Serve(methods);
+  auto burst = [&] {
+    std::vector<std::thread> callers;
+    for (int i = 0; i < kThreads; ++i) {
+      callers.emplace_back([&] {
+        absl::StatusOr<Session> answered = GetSession("together");
+        EXPECT_TRUE(answered.ok()) << answered.status();
+      });
+    }
+    for (std::thread& caller : callers) caller.join();
+  };
+  burst();
+  // One call at a time for 300 ms: the threads the load no longer needs park (after 50 ms).
+  const absl::Time quiet_until = absl::Now() + absl::Milliseconds(300);
+  while (absl::Now() < quiet_until) ASSERT_TRUE(GetSession("alone").ok());
+  burst();
   Shutdown(methods);
 }
 
@@ -396,20 +451,7 @@ TEST_F(QueuedUnaryTest, AChainLearnsThatItsClientCancelled) {
         started.Notify();
       });
   Serve(methods);
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
-  GetSessionRequest request;
-  Session session;
-  absl::Notification answered;
-  grpc::Status status;
-  stub_->async()->GetSession(&context, &request, &session, [&](grpc::Status finished) {
-    status = finished;
-    answered.Notify();
-  });
-  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(20)));
-  context.TryCancel();
-  ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  CallThenCancel(started);
   cancelled.Notify();
   chain.join();
   EXPECT_EQ(seen.code(), absl::StatusCode::kCancelled);
@@ -433,20 +475,7 @@ TEST_F(QueuedUnaryTest, StopWaitsForAChainStillHoldingACancelledCall) {
         started.Notify();
       });
   Serve(methods);
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
-  GetSessionRequest request;
-  Session session;
-  absl::Notification answered;
-  grpc::Status status;
-  stub_->async()->GetSession(&context, &request, &session, [&](grpc::Status finished) {
-    status = finished;
-    answered.Notify();
-  });
-  ASSERT_TRUE(started.WaitForNotificationWithTimeout(absl::Seconds(20)));
-  context.TryCancel();
-  ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(20)));
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED);
+  CallThenCancel(started);
 
   absl::Notification stopped;
   std::thread stopper([&] {
