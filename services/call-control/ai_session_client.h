@@ -33,10 +33,10 @@ class AiSessionClient {
   virtual absl::StatusOr<livecall::v1::Session> StartSession(
       const livecall::v1::StartSessionRequest& request) = 0;
   // StartSession without blocking: `done` runs once with its answer. Made on a polling thread of
-  // a QueuedUnaryMethods (an RPC's work), the answer comes back on that same thread
-  // (CallOnQueue), where `done` may block as that thread's work may (OnPollingThread() is true
-  // there); made on any other thread, `done` runs on a thread of gRPC's, where it must not block
-  // (hand blocking work to an Executor). The call carries `request_id` (x-request-id).
+  // a QueuedUnaryMethods (an RPC's work), the answer comes back on a polling thread of the same
+  // queue (CallOnQueue), where `done` may block as that thread's work may (OnPollingThread() is
+  // true there); made on any other thread, `done` runs on a thread of gRPC's, where it must not
+  // block (hand blocking work to an Executor). The call carries `request_id` (x-request-id).
   using SessionDone = std::function<void(absl::StatusOr<livecall::v1::Session>)>;
   virtual void StartSessionAsync(const livecall::v1::StartSessionRequest& request,
                                  const std::string& request_id, SessionDone done) = 0;

@@ -190,9 +190,9 @@ void TwilioWebhookService::AgentCall(const std::string& call_sid, const std::str
 }
 
 // A customer's call on its way to its answer: its AI session is asked for (OpenSession) and the
-// webhook goes on with the session (SessionStarted, on the polling thread that asked for it) or
-// without it after kSessionStartWait (SessionWaitOver, on the executor), whichever is first. A
-// session that comes later is recorded on the call by whichever of the two is last: the start, or
+// webhook goes on with the session (SessionStarted, on a polling thread of the queue that asked for
+// it) or without it after kSessionStartWait (SessionWaitOver, on the executor), whichever is first.
+// A session that comes later is recorded on the call by whichever of the two is last: the start, or
 // the webhook once it has written the call without it.
 struct TwilioWebhookService::PendingSession {
   livecall::v1::Call call;  // Not yet written.
@@ -289,7 +289,7 @@ void TwilioWebhookService::SessionStarted(const std::shared_ptr<PendingSession>&
       record_late = pending->record_late && session.ok();
     }
   }
-  // The answer came back on the polling thread that asked for it (CallOnQueue), whose work may
+  // The answer came back on a polling thread of the queue that asked (CallOnQueue), whose work may
   // block on Redis: the webhook goes on right here, with no hand-off to the executor. From
   // anywhere else (gRPC's callback threads) it must not block.
   const bool may_block = OnPollingThread();
@@ -478,9 +478,9 @@ void TwilioWebhookService::StartSession(const livecall::v1::Call& call, const st
                           session_waits_.Cancel(wait_over);
                           start->go_on(std::move(language));
                         };
-                        // Back on the polling thread that asked (CallOnQueue), whose work may block
-                        // on Redis: the session is recorded and the webhook goes on right here.
-                        // Anywhere else: the executor.
+                        // Back on a polling thread of the queue that asked (CallOnQueue), whose
+                        // work may block on Redis: the session is recorded and the webhook goes on
+                        // right here. Anywhere else: the executor.
                         if (OnPollingThread()) return record();
                         executor_.Submit(std::move(record));
                       });
