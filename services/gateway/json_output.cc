@@ -24,8 +24,11 @@ std::string ToValidUtf8(absl::string_view text) {
     size_t length = 0;
     uint32_t min_code_point = 0;
     if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
-      ++i;
+      // A run of ASCII (all of a log line's method and path, usually) in one append.
+      size_t end = i + 1;
+      while (end < text.size() && static_cast<unsigned char>(text[end]) < 0x80) ++end;
+      out.append(text.data() + i, end - i);
+      i = end;
       continue;
     } else if ((c & 0xE0) == 0xC0) {
       length = 2;

@@ -186,8 +186,8 @@ absl::StatusOr<PathTemplate> PathTemplate::Parse(absl::string_view pattern,
   return result;
 }
 
-bool PathTemplate::Match(const std::vector<absl::string_view>& segments,
-                         std::vector<absl::string_view>* raw_values) const {
+bool PathTemplate::Match(absl::Span<const absl::string_view> segments,
+                         RawValues* raw_values) const {
   if (segments.size() != segments_.size()) return false;
   raw_values->clear();
   for (size_t i = 0; i < segments.size(); ++i) {
@@ -355,6 +355,9 @@ absl::Status RouteTable::AddRoute(Route route) {
           existing.builtin ? std::string("the gateway") : existing.method->full_name()));
     }
   }
+  const size_t segment_count = route.path.segments().size();
+  if (by_segment_count_.size() <= segment_count) by_segment_count_.resize(segment_count + 1);
+  by_segment_count_[segment_count].push_back(routes_.size());
   routes_.push_back(std::move(route));
   return absl::OkStatus();
 }
@@ -362,12 +365,18 @@ absl::Status RouteTable::AddRoute(Route route) {
 RouteMatch RouteTable::Match(absl::string_view http_method, absl::string_view path) const {
   RouteMatch match;
   if (path.empty() || path[0] != '/') return match;
-  const std::vector<absl::string_view> segments = absl::StrSplit(path.substr(1), '/');
+  // On the stack for the usual path: this runs on every request.
+  const absl::InlinedVector<absl::string_view, 8> segments = absl::StrSplit(path.substr(1), '/');
+  if (segments.size() >= by_segment_count_.size()) {
+    match.result = RouteMatch::Result::kNotFound;
+    return match;
+  }
 
   const Route* best = nullptr;
-  std::vector<absl::string_view> best_values;
-  std::vector<absl::string_view> values;
-  for (const Route& route : routes_) {
+  PathTemplate::RawValues best_values;
+  PathTemplate::RawValues values;
+  for (const size_t index : by_segment_count_[segments.size()]) {
+    const Route& route = routes_[index];
     if (!route.path.Match(segments, &values)) continue;
     if (route.http_method != http_method) {
       if (std::find(match.allowed_methods.begin(), match.allowed_methods.end(),

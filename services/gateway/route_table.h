@@ -14,9 +14,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "common/caller_identity.h"
 
 namespace livecall::gateway {
@@ -70,10 +72,12 @@ class PathTemplate {
   static absl::StatusOr<PathTemplate> Parse(absl::string_view pattern,
                                             const google::protobuf::Descriptor* request);
 
+  // The still percent-encoded text of a path's variables, in template order.
+  using RawValues = absl::InlinedVector<absl::string_view, 4>;
+
   // True when `segments` (the request path split on '/') fit; `raw_values` gets the still
   // percent-encoded text of each variable, in template order.
-  bool Match(const std::vector<absl::string_view>& segments,
-             std::vector<absl::string_view>* raw_values) const;
+  bool Match(absl::Span<const absl::string_view> segments, RawValues* raw_values) const;
 
   const std::string& pattern() const { return pattern_; }
   const std::vector<Segment>& segments() const { return segments_; }
@@ -160,6 +164,9 @@ class RouteTable {
   absl::Status AddRoute(Route route);
 
   std::vector<Route> routes_;
+  // Indices into routes_ by the number of segments of their path, in the order added: a path is
+  // compared only with the templates that can fit it (Match runs on every request).
+  std::vector<std::vector<size_t>> by_segment_count_;
   std::vector<const google::protobuf::ServiceDescriptor*> services_;
 };
 

@@ -8,9 +8,13 @@
 #include <google/protobuf/util/type_resolver_util.h>
 #include <google/protobuf/wire_format_lite.h>
 
+#include <algorithm>
+#include <cstdint>
+
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
@@ -292,6 +296,39 @@ size_t JsonValueEnd(absl::string_view json, size_t i) {
 
 bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
+void AppendVarint(uint64_t value, std::string* out) {
+  while (value >= 0x80) {
+    out->push_back(static_cast<char>(value | 0x80));
+    value >>= 7;
+  }
+  out->push_back(static_cast<char>(value));
+}
+
+// Appends the path variables as the wire bytes a message holding only them serializes to: each
+// a length-delimited field, in field-number order (what AppendToString writes), without building
+// the message. False, appending nothing, when a field is in a oneof: left to the message.
+bool AppendBoundStrings(const std::vector<std::pair<const FieldDescriptor*, std::string>>& bindings,
+                        std::string* wire) {
+  absl::InlinedVector<const std::pair<const FieldDescriptor*, std::string>*, 4> ordered;
+  for (const auto& binding : bindings) {
+    if (binding.first->real_containing_oneof() != nullptr) return false;
+    ordered.push_back(&binding);
+  }
+  std::sort(ordered.begin(), ordered.end(),
+            [](const auto* a, const auto* b) { return a->first->number() < b->first->number(); });
+  for (const auto* binding : ordered) {
+    const auto& [field, value] = *binding;
+    // A proto3 string without presence is not written when empty.
+    if (value.empty() && !field->has_presence()) continue;
+    AppendVarint(static_cast<uint64_t>(field->number()) << 3 |
+                     google::protobuf::internal::WireFormatLite::WIRETYPE_LENGTH_DELIMITED,
+                 wire);
+    AppendVarint(value.size(), wire);
+    wire->append(value);
+  }
+  return true;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> JsonObjectToParams(
@@ -404,9 +441,9 @@ absl::StatusOr<std::string> BuildRequestPayload(const RouteMatch& match, absl::s
       !converted.ok()) {
     return converted;
   }
-  if (!match.bindings.empty()) {
-    // Path variables override the body: a message's wire bytes followed by more fields parse as
-    // the merge of both, where a later singular field replaces an earlier one.
+  // Path variables override the body: a message's wire bytes followed by more fields parse as
+  // the merge of both, where a later singular field replaces an earlier one.
+  if (!match.bindings.empty() && !AppendBoundStrings(match.bindings, &payload)) {
     std::unique_ptr<Message> bound = NewMessage(match.route->method->input_type());
     for (const auto& [field, value] : match.bindings) {
       bound->GetReflection()->SetString(bound.get(), field, value);

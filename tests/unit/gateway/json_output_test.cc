@@ -38,6 +38,19 @@ TEST(JsonStringTest, InvalidUtf8BecomesTheReplacementCharacter) {
             "b");
 }
 
+// ASCII runs are copied whole: text around them, valid or not, is still checked byte by byte.
+TEST(ToValidUtf8Test, KeepsAsciiRunsBetweenOtherBytes) {
+  EXPECT_EQ(ToValidUtf8(""), "");
+  EXPECT_EQ(ToValidUtf8("/ai/sessions/S1/turns"), "/ai/sessions/S1/turns");
+  EXPECT_EQ(ToValidUtf8("a\xD0\x90"
+                        "b\xFF"
+                        "c\xE2\x82"),
+            "a\xD0\x90"
+            "b\xEF\xBF\xBD"
+            "c\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(ToValidUtf8(std::string("x\0y", 3)), std::string("x\0y", 3));
+}
+
 TEST(ToValidUtf8Test, RejectsOverlongSurrogatesAndTruncatedSequences) {
   EXPECT_EQ(ToValidUtf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // Overlong '/'.
   EXPECT_EQ(ToValidUtf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // Surrogate.

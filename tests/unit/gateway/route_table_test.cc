@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "livecall/v1/ai_session.pb.h"
 #include "livecall/v1/call_control.pb.h"
 
@@ -222,6 +223,23 @@ TEST_F(RouteTableTest, WrongMethodListsTheAllowedMethods) {
   EXPECT_THAT(match.allowed_methods, ElementsAre("POST"));
 }
 
+// Match compares a path only with the templates of its segment count: every route is still found
+// by its own path, and a path longer than every template is simply not found.
+TEST_F(RouteTableTest, EveryRouteIsFoundByItsOwnPath) {
+  ASSERT_FALSE(table_.routes().empty());
+  for (const Route& route : table_.routes()) {
+    std::string path;
+    for (const PathTemplate::Segment& segment : route.path.segments()) {
+      absl::StrAppend(&path, "/", segment.is_variable ? "x1" : segment.literal);
+    }
+    const RouteMatch match = table_.Match(route.http_method, path);
+    ASSERT_EQ(match.result, RouteMatch::Result::kMatched) << route.http_method << " " << path;
+    EXPECT_EQ(match.route, &route) << route.http_method << " " << path;
+  }
+  EXPECT_EQ(table_.Match("GET", "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p").result,
+            RouteMatch::Result::kNotFound);
+}
+
 TEST_F(RouteTableTest, UnknownPathsAreNotFound) {
   EXPECT_EQ(table_.Match("GET", "/nope").result, RouteMatch::Result::kNotFound);
   EXPECT_EQ(table_.Match("GET", "/").result, RouteMatch::Result::kNotFound);
@@ -261,7 +279,7 @@ TEST(PathTemplateTest, MatchesLiteralsAndCollectsRawVariables) {
   auto path =
       PathTemplate::Parse("/calls/{call_sid}/hold", livecall::v1::GetCallRequest::descriptor());
   ASSERT_TRUE(path.ok());
-  std::vector<absl::string_view> values;
+  PathTemplate::RawValues values;
   EXPECT_TRUE(path->Match({"calls", "CA%31", "hold"}, &values));
   EXPECT_THAT(values, ElementsAre("CA%31"));
   EXPECT_FALSE(path->Match({"calls", "CA1", "mute"}, &values));
