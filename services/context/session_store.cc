@@ -1,5 +1,7 @@
 #include "services/context/session_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -88,10 +90,15 @@ static_assert(kLiveEventsKept == 1000, "keep LIVECALL_KEPT in step");
 // KEYS: header, turns, suggestions, session events, and the call's events when it has a call
 // (a key named only when it exists: on a Redis Cluster every key named must be in the slot).
 // ARGV: turn, suggestions, ttl, transcript event JSON, suggestions event JSON, expected version
-// ("0": any).
+// ("0": any), the header's time to live (ms) at or below which the session's TTLs are refreshed.
 // Returns {turns, version} after the append; {-1} when the session does not exist, {-3, version}
 // when its version is not the expected one (nothing written), {-2} when it has ended.
-// Each key's TTL is set once and each stream announced once, after both of its events.
+// The session's own keys (header, turns, its stream) share one TTL, set together: a turn
+// refreshes it only once it has run down past the refresh point (ARGV[7]), so most turns write no
+// EXPIRE and each key expires at most the refresh window sooner than when every turn refreshed it
+// (never later). A turns list this turn created gets its TTL here; the suggestions get theirs with
+// their SET. The call's stream is written by call-control too, with its own TTLs: every turn
+// sets it, as before. Each stream is announced once, after both of its events.
 constexpr char kAppendTurnScript[] = LIVECALL_PUBLISH_LUA R"lua(
   local header = redis.call('HMGET', KEYS[1], 'status', 'version')
   local status = header[1]
@@ -99,17 +106,23 @@ constexpr char kAppendTurnScript[] = LIVECALL_PUBLISH_LUA R"lua(
   if ARGV[6] ~= '0' and header[2] ~= ARGV[6] then return {-3, tonumber(header[2]) or 0} end
   if status ~= 'active' then return {-2} end
   local ttl = ARGV[3]
+  local refresh = redis.call('PTTL', KEYS[1]) <= tonumber(ARGV[7])
   local count = redis.call('RPUSH', KEYS[2], ARGV[1])
-  redis.call('EXPIRE', KEYS[2], ttl)
+  if refresh or count == 1 then redis.call('EXPIRE', KEYS[2], ttl) end
   -- Suggestions that did not change are not news: no event for them. SET's GET answers the
   -- ones it replaced.
   local changed = redis.call('SET', KEYS[3], ARGV[2], 'EX', ttl, 'GET') ~= ARGV[2]
   local version = redis.call('HINCRBY', KEYS[1], 'version', '1')
-  redis.call('EXPIRE', KEYS[1], ttl)
-  for _, stream in ipairs({KEYS[4], KEYS[5]}) do
+  if refresh then redis.call('EXPIRE', KEYS[1], ttl) end
+  for i = 4, #KEYS do
+    local stream = KEYS[i]
     append(stream, 'transcript', ARGV[4])
     if changed then append(stream, 'suggestions', ARGV[5]) end
-    announce(stream, ttl)
+    if refresh or i == 5 then
+      announce(stream, ttl)
+    else
+      redis.call('PUBLISH', ')lua" LIVECALL_LIVE_EVENTS_CHANNEL R"lua(', stream)
+    end
   end
   return {count, version})lua";
 
@@ -186,6 +199,14 @@ constexpr char kConfirmOutboxScript[] = R"lua(
   return 0)lua";
 
 constexpr int kMaxEndAttempts = 5;
+
+}  // namespace
+
+absl::Duration TtlRefreshWindow(absl::Duration ttl) {
+  return std::min(kMaxTtlRefreshWindow, ttl / 10);
+}
+
+namespace {
 
 // The header's version field as a number; 0 (never a stored version) when unreadable.
 int64_t ParseVersion(absl::string_view stored) {
@@ -367,13 +388,14 @@ absl::StatusOr<int> SessionStore::AppendTurn(
   std::string suggested = LiveEventJson(NewEvent("suggestions", session_id, sid, now),
                                         LiveEvent::kSuggestionsFieldNumber, list.plain);
   std::vector<std::string> args;
-  args.reserve(6);
+  args.reserve(7);
   args.push_back(std::move(turn_wire));
   args.push_back(std::move(list.stored));
   args.push_back(absl::StrCat(absl::ToInt64Seconds(ttl_)));
   args.push_back(std::move(transcript));
   args.push_back(std::move(suggested));
   args.push_back(absl::StrCat(expected_version));
+  args.push_back(absl::StrCat(absl::ToInt64Milliseconds(ttl_ - TtlRefreshWindow(ttl_))));
   static const RedisScript& script = *new RedisScript(kAppendTurnScript);
   absl::StatusOr<RedisReply> reply =
       script.Run(redis_,

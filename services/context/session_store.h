@@ -1,7 +1,9 @@
 #ifndef LIVECALL_SERVICES_CONTEXT_SESSION_STORE_H_
 #define LIVECALL_SERVICES_CONTEXT_SESSION_STORE_H_
 
-// Conversation state in Redis. Key layout (every key has the session TTL, refreshed on write).
+// Conversation state in Redis. Key layout (every key has the session TTL, refreshed on write; a
+// turn refreshes the header's, the turns' and the session stream's only once they have run down by
+// TtlRefreshWindow).
 // The braces are Redis Cluster hash tags: all of one session's keys, and those of the call it runs
 // beside, share one hash slot, so each script below touches one slot. <tag> is the tag of the slot
 // the session id was made for (common/live_events.h: SessionKeyPrefix; its call's slot, or a random
@@ -67,6 +69,12 @@ inline constexpr char kActiveSessionsKey[] = "livecall:sessions:active";
 // names it, and from now on none will).
 absl::StatusOr<bool> ConfirmOutboxEntry(RedisPool& redis, const std::string& session_id,
                                         const std::string& entry_id);
+
+// How far the TTL of a session's keys may run down before a turn refreshes it
+// (kAppendTurnScript): a tenth of the TTL, at most kMaxTtlRefreshWindow. Most turns then write no
+// EXPIRE, and a session's keys expire at most this much sooner than when every turn refreshed them.
+inline constexpr absl::Duration kMaxTtlRefreshWindow = absl::Seconds(60);
+absl::Duration TtlRefreshWindow(absl::Duration ttl);
 
 class SessionStore {
  public:

@@ -411,8 +411,9 @@ TEST_F(SessionStoreTest, AReplicaAsksForASessionsCallOnlyOnce) {
       StatusIs(absl::StatusCode::kNotFound));
 }
 
-// A turn with new suggestions appends two events to each stream but refreshes each key's TTL and
-// notifies each stream once: readers XREAD all that is new on one notification.
+// A turn with new suggestions appends two events to each stream but notifies each stream once:
+// readers XREAD all that is new on one notification. The session's own TTLs, set moments ago, are
+// not set again; the call's stream (call-control writes it too, with TTLs of its own) is.
 TEST_F(SessionStoreTest, ATurnSetsEachTtlAndAnnouncesEachStreamOnce) {
   SessionStore store(*redis_, absl::Hours(1));
   livecall::v1::Session session = NewSession();
@@ -425,8 +426,8 @@ TEST_F(SessionStoreTest, ATurnSetsEachTtlAndAnnouncesEachStreamOnce) {
   ASSERT_THAT(
       store.AppendTurn(id, Turn("customer", "internet yo'q"), Suggestions({"restart"})).status(),
       IsOk());
-  // Turns, header, and the two streams (the suggestions' TTL comes with their SET).
-  EXPECT_EQ(CommandCalls(*redis_, "expire") - expires, 4);
+  // The call's stream only (the suggestions' TTL comes with their SET).
+  EXPECT_EQ(CommandCalls(*redis_, "expire") - expires, 1);
   EXPECT_EQ(CommandCalls(*redis_, "publish") - publishes, 2);
   const std::vector<std::string> expected = {"session.started", "transcript", "suggestions"};
   EXPECT_EQ(EventTypes(*redis_, SessionEventsKey(id)), expected);
@@ -437,6 +438,78 @@ TEST_F(SessionStoreTest, ATurnSetsEachTtlAndAnnouncesEachStreamOnce) {
     ASSERT_THAT(ttl.status(), IsOk());
     EXPECT_GT((*ttl)->integer, 3500) << key;
   }
+}
+
+// Once the session's TTL has run down past the refresh window, a turn sets every key's TTL again,
+// all of them together; a turn before that leaves them as they are (they expire at most the window
+// sooner than when every turn refreshed them).
+TEST_F(SessionStoreTest, ATurnRefreshesTheSessionsTtlsOnceTheyRanDownByTheWindow) {
+  SessionStore store(*redis_, absl::Hours(1));
+  livecall::v1::Session session = NewSession();
+  session.set_call_sid("CA0123456789abcdef0123456789abcdef");
+  absl::StatusOr<livecall::v1::Session> created = store.Create(session, absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  const std::string& id = created->session_id();
+  const std::vector<std::string> own = {SessionKey(id), TurnsKey(id), SuggestionsKey(id),
+                                        SessionEventsKey(id)};
+  auto ttl_ms = [&](const std::string& key) {
+    absl::StatusOr<RedisReply> ttl = redis_->Command({"PTTL", key});
+    return ttl.ok() ? (*ttl)->integer : -100;
+  };
+  // Run down to just inside the window: left alone.
+  const int64_t inside =
+      absl::ToInt64Milliseconds(absl::Hours(1) - TtlRefreshWindow(absl::Hours(1))) + 5000;
+  for (const std::string& key : own) {
+    ASSERT_THAT(redis_->Command({"PEXPIRE", key, absl::StrCat(inside)}).status(), IsOk());
+  }
+  ASSERT_THAT(store.AppendTurn(id, Turn("customer", "salom"), Suggestions({"a"})).status(), IsOk());
+  for (const std::string& key : {SessionKey(id), TurnsKey(id), SessionEventsKey(id)}) {
+    EXPECT_LE(ttl_ms(key), inside) << key;
+    EXPECT_GT(ttl_ms(key), inside - 5000) << key;
+  }
+  EXPECT_GT(ttl_ms(SuggestionsKey(id)), inside) << "set with the suggestions";
+  EXPECT_GT(ttl_ms(CallEventsKey(session.call_sid())), inside) << "set by every turn";
+  // Past the window: every key gets the whole TTL again.
+  const int64_t past = absl::ToInt64Milliseconds(absl::Minutes(30));
+  for (const std::string& key : own) {
+    ASSERT_THAT(redis_->Command({"PEXPIRE", key, absl::StrCat(past)}).status(), IsOk());
+  }
+  ASSERT_THAT(store.AppendTurn(id, Turn("agent", "eshitaman"), Suggestions({"b"})).status(),
+              IsOk());
+  for (const std::string& key : own) {
+    EXPECT_GT(ttl_ms(key), absl::ToInt64Milliseconds(absl::Minutes(59))) << key;
+    EXPECT_LE(ttl_ms(key), absl::ToInt64Milliseconds(absl::Hours(1))) << key;
+  }
+  // A session key without a TTL (written by hand, or by an older version) gets one too.
+  ASSERT_THAT(redis_->Command({"PERSIST", SessionKey(id)}).status(), IsOk());
+  ASSERT_THAT(store.AppendTurn(id, Turn("customer", "rahmat"), {}).status(), IsOk());
+  EXPECT_GT(ttl_ms(SessionKey(id)), absl::ToInt64Milliseconds(absl::Minutes(59)));
+}
+
+// A session made without turns gets its turns list from its first turn, with the session's TTL
+// then, however fresh the rest of the session is.
+TEST_F(SessionStoreTest, TheTurnsListAFirstTurnMakesGetsATtl) {
+  SessionStore store(*redis_, absl::Hours(1));
+  livecall::v1::Session session = NewSession();
+  session.clear_conversation();
+  absl::StatusOr<livecall::v1::Session> created = store.Create(session, absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  const std::string turns = TurnsKey(created->session_id());
+  absl::StatusOr<RedisReply> exists = redis_->Command({"EXISTS", turns});
+  ASSERT_THAT(exists.status(), IsOk());
+  ASSERT_EQ((*exists)->integer, 0);
+  ASSERT_THAT(store.AppendTurn(created->session_id(), Turn("customer", "salom"), {}).status(),
+              IsOk());
+  absl::StatusOr<RedisReply> ttl = redis_->Command({"TTL", turns});
+  ASSERT_THAT(ttl.status(), IsOk());
+  EXPECT_GT((*ttl)->integer, 3500);
+  EXPECT_LE((*ttl)->integer, 3600);
+}
+
+TEST(TtlRefreshWindowTest, IsATenthOfTheTtlAndAtMostAMinute) {
+  EXPECT_EQ(TtlRefreshWindow(absl::Seconds(60)), absl::Seconds(6));
+  EXPECT_EQ(TtlRefreshWindow(absl::Minutes(5)), absl::Seconds(30));
+  EXPECT_EQ(TtlRefreshWindow(absl::Hours(24)), kMaxTtlRefreshWindow);
 }
 
 // What Create stores and publishes is the session as before: the header (the session without its
