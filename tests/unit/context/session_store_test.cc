@@ -515,42 +515,61 @@ TEST(TtlRefreshWindowTest, IsATenthOfTheTtlAndAtMostAMinute) {
 // What Create stores and publishes is the session as before: the header (the session without its
 // turns and suggestions) as its wire bytes and inside the session.started event as PrintJson
 // prints it, the suggestions with their kinds' legacy strings.
+// Beside a call and without one alike.
 TEST_F(SessionStoreTest, CreateStoresAndPublishesTheHeaderAndSuggestionsAsTheLibraryWritesThem) {
-  SessionStore store(*redis_, absl::Hours(1));
-  livecall::v1::Session session = NewSession();
-  session.set_call_sid("CA77777777777777777777777777777777");
-  (*session.mutable_customer()->mutable_attributes())["plan"] = "Uy interneti 100 Mbit/s";
-  session.mutable_customer()->set_name("Dilshod Karimov");
-  session.mutable_suggestions(0)->set_kind(livecall::v1::SUGGESTION_KIND_WARNING);
-  session.mutable_suggestions(0)->set_confidence(0.75f);
-  const absl::Time now = absl::FromUnixMillis(1800000000123);
-  absl::StatusOr<livecall::v1::Session> created = store.Create(session, now);
-  ASSERT_THAT(created.status(), IsOk());
-  const std::string& id = created->session_id();
+  for (const std::string call_sid : {"CA77777777777777777777777777777777", ""}) {
+    SCOPED_TRACE(call_sid.empty() ? "without a call" : "beside a call");
+    SessionStore store(*redis_, absl::Hours(1));
+    livecall::v1::Session session = NewSession();
+    session.set_call_sid(call_sid);
+    (*session.mutable_customer()->mutable_attributes())["plan"] = "Uy interneti 100 Mbit/s";
+    session.mutable_customer()->set_name("Dilshod Karimov");
+    session.mutable_suggestions(0)->set_kind(livecall::v1::SUGGESTION_KIND_WARNING);
+    session.mutable_suggestions(0)->set_confidence(0.75f);
+    const absl::Time now = absl::FromUnixMillis(1800000000123);
+    absl::StatusOr<livecall::v1::Session> created = store.Create(session, now);
+    ASSERT_THAT(created.status(), IsOk());
+    const std::string& id = created->session_id();
 
-  livecall::v1::Session header = *created;
-  header.clear_conversation();
-  header.clear_suggestions();
-  absl::StatusOr<RedisReply> stored = redis_->Command({"HGET", SessionKey(id), "proto"});
-  ASSERT_THAT(stored.status(), IsOk());
-  EXPECT_EQ(ReplyString(**stored), header.SerializeAsString());
+    livecall::v1::Session header = *created;
+    header.clear_conversation();
+    header.clear_suggestions();
+    absl::StatusOr<RedisReply> stored = redis_->Command(
+        {"HMGET", SessionKey(id), "proto", "status", "call_sid", "version", "outbox_id"});
+    ASSERT_THAT(stored.status(), IsOk());
+    ASSERT_EQ((*stored)->elements, 5u);
+    EXPECT_EQ(ReplyString(*(*stored)->element[0]), header.SerializeAsString());
+    EXPECT_EQ(ReplyString(*(*stored)->element[1]), "active");
+    EXPECT_EQ(ReplyString(*(*stored)->element[2]), call_sid);
+    EXPECT_EQ(ReplyString(*(*stored)->element[3]), "1");
+    EXPECT_TRUE(IsNil(*(*stored)->element[4]));
+    absl::StatusOr<RedisReply> fields = redis_->Command({"HLEN", SessionKey(id)});
+    ASSERT_THAT(fields.status(), IsOk());
+    EXPECT_EQ((*fields)->integer, 4);
 
-  livecall::v1::SuggestionList suggestions;
-  *suggestions.mutable_suggestions() = created->suggestions();
-  absl::StatusOr<RedisReply> stored_suggestions = redis_->Command({"GET", SuggestionsKey(id)});
-  ASSERT_THAT(stored_suggestions.status(), IsOk());
-  EXPECT_EQ(ReplyString(**stored_suggestions), SerializeWithLegacyEnumStrings(suggestions));
+    livecall::v1::SuggestionList suggestions;
+    *suggestions.mutable_suggestions() = created->suggestions();
+    absl::StatusOr<RedisReply> stored_suggestions = redis_->Command({"GET", SuggestionsKey(id)});
+    ASSERT_THAT(stored_suggestions.status(), IsOk());
+    EXPECT_EQ(ReplyString(**stored_suggestions), SerializeWithLegacyEnumStrings(suggestions));
+    absl::StatusOr<RedisReply> turns = redis_->Command({"LRANGE", TurnsKey(id), "0", "-1"});
+    ASSERT_THAT(turns.status(), IsOk());
+    ASSERT_EQ((*turns)->elements, 1u);
+    EXPECT_EQ(ReplyString(*(*turns)->element[0]), session.conversation(0).SerializeAsString());
 
-  livecall::v1::LiveEvent started;
-  started.set_type("session.started");
-  started.set_session_id(id);
-  started.set_call_sid(session.call_sid());
-  *started.mutable_at() = ToProtoTimestamp(now);
-  *started.mutable_session() = header;
-  for (const std::string& stream : {SessionEventsKey(id), CallEventsKey(session.call_sid())}) {
-    std::vector<std::string> data;
-    ASSERT_EQ(EventTypes(*redis_, stream, &data), std::vector<std::string>{"session.started"});
-    EXPECT_EQ(data[0], *PrintJson(started)) << stream;
+    livecall::v1::LiveEvent started;
+    started.set_type("session.started");
+    started.set_session_id(id);
+    started.set_call_sid(session.call_sid());
+    *started.mutable_at() = ToProtoTimestamp(now);
+    *started.mutable_session() = header;
+    std::vector<std::string> streams = {SessionEventsKey(id)};
+    if (!call_sid.empty()) streams.push_back(CallEventsKey(call_sid));
+    for (const std::string& stream : streams) {
+      std::vector<std::string> data;
+      ASSERT_EQ(EventTypes(*redis_, stream, &data), std::vector<std::string>{"session.started"});
+      EXPECT_EQ(data[0], *PrintJson(started)) << stream;
+    }
   }
 }
 
