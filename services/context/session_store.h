@@ -147,6 +147,10 @@ class SessionStore {
   const absl::Duration ttl_;
   // Session id -> call sid, for the sessions this process created or read lately.
   BoundedCache<std::string> call_sids_{kCallSidCacheCapacity};
+  // Session id -> hash of the suggestions this process stored last for it (Create, AppendTurn):
+  // a turn whose suggestions hash the same builds no suggestions event unless the script finds
+  // the stored ones differ (another replica wrote since, or the hashes collided).
+  BoundedCache<size_t> suggestion_digests_{kCallSidCacheCapacity};
 };
 
 }  // namespace livecall::context

@@ -618,6 +618,60 @@ TEST_F(SessionStoreTest, UnchangedSuggestionsAreNotPublishedAgain) {
   EXPECT_EQ(store.Get(created->session_id())->suggestions(0).id(), "internet-outage-uz");
 }
 
+// A replica builds no suggestions event for the suggestions it stored last (one script run, no
+// event); when another replica changed them in between, the script says so before writing anything
+// and the turn goes again with the event, as a turn whose suggestions changed.
+TEST_F(SessionStoreTest, SuggestionsAnotherReplicaChangedArePublishedAgain) {
+  SessionStore store(*redis_, absl::Hours(1));
+  SessionStore other_replica(*redis_, absl::Hours(1));
+  livecall::v1::Session session = NewSession();
+  session.set_call_sid("CAabcdefabcdefabcdefabcdefabcdefab");
+  absl::StatusOr<livecall::v1::Session> created = store.Create(session, absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  const std::string& id = created->session_id();
+  // Redis has the script (a first run sends its source too).
+  absl::StatusOr<livecall::v1::Session> warm = store.Create(NewSession(), absl::Now());
+  ASSERT_THAT(warm.status(), IsOk());
+  ASSERT_THAT(store.AppendTurn(warm->session_id(), Turn("customer", "alo"), {}).status(), IsOk());
+  // The suggestions it was created with, again: no event, one script run.
+  const int64_t runs = CommandCalls(*redis_, "evalsha") + CommandCalls(*redis_, "eval");
+  ASSERT_THAT(store.AppendTurn(id, Turn("customer", "salom"), created->suggestions()).status(),
+              IsOk());
+  EXPECT_EQ(CommandCalls(*redis_, "evalsha") + CommandCalls(*redis_, "eval") - runs, 1);
+  ASSERT_THAT(other_replica.AppendTurn(id, Turn("agent", "eshitaman"), Suggestions({"b"})).status(),
+              IsOk());
+  int64_t version = 0;
+  const int64_t before_stale = CommandCalls(*redis_, "evalsha");
+  ASSERT_THAT(
+      store.AppendTurn(id, Turn("customer", "internet yo'q"), created->suggestions(), 0, &version),
+      IsOk());
+  EXPECT_EQ(CommandCalls(*redis_, "evalsha") - before_stale, 2) << "asked for the event once";
+  EXPECT_EQ(version, 4);
+  std::vector<std::string> data;
+  const std::vector<std::string> expected = {"session.started", "transcript", "transcript",
+                                             "suggestions",     "transcript", "suggestions"};
+  EXPECT_EQ(EventTypes(*redis_, SessionEventsKey(id), &data), expected);
+  EXPECT_EQ(EventTypes(*redis_, CallEventsKey(session.call_sid())), expected);
+  ASSERT_EQ(data.size(), expected.size());
+  absl::StatusOr<livecall::v1::Session> read = store.Get(id);
+  ASSERT_THAT(read.status(), IsOk());
+  ASSERT_EQ(read->conversation_size(), 4);
+  EXPECT_EQ(read->conversation(3).text(), "internet yo'q");
+  ASSERT_EQ(read->suggestions_size(), 1);
+  EXPECT_EQ(read->suggestions(0).id(), "verify-identity-uz");
+  livecall::v1::LiveEvent last;
+  ASSERT_THAT(ParseJson(data.back(), &last), IsOk());
+  ASSERT_EQ(last.suggestions().suggestions_size(), 1);
+  EXPECT_EQ(last.suggestions().suggestions(0).id(), "verify-identity-uz");
+  // And now it knows them: the same again is not news.
+  ASSERT_THAT(store.AppendTurn(id, Turn("agent", "tekshiraman"), created->suggestions()).status(),
+              IsOk());
+  EXPECT_EQ(EventTypes(*redis_, SessionEventsKey(id)).back(), "transcript");
+  // A turn refused for its version writes nothing and asks for no event.
+  EXPECT_THAT(store.AppendTurn(id, Turn("agent", "x"), created->suggestions(), 2),
+              StatusIs(absl::StatusCode::kAborted));
+}
+
 TEST_F(SessionStoreTest, EndingEnqueuesTheWholeConversationForTheCrmExactlyOnce) {
   SessionStore store(*redis_, absl::Hours(1));
   absl::StatusOr<livecall::v1::Session> created = store.Create(NewSession(), absl::Now());
