@@ -1,5 +1,8 @@
 #include "services/context/session_store.h"
 
+#include <algorithm>
+
+#include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -87,29 +90,52 @@ static_assert(kLiveEventsKept == 1000, "keep LIVECALL_KEPT in step");
 
 // KEYS: header, turns, suggestions, session events, and the call's events when it has a call
 // (a key named only when it exists: on a Redis Cluster every key named must be in the slot).
-// ARGV: turn, suggestions, ttl, transcript event JSON, suggestions event JSON, expected version
-// ("0": any).
+// ARGV: turn, suggestions, ttl, transcript event JSON, suggestions event JSON ("": the caller
+// takes the suggestions to be the stored ones), expected version ("0": any), the header's time to
+// live (ms) at or below which the session's TTLs are refreshed.
 // Returns {turns, version} after the append; {-1} when the session does not exist, {-3, version}
-// when its version is not the expected one (nothing written), {-2} when it has ended.
-// Each key's TTL is set once and each stream announced once, after both of its events.
+// when its version is not the expected one (nothing written), {-2} when it has ended, {-4} when
+// the suggestions event was left out but the suggestions changed (nothing written).
+// The session's own keys (header, turns, its stream) share one TTL, set together: a turn
+// refreshes it only once it has run down past the refresh point (ARGV[7]), so most turns write no
+// EXPIRE and each key expires at most the refresh window sooner than when every turn refreshed it
+// (never later). A turns list this turn created gets its TTL here; new suggestions get theirs with
+// their SET, unchanged ones with the session's. The call's stream is written by call-control too,
+// with its own TTLs: every turn sets it, as before. Each stream is announced once, after both of
+// its events.
 constexpr char kAppendTurnScript[] = LIVECALL_PUBLISH_LUA R"lua(
   local header = redis.call('HMGET', KEYS[1], 'status', 'version')
   local status = header[1]
   if not status then return {-1} end
   if ARGV[6] ~= '0' and header[2] ~= ARGV[6] then return {-3, tonumber(header[2]) or 0} end
   if status ~= 'active' then return {-2} end
+  -- No suggestions event JSON: the caller takes these suggestions for the stored ones; when they
+  -- are not, it is asked for the event ({-4}, nothing written).
+  local same = ARGV[5] == ''
+  if same and redis.call('GET', KEYS[3]) ~= ARGV[2] then return {-4} end
   local ttl = ARGV[3]
+  local refresh = redis.call('PTTL', KEYS[1]) <= tonumber(ARGV[7])
   local count = redis.call('RPUSH', KEYS[2], ARGV[1])
-  redis.call('EXPIRE', KEYS[2], ttl)
+  if refresh or count == 1 then redis.call('EXPIRE', KEYS[2], ttl) end
   -- Suggestions that did not change are not news: no event for them. SET's GET answers the
   -- ones it replaced.
-  local changed = redis.call('SET', KEYS[3], ARGV[2], 'EX', ttl, 'GET') ~= ARGV[2]
+  local changed = false
+  if not same then
+    changed = redis.call('SET', KEYS[3], ARGV[2], 'EX', ttl, 'GET') ~= ARGV[2]
+  elseif refresh then
+    redis.call('EXPIRE', KEYS[3], ttl)
+  end
   local version = redis.call('HINCRBY', KEYS[1], 'version', '1')
-  redis.call('EXPIRE', KEYS[1], ttl)
-  for _, stream in ipairs({KEYS[4], KEYS[5]}) do
+  if refresh then redis.call('EXPIRE', KEYS[1], ttl) end
+  for i = 4, #KEYS do
+    local stream = KEYS[i]
     append(stream, 'transcript', ARGV[4])
     if changed then append(stream, 'suggestions', ARGV[5]) end
-    announce(stream, ttl)
+    if refresh or i == 5 then
+      announce(stream, ttl)
+    else
+      redis.call('PUBLISH', ')lua" LIVECALL_LIVE_EVENTS_CHANNEL R"lua(', stream)
+    end
   end
   return {count, version})lua";
 
@@ -187,6 +213,14 @@ constexpr char kConfirmOutboxScript[] = R"lua(
 
 constexpr int kMaxEndAttempts = 5;
 
+}  // namespace
+
+absl::Duration TtlRefreshWindow(absl::Duration ttl) {
+  return std::min(kMaxTtlRefreshWindow, ttl / 10);
+}
+
+namespace {
+
 // The header's version field as a number; 0 (never a stored version) when unreadable.
 int64_t ParseVersion(absl::string_view stored) {
   int64_t version = 0;
@@ -259,7 +293,9 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Create(livecall::v1::Session
   args.push_back(ttl);
   args.push_back(std::move(header));
   args.push_back(call_sid);
-  args.push_back(std::move(SerializeSuggestionList(session.suggestions()).stored));
+  std::string stored_suggestions = std::move(SerializeSuggestionList(session.suggestions()).stored);
+  const size_t suggestions_digest = absl::Hash<std::string>{}(stored_suggestions);
+  args.push_back(std::move(stored_suggestions));
   args.push_back(std::move(started));
   args.push_back(std::move(call_prefix));
   for (const livecall::v1::Turn& turn : session.conversation()) {
@@ -284,6 +320,7 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Create(livecall::v1::Session
   const std::string session_id = ReplyString(**reply);
   if (session_id == id) {
     call_sids_.Insert(id, call_sid);
+    suggestion_digests_.Insert(id, suggestions_digest);
     if (version != nullptr) *version = 1;  // As kCreateScript writes it.
     return session;
   }
@@ -362,29 +399,43 @@ absl::StatusOr<int> SessionStore::AppendTurn(
   // Each part serialised once: stored as it is and printed inside its event (session_wire.h).
   std::string turn_wire = turn.SerializeAsString();
   SuggestionListWire list = SerializeSuggestionList(suggestions);
-  std::string transcript = LiveEventJson(NewEvent("transcript", session_id, sid, now),
-                                         LiveEvent::kTurnFieldNumber, turn_wire);
-  std::string suggested = LiveEventJson(NewEvent("suggestions", session_id, sid, now),
-                                        LiveEvent::kSuggestionsFieldNumber, list.plain);
+  // Suggestions this process stored last for the session are most likely still the stored ones:
+  // their event (printed only when they change) is not built unless the script says they changed.
+  const size_t digest = absl::Hash<std::string>{}(list.stored);
+  const std::optional<size_t> last = suggestion_digests_.Find(session_id);
+  bool with_suggestions_event = !last.has_value() || *last != digest;
+  constexpr size_t kSuggestionsEventArg = 4;
+  auto suggestions_event = [&] {
+    return LiveEventJson(NewEvent("suggestions", session_id, sid, now),
+                         LiveEvent::kSuggestionsFieldNumber, list.plain);
+  };
   std::vector<std::string> args;
-  args.reserve(6);
+  args.reserve(7);
   args.push_back(std::move(turn_wire));
-  args.push_back(std::move(list.stored));
+  args.push_back(list.stored);
   args.push_back(absl::StrCat(absl::ToInt64Seconds(ttl_)));
-  args.push_back(std::move(transcript));
-  args.push_back(std::move(suggested));
+  args.push_back(LiveEventJson(NewEvent("transcript", session_id, sid, now),
+                               LiveEvent::kTurnFieldNumber, args[0]));
+  args.push_back(with_suggestions_event ? suggestions_event() : std::string());
   args.push_back(absl::StrCat(expected_version));
+  args.push_back(absl::StrCat(absl::ToInt64Milliseconds(ttl_ - TtlRefreshWindow(ttl_))));
+  const std::vector<std::string> keys =
+      WithCallStream({SessionKey(session_id), TurnsKey(session_id), SuggestionsKey(session_id),
+                      SessionEventsKey(session_id)},
+                     sid);
   static const RedisScript& script = *new RedisScript(kAppendTurnScript);
-  absl::StatusOr<RedisReply> reply =
-      script.Run(redis_,
-                 WithCallStream({SessionKey(session_id), TurnsKey(session_id),
-                                 SuggestionsKey(session_id), SessionEventsKey(session_id)},
-                                sid),
-                 args);
+  absl::StatusOr<RedisReply> reply = script.Run(redis_, keys, args);
   if (!reply.ok()) return reply.status();
+  if (!with_suggestions_event && (*reply)->type == REDIS_REPLY_ARRAY && (*reply)->elements >= 1 &&
+      (*reply)->element[0]->type == REDIS_REPLY_INTEGER && (*reply)->element[0]->integer == -4) {
+    // Another replica changed them since: with their event this time (nothing was written).
+    args[kSuggestionsEventArg] = suggestions_event();
+    reply = script.Run(redis_, keys, args);
+    if (!reply.ok()) return reply.status();
+  }
   const redisReply& answer = **reply;
   if (answer.type != REDIS_REPLY_ARRAY || answer.elements < 1 ||
-      answer.element[0]->type != REDIS_REPLY_INTEGER) {
+      answer.element[0]->type != REDIS_REPLY_INTEGER || answer.element[0]->integer == -4) {
     return absl::InternalError(absl::StrCat("redis: ", ReplyString(answer)));
   }
   const long long result = answer.element[0]->integer;
@@ -399,6 +450,7 @@ absl::StatusOr<int> SessionStore::AppendTurn(
                                            now_version, ", not the expected ", expected_version,
                                            "; nothing was written: read it again"));
   }
+  suggestion_digests_.Insert(session_id, digest);
   if (version != nullptr) *version = now_version;
   return static_cast<int>(result);
 }

@@ -1,7 +1,9 @@
 #ifndef LIVECALL_SERVICES_CONTEXT_SESSION_STORE_H_
 #define LIVECALL_SERVICES_CONTEXT_SESSION_STORE_H_
 
-// Conversation state in Redis. Key layout (every key has the session TTL, refreshed on write).
+// Conversation state in Redis. Key layout (every key has the session TTL, refreshed on write; a
+// turn refreshes the header's, the turns' and the session stream's only once they have run down by
+// TtlRefreshWindow).
 // The braces are Redis Cluster hash tags: all of one session's keys, and those of the call it runs
 // beside, share one hash slot, so each script below touches one slot. <tag> is the tag of the slot
 // the session id was made for (common/live_events.h: SessionKeyPrefix; its call's slot, or a random
@@ -67,6 +69,12 @@ inline constexpr char kActiveSessionsKey[] = "livecall:sessions:active";
 // names it, and from now on none will).
 absl::StatusOr<bool> ConfirmOutboxEntry(RedisPool& redis, const std::string& session_id,
                                         const std::string& entry_id);
+
+// How far the TTL of a session's keys may run down before a turn refreshes it
+// (kAppendTurnScript): a tenth of the TTL, at most kMaxTtlRefreshWindow. Most turns then write no
+// EXPIRE, and a session's keys expire at most this much sooner than when every turn refreshed them.
+inline constexpr absl::Duration kMaxTtlRefreshWindow = absl::Seconds(60);
+absl::Duration TtlRefreshWindow(absl::Duration ttl);
 
 class SessionStore {
  public:
@@ -139,6 +147,10 @@ class SessionStore {
   const absl::Duration ttl_;
   // Session id -> call sid, for the sessions this process created or read lately.
   BoundedCache<std::string> call_sids_{kCallSidCacheCapacity};
+  // Session id -> hash of the suggestions this process stored last for it (Create, AppendTurn):
+  // a turn whose suggestions hash the same builds no suggestions event unless the script finds
+  // the stored ones differ (another replica wrote since, or the hashes collided).
+  BoundedCache<size_t> suggestion_digests_{kCallSidCacheCapacity};
 };
 
 }  // namespace livecall::context

@@ -269,6 +269,58 @@ TEST_F(RedisClusterTest, CallsSessionsAndTheirLiveEventsGoThrough) {
   for (const Call& listed : *live) EXPECT_NE(listed.call_sid(), call.call_sid());
 }
 
+// A session without a call is written on its own slot, after its indexes (slots of their own): it
+// is stored, indexed, listed and announced as one beside a call is; its turns run there too.
+TEST_F(RedisClusterTest, ASessionWithoutACallIsWrittenOnItsSlotAfterItsIndexes) {
+  SessionStore sessions(*redis_, absl::Hours(1));
+  EventHub hub({.redis = *ParseRedisUrl(cluster_->url()), .block = absl::Milliseconds(200)});
+  hub.Start();
+  Session session = NewSession("");
+  session.set_phone_number("+998907776655");
+  absl::StatusOr<Session> created = sessions.Create(session, absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  const std::string& id = created->session_id();
+  absl::Mutex mu;
+  std::vector<std::string> types;
+  const uint64_t handle =
+      hub.Subscribe(SessionEventsKey(id), "0", [&](const std::vector<StreamEntry>& got) {
+        absl::MutexLock lock(&mu);
+        for (const StreamEntry& entry : got) types.push_back(entry.type);
+      });
+  ASSERT_THAT(sessions.AppendTurn(id, CustomerTurn("internet yo'q"), {}), IsOkAndHolds(2));
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        absl::MutexLock lock(&mu);
+        return types.size() >= 2;
+      },
+      absl::Seconds(10)));
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(types, (std::vector<std::string>{"session.started", "transcript"}));
+  }
+  hub.Unsubscribe(handle);
+  hub.Stop();
+
+  absl::StatusOr<Session> read = sessions.Get(id);
+  ASSERT_THAT(read.status(), IsOk());
+  EXPECT_EQ(read->conversation_size(), 2);
+  EXPECT_EQ(read->status(), "active");
+  absl::StatusOr<std::vector<Session>> listed = sessions.ListByPhone("+998907776655", 10);
+  ASSERT_THAT(listed.status(), IsOk());
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().session_id(), id);
+  absl::StatusOr<int64_t> active = sessions.CountActive(absl::Now());
+  ASSERT_THAT(active.status(), IsOk());
+  EXPECT_GE(*active, 1);
+  for (const std::string& key :
+       {context::SessionKey(id), context::TurnsKey(id), context::SuggestionsKey(id),
+        SessionEventsKey(id), context::PhoneSessionsKey("+998907776655")}) {
+    absl::StatusOr<RedisReply> ttl = redis_->Command({"TTL", key});
+    ASSERT_THAT(ttl.status(), IsOk());
+    EXPECT_GT((*ttl)->integer, 3500) << key;
+  }
+}
+
 // A fresh cluster whose master is killed.
 TEST(RedisClusterFailoverTest, NoAcknowledgedWriteIsLostWhenAMasterIsKilled) {
   RedisCluster cluster;

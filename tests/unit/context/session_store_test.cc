@@ -411,8 +411,9 @@ TEST_F(SessionStoreTest, AReplicaAsksForASessionsCallOnlyOnce) {
       StatusIs(absl::StatusCode::kNotFound));
 }
 
-// A turn with new suggestions appends two events to each stream but refreshes each key's TTL and
-// notifies each stream once: readers XREAD all that is new on one notification.
+// A turn with new suggestions appends two events to each stream but notifies each stream once:
+// readers XREAD all that is new on one notification. The session's own TTLs, set moments ago, are
+// not set again; the call's stream (call-control writes it too, with TTLs of its own) is.
 TEST_F(SessionStoreTest, ATurnSetsEachTtlAndAnnouncesEachStreamOnce) {
   SessionStore store(*redis_, absl::Hours(1));
   livecall::v1::Session session = NewSession();
@@ -425,8 +426,8 @@ TEST_F(SessionStoreTest, ATurnSetsEachTtlAndAnnouncesEachStreamOnce) {
   ASSERT_THAT(
       store.AppendTurn(id, Turn("customer", "internet yo'q"), Suggestions({"restart"})).status(),
       IsOk());
-  // Turns, header, and the two streams (the suggestions' TTL comes with their SET).
-  EXPECT_EQ(CommandCalls(*redis_, "expire") - expires, 4);
+  // The call's stream only (the suggestions' TTL comes with their SET).
+  EXPECT_EQ(CommandCalls(*redis_, "expire") - expires, 1);
   EXPECT_EQ(CommandCalls(*redis_, "publish") - publishes, 2);
   const std::vector<std::string> expected = {"session.started", "transcript", "suggestions"};
   EXPECT_EQ(EventTypes(*redis_, SessionEventsKey(id)), expected);
@@ -439,45 +440,136 @@ TEST_F(SessionStoreTest, ATurnSetsEachTtlAndAnnouncesEachStreamOnce) {
   }
 }
 
+// Once the session's TTL has run down past the refresh window, a turn sets every key's TTL again,
+// all of them together; a turn before that leaves them as they are (they expire at most the window
+// sooner than when every turn refreshed them).
+TEST_F(SessionStoreTest, ATurnRefreshesTheSessionsTtlsOnceTheyRanDownByTheWindow) {
+  SessionStore store(*redis_, absl::Hours(1));
+  livecall::v1::Session session = NewSession();
+  session.set_call_sid("CA0123456789abcdef0123456789abcdef");
+  absl::StatusOr<livecall::v1::Session> created = store.Create(session, absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  const std::string& id = created->session_id();
+  const std::vector<std::string> own = {SessionKey(id), TurnsKey(id), SuggestionsKey(id),
+                                        SessionEventsKey(id)};
+  auto ttl_ms = [&](const std::string& key) {
+    absl::StatusOr<RedisReply> ttl = redis_->Command({"PTTL", key});
+    return ttl.ok() ? (*ttl)->integer : -100;
+  };
+  // Run down to just inside the window: left alone.
+  const int64_t inside =
+      absl::ToInt64Milliseconds(absl::Hours(1) - TtlRefreshWindow(absl::Hours(1))) + 5000;
+  for (const std::string& key : own) {
+    ASSERT_THAT(redis_->Command({"PEXPIRE", key, absl::StrCat(inside)}).status(), IsOk());
+  }
+  ASSERT_THAT(store.AppendTurn(id, Turn("customer", "salom"), Suggestions({"a"})).status(), IsOk());
+  for (const std::string& key : {SessionKey(id), TurnsKey(id), SessionEventsKey(id)}) {
+    EXPECT_LE(ttl_ms(key), inside) << key;
+    EXPECT_GT(ttl_ms(key), inside - 5000) << key;
+  }
+  EXPECT_GT(ttl_ms(SuggestionsKey(id)), inside) << "set with the suggestions";
+  EXPECT_GT(ttl_ms(CallEventsKey(session.call_sid())), inside) << "set by every turn";
+  // Past the window: every key gets the whole TTL again.
+  const int64_t past = absl::ToInt64Milliseconds(absl::Minutes(30));
+  for (const std::string& key : own) {
+    ASSERT_THAT(redis_->Command({"PEXPIRE", key, absl::StrCat(past)}).status(), IsOk());
+  }
+  ASSERT_THAT(store.AppendTurn(id, Turn("agent", "eshitaman"), Suggestions({"b"})).status(),
+              IsOk());
+  for (const std::string& key : own) {
+    EXPECT_GT(ttl_ms(key), absl::ToInt64Milliseconds(absl::Minutes(59))) << key;
+    EXPECT_LE(ttl_ms(key), absl::ToInt64Milliseconds(absl::Hours(1))) << key;
+  }
+  // A session key without a TTL (written by hand, or by an older version) gets one too.
+  ASSERT_THAT(redis_->Command({"PERSIST", SessionKey(id)}).status(), IsOk());
+  ASSERT_THAT(store.AppendTurn(id, Turn("customer", "rahmat"), {}).status(), IsOk());
+  EXPECT_GT(ttl_ms(SessionKey(id)), absl::ToInt64Milliseconds(absl::Minutes(59)));
+}
+
+// A session made without turns gets its turns list from its first turn, with the session's TTL
+// then, however fresh the rest of the session is.
+TEST_F(SessionStoreTest, TheTurnsListAFirstTurnMakesGetsATtl) {
+  SessionStore store(*redis_, absl::Hours(1));
+  livecall::v1::Session session = NewSession();
+  session.clear_conversation();
+  absl::StatusOr<livecall::v1::Session> created = store.Create(session, absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  const std::string turns = TurnsKey(created->session_id());
+  absl::StatusOr<RedisReply> exists = redis_->Command({"EXISTS", turns});
+  ASSERT_THAT(exists.status(), IsOk());
+  ASSERT_EQ((*exists)->integer, 0);
+  ASSERT_THAT(store.AppendTurn(created->session_id(), Turn("customer", "salom"), {}).status(),
+              IsOk());
+  absl::StatusOr<RedisReply> ttl = redis_->Command({"TTL", turns});
+  ASSERT_THAT(ttl.status(), IsOk());
+  EXPECT_GT((*ttl)->integer, 3500);
+  EXPECT_LE((*ttl)->integer, 3600);
+}
+
+TEST(TtlRefreshWindowTest, IsATenthOfTheTtlAndAtMostAMinute) {
+  EXPECT_EQ(TtlRefreshWindow(absl::Seconds(60)), absl::Seconds(6));
+  EXPECT_EQ(TtlRefreshWindow(absl::Minutes(5)), absl::Seconds(30));
+  EXPECT_EQ(TtlRefreshWindow(absl::Hours(24)), kMaxTtlRefreshWindow);
+}
+
 // What Create stores and publishes is the session as before: the header (the session without its
 // turns and suggestions) as its wire bytes and inside the session.started event as PrintJson
 // prints it, the suggestions with their kinds' legacy strings.
+// Beside a call and without one alike.
 TEST_F(SessionStoreTest, CreateStoresAndPublishesTheHeaderAndSuggestionsAsTheLibraryWritesThem) {
-  SessionStore store(*redis_, absl::Hours(1));
-  livecall::v1::Session session = NewSession();
-  session.set_call_sid("CA77777777777777777777777777777777");
-  (*session.mutable_customer()->mutable_attributes())["plan"] = "Uy interneti 100 Mbit/s";
-  session.mutable_customer()->set_name("Dilshod Karimov");
-  session.mutable_suggestions(0)->set_kind(livecall::v1::SUGGESTION_KIND_WARNING);
-  session.mutable_suggestions(0)->set_confidence(0.75f);
-  const absl::Time now = absl::FromUnixMillis(1800000000123);
-  absl::StatusOr<livecall::v1::Session> created = store.Create(session, now);
-  ASSERT_THAT(created.status(), IsOk());
-  const std::string& id = created->session_id();
+  for (const std::string call_sid : {"CA77777777777777777777777777777777", ""}) {
+    SCOPED_TRACE(call_sid.empty() ? "without a call" : "beside a call");
+    SessionStore store(*redis_, absl::Hours(1));
+    livecall::v1::Session session = NewSession();
+    session.set_call_sid(call_sid);
+    (*session.mutable_customer()->mutable_attributes())["plan"] = "Uy interneti 100 Mbit/s";
+    session.mutable_customer()->set_name("Dilshod Karimov");
+    session.mutable_suggestions(0)->set_kind(livecall::v1::SUGGESTION_KIND_WARNING);
+    session.mutable_suggestions(0)->set_confidence(0.75f);
+    const absl::Time now = absl::FromUnixMillis(1800000000123);
+    absl::StatusOr<livecall::v1::Session> created = store.Create(session, now);
+    ASSERT_THAT(created.status(), IsOk());
+    const std::string& id = created->session_id();
 
-  livecall::v1::Session header = *created;
-  header.clear_conversation();
-  header.clear_suggestions();
-  absl::StatusOr<RedisReply> stored = redis_->Command({"HGET", SessionKey(id), "proto"});
-  ASSERT_THAT(stored.status(), IsOk());
-  EXPECT_EQ(ReplyString(**stored), header.SerializeAsString());
+    livecall::v1::Session header = *created;
+    header.clear_conversation();
+    header.clear_suggestions();
+    absl::StatusOr<RedisReply> stored = redis_->Command(
+        {"HMGET", SessionKey(id), "proto", "status", "call_sid", "version", "outbox_id"});
+    ASSERT_THAT(stored.status(), IsOk());
+    ASSERT_EQ((*stored)->elements, 5u);
+    EXPECT_EQ(ReplyString(*(*stored)->element[0]), header.SerializeAsString());
+    EXPECT_EQ(ReplyString(*(*stored)->element[1]), "active");
+    EXPECT_EQ(ReplyString(*(*stored)->element[2]), call_sid);
+    EXPECT_EQ(ReplyString(*(*stored)->element[3]), "1");
+    EXPECT_TRUE(IsNil(*(*stored)->element[4]));
+    absl::StatusOr<RedisReply> fields = redis_->Command({"HLEN", SessionKey(id)});
+    ASSERT_THAT(fields.status(), IsOk());
+    EXPECT_EQ((*fields)->integer, 4);
 
-  livecall::v1::SuggestionList suggestions;
-  *suggestions.mutable_suggestions() = created->suggestions();
-  absl::StatusOr<RedisReply> stored_suggestions = redis_->Command({"GET", SuggestionsKey(id)});
-  ASSERT_THAT(stored_suggestions.status(), IsOk());
-  EXPECT_EQ(ReplyString(**stored_suggestions), SerializeWithLegacyEnumStrings(suggestions));
+    livecall::v1::SuggestionList suggestions;
+    *suggestions.mutable_suggestions() = created->suggestions();
+    absl::StatusOr<RedisReply> stored_suggestions = redis_->Command({"GET", SuggestionsKey(id)});
+    ASSERT_THAT(stored_suggestions.status(), IsOk());
+    EXPECT_EQ(ReplyString(**stored_suggestions), SerializeWithLegacyEnumStrings(suggestions));
+    absl::StatusOr<RedisReply> turns = redis_->Command({"LRANGE", TurnsKey(id), "0", "-1"});
+    ASSERT_THAT(turns.status(), IsOk());
+    ASSERT_EQ((*turns)->elements, 1u);
+    EXPECT_EQ(ReplyString(*(*turns)->element[0]), session.conversation(0).SerializeAsString());
 
-  livecall::v1::LiveEvent started;
-  started.set_type("session.started");
-  started.set_session_id(id);
-  started.set_call_sid(session.call_sid());
-  *started.mutable_at() = ToProtoTimestamp(now);
-  *started.mutable_session() = header;
-  for (const std::string& stream : {SessionEventsKey(id), CallEventsKey(session.call_sid())}) {
-    std::vector<std::string> data;
-    ASSERT_EQ(EventTypes(*redis_, stream, &data), std::vector<std::string>{"session.started"});
-    EXPECT_EQ(data[0], *PrintJson(started)) << stream;
+    livecall::v1::LiveEvent started;
+    started.set_type("session.started");
+    started.set_session_id(id);
+    started.set_call_sid(session.call_sid());
+    *started.mutable_at() = ToProtoTimestamp(now);
+    *started.mutable_session() = header;
+    std::vector<std::string> streams = {SessionEventsKey(id)};
+    if (!call_sid.empty()) streams.push_back(CallEventsKey(call_sid));
+    for (const std::string& stream : streams) {
+      std::vector<std::string> data;
+      ASSERT_EQ(EventTypes(*redis_, stream, &data), std::vector<std::string>{"session.started"});
+      EXPECT_EQ(data[0], *PrintJson(started)) << stream;
+    }
   }
 }
 
@@ -524,6 +616,60 @@ TEST_F(SessionStoreTest, UnchangedSuggestionsAreNotPublishedAgain) {
                                              "transcript"};
   EXPECT_EQ(EventTypes(*redis_, SessionEventsKey(created->session_id())), expected);
   EXPECT_EQ(store.Get(created->session_id())->suggestions(0).id(), "internet-outage-uz");
+}
+
+// A replica builds no suggestions event for the suggestions it stored last (one script run, no
+// event); when another replica changed them in between, the script says so before writing anything
+// and the turn goes again with the event, as a turn whose suggestions changed.
+TEST_F(SessionStoreTest, SuggestionsAnotherReplicaChangedArePublishedAgain) {
+  SessionStore store(*redis_, absl::Hours(1));
+  SessionStore other_replica(*redis_, absl::Hours(1));
+  livecall::v1::Session session = NewSession();
+  session.set_call_sid("CAabcdefabcdefabcdefabcdefabcdefab");
+  absl::StatusOr<livecall::v1::Session> created = store.Create(session, absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  const std::string& id = created->session_id();
+  // Redis has the script (a first run sends its source too).
+  absl::StatusOr<livecall::v1::Session> warm = store.Create(NewSession(), absl::Now());
+  ASSERT_THAT(warm.status(), IsOk());
+  ASSERT_THAT(store.AppendTurn(warm->session_id(), Turn("customer", "alo"), {}).status(), IsOk());
+  // The suggestions it was created with, again: no event, one script run.
+  const int64_t runs = CommandCalls(*redis_, "evalsha") + CommandCalls(*redis_, "eval");
+  ASSERT_THAT(store.AppendTurn(id, Turn("customer", "salom"), created->suggestions()).status(),
+              IsOk());
+  EXPECT_EQ(CommandCalls(*redis_, "evalsha") + CommandCalls(*redis_, "eval") - runs, 1);
+  ASSERT_THAT(other_replica.AppendTurn(id, Turn("agent", "eshitaman"), Suggestions({"b"})).status(),
+              IsOk());
+  int64_t version = 0;
+  const int64_t before_stale = CommandCalls(*redis_, "evalsha");
+  ASSERT_THAT(
+      store.AppendTurn(id, Turn("customer", "internet yo'q"), created->suggestions(), 0, &version),
+      IsOk());
+  EXPECT_EQ(CommandCalls(*redis_, "evalsha") - before_stale, 2) << "asked for the event once";
+  EXPECT_EQ(version, 4);
+  std::vector<std::string> data;
+  const std::vector<std::string> expected = {"session.started", "transcript", "transcript",
+                                             "suggestions",     "transcript", "suggestions"};
+  EXPECT_EQ(EventTypes(*redis_, SessionEventsKey(id), &data), expected);
+  EXPECT_EQ(EventTypes(*redis_, CallEventsKey(session.call_sid())), expected);
+  ASSERT_EQ(data.size(), expected.size());
+  absl::StatusOr<livecall::v1::Session> read = store.Get(id);
+  ASSERT_THAT(read.status(), IsOk());
+  ASSERT_EQ(read->conversation_size(), 4);
+  EXPECT_EQ(read->conversation(3).text(), "internet yo'q");
+  ASSERT_EQ(read->suggestions_size(), 1);
+  EXPECT_EQ(read->suggestions(0).id(), "verify-identity-uz");
+  livecall::v1::LiveEvent last;
+  ASSERT_THAT(ParseJson(data.back(), &last), IsOk());
+  ASSERT_EQ(last.suggestions().suggestions_size(), 1);
+  EXPECT_EQ(last.suggestions().suggestions(0).id(), "verify-identity-uz");
+  // And now it knows them: the same again is not news.
+  ASSERT_THAT(store.AppendTurn(id, Turn("agent", "tekshiraman"), created->suggestions()).status(),
+              IsOk());
+  EXPECT_EQ(EventTypes(*redis_, SessionEventsKey(id)).back(), "transcript");
+  // A turn refused for its version writes nothing and asks for no event.
+  EXPECT_THAT(store.AppendTurn(id, Turn("agent", "x"), created->suggestions(), 2),
+              StatusIs(absl::StatusCode::kAborted));
 }
 
 TEST_F(SessionStoreTest, EndingEnqueuesTheWholeConversationForTheCrmExactlyOnce) {
