@@ -171,20 +171,24 @@ TEST_F(SuggestionEngineTest, ACopyCutToTheTurnsSuggestionsReadSuggestsTheSameAft
   EXPECT_EQ(TurnsReadBySuggestions(long_one), 4);
 }
 
+// Ten turns by all three speakers over several KB topics, as (speaker, text).
+std::vector<std::pair<std::string, std::string>> MixedConversation() {
+  return {{"ai", "Assalomu alaykum"},
+          {"customer", "internet ishlamayapti"},
+          {"agent", "Qaysi manzil?"},
+          {"customer", "Wifi parolini unutdim"},
+          {"ai", "Bir daqiqa"},
+          {"agent", "Tekshiraman"},
+          {"customer", "to'lov qancha"},
+          {"customer", "Kanallar ko'rinmayapti"},
+          {"agent", "Router qayta yoqing"},
+          {"customer", "rahmat"}};
+}
+
 // ai-session suggests from its copy's turns and the new one in place (no Session built): the
 // same suggestions and the same turns kept as from a Session with those turns.
 TEST_F(SuggestionEngineTest, TurnsReadInPlaceSuggestTheSameAsTheSessionHoldingThem) {
-  const std::vector<std::pair<std::string, std::string>> said = {
-      {"ai", "Assalomu alaykum"},
-      {"customer", "internet ishlamayapti"},
-      {"agent", "Qaysi manzil?"},
-      {"customer", "Wifi parolini unutdim"},
-      {"ai", "Bir daqiqa"},
-      {"agent", "Tekshiraman"},
-      {"customer", "to'lov qancha"},
-      {"customer", "Kanallar ko'rinmayapti"},
-      {"agent", "Router qayta yoqing"},
-      {"customer", "rahmat"}};
+  const std::vector<std::pair<std::string, std::string>> said = MixedConversation();
   for (const char* language : {"uz", "ru", "en"}) {
     livecall::v1::Session session = SessionWith(language, {});
     (*session.mutable_customer()->mutable_attributes())["open_issue"] = "internet sekin";
@@ -214,17 +218,7 @@ TEST_F(SuggestionEngineTest, TurnsReadInPlaceSuggestTheSameAsTheSessionHoldingTh
 // the turns before it gives the same suggestions as looking every text up again, and the texts
 // it read without kept terms (the new turn's, the open issue's) come back with theirs.
 TEST_F(SuggestionEngineTest, KeptTermsSuggestTheSameAsLookingTheTextsUpAgain) {
-  const std::vector<std::pair<std::string, std::string>> said = {
-      {"ai", "Assalomu alaykum"},
-      {"customer", "internet ishlamayapti"},
-      {"agent", "Qaysi manzil?"},
-      {"customer", "Wifi parolini unutdim"},
-      {"ai", "Bir daqiqa"},
-      {"agent", "Tekshiraman"},
-      {"customer", "to'lov qancha"},
-      {"customer", "Kanallar ko'rinmayapti"},
-      {"agent", "Router qayta yoqing"},
-      {"customer", "rahmat"}};
+  const std::vector<std::pair<std::string, std::string>> said = MixedConversation();
   for (const char* language : {"uz", "ru", "en"}) {
     livecall::v1::Session header = SessionWith(language, {});
     (*header.mutable_customer()->mutable_attributes())["open_issue"] = "internet sekin";
