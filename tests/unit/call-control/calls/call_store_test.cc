@@ -40,6 +40,17 @@ class CallStoreTest : public livecall::testing::RedisFixture {
     ASSERT_THAT(calls_->Put(call, std::nullopt), IsOk());
   }
 
+  // Twilio's retry of `call`'s /twilio/voice, now in progress, after it was answered with
+  // "<Response>first</Response>": nothing is written and the first answer comes back.
+  void ExpectRetryGetsTheFirstAnswer(livecall::v1::Call call) {
+    call.set_status(livecall::v1::CALL_STATUS_IN_PROGRESS);
+    absl::StatusOr<CallStore::VoiceCallWrite> again =
+        calls_->CreateAnsweredCall(call, "<Response>second</Response>", absl::Hours(1));
+    ASSERT_THAT(again.status(), IsOk());
+    EXPECT_FALSE(again->written);
+    EXPECT_EQ(again->answer, "<Response>first</Response>");
+  }
+
   int64_t Live(absl::Time now) {
     absl::StatusOr<int64_t> count = calls_->CountLive(now);
     EXPECT_THAT(count.status(), IsOk());
@@ -122,12 +133,7 @@ TEST_F(CallStoreTest, AnAnsweredVoiceCallIsWrittenOnceWithItsAnswer) {
   EXPECT_EQ(calls_->Get(kCall)->status(), livecall::v1::CALL_STATUS_RINGING);
   EXPECT_EQ(Live(now), 1);
 
-  call.set_status(livecall::v1::CALL_STATUS_IN_PROGRESS);
-  absl::StatusOr<CallStore::VoiceCallWrite> again =
-      calls_->CreateAnsweredCall(call, "<Response>second</Response>", absl::Hours(1));
-  ASSERT_THAT(again.status(), IsOk());
-  EXPECT_FALSE(again->written);
-  EXPECT_EQ(again->answer, "<Response>first</Response>");
+  ASSERT_NO_FATAL_FAILURE(ExpectRetryGetsTheFirstAnswer(call));
   EXPECT_EQ(calls_->Get(kCall)->status(), livecall::v1::CALL_STATUS_RINGING);
   absl::StatusOr<RedisReply> events =
       redis_->Command({"XLEN", absl::StrCat("livecall:call:{", kCall, "}:events")});
@@ -227,12 +233,7 @@ TEST_F(CallStoreTest, AnAnsweredVoiceCallIsOneCommandWithItsLiveFloorEntry) {
 
   // Twilio's retry (the same CallSid): the first answer, and nothing written at all.
   ASSERT_NO_FATAL_FAILURE(monitor.Watch());
-  call.set_status(livecall::v1::CALL_STATUS_IN_PROGRESS);
-  absl::StatusOr<CallStore::VoiceCallWrite> again =
-      calls_->CreateAnsweredCall(call, "<Response>second</Response>", absl::Hours(1));
-  ASSERT_THAT(again.status(), IsOk());
-  EXPECT_FALSE(again->written);
-  EXPECT_EQ(again->answer, "<Response>first</Response>");
+  ASSERT_NO_FATAL_FAILURE(ExpectRetryGetsTheFirstAnswer(call));
   const std::vector<std::string> retried = monitor.Lines();
   EXPECT_EQ(CountMatching(retried, "\"ZADD\"") + CountMatching(retried, "\"SET\"") +
                 CountMatching(retried, "\"XADD\"") + CountMatching(retried, "\"PUBLISH\""),
