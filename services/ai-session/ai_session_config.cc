@@ -1,6 +1,7 @@
 #include "services/ai-session/ai_session_config.h"
 
 #include "absl/strings/match.h"
+#include "common/default_data_dir.h"
 
 namespace livecall::ai_session {
 

@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/default_data_dir.h"
 #include "common/language.h"
 #include "common/phone_number.h"
 #include "common/redis_config.h"

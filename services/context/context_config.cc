@@ -4,6 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/default_data_dir.h"
 #include "common/redis_config.h"
 
 namespace livecall::context {

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "common/default_data_dir.h"
 #include "common/live_events.h"
 #include "common/metrics.h"
 #include "gmock/gmock.h"

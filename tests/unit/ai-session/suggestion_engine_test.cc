@@ -1,5 +1,6 @@
 #include "services/ai-session/suggestion_engine.h"
 
+#include "common/default_data_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/status_matchers.h"

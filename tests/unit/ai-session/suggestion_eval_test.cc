@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <map>
 
+#include "common/default_data_dir.h"
 #include "common/json_file.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

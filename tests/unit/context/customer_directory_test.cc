@@ -2,6 +2,7 @@
 
 #include <google/protobuf/text_format.h>
 
+#include "common/default_data_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/status_matchers.h"
