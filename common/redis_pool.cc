@@ -1,16 +1,19 @@
 #include "common/redis_pool.h"
 
 #include <sys/time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <tuple>
 
 #include "absl/algorithm/container.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -20,6 +23,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "common/metrics.h"
+#include "common/redis_protocol.h"
 #include "common/redis_sentinel.h"
 
 namespace livecall {
@@ -39,8 +43,51 @@ std::string CommandLabel(const std::vector<std::string>& command) {
   return absl::AsciiStrToUpper(command.front());
 }
 
-std::string CommandLabel(const std::vector<std::vector<std::string>>& commands) {
-  return commands.empty() ? "NONE" : CommandLabel(commands.front());
+// A pipeline's commands by reference; most pipelines have a handful.
+using CommandList = absl::InlinedVector<const std::vector<std::string>*, 8>;
+
+CommandList RefsOf(const std::vector<std::vector<std::string>>& commands) {
+  CommandList refs;
+  refs.reserve(commands.size());
+  for (const std::vector<std::string>& command : commands) refs.push_back(&command);
+  return refs;
+}
+
+// Room for a pipeline's `size` bytes, per thread, kept for the next pipeline (not a std::string:
+// growing one first zeroes what is written over at once).
+char* PipelineBuffer(size_t size) {
+  constexpr size_t kMaxKept = 256 << 10;
+  thread_local std::unique_ptr<char[]> buffer;
+  thread_local size_t capacity = 0;
+  // A rare huge pipeline (a long conversation's script) does not pin its memory to the thread.
+  if (size > capacity || (capacity > kMaxKept && size <= kMaxKept)) {
+    capacity = std::max<size_t>(size, 4096);
+    buffer.reset(new char[capacity]);
+  }
+  return buffer.get();
+}
+
+// Writes `bytes` to the connection's socket directly (blocking, with the command timeout set on
+// it): handed to hiredis they would first be copied into its output buffer, which is freed and
+// allocated again after every write. On failure the context carries the error, as when hiredis
+// writes, and errno is write(2)'s.
+bool WriteAll(redisContext& context, absl::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t written = write(context.fd, bytes.data(), bytes.size());
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      const int error_number = errno;
+      context.err = REDIS_ERR_IO;
+      char text[sizeof(context.errstr)];
+      // GNU strerror_r returns the text, in `text` or a static string.
+      const char* message = strerror_r(error_number, text, sizeof(text));
+      std::snprintf(context.errstr, sizeof(context.errstr), "%s", message);
+      errno = error_number;
+      return false;
+    }
+    bytes.remove_prefix(static_cast<size_t>(written));
+  }
+  return true;
 }
 
 }  // namespace
@@ -175,8 +222,7 @@ class RedisPool::Node {
 
   // Once, and once more on a fresh connection if the first was stale. `sent` tells whether the
   // commands may have reached the server (false: surely not run, safe to send elsewhere).
-  absl::StatusOr<std::vector<RedisReply>> RunWithRetry(
-      const std::vector<std::vector<std::string>>& commands, bool* sent);
+  absl::StatusOr<std::vector<RedisReply>> RunWithRetry(CommandRefs commands, bool* sent);
   // A new connection, authenticated, on the URL's database, and (behind Sentinel) checked to reach
   // the primary.
   absl::StatusOr<Connection> Connect();
@@ -188,9 +234,8 @@ class RedisPool::Node {
   // `reused` tells whether the connection came from the idle list (and so may be stale).
   absl::StatusOr<Connection> Acquire(bool* reused);
   // `unreachable` tells whether it failed because Redis could not be reached (for the breaker).
-  absl::StatusOr<std::vector<RedisReply>> RunPipeline(
-      const std::vector<std::vector<std::string>>& commands, bool* stale_connection,
-      bool* unreachable, bool* sent);
+  absl::StatusOr<std::vector<RedisReply>> RunPipeline(CommandRefs commands, bool* stale_connection,
+                                                      bool* unreachable, bool* sent);
   void Release(Connection connection, bool healthy);
 
   const Options& options_;
@@ -205,6 +250,10 @@ class RedisPool::Node {
 RedisPool::RedisPool(Options options)
     : options_(std::move(options)),
       slot_node_(options_.url.cluster() ? kRedisClusterSlots : 0, -1) {
+  if (options_.wait_replicas > 0) {
+    wait_command_ = {"WAIT", absl::StrCat(options_.wait_replicas),
+                     absl::StrCat(absl::ToInt64Milliseconds(options_.wait_timeout))};
+  }
   // hiredis writes with write(2): a peer that closed the socket would raise SIGPIPE and kill the
   // process instead of returning EPIPE.
   static std::once_flag ignore_sigpipe;
@@ -214,6 +263,7 @@ RedisPool::RedisPool(Options options)
   if (options_.url.sentinel()) return;
   if (!options_.url.cluster()) {
     nodes_.push_back(std::make_unique<Node>(options_, options_.url.host, options_.url.port));
+    single_node_ = nodes_.front().get();
     return;
   }
   for (const RedisNodeAddress& seed : options_.url.cluster_seeds) {
@@ -266,7 +316,9 @@ absl::StatusOr<RedisPool::Connection> RedisPool::Node::Acquire(bool* reused) {
     auto can_proceed = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return !idle_.empty() || open_ < options_.max_connections;
     };
-    if (!mu_.AwaitWithTimeout(absl::Condition(&can_proceed), options_.lease_timeout)) {
+    // Checked first: waiting (even for a condition that holds) reads the clock for its deadline.
+    if (!can_proceed() &&
+        !mu_.AwaitWithTimeout(absl::Condition(&can_proceed), options_.lease_timeout)) {
       return absl::UnavailableError(kPoolExhausted);
     }
     if (!idle_.empty()) {
@@ -297,7 +349,10 @@ void RedisPool::Node::Release(Connection connection, bool healthy) {
 absl::StatusOr<RedisReply> RedisPool::Command(const std::vector<std::string>& argv) {
   const absl::Time start = absl::Now();
   absl::StatusOr<RedisReply> result = [&]() -> absl::StatusOr<RedisReply> {
-    absl::StatusOr<std::vector<RedisReply>> replies = Route({argv}, RoutingKey(argv));
+    const std::vector<std::string>* const one[] = {&argv};
+    // Only a cluster routes by key (RoutingKey upper-cases the command's name to look it up).
+    absl::StatusOr<std::vector<RedisReply>> replies =
+        Route(one, cluster() ? RoutingKey(argv) : nullptr);
     if (!replies.ok()) return replies.status();
     RedisReply reply = std::move(replies->front());
     if (reply->type == REDIS_REPLY_ERROR) {
@@ -313,20 +368,26 @@ absl::StatusOr<RedisReply> RedisPool::Command(const std::vector<std::string>& ar
 
 absl::StatusOr<std::vector<RedisReply>> RedisPool::Pipeline(
     const std::vector<std::vector<std::string>>& commands) {
+  return PipelineRefs(RefsOf(commands));
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisPool::PipelineRefs(CommandRefs commands) {
   const absl::Time start = absl::Now();
   absl::StatusOr<std::vector<RedisReply>> replies = [&] {
     if (!cluster()) return Route(commands, nullptr);
-    const bool transaction = !commands.empty() && !commands.front().empty() &&
-                             absl::EqualsIgnoreCase(commands.front().front(), "MULTI");
+    const bool transaction = !commands.empty() && !commands.front()->empty() &&
+                             absl::EqualsIgnoreCase(commands.front()->front(), "MULTI");
     if (!transaction) return ScatterPipeline(commands);
     // A MULTI block runs where its (one) slot is; the cluster would refuse one across slots.
     const std::string* first_key = nullptr;
-    for (const std::vector<std::string>& command : commands) {
-      const std::string* key = RoutingKey(command);
+    int first_slot = 0;
+    for (const std::vector<std::string>* command : commands) {
+      const std::string* key = RoutingKey(*command);
       if (key == nullptr) continue;
       if (first_key == nullptr) {
         first_key = key;
-      } else if (RedisKeySlot(*key) != RedisKeySlot(*first_key)) {
+        first_slot = RedisKeySlot(*key);
+      } else if (RedisKeySlot(*key) != first_slot) {
         return absl::StatusOr<std::vector<RedisReply>>(absl::InternalError(
             absl::StrCat("redis: CROSSSLOT a MULTI block touches keys of two hash slots (",
                          *first_key, ", ", *key, ")")));
@@ -334,7 +395,8 @@ absl::StatusOr<std::vector<RedisReply>> RedisPool::Pipeline(
     }
     return Route(commands, first_key);
   }();
-  RecordRedisCommand(CommandLabel(commands), absl::Now() - start,
+  RecordRedisCommand(commands.empty() ? "NONE" : CommandLabel(*commands.front()),
+                     absl::Now() - start,
                      replies.ok() ? "" : absl::StatusCodeToString(replies.status().code()));
   return replies;
 }
@@ -358,18 +420,17 @@ ClusterRetry RetryOf(const redisReply& reply, std::optional<RedisRedirect>* redi
 
 }  // namespace
 
-absl::StatusOr<std::vector<RedisReply>> RedisPool::RunOnNode(
-    Node& node, const std::vector<std::vector<std::string>>& commands, bool* sent) {
+absl::StatusOr<std::vector<RedisReply>> RedisPool::RunOnNode(Node& node, CommandRefs commands,
+                                                             bool* sent) {
   bool writes = false;
   if (options_.wait_replicas > 0) {
-    for (const std::vector<std::string>& command : commands) {
-      if (!IsReadOnlyCommand(command)) writes = true;
+    for (const std::vector<std::string>* command : commands) {
+      if (!IsReadOnlyCommand(*command)) writes = true;
     }
   }
   if (!writes) return node.RunWithRetry(commands, sent);
-  std::vector<std::vector<std::string>> waited = commands;
-  waited.push_back({"WAIT", absl::StrCat(options_.wait_replicas),
-                    absl::StrCat(absl::ToInt64Milliseconds(options_.wait_timeout))});
+  CommandList waited(commands.begin(), commands.end());
+  waited.push_back(&wait_command_);
   absl::StatusOr<std::vector<RedisReply>> replies = node.RunWithRetry(waited, sent);
   if (!replies.ok()) return replies;
   RedisReply wait = std::move(replies->back());
@@ -389,16 +450,11 @@ absl::StatusOr<std::vector<RedisReply>> RedisPool::RunOnNode(
   return replies;
 }
 
-absl::StatusOr<std::vector<RedisReply>> RedisPool::Route(
-    const std::vector<std::vector<std::string>>& commands, const std::string* key) {
-  if (!cluster() && !sentinel()) {
-    Node* node;
-    {
-      absl::MutexLock lock(&map_mu_);
-      node = nodes_.front().get();
-    }
+absl::StatusOr<std::vector<RedisReply>> RedisPool::Route(CommandRefs commands,
+                                                         const std::string* key) {
+  if (single_node_ != nullptr) {
     bool sent = false;
-    return RunOnNode(*node, commands, &sent);
+    return RunOnNode(*single_node_, commands, &sent);
   }
   const int slot = key != nullptr ? RedisKeySlot(*key) : 0;
   const absl::Time deadline = absl::Now() + options_.failover_wait;
@@ -425,8 +481,9 @@ absl::StatusOr<std::vector<RedisReply>> RedisPool::Route(
         continue;
       }
     }
-    std::vector<std::vector<std::string>> sending;
-    if (ask.has_value()) sending.push_back({"ASKING"});
+    static const std::vector<std::string>& asking = *new std::vector<std::string>{"ASKING"};
+    CommandList sending;
+    if (ask.has_value()) sending.push_back(&asking);
     sending.insert(sending.end(), commands.begin(), commands.end());
     bool sent = false;
     absl::StatusOr<std::vector<RedisReply>> replies = RunOnNode(*node, sending, &sent);
@@ -484,14 +541,13 @@ absl::StatusOr<std::vector<RedisReply>> RedisPool::Route(
   }
 }
 
-absl::StatusOr<std::vector<RedisReply>> RedisPool::ScatterPipeline(
-    const std::vector<std::vector<std::string>>& commands) {
+absl::StatusOr<std::vector<RedisReply>> RedisPool::ScatterPipeline(CommandRefs commands) {
   // Group by the node serving each command's slot (keyless commands go with the first group);
   // each group is one pipeline, and a command redirected within it is sent again on its own.
   std::vector<RedisReply> replies(commands.size());
   std::vector<std::pair<Node*, std::vector<size_t>>> groups;
   for (size_t i = 0; i < commands.size(); ++i) {
-    const std::string* key = RoutingKey(commands[i]);
+    const std::string* key = RoutingKey(*commands[i]);
     Node* node = key != nullptr ? NodeForSlot(RedisKeySlot(*key)) : nullptr;
     if (node == nullptr && key != nullptr) {
       (void)RefreshSlotMap();
@@ -506,11 +562,11 @@ absl::StatusOr<std::vector<RedisReply>> RedisPool::ScatterPipeline(
     }
   }
   for (const auto& [node, indexes] : groups) {
-    std::vector<std::vector<std::string>> part;
+    CommandList part;
     const std::string* key = nullptr;
     for (size_t i : indexes) {
       part.push_back(commands[i]);
-      if (key == nullptr) key = RoutingKey(commands[i]);
+      if (key == nullptr) key = RoutingKey(*commands[i]);
     }
     absl::StatusOr<std::vector<RedisReply>> answered = Route(part, key);
     if (!answered.ok()) return answered.status();
@@ -518,7 +574,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisPool::ScatterPipeline(
       std::optional<RedisRedirect> redirect;
       if (RetryOf(*(*answered)[j], &redirect) != ClusterRetry::kNone) {
         absl::StatusOr<std::vector<RedisReply>> alone =
-            Route({commands[indexes[j]]}, RoutingKey(commands[indexes[j]]));
+            Route(commands.subspan(indexes[j], 1), RoutingKey(*commands[indexes[j]]));
         if (!alone.ok()) return alone.status();
         replies[indexes[j]] = std::move(alone->front());
       } else {
@@ -567,9 +623,11 @@ absl::Status RedisPool::RefreshSlotMap() {
   }
   absl::Status last_error = absl::UnavailableError("redis cluster: no node to ask for slots");
   for (Node* asked : candidates) {
+    static const std::vector<std::string>& cluster_slots =
+        *new std::vector<std::string>{"CLUSTER", "SLOTS"};
+    const std::vector<std::string>* const ask_slots[] = {&cluster_slots};
     bool sent = false;
-    absl::StatusOr<std::vector<RedisReply>> replies =
-        asked->RunWithRetry({{"CLUSTER", "SLOTS"}}, &sent);
+    absl::StatusOr<std::vector<RedisReply>> replies = asked->RunWithRetry(ask_slots, &sent);
     if (!replies.ok()) {
       last_error = replies.status();
       continue;
@@ -723,8 +781,8 @@ absl::StatusOr<RedisPool::Connection> RedisPool::OpenDedicatedConnection() {
   return last_error;
 }
 
-absl::StatusOr<std::vector<RedisReply>> RedisPool::Node::RunWithRetry(
-    const std::vector<std::vector<std::string>>& commands, bool* sent) {
+absl::StatusOr<std::vector<RedisReply>> RedisPool::Node::RunWithRetry(CommandRefs commands,
+                                                                      bool* sent) {
   *sent = false;
   if (absl::Status allowed = breaker_->Allow(); !allowed.ok()) return allowed;
   bool stale_connection = false;
@@ -755,9 +813,10 @@ void RedisPool::Node::DropIdleConnections() {
   // Closed outside the lock.
 }
 
-absl::StatusOr<std::vector<RedisReply>> RedisPool::Node::RunPipeline(
-    const std::vector<std::vector<std::string>>& commands, bool* stale_connection,
-    bool* unreachable, bool* sent) {
+absl::StatusOr<std::vector<RedisReply>> RedisPool::Node::RunPipeline(CommandRefs commands,
+                                                                     bool* stale_connection,
+                                                                     bool* unreachable,
+                                                                     bool* sent) {
   bool reused = false;
   *stale_connection = false;
   *sent = false;
@@ -771,22 +830,21 @@ absl::StatusOr<std::vector<RedisReply>> RedisPool::Node::RunPipeline(
     return connection.status();
   }
   redisContext* context = connection->get();
-  for (const std::vector<std::string>& argv : commands) {
-    std::vector<const char*> args;
-    std::vector<size_t> lengths;
-    args.reserve(argv.size());
-    lengths.reserve(argv.size());
-    for (const std::string& arg : argv) {
-      args.push_back(arg.data());
-      lengths.push_back(arg.size());
-    }
-    if (redisAppendCommandArgv(context, static_cast<int>(args.size()), args.data(),
-                               lengths.data()) != REDIS_OK) {
-      *stale_connection = reused;
-      absl::Status error = ContextError(*context, "append");
-      Release(*std::move(connection), false);
-      return error;
-    }
+  // The whole pipeline in one buffer and one write(2); hiredis reads the replies. Its output
+  // buffer is empty here: a connection goes back to the pool only after all its replies came.
+  size_t size = 0;
+  for (const std::vector<std::string>* argv : commands) size += RedisCommandSize(*argv);
+  char* const bytes = PipelineBuffer(size);
+  char* end = bytes;
+  for (const std::vector<std::string>* argv : commands) end = WriteRedisCommand(*argv, end);
+  if (!WriteAll(*context, absl::string_view(bytes, size))) {
+    // As for a lost first reply below: a reused connection the server had closed.
+    const int error_number = errno;
+    *stale_connection = reused && (error_number == ECONNRESET || error_number == EPIPE);
+    *sent = !*stale_connection;
+    absl::Status error = ContextError(*context, "write");
+    Release(*std::move(connection), false);
+    return error;
   }
   std::vector<RedisReply> replies;
   replies.reserve(commands.size());

@@ -4,7 +4,8 @@
 // A bounded pool of synchronous hiredis connections. hiredis 0.14 contexts are not thread-safe and
 // die after any I/O error, so each command leases one connection for the duration of the call and a
 // connection that failed is closed instead of returned. Calls block: run them on a worker pool,
-// never on a gRPC or Asio I/O thread.
+// never on a gRPC or Asio I/O thread. A pipeline is formatted into one buffer
+// (common/redis_protocol.h) and sent with one write(2); hiredis reads the replies.
 //
 // Against a Redis Cluster (a "redis+cluster://" URL) the pool keeps one such pool per node and
 // routes each command by its key's hash slot (common/redis_cluster.h), from a slot map read with
@@ -34,6 +35,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "common/circuit_breaker.h"
 #include "common/redis_cluster.h"
 
@@ -117,6 +119,10 @@ class RedisPool {
   // set order relative to each other.
   absl::StatusOr<std::vector<RedisReply>> Pipeline(
       const std::vector<std::vector<std::string>>& commands);
+  // The same for commands held apart, by reference: a caller that adds a command to others (a
+  // script after its index entries) need not copy them all into one vector first.
+  absl::StatusOr<std::vector<RedisReply>> PipelineRefs(
+      absl::Span<const std::vector<std::string>* const> commands);
 
   absl::Status Ping();
 
@@ -142,17 +148,17 @@ class RedisPool {
 
  private:
   class Node;  // The connections to one server.
+  // The commands of a pipeline, by reference: routing, ASKING, WAIT and splitting a pipeline by
+  // node add or pick commands without copying their arguments.
+  using CommandRefs = absl::Span<const std::vector<std::string>* const>;
 
   // Runs `commands` on one node (the one serving `key`, or any when null), following
   // redirections; WAITs for replicas after writes.
-  absl::StatusOr<std::vector<RedisReply>> Route(
-      const std::vector<std::vector<std::string>>& commands, const std::string* key);
+  absl::StatusOr<std::vector<RedisReply>> Route(CommandRefs commands, const std::string* key);
   // A plain (non-MULTI) pipeline in a cluster: one sub-pipeline per node, replies in order.
-  absl::StatusOr<std::vector<RedisReply>> ScatterPipeline(
-      const std::vector<std::vector<std::string>>& commands);
+  absl::StatusOr<std::vector<RedisReply>> ScatterPipeline(CommandRefs commands);
   // On `node`, with WAIT appended after writes when Options::wait_replicas asks for it.
-  absl::StatusOr<std::vector<RedisReply>> RunOnNode(
-      Node& node, const std::vector<std::vector<std::string>>& commands, bool* sent);
+  absl::StatusOr<std::vector<RedisReply>> RunOnNode(Node& node, CommandRefs commands, bool* sent);
   // Behind Sentinel every slot is the primary's.
   Node* NodeForSlot(int slot) ABSL_LOCKS_EXCLUDED(map_mu_);
   // Sentinel: asks the Sentinels in order for the primary and keeps the first named node that a
@@ -171,6 +177,10 @@ class RedisPool {
   int primary_ ABSL_GUARDED_BY(map_mu_) = -1;
   absl::Time last_refresh_ ABSL_GUARDED_BY(map_mu_) = absl::InfinitePast();
   absl::Mutex refresh_mu_;  // One CLUSTER SLOTS (or round of Sentinel questions) at a time.
+  // One server: its node (nodes_ holds only it, for good), reached without map_mu_.
+  Node* single_node_ = nullptr;
+  // WAIT <replicas> <timeout>, sent after writes when Options::wait_replicas > 0.
+  std::vector<std::string> wait_command_;
 };
 
 // For an index of live things scored by creation time (unix ms): drops the members scored below

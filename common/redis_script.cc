@@ -2,6 +2,9 @@
 
 #include <openssl/sha.h>
 
+#include <charconv>
+
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
@@ -17,6 +20,36 @@ absl::Status ErrorReply(const redisReply& reply) {
   return absl::InternalError(absl::StrCat("redis: ", ReplyString(reply)));
 }
 
+// A script's command line, built per thread into strings kept from its last script: copying the
+// keys and arguments in then costs their bytes, not an allocation each.
+class ScratchCommand {
+ public:
+  ScratchCommand() : argv_(Lease()) {}
+  ~ScratchCommand() {
+    // A huge script call (a long conversation's turns) does not pin its memory to the thread.
+    size_t held = argv_.capacity() * sizeof(std::string);
+    for (const std::string& arg : argv_) held += arg.capacity();
+    if (held <= kMaxKept) Free() = std::move(argv_);
+  }
+  ScratchCommand(const ScratchCommand&) = delete;
+  ScratchCommand& operator=(const ScratchCommand&) = delete;
+
+  std::vector<std::string>& operator*() { return argv_; }
+
+ private:
+  static constexpr size_t kMaxKept = 64 << 10;
+
+  // The thread's kept command line, if it is not in use (a script run inside another's: never
+  // today, but then the inner one simply starts empty).
+  static std::vector<std::string>& Free() {
+    thread_local std::vector<std::string> free;
+    return free;
+  }
+  static std::vector<std::string> Lease() { return std::move(Free()); }
+
+  std::vector<std::string> argv_;
+};
+
 }  // namespace
 
 RedisScript::RedisScript(std::string source) : source_(std::move(source)) {
@@ -26,17 +59,18 @@ RedisScript::RedisScript(std::string source) : source_(std::move(source)) {
       absl::string_view(reinterpret_cast<const char*>(digest), sizeof(digest)));
 }
 
-std::vector<std::string> RedisScript::Command(const char* verb, const std::string& body,
-                                              const std::vector<std::string>& keys,
-                                              const std::vector<std::string>& args) const {
-  std::vector<std::string> argv;
-  argv.reserve(3 + keys.size() + args.size());
-  argv.push_back(verb);
-  argv.push_back(body);
-  argv.push_back(absl::StrCat(keys.size()));
-  argv.insert(argv.end(), keys.begin(), keys.end());
-  argv.insert(argv.end(), args.begin(), args.end());
-  return argv;
+void RedisScript::FillCommand(const char* verb, const std::string& body,
+                              const std::vector<std::string>& keys,
+                              const std::vector<std::string>& args,
+                              std::vector<std::string>* argv) {
+  argv->resize(3 + keys.size() + args.size());
+  auto out = argv->begin();
+  (out++)->assign(verb);
+  (out++)->assign(body);
+  char count[24];
+  (out++)->assign(count, std::to_chars(count, count + sizeof(count), keys.size()).ptr);
+  for (const std::string& key : keys) (out++)->assign(key);
+  for (const std::string& arg : args) (out++)->assign(arg);
 }
 
 absl::StatusOr<RedisReply> RedisScript::Run(RedisPool& redis, const std::vector<std::string>& keys,
@@ -47,17 +81,20 @@ absl::StatusOr<RedisReply> RedisScript::Run(RedisPool& redis, const std::vector<
 absl::StatusOr<RedisReply> RedisScript::RunAfter(RedisPool& redis, const RedisCommands& before,
                                                  const std::vector<std::string>& keys,
                                                  const std::vector<std::string>& args) const {
-  RedisCommands commands = before;
+  absl::InlinedVector<const std::vector<std::string>*, 8> commands;
   if (redis.cluster() && !before.empty()) {
     // In a cluster the commands of one pipeline go to several nodes, in no set order across
     // them: what must come first is sent first.
     absl::StatusOr<std::vector<RedisReply>> done = redis.Pipeline(before);
     if (!done.ok()) return done.status();
     if (absl::Status status = CheckReplies(*done); !status.ok()) return status;
-    commands.clear();
+  } else {
+    for (const std::vector<std::string>& command : before) commands.push_back(&command);
   }
-  commands.push_back(Command("EVALSHA", sha1_, keys, args));
-  absl::StatusOr<std::vector<RedisReply>> replies = redis.Pipeline(commands);
+  ScratchCommand evalsha;
+  FillCommand("EVALSHA", sha1_, keys, args, &*evalsha);
+  commands.push_back(&*evalsha);
+  absl::StatusOr<std::vector<RedisReply>> replies = redis.PipelineRefs(commands);
   if (!replies.ok()) return replies.status();
   for (size_t i = 0; i + 1 < replies->size(); ++i) {
     if ((*replies)[i]->type == REDIS_REPLY_ERROR) return ErrorReply(*(*replies)[i]);
@@ -66,8 +103,9 @@ absl::StatusOr<RedisReply> RedisScript::RunAfter(RedisPool& redis, const RedisCo
   if (IsNoScript(*reply)) {
     // First use on this server (or it restarted, or a failover promoted a replica): EVAL sends
     // the source once and caches it there.
-    absl::StatusOr<std::vector<RedisReply>> evaluated =
-        redis.Pipeline({Command("EVAL", source_, keys, args)});
+    FillCommand("EVAL", source_, keys, args, &*evalsha);
+    const std::vector<std::string>* const eval[] = {&*evalsha};
+    absl::StatusOr<std::vector<RedisReply>> evaluated = redis.PipelineRefs(eval);
     if (!evaluated.ok()) return evaluated.status();
     reply = std::move(evaluated->front());
   }

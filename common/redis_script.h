@@ -34,9 +34,10 @@ class RedisScript {
                                       const std::vector<std::string>& args) const;
 
  private:
-  std::vector<std::string> Command(const char* verb, const std::string& body,
-                                   const std::vector<std::string>& keys,
-                                   const std::vector<std::string>& args) const;
+  // `argv` = verb, body, the number of keys, the keys, the arguments (reusing its strings).
+  static void FillCommand(const char* verb, const std::string& body,
+                          const std::vector<std::string>& keys,
+                          const std::vector<std::string>& args, std::vector<std::string>* argv);
 
   std::string source_;
   std::string sha1_;

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_join.h"
 #include "common/live_events.h"
 #include "common/redis_pool.h"
 #include "common/redis_script.h"
@@ -159,6 +160,26 @@ TEST_F(RedisScriptTest, AnErrorOfTheScriptOrOfACommandBeforeItIsTheAnswer) {
   ASSERT_THAT(redis_->Command({"SET", "text", "x"}).status(), IsOk());
   EXPECT_THAT(fine.RunAfter(*redis_, {{"LPUSH", "text", "x"}}, {"k"}, {}),
               StatusIs(absl::StatusCode::kInternal, HasSubstr("WRONGTYPE")));
+}
+
+// The script's command line is built in strings kept from the thread's last script: a call with
+// fewer (or shorter) keys and arguments must not carry any of the last one's.
+TEST_F(RedisScriptTest, EachRunSendsExactlyItsOwnKeysAndArguments) {
+  const RedisScript echo("return {#KEYS, #ARGV, table.concat(KEYS, ','), table.concat(ARGV, ',')}");
+  const std::string binary("a\0b\r\n", 5);
+  const std::vector<std::vector<std::string>> keys = {
+      {"k1", "k2", std::string(300, 'k')}, {}, {"k"}, {std::string(20, 'x')}};
+  const std::vector<std::vector<std::string>> args = {
+      {std::string(5000, 'v'), binary, ""}, {"only"}, {}, {binary, "2"}};
+  for (size_t i = 0; i < keys.size(); ++i) {
+    absl::StatusOr<RedisReply> reply = echo.Run(*redis_, keys[i], args[i]);
+    ASSERT_THAT(reply.status(), IsOk());
+    ASSERT_EQ((*reply)->elements, 4u);
+    EXPECT_EQ((*reply)->element[0]->integer, static_cast<long long>(keys[i].size()));
+    EXPECT_EQ((*reply)->element[1]->integer, static_cast<long long>(args[i].size()));
+    EXPECT_EQ(ReplyString(*(*reply)->element[2]), absl::StrJoin(keys[i], ","));
+    EXPECT_EQ(ReplyString(*(*reply)->element[3]), absl::StrJoin(args[i], ","));
+  }
 }
 
 TEST_F(RedisScriptTest, ATransactionIsAllOrAnError) {
