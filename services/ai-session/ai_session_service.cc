@@ -70,6 +70,13 @@ int64_t SessionVersionOf(const grpc::ClientContext& context) {
   return version;
 }
 
+// The customer's open issue ("" without one), as the embedded suggestions read it.
+absl::string_view OpenIssueOf(const livecall::v1::Customer& customer) {
+  auto issue = customer.attributes().find("open_issue");
+  if (issue == customer.attributes().end()) return "";
+  return issue->second;
+}
+
 // Whether a turn answered `status` about the session or the request (rather than about getting
 // an answer at all): on a cached copy, such an answer is given again from a fresh read.
 bool IsAboutTheSession(const absl::Status& status) {
@@ -209,24 +216,22 @@ void AiSessionService::RecordContextOutcome(const grpc::Status& status, bool own
 }
 
 template <typename Request, typename Response>
-void AiSessionService::CallContextAsync(const CallScope& scope, Request request,
+void AiSessionService::CallContextAsync(const CallScope& scope, const Request& request,
                                         ContextMethod<Request, Response> method,
                                         std::function<void(absl::StatusOr<Response>)> done) {
   CallContextVersionedAsync<Request, Response>(
-      scope, std::move(request), method,
-      [done = std::move(done)](absl::StatusOr<Response> answer, int64_t) {
+      scope, request, method, [done = std::move(done)](absl::StatusOr<Response> answer, int64_t) {
         done(std::move(answer));
       });
 }
 
 template <typename Request, typename Response>
 void AiSessionService::CallContextVersionedAsync(
-    const CallScope& scope, Request request, ContextMethod<Request, Response> method,
+    const CallScope& scope, const Request& request, ContextMethod<Request, Response> method,
     std::function<void(absl::StatusOr<Response>, int64_t version)> done) {
   if (absl::Status wanted = scope.StillWanted(); !wanted.ok()) return done(wanted, 0);
   if (absl::Status allowed = context_breaker_.Allow(); !allowed.ok()) return done(allowed, 0);
   auto call = std::make_shared<PeerCall<Request, Response>>(&pending_);
-  call->request = std::move(request);
   const bool own_deadline = scope.Prepare(&call->context, options_.peer_deadline);
   // Context restarting (a rolling update) is waited out within the deadline instead of failing
   // the agent's request while the channel reconnects.
@@ -239,18 +244,23 @@ void AiSessionService::CallContextVersionedAsync(
   };
   // The stub captured, not `this`: with `this` captured here, GCC 12's UBSan (-fsanitize=vptr)
   // stopped ai-session on a member access it took for one on another object.
+  // The completion-queue API serializes the request as the call is prepared, so the caller's
+  // request is read only here (a turn moves its parts on into its answer afterwards); the
+  // callback API reads it when the call starts, so it gets a copy that lives with the call.
   if (CallOnQueue(
-          [&stub = context_, &call, &method](grpc::CompletionQueue* queue) {
-            return (stub.*method.queued)(&call->context, call->request, queue);
+          [&stub = context_, &call, &method, &request](grpc::CompletionQueue* queue) {
+            return (stub.*method.queued)(&call->context, request, queue);
           },
           &call->response, answered)) {
     return;
   }
+  call->request = request;
   (context_.async()->*method.callback)(&call->context, &call->request, &call->response,
                                        std::move(answered));
 }
 
-void AiSessionService::RememberSession(Session& session, int64_t version) {
+void AiSessionService::RememberSession(Session& session, int64_t version,
+                                       KeptTerms open_issue_terms) {
   if (session_cache_ == nullptr || IsSharedSession(session.session_id())) return;
   if (version <= 0) return ForgetSession(session.session_id());
   // Only the newest turns the suggestions and the LLM prompt read are kept (see TurnsReadBy*):
@@ -261,6 +271,7 @@ void AiSessionService::RememberSession(Session& session, int64_t version) {
   }
   auto entry = std::make_shared<CachedSession>();
   entry->version = version;
+  entry->open_issue_terms = std::move(open_issue_terms);
   google::protobuf::RepeatedPtrField<livecall::v1::Turn> turns;
   google::protobuf::RepeatedPtrField<livecall::v1::Suggestion> suggestions;
   session.mutable_conversation()->Swap(&turns);
@@ -419,7 +430,7 @@ void AiSessionService::ForCallerAsync(Session session, const CallerIdentity& cal
   assign.set_session_id(session.session_id());
   assign.set_agent_id(caller.agent_id);
   CallContextVersionedAsync<livecall::v1::AssignSessionRequest, Session>(
-      scope, std::move(assign), kAssignSession,
+      scope, assign, kAssignSession,
       [this, done = std::move(done)](absl::StatusOr<Session> assigned, int64_t version) {
         if (assigned.ok()) RememberSession(*assigned, version);
         done(std::move(assigned));
@@ -454,13 +465,17 @@ void AiSessionService::AppendVersionedAsync(
   livecall::v1::AppendTurnRequest append;
   append.set_session_id(session_id);
   *append.mutable_turn() = turn;
-  for (const livecall::v1::Suggestion& suggestion : suggestions) {
-    *append.add_suggestions() = suggestion;
-  }
+  append.mutable_suggestions()->Assign(suggestions.begin(), suggestions.end());
   append.set_expected_version(expected_version);
-  CallContextAsync<livecall::v1::AppendTurnRequest, livecall::v1::AppendTurnResponse>(
-      scope, std::move(append), kAppendTurn,
-      [done = std::move(done)](absl::StatusOr<livecall::v1::AppendTurnResponse> appended) {
+  AppendRequestAsync(append, scope, std::move(done));
+}
+
+void AiSessionService::AppendRequestAsync(const livecall::v1::AppendTurnRequest& append,
+                                          const CallScope& scope,
+                                          std::function<void(absl::StatusOr<int64_t>)> done) {
+  CallContextVersionedAsync<livecall::v1::AppendTurnRequest, livecall::v1::AppendTurnResponse>(
+      scope, append, kAppendTurn,
+      [done = std::move(done)](absl::StatusOr<livecall::v1::AppendTurnResponse> appended, int64_t) {
         if (!appended.ok()) return done(appended.status());
         done(appended->version());
       });
@@ -567,7 +582,7 @@ class AiSessionService::StartFlow : public std::enable_shared_from_this<StartFlo
     livecall::v1::LookupCustomerRequest lookup;
     lookup.set_phone_number(request_.phone_number());
     service_.CallContextAsync<livecall::v1::LookupCustomerRequest, Customer>(
-        scope_, std::move(lookup), kLookupCustomer,
+        scope_, lookup, kLookupCustomer,
         [self = shared_from_this()](absl::StatusOr<Customer> customer) {
           if (!customer.ok()) return self->done_(customer.status());
           if (self->service_.llm_ == nullptr) return self->Create(*std::move(customer));
@@ -588,10 +603,17 @@ class AiSessionService::StartFlow : public std::enable_shared_from_this<StartFlo
     livecall::v1::CreateSessionRequest create;
     Compose(std::move(customer), *create.mutable_session());
     service_.CallContextVersionedAsync<livecall::v1::CreateSessionRequest, Session>(
-        scope_, std::move(create), kCreateSession,
+        scope_, create, kCreateSession,
         [self = shared_from_this()](absl::StatusOr<Session> created, int64_t version) {
           if (!created.ok()) return self->done_(created.status());
-          self->service_.RememberSession(*created, version);
+          // The open issue's terms, looked up for the first suggestions, are kept with the copy
+          // when context answered the session composed here (not another start's).
+          KeptTerms open_issue_terms;
+          if (created->language() == self->language_ &&
+              OpenIssueOf(created->customer()) == self->open_issue_) {
+            open_issue_terms = std::move(self->open_issue_terms_);
+          }
+          self->service_.RememberSession(*created, version, std::move(open_issue_terms));
           // Context answers the call's session when it had one already (a concurrent start).
           self->service_.ForCallerAsync(*std::move(created), self->caller_, self->scope_,
                                         std::move(self->done_));
@@ -612,9 +634,12 @@ class AiSessionService::StartFlow : public std::enable_shared_from_this<StartFlo
     session.set_language(language);
     session.set_greeting(BuildGreeting(customer, language, direction_));
     const KnowledgeBase& kb = service_.kb_;
-    for (livecall::v1::Suggestion& suggestion : InitialSuggestions(kb, customer, language)) {
+    for (livecall::v1::Suggestion& suggestion :
+         InitialSuggestions(kb, customer, language, &open_issue_terms_)) {
       *session.add_suggestions() = std::move(suggestion);
     }
+    language_ = language;
+    open_issue_ = std::string(OpenIssueOf(customer));
     *session.mutable_customer() = std::move(customer);
     if (service_.llm_ != nullptr) {
       absl::StatusOr<std::string> reply =
@@ -648,6 +673,10 @@ class AiSessionService::StartFlow : public std::enable_shared_from_this<StartFlo
   std::string requested_language_;
   std::string direction_;
   std::string call_sid_;
+  // The composed session's language and open issue, and the open issue's terms (Compose).
+  std::string language_;
+  std::string open_issue_;
+  KeptTerms open_issue_terms_;
 };
 
 void AiSessionService::StartAsync(const livecall::v1::StartSessionRequest& request,
@@ -678,7 +707,7 @@ void AiSessionService::GetVersionedAsync(const std::string& session_id,
   livecall::v1::GetSessionRequest request;
   request.set_session_id(session_id);
   CallContextVersionedAsync<livecall::v1::GetSessionRequest, Session>(
-      scope, std::move(request), kGetSession,
+      scope, request, kGetSession,
       [this, caller, done = std::move(done)](absl::StatusOr<Session> session, int64_t version) {
         if (session.ok()) RememberSession(*session, version);
         if (session.ok() && !caller.MayAccess(session->agent_id())) {
@@ -787,7 +816,6 @@ void AiSessionService::AnswerTurn(std::shared_ptr<const CachedSession> session, 
   turn->set_text(std::move(text));
   *turn->mutable_at() = ToProtoTimestamp(absl::Now());
   auto response = std::make_shared<livecall::v1::AddTurnResponse>();
-  *response->mutable_turn() = *turn;
   response->set_engine("embedded");
 
   // Suggestions for the conversation so far, then the turn and them stored together (only if
@@ -832,25 +860,35 @@ void AiSessionService::AnswerTurn(std::shared_ptr<const CachedSession> session, 
           TurnSuggestions(kb_, *session->header, turns, absl::MakeSpan(outcome->turn_terms),
                           &outcome->open_issue_terms);
     }
-    response->mutable_suggestions()->Assign(suggestions.begin(), suggestions.end());
+    // The turn and the suggestions go to context in one request, which the call serializes as it
+    // is made; its answer then takes them over from the request, so each is copied once (issue
+    // 17: the answer and the request had a copy each).
+    auto append = std::make_shared<livecall::v1::AppendTurnRequest>();
+    append->set_session_id(session->header->session_id());
+    *append->mutable_turn() = *turn;
+    append->mutable_suggestions()->Assign(suggestions.begin(), suggestions.end());
     const int64_t version = session->version;
-    AppendVersionedAsync(session->header->session_id(), *turn, outcome->suggestions, version, scope,
-                         [this, &request, caller, source, version, scope, session, turn, response,
-                          outcome, done = std::move(done)](absl::StatusOr<int64_t> stored) mutable {
-                           if (absl::IsAborted(stored.status()) && source == TurnSource::kRead) {
-                             // Another writer came between the read and the append: once more, from
-                             // a new read.
-                             ForgetSession(session->header->session_id());
-                             return ReadAndAnswerTurn(request, caller, TurnSource::kReread, scope,
-                                                      std::move(done));
-                           }
-                           if (!stored.ok()) return done(stored.status());
-                           // The append was made on exactly this copy: with the new turn and
-                           // suggestions, it is the stored session at the new version.
-                           if (version != 0)
-                             RememberTurn(*session, turn, std::move(*outcome), *stored);
-                           done(std::move(*response));
-                         });
+    append->set_expected_version(version);
+    AppendRequestAsync(
+        *append, scope,
+        [this, &request, caller, source, version, scope, session, turn, response, outcome, append,
+         done = std::move(done)](absl::StatusOr<int64_t> stored) mutable {
+          if (absl::IsAborted(stored.status()) && source == TurnSource::kRead) {
+            // Another writer came between the read and the append: once more, from
+            // a new read.
+            ForgetSession(session->header->session_id());
+            return ReadAndAnswerTurn(request, caller, TurnSource::kReread, scope, std::move(done));
+          }
+          if (!stored.ok()) return done(stored.status());
+          // The append was made on exactly this copy: with the new turn and
+          // suggestions, it is the stored session at the new version.
+          if (version != 0) {
+            RememberTurn(*session, turn, std::move(*outcome), *stored);
+          }
+          response->set_allocated_turn(append->release_turn());
+          response->mutable_suggestions()->Swap(append->mutable_suggestions());
+          done(std::move(*response));
+        });
   };
   if (llm_ == nullptr) return suggest_and_store(std::move(done));
   // The LLM blocks (libcurl): asked from a worker.
@@ -1143,8 +1181,8 @@ class AiSessionService::EndFlow : public std::enable_shared_from_this<EndFlow> {
     // An ended session takes no turns: its copy is of no more use (were it kept, the end's new
     // version would make it refused).
     service_.ForgetSession(session_.session_id());
-    service_.CallContextAsync<livecall::v1::EndSessionRequest, Session>(
-        scope_, std::move(end_), kEndSession, std::move(done_));
+    service_.CallContextAsync<livecall::v1::EndSessionRequest, Session>(scope_, end_, kEndSession,
+                                                                        std::move(done_));
   }
 
   AiSessionService& service_;

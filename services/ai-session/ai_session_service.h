@@ -197,15 +197,16 @@ class AiSessionService final : public QueuedService<livecall::v1::AiSession> {
   // known to be down (unreachable or past the deadline several times in a row) the call is not
   // made and the answer is UNAVAILABLE at once, so an agent's request does not wait out the
   // deadline each time; a probe per second finds context again.
+  // `request` is read before this returns (the caller may take its parts back afterwards).
   template <typename Request, typename Response>
-  void CallContextAsync(const CallScope& scope, Request request,
+  void CallContextAsync(const CallScope& scope, const Request& request,
                         ContextMethod<Request, Response> method,
                         std::function<void(absl::StatusOr<Response>)> done);
   // The same, with the session version context sent in the answer's trailing metadata (0 when
   // it sent none).
   template <typename Request, typename Response>
   void CallContextVersionedAsync(
-      const CallScope& scope, Request request, ContextMethod<Request, Response> method,
+      const CallScope& scope, const Request& request, ContextMethod<Request, Response> method,
       std::function<void(absl::StatusOr<Response>, int64_t version)> done);
   static const ContextMethod<livecall::v1::LookupCustomerRequest, livecall::v1::Customer>
       kLookupCustomer;
@@ -223,7 +224,9 @@ class AiSessionService final : public QueuedService<livecall::v1::AiSession> {
   // Keeps `session` at `version` (a copy cut to the turns AddTurn reads) for AddTurn; forgets the
   // session when the version is unknown (0).
   // `session` is as it was on return (its turns are set aside while the rest is copied).
-  void RememberSession(livecall::v1::Session& session, int64_t version);
+  // `open_issue_terms`: the customer's open issue's terms in the session's language, if looked up.
+  void RememberSession(livecall::v1::Session& session, int64_t version,
+                       KeptTerms open_issue_terms = nullptr);
   // What a turn on a copy leaves for the copy after it: the turn's suggestions, and the terms
   // its suggestions looked up or found kept (`turn_terms` for the copy's turns and the new one,
   // empty when the embedded engine was not asked).
@@ -277,6 +280,9 @@ class AiSessionService final : public QueuedService<livecall::v1::AiSession> {
                             const std::vector<livecall::v1::Suggestion>& suggestions,
                             int64_t expected_version, const CallScope& scope,
                             std::function<void(absl::StatusOr<int64_t>)> done);
+  // `append` (read before this returns) stored; `done` gets the version after it.
+  void AppendRequestAsync(const livecall::v1::AppendTurnRequest& append, const CallScope& scope,
+                          std::function<void(absl::StatusOr<int64_t>)> done);
   // AddTurn's work once the session is at hand (at `session->version`, 0 when unknown): the
   // ownership check, the turn and its suggestions (the LLM's, asked on the executor, or the
   // embedded engine's), stored; the copy kept for the next turn.

@@ -592,20 +592,35 @@ void KnowledgeBase::AddUp(const LanguageIndex& index, absl::Span<const uint32_t>
 
 std::vector<RankedEntry> KnowledgeBase::Ranked(const std::vector<double>& scores,
                                                const std::string& language, size_t limit) const {
-  std::vector<RankedEntry> ranked;
+  // The entries that scored, best first (equal scores in the knowledge base's order, as a stable
+  // sort leaves them). Only the first `limit` are answered and only the best two are read besides
+  // (the best's lead), so only those are put in order and given a confidence (issue 17: a turn
+  // ranked every scoring entry of its language and computed a confidence for each).
+  struct Scored {
+    double score;
+    int document;
+  };
+  thread_local std::vector<Scored> scored;
+  scored.clear();
   for (size_t d = 0; d < scores.size(); ++d) {
-    const livecall::v1::KnowledgeEntry& entry = entries_.entries(static_cast<int>(d));
-    if (entry.language() == language && scores[d] > 0) ranked.push_back({&entry, scores[d]});
+    if (scores[d] > 0 && entries_.entries(static_cast<int>(d)).language() == language) {
+      scored.push_back({scores[d], static_cast<int>(d)});
+    }
   }
-  std::stable_sort(ranked.begin(), ranked.end(),
-                   [](const RankedEntry& a, const RankedEntry& b) { return a.score > b.score; });
-  if (ranked.empty() || ranked.front().score < kPlausibleScore) return {};
-  const double best = ranked.front().score;
-  const double second = ranked.size() > 1 ? ranked[1].score : 0;
-  for (size_t i = 0; i < ranked.size(); ++i) {
-    ranked[i].confidence = Confidence(ranked[i].score, best, second, i == 0);
+  const size_t ordered = std::min(scored.size(), std::max<size_t>(limit, 2));
+  std::partial_sort(scored.begin(), scored.begin() + ordered, scored.end(),
+                    [](const Scored& a, const Scored& b) {
+                      return a.score > b.score || (a.score == b.score && a.document < b.document);
+                    });
+  if (scored.empty() || scored.front().score < kPlausibleScore) return {};
+  const double best = scored.front().score;
+  const double second = scored.size() > 1 ? scored[1].score : 0;
+  std::vector<RankedEntry> ranked;
+  ranked.reserve(std::min(limit, scored.size()));
+  for (size_t i = 0; i < scored.size() && i < limit; ++i) {
+    ranked.push_back({&entries_.entries(scored[i].document), scored[i].score,
+                      Confidence(scored[i].score, best, second, i == 0)});
   }
-  if (ranked.size() > limit) ranked.resize(limit);
   return ranked;
 }
 

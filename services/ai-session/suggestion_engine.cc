@@ -79,13 +79,20 @@ std::vector<const livecall::v1::Turn*> TurnsOf(const livecall::v1::Session& sess
 
 std::vector<livecall::v1::Suggestion> InitialSuggestions(const KnowledgeBase& kb,
                                                          const livecall::v1::Customer& customer,
-                                                         const std::string& language) {
+                                                         const std::string& language,
+                                                         KeptTerms* open_issue_terms) {
   std::vector<livecall::v1::Suggestion> suggestions;
+  suggestions.reserve(kMaxSuggestions);
   const absl::string_view issue = OpenIssue(customer);
   if (!issue.empty()) {
-    for (const RankedEntry& ranked : kb.Rank(issue, language, kMaxSuggestions - 1)) {
+    // Looked up once for both: Rank(issue) adds up exactly these terms, and the session's first
+    // turn reads the open issue again (issue 17).
+    auto terms = std::make_shared<const KnowledgeBase::TextTerms>(kb.LookUp(issue, language));
+    const KnowledgeBase::WeightedTerms query[] = {{terms.get(), 1.0}};
+    for (const RankedEntry& ranked : kb.RankTerms(query, language, kMaxSuggestions - 1)) {
       suggestions.push_back(FromEntry(*ranked.entry, ranked.confidence));
     }
+    if (open_issue_terms != nullptr) *open_issue_terms = std::move(terms);
   }
   if (const livecall::v1::KnowledgeEntry* verify =
           kb.Find(absl::StrCat("verify-identity-", language))) {

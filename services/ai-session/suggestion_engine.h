@@ -17,11 +17,16 @@ namespace livecall::ai_session {
 
 inline constexpr size_t kMaxSuggestions = 3;
 
+// A text's knowledge-base terms as a session's copy keeps them (null: not looked up yet).
+using KeptTerms = std::shared_ptr<const KnowledgeBase::TextTerms>;
+
 // At call start: the entries that match the customer's open issue, then identity verification
-// as the next step.
+// as the next step. With `open_issue_terms`, the open issue's terms (when it has one) are left
+// there for the session's copy, as TurnSuggestions would look them up.
 std::vector<livecall::v1::Suggestion> InitialSuggestions(const KnowledgeBase& kb,
                                                          const livecall::v1::Customer& customer,
-                                                         const std::string& language);
+                                                         const std::string& language,
+                                                         KeptTerms* open_issue_terms = nullptr);
 
 // After a turn: entries ranked against the latest customer words (weighted most), the turns just
 // before them and the customer's open issue; a clarifying question after them when fewer than
@@ -43,9 +48,6 @@ std::vector<livecall::v1::Suggestion> TurnSuggestions(
     const KnowledgeBase& kb, const livecall::v1::Session& session,
     absl::Span<const livecall::v1::Turn* const> turns);
 int TurnsReadBySuggestions(absl::Span<const livecall::v1::Turn* const> turns);
-
-// A text's knowledge-base terms as a session's copy keeps them (null: not looked up yet).
-using KeptTerms = std::shared_ptr<const KnowledgeBase::TextTerms>;
 
 // TurnSuggestions over `turns` with the terms kept for them (`turn_terms[i]` for `turns[i]`) and
 // for the customer's open issue: the same suggestions, but a text whose terms are kept (looked up
