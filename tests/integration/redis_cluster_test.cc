@@ -411,9 +411,9 @@ TEST(RedisClusterFailoverTest, NoAcknowledgedWriteIsLostWhenAMasterIsKilled) {
             << " writes refused during the failover\n";
 }
 
-// A customer's /twilio/voice on a cluster: the lookup reads the call's slot and the agents' set
-// (another node, same pipeline), and the one script writes the call, its event and its answer on
-// the call's slot, after the live floor's entry on its own.
+// A customer's /twilio/voice on a cluster: the agents' set is read first (another node), and the
+// one script writes the call, its event and the answer that rings them on the call's slot, after
+// the live floor's entry on its own. (The lookup reads the call's slot and the agents' set.)
 TEST_F(RedisClusterTest, AnInboundVoiceCallIsWrittenByOneScriptOnItsSlot) {
   CallStore calls(*redis_, absl::Hours(1));
   ASSERT_THAT(calls.MarkAgentAvailable("alice", absl::Now() + absl::Hours(1)), IsOk());
@@ -424,9 +424,12 @@ TEST_F(RedisClusterTest, AnInboundVoiceCallIsWrittenByOneScriptOnItsSlot) {
   EXPECT_FALSE(fresh->known);
   EXPECT_EQ(fresh->agents, std::vector<std::string>{"alice"});
   absl::StatusOr<CallStore::VoiceCallWrite> written =
-      calls.CreateAnsweredCall(call, "<Response/>", absl::Hours(1));
+      calls.AnswerVoiceCall(call, {.ring = "<Response/>", .busy = "<Response>busy</Response>"},
+                            absl::Hours(1), absl::Now(), 5);
   ASSERT_THAT(written.status(), IsOk());
   EXPECT_TRUE(written->written);
+  EXPECT_EQ(written->answer, "<Response/>");
+  EXPECT_EQ(written->agents, std::vector<std::string>{"alice"});
   ASSERT_THAT(calls.Get(call.call_sid()).status(), IsOk());
   absl::StatusOr<std::vector<Call>> live = calls.ListLive(10);
   ASSERT_THAT(live.status(), IsOk());

@@ -1,5 +1,7 @@
 #include "services/call-control/calls/call_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -555,57 +557,89 @@ absl::StatusOr<CallStore::VoiceCallState> CallStore::LookupVoiceCall(const std::
 
 absl::StatusOr<CallStore::VoiceCallWrite> CallStore::CreateAnsweredCall(
     const livecall::v1::Call& call, const std::string& twiml, absl::Duration answer_ttl) {
-  // Put's script with the webhook's dedup in front: the check and every write of the call's slot
-  // are one script, so a delivery writes the call, its event and its answer, or nothing (a lost
-  // race). On one server (or Sentinel's primary) the live floor's entry and the session-ending
-  // schedule are written by the same script too (KEYS[7], KEYS[8]): every write of the webhook is
-  // one command. In a cluster those indexes are each in a slot of their own, so they go before
-  // (additions, in the script's pipeline) and after (removals) as Put's do.
+  return AnswerVoiceCall(call, {.ring = twiml, .busy = twiml}, answer_ttl, absl::Now(), 0);
+}
+
+absl::StatusOr<CallStore::VoiceCallWrite> CallStore::AnswerVoiceCall(const livecall::v1::Call& call,
+                                                                     const VoiceAnswers& answers,
+                                                                     absl::Duration answer_ttl,
+                                                                     absl::Time now,
+                                                                     int max_agents) {
+  // Put's script with the webhook's dedup and its reads in front: the check, the agents to ring
+  // and every write of the call's slot are one script, so a delivery writes the call, its event
+  // and its answer, or nothing (a retry, a lost race, a replay), in one round trip. On one server
+  // (or Sentinel's primary) the agents, the live floor's entry and the session-ending schedule are
+  // in the same script too (KEYS[7..9]). In a cluster those are each in a slot of their own: the
+  // agents are read before (the caller's answer is then chosen here), the index additions go
+  // before the script in its pipeline and removals after it, as Put's do.
   // Redis does not undo a script's writes when a later command fails, so the commands that can
   // fail (on a key of another type) come first, index additions before XADD: a failed script has
   // written nothing of the call and Twilio's retry starts afresh.
-  // The call's own key is its replay marker (MarkVoiceCallNew and LookupVoiceCall check it): it
-  // is written with the same TTL as a voice-seen marker would be, every later write of the call
-  // renews it and nothing deletes it, so a customer's call needs no voice-seen key of its own.
+  // The call's own key is its replay marker (MarkVoiceCallNew checks it): it is written with the
+  // same TTL as a voice-seen marker would be, every later write of the call renews it and nothing
+  // deletes it, so a customer's call needs no voice-seen key of its own.
   // KEYS: the answer, the call, its alias, its voice-seen marker, its live events, its
-  // session-ending marker; on one server also the live floor and the session-ending schedule.
-  // ARGV: the TwiML, answer ttl (s), the call's bytes, ttl (s), the call.status event JSON,
-  // events kept, "1" when its AI session must now be ended, the sid, its live floor score (""
-  // once it has ended: it leaves the floor), now (unix ms).
+  // session-ending marker; on one server also the live floor, the session-ending schedule and the
+  // available agents.
+  // ARGV: the TwiML when agents are rung, the TwiML when none is, answer ttl (s), the call's bytes,
+  // ttl (s), the call.status event JSON, events kept, "1" when its AI session must now be ended,
+  // the sid, its live floor score ("" once it has ended: it leaves the floor), now (unix ms), the
+  // agents' lowest score ("(" now), how many agents at most.
+  // Answers {0, the answer kept or nil} when the sid was known, else {1, agents rung}.
   static const RedisScript& script = *new RedisScript(R"lua(
     if redis.call('EXISTS', KEYS[1], KEYS[2], KEYS[3], KEYS[4]) > 0 then
       return {0, redis.call('GET', KEYS[1])}
     end
-    if KEYS[7] then
-      if ARGV[9] ~= '' then redis.call('ZADD', KEYS[7], ARGV[9], ARGV[8]) end
-      if ARGV[7] == '1' then redis.call('ZADD', KEYS[8], 'NX', ARGV[10], ARGV[8]) end
+    local agents = {}
+    if KEYS[9] and ARGV[13] ~= '0' then
+      agents = redis.call('ZREVRANGEBYSCORE', KEYS[9], '+inf', ARGV[12], 'LIMIT', '0', ARGV[13])
     end
-    redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[6], '*', 'type', 'call.status', 'data', ARGV[5])
-    redis.call('EXPIRE', KEYS[5], ARGV[4])
-    redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
-    if ARGV[7] == '1' then redis.call('SET', KEYS[6], '1', 'EX', ARGV[4]) end
-    redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+    if KEYS[7] then
+      if ARGV[10] ~= '' then redis.call('ZADD', KEYS[7], ARGV[10], ARGV[9]) end
+      if ARGV[8] == '1' then redis.call('ZADD', KEYS[8], 'NX', ARGV[11], ARGV[9]) end
+    end
+    redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[7], '*', 'type', 'call.status', 'data', ARGV[6])
+    redis.call('EXPIRE', KEYS[5], ARGV[5])
+    redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5])
+    if ARGV[8] == '1' then redis.call('SET', KEYS[6], '1', 'EX', ARGV[5]) end
+    if #agents > 0 then
+      redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+    else
+      redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+    end
     redis.call('PUBLISH', ')lua" LIVECALL_LIVE_EVENTS_CHANNEL R"lua(', KEYS[5])
-    if KEYS[7] and ARGV[9] == '' then redis.call('ZREM', KEYS[7], ARGV[8]) end
-    return {1})lua");
+    if KEYS[7] and ARGV[10] == '' then redis.call('ZREM', KEYS[7], ARGV[9]) end
+    return {1, agents})lua");
   const std::string& sid = call.call_sid();
   const bool ended = IsTerminalCallStatus(call.status());
   const bool end_session = ended && !call.session_id().empty();
   std::vector<std::string> keys = {VoiceAnswerKey(sid), CallKey(sid),       AliasKey(sid),
                                    VoiceSeenKey(sid),   CallEventsKey(sid), SessionEndKey(sid)};
   IndexWrites indexes;
+  // In a cluster the agents are read here and the script answers `busy` unless the caller's
+  // `ring` is passed in its place.
+  std::vector<std::string> agents;
+  const std::string* ring = &answers.ring;
+  const std::string* busy = &answers.busy;
   if (redis_.cluster()) {
     indexes = IndexWritesOf(call, end_session);
+    if (max_agents > 0) {
+      LIVECALL_ASSIGN_OR_RETURN(agents, AvailableAgents(now, max_agents));
+      if (!agents.empty()) busy = ring;
+    }
   } else {
     keys.push_back(kLiveCallsKey);
     keys.push_back(kSessionsToEndKey);
+    keys.push_back(kAvailableAgentsKey);
   }
   absl::StatusOr<RedisReply> reply = script.RunAfter(
       redis_, indexes.before, keys,
-      {twiml, absl::StrCat(absl::ToInt64Seconds(answer_ttl)), SerializeWithLegacyEnumStrings(call),
+      {redis_.cluster() ? std::string() : *ring, *busy,
+       absl::StrCat(absl::ToInt64Seconds(answer_ttl)), SerializeWithLegacyEnumStrings(call),
        absl::StrCat(absl::ToInt64Seconds(ttl_)), CallStatusEventJson(call),
        absl::StrCat(kLiveEventsKept), end_session ? "1" : "0", sid,
-       ended ? std::string() : LiveScore(call), absl::StrCat(absl::ToUnixMillis(absl::Now()))});
+       ended ? std::string() : LiveScore(call), absl::StrCat(absl::ToUnixMillis(now)),
+       absl::StrCat("(", absl::ToUnixMillis(now)), absl::StrCat(std::max(max_agents, 0))});
   if (!reply.ok()) return reply.status();
   const redisReply& result = **reply;
   if (result.type != REDIS_REPLY_ARRAY || result.elements == 0 ||
@@ -620,7 +654,11 @@ absl::StatusOr<CallStore::VoiceCallWrite> CallStore::CreateAnsweredCall(
     }
     return write;
   }
-  write.answer = twiml;
+  if (!redis_.cluster() && result.elements > 1 && result.element[1]->type == REDIS_REPLY_ARRAY) {
+    agents = Members(*result.element[1]);
+  }
+  write.answer = agents.empty() ? answers.busy : answers.ring;
+  write.agents = std::move(agents);
   if (!indexes.after.empty()) {
     absl::StatusOr<std::vector<RedisReply>> removed = redis_.Pipeline(indexes.after);
     if (!removed.ok()) return removed.status();

@@ -126,9 +126,36 @@ class CallStore {
   // Forgets the marker again (the first answer failed; Twilio's retry may try afresh).
   absl::Status ForgetVoiceCall(const std::string& call_sid);
 
-  // /twilio/voice for a customer calling our number, in two round trips: what Redis knows of the
-  // CallSid and who may be rung (reads, one pipeline), then the call with its answer (one
-  // script). A first delivery is answered by CreateAnsweredCall; a retry finds the answer.
+  // /twilio/voice for a customer calling our number, in one round trip: one script on the call's
+  // slot (AnswerVoiceCall). It answers a delivery of a CallSid it has answered before with that
+  // answer, writes nothing for a sid known otherwise (a call or a leg: past the dedup window, a
+  // replay), and otherwise reads the agents to ring and writes the new call, its call.status
+  // event and the answer it chose (`ring` when there are agents, else `busy`), kept for
+  // `answer_ttl`; on one server the live floor's entry too. In a Redis Cluster the agents and the
+  // live floor are in slots of their own: the agents are read first (a second round trip) and the
+  // live floor's entry goes first in the script's pipeline, as Put's.
+  struct VoiceAnswers {
+    std::string ring;
+    std::string busy;
+  };
+  struct VoiceCallWrite {
+    bool written = false;
+    // The answer written, or a delivery's answer written before (not written); nullopt when a
+    // call or leg is under the sid (a replay).
+    std::optional<std::string> answer;
+    // Written: the agents to ring (AvailableAgents, at most `max_agents`; none: `busy`).
+    std::vector<std::string> agents;
+  };
+  absl::StatusOr<VoiceCallWrite> AnswerVoiceCall(const livecall::v1::Call& call,
+                                                 const VoiceAnswers& answers,
+                                                 absl::Duration answer_ttl, absl::Time now,
+                                                 int max_agents);
+  // AnswerVoiceCall with one answer and nobody to ring.
+  absl::StatusOr<VoiceCallWrite> CreateAnsweredCall(const livecall::v1::Call& call,
+                                                    const std::string& twiml,
+                                                    absl::Duration answer_ttl);
+  // What Redis knows of a CallSid and who may be rung, read in one pipeline (no longer on the
+  // webhook's path; tests and tools).
   struct VoiceCallState {
     // The TwiML a delivery of this CallSid was answered with, within the dedup window.
     std::optional<std::string> answer;
@@ -139,18 +166,6 @@ class CallStore {
   };
   absl::StatusOr<VoiceCallState> LookupVoiceCall(const std::string& call_sid, absl::Time now,
                                                  int max_agents);
-  // In one script on the call's slot: unless the sid is answered or known already, writes the new
-  // `call`, its call.status event and `twiml` as the answer kept for `answer_ttl`; on one server
-  // the live floor's entry too (in a cluster that entry goes first, in the same pipeline, as
-  // Put's). A delivery that lost a race gets the winner's answer (written false) and writes
-  // nothing; nullopt answer: a call or leg appeared under the sid.
-  struct VoiceCallWrite {
-    bool written = false;
-    std::optional<std::string> answer;
-  };
-  absl::StatusOr<VoiceCallWrite> CreateAnsweredCall(const livecall::v1::Call& call,
-                                                    const std::string& twiml,
-                                                    absl::Duration answer_ttl);
 
   // The session-ending schedule. Sids due at or before `now`, at most `limit`.
   absl::StatusOr<std::vector<std::string>> DueSessionEnds(absl::Time now, int limit);

@@ -10,20 +10,6 @@ namespace {
 // XML 1.0 allows tab, LF, CR and everything from 0x20 up; drop the rest of the C0 controls.
 bool IsXmlChar(unsigned char c) { return c >= 0x20 || c == '\t' || c == '\n' || c == '\r'; }
 
-void Render(const TwimlElement& element, std::string* out) {
-  absl::StrAppend(out, "<", element.name);
-  for (const auto& [key, value] : element.attributes) {
-    absl::StrAppend(out, " ", key, "=\"", XmlEscapeAttribute(value), "\"");
-  }
-  if (element.text.empty() && element.children.empty()) {
-    absl::StrAppend(out, "/>");
-    return;
-  }
-  absl::StrAppend(out, ">", XmlEscapeText(element.text));
-  for (const TwimlElement& child : element.children) Render(child, out);
-  absl::StrAppend(out, "</", element.name, ">");
-}
-
 }  // namespace
 
 namespace {
@@ -58,31 +44,42 @@ size_t XmlCharLength(absl::string_view text, size_t i) {
 // its quote, and keeps tab and line breaks as character references because attribute-value
 // normalisation would turn them into spaces. A carriage return is a reference in text too, since
 // a reader turns a literal one into a line feed.
-std::string XmlEscape(absl::string_view text, bool attribute) {
-  std::string out;
-  out.reserve(text.size());
+void XmlEscapeInto(absl::string_view text, bool attribute, std::string* out) {
+  out->reserve(out->size() + text.size());
   for (size_t i = 0; i < text.size();) {
+    // A run of printable ASCII that needs no escaping is copied at once.
+    size_t run = i;
+    while (run < text.size()) {
+      const unsigned char c = text[run];
+      if (c < 0x20 || c >= 0x80 || c == '&' || c == '<' || c == '>' || c == '"') break;
+      ++run;
+    }
+    if (run > i) {
+      out->append(text.data() + i, run - i);
+      i = run;
+      if (i == text.size()) break;
+    }
     const unsigned char c = text[i];
     switch (c) {
       case '&':
-        out += "&amp;";
+        out->append("&amp;");
         break;
       case '<':
-        out += "&lt;";
+        out->append("&lt;");
         break;
       case '>':
-        out += "&gt;";
+        out->append("&gt;");
         break;
       case '"':
-        out += attribute ? "&quot;" : "\"";
+        out->append(attribute ? "&quot;" : "\"");
         break;
       case '\t':
       case '\n':
       case '\r':
         if (attribute || c == '\r') {
-          absl::StrAppend(&out, "&#", static_cast<int>(c), ";");
+          absl::StrAppend(out, "&#", static_cast<int>(c), ";");
         } else {
-          out.push_back(static_cast<char>(c));
+          out->push_back(static_cast<char>(c));
         }
         break;
       default: {
@@ -91,14 +88,37 @@ std::string XmlEscape(absl::string_view text, bool attribute) {
           ++i;
           continue;
         }
-        out.append(text.data() + i, length);
+        out->append(text.data() + i, length);
         i += length;
         continue;
       }
     }
     ++i;
   }
+}
+
+std::string XmlEscape(absl::string_view text, bool attribute) {
+  std::string out;
+  XmlEscapeInto(text, attribute, &out);
   return out;
+}
+
+// Escapes in place, into `out`: no string per attribute or text.
+void Render(const TwimlElement& element, std::string* out) {
+  absl::StrAppend(out, "<", element.name);
+  for (const auto& [key, value] : element.attributes) {
+    absl::StrAppend(out, " ", key, "=\"");
+    XmlEscapeInto(value, /*attribute=*/true, out);
+    out->push_back('"');
+  }
+  if (element.text.empty() && element.children.empty()) {
+    out->append("/>");
+    return;
+  }
+  out->push_back('>');
+  XmlEscapeInto(element.text, /*attribute=*/false, out);
+  for (const TwimlElement& child : element.children) Render(child, out);
+  absl::StrAppend(out, "</", element.name, ">");
 }
 
 }  // namespace
@@ -110,13 +130,15 @@ std::string XmlEscapeAttribute(absl::string_view value) {
 }
 
 std::string RenderTwiml(const std::vector<TwimlElement>& verbs) {
-  TwimlElement response{.name = "Response", .children = verbs};
   std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
   if (verbs.empty()) {
-    absl::StrAppend(&out, "<Response/>");
+    out.append("<Response/>");
     return out;
   }
-  Render(response, &out);
+  // <Response> around the verbs, written here rather than as an element holding a copy of them.
+  out.append("<Response>");
+  for (const TwimlElement& verb : verbs) Render(verb, &out);
+  out.append("</Response>");
   return out;
 }
 

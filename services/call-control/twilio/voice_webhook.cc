@@ -196,7 +196,6 @@ void TwilioWebhookService::AgentCall(const std::string& call_sid, const std::str
 // the webhook once it has written the call without it.
 struct TwilioWebhookService::PendingSession {
   livecall::v1::Call call;  // Not yet written.
-  std::vector<std::string> agents;
   VoiceDone done;
   std::string request_id;
   bool opened = false;  // Its session was asked for.
@@ -211,20 +210,12 @@ struct TwilioWebhookService::PendingSession {
 
 void TwilioWebhookService::CustomerCall(const std::string& call_sid, const Params& params,
                                         VoiceDone done) {
-  // Twilio delivers at least once. Until the call's one script nothing is written and nobody is
-  // dialled, so a retry needs no claim: it finds the first delivery's answer (or, past the dedup
-  // window, that the sid is known), and of two deliveries at once the script writes one and
-  // answers the other with that one's TwiML. The agents to ring are read in the same round trip.
-  absl::StatusOr<CallStore::VoiceCallState> known =
-      calls_.LookupVoiceCall(call_sid, absl::Now(), options_.max_agents_rung);
-  if (!known.ok()) return done(known.status());
-  if (known->answer.has_value()) return done(*std::move(known->answer));
-  if (known->known) {
-    // A replay of a signed request after the dedup window: it rings nobody and writes nothing.
-    LogWarning("replayed /twilio/voice for a known call: hung up", {{"callSid", call_sid}});
-    return done(RenderTwiml({Verb("Hangup")}));
-  }
-
+  // Twilio delivers at least once. Until the call's one script (CallStore::AnswerVoiceCall)
+  // nothing of the call is written and nobody is dialled, so a retry needs no claim and no read
+  // before it: the script finds the first delivery's answer (or, past the dedup window, that the
+  // sid is known) and writes nothing, and of two deliveries at once it writes one and answers the
+  // other with that one's TwiML. The AI session is asked for before the script, by every delivery:
+  // context keeps one session per call, so a retry's start gets the first one's session back.
   const std::string raw_from = Param(params, "From");
   absl::StatusOr<std::string> from = NormalizePhoneNumber(raw_from);
   const absl::Time now = absl::Now();
@@ -241,7 +232,6 @@ void TwilioWebhookService::CustomerCall(const std::string& call_sid, const Param
       call,
       ParseCallStatus(Param(params, "CallStatus")).value_or(livecall::v1::CALL_STATUS_RINGING),
       now);
-  pending->agents = std::move(known->agents);
   pending->done = std::move(done);
   pending->request_id = CurrentRequestId();
 
@@ -344,34 +334,47 @@ absl::StatusOr<std::string> TwilioWebhookService::CustomerTwiml(
     if (language.empty()) language = DefaultLanguageForNumber(call.from());
   }
 
-  std::string twiml;
-  if (pending->agents.empty()) {
-    LogWarning("inbound call but no agent is available", {{"callSid", call_sid}});
+  // The script rings the available agents or, when there are none, says the busy line: both
+  // answers go with it, and it keeps the one it gave. The busy line is the same for every call
+  // (BusyLine keeps it), so rendering it for a call that rings agents costs little.
+  CallStore::VoiceAnswers answers;
+  if (options_.max_agents_rung > 0) {
+    // This TwiML runs on the customer's leg: its inbound track is the customer speaking.
+    answers.ring = RenderTwiml({StartTranscription(language, "customer", "agent"),
+                                CustomerConferenceDial(call.conference_name())});
+  }
+  {
     // The customer hears it in their own language (Uzbek as our own audio, speech.h).
     const std::string said = language.empty() ? DefaultLanguageForNumber(call.from()) : language;
     LIVECALL_ASSIGN_OR_RETURN(TwimlElement busy, BusyLine(said));
-    twiml = RenderTwiml({std::move(busy), Verb("Hangup")});
-  } else {
-    // This TwiML runs on the customer's leg: its inbound track is the customer speaking.
-    twiml = RenderTwiml({StartTranscription(language, "customer", "agent"),
-                         CustomerConferenceDial(call.conference_name())});
+    answers.busy = RenderTwiml({std::move(busy), Verb("Hangup")});
   }
 
-  LIVECALL_ASSIGN_OR_RETURN(CallStore::VoiceCallWrite write,
-                            calls_.CreateAnsweredCall(call, twiml, kVoiceDedupTtl));
+  LIVECALL_ASSIGN_OR_RETURN(
+      CallStore::VoiceCallWrite write,
+      calls_.AnswerVoiceCall(call, answers, kVoiceDedupTtl, absl::Now(), options_.max_agents_rung));
   if (!write.written) {
-    // Another delivery of this CallSid was written meanwhile: its answer is the answer. (The
-    // session this one started is nobody's; it lapses with its TTL.)
-    LogWarning("/twilio/voice delivered twice at once: answered with the first's TwiML",
-               {{"callSid", call_sid}});
-    return write.answer.has_value() ? *std::move(write.answer) : RenderTwiml({Verb("Hangup")});
+    if (!write.answer.has_value()) {
+      // A replay of a signed request after the dedup window: it rings nobody and writes nothing.
+      LogWarning("replayed /twilio/voice for a known call: hung up", {{"callSid", call_sid}});
+      return RenderTwiml({Verb("Hangup")});
+    }
+    // Twilio's retry, or another delivery of this CallSid written meanwhile: its answer is the
+    // answer.
+    LogInfo("/twilio/voice delivered again: answered with the first's TwiML",
+            {{"callSid", call_sid}});
+    return *std::move(write.answer);
   }
   if (pending->opened && call.session_id().empty()) RecordWhenStarted(pending, call_sid);
-  if (!pending->agents.empty()) {
+  if (write.agents.empty()) {
+    // Info, not a warning: an empty floor is an outcome, not a fault, and a warning is written at
+    // once (one write(2) per call, common/log.h) where info lines are written in batches.
+    LogInfo("inbound call but no agent is available", {{"callSid", call_sid}});
+  } else {
     LogInfo("inbound call", {{"callSid", call_sid}});
-    Ring(call_sid, call.conference_name(), call.from(), pending->agents);
+    Ring(call_sid, call.conference_name(), call.from(), std::move(write.agents));
   }
-  return twiml;
+  return *std::move(write.answer);
 }
 
 void TwilioWebhookService::RecordWhenStarted(const std::shared_ptr<PendingSession>& pending,

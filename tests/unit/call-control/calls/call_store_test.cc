@@ -201,28 +201,36 @@ int CountMatching(const std::vector<std::string>& lines, absl::string_view part)
   return count;
 }
 
-// On one server every write of a customer's /twilio/voice is one command: the script writes the
-// live floor's entry with the call, and a delivery that finds the sid answered writes nothing.
-TEST_F(CallStoreTest, AnAnsweredVoiceCallIsOneCommandWithItsLiveFloorEntry) {
+// On one server a customer's /twilio/voice is one command: the script reads the agents to ring,
+// chooses its answer and writes the live floor's entry with the call, and a delivery that finds
+// the sid answered writes nothing.
+TEST_F(CallStoreTest, AnAnsweredVoiceCallIsOneCommandWithItsAgentsAndLiveFloorEntry) {
   livecall::v1::Call warm;
   warm.set_call_sid(kLeg);
   warm.set_status(livecall::v1::CALL_STATUS_RINGING);
   // The first use loads the script (NOSCRIPT, then EVAL); what is counted below is the usual case.
   ASSERT_TRUE(calls_->CreateAnsweredCall(warm, "<Response/>", absl::Hours(1))->written);
+  const absl::Time now = absl::Now();
+  ASSERT_THAT(calls_->MarkAgentAvailable("alice", now + absl::Hours(1)), IsOk());
+  ASSERT_THAT(calls_->MarkAgentAvailable("bob", now + absl::Hours(2)), IsOk());
 
   livecall::v1::Call call;
   call.set_call_sid(kCall);
   call.set_status(livecall::v1::CALL_STATUS_RINGING);
-  *call.mutable_created_at() = ToProtoTimestamp(absl::Now());
+  *call.mutable_created_at() = ToProtoTimestamp(now);
   RedisMonitor monitor(*redis_);
   ASSERT_NO_FATAL_FAILURE(monitor.Watch());
-  absl::StatusOr<CallStore::VoiceCallWrite> written =
-      calls_->CreateAnsweredCall(call, "<Response>first</Response>", absl::Hours(1));
+  absl::StatusOr<CallStore::VoiceCallWrite> written = calls_->AnswerVoiceCall(
+      call, {.ring = "<Response>first</Response>", .busy = "<Response>busy</Response>"},
+      absl::Hours(1), now, 5);
   ASSERT_THAT(written.status(), IsOk());
   EXPECT_TRUE(written->written);
+  EXPECT_EQ(written->answer, "<Response>first</Response>");
+  EXPECT_THAT(written->agents, ElementsAre("bob", "alice"));
   const std::vector<std::string> lines = monitor.Lines();
   EXPECT_EQ(lines.size() - CountMatching(lines, "[0 lua]"), 1u) << absl::StrJoin(lines, "\n");
   EXPECT_EQ(CountMatching(lines, "\"EVALSHA\""), 1) << absl::StrJoin(lines, "\n");
+  EXPECT_EQ(CountMatching(lines, "\"ZREVRANGEBYSCORE\""), 1) << absl::StrJoin(lines, "\n");
   EXPECT_EQ(CountMatching(lines, "\"ZADD\""), 1) << absl::StrJoin(lines, "\n");
   // Only the call's own key marks it as answered: no voice-seen key is written.
   EXPECT_EQ(CountMatching(lines, ":voice-seen\" \"1\""), 0) << absl::StrJoin(lines, "\n");
@@ -254,6 +262,34 @@ TEST_F(CallStoreTest, AnAnsweredVoiceCallIsOneCommandWithItsLiveFloorEntry) {
   ASSERT_THAT(replayed.status(), IsOk());
   EXPECT_FALSE(replayed->written);
   EXPECT_FALSE(replayed->answer.has_value());
+}
+
+// With no agent available the script keeps (and answers) the busy answer, and rings nobody; a
+// retry gets it back.
+TEST_F(CallStoreTest, AVoiceCallWithNoAgentAvailableKeepsTheBusyAnswer) {
+  const absl::Time now = absl::Now();
+  ASSERT_THAT(calls_->MarkAgentAvailable("gone", now - absl::Seconds(1)), IsOk());
+  livecall::v1::Call call;
+  call.set_call_sid(kCall);
+  call.set_status(livecall::v1::CALL_STATUS_RINGING);
+  *call.mutable_created_at() = ToProtoTimestamp(now);
+  const CallStore::VoiceAnswers answers = {.ring = "<Response>ring</Response>",
+                                           .busy = "<Response>first</Response>"};
+  absl::StatusOr<CallStore::VoiceCallWrite> written =
+      calls_->AnswerVoiceCall(call, answers, absl::Hours(1), now, 5);
+  ASSERT_THAT(written.status(), IsOk());
+  EXPECT_TRUE(written->written);
+  EXPECT_EQ(written->answer, "<Response>first</Response>");
+  EXPECT_THAT(written->agents, IsEmpty());
+  ASSERT_NO_FATAL_FAILURE(ExpectRetryGetsTheFirstAnswer(call));
+  // Agents that come online later change no answer given.
+  ASSERT_THAT(calls_->MarkAgentAvailable("alice", now + absl::Hours(1)), IsOk());
+  absl::StatusOr<CallStore::VoiceCallWrite> retry =
+      calls_->AnswerVoiceCall(call, answers, absl::Hours(1), now, 5);
+  ASSERT_THAT(retry.status(), IsOk());
+  EXPECT_FALSE(retry->written);
+  EXPECT_EQ(retry->answer, "<Response>first</Response>");
+  EXPECT_THAT(retry->agents, IsEmpty());
 }
 
 // A call answered already ended (Twilio's CallStatus) leaves the live floor in the same script,
