@@ -88,44 +88,50 @@ std::vector<std::string> WithCallStream(std::vector<std::string> keys,
 #define LIVECALL_KEPT "1000"
 static_assert(kLiveEventsKept == 1000, "keep LIVECALL_KEPT in step");
 
-// KEYS: header, turns, suggestions, session events, and the call's events when it has a call
-// (a key named only when it exists: on a Redis Cluster every key named must be in the slot).
+// KEYS: header, turns, the previous version's suggestions key (LegacySuggestionsKey), session
+// events, and the call's events when it has a call (a key named only when it exists: on a Redis
+// Cluster every key named must be in the slot).
 // ARGV: turn, suggestions, ttl, transcript event JSON, suggestions event JSON ("": the caller
 // takes the suggestions to be the stored ones), expected version ("0": any), the header's time to
 // live (ms) at or below which the session's TTLs are refreshed.
 // Returns {turns, version} after the append; {-1} when the session does not exist, {-3, version}
 // when its version is not the expected one (nothing written), {-2} when it has ended, {-4} when
 // the suggestions event was left out but the suggestions changed (nothing written).
+// The suggestions are the header's `suggestions` field. A session the previous version wrote has
+// them in a key of their own instead, which is newer than the field while it exists (a replica of
+// the previous version writes only that key during a rolling deploy): this turn moves them into
+// the field and deletes the key.
 // The session's own keys (header, turns, its stream) share one TTL, set together: a turn
 // refreshes it only once it has run down past the refresh point (ARGV[7]), so most turns write no
 // EXPIRE and each key expires at most the refresh window sooner than when every turn refreshed it
-// (never later). A turns list this turn created gets its TTL here; new suggestions get theirs with
-// their SET, unchanged ones with the session's. The call's stream is written by call-control too,
-// with its own TTLs: every turn sets it, as before. Each stream is announced once, after both of
-// its events.
+// (never later). A turns list this turn created gets its TTL here. The call's stream is written by
+// call-control too, with its own TTLs: every turn sets it, as before. Each stream is announced
+// once, after both of its events. The version and the suggestions are written by one HSET.
 constexpr char kAppendTurnScript[] = LIVECALL_PUBLISH_LUA R"lua(
-  local header = redis.call('HMGET', KEYS[1], 'status', 'version')
+  local header = redis.call('HMGET', KEYS[1], 'status', 'version', 'suggestions')
   local status = header[1]
   if not status then return {-1} end
   if ARGV[6] ~= '0' and header[2] ~= ARGV[6] then return {-3, tonumber(header[2]) or 0} end
   if status ~= 'active' then return {-2} end
+  local legacy = redis.call('GET', KEYS[3])
+  local stored = legacy or header[3]
   -- No suggestions event JSON: the caller takes these suggestions for the stored ones; when they
   -- are not, it is asked for the event ({-4}, nothing written).
   local same = ARGV[5] == ''
-  if same and redis.call('GET', KEYS[3]) ~= ARGV[2] then return {-4} end
+  if same and stored ~= ARGV[2] then return {-4} end
   local ttl = ARGV[3]
   local refresh = redis.call('PTTL', KEYS[1]) <= tonumber(ARGV[7])
   local count = redis.call('RPUSH', KEYS[2], ARGV[1])
   if refresh or count == 1 then redis.call('EXPIRE', KEYS[2], ttl) end
-  -- Suggestions that did not change are not news: no event for them. SET's GET answers the
-  -- ones it replaced.
-  local changed = false
-  if not same then
-    changed = redis.call('SET', KEYS[3], ARGV[2], 'EX', ttl, 'GET') ~= ARGV[2]
-  elseif refresh then
-    redis.call('EXPIRE', KEYS[3], ttl)
+  -- Suggestions that did not change are not news: no event for them, nothing written.
+  local changed = not same and stored ~= ARGV[2]
+  local version = (tonumber(header[2]) or 0) + 1
+  if changed or legacy then
+    redis.call('HSET', KEYS[1], 'version', version, 'suggestions', changed and ARGV[2] or legacy)
+    if legacy then redis.call('DEL', KEYS[3]) end
+  else
+    redis.call('HSET', KEYS[1], 'version', version)
   end
-  local version = redis.call('HINCRBY', KEYS[1], 'version', '1')
   if refresh then redis.call('EXPIRE', KEYS[1], ttl) end
   for i = 4, #KEYS do
     local stream = KEYS[i]
@@ -163,10 +169,10 @@ constexpr char kAssignScript[] = R"lua(
   redis.call('HSET', KEYS[1], 'proto', ARGV[2], 'version', tonumber(version) + 1)
   return 1)lua";
 
-// KEYS: header, suggestions, turns, session events, then, for a session beside a call, the
-// call's events and the call's session index (CallSessionKey) -- a key is named only when it
-// exists: on a Redis Cluster every key named must be in the slot, and all of these are (a session
-// beside a call is made for the call's slot).
+// KEYS: header, turns, session events, then, for a session beside a call, the call's events and
+// the call's session index (CallSessionKey) -- a key is named only when it exists: on a Redis
+// Cluster every key named must be in the slot, and all of these are (a session beside a call is
+// made for the call's slot).
 // ARGV: id, ttl, header (serialized Session without turns and suggestions), call sid, serialized
 // suggestions, session.started event JSON, the key prefix of a session beside this call
 // (SessionKeyPrefix without the id), then the serialized turns (none, or more).
@@ -174,26 +180,26 @@ constexpr char kAssignScript[] = R"lua(
 // that session is still stored (nothing is written), else the new one, written here with the index
 // in one step, so concurrent starts for one call make one session. Repeating it (a retried
 // command) answers the id the first run wrote. Each value travels once (the event was sent twice,
-// once per stream, when this script ran a list of generic commands).
+// once per stream, when this script ran a list of generic commands). The suggestions are a field
+// of the header, written with it: no key and no EXPIRE of their own.
 constexpr char kCreateScript[] = LIVECALL_PUBLISH_LUA R"lua(
   local ttl = ARGV[2]
-  if KEYS[6] then
-    local existing = redis.call('GET', KEYS[6])
+  if KEYS[5] then
+    local existing = redis.call('GET', KEYS[5])
     -- SessionKey(existing): a session that expired leaves its index entry behind.
     if existing and redis.call('EXISTS', ARGV[7] .. existing) == 1 then
       return existing
     end
-    redis.call('SET', KEYS[6], ARGV[1], 'EX', ttl)
+    redis.call('SET', KEYS[5], ARGV[1], 'EX', ttl)
   end
   redis.call('HSET', KEYS[1], 'proto', ARGV[3], 'status', 'active', 'call_sid', ARGV[4],
-             'version', '1')
+             'version', '1', 'suggestions', ARGV[5])
   redis.call('EXPIRE', KEYS[1], ttl)
-  redis.call('SET', KEYS[2], ARGV[5], 'EX', ttl)
   if #ARGV >= 8 then
-    redis.call('RPUSH', KEYS[3], unpack(ARGV, 8, #ARGV))
-    redis.call('EXPIRE', KEYS[3], ttl)
+    redis.call('RPUSH', KEYS[2], unpack(ARGV, 8, #ARGV))
+    redis.call('EXPIRE', KEYS[2], ttl)
   end
-  publish(KEYS[4], KEYS[5] or '', 'session.started', ARGV[6], ttl)
+  publish(KEYS[3], KEYS[4] or '', 'session.started', ARGV[6], ttl)
   return ARGV[1])lua";
 
 // KEYS: the session's header. ARGV: an outbox entry id. Decides, on the session's own slot,
@@ -234,7 +240,8 @@ std::string SessionKey(const std::string& session_id) { return SessionKeyPrefix(
 std::string TurnsKey(const std::string& session_id) {
   return absl::StrCat(SessionKey(session_id), ":turns");
 }
-std::string SuggestionsKey(const std::string& session_id) {
+std::string SuggestionsKey(const std::string& session_id) { return SessionKey(session_id); }
+std::string LegacySuggestionsKey(const std::string& session_id) {
   return absl::StrCat(SessionKey(session_id), ":suggestions");
 }
 std::string PhoneSessionsKey(const std::string& e164) {
@@ -278,8 +285,7 @@ absl::StatusOr<livecall::v1::Session> SessionStore::Create(livecall::v1::Session
   session.mutable_suggestions()->Swap(&suggestions);
   std::string started = LiveEventJson(NewEvent("session.started", id, call_sid, now),
                                       LiveEvent::kSessionFieldNumber, header);
-  std::vector<std::string> keys = {SessionKey(id), SuggestionsKey(id), TurnsKey(id),
-                                   SessionEventsKey(id)};
+  std::vector<std::string> keys = {SessionKey(id), TurnsKey(id), SessionEventsKey(id)};
   std::string call_prefix;
   if (!call_sid.empty()) {
     keys.push_back(CallEventsKey(call_sid));
@@ -336,9 +342,9 @@ absl::StatusOr<SessionStore::Snapshot> SessionStore::Read(const std::string& ses
   // One MULTI block: a consistent snapshot even while another replica appends.
   absl::StatusOr<std::vector<RedisReply>> replies = redis_.Pipeline({
       {"MULTI"},
-      {"HMGET", SessionKey(session_id), "proto", "status", "version"},
+      {"HMGET", SessionKey(session_id), "proto", "status", "version", "suggestions"},
       {"LRANGE", TurnsKey(session_id), "0", "-1"},
-      {"GET", SuggestionsKey(session_id)},
+      {"GET", LegacySuggestionsKey(session_id)},
       {"EXEC"},
   });
   if (!replies.ok()) return replies.status();
@@ -346,10 +352,12 @@ absl::StatusOr<SessionStore::Snapshot> SessionStore::Read(const std::string& ses
   const redisReply& exec = *replies->back();
   const redisReply& header = *exec.element[0];
   const redisReply& turns = *exec.element[1];
-  const redisReply& suggestions = *exec.element[2];
-  if (header.type != REDIS_REPLY_ARRAY || header.elements != 3 || IsNil(*header.element[0])) {
+  if (header.type != REDIS_REPLY_ARRAY || header.elements != 4 || IsNil(*header.element[0])) {
     return NoSession(session_id);
   }
+  // The previous version's own key while it exists (see kAppendTurnScript), else the field.
+  const redisReply& suggestions =
+      exec.element[2]->type == REDIS_REPLY_STRING ? *exec.element[2] : *header.element[3];
   Snapshot snapshot;
   livecall::v1::Session& session = snapshot.session;
   const redisReply& proto = *header.element[0];
@@ -420,8 +428,8 @@ absl::StatusOr<int> SessionStore::AppendTurn(
   args.push_back(absl::StrCat(expected_version));
   args.push_back(absl::StrCat(absl::ToInt64Milliseconds(ttl_ - TtlRefreshWindow(ttl_))));
   const std::vector<std::string> keys =
-      WithCallStream({SessionKey(session_id), TurnsKey(session_id), SuggestionsKey(session_id),
-                      SessionEventsKey(session_id)},
+      WithCallStream({SessionKey(session_id), TurnsKey(session_id),
+                      LegacySuggestionsKey(session_id), SessionEventsKey(session_id)},
                      sid);
   static const RedisScript& script = *new RedisScript(kAppendTurnScript);
   absl::StatusOr<RedisReply> reply = script.Run(redis_, keys, args);

@@ -18,8 +18,13 @@
 //                                                        entry add 1): equal versions, equal
 //                                                        sessions
 //                                                      outbox_id: the CRM outbox entry of its end
+//                                                      suggestions: serialized SuggestionList
+//                                                        (latest)
 //   livecall:session:{<tag>}:<id>:turns        LIST    serialized livecall.v1.Turn, oldest first
-//   livecall:session:{<tag>}:<id>:suggestions  STRING  serialized SuggestionList (latest)
+//   livecall:session:{<tag>}:<id>:suggestions  STRING  the previous version's place for the
+//                                                      suggestions: read while it exists (newer
+//                                                      than the field), moved into the field and
+//                                                      deleted by the next turn; never written
 //   livecall:session:{<tag>}:<id>:events       STREAM  live events (common/live_events.h)
 //   livecall:call:{<sid>}:events               STREAM  the same events for the session's call
 //   livecall:call:{<sid>}:session              STRING  the id of the session beside call <sid>:
@@ -57,7 +62,10 @@ namespace livecall::context {
 
 std::string SessionKey(const std::string& session_id);
 std::string TurnsKey(const std::string& session_id);
+// The key that holds the session's latest suggestions: the header (its `suggestions` field).
 std::string SuggestionsKey(const std::string& session_id);
+// Where the previous version kept them (a STRING of their own), read until it is gone.
+std::string LegacySuggestionsKey(const std::string& session_id);
 std::string PhoneSessionsKey(const std::string& e164);
 std::string CallSessionKey(const std::string& call_sid);
 inline constexpr char kOutboxKey[] = "livecall:{outbox}";

@@ -8,6 +8,7 @@
 #include "common/proto_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/context/session_wire.h"
 #include "tests/support/proto_matchers.h"
 #include "tests/support/redis_fixture.h"
 #include "tests/support/status_matchers.h"
@@ -426,7 +427,7 @@ TEST_F(SessionStoreTest, ATurnSetsEachTtlAndAnnouncesEachStreamOnce) {
   ASSERT_THAT(
       store.AppendTurn(id, Turn("customer", "internet yo'q"), Suggestions({"restart"})).status(),
       IsOk());
-  // The call's stream only (the suggestions' TTL comes with their SET).
+  // The call's stream only (the suggestions are a field of the header, which keeps its TTL).
   EXPECT_EQ(CommandCalls(*redis_, "expire") - expires, 1);
   EXPECT_EQ(CommandCalls(*redis_, "publish") - publishes, 2);
   const std::vector<std::string> expected = {"session.started", "transcript", "suggestions"};
@@ -450,8 +451,7 @@ TEST_F(SessionStoreTest, ATurnRefreshesTheSessionsTtlsOnceTheyRanDownByTheWindow
   absl::StatusOr<livecall::v1::Session> created = store.Create(session, absl::Now());
   ASSERT_THAT(created.status(), IsOk());
   const std::string& id = created->session_id();
-  const std::vector<std::string> own = {SessionKey(id), TurnsKey(id), SuggestionsKey(id),
-                                        SessionEventsKey(id)};
+  const std::vector<std::string> own = {SessionKey(id), TurnsKey(id), SessionEventsKey(id)};
   auto ttl_ms = [&](const std::string& key) {
     absl::StatusOr<RedisReply> ttl = redis_->Command({"PTTL", key});
     return ttl.ok() ? (*ttl)->integer : -100;
@@ -463,11 +463,10 @@ TEST_F(SessionStoreTest, ATurnRefreshesTheSessionsTtlsOnceTheyRanDownByTheWindow
     ASSERT_THAT(redis_->Command({"PEXPIRE", key, absl::StrCat(inside)}).status(), IsOk());
   }
   ASSERT_THAT(store.AppendTurn(id, Turn("customer", "salom"), Suggestions({"a"})).status(), IsOk());
-  for (const std::string& key : {SessionKey(id), TurnsKey(id), SessionEventsKey(id)}) {
+  for (const std::string& key : own) {
     EXPECT_LE(ttl_ms(key), inside) << key;
     EXPECT_GT(ttl_ms(key), inside - 5000) << key;
   }
-  EXPECT_GT(ttl_ms(SuggestionsKey(id)), inside) << "set with the suggestions";
   EXPECT_GT(ttl_ms(CallEventsKey(session.call_sid())), inside) << "set by every turn";
   // Past the window: every key gets the whole TTL again.
   const int64_t past = absl::ToInt64Milliseconds(absl::Minutes(30));
@@ -534,10 +533,11 @@ TEST_F(SessionStoreTest, CreateStoresAndPublishesTheHeaderAndSuggestionsAsTheLib
     livecall::v1::Session header = *created;
     header.clear_conversation();
     header.clear_suggestions();
-    absl::StatusOr<RedisReply> stored = redis_->Command(
-        {"HMGET", SessionKey(id), "proto", "status", "call_sid", "version", "outbox_id"});
+    absl::StatusOr<RedisReply> stored =
+        redis_->Command({"HMGET", SessionKey(id), "proto", "status", "call_sid", "version",
+                         "outbox_id", "suggestions"});
     ASSERT_THAT(stored.status(), IsOk());
-    ASSERT_EQ((*stored)->elements, 5u);
+    ASSERT_EQ((*stored)->elements, 6u);
     EXPECT_EQ(ReplyString(*(*stored)->element[0]), header.SerializeAsString());
     EXPECT_EQ(ReplyString(*(*stored)->element[1]), "active");
     EXPECT_EQ(ReplyString(*(*stored)->element[2]), call_sid);
@@ -545,13 +545,11 @@ TEST_F(SessionStoreTest, CreateStoresAndPublishesTheHeaderAndSuggestionsAsTheLib
     EXPECT_TRUE(IsNil(*(*stored)->element[4]));
     absl::StatusOr<RedisReply> fields = redis_->Command({"HLEN", SessionKey(id)});
     ASSERT_THAT(fields.status(), IsOk());
-    EXPECT_EQ((*fields)->integer, 4);
+    EXPECT_EQ((*fields)->integer, 5);
 
     livecall::v1::SuggestionList suggestions;
     *suggestions.mutable_suggestions() = created->suggestions();
-    absl::StatusOr<RedisReply> stored_suggestions = redis_->Command({"GET", SuggestionsKey(id)});
-    ASSERT_THAT(stored_suggestions.status(), IsOk());
-    EXPECT_EQ(ReplyString(**stored_suggestions), SerializeWithLegacyEnumStrings(suggestions));
+    EXPECT_EQ(ReplyString(*(*stored)->element[5]), SerializeWithLegacyEnumStrings(suggestions));
     absl::StatusOr<RedisReply> turns = redis_->Command({"LRANGE", TurnsKey(id), "0", "-1"});
     ASSERT_THAT(turns.status(), IsOk());
     ASSERT_EQ((*turns)->elements, 1u);
@@ -786,6 +784,71 @@ TEST_F(SessionStoreTest, SessionsSurviveARedisRestart) {
   absl::StatusOr<livecall::v1::Session> read = store.Get(created->session_id());
   ASSERT_THAT(read.status(), IsOk());
   EXPECT_EQ(read->greeting(), "Assalomu alaykum!");
+}
+
+// A session is three keys (header, turns, its stream): the suggestions are a field of the header,
+// written with it, so they take no key and no EXPIRE of their own.
+TEST_F(SessionStoreTest, ASessionsSuggestionsAreAFieldOfItsHeader) {
+  SessionStore store(*redis_, absl::Hours(1));
+  absl::StatusOr<livecall::v1::Session> created = store.Create(NewSession(), absl::Now());
+  ASSERT_THAT(created.status(), IsOk());
+  const std::string& id = created->session_id();
+  auto session_keys = [&] {
+    absl::StatusOr<RedisReply> keys = redis_->Command({"KEYS", absl::StrCat(SessionKey(id), "*")});
+    return keys.ok() ? (*keys)->elements : 0u;
+  };
+  EXPECT_EQ(session_keys(), 3u);
+  EXPECT_EQ(SuggestionsKey(id), SessionKey(id));
+  ASSERT_THAT(
+      store.AppendTurn(id, Turn("customer", "internet yo'q"), Suggestions({"outage"})).status(),
+      IsOk());
+  EXPECT_EQ(session_keys(), 3u);
+  absl::StatusOr<RedisReply> field = redis_->Command({"HGET", SessionKey(id), "suggestions"});
+  ASSERT_THAT(field.status(), IsOk());
+  EXPECT_EQ(ReplyString(**field), SerializeSuggestionList(Suggestions({"outage"})).stored);
+  SessionStore other_replica(*redis_, absl::Hours(1));
+  absl::StatusOr<livecall::v1::Session> read = other_replica.Get(id);
+  ASSERT_THAT(read.status(), IsOk());
+  ASSERT_EQ(read->suggestions_size(), 1);
+  EXPECT_EQ(read->suggestions(0).id(), "outage");
+}
+
+// The previous version kept the suggestions in a key of their own (and its replicas still write
+// only that key during a rolling deploy): while that key exists it is the newer one and is read;
+// the next turn moves it into the header and deletes it, with a suggestions event only when the
+// suggestions changed.
+TEST_F(SessionStoreTest, SuggestionsInThePreviousVersionsKeyAreReadAndMovedIntoTheHeader) {
+  for (const bool changed : {false, true}) {
+    SCOPED_TRACE(changed ? "new suggestions" : "the same suggestions");
+    SessionStore store(*redis_, absl::Hours(1));
+    absl::StatusOr<livecall::v1::Session> created = store.Create(NewSession(), absl::Now());
+    ASSERT_THAT(created.status(), IsOk());
+    const std::string& id = created->session_id();
+    const std::string legacy = SerializeSuggestionList(Suggestions({"from-the-old-key"})).stored;
+    ASSERT_THAT(redis_->Command({"SET", LegacySuggestionsKey(id), legacy, "EX", "3600"}).status(),
+                IsOk());
+    SessionStore other_replica(*redis_, absl::Hours(1));
+    absl::StatusOr<livecall::v1::Session> read = other_replica.Get(id);
+    ASSERT_THAT(read.status(), IsOk());
+    ASSERT_EQ(read->suggestions_size(), 1);
+    EXPECT_EQ(read->suggestions(0).id(), "from-the-old-key");
+
+    const auto next = changed ? Suggestions({"fresh"}) : Suggestions({"from-the-old-key"});
+    ASSERT_THAT(other_replica.AppendTurn(id, Turn("customer", "salom"), next).status(), IsOk());
+    absl::StatusOr<RedisReply> exists = redis_->Command({"EXISTS", LegacySuggestionsKey(id)});
+    ASSERT_THAT(exists.status(), IsOk());
+    EXPECT_EQ((*exists)->integer, 0);
+    absl::StatusOr<RedisReply> field = redis_->Command({"HGET", SessionKey(id), "suggestions"});
+    ASSERT_THAT(field.status(), IsOk());
+    EXPECT_EQ(ReplyString(**field), SerializeSuggestionList(next).stored);
+    std::vector<std::string> expected = {"session.started", "transcript"};
+    if (changed) expected.push_back("suggestions");
+    EXPECT_EQ(EventTypes(*redis_, SessionEventsKey(id)), expected);
+    read = store.Get(id);
+    ASSERT_THAT(read.status(), IsOk());
+    ASSERT_EQ(read->suggestions_size(), 1);
+    EXPECT_EQ(read->suggestions(0).id(), changed ? "fresh" : "from-the-old-key");
+  }
 }
 
 TEST_F(SessionStoreTest, RedisDownIsUnavailable) {
