@@ -9,6 +9,8 @@
 // completion queue served by "nexting" threads (CompletionQueue::CallbackAlternativeCQ), so an RPC
 // takes thread hand-offs that the completion-queue API does not. bench/run's `grpcfloor` scenario
 // drives both with h2load and reports CPU and context switches per RPC (bench/README.md).
+// FLOOR_SERVER_ARGS="name=value,..." sets channel arguments (integers, or strings) on the server,
+// to measure one of gRPC's options at a time (with livecall-bench-grpc-client-floor as the client).
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/impl/rpc_service_method.h>
@@ -16,7 +18,9 @@
 #include <grpcpp/support/server_callback.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
+#include <sstream>
 #include <string>
 
 namespace {
@@ -114,6 +118,22 @@ int main(int argc, char** argv) {
   }
   grpc::ServerBuilder builder;
   builder.AddListeningPort(argv[1], grpc::InsecureServerCredentials());
+  if (const char* extra = std::getenv("FLOOR_SERVER_ARGS"); extra != nullptr) {
+    std::stringstream list(extra);
+    std::string item;
+    while (std::getline(list, item, ',')) {
+      const size_t eq = item.find('=');
+      if (eq == std::string::npos) continue;
+      const std::string name = item.substr(0, eq);
+      const std::string value = item.substr(eq + 1);
+      // Digits: an integer argument; anything else a string (grpc.optimization_target=throughput).
+      if (value.find_first_not_of("-0123456789") == std::string::npos) {
+        builder.AddChannelArgument(name, std::atoi(value.c_str()));
+      } else {
+        builder.AddChannelArgument(name, value);
+      }
+    }
+  }
   CallbackFloor callback_service;
   grpc::AsyncGenericService queued_service;
   SyncFloor sync_service;
