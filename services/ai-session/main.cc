@@ -16,10 +16,6 @@ int main() {
                                          "LIVECALL_AI_SESSION_METRICS_ADDR", "127.0.0.1:9452",
                                          livecall::ai_session::ReadAiSessionConfig);
   if (!settings.ok()) return 2;
-  // The per-RPC log line (common/grpc_observability.cc) is one write(2) per start and per turn,
-  // about a quarter of the system calls of either: gathered and written every 50 ms (and at exit)
-  // instead; warnings and errors still go out at once.
-  livecall::StartBufferedLogging(absl::Milliseconds(50));
   livecall::ai_session::AiSessionConfig* const config = &settings->config;
   absl::StatusOr<livecall::ai_session::KnowledgeBase> kb =
       livecall::ai_session::KnowledgeBase::Load(config->kb_file);

@@ -58,9 +58,6 @@ int main(int argc, char** argv) {
   if (!settings.ok()) return 2;
   livecall::context::ContextConfig* const config = &settings->config;
   if (replay_dead_letters) return ReplayDeadLetters(*config);
-  // Every RPC logs an info line: gathered and written every 50 ms (and at exit) rather than one
-  // write(2) each (two per /ai/call/start).
-  livecall::StartBufferedLogging(absl::Milliseconds(50));
   absl::StatusOr<livecall::context::CustomerDirectory> directory =
       livecall::context::CustomerDirectory::Load(config->customers_file);
   if (!directory.ok()) {
