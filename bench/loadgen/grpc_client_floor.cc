@@ -3,13 +3,13 @@
 // completion queue of its own, starts each call on it and takes its answer from it.
 //   livecall-bench-grpc-client-floor TARGET METHOD IN_FLIGHT CALLS
 // The channel has common/grpc_server.cc's peer arguments (keepalive, reconnect back-off,
-// round_robin); FLOOR_CHANNEL_ARGS="name=value,..." adds or overrides arguments (integers, or
-// strings), to measure one of gRPC's options at a time. Each call carries a 5 s deadline. Prints
-// CPU µs and context switches per call of this process (getrusage, warm-up excluded); count its
-// system calls with `perf trace -s -- livecall-bench-grpc-client-floor ...`. Pair it with
-// livecall-bench-grpc-floor as the server (bench/README.md, issue 17). Under
-// `valgrind --tool=callgrind` the counters are zeroed after the warm-up and dumped at the end, so
-// the dump's total divided by CALLS is the instructions per call.
+// round_robin, no retry filter); FLOOR_CHANNEL_ARGS="name=value,..." adds or overrides arguments
+// (integers, or strings), to measure one of gRPC's options at a time. Each call carries a 5 s
+// deadline. Prints CPU µs and context switches per call of this process (getrusage, warm-up
+// excluded); count its system calls with `perf trace -s -- livecall-bench-grpc-client-floor ...`.
+// Pair it with livecall-bench-grpc-floor as the server (bench/README.md, issue 17). Under `valgrind
+// --tool=callgrind` the counters are zeroed after the warm-up and dumped at the end, so the dump's
+// total divided by CALLS is the instructions per call.
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <sys/resource.h>
@@ -18,8 +18,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
-#include <sstream>
 #include <string>
+
+#include "floor_args.h"
 
 #if __has_include(<valgrind/callgrind.h>)
 #include <valgrind/callgrind.h>
@@ -70,22 +71,10 @@ int main(int argc, char** argv) {
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   args.SetServiceConfigJSON(R"({"loadBalancingConfig":[{"round_robin":{}}]})");
-  if (const char* extra = std::getenv("FLOOR_CHANNEL_ARGS"); extra != nullptr) {
-    std::stringstream list(extra);
-    std::string item;
-    while (std::getline(list, item, ',')) {
-      const size_t eq = item.find('=');
-      if (eq == std::string::npos) continue;
-      const std::string name = item.substr(0, eq);
-      const std::string value = item.substr(eq + 1);
-      // Digits: an integer argument; anything else a string (grpc.optimization_target=throughput).
-      if (value.find_first_not_of("-0123456789") == std::string::npos) {
-        args.SetInt(name, std::atoi(value.c_str()));
-      } else {
-        args.SetString(name, value);
-      }
-    }
-  }
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  ForEachFloorArg(
+      "FLOOR_CHANNEL_ARGS", [&](const std::string& name, int value) { args.SetInt(name, value); },
+      [&](const std::string& name, const std::string& value) { args.SetString(name, value); });
   auto channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
   if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(60))) {
     std::fprintf(stderr, "cannot connect to %s\n", target.c_str());

@@ -20,8 +20,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
-#include <sstream>
 #include <string>
+
+#include "floor_args.h"
 
 namespace {
 
@@ -118,22 +119,12 @@ int main(int argc, char** argv) {
   }
   grpc::ServerBuilder builder;
   builder.AddListeningPort(argv[1], grpc::InsecureServerCredentials());
-  if (const char* extra = std::getenv("FLOOR_SERVER_ARGS"); extra != nullptr) {
-    std::stringstream list(extra);
-    std::string item;
-    while (std::getline(list, item, ',')) {
-      const size_t eq = item.find('=');
-      if (eq == std::string::npos) continue;
-      const std::string name = item.substr(0, eq);
-      const std::string value = item.substr(eq + 1);
-      // Digits: an integer argument; anything else a string (grpc.optimization_target=throughput).
-      if (value.find_first_not_of("-0123456789") == std::string::npos) {
-        builder.AddChannelArgument(name, std::atoi(value.c_str()));
-      } else {
+  ForEachFloorArg(
+      "FLOOR_SERVER_ARGS",
+      [&](const std::string& name, int value) { builder.AddChannelArgument(name, value); },
+      [&](const std::string& name, const std::string& value) {
         builder.AddChannelArgument(name, value);
-      }
-    }
-  }
+      });
   CallbackFloor callback_service;
   grpc::AsyncGenericService queued_service;
   SyncFloor sync_service;
