@@ -25,6 +25,24 @@ std::string Field(const std::string& pairs, absl::string_view field) {
   return "";
 }
 
+// SENTINEL REPLICAS' answer (each replica's field/value pairs, one after another): `count`
+// replicas, each flagged only "slave", linked to its primary, with an INFO of its own from the
+// last 10 s (a Sentinel that never had one reports the time since 1970).
+bool EveryReplicaCanBePromoted(const std::string& replicas, int count) {
+  std::vector<std::string> lines = absl::StrSplit(replicas, '\n');
+  int slaves = 0, linked = 0, fresh = 0;
+  for (size_t i = 0; i + 1 < lines.size(); i += 2) {
+    const std::string& value = lines[i + 1];
+    int64_t refresh_ms = 0;
+    if (lines[i] == "flags" && value == "slave") ++slaves;
+    if (lines[i] == "master-link-status" && value == "ok") ++linked;
+    if (lines[i] == "info-refresh" && absl::SimpleAtoi(value, &refresh_ms) && refresh_ms < 10000) {
+      ++fresh;
+    }
+  }
+  return slaves == count && linked == count && fresh == count;
+}
+
 }  // namespace
 
 RedisSentinelGroup::~RedisSentinelGroup() {
@@ -162,6 +180,14 @@ absl::Status RedisSentinelGroup::Start(const Options& options, absl::Duration ti
               Command(port, {"SENTINEL", "MASTER", options_.master_name});
           if (!master.ok() || Field(*master, "flags") != "master" ||
               Field(*master, "num-slaves") != absl::StrCat(options.replicas)) {
+            return false;
+          }
+          // Knowing a replica (from the primary's INFO) is not enough for SENTINEL FAILOVER: until
+          // the Sentinel has linked to the replica and had its own INFO, the replica cannot be
+          // promoted and FAILOVER answers NOGOODSLAVE.
+          absl::StatusOr<std::string> replicas =
+              Command(port, {"SENTINEL", "REPLICAS", options_.master_name});
+          if (!replicas.ok() || !EveryReplicaCanBePromoted(*replicas, options.replicas)) {
             return false;
           }
         }
